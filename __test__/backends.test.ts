@@ -1,0 +1,260 @@
+import { beforeAll, describe, expect, it } from 'vitest';
+import { createHash } from 'node:crypto';
+import { chmodSync, closeSync, ftruncateSync, mkdirSync, openSync, symlinkSync, writeFileSync } from 'node:fs';
+import { createServer } from 'node:net';
+import { join } from 'node:path';
+import { buildCubin, mkfifo, pseudoRandomBytes, runNode, tempDir, writeTree } from './helpers/fs.js';
+import { DIST } from './helpers/package.js';
+
+const { createNativeBackend, pureBackend, DigestError, DIGEST_ALGORITHMS } = (await import(DIST)) as typeof import('../dist/index.js');
+const native = createNativeBackend();
+const backends = [native, pureBackend];
+
+type Hashes = Map<string, Uint8Array>;
+const hex = (files: Hashes) => [...files].map(([path, digest]) => [path, Buffer.from(digest).toString('hex')]);
+
+/** Every kind of entry the walk rules speak of, plus a real .cubin and large files. */
+function buildTree(): { root: string; expected: Map<string, Buffer> } {
+  const root = tempDir('kernelseal-tree-');
+  const outside = tempDir('kernelseal-outside-');
+  const contents: Record<string, Buffer> = {
+    '__init__.py': Buffer.from('from ._ops import ops\n'),
+    '_ops.py': Buffer.from('import torch\n'),
+    '.hidden': Buffer.from('hidden files are kernel content'),
+    'empty.txt': Buffer.alloc(0),
+    'relu/__init__.py': Buffer.from('# nested\n'),
+    'relu/metadata.json': Buffer.from('{"nested": "metadata is content"}'),
+    'relu/metadata.json.sigstore': Buffer.from('{}'),
+    'deep/a/b/c/d.py': Buffer.from('deep'),
+    'naïve/ünïcode-名前.py': Buffer.from('unicode'),
+    '\u{FF5E}-fullwidth.py': Buffer.from('sorts before astral characters'),
+    '\u{1F600}-emoji.py': Buffer.from('astral'),
+    'one-chunk.bin': pseudoRandomBytes(1024 * 1024, 7),
+    'chunk-plus-one.bin': pseudoRandomBytes(1024 * 1024 + 1, 8),
+    '_relu_cuda.abi3.so': pseudoRandomBytes(300 * 1024 * 1024, 9),
+  };
+  writeTree(root, contents);
+  writeTree(root, {
+    'metadata.json': '{"name": "relu"}',
+    'metadata.json.sigstore': '{}',
+    '__pycache__/_ops.cpython-312.pyc': 'cache',
+    'relu/__pycache__/x.pyc': 'cache',
+    'relu/stale.pyc': 'planted',
+  });
+  mkdirSync(join(root, 'empty-dir'));
+  const cubinDir = join(root, 'cubin');
+  mkdirSync(cubinDir);
+  contents['cubin/relu.cubin'] = Buffer.from(require('node:fs').readFileSync(buildCubin(cubinDir)));
+  // A symlink to a file outside (hub caches are symlink farms), and one to a directory.
+  writeFileSync(join(outside, 'blob'), 'blob content');
+  mkdirSync(join(outside, 'dir'));
+  writeFileSync(join(outside, 'dir', 'not-entered.py'), 'x');
+  symlinkSync(join(outside, 'blob'), join(root, 'linked.so'));
+  symlinkSync(join(outside, 'dir'), join(root, 'linked-dir'));
+  symlinkSync('_ops.py', join(root, 'relative-link.py'));
+  contents['linked.so'] = Buffer.from('blob content');
+  contents['relative-link.py'] = contents['_ops.py']!;
+  // Special files are skipped.
+  mkfifo(join(root, 'pipe'));
+  return { root, expected: new Map(Object.entries(contents)) };
+}
+
+const require = (await import('node:module')).createRequire(import.meta.url);
+
+describe('native and pure backends', () => {
+  let tree: ReturnType<typeof buildTree>;
+  beforeAll(() => {
+    tree = buildTree();
+  });
+
+  it.each(DIGEST_ALGORITHMS)('agree byte for byte on every kind of entry (%s)', async (algorithm) => {
+    const [fromNative, fromPure] = await Promise.all(backends.map((b) => b.hashVariant(algorithm, tree.root)));
+    expect(hex(fromNative!.files)).toEqual(hex(fromPure!.files));
+    expect(fromNative!.bytes).toBe(fromPure!.bytes);
+  });
+
+  it('hash what node:crypto hashes, under the documented keys in byte order', async () => {
+    const { files } = await native.hashVariant('sha256', tree.root);
+    const expected = [...tree.expected.entries()]
+      .map(([key, data]) => [key, createHash('sha256').update(data).digest('hex')])
+      .sort(([a], [b]) => Buffer.compare(Buffer.from(a!), Buffer.from(b!)));
+    expect(hex(files)).toEqual(expected);
+  });
+
+  it.each(backends)('hashFile follows symlinks and matches hashVariant ($name)', async (backend) => {
+    const digest = await backend.hashFile(join(tree.root, 'linked.so'), 'sha512');
+    expect(Buffer.from(digest).toString('hex')).toBe(createHash('sha512').update('blob content').digest('hex'));
+  });
+});
+
+describe('bad input gets the same clear error from both backends', () => {
+  const errorOf = async (promise: Promise<unknown>) => {
+    try {
+      await promise;
+    } catch (error) {
+      return error as InstanceType<typeof DigestError>;
+    }
+    throw new Error('expected a rejection');
+  };
+
+  it.each(backends)('a missing directory ($name)', async (backend) => {
+    const error = await errorOf(backend.hashVariant('sha256', '/nonexistent/variant'));
+    expect(error).toBeInstanceOf(DigestError);
+    expect(error).toMatchObject({ code: 'NOT_FOUND', path: '/nonexistent/variant' });
+    expect(error.message).toBe('/nonexistent/variant: cannot open the variant directory: No such file or directory');
+  });
+
+  it.each(backends)('a file instead of a directory ($name)', async (backend) => {
+    const dir = writeTree(tempDir(), { 'file.py': 'x' });
+    const error = await errorOf(backend.hashVariant('sha256', join(dir, 'file.py')));
+    expect(error).toMatchObject({ code: 'NOT_A_DIRECTORY', message: `${join(dir, 'file.py')}: not a directory` });
+  });
+
+  it.each(backends)('a dangling symlink, named with its target ($name)', async (backend) => {
+    const dir = writeTree(tempDir(), { 'ok.py': 'x', 'gone.so': { symlink: 'missing.so' } });
+    const error = await errorOf(backend.hashVariant('sha256', dir));
+    expect(error).toMatchObject({ code: 'DANGLING_SYMLINK', path: join(dir, 'gone.so') });
+    expect(error.message).toContain('dangling symlink to missing.so');
+  });
+
+  it.each(backends)('a symlink loop ($name)', async (backend) => {
+    const dir = writeTree(tempDir(), { a: { symlink: 'b' }, b: { symlink: 'a' } });
+    const error = await errorOf(backend.hashVariant('sha256', dir));
+    expect(error.code).toBe('DANGLING_SYMLINK');
+  });
+
+  it.each(backends)('a FIFO and a socket are skipped and never block ($name)', async (backend) => {
+    const dir = writeTree(tempDir(), { 'ok.py': 'x' });
+    mkfifo(join(dir, 'fifo'));
+    const server = createServer().listen(join(dir, 'socket'));
+    await new Promise((resolve) => server.once('listening', resolve));
+    try {
+      const { files } = await backend.hashVariant('sha256', dir);
+      expect([...files.keys()]).toEqual(['ok.py']);
+      // Asked for directly, a FIFO is refused rather than read.
+      const error = await errorOf(backend.hashFile(join(dir, 'fifo'), 'sha256'));
+      expect(error).toMatchObject({ code: 'NOT_A_REGULAR_FILE', path: join(dir, 'fifo') });
+    } finally {
+      server.close();
+    }
+  });
+
+  it.each(backends)('an unreadable file is named, as an unprivileged user ($name)', async (backend) => {
+    const dir = tempDir();
+    chmodSync(dir, 0o755);
+    writeTree(dir, { 'ok.py': 'x', 'secret.so': 'y' });
+    chmodSync(join(dir, 'secret.so'), 0o000);
+    const asRoot = process.getuid?.() === 0;
+    // root reads everything: run the check as `nobody` in a child process.
+    const script = `
+      const m = await import(${JSON.stringify(DIST)});
+      const backend = ${backend.name === 'native' ? 'm.createNativeBackend()' : 'm.pureBackend'};
+      try { await backend.hashVariant('sha256', ${JSON.stringify(dir)}); console.log('no error'); }
+      catch (e) { console.log(JSON.stringify({ code: e.code, path: e.path, message: e.message })); }`;
+    const result = runNode(script, asRoot ? { uid: 65534, gid: 65534 } : {});
+    expect(result.stderr).toBe('');
+    expect(JSON.parse(result.stdout)).toEqual({
+      code: 'IO',
+      path: join(dir, 'secret.so'),
+      message: `${join(dir, 'secret.so')}: cannot open: Permission denied`,
+    });
+  });
+
+  it.each(backends)('an invalid algorithm is a TypeError, not a crash ($name)', async (backend) => {
+    await expect(backend.hashVariant('md5' as never, '/tmp')).rejects.toThrow(TypeError);
+  });
+});
+
+describe('files that change while they are hashed', () => {
+  // The engine reads instead of mmapping: truncating a mapped file raises SIGBUS, which would
+  // kill the process. Each case runs in a child process so that a crash shows as a signal.
+  it.each(['native', 'pure'])('truncation mid-hash is an error, and the process survives (%s)', (name) => {
+    const dir = tempDir();
+    const file = join(dir, 'big.so');
+    const fd = openSync(file, 'w');
+    ftruncateSync(fd, 512 * 1024 * 1024); // sparse: fast to make, slow enough to hash
+    closeSync(fd);
+    const script = `
+      import { truncateSync } from 'node:fs';
+      const m = await import(${JSON.stringify(DIST)});
+      const backend = ${name === 'native' ? 'm.createNativeBackend()' : 'm.pureBackend'};
+      let truncated = false;
+      const onProgress = (p) => {
+        if (!truncated && p.bytesDone > 0 && p.bytesDone < p.bytesTotal) { truncated = true; truncateSync(${JSON.stringify(file)}, 4096); }
+      };
+      try { await backend.hashVariant('sha256', ${JSON.stringify(dir)}, { onProgress }); console.log('no error', truncated); }
+      catch (e) { console.log(JSON.stringify({ truncated, code: e.code, path: e.path })); }`;
+    const result = runNode(script);
+    expect(result.signal).toBeNull();
+    expect(result.status).toBe(0);
+    expect(JSON.parse(result.stdout)).toEqual({ truncated: true, code: 'FILE_CHANGED', path: file });
+  });
+});
+
+describe('progress, cancellation and the event loop', () => {
+  let big: string;
+  beforeAll(() => {
+    big = tempDir();
+    const fd = openSync(join(big, 'model.so'), 'w');
+    ftruncateSync(fd, 1024 * 1024 * 1024); // a sparse 1 GiB file
+    closeSync(fd);
+    writeTree(big, { 'small.py': 'x' });
+  });
+
+  it('keeps the event loop turning while 1 GiB is hashed natively', async () => {
+    let ticks = 0;
+    let longestGap = 0;
+    let last = performance.now();
+    const timer = setInterval(() => {
+      const now = performance.now();
+      longestGap = Math.max(longestGap, now - last);
+      last = now;
+      ticks += 1;
+    }, 10);
+    const progress: number[] = [];
+    const { bytes } = await native.hashVariant('sha256', big, { onProgress: (p) => progress.push(p.bytesDone) });
+    clearInterval(timer);
+    expect(bytes).toBe(1024 * 1024 * 1024 + 1);
+    // Hashing 1 GiB takes seconds; the loop must have run all along, never stalled.
+    expect(ticks).toBeGreaterThan(20);
+    expect(longestGap).toBeLessThan(500);
+    expect(progress.length).toBeGreaterThan(2);
+    expect(progress).toEqual([...progress].sort((a, b) => a - b));
+    expect(progress.at(-1)).toBe(bytes);
+  });
+
+  it.each(backends)('reports totals and ends with everything done ($name)', async (backend) => {
+    const dir = writeTree(tempDir(), { a: 'aaaa', 'b/c': 'cc' });
+    const reports: unknown[] = [];
+    await backend.hashVariant('sha256', dir, { onProgress: (p) => reports.push(p) });
+    expect(reports.at(-1)).toEqual({ bytesDone: 6, filesDone: 2, bytesTotal: 6, filesTotal: 2 });
+  });
+
+  it.each(backends)('an AbortSignal cancels the work and rejects with its reason ($name)', async (backend) => {
+    const controller = new AbortController();
+    const reason = new Error('stop now');
+    const started = performance.now();
+    const promise = backend.hashVariant('sha512', big, {
+      signal: controller.signal,
+      onProgress: () => controller.abort(reason),
+    });
+    await expect(promise).rejects.toBe(reason);
+    // Cancelled well before 1 GiB of SHA-512 could be done.
+    expect(performance.now() - started).toBeLessThan(60_000);
+  });
+
+  it.each(backends)('an already-aborted signal rejects at once ($name)', async (backend) => {
+    await expect(backend.hashVariant('sha256', big, { signal: AbortSignal.abort() })).rejects.toMatchObject({ name: 'AbortError' });
+  });
+
+  it.each(backends)('an exception thrown by onProgress rejects the call ($name)', async (backend) => {
+    const oops = new Error('callback failed');
+    await expect(
+      backend.hashVariant('sha256', big, {
+        onProgress: () => {
+          throw oops;
+        },
+      }),
+    ).rejects.toBe(oops);
+  });
+});

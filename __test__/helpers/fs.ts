@@ -1,0 +1,72 @@
+import { execFileSync, spawnSync } from 'node:child_process';
+import { mkdirSync, mkdtempSync, rmSync, symlinkSync, writeFileSync } from 'node:fs';
+import { tmpdir } from 'node:os';
+import { dirname, join } from 'node:path';
+import { afterAll } from 'vitest';
+
+/** A fresh directory under the system temp dir, removed after the test file. */
+export function tempDir(prefix = 'kernelseal-test-'): string {
+  const dir = mkdtempSync(join(tmpdir(), prefix));
+  afterAll(() => rmSync(dir, { recursive: true, force: true }));
+  return dir;
+}
+
+export type TreeSpec = Record<string, string | Buffer | { symlink: string }>;
+
+/** Writes files (and symlinks) under `root`; keys are `/`-separated relative paths. */
+export function writeTree(root: string, spec: TreeSpec): string {
+  for (const [key, content] of Object.entries(spec)) {
+    const path = join(root, key);
+    mkdirSync(dirname(path), { recursive: true });
+    if (typeof content === 'object' && 'symlink' in content) symlinkSync(content.symlink, path);
+    else writeFileSync(path, content);
+  }
+  return root;
+}
+
+/** Deterministic pseudo-random bytes (xorshift), so large fixtures need no stored blobs. */
+export function pseudoRandomBytes(length: number, seed = 1): Buffer {
+  const out = Buffer.allocUnsafe(length);
+  let x = seed >>> 0 || 1;
+  let i = 0;
+  for (; i + 4 <= length; i += 4) {
+    x ^= x << 13;
+    x ^= x >>> 17;
+    x ^= x << 5;
+    out.writeUInt32LE(x >>> 0, i);
+  }
+  for (; i < length; i++) out[i] = i & 0xff;
+  return out;
+}
+
+const RELU_CU = `// A real CUDA kernel, compiled to a .cubin for the fixtures.
+extern "C" __global__ void relu(float *x, int n) {
+  int i = blockIdx.x * blockDim.x + threadIdx.x;
+  if (i < n) x[i] = x[i] > 0.0f ? x[i] : 0.0f;
+}
+`;
+
+/** Compiles a small ReLU kernel with nvcc into `<dir>/<name>` and returns its path. */
+export function buildCubin(dir: string, name = 'relu.cubin'): string {
+  const source = join(dir, 'relu.cu');
+  writeFileSync(source, RELU_CU);
+  const out = join(dir, name);
+  execFileSync('nvcc', ['-cubin', '-arch=sm_80', '-o', out, source], { stdio: 'pipe' });
+  rmSync(source);
+  return out;
+}
+
+export function mkfifo(path: string): void {
+  execFileSync('mkfifo', [path]);
+}
+
+/** Runs `node` with the given script text; returns exit status, signal and output. */
+export function runNode(script: string, options: { env?: NodeJS.ProcessEnv; uid?: number; gid?: number; timeout?: number } = {}) {
+  const result = spawnSync(process.execPath, ['--input-type=module', '-e', script], {
+    encoding: 'utf8',
+    env: { ...process.env, ...options.env },
+    timeout: options.timeout ?? 60_000,
+    ...(options.uid === undefined ? {} : { uid: options.uid, gid: options.gid }),
+  });
+  return { status: result.status, signal: result.signal, stdout: result.stdout, stderr: result.stderr };
+}

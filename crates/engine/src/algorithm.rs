@@ -1,0 +1,138 @@
+//! The hash algorithms a digest can use, and one incremental hasher over all of them.
+
+use sha2::Digest as _;
+
+/// A digest algorithm. `sha256` and `sha512` are the kernels metadata algorithms; `blake3` is
+/// ours (design.md section 3), for our own digests and model signing.
+#[derive(Clone, Copy, Debug, PartialEq, Eq, Hash)]
+pub enum Algorithm {
+    Sha256,
+    Sha512,
+    Blake3,
+}
+
+impl Algorithm {
+    pub const ALL: [Algorithm; 3] = [Algorithm::Sha256, Algorithm::Sha512, Algorithm::Blake3];
+
+    /// Parses the lowercase name used in metadata and on the command line.
+    pub fn from_name(name: &str) -> Option<Algorithm> {
+        match name {
+            "sha256" => Some(Algorithm::Sha256),
+            "sha512" => Some(Algorithm::Sha512),
+            "blake3" => Some(Algorithm::Blake3),
+            _ => None,
+        }
+    }
+
+    pub fn name(self) -> &'static str {
+        match self {
+            Algorithm::Sha256 => "sha256",
+            Algorithm::Sha512 => "sha512",
+            Algorithm::Blake3 => "blake3",
+        }
+    }
+
+    /// Length of the raw digest in bytes.
+    pub fn digest_len(self) -> usize {
+        match self {
+            Algorithm::Sha256 | Algorithm::Blake3 => 32,
+            Algorithm::Sha512 => 64,
+        }
+    }
+
+    pub fn hasher(self) -> Hasher {
+        match self {
+            Algorithm::Sha256 => Hasher::Sha256(sha2::Sha256::new()),
+            Algorithm::Sha512 => Hasher::Sha512(sha2::Sha512::new()),
+            Algorithm::Blake3 => Hasher::Blake3(Box::new(blake3::Hasher::new())),
+        }
+    }
+}
+
+/// An incremental hasher for one [`Algorithm`].
+pub enum Hasher {
+    Sha256(sha2::Sha256),
+    Sha512(sha2::Sha512),
+    Blake3(Box<blake3::Hasher>),
+}
+
+impl Hasher {
+    pub fn update(&mut self, data: &[u8]) {
+        match self {
+            Hasher::Sha256(h) => h.update(data),
+            Hasher::Sha512(h) => h.update(data),
+            Hasher::Blake3(h) => {
+                h.update(data);
+            }
+        }
+    }
+
+    /// Like [`Hasher::update`], but lets BLAKE3 spread a large chunk over the rayon pool
+    /// (SHA-2 is sequential by construction, so it gains nothing from this).
+    pub fn update_parallel(&mut self, data: &[u8]) {
+        match self {
+            Hasher::Blake3(h) => {
+                h.update_rayon(data);
+            }
+            other => other.update(data),
+        }
+    }
+
+    pub fn finalize(self) -> Vec<u8> {
+        match self {
+            Hasher::Sha256(h) => h.finalize().to_vec(),
+            Hasher::Sha512(h) => h.finalize().to_vec(),
+            Hasher::Blake3(h) => h.finalize().as_bytes().to_vec(),
+        }
+    }
+}
+
+/// Hashes a byte slice in one call.
+pub fn hash_bytes(algorithm: Algorithm, data: &[u8]) -> Vec<u8> {
+    let mut hasher = algorithm.hasher();
+    hasher.update(data);
+    hasher.finalize()
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn hello_world_vectors() {
+        // design.md section 2 (sha256, sha512) and the BLAKE3 reference implementation.
+        assert_eq!(
+            hex::encode(hash_bytes(Algorithm::Sha256, b"hello world")),
+            "b94d27b9934d3e08a52e52d7da7dabfac484efe37a5380ee9088f7ace2efcde9"
+        );
+        assert_eq!(
+            hex::encode(hash_bytes(Algorithm::Sha512, b"hello world")),
+            "309ecc489c12d6eb4cc40f50c902f2b4d0ed77ee511a7c7a9bcd3ca86d4cd86f\
+             989dd35bc5ff499670da34255b45b0cfd830e81f605dcf7dc5542e93ae9cd76f"
+        );
+        assert_eq!(
+            hex::encode(hash_bytes(Algorithm::Blake3, b"hello world")),
+            "d74981efa70a0c880b8d8c1985d075dbcbf679b99a5f9914e5aaf96b831a9e24"
+        );
+    }
+
+    #[test]
+    fn names_round_trip_and_unknown_names_are_refused() {
+        for algorithm in Algorithm::ALL {
+            assert_eq!(Algorithm::from_name(algorithm.name()), Some(algorithm));
+            assert_eq!(hash_bytes(algorithm, b"").len(), algorithm.digest_len());
+        }
+        assert_eq!(Algorithm::from_name("SHA256"), None);
+        assert_eq!(Algorithm::from_name("md5"), None);
+    }
+
+    #[test]
+    fn parallel_update_gives_the_same_digest() {
+        let data: Vec<u8> = (0..5_000_000u32).map(|i| (i * 31 % 251) as u8).collect();
+        for algorithm in Algorithm::ALL {
+            let mut parallel = algorithm.hasher();
+            parallel.update_parallel(&data);
+            assert_eq!(parallel.finalize(), hash_bytes(algorithm, &data), "{}", algorithm.name());
+        }
+    }
+}

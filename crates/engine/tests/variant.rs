@@ -1,0 +1,215 @@
+//! The engine's rules for walking and hashing a variant, on trees built by each test.
+
+use std::fs;
+use std::os::unix::fs::symlink;
+use std::path::Path;
+use std::sync::atomic::{AtomicBool, AtomicU64, Ordering};
+use std::sync::Mutex;
+
+use kernelseal_engine::{
+    hash_bytes, hash_file, hash_variant, walk_variant, Algorithm, ErrorKind, Hooks, Options, Progress,
+};
+
+fn write(root: &Path, key: &str, contents: &[u8]) {
+    let path = root.join(key);
+    fs::create_dir_all(path.parent().unwrap()).unwrap();
+    fs::write(path, contents).unwrap();
+}
+
+fn keys(root: &Path) -> Vec<String> {
+    walk_variant(root).unwrap().into_iter().map(|e| e.key).collect()
+}
+
+fn no_progress() -> impl Fn(Progress) + Sync {
+    |_| {}
+}
+
+#[test]
+fn walks_by_the_variant_rules() {
+    let dir = tempfile::tempdir().unwrap();
+    let root = dir.path();
+    write(root, "__init__.py", b"init");
+    write(root, "_ops.py", b"ops");
+    write(root, "metadata.json", b"{}");
+    write(root, "metadata.json.sigstore", b"{}");
+    write(root, "relu/metadata.json", b"nested metadata is content");
+    write(root, "relu/metadata.json.sigstore", b"nested too");
+    write(root, "relu/__pycache__/x.cpython-312.pyc", b"cache");
+    write(root, "relu/stale.pyc", b"stale");
+    write(root, "top.pyc", b"also pruned at the top");
+    write(root, ".hidden", b"hidden files are kernel content");
+    write(root, "empty", b"");
+    fs::create_dir_all(root.join("empty-dir")).unwrap();
+    write(root, "naïve/ünïcode-名前.py", b"unicode");
+    assert_eq!(
+        keys(root),
+        vec![
+            ".hidden",
+            "__init__.py",
+            "_ops.py",
+            "empty",
+            "naïve/ünïcode-名前.py",
+            "relu/metadata.json",
+            "relu/metadata.json.sigstore",
+        ]
+    );
+}
+
+#[test]
+fn keys_are_sorted_in_byte_order() {
+    let dir = tempfile::tempdir().unwrap();
+    // U+FF5E sorts after U+1F600 in UTF-16 but before it in UTF-8 byte order.
+    for key in ["b", "a/z", "a.b", "\u{1F600}", "\u{FF5E}", "B", "a-b"] {
+        write(dir.path(), key, key.as_bytes());
+    }
+    assert_eq!(keys(dir.path()), vec!["B", "a-b", "a.b", "a/z", "b", "\u{FF5E}", "\u{1F600}"]);
+}
+
+#[test]
+fn symlinked_files_are_hashed_under_the_link_path() {
+    let dir = tempfile::tempdir().unwrap();
+    let blobs = tempfile::tempdir().unwrap();
+    fs::write(blobs.path().join("blob"), b"shared content").unwrap();
+    fs::create_dir_all(blobs.path().join("tree")).unwrap();
+    fs::write(blobs.path().join("tree/inner.py"), b"not entered").unwrap();
+    let root = dir.path();
+    symlink(blobs.path().join("blob"), root.join("kernel.so")).unwrap();
+    symlink(blobs.path().join("tree"), root.join("linked-dir")).unwrap();
+    let digest = hash_variant(root, Algorithm::Sha256, &Options { progress: &no_progress(), cancel: &AtomicBool::new(false) }).unwrap();
+    assert_eq!(digest.files, vec![("kernel.so".to_string(), hash_bytes(Algorithm::Sha256, b"shared content"))]);
+}
+
+#[test]
+fn a_dangling_symlink_is_an_error_naming_it() {
+    let dir = tempfile::tempdir().unwrap();
+    write(dir.path(), "ok.py", b"ok");
+    symlink("missing.so", dir.path().join("gone.so")).unwrap();
+    let err = walk_variant(dir.path()).unwrap_err();
+    assert_eq!(err.kind, ErrorKind::DanglingSymlink);
+    assert_eq!(err.path, dir.path().join("gone.so"));
+    assert!(err.to_string().contains("dangling symlink to missing.so"), "{err}");
+}
+
+#[test]
+fn a_symlink_loop_is_reported_as_dangling() {
+    let dir = tempfile::tempdir().unwrap();
+    symlink("loop-b", dir.path().join("loop-a")).unwrap();
+    symlink("loop-a", dir.path().join("loop-b")).unwrap();
+    assert_eq!(walk_variant(dir.path()).unwrap_err().kind, ErrorKind::DanglingSymlink);
+}
+
+#[test]
+fn excluded_names_are_not_followed_even_when_dangling() {
+    let dir = tempfile::tempdir().unwrap();
+    symlink("missing", dir.path().join("stale.pyc")).unwrap();
+    symlink("missing", dir.path().join("metadata.json")).unwrap();
+    assert!(keys(dir.path()).is_empty());
+}
+
+#[test]
+fn fifos_and_sockets_are_skipped_without_blocking() {
+    let dir = tempfile::tempdir().unwrap();
+    write(dir.path(), "ok.py", b"ok");
+    let fifo = dir.path().join("pipe");
+    let c_path = std::ffi::CString::new(fifo.to_str().unwrap()).unwrap();
+    assert_eq!(unsafe { libc::mkfifo(c_path.as_ptr(), 0o644) }, 0);
+    let _socket = std::os::unix::net::UnixListener::bind(dir.path().join("sock")).unwrap();
+    symlink("pipe", dir.path().join("link-to-pipe")).unwrap();
+    assert_eq!(keys(dir.path()), vec!["ok.py"]);
+    // Asked directly, a FIFO is refused rather than opened for a blocking read.
+    let err = hash_file(&fifo, Algorithm::Sha256, &Hooks::none()).unwrap_err();
+    assert_eq!(err.kind, ErrorKind::NotARegularFile);
+}
+
+#[test]
+fn a_missing_root_and_a_file_root_are_clear_errors() {
+    let dir = tempfile::tempdir().unwrap();
+    let err = walk_variant(&dir.path().join("nope")).unwrap_err();
+    assert_eq!(err.kind, ErrorKind::NotFound);
+    write(dir.path(), "file", b"x");
+    let err = walk_variant(&dir.path().join("file")).unwrap_err();
+    assert_eq!(err.kind, ErrorKind::NotADirectory);
+}
+
+#[test]
+fn every_algorithm_matches_hashing_the_bytes_directly() {
+    let dir = tempfile::tempdir().unwrap();
+    let big: Vec<u8> = (0..(20 << 20)).map(|i: u32| (i.wrapping_mul(2_654_435_761) >> 24) as u8).collect();
+    let files: Vec<(&str, Vec<u8>)> = vec![
+        ("empty", vec![]),
+        ("hello", b"hello world".to_vec()),
+        ("one-chunk", big[..256 * 1024].to_vec()),
+        ("chunk-plus-one", big[..256 * 1024 + 1].to_vec()),
+        ("big.so", big.clone()),
+    ];
+    for (key, contents) in &files {
+        write(dir.path(), key, contents);
+    }
+    for algorithm in Algorithm::ALL {
+        let digest = hash_variant(dir.path(), algorithm, &Options { progress: &no_progress(), cancel: &AtomicBool::new(false) }).unwrap();
+        let mut expected: Vec<(String, Vec<u8>)> =
+            files.iter().map(|(k, c)| (k.to_string(), hash_bytes(algorithm, c))).collect();
+        expected.sort();
+        assert_eq!(digest.files, expected, "{}", algorithm.name());
+        assert_eq!(digest.bytes, files.iter().map(|(_, c)| c.len() as u64).sum::<u64>());
+    }
+}
+
+#[test]
+fn progress_reaches_the_totals() {
+    let dir = tempfile::tempdir().unwrap();
+    for i in 0..50 {
+        write(dir.path(), &format!("f{i}"), &vec![i as u8; 100_000]);
+    }
+    let last = Mutex::new(Progress::default());
+    let max_bytes = AtomicU64::new(0);
+    let progress = |p: Progress| {
+        max_bytes.fetch_max(p.bytes_done, Ordering::Relaxed);
+        let mut last = last.lock().unwrap();
+        if p.files_done >= last.files_done {
+            *last = p;
+        }
+    };
+    hash_variant(dir.path(), Algorithm::Sha256, &Options { progress: &progress, cancel: &AtomicBool::new(false) }).unwrap();
+    let last = *last.lock().unwrap();
+    assert_eq!((last.files_done, last.files_total), (50, 50));
+    assert_eq!(last.bytes_total, 5_000_000);
+    assert_eq!(max_bytes.load(Ordering::Relaxed), 5_000_000);
+}
+
+#[test]
+fn cancellation_stops_the_work() {
+    let dir = tempfile::tempdir().unwrap();
+    write(dir.path(), "a", &vec![1u8; 4 << 20]);
+    let cancel = AtomicBool::new(false);
+    let progress = |_p: Progress| cancel.store(true, Ordering::Relaxed);
+    let err = hash_variant(dir.path(), Algorithm::Sha256, &Options { progress: &progress, cancel: &cancel }).unwrap_err();
+    assert_eq!(err.kind, ErrorKind::Cancelled);
+}
+
+#[test]
+fn a_file_that_changes_while_hashed_is_an_error() {
+    let dir = tempfile::tempdir().unwrap();
+    let path = dir.path().join("growing.so");
+    fs::write(&path, vec![0u8; 4 << 20]).unwrap();
+    let grown = AtomicBool::new(false);
+    let on_bytes = |_n: u64| {
+        if !grown.swap(true, Ordering::Relaxed) {
+            // Truncate after the first chunk: the read comes up short of the size at open.
+            fs::OpenOptions::new().write(true).open(&path).unwrap().set_len(1024).unwrap();
+        }
+    };
+    let hooks = Hooks { on_bytes: &on_bytes, cancel: &AtomicBool::new(false) };
+    let err = hash_file(&path, Algorithm::Sha256, &hooks).unwrap_err();
+    assert_eq!(err.kind, ErrorKind::FileChanged);
+    assert!(err.to_string().contains("changed while it was hashed"), "{err}");
+}
+
+#[cfg(target_os = "linux")]
+#[test]
+fn a_non_utf8_name_is_refused() {
+    use std::os::unix::ffi::OsStrExt;
+    let dir = tempfile::tempdir().unwrap();
+    fs::write(dir.path().join(std::ffi::OsStr::from_bytes(b"bad-\xff.py")), b"x").unwrap();
+    assert_eq!(walk_variant(dir.path()).unwrap_err().kind, ErrorKind::InvalidName);
+}

@@ -1,0 +1,60 @@
+import { createRequire } from 'node:module';
+import { digestBackend, nativeUnavailableReason } from '../digest/select-backend.js';
+import { digestCommand } from './digest-command.js';
+import { EXIT_FAILURE, EXIT_OK, EXIT_USAGE, UsageError, type Command } from './usage.js';
+
+const { version } = createRequire(import.meta.url)('../../package.json') as { version: string };
+
+const commands: Command[] = [digestCommand];
+
+function mainHelp(): string {
+  const width = Math.max(...commands.map((command) => command.name.length));
+  return `kernelseal ${version}: are these exact files what a publisher I trust built?
+
+Usage: kernelseal <command> [options]
+
+Commands:
+${commands.map((command) => `  ${command.name.padEnd(width)}  ${command.summary}`).join('\n')}
+
+Run 'kernelseal <command> --help' for a command's options and examples.
+'kernelseal --version' prints the version and the digest backend in use.`;
+}
+
+function versionText(): string {
+  const backend = digestBackend().name;
+  const reason = nativeUnavailableReason();
+  return `kernelseal ${version} (node ${process.version}, digest backend: ${backend}${reason ? `; native unavailable: ${reason.split('\n')[0]}` : ''})`;
+}
+
+/** Runs the CLI and returns its exit code. */
+export async function main(argv: string[]): Promise<number> {
+  const [name, ...args] = argv;
+  if (name === undefined || name === '-h' || name === '--help' || name === 'help') {
+    const topic = name === 'help' ? commands.find((command) => command.name === args[0]) : undefined;
+    process.stdout.write(`${topic ? topic.help : mainHelp()}\n`);
+    return name === undefined ? EXIT_USAGE : EXIT_OK;
+  }
+  if (name === '-V' || name === '--version') {
+    process.stdout.write(`${versionText()}\n`);
+    return EXIT_OK;
+  }
+  const command = commands.find((candidate) => candidate.name === name);
+  if (!command) {
+    process.stderr.write(`kernelseal: unknown command '${name}'\n\n${mainHelp()}\n`);
+    return EXIT_USAGE;
+  }
+  if (args.includes('-h') || args.includes('--help')) {
+    process.stdout.write(`${command.help}\n`);
+    return EXIT_OK;
+  }
+  try {
+    return await command.run(args);
+  } catch (error) {
+    if (error instanceof UsageError) {
+      process.stderr.write(`kernelseal ${command.name}: ${error.message}\nRun 'kernelseal ${command.name} --help' for usage.\n`);
+      return EXIT_USAGE;
+    }
+    process.stderr.write(`kernelseal ${command.name}: ${error instanceof Error ? error.message : String(error)}\n`);
+    return EXIT_FAILURE;
+  }
+}

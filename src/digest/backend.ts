@@ -1,0 +1,33 @@
+import type { DigestAlgorithm } from './algorithm.js';
+
+/** Work done so far, and the totals known once the variant has been walked. */
+export interface HashProgress {
+  bytesDone: number;
+  filesDone: number;
+  bytesTotal: number;
+  filesTotal: number;
+}
+
+export interface HashOptions {
+  /** Called now and then while hashing (at most every 100 ms), and once at the end. */
+  onProgress?: (progress: HashProgress) => void;
+  /** Aborting rejects the promise with the signal's reason. */
+  signal?: AbortSignal;
+}
+
+/** Raw digests of a variant's files, keyed by digest key in byte order. */
+export interface VariantHashes {
+  files: Map<string, Uint8Array>;
+  bytes: number;
+}
+
+export type DigestBackendName = 'native' | 'pure';
+
+/** One digest API, two implementations (design.md section 9). */
+export interface DigestBackend {
+  readonly name: DigestBackendName;
+  /** Hashes every file of the variant at `dir`, by the rules of design.md section 3. */
+  hashVariant(algorithm: DigestAlgorithm, dir: string, options?: HashOptions): Promise<VariantHashes>;
+  /** Hashes one file (following symlinks); refuses anything but a regular file. */
+  hashFile(path: string, algorithm: DigestAlgorithm, options?: HashOptions): Promise<Uint8Array>;
+}

@@ -1,0 +1,130 @@
+import { DIGEST_LENGTH, assertDigestAlgorithm, isDigestAlgorithm, type DigestAlgorithm } from './algorithm.js';
+import type { DigestBackend, HashOptions } from './backend.js';
+import { compareByteOrder } from './byte-order.js';
+import { digestBackend } from './select-backend.js';
+import type { stringifyOrdered } from '../json/ordered-json.js';
+import {
+  AlgorithmMismatch,
+  DigestValidationError,
+  HashMismatch,
+  MissingFile,
+  UnknownFile,
+  type DigestViolation,
+} from './violations.js';
+
+/** The `digest` object of kernels `metadata.json`. */
+export interface DigestJSON {
+  algorithm: DigestAlgorithm;
+  files: Record<string, string>;
+}
+
+/** Options of {@link Digest.hashVariant}: progress, cancellation, and a backend to use. */
+export interface HashVariantOptions extends HashOptions {
+  backend?: DigestBackend;
+}
+
+/**
+ * The digest of a kernel variant: one hash per file, keyed by relative path in byte order,
+ * each the standard padded base64 of the raw digest. A drop-in for the reference `Digest`.
+ */
+export class Digest {
+  /** path -> standard padded base64, in byte order of the path. */
+  readonly files: ReadonlyMap<string, string>;
+
+  private constructor(
+    readonly algorithm: DigestAlgorithm,
+    files: Iterable<[string, string]>,
+  ) {
+    this.files = new Map([...files].sort(([a], [b]) => compareByteOrder(a, b)));
+  }
+
+  /** Hashes every file of the variant at `dir` (design.md section 3). */
+  static async hashVariant(algorithm: DigestAlgorithm, dir: string, options: HashVariantOptions = {}): Promise<Digest> {
+    assertDigestAlgorithm(algorithm);
+    const backend = options.backend ?? digestBackend();
+    const { files } = await backend.hashVariant(algorithm, dir, options);
+    return Digest.fromRaw(algorithm, files);
+  }
+
+  /** A digest from raw per-file digests. */
+  static fromRaw(algorithm: DigestAlgorithm, files: Iterable<[string, Uint8Array]>): Digest {
+    return new Digest(
+      algorithm,
+      [...files].map(([path, raw]) => [path, Buffer.from(raw.buffer, raw.byteOffset, raw.byteLength).toString('base64')]),
+    );
+  }
+
+  /**
+   * Reads a `digest` object: `algorithm` one of sha256, sha512, blake3 and `files` an object of
+   * path -> padded base64 of the right length. Throws a TypeError naming what is wrong.
+   */
+  static fromJSON(value: unknown): Digest {
+    if (typeof value !== 'object' || value === null || Array.isArray(value)) {
+      throw new TypeError('digest must be an object');
+    }
+    const { algorithm, files } = value as Record<string, unknown>;
+    if (!isDigestAlgorithm(algorithm)) {
+      throw new TypeError(`digest.algorithm must be "sha256" or "sha512", not ${JSON.stringify(algorithm) ?? 'missing'}`);
+    }
+    if (typeof files !== 'object' || files === null || Array.isArray(files)) {
+      throw new TypeError('digest.files must be an object of path -> base64 hash');
+    }
+    const expectedLength = Math.ceil(DIGEST_LENGTH[algorithm] / 3) * 4;
+    const entries = Object.entries(files).map(([path, hash]): [string, string] => {
+      if (typeof hash !== 'string' || hash.length !== expectedLength || !isCanonicalBase64(hash, DIGEST_LENGTH[algorithm])) {
+        throw new TypeError(
+          `digest.files[${JSON.stringify(path)}] must be the padded base64 of a ${algorithm} hash (${expectedLength} characters)`,
+        );
+      }
+      return [path, hash];
+    });
+    return new Digest(algorithm, entries);
+  }
+
+  /**
+   * The `digest` object, files in byte order. (JavaScript objects list integer-like keys
+   * first whatever the insertion order; kernelseal's own writers use {@link toOrderedJSON}.)
+   */
+  toJSON(): DigestJSON {
+    const files: Record<string, string> = Object.create(null);
+    for (const [path, hash] of this.files) files[path] = hash;
+    return { algorithm: this.algorithm, files };
+  }
+
+  /** The digest object with `files` in byte order, for {@link stringifyOrdered}. */
+  toOrderedJSON(): Map<string, unknown> {
+    return new Map<string, unknown>([
+      ['algorithm', this.algorithm],
+      ['files', this.files],
+    ]);
+  }
+
+  /** The violations of `actual` against this (expected) digest, in the reference's order. */
+  violations(actual: Digest): DigestViolation[] {
+    const violations: DigestViolation[] = [];
+    if (this.algorithm !== actual.algorithm) {
+      violations.push(new AlgorithmMismatch(this.algorithm, actual.algorithm));
+    }
+    for (const [path, expected] of this.files) {
+      const got = actual.files.get(path);
+      if (got === undefined) violations.push(new MissingFile(path));
+      else if (got !== expected) violations.push(new HashMismatch(path, expected, got));
+    }
+    for (const path of actual.files.keys()) {
+      if (!this.files.has(path)) violations.push(new UnknownFile(path));
+    }
+    return violations;
+  }
+
+  /** Checks `actual` against this (expected) digest; throws DigestValidationError listing every violation. */
+  validate(actual: Digest): void {
+    const violations = this.violations(actual);
+    if (violations.length > 0) throw new DigestValidationError(violations);
+  }
+}
+
+/** Standard padded base64 of exactly `length` bytes, in its one canonical spelling. */
+function isCanonicalBase64(text: string, length: number): boolean {
+  const bytes = Buffer.from(text, 'base64');
+  return bytes.length === length && bytes.toString('base64') === text;
+}

@@ -1,0 +1,143 @@
+import { createRequire } from 'node:module';
+import { existsSync } from 'node:fs';
+import { fileURLToPath } from 'node:url';
+import type { DigestAlgorithm } from './algorithm.js';
+import { DIGEST_LENGTH } from './algorithm.js';
+import type { DigestBackend, HashOptions, HashProgress, VariantHashes } from './backend.js';
+import { DigestError, type DigestErrorCode } from './errors.js';
+
+/** The addon's exports (src/lib.rs). */
+interface NativeAddon {
+  hashVariant(
+    algorithm: DigestAlgorithm,
+    dir: string,
+    onProgress: NativeProgress | undefined,
+    cancelToken: unknown,
+  ): Promise<{ paths: string[]; digests: Buffer; bytes: number }>;
+  hashFile(
+    path: string,
+    algorithm: DigestAlgorithm,
+    onProgress: NativeProgress | undefined,
+    cancelToken: unknown,
+  ): Promise<{ digest: Buffer; bytes: number }>;
+  createCancelToken(): unknown;
+  cancel(token: unknown): void;
+}
+
+type NativeProgress = (bytesDone: number, filesDone: number, bytesTotal: number, filesTotal: number) => void;
+
+const require = createRequire(import.meta.url);
+
+/** The platform part of the addon's name, napi-rs style: `linux-x64-gnu`, `darwin-arm64`. */
+export function platformTriple(): string {
+  const { platform, arch } = process;
+  if (platform !== 'linux') return `${platform}-${arch}`;
+  const header = (process.report?.getReport() as { header?: { glibcVersionRuntime?: string } } | undefined)?.header;
+  return `${platform}-${arch}-${header?.glibcVersionRuntime ? 'gnu' : 'musl'}`;
+}
+
+/**
+ * Loads the addon: the one built in this package (`kernelseal.<triple>.node`), else the
+ * prebuilt platform package (`@kernelseal/binding-<triple>`, see npm/). Throws with every
+ * place tried and why it failed.
+ */
+export function loadAddon(): NativeAddon {
+  const triple = platformTriple();
+  const local = fileURLToPath(new URL(`../../kernelseal.${triple}.node`, import.meta.url));
+  const candidates = [local, `@kernelseal/binding-${triple}`];
+  const failures: string[] = [];
+  for (const candidate of candidates) {
+    if (candidate === local && !existsSync(local)) {
+      failures.push(`${local}: not built`);
+      continue;
+    }
+    try {
+      return require(candidate) as NativeAddon;
+    } catch (error) {
+      failures.push(`${candidate}: ${error instanceof Error ? error.message.split('\n')[0] : String(error)}`);
+    }
+  }
+  throw new Error(`the native digest addon is not available for ${triple}:\n  ${failures.join('\n  ')}`);
+}
+
+/** The Rust engine behind Node-API: hashing runs off the JavaScript thread, in parallel. */
+export function createNativeBackend(addon: NativeAddon = loadAddon()): DigestBackend {
+  return {
+    name: 'native',
+
+    async hashVariant(algorithm, dir, options = {}) {
+      const result = await run(
+        addon,
+        options,
+        (progress, token) => addon.hashVariant(algorithm, dir, progress, token),
+        ({ paths, bytes }) => done(bytes, paths.length),
+      );
+      const length = DIGEST_LENGTH[algorithm];
+      const files = new Map<string, Uint8Array>();
+      result.paths.forEach((path, index) => files.set(path, result.digests.subarray(index * length, (index + 1) * length)));
+      return { files, bytes: result.bytes } satisfies VariantHashes;
+    },
+
+    async hashFile(path, algorithm, options = {}) {
+      const result = await run(
+        addon,
+        options,
+        (progress, token) => addon.hashFile(path, algorithm, progress, token),
+        ({ bytes }) => done(bytes, 1),
+      );
+      return result.digest;
+    },
+  };
+}
+
+/**
+ * Runs one addon call with cancellation and progress: aborting `signal` cancels the work in
+ * Rust; an exception from `onProgress` cancels it too and becomes the rejection.
+ */
+async function run<T>(
+  addon: NativeAddon,
+  { onProgress, signal }: HashOptions,
+  call: (progress: NativeProgress | undefined, token: unknown) => Promise<T>,
+  finalProgress: (result: T) => HashProgress,
+): Promise<T> {
+  signal?.throwIfAborted();
+  const token = addon.createCancelToken();
+  const onAbort = () => addon.cancel(token);
+  signal?.addEventListener('abort', onAbort, { once: true });
+  let callbackError: { error: unknown } | undefined;
+  const progress: NativeProgress | undefined = onProgress
+    ? (bytesDone, filesDone, bytesTotal, filesTotal) => {
+        try {
+          onProgress({ bytesDone, filesDone, bytesTotal, filesTotal });
+        } catch (error) {
+          callbackError ??= { error };
+          addon.cancel(token);
+        }
+      }
+    : undefined;
+  try {
+    const result = await call(progress, token);
+    if (callbackError) throw callbackError.error;
+    onProgress?.(finalProgress(result));
+    return result;
+  } catch (error) {
+    if (callbackError) throw callbackError.error;
+    signal?.throwIfAborted();
+    throw toDigestError(error);
+  } finally {
+    signal?.removeEventListener('abort', onAbort);
+  }
+}
+
+function done(bytes: number, files: number): HashProgress {
+  return { bytesDone: bytes, filesDone: files, bytesTotal: bytes, filesTotal: files };
+}
+
+/** Engine errors carry `code`, `path` and `reason`; argument errors pass through unchanged. */
+function toDigestError(error: unknown): unknown {
+  const { code, path, reason } = (error ?? {}) as { code?: string; path?: string; reason?: string };
+  if (typeof path === 'string' && typeof reason === 'string' && code && code !== 'CANCELLED') {
+    return new DigestError(code as DigestErrorCode, path, reason);
+  }
+  return error;
+}

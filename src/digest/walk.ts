@@ -1,0 +1,87 @@
+import { lstat, readdir, readlink, stat } from 'node:fs/promises';
+import { join } from 'node:path';
+import { DigestError } from './errors.js';
+import { compareByteOrder } from './byte-order.js';
+import { describeSystemError, errorCode } from './system-error.js';
+
+/** Excluded at the top level only: nested copies are kernel content and are hashed. */
+const TOP_LEVEL_EXCLUDED = new Set(['metadata.json', 'metadata.json.sigstore']);
+const strictUtf8 = new TextDecoder('utf-8', { fatal: true });
+
+/** A file that belongs to a variant: its digest key and the size seen by the walk. */
+export interface VariantEntry {
+  key: string;
+  size: number;
+}
+
+/**
+ * Lists the files of the variant at `root` by the rules of design.md section 3, sorted by key
+ * in byte order. The TypeScript twin of crates/engine/src/walk.rs: same rules, same errors.
+ */
+export async function walkVariant(root: string): Promise<VariantEntry[]> {
+  await checkRoot(root);
+  const entries: VariantEntry[] = [];
+  const pending: Array<[dir: string, prefix: string]> = [[root, '']];
+  for (let next = pending.pop(); next; next = pending.pop()) {
+    const [dir, prefix] = next;
+    const listing = await readdir(dir, { withFileTypes: true, encoding: 'buffer' }).catch((error: unknown) => {
+      throw ioError(dir, 'read directory', error);
+    });
+    for (const item of listing) {
+      const path = join(dir, item.name.toString());
+      let name: string;
+      try {
+        name = strictUtf8.decode(item.name);
+      } catch {
+        throw new DigestError('INVALID_NAME', path, 'file name is not valid UTF-8');
+      }
+      if ((prefix === '' && TOP_LEVEL_EXCLUDED.has(name)) || name.endsWith('.pyc')) continue;
+      const key = prefix === '' ? name : `${prefix}/${name}`;
+      if (item.isDirectory()) {
+        if (name !== '__pycache__') pending.push([path, key]);
+      } else if (item.isFile()) {
+        const info = await lstat(path).catch((error: unknown) => {
+          throw ioError(path, 'stat', error);
+        });
+        entries.push({ key, size: info.size });
+      } else if (item.isSymbolicLink()) {
+        const target = await stat(path).catch(async (error: unknown) => {
+          throw await symlinkError(path, error);
+        });
+        // Symlinked directories are not entered; symlinks to special files are skipped.
+        if (target.isFile()) entries.push({ key, size: target.size });
+      }
+      // FIFOs, sockets and devices: skipped, never opened.
+    }
+  }
+  return entries.sort((a, b) => compareByteOrder(a.key, b.key));
+}
+
+/** Checks that `root` is a directory (following a symlink at the root itself). */
+export async function checkRoot(root: string): Promise<void> {
+  const info = await stat(root).catch((error: unknown) => {
+    throw ioError(root, 'open the variant directory', error);
+  });
+  if (!info.isDirectory()) throw new DigestError('NOT_A_DIRECTORY', root, 'not a directory');
+}
+
+/** A Node system error as a DigestError, keeping "not found" distinct. */
+export function ioError(path: string, action: string, error: unknown): DigestError {
+  const code = errorCode(error) === 'ENOENT' ? 'NOT_FOUND' : 'IO';
+  return new DigestError(code, path, `cannot ${action}: ${describeSystemError(error)}`);
+}
+
+/** Whether following a symlink failed because its target is missing or loops. */
+export function isUnresolvable(error: unknown): boolean {
+  const code = errorCode(error);
+  return code === 'ENOENT' || code === 'ELOOP';
+}
+
+export async function danglingError(path: string, error: unknown): Promise<DigestError> {
+  const target = await readlink(path).catch(() => '?');
+  return new DigestError('DANGLING_SYMLINK', path, `dangling symlink to ${target} (${describeSystemError(error)})`);
+}
+
+async function symlinkError(path: string, error: unknown): Promise<DigestError> {
+  return isUnresolvable(error) ? danglingError(path, error) : ioError(path, 'follow symlink', error);
+}

@@ -1,0 +1,45 @@
+import { readFile } from 'node:fs/promises';
+import { join } from 'node:path';
+import { METADATA_ALGORITHMS } from '../digest/algorithm.js';
+import type { Digest } from '../digest/digest.js';
+import { writeFileAtomic } from '../fs/atomic-write.js';
+import { stringifyOrdered } from '../json/ordered-json.js';
+
+/** Writing a digest into metadata.json failed; the file is unchanged. */
+export class MetadataWriteError extends Error {
+  override readonly name = 'MetadataWriteError';
+}
+
+/**
+ * Stores `digest` as the `digest` field of `<dir>/metadata.json`, keeping every other field
+ * in place, pretty-printed with 2 spaces and no trailing newline like the reference writer,
+ * `files` in byte order. The file is replaced atomically. Returns the path written.
+ */
+export async function writeDigestToMetadata(dir: string, digest: Digest): Promise<string> {
+  if (!METADATA_ALGORITHMS.includes(digest.algorithm)) {
+    throw new MetadataWriteError(
+      `cannot write a ${digest.algorithm} digest into metadata.json: kernels readers accept only sha256 and sha512`,
+    );
+  }
+  const path = join(dir, 'metadata.json');
+  const text = await readFile(path, 'utf8').catch((error: NodeJS.ErrnoException) => {
+    throw new MetadataWriteError(
+      error.code === 'ENOENT'
+        ? `${path}: not found (the digest is written into an existing metadata.json)`
+        : `${path}: cannot read: ${error.message}`,
+    );
+  });
+  let metadata: unknown;
+  try {
+    metadata = JSON.parse(text);
+  } catch (error) {
+    throw new MetadataWriteError(`${path}: not valid JSON: ${(error as Error).message}`);
+  }
+  if (typeof metadata !== 'object' || metadata === null || Array.isArray(metadata)) {
+    throw new MetadataWriteError(`${path}: not a JSON object`);
+  }
+  const updated = new Map<string, unknown>(Object.entries(metadata));
+  updated.set('digest', digest.toOrderedJSON());
+  await writeFileAtomic(path, stringifyOrdered(updated));
+  return path;
+}
