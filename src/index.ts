@@ -17,3 +17,55 @@ export {
   type DigestViolation,
 } from './digest/violations.js';
 export { writeDigestToMetadata, MetadataWriteError } from './metadata/write-digest.js';
+export {
+  BACKEND_TYPES,
+  MetadataError,
+  parseMetadata,
+  type BackendType,
+  type KernelDependency,
+  type KernelMetadata,
+} from './metadata/metadata.js';
+export { MetadataReadError, readMetadataDigest } from './metadata/read-digest.js';
+export { parsePolicy, readPolicyFile } from './policy/policy-file.js';
+export { PolicyError } from './policy/policy-error.js';
+export {
+  GITHUB_ACTIONS_ISSUER,
+  NAMED_POLICIES,
+  allOf,
+  anyOf,
+  extensionPolicy,
+  githubWorkflowPolicy,
+  identityPolicy,
+  issuerPolicy,
+  kernelsCommunityPolicy,
+  requirePinnedIssuer,
+  subjectPolicy,
+  type GitHubWorkflowOptions,
+  type Policy,
+} from './policy/policy.js';
+export { exactly, matching, oneOf, type StringMatch } from './policy/string-match.js';
+export { BUNDLE_MEDIA_TYPES, BundleError, parseBundle, type Bundle } from './sigstore/bundle.js';
+export { FULCIO_OID, certificateIdentity, describeExtension, issuerOf, type CertificateIdentity } from './sigstore/certificate-identity.js';
+export {
+  PINNED_TRUSTED_ROOT_PATH,
+  TrustedRootError,
+  parseTrustedRoot,
+  pinnedTrustedRoot,
+  publicGoodTrustedRoot,
+  readTrustedRoot,
+  type RefreshOptions,
+  type ResolvedTrustedRoot,
+  type TrustedRoot,
+} from './sigstore/trusted-root.js';
+export {
+  SignatureVerificationError,
+  verifyBundle,
+  type Artifact,
+  type Signer,
+  type TrustAnchor,
+} from './sigstore/verify-bundle.js';
+export type { VerificationResult, VerificationStatus } from './verify/result.js';
+export { MAX_BUNDLE_BYTES, MAX_METADATA_BYTES, verifyVariant, type VerifyVariantOptions } from './verify/verify-variant.js';
+export { IdentityTokenError, checkIdentityToken, resolveIdentityToken } from './sign/identity-token.js';
+export { PUBLIC_GOOD, SigningError, parsePrivateKey, signBytes, type SignerOptions, type WitnessOptions } from './sign/sign-bytes.js';
+export { serializeBundle, signVariant, type SignVariantOptions, type SignedVariant } from './sign/sign-variant.js';

@@ -1,11 +1,12 @@
 import { spawn } from 'node:child_process';
+import { existsSync } from 'node:fs';
+import { join } from 'node:path';
 import { fileURLToPath } from 'node:url';
 
 /** The package root, and the built entry points the tests use. */
 export const ROOT = fileURLToPath(new URL('../..', import.meta.url));
 export const DIST = new URL('../../dist/index.js', import.meta.url).href;
 export const CLI = fileURLToPath(new URL('../../bin/kernelseal.js', import.meta.url));
-export const TESTDATA = fileURLToPath(new URL('../../../shared/testdata/', import.meta.url));
 
 export interface CliResult {
   code: number | null;
@@ -28,4 +29,14 @@ export function runCli(args: string[], options: { env?: NodeJS.ProcessEnv; cwd?:
     child.on('error', reject);
     child.on('close', (code) => resolve({ code, stdout, stderr }));
   });
+}
+
+/**
+ * Real Sigstore data shared by the team, read in place (never copied into the project):
+ * `../shared/testdata` next to the clone, or KERNELSEAL_TESTDATA.
+ */
+export function testdata(...parts: string[]): string {
+  const root = process.env.KERNELSEAL_TESTDATA ?? join(ROOT, '..', 'shared', 'testdata');
+  if (!existsSync(root)) throw new Error(`test data not found at ${root}: clone next to ../shared, or set KERNELSEAL_TESTDATA`);
+  return join(root, ...parts);
 }

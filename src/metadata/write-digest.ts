@@ -11,24 +11,16 @@ export class MetadataWriteError extends Error {
 }
 
 /**
- * Stores `digest` as the `digest` field of `<dir>/metadata.json`, keeping every other field
- * in place, pretty-printed with 2 spaces and no trailing newline like the reference writer,
- * `files` in byte order. The file is replaced atomically. Returns the path written.
+ * The text of metadata.json with `digest` as its `digest` field: every other field kept in
+ * place, pretty-printed with 2 spaces and no trailing newline like the reference writer,
+ * `files` in byte order. `path` names the file in errors.
  */
-export async function writeDigestToMetadata(dir: string, digest: Digest): Promise<string> {
+export function metadataWithDigest(text: string, digest: Digest, path: string): string {
   if (!METADATA_ALGORITHMS.includes(digest.algorithm)) {
     throw new MetadataWriteError(
       `cannot write a ${digest.algorithm} digest into metadata.json: kernels readers accept only sha256 and sha512`,
     );
   }
-  const path = join(dir, 'metadata.json');
-  const text = await readFile(path, 'utf8').catch((error: NodeJS.ErrnoException) => {
-    throw new MetadataWriteError(
-      error.code === 'ENOENT'
-        ? `${path}: not found (the digest is written into an existing metadata.json)`
-        : `${path}: cannot read: ${error.message}`,
-    );
-  });
   let metadata: unknown;
   try {
     metadata = JSON.parse(text);
@@ -40,6 +32,28 @@ export async function writeDigestToMetadata(dir: string, digest: Digest): Promis
   }
   const updated = new Map<string, unknown>(Object.entries(metadata));
   updated.set('digest', digest.toOrderedJSON());
-  await writeFileAtomic(path, stringifyOrdered(updated));
+  return stringifyOrdered(updated);
+}
+
+/** Reads `<dir>/metadata.json` as text; errors say whether it is missing or unreadable. */
+export async function readMetadataText(dir: string): Promise<{ path: string; text: string }> {
+  const path = join(dir, 'metadata.json');
+  const text = await readFile(path, 'utf8').catch((error: NodeJS.ErrnoException) => {
+    throw new MetadataWriteError(
+      error.code === 'ENOENT'
+        ? `${path}: not found (the digest is written into an existing metadata.json)`
+        : `${path}: cannot read: ${error.message}`,
+    );
+  });
+  return { path, text };
+}
+
+/**
+ * Stores `digest` into `<dir>/metadata.json` (see {@link metadataWithDigest}), replacing the file
+ * atomically. Returns the path written.
+ */
+export async function writeDigestToMetadata(dir: string, digest: Digest): Promise<string> {
+  const { path, text } = await readMetadataText(dir);
+  await writeFileAtomic(path, metadataWithDigest(text, digest, path));
   return path;
 }

@@ -1,0 +1,114 @@
+import { existsSync } from 'node:fs';
+import { readFile } from 'node:fs/promises';
+import { readPolicyFile } from '../policy/policy-file.js';
+import { NAMED_POLICIES, identityPolicy, type Policy } from '../policy/policy.js';
+import { exactly, matching } from '../policy/string-match.js';
+import { PolicyError } from '../policy/policy-error.js';
+import { TrustedRootError, publicGoodTrustedRoot, readTrustedRoot, type TrustedRoot } from '../sigstore/trusted-root.js';
+import type { TrustAnchor } from '../sigstore/verify-bundle.js';
+import { UsageError } from './usage.js';
+
+/** The options every verifying command shares: who is trusted, and the trusted root. */
+export const TRUST_OPTIONS = {
+  policy: { type: 'string' },
+  'certificate-identity': { type: 'string' },
+  'certificate-identity-regexp': { type: 'string' },
+  'certificate-oidc-issuer': { type: 'string' },
+  'certificate-oidc-issuer-regexp': { type: 'string' },
+  key: { type: 'string' },
+  'trusted-root': { type: 'string' },
+  offline: { type: 'boolean', default: false },
+} as const;
+
+export const TRUST_HELP = `Who is trusted (one of):
+      --policy NAME|FILE            a built-in policy (kernels-community) or a JSON
+                                    policy file (see README: Policies)
+      --certificate-identity ID     the signer's identity, exactly (e.g. a workflow URI)
+      --certificate-identity-regexp RE
+                                    ... or a regular expression, always anchored (^...$)
+      --certificate-oidc-issuer URL the OIDC issuer, exactly (needed with an identity)
+      --certificate-oidc-issuer-regexp RE
+                                    ... or an anchored regular expression
+      --key PEM                     a public key file, for bundles signed with a managed key
+
+Trusted root:
+      --trusted-root FILE           a trusted_root.json (or client trust config) to use
+                                    instead of Sigstore's public-good instance
+      --offline                     never touch the network: use the public-good root
+                                    pinned in kernelseal instead of refreshing it via TUF
+                                    (also: KERNELSEAL_OFFLINE=1)`;
+
+type TrustValues = {
+  policy?: string;
+  'certificate-identity'?: string;
+  'certificate-identity-regexp'?: string;
+  'certificate-oidc-issuer'?: string;
+  'certificate-oidc-issuer-regexp'?: string;
+  key?: string;
+  'trusted-root'?: string;
+  offline?: boolean;
+};
+
+/**
+ * Who is trusted, from the command line. Identity flags need an issuer flag and the other way
+ * round; --policy, identity flags and --key exclude each other. Without any, `defaultPolicy`
+ * (verify: kernels-community); with none and no default, a usage error: never "anyone".
+ */
+export async function trustAnchorFrom(values: TrustValues, defaultPolicy?: string): Promise<TrustAnchor> {
+  const identity = exclusive(values, 'certificate-identity', 'certificate-identity-regexp');
+  const issuer = exclusive(values, 'certificate-oidc-issuer', 'certificate-oidc-issuer-regexp');
+  const chosen = [values.policy !== undefined, identity !== undefined || issuer !== undefined, values.key !== undefined].filter(Boolean);
+  if (chosen.length > 1) throw new UsageError('--policy, --certificate-identity/--certificate-oidc-issuer and --key exclude each other');
+  if (values.key !== undefined) {
+    const pem = await readFile(values.key, 'utf8').catch((error: Error) => {
+      throw new UsageError(`--key ${values.key}: cannot read: ${error.message}`);
+    });
+    return { key: pem };
+  }
+  if (identity || issuer) {
+    if (!identity) throw new UsageError('--certificate-oidc-issuer needs --certificate-identity (or --certificate-identity-regexp)');
+    if (!issuer) throw new UsageError('--certificate-identity needs --certificate-oidc-issuer (or --certificate-oidc-issuer-regexp)');
+    return { policy: identityPolicy(identity, issuer) };
+  }
+  const name = values.policy ?? defaultPolicy;
+  if (name === undefined) throw new UsageError('say who is trusted: --certificate-identity and --certificate-oidc-issuer, --policy, or --key');
+  return { policy: await policyNamed(name) };
+}
+
+async function policyNamed(name: string): Promise<Policy> {
+  const named = NAMED_POLICIES.get(name);
+  if (named) return named;
+  if (!existsSync(name)) {
+    throw new UsageError(`--policy ${name}: neither a built-in policy (${[...NAMED_POLICIES.keys()].join(', ')}) nor a file`);
+  }
+  return readPolicyFile(name).catch(asUsageError);
+}
+
+/** A policy or trusted root the user named that cannot be used is a usage error (exit 2). */
+function asUsageError(error: unknown): never {
+  throw error instanceof PolicyError || error instanceof TrustedRootError ? new UsageError(error.message) : error;
+}
+
+function exclusive(values: TrustValues, exact: 'certificate-identity' | 'certificate-oidc-issuer', regexp: `${typeof exact}-regexp`) {
+  if (values[exact] !== undefined && values[regexp] !== undefined) throw new UsageError(`--${exact} and --${regexp} exclude each other`);
+  if (values[exact] !== undefined) return exactly(values[exact]!);
+  if (values[regexp] !== undefined) {
+    try {
+      return matching(values[regexp]!);
+    } catch (error) {
+      return asUsageError(error);
+    }
+  }
+  return undefined;
+}
+
+/** The trusted root: --trusted-root, else public-good (refreshed unless offline; warnings to stderr). */
+export async function trustedRootFrom(values: TrustValues): Promise<TrustedRoot> {
+  if (values['trusted-root'] !== undefined) return readTrustedRoot(values['trusted-root']).catch(asUsageError);
+  const offline = values.offline || process.env.KERNELSEAL_OFFLINE === '1';
+  const { trustedRoot } = await publicGoodTrustedRoot({
+    offline,
+    onWarning: (message) => process.stderr.write(`kernelseal: warning: ${message}\n`),
+  });
+  return trustedRoot;
+}

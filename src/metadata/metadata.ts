@@ -1,0 +1,117 @@
+import { Digest } from '../digest/digest.js';
+import { METADATA_ALGORITHMS } from '../digest/algorithm.js';
+
+/** Backends a kernel can be built for (design.md section 2). */
+export const BACKEND_TYPES = ['cann', 'cpu', 'cuda', 'metal', 'neuron', 'rocm', 'tpu', 'xpu'] as const;
+export type BackendType = (typeof BACKEND_TYPES)[number];
+
+export type KernelDependency = { repoId: string; version: number } | { repoId: string; revision: string };
+
+/** A kernel variant's metadata.json, read strictly. Keys are kebab-case in the file. */
+export interface KernelMetadata {
+  name: string;
+  id: string;
+  version: number;
+  license: string;
+  pythonDepends: string[];
+  backend: { type: BackendType; archs?: string[] };
+  upstream?: string;
+  source?: string;
+  kernelDepends?: KernelDependency[];
+  provenance?: unknown;
+  kernelsMinver?: string;
+  /** Undefined when the metadata has no digest (design.md section 5, step 6). */
+  digest?: Digest;
+}
+
+/** metadata.json is not JSON or violates the schema; `message` says where. */
+export class MetadataError extends Error {
+  override readonly name = 'MetadataError';
+}
+
+const NAME = /^[a-z][-a-z0-9]*[a-z0-9]$/;
+
+/**
+ * Parses metadata.json by the schema of design.md section 2. Unknown keys are ignored, as the
+ * reference does; every known key must have its type. Only call this on bytes whose signature
+ * has been verified.
+ */
+export function parseMetadata(bytes: Uint8Array): KernelMetadata {
+  let json: unknown;
+  try {
+    json = JSON.parse(new TextDecoder('utf-8', { fatal: true }).decode(bytes));
+  } catch (error) {
+    throw new MetadataError(error instanceof SyntaxError ? `not valid JSON: ${error.message}` : 'not valid UTF-8');
+  }
+  const root = object(json, 'metadata');
+  const name = string(root.name, 'name');
+  if (!NAME.test(name)) throw new MetadataError(`name ${JSON.stringify(name)} does not match ${NAME.source}`);
+  const backend = object(root.backend, 'backend');
+  const type = string(backend.type, 'backend.type');
+  if (!(BACKEND_TYPES as readonly string[]).includes(type)) {
+    throw new MetadataError(`backend.type ${JSON.stringify(type)} is not one of ${BACKEND_TYPES.join(', ')}`);
+  }
+  const metadata: KernelMetadata = {
+    name,
+    id: string(root.id, 'id'),
+    version: unsigned(root.version, 'version'),
+    license: string(root.license, 'license'),
+    pythonDepends: strings(root['python-depends'], 'python-depends'),
+    backend: { type: type as BackendType, ...(backend.archs === undefined ? {} : { archs: strings(backend.archs, 'backend.archs') }) },
+  };
+  if (root.upstream !== undefined) metadata.upstream = string(root.upstream, 'upstream');
+  if (root.source !== undefined) metadata.source = string(root.source, 'source');
+  if (root['kernels-minver'] !== undefined) metadata.kernelsMinver = string(root['kernels-minver'], 'kernels-minver');
+  if (root.provenance !== undefined) metadata.provenance = root.provenance;
+  if (root['kernel-depends'] !== undefined) metadata.kernelDepends = dependencies(root['kernel-depends']);
+  if (root.digest !== undefined) metadata.digest = digest(root.digest);
+  return metadata;
+}
+
+function digest(json: unknown): Digest {
+  const algorithm = (json as { algorithm?: unknown } | null)?.algorithm;
+  if (typeof algorithm === 'string' && !(METADATA_ALGORITHMS as readonly string[]).includes(algorithm)) {
+    throw new MetadataError(`digest.algorithm must be "sha256" or "sha512", not ${JSON.stringify(algorithm)}`);
+  }
+  try {
+    return Digest.fromJSON(json);
+  } catch (error) {
+    throw new MetadataError((error as Error).message);
+  }
+}
+
+function dependencies(json: unknown): KernelDependency[] {
+  if (!Array.isArray(json)) throw new MetadataError('kernel-depends must be an array');
+  return json.map((item, i) => {
+    const at = `kernel-depends[${i}]`;
+    const dep = object(item, at);
+    const repoId = string(dep['repo-id'], `${at}.repo-id`);
+    const hasVersion = dep.version !== undefined;
+    if (hasVersion === (dep.revision !== undefined)) throw new MetadataError(`${at} needs exactly one of version and revision`);
+    return hasVersion ? { repoId, version: unsigned(dep.version, `${at}.version`) } : { repoId, revision: string(dep.revision, `${at}.revision`) };
+  });
+}
+
+function object(value: unknown, at: string): Record<string, unknown> {
+  if (typeof value !== 'object' || value === null || Array.isArray(value)) throw new MetadataError(`${at} must be an object`);
+  return value as Record<string, unknown>;
+}
+
+function string(value: unknown, at: string): string {
+  if (typeof value !== 'string') throw new MetadataError(`${at} must be a string${value === undefined ? ' (missing)' : ''}`);
+  return value;
+}
+
+function strings(value: unknown, at: string): string[] {
+  if (!Array.isArray(value) || !value.every((item) => typeof item === 'string')) {
+    throw new MetadataError(`${at} must be an array of strings${value === undefined ? ' (missing)' : ''}`);
+  }
+  return value as string[];
+}
+
+function unsigned(value: unknown, at: string): number {
+  if (typeof value !== 'number' || !Number.isSafeInteger(value) || value < 0) {
+    throw new MetadataError(`${at} must be an unsigned integer${value === undefined ? ' (missing)' : ''}`);
+  }
+  return value;
+}

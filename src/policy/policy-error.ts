@@ -1,0 +1,4 @@
+/** A policy that cannot be built: malformed, or one that would trust too much. */
+export class PolicyError extends Error {
+  override readonly name = 'PolicyError';
+}

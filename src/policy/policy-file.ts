@@ -1,0 +1,124 @@
+import { readFile } from 'node:fs/promises';
+import {
+  NAMED_POLICIES,
+  allOf,
+  anyOf,
+  extensionPolicy,
+  githubWorkflowPolicy,
+  issuerPolicy,
+  requirePinnedIssuer,
+  subjectPolicy,
+  type Policy,
+} from './policy.js';
+import { PolicyError } from './policy-error.js';
+import { exactly, matching, oneOf, type StringMatch } from './string-match.js';
+
+/**
+ * Reads a policy from JSON. A policy is an object with any of these keys, all of which must hold:
+ *
+ *   "identity":   the subject alternative name
+ *   "issuer":     the OIDC issuer
+ *   "extensions": { "<Fulcio extension OID>": <match>, ... }
+ *   "github":     { "repository": "owner/name", "workflow"?, "ref"?, "workflowRef"? }
+ *   "builtin":    a named policy, e.g. "kernels-community"
+ *
+ * or exactly one of "anyOf" / "allOf": [policy, ...]. A <match> is a string (exact), or
+ * { "regexp": "..." } (always anchored), or { "oneOf": ["...", ...] }. "description" may name
+ * any policy. Unknown keys are errors, and the whole policy must pin the OIDC issuer.
+ */
+export function parsePolicy(json: unknown): Policy {
+  return requirePinnedIssuer(policyFrom(json, '$'));
+}
+
+/** Reads a policy file; errors name the file. */
+export async function readPolicyFile(path: string): Promise<Policy> {
+  const text = await readFile(path, 'utf8').catch((error: NodeJS.ErrnoException) => {
+    throw new PolicyError(`${path}: cannot read: ${error.code === 'ENOENT' ? 'not found' : error.message}`);
+  });
+  try {
+    return parsePolicy(JSON.parse(text));
+  } catch (error) {
+    throw new PolicyError(`${path}: ${error instanceof SyntaxError ? `not valid JSON: ${error.message}` : (error as Error).message}`);
+  }
+}
+
+const LEAF_KEYS = new Set(['identity', 'issuer', 'extensions', 'github', 'builtin', 'description']);
+const GITHUB_KEYS = new Set(['repository', 'workflow', 'ref', 'workflowRef']);
+
+function policyFrom(json: unknown, at: string): Policy {
+  const object = asObject(json, at);
+  const description = optionalString(object.description, `${at}.description`);
+  const combinators = ['anyOf', 'allOf'].filter((key) => key in object);
+  if (combinators.length > 0) {
+    const key = combinators[0]!;
+    const extra = Object.keys(object).filter((k) => k !== key && k !== 'description');
+    if (combinators.length > 1 || extra.length > 0) throw new PolicyError(`${at}: "${key}" must stand alone (found ${[...combinators, ...extra].join(', ')})`);
+    const list = object[key];
+    if (!Array.isArray(list) || list.length === 0) throw new PolicyError(`${at}.${key} must be a non-empty array of policies`);
+    const policies = list.map((item, i) => policyFrom(item, `${at}.${key}[${i}]`));
+    return key === 'anyOf' ? anyOf(policies, description) : allOf(policies, description);
+  }
+  for (const key of Object.keys(object)) {
+    if (!LEAF_KEYS.has(key)) throw new PolicyError(`${at}: unknown key ${JSON.stringify(key)}`);
+  }
+  const parts: Policy[] = [];
+  if ('builtin' in object) {
+    const name = optionalString(object.builtin, `${at}.builtin`)!;
+    const named = NAMED_POLICIES.get(name);
+    if (!named) throw new PolicyError(`${at}.builtin: unknown policy ${JSON.stringify(name)} (known: ${[...NAMED_POLICIES.keys()].join(', ')})`);
+    parts.push(named);
+  }
+  if ('issuer' in object) parts.push(issuerPolicy(matchFrom(object.issuer, `${at}.issuer`)));
+  if ('identity' in object) parts.push(subjectPolicy(matchFrom(object.identity, `${at}.identity`)));
+  if ('extensions' in object) {
+    const extensions = asObject(object.extensions, `${at}.extensions`);
+    const entries = Object.entries(extensions);
+    if (entries.length === 0) throw new PolicyError(`${at}.extensions must not be empty`);
+    for (const [oid, match] of entries) {
+      if (!/^\d+(\.\d+)+$/.test(oid)) throw new PolicyError(`${at}.extensions: ${JSON.stringify(oid)} is not an OID`);
+      parts.push(extensionPolicy(oid, matchFrom(match, `${at}.extensions["${oid}"]`)));
+    }
+  }
+  if ('github' in object) {
+    const github = asObject(object.github, `${at}.github`);
+    for (const key of Object.keys(github)) {
+      if (!GITHUB_KEYS.has(key)) throw new PolicyError(`${at}.github: unknown key ${JSON.stringify(key)}`);
+    }
+    const repository = optionalString(github.repository, `${at}.github.repository`);
+    if (repository === undefined) throw new PolicyError(`${at}.github.repository is required`);
+    parts.push(
+      githubWorkflowPolicy({
+        repository,
+        workflow: optionalString(github.workflow, `${at}.github.workflow`),
+        ref: optionalString(github.ref, `${at}.github.ref`),
+        workflowRef: optionalString(github.workflowRef, `${at}.github.workflowRef`),
+      }),
+    );
+  }
+  if (parts.length === 0) throw new PolicyError(`${at}: an empty policy would trust anyone`);
+  return parts.length === 1 && description === undefined ? parts[0]! : allOf(parts, description);
+}
+
+function matchFrom(json: unknown, at: string): StringMatch {
+  if (typeof json === 'string') return exactly(json);
+  const keys = typeof json === 'object' && json !== null && !Array.isArray(json) ? Object.keys(json) : [];
+  if (keys.length !== 1 || (keys[0] !== 'regexp' && keys[0] !== 'oneOf')) {
+    throw new PolicyError(`${at} must be a string, {"regexp": "..."} or {"oneOf": [...]}`);
+  }
+  const object = json as Record<string, unknown>;
+  if (keys[0] === 'regexp') return matching(optionalString(object.regexp, `${at}.regexp`)!);
+  const list = object.oneOf;
+  if (!Array.isArray(list) || !list.every((item) => typeof item === 'string')) throw new PolicyError(`${at}.oneOf must be an array of strings`);
+  return oneOf(list as string[]);
+}
+
+function asObject(json: unknown, at: string): Record<string, unknown> {
+  if (typeof json !== 'object' || json === null || Array.isArray(json)) throw new PolicyError(`${at} must be an object`);
+  return json as Record<string, unknown>;
+}
+
+function optionalString(value: unknown, at: string): string | undefined {
+  if (value === undefined) return undefined;
+  if (typeof value !== 'string' || value.length === 0) throw new PolicyError(`${at} must be a non-empty string`);
+  return value;
+}

@@ -1,0 +1,174 @@
+import { FULCIO_OID, describeExtension, type CertificateIdentity } from '../sigstore/certificate-identity.js';
+import { PolicyError } from './policy-error.js';
+import { exactly, oneOf, type StringMatch } from './string-match.js';
+
+/**
+ * Who is trusted: a predicate over the identity in a verified Fulcio certificate. There is no
+ * policy that trusts anyone; every way to satisfy a policy pins the OIDC issuer.
+ */
+export interface Policy {
+  /** One line for people: what the policy requires. */
+  readonly description: string;
+  /** True when every way to satisfy the policy pins the OIDC issuer. */
+  readonly pinsIssuer: boolean;
+  /** Undefined when `identity` satisfies the policy, else why not. */
+  check(identity: CertificateIdentity): string | undefined;
+}
+
+/** The OIDC issuer, as `.8` and the legacy `.1` carry it: each one present must match. */
+export function issuerPolicy(match: StringMatch): Policy {
+  return {
+    description: `issuer ${match.description}`,
+    pinsIssuer: true,
+    check(identity) {
+      const values = [FULCIO_OID.issuer, FULCIO_OID.issuerV1]
+        .filter((oid) => identity.extensions.has(oid) || identity.undecodable.has(oid))
+        .map((oid) => [oid, identity.extensions.get(oid)] as const);
+      if (values.length === 0) return 'the certificate names no OIDC issuer';
+      for (const [oid, value] of values) {
+        if (value === undefined) return `the certificate's ${describeExtension(oid)} cannot be decoded: ${identity.undecodable.get(oid)}`;
+        if (!match.test(value)) return `issuer is ${JSON.stringify(value)}, expected ${match.description}`;
+      }
+      return undefined;
+    },
+  };
+}
+
+/** The subject alternative name (a workflow URI or an email address). */
+export function subjectPolicy(match: StringMatch): Policy {
+  return {
+    description: `identity ${match.description}`,
+    pinsIssuer: false,
+    check(identity) {
+      const san = identity.subjectAlternativeName;
+      if (san === undefined) return 'the certificate has no subject alternative name';
+      return match.test(san) ? undefined : `identity is ${JSON.stringify(san)}, expected ${match.description}`;
+    },
+  };
+}
+
+/** One Fulcio extension (`.8` and up compared after DER decoding). */
+export function extensionPolicy(oid: string, match: StringMatch): Policy {
+  if (oid === FULCIO_OID.issuer || oid === FULCIO_OID.issuerV1) return issuerPolicy(match);
+  return {
+    description: `${describeExtension(oid)} ${match.description}`,
+    pinsIssuer: false,
+    check(identity) {
+      const value = identity.extensions.get(oid);
+      if (value === undefined) {
+        const why = identity.undecodable.get(oid);
+        return why ? `the certificate's ${describeExtension(oid)} cannot be decoded: ${why}` : `the certificate has no ${describeExtension(oid)}`;
+      }
+      return match.test(value) ? undefined : `${describeExtension(oid)} is ${JSON.stringify(value)}, expected ${match.description}`;
+    },
+  };
+}
+
+/** Every policy must hold; the first that does not is the reason. */
+export function allOf(policies: readonly Policy[], description?: string): Policy {
+  if (policies.length === 0) throw new PolicyError('"allOf" needs at least one policy');
+  return {
+    description: description ?? policies.map((p) => p.description).join(' and '),
+    pinsIssuer: policies.some((p) => p.pinsIssuer),
+    check(identity) {
+      for (const policy of policies) {
+        const reason = policy.check(identity);
+        if (reason !== undefined) return reason;
+      }
+      return undefined;
+    },
+  };
+}
+
+/** At least one policy must hold; otherwise every reason is given. */
+export function anyOf(policies: readonly Policy[], description?: string): Policy {
+  if (policies.length === 0) throw new PolicyError('"anyOf" needs at least one policy');
+  if (policies.length === 1) return policies[0]!;
+  return {
+    description: description ?? `any of: ${policies.map((p) => `(${p.description})`).join(', ')}`,
+    pinsIssuer: policies.every((p) => p.pinsIssuer),
+    check(identity) {
+      const reasons: string[] = [];
+      for (const policy of policies) {
+        const reason = policy.check(identity);
+        if (reason === undefined) return undefined;
+        reasons.push(reason);
+      }
+      return `no policy matched: ${reasons.map((r, i) => `(${i + 1}) ${r}`).join('; ')}`;
+    },
+  };
+}
+
+/** Identity (subject alternative name) and OIDC issuer, as cosign's --certificate-identity flags. */
+export function identityPolicy(identity: StringMatch, issuer: StringMatch): Policy {
+  return allOf([issuerPolicy(issuer), subjectPolicy(identity)]);
+}
+
+export const GITHUB_ACTIONS_ISSUER = 'https://token.actions.githubusercontent.com';
+
+export interface GitHubWorkflowOptions {
+  /** `owner/name` of the repository whose build is trusted. */
+  repository: string;
+  /**
+   * The workflow that signs: a path in the repository (`.github/workflows/build.yaml`) or, for a
+   * reusable workflow, `owner/name/.github/workflows/x.yaml`. Optional.
+   */
+  workflow?: string;
+  /** The git ref built, e.g. `refs/heads/main` (the source repository ref). Optional. */
+  ref?: string;
+  /** The ref of the signing workflow, when it differs from `ref` (reusable workflows). */
+  workflowRef?: string;
+}
+
+const REPOSITORY = /^[A-Za-z0-9_.-]+\/[A-Za-z0-9_.-]+$/;
+
+/** Builds of a GitHub repository by GitHub Actions, optionally by one workflow and ref. */
+export function githubWorkflowPolicy(options: GitHubWorkflowOptions): Policy {
+  const { repository, workflow, ref } = options;
+  if (!REPOSITORY.test(repository)) throw new PolicyError(`github repository must be "owner/name", not ${JSON.stringify(repository)}`);
+  const policies = [
+    issuerPolicy(exactly(GITHUB_ACTIONS_ISSUER)),
+    extensionPolicy(FULCIO_OID.sourceRepositoryURI, exactly(`https://github.com/${repository}`)),
+  ];
+  if (ref !== undefined) policies.push(extensionPolicy(FULCIO_OID.sourceRepositoryRef, exactly(ref)));
+  if (workflow !== undefined) {
+    const path = workflow.startsWith('.github/') ? `${repository}/${workflow}` : workflow;
+    const signerRef = options.workflowRef ?? ref;
+    if (signerRef === undefined) throw new PolicyError('a github workflow policy with a workflow needs its ref (ref or workflowRef)');
+    policies.push(extensionPolicy(FULCIO_OID.buildSignerURI, exactly(`https://github.com/${path}@${signerRef}`)));
+  }
+  return allOf(policies, `GitHub Actions builds of ${repository}${workflow ? ` by ${workflow}` : ''}${ref ? ` at ${ref}` : ''}`);
+}
+
+const KERNELS_COMMUNITY = 'https://github.com/huggingface/kernels-community';
+
+/**
+ * The reference's default: builds of huggingface/kernels-community on main, signed by one of
+ * its four build workflows.
+ */
+export const kernelsCommunityPolicy: Policy = allOf(
+  [
+    issuerPolicy(exactly(GITHUB_ACTIONS_ISSUER)),
+    extensionPolicy(FULCIO_OID.sourceRepositoryURI, exactly(KERNELS_COMMUNITY)),
+    extensionPolicy(
+      FULCIO_OID.buildSignerURI,
+      oneOf(
+        ['build', 'build-mac', 'build-windows', 'sign-old-builds'].map(
+          (workflow) => `${KERNELS_COMMUNITY}/.github/workflows/${workflow}.yaml@refs/heads/main`,
+        ),
+      ),
+    ),
+  ],
+  'kernels-community: builds of huggingface/kernels-community on main by its build workflows',
+);
+
+/** Policies known by name (`--policy kernels-community`). */
+export const NAMED_POLICIES: ReadonlyMap<string, Policy> = new Map([['kernels-community', kernelsCommunityPolicy]]);
+
+/** Refuses a policy that could be satisfied without pinning the issuer. */
+export function requirePinnedIssuer(policy: Policy): Policy {
+  if (!policy.pinsIssuer) {
+    throw new PolicyError(`the policy does not pin the OIDC issuer on every path (${policy.description}); add "issuer"`);
+  }
+  return policy;
+}

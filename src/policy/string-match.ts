@@ -1,0 +1,36 @@
+import { PolicyError } from './policy-error.js';
+
+/** How a policy compares one value of the certificate: exactly, by an anchored regex, or one of a set. */
+export interface StringMatch {
+  /** For messages: `"x"`, `matching ^(?:re)$`, `one of "a", "b"`. */
+  readonly description: string;
+  test(value: string): boolean;
+}
+
+/** Matches `expected` exactly. */
+export function exactly(expected: string): StringMatch {
+  return { description: JSON.stringify(expected), test: (value) => value === expected };
+}
+
+/** Matches any of `values` exactly. */
+export function oneOf(values: readonly string[]): StringMatch {
+  if (values.length === 0) throw new PolicyError('a "oneOf" list must not be empty');
+  return {
+    description: `one of ${values.map((v) => JSON.stringify(v)).join(', ')}`,
+    test: (value) => values.includes(value),
+  };
+}
+
+/**
+ * Matches the whole value against `source`, always anchored: `^(?:source)$`. A pattern that
+ * would match part of a value never matches (`org/repo` does not match `evil-org/repo-x`).
+ */
+export function matching(source: string): StringMatch {
+  let regex: RegExp;
+  try {
+    regex = new RegExp(`^(?:${source})$`);
+  } catch (error) {
+    throw new PolicyError(`invalid regular expression ${JSON.stringify(source)}: ${(error as Error).message}`);
+  }
+  return { description: `matching ${regex.source}`, test: (value) => regex.test(value) };
+}

@@ -1,0 +1,170 @@
+import { toMessageSignatureBundle, type Bundle } from '@sigstore/bundle';
+import { FulcioSigner, RekorWitness, TSAWitness, type Signer as SigstoreSigner, type Witness } from '@sigstore/sign';
+import { X509Certificate } from '@sigstore/core';
+import { createHash, createPrivateKey, createPublicKey, sign as cryptoSign, type KeyObject } from 'node:crypto';
+import { resolveIdentityToken } from './identity-token.js';
+
+/** Sigstore's public-good services, the defaults for keyless signing. */
+export const PUBLIC_GOOD = {
+  fulcioURL: 'https://fulcio.sigstore.dev',
+  rekorURL: 'https://rekor.sigstore.dev',
+  tsaURL: 'https://timestamp.sigstore.dev/api/v1/timestamp',
+} as const;
+
+/** Where the signature is witnessed: a transparency log (v1 or v2) and/or a timestamp authority. */
+export interface WitnessOptions {
+  /** Rekor's base URL. */
+  rekorURL?: string;
+  /** Rekor API major version: 1 (hashedrekord 0.0.1) or 2 (hashedrekord 0.0.2). */
+  rekorVersion?: 1 | 2;
+  /** An RFC 3161 timestamp authority's full URL (…/api/v1/timestamp); Rekor v2 needs one. */
+  tsaURL?: string;
+  timeoutMs?: number;
+}
+
+/** How to sign: keyless through Fulcio, with a managed key, or with a certificate of your own PKI. */
+export type SignerOptions = WitnessOptions &
+  (
+    | { method: 'keyless'; identityToken?: string; fulcioURL?: string }
+    | { method: 'key'; privateKey: string | KeyObject }
+    | { method: 'certificate'; privateKey: string | KeyObject; certificate: string }
+  );
+
+/** Signing failed: the message says which service or input, and why. Nothing was written. */
+export class SigningError extends Error {
+  override readonly name = 'SigningError';
+}
+
+/**
+ * Signs `data` and returns a v0.3 Sigstore bundle holding a message signature (a hashedrekord
+ * log entry), the kind `cosign sign-blob --bundle` writes, so that cosign, sigstore-python and
+ * the reference kernels verifier accept it.
+ */
+export async function signBytes(data: Uint8Array, options: SignerOptions): Promise<Bundle> {
+  const signer = await createSigner(options);
+  const witnesses = createWitnesses(options);
+  const artifact = Buffer.from(data);
+  let signature;
+  try {
+    signature = await signer.sign(artifact);
+  } catch (error) {
+    throw new SigningError(describe('signing failed', error, options.method === 'keyless' ? options.fulcioURL ?? PUBLIC_GOOD.fulcioURL : undefined));
+  }
+  const bundle = toMessageSignatureBundle({
+    digest: createHash('sha256').update(artifact).digest(),
+    signature: signature.signature,
+    certificate: signature.key.$case === 'x509Certificate' ? pemToDer(signature.key.certificate) : undefined,
+    keyHint: signature.key.$case === 'publicKey' ? signature.key.hint : undefined,
+    certificateChain: false, // v0.3: the leaf only; intermediates and roots come from the trusted root
+  });
+  const publicKey = signature.key.$case === 'x509Certificate' ? signature.key.certificate : signature.key.publicKey;
+  const material = await Promise.all(
+    witnesses.map(({ witness, url }) =>
+      witness.testify(bundle.content, publicKey).catch((error: unknown) => {
+        throw new SigningError(describe('witnessing the signature failed', error, url));
+      }),
+    ),
+  );
+  bundle.verificationMaterial.tlogEntries = material.flatMap((m) => m.tlogEntries ?? []);
+  bundle.verificationMaterial.timestampVerificationData = { rfc3161Timestamps: material.flatMap((m) => m.rfc3161Timestamps ?? []) };
+  return bundle;
+}
+
+async function createSigner(options: SignerOptions): Promise<SigstoreSigner> {
+  const fetch = { timeout: options.timeoutMs ?? 30_000, retry: false as const };
+  switch (options.method) {
+    case 'keyless': {
+      const token = await resolveIdentityToken(options.identityToken);
+      return new FulcioSigner({
+        identityProvider: { getToken: async () => token },
+        fulcioBaseURL: options.fulcioURL ?? PUBLIC_GOOD.fulcioURL,
+        ...fetch,
+      });
+    }
+    case 'key':
+      return keySigner(parsePrivateKey(options.privateKey), undefined);
+    case 'certificate': {
+      const key = parsePrivateKey(options.privateKey);
+      const certificate = parseCertificate(options.certificate);
+      const certKey = createPublicKey({ key: Buffer.from(certificate.publicKey), format: 'der', type: 'spki' });
+      if (!certKey.equals(createPublicKey(key))) throw new SigningError('the private key does not belong to the certificate');
+      return keySigner(key, options.certificate);
+    }
+  }
+}
+
+function createWitnesses(options: SignerOptions): Array<{ witness: Witness; url: string }> {
+  const fetch = { timeout: options.timeoutMs ?? 30_000, retry: false as const };
+  const witnesses: Array<{ witness: Witness; url: string }> = [];
+  const rekorURL = options.rekorURL ?? PUBLIC_GOOD.rekorURL;
+  const rekorVersion = options.rekorVersion ?? 1;
+  witnesses.push({
+    witness: new RekorWitness({ rekorBaseURL: rekorURL, majorApiVersion: rekorVersion, fetchOnConflict: true, ...fetch }),
+    url: rekorURL,
+  });
+  const tsaURL = options.tsaURL ?? (rekorVersion === 2 ? PUBLIC_GOOD.tsaURL : undefined);
+  if (tsaURL) witnesses.push({ witness: new TSAWitness({ tsaBaseURL: tsaURL, ...fetch }), url: tsaURL });
+  return witnesses;
+}
+
+/**
+ * A signer holding a managed key (or the key of a certificate). ECDSA signs the message with
+ * SHA-256, the digest a message-signature bundle records; Ed25519 signs the message itself.
+ */
+function keySigner(key: KeyObject, certificate: string | undefined): SigstoreSigner {
+  const publicKey = createPublicKey(key);
+  const spki = publicKey.export({ format: 'der', type: 'spki' });
+  const pem = publicKey.export({ format: 'pem', type: 'spki' }).toString();
+  const algorithm = key.asymmetricKeyType === 'ed25519' ? null : 'sha256';
+  return {
+    sign: async (data) => ({
+      signature: cryptoSign(algorithm, data, key),
+      key: certificate
+        ? { $case: 'x509Certificate', certificate }
+        : { $case: 'publicKey', publicKey: pem, hint: createHash('sha256').update(spki).digest('base64') },
+    }),
+  };
+}
+
+const SUPPORTED_KEYS = new Map([
+  ['ec:prime256v1', 'ECDSA P-256'],
+  ['ec:secp384r1', 'ECDSA P-384'],
+  ['ed25519:', 'Ed25519'],
+]);
+
+/** A PEM private key of a kind we sign with: ECDSA P-256 or P-384, or Ed25519. */
+export function parsePrivateKey(key: string | KeyObject): KeyObject {
+  let parsed: KeyObject;
+  try {
+    parsed = typeof key === 'string' ? createPrivateKey(key) : key;
+  } catch (error) {
+    throw new SigningError(`the key is not a PEM private key: ${(error as Error).message}`);
+  }
+  if (parsed.type !== 'private') throw new SigningError('the key is not a private key');
+  const kind = `${parsed.asymmetricKeyType}:${parsed.asymmetricKeyDetails?.namedCurve ?? ''}`;
+  if (!SUPPORTED_KEYS.has(kind)) {
+    throw new SigningError(`unsupported key type ${kind.replace(/:$/, '')}: use ${[...SUPPORTED_KEYS.values()].join(', ')}`);
+  }
+  return parsed;
+}
+
+function parseCertificate(pem: string): X509Certificate {
+  try {
+    return X509Certificate.parse(pem);
+  } catch (error) {
+    throw new SigningError(`the certificate is not a PEM X.509 certificate: ${(error as Error).message}`);
+  }
+}
+
+function pemToDer(pem: string): Buffer {
+  return Buffer.from(pem.replace(/-----(BEGIN|END) [A-Z ]+-----/g, '').replace(/\s+/g, ''), 'base64');
+}
+
+/** "signing failed at https://fulcio…: <reason>", digging the cause out of sigstore-js errors. */
+function describe(what: string, error: unknown, url: string | undefined): string {
+  const messages: string[] = [];
+  for (let e = error as { message?: string; cause?: unknown } | undefined; e && messages.length < 4; e = e.cause as typeof e) {
+    if (e.message && !messages.includes(e.message)) messages.push(e.message);
+  }
+  return `${what}${url ? ` (${url})` : ''}: ${messages.join(': ') || String(error)}`;
+}

@@ -1,0 +1,53 @@
+import { bundleToJSON, type Bundle } from '@sigstore/bundle';
+import { stat } from 'node:fs/promises';
+import { join } from 'node:path';
+import type { HashOptions } from '../digest/backend.js';
+import { Digest } from '../digest/digest.js';
+import { writeFileAtomic } from '../fs/atomic-write.js';
+import { metadataWithDigest, readMetadataText } from '../metadata/write-digest.js';
+import { signBytes, SigningError, type SignerOptions } from './sign-bytes.js';
+
+export interface SignVariantOptions extends HashOptions {
+  signer: SignerOptions;
+  /** The digest algorithm written into metadata.json: sha256 (default) or sha512. */
+  algorithm?: 'sha256' | 'sha512';
+}
+
+export interface SignedVariant {
+  metadataPath: string;
+  bundlePath: string;
+  bundle: Bundle;
+  digest: Digest;
+}
+
+/** The JSON text of a bundle as written to disk. */
+export function serializeBundle(bundle: Bundle): string {
+  return JSON.stringify(bundleToJSON(bundle));
+}
+
+/**
+ * Signs a kernel variant the way kernels-community does with `cosign sign-blob`: hashes every
+ * file, writes the digest into metadata.json, signs the raw bytes of that file and writes the
+ * bundle to metadata.json.sigstore. Both files are replaced atomically, and only once the
+ * signature exists: a failure anywhere before leaves the variant as it was; a failure writing
+ * the bundle puts the old metadata.json back.
+ */
+export async function signVariant(dir: string, options: SignVariantOptions): Promise<SignedVariant> {
+  const info = await stat(dir).catch(() => undefined);
+  if (!info?.isDirectory()) throw new SigningError(`${dir}: not a directory`);
+  const { path: metadataPath, text: oldText } = await readMetadataText(dir).catch(() => {
+    throw new SigningError(`${dir}: not a kernel variant (no metadata.json)`);
+  });
+  const digest = await Digest.hashVariant(options.algorithm ?? 'sha256', dir, options);
+  const newText = metadataWithDigest(oldText, digest, metadataPath);
+  const bundle = await signBytes(Buffer.from(newText, 'utf8'), options.signer);
+  const bundlePath = join(dir, 'metadata.json.sigstore');
+  await writeFileAtomic(metadataPath, newText);
+  try {
+    await writeFileAtomic(bundlePath, serializeBundle(bundle));
+  } catch (error) {
+    await writeFileAtomic(metadataPath, oldText);
+    throw error;
+  }
+  return { metadataPath, bundlePath, bundle, digest };
+}

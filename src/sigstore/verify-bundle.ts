@@ -1,0 +1,238 @@
+import type { Bundle } from '@sigstore/bundle';
+import { RFC3161Timestamp, X509Certificate, crypto as sigstoreCrypto } from '@sigstore/core';
+import { HashAlgorithm, type MessageSignature, type TrustedRoot } from '@sigstore/protobuf-specs';
+import { Verifier, toSignedEntity, toTrustMaterial, type SignedEntity, type TrustMaterial } from '@sigstore/verify';
+import { createHash, createPublicKey, type KeyObject } from 'node:crypto';
+import type { Policy } from '../policy/policy.js';
+import { FULCIO_OID, certificateIdentity, issuerOf } from './certificate-identity.js';
+import { verifyPrehashed, type HashName } from './prehashed.js';
+
+/** What was signed: the bytes themselves, or only their digest (`sha256:<hex>` on the CLI). */
+export type Artifact = { bytes: Uint8Array } | { digest: Uint8Array; algorithm: HashName };
+
+/** Who is trusted: keyless signers satisfying a policy, or one managed key. Never neither. */
+export type TrustAnchor = { policy: Policy } | { key: KeyObject | string };
+
+/** The signature did not verify, or its signer is not trusted; `code` says which check failed. */
+export class SignatureVerificationError extends Error {
+  override readonly name = 'SignatureVerificationError';
+  constructor(
+    readonly code: string,
+    message: string,
+  ) {
+    super(message);
+  }
+}
+
+/** Who signed, as the verified certificate (or key) and log entry say. */
+export interface Signer {
+  method: 'certificate' | 'key';
+  /** Subject alternative name of the certificate (workflow URI or email). */
+  identity?: string;
+  issuer?: string;
+  sourceRepository?: string;
+  /** The workflow that signed (build signer URI). */
+  workflow?: string;
+  ref?: string;
+  commit?: string;
+  /** SHA-256 of the public key (SPKI DER), hex: for managed keys. */
+  keyId?: string;
+  /** The earliest verified time: transparency log integration or RFC 3161 timestamp. */
+  signedAt?: string;
+  logIndex?: string;
+}
+
+const HASH_NAMES: Partial<Record<HashAlgorithm, HashName>> = {
+  [HashAlgorithm.HASH_ALGORITHM_UNSPECIFIED]: 'sha256',
+  [HashAlgorithm.SHA2_256]: 'sha256',
+  [HashAlgorithm.SHA2_384]: 'sha384',
+  [HashAlgorithm.SHA2_512]: 'sha512',
+};
+
+const trustMaterials = new WeakMap<TrustedRoot, TrustMaterial>();
+
+/**
+ * Verifies a Sigstore bundle over detached content, then checks who signed it. The pipeline
+ * of sigstore-js (timestamps, signing certificate or key, transparency log, signature), with
+ * what it leaves to the caller made strict: the artifact must match the bundle's message
+ * digest or the in-toto subject of a DSSE envelope, the trust anchor must fit the bundle's kind,
+ * and the policy is checked on the DER-decoded certificate extensions. Any failure throws
+ * SignatureVerificationError with a reason.
+ */
+export function verifyBundle(bundle: Bundle, artifact: Artifact, trustedRoot: TrustedRoot, anchor: TrustAnchor): Signer {
+  try {
+    return verify(bundle, artifact, trustedRoot, anchor);
+  } catch (error) {
+    if (error instanceof SignatureVerificationError) throw error;
+    const { code, message, cause } = error as { code?: string; message?: string; cause?: { message?: string } };
+    const detail = cause?.message && cause.message !== message ? `: ${cause.message}` : '';
+    throw new SignatureVerificationError(code ?? 'ERROR', `${message ?? String(error)}${detail}`);
+  }
+}
+
+function verify(bundle: Bundle, artifact: Artifact, trustedRoot: TrustedRoot, anchor: TrustAnchor): Signer {
+  const material = bundle.verificationMaterial.content.$case;
+  let trustMaterial: TrustMaterial;
+  let key: KeyObject | undefined;
+  if ('key' in anchor) {
+    if (material !== 'publicKey') {
+      throw new SignatureVerificationError('KEY_MISMATCH', 'the bundle is signed with a certificate, not a key: verify it with an identity policy');
+    }
+    key = parseKey(anchor.key);
+    const found = { publicKey: key, validFor: () => true };
+    trustMaterial = toTrustMaterial(trustedRoot, () => found);
+  } else {
+    if (!anchor.policy) throw new SignatureVerificationError('POLICY_REQUIRED', 'no policy: say who is trusted (a policy) or give a key');
+    if (material === 'publicKey') {
+      throw new SignatureVerificationError('KEY_REQUIRED', 'the bundle is signed with a key, not a certificate: verify it with that public key');
+    }
+    trustMaterial = trustMaterials.get(trustedRoot) ?? toTrustMaterial(trustedRoot);
+    trustMaterials.set(trustedRoot, trustMaterial);
+    checkChainAgainstRoot(bundle, trustedRoot);
+  }
+
+  const entity = signedEntity(bundle, artifact);
+  new Verifier(trustMaterial).verify(entity);
+
+  const signer: Signer = key
+    ? { method: 'key', keyId: createHash('sha256').update(key.export({ format: 'der', type: 'spki' })).digest('hex') }
+    : certificateSigner(bundle, (anchor as { policy: Policy }).policy);
+  return { ...signer, ...logFacts(bundle) };
+}
+
+/**
+ * sigstore-js builds the path from the leaf to the trusted root's CAs and ignores the rest of a
+ * bundle's chain. Here that rest may only repeat certificates the trusted root holds: a root or
+ * intermediate of unknown origin in a bundle is refused, not silently ignored.
+ */
+function checkChainAgainstRoot(bundle: Bundle, trustedRoot: TrustedRoot): void {
+  const material = bundle.verificationMaterial.content;
+  if (material.$case !== 'x509CertificateChain') return;
+  const trusted = trustedRoot.certificateAuthorities.flatMap((ca) => ca.certChain?.certificates.map((c) => Buffer.from(c.rawBytes)) ?? []);
+  material.x509CertificateChain.certificates.slice(1).forEach((certificate, i) => {
+    if (!trusted.some((known) => known.equals(certificate.rawBytes))) {
+      throw new SignatureVerificationError(
+        'CERTIFICATE_ERROR',
+        `the bundle's certificate chain carries a certificate (${i + 1}) the trusted root does not hold; roots and intermediates come from the trusted root only`,
+      );
+    }
+  });
+}
+
+function parseKey(key: KeyObject | string): KeyObject {
+  if (typeof key !== 'string') return key;
+  try {
+    return createPublicKey(key);
+  } catch (error) {
+    throw new SignatureVerificationError('KEY_INVALID', `the key is not a PEM public key: ${(error as Error).message}`);
+  }
+}
+
+/** The entity sigstore-js verifies, after binding the artifact to what the bundle signs. */
+function signedEntity(bundle: Bundle, artifact: Artifact): SignedEntity {
+  const content = bundle.content;
+  if (content.$case === 'dsseEnvelope') {
+    bindInTotoSubject(content.dsseEnvelope.payloadType, content.dsseEnvelope.payload, artifact);
+    return toSignedEntity(bundle);
+  }
+  const signed = content.messageSignature;
+  const hash = HASH_NAMES[signed.messageDigest!.algorithm];
+  if (!hash) throw new SignatureVerificationError('ARTIFACT_MISMATCH', `unsupported message digest algorithm ${signed.messageDigest!.algorithm}`);
+  const expected = signed.messageDigest!.digest;
+  if ('bytes' in artifact) {
+    const actual = createHash(hash).update(artifact.bytes).digest();
+    if (!actual.equals(expected)) {
+      throw new SignatureVerificationError('ARTIFACT_MISMATCH', `the artifact's ${hash} does not match the bundle's message digest`);
+    }
+    return toSignedEntity(bundle, Buffer.from(artifact.bytes));
+  }
+  if (artifact.algorithm !== hash || !Buffer.from(artifact.digest).equals(expected)) {
+    throw new SignatureVerificationError('ARTIFACT_MISMATCH', `the artifact's ${artifact.algorithm} does not match the bundle's message digest`);
+  }
+  return { ...toSignedEntity(bundle), signature: digestSignatureContent(signed, hash) };
+}
+
+/** Signature content for a message known only by its digest (see verifyPrehashed). */
+function digestSignatureContent(signed: MessageSignature, hash: HashName): SignedEntity['signature'] {
+  const digest = signed.messageDigest!.digest;
+  return {
+    signature: signed.signature,
+    compareSignature: (signature) => sigstoreCrypto.bufferEqual(signature, signed.signature),
+    compareDigest: (other) => sigstoreCrypto.bufferEqual(other, digest),
+    compareSignedDigest: (other) => sigstoreCrypto.bufferEqual(other, digest),
+    verifySignature: (key) => verifyPrehashed(key, hash, digest, signed.signature),
+  };
+}
+
+const IN_TOTO_PAYLOAD_TYPE = 'application/vnd.in-toto+json';
+const IN_TOTO_STATEMENT_TYPES = new Set(['https://in-toto.io/Statement/v0.1', 'https://in-toto.io/Statement/v1']);
+
+/**
+ * A DSSE envelope signs its payload, not the artifact: the artifact is bound through the
+ * in-toto statement, one of whose subjects must carry the artifact's digest (sha256, sha384 or
+ * sha512, whichever the subject lists).
+ */
+function bindInTotoSubject(payloadType: string, payload: Buffer, artifact: Artifact): void {
+  const fail = (reason: string): never => {
+    throw new SignatureVerificationError('ARTIFACT_MISMATCH', reason);
+  };
+  if (payloadType !== IN_TOTO_PAYLOAD_TYPE) fail(`the DSSE payload type ${JSON.stringify(payloadType)} cannot be bound to the artifact`);
+  let statement: { _type?: unknown; subject?: unknown };
+  try {
+    statement = JSON.parse(payload.toString('utf8'));
+  } catch {
+    return fail('the DSSE payload is not a JSON in-toto statement');
+  }
+  if (!IN_TOTO_STATEMENT_TYPES.has(statement._type as string)) fail(`unsupported in-toto statement type ${JSON.stringify(statement._type)}`);
+  if (!Array.isArray(statement.subject) || statement.subject.length === 0) fail('the in-toto statement has no subject');
+  const digestOf = (hash: HashName): string | undefined => {
+    if ('bytes' in artifact) return createHash(hash).update(artifact.bytes).digest('hex');
+    return artifact.algorithm === hash ? Buffer.from(artifact.digest).toString('hex') : undefined;
+  };
+  const subjects = statement.subject as Array<{ digest?: Record<string, unknown> }>;
+  const bound = subjects.some((subject) =>
+    (['sha256', 'sha384', 'sha512'] as const).some((hash) => {
+      const listed = subject?.digest?.[hash];
+      return typeof listed === 'string' && listed.toLowerCase() === digestOf(hash);
+    }),
+  );
+  if (!bound) fail("no subject of the in-toto statement carries the artifact's digest");
+}
+
+function certificateSigner(bundle: Bundle, policy: Policy): Signer {
+  const material = bundle.verificationMaterial.content;
+  const raw =
+    material.$case === 'x509CertificateChain' ? material.x509CertificateChain.certificates[0]!.rawBytes : (material as { certificate: { rawBytes: Buffer } }).certificate.rawBytes;
+  const identity = certificateIdentity(X509Certificate.parse(Buffer.from(raw)));
+  const reason = policy.check(identity);
+  if (reason !== undefined) throw new SignatureVerificationError('POLICY_ERROR', `the signer is not trusted by the policy: ${reason}`);
+  const ext = identity.extensions;
+  return {
+    method: 'certificate',
+    identity: identity.subjectAlternativeName,
+    issuer: issuerOf(identity),
+    sourceRepository: ext.get(FULCIO_OID.sourceRepositoryURI),
+    workflow: ext.get(FULCIO_OID.buildSignerURI),
+    ref: ext.get(FULCIO_OID.sourceRepositoryRef),
+    commit: ext.get(FULCIO_OID.sourceRepositoryDigest),
+  };
+}
+
+/** Signing time and log index, from a bundle whose timestamps and log entries verified. */
+function logFacts(bundle: Bundle): Pick<Signer, 'signedAt' | 'logIndex'> {
+  const times: number[] = [];
+  for (const entry of bundle.verificationMaterial.tlogEntries) {
+    // An integrated time is only verified through a signed inclusion promise (as sigstore-js
+    // counts it); without one it is an unsigned claim and says nothing.
+    const seconds = Number(entry.integratedTime);
+    if (entry.inclusionPromise && seconds > 0) times.push(seconds * 1000);
+  }
+  for (const ts of bundle.verificationMaterial.timestampVerificationData?.rfc3161Timestamps ?? []) {
+    times.push(RFC3161Timestamp.parse(Buffer.from(ts.signedTimestamp)).signingTime.getTime());
+  }
+  const logIndex = bundle.verificationMaterial.tlogEntries[0]?.logIndex;
+  return {
+    signedAt: times.length > 0 ? new Date(Math.min(...times)).toISOString() : undefined,
+    logIndex: logIndex === undefined ? undefined : String(logIndex),
+  };
+}

@@ -1,0 +1,144 @@
+import { constants } from 'node:fs';
+import { open } from 'node:fs/promises';
+import { join } from 'node:path';
+import type { HashOptions } from '../digest/backend.js';
+import type { DigestBackend } from '../digest/backend.js';
+import { Digest } from '../digest/digest.js';
+import { DigestError } from '../digest/errors.js';
+import { MetadataError, parseMetadata, type KernelMetadata } from '../metadata/metadata.js';
+import { BundleError, parseBundle, type Bundle } from '../sigstore/bundle.js';
+import { pinnedTrustedRoot, type TrustedRoot } from '../sigstore/trusted-root.js';
+import { SignatureVerificationError, verifyBundle, type Signer, type TrustAnchor } from '../sigstore/verify-bundle.js';
+import type { VerificationResult } from './result.js';
+
+/** Largest metadata.json.sigstore read: real bundles are a few kB. */
+export const MAX_BUNDLE_BYTES = 16 * 1024 * 1024;
+/** Largest metadata.json read: generous for a digest of many files, far from a memory bomb. */
+export const MAX_METADATA_BYTES = 256 * 1024 * 1024;
+
+export type VerifyVariantOptions = TrustAnchor &
+  HashOptions & {
+    /** Default: the public-good root pinned in this package (no network). */
+    trustedRoot?: TrustedRoot;
+    /** Default: the selected digest backend. */
+    backend?: DigestBackend;
+  };
+
+/** The outcome of one step: go on with a value, or stop with a result. */
+type Step<T> = { value: T } | { result: VerificationResult };
+
+/**
+ * Verifies a kernel variant: the signature over the raw bytes of metadata.json, the signer
+ * against the policy (or key), then every file against the signed digest. Steps run in the
+ * order of design.md section 5 and the first that fails decides the result; metadata is parsed
+ * only after its signature holds. Never throws for a bad variant: the result says what failed.
+ * Throws only when cancelled, or when no policy or key is given.
+ */
+export async function verifyVariant(path: string, options: VerifyVariantOptions): Promise<VerificationResult> {
+  if (!('policy' in options && options.policy) && !('key' in options && options.key)) {
+    throw new TypeError('verifyVariant needs a policy (who is trusted) or a key: there is no default that trusts anyone');
+  }
+  const stop: Stop = (result) => ({ result: { path, ...result } as VerificationResult });
+
+  const bundleBytes = await readBundle(path, stop);
+  if ('result' in bundleBytes) return bundleBytes.result;
+  const bundle = parse(bundleBytes.value, stop);
+  if ('result' in bundle) return bundle.result;
+  const metadataBytes = await readMetadata(path, stop);
+  if ('result' in metadataBytes) return metadataBytes.result;
+  const signer = checkSignature(bundle.value, metadataBytes.value, options, stop);
+  if ('result' in signer) return signer.result;
+  const metadata = checkMetadata(metadataBytes.value, stop);
+  if ('result' in metadata) return metadata.result;
+  const expected = metadata.value.digest;
+  if (!expected) return { path, status: 'digest-missing' };
+  const violations = await checkFiles(path, expected, options, stop);
+  if ('result' in violations) return violations.result;
+  return { path, status: 'verified', signer: signer.value, metadata: metadata.value, digest: expected };
+}
+
+type Stop = (result: DistributiveOmit<VerificationResult, 'path'>) => Step<never>;
+type DistributiveOmit<T, K extends PropertyKey> = T extends unknown ? Omit<T, K> : never;
+
+/** 1. The bundle file, read whole (bounded). */
+async function readBundle(dir: string, stop: Stop): Promise<Step<Uint8Array>> {
+  const file = join(dir, 'metadata.json.sigstore');
+  const read = await readBounded(file, MAX_BUNDLE_BYTES);
+  if ('missing' in read) return stop({ status: 'signature-missing' });
+  if ('error' in read) return stop({ status: 'bundle-invalid', reason: read.error });
+  return { value: read.bytes };
+}
+
+/** 2. A valid Sigstore bundle. */
+function parse(bytes: Uint8Array, stop: Stop): Step<Bundle> {
+  try {
+    return { value: parseBundle(bytes) };
+  } catch (error) {
+    return stop({ status: 'bundle-invalid', reason: error instanceof BundleError ? error.message : String(error) });
+  }
+}
+
+/** 3. The raw bytes of metadata.json: what was signed, and the only bytes ever parsed. */
+async function readMetadata(dir: string, stop: Stop): Promise<Step<Uint8Array>> {
+  const read = await readBounded(join(dir, 'metadata.json'), MAX_METADATA_BYTES);
+  if ('missing' in read) return stop({ status: 'metadata-missing' });
+  if ('error' in read) return stop({ status: 'metadata-missing', reason: read.error });
+  return { value: read.bytes };
+}
+
+/** 4. The signature over those bytes, and its signer against the policy or key. */
+function checkSignature(bundle: Bundle, metadata: Uint8Array, anchor: TrustAnchor & { trustedRoot?: TrustedRoot }, stop: Stop): Step<Signer> {
+  try {
+    return { value: verifyBundle(bundle, { bytes: metadata }, anchor.trustedRoot ?? pinnedTrustedRoot(), anchor) };
+  } catch (error) {
+    return stop({ status: 'signature-invalid', reason: error instanceof SignatureVerificationError ? error.message : String(error) });
+  }
+}
+
+/** 5. The signed metadata, by the schema. */
+function checkMetadata(bytes: Uint8Array, stop: Stop): Step<KernelMetadata> {
+  try {
+    return { value: parseMetadata(bytes) };
+  } catch (error) {
+    return stop({ status: 'metadata-invalid', reason: error instanceof MetadataError ? error.message : String(error) });
+  }
+}
+
+/** 7. Every file re-hashed with the signed digest's algorithm and compared. */
+async function checkFiles(dir: string, expected: Digest, options: VerifyVariantOptions, stop: Stop): Promise<Step<true>> {
+  let actual: Digest;
+  try {
+    actual = await Digest.hashVariant(expected.algorithm, dir, options);
+  } catch (error) {
+    if (error instanceof DigestError) return stop({ status: 'hash-failed', reason: error.message });
+    throw error; // cancellation, or a bug: not a verdict about the variant
+  }
+  const violations = expected.violations(actual);
+  return violations.length > 0 ? stop({ status: 'digest-mismatch', violations }) : { value: true };
+}
+
+type Read = { bytes: Uint8Array } | { missing: true } | { error: string };
+
+/** Reads a whole file unless it is missing, not a regular file, or larger than `limit`. */
+async function readBounded(path: string, limit: number): Promise<Read> {
+  let handle;
+  try {
+    // Non-blocking: a FIFO planted under the name must not stall us; it is refused below.
+    handle = await open(path, constants.O_RDONLY | constants.O_NONBLOCK);
+  } catch (error) {
+    const code = (error as NodeJS.ErrnoException).code;
+    return code === 'ENOENT' ? { missing: true } : { error: `cannot read ${path}: ${(error as Error).message}` };
+  }
+  try {
+    const info = await handle.stat();
+    if (!info.isFile()) return { error: `${path} is not a regular file` };
+    if (info.size > limit) return { error: `${path} is ${info.size} bytes, more than the ${limit} allowed` };
+    const bytes = await handle.readFile();
+    if (bytes.length > limit) return { error: `${path} grew past ${limit} bytes while read` };
+    return { bytes };
+  } catch (error) {
+    return { error: `cannot read ${path}: ${(error as Error).message}` };
+  } finally {
+    await handle.close();
+  }
+}
