@@ -1,13 +1,15 @@
 import { createHash, generateKeyPairSync, sign, type KeyObject } from 'node:crypto';
 import { createServer, type Server } from 'node:http';
-import { writeFileSync } from 'node:fs';
+import { mkdtempSync, rmSync, writeFileSync } from 'node:fs';
+import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { createRequire } from 'node:module';
-import { tempDir } from './fs.js';
 
 // @sigstore/mock's Fulcio, Rekor (v1 and v2) and TSA, served over real HTTP on 127.0.0.1 so
 // that both the library and the `kernelseal` command (another process) can sign against them
 // with no network. The trusted root is assembled from the mocks' own key material.
+// Plain erasable TypeScript without test-runner imports: scripts/sign-example.ts runs it with
+// Node's type stripping.
 const require = createRequire(import.meta.url);
 const mock = require('@sigstore/mock') as typeof import('@sigstore/mock');
 const v2 = require('@sigstore/protobuf-specs/rekor/v2') as typeof import('@sigstore/protobuf-specs/rekor/v2');
@@ -109,14 +111,17 @@ export async function startMockSigstore(): Promise<MockSigstore> {
 
   // One fixed instant for every service, in whole seconds: the mock TSA writes genTime with
   // the clock's milliseconds, and GeneralizedTime with one or two fractional digits trips
-  // sigstore-js's parser now and then; whole seconds never do.
-  const clock = new Date(Math.floor(Date.now() / 1000) * 1000);
+  // sigstore-js's parser now and then; whole seconds never do. The mocks keep a reference to
+  // this Date and create their root certificates with the real time, so it is set only once
+  // they exist, to the next whole second: never before a root's notBefore.
+  const clock = new Date(0);
   const keyPair = () => generateKeyPairSync('ec', { namedCurve: 'P-256' });
   const ctlog = await mock.initializeCTLog(keyPair(), clock);
   const ca = await mock.initializeCA(keyPair(), ctlog, clock);
   const tlogKeys = keyPair();
   const tlog = await mock.initializeTLog(url, tlogKeys, clock);
   const tsa = await mock.initializeTSA(keyPair(), clock);
+  clock.setTime(Math.ceil((Date.now() + 1) / 1000) * 1000);
   const handlers = [mock.fulcioHandler(ca), mock.rekorHandler(tlog), rekorV2Handler(url, tlogKeys.privateKey, tlog.publicKey), mock.tsaHandler(tsa)];
 
   const requests = new Map<string, number>();
@@ -161,7 +166,8 @@ export async function startMockSigstore(): Promise<MockSigstore> {
       { uri: `${url}/api/v1/timestamp`, certChain: { certificates: [{ rawBytes: b64(tsa.intCertificate) }, { rawBytes: b64(tsa.rootCertificate) }] }, validFor },
     ],
   };
-  const trustedRootPath = join(tempDir('kernelseal-mock-'), 'trusted_root.json');
+  const scratch = mkdtempSync(join(tmpdir(), 'kernelseal-mock-'));
+  const trustedRootPath = join(scratch, 'trusted_root.json');
   writeFileSync(trustedRootPath, JSON.stringify(trustedRoot));
   return {
     url,
@@ -169,6 +175,10 @@ export async function startMockSigstore(): Promise<MockSigstore> {
     trustedRoot,
     trustedRootPath,
     requests,
-    close: () => new Promise((resolve) => server.close(() => resolve())),
+    close: () =>
+      new Promise((resolve) => {
+        rmSync(scratch, { recursive: true, force: true });
+        server.close(() => resolve());
+      }),
   };
 }

@@ -1,13 +1,15 @@
 import { createRequire } from 'node:module';
 import { digestBackend, nativeUnavailableReason } from '../digest/select-backend.js';
 import { digestCommand } from './digest-command.js';
+import { signBlobCommand } from './sign-blob-command.js';
+import { signCommand } from './sign-command.js';
 import { verifyBundleCommand } from './verify-bundle-command.js';
 import { verifyCommand } from './verify-command.js';
 import { EXIT_FAILURE, EXIT_OK, EXIT_USAGE, UsageError, type Command } from './usage.js';
 
 const { version } = createRequire(import.meta.url)('../../package.json') as { version: string };
 
-const commands: Command[] = [verifyCommand, verifyBundleCommand, digestCommand];
+const commands: Command[] = [verifyCommand, verifyBundleCommand, signCommand, signBlobCommand, digestCommand];
 
 function mainHelp(): string {
   const width = Math.max(...commands.map((command) => command.name.length));

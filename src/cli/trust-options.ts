@@ -16,6 +16,7 @@ export const TRUST_OPTIONS = {
   'certificate-oidc-issuer': { type: 'string' },
   'certificate-oidc-issuer-regexp': { type: 'string' },
   key: { type: 'string' },
+  'certificate-chain': { type: 'string' },
   'trusted-root': { type: 'string' },
   offline: { type: 'boolean', default: false },
 } as const;
@@ -30,6 +31,9 @@ export const TRUST_HELP = `Who is trusted (one of):
       --certificate-oidc-issuer-regexp RE
                                     ... or an anchored regular expression
       --key PEM                     a public key file, for bundles signed with a managed key
+      --certificate-chain PEM       the CA chain of your own PKI (issuer first, root last):
+                                    certificates it issued are trusted, optionally only for
+                                    --certificate-identity[-regexp]
 
 Trusted root:
       --trusted-root FILE           a trusted_root.json (or client trust config) to use
@@ -45,6 +49,7 @@ type TrustValues = {
   'certificate-oidc-issuer'?: string;
   'certificate-oidc-issuer-regexp'?: string;
   key?: string;
+  'certificate-chain'?: string;
   'trusted-root'?: string;
   offline?: boolean;
 };
@@ -57,6 +62,15 @@ type TrustValues = {
 export async function trustAnchorFrom(values: TrustValues, defaultPolicy?: string): Promise<TrustAnchor> {
   const identity = exclusive(values, 'certificate-identity', 'certificate-identity-regexp');
   const issuer = exclusive(values, 'certificate-oidc-issuer', 'certificate-oidc-issuer-regexp');
+  if (values['certificate-chain'] !== undefined) {
+    if (values.policy !== undefined || values.key !== undefined || issuer !== undefined) {
+      throw new UsageError('--certificate-chain trusts your own CA: it excludes --policy, --key and the OIDC issuer flags');
+    }
+    const pem = await readFile(values['certificate-chain'], 'utf8').catch((error: Error) => {
+      throw new UsageError(`--certificate-chain ${values['certificate-chain']}: cannot read: ${error.message}`);
+    });
+    return { certificateChain: pem, identity };
+  }
   const chosen = [values.policy !== undefined, identity !== undefined || issuer !== undefined, values.key !== undefined].filter(Boolean);
   if (chosen.length > 1) throw new UsageError('--policy, --certificate-identity/--certificate-oidc-issuer and --key exclude each other');
   if (values.key !== undefined) {

@@ -1,8 +1,7 @@
-import { existsSync, readdirSync, statSync } from 'node:fs';
-import { join } from 'node:path';
 import { verifyVariant } from '../verify/verify-variant.js';
 import type { VerificationResult } from '../verify/result.js';
 import { renderResult, resultToJSON } from './render-result.js';
+import { expandKernel } from './variants.js';
 import { TRUST_HELP, TRUST_OPTIONS, trustAnchorFrom, trustedRootFrom } from './trust-options.js';
 import { EXIT_FAILURE, EXIT_OK, UsageError, parseCommandLine, type Command } from './usage.js';
 
@@ -48,18 +47,3 @@ Exit status: 0 every variant verified, 1 any did not, 2 usage error.`,
     return results.every((result) => result.status === 'verified') ? EXIT_OK : EXIT_FAILURE;
   },
 };
-
-/**
- * A kernel directory (with build/ and no metadata.json of its own) stands for its variants,
- * build/<variant>/, in name order. Anything else is taken as a variant.
- */
-export function expandKernel(path: string): string[] {
-  const build = join(path, 'build');
-  if (existsSync(join(path, 'metadata.json')) || !existsSync(build) || !statSync(build).isDirectory()) return [path];
-  const variants = readdirSync(build, { withFileTypes: true })
-    .filter((entry) => entry.isDirectory())
-    .map((entry) => join(build, entry.name))
-    .sort();
-  if (variants.length === 0) throw new UsageError(`${path}: build/ holds no variant directories`);
-  return variants;
-}

@@ -14,7 +14,7 @@ const CLOCK_SKEW_SECONDS = 30;
  * Buildkite). Checked before any request to Fulcio: see {@link checkIdentityToken}.
  */
 export async function resolveIdentityToken(given?: string): Promise<string> {
-  const token = given ?? process.env.SIGSTORE_ID_TOKEN ?? (await ambientToken());
+  const token = given ?? (process.env.SIGSTORE_ID_TOKEN || undefined) ?? (await ambientToken());
   checkIdentityToken(token);
   return token;
 }

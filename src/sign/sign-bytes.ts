@@ -26,8 +26,16 @@ export interface WitnessOptions {
 export type SignerOptions = WitnessOptions &
   (
     | { method: 'keyless'; identityToken?: string; fulcioURL?: string }
-    | { method: 'key'; privateKey: string | KeyObject }
-    | { method: 'certificate'; privateKey: string | KeyObject; certificate: string }
+    | { method: 'key'; privateKey: string | KeyObject; passphrase?: string }
+    | {
+        method: 'certificate';
+        privateKey: string | KeyObject;
+        passphrase?: string;
+        /** The signing certificate (PEM), issued by your own CA. */
+        certificate: string;
+        /** Its issuing chain (PEM, issuer first), checked before signing; verifiers hold it in their trust. */
+        chain?: string;
+      }
   );
 
 /** Signing failed: the message says which service or input, and why. Nothing was written. */
@@ -82,12 +90,17 @@ async function createSigner(options: SignerOptions): Promise<SigstoreSigner> {
       });
     }
     case 'key':
-      return keySigner(parsePrivateKey(options.privateKey), undefined);
+      return keySigner(parsePrivateKey(options.privateKey, options.passphrase), undefined);
     case 'certificate': {
-      const key = parsePrivateKey(options.privateKey);
+      const key = parsePrivateKey(options.privateKey, options.passphrase);
       const certificate = parseCertificate(options.certificate);
       const certKey = createPublicKey({ key: Buffer.from(certificate.publicKey), format: 'der', type: 'spki' });
       if (!certKey.equals(createPublicKey(key))) throw new SigningError('the private key does not belong to the certificate');
+      if (options.chain !== undefined) {
+        const issuer = parseCertificate(options.chain);
+        if (!certificate.verify(issuer)) throw new SigningError('the certificate was not issued by the first certificate of the chain');
+      }
+      if (!certificate.validForDate(new Date())) throw new SigningError('the certificate is not valid now (expired or not yet valid)');
       return keySigner(key, options.certificate);
     }
   }
@@ -132,13 +145,21 @@ const SUPPORTED_KEYS = new Map([
   ['ed25519:', 'Ed25519'],
 ]);
 
-/** A PEM private key of a kind we sign with: ECDSA P-256 or P-384, or Ed25519. */
-export function parsePrivateKey(key: string | KeyObject): KeyObject {
+/**
+ * A PEM private key of a kind we sign with: ECDSA P-256 or P-384, or Ed25519. An encrypted key
+ * needs its `passphrase`.
+ */
+export function parsePrivateKey(key: string | KeyObject, passphrase?: string): KeyObject {
   let parsed: KeyObject;
   try {
-    parsed = typeof key === 'string' ? createPrivateKey(key) : key;
+    parsed = typeof key === 'string' ? createPrivateKey({ key, format: 'pem', passphrase }) : key;
   } catch (error) {
-    throw new SigningError(`the key is not a PEM private key: ${(error as Error).message}`);
+    const encrypted = typeof key === 'string' && /ENCRYPTED/.test(key);
+    throw new SigningError(
+      encrypted && !passphrase
+        ? 'the key is encrypted: give its passphrase (KERNELSEAL_KEY_PASSWORD)'
+        : `the key is not a PEM private key: ${(error as Error).message}`,
+    );
   }
   if (parsed.type !== 'private') throw new SigningError('the key is not a private key');
   const kind = `${parsed.asymmetricKeyType}:${parsed.asymmetricKeyDetails?.namedCurve ?? ''}`;

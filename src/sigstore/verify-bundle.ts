@@ -4,14 +4,19 @@ import { HashAlgorithm, type MessageSignature, type TrustedRoot } from '@sigstor
 import { Verifier, toSignedEntity, toTrustMaterial, type SignedEntity, type TrustMaterial } from '@sigstore/verify';
 import { createHash, createPublicKey, type KeyObject } from 'node:crypto';
 import type { Policy } from '../policy/policy.js';
+import type { StringMatch } from '../policy/string-match.js';
 import { FULCIO_OID, certificateIdentity, issuerOf } from './certificate-identity.js';
 import { verifyPrehashed, type HashName } from './prehashed.js';
 
 /** What was signed: the bytes themselves, or only their digest (`sha256:<hex>` on the CLI). */
 export type Artifact = { bytes: Uint8Array } | { digest: Uint8Array; algorithm: HashName };
 
-/** Who is trusted: keyless signers satisfying a policy, or one managed key. Never neither. */
-export type TrustAnchor = { policy: Policy } | { key: KeyObject | string };
+/**
+ * Who is trusted, never nobody: keyless signers satisfying a policy; one managed key; or the
+ * certificates of a private CA (PEM chain, leaf-most first, root last), optionally for one
+ * identity.
+ */
+export type TrustAnchor = { policy: Policy } | { key: KeyObject | string } | { certificateChain: string; identity?: StringMatch };
 
 /** The signature did not verify, or its signer is not trusted; `code` says which check failed. */
 export class SignatureVerificationError extends Error {
@@ -72,32 +77,78 @@ export function verifyBundle(bundle: Bundle, artifact: Artifact, trustedRoot: Tr
 
 function verify(bundle: Bundle, artifact: Artifact, trustedRoot: TrustedRoot, anchor: TrustAnchor): Signer {
   const material = bundle.verificationMaterial.content.$case;
-  let trustMaterial: TrustMaterial;
-  let key: KeyObject | undefined;
+  const fail = (code: string, message: string): never => {
+    throw new SignatureVerificationError(code, message);
+  };
   if ('key' in anchor) {
-    if (material !== 'publicKey') {
-      throw new SignatureVerificationError('KEY_MISMATCH', 'the bundle is signed with a certificate, not a key: verify it with an identity policy');
-    }
-    key = parseKey(anchor.key);
+    if (material !== 'publicKey') fail('KEY_MISMATCH', 'the bundle is signed with a certificate, not a key: verify it with an identity policy');
+    const key = parseKey(anchor.key);
     const found = { publicKey: key, validFor: () => true };
-    trustMaterial = toTrustMaterial(trustedRoot, () => found);
-  } else {
-    if (!anchor.policy) throw new SignatureVerificationError('POLICY_REQUIRED', 'no policy: say who is trusted (a policy) or give a key');
-    if (material === 'publicKey') {
-      throw new SignatureVerificationError('KEY_REQUIRED', 'the bundle is signed with a key, not a certificate: verify it with that public key');
-    }
-    trustMaterial = trustMaterials.get(trustedRoot) ?? toTrustMaterial(trustedRoot);
-    trustMaterials.set(trustedRoot, trustMaterial);
-    checkChainAgainstRoot(bundle, trustedRoot);
+    new Verifier(toTrustMaterial(trustedRoot, () => found)).verify(signedEntity(bundle, artifact));
+    const keyId = createHash('sha256').update(key.export({ format: 'der', type: 'spki' })).digest('hex');
+    return { method: 'key', keyId, ...logFacts(bundle) };
   }
+  if (material === 'publicKey') fail('KEY_REQUIRED', 'the bundle is signed with a key, not a certificate: verify it with that public key');
+  if ('certificateChain' in anchor) {
+    // A private CA: its chain replaces the trusted root's CAs; its certificates carry no SCTs.
+    const trustMaterial = { ...toTrustMaterial(trustedRoot), certificateAuthorities: [privateAuthority(anchor.certificateChain)] };
+    new Verifier(trustMaterial, { ctlogThreshold: 0 }).verify(signedEntity(bundle, artifact));
+    const signer = bundleSigner(bundle);
+    if (anchor.identity && !anchor.identity.test(signer.identity ?? '')) {
+      fail('POLICY_ERROR', `the signer is not trusted: identity is ${JSON.stringify(signer.identity)}, expected ${anchor.identity.description}`);
+    }
+    return signer;
+  }
+  if (!anchor.policy) fail('POLICY_REQUIRED', 'no policy: say who is trusted (a policy) or give a key');
+  let trustMaterial = trustMaterials.get(trustedRoot);
+  if (!trustMaterial) trustMaterials.set(trustedRoot, (trustMaterial = toTrustMaterial(trustedRoot)));
+  checkChainAgainstRoot(bundle, trustedRoot);
+  new Verifier(trustMaterial).verify(signedEntity(bundle, artifact));
+  const reason = anchor.policy.check(certificateIdentity(leafCertificate(bundle)));
+  if (reason !== undefined) fail('POLICY_ERROR', `the signer is not trusted by the policy: ${reason}`);
+  return bundleSigner(bundle);
+}
 
-  const entity = signedEntity(bundle, artifact);
-  new Verifier(trustMaterial).verify(entity);
+/** A certificate authority from a PEM chain (leaf-most first), trusted while its certificates are valid. */
+function privateAuthority(pem: string): TrustMaterial['certificateAuthorities'][number] {
+  const blocks = pem.match(/-----BEGIN CERTIFICATE-----[\s\S]+?-----END CERTIFICATE-----/g) ?? [];
+  if (blocks.length === 0) throw new SignatureVerificationError('CA_INVALID', 'the certificate chain holds no PEM certificate');
+  const certChain = blocks.map((block, i) => {
+    try {
+      return X509Certificate.parse(block);
+    } catch (error) {
+      throw new SignatureVerificationError('CA_INVALID', `certificate ${i} of the chain does not parse: ${(error as Error).message}`);
+    }
+  });
+  const start = new Date(Math.max(...certChain.map((c) => c.notBefore.getTime())));
+  const end = new Date(Math.min(...certChain.map((c) => c.notAfter.getTime())));
+  return { certChain, validFor: { start, end } };
+}
 
-  const signer: Signer = key
-    ? { method: 'key', keyId: createHash('sha256').update(key.export({ format: 'der', type: 'spki' })).digest('hex') }
-    : certificateSigner(bundle, (anchor as { policy: Policy }).policy);
-  return { ...signer, ...logFacts(bundle) };
+function leafCertificate(bundle: Bundle): X509Certificate {
+  const material = bundle.verificationMaterial.content;
+  const raw = material.$case === 'x509CertificateChain' ? material.x509CertificateChain.certificates[0]!.rawBytes : (material as { certificate: { rawBytes: Buffer } }).certificate.rawBytes;
+  return X509Certificate.parse(Buffer.from(raw));
+}
+
+/**
+ * What a bundle says about its signer (the certificate's identity and Fulcio extensions, or
+ * that a key signed), with its log facts. Only meaningful once the bundle has verified.
+ */
+export function bundleSigner(bundle: Bundle): Signer {
+  if (bundle.verificationMaterial.content.$case === 'publicKey') return { method: 'key', ...logFacts(bundle) };
+  const identity = certificateIdentity(leafCertificate(bundle));
+  const ext = identity.extensions;
+  return {
+    method: 'certificate',
+    identity: identity.subjectAlternativeName,
+    issuer: issuerOf(identity),
+    sourceRepository: ext.get(FULCIO_OID.sourceRepositoryURI),
+    workflow: ext.get(FULCIO_OID.buildSignerURI),
+    ref: ext.get(FULCIO_OID.sourceRepositoryRef),
+    commit: ext.get(FULCIO_OID.sourceRepositoryDigest),
+    ...logFacts(bundle),
+  };
 }
 
 /**
@@ -197,25 +248,6 @@ function bindInTotoSubject(payloadType: string, payload: Buffer, artifact: Artif
     }),
   );
   if (!bound) fail("no subject of the in-toto statement carries the artifact's digest");
-}
-
-function certificateSigner(bundle: Bundle, policy: Policy): Signer {
-  const material = bundle.verificationMaterial.content;
-  const raw =
-    material.$case === 'x509CertificateChain' ? material.x509CertificateChain.certificates[0]!.rawBytes : (material as { certificate: { rawBytes: Buffer } }).certificate.rawBytes;
-  const identity = certificateIdentity(X509Certificate.parse(Buffer.from(raw)));
-  const reason = policy.check(identity);
-  if (reason !== undefined) throw new SignatureVerificationError('POLICY_ERROR', `the signer is not trusted by the policy: ${reason}`);
-  const ext = identity.extensions;
-  return {
-    method: 'certificate',
-    identity: identity.subjectAlternativeName,
-    issuer: issuerOf(identity),
-    sourceRepository: ext.get(FULCIO_OID.sourceRepositoryURI),
-    workflow: ext.get(FULCIO_OID.buildSignerURI),
-    ref: ext.get(FULCIO_OID.sourceRepositoryRef),
-    commit: ext.get(FULCIO_OID.sourceRepositoryDigest),
-  };
 }
 
 /** Signing time and log index, from a bundle whose timestamps and log entries verified. */

@@ -35,8 +35,8 @@ type Step<T> = { value: T } | { result: VerificationResult };
  * Throws only when cancelled, or when no policy or key is given.
  */
 export async function verifyVariant(path: string, options: VerifyVariantOptions): Promise<VerificationResult> {
-  if (!('policy' in options && options.policy) && !('key' in options && options.key)) {
-    throw new TypeError('verifyVariant needs a policy (who is trusted) or a key: there is no default that trusts anyone');
+  if (!('policy' in options && options.policy) && !('key' in options && options.key) && !('certificateChain' in options && options.certificateChain)) {
+    throw new TypeError('verifyVariant needs a policy (who is trusted), a key or a CA chain: there is no default that trusts anyone');
   }
   const stop: Stop = (result) => ({ result: { path, ...result } as VerificationResult });
 

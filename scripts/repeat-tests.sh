@@ -1,0 +1,17 @@
+#!/bin/sh
+# Runs test files N times in a row and stops at the first failure: how the signing tests
+# (which talk to the mock Sigstore services) are shown not to be flaky.
+# Usage: npm run test:repeat -- 20 __test__/cli-sign.test.ts __test__/verify-variant.test.ts
+set -eu
+count=${1:?usage: repeat-tests.sh COUNT FILE...}
+shift
+i=1
+while [ "$i" -le "$count" ]; do
+  if ! vitest run "$@" >/tmp/kernelseal-repeat.log 2>&1; then
+    cat /tmp/kernelseal-repeat.log
+    echo "repeat-tests: run $i of $count failed" >&2
+    exit 1
+  fi
+  echo "repeat-tests: run $i of $count passed ($(grep -o '[0-9]* passed' /tmp/kernelseal-repeat.log | tail -1))"
+  i=$((i + 1))
+done

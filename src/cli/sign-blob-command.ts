@@ -1,0 +1,62 @@
+import { readFile, stat } from 'node:fs/promises';
+import { writeFileAtomic } from '../fs/atomic-write.js';
+import { signBytes } from '../sign/sign-bytes.js';
+import { serializeBundle } from '../sign/sign-variant.js';
+import { bundleSigner } from '../sigstore/verify-bundle.js';
+import { describeSigner } from './render-result.js';
+import { SIGNER_HELP, SIGNER_OPTIONS, signerFrom } from './signer-options.js';
+import { EXIT_FAILURE, EXIT_OK, UsageError, parseCommandLine, type Command } from './usage.js';
+
+/** Artifacts are signed from memory; beyond this, sign a manifest of the files instead. */
+const MAX_BLOB_BYTES = 2 * 1024 * 1024 * 1024;
+
+export const signBlobCommand: Command = {
+  name: 'sign-blob',
+  summary: 'sign any artifact (a wheel, an .onnx file, ...) into a Sigstore bundle',
+  help: `Usage: kernelseal sign-blob <file> [--bundle OUT] [options]
+
+Signs the bytes of a file and writes a v0.3 Sigstore bundle (a message signature, as
+'cosign sign-blob --bundle' writes), checked by 'kernelseal verify-bundle'. The bundle is
+written atomically, and only once the signature exists.
+
+  -b, --bundle OUT                  where to write the bundle (default <file>.sigstore.json)
+
+${SIGNER_HELP}
+
+      --json                        print the result as JSON
+
+Examples:
+  kernelseal sign-blob dist/relu-0.1.0-py3-none-any.whl
+  kernelseal sign-blob model.onnx --bundle model.onnx.sigstore.json --key signing-key.pem
+  kernelseal verify-bundle --bundle model.onnx.sigstore.json --key signing-key.pub model.onnx
+
+Exit status: 0 signed, 1 signing failed, 2 usage error.`,
+
+  async run(args) {
+    const { values, positionals } = parseCommandLine(args, {
+      ...SIGNER_OPTIONS,
+      bundle: { type: 'string', short: 'b' },
+      json: { type: 'boolean', default: false },
+    });
+    if (positionals.length !== 1) throw new UsageError('expected exactly one file to sign');
+    const file = positionals[0]!;
+    const out = values.bundle ?? `${file}.sigstore.json`;
+    const info = await stat(file).catch((error: Error) => {
+      throw new UsageError(`cannot read ${file}: ${error.message}`);
+    });
+    if (!info.isFile()) throw new UsageError(`${file} is not a regular file`);
+    if (info.size > MAX_BLOB_BYTES) throw new UsageError(`${file} is larger than 2 GiB: sign a manifest of it instead (sign-model)`);
+    const signer = await signerFrom(values);
+    try {
+      const bundle = await signBytes(await readFile(file), signer);
+      await writeFileAtomic(out, serializeBundle(bundle));
+      const who = bundleSigner(bundle);
+      process.stdout.write(values.json ? `${JSON.stringify({ artifact: file, ok: true, bundle: out, signer: who })}\n` : `✅ ${file}: signed\n   ${describeSigner(who)}\n   bundle: ${out}\n`);
+      return EXIT_OK;
+    } catch (error) {
+      const reason = error instanceof Error ? error.message : String(error);
+      process.stdout.write(values.json ? `${JSON.stringify({ artifact: file, ok: false, reason })}\n` : `❌ ${file}: not signed:\n${reason}\n`);
+      return EXIT_FAILURE;
+    }
+  },
+};

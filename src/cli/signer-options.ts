@@ -1,0 +1,81 @@
+import { readFile } from 'node:fs/promises';
+import type { SignerOptions } from '../sign/sign-bytes.js';
+import { SigningConfigError, readSigningConfig } from '../sign/signing-config.js';
+import { UsageError } from './usage.js';
+
+/** The options of the signing commands: how to sign and where the signature is witnessed. */
+export const SIGNER_OPTIONS = {
+  'identity-token': { type: 'string' },
+  key: { type: 'string' },
+  certificate: { type: 'string' },
+  'certificate-chain': { type: 'string' },
+  'signing-config': { type: 'string' },
+  'fulcio-url': { type: 'string' },
+  'rekor-url': { type: 'string' },
+  'rekor-version': { type: 'string' },
+  'tsa-url': { type: 'string' },
+} as const;
+
+export const SIGNER_HELP = `How to sign (default: keyless):
+      --identity-token TOKEN        keyless: the OIDC token to exchange for a Fulcio
+                                    certificate (default: SIGSTORE_ID_TOKEN, or the CI's
+                                    ambient credentials, e.g. GitHub Actions with
+                                    "permissions: id-token: write")
+      --key PEM                     a managed private key (ECDSA P-256/P-384 or Ed25519);
+                                    the bundle carries a key hint (KERNELSEAL_KEY_PASSWORD
+                                    for an encrypted key)
+      --certificate PEM             with --key: sign with a certificate of your own PKI
+      --certificate-chain PEM       its issuing chain, checked before signing
+
+Where (default: Sigstore's public-good instance):
+      --signing-config FILE         a Sigstore signing_config.json (v0.2) naming Fulcio,
+                                    Rekor and TSA
+      --fulcio-url URL              Fulcio (keyless)
+      --rekor-url URL               Rekor
+      --rekor-version 1|2           Rekor API version (2 needs a TSA; default 1)
+      --tsa-url URL                 an RFC 3161 timestamp authority`;
+
+type SignerValues = { [K in keyof typeof SIGNER_OPTIONS]?: string };
+
+/** How to sign, from the command line. Inconsistent choices are usage errors. */
+export async function signerFrom(values: SignerValues): Promise<SignerOptions> {
+  const services = values['signing-config'] ? await readSigningConfig(values['signing-config']).catch(usage) : undefined;
+  const rekorVersion = values['rekor-version'];
+  if (rekorVersion !== undefined && rekorVersion !== '1' && rekorVersion !== '2') throw new UsageError('--rekor-version must be 1 or 2');
+  const witness = {
+    rekorURL: values['rekor-url'] ?? services?.rekorURL,
+    rekorVersion: rekorVersion ? (Number(rekorVersion) as 1 | 2) : services?.rekorVersion,
+    tsaURL: values['tsa-url'] ?? services?.tsaURL,
+  };
+  if (values.certificate !== undefined || values['certificate-chain'] !== undefined) {
+    if (values.certificate === undefined) throw new UsageError('--certificate-chain needs --certificate');
+    if (values.key === undefined) throw new UsageError('--certificate needs its private key: --key');
+  }
+  if (values.key !== undefined) {
+    if (values['identity-token'] !== undefined || values['fulcio-url'] !== undefined) {
+      throw new UsageError('--key signs without Fulcio: drop --identity-token and --fulcio-url');
+    }
+    const privateKey = await readText(values.key, '--key');
+    const passphrase = process.env.KERNELSEAL_KEY_PASSWORD;
+    if (values.certificate === undefined) return { method: 'key', privateKey, passphrase, ...witness };
+    const certificate = await readText(values.certificate, '--certificate');
+    const chain = values['certificate-chain'] === undefined ? undefined : await readText(values['certificate-chain'], '--certificate-chain');
+    return { method: 'certificate', privateKey, passphrase, certificate, chain, ...witness };
+  }
+  return {
+    method: 'keyless',
+    identityToken: values['identity-token'],
+    fulcioURL: values['fulcio-url'] ?? services?.fulcioURL,
+    ...witness,
+  };
+}
+
+async function readText(path: string, flag: string): Promise<string> {
+  return readFile(path, 'utf8').catch((error: Error) => {
+    throw new UsageError(`${flag} ${path}: cannot read: ${error.message}`);
+  });
+}
+
+function usage(error: unknown): never {
+  throw error instanceof SigningConfigError ? new UsageError(error.message) : error;
+}
