@@ -10,8 +10,12 @@ const { createNativeBackend, pureBackend, DigestError, DIGEST_ALGORITHMS } = (aw
 const native = createNativeBackend();
 const backends = [native, pureBackend];
 
-type Hashes = Map<string, Uint8Array>;
-const hex = (files: Hashes) => [...files].map(([path, digest]) => [path, Buffer.from(digest).toString('hex')]);
+type Hashes = { paths: string[]; digests: Uint8Array };
+/** [path, hex digest] pairs from a backend's columnar result. */
+const hex = ({ paths, digests }: Hashes) => {
+  const length = digests.length / Math.max(paths.length, 1);
+  return paths.map((path, i) => [path, Buffer.from(digests.subarray(i * length, (i + 1) * length)).toString('hex')]);
+};
 
 /** Every kind of entry the walk rules speak of, plus a real .cubin and large files. */
 function buildTree(): { root: string; expected: Map<string, Buffer> } {
@@ -69,12 +73,12 @@ describe('native and pure backends', () => {
 
   it.each(DIGEST_ALGORITHMS)('agree byte for byte on every kind of entry (%s)', async (algorithm) => {
     const [fromNative, fromPure] = await Promise.all(backends.map((b) => b.hashVariant(algorithm, tree.root)));
-    expect(hex(fromNative!.files)).toEqual(hex(fromPure!.files));
+    expect(hex(fromNative!)).toEqual(hex(fromPure!));
     expect(fromNative!.bytes).toBe(fromPure!.bytes);
   });
 
   it('hash what node:crypto hashes, under the documented keys in byte order', async () => {
-    const { files } = await native.hashVariant('sha256', tree.root);
+    const files = await native.hashVariant('sha256', tree.root);
     const expected = [...tree.expected.entries()]
       .map(([key, data]) => [key, createHash('sha256').update(data).digest('hex')])
       .sort(([a], [b]) => Buffer.compare(Buffer.from(a!), Buffer.from(b!)));
@@ -84,6 +88,28 @@ describe('native and pure backends', () => {
   it.each(backends)('hashFile follows symlinks and matches hashVariant ($name)', async (backend) => {
     const digest = await backend.hashFile(join(tree.root, 'linked.so'), 'sha512');
     expect(Buffer.from(digest).toString('hex')).toBe(createHash('sha512').update('blob content').digest('hex'));
+  });
+});
+
+describe('the pure backend\'s worker pool', () => {
+  it('runs concurrent jobs on shared workers with the same results as native', async () => {
+    const dirs = [0, 1, 2].map((seed) =>
+      writeTree(tempDir(), { 'a.so': pseudoRandomBytes(3_000_000, seed + 10), 'b/c.py': `seed ${seed}`, 'd.bin': pseudoRandomBytes(20_000_000, seed + 20) }),
+    );
+    const pure = await Promise.all(dirs.map((dir) => pureBackend.hashVariant('sha512', dir)));
+    const reference = await Promise.all(dirs.map((dir) => native.hashVariant('sha512', dir)));
+    expect(pure.map(hex)).toEqual(reference.map(hex));
+  });
+
+  it('does not keep the process alive once idle', () => {
+    const dir = writeTree(tempDir(), { 'a.py': 'a' });
+    const script = `
+      const m = await import(${JSON.stringify(DIST)});
+      const { paths } = await m.pureBackend.hashVariant('blake3', ${JSON.stringify(dir)});
+      console.log(paths.length);`;
+    const result = runNode(script, { timeout: 20_000 });
+    expect(result.signal).toBeNull();
+    expect(result).toMatchObject({ status: 0, stdout: '1\n' });
   });
 });
 
@@ -129,8 +155,8 @@ describe('bad input gets the same clear error from both backends', () => {
     const server = createServer().listen(join(dir, 'socket'));
     await new Promise((resolve) => server.once('listening', resolve));
     try {
-      const { files } = await backend.hashVariant('sha256', dir);
-      expect([...files.keys()]).toEqual(['ok.py']);
+      const { paths } = await backend.hashVariant('sha256', dir);
+      expect(paths).toEqual(['ok.py']);
       // Asked for directly, a FIFO is refused rather than read.
       const error = await errorOf(backend.hashFile(join(dir, 'fifo'), 'sha256'));
       expect(error).toMatchObject({ code: 'NOT_A_REGULAR_FILE', path: join(dir, 'fifo') });

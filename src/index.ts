@@ -3,7 +3,7 @@
 export { DIGEST_ALGORITHMS, METADATA_ALGORITHMS, type DigestAlgorithm } from './digest/algorithm.js';
 export type { DigestBackend, DigestBackendName, HashOptions, HashProgress, VariantHashes } from './digest/backend.js';
 export { compareByteOrder } from './digest/byte-order.js';
-export { Digest, type DigestJSON, type HashVariantOptions } from './digest/digest.js';
+export { Digest, unsafePathReason, type DigestJSON, type HashVariantOptions } from './digest/digest.js';
 export { DigestError, type DigestErrorCode } from './digest/errors.js';
 export { createNativeBackend, loadAddon } from './digest/native-backend.js';
 export { pureBackend } from './digest/pure-backend.js';
@@ -65,7 +65,8 @@ export {
   type TrustAnchor,
 } from './sigstore/verify-bundle.js';
 export type { VerificationResult, VerificationStatus } from './verify/result.js';
-export { MAX_BUNDLE_BYTES, MAX_METADATA_BYTES, verifyVariant, type VerifyVariantOptions } from './verify/verify-variant.js';
+export { MAX_BUNDLE_BYTES, MAX_METADATA_BYTES, verifySignedMetadata, verifyVariant, type SignedMetadata, type VerifyVariantOptions } from './verify/verify-variant.js';
 export { IdentityTokenError, checkIdentityToken, resolveIdentityToken } from './sign/identity-token.js';
 export { PUBLIC_GOOD, SigningError, parsePrivateKey, signBytes, type SignerOptions, type WitnessOptions } from './sign/sign-bytes.js';
 export { serializeBundle, signVariant, type SignVariantOptions, type SignedVariant } from './sign/sign-variant.js';
+export { verifyAndCopyVariant, type CopyResult, type VerifyAndCopyOptions } from './verify/verify-and-copy.js';

@@ -6,8 +6,12 @@
 //!   `paths` is sorted in byte order; `digests` is one Buffer of the raw digests, in that order.
 //! - `hashFile(path, algorithm, onProgress?, cancelToken?) -> Promise<{digest, bytes}>`
 //! - `createCancelToken() -> external`, `cancel(token)`
+//! - `engineInfo() -> {sha2, threads}`: which SHA-2 code runs, on how many threads
 //! - `onProgress(bytesDone, filesDone, bytesTotal, filesTotal)` is called at most every 100 ms.
 
+mod job_queue;
+
+use std::panic::{catch_unwind, AssertUnwindSafe};
 use std::path::PathBuf;
 use std::sync::atomic::{AtomicBool, Ordering};
 use std::sync::{Arc, Mutex};
@@ -25,11 +29,12 @@ type CancelToken = Arc<AtomicBool>;
 #[no_mangle]
 pub unsafe extern "C" fn napi_register_module_v1(env: napi_env, exports: napi_value) -> napi_value {
     let env = Env(env);
-    let functions: [(&str, unsafe extern "C" fn(napi_env, napi_callback_info) -> napi_value); 4] = [
+    let functions: [(&str, unsafe extern "C" fn(napi_env, napi_callback_info) -> napi_value); 5] = [
         ("hashVariant", hash_variant),
         ("hashFile", hash_file),
         ("createCancelToken", create_cancel_token),
         ("cancel", cancel),
+        ("engineInfo", engine_info),
     ];
     for (name, callback) in functions {
         if let Ok(function) = env.function(name, callback) {
@@ -89,6 +94,17 @@ unsafe extern "C" fn hash_file(env: napi_env, info: napi_callback_info) -> napi_
     })
 }
 
+unsafe extern "C" fn engine_info(env: napi_env, _info: napi_callback_info) -> napi_value {
+    let env = Env(env);
+    let build = || -> node_api::Result<napi_value> {
+        let info = env.object()?;
+        env.set(info, "sha2", env.string(&engine::sha2_implementation())?)?;
+        env.set(info, "threads", env.double(engine::threads() as f64)?)?;
+        Ok(info)
+    };
+    build().unwrap_or_else(|_| fail(&env))
+}
+
 unsafe extern "C" fn create_cancel_token(env: napi_env, _info: napi_callback_info) -> napi_value {
     let env = Env(env);
     let token: CancelToken = Arc::new(AtomicBool::new(false));
@@ -105,7 +121,7 @@ unsafe extern "C" fn cancel(env: napi_env, info: napi_callback_info) -> napi_val
     null()
 }
 
-/// Runs `work` on its own thread (it fans out over the engine's rayon pool) and returns a
+/// Queues `work` on a job thread (it fans out over the engine's rayon pool) and returns a
 /// promise settled with its outcome. Progress is posted at most every [`PROGRESS_INTERVAL`].
 fn start<F>(env: &Env, on_progress: napi_value, token: napi_value, work: F) -> napi_value
 where
@@ -129,7 +145,7 @@ where
     let wants_progress = callback.is_some();
     let Ok(tsfn) = ThreadsafeFunction::new(env, callback, "kernelseal.hash", job, deliver) else { return fail(env) };
 
-    let spawned = std::thread::Builder::new().name("kernelseal-job".into()).spawn(move || {
+    let job = move || {
         let last_post = Mutex::new(Instant::now());
         let progress = |progress: engine::Progress| {
             if !wants_progress {
@@ -148,12 +164,14 @@ where
                 cancel.store(true, Ordering::Relaxed);
             }
         };
-        let outcome = work(&engine::Options { progress: &progress, cancel: &cancel });
+        let options = engine::Options { progress: &progress, cancel: &cancel };
+        let outcome = catch_unwind(AssertUnwindSafe(|| work(&options))).unwrap_or_else(|_| {
+            Err(engine::Error::new(engine::ErrorKind::Io, std::path::Path::new(""), "internal error in the digest engine"))
+        });
         let _ = tsfn.post(Message::Done(outcome), true);
         // Dropping `tsfn` releases it: the event loop may exit once Done is delivered.
-    });
-    if spawned.is_err() {
-        // The closure (and the threadsafe function in it) was dropped; settle nothing twice.
+    };
+    if job_queue::submit(Box::new(job)).is_err() {
         return fail(env);
     }
     promise
@@ -189,14 +207,12 @@ fn to_js(env: &Env, outcome: Outcome) -> Result<napi_value, napi_value> {
         let result = env.object()?;
         match outcome {
             Outcome::Variant(variant) => {
-                let paths = env.array(variant.files.len())?;
-                let mut digests = Vec::with_capacity(variant.files.len() * variant.algorithm.digest_len());
-                for (index, (key, digest)) in variant.files.iter().enumerate() {
+                let paths = env.array(variant.keys.len())?;
+                for (index, key) in variant.keys.iter().enumerate() {
                     env.set_element(paths, index as u32, env.string(key)?)?;
-                    digests.extend_from_slice(digest);
                 }
                 env.set(result, "paths", paths)?;
-                env.set(result, "digests", env.buffer(&digests)?)?;
+                env.set(result, "digests", env.buffer(&variant.digests)?)?;
                 env.set(result, "bytes", env.double(variant.bytes as f64)?)?;
             }
             Outcome::File(file) => {

@@ -61,8 +61,8 @@ export function mkfifo(path: string): void {
 }
 
 /** Runs `node` with the given script text; returns exit status, signal and output. */
-export function runNode(script: string, options: { env?: NodeJS.ProcessEnv; uid?: number; gid?: number; timeout?: number } = {}) {
-  const result = spawnSync(process.execPath, ['--input-type=module', '-e', script], {
+export function runNode(script: string, options: { env?: NodeJS.ProcessEnv; uid?: number; gid?: number; timeout?: number; execArgv?: string[] } = {}) {
+  const result = spawnSync(process.execPath, [...(options.execArgv ?? []), '--input-type=module', '-e', script], {
     encoding: 'utf8',
     env: { ...process.env, ...options.env },
     timeout: options.timeout ?? 60_000,

@@ -2,17 +2,19 @@ import { Worker } from 'node:worker_threads';
 import { availableParallelism } from 'node:os';
 
 /**
- * The machine's compute limit for an algorithm: OpenSSL (node:crypto) hashing an in-memory
- * buffer on every core at once, in bytes per second. No I/O: what no file hasher can beat.
+ * The machine's compute limit for SHA-2: OpenSSL (node:crypto) hashing a 16 MiB in-memory
+ * buffer on `threads` threads at once, in bytes per second. No I/O: what no file hasher can
+ * beat. With `threads` 1, the limit of one core.
  */
-export async function computeLimit(algorithm: 'sha256' | 'sha512', seconds = 1, threads = availableParallelism()): Promise<number> {
+export async function computeLimit(algorithm: 'sha256' | 'sha512', threads = availableParallelism(), seconds = 1): Promise<number> {
   const source = `
     const { parentPort, workerData } = require('node:worker_threads');
     const { createHash } = require('node:crypto');
     const buffer = Buffer.alloc(16 * 1024 * 1024, 7);
-    const deadline = performance.now() + workerData.seconds * 1000;
-    let bytes = 0;
+    createHash(workerData.algorithm).update(buffer).digest(); // warm up
     const started = performance.now();
+    const deadline = started + workerData.seconds * 1000;
+    let bytes = 0;
     while (performance.now() < deadline) {
       createHash(workerData.algorithm).update(buffer).digest();
       bytes += buffer.length;

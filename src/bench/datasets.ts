@@ -1,5 +1,5 @@
 import { randomFillSync } from 'node:crypto';
-import { existsSync, mkdirSync, openSync, closeSync, writeSync, readdirSync, rmSync, renameSync } from 'node:fs';
+import { closeSync, existsSync, mkdirSync, openSync, renameSync, rmSync, writeSync } from 'node:fs';
 import { join } from 'node:path';
 
 /** A data set the benchmark builds for itself: files of given sizes under one directory. */
@@ -28,6 +28,15 @@ export function datasetSpecs(): Dataset[] {
         { path: 'kernels/relu_sm80.cubin', size: 24 * MiB },
         { path: 'kernels/relu_sm90.cubin', size: 28 * MiB },
         ...range(200, (i) => `relu/module_${i}.py`, (i) => 2_000 + ((i * 7919) % 30_000)),
+      ],
+    },
+    {
+      name: '2GiB-variant',
+      description: 'a 2 GiB variant: one 1 GiB file, 63 of 16 MiB, 200 small .py (for peak memory)',
+      files: [
+        { path: 'weights.bin', size: GiB },
+        ...range(63, (i) => `shards/shard-${String(i).padStart(2, '0')}.so`, () => 16 * MiB),
+        ...range(200, (i) => `glue/module_${i}.py`, (i) => 2_000 + ((i * 7919) % 30_000)),
       ],
     },
   ];
@@ -62,6 +71,3 @@ export function ensureDataset(root: string, dataset: Dataset): string {
   return dir;
 }
 
-export function listDatasets(root: string): string[] {
-  return existsSync(root) ? readdirSync(root) : [];
-}

@@ -1,15 +1,23 @@
-import { createReadStream } from 'node:fs';
+import { execFile } from 'node:child_process';
 import { createHash } from 'node:crypto';
+import { createReadStream } from 'node:fs';
 import { join } from 'node:path';
+import { promisify } from 'node:util';
 import type { DigestAlgorithm } from '../digest/algorithm.js';
 import type { DigestBackend } from '../digest/backend.js';
 import type { Dataset } from './datasets.js';
 
-/** One way of hashing a data set; resolves when every file is hashed. */
+/** One way of hashing a data set; resolves to the seconds it took. */
 export interface Method {
   name: string;
-  supports(algorithm: DigestAlgorithm): boolean;
-  run(algorithm: DigestAlgorithm, dir: string, dataset: Dataset): Promise<void>;
+  supports(algorithm: DigestAlgorithm, dataset: Dataset): boolean;
+  run(algorithm: DigestAlgorithm, dir: string, dataset: Dataset): Promise<number>;
+}
+
+async function timed(work: () => Promise<unknown>): Promise<number> {
+  const started = performance.now();
+  await work();
+  return (performance.now() - started) / 1000;
 }
 
 /** A digest backend hashing the data set as a variant. */
@@ -17,9 +25,7 @@ export function backendMethod(backend: DigestBackend): Method {
   return {
     name: backend.name,
     supports: () => true,
-    run: async (algorithm, dir) => {
-      await backend.hashVariant(algorithm, dir);
-    },
+    run: (algorithm, dir) => timed(() => backend.hashVariant(algorithm, dir)),
   };
 }
 
@@ -27,11 +33,33 @@ export function backendMethod(backend: DigestBackend): Method {
 export const naiveStreamMethod: Method = {
   name: 'naive-stream',
   supports: (algorithm) => algorithm !== 'blake3',
-  run: async (algorithm, dir, dataset) => {
-    for (const file of dataset.files) {
-      const hash = createHash(algorithm);
-      for await (const chunk of createReadStream(join(dir, file.path))) hash.update(chunk as Buffer);
-      hash.digest();
-    }
+  run: (algorithm, dir, dataset) =>
+    timed(async () => {
+      for (const file of dataset.files) {
+        const hash = createHash(algorithm);
+        for await (const chunk of createReadStream(join(dir, file.path))) hash.update(chunk as Buffer);
+        hash.digest();
+      }
+    }),
+};
+
+/**
+ * The native backend restricted to one thread (RAYON_NUM_THREADS=1, in a child process: the
+ * pool size is fixed per process): the reference for how much BLAKE3 gains from all cores.
+ */
+export const nativeOneThreadMethod: Method = {
+  name: 'native-1-thread',
+  supports: (algorithm, dataset) => algorithm === 'blake3' && dataset.files.length === 1,
+  run: async (algorithm, dir) => {
+    const script = `
+      const { createNativeBackend } = await import(${JSON.stringify(new URL('../index.js', import.meta.url).href)});
+      const backend = createNativeBackend();
+      const started = performance.now();
+      await backend.hashVariant(${JSON.stringify(algorithm)}, ${JSON.stringify(dir)});
+      console.log((performance.now() - started) / 1000);`;
+    const { stdout } = await promisify(execFile)(process.execPath, ['--input-type=module', '-e', script], {
+      env: { ...process.env, RAYON_NUM_THREADS: '1' },
+    });
+    return Number(stdout.trim());
   },
 };

@@ -15,9 +15,14 @@ export interface HashOptions {
   signal?: AbortSignal;
 }
 
-/** Raw digests of a variant's files, keyed by digest key in byte order. */
+/**
+ * Raw digests of a variant's files, columnar: `digests` holds one digest per path, in the order
+ * of `paths` (byte order), each DIGEST_LENGTH[algorithm] bytes. A million files cost one
+ * buffer, not a million objects.
+ */
 export interface VariantHashes {
-  files: Map<string, Uint8Array>;
+  paths: string[];
+  digests: Uint8Array;
   bytes: number;
 }
 
@@ -26,6 +31,8 @@ export type DigestBackendName = 'native' | 'pure';
 /** One digest API, two implementations (design.md section 9). */
 export interface DigestBackend {
   readonly name: DigestBackendName;
+  /** What runs underneath, for people: e.g. "sha2: openssl (process), 2 threads". */
+  readonly details: string;
   /** Hashes every file of the variant at `dir`, by the rules of design.md section 3. */
   hashVariant(algorithm: DigestAlgorithm, dir: string, options?: HashOptions): Promise<VariantHashes>;
   /** Hashes one file (following symlinks); refuses anything but a regular file. */

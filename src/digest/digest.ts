@@ -42,15 +42,18 @@ export class Digest {
   static async hashVariant(algorithm: DigestAlgorithm, dir: string, options: HashVariantOptions = {}): Promise<Digest> {
     assertDigestAlgorithm(algorithm);
     const backend = options.backend ?? digestBackend();
-    const { files } = await backend.hashVariant(algorithm, dir, options);
-    return Digest.fromRaw(algorithm, files);
+    const { paths, digests } = await backend.hashVariant(algorithm, dir, options);
+    return Digest.fromRaw(algorithm, paths, digests);
   }
 
-  /** A digest from raw per-file digests. */
-  static fromRaw(algorithm: DigestAlgorithm, files: Iterable<[string, Uint8Array]>): Digest {
+  /** A digest from raw digests: `digests` holds one per path, in the order of `paths`. */
+  static fromRaw(algorithm: DigestAlgorithm, paths: readonly string[], digests: Uint8Array): Digest {
+    const length = DIGEST_LENGTH[algorithm];
+    if (digests.length !== paths.length * length) throw new TypeError(`expected ${paths.length} ${algorithm} digests of ${length} bytes`);
+    const raw = Buffer.from(digests.buffer, digests.byteOffset, digests.byteLength);
     return new Digest(
       algorithm,
-      [...files].map(([path, raw]) => [path, Buffer.from(raw.buffer, raw.byteOffset, raw.byteLength).toString('base64')]),
+      paths.map((path, i) => [path, raw.toString('base64', i * length, (i + 1) * length)]),
     );
   }
 
@@ -71,6 +74,8 @@ export class Digest {
     }
     const expectedLength = Math.ceil(DIGEST_LENGTH[algorithm] / 3) * 4;
     const entries = Object.entries(files).map(([path, hash]): [string, string] => {
+      const unsafe = unsafePathReason(path);
+      if (unsafe) throw new TypeError(`digest.files lists ${JSON.stringify(path)}: ${unsafe}`);
       if (typeof hash !== 'string' || hash.length !== expectedLength || !isCanonicalBase64(hash, DIGEST_LENGTH[algorithm])) {
         throw new TypeError(
           `digest.files[${JSON.stringify(path)}] must be the padded base64 of a ${algorithm} hash (${expectedLength} characters)`,
@@ -127,4 +132,20 @@ export class Digest {
 function isCanonicalBase64(text: string, length: number): boolean {
   const bytes = Buffer.from(text, 'base64');
   return bytes.length === length && bytes.toString('base64') === text;
+}
+
+/**
+ * Why `path` cannot be a file of a variant, if it cannot: digest keys are relative,
+ * `/`-separated paths inside the variant. The walker never produces anything else, and a
+ * fetcher writing files by these names must not be led outside the variant.
+ */
+export function unsafePathReason(path: string): string | undefined {
+  if (path === '') return 'an empty path';
+  if (path.includes('\0')) return 'a NUL byte';
+  if (path.includes('\\')) return 'a backslash (paths are /-separated)';
+  if (path.startsWith('/')) return 'an absolute path';
+  const segments = path.split('/');
+  if (segments.includes('')) return 'an empty path segment';
+  if (segments.includes('..') || segments.includes('.')) return 'a "." or ".." segment';
+  return undefined;
 }

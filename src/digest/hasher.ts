@@ -1,5 +1,5 @@
 import { createHash } from 'node:crypto';
-import { createHash as createBlake3 } from 'blake3-wasm';
+import { createRequire } from 'node:module';
 import type { DigestAlgorithm } from './algorithm.js';
 
 /** An incremental hasher; `dispose` frees resources when a digest is abandoned. */
@@ -9,10 +9,14 @@ export interface Hasher {
   dispose(): void;
 }
 
-/** SHA-2 from node:crypto (OpenSSL), BLAKE3 from blake3-wasm. */
+type Blake3 = typeof import('blake3-wasm');
+let blake3: Blake3 | undefined;
+
+/** SHA-2 from node:crypto (OpenSSL), BLAKE3 from blake3-wasm (compiled on first use only). */
 export function createHasher(algorithm: DigestAlgorithm): Hasher {
   if (algorithm === 'blake3') {
-    const hash = createBlake3();
+    blake3 ??= createRequire(import.meta.url)('blake3-wasm') as Blake3;
+    const hash = blake3.createHash();
     let disposed = false;
     return {
       update: (data) => void hash.update(data),
@@ -32,11 +36,4 @@ export function createHasher(algorithm: DigestAlgorithm): Hasher {
     digest: () => hash.digest(),
     dispose: () => {},
   };
-}
-
-/** Hashes bytes in one call. */
-export function hashBytes(algorithm: DigestAlgorithm, data: Uint8Array): Uint8Array {
-  const hasher = createHasher(algorithm);
-  hasher.update(data);
-  return hasher.digest();
 }

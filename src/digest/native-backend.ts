@@ -2,7 +2,6 @@ import { createRequire } from 'node:module';
 import { existsSync } from 'node:fs';
 import { fileURLToPath } from 'node:url';
 import type { DigestAlgorithm } from './algorithm.js';
-import { DIGEST_LENGTH } from './algorithm.js';
 import type { DigestBackend, HashOptions, HashProgress, VariantHashes } from './backend.js';
 import { DigestError, type DigestErrorCode } from './errors.js';
 
@@ -22,6 +21,7 @@ interface NativeAddon {
   ): Promise<{ digest: Buffer; bytes: number }>;
   createCancelToken(): unknown;
   cancel(token: unknown): void;
+  engineInfo(): { sha2: string; threads: number };
 }
 
 type NativeProgress = (bytesDone: number, filesDone: number, bytesTotal: number, filesTotal: number) => void;
@@ -62,8 +62,10 @@ export function loadAddon(): NativeAddon {
 
 /** The Rust engine behind Node-API: hashing runs off the JavaScript thread, in parallel. */
 export function createNativeBackend(addon: NativeAddon = loadAddon()): DigestBackend {
+  const info = addon.engineInfo();
   return {
     name: 'native',
+    details: `sha2: ${info.sha2}, ${info.threads} threads`,
 
     async hashVariant(algorithm, dir, options = {}) {
       const result = await run(
@@ -72,10 +74,7 @@ export function createNativeBackend(addon: NativeAddon = loadAddon()): DigestBac
         (progress, token) => addon.hashVariant(algorithm, dir, progress, token),
         ({ paths, bytes }) => done(bytes, paths.length),
       );
-      const length = DIGEST_LENGTH[algorithm];
-      const files = new Map<string, Uint8Array>();
-      result.paths.forEach((path, index) => files.set(path, result.digests.subarray(index * length, (index + 1) * length)));
-      return { files, bytes: result.bytes } satisfies VariantHashes;
+      return result satisfies VariantHashes;
     },
 
     async hashFile(path, algorithm, options = {}) {
@@ -118,6 +117,7 @@ async function run<T>(
   try {
     const result = await call(progress, token);
     if (callbackError) throw callbackError.error;
+    signal?.throwIfAborted(); // aborted before the result was handed over: as fetch() does
     onProgress?.(finalProgress(result));
     return result;
   } catch (error) {

@@ -1,134 +1,103 @@
-import { constants } from 'node:fs';
-import { lstat, open, stat, type FileHandle } from 'node:fs/promises';
+import { stat } from 'node:fs/promises';
 import { join } from 'node:path';
-import { availableParallelism } from 'node:os';
-import { assertDigestAlgorithm, type DigestAlgorithm } from './algorithm.js';
-import type { DigestBackend, VariantHashes } from './backend.js';
-import { DigestError } from './errors.js';
-import { createHasher } from './hasher.js';
-import { danglingError, ioError, isUnresolvable, walkVariant } from './walk.js';
-import { ProgressReporter } from './progress.js';
+import { DIGEST_LENGTH, assertDigestAlgorithm, type DigestAlgorithm } from './algorithm.js';
+import type { DigestBackend, HashOptions, HashProgress, VariantHashes } from './backend.js';
+import { hashFileSync } from './hash-file-sync.js';
+import { HashPool, type PoolFile } from './hash-pool.js';
+import { PROGRESS_INTERVAL_MS } from './progress.js';
+import { ioError, walkVariant } from './walk.js';
 
-/** Read buffer per concurrent file. */
-const CHUNK = 1024 * 1024;
-/** Files hashed at once: reads overlap with hashing; hashing itself runs on this thread. */
-const CONCURRENCY = Math.max(2, Math.min(8, availableParallelism() * 2));
-/** Non-blocking open: a FIFO swapped in after the walk cannot stall us; it is refused next. */
-const OPEN_FLAGS = constants.O_RDONLY | (constants.O_NONBLOCK ?? 0) | (constants.O_NOCTTY ?? 0);
+let pool: HashPool | undefined;
 
-/** The digest backend in TypeScript: node:crypto for SHA-2, blake3-wasm for BLAKE3. */
+/**
+ * The digest backend in TypeScript: node:crypto (OpenSSL) for SHA-2 and blake3-wasm for BLAKE3,
+ * on a pool of worker threads, one per core; the JavaScript thread only walks and collects.
+ */
 export const pureBackend: DigestBackend = {
   name: 'pure',
+  details: 'node:crypto and blake3-wasm on worker threads',
 
   async hashVariant(algorithm, dir, options = {}) {
     assertDigestAlgorithm(algorithm);
     options.signal?.throwIfAborted();
-    const entries = await walkVariant(dir);
-    const progress = new ProgressReporter(options.onProgress, {
-      bytesTotal: entries.reduce((sum, entry) => sum + entry.size, 0),
-      filesTotal: entries.length,
-    });
-    const digests: Uint8Array[] = new Array(entries.length);
-    // Once a file fails the digest is incomplete: stop starting files, report the first
-    // failure in key order (as the native backend does).
-    let failure: { index: number; error: unknown } | undefined;
-    const fail = (index: number, error: unknown) => {
-      if (!failure || index < failure.index) failure = { index, error };
-    };
-    let next = 0;
-    const worker = async () => {
-      const buffer = Buffer.allocUnsafe(CHUNK);
-      for (let index = next++; index < entries.length && !failure; index = next++) {
-        try {
-          digests[index] = await hashFileWith(join(dir, entries[index]!.key), algorithm, buffer, progress, options.signal);
-          progress.fileDone();
-        } catch (error) {
-          fail(index, error);
-        }
-      }
-    };
-    await Promise.all(Array.from({ length: Math.min(CONCURRENCY, entries.length) }, worker));
-    options.signal?.throwIfAborted();
-    if (failure) throw (failure as { error: unknown }).error;
-    progress.finish();
-    const files = new Map<string, Uint8Array>();
-    entries.forEach((entry, index) => files.set(entry.key, digests[index]!));
-    return { files, bytes: progress.bytesDone } satisfies VariantHashes;
+    const entries = await walkVariant(dir, options.signal);
+    const files = entries.map((entry) => ({ path: join(dir, entry.key), size: entry.size }));
+    const digests = await runOnPool(algorithm, files, options);
+    return { paths: entries.map((entry) => entry.key), digests, bytes: files.reduce((sum, file) => sum + file.size, 0) } satisfies VariantHashes;
   },
 
   async hashFile(path, algorithm, options = {}) {
     assertDigestAlgorithm(algorithm);
     options.signal?.throwIfAborted();
-    const size = await stat(path).then((info) => info.size, () => 0);
-    const progress = new ProgressReporter(options.onProgress, { bytesTotal: size, filesTotal: 1 });
-    const digest = await hashFileWith(path, algorithm, Buffer.allocUnsafe(CHUNK), progress, options.signal);
-    progress.filesDone = 1;
-    progress.finish();
-    return digest;
+    const size = await stat(path).then(
+      (info) => info.size,
+      (error: unknown) => {
+        throw ioError(path, 'open', error);
+      },
+    );
+    return runOnPool(algorithm, [{ path, size }], options);
   },
 };
 
-/** Hashes one file into `buffer`-sized reads; refuses special files and files that change. */
-async function hashFileWith(
-  path: string,
-  algorithm: DigestAlgorithm,
-  buffer: Buffer,
-  progress: ProgressReporter,
-  signal: AbortSignal | undefined,
-): Promise<Uint8Array> {
-  const handle = await openRegular(path);
-  const hasher = createHasher(algorithm);
+/**
+ * Below this much work, files are hashed right here: starting the worker threads would cost
+ * more (a few hundred ms) than the hashing, and the event loop is held for a few ms at most.
+ */
+const INLINE_MAX_BYTES = 4 * 1024 * 1024;
+const INLINE_MAX_FILES = 64;
+
+/** Hashes small jobs inline, others on the worker pool; the digests one after another. */
+async function runOnPool(algorithm: DigestAlgorithm, files: PoolFile[], options: HashOptions): Promise<Uint8Array> {
+  const bytes = files.reduce((sum, file) => sum + file.size, 0);
+  if (bytes <= INLINE_MAX_BYTES && files.length <= INLINE_MAX_FILES) return hashInline(algorithm, files, bytes, options);
+  return hashOnPool(algorithm, files, options);
+}
+
+/** The same per-file hashing as the workers, on this thread, yielding between files. */
+async function hashInline(algorithm: DigestAlgorithm, files: PoolFile[], bytesTotal: number, { onProgress, signal }: HashOptions): Promise<Uint8Array> {
+  const buffer = Buffer.allocUnsafe(256 * 1024);
+  const digests = new Uint8Array(files.length * DIGEST_LENGTH[algorithm]);
+  let bytesDone = 0;
+  for (const [index, file] of files.entries()) {
+    await new Promise<void>((resolve) => setImmediate(resolve));
+    signal?.throwIfAborted();
+    const digest = hashFileSync(file.path, algorithm, buffer, (n) => (bytesDone += n), () => signal?.aborted === true);
+    signal?.throwIfAborted();
+    digests.set(digest!, index * digest!.length);
+  }
+  onProgress?.({ bytesDone, filesDone: files.length, bytesTotal, filesTotal: files.length });
+  return digests;
+}
+
+/** Runs one job on the pool with progress (at most every 100 ms, and at the end) and cancellation. */
+async function hashOnPool(algorithm: DigestAlgorithm, files: PoolFile[], { onProgress, signal }: HashOptions): Promise<Uint8Array> {
+  pool ??= new HashPool();
+  const { done, counters } = pool.hash(algorithm, files);
+  const totals = { bytesTotal: files.reduce((sum, f) => sum + f.size, 0), filesTotal: files.length };
+  let callbackError: { error: unknown } | undefined;
+  const report = (progress: HashProgress) => {
+    try {
+      onProgress?.(progress);
+    } catch (error) {
+      callbackError ??= { error };
+      counters.cancel();
+    }
+  };
+  const timer = onProgress ? setInterval(() => report({ bytesDone: counters.bytesDone(), filesDone: counters.filesDone(), ...totals }), PROGRESS_INTERVAL_MS) : undefined;
+  const onAbort = () => counters.cancel();
+  signal?.addEventListener('abort', onAbort, { once: true });
   try {
-    const before = await handle.stat({ bigint: true });
-    let total = 0n;
-    for (;;) {
-      signal?.throwIfAborted();
-      const { bytesRead } = await handle.read(buffer, 0, buffer.length, null).catch((error: unknown) => {
-        throw ioError(path, 'read', error);
-      });
-      if (bytesRead === 0) break;
-      hasher.update(buffer.subarray(0, bytesRead));
-      total += BigInt(bytesRead);
-      progress.addBytes(bytesRead);
-    }
-    const after = await handle.stat({ bigint: true });
-    if (total !== before.size || after.size !== before.size || after.ino !== before.ino || after.mtimeNs !== before.mtimeNs) {
-      throw new DigestError(
-        'FILE_CHANGED',
-        path,
-        `file changed while it was hashed (size ${before.size} when opened, ${total} read, ${after.size} now)`,
-      );
-    }
-    return hasher.digest();
+    const digests = await done;
+    signal?.throwIfAborted(); // aborted before the result was handed over: as fetch() does
+    report({ bytesDone: totals.bytesTotal, filesDone: totals.filesTotal, ...totals });
+    if (callbackError) throw callbackError.error;
+    return digests;
+  } catch (error) {
+    if (callbackError) throw callbackError.error;
+    signal?.throwIfAborted();
+    throw error;
   } finally {
-    hasher.dispose();
-    await handle.close();
+    clearInterval(timer);
+    signal?.removeEventListener('abort', onAbort);
   }
-}
-
-async function openRegular(path: string): Promise<FileHandle> {
-  // Refuse special files before opening them: opening some devices has side effects.
-  const info = await stat(path).catch(async (error: unknown) => {
-    throw await notOpenable(path, error);
-  });
-  if (!info.isFile()) throw notRegular(path);
-  const handle = await open(path, OPEN_FLAGS).catch(async (error: unknown) => {
-    throw await notOpenable(path, error);
-  });
-  // Checked again on the open file: the path may have been swapped since the first check.
-  const opened = await handle.stat();
-  if (!opened.isFile()) {
-    await handle.close();
-    throw notRegular(path);
-  }
-  return handle;
-}
-
-function notRegular(path: string): DigestError {
-  return new DigestError('NOT_A_REGULAR_FILE', path, 'not a regular file');
-}
-
-async function notOpenable(path: string, error: unknown): Promise<DigestError> {
-  const isSymlink = await lstat(path).then((info) => info.isSymbolicLink(), () => false);
-  return isSymlink && isUnresolvable(error) ? danglingError(path, error) : ioError(path, 'open', error);
 }

@@ -1,5 +1,7 @@
-import { lstat, readdir, readlink, stat } from 'node:fs/promises';
+import { readlinkSync } from 'node:fs';
+import { lstat, readdir, stat } from 'node:fs/promises';
 import { join } from 'node:path';
+import { withFileSlot } from '../fs/file-slots.js';
 import { DigestError } from './errors.js';
 import { compareByteOrder } from './byte-order.js';
 import { describeSystemError, errorCode } from './system-error.js';
@@ -18,13 +20,14 @@ export interface VariantEntry {
  * Lists the files of the variant at `root` by the rules of design.md section 3, sorted by key
  * in byte order. The TypeScript twin of crates/engine/src/walk.rs: same rules, same errors.
  */
-export async function walkVariant(root: string): Promise<VariantEntry[]> {
+export async function walkVariant(root: string, signal?: AbortSignal): Promise<VariantEntry[]> {
   await checkRoot(root);
   const entries: VariantEntry[] = [];
   const pending: Array<[dir: string, prefix: string]> = [[root, '']];
   for (let next = pending.pop(); next; next = pending.pop()) {
+    signal?.throwIfAborted();
     const [dir, prefix] = next;
-    const listing = await readdir(dir, { withFileTypes: true, encoding: 'buffer' }).catch((error: unknown) => {
+    const listing = await withFileSlot(() => readdir(dir, { withFileTypes: true, encoding: 'buffer' })).catch((error: unknown) => {
       throw ioError(dir, 'read directory', error);
     });
     for (const item of listing) {
@@ -45,8 +48,8 @@ export async function walkVariant(root: string): Promise<VariantEntry[]> {
         });
         entries.push({ key, size: info.size });
       } else if (item.isSymbolicLink()) {
-        const target = await stat(path).catch(async (error: unknown) => {
-          throw await symlinkError(path, error);
+        const target = await stat(path).catch((error: unknown) => {
+          throw symlinkError(path, error);
         });
         // Symlinked directories are not entered; symlinks to special files are skipped.
         if (target.isFile()) entries.push({ key, size: target.size });
@@ -77,11 +80,17 @@ export function isUnresolvable(error: unknown): boolean {
   return code === 'ENOENT' || code === 'ELOOP';
 }
 
-export async function danglingError(path: string, error: unknown): Promise<DigestError> {
-  const target = await readlink(path).catch(() => '?');
+/** A symlink whose target cannot be resolved; names the target it points at. */
+export function danglingError(path: string, error: unknown): DigestError {
+  let target = '?';
+  try {
+    target = readlinkSync(path);
+  } catch {
+    // keep '?'
+  }
   return new DigestError('DANGLING_SYMLINK', path, `dangling symlink to ${target} (${describeSystemError(error)})`);
 }
 
-async function symlinkError(path: string, error: unknown): Promise<DigestError> {
+function symlinkError(path: string, error: unknown): DigestError {
   return isUnresolvable(error) ? danglingError(path, error) : ioError(path, 'follow symlink', error);
 }

@@ -1,4 +1,5 @@
 import { readFile } from 'node:fs/promises';
+import { duplicateKey } from '../json/duplicate-keys.js';
 import {
   NAMED_POLICIES,
   allOf,
@@ -36,7 +37,10 @@ export async function readPolicyFile(path: string): Promise<Policy> {
     throw new PolicyError(`${path}: cannot read: ${error.code === 'ENOENT' ? 'not found' : error.message}`);
   });
   try {
-    return parsePolicy(JSON.parse(text));
+    const json = JSON.parse(text);
+    const duplicate = duplicateKey(text);
+    if (duplicate !== undefined) throw new PolicyError(`duplicate key ${JSON.stringify(duplicate)}`);
+    return parsePolicy(json);
   } catch (error) {
     throw new PolicyError(`${path}: ${error instanceof SyntaxError ? `not valid JSON: ${error.message}` : (error as Error).message}`);
   }
@@ -45,7 +49,11 @@ export async function readPolicyFile(path: string): Promise<Policy> {
 const LEAF_KEYS = new Set(['identity', 'issuer', 'extensions', 'github', 'builtin', 'description']);
 const GITHUB_KEYS = new Set(['repository', 'workflow', 'ref', 'workflowRef']);
 
-function policyFrom(json: unknown, at: string): Policy {
+/** Policies nest anyOf/allOf at most this deep: deeper is a mistake or an attack on the stack. */
+const MAX_DEPTH = 16;
+
+function policyFrom(json: unknown, at: string, depth = 0): Policy {
+  if (depth > MAX_DEPTH) throw new PolicyError(`${at}: policies nest more than ${MAX_DEPTH} deep`);
   const object = asObject(json, at);
   const description = optionalString(object.description, `${at}.description`);
   const combinators = ['anyOf', 'allOf'].filter((key) => key in object);
@@ -55,7 +63,7 @@ function policyFrom(json: unknown, at: string): Policy {
     if (combinators.length > 1 || extra.length > 0) throw new PolicyError(`${at}: "${key}" must stand alone (found ${[...combinators, ...extra].join(', ')})`);
     const list = object[key];
     if (!Array.isArray(list) || list.length === 0) throw new PolicyError(`${at}.${key} must be a non-empty array of policies`);
-    const policies = list.map((item, i) => policyFrom(item, `${at}.${key}[${i}]`));
+    const policies = list.map((item, i) => policyFrom(item, `${at}.${key}[${i}]`, depth + 1));
     return key === 'anyOf' ? anyOf(policies, description) : allOf(policies, description);
   }
   for (const key of Object.keys(object)) {

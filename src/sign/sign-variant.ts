@@ -1,13 +1,12 @@
 import { bundleToJSON, type Bundle } from '@sigstore/bundle';
 import { stat } from 'node:fs/promises';
 import { join } from 'node:path';
-import type { HashOptions } from '../digest/backend.js';
-import { Digest } from '../digest/digest.js';
+import { Digest, type HashVariantOptions } from '../digest/digest.js';
 import { writeFileAtomic } from '../fs/atomic-write.js';
 import { metadataWithDigest, readMetadataText } from '../metadata/write-digest.js';
 import { signBytes, SigningError, type SignerOptions } from './sign-bytes.js';
 
-export interface SignVariantOptions extends HashOptions {
+export interface SignVariantOptions extends HashVariantOptions {
   signer: SignerOptions;
   /** The digest algorithm written into metadata.json: sha256 (default) or sha512. */
   algorithm?: 'sha256' | 'sha512';

@@ -11,10 +11,10 @@ export type VerificationResult = { path: string } & (
   /** 2. the bundle is not a valid Sigstore bundle (or cannot be read) */
   | { status: 'bundle-invalid'; reason: string }
   /** 3. no metadata.json */
-  | { status: 'metadata-missing'; reason?: string }
+  | { status: 'metadata-missing' }
   /** 4. the signature over metadata.json fails, or the signer is not trusted */
   | { status: 'signature-invalid'; reason: string }
-  /** 5. signed metadata that is not JSON or violates the schema */
+  /** 5. signed metadata that is not JSON or violates the schema (or, at step 3, is too large to read) */
   | { status: 'metadata-invalid'; reason: string }
   /** 6. signed metadata without a digest */
   | { status: 'digest-missing' }

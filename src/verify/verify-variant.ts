@@ -4,6 +4,7 @@ import { join } from 'node:path';
 import type { HashOptions } from '../digest/backend.js';
 import type { DigestBackend } from '../digest/backend.js';
 import { Digest } from '../digest/digest.js';
+import { withFileSlot } from '../fs/file-slots.js';
 import { DigestError } from '../digest/errors.js';
 import { MetadataError, parseMetadata, type KernelMetadata } from '../metadata/metadata.js';
 import { BundleError, parseBundle, type Bundle } from '../sigstore/bundle.js';
@@ -24,9 +25,6 @@ export type VerifyVariantOptions = TrustAnchor &
     backend?: DigestBackend;
   };
 
-/** The outcome of one step: go on with a value, or stop with a result. */
-type Step<T> = { value: T } | { result: VerificationResult };
-
 /**
  * Verifies a kernel variant: the signature over the raw bytes of metadata.json, the signer
  * against the policy (or key), then every file against the signed digest. Steps run in the
@@ -35,29 +33,56 @@ type Step<T> = { value: T } | { result: VerificationResult };
  * Throws only when cancelled, or when no policy or key is given.
  */
 export async function verifyVariant(path: string, options: VerifyVariantOptions): Promise<VerificationResult> {
+  const signed = await verifySignedMetadata(path, options);
+  if ('result' in signed) return signed.result;
+  const { signer, metadata, digest } = signed.value;
+  const files = await checkFiles(path, digest, options, stopAt(path));
+  if ('result' in files) return files.result;
+  return { path, status: 'verified', signer, metadata, digest };
+}
+
+/** What steps 1 to 6 establish: who signed which metadata, and the bytes they signed. */
+export interface SignedMetadata {
+  signer: Signer;
+  metadata: KernelMetadata;
+  digest: Digest;
+  metadataBytes: Uint8Array;
+  bundleBytes: Uint8Array;
+}
+
+/**
+ * Steps 1 to 6 of design.md section 5: the bundle, the signature over the raw bytes of
+ * metadata.json and its signer, the signed metadata and its digest. The files themselves are
+ * left to the caller (verifyVariant hashes them in place, verifyAndCopyVariant as it copies).
+ */
+export async function verifySignedMetadata(path: string, options: VerifyVariantOptions): Promise<Step<SignedMetadata>> {
   if (!('policy' in options && options.policy) && !('key' in options && options.key) && !('certificateChain' in options && options.certificateChain)) {
     throw new TypeError('verifyVariant needs a policy (who is trusted), a key or a CA chain: there is no default that trusts anyone');
   }
-  const stop: Stop = (result) => ({ result: { path, ...result } as VerificationResult });
-
+  const stop = stopAt(path);
   const bundleBytes = await readBundle(path, stop);
-  if ('result' in bundleBytes) return bundleBytes.result;
+  if ('result' in bundleBytes) return bundleBytes;
   const bundle = parse(bundleBytes.value, stop);
-  if ('result' in bundle) return bundle.result;
+  if ('result' in bundle) return bundle;
   const metadataBytes = await readMetadata(path, stop);
-  if ('result' in metadataBytes) return metadataBytes.result;
+  if ('result' in metadataBytes) return metadataBytes;
   const signer = checkSignature(bundle.value, metadataBytes.value, options, stop);
-  if ('result' in signer) return signer.result;
+  if ('result' in signer) return signer;
   const metadata = checkMetadata(metadataBytes.value, stop);
-  if ('result' in metadata) return metadata.result;
-  const expected = metadata.value.digest;
-  if (!expected) return { path, status: 'digest-missing' };
-  const violations = await checkFiles(path, expected, options, stop);
-  if ('result' in violations) return violations.result;
-  return { path, status: 'verified', signer: signer.value, metadata: metadata.value, digest: expected };
+  if ('result' in metadata) return metadata;
+  const digest = metadata.value.digest;
+  if (!digest) return stop({ status: 'digest-missing' });
+  return { value: { signer: signer.value, metadata: metadata.value, digest, metadataBytes: metadataBytes.value, bundleBytes: bundleBytes.value } };
 }
 
-type Stop = (result: DistributiveOmit<VerificationResult, 'path'>) => Step<never>;
+/** The outcome of one step: go on with a value, or stop with a result. */
+export type Step<T> = { value: T } | { result: VerificationResult };
+
+const stopAt =
+  (path: string): Stop =>
+  (result) => ({ result: { path, ...result } as VerificationResult });
+
+export type Stop = (result: DistributiveOmit<VerificationResult, 'path'>) => Step<never>;
 type DistributiveOmit<T, K extends PropertyKey> = T extends unknown ? Omit<T, K> : never;
 
 /** 1. The bundle file, read whole (bounded). */
@@ -82,7 +107,8 @@ function parse(bytes: Uint8Array, stop: Stop): Step<Bundle> {
 async function readMetadata(dir: string, stop: Stop): Promise<Step<Uint8Array>> {
   const read = await readBounded(join(dir, 'metadata.json'), MAX_METADATA_BYTES);
   if ('missing' in read) return stop({ status: 'metadata-missing' });
-  if ('error' in read) return stop({ status: 'metadata-missing', reason: read.error });
+  // Too large or unreadable: refused before its signature can even be checked.
+  if ('error' in read) return stop({ status: 'metadata-invalid', reason: read.error });
   return { value: read.bytes };
 }
 
@@ -120,7 +146,11 @@ async function checkFiles(dir: string, expected: Digest, options: VerifyVariantO
 type Read = { bytes: Uint8Array } | { missing: true } | { error: string };
 
 /** Reads a whole file unless it is missing, not a regular file, or larger than `limit`. */
-async function readBounded(path: string, limit: number): Promise<Read> {
+function readBounded(path: string, limit: number): Promise<Read> {
+  return withFileSlot(() => readWhole(path, limit));
+}
+
+async function readWhole(path: string, limit: number): Promise<Read> {
   let handle;
   try {
     // Non-blocking: a FIFO planted under the name must not stall us; it is refused below.

@@ -40,7 +40,19 @@ impl Algorithm {
         }
     }
 
+    /// The fastest hasher available: OpenSSL's SHA-2 when the process has it (see
+    /// [`crate::openssl`]), else the portable one.
     pub fn hasher(self) -> Hasher {
+        let openssl = match self {
+            Algorithm::Sha256 => crate::openssl::Sha2::new(256),
+            Algorithm::Sha512 => crate::openssl::Sha2::new(512),
+            Algorithm::Blake3 => None,
+        };
+        openssl.map(Hasher::OpenSsl).unwrap_or_else(|| self.portable_hasher())
+    }
+
+    /// The pure-Rust hasher (`sha2`, `blake3` crates), whatever the process offers.
+    pub fn portable_hasher(self) -> Hasher {
         match self {
             Algorithm::Sha256 => Hasher::Sha256(sha2::Sha256::new()),
             Algorithm::Sha512 => Hasher::Sha512(sha2::Sha512::new()),
@@ -49,8 +61,18 @@ impl Algorithm {
     }
 }
 
+/// Which SHA-2 implementation [`Algorithm::hasher`] uses: `openssl (process)`,
+/// `openssl (libcrypto)`, or `sha2 crate`.
+pub fn sha2_implementation() -> String {
+    match crate::openssl::source() {
+        Some(source) => format!("openssl ({source})"),
+        None => "sha2 crate".to_string(),
+    }
+}
+
 /// An incremental hasher for one [`Algorithm`].
 pub enum Hasher {
+    OpenSsl(crate::openssl::Sha2),
     Sha256(sha2::Sha256),
     Sha512(sha2::Sha512),
     Blake3(Box<blake3::Hasher>),
@@ -59,6 +81,7 @@ pub enum Hasher {
 impl Hasher {
     pub fn update(&mut self, data: &[u8]) {
         match self {
+            Hasher::OpenSsl(h) => h.update(data),
             Hasher::Sha256(h) => h.update(data),
             Hasher::Sha512(h) => h.update(data),
             Hasher::Blake3(h) => {
@@ -80,6 +103,7 @@ impl Hasher {
 
     pub fn finalize(self) -> Vec<u8> {
         match self {
+            Hasher::OpenSsl(h) => h.finalize(),
             Hasher::Sha256(h) => h.finalize().to_vec(),
             Hasher::Sha512(h) => h.finalize().to_vec(),
             Hasher::Blake3(h) => h.finalize().as_bytes().to_vec(),
@@ -124,6 +148,25 @@ mod tests {
         }
         assert_eq!(Algorithm::from_name("SHA256"), None);
         assert_eq!(Algorithm::from_name("md5"), None);
+    }
+
+    #[test]
+    fn openssl_and_portable_sha2_agree() {
+        // cargo test runs outside Node: OpenSSL comes from the system's libcrypto here.
+        assert!(crate::openssl::source().is_some(), "no OpenSSL found: {}", sha2_implementation());
+        let data: Vec<u8> = (0..3_000_001u32).map(|i| (i * 7 % 253) as u8).collect();
+        for algorithm in [Algorithm::Sha256, Algorithm::Sha512] {
+            for split in [0, 1, 63, 64, 65, 127, 128, 129, 1 << 20] {
+                let mut fast = algorithm.hasher();
+                assert!(matches!(fast, Hasher::OpenSsl(_)));
+                let mut portable = algorithm.portable_hasher();
+                for hasher in [&mut fast, &mut portable] {
+                    hasher.update(&data[..split]);
+                    hasher.update(&data[split..]);
+                }
+                assert_eq!(fast.finalize(), portable.finalize(), "{} split at {split}", algorithm.name());
+            }
+        }
     }
 
     #[test]

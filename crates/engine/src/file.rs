@@ -7,16 +7,21 @@ use std::fs::{File, Metadata, OpenOptions};
 use std::io::{ErrorKind as IoErrorKind, Read};
 use std::path::Path;
 use std::sync::atomic::{AtomicBool, Ordering};
+use std::sync::mpsc;
 
-use crate::algorithm::Algorithm;
+use crate::algorithm::{Algorithm, Hasher};
 use crate::error::{is_unresolvable, Error, ErrorKind};
 
 /// Size of the read buffer for one file: large enough to amortize syscalls, small enough to
 /// stay in L2 between the copy and the hash.
 pub const CHUNK: usize = 256 * 1024;
-/// BLAKE3 spreads one chunk over all cores when the chunk is large; files at least this big
-/// are read in chunks of this size.
-pub const PARALLEL_CHUNK: usize = 8 * 1024 * 1024;
+/// Files at least this big are read by a second thread while the first hashes, in chunks of
+/// [`PIPELINE_CHUNK`], so that reading (and, on a cold cache, waiting for the disk) overlaps
+/// with hashing.
+pub const PIPELINE_THRESHOLD: u64 = 16 * 1024 * 1024;
+pub const PIPELINE_CHUNK: usize = 4 * 1024 * 1024;
+/// Buffers in flight between the reader and the hasher.
+const PIPELINE_DEPTH: usize = 3;
 
 /// What to do between chunks: report bytes read and check for cancellation.
 pub struct Hooks<'a> {
@@ -48,49 +53,116 @@ pub fn hash_file_with(
 ) -> Result<FileDigest, Error> {
     let file = open_regular(path)?;
     let before = file.metadata().map_err(|err| Error::io(path, "stat", &err))?;
-    let chunk = if algorithm == Algorithm::Blake3 && before.len() >= PARALLEL_CHUNK as u64 {
-        PARALLEL_CHUNK
-    } else {
-        CHUNK
-    };
-    if buffer.len() < chunk {
-        buffer.resize(chunk, 0);
-    }
+    let size = before.len();
     let mut hasher = algorithm.hasher();
+    // BLAKE3 hashes large chunks on every core; SHA-2 is one sequential chain per file.
+    let parallel = algorithm == Algorithm::Blake3;
+    let total = if size >= PIPELINE_THRESHOLD {
+        advise_sequential(&file);
+        read_pipelined(&file, size, &mut hasher, parallel, hooks, path)?
+    } else {
+        if buffer.len() < CHUNK {
+            buffer.resize(CHUNK, 0);
+        }
+        read_serial(&file, size, &mut buffer[..CHUNK], &mut hasher, hooks, path)?
+    };
+    let after = file.metadata().map_err(|err| Error::io(path, "stat", &err))?;
+    if total != size || changed(&before, &after) {
+        return Err(Error::new(
+            ErrorKind::FileChanged,
+            path,
+            format!("file changed while it was hashed (size {size} when opened, {total} read, {} now)", after.len()),
+        ));
+    }
+    Ok(FileDigest { digest: hasher.finalize(), bytes: total })
+}
+
+/// Reads until `size` bytes or end of file, hashing as it goes. Stopping at `size` saves the
+/// read that would return 0; a file that grew is caught by the size check after.
+fn read_serial(file: &File, size: u64, buffer: &mut [u8], hasher: &mut Hasher, hooks: &Hooks<'_>, path: &Path) -> Result<u64, Error> {
     let mut total: u64 = 0;
-    let mut reader = &file;
-    loop {
+    let mut reader = file;
+    while total < size {
         if hooks.cancel.load(Ordering::Relaxed) {
             return Err(Error::cancelled(path));
         }
-        let n = match reader.read(&mut buffer[..chunk]) {
+        let n = match reader.read(buffer) {
             Ok(0) => break,
             Ok(n) => n,
             Err(err) if err.kind() == IoErrorKind::Interrupted => continue,
             Err(err) => return Err(Error::io(path, "read", &err)),
         };
-        if chunk == PARALLEL_CHUNK {
-            hasher.update_parallel(&buffer[..n]);
-        } else {
-            hasher.update(&buffer[..n]);
-        }
+        hasher.update(&buffer[..n]);
         total += n as u64;
         (hooks.on_bytes)(n as u64);
     }
-    let after = file.metadata().map_err(|err| Error::io(path, "stat", &err))?;
-    if total != before.len() || changed(&before, &after) {
-        return Err(Error::new(
-            ErrorKind::FileChanged,
-            path,
-            format!(
-                "file changed while it was hashed (size {} when opened, {} read, {} now)",
-                before.len(),
-                total,
-                after.len()
-            ),
-        ));
+    Ok(total)
+}
+
+/// A chunk from the reader thread: filled buffer and its length, or the read error.
+type Chunk = std::io::Result<(Vec<u8>, usize)>;
+
+/// Reads on a second thread while this one hashes, through [`PIPELINE_DEPTH`] recycled buffers.
+fn read_pipelined(file: &File, size: u64, hasher: &mut Hasher, parallel: bool, hooks: &Hooks<'_>, path: &Path) -> Result<u64, Error> {
+    std::thread::scope(|scope| {
+        // Created inside the scope: when the hasher stops early, dropping them ends the reader.
+        let (full_tx, full_rx) = mpsc::sync_channel::<Chunk>(PIPELINE_DEPTH);
+        let (free_tx, free_rx) = mpsc::sync_channel::<Vec<u8>>(PIPELINE_DEPTH);
+        for _ in 0..PIPELINE_DEPTH {
+            let _ = free_tx.send(vec![0u8; PIPELINE_CHUNK]);
+        }
+        scope.spawn(move || {
+            let mut reader = file;
+            let mut read: u64 = 0;
+            while read < size {
+                let Ok(mut buffer) = free_rx.recv() else { return };
+                let result = loop {
+                    match reader.read(&mut buffer) {
+                        Err(err) if err.kind() == IoErrorKind::Interrupted => continue,
+                        other => break other,
+                    }
+                };
+                let done = !matches!(result, Ok(n) if n > 0);
+                if let Ok(n) = result {
+                    read += n as u64;
+                }
+                if full_tx.send(result.map(|n| (buffer, n))).is_err() || done {
+                    return;
+                }
+            }
+        });
+        let mut total: u64 = 0;
+        // Ends when the reader has sent everything and hung up.
+        for chunk in full_rx.iter() {
+            if hooks.cancel.load(Ordering::Relaxed) {
+                return Err(Error::cancelled(path));
+            }
+            let (buffer, n) = chunk.map_err(|err| Error::io(path, "read", &err))?;
+            if n == 0 {
+                break;
+            }
+            if parallel {
+                hasher.update_parallel(&buffer[..n]);
+            } else {
+                hasher.update(&buffer[..n]);
+            }
+            total += n as u64;
+            (hooks.on_bytes)(n as u64);
+            let _ = free_tx.send(buffer);
+        }
+        Ok(total)
+    })
+}
+
+/// Tells the kernel the file is read front to back: a larger read-ahead on a cold cache.
+fn advise_sequential(file: &File) {
+    #[cfg(target_os = "linux")]
+    {
+        use std::os::unix::io::AsRawFd;
+        unsafe { libc::posix_fadvise(file.as_raw_fd(), 0, 0, libc::POSIX_FADV_SEQUENTIAL) };
     }
-    Ok(FileDigest { digest: hasher.finalize(), bytes: total })
+    #[cfg(not(target_os = "linux"))]
+    let _ = file;
 }
 
 /// Hashes one file with a fresh buffer.

@@ -1,17 +1,23 @@
 //! kernelseal-engine: walk a kernel variant directory and hash its files.
 //!
 //! No Node in it, no I/O policy beyond the hashing rules of design.md section 3, no logging:
-//! `walk_variant(dir) -> entries`, `hash_file(path, algorithm) -> digest`,
+//! `walk_variant(dir, cancel) -> entries`, `hash_file(path, algorithm) -> digest`,
 //! `hash_variant(dir, algorithm, options) -> digests`.
 
 pub mod algorithm;
 pub mod error;
 pub mod file;
+pub mod openssl;
 pub mod variant;
 pub mod walk;
 
-pub use algorithm::{hash_bytes, Algorithm, Hasher};
+pub use algorithm::{hash_bytes, sha2_implementation, Algorithm, Hasher};
 pub use error::{Error, ErrorKind};
 pub use file::{hash_file, FileDigest, Hooks};
 pub use variant::{hash_entries, hash_variant, Options, Progress, VariantDigest};
 pub use walk::{walk_variant, Entry};
+
+/// Threads hashing runs on (the rayon pool: one per core unless RAYON_NUM_THREADS says).
+pub fn threads() -> usize {
+    rayon::current_num_threads()
+}

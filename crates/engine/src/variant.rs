@@ -27,13 +27,23 @@ pub struct Options<'a> {
     pub cancel: &'a AtomicBool,
 }
 
-/// The digest of every file of a variant, sorted by key in byte order.
+/// The digest of every file of a variant, sorted by key in byte order. Columnar, so that a
+/// million files cost a million keys and one buffer, not a million small allocations.
 #[derive(Clone, Debug, PartialEq, Eq)]
 pub struct VariantDigest {
     pub algorithm: Algorithm,
-    /// (key, raw digest), sorted by key.
-    pub files: Vec<(String, Vec<u8>)>,
+    /// The keys, in byte order.
+    pub keys: Vec<String>,
+    /// The raw digests one after another, `algorithm.digest_len()` bytes each, in key order.
+    pub digests: Vec<u8>,
     pub bytes: u64,
+}
+
+impl VariantDigest {
+    /// (key, raw digest) pairs in key order.
+    pub fn files(&self) -> impl Iterator<Item = (&str, &[u8])> {
+        self.keys.iter().map(String::as_str).zip(self.digests.chunks_exact(self.algorithm.digest_len()))
+    }
 }
 
 thread_local! {
@@ -43,14 +53,14 @@ thread_local! {
 
 /// Walks `root` and hashes every file of the variant with `algorithm`.
 pub fn hash_variant(root: &Path, algorithm: Algorithm, options: &Options<'_>) -> Result<VariantDigest, Error> {
-    let entries = walk_variant(root)?;
-    hash_entries(root, &entries, algorithm, options)
+    let entries = walk_variant(root, options.cancel)?;
+    hash_entries(root, entries, algorithm, options)
 }
 
 /// Hashes already-walked `entries` of the variant at `root`.
 pub fn hash_entries(
     root: &Path,
-    entries: &[Entry],
+    entries: Vec<Entry>,
     algorithm: Algorithm,
     options: &Options<'_>,
 ) -> Result<VariantDigest, Error> {
@@ -122,10 +132,10 @@ pub fn hash_entries(
     if let Some((_, err)) = first_error {
         return Err(err);
     }
-    let files = entries
-        .iter()
-        .zip(files)
-        .map(|(entry, digest)| (entry.key.clone(), digest.expect("every entry hashed")))
-        .collect();
-    Ok(VariantDigest { algorithm, files, bytes: bytes_done.load(Ordering::Relaxed) })
+    let mut digests = Vec::with_capacity(entries.len() * algorithm.digest_len());
+    for digest in files {
+        digests.extend_from_slice(&digest.expect("every entry hashed"));
+    }
+    let keys = entries.into_iter().map(|entry| entry.key).collect();
+    Ok(VariantDigest { algorithm, keys, digests, bytes: bytes_done.load(Ordering::Relaxed) })
 }

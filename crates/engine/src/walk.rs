@@ -3,6 +3,7 @@
 
 use std::fs;
 use std::path::{Path, PathBuf};
+use std::sync::atomic::{AtomicBool, Ordering};
 
 use crate::error::{is_unresolvable, Error, ErrorKind};
 
@@ -42,12 +43,17 @@ pub fn check_root(root: &Path) -> Result<(), Error> {
 /// - FIFOs, sockets and devices are skipped, so hashing never blocks on them;
 /// - `metadata.json` and `metadata.json.sigstore` are skipped at the top level only;
 /// - directories named `__pycache__` and entries ending in `.pyc` are skipped below the root.
-pub fn walk_variant(root: &Path) -> Result<Vec<Entry>, Error> {
+///
+/// `cancel` is checked at every directory: a walk of a million files can be stopped.
+pub fn walk_variant(root: &Path, cancel: &AtomicBool) -> Result<Vec<Entry>, Error> {
     check_root(root)?;
     let mut entries = Vec::new();
     // (directory on disk, key prefix); the root has the empty prefix.
     let mut pending: Vec<(PathBuf, String)> = vec![(root.to_path_buf(), String::new())];
     while let Some((dir, prefix)) = pending.pop() {
+        if cancel.load(Ordering::Relaxed) {
+            return Err(Error::cancelled(root));
+        }
         let listing = fs::read_dir(&dir).map_err(|err| Error::io(&dir, "read directory", &err))?;
         for item in listing {
             let item = item.map_err(|err| Error::io(&dir, "read directory", &err))?;

@@ -17,7 +17,7 @@ fn write(root: &Path, key: &str, contents: &[u8]) {
 }
 
 fn keys(root: &Path) -> Vec<String> {
-    walk_variant(root).unwrap().into_iter().map(|e| e.key).collect()
+    walk_variant(root, &AtomicBool::new(false)).unwrap().into_iter().map(|e| e.key).collect()
 }
 
 fn no_progress() -> impl Fn(Progress) + Sync {
@@ -76,7 +76,8 @@ fn symlinked_files_are_hashed_under_the_link_path() {
     symlink(blobs.path().join("blob"), root.join("kernel.so")).unwrap();
     symlink(blobs.path().join("tree"), root.join("linked-dir")).unwrap();
     let digest = hash_variant(root, Algorithm::Sha256, &Options { progress: &no_progress(), cancel: &AtomicBool::new(false) }).unwrap();
-    assert_eq!(digest.files, vec![("kernel.so".to_string(), hash_bytes(Algorithm::Sha256, b"shared content"))]);
+    assert_eq!(digest.keys, vec!["kernel.so"]);
+    assert_eq!(digest.digests, hash_bytes(Algorithm::Sha256, b"shared content"));
 }
 
 #[test]
@@ -84,7 +85,7 @@ fn a_dangling_symlink_is_an_error_naming_it() {
     let dir = tempfile::tempdir().unwrap();
     write(dir.path(), "ok.py", b"ok");
     symlink("missing.so", dir.path().join("gone.so")).unwrap();
-    let err = walk_variant(dir.path()).unwrap_err();
+    let err = walk_variant(dir.path(), &AtomicBool::new(false)).unwrap_err();
     assert_eq!(err.kind, ErrorKind::DanglingSymlink);
     assert_eq!(err.path, dir.path().join("gone.so"));
     assert!(err.to_string().contains("dangling symlink to missing.so"), "{err}");
@@ -95,7 +96,7 @@ fn a_symlink_loop_is_reported_as_dangling() {
     let dir = tempfile::tempdir().unwrap();
     symlink("loop-b", dir.path().join("loop-a")).unwrap();
     symlink("loop-a", dir.path().join("loop-b")).unwrap();
-    assert_eq!(walk_variant(dir.path()).unwrap_err().kind, ErrorKind::DanglingSymlink);
+    assert_eq!(walk_variant(dir.path(), &AtomicBool::new(false)).unwrap_err().kind, ErrorKind::DanglingSymlink);
 }
 
 #[test]
@@ -124,10 +125,10 @@ fn fifos_and_sockets_are_skipped_without_blocking() {
 #[test]
 fn a_missing_root_and_a_file_root_are_clear_errors() {
     let dir = tempfile::tempdir().unwrap();
-    let err = walk_variant(&dir.path().join("nope")).unwrap_err();
+    let err = walk_variant(&dir.path().join("nope"), &AtomicBool::new(false)).unwrap_err();
     assert_eq!(err.kind, ErrorKind::NotFound);
     write(dir.path(), "file", b"x");
-    let err = walk_variant(&dir.path().join("file")).unwrap_err();
+    let err = walk_variant(&dir.path().join("file"), &AtomicBool::new(false)).unwrap_err();
     assert_eq!(err.kind, ErrorKind::NotADirectory);
 }
 
@@ -150,7 +151,8 @@ fn every_algorithm_matches_hashing_the_bytes_directly() {
         let mut expected: Vec<(String, Vec<u8>)> =
             files.iter().map(|(k, c)| (k.to_string(), hash_bytes(algorithm, c))).collect();
         expected.sort();
-        assert_eq!(digest.files, expected, "{}", algorithm.name());
+        let actual: Vec<(String, Vec<u8>)> = digest.files().map(|(k, d)| (k.to_string(), d.to_vec())).collect();
+        assert_eq!(actual, expected, "{}", algorithm.name());
         assert_eq!(digest.bytes, files.iter().map(|(_, c)| c.len() as u64).sum::<u64>());
     }
 }
@@ -205,11 +207,41 @@ fn a_file_that_changes_while_hashed_is_an_error() {
     assert!(err.to_string().contains("changed while it was hashed"), "{err}");
 }
 
+#[test]
+fn a_large_file_read_by_the_pipeline_that_shrinks_or_grows_is_an_error() {
+    for grow in [false, true] {
+        let dir = tempfile::tempdir().unwrap();
+        let path = dir.path().join("model.so");
+        fs::write(&path, vec![7u8; 40 << 20]).unwrap();
+        let touched = AtomicBool::new(false);
+        let on_bytes = |_n: u64| {
+            if !touched.swap(true, Ordering::Relaxed) {
+                let file = fs::OpenOptions::new().write(true).open(&path).unwrap();
+                file.set_len(if grow { 80 << 20 } else { 1 << 20 }).unwrap();
+            }
+        };
+        let hooks = Hooks { on_bytes: &on_bytes, cancel: &AtomicBool::new(false) };
+        let err = hash_file(&path, Algorithm::Sha256, &hooks).unwrap_err();
+        assert_eq!(err.kind, ErrorKind::FileChanged, "grow={grow}: {err}");
+    }
+}
+
+#[test]
+fn cancelling_a_large_file_stops_the_reader_too() {
+    let dir = tempfile::tempdir().unwrap();
+    let path = dir.path().join("model.so");
+    fs::write(&path, vec![1u8; 64 << 20]).unwrap();
+    let cancel = AtomicBool::new(false);
+    let on_bytes = |_n: u64| cancel.store(true, Ordering::Relaxed);
+    let err = hash_file(&path, Algorithm::Sha512, &Hooks { on_bytes: &on_bytes, cancel: &cancel }).unwrap_err();
+    assert_eq!(err.kind, ErrorKind::Cancelled);
+}
+
 #[cfg(target_os = "linux")]
 #[test]
 fn a_non_utf8_name_is_refused() {
     use std::os::unix::ffi::OsStrExt;
     let dir = tempfile::tempdir().unwrap();
     fs::write(dir.path().join(std::ffi::OsStr::from_bytes(b"bad-\xff.py")), b"x").unwrap();
-    assert_eq!(walk_variant(dir.path()).unwrap_err().kind, ErrorKind::InvalidName);
+    assert_eq!(walk_variant(dir.path(), &AtomicBool::new(false)).unwrap_err().kind, ErrorKind::InvalidName);
 }

@@ -1,0 +1,177 @@
+import { afterAll, describe, expect, it, vi } from 'vitest';
+import fc from 'fast-check';
+import { readFileSync } from 'node:fs';
+import { DIST, testdata } from './helpers/package.js';
+
+// Property tests: random and mutated inputs to every parser that sees untrusted data. Each
+// must end in a value or in its own error type with a reason: never a crash, a hang, or an
+// unexpected exception. Seeded and bounded for CI; KERNELSEAL_FUZZ_RUNS=100000 (npm run fuzz)
+// for a long run.
+const ks = (await import(DIST)) as typeof import('../dist/index.js');
+const { main } = (await import(new URL('../dist/cli/main.js', import.meta.url).href)) as typeof import('../dist/cli/main.js');
+
+const RUNS = Number(process.env.KERNELSEAL_FUZZ_RUNS ?? 1000);
+const SEED = Number(process.env.KERNELSEAL_FUZZ_SEED ?? 20261122);
+/** Targets that verify signatures run slower: fewer inputs in CI, all of them in a long run. */
+const SLOW_RUNS = process.env.KERNELSEAL_FUZZ_RUNS ? RUNS : 500;
+const ran = new Map<string, number>();
+afterAll(() => {
+  // The counts go to the closing notes: how many inputs each target ran.
+  console.log(`fuzz seed ${SEED}: ${[...ran].map(([target, n]) => `${target} ${n}`).join(', ')}`);
+});
+
+function check<T>(target: string, arbitrary: fc.Arbitrary<T>, property: (value: T) => void | Promise<void>, runs = RUNS) {
+  return fc.assert(
+    fc.asyncProperty(arbitrary, async (value) => {
+      ran.set(target, (ran.get(target) ?? 0) + 1);
+      await property(value);
+    }),
+    { numRuns: runs, seed: SEED, endOnFailure: true },
+  );
+}
+
+/** Mutations of a valid input: truncation, bit flips, insertions (NUL, invalid UTF-8, quotes). */
+function mutated(original: Buffer): fc.Arbitrary<Buffer> {
+  const truncate = fc.nat({ max: original.length }).map((n) => original.subarray(0, n));
+  const flip = fc.tuple(fc.nat({ max: original.length - 1 }), fc.integer({ min: 0, max: 7 })).map(([at, bit]) => {
+    const copy = Buffer.from(original);
+    copy[at]! ^= 1 << bit;
+    return copy;
+  });
+  const insert = fc
+    .tuple(fc.nat({ max: original.length }), fc.constantFrom(Buffer.from([0]), Buffer.from([0xff, 0xfe]), Buffer.from('"'), Buffer.from('{'), Buffer.from('1e999'), Buffer.from(',"name":"x"')))
+    .map(([at, bytes]) => Buffer.concat([original.subarray(0, at), bytes, original.subarray(at)]));
+  return fc.oneof(truncate, flip, insert, fc.uint8Array({ maxLength: 256 }).map((a) => Buffer.from(a)));
+}
+
+const metadata = Buffer.from(
+  JSON.stringify({
+    name: 'relu',
+    id: '_relu_abc',
+    version: 1,
+    license: 'Apache-2.0',
+    'python-depends': ['torch'],
+    backend: { type: 'cuda', archs: ['8.0'] },
+    digest: { algorithm: 'sha256', files: { '__init__.py': 'uU0nuZNNPgilLlLX2n2r+sSE7+N6U4DukIj3rOLvzek=' } },
+  }),
+);
+
+describe('fuzzing the parsers of untrusted input', () => {
+  it('metadata.json: bytes, mutations, deep nesting, huge numbers, duplicate keys', async () => {
+    const parse = (bytes: Uint8Array) => {
+      try {
+        ks.parseMetadata(bytes);
+      } catch (error) {
+        expect(error).toBeInstanceOf(ks.MetadataError);
+        expect((error as Error).message.length).toBeGreaterThan(0);
+      }
+    };
+    await check('metadata (mutated)', mutated(metadata), parse);
+    await check('metadata (JSON values)', fc.jsonValue({ maxDepth: 6 }), (value) => parse(Buffer.from(JSON.stringify(value) ?? 'null')));
+    await check('metadata (objects)', fc.dictionary(fc.constantFrom('name', 'id', 'version', 'license', 'python-depends', 'backend', 'digest', 'kernel-depends'), fc.anything({ maxDepth: 3 })), (value) =>
+      parse(Buffer.from(JSON.stringify(value) ?? 'null')),
+    );
+    // Fixed cases the random ones may miss.
+    expect(() => ks.parseMetadata(Buffer.from(`${'['.repeat(100_000)}${']'.repeat(100_000)}`))).toThrow(ks.MetadataError);
+    expect(() => ks.parseMetadata(Buffer.from(metadata.toString().replace('"version":1', '"version":1e400')))).toThrow(/version must be an unsigned integer/);
+    expect(() => ks.parseMetadata(Buffer.from(metadata.toString().replace('"name":"relu"', '"name":"relu","name":"evil"')))).toThrow(/duplicate key "name"/);
+    expect(() => ks.parseMetadata(Buffer.from(metadata.toString().replace('{"algorithm"', '{"files":{},"algorithm"')))).toThrow(/duplicate key "files"/);
+  });
+
+  it('the digest object: unsafe paths, wrong lengths, wrong types', async () => {
+    await check('Digest.fromJSON', fc.anything({ maxDepth: 4 }), (value) => {
+      try {
+        ks.Digest.fromJSON(value);
+      } catch (error) {
+        expect(error).toBeInstanceOf(TypeError);
+      }
+    });
+    const hash = 'uU0nuZNNPgilLlLX2n2r+sSE7+N6U4DukIj3rOLvzek=';
+    await check('digest paths', fc.string({ unit: 'binary', maxLength: 40 }), (path) => {
+      let accepted = true;
+      try {
+        ks.Digest.fromJSON({ algorithm: 'sha256', files: { [path]: hash } });
+      } catch {
+        accepted = false;
+      }
+      // Accepted paths are exactly the relative ones: no escape from the variant.
+      const segments = path.split('/');
+      const safe = path !== '' && !path.startsWith('/') && !path.includes('\\') && !path.includes('\0') && !segments.some((s) => s === '' || s === '.' || s === '..');
+      expect(accepted).toBe(safe);
+    });
+  });
+
+  it('policy files: random structures never trust anyone by accident', async () => {
+    const leaf = fc.record(
+      {
+        identity: fc.oneof(fc.string(), fc.record({ regexp: fc.string() })),
+        issuer: fc.oneof(fc.string(), fc.record({ oneOf: fc.array(fc.string()) })),
+        builtin: fc.constantFrom('kernels-community', 'anyone'),
+        github: fc.record({ repository: fc.string(), ref: fc.string() }, { requiredKeys: [] }),
+        extensions: fc.dictionary(fc.constantFrom('1.3.6.1.4.1.57264.1.12', '1.3.6.1.4.1.57264.1.8', 'x'), fc.string()),
+      },
+      { requiredKeys: [] },
+    );
+    const policy = fc.letrec((tie) => ({
+      node: fc.oneof({ depthSize: 'small' }, leaf, fc.record({ anyOf: fc.array(tie('node'), { maxLength: 3 }) }), fc.record({ allOf: fc.array(tie('node'), { maxLength: 3 }) })),
+    })).node;
+    const stranger = { subjectAlternativeName: 'https://evil.example/x', extensions: new Map([['1.3.6.1.4.1.57264.1.8', 'https://evil.example']]), undecodable: new Map() };
+    await check('policy files', fc.oneof(policy, fc.anything({ maxDepth: 4 })), (json) => {
+      let parsed;
+      try {
+        parsed = ks.parsePolicy(json);
+      } catch (error) {
+        expect(error).toBeInstanceOf(ks.PolicyError);
+        return;
+      }
+      expect(parsed.pinsIssuer).toBe(true);
+      // A stranger from another issuer satisfies no policy that pins an issuer they do not have.
+      const reason = parsed.check(stranger);
+      if (reason === undefined) expect(JSON.stringify(json)).toContain('https://evil.example');
+    });
+    expect(() => ks.parsePolicy(JSON.parse(`${'{"anyOf":['.repeat(1000)}{"builtin":"kernels-community"}${']}'.repeat(1000)}`))).toThrow(/nest more than 16 deep/);
+  });
+
+  it('bundles: mutated real bundles fail with a reason or verify as the original', async () => {
+    const path = testdata('sigstore-bundles', 'production', 'bundle_v3_github.whl.sigstore');
+    const original = readFileSync(path);
+    const wheel = { digest: Buffer.from('c4e92e9ecc828bef2aa7dba1de8ac983511f7532a0df11c770d39099a25cf201', 'hex'), algorithm: 'sha256' as const };
+    const policy = ks.githubWorkflowPolicy({ repository: 'trailofbits/rfc8785.py' });
+    const reference = ks.verifyBundle(ks.parseBundle(original), wheel, ks.pinnedTrustedRoot(), { policy });
+    await check(
+      'bundles',
+      mutated(original),
+      (bytes) => {
+        let signer;
+        try {
+          signer = ks.verifyBundle(ks.parseBundle(bytes), wheel, ks.pinnedTrustedRoot(), { policy });
+        } catch (error) {
+          expect(error instanceof ks.BundleError || error instanceof ks.SignatureVerificationError, String(error)).toBe(true);
+          return;
+        }
+        expect(signer).toEqual(reference); // e.g. a flip inside insignificant whitespace
+      },
+      SLOW_RUNS,
+    );
+  });
+
+  it('verify-bundle arguments: any command line ends in exit 0, 1 or 2', async () => {
+    const bundle = testdata('sigstore-conformance', 'happy-path-v0.3', 'bundle.sigstore.json');
+    const token = fc.constantFrom(
+      '--bundle', bundle, '--key', '--certificate-identity', '--certificate-identity-regexp', '(', '.*',
+      '--certificate-oidc-issuer', 'https://token.actions.githubusercontent.com', '--trusted-root', '/nonexistent', '--offline',
+      '--json', '--policy', 'kernels-community', 'sha256:00', `sha256:${'a'.repeat(64)}`, testdata('sigstore-conformance', 'a.txt'), '', '-', '--', '\0', '--bundle=',
+    );
+    const write = vi.spyOn(process.stdout, 'write').mockImplementation(() => true);
+    const writeErr = vi.spyOn(process.stderr, 'write').mockImplementation(() => true);
+    try {
+      await check('verify-bundle arguments', fc.array(fc.oneof(token, fc.string({ maxLength: 8 })), { maxLength: 10 }), async (args) => {
+        const code = await main(['verify-bundle', ...args, '--offline']);
+        expect([0, 1, 2]).toContain(code);
+      }, SLOW_RUNS);
+    } finally {
+      write.mockRestore();
+      writeErr.mockRestore();
+    }
+  });
+});

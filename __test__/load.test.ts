@@ -1,0 +1,73 @@
+import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import { spawnSync } from 'node:child_process';
+import { cpSync, writeFileSync } from 'node:fs';
+import { join } from 'node:path';
+import { githubActionsClaims, identityToken, startMockSigstore, type MockSigstore } from './helpers/mock-sigstore.ts';
+import { tempDir } from './helpers/fs.js';
+import { DIST } from './helpers/package.js';
+import { unsignedVariant } from './helpers/variant.js';
+
+const ks = (await import(DIST)) as typeof import('../dist/index.js');
+let sigstore: MockSigstore;
+beforeAll(async () => {
+  sigstore = await startMockSigstore();
+});
+afterAll(() => sigstore.close());
+
+describe('load', () => {
+  it.each(['native', 'pure'])(
+    'verifies 200 variants at once (%s) under a limit of 128 open files: no EMFILE, same results as one by one',
+    async (backend) => {
+      // Ten signed variants, three of them tampered with, copied twenty times each.
+      const root = tempDir();
+      const originals = await Promise.all(
+        Array.from({ length: 10 }, async (_, i) => {
+          const dir = unsignedVariant();
+          writeFileSync(join(dir, 'id.txt'), `variant ${i}`);
+          const signer = { method: 'keyless', identityToken: identityToken(githubActionsClaims('my-org/k')), fulcioURL: sigstore.url, rekorURL: sigstore.url } as const;
+          await ks.signVariant(dir, { signer });
+          if (i % 4 === 3) writeFileSync(join(dir, 'layers.py'), 'tampered\n');
+          return dir;
+        }),
+      );
+      const variants = Array.from({ length: 200 }, (_, i) => {
+        const dir = join(root, `v${i}`);
+        cpSync(originals[i % 10]!, dir, { recursive: true });
+        return dir;
+      });
+      const list = join(root, 'variants.json');
+      writeFileSync(list, JSON.stringify(variants));
+      const script = `
+        const m = await import(${JSON.stringify(DIST)});
+        const { readFileSync } = await import('node:fs');
+        const variants = JSON.parse(readFileSync(${JSON.stringify(list)}, 'utf8'));
+        const trustedRoot = m.parseTrustedRoot(JSON.parse(readFileSync(${JSON.stringify(sigstore.trustedRootPath)}, 'utf8')), 'mock');
+        const options = { policy: m.githubWorkflowPolicy({ repository: 'my-org/k' }), trustedRoot };
+        const summary = (r) => r.status + (r.violations ? ':' + r.violations.map(String).join('|') : '') + (r.reason ?? '');
+        const started = performance.now();
+        const concurrent = await Promise.all(variants.map((v) => m.verifyVariant(v, options)));
+        const seconds = (performance.now() - started) / 1000;
+        const sequential = [];
+        for (const v of variants) sequential.push(await m.verifyVariant(v, options));
+        console.log(JSON.stringify({
+          same: concurrent.every((r, i) => summary(r) === summary(sequential[i])),
+          statuses: [...new Set(concurrent.map((r) => r.status))].sort(),
+          emfile: concurrent.some((r) => JSON.stringify(r).includes('EMFILE')),
+          verified: concurrent.filter((r) => r.status === 'verified').length,
+          peakRssMiB: process.resourceUsage().maxRSS / 1024,
+          seconds,
+        }));`;
+      const result = spawnSync('prlimit', ['--nofile=128:128', process.execPath, '--input-type=module', '-e', script], {
+        encoding: 'utf8',
+        env: { ...process.env, KERNELSEAL_DIGEST_BACKEND: backend },
+        timeout: 300_000,
+      });
+      expect(result.stderr).toBe('');
+      const report = JSON.parse(result.stdout);
+      console.log(`200 concurrent verifications (${backend}): ${report.seconds.toFixed(1)} s, peak RSS ${report.peakRssMiB.toFixed(0)} MiB`);
+      expect(report).toMatchObject({ same: true, emfile: false, statuses: ['digest-mismatch', 'verified'], verified: 160 });
+      expect(report.peakRssMiB).toBeLessThan(512);
+    },
+    300_000,
+  );
+});

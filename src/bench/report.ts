@@ -1,0 +1,104 @@
+import type { DigestAlgorithm } from '../digest/algorithm.js';
+import type { BenchReport, BenchRow } from './run-bench.js';
+
+const METHOD_ORDER = ['native', 'pure', 'naive-stream', 'native-1-thread'];
+
+function sortRows(rows: BenchRow[]): BenchRow[] {
+  return [...rows].sort(
+    (a, b) =>
+      a.dataset.localeCompare(b.dataset) || a.algorithm.localeCompare(b.algorithm) || METHOD_ORDER.indexOf(a.method) - METHOD_ORDER.indexOf(b.method),
+  );
+}
+
+/** The ratio of `row` to the pure backend on the same data set and algorithm. */
+function vsPure(report: BenchReport, row: BenchRow): number | undefined {
+  const pure = report.rows.find((r) => r.dataset === row.dataset && r.algorithm === row.algorithm && r.method === 'pure');
+  return pure && row.method !== 'pure' ? row.gbPerSecond / pure.gbPerSecond : undefined;
+}
+
+/** A plain-text table: GB/s, ratio to the machine's and one core's compute limit, to pure, peak RSS. */
+export function renderTable(report: BenchReport): string {
+  const { machine, limits } = report;
+  const lines = [
+    `${machine.cpu}, ${machine.cores} cores, ${machine.memoryGiB} GiB, node ${machine.node}; native ${machine.sha2}`,
+    `medians of ${report.rounds} interleaved rounds${report.cold ? ', cold page cache' : ''}; decimal GB/s`,
+    `compute limit (OpenSSL, in memory): ${(['sha256', 'sha512'] as const)
+      .filter((a) => limits.machine[a] !== undefined)
+      .map((a) => `${a} ${limits.machine[a]!.toFixed(3)} all cores, ${limits.core[a]!.toFixed(3)} one core`)
+      .join('; ')}`,
+    '',
+    ['data set', 'algorithm', 'method', 'GB/s', 'x limit', 'x 1 core', 'x pure', 'peak RSS'].map((h, i) => h.padEnd(i < 3 ? 16 : 10)).join(''),
+  ];
+  for (const row of sortRows(report.rows)) {
+    const all = limits.machine[row.algorithm];
+    const core = limits.core[row.algorithm];
+    const ratio = (value: number | undefined) => (value === undefined ? '' : value.toFixed(2));
+    lines.push(
+      [
+        row.dataset.padEnd(16),
+        row.algorithm.padEnd(16),
+        row.method.padEnd(16),
+        row.gbPerSecond.toFixed(3).padEnd(10),
+        ratio(all && row.gbPerSecond / all).padEnd(10),
+        ratio(core && row.gbPerSecond / core).padEnd(10),
+        ratio(vsPure(report, row)).padEnd(10),
+        `${row.peakRssMiB.toFixed(0)} MiB`,
+      ].join(''),
+    );
+  }
+  if (report.verifyOverhead) {
+    const { hashMs, verifyMs, overheadMs } = report.verifyOverhead;
+    lines.push('', `verifyVariant on kernel-variant (native): ${verifyMs.toFixed(1)} ms, hashing alone ${hashMs.toFixed(1)} ms: ${overheadMs.toFixed(1)} ms more`);
+  }
+  return lines.join('\n');
+}
+
+const COLORS: Record<string, string> = { native: '#1f6feb', pure: '#8957e5', 'naive-stream': '#9a6700', 'native-1-thread': '#57606a' };
+
+/** A grouped bar chart (SVG) of GB/s per data set and algorithm, with the compute limit marked. */
+export function renderSvg(report: BenchReport): string {
+  const groups = [...new Set(sortRows(report.rows).map((r) => `${r.dataset}\u0000${r.algorithm}`))];
+  const max = Math.max(...report.rows.map((r) => r.gbPerSecond), ...Object.values(report.limits.machine).map((v) => v ?? 0)) * 1.1;
+  const barWidth = 14;
+  const groupWidth = METHOD_ORDER.length * barWidth + 24;
+  const width = Math.max(800, 80 + groups.length * groupWidth);
+  const height = 360;
+  const plotTop = 40;
+  const plotBottom = 280;
+  const y = (gb: number) => plotBottom - (gb / max) * (plotBottom - plotTop);
+  const parts: string[] = [
+    `<svg xmlns="http://www.w3.org/2000/svg" width="${width}" height="${height}" font-family="sans-serif" font-size="11">`,
+    `<rect width="100%" height="100%" fill="white"/>`,
+    `<text x="10" y="20" font-size="14">kernelseal digest throughput (GB/s, medians of ${report.rounds} interleaved rounds; ${escape(report.machine.cpu)}, ${report.machine.cores} cores)</text>`,
+  ];
+  for (let tick = 0; tick <= max; tick += max > 4 ? 1 : max > 1 ? 0.5 : 0.1) {
+    parts.push(`<line x1="60" x2="${width - 10}" y1="${y(tick)}" y2="${y(tick)}" stroke="#eee"/><text x="55" y="${y(tick) + 4}" text-anchor="end">${tick.toFixed(1)}</text>`);
+  }
+  groups.forEach((group, g) => {
+    const [dataset, algorithm] = group.split('\u0000') as [string, DigestAlgorithm];
+    const x0 = 70 + g * groupWidth;
+    METHOD_ORDER.forEach((method, m) => {
+      const row = report.rows.find((r) => r.dataset === dataset && r.algorithm === algorithm && r.method === method);
+      if (!row) return;
+      const x = x0 + m * barWidth;
+      parts.push(
+        `<rect x="${x}" y="${y(row.gbPerSecond)}" width="${barWidth - 2}" height="${plotBottom - y(row.gbPerSecond)}" fill="${COLORS[method]}"><title>${method}: ${row.gbPerSecond.toFixed(3)} GB/s</title></rect>`,
+      );
+    });
+    const limit = report.limits.machine[algorithm];
+    if (limit !== undefined) {
+      parts.push(`<line x1="${x0 - 2}" x2="${x0 + METHOD_ORDER.length * barWidth}" y1="${y(limit)}" y2="${y(limit)}" stroke="#cf222e" stroke-dasharray="3,2"/>`);
+    }
+    parts.push(`<text x="${x0}" y="${plotBottom + 14}">${escape(dataset)}</text><text x="${x0}" y="${plotBottom + 27}">${algorithm}</text>`);
+  });
+  METHOD_ORDER.forEach((method, m) => {
+    parts.push(`<rect x="${70 + m * 130}" y="${height - 30}" width="10" height="10" fill="${COLORS[method]}"/><text x="${84 + m * 130}" y="${height - 21}">${method}</text>`);
+  });
+  parts.push(`<line x1="${70 + 4 * 130}" x2="${90 + 4 * 130}" y1="${height - 25}" y2="${height - 25}" stroke="#cf222e" stroke-dasharray="3,2"/><text x="${94 + 4 * 130}" y="${height - 21}">compute limit (all cores)</text>`);
+  parts.push('</svg>');
+  return parts.join('\n');
+}
+
+function escape(text: string): string {
+  return text.replace(/[<>&"]/g, (c) => `&#${c.charCodeAt(0)};`);
+}

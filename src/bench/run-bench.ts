@@ -1,0 +1,143 @@
+import { execFileSync } from 'node:child_process';
+import { availableParallelism, cpus, totalmem } from 'node:os';
+import { join } from 'node:path';
+import type { DigestAlgorithm } from '../digest/algorithm.js';
+import { createNativeBackend } from '../digest/native-backend.js';
+import { pureBackend } from '../digest/pure-backend.js';
+import { computeLimit } from './compute-limit.js';
+import { ensureDataset, totalBytes, type Dataset } from './datasets.js';
+import { backendMethod, nativeOneThreadMethod, naiveStreamMethod, type Method } from './methods.js';
+import { median } from './statistics.js';
+import { measureVerifyOverhead, type VerifyOverhead } from './verify-overhead.js';
+
+export interface BenchOptions {
+  rounds: number;
+  datasets: Dataset[];
+  algorithms: DigestAlgorithm[];
+  dataDir: string;
+  /** Drop each data set from the page cache before every run (cold-cache reading). */
+  cold: boolean;
+  log: (line: string) => void;
+}
+
+/** One measured cell: a method hashing a data set with an algorithm, over the rounds. */
+export interface BenchRow {
+  dataset: string;
+  algorithm: DigestAlgorithm;
+  method: string;
+  bytes: number;
+  seconds: number[];
+  medianSeconds: number;
+  gbPerSecond: number;
+  /** Peak resident memory of the process during the runs, MiB. */
+  peakRssMiB: number;
+}
+
+export interface BenchLimits {
+  /** OpenSSL on every core, in memory, GB/s. */
+  machine: Partial<Record<DigestAlgorithm, number>>;
+  /** OpenSSL on one core, in memory, GB/s. */
+  core: Partial<Record<DigestAlgorithm, number>>;
+}
+
+export interface BenchReport {
+  machine: { node: string; cpu: string; cores: number; memoryGiB: number; sha2: string };
+  rounds: number;
+  cold: boolean;
+  limits: BenchLimits;
+  rows: BenchRow[];
+  /** verifyVariant against hashVariant on the kernel-variant data set, when measured. */
+  verifyOverhead?: VerifyOverhead;
+}
+
+/**
+ * Builds the data sets, then measures every method on every data set and algorithm in
+ * interleaved rounds (the method order rotates each round), so that the machine's noise falls
+ * on every method alike; the compute limits are measured in each round too. Medians.
+ */
+export async function runBench(options: BenchOptions): Promise<BenchReport> {
+  const native = createNativeBackend();
+  const methods: Method[] = [backendMethod(native), backendMethod(pureBackend), naiveStreamMethod, nativeOneThreadMethod];
+  const dirs = new Map<Dataset, string>();
+  for (const dataset of options.datasets) {
+    options.log(`data set ${dataset.name}: ${dataset.description} (${(totalBytes(dataset) / 1e9).toFixed(2)} GB)`);
+    const dir = ensureDataset(options.dataDir, dataset);
+    dirs.set(dataset, dir);
+    if (!options.cold) await native.hashVariant('blake3', dir); // bring it into the page cache
+  }
+
+  const samples = new Map<string, { seconds: number[]; rss: number }>();
+  const limitSamples = { machine: new Map<DigestAlgorithm, number[]>(), core: new Map<DigestAlgorithm, number[]>() };
+  const push = (map: Map<DigestAlgorithm, number[]>, algorithm: DigestAlgorithm, value: number) => map.set(algorithm, [...(map.get(algorithm) ?? []), value]);
+
+  for (let round = 0; round < options.rounds; round++) {
+    options.log(`round ${round + 1}/${options.rounds}`);
+    for (const algorithm of options.algorithms) {
+      if (algorithm !== 'blake3') {
+        push(limitSamples.machine, algorithm, (await computeLimit(algorithm)) / 1e9);
+        push(limitSamples.core, algorithm, (await computeLimit(algorithm, 1)) / 1e9);
+      }
+      for (const dataset of options.datasets) {
+        const dir = dirs.get(dataset)!;
+        const order = methods.map((_, i) => methods[(i + round) % methods.length]!);
+        for (const method of order) {
+          if (!method.supports(algorithm, dataset)) continue;
+          if (options.cold) dropFromPageCache(dir, dataset);
+          const { result: seconds, peakRss } = await withPeakRss(() => method.run(algorithm, dir, dataset));
+          const key = `${dataset.name}\u0000${algorithm}\u0000${method.name}`;
+          const cell = samples.get(key) ?? { seconds: [], rss: 0 };
+          cell.seconds.push(seconds);
+          cell.rss = Math.max(cell.rss, peakRss);
+          samples.set(key, cell);
+        }
+      }
+    }
+  }
+
+  const rows: BenchRow[] = [...samples].map(([key, cell]) => {
+    const [dataset, algorithm, method] = key.split('\u0000') as [string, DigestAlgorithm, string];
+    const bytes = totalBytes(options.datasets.find((d) => d.name === dataset)!);
+    const medianSeconds = median(cell.seconds);
+    return { dataset, algorithm, method, bytes, seconds: cell.seconds, medianSeconds, gbPerSecond: bytes / medianSeconds / 1e9, peakRssMiB: cell.rss / 2 ** 20 };
+  });
+  const kernel = options.datasets.find((d) => d.name === 'kernel-variant');
+  const verifyOverhead = kernel && !options.cold ? await measureVerifyOverhead(dirs.get(kernel)!, native, options.rounds) : undefined;
+  const medians = (map: Map<DigestAlgorithm, number[]>) => Object.fromEntries([...map].map(([algorithm, values]) => [algorithm, median(values)]));
+  return {
+    machine: {
+      node: process.version,
+      cpu: cpus()[0]?.model ?? 'unknown',
+      cores: availableParallelism(),
+      memoryGiB: Math.round(totalmem() / 2 ** 30),
+      sha2: native.details,
+    },
+    rounds: options.rounds,
+    cold: options.cold,
+    limits: { machine: medians(limitSamples.machine), core: medians(limitSamples.core) },
+    rows,
+    verifyOverhead,
+  };
+}
+
+/**
+ * Runs `work` while sampling the process's resident memory every 5 ms (the native engine's
+ * buffers count; the JavaScript thread is free while it hashes).
+ */
+async function withPeakRss<T>(work: () => Promise<T>): Promise<{ result: T; peakRss: number }> {
+  let peak = process.memoryUsage.rss();
+  const timer = setInterval(() => (peak = Math.max(peak, process.memoryUsage.rss())), 5);
+  try {
+    const result = await work();
+    peak = Math.max(peak, process.memoryUsage.rss());
+    return { result, peakRss: peak };
+  } finally {
+    clearInterval(timer);
+  }
+}
+
+/** posix_fadvise(DONTNEED) on every file, through GNU dd (count=0 iflag=nocache). */
+function dropFromPageCache(dir: string, dataset: Dataset): void {
+  for (const file of dataset.files) {
+    execFileSync('dd', [`if=${join(dir, file.path)}`, 'iflag=nocache', 'count=0', 'status=none']);
+  }
+}

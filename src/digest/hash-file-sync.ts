@@ -1,0 +1,95 @@
+import { closeSync, constants, fstatSync, lstatSync, openSync, readSync, statSync, type BigIntStats } from 'node:fs';
+import type { DigestAlgorithm } from './algorithm.js';
+import { DigestError } from './errors.js';
+import { createHasher } from './hasher.js';
+import { danglingError, ioError, isUnresolvable } from './walk.js';
+
+/** Non-blocking open: a FIFO swapped in after the walk cannot stall us; it is refused next. */
+const OPEN_FLAGS = constants.O_RDONLY | (constants.O_NONBLOCK ?? 0) | (constants.O_NOCTTY ?? 0);
+
+/**
+ * Hashes one file (following symlinks) into `buffer`-sized reads: the TypeScript twin of
+ * crates/engine/src/file.rs, same rules, same errors. Refuses anything but a regular file, and
+ * a file whose size, inode or modification time changes while it is read. Returns undefined
+ * when `cancelled()` turns true between reads.
+ */
+export function hashFileSync(
+  path: string,
+  algorithm: DigestAlgorithm,
+  buffer: Buffer,
+  onBytes: (bytes: number) => void,
+  cancelled: () => boolean,
+): Uint8Array | undefined {
+  const fd = openRegular(path);
+  const hasher = createHasher(algorithm);
+  try {
+    const before = fstatSync(fd, { bigint: true });
+    let total = 0n;
+    while (total < before.size) {
+      if (cancelled()) return undefined;
+      let bytesRead: number;
+      try {
+        bytesRead = readSync(fd, buffer, 0, buffer.length, null);
+      } catch (error) {
+        throw ioError(path, 'read', error);
+      }
+      if (bytesRead === 0) break;
+      hasher.update(buffer.subarray(0, bytesRead));
+      total += BigInt(bytesRead);
+      onBytes(bytesRead);
+    }
+    const after = fstatSync(fd, { bigint: true });
+    if (total !== before.size || changed(before, after)) {
+      throw new DigestError(
+        'FILE_CHANGED',
+        path,
+        `file changed while it was hashed (size ${before.size} when opened, ${total} read, ${after.size} now)`,
+      );
+    }
+    return hasher.digest();
+  } finally {
+    hasher.dispose();
+    closeSync(fd);
+  }
+}
+
+function changed(before: BigIntStats, after: BigIntStats): boolean {
+  return after.size !== before.size || after.ino !== before.ino || after.mtimeNs !== before.mtimeNs;
+}
+
+function openRegular(path: string): number {
+  // Refuse special files before opening them: opening some devices has side effects.
+  let info;
+  try {
+    info = statSync(path);
+  } catch (error) {
+    throw notOpenable(path, error);
+  }
+  if (!info.isFile()) throw notRegular(path);
+  let fd: number;
+  try {
+    fd = openSync(path, OPEN_FLAGS);
+  } catch (error) {
+    throw notOpenable(path, error);
+  }
+  // Checked again on the open file: the path may have been swapped since the first check.
+  if (!fstatSync(fd).isFile()) {
+    closeSync(fd);
+    throw notRegular(path);
+  }
+  return fd;
+}
+
+function notRegular(path: string): DigestError {
+  return new DigestError('NOT_A_REGULAR_FILE', path, 'not a regular file');
+}
+
+function notOpenable(path: string, error: unknown): DigestError {
+  let isSymlink = false;
+  try {
+    isSymlink = lstatSync(path).isSymbolicLink();
+  } catch {
+    // not there at all
+  }
+  return isSymlink && isUnresolvable(error) ? danglingError(path, error) : ioError(path, 'open', error);
+}
