@@ -70,3 +70,8 @@ export { IdentityTokenError, checkIdentityToken, resolveIdentityToken } from './
 export { PUBLIC_GOOD, SigningError, parsePrivateKey, signBytes, type SignerOptions, type WitnessOptions } from './sign/sign-bytes.js';
 export { serializeBundle, signVariant, type SignVariantOptions, type SignedVariant } from './sign/sign-variant.js';
 export { verifyAndCopyVariant, type CopyResult, type VerifyAndCopyOptions } from './verify/verify-and-copy.js';
+export { HubCache } from './hub/cache.js';
+export { KernelRefusedError, getKernel, listVariants, type FetchedKernel, type GetKernelOptions } from './hub/get-kernel.js';
+export { HubClient, HubError, type HubClientOptions, type HubFile, type HubRevision, type RepoType } from './hub/hub-client.js';
+export { LockfileError, lockFromListing, readLockfile, variantLockHash, writeLockfile, type KernelLock } from './hub/lockfile.js';
+export { parseVariantName, selectVariant, type VariantName, type VariantSelector } from './hub/variant-name.js';

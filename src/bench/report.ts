@@ -27,7 +27,7 @@ export function renderTable(report: BenchReport): string {
       .map((a) => `${a} ${limits.machine[a]!.toFixed(3)} all cores, ${limits.core[a]!.toFixed(3)} one core`)
       .join('; ')}`,
     '',
-    ['data set', 'algorithm', 'method', 'GB/s', 'x limit', 'x 1 core', 'x pure', 'peak RSS'].map((h, i) => h.padEnd(i < 3 ? 16 : 10)).join(''),
+    ['data set', 'algorithm', 'method', 'GB/s', 'x limit', 'x 1 core', 'x pure'].map((h, i) => h.padEnd(i < 3 ? 16 : 10)).join('').trimEnd(),
   ];
   for (const row of sortRows(report.rows)) {
     const all = limits.machine[row.algorithm];
@@ -41,10 +41,17 @@ export function renderTable(report: BenchReport): string {
         row.gbPerSecond.toFixed(3).padEnd(10),
         ratio(all && row.gbPerSecond / all).padEnd(10),
         ratio(core && row.gbPerSecond / core).padEnd(10),
-        ratio(vsPure(report, row)).padEnd(10),
-        `${row.peakRssMiB.toFixed(0)} MiB`,
-      ].join(''),
+        ratio(vsPure(report, row)),
+      ]
+        .join('')
+        .trimEnd(),
     );
+  }
+  if (report.rss.length > 0) {
+    lines.push('', 'peak resident memory of a fresh process hashing once (sha256):');
+    for (const row of report.rss) {
+      lines.push(`  ${row.dataset} (${(row.bytes / 2 ** 30).toFixed(2)} GiB, ${row.files} files), ${row.backend}: ${row.peakRssMiB.toFixed(0)} MiB`);
+    }
   }
   if (report.verifyOverhead) {
     const { hashMs, verifyMs, overheadMs } = report.verifyOverhead;

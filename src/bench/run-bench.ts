@@ -13,6 +13,8 @@ import { measureVerifyOverhead, type VerifyOverhead } from './verify-overhead.js
 export interface BenchOptions {
   rounds: number;
   datasets: Dataset[];
+  /** Data sets whose peak memory is measured (in a fresh process per backend). */
+  rssDatasets: Dataset[];
   algorithms: DigestAlgorithm[];
   dataDir: string;
   /** Drop each data set from the page cache before every run (cold-cache reading). */
@@ -29,7 +31,15 @@ export interface BenchRow {
   seconds: number[];
   medianSeconds: number;
   gbPerSecond: number;
-  /** Peak resident memory of the process during the runs, MiB. */
+}
+
+/** Peak resident memory of a fresh process hashing one data set once. */
+export interface RssRow {
+  dataset: string;
+  backend: 'native' | 'pure';
+  algorithm: DigestAlgorithm;
+  bytes: number;
+  files: number;
   peakRssMiB: number;
 }
 
@@ -46,6 +56,7 @@ export interface BenchReport {
   cold: boolean;
   limits: BenchLimits;
   rows: BenchRow[];
+  rss: RssRow[];
   /** verifyVariant against hashVariant on the kernel-variant data set, when measured. */
   verifyOverhead?: VerifyOverhead;
 }
@@ -66,7 +77,7 @@ export async function runBench(options: BenchOptions): Promise<BenchReport> {
     if (!options.cold) await native.hashVariant('blake3', dir); // bring it into the page cache
   }
 
-  const samples = new Map<string, { seconds: number[]; rss: number }>();
+  const samples = new Map<string, number[]>();
   const limitSamples = { machine: new Map<DigestAlgorithm, number[]>(), core: new Map<DigestAlgorithm, number[]>() };
   const push = (map: Map<DigestAlgorithm, number[]>, algorithm: DigestAlgorithm, value: number) => map.set(algorithm, [...(map.get(algorithm) ?? []), value]);
 
@@ -83,23 +94,28 @@ export async function runBench(options: BenchOptions): Promise<BenchReport> {
         for (const method of order) {
           if (!method.supports(algorithm, dataset)) continue;
           if (options.cold) dropFromPageCache(dir, dataset);
-          const { result: seconds, peakRss } = await withPeakRss(() => method.run(algorithm, dir, dataset));
+          const seconds = await method.run(algorithm, dir, dataset);
           const key = `${dataset.name}\u0000${algorithm}\u0000${method.name}`;
-          const cell = samples.get(key) ?? { seconds: [], rss: 0 };
-          cell.seconds.push(seconds);
-          cell.rss = Math.max(cell.rss, peakRss);
-          samples.set(key, cell);
+          samples.set(key, [...(samples.get(key) ?? []), seconds]);
         }
       }
     }
   }
 
-  const rows: BenchRow[] = [...samples].map(([key, cell]) => {
+  const rows: BenchRow[] = [...samples].map(([key, seconds]) => {
     const [dataset, algorithm, method] = key.split('\u0000') as [string, DigestAlgorithm, string];
     const bytes = totalBytes(options.datasets.find((d) => d.name === dataset)!);
-    const medianSeconds = median(cell.seconds);
-    return { dataset, algorithm, method, bytes, seconds: cell.seconds, medianSeconds, gbPerSecond: bytes / medianSeconds / 1e9, peakRssMiB: cell.rss / 2 ** 20 };
+    const medianSeconds = median(seconds);
+    return { dataset, algorithm, method, bytes, seconds, medianSeconds, gbPerSecond: bytes / medianSeconds / 1e9 };
   });
+  const rss: RssRow[] = [];
+  for (const dataset of options.rssDatasets) {
+    options.log(`peak memory: ${dataset.name}`);
+    const dir = ensureDataset(options.dataDir, dataset);
+    for (const backend of ['native', 'pure'] as const) {
+      rss.push({ dataset: dataset.name, backend, algorithm: 'sha256', bytes: totalBytes(dataset), files: dataset.files.length, peakRssMiB: peakRssMiB(backend, dir) });
+    }
+  }
   const kernel = options.datasets.find((d) => d.name === 'kernel-variant');
   const verifyOverhead = kernel && !options.cold ? await measureVerifyOverhead(dirs.get(kernel)!, native, options.rounds) : undefined;
   const medians = (map: Map<DigestAlgorithm, number[]>) => Object.fromEntries([...map].map(([algorithm, values]) => [algorithm, median(values)]));
@@ -115,24 +131,22 @@ export async function runBench(options: BenchOptions): Promise<BenchReport> {
     cold: options.cold,
     limits: { machine: medians(limitSamples.machine), core: medians(limitSamples.core) },
     rows,
+    rss,
     verifyOverhead,
   };
 }
 
-/**
- * Runs `work` while sampling the process's resident memory every 5 ms (the native engine's
- * buffers count; the JavaScript thread is free while it hashes).
- */
-async function withPeakRss<T>(work: () => Promise<T>): Promise<{ result: T; peakRss: number }> {
-  let peak = process.memoryUsage.rss();
-  const timer = setInterval(() => (peak = Math.max(peak, process.memoryUsage.rss())), 5);
-  try {
-    const result = await work();
-    peak = Math.max(peak, process.memoryUsage.rss());
-    return { result, peakRss: peak };
-  } finally {
-    clearInterval(timer);
-  }
+/** Hashes `dir` once with `backend` in a fresh Node process and returns its peak RSS in MiB. */
+function peakRssMiB(backend: 'native' | 'pure', dir: string): number {
+  const script = `
+    const m = await import(${JSON.stringify(new URL('../index.js', import.meta.url).href)});
+    const backend = ${backend === 'native' ? 'm.createNativeBackend()' : 'm.pureBackend'};
+    await backend.hashVariant('sha256', ${JSON.stringify(dir)});
+    // VmHWM, not getrusage's maxrss: a forked child starts with its parent's high-water mark.
+    const { readFileSync } = await import('node:fs');
+    const hwm = /VmHWM:\\s+(\\d+)/.exec(readFileSync('/proc/self/status', 'utf8'));
+    console.log(hwm ? Number(hwm[1]) / 1024 : process.resourceUsage().maxRSS / 1024);`;
+  return Number(execFileSync(process.execPath, ['--input-type=module', '-e', script], { encoding: 'utf8' }).trim());
 }
 
 /** posix_fadvise(DONTNEED) on every file, through GNU dd (count=0 iflag=nocache). */

@@ -12,11 +12,12 @@ const DEFAULT_DATASETS = ['1x1GiB', '64x16MiB', '1000x64KiB', 'kernel-variant'];
 export const benchCommand: Command = {
   name: 'bench',
   summary: 'measure digest throughput: native, pure, a naive stream, against the compute limit',
-  help: `Usage: kernelseal bench [--rounds N] [--datasets a,b] [--algorithms a,b] [--data DIR] [--cold] [--json] [--svg FILE]
+  help: `Usage: kernelseal bench [--rounds N] [--datasets a,b] [--algorithms a,b] [--rss-datasets a,b] [--data DIR] [--cold] [--json] [--svg FILE]
 
 Builds its data sets once (random content, under --data), then hashes each with every method
 in interleaved rounds, so that the machine's noise falls on every method alike, and reports
-medians in decimal GB/s, ratios to the compute limit, and peak resident memory:
+medians in decimal GB/s, ratios to the compute limit, and peak resident memory (each backend
+hashing a data set once in a fresh process):
   native            the Rust engine behind Node-API (all cores)
   pure              the TypeScript backend (node:crypto, blake3-wasm) on worker threads
   naive-stream      createReadStream + createHash, one file at a time
@@ -29,6 +30,8 @@ Options:
                           (default ${DEFAULT_DATASETS.join(',')})
       --algorithms LIST   of sha256, sha512, blake3 (default all)
       --data DIR          where the data sets live (default ~/.cache/kernelseal/bench)
+      --rss-datasets LIST data sets whose peak memory is measured, each in a fresh
+                          process (default 2GiB-variant; "none" to skip)
       --cold              drop each data set from the page cache before every run
       --json              print the report as JSON
       --svg FILE          also write a bar chart
@@ -42,6 +45,7 @@ Example:
       datasets: { type: 'string', default: DEFAULT_DATASETS.join(',') },
       algorithms: { type: 'string', default: DIGEST_ALGORITHMS.join(',') },
       data: { type: 'string', default: join(process.env.XDG_CACHE_HOME ?? join(homedir(), '.cache'), 'kernelseal', 'bench') },
+      'rss-datasets': { type: 'string', default: '2GiB-variant' },
       cold: { type: 'boolean', default: false },
       json: { type: 'boolean', default: false },
       svg: { type: 'string' },
@@ -50,16 +54,21 @@ Example:
     const rounds = Number(values.rounds);
     if (!Number.isInteger(rounds) || rounds < 1) throw new UsageError('--rounds must be a positive integer');
     const known = datasetSpecs();
-    const datasets = values.datasets.split(',').map((name) => {
-      const found = known.find((d) => d.name === name);
-      if (!found) throw new UsageError(`unknown data set ${name} (known: ${known.map((d) => d.name).join(', ')})`);
-      return found;
-    });
+    const named = (list: string) =>
+      list === 'none'
+        ? []
+        : list.split(',').map((name) => {
+            const found = known.find((d) => d.name === name);
+            if (!found) throw new UsageError(`unknown data set ${name} (known: ${known.map((d) => d.name).join(', ')})`);
+            return found;
+          });
+    const datasets = named(values.datasets);
+    const rssDatasets = named(values['rss-datasets']);
     const algorithms = values.algorithms.split(',').map((name) => {
       if (!isDigestAlgorithm(name)) throw new UsageError(`unknown algorithm ${name}`);
       return name;
     });
-    const report = await runBench({ rounds, datasets, algorithms, dataDir: values.data, cold: values.cold, log: (line) => process.stderr.write(`${line}\n`) });
+    const report = await runBench({ rounds, datasets, rssDatasets, algorithms, dataDir: values.data, cold: values.cold, log: (line) => process.stderr.write(`${line}\n`) });
     process.stdout.write(values.json ? `${JSON.stringify(report, null, 2)}\n` : `${renderTable(report)}\n`);
     if (values.svg) writeFileSync(values.svg, renderSvg(report));
     return EXIT_OK;

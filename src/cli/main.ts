@@ -2,6 +2,7 @@ import { createRequire } from 'node:module';
 import { digestBackend, nativeUnavailableReason } from '../digest/select-backend.js';
 import { benchCommand } from './bench-command.js';
 import { digestCommand } from './digest-command.js';
+import { fetchCommand } from './fetch-command.js';
 import { signBlobCommand } from './sign-blob-command.js';
 import { signCommand } from './sign-command.js';
 import { verifyBundleCommand } from './verify-bundle-command.js';
@@ -10,7 +11,7 @@ import { EXIT_FAILURE, EXIT_OK, EXIT_USAGE, UsageError, type Command } from './u
 
 const { version } = createRequire(import.meta.url)('../../package.json') as { version: string };
 
-const commands: Command[] = [verifyCommand, verifyBundleCommand, signCommand, signBlobCommand, digestCommand, benchCommand];
+const commands: Command[] = [verifyCommand, verifyBundleCommand, fetchCommand, signCommand, signBlobCommand, digestCommand, benchCommand];
 
 function mainHelp(): string {
   const width = Math.max(...commands.map((command) => command.name.length));

@@ -1,28 +1,41 @@
+import { arch, platform } from 'node:os';
+import { getKernel, KernelRefusedError, listVariants } from '../hub/get-kernel.js';
 import { verifyVariant } from '../verify/verify-variant.js';
 import type { VerificationResult } from '../verify/result.js';
+import { HUB_HELP, HUB_OPTIONS, hubOptionsFrom, label } from './fetch-command.js';
 import { renderResult, resultToJSON } from './render-result.js';
-import { expandKernel } from './variants.js';
 import { TRUST_HELP, TRUST_OPTIONS, trustAnchorFrom, trustedRootFrom } from './trust-options.js';
 import { EXIT_FAILURE, EXIT_OK, UsageError, parseCommandLine, type Command } from './usage.js';
+import { expandKernel } from './variants.js';
+
+/** `org/name@1` (a version) or `org/name@rev` (a revision): a kernel on the Hub. */
+const REMOTE = /^([A-Za-z0-9_.-]+\/[A-Za-z0-9_.-]+)@(.+)$/;
 
 export const verifyCommand: Command = {
   name: 'verify',
-  summary: 'verify kernel variants: signature, signer policy, and every file',
-  help: `Usage: kernelseal verify <variant-dir | kernel-dir>... [options]
+  summary: 'verify kernel variants, local or on the Hub: signature, signer policy, every file',
+  help: `Usage: kernelseal verify <variant-dir | kernel-dir | repo-id@version>... [options]
 
 For each variant: checks the Sigstore bundle metadata.json.sigstore over the raw bytes of
 metadata.json, checks that the signer is trusted, then re-hashes every file and compares it
 with the signed digest. A kernel directory (one with build/) stands for all its variants.
+A kernel on the Hub (org/name@1 for version 1, or @<revision>) is fetched into the cache
+first: the variant for this machine, or every variant with --all-variants.
 By default only builds of huggingface/kernels-community are trusted (--policy
 kernels-community).
 
 ${TRUST_HELP}
+
+Kernels on the Hub:
+      --all-variants                verify every variant under build/
+${HUB_HELP.split('\n').slice(1).join('\n')}
 
 Output:
       --json                        print an array of results (status, signer, violations)
 
 Examples:
   kernelseal verify build/torch210-cxx11-cu128-x86_64-linux
+  kernelseal verify kernels-community/relu@1 --all-variants
   kernelseal verify my-kernel/ --policy my-policy.json
   kernelseal verify build/torch-cpu --certificate-identity-regexp \\
       'https://github.com/my-org/my-kernel/\\.github/workflows/build\\.yaml@refs/heads/.*' \\
@@ -32,18 +45,47 @@ Examples:
 Exit status: 0 every variant verified, 1 any did not, 2 usage error.`,
 
   async run(args) {
-    const { values, positionals } = parseCommandLine(args, { ...TRUST_OPTIONS, json: { type: 'boolean', default: false } });
-    if (positionals.length === 0) throw new UsageError('expected at least one variant directory');
-    const variants = positionals.flatMap(expandKernel);
+    const { values, positionals } = parseCommandLine(args, {
+      ...TRUST_OPTIONS,
+      ...HUB_OPTIONS,
+      'all-variants': { type: 'boolean', default: false },
+      json: { type: 'boolean', default: false },
+    });
+    if (positionals.length === 0) throw new UsageError('expected at least one variant directory or repo-id@version');
     const anchor = await trustAnchorFrom(values, 'kernels-community');
     const trustedRoot = await trustedRootFrom(values);
     const results: VerificationResult[] = [];
-    for (const path of variants) {
-      const result = await verifyVariant(path, { ...anchor, trustedRoot });
+    const report = (result: VerificationResult) => {
       results.push(result);
       if (!values.json) process.stdout.write(`${renderResult(result)}\n`);
+    };
+    for (const positional of positionals) {
+      const remote = REMOTE.exec(positional);
+      if (!remote) {
+        for (const path of expandKernel(positional)) report(await verifyVariant(path, { ...anchor, trustedRoot }));
+        continue;
+      }
+      const [, repoId, ref] = remote as unknown as [string, string, string];
+      const options = await hubOptionsFrom(repoId, { ...values, ...(/^\d+$/.test(ref) ? { version: ref } : { revision: ref }) });
+      if (!options.variant && Object.keys(options.selector ?? {}).length === 0) options.selector = thisMachine();
+      const variants = values['all-variants'] ? (await listVariants(repoId, options)).variants : [options.variant];
+      for (const variant of variants) {
+        try {
+          const kernel = await getKernel(repoId, { ...options, variant, ...anchor, trustedRoot });
+          if (!kernel.verified) report({ path: label(kernel), status: 'signature-missing' });
+          else report({ path: label(kernel), status: 'verified', signer: kernel.signer!, metadata: kernel.metadata!, digest: kernel.digest! });
+        } catch (error) {
+          if (!(error instanceof KernelRefusedError) || !error.result || !error.kernel) throw error;
+          report({ ...error.result, path: label(error.kernel) });
+        }
+      }
     }
     if (values.json) process.stdout.write(`${JSON.stringify(results.map(resultToJSON), null, 2)}\n`);
     return results.every((result) => result.status === 'verified') ? EXIT_OK : EXIT_FAILURE;
   },
 };
+
+/** The variant selector for this machine: its OS and CPU (the backend is the caller's to say). */
+function thisMachine() {
+  return { os: platform() === 'win32' ? 'windows' : platform(), arch: arch() === 'x64' ? 'x86_64' : arch() === 'arm64' ? 'aarch64' : arch() };
+}

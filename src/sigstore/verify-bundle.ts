@@ -80,7 +80,7 @@ function verify(bundle: Bundle, artifact: Artifact, trustedRoot: TrustedRoot, an
   const fail = (code: string, message: string): never => {
     throw new SignatureVerificationError(code, message);
   };
-  if ('key' in anchor) {
+  if ('key' in anchor && anchor.key !== undefined) {
     if (material !== 'publicKey') fail('KEY_MISMATCH', 'the bundle is signed with a certificate, not a key: verify it with an identity policy');
     const key = parseKey(anchor.key);
     const found = { publicKey: key, validFor: () => true };
@@ -89,7 +89,7 @@ function verify(bundle: Bundle, artifact: Artifact, trustedRoot: TrustedRoot, an
     return { method: 'key', keyId, ...logFacts(bundle) };
   }
   if (material === 'publicKey') fail('KEY_REQUIRED', 'the bundle is signed with a key, not a certificate: verify it with that public key');
-  if ('certificateChain' in anchor) {
+  if ('certificateChain' in anchor && anchor.certificateChain !== undefined) {
     // A private CA: its chain replaces the trusted root's CAs; its certificates carry no SCTs.
     const trustMaterial = { ...toTrustMaterial(trustedRoot), certificateAuthorities: [privateAuthority(anchor.certificateChain)] };
     new Verifier(trustMaterial, { ctlogThreshold: 0 }).verify(signedEntity(bundle, artifact));
@@ -99,12 +99,13 @@ function verify(bundle: Bundle, artifact: Artifact, trustedRoot: TrustedRoot, an
     }
     return signer;
   }
-  if (!anchor.policy) fail('POLICY_REQUIRED', 'no policy: say who is trusted (a policy) or give a key');
+  const policy = (anchor as { policy?: Policy }).policy;
+  if (!policy) return fail('POLICY_REQUIRED', 'no policy: say who is trusted (a policy) or give a key');
   let trustMaterial = trustMaterials.get(trustedRoot);
   if (!trustMaterial) trustMaterials.set(trustedRoot, (trustMaterial = toTrustMaterial(trustedRoot)));
   checkChainAgainstRoot(bundle, trustedRoot);
   new Verifier(trustMaterial).verify(signedEntity(bundle, artifact));
-  const reason = anchor.policy.check(certificateIdentity(leafCertificate(bundle)));
+  const reason = policy.check(certificateIdentity(leafCertificate(bundle)));
   if (reason !== undefined) fail('POLICY_ERROR', `the signer is not trusted by the policy: ${reason}`);
   return bundleSigner(bundle);
 }

@@ -36,9 +36,17 @@ export async function verifyVariant(path: string, options: VerifyVariantOptions)
   const signed = await verifySignedMetadata(path, options);
   if ('result' in signed) return signed.result;
   const { signer, metadata, digest } = signed.value;
+  const failure = await verifyFiles(path, digest, options);
+  return failure ?? { path, status: 'verified', signer, metadata, digest };
+}
+
+/**
+ * Step 7 on its own: re-hashes the files of `path` with the digest's algorithm. Undefined when
+ * every file matches the (signed) `digest`, else the failing result.
+ */
+export async function verifyFiles(path: string, digest: Digest, options: VerifyVariantOptions): Promise<VerificationResult | undefined> {
   const files = await checkFiles(path, digest, options, stopAt(path));
-  if ('result' in files) return files.result;
-  return { path, status: 'verified', signer, metadata, digest };
+  return 'result' in files ? files.result : undefined;
 }
 
 /** What steps 1 to 6 establish: who signed which metadata, and the bytes they signed. */
@@ -53,7 +61,8 @@ export interface SignedMetadata {
 /**
  * Steps 1 to 6 of design.md section 5: the bundle, the signature over the raw bytes of
  * metadata.json and its signer, the signed metadata and its digest. The files themselves are
- * left to the caller (verifyVariant hashes them in place, verifyAndCopyVariant as it copies).
+ * left to the caller (verifyVariant hashes them in place, verifyAndCopyVariant as it copies,
+ * getKernel unless a receipt vouches for them).
  */
 export async function verifySignedMetadata(path: string, options: VerifyVariantOptions): Promise<Step<SignedMetadata>> {
   if (!('policy' in options && options.policy) && !('key' in options && options.key) && !('certificateChain' in options && options.certificateChain)) {

@@ -1,0 +1,129 @@
+import { createHash, randomBytes } from 'node:crypto';
+import { readFileSync, readdirSync, statSync } from 'node:fs';
+import { createServer, type IncomingMessage, type ServerResponse } from 'node:http';
+import { join, relative } from 'node:path';
+
+// A Hub-compatible HTTP server on 127.0.0.1 serving kernel repositories from directories, with
+// the faults a fetcher must survive: dropped connections, wrong sizes, redirects to another
+// origin, tampered content, unsafe paths in a listing.
+
+export interface MockRepo {
+  repoId: string;
+  /** ref name (v1, main) -> the directory holding the repository's files at that commit. */
+  refs: Record<string, string>;
+}
+
+export interface Faults {
+  /** Paths whose first `times` downloads stop after `bytes` bytes. */
+  drop?: { path: string; bytes: number; times: number };
+  /** Paths served with extra bytes after their content. */
+  oversize?: string;
+  /** Paths served with other content than listed. */
+  tamper?: string;
+  /** Serve files by redirecting to another origin (localhost instead of 127.0.0.1). */
+  redirect?: boolean;
+  /** Extra names to put in every listing. */
+  extraListed?: string[];
+}
+
+export interface MockHub {
+  url: string;
+  /** Every request: method, path, range and authorization headers. */
+  requests: Array<{ path: string; range?: string; authorization?: string }>;
+  faults: Faults;
+  commitOf(repoId: string, ref: string): string;
+  close(): Promise<void>;
+}
+
+interface Commit {
+  sha: string;
+  files: Map<string, Buffer>;
+  /** The listing, computed once: hashing large files per request would dwarf what is measured. */
+  siblings: object[];
+}
+
+const LFS_THRESHOLD = 64 * 1024;
+
+function listFiles(dir: string): Map<string, Buffer> {
+  const files = new Map<string, Buffer>();
+  const walk = (current: string) => {
+    for (const name of readdirSync(current)) {
+      const path = join(current, name);
+      if (statSync(path).isDirectory()) walk(path);
+      else files.set(relative(dir, path).split('\\').join('/'), readFileSync(path));
+    }
+  };
+  walk(dir);
+  return files;
+}
+
+const gitBlobId = (content: Buffer) => createHash('sha1').update(`blob ${content.length}\0`).update(content).digest('hex');
+
+export async function startMockHub(repos: MockRepo[], faults: Faults = {}): Promise<MockHub> {
+  const commits = new Map<string, Commit>(); // `${repoId}@${ref or sha}` -> commit
+  for (const repo of repos) {
+    for (const [ref, dir] of Object.entries(repo.refs)) {
+      const files = listFiles(dir);
+      const siblings = [...files].map(([path, content]) =>
+        content.length >= LFS_THRESHOLD
+          ? { rfilename: path, size: 134, blobId: gitBlobId(Buffer.from(`pointer ${path}`)), lfs: { sha256: createHash('sha256').update(content).digest('hex'), size: content.length } }
+          : { rfilename: path, size: content.length, blobId: gitBlobId(content) },
+      );
+      const commit = { sha: randomBytes(20).toString('hex'), files, siblings };
+      commits.set(`${repo.repoId}@${ref}`, commit);
+      commits.set(`${repo.repoId}@${commit.sha}`, commit);
+    }
+  }
+  const requests: MockHub['requests'] = [];
+  const dropped = new Map<string, number>();
+  const server = createServer((req, res) => handle(req, res).catch(() => res.destroy()));
+  await new Promise<void>((resolve) => server.listen(0, '127.0.0.1', resolve));
+  const port = (server.address() as { port: number }).port;
+
+  async function handle(req: IncomingMessage, res: ServerResponse) {
+    const url = new URL(req.url!, `http://127.0.0.1:${port}`);
+    requests.push({ path: url.pathname, range: req.headers.range, authorization: req.headers.authorization });
+    const api = /^\/api\/kernels\/([^/]+\/[^/]+)\/revision\/([^/]+)$/.exec(url.pathname);
+    if (api) {
+      const commit = commits.get(`${api[1]}@${decodeURIComponent(api[2]!)}`);
+      if (!commit) return void res.writeHead(404).end('not found');
+      const siblings = [...commit.siblings];
+      for (const name of faults.extraListed ?? []) siblings.push({ rfilename: name, size: 1, blobId: gitBlobId(Buffer.from('x')) });
+      res.writeHead(200, { 'Content-Type': 'application/json' }).end(JSON.stringify({ id: api[1], sha: commit.sha, siblings }));
+      return;
+    }
+    const resolve = /^\/(?:kernels\/|cdn\/)([^/]+\/[^/]+)\/resolve\/([0-9a-f]{40})\/(.+)$/.exec(url.pathname);
+    if (!resolve) return void res.writeHead(404).end();
+    if (faults.redirect && url.pathname.startsWith('/kernels/')) {
+      return void res.writeHead(302, { location: `http://localhost:${port}${url.pathname.replace('/kernels/', '/cdn/')}` }).end();
+    }
+    const path = resolve[3]!.split('/').map(decodeURIComponent).join('/');
+    let content = commits.get(`${resolve[1]}@${resolve[2]}`)?.files.get(path);
+    if (!content) return void res.writeHead(404).end();
+    if (faults.tamper === path) content = Buffer.concat([content.subarray(0, -1), Buffer.from([content.at(-1)! ^ 1])]);
+    if (faults.oversize === path) content = Buffer.concat([content, Buffer.from('extra bytes')]);
+    const range = /^bytes=(\d+)-$/.exec(req.headers.range ?? '');
+    const start = range ? Number(range[1]) : 0;
+    const body = content.subarray(start);
+    res.writeHead(range ? 206 : 200, { 'Content-Length': String(body.length), ...(range ? { 'Content-Range': `bytes ${start}-${content.length - 1}/${content.length}` } : {}) });
+    const drop = faults.drop;
+    if (drop && drop.path === path && (dropped.get(path) ?? 0) < drop.times && body.length > drop.bytes) {
+      dropped.set(path, (dropped.get(path) ?? 0) + 1);
+      res.write(body.subarray(0, drop.bytes), () => res.destroy());
+      return;
+    }
+    res.end(body);
+  }
+
+  return {
+    url: `http://127.0.0.1:${port}`,
+    requests,
+    faults,
+    commitOf: (repoId, ref) => commits.get(`${repoId}@${ref}`)!.sha,
+    close: () =>
+      new Promise((resolve) => {
+        server.closeAllConnections();
+        server.close(() => resolve());
+      }),
+  };
+}

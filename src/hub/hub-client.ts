@@ -1,0 +1,182 @@
+import { createHash, type Hash } from 'node:crypto';
+import { createReadStream } from 'node:fs';
+import { open, stat } from 'node:fs/promises';
+import { unsafePathReason } from '../digest/digest.js';
+
+/** A Hub repository kind: kernels live in `kernel` repos; `model` repos hold older ones. */
+export type RepoType = 'kernel' | 'model';
+
+/** A file of a repository at a commit, as the Hub lists it. */
+export interface HubFile {
+  path: string;
+  size: number;
+  /** The Git blob ID (SHA-1, hex) of the file, or of its LFS pointer. */
+  blobId: string;
+  /** For LFS files: the SHA-256 (hex) of the content. */
+  lfsSha256?: string;
+}
+
+export interface HubRevision {
+  commit: string;
+  files: HubFile[];
+}
+
+/** The Hub answered with an error, could not be reached, or sent something we refuse. */
+export class HubError extends Error {
+  override readonly name = 'HubError';
+  constructor(
+    message: string,
+    readonly status?: number,
+  ) {
+    super(message);
+  }
+}
+
+export interface HubClientOptions {
+  /** Default: HF_ENDPOINT, else https://huggingface.co. */
+  endpoint?: string;
+  /** Default: HF_TOKEN. Sent to the endpoint only, never to the hosts it redirects to. */
+  token?: string;
+  repoType?: RepoType;
+  timeoutMs?: number;
+  /** Attempts per file download; each retry resumes where the last one stopped. */
+  attempts?: number;
+}
+
+const COMMIT = /^[0-9a-f]{40}$/;
+const SHA1 = /^[0-9a-f]{40}$/;
+const SHA256 = /^[0-9a-f]{64}$/;
+
+/**
+ * A small client of the Hub's HTTP API: what a kernel fetch needs and nothing more. It resolves a
+ * revision to a commit with every file's size and object ID, and downloads files with resumed,
+ * size-checked and content-checked (Git blob ID or LFS SHA-256) transfers.
+ */
+export class HubClient {
+  readonly endpoint: string;
+  private readonly token: string | undefined;
+  private readonly repoType: RepoType;
+  private readonly timeoutMs: number;
+  private readonly attempts: number;
+
+  constructor(options: HubClientOptions = {}) {
+    this.endpoint = (options.endpoint ?? process.env.HF_ENDPOINT ?? 'https://huggingface.co').replace(/\/+$/, '');
+    this.token = options.token ?? (process.env.HF_TOKEN || undefined);
+    this.repoType = options.repoType ?? 'kernel';
+    this.timeoutMs = options.timeoutMs ?? 30_000;
+    this.attempts = options.attempts ?? 5;
+  }
+
+  /** `GET /api/<type>s/<repo>/revision/<rev>?blobs=true`: the commit and its files. */
+  async revision(repoId: string, revision: string): Promise<HubRevision> {
+    const url = `${this.endpoint}/api/${this.repoType}s/${repoId}/revision/${encodeURIComponent(revision)}?blobs=true`;
+    const response = await this.get(url, {});
+    if (response.status === 404) throw new HubError(`${repoId}: no such repository or revision ${revision}`, 404);
+    if (!response.ok) throw new HubError(`${repoId}@${revision}: the Hub answered ${response.status}`, response.status);
+    let body: { sha?: unknown; siblings?: unknown };
+    try {
+      body = (await response.json()) as typeof body;
+    } catch {
+      throw new HubError(`${repoId}@${revision}: the Hub sent a listing that is not JSON`);
+    }
+    if (typeof body.sha !== 'string' || !COMMIT.test(body.sha)) throw new HubError(`${repoId}@${revision}: the Hub sent no commit`);
+    if (!Array.isArray(body.siblings)) throw new HubError(`${repoId}@${revision}: the Hub sent no file list`);
+    return { commit: body.sha, files: body.siblings.map((sibling) => hubFile(sibling, `${repoId}@${revision}`)) };
+  }
+
+  /**
+   * Downloads `file` at `commit` into `destination`, resuming from what is already there
+   * (a previous, interrupted attempt), retrying dropped connections, and refusing a file whose
+   * size or object ID differs from the listing.
+   */
+  async download(repoId: string, commit: string, file: HubFile, destination: string, options: { signal?: AbortSignal; onBytes?: (n: number) => void } = {}): Promise<void> {
+    const prefix = this.repoType === 'model' ? '' : `${this.repoType}s/`;
+    const url = `${this.endpoint}/${prefix}${repoId}/resolve/${commit}/${file.path.split('/').map(encodeURIComponent).join('/')}`;
+    let lastError: unknown;
+    for (let attempt = 0; attempt < this.attempts; attempt++) {
+      options.signal?.throwIfAborted();
+      try {
+        await this.downloadOnce(url, file, destination, options);
+        return;
+      } catch (error) {
+        if (error instanceof HubError && error.status !== undefined && error.status < 500) throw error;
+        if (options.signal?.aborted) throw options.signal.reason;
+        lastError = error;
+        await new Promise((resolve) => setTimeout(resolve, 100 * 2 ** attempt));
+      }
+    }
+    throw new HubError(`${file.path}: download failed after ${this.attempts} attempts: ${(lastError as Error)?.message ?? lastError}`);
+  }
+
+  private async downloadOnce(url: string, file: HubFile, destination: string, options: { signal?: AbortSignal; onBytes?: (n: number) => void }): Promise<void> {
+    const have = await stat(destination).then((info) => info.size, () => 0);
+    if (have > file.size) throw new HubError(`${file.path}: partial download larger than the file`);
+    const hash = contentHash(file);
+    if (have > 0) for await (const chunk of createReadStream(destination)) hash.update(chunk as Buffer);
+    const response = have > 0 && have === file.size ? undefined : await this.get(url, have > 0 ? { range: `bytes=${have}-` } : {}, options.signal);
+    let written = have;
+    if (response) {
+      if (!response.ok) throw new HubError(`${file.path}: the Hub answered ${response.status}`, response.status);
+      const resumed = response.status === 206;
+      const handle = await open(destination, resumed ? 'a' : 'w');
+      if (!resumed && have > 0) {
+        written = 0;
+        hash.restart();
+      }
+      try {
+        for await (const chunk of response.body as unknown as AsyncIterable<Uint8Array>) {
+          written += chunk.length;
+          if (written > file.size) throw new HubError(`${file.path}: the Hub sent more than the ${file.size} bytes it listed`);
+          hash.update(chunk);
+          await handle.write(chunk);
+          options.onBytes?.(chunk.length);
+        }
+      } finally {
+        await handle.close();
+      }
+    }
+    if (written !== file.size) throw new Error(`${file.path}: connection closed after ${written} of ${file.size} bytes`);
+    const actual = hash.digest();
+    if (actual !== (file.lfsSha256 ?? file.blobId)) {
+      throw new HubError(`${file.path}: content does not match the ${file.lfsSha256 ? 'LFS SHA-256' : 'Git blob ID'} the Hub listed`, 422);
+    }
+  }
+
+  private async get(url: string, headers: Record<string, string>, signal?: AbortSignal): Promise<Response> {
+    // fetch drops Authorization when a redirect leaves the endpoint's origin (Fetch standard).
+    const auth: Record<string, string> = this.token ? { authorization: `Bearer ${this.token}` } : {};
+    const timeout = AbortSignal.timeout(this.timeoutMs);
+    try {
+      return await fetch(url, { headers: { ...auth, ...headers }, redirect: 'follow', signal: signal ? AbortSignal.any([signal, timeout]) : timeout });
+    } catch (error) {
+      if (signal?.aborted) throw signal.reason;
+      throw new Error(`cannot reach ${new URL(url).origin}: ${(error as Error).cause ? ((error as Error).cause as Error).message : (error as Error).message}`);
+    }
+  }
+}
+
+/** A restartable hash of a file's content as the Hub names it: LFS SHA-256 or Git blob SHA-1. */
+function contentHash(file: HubFile): { update(data: Uint8Array): void; restart(): void; digest(): string } {
+  let hash: Hash;
+  const start = () => {
+    hash = createHash(file.lfsSha256 ? 'sha256' : 'sha1');
+    if (!file.lfsSha256) hash.update(`blob ${file.size}\0`); // a Git blob ID hashes a header first
+  };
+  start();
+  return { update: (data) => void hash.update(data), restart: start, digest: () => hash.digest('hex') };
+}
+
+/** A sibling of the listing, checked: a safe relative path, a size, object IDs in hex. */
+function hubFile(sibling: unknown, where: string): HubFile {
+  const s = sibling as { rfilename?: unknown; size?: unknown; blobId?: unknown; lfs?: { sha256?: unknown; size?: unknown } };
+  if (typeof s?.rfilename !== 'string') throw new HubError(`${where}: the Hub listed a file without a name`);
+  const unsafe = unsafePathReason(s.rfilename);
+  if (unsafe) throw new HubError(`${where}: the Hub listed ${JSON.stringify(s.rfilename)}, ${unsafe}: refused`);
+  const size = s.lfs?.size ?? s.size;
+  if (typeof size !== 'number' || !Number.isSafeInteger(size) || size < 0) throw new HubError(`${where}: no size for ${s.rfilename}`);
+  if (typeof s.blobId !== 'string' || !SHA1.test(s.blobId)) throw new HubError(`${where}: no blob ID for ${s.rfilename}`);
+  if (s.lfs !== undefined && (typeof s.lfs.sha256 !== 'string' || !SHA256.test(s.lfs.sha256))) {
+    throw new HubError(`${where}: a bad LFS SHA-256 for ${s.rfilename}`);
+  }
+  return { path: s.rfilename, size, blobId: s.blobId, ...(s.lfs ? { lfsSha256: s.lfs.sha256 as string } : {}) };
+}

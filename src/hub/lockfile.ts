@@ -1,0 +1,74 @@
+import { createHash } from 'node:crypto';
+import { readFile } from 'node:fs/promises';
+import { writeFileAtomic } from '../fs/atomic-write.js';
+import type { HubFile } from './hub-client.js';
+
+/** One kernel pinned in a `kernels.lock`: a commit, and a hash per variant. */
+export interface KernelLock {
+  repoId: string;
+  commit: string;
+  variants: Record<string, { hash: string; hashType: 'git_lfs_concat' }>;
+}
+
+/** The lock file is malformed, or a download does not match it. */
+export class LockfileError extends Error {
+  override readonly name = 'LockfileError';
+}
+
+/**
+ * The reference's variant hash ("git_lfs_concat"): SHA-256 over the variant's files in byte
+ * order of their path relative to build/<variant>/, each as its path (UTF-8) followed by the raw
+ * bytes of its LFS SHA-256, or of its Git blob ID when it is not in LFS.
+ */
+export function variantLockHash(files: readonly HubFile[], variant: string): string {
+  const prefix = `build/${variant}/`;
+  const entries = files
+    .filter((file) => file.path.startsWith(prefix))
+    .map((file) => [Buffer.from(file.path.slice(prefix.length), 'utf8'), Buffer.from(file.lfsSha256 ?? file.blobId, 'hex')] as const)
+    .sort(([a], [b]) => Buffer.compare(a, b));
+  const hash = createHash('sha256');
+  for (const [path, id] of entries) hash.update(path).update(id);
+  return `sha256-${hash.digest('hex')}`;
+}
+
+/** Reads a `kernels.lock` (the reference's JSON format: repo_id, sha, variants). */
+export async function readLockfile(path: string): Promise<KernelLock[]> {
+  let json: unknown;
+  try {
+    json = JSON.parse(await readFile(path, 'utf8'));
+  } catch (error) {
+    throw new LockfileError(`${path}: ${(error as Error).message}`);
+  }
+  if (!Array.isArray(json)) throw new LockfileError(`${path}: a kernels.lock is a JSON array`);
+  return json.map((entry, i) => {
+    const e = entry as { repo_id?: unknown; sha?: unknown; variants?: unknown };
+    const at = `${path}[${i}]`;
+    if (typeof e?.repo_id !== 'string') throw new LockfileError(`${at}: no repo_id`);
+    if (typeof e.sha !== 'string' || !/^[0-9a-f]{40}$/.test(e.sha)) throw new LockfileError(`${at}: sha must be a commit`);
+    if (typeof e.variants !== 'object' || e.variants === null) throw new LockfileError(`${at}: no variants`);
+    const variants: KernelLock['variants'] = {};
+    for (const [name, lock] of Object.entries(e.variants)) {
+      const l = lock as { hash?: unknown; hash_type?: unknown };
+      if (typeof l?.hash !== 'string' || !/^sha256-[0-9a-f]{64}$/.test(l.hash)) throw new LockfileError(`${at}.variants.${name}: hash must be sha256-<hex>`);
+      if ((l.hash_type ?? 'git_lfs_concat') !== 'git_lfs_concat') throw new LockfileError(`${at}.variants.${name}: unsupported hash_type ${String(l.hash_type)}`);
+      variants[name] = { hash: l.hash, hashType: 'git_lfs_concat' };
+    }
+    return { repoId: e.repo_id, commit: e.sha, variants };
+  });
+}
+
+/** Writes a `kernels.lock` in the reference's format, replacing the file atomically. */
+export async function writeLockfile(path: string, locks: readonly KernelLock[]): Promise<void> {
+  const json = locks.map((lock) => ({
+    repo_id: lock.repoId,
+    sha: lock.commit,
+    variants: Object.fromEntries(Object.entries(lock.variants).sort(([a], [b]) => (a < b ? -1 : 1)).map(([name, v]) => [name, { hash: v.hash, hash_type: v.hashType }])),
+  }));
+  await writeFileAtomic(path, `${JSON.stringify(json, null, 2)}\n`);
+}
+
+/** The lock of `repoId` at `commit` for every variant the listing has. */
+export function lockFromListing(repoId: string, commit: string, files: readonly HubFile[]): KernelLock {
+  const variants = [...new Set(files.filter((f) => f.path.startsWith('build/')).map((f) => f.path.split('/')[1]!))].sort();
+  return { repoId, commit, variants: Object.fromEntries(variants.map((v) => [v, { hash: variantLockHash(files, v), hashType: 'git_lfs_concat' as const }])) };
+}
