@@ -91,6 +91,55 @@ describe('native and pure backends', () => {
   });
 });
 
+describe('hashFiles: files whole or in shards (model signing)', () => {
+  const contents = [Buffer.alloc(0), Buffer.from('This is a simple model'), pseudoRandomBytes(20_000_001, 5)];
+  let paths: string[];
+  beforeAll(() => {
+    const dir = tempDir();
+    paths = contents.map((data, i) => {
+      writeFileSync(join(dir, `f${i}`), data);
+      return join(dir, `f${i}`);
+    });
+    symlinkSync(paths[1]!, join(dir, 'link'));
+    paths.push(join(dir, 'link'));
+    contents.push(contents[1]!);
+  });
+  const nodeHash = (algorithm: string, data: Buffer) => createHash(algorithm === 'blake2b' ? 'blake2b512' : algorithm).update(data).digest();
+
+  it.each(['sha256', 'blake2b'] as const)('both backends give node:crypto\'s digest of every shard, and of whole files (%s)', async (algorithm) => {
+    for (const shardSize of [undefined, 8, 7_000_000]) {
+      const expected = Buffer.concat(
+        contents.flatMap((data) => {
+          if (shardSize === undefined) return [nodeHash(algorithm, data)];
+          const shards = [];
+          for (let start = 0; start < data.length; start += shardSize) shards.push(nodeHash(algorithm, data.subarray(start, start + shardSize)));
+          return shards;
+        }),
+      );
+      for (const backend of backends) {
+        const result = await backend.hashFiles(algorithm, paths, { shardSize });
+        expect(Buffer.from(result.digests).equals(expected), `${backend.name} shard ${shardSize}`).toBe(true);
+        expect(result.sizes).toEqual(contents.map((c) => c.length));
+      }
+    }
+  });
+
+  it('both backends agree on blake3 shards', async () => {
+    const [a, b] = await Promise.all(backends.map((backend) => backend.hashFiles('blake3', paths, { shardSize: 3_000_000 })));
+    expect(Buffer.from(a!.digests).equals(Buffer.from(b!.digests))).toBe(true);
+  });
+
+  it.each(backends)('refuses a bad shard size and what is not a file, with the same errors ($name)', async (backend) => {
+    await expect(backend.hashFiles('sha256', paths, { shardSize: 0 })).rejects.toThrow(TypeError);
+    await expect(backend.hashFiles('sha256', paths, { shardSize: 1.5 })).rejects.toThrow(/shardSize must be a positive whole number/);
+    const dir = tempDir();
+    symlinkSync(join(dir, 'nowhere'), join(dir, 'dangling'));
+    await expect(backend.hashFiles('sha256', [join(dir, 'dangling')], { shardSize: 4 })).rejects.toMatchObject({ code: 'DANGLING_SYMLINK' });
+    await expect(backend.hashFiles('sha256', [dir])).rejects.toMatchObject({ code: 'NOT_A_REGULAR_FILE', path: dir });
+    await expect(backend.hashFiles('sha256', [join(dir, 'missing')])).rejects.toMatchObject({ code: 'NOT_FOUND' });
+  });
+});
+
 describe('the pure backend\'s worker pool', () => {
   it('runs concurrent jobs on shared workers with the same results as native', async () => {
     const dirs = [0, 1, 2].map((seed) =>

@@ -12,6 +12,7 @@ export const DEBIAN_REGISTRY = '/usr/share/cargo/registry';
 
 /** Debian packages providing every crate of Cargo.toml and crates/*\/Cargo.toml. */
 export const DEBIAN_PACKAGES = [
+  'librust-blake2b-simd-dev',
   'librust-blake3-dev',
   'librust-hex-dev',
   'librust-libc-dev',
@@ -21,7 +22,7 @@ export const DEBIAN_PACKAGES = [
 ];
 
 /** Crate directories that must be present in the registry (name-version as Debian unpacks them). */
-const REQUIRED = ['blake3-1.3.1', 'hex-0.4.3', 'libc-0.2.139', 'rayon-1.6.1', 'sha2-0.10.5', 'tempfile-3.3.0'];
+const REQUIRED = ['blake2b_simd-1.0.0', 'blake3-1.3.1', 'hex-0.4.3', 'libc-0.2.139', 'rayon-1.6.1', 'sha2-0.10.5', 'tempfile-3.3.0'];
 
 function missingCrates() {
   if (!existsSync(DEBIAN_REGISTRY)) return REQUIRED;

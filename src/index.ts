@@ -1,7 +1,7 @@
 // kernelseal: hash, sign and verify GPU kernels and other ML artifacts.
 
 export { DIGEST_ALGORITHMS, METADATA_ALGORITHMS, type DigestAlgorithm } from './digest/algorithm.js';
-export type { DigestBackend, DigestBackendName, HashOptions, HashProgress, VariantHashes } from './digest/backend.js';
+export type { DigestBackend, DigestBackendName, FileHashes, HashFilesOptions, HashOptions, HashProgress, VariantHashes } from './digest/backend.js';
 export { compareByteOrder } from './digest/byte-order.js';
 export { Digest, unsafePathReason, type DigestJSON, type HashVariantOptions } from './digest/digest.js';
 export { DigestError, type DigestErrorCode } from './digest/errors.js';
@@ -67,7 +67,7 @@ export {
 export type { VerificationResult, VerificationStatus } from './verify/result.js';
 export { MAX_BUNDLE_BYTES, MAX_METADATA_BYTES, verifySignedMetadata, verifyVariant, type SignedMetadata, type VerifyVariantOptions } from './verify/verify-variant.js';
 export { IdentityTokenError, checkIdentityToken, resolveIdentityToken } from './sign/identity-token.js';
-export { PUBLIC_GOOD, SigningError, parsePrivateKey, signBytes, type SignerOptions, type WitnessOptions } from './sign/sign-bytes.js';
+export { PUBLIC_GOOD, SigningError, parsePrivateKey, signBytes, signEnvelope, type SignerOptions, type WitnessOptions } from './sign/sign-bytes.js';
 export { serializeBundle, signVariant, type SignVariantOptions, type SignedVariant } from './sign/sign-variant.js';
 export { verifyAndCopyVariant, type CopyResult, type VerifyAndCopyOptions } from './verify/verify-and-copy.js';
 export { HubCache } from './hub/cache.js';
@@ -75,3 +75,23 @@ export { KernelRefusedError, getKernel, listVariants, type FetchedKernel, type G
 export { HubClient, HubError, type HubClientOptions, type HubFile, type HubRevision, type RepoType } from './hub/hub-client.js';
 export { LockfileError, lockFromListing, readLockfile, variantLockHash, writeLockfile, type KernelLock } from './hub/lockfile.js';
 export { parseVariantName, selectVariant, type VariantName, type VariantSelector } from './hub/variant-name.js';
+export { hashModel, type HashModelOptions, type HashedModel } from './model/hash-model.js';
+export { DEFAULT_IGNORE_PATHS, IgnorePathError } from './model/ignore-paths.js';
+export {
+  DEFAULT_SHARD_SIZE,
+  MODEL_HASH_TYPES,
+  compareResourceNames,
+  rootDigest,
+  type ModelHashType,
+  type ModelManifest,
+  type Resource,
+  type Serialization,
+} from './model/manifest.js';
+export { ModelFilesError, listModelFiles, type ModelFile } from './model/model-files.js';
+export { ModelHashMismatch, compareResources, type ModelViolation } from './model/model-violations.js';
+export { SignatureFormatError, parseModelSignature, type ModelSignature } from './model/signature-file.js';
+export { signModel, type SignModelOptions, type SignedModel } from './model/sign-model.js';
+export { MODEL_SIGNATURE_PREDICATE, StatementError, buildStatement, parseStatement, statementPayload } from './model/statement.js';
+export { verifyModelSignature } from './model/verify-signature.js';
+export { verifyModel, type ModelVerificationResult, type VerifyModelOptions } from './model/verify-model.js';
+export { IN_TOTO_PAYLOAD_TYPE, preAuthEncoding } from './sigstore/dsse.js';

@@ -5,6 +5,8 @@
 //! - `hashVariant(algorithm, dir, onProgress?, cancelToken?) -> Promise<{paths, digests, bytes}>`
 //!   `paths` is sorted in byte order; `digests` is one Buffer of the raw digests, in that order.
 //! - `hashFile(path, algorithm, onProgress?, cancelToken?) -> Promise<{digest, bytes}>`
+//! - `hashFiles(algorithm, paths, shardSize, onProgress?, cancelToken?) -> Promise<{sizes, digests, bytes}>`
+//!   each file whole (`shardSize` 0) or in shards; `digests` holds them file by file, shard by shard.
 //! - `createCancelToken() -> external`, `cancel(token)`
 //! - `engineInfo() -> {sha2, threads}`: which SHA-2 code runs, on how many threads
 //! - `onProgress(bytesDone, filesDone, bytesTotal, filesTotal)` is called at most every 100 ms.
@@ -29,9 +31,10 @@ type CancelToken = Arc<AtomicBool>;
 #[no_mangle]
 pub unsafe extern "C" fn napi_register_module_v1(env: napi_env, exports: napi_value) -> napi_value {
     let env = Env(env);
-    let functions: [(&str, unsafe extern "C" fn(napi_env, napi_callback_info) -> napi_value); 5] = [
+    let functions: [(&str, unsafe extern "C" fn(napi_env, napi_callback_info) -> napi_value); 6] = [
         ("hashVariant", hash_variant),
         ("hashFile", hash_file),
+        ("hashFiles", hash_files),
         ("createCancelToken", create_cancel_token),
         ("cancel", cancel),
         ("engineInfo", engine_info),
@@ -59,6 +62,7 @@ enum Message {
 enum Outcome {
     Variant(engine::VariantDigest),
     File(engine::FileDigest),
+    Files(engine::FilesDigest),
 }
 
 /// Lives on the JavaScript thread for the duration of one job.
@@ -91,6 +95,35 @@ unsafe extern "C" fn hash_file(env: napi_env, info: napi_callback_info) -> napi_
         };
         let hooks = engine::Hooks { on_bytes: &report, cancel: options.cancel };
         engine::hash_file(&path, algorithm, &hooks).map(Outcome::File)
+    })
+}
+
+unsafe extern "C" fn hash_files(env: napi_env, info: napi_callback_info) -> napi_value {
+    let env = Env(env);
+    let Some([algorithm, paths, shard_size, on_progress, token]) = arguments::<5>(&env, info) else { return null() };
+    let Some(algorithm) = algorithm_arg(&env, algorithm) else { return null() };
+    let paths = match env.get_array(paths) {
+        Ok(Some(elements)) => {
+            let mut paths = Vec::with_capacity(elements.len());
+            for element in elements {
+                let Some(path) = path_arg(&env, element, "every path") else { return null() };
+                paths.push(path);
+            }
+            paths
+        }
+        _ => return type_error(&env, "paths must be an array of strings"),
+    };
+    let shard_size = match env.type_of(shard_size) {
+        Ok(ValueType::Number) => env.get_double(shard_size).unwrap_or(f64::NAN),
+        _ => f64::NAN,
+    };
+    // 2^53: beyond it a JavaScript number no longer counts bytes exactly.
+    if !(shard_size >= 0.0 && shard_size.fract() == 0.0 && shard_size <= 9_007_199_254_740_992.0) {
+        return type_error(&env, "shardSize must be a whole number of bytes (0 hashes each file whole)");
+    }
+    let shard_size = std::num::NonZeroU64::new(shard_size as u64);
+    start(&env, on_progress, token, move |options| {
+        engine::hash_files(&paths, algorithm, shard_size, options).map(Outcome::Files)
     })
 }
 
@@ -219,6 +252,15 @@ fn to_js(env: &Env, outcome: Outcome) -> Result<napi_value, napi_value> {
                 env.set(result, "digest", env.buffer(&file.digest)?)?;
                 env.set(result, "bytes", env.double(file.bytes as f64)?)?;
             }
+            Outcome::Files(files) => {
+                let sizes = env.array(files.sizes.len())?;
+                for (index, size) in files.sizes.iter().enumerate() {
+                    env.set_element(sizes, index as u32, env.double(*size as f64)?)?;
+                }
+                env.set(result, "sizes", sizes)?;
+                env.set(result, "digests", env.buffer(&files.digests)?)?;
+                env.set(result, "bytes", env.double(files.bytes as f64)?)?;
+            }
         }
         Ok(result)
     };
@@ -256,7 +298,7 @@ fn algorithm_arg(env: &Env, value: napi_value) -> Option<engine::Algorithm> {
         None => {
             env.throw_type_error(
                 "ERR_INVALID_ARG_VALUE",
-                &format!("algorithm must be one of sha256, sha512, blake3 (got {name:?})"),
+                &format!("algorithm must be one of sha256, sha512, blake3, blake2b (got {name:?})"),
             );
             None
         }

@@ -103,6 +103,36 @@ function rekorV2Handler(url: string, privateKey: KeyObject, publicKeyDer: Buffer
   };
 }
 
+/**
+ * Rekor v1 `POST /api/v1/log/entries`. @sigstore/mock logs the proposed entry as sent; for a
+ * `dsse` entry Rekor logs something else (the envelope and payload hashes, the signatures with
+ * their verifiers), which is what verifiers compare with the bundle: this handler logs that.
+ */
+function rekorV1Handler(tlog: Awaited<ReturnType<typeof mock.initializeTLog>>): Handler {
+  const sha256 = (data: string | Buffer) => createHash('sha256').update(data).digest('hex');
+  return {
+    path: '/api/v1/log/entries',
+    fn: async (request) => {
+      const proposed = JSON.parse(request);
+      let entry = proposed;
+      if (proposed.kind === 'dsse') {
+        const { envelope, verifiers } = proposed.spec.proposedContent as { envelope: string; verifiers: string[] };
+        const { payload, signatures } = JSON.parse(envelope) as { payload: string; signatures: Array<{ sig: string }> };
+        entry = {
+          apiVersion: '0.0.1',
+          kind: 'dsse',
+          spec: {
+            envelopeHash: { algorithm: 'sha256', value: sha256(envelope) },
+            payloadHash: { algorithm: 'sha256', value: sha256(Buffer.from(payload, 'base64')) },
+            signatures: signatures.map(({ sig }, i) => ({ signature: sig, verifier: verifiers[i] ?? verifiers[0] })),
+          },
+        };
+      }
+      return { statusCode: 201, response: JSON.stringify(await tlog.log(entry)), contentType: 'application/json' };
+    },
+  };
+}
+
 /** Starts the mock services. */
 export async function startMockSigstore(): Promise<MockSigstore> {
   const server: Server = createServer();
@@ -122,7 +152,7 @@ export async function startMockSigstore(): Promise<MockSigstore> {
   const tlog = await mock.initializeTLog(url, tlogKeys, clock);
   const tsa = await mock.initializeTSA(keyPair(), clock);
   clock.setTime(Math.ceil((Date.now() + 1) / 1000) * 1000);
-  const handlers = [mock.fulcioHandler(ca), mock.rekorHandler(tlog), rekorV2Handler(url, tlogKeys.privateKey, tlog.publicKey), mock.tsaHandler(tsa)];
+  const handlers = [mock.fulcioHandler(ca), rekorV1Handler(tlog), rekorV2Handler(url, tlogKeys.privateKey, tlog.publicKey), mock.tsaHandler(tsa)];
 
   const requests = new Map<string, number>();
   server.on('request', (req, res) => {

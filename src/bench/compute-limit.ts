@@ -1,12 +1,13 @@
 import { Worker } from 'node:worker_threads';
 import { availableParallelism } from 'node:os';
+import { opensslName, type DigestAlgorithm } from '../digest/algorithm.js';
 
 /**
- * The machine's compute limit for SHA-2: OpenSSL (node:crypto) hashing a 16 MiB in-memory
+ * The machine's compute limit for SHA-2 (or BLAKE2b): OpenSSL (node:crypto) hashing a 16 MiB in-memory
  * buffer on `threads` threads at once, in bytes per second. No I/O: what no file hasher can
  * beat. With `threads` 1, the limit of one core.
  */
-export async function computeLimit(algorithm: 'sha256' | 'sha512', threads = availableParallelism(), seconds = 1): Promise<number> {
+export async function computeLimit(algorithm: Exclude<DigestAlgorithm, 'blake3'>, threads = availableParallelism(), seconds = 1): Promise<number> {
   const source = `
     const { parentPort, workerData } = require('node:worker_threads');
     const { createHash } = require('node:crypto');

@@ -3,7 +3,7 @@ import { createHash } from 'node:crypto';
 import { createReadStream } from 'node:fs';
 import { join } from 'node:path';
 import { promisify } from 'node:util';
-import type { DigestAlgorithm } from '../digest/algorithm.js';
+import { opensslName, type DigestAlgorithm } from '../digest/algorithm.js';
 import type { DigestBackend } from '../digest/backend.js';
 import type { Dataset } from './datasets.js';
 
@@ -36,7 +36,7 @@ export const naiveStreamMethod: Method = {
   run: (algorithm, dir, dataset) =>
     timed(async () => {
       for (const file of dataset.files) {
-        const hash = createHash(algorithm);
+        const hash = createHash(opensslName(algorithm as Exclude<DigestAlgorithm, 'blake3'>));
         for await (const chunk of createReadStream(join(dir, file.path))) hash.update(chunk as Buffer);
         hash.digest();
       }

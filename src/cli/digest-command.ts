@@ -1,4 +1,4 @@
-import { DIGEST_ALGORITHMS, isDigestAlgorithm, type DigestAlgorithm } from '../digest/algorithm.js';
+import { DIGEST_ALGORITHMS, METADATA_ALGORITHMS, isDigestAlgorithm, type DigestAlgorithm } from '../digest/algorithm.js';
 import { Digest } from '../digest/digest.js';
 import { digestBackend } from '../digest/select-backend.js';
 import { stringifyOrdered } from '../json/ordered-json.js';
@@ -11,7 +11,7 @@ import { EXIT_FAILURE, EXIT_OK, UsageError, parseCommandLine, type Command } fro
 export const digestCommand: Command = {
   name: 'digest',
   summary: 'hash every file of a kernel variant (the metadata.json digest)',
-  help: `Usage: kernelseal digest <variant-dir> [--algorithm sha256|sha512|blake3] [--json] [--write | --check]
+  help: `Usage: kernelseal digest <variant-dir> [--algorithm sha256|sha512|blake3|blake2b] [--json] [--write | --check]
 
 Hashes every file of a kernel variant directory the way kernels metadata.json expects:
 regular files and symlinked files (under the link's path), hidden files included;
@@ -19,8 +19,8 @@ metadata.json and metadata.json.sigstore at the top level, __pycache__ directori
 *.pyc files are left out. Each hash is the padded base64 of the raw digest.
 
 Options:
-  -a, --algorithm NAME  sha256 (default), sha512, or blake3 (kernelseal's own; never
-                        written into metadata.json)
+  -a, --algorithm NAME  sha256 (default), sha512, blake3 or blake2b (BLAKE2b-512; these
+                        two are never written into metadata.json)
       --json            print exactly the digest object: {"algorithm":...,"files":{...}}
       --write           store the digest into <variant-dir>/metadata.json, keeping every
                         other field (pretty-printed, 2 spaces, written atomically)
@@ -59,8 +59,8 @@ written, or does not match, 2 usage error.`,
     if (!isDigestAlgorithm(algorithm)) {
       throw new UsageError(`--algorithm must be one of ${DIGEST_ALGORITHMS.join(', ')} (got ${JSON.stringify(algorithm)})`);
     }
-    if (values.write && algorithm === 'blake3') {
-      throw new UsageError('--write cannot store a blake3 digest: kernels metadata.json accepts only sha256 and sha512');
+    if (values.write && !METADATA_ALGORITHMS.includes(algorithm)) {
+      throw new UsageError(`--write cannot store a ${algorithm} digest: kernels metadata.json accepts only sha256 and sha512`);
     }
 
     const { digest, bytes, seconds, backend } = await hashWithProgress(algorithm, dir);

@@ -5,13 +5,25 @@ import { digestCommand } from './digest-command.js';
 import { fetchCommand } from './fetch-command.js';
 import { signBlobCommand } from './sign-blob-command.js';
 import { signCommand } from './sign-command.js';
+import { signModelCommand } from './sign-model-command.js';
 import { verifyBundleCommand } from './verify-bundle-command.js';
 import { verifyCommand } from './verify-command.js';
+import { verifyModelCommand } from './verify-model-command.js';
 import { EXIT_FAILURE, EXIT_OK, EXIT_USAGE, UsageError, type Command } from './usage.js';
 
 const { version } = createRequire(import.meta.url)('../../package.json') as { version: string };
 
-const commands: Command[] = [verifyCommand, verifyBundleCommand, fetchCommand, signCommand, signBlobCommand, digestCommand, benchCommand];
+const commands: Command[] = [
+  verifyCommand,
+  verifyBundleCommand,
+  fetchCommand,
+  signCommand,
+  signBlobCommand,
+  verifyModelCommand,
+  signModelCommand,
+  digestCommand,
+  benchCommand,
+];
 
 function mainHelp(): string {
   const width = Math.max(...commands.map((command) => command.name.length));

@@ -1,6 +1,6 @@
 import type { DigestAlgorithm } from './algorithm.js';
 
-/** Work done so far, and the totals known once the variant has been walked. */
+/** Work done so far, and the totals known once the variant has been walked (or the files listed). */
 export interface HashProgress {
   bytesDone: number;
   filesDone: number;
@@ -26,6 +26,23 @@ export interface VariantHashes {
   bytes: number;
 }
 
+/**
+ * Raw digests of a list of files, each whole or cut into shards (model signing): `digests`
+ * holds them file by file in the order given, one per whole file, else one per shard
+ * (`ceil(size / shardSize)`, none for an empty file).
+ */
+export interface FileHashes {
+  /** Each file's size, in the order given. */
+  sizes: number[];
+  digests: Uint8Array;
+  bytes: number;
+}
+
+export interface HashFilesOptions extends HashOptions {
+  /** Cut every file into shards of this many bytes (the last one shorter), hashed apart. */
+  shardSize?: number;
+}
+
 export type DigestBackendName = 'native' | 'pure';
 
 /** One digest API, two implementations (design.md section 9). */
@@ -37,4 +54,18 @@ export interface DigestBackend {
   hashVariant(algorithm: DigestAlgorithm, dir: string, options?: HashOptions): Promise<VariantHashes>;
   /** Hashes one file (following symlinks); refuses anything but a regular file. */
   hashFile(path: string, algorithm: DigestAlgorithm, options?: HashOptions): Promise<Uint8Array>;
+  /**
+   * Hashes each of `paths` (following symlinks), whole or in shards, in parallel. Files are
+   * listed first; one that changes after it was listed is refused (FILE_CHANGED). Progress
+   * counts shards as files.
+   */
+  hashFiles(algorithm: DigestAlgorithm, paths: readonly string[], options?: HashFilesOptions): Promise<FileHashes>;
+}
+
+/** Throws the TypeError both backends throw for a shard size that is not a positive whole number. */
+export function checkShardSize(shardSize: number | undefined): number | undefined {
+  if (shardSize !== undefined && !(Number.isSafeInteger(shardSize) && shardSize > 0)) {
+    throw new TypeError(`shardSize must be a positive whole number of bytes (got ${String(shardSize)})`);
+  }
+  return shardSize;
 }

@@ -7,11 +7,26 @@ import { danglingError, ioError, isUnresolvable } from './walk.js';
 /** Non-blocking open: a FIFO swapped in after the walk cannot stall us; it is refused next. */
 const OPEN_FLAGS = constants.O_RDONLY | (constants.O_NONBLOCK ?? 0) | (constants.O_NOCTTY ?? 0);
 
+/** What identifies a file's content between a listing and a later read. */
+export interface Listed {
+  size: bigint;
+  ino: bigint;
+  mtimeNs: bigint;
+}
+
+/** A byte range [start, end) of a file that must still be as it was `listed`. */
+export interface FileRange {
+  start: number;
+  end: number;
+  listed: Listed;
+}
+
 /**
- * Hashes one file (following symlinks) into `buffer`-sized reads: the TypeScript twin of
- * crates/engine/src/file.rs, same rules, same errors. Refuses anything but a regular file, and
- * a file whose size, inode or modification time changes while it is read. Returns undefined
- * when `cancelled()` turns true between reads.
+ * Hashes one file (following symlinks), or the byte `range` of it, into `buffer`-sized reads:
+ * the TypeScript twin of crates/engine/src/file.rs, same rules, same errors. Refuses anything
+ * but a regular file, a file whose size, inode or modification time changes while it is read,
+ * and for a range one that changed since it was listed. Returns undefined when `cancelled()`
+ * turns true between reads.
  */
 export function hashFileSync(
   path: string,
@@ -19,17 +34,25 @@ export function hashFileSync(
   buffer: Buffer,
   onBytes: (bytes: number) => void,
   cancelled: () => boolean,
+  range?: FileRange,
 ): Uint8Array | undefined {
   const fd = openRegular(path);
   const hasher = createHasher(algorithm);
   try {
     const before = fstatSync(fd, { bigint: true });
+    if (range && (changed(range.listed, before) || BigInt(range.end) > range.listed.size)) {
+      throw new DigestError('FILE_CHANGED', path, `file changed after it was listed (size ${range.listed.size} then, ${before.size} now)`);
+    }
+    const start = range?.start ?? 0;
+    const length = range ? BigInt(range.end - range.start) : before.size;
     let total = 0n;
-    while (total < before.size) {
+    while (total < length) {
       if (cancelled()) return undefined;
+      const want = Number(length - total < BigInt(buffer.length) ? length - total : BigInt(buffer.length));
       let bytesRead: number;
       try {
-        bytesRead = readSync(fd, buffer, 0, buffer.length, null);
+        // Positioned reads for a range; plain sequential reads for a whole file.
+        bytesRead = readSync(fd, buffer, 0, want, range ? start + Number(total) : null);
       } catch (error) {
         throw ioError(path, 'read', error);
       }
@@ -39,11 +62,11 @@ export function hashFileSync(
       onBytes(bytesRead);
     }
     const after = fstatSync(fd, { bigint: true });
-    if (total !== before.size || changed(before, after)) {
+    if (total !== length || changed(before, after)) {
       throw new DigestError(
         'FILE_CHANGED',
         path,
-        `file changed while it was hashed (size ${before.size} when opened, ${total} read, ${after.size} now)`,
+        `file changed while it was hashed (size ${before.size} when opened, ${after.size} now)`,
       );
     }
     return hasher.digest();
@@ -53,7 +76,7 @@ export function hashFileSync(
   }
 }
 
-function changed(before: BigIntStats, after: BigIntStats): boolean {
+function changed(before: Listed, after: BigIntStats): boolean {
   return after.size !== before.size || after.ino !== before.ino || after.mtimeNs !== before.mtimeNs;
 }
 

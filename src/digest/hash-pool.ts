@@ -3,12 +3,14 @@ import { Worker } from 'node:worker_threads';
 import type { DigestAlgorithm } from './algorithm.js';
 import { DigestError, type DigestErrorCode } from './errors.js';
 import { DIGEST_LENGTH } from './algorithm.js';
+import type { FileRange } from './hash-file-sync.js';
 import type { WorkerFailure, WorkerReply, WorkerTask } from './pure-worker.js';
 
-/** A file to hash and its size (for scheduling and progress). */
+/** A file (or a byte range of it) to hash, and the bytes to hash (for scheduling and progress). */
 export interface PoolFile {
   path: string;
   size: number;
+  range?: FileRange;
 }
 
 /** Shared counters of one job: bytes done, files done, and a stop flag (1 cancelled, 2 failed). */
@@ -111,7 +113,7 @@ export class HashPool {
       const task: WorkerTask = {
         id,
         algorithm: job.algorithm,
-        files: indices.map((index) => ({ index, path: job.files[index]!.path })),
+        files: indices.map((index) => ({ index, path: job.files[index]!.path, range: job.files[index]!.range })),
         counters: job.counters,
         digests: job.digests,
       };

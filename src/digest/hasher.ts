@@ -1,6 +1,6 @@
 import { createHash } from 'node:crypto';
 import { createRequire } from 'node:module';
-import type { DigestAlgorithm } from './algorithm.js';
+import { opensslName, type DigestAlgorithm } from './algorithm.js';
 
 /** An incremental hasher; `dispose` frees resources when a digest is abandoned. */
 export interface Hasher {
@@ -12,7 +12,7 @@ export interface Hasher {
 type Blake3 = typeof import('blake3-wasm');
 let blake3: Blake3 | undefined;
 
-/** SHA-2 from node:crypto (OpenSSL), BLAKE3 from blake3-wasm (compiled on first use only). */
+/** SHA-2 and BLAKE2b from node:crypto (OpenSSL), BLAKE3 from blake3-wasm (compiled on first use only). */
 export function createHasher(algorithm: DigestAlgorithm): Hasher {
   if (algorithm === 'blake3') {
     blake3 ??= createRequire(import.meta.url)('blake3-wasm') as Blake3;
@@ -30,7 +30,7 @@ export function createHasher(algorithm: DigestAlgorithm): Hasher {
       },
     };
   }
-  const hash = createHash(algorithm);
+  const hash = createHash(opensslName(algorithm));
   return {
     update: (data) => void hash.update(data),
     digest: () => hash.digest(),

@@ -1,8 +1,8 @@
 import { createRequire } from 'node:module';
 import { existsSync } from 'node:fs';
 import { fileURLToPath } from 'node:url';
-import type { DigestAlgorithm } from './algorithm.js';
-import type { DigestBackend, HashOptions, HashProgress, VariantHashes } from './backend.js';
+import { DIGEST_LENGTH, type DigestAlgorithm } from './algorithm.js';
+import { checkShardSize, type DigestBackend, type FileHashes, type HashOptions, type HashProgress, type VariantHashes } from './backend.js';
 import { DigestError, type DigestErrorCode } from './errors.js';
 
 /** The addon's exports (src/lib.rs). */
@@ -19,6 +19,13 @@ interface NativeAddon {
     onProgress: NativeProgress | undefined,
     cancelToken: unknown,
   ): Promise<{ digest: Buffer; bytes: number }>;
+  hashFiles(
+    algorithm: DigestAlgorithm,
+    paths: readonly string[],
+    shardSize: number,
+    onProgress: NativeProgress | undefined,
+    cancelToken: unknown,
+  ): Promise<{ sizes: number[]; digests: Buffer; bytes: number }>;
   createCancelToken(): unknown;
   cancel(token: unknown): void;
   engineInfo(): { sha2: string; threads: number };
@@ -85,6 +92,17 @@ export function createNativeBackend(addon: NativeAddon = loadAddon()): DigestBac
         ({ bytes }) => done(bytes, 1),
       );
       return result.digest;
+    },
+
+    async hashFiles(algorithm, paths, options = {}) {
+      const shardSize = checkShardSize(options.shardSize);
+      const result = await run(
+        addon,
+        options,
+        (progress, token) => addon.hashFiles(algorithm, paths, shardSize ?? 0, progress, token),
+        ({ bytes, digests }) => done(bytes, digests.length / DIGEST_LENGTH[algorithm]),
+      );
+      return result satisfies FileHashes;
     },
   };
 }

@@ -1,11 +1,12 @@
-import { stat } from 'node:fs/promises';
+import { lstat, stat } from 'node:fs/promises';
 import { join } from 'node:path';
 import { DIGEST_LENGTH, assertDigestAlgorithm, type DigestAlgorithm } from './algorithm.js';
-import type { DigestBackend, HashOptions, HashProgress, VariantHashes } from './backend.js';
-import { hashFileSync } from './hash-file-sync.js';
+import { checkShardSize, type DigestBackend, type FileHashes, type HashOptions, type HashProgress, type VariantHashes } from './backend.js';
+import { DigestError } from './errors.js';
+import { hashFileSync, type Listed } from './hash-file-sync.js';
 import { HashPool, type PoolFile } from './hash-pool.js';
 import { PROGRESS_INTERVAL_MS } from './progress.js';
-import { ioError, walkVariant } from './walk.js';
+import { danglingError, ioError, isUnresolvable, walkVariant } from './walk.js';
 
 let pool: HashPool | undefined;
 
@@ -37,7 +38,42 @@ export const pureBackend: DigestBackend = {
     );
     return runOnPool(algorithm, [{ path, size }], options);
   },
+
+  async hashFiles(algorithm, paths, options = {}) {
+    assertDigestAlgorithm(algorithm);
+    const shardSize = checkShardSize(options.shardSize);
+    options.signal?.throwIfAborted();
+    const pieces: PoolFile[] = [];
+    const sizes: number[] = [];
+    for (const path of paths) {
+      const listed = await listFile(path);
+      const size = Number(listed.size);
+      sizes.push(size);
+      if (shardSize === undefined) pieces.push({ path, size, range: { start: 0, end: size, listed } });
+      else {
+        for (let start = 0; start < size; start += shardSize) {
+          const end = Math.min(start + shardSize, size);
+          pieces.push({ path, size: end - start, range: { start, end, listed } });
+        }
+      }
+    }
+    const digests = await runOnPool(algorithm, pieces, options);
+    return { sizes, digests, bytes: sizes.reduce((sum, size) => sum + size, 0) } satisfies FileHashes;
+  },
 };
+
+/** A file's fingerprint before hashing (following symlinks); refuses anything but a regular file. */
+async function listFile(path: string): Promise<Listed> {
+  let info;
+  try {
+    info = await stat(path, { bigint: true });
+  } catch (error) {
+    const isLink = await lstat(path).then((l) => l.isSymbolicLink(), () => false);
+    throw isLink && isUnresolvable(error) ? danglingError(path, error) : ioError(path, 'stat', error);
+  }
+  if (!info.isFile()) throw new DigestError('NOT_A_REGULAR_FILE', path, 'not a regular file');
+  return { size: info.size, ino: info.ino, mtimeNs: info.mtimeNs };
+}
 
 /**
  * Below this much work, files are hashed right here: starting the worker threads would cost
@@ -61,7 +97,7 @@ async function hashInline(algorithm: DigestAlgorithm, files: PoolFile[], bytesTo
   for (const [index, file] of files.entries()) {
     await new Promise<void>((resolve) => setImmediate(resolve));
     signal?.throwIfAborted();
-    const digest = hashFileSync(file.path, algorithm, buffer, (n) => (bytesDone += n), () => signal?.aborted === true);
+    const digest = hashFileSync(file.path, algorithm, buffer, (n) => (bytesDone += n), () => signal?.aborted === true, file.range);
     signal?.throwIfAborted();
     digests.set(digest!, index * digest!.length);
   }

@@ -2,7 +2,7 @@
 // reused buffer, and reports bytes and files done through shared counters. Every rule about a
 // single file (special files refused, files that change refused) lives in hashFileSync.
 import { parentPort } from 'node:worker_threads';
-import { hashFileSync } from './hash-file-sync.js';
+import { hashFileSync, type FileRange } from './hash-file-sync.js';
 import type { DigestAlgorithm } from './algorithm.js';
 
 /**
@@ -12,7 +12,7 @@ import type { DigestAlgorithm } from './algorithm.js';
 export interface WorkerTask {
   id: number;
   algorithm: DigestAlgorithm;
-  files: Array<{ index: number; path: string }>;
+  files: Array<{ index: number; path: string; range?: FileRange }>;
   counters: SharedArrayBuffer;
   digests: SharedArrayBuffer;
 }
@@ -34,10 +34,10 @@ parentPort!.on('message', (task: WorkerTask) => {
   const counters = new BigInt64Array(task.counters);
   const digests = new Uint8Array(task.digests);
   let failure: WorkerFailure | undefined;
-  for (const { index, path } of task.files) {
+  for (const { index, path, range } of task.files) {
     if (Atomics.load(counters, 2) !== 0n) break; // cancelled, or another file failed
     try {
-      const digest = hashFileSync(path, task.algorithm, buffer, (bytes) => Atomics.add(counters, 0, BigInt(bytes)), () => Atomics.load(counters, 2) !== 0n);
+      const digest = hashFileSync(path, task.algorithm, buffer, (bytes) => Atomics.add(counters, 0, BigInt(bytes)), () => Atomics.load(counters, 2) !== 0n, range);
       if (digest === undefined) break;
       digests.set(digest, index * digest.length);
       Atomics.add(counters, 1, 1n);

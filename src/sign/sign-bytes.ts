@@ -1,7 +1,8 @@
-import { toMessageSignatureBundle, type Bundle } from '@sigstore/bundle';
+import { toDSSEBundle, toMessageSignatureBundle, type Bundle } from '@sigstore/bundle';
 import { FulcioSigner, RekorWitness, TSAWitness, type Signer as SigstoreSigner, type Witness } from '@sigstore/sign';
 import { X509Certificate } from '@sigstore/core';
 import { createHash, createPrivateKey, createPublicKey, sign as cryptoSign, type KeyObject } from 'node:crypto';
+import { preAuthEncoding } from '../sigstore/dsse.js';
 import { resolveIdentityToken } from './identity-token.js';
 
 /** Sigstore's public-good services, the defaults for keyless signing. */
@@ -49,22 +50,50 @@ export class SigningError extends Error {
  * the reference kernels verifier accept it.
  */
 export async function signBytes(data: Uint8Array, options: SignerOptions): Promise<Bundle> {
-  const signer = await createSigner(options);
-  const witnesses = createWitnesses(options);
   const artifact = Buffer.from(data);
-  let signature;
+  const signature = await sign(artifact, options);
+  const bundle = toMessageSignatureBundle({
+    digest: createHash('sha256').update(artifact).digest(),
+    ...verificationMaterial(signature),
+  });
+  return witness(bundle, signature, options);
+}
+
+/**
+ * Signs a DSSE envelope keylessly (the signature covers the envelope's pre-authentication
+ * encoding) and returns a v0.3 bundle with a `dsse` log entry: the kind of bundle
+ * sigstore-python's sign_dsse writes, and model signatures are.
+ */
+export async function signEnvelope(payload: Uint8Array, payloadType: string, options: SignerOptions & { method: 'keyless' }): Promise<Bundle> {
+  const artifact = Buffer.from(payload);
+  const signature = await sign(preAuthEncoding(payloadType, artifact), options);
+  const bundle = toDSSEBundle({ artifact, artifactType: payloadType, ...verificationMaterial(signature) });
+  return witness(bundle, signature, options);
+}
+
+type Signature = Awaited<ReturnType<SigstoreSigner['sign']>>;
+
+async function sign(data: Buffer, options: SignerOptions): Promise<Signature> {
+  const signer = await createSigner(options);
   try {
-    signature = await signer.sign(artifact);
+    return await signer.sign(data);
   } catch (error) {
     throw new SigningError(describe('signing failed', error, options.method === 'keyless' ? options.fulcioURL ?? PUBLIC_GOOD.fulcioURL : undefined));
   }
-  const bundle = toMessageSignatureBundle({
-    digest: createHash('sha256').update(artifact).digest(),
+}
+
+function verificationMaterial(signature: Signature) {
+  return {
     signature: signature.signature,
     certificate: signature.key.$case === 'x509Certificate' ? pemToDer(signature.key.certificate) : undefined,
     keyHint: signature.key.$case === 'publicKey' ? signature.key.hint : undefined,
     certificateChain: false, // v0.3: the leaf only; intermediates and roots come from the trusted root
-  });
+  };
+}
+
+/** Has the signature witnessed (log entry, timestamp) and records what the witnesses return. */
+async function witness<B extends Bundle>(bundle: B, signature: Signature, options: SignerOptions): Promise<B> {
+  const witnesses = createWitnesses(options);
   const publicKey = signature.key.$case === 'x509Certificate' ? signature.key.certificate : signature.key.publicKey;
   const material = await Promise.all(
     witnesses.map(({ witness, url }) =>
@@ -93,14 +122,7 @@ async function createSigner(options: SignerOptions): Promise<SigstoreSigner> {
       return keySigner(parsePrivateKey(options.privateKey, options.passphrase), undefined);
     case 'certificate': {
       const key = parsePrivateKey(options.privateKey, options.passphrase);
-      const certificate = parseCertificate(options.certificate);
-      const certKey = createPublicKey({ key: Buffer.from(certificate.publicKey), format: 'der', type: 'spki' });
-      if (!certKey.equals(createPublicKey(key))) throw new SigningError('the private key does not belong to the certificate');
-      if (options.chain !== undefined) {
-        const issuer = parseCertificate(options.chain);
-        if (!certificate.verify(issuer)) throw new SigningError('the certificate was not issued by the first certificate of the chain');
-      }
-      if (!certificate.validForDate(new Date())) throw new SigningError('the certificate is not valid now (expired or not yet valid)');
+      checkSigningCertificate(key, options.certificate, options.chain);
       return keySigner(key, options.certificate);
     }
   }
@@ -169,6 +191,21 @@ export function parsePrivateKey(key: string | KeyObject, passphrase?: string): K
   return parsed;
 }
 
+/**
+ * Checks, before anything is signed, that `certificate` (PEM) belongs to `key`, was issued by
+ * the first certificate of `chain` when given, and is valid now.
+ */
+export function checkSigningCertificate(key: KeyObject, certificate: string, chain: string | undefined): void {
+  const parsed = parseCertificate(certificate);
+  const certKey = createPublicKey({ key: Buffer.from(parsed.publicKey), format: 'der', type: 'spki' });
+  if (!certKey.equals(createPublicKey(key))) throw new SigningError('the private key does not belong to the certificate');
+  if (chain !== undefined) {
+    const issuer = parseCertificate(chain);
+    if (!parsed.verify(issuer)) throw new SigningError('the certificate was not issued by the first certificate of the chain');
+  }
+  if (!parsed.validForDate(new Date())) throw new SigningError('the certificate is not valid now (expired or not yet valid)');
+}
+
 function parseCertificate(pem: string): X509Certificate {
   try {
     return X509Certificate.parse(pem);
@@ -177,7 +214,7 @@ function parseCertificate(pem: string): X509Certificate {
   }
 }
 
-function pemToDer(pem: string): Buffer {
+export function pemToDer(pem: string): Buffer {
   return Buffer.from(pem.replace(/-----(BEGIN|END) [A-Z ]+-----/g, '').replace(/\s+/g, ''), 'base64');
 }
 

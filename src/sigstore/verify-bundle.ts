@@ -6,6 +6,7 @@ import { createHash, createPublicKey, type KeyObject } from 'node:crypto';
 import type { Policy } from '../policy/policy.js';
 import type { StringMatch } from '../policy/string-match.js';
 import { FULCIO_OID, certificateIdentity, issuerOf } from './certificate-identity.js';
+import { IN_TOTO_PAYLOAD_TYPE } from './dsse.js';
 import { verifyPrehashed, type HashName } from './prehashed.js';
 
 /** What was signed: the bytes themselves, or only their digest (`sha256:<hex>` on the CLI). */
@@ -62,9 +63,10 @@ const trustMaterials = new WeakMap<TrustedRoot, TrustMaterial>();
  * what it leaves to the caller made strict: the artifact must match the bundle's message
  * digest or the in-toto subject of a DSSE envelope, the trust anchor must fit the bundle's kind,
  * and the policy is checked on the DER-decoded certificate extensions. Any failure throws
- * SignatureVerificationError with a reason.
+ * SignatureVerificationError with a reason. `artifact` undefined is for a DSSE envelope whose
+ * payload the caller reads and binds itself, once this returns (model signatures).
  */
-export function verifyBundle(bundle: Bundle, artifact: Artifact, trustedRoot: TrustedRoot, anchor: TrustAnchor): Signer {
+export function verifyBundle(bundle: Bundle, artifact: Artifact | undefined, trustedRoot: TrustedRoot, anchor: TrustAnchor): Signer {
   try {
     return verify(bundle, artifact, trustedRoot, anchor);
   } catch (error) {
@@ -75,16 +77,23 @@ export function verifyBundle(bundle: Bundle, artifact: Artifact, trustedRoot: Tr
   }
 }
 
-function verify(bundle: Bundle, artifact: Artifact, trustedRoot: TrustedRoot, anchor: TrustAnchor): Signer {
+function verify(bundle: Bundle, artifact: Artifact | undefined, trustedRoot: TrustedRoot, anchor: TrustAnchor): Signer {
   const material = bundle.verificationMaterial.content.$case;
   const fail = (code: string, message: string): never => {
     throw new SignatureVerificationError(code, message);
+  };
+  // The signature first; only then is a DSSE payload read to bind the artifact.
+  const check = (verifier: Verifier) => {
+    verifier.verify(signedEntity(bundle, artifact));
+    if (bundle.content.$case === 'dsseEnvelope' && artifact) {
+      bindInTotoSubject(bundle.content.dsseEnvelope.payloadType, bundle.content.dsseEnvelope.payload, artifact);
+    }
   };
   if ('key' in anchor && anchor.key !== undefined) {
     if (material !== 'publicKey') fail('KEY_MISMATCH', 'the bundle is signed with a certificate, not a key: verify it with an identity policy');
     const key = parseKey(anchor.key);
     const found = { publicKey: key, validFor: () => true };
-    new Verifier(toTrustMaterial(trustedRoot, () => found)).verify(signedEntity(bundle, artifact));
+    check(new Verifier(toTrustMaterial(trustedRoot, () => found)));
     const keyId = createHash('sha256').update(key.export({ format: 'der', type: 'spki' })).digest('hex');
     return { method: 'key', keyId, ...logFacts(bundle) };
   }
@@ -92,7 +101,7 @@ function verify(bundle: Bundle, artifact: Artifact, trustedRoot: TrustedRoot, an
   if ('certificateChain' in anchor && anchor.certificateChain !== undefined) {
     // A private CA: its chain replaces the trusted root's CAs; its certificates carry no SCTs.
     const trustMaterial = { ...toTrustMaterial(trustedRoot), certificateAuthorities: [privateAuthority(anchor.certificateChain)] };
-    new Verifier(trustMaterial, { ctlogThreshold: 0 }).verify(signedEntity(bundle, artifact));
+    check(new Verifier(trustMaterial, { ctlogThreshold: 0 }));
     const signer = bundleSigner(bundle);
     if (anchor.identity && !anchor.identity.test(signer.identity ?? '')) {
       fail('POLICY_ERROR', `the signer is not trusted: identity is ${JSON.stringify(signer.identity)}, expected ${anchor.identity.description}`);
@@ -104,7 +113,7 @@ function verify(bundle: Bundle, artifact: Artifact, trustedRoot: TrustedRoot, an
   let trustMaterial = trustMaterials.get(trustedRoot);
   if (!trustMaterial) trustMaterials.set(trustedRoot, (trustMaterial = toTrustMaterial(trustedRoot)));
   checkChainAgainstRoot(bundle, trustedRoot);
-  new Verifier(trustMaterial).verify(signedEntity(bundle, artifact));
+  check(new Verifier(trustMaterial));
   const reason = policy.check(certificateIdentity(leafCertificate(bundle)));
   if (reason !== undefined) fail('POLICY_ERROR', `the signer is not trusted by the policy: ${reason}`);
   return bundleSigner(bundle);
@@ -180,13 +189,14 @@ function parseKey(key: KeyObject | string): KeyObject {
   }
 }
 
-/** The entity sigstore-js verifies, after binding the artifact to what the bundle signs. */
-function signedEntity(bundle: Bundle, artifact: Artifact): SignedEntity {
+/**
+ * The entity sigstore-js verifies. A message signature is bound to the artifact here, by its
+ * digest; a DSSE envelope after its signature holds (see verify).
+ */
+function signedEntity(bundle: Bundle, artifact: Artifact | undefined): SignedEntity {
   const content = bundle.content;
-  if (content.$case === 'dsseEnvelope') {
-    bindInTotoSubject(content.dsseEnvelope.payloadType, content.dsseEnvelope.payload, artifact);
-    return toSignedEntity(bundle);
-  }
+  if (content.$case === 'dsseEnvelope') return toSignedEntity(bundle);
+  if (!artifact) throw new SignatureVerificationError('ARTIFACT_MISMATCH', 'the bundle signs a message, not a DSSE envelope: give the artifact it signs');
   const signed = content.messageSignature;
   const hash = HASH_NAMES[signed.messageDigest!.algorithm];
   if (!hash) throw new SignatureVerificationError('ARTIFACT_MISMATCH', `unsupported message digest algorithm ${signed.messageDigest!.algorithm}`);
@@ -216,7 +226,6 @@ function digestSignatureContent(signed: MessageSignature, hash: HashName): Signe
   };
 }
 
-const IN_TOTO_PAYLOAD_TYPE = 'application/vnd.in-toto+json';
 const IN_TOTO_STATEMENT_TYPES = new Set(['https://in-toto.io/Statement/v0.1', 'https://in-toto.io/Statement/v1']);
 
 /**

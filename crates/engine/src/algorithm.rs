@@ -3,16 +3,18 @@
 use sha2::Digest as _;
 
 /// A digest algorithm. `sha256` and `sha512` are the kernels metadata algorithms; `blake3` is
-/// ours (design.md section 3), for our own digests and model signing.
+/// ours (design.md section 3), for our own digests and model signing; `blake2b` (BLAKE2b-512,
+/// unkeyed) is there for model signing, whose reference offers it.
 #[derive(Clone, Copy, Debug, PartialEq, Eq, Hash)]
 pub enum Algorithm {
     Sha256,
     Sha512,
     Blake3,
+    Blake2b,
 }
 
 impl Algorithm {
-    pub const ALL: [Algorithm; 3] = [Algorithm::Sha256, Algorithm::Sha512, Algorithm::Blake3];
+    pub const ALL: [Algorithm; 4] = [Algorithm::Sha256, Algorithm::Sha512, Algorithm::Blake3, Algorithm::Blake2b];
 
     /// Parses the lowercase name used in metadata and on the command line.
     pub fn from_name(name: &str) -> Option<Algorithm> {
@@ -20,6 +22,7 @@ impl Algorithm {
             "sha256" => Some(Algorithm::Sha256),
             "sha512" => Some(Algorithm::Sha512),
             "blake3" => Some(Algorithm::Blake3),
+            "blake2b" => Some(Algorithm::Blake2b),
             _ => None,
         }
     }
@@ -29,6 +32,7 @@ impl Algorithm {
             Algorithm::Sha256 => "sha256",
             Algorithm::Sha512 => "sha512",
             Algorithm::Blake3 => "blake3",
+            Algorithm::Blake2b => "blake2b",
         }
     }
 
@@ -36,7 +40,7 @@ impl Algorithm {
     pub fn digest_len(self) -> usize {
         match self {
             Algorithm::Sha256 | Algorithm::Blake3 => 32,
-            Algorithm::Sha512 => 64,
+            Algorithm::Sha512 | Algorithm::Blake2b => 64,
         }
     }
 
@@ -46,17 +50,18 @@ impl Algorithm {
         let openssl = match self {
             Algorithm::Sha256 => crate::openssl::Sha2::new(256),
             Algorithm::Sha512 => crate::openssl::Sha2::new(512),
-            Algorithm::Blake3 => None,
+            Algorithm::Blake3 | Algorithm::Blake2b => None,
         };
         openssl.map(Hasher::OpenSsl).unwrap_or_else(|| self.portable_hasher())
     }
 
-    /// The pure-Rust hasher (`sha2`, `blake3` crates), whatever the process offers.
+    /// The pure-Rust hasher (`sha2`, `blake3`, `blake2b_simd` crates), whatever the process offers.
     pub fn portable_hasher(self) -> Hasher {
         match self {
             Algorithm::Sha256 => Hasher::Sha256(sha2::Sha256::new()),
             Algorithm::Sha512 => Hasher::Sha512(sha2::Sha512::new()),
             Algorithm::Blake3 => Hasher::Blake3(Box::new(blake3::Hasher::new())),
+            Algorithm::Blake2b => Hasher::Blake2b(Box::new(blake2b_simd::State::new())),
         }
     }
 }
@@ -76,6 +81,7 @@ pub enum Hasher {
     Sha256(sha2::Sha256),
     Sha512(sha2::Sha512),
     Blake3(Box<blake3::Hasher>),
+    Blake2b(Box<blake2b_simd::State>),
 }
 
 impl Hasher {
@@ -85,6 +91,9 @@ impl Hasher {
             Hasher::Sha256(h) => h.update(data),
             Hasher::Sha512(h) => h.update(data),
             Hasher::Blake3(h) => {
+                h.update(data);
+            }
+            Hasher::Blake2b(h) => {
                 h.update(data);
             }
         }
@@ -107,6 +116,7 @@ impl Hasher {
             Hasher::Sha256(h) => h.finalize().to_vec(),
             Hasher::Sha512(h) => h.finalize().to_vec(),
             Hasher::Blake3(h) => h.finalize().as_bytes().to_vec(),
+            Hasher::Blake2b(h) => h.finalize().as_bytes().to_vec(),
         }
     }
 }
@@ -137,6 +147,12 @@ mod tests {
         assert_eq!(
             hex::encode(hash_bytes(Algorithm::Blake3, b"hello world")),
             "d74981efa70a0c880b8d8c1985d075dbcbf679b99a5f9914e5aaf96b831a9e24"
+        );
+        // Python's hashlib.blake2b() with default parameters, as model_signing uses it.
+        assert_eq!(
+            hex::encode(hash_bytes(Algorithm::Blake2b, b"hello world")),
+            "021ced8799296ceca557832ab941a50b4a11f83478cf141f51f933f653ab9fbc\
+             c05a037cddbed06e309bf334942c4e58cdf1a46e237911ccd7fcf9787cbc7fd0"
         );
     }
 

@@ -1,10 +1,12 @@
-//! Hashing one file: read into a reused buffer, detect files that change underneath us.
+//! Hashing one file, or a byte range of it: read into a reused buffer, detect files that change
+//! underneath us.
 //!
 //! Reads, not mmap: a file truncated while it is mapped raises SIGBUS and kills the process,
 //! and with hashing far slower than copying from the page cache, reads cost next to nothing.
 
 use std::fs::{File, Metadata, OpenOptions};
-use std::io::{ErrorKind as IoErrorKind, Read};
+use std::io::{ErrorKind as IoErrorKind, Read, Seek, SeekFrom};
+use std::ops::Range;
 use std::path::Path;
 use std::sync::atomic::{AtomicBool, Ordering};
 use std::sync::mpsc;
@@ -55,40 +57,107 @@ pub fn hash_file_with(
     let file = open_regular(path)?;
     let before = file.metadata().map_err(|err| Error::io(path, "stat", &err))?;
     let size = before.len();
+    hash_open(&file, path, algorithm, before, 0..size, buffer, hooks)
+}
+
+/// What identifies a file's content between a listing and a later read: size, inode and
+/// modification time. A file whose fingerprint changes was rewritten in between.
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub struct Fingerprint {
+    pub size: u64,
+    inode: u64,
+    mtime: (i64, i64),
+}
+
+impl Fingerprint {
+    pub fn of(meta: &Metadata) -> Fingerprint {
+        #[cfg(unix)]
+        {
+            use std::os::unix::fs::MetadataExt;
+            Fingerprint { size: meta.len(), inode: meta.ino(), mtime: (meta.mtime(), meta.mtime_nsec()) }
+        }
+        #[cfg(not(unix))]
+        {
+            let mtime = meta.modified().ok().and_then(|t| t.duration_since(std::time::UNIX_EPOCH).ok());
+            Fingerprint { size: meta.len(), inode: 0, mtime: mtime.map_or((0, 0), |d| (d.as_secs() as i64, d.subsec_nanos() as i64)) }
+        }
+    }
+}
+
+/// Hashes the bytes `range` of the file at `path`, which must still have the fingerprint it
+/// had when it was `listed`: the pieces of one file, hashed apart, then all hash one content.
+pub fn hash_file_range(
+    path: &Path,
+    algorithm: Algorithm,
+    range: Range<u64>,
+    listed: &Fingerprint,
+    buffer: &mut Vec<u8>,
+    hooks: &Hooks<'_>,
+) -> Result<FileDigest, Error> {
+    let file = open_regular(path)?;
+    let before = file.metadata().map_err(|err| Error::io(path, "stat", &err))?;
+    if Fingerprint::of(&before) != *listed || range.end > listed.size {
+        return Err(Error::new(
+            ErrorKind::FileChanged,
+            path,
+            format!("file changed after it was listed (size {} then, {} now)", listed.size, before.len()),
+        ));
+    }
+    hash_open(&file, path, algorithm, before, range, buffer, hooks)
+}
+
+/// Hashes `range` of an open file whose metadata at opening was `before`, and checks that the
+/// file did not change while it was read.
+fn hash_open(
+    file: &File,
+    path: &Path,
+    algorithm: Algorithm,
+    before: Metadata,
+    range: Range<u64>,
+    buffer: &mut Vec<u8>,
+    hooks: &Hooks<'_>,
+) -> Result<FileDigest, Error> {
+    let len = range.end - range.start;
     let mut hasher = algorithm.hasher();
-    if size >= PIPELINE_THRESHOLD {
-        advise_sequential(&file);
+    if range.start > 0 {
+        let mut reader = file;
+        reader.seek(SeekFrom::Start(range.start)).map_err(|err| Error::io(path, "seek", &err))?;
+    }
+    if len >= PIPELINE_THRESHOLD {
+        advise_sequential(file);
     }
     // A reader thread pays only with a core to spare (one rayon thread means one core).
-    let total = if algorithm == Algorithm::Blake3 && size >= PIPELINE_THRESHOLD && rayon::current_num_threads() > 1 {
-        read_pipelined(&file, size, &mut hasher, hooks, path)?
+    let total = if algorithm == Algorithm::Blake3 && len >= PIPELINE_THRESHOLD && rayon::current_num_threads() > 1 {
+        read_pipelined(file, len, &mut hasher, hooks, path)?
     } else {
         if buffer.len() < CHUNK {
             buffer.resize(CHUNK, 0);
         }
-        read_serial(&file, size, &mut buffer[..CHUNK], &mut hasher, hooks, path)?
+        read_serial(file, len, &mut buffer[..CHUNK], &mut hasher, hooks, path)?
     };
     let after = file.metadata().map_err(|err| Error::io(path, "stat", &err))?;
-    if total != size || changed(&before, &after) {
+    if total != len || changed(&before, &after) {
         return Err(Error::new(
             ErrorKind::FileChanged,
             path,
-            format!("file changed while it was hashed (size {size} when opened, {total} read, {} now)", after.len()),
+            format!("file changed while it was hashed (size {} when opened, {} now)", before.len(), after.len()),
         ));
     }
     Ok(FileDigest { digest: hasher.finalize(), bytes: total })
 }
 
-/// Reads until `size` bytes or end of file, hashing as it goes. Stopping at `size` saves the
-/// read that would return 0; a file that grew is caught by the size check after.
-fn read_serial(file: &File, size: u64, buffer: &mut [u8], hasher: &mut Hasher, hooks: &Hooks<'_>, path: &Path) -> Result<u64, Error> {
+/// Reads `len` bytes (or until end of file), hashing as it goes. Stopping at `len` saves the
+/// read that would return 0, and never reads past a range; a file that grew is caught by the
+/// metadata check after.
+fn read_serial(file: &File, len: u64, buffer: &mut [u8], hasher: &mut Hasher, hooks: &Hooks<'_>, path: &Path) -> Result<u64, Error> {
     let mut total: u64 = 0;
     let mut reader = file;
-    while total < size {
+    while total < len {
         if hooks.cancel.load(Ordering::Relaxed) {
             return Err(Error::cancelled(path));
         }
-        let n = match reader.read(buffer) {
+        let want = (len - total).min(buffer.len() as u64) as usize;
+        let n = match reader.read(&mut buffer[..want]) {
             Ok(0) => break,
             Ok(n) => n,
             Err(err) if err.kind() == IoErrorKind::Interrupted => continue,
@@ -104,9 +173,9 @@ fn read_serial(file: &File, size: u64, buffer: &mut [u8], hasher: &mut Hasher, h
 /// A chunk from the reader thread: filled buffer and its length, or the read error.
 type Chunk = std::io::Result<(Vec<u8>, usize)>;
 
-/// Reads on a second thread while this one hashes each chunk across the rayon pool, through
-/// [`PIPELINE_DEPTH`] recycled buffers.
-fn read_pipelined(file: &File, size: u64, hasher: &mut Hasher, hooks: &Hooks<'_>, path: &Path) -> Result<u64, Error> {
+/// Reads `len` bytes on a second thread while this one hashes each chunk across the rayon pool,
+/// through [`PIPELINE_DEPTH`] recycled buffers.
+fn read_pipelined(file: &File, len: u64, hasher: &mut Hasher, hooks: &Hooks<'_>, path: &Path) -> Result<u64, Error> {
     std::thread::scope(|scope| {
         // Created inside the scope: when the hasher stops early, dropping them ends the reader.
         let (full_tx, full_rx) = mpsc::sync_channel::<Chunk>(PIPELINE_DEPTH);
@@ -117,10 +186,11 @@ fn read_pipelined(file: &File, size: u64, hasher: &mut Hasher, hooks: &Hooks<'_>
         scope.spawn(move || {
             let mut reader = file;
             let mut read: u64 = 0;
-            while read < size {
+            while read < len {
                 let Ok(mut buffer) = free_rx.recv() else { return };
+                let want = (len - read).min(buffer.len() as u64) as usize;
                 let result = loop {
-                    match reader.read(&mut buffer) {
+                    match reader.read(&mut buffer[..want]) {
                         Err(err) if err.kind() == IoErrorKind::Interrupted => continue,
                         other => break other,
                     }
@@ -173,7 +243,7 @@ pub fn hash_file(path: &Path, algorithm: Algorithm, hooks: &Hooks<'_>) -> Result
 /// so that a FIFO swapped in after the walk cannot stall us; it is refused right after.
 fn open_regular(path: &Path) -> Result<File, Error> {
     // Refuse special files before opening them: opening some devices has side effects.
-    check_regular(std::fs::metadata(path).map_err(|err| not_openable(path, &err))?, path)?;
+    check_regular(std::fs::metadata(path).map_err(|err| unreachable_path(path, "open", &err))?, path)?;
     let mut options = OpenOptions::new();
     options.read(true);
     #[cfg(unix)]
@@ -181,13 +251,13 @@ fn open_regular(path: &Path) -> Result<File, Error> {
         use std::os::unix::fs::OpenOptionsExt;
         options.custom_flags(libc::O_NONBLOCK | libc::O_NOCTTY | libc::O_CLOEXEC);
     }
-    let file = options.open(path).map_err(|err| not_openable(path, &err))?;
+    let file = options.open(path).map_err(|err| unreachable_path(path, "open", &err))?;
     // Checked again on the open file: the path may have been swapped since the first check.
     check_regular(file.metadata().map_err(|err| Error::io(path, "stat", &err))?, path)?;
     Ok(file)
 }
 
-fn check_regular(meta: Metadata, path: &Path) -> Result<(), Error> {
+pub(crate) fn check_regular(meta: Metadata, path: &Path) -> Result<(), Error> {
     if meta.is_file() {
         Ok(())
     } else {
@@ -195,26 +265,16 @@ fn check_regular(meta: Metadata, path: &Path) -> Result<(), Error> {
     }
 }
 
-fn not_openable(path: &Path, err: &std::io::Error) -> Error {
+/// The error for a path that cannot be reached to `action` it: a dangling symlink says so.
+pub(crate) fn unreachable_path(path: &Path, action: &str, err: &std::io::Error) -> Error {
     let is_symlink = std::fs::symlink_metadata(path).map(|m| m.file_type().is_symlink());
     if is_symlink.unwrap_or(false) && is_unresolvable(err) {
         Error::dangling(path, err)
     } else {
-        Error::io(path, "open", err)
+        Error::io(path, action, err)
     }
 }
 
 fn changed(before: &Metadata, after: &Metadata) -> bool {
-    #[cfg(unix)]
-    {
-        use std::os::unix::fs::MetadataExt;
-        before.len() != after.len()
-            || before.ino() != after.ino()
-            || before.mtime() != after.mtime()
-            || before.mtime_nsec() != after.mtime_nsec()
-    }
-    #[cfg(not(unix))]
-    {
-        before.len() != after.len() || before.modified().ok() != after.modified().ok()
-    }
+    Fingerprint::of(before) != Fingerprint::of(after)
 }

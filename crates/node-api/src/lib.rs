@@ -86,6 +86,31 @@ impl Env {
         Ok(String::from_utf8_lossy(&buf).into_owned())
     }
 
+    /// Reads a JavaScript number (the caller has checked that it is one).
+    pub fn get_double(&self, value: napi_value) -> Result<f64> {
+        let mut result = 0.0;
+        check(unsafe { sys::napi_get_value_double(self.0, value, &mut result) })?;
+        Ok(result)
+    }
+
+    /// The elements of `value` if it is an array, else None.
+    pub fn get_array(&self, value: napi_value) -> Result<Option<Vec<napi_value>>> {
+        let mut is_array = false;
+        check(unsafe { sys::napi_is_array(self.0, value, &mut is_array) })?;
+        if !is_array {
+            return Ok(None);
+        }
+        let mut len = 0;
+        check(unsafe { sys::napi_get_array_length(self.0, value, &mut len) })?;
+        let mut elements = Vec::with_capacity(len as usize);
+        for index in 0..len {
+            let mut element = ptr::null_mut();
+            check(unsafe { sys::napi_get_element(self.0, value, index, &mut element) })?;
+            elements.push(element);
+        }
+        Ok(Some(elements))
+    }
+
     pub fn undefined(&self) -> Result<napi_value> {
         let mut result = ptr::null_mut();
         check(unsafe { sys::napi_get_undefined(self.0, &mut result) })?;

@@ -1,0 +1,122 @@
+// kernelseal verify-model and sign-model, as a user runs them.
+import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import { generateKeyPairSync } from 'node:crypto';
+import { readFileSync, writeFileSync } from 'node:fs';
+import { join } from 'node:path';
+import { identityToken, startMockSigstore, type MockSigstore } from './helpers/mock-sigstore.js';
+import { pseudoRandomBytes, tempDir, writeTree } from './helpers/fs.js';
+import { runCli, testdata } from './helpers/package.js';
+
+const SIGNED = testdata('model-signing', 'model-transparency', 'scripts', 'tests');
+const KEYS = join(SIGNED, 'keys', 'certificate');
+const SIGSTORE_TRUST = ['--identity', 'stefanb@us.ibm.com', '--issuer', 'https://sigstore.verify.ibm.com/oauth2', '--offline'];
+
+let sigstore: MockSigstore;
+beforeAll(async () => {
+  sigstore = await startMockSigstore();
+});
+afterAll(() => sigstore.close());
+
+function keyFiles(): { privateKey: string; publicKey: string } {
+  const dir = tempDir();
+  const { privateKey, publicKey } = generateKeyPairSync('ec', { namedCurve: 'P-384' });
+  writeFileSync(join(dir, 'key.pem'), privateKey.export({ format: 'pem', type: 'pkcs8' }));
+  writeFileSync(join(dir, 'key.pub'), publicKey.export({ format: 'pem', type: 'spki' }));
+  return { privateKey: join(dir, 'key.pem'), publicKey: join(dir, 'key.pub') };
+}
+
+const model = () => writeTree(tempDir('kernelseal-model-'), { 'model.onnx': pseudoRandomBytes(3000, 7), 'config.json': '{}' });
+
+describe('kernelseal verify-model', () => {
+  it('verifies a released keyless signature offline and says who signed', async () => {
+    const { code, stdout } = await runCli(['verify-model', join(SIGNED, 'v1.1.0-sigstore'), ...SIGSTORE_TRUST]);
+    expect(stdout).toMatch(/^✅ .*v1\.1\.0-sigstore: model signature verified: 2 files, 16 B \(sha256, files\)\n {3}signed by stefanb@us\.ibm\.com, issuer https:\/\/sigstore\.verify\.ibm\.com\/oauth2, at 2025-/);
+    expect(code).toBe(0);
+  });
+
+  it('names the file the signer left out, exits 1, and passes once it is ignored', async () => {
+    const dir = join(SIGNED, 'v1.0.1-certificate');
+    const chain = ['--certificate-chain', join(KEYS, 'ca-cert.pem')];
+    const failed = await runCli(['verify-model', dir, ...chain]);
+    expect(failed.stdout).toContain('model integrity check failed\nUnknown file: ignore-me\n(files the signature does not list fail verification');
+    expect(failed.code).toBe(1);
+    const passed = await runCli(['verify-model', dir, ...chain, '--ignore-paths', 'ignore-me']);
+    expect(passed.stdout).toMatch(/^✅ /);
+    expect(passed.code).toBe(0);
+  });
+
+  it('--json gives the status, the signer and the violations', async () => {
+    const good = await runCli(['verify-model', join(SIGNED, 'v1.0.0-elliptic-key', 'signme-1'), '--signature', join(SIGNED, 'v1.0.0-elliptic-key', 'model.sig'), '--key', join(KEYS, 'signing-key-pub.pem'), '--json']);
+    expect(JSON.parse(good.stdout)).toMatchObject({ ok: true, status: 'verified', signer: { method: 'key' }, model: { name: 'signme-1', resources: 1 } });
+    const bad = await runCli(['verify-model', join(SIGNED, 'v1.0.1-elliptic-key'), '--key', join(KEYS, 'signing-key-pub.pem'), '--json']);
+    expect(JSON.parse(bad.stdout)).toMatchObject({ ok: false, status: 'model-mismatch', violations: [{ kind: 'unknown-file', path: 'ignore-me', message: 'Unknown file: ignore-me' }] });
+    expect(bad.code).toBe(1);
+  });
+
+  it('refuses to run without saying who is trusted, and half an identity (exit 2)', async () => {
+    const dir = join(SIGNED, 'v1.1.0-sigstore');
+    for (const args of [[], ['--identity', 'x@example.com'], ['--identity', 'a', '--certificate-identity', 'b', '--issuer', 'c']]) {
+      const { code, stderr } = await runCli(['verify-model', dir, ...args]);
+      expect(stderr).toMatch(/^kernelseal verify-model: /);
+      expect(code).toBe(2);
+    }
+  });
+
+  it('a wrong key is a signature failure with the reason (exit 1)', async () => {
+    const { publicKey } = keyFiles();
+    const { code, stdout } = await runCli(['verify-model', join(SIGNED, 'v1.1.0-elliptic-key'), '--key', publicKey]);
+    expect(stdout).toContain('model signature verification failed:\nthe signature names another key');
+    expect(code).toBe(1);
+  });
+});
+
+describe('kernelseal sign-model', () => {
+  it('signs with a P-384 key into <model>/model.sig, and verify-model checks it', async () => {
+    const dir = model();
+    const { privateKey, publicKey } = keyFiles();
+    const signed = await runCli(['sign-model', dir, '--key', privateKey, '--hash', 'blake2b', '--shard-size', '1000']);
+    expect(signed.stdout).toMatch(/^✅ .*: signed 4 shards, 3.00 kB \(blake2b, shards\)\n {3}signature: .*model\.sig\n$/);
+    expect(signed.code).toBe(0);
+    const verified = await runCli(['verify-model', dir, '--key', publicKey]);
+    expect(verified.stdout).toMatch(/^✅ .*model signature verified: 4 shards, 3.00 kB \(blake2b, shards of 1.00 kB\)/);
+    writeFileSync(join(dir, 'config.json'), '{"changed": true}');
+    const changed = await runCli(['verify-model', dir, '--key', publicKey]);
+    expect(changed.stdout).toContain('File hash mismatch for config.json: shards 0:2 differ (2 bytes when signed, 17 now)');
+    expect(changed.code).toBe(1);
+  });
+
+  it('signs keylessly and writes the signature where asked', async () => {
+    const dir = model();
+    const signature = join(tempDir(), 'release.sig');
+    const token = identityToken({ email: 'ci@example.com', email_verified: true, iss: 'https://issuer.example.com', sub: 'ci@example.com' });
+    const signed = await runCli(['sign-model', dir, '--identity-token', token, '--fulcio-url', sigstore.url, '--rekor-url', sigstore.url, '--signature', signature, '--json']);
+    expect(JSON.parse(signed.stdout)).toMatchObject({ ok: true, signature, resources: 2, serialization: { method: 'files', hashType: 'sha256' } });
+    const verified = await runCli(['verify-model', dir, '--signature', signature, '--identity', 'ci@example.com', '--issuer', 'https://issuer.example.com', '--trusted-root', sigstore.trustedRootPath]);
+    expect(verified.stdout).toMatch(/^✅ .*\n {3}signed by ci@example\.com, issuer https:\/\/issuer\.example\.com/);
+    expect(JSON.parse(readFileSync(signature, 'utf8')).verificationMaterial.tlogEntries).toHaveLength(1);
+  });
+
+  it('usage errors exit 2 and name the option', async () => {
+    const dir = model();
+    for (const [args, message] of [
+      [['--hash', 'md5'], /--hash must be one of sha256, blake2b, blake3/],
+      [['--shard-size', '0'], /--shard-size must be a positive whole number/],
+      [['--shard-size', '1.5'], /--shard-size must be a positive whole number/],
+      [['--certificate', 'c.pem'], /--certificate needs its private key/],
+    ] as const) {
+      const { code, stderr } = await runCli(['sign-model', dir, ...args]);
+      expect(stderr).toMatch(message);
+      expect(code).toBe(2);
+    }
+  });
+
+  it('a key it cannot sign with fails with the reason and writes nothing (exit 1)', async () => {
+    const dir = model();
+    const keyPath = join(tempDir(), 'ed25519.pem');
+    writeFileSync(keyPath, generateKeyPairSync('ed25519').privateKey.export({ format: 'pem', type: 'pkcs8' }));
+    const { code, stdout } = await runCli(['sign-model', dir, '--key', keyPath]);
+    expect(stdout).toContain('not signed:\nmodel signatures use ECDSA P-256, P-384 or P-521 keys');
+    expect(code).toBe(1);
+    expect(() => readFileSync(join(dir, 'model.sig'))).toThrow();
+  });
+});

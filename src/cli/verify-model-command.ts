@@ -1,0 +1,83 @@
+import { verifyModel } from '../model/verify-model.js';
+import { ProgressBar } from './progress-bar.js';
+import { modelResultToJSON, renderModelResult } from './render-result.js';
+import { TRUST_HELP, TRUST_OPTIONS, trustAnchorFrom, trustedRootFrom } from './trust-options.js';
+import { EXIT_FAILURE, EXIT_OK, UsageError, parseCommandLine, type Command } from './usage.js';
+
+export const verifyModelCommand: Command = {
+  name: 'verify-model',
+  summary: 'verify a model signed with OpenSSF Model Signing (model_signing, OMS v1.0)',
+  help: `Usage: kernelseal verify-model <model-dir | model-file> [--signature FILE] [options]
+
+Verifies an OpenSSF Model Signing signature (model.sig, as model_signing v0.2 to v1.1 and
+the OMS v1.0 specification write it): checks the signature and that its signer is trusted,
+then re-hashes the model the way the signature says (files or shards; sha256, blake2b or
+blake3; symlinks allowed or not) and lists every file that is missing, unknown or changed.
+Paths the signature records as ignored, .git, .gitattributes, .github and .gitignore at the
+top and the signature file itself are left out.
+
+${TRUST_HELP.replace('Who is trusted (one of):', `Who is trusted (one of):
+      --identity ID, --issuer URL   keyless (Sigstore): the signer's identity and OIDC
+                                    issuer, exactly (the same as --certificate-identity and
+                                    --certificate-oidc-issuer)`).replace(
+    /--certificate-chain PEM {7}the CA chain[^\n]*\n[^\n]*\n[^\n]*/,
+    `--certificate-chain PEM       the CA certificate(s) of your own PKI (model_signing's
+                                    certificate method): the signing certificate must chain
+                                    to one of them and be valid now`,
+  )}
+
+Model:
+      --signature FILE              the signature (default: <model-dir>/model.sig, or
+                                    <model-file>.sig)
+      --ignore-paths PATH           leave out this path (from the model root), with what is
+                                    below it; repeat for more
+      --ignore-unsigned-files       check only the files the signature lists
+      --no-ignore-git-paths         hash .git, .gitattributes, .github, .gitignore too
+
+Output:
+      --json                        print the result as JSON (status, signer, violations)
+
+Examples:
+  kernelseal verify-model ./llama --identity someone@example.com \\
+      --issuer https://accounts.google.com
+  kernelseal verify-model ./llama --signature llama.sig --key signing-key.pub
+  kernelseal verify-model ./llama --certificate-chain ca-cert.pem --ignore-paths README.md
+  kernelseal verify-model model.onnx --key signing-key.pub     # signature: model.onnx.sig
+
+Exit status: 0 verified, 1 not verified, 2 usage error.`,
+
+  async run(args) {
+    const { values, positionals } = parseCommandLine(args, {
+      ...TRUST_OPTIONS,
+      identity: { type: 'string' },
+      issuer: { type: 'string' },
+      signature: { type: 'string' },
+      'ignore-paths': { type: 'string', multiple: true, default: [] },
+      'ignore-unsigned-files': { type: 'boolean', default: false },
+      'no-ignore-git-paths': { type: 'boolean', default: false },
+      json: { type: 'boolean', default: false },
+    });
+    if (positionals.length !== 1) throw new UsageError('expected one model directory or file');
+    const trust = { ...values };
+    for (const [alias, name] of [['identity', 'certificate-identity'], ['issuer', 'certificate-oidc-issuer']] as const) {
+      if (values[alias] === undefined) continue;
+      if (values[name] !== undefined) throw new UsageError(`--${alias} and --${name} are the same option: give one`);
+      trust[name] = values[alias];
+    }
+    const anchor = await trustAnchorFrom(trust);
+    const trustedRoot = 'policy' in anchor ? await trustedRootFrom(values) : undefined;
+    const model = positionals[0]!;
+    const bar = new ProgressBar(`hashing ${model}`);
+    const result = await verifyModel(model, {
+      ...anchor,
+      trustedRoot,
+      signature: values.signature,
+      ignorePaths: values['ignore-paths'],
+      ignoreUnsignedFiles: values['ignore-unsigned-files'],
+      ignoreGitPaths: !values['no-ignore-git-paths'],
+      onProgress: (progress) => bar.update(progress),
+    }).finally(() => bar.clear());
+    process.stdout.write(values.json ? `${JSON.stringify(modelResultToJSON(result), null, 2)}\n` : `${renderModelResult(result)}\n`);
+    return result.status === 'verified' ? EXIT_OK : EXIT_FAILURE;
+  },
+};

@@ -1,0 +1,148 @@
+import { open, stat } from 'node:fs/promises';
+import { basename, join } from 'node:path';
+import type { DigestBackend, HashOptions } from '../digest/backend.js';
+import { pinnedTrustedRoot, type TrustedRoot } from '../sigstore/trusted-root.js';
+import type { Signer, TrustAnchor } from '../sigstore/verify-bundle.js';
+import { IN_TOTO_PAYLOAD_TYPE } from '../sigstore/dsse.js';
+import { hashModel } from './hash-model.js';
+import { DEFAULT_IGNORE_PATHS, modelRelativePaths, signatureInsideModel } from './ignore-paths.js';
+import { parseShardName, resourcePath, type ModelManifest, type Resource } from './manifest.js';
+import { compareResources, type ModelViolation } from './model-violations.js';
+import { MAX_SIGNATURE_BYTES, parseModelSignature, type ModelSignature } from './signature-file.js';
+import { parseStatement } from './statement.js';
+import { verifyModelSignature } from './verify-signature.js';
+
+/** The outcome of verifying a model: one kind per step, in the order they run. */
+export type ModelVerificationResult = { path: string; signaturePath: string } & (
+  | { status: 'verified'; signer: Signer; manifest: ModelManifest; bytes: number }
+  /** 1. no signature file */
+  | { status: 'signature-missing' }
+  /** 2. the signature file is not a model signature bundle (or cannot be read) */
+  | { status: 'bundle-invalid'; reason: string }
+  /** 3. the signature does not verify, or its signer is not trusted */
+  | { status: 'signature-invalid'; reason: string }
+  /** 4. the signed statement is not a model manifest (OMS v1.0 or model_signing v0.2) */
+  | { status: 'statement-invalid'; reason: string }
+  /** 5. the model could not be hashed (a symlink the signature does not allow, a FIFO, ...) */
+  | { status: 'hash-failed'; reason: string }
+  /** 6. files on disk differ from the signed manifest */
+  | { status: 'model-mismatch'; violations: ModelViolation[] }
+);
+
+export type VerifyModelOptions = TrustAnchor &
+  HashOptions & {
+    /** The signature file; default `<model>/model.sig` for a directory, `<model>.sig` for a file. */
+    signature?: string;
+    /** For keyless signatures; default: the public-good root pinned in kernelseal. */
+    trustedRoot?: TrustedRoot;
+    /** More paths to leave out, besides those the signature records (model-relative). */
+    ignorePaths?: readonly string[];
+    /** Check only the files the signature lists; other files do not fail verification. */
+    ignoreUnsignedFiles?: boolean;
+    /** Leave out .git, .gitattributes, .github, .gitignore at the root (default true). */
+    ignoreGitPaths?: boolean;
+    backend?: DigestBackend;
+  };
+
+/**
+ * Verifies a model signed with OpenSSF Model Signing (model_signing v0.2 to v1.1, OMS v1.0):
+ * reads the signature file, verifies its signature and signer (verifyModelSignature), only then
+ * reads the signed statement, hashes the model as the statement says (serialization, symlink
+ * policy, recorded ignore paths, plus `ignorePaths`, the default git paths and the signature
+ * file itself) and compares every file. Never throws for a model that does not verify: the
+ * result says why.
+ */
+export async function verifyModel(modelPath: string, options: VerifyModelOptions): Promise<ModelVerificationResult> {
+  const isDirectory = await stat(modelPath).then(
+    (info) => info.isDirectory(),
+    () => true,
+  );
+  const signaturePath = options.signature ?? defaultSignaturePath(modelPath, isDirectory);
+  const result = (outcome: DistributiveOmit<ModelVerificationResult, 'path' | 'signaturePath'>) =>
+    ({ path: modelPath, signaturePath, ...outcome }) as ModelVerificationResult;
+
+  const text = await readSignature(signaturePath);
+  if (text === undefined) return result({ status: 'signature-missing' });
+  if (typeof text !== 'string') return result({ status: 'bundle-invalid', reason: text.reason });
+  let signature: ModelSignature;
+  try {
+    signature = parseModelSignature(text);
+  } catch (error) {
+    return result({ status: 'bundle-invalid', reason: (error as Error).message });
+  }
+  let signer: Signer;
+  try {
+    signer = verifyModelSignature(signature, options, options.trustedRoot ?? pinnedTrustedRoot());
+  } catch (error) {
+    return result({ status: 'signature-invalid', reason: (error as Error).message });
+  }
+
+  let expected: ModelManifest;
+  try {
+    if (signature.envelope.payloadType !== IN_TOTO_PAYLOAD_TYPE) throw new Error(`the payload type is ${JSON.stringify(signature.envelope.payloadType)}, not an in-toto statement`);
+    expected = parseStatement(signature.envelope.payload);
+    if (expected.resources.length === 0) throw new Error('the signature covers no file');
+  } catch (error) {
+    return result({ status: 'statement-invalid', reason: (error as Error).message });
+  }
+
+  let actual: Resource[];
+  let bytes: number;
+  try {
+    // Ignore paths are paths inside a directory: a single-file model has none.
+    const ignorePaths = isDirectory ? [...(expected.serialization.ignorePaths ?? []), ...(await modelRelativePaths(modelPath, options.ignorePaths ?? []))] : [];
+    if (isDirectory && options.ignoreGitPaths !== false) ignorePaths.push(...DEFAULT_IGNORE_PATHS);
+    const signatureInside = signatureInsideModel(modelPath, signaturePath);
+    if (signatureInside !== undefined) ignorePaths.push(signatureInside);
+    const only = options.ignoreUnsignedFiles ? new Set(expected.resources.map((r) => resourcePath(r.name, expected.serialization.method))) : undefined;
+    const hashed = await hashModel(modelPath, { ...options, serialization: expected.serialization, ignorePaths, only });
+    actual = isDirectory ? hashed.resources : singleFileNames(hashed.resources, expected, basename(modelPath));
+    bytes = hashed.bytes;
+  } catch (error) {
+    options.signal?.throwIfAborted();
+    return result({ status: 'hash-failed', reason: (error as Error).message });
+  }
+  const violations = compareResources(expected.resources, actual, expected.serialization.method);
+  if (violations.length > 0) return result({ status: 'model-mismatch', violations });
+  return result({ status: 'verified', signer, manifest: expected, bytes });
+}
+
+/** Where a model's signature lives unless told: inside a directory, next to a single file. */
+export function defaultSignaturePath(modelPath: string, isDirectory: boolean): string {
+  return isDirectory ? join(modelPath, 'model.sig') : `${modelPath}.sig`;
+}
+
+/**
+ * A single file is named `.` by the reference and by its own base name by the specification
+ * (and the Go port): when the signature uses the base name, so does the comparison.
+ */
+function singleFileNames(actual: Resource[], expected: ModelManifest, name: string): Resource[] {
+  const method = expected.serialization.method;
+  const usesBaseName = expected.resources.every((r) => resourcePath(r.name, method) === name);
+  if (!usesBaseName) return actual;
+  return actual.map((r) => {
+    const shard = method === 'shards' ? parseShardName(r.name) : undefined;
+    return { ...r, name: shard ? `${name}:${shard.start}:${shard.end}` : name };
+  });
+}
+
+/** The signature's text, undefined when there is none, or why it cannot be read. */
+async function readSignature(path: string): Promise<string | undefined | { reason: string }> {
+  let handle;
+  try {
+    handle = await open(path, 'r');
+  } catch (error) {
+    if ((error as NodeJS.ErrnoException).code === 'ENOENT') return undefined;
+    return { reason: `cannot read ${path}: ${(error as Error).message}` };
+  }
+  try {
+    const info = await handle.stat();
+    if (!info.isFile()) return { reason: `${path} is not a regular file` };
+    if (info.size > MAX_SIGNATURE_BYTES) return { reason: `${path} is ${info.size} bytes, more than a signature can be (${MAX_SIGNATURE_BYTES})` };
+    return (await handle.readFile()).toString('utf8');
+  } finally {
+    await handle.close();
+  }
+}
+
+type DistributiveOmit<T, K extends PropertyKey> = T extends unknown ? Omit<T, K> : never;
