@@ -107,9 +107,11 @@ describe('hashFiles: files whole or in shards (model signing)', () => {
   const nodeHash = (algorithm: string, data: Buffer) => createHash(algorithm === 'blake2b' ? 'blake2b512' : algorithm).update(data).digest();
 
   it.each(['sha256', 'blake2b'] as const)('both backends give node:crypto\'s digest of every shard, and of whole files (%s)', async (algorithm) => {
-    for (const shardSize of [undefined, 8, 7_000_000]) {
+    // Tiny shards on the small files only: a piece per 8 bytes of 20 MB would be 2.5 million.
+    for (const [shardSize, which] of [[undefined, paths], [7_000_000, paths], [8, [paths[0]!, paths[1]!, paths[3]!]]] as const) {
+      const datas = which.map((path) => contents[paths.indexOf(path)]!);
       const expected = Buffer.concat(
-        contents.flatMap((data) => {
+        datas.flatMap((data) => {
           if (shardSize === undefined) return [nodeHash(algorithm, data)];
           const shards = [];
           for (let start = 0; start < data.length; start += shardSize) shards.push(nodeHash(algorithm, data.subarray(start, start + shardSize)));
@@ -117,9 +119,9 @@ describe('hashFiles: files whole or in shards (model signing)', () => {
         }),
       );
       for (const backend of backends) {
-        const result = await backend.hashFiles(algorithm, paths, { shardSize });
+        const result = await backend.hashFiles(algorithm, which, { shardSize });
         expect(Buffer.from(result.digests).equals(expected), `${backend.name} shard ${shardSize}`).toBe(true);
-        expect(result.sizes).toEqual(contents.map((c) => c.length));
+        expect(result.sizes).toEqual(datas.map((c) => c.length));
       }
     }
   });

@@ -1,8 +1,8 @@
 import { describe, expect, it } from 'vitest';
 import { readFileSync } from 'node:fs';
 import { join } from 'node:path';
-import { tempDir } from './helpers/fs.js';
-import { runCli } from './helpers/package.js';
+import { pseudoRandomBytes, tempDir, writeTree } from './helpers/fs.js';
+import { DIST, runCli } from './helpers/package.js';
 
 // The harness itself, on its smallest data set and one round: the figures are measured by
 // `npm run bench`, never asserted here.
@@ -10,7 +10,7 @@ describe('kernelseal bench', () => {
   it('measures every method against the compute limit and reports JSON, a table and a chart', async () => {
     const data = tempDir();
     const svg = join(tempDir(), 'bench.svg');
-    const args = ['bench', '--rounds', '1', '--datasets', '1000x64KiB', '--rss-datasets', '1000x64KiB', '--algorithms', 'sha256,blake3', '--data', data];
+    const args = ['bench', '--rounds', '1', '--datasets', '1000x64KiB', '--rss-datasets', '1000x64KiB', '--algorithms', 'sha256,blake3,blake2b', '--data', data];
     const json = await runCli([...args, '--json', '--svg', svg]);
     expect(json.code).toBe(0);
     const report = JSON.parse(json.stdout);
@@ -18,7 +18,8 @@ describe('kernelseal bench', () => {
     expect(report.limits.machine.sha256).toBeGreaterThan(0);
     expect(report.limits.core.sha256).toBeGreaterThan(0);
     const cells = report.rows.map((r: { algorithm: string; method: string }) => `${r.algorithm}/${r.method}`).sort();
-    expect(cells).toEqual(['blake3/native', 'blake3/pure', 'sha256/naive-stream', 'sha256/native', 'sha256/pure']);
+    expect(cells).toEqual(['blake2b/naive-stream', 'blake2b/native', 'blake2b/pure', 'blake3/native', 'blake3/pure', 'sha256/naive-stream', 'sha256/native', 'sha256/pure']);
+    expect(report.limits.machine.blake2b).toBeGreaterThan(0);
     for (const row of report.rows) {
       expect(row.bytes).toBe(1000 * 64 * 1024);
       expect(row.seconds).toHaveLength(1);
@@ -31,6 +32,20 @@ describe('kernelseal bench', () => {
     const table = await runCli([...args, '--algorithms', 'sha256']);
     expect(table.stdout).toMatch(/^1000x64KiB\s+sha256\s+native\s+\d+\.\d{3}\s+\d+\.\d\d\s+\d+\.\d\d\s+\d+\.\d\d$/m);
     expect(table.stdout).toMatch(/^  1000x64KiB \(0\.06 GiB, 1000 files\), native: \d+ MiB$/m);
+  });
+
+  it('measures model hashing (files and shards) on model data sets only', async () => {
+    const { modelMethod } = (await import(new URL('../dist/bench/methods.js', import.meta.url).href)) as typeof import('../dist/bench/methods.js');
+    const { createNativeBackend } = (await import(DIST)) as typeof import('../dist/index.js');
+    const dir = writeTree(tempDir(), { 'a.safetensors': pseudoRandomBytes(3_000_000, 2), 'config.json': '{}' });
+    const model = { name: 'tiny-model', description: '', files: [] };
+    for (const method of ['files', 'shards'] as const) {
+      const measure = modelMethod(createNativeBackend(), method);
+      expect(measure.name).toBe(`model-${method}`);
+      expect(measure.supports('sha256', model) && measure.supports('blake2b', model)).toBe(true);
+      expect(measure.supports('sha512', model) || measure.supports('sha256', { ...model, name: '1x1GiB' })).toBe(false);
+      expect(await measure.run('blake3', dir, model)).toBeGreaterThan(0);
+    }
   });
 
   it('refuses unknown data sets and algorithms', async () => {

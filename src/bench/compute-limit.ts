@@ -23,7 +23,7 @@ export async function computeLimit(algorithm: Exclude<DigestAlgorithm, 'blake3'>
     parentPort.postMessage(bytes / ((performance.now() - started) / 1000));`;
   const rates = await Promise.all(
     Array.from({ length: threads }, () => {
-      const worker = new Worker(source, { eval: true, workerData: { algorithm, seconds } });
+      const worker = new Worker(source, { eval: true, workerData: { algorithm: opensslName(algorithm), seconds } });
       return new Promise<number>((resolve, reject) => {
         worker.once('message', resolve);
         worker.once('error', reject);

@@ -39,6 +39,15 @@ export function datasetSpecs(): Dataset[] {
         ...range(200, (i) => `glue/module_${i}.py`, (i) => 2_000 + ((i * 7919) % 30_000)),
       ],
     },
+    {
+      name: '10GB-model',
+      description: 'a 10 GB model directory: 4 weight files of 2.5 GB, config and tokenizer (for verify-model; on request)',
+      files: [
+        ...range(4, (i) => `model-0000${i + 1}-of-00004.safetensors`, () => 2_500_000_000),
+        { path: 'config.json', size: 2_000 },
+        { path: 'tokenizer.json', size: 9 * MiB },
+      ],
+    },
   ];
 }
 

@@ -5,6 +5,8 @@ import { join } from 'node:path';
 import { promisify } from 'node:util';
 import { opensslName, type DigestAlgorithm } from '../digest/algorithm.js';
 import type { DigestBackend } from '../digest/backend.js';
+import { hashModel } from '../model/hash-model.js';
+import { DEFAULT_SHARD_SIZE, type ModelHashType } from '../model/manifest.js';
 import type { Dataset } from './datasets.js';
 
 /** One way of hashing a data set; resolves to the seconds it took. */
@@ -26,6 +28,24 @@ export function backendMethod(backend: DigestBackend): Method {
     name: backend.name,
     supports: () => true,
     run: (algorithm, dir) => timed(() => backend.hashVariant(algorithm, dir)),
+  };
+}
+
+/**
+ * Hashing a model directory as verify-model does (the model walk, then files whole or in
+ * shards of 1 GB on the backend): only for the model data sets, with the model hash types.
+ */
+export function modelMethod(backend: DigestBackend, method: 'files' | 'shards'): Method {
+  return {
+    name: `model-${method}`,
+    supports: (algorithm, dataset) => algorithm !== 'sha512' && dataset.name.endsWith('-model'),
+    run: (algorithm, dir) =>
+      timed(() =>
+        hashModel(dir, {
+          backend,
+          serialization: { method, hashType: algorithm as ModelHashType, allowSymlinks: false, ...(method === 'shards' ? { shardSize: DEFAULT_SHARD_SIZE } : {}) },
+        }),
+      ),
   };
 }
 

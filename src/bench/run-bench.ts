@@ -6,7 +6,7 @@ import { createNativeBackend } from '../digest/native-backend.js';
 import { pureBackend } from '../digest/pure-backend.js';
 import { computeLimit } from './compute-limit.js';
 import { ensureDataset, totalBytes, type Dataset } from './datasets.js';
-import { backendMethod, nativeOneThreadMethod, naiveStreamMethod, type Method } from './methods.js';
+import { backendMethod, modelMethod, nativeOneThreadMethod, naiveStreamMethod, type Method } from './methods.js';
 import { median } from './statistics.js';
 import { measureVerifyOverhead, type VerifyOverhead } from './verify-overhead.js';
 
@@ -68,7 +68,14 @@ export interface BenchReport {
  */
 export async function runBench(options: BenchOptions): Promise<BenchReport> {
   const native = createNativeBackend();
-  const methods: Method[] = [backendMethod(native), backendMethod(pureBackend), naiveStreamMethod, nativeOneThreadMethod];
+  const methods: Method[] = [
+    backendMethod(native),
+    backendMethod(pureBackend),
+    naiveStreamMethod,
+    nativeOneThreadMethod,
+    modelMethod(native, 'files'),
+    modelMethod(native, 'shards'),
+  ];
   const dirs = new Map<Dataset, string>();
   for (const dataset of options.datasets) {
     options.log(`data set ${dataset.name}: ${dataset.description} (${(totalBytes(dataset) / 1e9).toFixed(2)} GB)`);
