@@ -115,7 +115,7 @@ describe('kernelseal sign-model', () => {
     const keyPath = join(tempDir(), 'ed25519.pem');
     writeFileSync(keyPath, generateKeyPairSync('ed25519').privateKey.export({ format: 'pem', type: 'pkcs8' }));
     const { code, stdout } = await runCli(['sign-model', dir, '--key', keyPath]);
-    expect(stdout).toContain('not signed:\nmodel signatures use ECDSA P-256, P-384 or P-521 keys');
+    expect(stdout).toContain('not signed:\nunsupported key type ed25519: use ECDSA P-256, ECDSA P-384, ECDSA P-521');
     expect(code).toBe(1);
     expect(() => readFileSync(join(dir, 'model.sig'))).toThrow();
   });

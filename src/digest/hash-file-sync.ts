@@ -86,14 +86,14 @@ function openRegular(path: string): number {
   try {
     info = statSync(path);
   } catch (error) {
-    throw notOpenable(path, error);
+    throw unreachablePath(path, error);
   }
   if (!info.isFile()) throw notRegular(path);
   let fd: number;
   try {
     fd = openSync(path, OPEN_FLAGS);
   } catch (error) {
-    throw notOpenable(path, error);
+    throw unreachablePath(path, error);
   }
   // Checked again on the open file: the path may have been swapped since the first check.
   if (!fstatSync(fd).isFile()) {
@@ -107,12 +107,13 @@ function notRegular(path: string): DigestError {
   return new DigestError('NOT_A_REGULAR_FILE', path, 'not a regular file');
 }
 
-function notOpenable(path: string, error: unknown): DigestError {
+/** The error for a path that cannot be reached to `action` it: a dangling symlink says so. */
+export function unreachablePath(path: string, error: unknown, action = 'open'): DigestError {
   let isSymlink = false;
   try {
     isSymlink = lstatSync(path).isSymbolicLink();
   } catch {
     // not there at all
   }
-  return isSymlink && isUnresolvable(error) ? danglingError(path, error) : ioError(path, 'open', error);
+  return isSymlink && isUnresolvable(error) ? danglingError(path, error) : ioError(path, action, error);
 }

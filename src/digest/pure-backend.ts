@@ -1,12 +1,12 @@
-import { lstat, stat } from 'node:fs/promises';
+import { stat } from 'node:fs/promises';
 import { join } from 'node:path';
 import { DIGEST_LENGTH, assertDigestAlgorithm, type DigestAlgorithm } from './algorithm.js';
 import { checkShardSize, type DigestBackend, type FileHashes, type HashOptions, type HashProgress, type VariantHashes } from './backend.js';
 import { DigestError } from './errors.js';
-import { hashFileSync, type Listed } from './hash-file-sync.js';
+import { hashFileSync, unreachablePath, type Listed } from './hash-file-sync.js';
 import { HashPool, type PoolFile } from './hash-pool.js';
 import { PROGRESS_INTERVAL_MS } from './progress.js';
-import { danglingError, ioError, isUnresolvable, walkVariant } from './walk.js';
+import { ioError, walkVariant } from './walk.js';
 
 let pool: HashPool | undefined;
 
@@ -68,8 +68,7 @@ async function listFile(path: string): Promise<Listed> {
   try {
     info = await stat(path, { bigint: true });
   } catch (error) {
-    const isLink = await lstat(path).then((l) => l.isSymbolicLink(), () => false);
-    throw isLink && isUnresolvable(error) ? danglingError(path, error) : ioError(path, 'stat', error);
+    throw unreachablePath(path, error, 'stat');
   }
   if (!info.isFile()) throw new DigestError('NOT_A_REGULAR_FILE', path, 'not a regular file');
   return { size: info.size, ino: info.ino, mtimeNs: info.mtimeNs };

@@ -1,9 +1,9 @@
 import { bundleToJSON } from '@sigstore/bundle';
-import { createHash, createPrivateKey, createPublicKey, sign as cryptoSign, type KeyObject } from 'node:crypto';
+import { createHash, createPublicKey, sign as cryptoSign } from 'node:crypto';
 import { stat } from 'node:fs/promises';
 import type { DigestBackend, HashOptions } from '../digest/backend.js';
 import { writeFileAtomic } from '../fs/atomic-write.js';
-import { SigningError, checkSigningCertificate, pemToDer, signEnvelope, type SignerOptions } from '../sign/sign-bytes.js';
+import { SigningError, checkSigningCertificate, parsePrivateKey, pemToDer, signEnvelope, type KeyKinds, type SignerOptions } from '../sign/sign-bytes.js';
 import { IN_TOTO_PAYLOAD_TYPE, preAuthEncoding } from '../sigstore/dsse.js';
 import { hashModel } from './hash-model.js';
 import { DEFAULT_IGNORE_PATHS, modelRelativePaths, signatureInsideModel } from './ignore-paths.js';
@@ -13,6 +13,13 @@ import { CURVE_HASH } from './verify-signature.js';
 import { defaultSignaturePath } from './verify-model.js';
 
 const BUNDLE_MEDIA_TYPE = 'application/vnd.dev.sigstore.bundle.v0.3+json';
+
+/** What model_signing signs with: ECDSA, the hash chosen by the curve (CURVE_HASH). */
+const MODEL_KEYS: KeyKinds = new Map([
+  ['ec:prime256v1', 'ECDSA P-256'],
+  ['ec:secp384r1', 'ECDSA P-384'],
+  ['ec:secp521r1', 'ECDSA P-521'],
+]);
 
 export interface SignModelOptions extends HashOptions {
   /** Keyless (Fulcio and Rekor), a managed ECDSA key, or a certificate of your own PKI. */
@@ -73,7 +80,7 @@ export async function signModel(modelPath: string, options: SignModelOptions): P
 /** The signature bundle of a statement, by signing method. */
 async function signStatement(payload: Buffer, signer: SignerOptions): Promise<Record<string, unknown>> {
   if (signer.method === 'keyless') return bundleToJSON(await signEnvelope(payload, IN_TOTO_PAYLOAD_TYPE, signer)) as Record<string, unknown>;
-  const key = modelSigningKey(signer.privateKey, signer.passphrase);
+  const key = parsePrivateKey(signer.privateKey, signer.passphrase, MODEL_KEYS);
   const hash = CURVE_HASH[key.asymmetricKeyDetails!.namedCurve!]!;
   const sig = cryptoSign(hash, preAuthEncoding(IN_TOTO_PAYLOAD_TYPE, payload), key);
   let material: Record<string, unknown>;
@@ -91,22 +98,4 @@ async function signStatement(payload: Buffer, signer: SignerOptions): Promise<Re
     verificationMaterial: material,
     dsseEnvelope: { payload: payload.toString('base64'), payloadType: IN_TOTO_PAYLOAD_TYPE, signatures: [{ sig: sig.toString('base64'), keyid: '' }] },
   };
-}
-
-/** An ECDSA P-256, P-384 or P-521 private key: what model signatures are made with. */
-function modelSigningKey(pem: string | KeyObject, passphrase: string | undefined): KeyObject {
-  let key: KeyObject;
-  try {
-    key = typeof pem === 'string' ? createPrivateKey({ key: pem, format: 'pem', passphrase }) : pem;
-  } catch (error) {
-    const encrypted = typeof pem === 'string' && /ENCRYPTED/.test(pem);
-    throw new SigningError(
-      encrypted && !passphrase ? 'the key is encrypted: give its passphrase (KERNELSEAL_KEY_PASSWORD)' : `the key is not a PEM private key: ${(error as Error).message}`,
-    );
-  }
-  if (key.type !== 'private') throw new SigningError('the key is not a private key');
-  if (key.asymmetricKeyType !== 'ec' || !CURVE_HASH[key.asymmetricKeyDetails?.namedCurve ?? '']) {
-    throw new SigningError(`model signatures use ECDSA P-256, P-384 or P-521 keys (got ${key.asymmetricKeyType} ${key.asymmetricKeyDetails?.namedCurve ?? ''})`.trim());
-  }
-  return key;
 }

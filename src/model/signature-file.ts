@@ -1,8 +1,5 @@
 import { duplicateKey } from '../json/duplicate-keys.js';
 
-/** A model signature is a small JSON file; anything bigger is refused before parsing. */
-export const MAX_SIGNATURE_BYTES = 16 * 1024 * 1024;
-
 /** How the signer is identified (OMS v1.0 section 4.1): a key, a chain of a private PKI, or a Fulcio certificate. */
 export type SigningMaterial =
   | { kind: 'publicKey'; /** v1.1+: hex SHA-256 of the key's PEM */ hint?: string }

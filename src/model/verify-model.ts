@@ -1,14 +1,18 @@
-import { open, stat } from 'node:fs/promises';
+import { stat } from 'node:fs/promises';
 import { basename, join } from 'node:path';
 import type { DigestBackend, HashOptions } from '../digest/backend.js';
+import { DigestError } from '../digest/errors.js';
+import { readBounded } from '../fs/read-bounded.js';
 import { pinnedTrustedRoot, type TrustedRoot } from '../sigstore/trusted-root.js';
 import type { Signer, TrustAnchor } from '../sigstore/verify-bundle.js';
 import { IN_TOTO_PAYLOAD_TYPE } from '../sigstore/dsse.js';
 import { hashModel } from './hash-model.js';
-import { DEFAULT_IGNORE_PATHS, modelRelativePaths, signatureInsideModel } from './ignore-paths.js';
+import { MAX_BUNDLE_BYTES } from '../verify/verify-variant.js';
+import { DEFAULT_IGNORE_PATHS, IgnorePathError, modelRelativePaths, signatureInsideModel } from './ignore-paths.js';
 import { parseShardName, resourcePath, type ModelManifest, type Resource } from './manifest.js';
+import { ModelFilesError } from './model-files.js';
 import { compareResources, type ModelViolation } from './model-violations.js';
-import { MAX_SIGNATURE_BYTES, parseModelSignature, type ModelSignature } from './signature-file.js';
+import { parseModelSignature, type ModelSignature } from './signature-file.js';
 import { parseStatement } from './statement.js';
 import { verifyModelSignature } from './verify-signature.js';
 
@@ -61,12 +65,12 @@ export async function verifyModel(modelPath: string, options: VerifyModelOptions
   const result = (outcome: DistributiveOmit<ModelVerificationResult, 'path' | 'signaturePath'>) =>
     ({ path: modelPath, signaturePath, ...outcome }) as ModelVerificationResult;
 
-  const text = await readSignature(signaturePath);
-  if (text === undefined) return result({ status: 'signature-missing' });
-  if (typeof text !== 'string') return result({ status: 'bundle-invalid', reason: text.reason });
+  const read = await readBounded(signaturePath, MAX_BUNDLE_BYTES);
+  if ('missing' in read) return result({ status: 'signature-missing' });
+  if ('error' in read) return result({ status: 'bundle-invalid', reason: read.error });
   let signature: ModelSignature;
   try {
-    signature = parseModelSignature(text);
+    signature = parseModelSignature(Buffer.from(read.bytes).toString('utf8'));
   } catch (error) {
     return result({ status: 'bundle-invalid', reason: (error as Error).message });
   }
@@ -99,8 +103,11 @@ export async function verifyModel(modelPath: string, options: VerifyModelOptions
     actual = isDirectory ? hashed.resources : singleFileNames(hashed.resources, expected, basename(modelPath));
     bytes = hashed.bytes;
   } catch (error) {
-    options.signal?.throwIfAborted();
-    return result({ status: 'hash-failed', reason: (error as Error).message });
+    // A verdict about the model; cancellation or a bug is not one.
+    if (error instanceof DigestError || error instanceof ModelFilesError || error instanceof IgnorePathError) {
+      return result({ status: 'hash-failed', reason: error.message });
+    }
+    throw error;
   }
   const violations = compareResources(expected.resources, actual, expected.serialization.method);
   if (violations.length > 0) return result({ status: 'model-mismatch', violations });
@@ -124,25 +131,6 @@ function singleFileNames(actual: Resource[], expected: ModelManifest, name: stri
     const shard = method === 'shards' ? parseShardName(r.name) : undefined;
     return { ...r, name: shard ? `${name}:${shard.start}:${shard.end}` : name };
   });
-}
-
-/** The signature's text, undefined when there is none, or why it cannot be read. */
-async function readSignature(path: string): Promise<string | undefined | { reason: string }> {
-  let handle;
-  try {
-    handle = await open(path, 'r');
-  } catch (error) {
-    if ((error as NodeJS.ErrnoException).code === 'ENOENT') return undefined;
-    return { reason: `cannot read ${path}: ${(error as Error).message}` };
-  }
-  try {
-    const info = await handle.stat();
-    if (!info.isFile()) return { reason: `${path} is not a regular file` };
-    if (info.size > MAX_SIGNATURE_BYTES) return { reason: `${path} is ${info.size} bytes, more than a signature can be (${MAX_SIGNATURE_BYTES})` };
-    return (await handle.readFile()).toString('utf8');
-  } finally {
-    await handle.close();
-  }
 }
 
 type DistributiveOmit<T, K extends PropertyKey> = T extends unknown ? Omit<T, K> : never;

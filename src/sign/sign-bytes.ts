@@ -161,7 +161,10 @@ function keySigner(key: KeyObject, certificate: string | undefined): SigstoreSig
   };
 }
 
-const SUPPORTED_KEYS = new Map([
+/** Key kinds (`<type>:<curve>`) a signer takes, with their names for people. */
+export type KeyKinds = ReadonlyMap<string, string>;
+
+const SUPPORTED_KEYS: KeyKinds = new Map([
   ['ec:prime256v1', 'ECDSA P-256'],
   ['ec:secp384r1', 'ECDSA P-384'],
   ['ed25519:', 'Ed25519'],
@@ -171,7 +174,7 @@ const SUPPORTED_KEYS = new Map([
  * A PEM private key of a kind we sign with: ECDSA P-256 or P-384, or Ed25519. An encrypted key
  * needs its `passphrase`.
  */
-export function parsePrivateKey(key: string | KeyObject, passphrase?: string): KeyObject {
+export function parsePrivateKey(key: string | KeyObject, passphrase?: string, supported: KeyKinds = SUPPORTED_KEYS): KeyObject {
   let parsed: KeyObject;
   try {
     parsed = typeof key === 'string' ? createPrivateKey({ key, format: 'pem', passphrase }) : key;
@@ -185,8 +188,8 @@ export function parsePrivateKey(key: string | KeyObject, passphrase?: string): K
   }
   if (parsed.type !== 'private') throw new SigningError('the key is not a private key');
   const kind = `${parsed.asymmetricKeyType}:${parsed.asymmetricKeyDetails?.namedCurve ?? ''}`;
-  if (!SUPPORTED_KEYS.has(kind)) {
-    throw new SigningError(`unsupported key type ${kind.replace(/:$/, '')}: use ${[...SUPPORTED_KEYS.values()].join(', ')}`);
+  if (!supported.has(kind)) {
+    throw new SigningError(`unsupported key type ${kind.replace(/:$/, '')}: use ${[...supported.values()].join(', ')}`);
   }
   return parsed;
 }

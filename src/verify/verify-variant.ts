@@ -1,10 +1,8 @@
-import { constants } from 'node:fs';
-import { open } from 'node:fs/promises';
 import { join } from 'node:path';
 import type { HashOptions } from '../digest/backend.js';
 import type { DigestBackend } from '../digest/backend.js';
 import { Digest } from '../digest/digest.js';
-import { withFileSlot } from '../fs/file-slots.js';
+import { readBounded } from '../fs/read-bounded.js';
 import { DigestError } from '../digest/errors.js';
 import { MetadataError, parseMetadata, type KernelMetadata } from '../metadata/metadata.js';
 import { BundleError, parseBundle, type Bundle } from '../sigstore/bundle.js';
@@ -150,34 +148,4 @@ async function checkFiles(dir: string, expected: Digest, options: VerifyVariantO
   }
   const violations = expected.violations(actual);
   return violations.length > 0 ? stop({ status: 'digest-mismatch', violations }) : { value: true };
-}
-
-type Read = { bytes: Uint8Array } | { missing: true } | { error: string };
-
-/** Reads a whole file unless it is missing, not a regular file, or larger than `limit`. */
-function readBounded(path: string, limit: number): Promise<Read> {
-  return withFileSlot(() => readWhole(path, limit));
-}
-
-async function readWhole(path: string, limit: number): Promise<Read> {
-  let handle;
-  try {
-    // Non-blocking: a FIFO planted under the name must not stall us; it is refused below.
-    handle = await open(path, constants.O_RDONLY | constants.O_NONBLOCK);
-  } catch (error) {
-    const code = (error as NodeJS.ErrnoException).code;
-    return code === 'ENOENT' ? { missing: true } : { error: `cannot read ${path}: ${(error as Error).message}` };
-  }
-  try {
-    const info = await handle.stat();
-    if (!info.isFile()) return { error: `${path} is not a regular file` };
-    if (info.size > limit) return { error: `${path} is ${info.size} bytes, more than the ${limit} allowed` };
-    const bytes = await handle.readFile();
-    if (bytes.length > limit) return { error: `${path} grew past ${limit} bytes while read` };
-    return { bytes };
-  } catch (error) {
-    return { error: `cannot read ${path}: ${(error as Error).message}` };
-  } finally {
-    await handle.close();
-  }
 }
