@@ -140,6 +140,17 @@ describe('hashFiles: files whole or in shards (model signing)', () => {
     await expect(backend.hashFiles('sha256', [dir])).rejects.toMatchObject({ code: 'NOT_A_REGULAR_FILE', path: dir });
     await expect(backend.hashFiles('sha256', [join(dir, 'missing')])).rejects.toMatchObject({ code: 'NOT_FOUND' });
   });
+
+  it.each(backends)('refuses to cut a file into millions of shards before reading a byte ($name)', async (backend) => {
+    const sparse = join(tempDir(), 'sparse');
+    const fd = openSync(sparse, 'w');
+    ftruncateSync(fd, 2 ** 40); // 1 TiB, nothing on disk
+    closeSync(fd);
+    await expect(backend.hashFiles('sha256', [sparse], { shardSize: 1024 })).rejects.toMatchObject({
+      code: 'TOO_MANY_SHARDS',
+      reason: '1099511627776 bytes in shards of 1024 make more than 2097152 shards',
+    });
+  });
 });
 
 describe('the pure backend\'s worker pool', () => {

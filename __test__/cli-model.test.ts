@@ -81,7 +81,7 @@ describe('kernelseal sign-model', () => {
     expect(verified.stdout).toMatch(/^✅ .*model signature verified: 4 shards, 3.00 kB \(blake2b, shards of 1.00 kB\)/);
     writeFileSync(join(dir, 'config.json'), '{"changed": true}');
     const changed = await runCli(['verify-model', dir, '--key', publicKey]);
-    expect(changed.stdout).toContain('File hash mismatch for config.json: shards 0:2 differ (2 bytes when signed, 17 now)');
+    expect(changed.stdout).toContain('File hash mismatch for config.json: shards 0:2, 0:17 differ (2 bytes when signed, 17 now)');
     expect(changed.code).toBe(1);
   });
 

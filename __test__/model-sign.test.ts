@@ -1,6 +1,7 @@
 // Signing models and verifying them back: every method, serialization and hash; then what
 // must fail, and with which reason.
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import { execFileSync } from 'node:child_process';
 import { createPublicKey, generateKeyPairSync, sign as cryptoSign, verify as cryptoVerify } from 'node:crypto';
 import { existsSync, readFileSync, rmSync, symlinkSync, writeFileSync } from 'node:fs';
 import { basename, join } from 'node:path';
@@ -177,6 +178,26 @@ function signStatement(manifest: Manifest | Record<string, unknown>, privateKey:
   });
 }
 
+/** A P-256 leaf issued by the reference's test intermediate CA, with these extensions. */
+function leafOfIntermediate(extensions: string[]): { key: string; cert: string } {
+  const dir = tempDir();
+  const file = (name: string) => join(dir, name);
+  const run = (...args: string[]) => execFileSync('openssl', args, { stdio: 'pipe' });
+  run('genpkey', '-algorithm', 'EC', '-pkeyopt', 'ec_paramgen_curve:P-256', '-out', file('key.pem'));
+  run('req', '-new', '-key', file('key.pem'), '-subj', '/CN=model-release', '-out', file('csr.pem'));
+  writeFileSync(file('ext.cnf'), `${extensions.join('\n')}\n`);
+  run('x509', '-req', '-in', file('csr.pem'), '-CA', join(KEYS, 'int-ca-cert.pem'), '-CAkey', join(KEYS, 'int-ca-priv.pem'), '-set_serial', '7', '-days', '2', '-extfile', file('ext.cnf'), '-out', file('cert.pem'));
+  return { key: read(file('key.pem')), cert: read(file('cert.pem')) };
+}
+
+/** A certificate-method signature made without signModel's checks, as another tool might. */
+function certificateSigned(manifest: Manifest, leaf: { key: string; cert: string }): string {
+  const bundle = JSON.parse(signStatement(manifest, leaf.key));
+  const der = (pem: string) => Buffer.from(pem.replace(/-----[A-Z ]+-----|\s/g, ''), 'base64').toString('base64');
+  bundle.verificationMaterial = { x509CertificateChain: { certificates: [{ rawBytes: der(leaf.cert) }, { rawBytes: der(read(join(KEYS, 'int-ca-cert.pem')).slice(read(join(KEYS, 'int-ca-cert.pem')).indexOf('-----BEGIN'))) }] } };
+  return JSON.stringify(bundle);
+}
+
 describe('what fails, and why', () => {
   const key = keyPair('P-256');
   const signed = async (options: { shardSize?: number } = {}) => {
@@ -212,7 +233,7 @@ describe('what fails, and why', () => {
     writeFileSync(join(dir, 'model.safetensors'), weights);
     expect(await violations(dir)).toEqual(['File hash mismatch for model.safetensors: shards 2048:3072 differ']);
     writeFileSync(join(dir, 'model.safetensors'), weights.subarray(0, 4000));
-    expect(await violations(dir)).toEqual(['File hash mismatch for model.safetensors: shards 2048:3072, 3072:4096, 4096:5000 differ (5000 bytes when signed, 4000 now)']);
+    expect(await violations(dir)).toEqual(['File hash mismatch for model.safetensors: shards 2048:3072, 3072:4000, 3072:4096, 4096:5000 differ (5000 bytes when signed, 4000 now)']);
   });
 
   it('a tampered payload or signature fails the signature check', async () => {
@@ -271,6 +292,62 @@ describe('what fails, and why', () => {
     writeFileSync(join(dir, 'bad.sig'), '{"mediaType": "application/json"}');
     expect(await verify(dir, { signature: join(dir, 'bad.sig'), ignorePaths: ['bad.sig'] })).toMatchObject({ status: 'bundle-invalid', reason: expect.stringContaining('not a Sigstore bundle') });
     expect(await ks.verifyModel(dir, { certificateChain: read(join(KEYS, 'ca-cert.pem')), signature })).toMatchObject({ status: 'signature-invalid', reason: expect.stringContaining('verify it with --key') });
+  });
+
+  it('shards that leave a gap, or a v1.0 statement over the v0.2 encoding, are refused', async () => {
+    const { dir, manifest, signature } = await signed({ shardSize: 1024 });
+    const statement = ks.buildStatement(manifest) as { predicate: { resources: Array<{ name: string }> } };
+    const gap = { ...statement, predicate: { ...statement.predicate, resources: statement.predicate.resources.filter((r) => r.name !== 'model.safetensors:1024:2048') } };
+    const resources = gap.predicate.resources as Array<{ digest: string }>;
+    const root = ks.rootDigest(resources as never);
+    (gap as unknown as { subject: Array<{ digest: { sha256: string } }> }).subject = [{ name: 'm', digest: { sha256: root } } as never];
+    writeFileSync(signature, signStatement({}, key.privateKey, Buffer.from(JSON.stringify(gap))));
+    expect(await verify(dir)).toMatchObject({ status: 'statement-invalid', reason: expect.stringContaining('do not cut it in 1024-byte pieces from byte 0') });
+
+    const payload = ks.statementPayload(manifest);
+    const legacy = Buffer.from(`DSSEV1 ${ks.IN_TOTO_PAYLOAD_TYPE.length} ${ks.IN_TOTO_PAYLOAD_TYPE} ${payload.length} b'${payload.toString('latin1').replace(/\\/g, '\\\\').replace(/\n/g, '\\n')}'`);
+    const bundle = JSON.parse(signStatement(manifest, key.privateKey));
+    bundle.dsseEnvelope.signatures[0].sig = cryptoSign('sha256', legacy, key.privateKey).toString('base64');
+    writeFileSync(signature, JSON.stringify(bundle));
+    expect(await verify(dir)).toMatchObject({ status: 'statement-invalid', reason: expect.stringContaining("model_signing v0.2's encoding, which only signs v0.2 statements") });
+  });
+
+  it('a symlink to a directory is refused, and an ambiguous ignore path too', async () => {
+    const { dir } = await signed();
+    symlinkSync(tempDir(), join(dir, 'linked-dir'));
+    expect(await verify(dir)).toMatchObject({ status: 'hash-failed', reason: expect.stringContaining('linked-dir: is a symlink') });
+    rmSync(join(dir, 'linked-dir'));
+    const cwd = process.cwd();
+    const parent = join(dir, '..');
+    writeTree(dir, { [`${basename(dir)}/x`]: 'a file named like the path from the parent' });
+    writeFileSync(join(dir, 'x'), 'x');
+    process.chdir(parent);
+    try {
+      const result = await verify(dir, { ignorePaths: [`${basename(dir)}/x`] });
+      expect(result).toMatchObject({ status: 'hash-failed', reason: expect.stringContaining('is ambiguous') });
+    } finally {
+      process.chdir(cwd);
+    }
+  });
+
+  it('a certificate of the same CA that is not for code signing, or has a critical extension nobody checks, cannot sign', async () => {
+    const { dir, manifest, signature } = await signed();
+    const ca = read(join(KEYS, 'ca-cert.pem'));
+    for (const [extensions, reason] of [
+      [['keyUsage=critical,digitalSignature', 'extendedKeyUsage=serverAuth'], 'not for code signing'],
+      [['keyUsage=critical,keyCertSign', 'extendedKeyUsage=codeSigning'], 'lacks digitalSignature'],
+      [['extendedKeyUsage=codeSigning', '1.2.3.4=critical,ASN1:NULL'], 'critical extension kernelseal does not check (1.2.3.4)'],
+    ] as const) {
+      const leaf = leafOfIntermediate([...extensions]);
+      await expect(ks.signModel(dir, { signer: { method: 'certificate', privateKey: leaf.key, certificate: leaf.cert, chain: read(join(KEYS, 'int-ca-cert.pem')) } })).rejects.toThrow(reason);
+      writeFileSync(signature, certificateSigned(manifest, leaf));
+      expect(await ks.verifyModel(dir, { certificateChain: ca }), reason).toMatchObject({ status: 'signature-invalid', reason: expect.stringContaining(reason) });
+    }
+    // The same construction with the right usages verifies: the refusals above are about usage.
+    const good = leafOfIntermediate(['keyUsage=critical,digitalSignature', 'extendedKeyUsage=codeSigning', 'subjectAltName=email:release@example.com']);
+    writeFileSync(signature, certificateSigned(manifest, good));
+    expect(await ks.verifyModel(dir, { certificateChain: ca })).toMatchObject({ status: 'verified', signer: { identity: 'release@example.com' } });
+    expect(await ks.verifyModel(dir, { certificateChain: ca, identity: ks.exactly('other@example.com') })).toMatchObject({ status: 'signature-invalid', reason: expect.stringContaining('identity is "release@example.com"') });
   });
 
   it('a signature of another key, with a hint naming it, fails naming the mismatch', async () => {

@@ -6,6 +6,7 @@ export type DigestErrorCode =
   | 'DANGLING_SYMLINK'
   | 'INVALID_NAME'
   | 'FILE_CHANGED'
+  | 'TOO_MANY_SHARDS'
   | 'IO';
 
 /** Hashing failed on a file: `path` names it, `reason` says why. */

@@ -51,6 +51,9 @@ export const pureBackend: DigestBackend = {
       sizes.push(size);
       if (shardSize === undefined) pieces.push({ path, size, range: { start: 0, end: size, listed } });
       else {
+        if (pieces.length + Math.ceil(size / shardSize) > MAX_PIECES) {
+          throw new DigestError('TOO_MANY_SHARDS', path, `${size} bytes in shards of ${shardSize} make more than ${MAX_PIECES} shards`);
+        }
         for (let start = 0; start < size; start += shardSize) {
           const end = Math.min(start + shardSize, size);
           pieces.push({ path, size: end - start, range: { start, end, listed } });
@@ -61,6 +64,9 @@ export const pureBackend: DigestBackend = {
     return { sizes, digests, bytes: sizes.reduce((sum, size) => sum + size, 0) } satisfies FileHashes;
   },
 };
+
+/** The most shards one job cuts its files into (crates/engine/src/files.rs MAX_PIECES). */
+const MAX_PIECES = 2 ** 21;
 
 /** A file's fingerprint before hashing (following symlinks); refuses anything but a regular file. */
 async function listFile(path: string): Promise<Listed> {

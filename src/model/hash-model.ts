@@ -50,6 +50,7 @@ export async function hashModel(modelPath: string, options: HashModelOptions): P
     if (shardSize === undefined) take(file.name);
     else for (let start = 0; start < size; start += shardSize) take(`${file.name}:${start}:${Math.min(start + shardSize, size)}`);
   });
+  if (offset !== hashes.digests.length) throw new Error(`internal error: ${hashes.digests.length / digestLength} digests for ${resources.length} resources`);
   const resolved = await realpath(modelPath).catch(() => resolve(modelPath));
   // Files are listed in the reference's order, and each file's shards follow in order.
   return { modelName: modelName(modelPath, resolved), serialization, resources, bytes: hashes.bytes };

@@ -1,5 +1,5 @@
-import { lstat } from 'node:fs/promises';
-import { isAbsolute, posix, relative, resolve, sep } from 'node:path';
+import { lstat, realpath } from 'node:fs/promises';
+import { basename, dirname, isAbsolute, join, posix, relative, resolve, sep } from 'node:path';
 import { safeRelativePath } from './statement.js';
 
 /**
@@ -18,7 +18,8 @@ export class IgnorePathError extends Error {
  * root (`./a//b` is `a/b`). A relative path is read from the model root; when nothing is there
  * but the path names something inside the model from the current directory (as model_signing
  * 1.x took them: `--ignore-paths model/ignore-me`), it is read that way. An absolute path must
- * lie inside the model. Globs are not patterns: `*` is a file name like any other.
+ * lie inside the model. A relative path that names two different existing paths these two ways
+ * is refused as ambiguous. Globs are not patterns: `*` is a file name like any other.
  */
 export async function modelRelativePaths(modelPath: string, paths: readonly string[]): Promise<string[]> {
   const root = resolve(modelPath);
@@ -29,8 +30,11 @@ export async function modelRelativePaths(modelPath: string, paths: readonly stri
     else {
       const fromRoot = posix.normalize(path.split(sep).join('/')).replace(/\/$/, '');
       const fromCwd = inside(root, resolve(path));
-      const useCwd = fromCwd !== undefined && !(await exists(resolve(root, fromRoot))) && (await exists(resolve(path)));
-      relativePath = useCwd ? fromCwd : fromRoot;
+      const [rootExists, cwdExists] = await Promise.all([exists(resolve(root, fromRoot)), exists(resolve(path))]);
+      if (fromCwd !== undefined && fromCwd !== fromRoot && rootExists && cwdExists) {
+        throw new IgnorePathError(`ignore path ${JSON.stringify(path)} is ambiguous: it names ${fromRoot} from the model root and ${fromCwd} from here; give it from the model root, or absolute`);
+      }
+      relativePath = fromCwd !== undefined && cwdExists && !rootExists ? fromCwd : fromRoot;
     }
     if (relativePath === undefined || !safeRelativePath(relativePath)) throw new IgnorePathError(`ignore path ${JSON.stringify(path)} is not a path inside the model`);
     out.push(relativePath);
@@ -38,9 +42,16 @@ export async function modelRelativePaths(modelPath: string, paths: readonly stri
   return out;
 }
 
-/** The signature file's path relative to the model, when it is inside the model directory. */
-export function signatureInsideModel(modelPath: string, signaturePath: string): string | undefined {
-  return inside(resolve(modelPath), resolve(signaturePath));
+/**
+ * The signature file's path relative to the model, when it is inside the model directory
+ * (also through symlinks: both paths are resolved where they exist).
+ */
+export async function signatureInsideModel(modelPath: string, signaturePath: string): Promise<string | undefined> {
+  const real = async (path: string) => {
+    const parent = await realpath(dirname(resolve(path))).catch(() => dirname(resolve(path)));
+    return join(parent, basename(path));
+  };
+  return inside(resolve(modelPath), resolve(signaturePath)) ?? inside(await realpath(modelPath).catch(() => resolve(modelPath)), await real(signaturePath));
 }
 
 function inside(root: string, path: string): string | undefined {

@@ -34,9 +34,11 @@ export class ModelFilesError extends Error {
  * - ignore paths leave out the path named and its subtree, and are checked first (an ignored
  *   symlink or FIFO is never looked at);
  * - a symlink is refused unless `allowSymlinks`; then a link to a file is listed under the link's
- *   name and a link to a directory is not entered; a dangling link is refused either way;
+ *   name; a link to a directory is refused (the reference skips it, leaving its content
+ *   unchecked), and so is a dangling link;
  * - FIFOs, sockets and devices are refused: they are neither file nor directory;
- * - a name that is not valid UTF-8 is refused (it could not be written in the manifest).
+ * - a name that is not valid UTF-8, or holds a backslash, is refused (the manifest could not
+ *   name it unambiguously).
  * A single file (the root path itself) is a model of one file named `.`. The root itself may be
  * a symlink: it is the path the user named.
  */
@@ -60,6 +62,8 @@ export async function listModelFiles(modelPath: string, options: ListModelOption
       const name = raw.toString('utf8');
       const path = join(dir, name);
       if (!Buffer.from(name, 'utf8').equals(raw)) throw new ModelFilesError(join(dir, raw.toString('latin1')), 'the file name is not valid UTF-8');
+      // A manifest path is `/`-separated: a backslash would mean a separator to some readers.
+      if (name.includes('\\')) throw new ModelFilesError(path, 'the file name holds a backslash, which a model manifest cannot name unambiguously');
       const key = prefix === '' ? name : `${prefix}/${name}`;
       if (isIgnored(key, ignored)) continue;
       if (entry.isDirectory()) pending.push({ dir: path, prefix: key });
@@ -69,8 +73,9 @@ export async function listModelFiles(modelPath: string, options: ListModelOption
         const target = await stat(path).catch((error: NodeJS.ErrnoException) => {
           throw new ModelFilesError(path, `dangling symlink (${error.code ?? error.message})`);
         });
-        if (target.isFile()) files.push({ name: key, path });
-        else if (!target.isDirectory()) throw new ModelFilesError(path, 'is a symlink to something that is neither a file nor a directory');
+        // A linked directory is neither hashed nor skipped in silence: a loader would read it.
+        if (!target.isFile()) throw new ModelFilesError(path, `is a symlink to ${target.isDirectory() ? 'a directory, which model signing does not follow' : 'something that is neither a file nor a directory'}`);
+        files.push({ name: key, path });
       } else throw new ModelFilesError(path, 'is neither a file nor a directory (a FIFO, socket or device)');
     }
   }

@@ -11,16 +11,15 @@ export class ModelHashMismatch {
     /** Files: the signed and the actual digest, as `<algorithm>:<hex>`. */
     readonly expected?: string,
     readonly actual?: string,
-    /** Shards: the signed byte ranges (`start:end`) whose content differs or is gone. */
+    /** Shards: the byte ranges (`start:end`) signed or hashed whose digests differ (or are absent on one side). */
     readonly shards?: readonly string[],
     /** Shards: the file's size when signed and now, when they differ. */
     readonly sizes?: { signed: number; actual: number },
   ) {}
   toString(): string {
     if (this.shards) {
-      const size = this.sizes ? `${this.sizes.signed} bytes when signed, ${this.sizes.actual} now` : '';
-      if (this.shards.length === 0) return `File hash mismatch for ${this.path}: ${size}`;
-      return `File hash mismatch for ${this.path}: shards ${this.shards.join(', ')} differ${size ? ` (${size})` : ''}`;
+      const size = this.sizes ? ` (${this.sizes.signed} bytes when signed, ${this.sizes.actual} now)` : '';
+      return `File hash mismatch for ${this.path}: shards ${this.shards.join(', ')} differ${size}`;
     }
     return `File hash mismatch for ${this.path}: expected: ${this.expected}, got: ${this.actual}`;
   }
@@ -49,15 +48,26 @@ export function compareResources(expected: readonly Resource[], actual: readonly
       const [g] = got.values();
       if (w!.digest !== g!.digest) violations.push(new ModelHashMismatch(path, `${w!.algorithm}:${w!.digest}`, `${g!.algorithm}:${g!.digest}`));
     } else {
-      const end = (ranges: Map<string, Resource>) => Math.max(...[...ranges.keys()].map((range) => Number(range.split(':')[1])));
+      // Both ways: a range hashed now but not signed differs as much as one signed and gone.
+      const differ = [...new Set([...want.keys(), ...got.keys()])].filter((range) => want.get(range)?.digest !== got.get(range)?.digest).sort(byRange);
       const sizes = { signed: end(want), actual: end(got) };
-      const differ = [...want.keys()].filter((range) => want.get(range)!.digest !== got.get(range)?.digest);
-      if (differ.length > 0 || sizes.signed !== sizes.actual) {
-        violations.push(new ModelHashMismatch(path, undefined, undefined, differ, sizes.signed === sizes.actual ? undefined : sizes));
-      }
+      if (differ.length > 0) violations.push(new ModelHashMismatch(path, undefined, undefined, differ, sizes.signed === sizes.actual ? undefined : sizes));
     }
   }
   return violations;
+}
+
+function byRange(a: string, b: string): number {
+  const [aStart, aEnd] = a.split(':').map(Number) as [number, number];
+  const [bStart, bEnd] = b.split(':').map(Number) as [number, number];
+  return aStart - bStart || aEnd - bEnd;
+}
+
+/** The end of a file's last shard: its size. */
+function end(ranges: Map<string, Resource>): number {
+  let max = 0;
+  for (const range of ranges.keys()) max = Math.max(max, Number(range.split(':')[1]));
+  return max;
 }
 
 /** Resources grouped by file: path -> (range, or '' for a whole file) -> resource. */

@@ -7,6 +7,11 @@ export class PythonFloat {
     if (!Number.isInteger(value)) throw new RangeError(`only whole numbers are written as Python floats (got ${value})`);
   }
 
+  /** JSON.stringify writes the number itself. */
+  toJSON(): number {
+    return this.value;
+  }
+
   /** Python's repr() of a whole float: `8.0`, `1000000000.0`, then exponent form from 1e16. */
   toString(): string {
     const magnitude = Math.abs(this.value);

@@ -1,9 +1,13 @@
 import { bundleToJSON } from '@sigstore/bundle';
+import { X509Certificate } from '@sigstore/core';
 import { createHash, createPublicKey, sign as cryptoSign } from 'node:crypto';
 import { stat } from 'node:fs/promises';
 import type { DigestBackend, HashOptions } from '../digest/backend.js';
 import { writeFileAtomic } from '../fs/atomic-write.js';
-import { SigningError, checkSigningCertificate, parsePrivateKey, pemToDer, signEnvelope, type KeyKinds, type SignerOptions } from '../sign/sign-bytes.js';
+import { SigningError, checkSigningCertificate, parsePrivateKey, signEnvelope, type KeyKinds, type SignerOptions } from '../sign/sign-bytes.js';
+import { pemCertificateBlocks, pemToDer } from '../sigstore/pem.js';
+import { checkSigningUsage } from './certificate-chain.js';
+import { MAX_SIGNATURE_BYTES } from './signature-file.js';
 import { IN_TOTO_PAYLOAD_TYPE, preAuthEncoding } from '../sigstore/dsse.js';
 import { hashModel } from './hash-model.js';
 import { DEFAULT_IGNORE_PATHS, modelRelativePaths, signatureInsideModel } from './ignore-paths.js';
@@ -60,7 +64,7 @@ export async function signModel(modelPath: string, options: SignModelOptions): P
   const signaturePath = options.signature ?? defaultSignaturePath(modelPath, info.isDirectory());
   const ignorePaths = info.isDirectory() ? await modelRelativePaths(modelPath, options.ignorePaths ?? []) : [];
   if (info.isDirectory() && options.ignoreGitPaths !== false) ignorePaths.push(...DEFAULT_IGNORE_PATHS);
-  const signatureInside = signatureInsideModel(modelPath, signaturePath);
+  const signatureInside = await signatureInsideModel(modelPath, signaturePath);
   if (signatureInside !== undefined) ignorePaths.push(signatureInside);
   const serialization: Serialization = {
     method: options.shardSize === undefined ? 'files' : 'shards',
@@ -72,7 +76,12 @@ export async function signModel(modelPath: string, options: SignModelOptions): P
   const hashed = await hashModel(modelPath, { ...options, serialization, ignorePaths });
   if (hashed.resources.length === 0) throw new SigningError(`${modelPath}: no file to sign (an empty model cannot be signed)`);
   const manifest: ModelManifest = { modelName: hashed.modelName, serialization, resources: hashed.resources };
-  const bundle = await signStatement(statementPayload(manifest), options.signer);
+  const payload = statementPayload(manifest);
+  // Base64 grows the statement by a third; verify-model reads signatures up to this size.
+  if ((payload.length * 4) / 3 > MAX_SIGNATURE_BYTES - 1024 * 1024) {
+    throw new SigningError(`${modelPath}: ${hashed.resources.length} resources make a signature larger than verify-model reads (${MAX_SIGNATURE_BYTES} bytes); use larger shards or fewer files`);
+  }
+  const bundle = await signStatement(payload, options.signer);
   await writeFileAtomic(signaturePath, JSON.stringify(bundle));
   return { signaturePath, manifest, bundle, bytes: hashed.bytes };
 }
@@ -81,18 +90,24 @@ export async function signModel(modelPath: string, options: SignModelOptions): P
 async function signStatement(payload: Buffer, signer: SignerOptions): Promise<Record<string, unknown>> {
   if (signer.method === 'keyless') return bundleToJSON(await signEnvelope(payload, IN_TOTO_PAYLOAD_TYPE, signer)) as Record<string, unknown>;
   const key = parsePrivateKey(signer.privateKey, signer.passphrase, MODEL_KEYS);
-  const hash = CURVE_HASH[key.asymmetricKeyDetails!.namedCurve!]!;
-  const sig = cryptoSign(hash, preAuthEncoding(IN_TOTO_PAYLOAD_TYPE, payload), key);
   let material: Record<string, unknown>;
   if (signer.method === 'key') {
     // model_signing 1.1's key hint: the SHA-256 of the public key's PEM text.
     const pem = createPublicKey(key).export({ format: 'pem', type: 'spki' }).toString();
     material = { publicKey: { hint: createHash('sha256').update(pem).digest('hex') }, tlogEntries: [] };
   } else {
+    // Checked before signing: a certificate verify-model would refuse signs nothing.
     checkSigningCertificate(key, signer.certificate, signer.chain);
-    const chain = [signer.certificate, ...(signer.chain?.match(/-----BEGIN CERTIFICATE-----[\s\S]+?-----END CERTIFICATE-----/g) ?? [])];
+    try {
+      checkSigningUsage(X509Certificate.parse(signer.certificate));
+    } catch (error) {
+      throw new SigningError((error as Error).message);
+    }
+    const chain = [signer.certificate, ...pemCertificateBlocks(signer.chain ?? '')];
     material = { x509CertificateChain: { certificates: chain.map((pem) => ({ rawBytes: pemToDer(pem).toString('base64') })) }, tlogEntries: [] };
   }
+  const hash = CURVE_HASH[key.asymmetricKeyDetails!.namedCurve!]!;
+  const sig = cryptoSign(hash, preAuthEncoding(IN_TOTO_PAYLOAD_TYPE, payload), key);
   return {
     mediaType: BUNDLE_MEDIA_TYPE,
     verificationMaterial: material,

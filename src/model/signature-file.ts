@@ -1,5 +1,11 @@
 import { duplicateKey } from '../json/duplicate-keys.js';
 
+/**
+ * The largest signature file read: a statement lists every file (or shard) of the model, about
+ * 250 bytes each, so this allows about a million.
+ */
+export const MAX_SIGNATURE_BYTES = 256 * 1024 * 1024;
+
 /** How the signer is identified (OMS v1.0 section 4.1): a key, a chain of a private PKI, or a Fulcio certificate. */
 export type SigningMaterial =
   | { kind: 'publicKey'; /** v1.1+: hex SHA-256 of the key's PEM */ hint?: string }

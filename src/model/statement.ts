@@ -9,6 +9,7 @@ import {
   type ModelManifest,
   type Resource,
   type Serialization,
+  type ShardName,
 } from './manifest.js';
 import { PythonFloat, toPythonJSON } from './python-json.js';
 
@@ -58,22 +59,27 @@ export function statementPayload(manifest: ModelManifest): Buffer {
  * states, strictly: the OMS v1.0 schema (no unknown keys in the statement, predicate or
  * serialization; one subject; lowercase hex digests of the hash's length), resource names that
  * are safe relative paths (or shard names), each once, with the algorithm the serialization
- * implies, and a subject digest that is the root digest of the resources as listed. The v0.1
- * predicate of model_signing v0.2 is read too (it has no root digest to check).
+ * implies, shards that cut each file from 0 in `shard_size` pieces, and a subject digest that
+ * is the root digest of the resources as listed. The v0.1 predicate of model_signing v0.2 is
+ * read too (it has no root digest to check); `legacyEncoding` (a signature over v0.2's
+ * encoding) allows only that one.
  */
-export function parseStatement(payload: Uint8Array): ModelManifest {
-  const text = Buffer.from(payload).toString('utf8');
+export function parseStatement(payload: Uint8Array, options: { legacyEncoding?: boolean } = {}): ModelManifest {
+  let text: string;
   let statement: unknown;
   try {
+    text = new TextDecoder('utf-8', { fatal: true }).decode(payload);
     statement = JSON.parse(text);
   } catch (error) {
-    throw new StatementError(`the signed payload is not JSON: ${(error as Error).message}`);
+    throw new StatementError(`the signed payload is not UTF-8 JSON: ${(error as Error).message}`);
   }
   const repeated = duplicateKey(text);
   if (repeated !== undefined) throw new StatementError(`the signed statement repeats the key ${JSON.stringify(repeated)}`);
   const root = object(statement, 'the statement');
   if (root._type !== STATEMENT_TYPE) throw new StatementError(`_type must be ${STATEMENT_TYPE} (got ${JSON.stringify(root._type)})`);
   if (root.predicateType === LEGACY_DIGESTS_PREDICATE) return parseLegacyStatement(root);
+  // The v0.2 encoding was only ever signed over v0.2 statements: it may not carry others.
+  if (options.legacyEncoding) throw new StatementError("the signature uses model_signing v0.2's encoding, which only signs v0.2 statements");
   if (root.predicateType !== MODEL_SIGNATURE_PREDICATE) {
     throw new StatementError(`predicateType must be ${MODEL_SIGNATURE_PREDICATE} (got ${JSON.stringify(root.predicateType)}): not a model signature`);
   }
@@ -90,6 +96,7 @@ export function parseStatement(payload: Uint8Array): ModelManifest {
   if (!Array.isArray(predicate.resources)) throw new StatementError('predicate.resources must be an array');
   const resources = predicate.resources.map((item, i) => parseResource(item, i, serialization));
   checkUnique(resources);
+  if (serialization.method === 'shards') checkShardsTile(resources, serialization.shardSize!);
   const computed = rootDigest(resources);
   if (computed !== subjectDigest) {
     throw new StatementError(`the subject digest ${subjectDigest} is not the root digest of the listed resources (${computed}): the manifest is inconsistent`);
@@ -166,6 +173,28 @@ function parseLegacyStatement(root: Record<string, unknown>): ModelManifest {
  */
 export function safeRelativePath(path: string): boolean {
   return path !== '' && !path.includes('\0') && !path.includes('\\') && path.split('/').every((part) => part !== '' && part !== '.' && part !== '..');
+}
+
+/**
+ * Each file's shards must cover it from byte 0 without gap or overlap, each `shardSize` long
+ * but the last: a manifest that skips a range would leave those bytes unchecked.
+ */
+function checkShardsTile(resources: readonly Resource[], shardSize: number): void {
+  const files = new Map<string, ShardName[]>();
+  for (const { name } of resources) {
+    const shard = parseShardName(name)!;
+    files.set(shard.path, [...(files.get(shard.path) ?? []), shard]);
+  }
+  for (const [path, shards] of files) {
+    shards.sort((a, b) => a.start - b.start);
+    shards.forEach((shard, k) => {
+      const length = shard.end - shard.start;
+      const last = k === shards.length - 1;
+      if (shard.start !== k * shardSize || (last ? length > shardSize : length !== shardSize)) {
+        throw new StatementError(`the shards of ${JSON.stringify(path)} do not cut it in ${shardSize}-byte pieces from byte 0 (at ${shard.start}:${shard.end})`);
+      }
+    });
+  }
 }
 
 function checkUnique(resources: readonly Resource[]): void {

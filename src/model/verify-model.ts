@@ -7,14 +7,13 @@ import { pinnedTrustedRoot, type TrustedRoot } from '../sigstore/trusted-root.js
 import type { Signer, TrustAnchor } from '../sigstore/verify-bundle.js';
 import { IN_TOTO_PAYLOAD_TYPE } from '../sigstore/dsse.js';
 import { hashModel } from './hash-model.js';
-import { MAX_BUNDLE_BYTES } from '../verify/verify-variant.js';
 import { DEFAULT_IGNORE_PATHS, IgnorePathError, modelRelativePaths, signatureInsideModel } from './ignore-paths.js';
 import { parseShardName, resourcePath, type ModelManifest, type Resource } from './manifest.js';
 import { ModelFilesError } from './model-files.js';
 import { compareResources, type ModelViolation } from './model-violations.js';
-import { parseModelSignature, type ModelSignature } from './signature-file.js';
+import { MAX_SIGNATURE_BYTES, parseModelSignature, type ModelSignature } from './signature-file.js';
 import { parseStatement } from './statement.js';
-import { verifyModelSignature } from './verify-signature.js';
+import { verifyModelSignature, type VerifiedModelSignature } from './verify-signature.js';
 
 /** The outcome of verifying a model: one kind per step, in the order they run. */
 export type ModelVerificationResult = { path: string; signaturePath: string } & (
@@ -65,7 +64,7 @@ export async function verifyModel(modelPath: string, options: VerifyModelOptions
   const result = (outcome: DistributiveOmit<ModelVerificationResult, 'path' | 'signaturePath'>) =>
     ({ path: modelPath, signaturePath, ...outcome }) as ModelVerificationResult;
 
-  const read = await readBounded(signaturePath, MAX_BUNDLE_BYTES);
+  const read = await readBounded(signaturePath, MAX_SIGNATURE_BYTES);
   if ('missing' in read) return result({ status: 'signature-missing' });
   if ('error' in read) return result({ status: 'bundle-invalid', reason: read.error });
   let signature: ModelSignature;
@@ -74,9 +73,9 @@ export async function verifyModel(modelPath: string, options: VerifyModelOptions
   } catch (error) {
     return result({ status: 'bundle-invalid', reason: (error as Error).message });
   }
-  let signer: Signer;
+  let verified: VerifiedModelSignature;
   try {
-    signer = verifyModelSignature(signature, options, options.trustedRoot ?? pinnedTrustedRoot());
+    verified = verifyModelSignature(signature, options, options.trustedRoot ?? pinnedTrustedRoot());
   } catch (error) {
     return result({ status: 'signature-invalid', reason: (error as Error).message });
   }
@@ -84,7 +83,7 @@ export async function verifyModel(modelPath: string, options: VerifyModelOptions
   let expected: ModelManifest;
   try {
     if (signature.envelope.payloadType !== IN_TOTO_PAYLOAD_TYPE) throw new Error(`the payload type is ${JSON.stringify(signature.envelope.payloadType)}, not an in-toto statement`);
-    expected = parseStatement(signature.envelope.payload);
+    expected = parseStatement(signature.envelope.payload, { legacyEncoding: verified.legacyEncoding });
     if (expected.resources.length === 0) throw new Error('the signature covers no file');
   } catch (error) {
     return result({ status: 'statement-invalid', reason: (error as Error).message });
@@ -96,9 +95,10 @@ export async function verifyModel(modelPath: string, options: VerifyModelOptions
     // Ignore paths are paths inside a directory: a single-file model has none.
     const ignorePaths = isDirectory ? [...(expected.serialization.ignorePaths ?? []), ...(await modelRelativePaths(modelPath, options.ignorePaths ?? []))] : [];
     if (isDirectory && options.ignoreGitPaths !== false) ignorePaths.push(...DEFAULT_IGNORE_PATHS);
-    const signatureInside = signatureInsideModel(modelPath, signaturePath);
+    const signatureInside = await signatureInsideModel(modelPath, signaturePath);
     if (signatureInside !== undefined) ignorePaths.push(signatureInside);
-    const only = options.ignoreUnsignedFiles ? new Set(expected.resources.map((r) => resourcePath(r.name, expected.serialization.method))) : undefined;
+    // A single file is the whole model: there is nothing unsigned to leave out.
+    const only = options.ignoreUnsignedFiles && isDirectory ? new Set(expected.resources.map((r) => resourcePath(r.name, expected.serialization.method))) : undefined;
     const hashed = await hashModel(modelPath, { ...options, serialization: expected.serialization, ignorePaths, only });
     actual = isDirectory ? hashed.resources : singleFileNames(hashed.resources, expected, basename(modelPath));
     bytes = hashed.bytes;
@@ -111,7 +111,7 @@ export async function verifyModel(modelPath: string, options: VerifyModelOptions
   }
   const violations = compareResources(expected.resources, actual, expected.serialization.method);
   if (violations.length > 0) return result({ status: 'model-mismatch', violations });
-  return result({ status: 'verified', signer, manifest: expected, bytes });
+  return result({ status: 'verified', signer: verified.signer, manifest: expected, bytes });
 }
 
 /** Where a model's signature lives unless told: inside a directory, next to a single file. */

@@ -3,6 +3,7 @@ import { FulcioSigner, RekorWitness, TSAWitness, type Signer as SigstoreSigner, 
 import { X509Certificate } from '@sigstore/core';
 import { createHash, createPrivateKey, createPublicKey, sign as cryptoSign, type KeyObject } from 'node:crypto';
 import { preAuthEncoding } from '../sigstore/dsse.js';
+import { pemToDer } from '../sigstore/pem.js';
 import { resolveIdentityToken } from './identity-token.js';
 
 /** Sigstore's public-good services, the defaults for keyless signing. */
@@ -217,9 +218,6 @@ function parseCertificate(pem: string): X509Certificate {
   }
 }
 
-export function pemToDer(pem: string): Buffer {
-  return Buffer.from(pem.replace(/-----(BEGIN|END) [A-Z ]+-----/g, '').replace(/\s+/g, ''), 'base64');
-}
 
 /** "signing failed at https://fulcio…: <reason>", digging the cause out of sigstore-js errors. */
 function describe(what: string, error: unknown, url: string | undefined): string {

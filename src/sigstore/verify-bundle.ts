@@ -7,6 +7,7 @@ import type { Policy } from '../policy/policy.js';
 import type { StringMatch } from '../policy/string-match.js';
 import { FULCIO_OID, certificateIdentity, issuerOf } from './certificate-identity.js';
 import { IN_TOTO_PAYLOAD_TYPE } from './dsse.js';
+import { parsePemCertificates } from './pem.js';
 import { verifyPrehashed, type HashName } from './prehashed.js';
 
 /** What was signed: the bytes themselves, or only their digest (`sha256:<hex>` on the CLI). */
@@ -63,10 +64,24 @@ const trustMaterials = new WeakMap<TrustedRoot, TrustMaterial>();
  * what it leaves to the caller made strict: the artifact must match the bundle's message
  * digest or the in-toto subject of a DSSE envelope, the trust anchor must fit the bundle's kind,
  * and the policy is checked on the DER-decoded certificate extensions. Any failure throws
- * SignatureVerificationError with a reason. `artifact` undefined is for a DSSE envelope whose
- * payload the caller reads and binds itself, once this returns (model signatures).
+ * SignatureVerificationError with a reason.
  */
-export function verifyBundle(bundle: Bundle, artifact: Artifact | undefined, trustedRoot: TrustedRoot, anchor: TrustAnchor): Signer {
+export function verifyBundle(bundle: Bundle, artifact: Artifact, trustedRoot: TrustedRoot, anchor: TrustAnchor): Signer {
+  if (!artifact) throw new SignatureVerificationError('ARTIFACT_MISMATCH', 'no artifact: say what the bundle must sign');
+  return verifyOrThrow(bundle, artifact, trustedRoot, anchor);
+}
+
+/**
+ * Verifies a Sigstore bundle holding a DSSE envelope as verifyBundle does, without binding an
+ * artifact: the caller reads the payload, once this returns, and binds it itself (a model
+ * signature's statement lists the model's files). A bundle of another kind is refused.
+ */
+export function verifyEnvelopeBundle(bundle: Bundle, trustedRoot: TrustedRoot, anchor: TrustAnchor): Signer {
+  if (bundle.content.$case !== 'dsseEnvelope') throw new SignatureVerificationError('ARTIFACT_MISMATCH', 'the bundle signs a message, not a DSSE envelope');
+  return verifyOrThrow(bundle, undefined, trustedRoot, anchor);
+}
+
+function verifyOrThrow(bundle: Bundle, artifact: Artifact | undefined, trustedRoot: TrustedRoot, anchor: TrustAnchor): Signer {
   try {
     return verify(bundle, artifact, trustedRoot, anchor);
   } catch (error) {
@@ -121,14 +136,8 @@ function verify(bundle: Bundle, artifact: Artifact | undefined, trustedRoot: Tru
 
 /** A certificate authority from a PEM chain (leaf-most first), trusted while its certificates are valid. */
 function privateAuthority(pem: string): TrustMaterial['certificateAuthorities'][number] {
-  const blocks = pem.match(/-----BEGIN CERTIFICATE-----[\s\S]+?-----END CERTIFICATE-----/g) ?? [];
-  if (blocks.length === 0) throw new SignatureVerificationError('CA_INVALID', 'the certificate chain holds no PEM certificate');
-  const certChain = blocks.map((block, i) => {
-    try {
-      return X509Certificate.parse(block);
-    } catch (error) {
-      throw new SignatureVerificationError('CA_INVALID', `certificate ${i} of the chain does not parse: ${(error as Error).message}`);
-    }
+  const certChain = parsePemCertificates(pem, (reason) => {
+    throw new SignatureVerificationError('CA_INVALID', `the certificate chain: ${reason}`);
   });
   const start = new Date(Math.max(...certChain.map((c) => c.notBefore.getTime())));
   const end = new Date(Math.min(...certChain.map((c) => c.notAfter.getTime())));
@@ -180,10 +189,12 @@ function checkChainAgainstRoot(bundle: Bundle, trustedRoot: TrustedRoot): void {
   });
 }
 
-function parseKey(key: KeyObject | string): KeyObject {
+/** A public key, as a KeyObject or PEM text (which may carry text before the key, as openssl and GnuTLS print it). */
+export function parseKey(key: KeyObject | string): KeyObject {
   if (typeof key !== 'string') return key;
+  const start = key.indexOf('-----BEGIN PUBLIC KEY-----');
   try {
-    return createPublicKey(key);
+    return createPublicKey(start > 0 ? key.slice(start) : key);
   } catch (error) {
     throw new SignatureVerificationError('KEY_INVALID', `the key is not a PEM public key: ${(error as Error).message}`);
   }

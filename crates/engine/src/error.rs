@@ -19,6 +19,8 @@ pub enum ErrorKind {
     InvalidName,
     /// The file changed (size or modification time) while it was being hashed.
     FileChanged,
+    /// The files cut into more shards than one job hashes ([`crate::files::MAX_PIECES`]).
+    TooManyShards,
     /// The caller cancelled the work.
     Cancelled,
     /// Any other I/O failure (permissions, read errors, ...).
@@ -35,6 +37,7 @@ impl ErrorKind {
             ErrorKind::DanglingSymlink => "DANGLING_SYMLINK",
             ErrorKind::InvalidName => "INVALID_NAME",
             ErrorKind::FileChanged => "FILE_CHANGED",
+            ErrorKind::TooManyShards => "TOO_MANY_SHARDS",
             ErrorKind::Cancelled => "CANCELLED",
             ErrorKind::Io => "IO",
         }

@@ -42,6 +42,11 @@ pub struct FilesDigest {
     pub bytes: u64,
 }
 
+/// The most pieces (shards) one job cuts its files into: a tiny shard size against large files
+/// would otherwise allocate without bound before hashing a byte. Far above what a signature
+/// can list (about a million resources).
+pub const MAX_PIECES: u64 = 1 << 21;
+
 /// Hashes each of `paths` (following symlinks): whole, or in shards of `shard_size` bytes
 /// (the last one shorter). Shards of one file are hashed in parallel like separate files, so
 /// one large file keeps every core busy. Files are listed (stat) first; one that changes
@@ -66,6 +71,14 @@ pub fn hash_files(
             pieces.push(Piece { file, len: listed.size, range: Some((0..listed.size, listed)) });
             continue;
         };
+        let count = listed.size.div_ceil(shard.get());
+        if pieces.len() as u64 + count > MAX_PIECES {
+            return Err(Error::new(
+                ErrorKind::TooManyShards,
+                path,
+                format!("{} bytes in shards of {} make more than {MAX_PIECES} shards", listed.size, shard.get()),
+            ));
+        }
         let mut start = 0;
         while start < listed.size {
             let end = listed.size.min(start.saturating_add(shard.get()));

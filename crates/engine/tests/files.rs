@@ -121,3 +121,15 @@ fn cancelling_stops_the_job() {
     let err = hash_files(&[path], Algorithm::Sha256, NonZeroU64::new(1024), &options(&|_| {}, &cancel)).unwrap_err();
     assert_eq!(err.kind, ErrorKind::Cancelled);
 }
+
+#[test]
+fn a_shard_size_that_would_cut_too_many_shards_is_refused_before_hashing() {
+    let dir = tempfile::tempdir().unwrap();
+    let path = dir.path().join("sparse");
+    let file = fs::File::create(&path).unwrap();
+    file.set_len(1 << 40).unwrap(); // 1 TiB, sparse: nothing is read
+    let cancel = AtomicBool::new(false);
+    let err = hash_files(&[path], Algorithm::Sha256, NonZeroU64::new(1), &options(&|_| {}, &cancel)).unwrap_err();
+    assert_eq!(err.kind, ErrorKind::TooManyShards);
+    assert!(err.reason.contains("more than 2097152 shards"), "{}", err.reason);
+}
