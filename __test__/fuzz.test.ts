@@ -155,6 +155,46 @@ describe('fuzzing the parsers of untrusted input', () => {
     );
   });
 
+  it('model signatures: mutated released signatures are refused with a reason or verify as the original', async () => {
+    const dir = testdata('model-signing', 'model-transparency', 'scripts', 'tests', 'v1.1.0-elliptic-key');
+    const original = readFileSync(`${dir}/model.sig`);
+    const key = readFileSync(testdata('model-signing', 'model-transparency', 'scripts', 'tests', 'keys', 'certificate', 'signing-key-pub.pem'), 'utf8');
+    const root = ks.pinnedTrustedRoot();
+    const verdict = (bytes: Buffer) => {
+      let signature;
+      try {
+        signature = ks.parseModelSignature(bytes.toString('utf8'));
+      } catch (error) {
+        expect(error instanceof ks.SignatureFormatError, String(error)).toBe(true);
+        return 'bundle-invalid';
+      }
+      try {
+        const { legacyEncoding } = ks.verifyModelSignature(signature, { key }, root);
+        ks.parseStatement(signature.envelope.payload, { legacyEncoding });
+        return 'verified';
+      } catch (error) {
+        expect(error instanceof ks.SignatureVerificationError || error instanceof ks.StatementError, String(error)).toBe(true);
+        return 'refused';
+      }
+    };
+    expect(verdict(original)).toBe('verified');
+    await check('model signatures', mutated(original), (bytes) => {
+      const result = verdict(bytes);
+      // A change that still verifies can only be one that leaves the signed bytes as they were.
+      if (result === 'verified') expect(ks.parseModelSignature(bytes.toString('utf8')).envelope).toEqual(ks.parseModelSignature(original.toString('utf8')).envelope);
+    });
+  });
+
+  it('model statements: any JSON a trusted signer could sign ends in a manifest or a StatementError', async () => {
+    await check('model statements', fc.oneof(fc.json(), fc.jsonValue().map((v) => JSON.stringify({ _type: 'https://in-toto.io/Statement/v1', predicateType: 'https://model_signing/signature/v1.0', subject: [{ name: 'm', digest: { sha256: '0'.repeat(64) } }], predicate: v }))), (text) => {
+      try {
+        ks.parseStatement(Buffer.from(text));
+      } catch (error) {
+        expect(error instanceof ks.StatementError, String(error)).toBe(true);
+      }
+    });
+  });
+
   it('verify-bundle arguments: any command line ends in exit 0, 1 or 2', async () => {
     const bundle = testdata('sigstore-conformance', 'happy-path-v0.3', 'bundle.sigstore.json');
     const token = fc.constantFrom(

@@ -60,6 +60,7 @@ export {
 export {
   SignatureVerificationError,
   verifyBundle,
+  verifyEnvelopeBundle,
   type Artifact,
   type Signer,
   type TrustAnchor,
@@ -92,6 +93,6 @@ export { ModelHashMismatch, compareResources, type ModelViolation } from './mode
 export { SignatureFormatError, parseModelSignature, type ModelSignature } from './model/signature-file.js';
 export { signModel, type SignModelOptions, type SignedModel } from './model/sign-model.js';
 export { MODEL_SIGNATURE_PREDICATE, StatementError, buildStatement, parseStatement, statementPayload } from './model/statement.js';
-export { verifyModelSignature } from './model/verify-signature.js';
+export { CURVE_HASH, verifyModelSignature, type VerifiedModelSignature } from './model/verify-signature.js';
 export { verifyModel, type ModelVerificationResult, type VerifyModelOptions } from './model/verify-model.js';
 export { IN_TOTO_PAYLOAD_TYPE, preAuthEncoding } from './sigstore/dsse.js';
