@@ -350,6 +350,35 @@ describe('what fails, and why', () => {
     expect(await ks.verifyModel(dir, { certificateChain: ca, identity: ks.exactly('other@example.com') })).toMatchObject({ status: 'signature-invalid', reason: expect.stringContaining('identity is "release@example.com"') });
   });
 
+  it('a CA limited to path length 0 cannot vouch for a leaf through an intermediate', async () => {
+    const { dir, manifest, signature } = await signed();
+    const work = tempDir();
+    const file = (name: string) => join(work, name);
+    const run = (...args: string[]) => execFileSync('openssl', args, { stdio: 'pipe', cwd: work });
+    const ext = (name: string, lines: string[]) => writeFileSync(file(name), `${lines.join('\n')}\n`);
+    ext('sub.cnf', ['basicConstraints=critical,CA:TRUE', 'keyUsage=critical,keyCertSign']);
+    ext('leaf.cnf', ['keyUsage=critical,digitalSignature', 'extendedKeyUsage=codeSigning']);
+    for (const name of ['root', 'sub', 'leaf']) run('genpkey', '-algorithm', 'EC', '-pkeyopt', 'ec_paramgen_curve:P-256', '-out', file(`${name}.key`));
+    run('req', '-x509', '-new', '-key', file('root.key'), '-subj', '/CN=limited-root', '-days', '2', '-config', '/dev/null', '-addext', 'basicConstraints=critical,CA:TRUE,pathlen:0', '-addext', 'keyUsage=critical,keyCertSign', '-out', file('root.pem'));
+    const issue = (name: string, subject: string, ca: string) => {
+      run('req', '-new', '-key', file(`${name}.key`), '-subj', subject, '-config', '/dev/null', '-out', file(`${name}.csr`));
+      run('x509', '-req', '-in', file(`${name}.csr`), '-CA', file(`${ca}.pem`), '-CAkey', file(`${ca}.key`), '-set_serial', '9', '-days', '2', '-extfile', file(`${name}.cnf`), '-out', file(`${name}.pem`));
+    };
+    issue('sub', '/CN=sub-ca', 'root');
+    issue('leaf', '/CN=release', 'sub');
+    const leaf = { key: read(file('leaf.key')), cert: read(file('leaf.pem')) };
+    const bundle = JSON.parse(certificateSigned(manifest, leaf));
+    const der = (pem: string) => Buffer.from(pem.replace(/-----[A-Z ]+-----|\s/g, ''), 'base64').toString('base64');
+    bundle.verificationMaterial.x509CertificateChain.certificates[1] = { rawBytes: der(read(file('sub.pem'))) };
+    writeFileSync(signature, JSON.stringify(bundle));
+    expect(await ks.verifyModel(dir, { certificateChain: read(file('root.pem')) })).toMatchObject({
+      status: 'signature-invalid',
+      reason: expect.stringContaining('may not have 1 CA certificates below it (path length 0)'),
+    });
+    // Trusting the intermediate itself is fine: nothing limits it.
+    expect((await ks.verifyModel(dir, { certificateChain: read(file('sub.pem')) })).status).toBe('verified');
+  });
+
   it('a signature of another key, with a hint naming it, fails naming the mismatch', async () => {
     const { dir } = await signed();
     expect(await ks.verifyModel(dir, { key: keyPair('P-256').publicKey })).toMatchObject({ status: 'signature-invalid', reason: expect.stringContaining('names another key') });
