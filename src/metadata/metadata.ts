@@ -1,6 +1,6 @@
 import { Digest } from '../digest/digest.js';
 import { METADATA_ALGORITHMS } from '../digest/algorithm.js';
-import { duplicateKey } from '../json/duplicate-keys.js';
+import { parseStrictJSON, type StrictJSONError } from '../json/strict-json.js';
 
 /** Backends a kernel can be built for (design.md section 2). */
 export const BACKEND_TYPES = ['cann', 'cpu', 'cuda', 'metal', 'neuron', 'rocm', 'tpu', 'xpu'] as const;
@@ -38,16 +38,12 @@ const NAME = /^[a-z][-a-z0-9]*[a-z0-9]$/;
  * has been verified.
  */
 export function parseMetadata(bytes: Uint8Array): KernelMetadata {
-  let text: string;
   let json: unknown;
   try {
-    text = new TextDecoder('utf-8', { fatal: true }).decode(bytes);
-    json = JSON.parse(text);
+    json = parseStrictJSON(bytes);
   } catch (error) {
-    throw new MetadataError(error instanceof SyntaxError ? `not valid JSON: ${error.message}` : 'not valid UTF-8');
+    throw new MetadataError((error as StrictJSONError).message);
   }
-  const duplicate = duplicateKey(text);
-  if (duplicate !== undefined) throw new MetadataError(`duplicate key ${JSON.stringify(duplicate)}: its meaning would depend on the parser`);
   const root = object(json, 'metadata');
   const name = string(root.name, 'name');
   if (!NAME.test(name)) throw new MetadataError(`name ${JSON.stringify(name)} does not match ${NAME.source}`);

@@ -1,4 +1,4 @@
-import { duplicateKey } from '../json/duplicate-keys.js';
+import { parseStrictJSON, type StrictJSONError } from '../json/strict-json.js';
 
 /**
  * The largest signature file read: a statement lists every file (or shard) of the model, about
@@ -39,12 +39,11 @@ const MEDIA_TYPE = /^application\/vnd\.dev\.sigstore\.bundle(\.v0\.[123]\+json|\
 export function parseModelSignature(text: string): ModelSignature {
   let json: unknown;
   try {
-    json = JSON.parse(text);
+    json = parseStrictJSON(text);
   } catch (error) {
-    throw new SignatureFormatError(`not JSON: ${(error as Error).message}`);
+    const { kind, detail } = error as StrictJSONError;
+    throw new SignatureFormatError(kind === 'duplicate-key' ? `the bundle repeats the key ${JSON.stringify(detail)}` : `not JSON: ${detail}`);
   }
-  const repeated = duplicateKey(text);
-  if (repeated !== undefined) throw new SignatureFormatError(`the bundle repeats the key ${JSON.stringify(repeated)}`);
   const bundle = object(json, 'the bundle');
   if (typeof bundle.mediaType !== 'string' || !MEDIA_TYPE.test(bundle.mediaType)) {
     throw new SignatureFormatError(`not a Sigstore bundle (mediaType ${JSON.stringify(bundle.mediaType)})`);

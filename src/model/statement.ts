@@ -1,4 +1,4 @@
-import { duplicateKey } from '../json/duplicate-keys.js';
+import { parseStrictJSON, type StrictJSONError } from '../json/strict-json.js';
 import {
   MODEL_HASH_TYPES,
   compareResourceNames,
@@ -65,16 +65,12 @@ export function statementPayload(manifest: ModelManifest): Buffer {
  * encoding) allows only that one.
  */
 export function parseStatement(payload: Uint8Array, options: { legacyEncoding?: boolean } = {}): ModelManifest {
-  let text: string;
   let statement: unknown;
   try {
-    text = new TextDecoder('utf-8', { fatal: true }).decode(payload);
-    statement = JSON.parse(text);
+    statement = parseStrictJSON(payload);
   } catch (error) {
-    throw new StatementError(`the signed payload is not UTF-8 JSON: ${(error as Error).message}`);
+    throw new StatementError(`the signed statement: ${(error as StrictJSONError).message}`);
   }
-  const repeated = duplicateKey(text);
-  if (repeated !== undefined) throw new StatementError(`the signed statement repeats the key ${JSON.stringify(repeated)}`);
   const root = object(statement, 'the statement');
   if (root._type !== STATEMENT_TYPE) throw new StatementError(`_type must be ${STATEMENT_TYPE} (got ${JSON.stringify(root._type)})`);
   if (root.predicateType === LEGACY_DIGESTS_PREDICATE) return parseLegacyStatement(root);

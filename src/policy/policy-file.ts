@@ -1,5 +1,5 @@
 import { readFile } from 'node:fs/promises';
-import { duplicateKey } from '../json/duplicate-keys.js';
+import { parseStrictJSON } from '../json/strict-json.js';
 import {
   NAMED_POLICIES,
   allOf,
@@ -37,12 +37,9 @@ export async function readPolicyFile(path: string): Promise<Policy> {
     throw new PolicyError(`${path}: cannot read: ${error.code === 'ENOENT' ? 'not found' : error.message}`);
   });
   try {
-    const json = JSON.parse(text);
-    const duplicate = duplicateKey(text);
-    if (duplicate !== undefined) throw new PolicyError(`duplicate key ${JSON.stringify(duplicate)}`);
-    return parsePolicy(json);
+    return parsePolicy(parseStrictJSON(text));
   } catch (error) {
-    throw new PolicyError(`${path}: ${error instanceof SyntaxError ? `not valid JSON: ${error.message}` : (error as Error).message}`);
+    throw new PolicyError(`${path}: ${(error as Error).message}`);
   }
 }
 

@@ -8,7 +8,7 @@ import {
   type Bundle,
 } from '@sigstore/bundle';
 import { X509Certificate } from '@sigstore/core';
-import { duplicateKey } from '../json/duplicate-keys.js';
+import { parseStrictJSON, type StrictJSONError } from '../json/strict-json.js';
 
 export type { Bundle };
 
@@ -31,15 +31,12 @@ export const BUNDLE_MEDIA_TYPES: readonly string[] = [
  * checked against the trusted root when verifying.)
  */
 export function parseBundle(text: string | Uint8Array): Bundle {
-  const source = typeof text === 'string' ? text : Buffer.from(text).toString('utf8');
   let json: unknown;
   try {
-    json = JSON.parse(source);
+    json = parseStrictJSON(text);
   } catch (error) {
-    throw new BundleError(`not valid JSON: ${(error as Error).message}`);
+    throw new BundleError((error as StrictJSONError).message);
   }
-  const duplicate = duplicateKey(source);
-  if (duplicate !== undefined) throw new BundleError(`duplicate key ${JSON.stringify(duplicate)}`);
   if (typeof json !== 'object' || json === null || Array.isArray(json)) throw new BundleError('not a JSON object');
   const mediaType = (json as { mediaType?: unknown }).mediaType;
   if (typeof mediaType !== 'string' || !BUNDLE_MEDIA_TYPES.includes(mediaType)) {

@@ -25,3 +25,6 @@ export type VerificationResult = { path: string } & (
 );
 
 export type VerificationStatus = VerificationResult['status'];
+
+/** Omit over each member of a union (a result without its path, say). */
+export type DistributiveOmit<T, K extends PropertyKey> = T extends unknown ? Omit<T, K> : never;

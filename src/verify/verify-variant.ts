@@ -8,7 +8,7 @@ import { MetadataError, parseMetadata, type KernelMetadata } from '../metadata/m
 import { BundleError, parseBundle, type Bundle } from '../sigstore/bundle.js';
 import { pinnedTrustedRoot, type TrustedRoot } from '../sigstore/trusted-root.js';
 import { SignatureVerificationError, verifyBundle, type Signer, type TrustAnchor } from '../sigstore/verify-bundle.js';
-import type { VerificationResult } from './result.js';
+import type { DistributiveOmit, VerificationResult } from './result.js';
 
 /** Largest metadata.json.sigstore read: real bundles are a few kB. */
 export const MAX_BUNDLE_BYTES = 16 * 1024 * 1024;
@@ -90,7 +90,6 @@ const stopAt =
   (result) => ({ result: { path, ...result } as VerificationResult });
 
 export type Stop = (result: DistributiveOmit<VerificationResult, 'path'>) => Step<never>;
-type DistributiveOmit<T, K extends PropertyKey> = T extends unknown ? Omit<T, K> : never;
 
 /** 1. The bundle file, read whole (bounded). */
 async function readBundle(dir: string, stop: Stop): Promise<Step<Uint8Array>> {
