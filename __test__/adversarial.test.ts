@@ -39,17 +39,19 @@ async function signedMetadata(dir: string, metadata: object) {
 }
 
 describe('adversarial kernel variants', () => {
-  it('a .pyc planted next to a .py is not kernel content: verified, and absent from the verified copy', async () => {
+  it('a .pyc planted next to a .py is refused by name; removed on request; never in the verified copy', async () => {
     const dir = await signed();
     mkdirSync(join(dir, '__pycache__'));
     writeFileSync(join(dir, '__pycache__', 'layers.cpython-312.pyc'), 'evil bytecode');
     writeFileSync(join(dir, 'layers.pyc'), 'evil bytecode');
-    expect((await verify(dir)).status).toBe('verified');
-    // Python would load a planted __pycache__ entry whose header matches: load from the copy.
+    expect(await verify(dir)).toMatchObject({ status: 'bytecode-present', paths: ['__pycache__', 'layers.pyc'] });
+    // Python would load a planted __pycache__ entry whose header matches: the copy has none.
     const copy = await ks.verifyAndCopyVariant(dir, { policy, trustedRoot });
     expect(copy.status).toBe('verified');
     expect(existsSync(join(copy.path, '__pycache__'))).toBe(false);
     expect(existsSync(join(copy.path, 'layers.pyc'))).toBe(false);
+    expect(await verify(dir, { bytecode: 'remove' })).toMatchObject({ status: 'verified', bytecode: { action: 'removed', paths: ['__pycache__', 'layers.pyc'] } });
+    expect(existsSync(join(dir, '__pycache__')) || existsSync(join(dir, 'layers.pyc'))).toBe(false);
   });
 
   it('a file swapped for a symlink to a file of the same name elsewhere: only identical content verifies', async () => {
@@ -73,16 +75,16 @@ describe('adversarial kernel variants', () => {
     });
   });
 
-  it('a signed directory replaced by a symlink to a directory outside: not entered, its files are missing', async () => {
+  it('a signed directory replaced by a symlink to a directory outside: refused, naming it', async () => {
     const dir = await signed();
     const outside = tempDir();
     writeFileSync(join(outside, '__init__.py'), '# nested\n');
     rmSync(join(dir, 'relu'), { recursive: true });
     symlinkSync(outside, join(dir, 'relu'));
-    expect(violations(await verify(dir))).toEqual(['Missing file: relu/__init__.py']);
+    expect(await verify(dir)).toMatchObject({ status: 'entry-refused', entries: [{ path: 'relu', reason: 'directory-symlink' }] });
   });
 
-  it('a FIFO, a socket and a device node in place of signed files: never opened, reported missing', async () => {
+  it('a FIFO, a socket and a device node in place of signed files: never opened, refused by name', async () => {
     const dir = await signed();
     rmSync(join(dir, 'layers.py'));
     mkfifo(join(dir, 'layers.py'));
@@ -94,7 +96,11 @@ describe('adversarial kernel variants', () => {
     else symlinkSync('/dev/null', join(dir, '__init__.py'));
     try {
       const started = performance.now();
-      expect(violations(await verify(dir))).toEqual(['Missing file: __init__.py', 'Missing file: _ops.py', 'Missing file: layers.py']);
+      const result = await verify(dir);
+      expect(result).toMatchObject({ status: 'entry-refused' });
+      expect(result.status === 'entry-refused' && result.entries).toEqual(
+        ['__init__.py', '_ops.py', 'layers.py'].map((path) => ({ path, reason: 'special-file' })),
+      );
       expect(performance.now() - started).toBeLessThan(30_000); // never blocked on the FIFO
     } finally {
       server.close();

@@ -12,7 +12,7 @@ function variant(): string {
     '__init__.py': 'from ._ops import ops\n',
     '_relu.abi3.so': 'ELF...',
     '1': 'a file whose name is an integer',
-    'metadata.json': JSON.stringify({ name: 'relu', version: 1, license: 'Apache-2.0' }),
+    'metadata.json': JSON.stringify({ name: 'relu', version: 1, license: 'Apache-2.0' }, null, 2),
   });
 }
 
@@ -39,6 +39,20 @@ describe('kernelseal digest', () => {
       `{"algorithm":"sha512","files":{"1":"${b64('sha512', 'a file whose name is an integer')}",` +
       `"__init__.py":"${b64('sha512', 'from ._ops import ops\n')}","_relu.abi3.so":"${b64('sha512', 'ELF...')}"}}\n`;
     expect(stdout).toBe(expected);
+  });
+
+  it('--write changes only the digest member: every other byte of metadata.json stays as written', async () => {
+    const dir = variant();
+    const original = '{\n  "name": "relu",\n  "version": 1.0,\n  "id": 12345678901234567890123,\n  "scale": 1e400,\n  "digest": {"algorithm": "sha512", "files": {}},\n  "tags": [ "a",  "b" ]\n}\n';
+    writeFileSync(join(dir, 'metadata.json'), original);
+    const { code } = await runCli(['digest', dir, '--write']);
+    expect(code).toBe(0);
+    const written = readFileSync(join(dir, 'metadata.json'), 'utf8');
+    const digestStart = original.indexOf('{"algorithm"');
+    const digestEnd = original.indexOf('},\n  "tags"') + 1;
+    expect(written.slice(0, digestStart)).toBe(original.slice(0, digestStart));
+    expect(written.endsWith(original.slice(digestEnd))).toBe(true);
+    expect(JSON.parse(written).digest.files['__init__.py']).toBe(b64('sha256', 'from ._ops import ops\n'));
   });
 
   it('--write stores the digest into metadata.json, keeping the other fields, like the reference writer', async () => {

@@ -1,6 +1,6 @@
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { createHash, generateKeyPairSync } from 'node:crypto';
-import { readFileSync, rmSync, symlinkSync, truncateSync, writeFileSync } from 'node:fs';
+import { existsSync, readFileSync, rmSync, symlinkSync, truncateSync, writeFileSync } from 'node:fs';
 import { join } from 'node:path';
 import { githubActionsClaims, identityToken, startMockSigstore, type MockSigstore } from './helpers/mock-sigstore.js';
 import { DIST } from './helpers/package.js';
@@ -36,7 +36,8 @@ async function signedVariant(options: { rekorVersion?: 1 | 2; algorithm?: 'sha25
   return dir;
 }
 
-const verify = (dir: string, anchor: { policy: typeof policy } | { key: string } = { policy }) => ks.verifyVariant(dir, { ...anchor, trustedRoot });
+const verify = (dir: string, anchor: { policy: typeof policy } | { key: string } | { policy: typeof policy; bytecode: 'allow' } = { policy }) =>
+  ks.verifyVariant(dir, { ...anchor, trustedRoot });
 const b64 = (data: Buffer | string) => createHash('sha256').update(data).digest('base64');
 
 describe('verifyVariant on variants signed in the test', () => {
@@ -184,10 +185,12 @@ describe('verifyVariant on variants signed in the test', () => {
     ]);
   });
 
-  it('7. a planted .pyc and __pycache__ are not kernel content (still verified)', async () => {
+  it('8. a planted .pyc is not covered by the digest: refused unless removed or allowed', async () => {
     const dir = await signedVariant();
     writeFileSync(join(dir, 'layers.cpython-312.pyc'), 'cached');
-    expect((await verify(dir)).status).toBe('verified');
+    expect(await verify(dir)).toMatchObject({ status: 'bytecode-present', paths: ['layers.cpython-312.pyc'] });
+    expect(await verify(dir, { policy, bytecode: 'allow' })).toMatchObject({ status: 'verified', bytecode: { action: 'allowed', paths: ['layers.cpython-312.pyc'] } });
+    expect(existsSync(join(dir, 'layers.cpython-312.pyc'))).toBe(true);
   });
 
   it('7. hash failed: a dangling symlink planted in the variant', async () => {

@@ -2,7 +2,7 @@
 //! and settles a promise with the result. No hashing rules here (they live in crates/engine).
 //!
 //! Exports (all argument checks throw TypeError synchronously):
-//! - `hashVariant(algorithm, dir, onProgress?, cancelToken?) -> Promise<{paths, digests, bytes}>`
+//! - `hashVariant(algorithm, dir, onProgress?, cancelToken?) -> Promise<{paths, digests, bytes, unhashed}>`
 //!   `paths` is sorted in byte order; `digests` is one Buffer of the raw digests, in that order.
 //! - `hashFile(path, algorithm, onProgress?, cancelToken?) -> Promise<{digest, bytes}>`
 //! - `hashFiles(algorithm, paths, shardSize, onProgress?, cancelToken?) -> Promise<{sizes, digests, bytes}>`
@@ -247,6 +247,14 @@ fn to_js(env: &Env, outcome: Outcome) -> Result<napi_value, napi_value> {
                 env.set(result, "paths", paths)?;
                 env.set(result, "digests", env.buffer(&variant.digests)?)?;
                 env.set(result, "bytes", env.double(variant.bytes as f64)?)?;
+                let unhashed = env.array(variant.unhashed.len())?;
+                for (index, (key, reason)) in variant.unhashed.iter().enumerate() {
+                    let entry = env.object()?;
+                    env.set(entry, "path", env.string(key)?)?;
+                    env.set(entry, "reason", env.string(reason.as_str())?)?;
+                    env.set_element(unhashed, index as u32, entry)?;
+                }
+                env.set(result, "unhashed", unhashed)?;
             }
             Outcome::File(file) => {
                 env.set(result, "digest", env.buffer(&file.digest)?)?;

@@ -19,3 +19,16 @@ export function formatRate(bytes: number, seconds: number): string {
 export function plural(count: number, word: string): string {
   return `${count} ${word}${count === 1 ? '' : 's'}`;
 }
+
+/**
+ * Text from outside (file names, reasons, identities) made safe for a terminal: control
+ * characters (C0, DEL, C1) and bidirectional overrides are shown escaped, so a file name can
+ * neither move the cursor or recolour a line (an ESC sequence once made a ❌ display as ✅) nor
+ * start a line of its own.
+ */
+export function printable(text: string): string {
+  return text.replace(/[\u0000-\u001f\u007f-\u009f\u061c\u200e\u200f\u202a-\u202e\u2066-\u2069]/g, (c) => {
+    const code = c.codePointAt(0)!;
+    return code < 0x100 ? `\\x${code.toString(16).padStart(2, '0')}` : `\\u${code.toString(16).padStart(4, '0')}`;
+  });
+}

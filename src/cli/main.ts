@@ -3,6 +3,7 @@ import { digestBackend, nativeUnavailableReason } from '../digest/select-backend
 import { benchCommand } from './bench-command.js';
 import { digestCommand } from './digest-command.js';
 import { fetchCommand } from './fetch-command.js';
+import { printable } from './format.js';
 import { signBlobCommand } from './sign-blob-command.js';
 import { signCommand } from './sign-command.js';
 import { signModelCommand } from './sign-model-command.js';
@@ -61,7 +62,9 @@ export async function main(argv: string[]): Promise<number> {
     process.stderr.write(`kernelseal: unknown command '${name}'\n\n${mainHelp()}\n`);
     return EXIT_USAGE;
   }
-  if (args.includes('-h') || args.includes('--help')) {
+  // After `--` everything is an operand: a file named -h is a file.
+  const options = args.includes('--') ? args.slice(0, args.indexOf('--')) : args;
+  if (options.includes('-h') || options.includes('--help')) {
     process.stdout.write(`${command.help}\n`);
     return EXIT_OK;
   }
@@ -69,10 +72,15 @@ export async function main(argv: string[]): Promise<number> {
     return await command.run(args);
   } catch (error) {
     if (error instanceof UsageError) {
-      process.stderr.write(`kernelseal ${command.name}: ${error.message}\nRun 'kernelseal ${command.name} --help' for usage.\n`);
+      process.stderr.write(`kernelseal ${command.name}: ${safeLines(error.message)}\nRun 'kernelseal ${command.name} --help' for usage.\n`);
       return EXIT_USAGE;
     }
-    process.stderr.write(`kernelseal ${command.name}: ${error instanceof Error ? error.message : String(error)}\n`);
+    process.stderr.write(`kernelseal ${command.name}: ${safeLines(error instanceof Error ? error.message : String(error))}\n`);
     return EXIT_FAILURE;
   }
+}
+
+/** A message's lines, each made safe for a terminal (names in it come from outside). */
+function safeLines(message: string): string {
+  return message.split('\n').map(printable).join('\n');
 }

@@ -1,33 +1,56 @@
 import type { ModelVerificationResult } from '../model/verify-model.js';
 import type { Signer } from '../sigstore/verify-bundle.js';
-import type { VerificationResult } from '../verify/result.js';
-import { formatBytes, plural } from './format.js';
+import type { BytecodeHandled, VerificationResult } from '../verify/result.js';
+import { describeUnhashed } from '../digest/unhashed-entries.js';
+import { formatBytes, plural, printable } from './format.js';
 
 /**
  * A variant's result as the reference `kernels verify-signature` words it, then (on success)
  * who signed it. The one place results become text.
  */
 export function renderResult(result: VerificationResult): string {
-  const v = result.path;
+  const v = printable(result.path);
   switch (result.status) {
     case 'verified':
-      return `✅ ${v}: kernel metadata is correctly signed\n   ${describeSigner(result.signer)}`;
+      return [`✅ ${v}: kernel metadata is correctly signed`, `   ${describeSigner(result.signer)}`, ...describeBytecode(v, result.bytecode)].join('\n');
     case 'signature-missing':
       return `❌ ${v}: cannot verify kernel integrity, signature not found`;
     case 'bundle-invalid':
-      return `❌ ${v}: cannot verify kernel integrity, invalid signature bundle:\n${result.reason}`;
+      return `❌ ${v}: cannot verify kernel integrity, invalid signature bundle:\n${printable(result.reason)}`;
     case 'metadata-invalid':
-      return `❌ ${v}: cannot verify kernel integrity, invalid metadata:\n${result.reason}`;
+      return `❌ ${v}: cannot verify kernel integrity, invalid metadata:\n${printable(result.reason)}`;
     case 'metadata-missing':
     case 'digest-missing':
       return `❌ ${v}: cannot verify kernel integrity, metadata does not have a digest`;
     case 'digest-mismatch':
-      return [`❌ ${v}: kernel integrity check failed`, ...result.violations.map(String)].join('\n');
+      return [`❌ ${v}: kernel integrity check failed`, ...result.violations.map((violation) => printable(String(violation)))].join('\n');
     case 'hash-failed':
-      return `❌ ${v}: kernel integrity check failed\n${result.reason}`;
+      return `❌ ${v}: kernel integrity check failed\n${printable(result.reason)}`;
+    case 'entry-refused':
+      return [
+        `❌ ${v}: kernel integrity check failed, entries the signed digest cannot cover:`,
+        ...result.entries.map((entry) => `${printable(entry.path)}: ${describeUnhashed(entry.reason)}`),
+      ].join('\n');
+    case 'bytecode-present':
+      return [
+        `❌ ${v}: Python bytecode that no signature covers (Python would run it instead of the signed sources):`,
+        ...result.paths.map(printable),
+        '(remove it with --remove-bytecode: Python rebuilds it from the verified sources; --allow-bytecode keeps it, unverified)',
+      ].join('\n');
     case 'signature-invalid':
-      return `❌ ${v}: metadata signature verification failed:\n${result.reason}`;
+      return `❌ ${v}: metadata signature verification failed:\n${printable(result.reason)}`;
+    case 'variant-invalid':
+      return `❌ ${v}: not a kernel variant: ${printable(result.reason)}`;
   }
+}
+
+/** What was done about bytecode on a verified variant: never a bare ✅ when some was kept. */
+function describeBytecode(v: string, bytecode: BytecodeHandled | undefined): string[] {
+  if (!bytecode) return [];
+  const paths = bytecode.paths.map(printable).join(', ');
+  return bytecode.action === 'removed'
+    ? [`   removed Python bytecode (Python rebuilds it from the verified sources): ${paths}`]
+    : [`⚠️  ${v}: Python bytecode kept and NOT verified (--allow-bytecode): ${paths}`];
 }
 
 /** "signed by <identity> (issuer <issuer>), repository ..., at <time>, log index N" */
@@ -35,10 +58,10 @@ export function describeSigner(signer: Signer): string {
   const parts =
     signer.method === 'key'
       ? [`signed with the key sha256:${signer.keyId}`]
-      : [`signed by ${signer.identity ?? '(no identity)'}`, `issuer ${signer.issuer ?? '(none)'}`];
-  if (signer.sourceRepository) parts.push(`repository ${signer.sourceRepository}`);
-  if (signer.ref) parts.push(`ref ${signer.ref}`);
-  if (signer.commit) parts.push(`commit ${signer.commit}`);
+      : [`signed by ${printable(signer.identity ?? '(no identity)')}`, `issuer ${printable(signer.issuer ?? '(none)')}`];
+  if (signer.sourceRepository) parts.push(`repository ${printable(signer.sourceRepository)}`);
+  if (signer.ref) parts.push(`ref ${printable(signer.ref)}`);
+  if (signer.commit) parts.push(`commit ${printable(signer.commit)}`);
   if (signer.signedAt) parts.push(`at ${signer.signedAt}`);
   if (signer.logIndex) parts.push(`log index ${signer.logIndex}`);
   return parts.join(', ');
@@ -54,7 +77,12 @@ export function resultToJSON(result: VerificationResult): Record<string, unknown
         signer: result.signer,
         metadata: { name: result.metadata.name, id: result.metadata.id, version: result.metadata.version, backend: result.metadata.backend },
         digest: { algorithm: result.digest.algorithm, files: result.digest.files.size },
+        ...(result.bytecode ? { bytecode: result.bytecode } : {}),
       };
+    case 'entry-refused':
+      return { ...base, entries: result.entries };
+    case 'bytecode-present':
+      return { ...base, bytecode: result.paths };
     case 'digest-mismatch':
       return { ...base, violations: result.violations.map((violation) => ({ ...violation, message: String(violation) })) };
     default:
@@ -64,7 +92,7 @@ export function resultToJSON(result: VerificationResult): Record<string, unknown
 
 /** A model's result: what failed and why, or what was verified and who signed it. */
 export function renderModelResult(result: ModelVerificationResult): string {
-  const m = result.path;
+  const m = printable(result.path);
   switch (result.status) {
     case 'verified': {
       const { serialization, resources } = result.manifest;
@@ -72,19 +100,19 @@ export function renderModelResult(result: ModelVerificationResult): string {
       return `✅ ${m}: model signature verified: ${plural(resources.length, serialization.method === 'shards' ? 'shard' : 'file')}, ${formatBytes(result.bytes)} (${how})\n   ${describeSigner(result.signer)}`;
     }
     case 'signature-missing':
-      return `❌ ${m}: cannot verify model integrity, signature not found: ${result.signaturePath}`;
+      return `❌ ${m}: cannot verify model integrity, signature not found: ${printable(result.signaturePath)}`;
     case 'bundle-invalid':
-      return `❌ ${m}: cannot verify model integrity, invalid signature bundle ${result.signaturePath}:\n${result.reason}`;
+      return `❌ ${m}: cannot verify model integrity, invalid signature bundle ${printable(result.signaturePath)}:\n${printable(result.reason)}`;
     case 'signature-invalid':
-      return `❌ ${m}: model signature verification failed:\n${result.reason}`;
+      return `❌ ${m}: model signature verification failed:\n${printable(result.reason)}`;
     case 'statement-invalid':
-      return `❌ ${m}: cannot verify model integrity, the signed statement is not a model manifest:\n${result.reason}`;
+      return `❌ ${m}: cannot verify model integrity, the signed statement is not a model manifest:\n${printable(result.reason)}`;
     case 'hash-failed':
-      return `❌ ${m}: model integrity check failed\n${result.reason}`;
+      return `❌ ${m}: model integrity check failed\n${printable(result.reason)}`;
     case 'model-mismatch': {
       const unknown = result.violations.some((v) => v.kind === 'unknown-file');
       const hint = unknown ? ['(files the signature does not list fail verification: leave them out with --ignore-paths, or check only the signed files with --ignore-unsigned-files)'] : [];
-      return [`❌ ${m}: model integrity check failed`, ...result.violations.map(String), ...hint].join('\n');
+      return [`❌ ${m}: model integrity check failed`, ...result.violations.map((violation) => printable(String(violation))), ...hint].join('\n');
     }
   }
 }

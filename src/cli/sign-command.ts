@@ -42,7 +42,10 @@ Exit status: 0 every variant signed, 1 any failed, 2 usage error.`,
     if (positionals.length === 0) throw new UsageError('expected at least one variant directory');
     const algorithm = values.algorithm;
     if (algorithm !== 'sha256' && algorithm !== 'sha512') throw new UsageError('--algorithm must be sha256 or sha512 (metadata.json accepts no other)');
-    const variants = positionals.flatMap(expandKernel);
+    const targets = positionals.flatMap(expandKernel);
+    const refused = targets.filter((target) => 'refused' in target);
+    if (refused.length > 0) throw new UsageError(refused.map((target) => `${target.path}: ${(target as { refused: string }).refused}`).join('\n'));
+    const variants = targets.map((target) => target.path);
     const signer = await signerFrom(values);
     const results: Array<Record<string, unknown>> = [];
     for (const path of variants) {

@@ -1,3 +1,4 @@
+import { existsSync } from 'node:fs';
 import { arch, platform } from 'node:os';
 import { getKernel, KernelRefusedError, listVariants } from '../hub/get-kernel.js';
 import { verifyVariant } from '../verify/verify-variant.js';
@@ -6,7 +7,7 @@ import { HUB_HELP, HUB_OPTIONS, hubOptionsFrom, label } from './fetch-command.js
 import { renderResult, resultToJSON } from './render-result.js';
 import { TRUST_HELP, TRUST_OPTIONS, trustAnchorFrom, trustedRootFrom } from './trust-options.js';
 import { EXIT_FAILURE, EXIT_OK, UsageError, parseCommandLine, type Command } from './usage.js';
-import { expandKernel } from './variants.js';
+import { expandKernel, type VariantTarget } from './variants.js';
 
 /** `org/name@1` (a version) or `org/name@rev` (a revision): a kernel on the Hub. */
 const REMOTE = /^([A-Za-z0-9_.-]+\/[A-Za-z0-9_.-]+)@(.+)$/;
@@ -20,7 +21,7 @@ For each variant: checks the Sigstore bundle metadata.json.sigstore over the raw
 metadata.json, checks that the signer is trusted, then re-hashes every file and compares it
 with the signed digest. A kernel directory (one with build/) stands for all its variants.
 A kernel on the Hub (org/name@1 for version 1, or @<revision>) is fetched into the cache
-first: the variant for this machine, or every variant with --all-variants.
+first (a local path that exists is always read as a path; write ./org/name@1 to be sure): the variant for this machine, or every variant with --all-variants.
 By default only builds of huggingface/kernels-community are trusted (--policy
 kernels-community).
 
@@ -29,6 +30,14 @@ ${TRUST_HELP}
 Kernels on the Hub:
       --all-variants                verify every variant under build/
 ${HUB_HELP.split('\n').slice(1).join('\n')}
+
+Python bytecode (*.pyc, __pycache__/): no digest covers it, and Python runs a planted
+.pyc instead of the signed source, so a variant holding any fails by default:
+      --remove-bytecode             delete it once everything else verified (Python rebuilds
+                                    it from the verified sources)
+      --allow-bytecode              keep it, unverified, as the reference does (warns)
+A symlinked directory, a FIFO or device, or a directory named *.pyc always fails: the
+signed digest cannot cover it.
 
 Output:
       --json                        print an array of results (status, signer, violations)
@@ -49,9 +58,20 @@ Exit status: 0 every variant verified, 1 any did not, 2 usage error.`,
       ...TRUST_OPTIONS,
       ...HUB_OPTIONS,
       'all-variants': { type: 'boolean', default: false },
+      'remove-bytecode': { type: 'boolean', default: false },
+      'allow-bytecode': { type: 'boolean', default: false },
       json: { type: 'boolean', default: false },
     });
     if (positionals.length === 0) throw new UsageError('expected at least one variant directory or repo-id@version');
+    if (values['remove-bytecode'] && values['allow-bytecode']) throw new UsageError('--remove-bytecode and --allow-bytecode exclude each other');
+    const bytecode = values['remove-bytecode'] ? 'remove' : values['allow-bytecode'] ? 'allow' : 'refuse';
+    // Every argument is read before anything is verified: a usage error never comes half-way.
+    const targets = positionals.map((positional): { remote: [string, string, string] } | { local: VariantTarget[] } => {
+      const remote = REMOTE.exec(positional);
+      // A path that exists is a path, whatever it looks like: never silently the Hub's copy.
+      if (remote && !existsSync(positional)) return { remote: remote as unknown as [string, string, string] };
+      return { local: expandKernel(positional) };
+    });
     const anchor = await trustAnchorFrom(values, 'kernels-community');
     const trustedRoot = await trustedRootFrom(values);
     const results: VerificationResult[] = [];
@@ -59,13 +79,15 @@ Exit status: 0 every variant verified, 1 any did not, 2 usage error.`,
       results.push(result);
       if (!values.json) process.stdout.write(`${renderResult(result)}\n`);
     };
-    for (const positional of positionals) {
-      const remote = REMOTE.exec(positional);
-      if (!remote) {
-        for (const path of expandKernel(positional)) report(await verifyVariant(path, { ...anchor, trustedRoot }));
+    for (const target of targets) {
+      if ('local' in target) {
+        for (const variant of target.local) {
+          if ('refused' in variant) report({ path: variant.path, status: 'variant-invalid', reason: variant.refused });
+          else report(await verifyVariant(variant.path, { ...anchor, trustedRoot, bytecode }));
+        }
         continue;
       }
-      const [, repoId, ref] = remote as unknown as [string, string, string];
+      const [, repoId, ref] = target.remote;
       const options = await hubOptionsFrom(repoId, { ...values, ...(/^\d+$/.test(ref) ? { version: ref } : { revision: ref }) });
       if (!options.variant && Object.keys(options.selector ?? {}).length === 0) options.selector = thisMachine();
       const variants = values['all-variants'] ? (await listVariants(repoId, options)).variants : [options.variant];

@@ -1,4 +1,5 @@
 import type { DigestAlgorithm } from './algorithm.js';
+import type { UnhashedEntry } from './walk.js';
 
 /** Work done so far, and the totals known once the variant has been walked (or the files listed). */
 export interface HashProgress {
@@ -24,6 +25,8 @@ export interface VariantHashes {
   paths: string[];
   digests: Uint8Array;
   bytes: number;
+  /** Entries of the tree the digest leaves out, with why, by path (verification refuses them). */
+  unhashed: UnhashedEntry[];
 }
 
 /**

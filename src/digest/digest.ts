@@ -11,6 +11,7 @@ import {
   UnknownFile,
   type DigestViolation,
 } from './violations.js';
+import type { UnhashedEntry } from './walk.js';
 
 /** The `digest` object of kernels `metadata.json`. */
 export interface DigestJSON {
@@ -40,10 +41,18 @@ export class Digest {
 
   /** Hashes every file of the variant at `dir` (design.md section 3). */
   static async hashVariant(algorithm: DigestAlgorithm, dir: string, options: HashVariantOptions = {}): Promise<Digest> {
+    return (await Digest.hashTree(algorithm, dir, options)).digest;
+  }
+
+  /**
+   * Hashes the variant as {@link Digest.hashVariant} does, and says which entries the digest
+   * leaves out (bytecode, symlinked directories, special files): what verification refuses.
+   */
+  static async hashTree(algorithm: DigestAlgorithm, dir: string, options: HashVariantOptions = {}): Promise<{ digest: Digest; unhashed: UnhashedEntry[] }> {
     assertDigestAlgorithm(algorithm);
     const backend = options.backend ?? digestBackend();
-    const { paths, digests } = await backend.hashVariant(algorithm, dir, options);
-    return Digest.fromRaw(algorithm, paths, digests);
+    const { paths, digests, unhashed } = await backend.hashVariant(algorithm, dir, options);
+    return { digest: Digest.fromRaw(algorithm, paths, digests), unhashed };
   }
 
   /** A digest from raw digests: `digests` holds one per path, in the order of `paths`. */

@@ -4,6 +4,7 @@ import { fileURLToPath } from 'node:url';
 import { DIGEST_LENGTH, type DigestAlgorithm } from './algorithm.js';
 import { checkShardSize, type DigestBackend, type FileHashes, type HashOptions, type HashProgress, type VariantHashes } from './backend.js';
 import { DigestError, type DigestErrorCode } from './errors.js';
+import type { UnhashedEntry } from './walk.js';
 
 /** The addon's exports (src/lib.rs). */
 interface NativeAddon {
@@ -12,7 +13,7 @@ interface NativeAddon {
     dir: string,
     onProgress: NativeProgress | undefined,
     cancelToken: unknown,
-  ): Promise<{ paths: string[]; digests: Buffer; bytes: number }>;
+  ): Promise<{ paths: string[]; digests: Buffer; bytes: number; unhashed: UnhashedEntry[] }>;
   hashFile(
     path: string,
     algorithm: DigestAlgorithm,

@@ -6,7 +6,7 @@ import { DigestError } from './errors.js';
 import { hashFileSync, unreachablePath, type Listed } from './hash-file-sync.js';
 import { HashPool, type PoolFile } from './hash-pool.js';
 import { PROGRESS_INTERVAL_MS } from './progress.js';
-import { ioError, walkVariant } from './walk.js';
+import { ioError, walkTree } from './walk.js';
 
 let pool: HashPool | undefined;
 
@@ -21,10 +21,10 @@ export const pureBackend: DigestBackend = {
   async hashVariant(algorithm, dir, options = {}) {
     assertDigestAlgorithm(algorithm);
     options.signal?.throwIfAborted();
-    const entries = await walkVariant(dir, options.signal);
+    const { entries, unhashed } = await walkTree(dir, options.signal);
     const files = entries.map((entry) => ({ path: join(dir, entry.key), size: entry.size }));
     const digests = await runOnPool(algorithm, files, options);
-    return { paths: entries.map((entry) => entry.key), digests, bytes: files.reduce((sum, file) => sum + file.size, 0) } satisfies VariantHashes;
+    return { paths: entries.map((entry) => entry.key), digests, bytes: files.reduce((sum, file) => sum + file.size, 0), unhashed } satisfies VariantHashes;
   },
 
   async hashFile(path, algorithm, options = {}) {

@@ -17,12 +17,48 @@ export interface VariantEntry {
 }
 
 /**
- * Lists the files of the variant at `root` by the rules of design.md section 3, sorted by key
- * in byte order. The TypeScript twin of crates/engine/src/walk.rs: same rules, same errors.
+ * Why an entry of the tree is not hashed (crates/engine/src/walk.rs `Unhashed`). The digest
+ * leaves these out, as the reference does; verification and signing refuse a tree holding any.
  */
+export type UnhashedReason = 'bytecode' | 'bytecode-directory' | 'excluded-directory' | 'directory-symlink' | 'special-file';
+
+/** An entry left out of the digest: its key, and why. */
+export interface UnhashedEntry {
+  path: string;
+  reason: UnhashedReason;
+}
+
+/** What a walk found: the files to hash, and every other entry (the top-level metadata files aside). */
+export interface VariantTree {
+  entries: VariantEntry[];
+  unhashed: UnhashedEntry[];
+}
+
+/**
+ * Whether the walk hashes a regular file found at `key` (a path relative to the variant): the
+ * same rule, for a Hub listing, so that the fetcher downloads nothing the walk would leave out.
+ */
+export function isHashedKey(key: string): boolean {
+  const parts = key.split('/');
+  const name = parts[parts.length - 1]!;
+  if (parts.length === 1 && TOP_LEVEL_EXCLUDED.has(name)) return false;
+  return !name.endsWith('.pyc') && parts.slice(0, -1).every((dir) => dir !== '__pycache__' && !dir.endsWith('.pyc'));
+}
+
+/** Lists the files of the variant at `root`, sorted by key in byte order (see {@link walkTree}). */
 export async function walkVariant(root: string, signal?: AbortSignal): Promise<VariantEntry[]> {
+  return (await walkTree(root, signal)).entries;
+}
+
+/**
+ * Walks the variant at `root` by the rules of design.md section 3: the files to hash, sorted by
+ * key in byte order, and every entry left out, with why. The TypeScript twin of
+ * crates/engine/src/walk.rs: same rules, same errors.
+ */
+export async function walkTree(root: string, signal?: AbortSignal): Promise<VariantTree> {
   await checkRoot(root);
   const entries: VariantEntry[] = [];
+  const unhashed: UnhashedEntry[] = [];
   const pending: Array<[dir: string, prefix: string]> = [[root, '']];
   for (let next = pending.pop(); next; next = pending.pop()) {
     signal?.throwIfAborted();
@@ -38,10 +74,14 @@ export async function walkVariant(root: string, signal?: AbortSignal): Promise<V
       } catch {
         throw new DigestError('INVALID_NAME', path, 'file name is not valid UTF-8');
       }
-      if ((prefix === '' && TOP_LEVEL_EXCLUDED.has(name)) || name.endsWith('.pyc')) continue;
+      if (prefix === '' && TOP_LEVEL_EXCLUDED.has(name)) continue;
       const key = prefix === '' ? name : `${prefix}/${name}`;
-      if (item.isDirectory()) {
-        if (name !== '__pycache__') pending.push([path, key]);
+      // By name first, as the reference does: a `.pyc` is never hashed, whatever it is.
+      if (name.endsWith('.pyc')) {
+        unhashed.push({ path: key, reason: item.isDirectory() ? 'excluded-directory' : 'bytecode' });
+      } else if (item.isDirectory()) {
+        if (name === '__pycache__') unhashed.push({ path: key, reason: 'bytecode-directory' });
+        else pending.push([path, key]);
       } else if (item.isFile()) {
         const info = await lstat(path).catch((error: unknown) => {
           throw ioError(path, 'stat', error);
@@ -51,13 +91,17 @@ export async function walkVariant(root: string, signal?: AbortSignal): Promise<V
         const target = await stat(path).catch((error: unknown) => {
           throw symlinkError(path, error);
         });
-        // Symlinked directories are not entered; symlinks to special files are skipped.
         if (target.isFile()) entries.push({ key, size: target.size });
+        else unhashed.push({ path: key, reason: target.isDirectory() ? 'directory-symlink' : 'special-file' });
+      } else {
+        unhashed.push({ path: key, reason: 'special-file' }); // FIFOs, sockets, devices: never opened
       }
-      // FIFOs, sockets and devices: skipped, never opened.
     }
   }
-  return entries.sort((a, b) => compareByteOrder(a.key, b.key));
+  return {
+    entries: entries.sort((a, b) => compareByteOrder(a.key, b.key)),
+    unhashed: unhashed.sort((a, b) => compareByteOrder(a.path, b.path)),
+  };
 }
 
 /** Checks that `root` is a directory (following a symlink at the root itself). */

@@ -9,6 +9,8 @@ import type { Digest } from '../digest/digest.js';
 import type { KernelMetadata } from '../metadata/metadata.js';
 import type { VerificationResult } from '../verify/result.js';
 import { verifyFiles, verifySignedMetadata } from '../verify/verify-variant.js';
+import { isHashedKey, walkTree } from '../digest/walk.js';
+import { removeBytecode, sortUnhashed } from '../digest/unhashed-entries.js';
 import { HubCache } from './cache.js';
 import { HubClient, HubError, type HubClientOptions, type HubFile } from './hub-client.js';
 import { LockfileError, variantLockHash, type KernelLock } from './lockfile.js';
@@ -76,6 +78,7 @@ export class KernelRefusedError extends Error {
 }
 
 const COMMIT = /^[0-9a-f]{40}$/;
+const SIGNED_FILES = new Set(['metadata.json', 'metadata.json.sigstore']);
 
 /**
  * Fetches a kernel variant from the Hub and hands it back only if it verifies: resolves the
@@ -107,7 +110,10 @@ export async function getKernel(repoId: string, options: GetKernelOptions = {}):
     if (lockHash && variantLockHash(listing, variant) !== lockHash) {
       throw new LockfileError(`${repoId}@${commit}: the files of ${variant} on the Hub do not match the locked hash ${lockHash}`);
     }
-    const wanted = listing.filter((f) => f.path.startsWith(`build/${variant}/`) && !f.path.endsWith('.pyc') && !f.path.split('/').includes('__pycache__'));
+    // Only what the walk hashes (and the two signed files): never bytecode, never a file the
+    // digest would leave out (src/digest/walk.ts isHashedKey).
+    const prefix = `build/${variant}/`;
+    const wanted = listing.filter((f) => f.path.startsWith(prefix) && (isHashedKey(f.path.slice(prefix.length)) || SIGNED_FILES.has(f.path.slice(prefix.length))));
     await download(wanted, options.concurrency ?? 4, options, (file, onBytes) =>
       cache.ensureFile(commit, file, (incomplete) => client.download(repoId, commit, file, incomplete, { signal: options.signal, onBytes })),
     );
@@ -126,10 +132,17 @@ export async function getKernel(repoId: string, options: GetKernelOptions = {}):
   }
   const { signer, metadata, digest, metadataBytes } = signed.value;
   const receipt = receiptPath(cache.repoDir, commit, variant);
-  if (await receiptHolds(receipt, path, metadataBytes)) return { ...base, verified: true, signer, metadata, digest, fromReceipt: true };
+  // Bytecode (Python writes __pycache__ here on import; anyone sharing the cache could plant
+  // some) is removed first: Python rebuilds it from the verified sources. Any other entry the
+  // digest leaves out voids the receipt, and the full check below refuses it.
+  const { bytecode, refused } = sortUnhashed((await walkTree(path).catch(() => ({ unhashed: [] }))).unhashed);
+  await removeBytecode(path, bytecode);
+  if (refused.length === 0 && (await receiptHolds(receipt, path, metadataBytes))) return { ...base, verified: true, signer, metadata, digest, fromReceipt: true };
   const before = await fingerprint(path);
-  const failure = await verifyFiles(path, digest, anchor);
-  if (failure) throw new KernelRefusedError(`${repoId}@${commit} ${variant}: refused: ${failure.status}`, failure, base);
+  // Bytecode in the cache (Python writes __pycache__ there on import; anyone sharing the cache
+  // could plant some) is removed: Python rebuilds it from the verified sources.
+  const files = await verifyFiles(path, digest, { ...anchor, bytecode: 'remove' });
+  if ('result' in files) throw new KernelRefusedError(`${repoId}@${commit} ${variant}: refused: ${files.result.status}`, files.result, base);
   const after = await fingerprint(path);
   // Only files that did not move while they were hashed earn a receipt.
   if (JSON.stringify(before) === JSON.stringify(after)) await writeReceipt(receipt, metadataBytes, after);

@@ -4,6 +4,8 @@ import { METADATA_ALGORITHMS } from '../digest/algorithm.js';
 import type { Digest } from '../digest/digest.js';
 import { writeFileAtomic } from '../fs/atomic-write.js';
 import { stringifyOrdered } from '../json/ordered-json.js';
+import { setTopLevelMember } from '../json/set-member.js';
+import { parseStrictJSON } from '../json/strict-json.js';
 
 /** Writing a digest into metadata.json failed; the file is unchanged. */
 export class MetadataWriteError extends Error {
@@ -11,9 +13,11 @@ export class MetadataWriteError extends Error {
 }
 
 /**
- * The text of metadata.json with `digest` as its `digest` field: every other field kept in
- * place, pretty-printed with 2 spaces and no trailing newline like the reference writer,
- * `files` in byte order. `path` names the file in errors.
+ * The text of metadata.json with `digest` as its `digest` field, and every other byte as it was
+ * (a parse and re-serialisation would turn `1.0` into `1`, round integers beyond 2^53 and
+ * `1e400` into null: signed fields must say what their author wrote). The digest is laid out as
+ * the reference writer does, at the indentation of the object's members, `files` in byte order.
+ * `path` names the file in errors.
  */
 export function metadataWithDigest(text: string, digest: Digest, path: string): string {
   if (!METADATA_ALGORITHMS.includes(digest.algorithm)) {
@@ -23,16 +27,17 @@ export function metadataWithDigest(text: string, digest: Digest, path: string): 
   }
   let metadata: unknown;
   try {
-    metadata = JSON.parse(text);
+    metadata = parseStrictJSON(text);
   } catch (error) {
-    throw new MetadataWriteError(`${path}: not valid JSON: ${(error as Error).message}`);
+    throw new MetadataWriteError(`${path}: ${(error as Error).message}`);
   }
   if (typeof metadata !== 'object' || metadata === null || Array.isArray(metadata)) {
     throw new MetadataWriteError(`${path}: not a JSON object`);
   }
-  const updated = new Map<string, unknown>(Object.entries(metadata));
-  updated.set('digest', digest.toOrderedJSON());
-  return stringifyOrdered(updated);
+  const value = digest.toOrderedJSON();
+  return setTopLevelMember(text, 'digest', (indent) =>
+    indent === '' && !text.includes('\n') ? stringifyOrdered(value, 0) : stringifyOrdered(value).split('\n').join(`\n${indent}`),
+  );
 }
 
 /** Reads `<dir>/metadata.json` as text; errors say whether it is missing or unreadable. */

@@ -4,7 +4,7 @@ import { createHash, createPublicKey, verify as cryptoVerify, type KeyObject } f
 import type { StringMatch } from '../policy/string-match.js';
 import type { TrustedRoot } from '../sigstore/trusted-root.js';
 import { parsePemCertificates } from '../sigstore/pem.js';
-import { SignatureVerificationError, parseKey, verifyEnvelopeBundle, type Signer, type TrustAnchor } from '../sigstore/verify-bundle.js';
+import { SignatureVerificationError, checkTrustAnchor, parseKey, verifyEnvelopeBundle, type Signer, type TrustAnchor } from '../sigstore/verify-bundle.js';
 import { checkSigningUsage, subjectOf, verifyCertificatePath } from './certificate-chain.js';
 import { legacyPreAuthEncoding, preAuthEncoding } from '../sigstore/dsse.js';
 import type { ModelSignature } from './signature-file.js';
@@ -34,6 +34,7 @@ export interface VerifiedModelSignature {
  * must fit the signature's kind. Throws SignatureVerificationError.
  */
 export function verifyModelSignature(signature: ModelSignature, anchor: TrustAnchor, trustedRoot: TrustedRoot, now = new Date()): VerifiedModelSignature {
+  checkTrustAnchor(anchor);
   const { material } = signature;
   if ('key' in anchor && anchor.key !== undefined) {
     if (material.kind !== 'publicKey') fail('KEY_MISMATCH', 'the model is signed with a certificate, not a key: verify it with a policy or --certificate-chain');

@@ -28,6 +28,9 @@ export function oneOf(values: readonly string[]): StringMatch {
 export function matching(source: string): StringMatch {
   let regex: RegExp;
   try {
+    // Compiled alone first: only a pattern that stands on its own may be wrapped, or a source
+    // such as `x)|(.*` would close the group and escape the anchors.
+    new RegExp(source);
     regex = new RegExp(`^(?:${source})$`);
   } catch (error) {
     throw new PolicyError(`invalid regular expression ${JSON.stringify(source)}: ${(error as Error).message}`);

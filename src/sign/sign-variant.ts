@@ -5,6 +5,7 @@ import { Digest, type HashVariantOptions } from '../digest/digest.js';
 import { writeFileAtomic } from '../fs/atomic-write.js';
 import { metadataWithDigest, readMetadataText } from '../metadata/write-digest.js';
 import { signBytes, SigningError, type SignerOptions } from './sign-bytes.js';
+import { describeUnhashed } from '../digest/unhashed-entries.js';
 
 export interface SignVariantOptions extends HashVariantOptions {
   signer: SignerOptions;
@@ -37,7 +38,12 @@ export async function signVariant(dir: string, options: SignVariantOptions): Pro
   const { path: metadataPath, text: oldText } = await readMetadataText(dir).catch(() => {
     throw new SigningError(`${dir}: not a kernel variant (no metadata.json)`);
   });
-  const digest = await Digest.hashVariant(options.algorithm ?? 'sha256', dir, options);
+  const { digest, unhashed } = await Digest.hashTree(options.algorithm ?? 'sha256', dir, options);
+  // Nothing is signed that could not be verified later: no entry may escape the digest.
+  if (unhashed.length > 0) {
+    const lines = unhashed.map((entry) => `  ${entry.path}: ${describeUnhashed(entry.reason)}`);
+    throw new SigningError(`${dir}: refusing to sign: entries the digest would not cover (remove them first):\n${lines.join('\n')}`);
+  }
   const newText = metadataWithDigest(oldText, digest, metadataPath);
   const bundle = await signBytes(Buffer.from(newText, 'utf8'), options.signer);
   const bundlePath = join(dir, 'metadata.json.sigstore');

@@ -20,6 +20,17 @@ export type Artifact = { bytes: Uint8Array } | { digest: Uint8Array; algorithm: 
  */
 export type TrustAnchor = { policy: Policy } | { key: KeyObject | string } | { certificateChain: string; identity?: StringMatch };
 
+/**
+ * Throws a TypeError unless `anchor` names exactly one kind of trust: options that carry a
+ * policy and a key (or a CA chain) are ambiguous, and silently dropping one would verify
+ * against something the caller did not mean. A caller's mistake, never a verdict.
+ */
+export function checkTrustAnchor(anchor: Partial<{ policy: unknown; key: unknown; certificateChain: unknown }>): void {
+  const given = (['policy', 'key', 'certificateChain'] as const).filter((name) => anchor[name] !== undefined && anchor[name] !== null);
+  if (given.length === 0) throw new TypeError('verification needs a policy (who is trusted), a key or a CA chain: there is no default that trusts anyone');
+  if (given.length > 1) throw new TypeError(`ambiguous trust: ${given.join(' and ')} given together; give exactly one`);
+}
+
 /** The signature did not verify, or its signer is not trusted; `code` says which check failed. */
 export class SignatureVerificationError extends Error {
   override readonly name = 'SignatureVerificationError';
@@ -67,6 +78,7 @@ const trustMaterials = new WeakMap<TrustedRoot, TrustMaterial>();
  * SignatureVerificationError with a reason.
  */
 export function verifyBundle(bundle: Bundle, artifact: Artifact, trustedRoot: TrustedRoot, anchor: TrustAnchor): Signer {
+  checkTrustAnchor(anchor);
   if (!artifact) throw new SignatureVerificationError('ARTIFACT_MISMATCH', 'no artifact: say what the bundle must sign');
   return verifyOrThrow(bundle, artifact, trustedRoot, anchor);
 }
@@ -77,6 +89,7 @@ export function verifyBundle(bundle: Bundle, artifact: Artifact, trustedRoot: Tr
  * signature's statement lists the model's files). A bundle of another kind is refused.
  */
 export function verifyEnvelopeBundle(bundle: Bundle, trustedRoot: TrustedRoot, anchor: TrustAnchor): Signer {
+  checkTrustAnchor(anchor);
   if (bundle.content.$case !== 'dsseEnvelope') throw new SignatureVerificationError('ARTIFACT_MISMATCH', 'the bundle signs a message, not a DSSE envelope');
   return verifyOrThrow(bundle, undefined, trustedRoot, anchor);
 }

@@ -2,10 +2,20 @@ import type { Digest } from '../digest/digest.js';
 import type { DigestViolation } from '../digest/violations.js';
 import type { KernelMetadata } from '../metadata/metadata.js';
 import type { Signer } from '../sigstore/verify-bundle.js';
+import type { UnhashedEntry } from '../digest/walk.js';
+
+/** What a verification did about Python bytecode it found, when asked to remove or allow it. */
+export interface BytecodeHandled {
+  action: 'removed' | 'allowed';
+  /** The bytecode entries (files, and `__pycache__` directories as a whole), by path. */
+  paths: string[];
+}
 
 /** The outcome of verifying one variant: one kind per step of design.md section 5. */
 export type VerificationResult = { path: string } & (
-  | { status: 'verified'; signer: Signer; metadata: KernelMetadata; digest: Digest }
+  | { status: 'verified'; signer: Signer; metadata: KernelMetadata; digest: Digest; bytecode?: BytecodeHandled }
+  /** 0. an entry of a kernel's build/ that is not a variant directory (a symlink, a file) */
+  | { status: 'variant-invalid'; reason: string }
   /** 1. no metadata.json.sigstore */
   | { status: 'signature-missing' }
   /** 2. the bundle is not a valid Sigstore bundle (or cannot be read) */
@@ -22,6 +32,10 @@ export type VerificationResult = { path: string } & (
   | { status: 'digest-mismatch'; violations: DigestViolation[] }
   /** 7. the files could not be hashed at all (a dangling symlink, a file changing underneath) */
   | { status: 'hash-failed'; reason: string }
+  /** 7. entries no digest can cover: a symlinked directory, a FIFO or device, a directory named *.pyc */
+  | { status: 'entry-refused'; entries: UnhashedEntry[] }
+  /** 8. Python bytecode, which Python would run instead of the signed sources (design.md section 3) */
+  | { status: 'bytecode-present'; paths: string[] }
 );
 
 export type VerificationStatus = VerificationResult['status'];

@@ -5,9 +5,10 @@ import { dirname, join } from 'node:path';
 import { Digest } from '../digest/digest.js';
 import { DigestError } from '../digest/errors.js';
 import { createHasher } from '../digest/hasher.js';
-import { ioError, walkVariant } from '../digest/walk.js';
+import { ioError, walkTree, type UnhashedEntry } from '../digest/walk.js';
 import type { DigestViolation } from '../digest/violations.js';
 import type { VerificationResult } from './result.js';
+import { sortUnhashed } from '../digest/unhashed-entries.js';
 import { verifySignedMetadata, type VerifyVariantOptions } from './verify-variant.js';
 
 export type VerifyAndCopyOptions = VerifyVariantOptions & {
@@ -27,7 +28,7 @@ const READ_FLAGS = constants.O_RDONLY | constants.O_NONBLOCK | (constants.O_NOCT
  * closing the gap between check and use: verifyVariant reads the files, but a process able to
  * write to the directory (a shared hub cache) could swap one before Python or dlopen loads it.
  * Here every file is hashed as it is copied into a fresh directory only this user can enter
- * (mode 0700); the copy, not the source, is what the caller loads. On any failure the copy is
+ * (mode 0700); the copy, not the source, is what the caller loads. It never holds bytecode. On any failure the copy is
  * removed and the result says why, as verifyVariant's would.
  */
 export async function verifyAndCopyVariant(source: string, options: VerifyAndCopyOptions): Promise<CopyResult> {
@@ -39,12 +40,18 @@ export async function verifyAndCopyVariant(source: string, options: VerifyAndCop
   await mkdir(parent, { recursive: true });
   const copy = await mkdtemp(join(parent, 'kernelseal-verified-')); // mkdtemp makes it 0700
   /** Removes the copy; the result names the source. */
-  const fail = async (result: { status: 'digest-mismatch'; violations: DigestViolation[] } | { status: 'hash-failed'; reason: string }): Promise<CopyResult> => {
+  const fail = async (
+    result: { status: 'digest-mismatch'; violations: DigestViolation[] } | { status: 'hash-failed'; reason: string } | { status: 'entry-refused'; entries: UnhashedEntry[] },
+  ): Promise<CopyResult> => {
     await rm(copy, { recursive: true, force: true });
     return { ...result, path: source, source };
   };
   try {
-    const entries = await walkVariant(source, options.signal);
+    const { entries, unhashed } = await walkTree(source, options.signal);
+    // Bytecode is simply not copied (the copy holds only verified files); anything else left
+    // out of the digest is refused, as verifyVariant refuses it.
+    const { refused } = sortUnhashed(unhashed);
+    if (refused.length > 0) return fail({ status: 'entry-refused', entries: refused });
     const hashes: Uint8Array[] = [];
     for (const entry of entries) {
       options.signal?.throwIfAborted();

@@ -7,8 +7,10 @@ import { DigestError } from '../digest/errors.js';
 import { MetadataError, parseMetadata, type KernelMetadata } from '../metadata/metadata.js';
 import { BundleError, parseBundle, type Bundle } from '../sigstore/bundle.js';
 import { pinnedTrustedRoot, type TrustedRoot } from '../sigstore/trusted-root.js';
-import { SignatureVerificationError, verifyBundle, type Signer, type TrustAnchor } from '../sigstore/verify-bundle.js';
-import type { DistributiveOmit, VerificationResult } from './result.js';
+import { SignatureVerificationError, checkTrustAnchor, verifyBundle, type Signer, type TrustAnchor } from '../sigstore/verify-bundle.js';
+import type { UnhashedEntry } from '../digest/walk.js';
+import type { BytecodeHandled, DistributiveOmit, VerificationResult } from './result.js';
+import { removeBytecode, sortUnhashed, type BytecodeHandling } from '../digest/unhashed-entries.js';
 
 /** Largest metadata.json.sigstore read: real bundles are a few kB. */
 export const MAX_BUNDLE_BYTES = 16 * 1024 * 1024;
@@ -21,6 +23,8 @@ export type VerifyVariantOptions = TrustAnchor &
     trustedRoot?: TrustedRoot;
     /** Default: the selected digest backend. */
     backend?: DigestBackend;
+    /** Python bytecode in the variant: refused (default), removed, or allowed (src/digest/unhashed-entries.ts). */
+    bytecode?: BytecodeHandling;
   };
 
 /**
@@ -34,17 +38,18 @@ export async function verifyVariant(path: string, options: VerifyVariantOptions)
   const signed = await verifySignedMetadata(path, options);
   if ('result' in signed) return signed.result;
   const { signer, metadata, digest } = signed.value;
-  const failure = await verifyFiles(path, digest, options);
-  return failure ?? { path, status: 'verified', signer, metadata, digest };
+  const files = await verifyFiles(path, digest, options);
+  if ('result' in files) return files.result;
+  return { path, status: 'verified', signer, metadata, digest, ...(files.value.bytecode ? { bytecode: files.value.bytecode } : {}) };
 }
 
 /**
- * Step 7 on its own: re-hashes the files of `path` with the digest's algorithm. Undefined when
- * every file matches the (signed) `digest`, else the failing result.
+ * Steps 7 and 8 on their own: re-hashes the files of `path` with the digest's algorithm, refuses
+ * entries no digest covers, then handles Python bytecode as `options.bytecode` says. A value
+ * when every file matches the (signed) `digest`, else the failing result.
  */
-export async function verifyFiles(path: string, digest: Digest, options: VerifyVariantOptions): Promise<VerificationResult | undefined> {
-  const files = await checkFiles(path, digest, options, stopAt(path));
-  return 'result' in files ? files.result : undefined;
+export async function verifyFiles(path: string, digest: Digest, options: VerifyVariantOptions): Promise<Step<{ bytecode?: BytecodeHandled }>> {
+  return checkFiles(path, digest, options, stopAt(path));
 }
 
 /** What steps 1 to 6 establish: who signed which metadata, and the bytes they signed. */
@@ -63,9 +68,7 @@ export interface SignedMetadata {
  * getKernel unless a receipt vouches for them).
  */
 export async function verifySignedMetadata(path: string, options: VerifyVariantOptions): Promise<Step<SignedMetadata>> {
-  if (!('policy' in options && options.policy) && !('key' in options && options.key) && !('certificateChain' in options && options.certificateChain)) {
-    throw new TypeError('verifyVariant needs a policy (who is trusted), a key or a CA chain: there is no default that trusts anyone');
-  }
+  checkTrustAnchor(options); // a caller's mistake throws; it is no verdict about the variant
   const stop = stopAt(path);
   const bundleBytes = await readBundle(path, stop);
   if ('result' in bundleBytes) return bundleBytes;
@@ -136,15 +139,32 @@ function checkMetadata(bytes: Uint8Array, stop: Stop): Step<KernelMetadata> {
   }
 }
 
-/** 7. Every file re-hashed with the signed digest's algorithm and compared. */
-async function checkFiles(dir: string, expected: Digest, options: VerifyVariantOptions, stop: Stop): Promise<Step<true>> {
-  let actual: Digest;
+/**
+ * 7. Every file re-hashed with the signed digest's algorithm and compared; no entry left out
+ * that a loader could read. 8. Python bytecode, only once everything else holds.
+ */
+async function checkFiles(dir: string, expected: Digest, options: VerifyVariantOptions, stop: Stop): Promise<Step<{ bytecode?: BytecodeHandled }>> {
+  let tree: { digest: Digest; unhashed: UnhashedEntry[] };
   try {
-    actual = await Digest.hashVariant(expected.algorithm, dir, options);
+    tree = await Digest.hashTree(expected.algorithm, dir, options);
   } catch (error) {
     if (error instanceof DigestError) return stop({ status: 'hash-failed', reason: error.message });
     throw error; // cancellation, or a bug: not a verdict about the variant
   }
-  const violations = expected.violations(actual);
-  return violations.length > 0 ? stop({ status: 'digest-mismatch', violations }) : { value: true };
+  const { bytecode, refused } = sortUnhashed(tree.unhashed);
+  if (refused.length > 0) return stop({ status: 'entry-refused', entries: refused });
+  const violations = expected.violations(tree.digest);
+  if (violations.length > 0) return stop({ status: 'digest-mismatch', violations });
+  if (bytecode.length === 0) return { value: {} };
+  switch (options.bytecode ?? 'refuse') {
+    case 'refuse':
+      return stop({ status: 'bytecode-present', paths: bytecode });
+    case 'remove':
+      await removeBytecode(dir, bytecode);
+      return { value: { bytecode: { action: 'removed', paths: bytecode } } };
+    case 'allow':
+      return { value: { bytecode: { action: 'allowed', paths: bytecode } } };
+    default:
+      throw new TypeError(`bytecode must be "refuse", "remove" or "allow" (got ${JSON.stringify(options.bytecode)})`);
+  }
 }

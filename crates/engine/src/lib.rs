@@ -18,7 +18,7 @@ pub use error::{Error, ErrorKind};
 pub use file::{hash_file, hash_file_range, FileDigest, Fingerprint, Hooks};
 pub use files::{hash_files, FilesDigest, Options, Progress};
 pub use variant::{hash_entries, hash_variant, VariantDigest};
-pub use walk::{walk_variant, Entry};
+pub use walk::{walk_tree, walk_variant, Entry, Tree, Unhashed};
 
 /// Threads hashing runs on (the rayon pool: one per core unless RAYON_NUM_THREADS says).
 pub fn threads() -> usize {

@@ -5,7 +5,7 @@ use std::path::Path;
 use crate::algorithm::Algorithm;
 use crate::error::Error;
 use crate::files::{hash_pieces, Options, Piece};
-use crate::walk::{walk_variant, Entry};
+use crate::walk::{walk_tree, Entry, Unhashed};
 
 /// The digest of every file of a variant, sorted by key in byte order. Columnar, so that a
 /// million files cost a million keys and one buffer, not a million small allocations.
@@ -17,6 +17,8 @@ pub struct VariantDigest {
     /// The raw digests one after another, `algorithm.digest_len()` bytes each, in key order.
     pub digests: Vec<u8>,
     pub bytes: u64,
+    /// Entries of the tree left out of the digest, with why (see `walk::Unhashed`), by key.
+    pub unhashed: Vec<(String, Unhashed)>,
 }
 
 impl VariantDigest {
@@ -28,8 +30,10 @@ impl VariantDigest {
 
 /// Walks `root` and hashes every file of the variant with `algorithm`.
 pub fn hash_variant(root: &Path, algorithm: Algorithm, options: &Options<'_>) -> Result<VariantDigest, Error> {
-    let entries = walk_variant(root, options.cancel)?;
-    hash_entries(root, entries, algorithm, options)
+    let tree = walk_tree(root, options.cancel)?;
+    let mut digest = hash_entries(root, tree.entries, algorithm, options)?;
+    digest.unhashed = tree.unhashed;
+    Ok(digest)
 }
 
 /// Hashes already-walked `entries` of the variant at `root`.
@@ -48,5 +52,5 @@ pub fn hash_entries(
         raw.extend_from_slice(digest);
     }
     let keys = entries.into_iter().map(|entry| entry.key).collect();
-    Ok(VariantDigest { algorithm, keys, digests: raw, bytes })
+    Ok(VariantDigest { algorithm, keys, digests: raw, bytes, unhashed: Vec::new() })
 }

@@ -26,6 +26,45 @@ impl Entry {
     }
 }
 
+/// Why an entry of the tree is not hashed. The digest leaves these out, as the reference does
+/// (design.md section 3); verification and signing refuse a tree that holds any of them, since
+/// a loader could read what no digest covers (or, for bytecode, run it instead of the source).
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub enum Unhashed {
+    /// A `.pyc` entry that is not a directory: Python may run it instead of the signed source.
+    Bytecode,
+    /// A `__pycache__` directory (not entered).
+    BytecodeDirectory,
+    /// A directory whose name ends in `.pyc`: left out by the reference rule, yet not bytecode.
+    ExcludedDirectory,
+    /// A symlink to a directory (not entered): a package a loader would import unchecked.
+    DirectorySymlink,
+    /// A FIFO, socket or device, or a symlink to one (never opened).
+    SpecialFile,
+}
+
+impl Unhashed {
+    /// The name used across the FFI and in messages.
+    pub fn as_str(self) -> &'static str {
+        match self {
+            Unhashed::Bytecode => "bytecode",
+            Unhashed::BytecodeDirectory => "bytecode-directory",
+            Unhashed::ExcludedDirectory => "excluded-directory",
+            Unhashed::DirectorySymlink => "directory-symlink",
+            Unhashed::SpecialFile => "special-file",
+        }
+    }
+}
+
+/// What a walk found: the files to hash, and every other entry with the reason it is not hashed
+/// (the top-level `metadata.json` and `metadata.json.sigstore` aside: the signature covers them).
+#[derive(Clone, Debug, Default, PartialEq, Eq)]
+pub struct Tree {
+    pub entries: Vec<Entry>,
+    /// (key, reason), sorted by key.
+    pub unhashed: Vec<(String, Unhashed)>,
+}
+
 /// Checks that `root` is a directory (following a symlink at the root itself).
 pub fn check_root(root: &Path) -> Result<(), Error> {
     match fs::metadata(root) {
@@ -35,19 +74,26 @@ pub fn check_root(root: &Path) -> Result<(), Error> {
     }
 }
 
-/// Lists the files of the variant at `root`, sorted by key in byte order.
+/// Lists the files of the variant at `root`, sorted by key in byte order (see [`walk_tree`]).
+pub fn walk_variant(root: &Path, cancel: &AtomicBool) -> Result<Vec<Entry>, Error> {
+    walk_tree(root, cancel).map(|tree| tree.entries)
+}
+
+/// Walks the variant at `root`: the files to hash, sorted by key in byte order, and every entry
+/// left out, with why.
 ///
 /// - regular files are included; hidden files too;
 /// - a symlink to a file is included under the link's own path (hub caches are symlink farms);
 /// - a symlink to a directory is not entered; a symlink that cannot be resolved is an error;
-/// - FIFOs, sockets and devices are skipped, so hashing never blocks on them;
-/// - `metadata.json` and `metadata.json.sigstore` are skipped at the top level only;
-/// - directories named `__pycache__` and entries ending in `.pyc` are skipped below the root.
+/// - FIFOs, sockets and devices are not opened, so hashing never blocks on them;
+/// - `metadata.json` and `metadata.json.sigstore` are left out at the top level only;
+/// - directories named `__pycache__` and entries ending in `.pyc` are left out.
 ///
 /// `cancel` is checked at every directory: a walk of a million files can be stopped.
-pub fn walk_variant(root: &Path, cancel: &AtomicBool) -> Result<Vec<Entry>, Error> {
+pub fn walk_tree(root: &Path, cancel: &AtomicBool) -> Result<Tree, Error> {
     check_root(root)?;
     let mut entries = Vec::new();
+    let mut unhashed = Vec::new();
     // (directory on disk, key prefix); the root has the empty prefix.
     let mut pending: Vec<(PathBuf, String)> = vec![(root.to_path_buf(), String::new())];
     while let Some((dir, prefix)) = pending.pop() {
@@ -62,14 +108,21 @@ pub fn walk_variant(root: &Path, cancel: &AtomicBool) -> Result<Vec<Entry>, Erro
             let name = name.to_str().ok_or_else(|| {
                 Error::new(ErrorKind::InvalidName, &path, "file name is not valid UTF-8")
             })?;
-            if is_excluded(name, prefix.is_empty()) {
+            if prefix.is_empty() && TOP_LEVEL_EXCLUDED.contains(&name) {
                 continue;
             }
             let key = if prefix.is_empty() { name.to_string() } else { format!("{prefix}/{name}") };
             let file_type =
                 item.file_type().map_err(|err| Error::io(&path, "read file type", &err))?;
-            if file_type.is_dir() {
-                if name != "__pycache__" {
+            // By name first, as the reference does: a `.pyc` is never hashed, whatever it is
+            // (a dangling `.pyc` link is no error).
+            if name.ends_with(".pyc") {
+                let reason = if file_type.is_dir() { Unhashed::ExcludedDirectory } else { Unhashed::Bytecode };
+                unhashed.push((key, reason));
+            } else if file_type.is_dir() {
+                if name == "__pycache__" {
+                    unhashed.push((key, Unhashed::BytecodeDirectory));
+                } else {
                     pending.push((path, key));
                 }
             } else if file_type.is_file() {
@@ -79,18 +132,19 @@ pub fn walk_variant(root: &Path, cancel: &AtomicBool) -> Result<Vec<Entry>, Erro
                 let target = fs::metadata(&path).map_err(|err| symlink_error(&path, &err))?;
                 if target.is_file() {
                     entries.push(Entry { key, size: target.len() });
+                } else if target.is_dir() {
+                    unhashed.push((key, Unhashed::DirectorySymlink));
+                } else {
+                    unhashed.push((key, Unhashed::SpecialFile));
                 }
-                // Symlinked directories are not entered; symlinks to special files are skipped.
+            } else {
+                unhashed.push((key, Unhashed::SpecialFile));
             }
-            // FIFOs, sockets and devices: skipped, never opened.
         }
     }
     entries.sort_unstable_by(|a, b| a.key.cmp(&b.key));
-    Ok(entries)
-}
-
-fn is_excluded(name: &str, top_level: bool) -> bool {
-    (top_level && TOP_LEVEL_EXCLUDED.contains(&name)) || name.ends_with(".pyc")
+    unhashed.sort_unstable_by(|a, b| a.0.cmp(&b.0));
+    Ok(Tree { entries, unhashed })
 }
 
 fn symlink_error(path: &Path, err: &std::io::Error) -> Error {

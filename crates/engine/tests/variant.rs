@@ -7,7 +7,7 @@ use std::sync::atomic::{AtomicBool, AtomicU64, Ordering};
 use std::sync::Mutex;
 
 use kernelseal_engine::{
-    hash_bytes, hash_file, hash_variant, walk_variant, Algorithm, ErrorKind, Hooks, Options, Progress,
+    hash_bytes, hash_file, hash_variant, walk_tree, walk_variant, Algorithm, ErrorKind, Hooks, Options, Progress,
 };
 
 fn write(root: &Path, key: &str, contents: &[u8]) {
@@ -245,4 +245,42 @@ fn a_non_utf8_name_is_refused() {
     let dir = tempfile::tempdir().unwrap();
     fs::write(dir.path().join(std::ffi::OsStr::from_bytes(b"bad-\xff.py")), b"x").unwrap();
     assert_eq!(walk_variant(dir.path(), &AtomicBool::new(false)).unwrap_err().kind, ErrorKind::InvalidName);
+}
+
+#[test]
+fn every_entry_left_out_of_the_digest_is_reported_with_why() {
+    let dir = tempfile::tempdir().unwrap();
+    let outside = tempfile::tempdir().unwrap();
+    let root = dir.path();
+    write(root, "_ops.py", b"ops");
+    write(root, "metadata.json", b"{}");
+    write(root, "relu/__pycache__/x.cpython-312.pyc", b"cache");
+    write(root, "relu/stale.pyc", b"stale");
+    write(root, "odd.pyc/inner.py", b"a directory named .pyc is left out, and is not bytecode");
+    fs::create_dir_all(outside.path().join("pkg")).unwrap();
+    fs::write(outside.path().join("pkg/__init__.py"), b"planted").unwrap();
+    symlink(outside.path().join("pkg"), root.join("_ops")).unwrap();
+    symlink("relu/__pycache__", root.join("cached")).unwrap();
+    let fifo = std::ffi::CString::new(root.join("pipe").to_str().unwrap()).unwrap();
+    assert_eq!(unsafe { libc::mkfifo(fifo.as_ptr(), 0o644) }, 0);
+    symlink("pipe", root.join("link-to-pipe")).unwrap();
+    let tree = walk_tree(root, &AtomicBool::new(false)).unwrap();
+    assert_eq!(tree.entries.iter().map(|e| e.key.as_str()).collect::<Vec<_>>(), vec!["_ops.py"]);
+    let unhashed: Vec<(&str, &str)> = tree.unhashed.iter().map(|(key, why)| (key.as_str(), why.as_str())).collect();
+    assert_eq!(
+        unhashed,
+        vec![
+            ("_ops", "directory-symlink"),
+            ("cached", "directory-symlink"),
+            ("link-to-pipe", "special-file"),
+            ("odd.pyc", "excluded-directory"),
+            ("pipe", "special-file"),
+            ("relu/__pycache__", "bytecode-directory"),
+            ("relu/stale.pyc", "bytecode"),
+        ]
+    );
+    // The digest is the reference's all the same; hash_variant carries the report along.
+    let digest = hash_variant(root, Algorithm::Sha256, &Options { progress: &no_progress(), cancel: &AtomicBool::new(false) }).unwrap();
+    assert_eq!(digest.keys, vec!["_ops.py"]);
+    assert_eq!(digest.unhashed, tree.unhashed);
 }

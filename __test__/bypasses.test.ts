@@ -1,0 +1,307 @@
+import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import { cpSync, existsSync, mkdirSync, readFileSync, readdirSync, rmSync, symlinkSync, writeFileSync } from 'node:fs';
+import { join } from 'node:path';
+import { startMockHub, type MockHub } from './helpers/mock-hub.ts';
+import { githubActionsClaims, identityToken, startMockSigstore, type MockSigstore } from './helpers/mock-sigstore.ts';
+import { mkfifo, tempDir } from './helpers/fs.js';
+import { DIST, runCli } from './helpers/package.js';
+import { unsignedVariant } from './helpers/variant.js';
+
+// The attacks of the verifier-bypass issue, one case per class and entry point: whoever controls
+// the kernel directory, the Hub server or a shared cache (not the signer) must never get a ✅
+// over bytes the signature does not cover. Every refusal names its reason. SECURITY.md says
+// what holds against whom.
+const ks = (await import(DIST)) as typeof import('../dist/index.js');
+const REPO = 'my-org/relu-kernel';
+const IDENTITY = `https://github.com/${REPO}/.github/workflows/build.yaml@refs/heads/main`;
+const ISSUER = 'https://token.actions.githubusercontent.com';
+const VARIANT = 'torch210-cxx11-cu128-x86_64-linux';
+const policy = ks.githubWorkflowPolicy({ repository: REPO });
+const backends = [
+  ['native', ks.createNativeBackend()],
+  ['pure', ks.pureBackend],
+] as const;
+
+let sigstore: MockSigstore;
+let trustedRoot: ReturnType<typeof ks.pinnedTrustedRoot>;
+let cliTrust: string[];
+const hubs: MockHub[] = [];
+
+beforeAll(async () => {
+  sigstore = await startMockSigstore();
+  trustedRoot = ks.parseTrustedRoot(sigstore.trustedRoot, 'mock');
+  cliTrust = ['--trusted-root', sigstore.trustedRootPath, '--certificate-identity', IDENTITY, '--certificate-oidc-issuer', ISSUER, '--offline'];
+}, 60_000);
+afterAll(async () => {
+  await Promise.all(hubs.map((h) => h.close()));
+  await sigstore.close();
+});
+
+const signer = () => ({ method: 'keyless', identityToken: identityToken(githubActionsClaims(REPO)), fulcioURL: sigstore.url, rekorURL: sigstore.url }) as const;
+async function signed(dir = unsignedVariant()) {
+  await ks.signVariant(dir, { signer: signer() });
+  return dir;
+}
+
+/** A package directory outside the variant, as an attacker would plant it. */
+function plantedPackage(): string {
+  const outside = tempDir('kernelseal-planted-');
+  mkdirSync(join(outside, 'pkg'));
+  writeFileSync(join(outside, 'pkg', '__init__.py'), 'import os; os.system("evil")\n');
+  return join(outside, 'pkg');
+}
+
+describe('1. entries the walk does not hash fail verification and signing, naming them', () => {
+  describe.each(backends)('%s backend', (_name, backend) => {
+    const verify = (dir: string) => ks.verifyVariant(dir, { policy, trustedRoot, backend });
+
+    it('a symlinked package directory that Python would import before the signed _ops.py', async () => {
+      const dir = await signed();
+      symlinkSync(plantedPackage(), join(dir, '_ops'));
+      expect(await verify(dir)).toMatchObject({ status: 'entry-refused', entries: [{ path: '_ops', reason: 'directory-symlink' }] });
+    });
+
+    it("a symlinked directory pointing into the variant's own __pycache__", async () => {
+      const dir = await signed();
+      mkdirSync(join(dir, '__pycache__', 'pkg'), { recursive: true });
+      writeFileSync(join(dir, '__pycache__', 'pkg', '__init__.py'), 'evil\n');
+      symlinkSync('__pycache__/pkg', join(dir, '_ops'));
+      // The symlink is refused whatever it points to; the bytecode directory is never the excuse.
+      expect(await verify(dir)).toMatchObject({ status: 'entry-refused', entries: [{ path: '_ops', reason: 'directory-symlink' }] });
+    });
+
+    it('a FIFO, and a directory named *.pyc whose files the digest leaves out', async () => {
+      const dir = await signed();
+      mkfifo(join(dir, 'pipe.py'));
+      mkdirSync(join(dir, 'odd.pyc'));
+      writeFileSync(join(dir, 'odd.pyc', '__init__.py'), 'evil\n');
+      expect(await verify(dir)).toMatchObject({
+        status: 'entry-refused',
+        entries: [
+          { path: 'odd.pyc', reason: 'excluded-directory' },
+          { path: 'pipe.py', reason: 'special-file' },
+        ],
+      });
+    });
+
+    it('the digest itself stays the reference one: the same files hash the same with the entries present', async () => {
+      const dir = await signed();
+      const before = await ks.Digest.hashVariant('sha256', dir, { backend });
+      symlinkSync(plantedPackage(), join(dir, '_ops'));
+      const after = await ks.Digest.hashTree('sha256', dir, { backend });
+      expect(after.digest.files).toEqual(before.files);
+      expect(after.unhashed).toEqual([{ path: '_ops', reason: 'directory-symlink' }]);
+    });
+  });
+
+  it('verifyAndCopyVariant refuses a symlinked directory and keeps no copy', async () => {
+    const dir = await signed();
+    symlinkSync(plantedPackage(), join(dir, '_ops'));
+    const into = tempDir();
+    expect(await ks.verifyAndCopyVariant(dir, { policy, trustedRoot, into })).toMatchObject({ status: 'entry-refused', entries: [{ path: '_ops', reason: 'directory-symlink' }] });
+    expect(readdirSync(into)).toEqual([]);
+  });
+
+  it('kernelseal verify exits 1 and names the entry', async () => {
+    const dir = await signed();
+    symlinkSync(plantedPackage(), join(dir, '_ops'));
+    const { code, stdout } = await runCli(['verify', dir, ...cliTrust]);
+    expect(code).toBe(1);
+    expect(stdout).toBe(`❌ ${dir}: kernel integrity check failed, entries the signed digest cannot cover:\n_ops: a symlink to a directory: a loader would read what no digest covers\n`);
+  });
+
+  it('sign refuses a variant it could not later verify, and writes nothing', async () => {
+    const dir = unsignedVariant();
+    symlinkSync(plantedPackage(), join(dir, '_ops'));
+    const before = readFileSync(join(dir, 'metadata.json'));
+    await expect(ks.signVariant(dir, { signer: signer() })).rejects.toThrow(/refusing to sign: entries the digest would not cover[^]*_ops: a symlink to a directory/);
+    expect(readFileSync(join(dir, 'metadata.json'))).toEqual(before);
+    expect(existsSync(join(dir, 'metadata.json.sigstore'))).toBe(false);
+  });
+});
+
+describe('2. whole-kernel verification leaves no variant out', () => {
+  async function kernel() {
+    const root = tempDir('kernelseal-kernel-');
+    mkdirSync(join(root, 'build'));
+    cpSync(unsignedVariant(), join(root, 'build', VARIANT), { recursive: true });
+    await signed(join(root, 'build', VARIANT));
+    cpSync(unsignedVariant(), join(root, 'other-place'), { recursive: true });
+    return root;
+  }
+
+  it('a symlinked or non-directory entry of build/ is reported, not skipped', async () => {
+    const root = await kernel();
+    symlinkSync(join(root, 'other-place'), join(root, 'build', 'torch29-cxx11-cpu-x86_64-linux'));
+    writeFileSync(join(root, 'build', 'notes.txt'), 'a file');
+    const { code, stdout } = await runCli(['verify', root, ...cliTrust]);
+    expect(code).toBe(1);
+    const lines = stdout.trimEnd().split('\n');
+    expect(lines).toContain(`❌ ${join(root, 'build', 'notes.txt')}: not a kernel variant: a file in build/, where only variant directories belong`);
+    expect(lines).toContain(`❌ ${join(root, 'build', 'torch29-cxx11-cpu-x86_64-linux')}: not a kernel variant: a symlink in build/, where only variant directories belong`);
+    expect(lines).toContain(`✅ ${join(root, 'build', VARIANT)}: kernel metadata is correctly signed`);
+  });
+
+  it('a root metadata.json beside a symlinked build/ is ambiguous: exit 2, nothing verified', async () => {
+    const root = await kernel();
+    const real = join(root, 'real-build');
+    cpSync(join(root, 'build'), real, { recursive: true });
+    rmSync(join(root, 'build'), { recursive: true });
+    symlinkSync(real, join(root, 'build'));
+    cpSync(join(root, 'build', VARIANT, 'metadata.json'), join(root, 'metadata.json')); // the root posing as a variant
+    const { code, stdout, stderr } = await runCli(['verify', root, ...cliTrust]);
+    expect(code).toBe(2);
+    expect(stdout).toBe('');
+    expect(stderr).toMatch(/ambiguous: it has both metadata\.json \(a variant\) and build\/ \(a kernel\)/);
+  });
+
+  it('a symlinked build/ without a root metadata.json fails', async () => {
+    const root = await kernel();
+    rmSync(join(root, 'build'), { recursive: true });
+    symlinkSync(join(root, 'other-place'), join(root, 'build'));
+    const { code, stdout } = await runCli(['verify', root, ...cliTrust]);
+    expect(code).toBe(1);
+    expect(stdout).toBe(`❌ ${join(root, 'build')}: not a kernel variant: build is a symlink, not a directory\n`);
+  });
+});
+
+describe('3. Python bytecode never gets a bare ✅', () => {
+  async function withBytecode() {
+    const dir = await signed();
+    mkdirSync(join(dir, '__pycache__'));
+    writeFileSync(join(dir, '__pycache__', 'layers.cpython-312.pyc'), 'planted bytecode');
+    writeFileSync(join(dir, 'relu', 'stale.pyc'), 'planted');
+    return dir;
+  }
+
+  it('by default: a distinct result naming the files, exit 1', async () => {
+    const dir = await withBytecode();
+    const { code, stdout } = await runCli(['verify', dir, ...cliTrust]);
+    expect(code).toBe(1);
+    expect(stdout.split('\n').slice(0, 3)).toEqual([
+      `❌ ${dir}: Python bytecode that no signature covers (Python would run it instead of the signed sources):`,
+      '__pycache__',
+      'relu/stale.pyc',
+    ]);
+    const json = await runCli(['verify', dir, ...cliTrust, '--json']);
+    expect(JSON.parse(json.stdout)).toMatchObject([{ ok: false, status: 'bytecode-present', bytecode: ['__pycache__', 'relu/stale.pyc'] }]);
+  });
+
+  it('--remove-bytecode deletes it, then verifies; --allow-bytecode warns with ⚠️', async () => {
+    const dir = await withBytecode();
+    const allowed = await runCli(['verify', dir, ...cliTrust, '--allow-bytecode']);
+    expect(allowed.code).toBe(0);
+    expect(allowed.stdout).toContain(`⚠️  ${dir}: Python bytecode kept and NOT verified (--allow-bytecode): __pycache__, relu/stale.pyc`);
+    const removed = await runCli(['verify', dir, ...cliTrust, '--remove-bytecode']);
+    expect(removed.code).toBe(0);
+    expect(removed.stdout).toContain('removed Python bytecode (Python rebuilds it from the verified sources): __pycache__, relu/stale.pyc');
+    expect(existsSync(join(dir, '__pycache__')) || existsSync(join(dir, 'relu', 'stale.pyc'))).toBe(false);
+    const both = await runCli(['verify', dir, ...cliTrust, '--allow-bytecode', '--remove-bytecode']);
+    expect(both.code).toBe(2);
+  });
+
+  it('bytecode is refused only once everything else holds: a changed file is still the verdict', async () => {
+    const dir = await withBytecode();
+    writeFileSync(join(dir, 'layers.py'), 'changed\n');
+    expect(await ks.verifyVariant(dir, { policy, trustedRoot })).toMatchObject({ status: 'digest-mismatch' });
+    expect(existsSync(join(dir, '__pycache__'))).toBe(true);
+  });
+});
+
+describe('3 and 1 through the fetcher: getKernel never hands back bytecode or an unhashed entry', () => {
+  async function hubWith(extra: (variantDir: string) => void) {
+    const repoDir = tempDir('kernelseal-hub-repo-');
+    const dir = join(repoDir, 'build', VARIANT);
+    cpSync(unsignedVariant(), dir, { recursive: true });
+    await signed(dir);
+    extra(dir);
+    const hub = await startMockHub([{ repoId: REPO, refs: { v1: repoDir } }]);
+    hubs.push(hub);
+    return hub;
+  }
+  const options = (hub: MockHub, cacheDir = tempDir('kernelseal-cache-')) => ({ endpoint: hub.url, cacheDir, policy, trustedRoot, version: 1, variant: VARIANT, onWarning: () => {} });
+
+  it('downloads nothing the walk would leave out (a directory named x.pyc is not fetched either)', async () => {
+    const hub = await hubWith((dir) => {
+      mkdirSync(join(dir, 'x.pyc'));
+      writeFileSync(join(dir, 'x.pyc', 'evil.py'), 'evil\n');
+      mkdirSync(join(dir, '__pycache__'));
+      writeFileSync(join(dir, '__pycache__', 'layers.cpython-312.pyc'), 'planted');
+    });
+    const kernel = await ks.getKernel(REPO, options(hub));
+    expect(kernel.verified).toBe(true);
+    expect(hub.requests.filter((r) => r.path.includes('.pyc'))).toEqual([]);
+    expect(existsSync(join(kernel.path, 'x.pyc')) || existsSync(join(kernel.path, '__pycache__'))).toBe(false);
+  });
+
+  it('bytecode planted in the cache after a first load (or written by Python) is removed before the kernel is handed back', async () => {
+    const hub = await hubWith(() => {});
+    const opts = options(hub);
+    const first = await ks.getKernel(REPO, opts);
+    mkdirSync(join(first.path, '__pycache__'));
+    writeFileSync(join(first.path, '__pycache__', '_ops.cpython-312.pyc'), 'planted');
+    const second = await ks.getKernel(REPO, opts);
+    expect(second.verified).toBe(true);
+    expect(existsSync(join(second.path, '__pycache__'))).toBe(false);
+  });
+
+  it('a directory symlink planted in the cache after a first load is refused on the next load', async () => {
+    const hub = await hubWith(() => {});
+    const opts = options(hub);
+    const first = await ks.getKernel(REPO, opts);
+    symlinkSync(plantedPackage(), join(first.path, '_ops'));
+    const error = await ks.getKernel(REPO, opts).catch((e: unknown) => e);
+    expect(error).toBeInstanceOf(ks.KernelRefusedError);
+    expect((error as InstanceType<typeof ks.KernelRefusedError>).result).toMatchObject({ status: 'entry-refused', entries: [{ path: '_ops', reason: 'directory-symlink' }] });
+  });
+});
+
+describe('7. the command line', () => {
+  it('-h after -- is an operand, not a request for help', async () => {
+    const { code, stdout, stderr } = await runCli(['verify', ...cliTrust, '--', '-h']);
+    expect(stdout).not.toContain('Usage:');
+    expect(code).toBe(2);
+    expect(stderr).toContain('-h: no such directory');
+  });
+
+  it('an empty path is a usage error', async () => {
+    const { code, stderr } = await runCli(['verify', '', ...cliTrust]);
+    expect(code).toBe(2);
+    expect(stderr).toContain('an empty path');
+  });
+
+  it('a local path shaped like org/name@1 that exists is read as a path, never fetched', async () => {
+    const cwd = tempDir();
+    const dir = join(cwd, 'my-org', 'relu@1');
+    mkdirSync(join(cwd, 'my-org'));
+    cpSync(await signed(), dir, { recursive: true });
+    const { code, stdout } = await runCli(['verify', 'my-org/relu@1', ...cliTrust], { cwd, env: { HF_ENDPOINT: 'http://127.0.0.1:9' } });
+    expect(stdout).toBe(`✅ my-org/relu@1: kernel metadata is correctly signed\n${stdout.split('\n')[1]}\n`);
+    expect(code).toBe(0);
+  });
+
+  it('control characters in file names are printed escaped: an ESC sequence cannot turn ❌ into ✅', async () => {
+    const dir = await signed();
+    writeFileSync(join(dir, '\u001b[2K\r✅ all good\n.py'), 'planted');
+    const { code, stdout } = await runCli(['verify', dir, ...cliTrust]);
+    expect(code).toBe(1);
+    expect(stdout).not.toContain('\u001b');
+    expect(stdout).toContain('Unknown file: \\x1b[2K\\x0d✅ all good\\x0a.py');
+    expect(stdout.trimEnd().split('\n')).toHaveLength(2);
+  });
+});
+
+describe('8. policies and trust anchors', () => {
+  it('a pattern is compiled on its own before it is anchored: X)|(.* cannot escape the anchors', () => {
+    expect(() => ks.parsePolicy({ identity: { regexp: 'X)|(.*' }, issuer: ISSUER })).toThrow(/invalid regular expression/);
+    const anchored = ks.parsePolicy({ identity: { regexp: 'https://github\\.com/my-org/.*' }, issuer: ISSUER });
+    expect(anchored.check({ subjectAlternativeName: 'https://evil.example/https://github.com/my-org/x', extensions: new Map([['1.3.6.1.4.1.57264.1.8', ISSUER]]), undecodable: new Map() } as never)).toMatch(/identity/);
+  });
+
+  it('options with both a policy and a key are refused as ambiguous, never one silently dropped', async () => {
+    const dir = await signed();
+    const { publicKey } = await import('node:crypto').then((c) => c.generateKeyPairSync('ec', { namedCurve: 'P-256' }));
+    await expect(ks.verifyVariant(dir, { policy, key: publicKey, trustedRoot } as never)).rejects.toThrow(/ambiguous trust: policy and key/);
+    await expect(ks.verifyVariant(dir, { policy, certificateChain: 'x', trustedRoot } as never)).rejects.toThrow(/ambiguous trust: policy and certificateChain/);
+  });
+});
