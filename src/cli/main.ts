@@ -1,4 +1,4 @@
-import { createRequire } from 'node:module';
+import { VERSION } from '../version.js';
 import { digestBackend, nativeUnavailableReason } from '../digest/select-backend.js';
 import { benchCommand } from './bench-command.js';
 import { digestCommand } from './digest-command.js';
@@ -12,7 +12,6 @@ import { verifyCommand } from './verify-command.js';
 import { verifyModelCommand } from './verify-model-command.js';
 import { EXIT_FAILURE, EXIT_OK, EXIT_USAGE, UsageError, type Command } from './usage.js';
 
-const { version } = createRequire(import.meta.url)('../../package.json') as { version: string };
 
 const commands: Command[] = [
   verifyCommand,
@@ -26,15 +25,22 @@ const commands: Command[] = [
   benchCommand,
 ];
 
+/** The names people already type for our commands: the kernels CLI's, cosign's. */
+const ALIASES: ReadonlyMap<string, Command> = new Map([
+  ['verify-signature', verifyCommand],
+  ['verify-blob', verifyBundleCommand],
+]);
+
 function mainHelp(): string {
   const width = Math.max(...commands.map((command) => command.name.length));
-  return `kernelseal ${version}: are these exact files what a publisher I trust built?
+  return `kernelseal ${VERSION}: are these exact files what a publisher I trust built?
 
 Usage: kernelseal <command> [options]
 
 Commands:
 ${commands.map((command) => `  ${command.name.padEnd(width)}  ${command.summary}`).join('\n')}
 
+Also: verify-signature (as the kernels CLI names it) = verify; verify-blob (cosign) = verify-bundle.
 Run 'kernelseal <command> --help' for a command's options and examples.
 'kernelseal --version' prints the version and the digest backend in use.`;
 }
@@ -42,7 +48,7 @@ Run 'kernelseal <command> --help' for a command's options and examples.
 function versionText(): string {
   const backend = digestBackend().name;
   const reason = nativeUnavailableReason();
-  return `kernelseal ${version} (node ${process.version}, digest backend: ${backend}${reason ? `; native unavailable: ${reason.split('\n')[0]}` : ''})`;
+  return `kernelseal ${VERSION} (node ${process.version}, digest backend: ${backend}${reason ? `; native unavailable: ${reason.split('\n')[0]}` : ''})`;
 }
 
 /** Runs the CLI and returns its exit code. */
@@ -57,9 +63,11 @@ export async function main(argv: string[]): Promise<number> {
     process.stdout.write(`${versionText()}\n`);
     return EXIT_OK;
   }
-  const command = commands.find((candidate) => candidate.name === name);
+  const command = commands.find((candidate) => candidate.name === name) ?? ALIASES.get(name);
   if (!command) {
-    process.stderr.write(`kernelseal: unknown command '${name}'\n\n${mainHelp()}\n`);
+    const guess = closest(name, [...commands.map((candidate) => candidate.name), ...ALIASES.keys()]);
+    const hint = guess ? `kernelseal: unknown command '${printable(name)}': did you mean '${guess}'?` : `kernelseal: unknown command '${printable(name)}'`;
+    process.stderr.write(`${hint}\n\n${mainHelp()}\n`);
     return EXIT_USAGE;
   }
   // After `--` everything is an operand: a file named -h is a file.
@@ -83,4 +91,24 @@ export async function main(argv: string[]): Promise<number> {
 /** A message's lines, each made safe for a terminal (names in it come from outside). */
 function safeLines(message: string): string {
   return message.split('\n').map(printable).join('\n');
+}
+
+/** The candidate within two edits of `word` (a typo), if any. */
+function closest(word: string, candidates: string[]): string | undefined {
+  let best: { name: string; distance: number } | undefined;
+  for (const name of candidates) {
+    const distance = editDistance(word, name);
+    if (distance <= 2 && (!best || distance < best.distance)) best = { name, distance };
+  }
+  return best?.name;
+}
+
+function editDistance(a: string, b: string): number {
+  let previous = Array.from({ length: b.length + 1 }, (_, j) => j);
+  for (let i = 1; i <= a.length; i++) {
+    const row = [i];
+    for (let j = 1; j <= b.length; j++) row[j] = Math.min(previous[j]! + 1, row[j - 1]! + 1, previous[j - 1]! + (a[i - 1] === b[j - 1] ? 0 : 1));
+    previous = row;
+  }
+  return previous[b.length]!;
 }

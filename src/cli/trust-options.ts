@@ -6,6 +6,7 @@ import { exactly, matching } from '../policy/string-match.js';
 import { PolicyError } from '../policy/policy-error.js';
 import { TrustedRootError, publicGoodTrustedRoot, readTrustedRoot, type TrustedRoot } from '../sigstore/trusted-root.js';
 import type { TrustAnchor } from '../sigstore/verify-bundle.js';
+import { offlineFromEnv } from '../hub/hub-env.js';
 import { UsageError } from './usage.js';
 
 /** The options every verifying command shares: who is trusted, and the trusted root. */
@@ -40,7 +41,8 @@ Trusted root:
                                     instead of Sigstore's public-good instance
       --offline                     never touch the network: use the public-good root
                                     pinned in kernelseal instead of refreshing it via TUF
-                                    (also: KERNELSEAL_OFFLINE=1)`;
+                                    (also: KERNELSEAL_OFFLINE or HF_HUB_OFFLINE set to
+                                    1, true, yes or on)`;
 
 type TrustValues = {
   policy?: string;
@@ -119,7 +121,7 @@ function exclusive(values: TrustValues, exact: 'certificate-identity' | 'certifi
 /** The trusted root: --trusted-root, else public-good (refreshed unless offline; warnings to stderr). */
 export async function trustedRootFrom(values: TrustValues): Promise<TrustedRoot> {
   if (values['trusted-root'] !== undefined) return readTrustedRoot(values['trusted-root']).catch(asUsageError);
-  const offline = values.offline || process.env.KERNELSEAL_OFFLINE === '1';
+  const offline = values.offline || offlineFromEnv();
   const { trustedRoot } = await publicGoodTrustedRoot({
     offline,
     onWarning: (message) => process.stderr.write(`kernelseal: warning: ${message}\n`),

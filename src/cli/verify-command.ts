@@ -1,9 +1,10 @@
 import { existsSync } from 'node:fs';
-import { arch, platform } from 'node:os';
 import { getKernel, KernelRefusedError, listVariants } from '../hub/get-kernel.js';
 import { verifyVariant } from '../verify/verify-variant.js';
 import type { VerificationResult } from '../verify/result.js';
-import { HUB_HELP, HUB_OPTIONS, hubOptionsFrom, label } from './fetch-command.js';
+import { HUB_HELP, HUB_OPTIONS, hubOptionsFrom, label, withProgress } from './hub-options.js';
+import { printable } from './format.js';
+import { ProgressBar } from './progress-bar.js';
 import { renderResult, resultToJSON } from './render-result.js';
 import { TRUST_HELP, TRUST_OPTIONS, trustAnchorFrom, trustedRootFrom } from './trust-options.js';
 import { EXIT_FAILURE, EXIT_OK, UsageError, parseCommandLine, type Command } from './usage.js';
@@ -11,11 +12,44 @@ import { expandKernel, type VariantTarget } from './variants.js';
 
 /** `org/name@1` (a version) or `org/name@rev` (a revision): a kernel on the Hub. */
 const REMOTE = /^([A-Za-z0-9_.-]+\/[A-Za-z0-9_.-]+)@(.+)$/;
+const REPO_ID = /^[A-Za-z0-9_.-]+\/[A-Za-z0-9_.-]+$/;
+
+type Target = { remote: [repoId: string, ref: string | undefined] } | { local: VariantTarget[] };
+
+/**
+ * What each argument names, all read before anything is verified (a usage error never comes
+ * half-way). A path that exists is a path, whatever it looks like: never silently the Hub's
+ * copy. Otherwise `org/name@1`, `org/name 1` (the kernels CLI's order) and `org/name` with
+ * --version or --revision name a kernel on the Hub.
+ */
+function hubOrLocal(positionals: string[], refFlag: boolean): Target[] {
+  const targets: Target[] = [];
+  for (let i = 0; i < positionals.length; i++) {
+    const positional = positionals[i]!;
+    const remote = REMOTE.exec(positional);
+    if (remote && !existsSync(positional)) {
+      targets.push({ remote: [remote[1]!, remote[2]!] });
+    } else if (REPO_ID.test(positional) && !existsSync(positional)) {
+      const next = positionals[i + 1];
+      if (next !== undefined && /^\d+$/.test(next) && !existsSync(next)) {
+        targets.push({ remote: [positional, next] });
+        i += 1;
+      } else if (refFlag) {
+        targets.push({ remote: [positional, undefined] });
+      } else {
+        throw new UsageError(`${positional}: no such directory (a kernel on the Hub: ${positional}@<version>, or add --version N)`);
+      }
+    } else {
+      targets.push({ local: expandKernel(positional) });
+    }
+  }
+  return targets;
+}
 
 export const verifyCommand: Command = {
   name: 'verify',
   summary: 'verify kernel variants, local or on the Hub: signature, signer policy, every file',
-  help: `Usage: kernelseal verify <variant-dir | kernel-dir | repo-id@version>... [options]
+  help: `Usage: kernelseal verify <variant-dir | kernel-dir | repo-id@version | repo-id VERSION>... [options]
 
 For each variant: checks the Sigstore bundle metadata.json.sigstore over the raw bytes of
 metadata.json, checks that the signer is trusted, then re-hashes every file and compares it
@@ -45,6 +79,8 @@ Output:
 Examples:
   kernelseal verify build/torch210-cxx11-cu128-x86_64-linux
   kernelseal verify kernels-community/relu@1 --all-variants
+  kernelseal verify kernels-community/relu 1          # as 'kernels verify-signature' takes it
+  kernelseal verify kernels-community/relu --revision main
   kernelseal verify my-kernel/ --policy my-policy.json
   kernelseal verify build/torch-cpu --certificate-identity-regexp \\
       'https://github.com/my-org/my-kernel/\\.github/workflows/build\\.yaml@refs/heads/.*' \\
@@ -66,12 +102,7 @@ Exit status: 0 every variant verified, 1 any did not, 2 usage error.`,
     if (values['remove-bytecode'] && values['allow-bytecode']) throw new UsageError('--remove-bytecode and --allow-bytecode exclude each other');
     const bytecode = values['remove-bytecode'] ? 'remove' : values['allow-bytecode'] ? 'allow' : 'refuse';
     // Every argument is read before anything is verified: a usage error never comes half-way.
-    const targets = positionals.map((positional): { remote: [string, string, string] } | { local: VariantTarget[] } => {
-      const remote = REMOTE.exec(positional);
-      // A path that exists is a path, whatever it looks like: never silently the Hub's copy.
-      if (remote && !existsSync(positional)) return { remote: remote as unknown as [string, string, string] };
-      return { local: expandKernel(positional) };
-    });
+    const targets = hubOrLocal(positionals, values.version !== undefined || values.revision !== undefined);
     const anchor = await trustAnchorFrom(values, 'kernels-community');
     const trustedRoot = await trustedRootFrom(values);
     const results: VerificationResult[] = [];
@@ -83,17 +114,19 @@ Exit status: 0 every variant verified, 1 any did not, 2 usage error.`,
       if ('local' in target) {
         for (const variant of target.local) {
           if ('refused' in variant) report({ path: variant.path, status: 'variant-invalid', reason: variant.refused });
-          else report(await verifyVariant(variant.path, { ...anchor, trustedRoot, bytecode }));
+          else {
+            const bar = new ProgressBar(`verifying ${printable(variant.path)}`);
+            report(await verifyVariant(variant.path, { ...anchor, trustedRoot, bytecode, onProgress: (p) => bar.update(p) }).finally(() => bar.clear()));
+          }
         }
         continue;
       }
-      const [, repoId, ref] = target.remote;
-      const options = await hubOptionsFrom(repoId, { ...values, ...(/^\d+$/.test(ref) ? { version: ref } : { revision: ref }) });
-      if (!options.variant && Object.keys(options.selector ?? {}).length === 0) options.selector = thisMachine();
+      const [repoId, ref] = target.remote;
+      const options = await hubOptionsFrom(repoId, { ...values, ...(ref === undefined ? {} : /^\d+$/.test(ref) ? { version: ref } : { revision: ref }) });
       const variants = values['all-variants'] ? (await listVariants(repoId, options)).variants : [options.variant];
       for (const variant of variants) {
         try {
-          const kernel = await getKernel(repoId, { ...options, variant, ...anchor, trustedRoot });
+          const kernel = await withProgress(`${repoId} ${variant ?? ''}`.trim(), (progress) => getKernel(repoId, { ...options, variant, ...anchor, trustedRoot, ...progress }));
           if (!kernel.verified) report({ path: label(kernel), status: 'signature-missing' });
           else report({ path: label(kernel), status: 'verified', signer: kernel.signer!, metadata: kernel.metadata!, digest: kernel.digest! });
         } catch (error) {
@@ -106,8 +139,3 @@ Exit status: 0 every variant verified, 1 any did not, 2 usage error.`,
     return results.every((result) => result.status === 'verified') ? EXIT_OK : EXIT_FAILURE;
   },
 };
-
-/** The variant selector for this machine: its OS and CPU (the backend is the caller's to say). */
-function thisMachine() {
-  return { os: platform() === 'win32' ? 'windows' : platform(), arch: arch() === 'x64' ? 'x86_64' : arch() === 'arm64' ? 'aarch64' : arch() };
-}

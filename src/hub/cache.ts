@@ -1,9 +1,9 @@
 import { randomBytes } from 'node:crypto';
 import { constants } from 'node:fs';
 import { mkdir, open, readFile, readlink, rename, rm, stat, symlink, unlink, writeFile } from 'node:fs/promises';
-import { homedir } from 'node:os';
 import { dirname, join, relative, resolve, sep } from 'node:path';
 import type { HubFile, RepoType } from './hub-client.js';
+import { hubCacheRoot } from './hub-env.js';
 
 /**
  * The Hugging Face cache layout, so that kernels fetched here and by `huggingface_hub` share it:
@@ -31,9 +31,9 @@ export class HubCache {
     this.lockDir = join(root, '.locks', name);
   }
 
-  /** The default cache: HF_HUB_CACHE, else $HF_HOME/hub, else ~/.cache/huggingface/hub. */
+  /** The default cache, as huggingface_hub finds it (src/hub/hub-env.ts). */
   static defaultRoot(): string {
-    return process.env.HF_HUB_CACHE ?? join(process.env.HF_HOME ?? join(process.env.XDG_CACHE_HOME ?? join(homedir(), '.cache'), 'huggingface'), 'hub');
+    return hubCacheRoot();
   }
 
   snapshotDir(commit: string): string {

@@ -1,4 +1,4 @@
-import { readdir } from 'node:fs/promises';
+import { readdir, stat } from 'node:fs/promises';
 import { join } from 'node:path';
 import type { KeyObject } from 'node:crypto';
 import { kernelsCommunityPolicy, type Policy } from '../policy/policy.js';
@@ -6,16 +6,18 @@ import type { StringMatch } from '../policy/string-match.js';
 import type { Signer, TrustAnchor } from '../sigstore/verify-bundle.js';
 import type { TrustedRoot } from '../sigstore/trusted-root.js';
 import type { Digest } from '../digest/digest.js';
+import type { HashProgress } from '../digest/backend.js';
 import type { KernelMetadata } from '../metadata/metadata.js';
 import type { VerificationResult } from '../verify/result.js';
 import { verifyFiles, verifySignedMetadata } from '../verify/verify-variant.js';
 import { isHashedKey, walkTree } from '../digest/walk.js';
 import { removeBytecode, sortUnhashed } from '../digest/unhashed-entries.js';
 import { HubCache } from './cache.js';
+import { offlineFromEnv } from './hub-env.js';
 import { HubClient, HubError, type HubClientOptions, type HubFile } from './hub-client.js';
 import { LockfileError, variantLockHash, type KernelLock } from './lockfile.js';
 import { fingerprint, receiptHolds, receiptPath, writeReceipt } from './receipts.js';
-import { selectVariant, type VariantSelector } from './variant-name.js';
+import { backendsFitting, selectVariant, type VariantSelector } from './variant-name.js';
 
 export type GetKernelOptions = HubClientOptions & {
     /** Who is trusted (default kernels-community), or a managed key, or a private CA chain. */
@@ -35,7 +37,7 @@ export type GetKernelOptions = HubClientOptions & {
     trustedRoot?: TrustedRoot;
     /** Default: the Hugging Face cache (HF_HUB_CACHE). */
     cacheDir?: string;
-    /** Use only what is in the cache (default: HF_HUB_OFFLINE=1). */
+    /** Use only what is in the cache (default: HF_HUB_OFFLINE set to 1, true, yes or on). */
     offline?: boolean;
     /** Accept a variant with no signature at all. Loud; never accepts a failing one. */
     allowUnsigned?: boolean;
@@ -43,7 +45,10 @@ export type GetKernelOptions = HubClientOptions & {
     lock?: KernelLock;
     /** Files downloaded at once. */
     concurrency?: number;
-    onProgress?: (progress: { bytesDone: number; bytesTotal: number; filesDone: number; filesTotal: number }) => void;
+    /** Download progress. */
+    onProgress?: (progress: HashProgress) => void;
+    /** Progress of hashing the files to verify them (when no receipt vouches for them). */
+    onHashProgress?: (progress: HashProgress) => void;
     onWarning?: (message: string) => void;
     signal?: AbortSignal;
   };
@@ -90,15 +95,22 @@ const SIGNED_FILES = new Set(['metadata.json', 'metadata.json.sigstore']);
  */
 export async function getKernel(repoId: string, options: GetKernelOptions = {}): Promise<FetchedKernel> {
   if (!/^[A-Za-z0-9_.-]+\/[A-Za-z0-9_.-]+$/.test(repoId)) throw new KernelRefusedError(`not a repository id: ${JSON.stringify(repoId)}`);
-  const warn = options.onWarning ?? ((message: string) => process.stderr.write(`kernelseal: warning: ${message}\n`));
-  const offline = options.offline ?? process.env.HF_HUB_OFFLINE === '1';
+  const warn = options.onWarning ?? defaultWarning;
+  const offline = options.offline ?? offlineFromEnv();
   const revision = options.lock?.commit ?? options.revision ?? (options.version !== undefined ? `v${options.version}` : 'main');
   const cache = new HubCache(options.cacheDir ?? HubCache.defaultRoot(), repoId, options.repoType ?? 'kernel');
 
   const { commit, variants, listing } = await resolveRevision(repoId, revision, cache, options, offline);
   if (options.lock && options.lock.commit !== commit) throw new LockfileError(`${repoId}: the Hub resolved ${revision} to ${commit}, not the locked commit`);
 
-  const variant = options.variant ?? selectVariant(variants, options.selector ?? {});
+  const selector = options.selector ?? {};
+  // A GPU backend is never guessed (a CUDA build on a CPU-only machine): when the variants that
+  // fit span several, the caller must say which.
+  const backends = options.variant || selector.backend ? [] : backendsFitting(variants, selector);
+  if (backends.length > 1) {
+    throw new KernelRefusedError(`${repoId}@${revision}: built for ${backends.join(', ')}: say which backend (selector.backend, --backend; with --backend-version for a GPU)`);
+  }
+  const variant = options.variant ?? selectVariant(variants, selector);
   if (!variant || !variants.includes(variant)) {
     throw new KernelRefusedError(`${repoId}@${revision}: no variant ${variant ?? 'fits'}; available: ${variants.sort().join(', ') || 'none'}`);
   }
@@ -141,7 +153,7 @@ export async function getKernel(repoId: string, options: GetKernelOptions = {}):
   const before = await fingerprint(path);
   // Bytecode in the cache (Python writes __pycache__ there on import; anyone sharing the cache
   // could plant some) is removed: Python rebuilds it from the verified sources.
-  const files = await verifyFiles(path, digest, { ...anchor, bytecode: 'remove' });
+  const files = await verifyFiles(path, digest, { ...anchor, bytecode: 'remove', onProgress: options.onHashProgress });
   if ('result' in files) throw new KernelRefusedError(`${repoId}@${commit} ${variant}: refused: ${files.result.status}`, files.result, base);
   const after = await fingerprint(path);
   // Only files that did not move while they were hashed earn a receipt.
@@ -153,24 +165,40 @@ export async function getKernel(repoId: string, options: GetKernelOptions = {}):
  * The commit a revision names and the variants under build/ there: from the Hub, or (offline)
  * from what the cache holds. Records the revision's commit in the cache.
  */
-async function resolveRevision(repoId: string, revision: string, cache: HubCache, options: HubClientOptions, offline: boolean) {
-  if (offline) {
-    const commit = COMMIT.test(revision) ? revision : await cache.readRef(revision);
-    if (!commit) throw new KernelRefusedError(`${repoId}@${revision} is not in the cache and offline mode is on (HF_HUB_OFFLINE)`);
-    const variants = await readdir(join(cache.snapshotDir(commit), 'build')).catch(() => [] as string[]);
-    return { commit, variants: variants.sort(), listing: undefined };
+async function resolveRevision(repoId: string, revision: string, cache: HubCache, options: HubClientOptions & { onWarning?: (message: string) => void }, offline: boolean) {
+  if (!offline) {
+    try {
+      const { commit, files } = await new HubClient(options).revision(repoId, revision);
+      if (!COMMIT.test(revision)) await cache.writeRef(revision, commit);
+      const variants = [...new Set(files.filter((f) => f.path.startsWith('build/')).map((f) => f.path.split('/')[1]!))].sort();
+      return { commit, variants, listing: files };
+    } catch (error) {
+      // As huggingface_hub does: a Hub that cannot be reached (not one that answers "no") falls
+      // back to what the cache holds, which is verified all the same.
+      const cached = error instanceof HubError && error.unreachable ? await cachedRevision(revision, cache) : undefined;
+      if (!cached) throw error;
+      (options.onWarning ?? defaultWarning)(`${(error as Error).message}; using ${repoId}@${revision} from the cache (${cached})`);
+    }
   }
-  const { commit, files } = await new HubClient(options).revision(repoId, revision);
-  if (!COMMIT.test(revision)) await cache.writeRef(revision, commit);
-  const variants = [...new Set(files.filter((f) => f.path.startsWith('build/')).map((f) => f.path.split('/')[1]!))].sort();
-  return { commit, variants, listing: files };
+  const commit = COMMIT.test(revision) ? revision : await cache.readRef(revision);
+  if (!commit) throw new KernelRefusedError(`${repoId}@${revision} is not in the cache and offline mode is on (HF_HUB_OFFLINE)`);
+  const variants = await readdir(join(cache.snapshotDir(commit), 'build')).catch(() => [] as string[]);
+  return { commit, variants: variants.sort(), listing: undefined };
 }
+
+/** The commit a revision resolved to last time, if the cache holds its snapshot. */
+async function cachedRevision(revision: string, cache: HubCache): Promise<string | undefined> {
+  const commit = COMMIT.test(revision) ? revision : await cache.readRef(revision);
+  return commit && (await stat(cache.snapshotDir(commit)).then((info) => info.isDirectory(), () => false)) ? commit : undefined;
+}
+
+const defaultWarning = (message: string) => process.stderr.write(`kernelseal: warning: ${message}\n`);
 
 /** The variants of a kernel at a revision (`version` or `revision`, as getKernel resolves them). */
 export async function listVariants(repoId: string, options: GetKernelOptions = {}): Promise<{ revision: string; commit: string; variants: string[] }> {
   const revision = options.lock?.commit ?? options.revision ?? (options.version !== undefined ? `v${options.version}` : 'main');
   const cache = new HubCache(options.cacheDir ?? HubCache.defaultRoot(), repoId, options.repoType ?? 'kernel');
-  const { commit, variants } = await resolveRevision(repoId, revision, cache, options, options.offline ?? process.env.HF_HUB_OFFLINE === '1');
+  const { commit, variants } = await resolveRevision(repoId, revision, cache, options, options.offline ?? offlineFromEnv());
   return { revision, commit, variants };
 }
 

@@ -2,6 +2,8 @@ import { createHash, type Hash } from 'node:crypto';
 import { createReadStream } from 'node:fs';
 import { open, stat } from 'node:fs/promises';
 import { unsafePathReason } from '../digest/digest.js';
+import { USER_AGENT } from '../version.js';
+import { hubToken } from './hub-env.js';
 
 /** A Hub repository kind: kernels live in `kernel` repos; `model` repos hold older ones. */
 export type RepoType = 'kernel' | 'model';
@@ -27,6 +29,8 @@ export class HubError extends Error {
   constructor(
     message: string,
     readonly status?: number,
+    /** No answer at all (refused, reset, timed out): the cache may stand in. */
+    readonly unreachable = false,
   ) {
     super(message);
   }
@@ -35,9 +39,16 @@ export class HubError extends Error {
 export interface HubClientOptions {
   /** Default: HF_ENDPOINT, else https://huggingface.co. */
   endpoint?: string;
-  /** Default: HF_TOKEN. Sent to the endpoint only, never to the hosts it redirects to. */
+  /**
+   * Default: HF_TOKEN, else the token `hf auth login` wrote (src/hub/hub-env.ts). Sent to the
+   * endpoint only, never to the hosts it redirects to.
+   */
   token?: string;
   repoType?: RepoType;
+  /**
+   * The longest wait for any answer: a response to a request (connecting included), or the next
+   * bytes of a body. Past it the request fails, naming the server. Default 30 s.
+   */
   timeoutMs?: number;
   /** Attempts per file download; each retry resumes where the last one stopped. */
   attempts?: number;
@@ -61,7 +72,7 @@ export class HubClient {
 
   constructor(options: HubClientOptions = {}) {
     this.endpoint = (options.endpoint ?? process.env.HF_ENDPOINT ?? 'https://huggingface.co').replace(/\/+$/, '');
-    this.token = options.token ?? (process.env.HF_TOKEN || undefined);
+    this.token = options.token ?? hubToken();
     this.repoType = options.repoType ?? 'kernel';
     this.timeoutMs = options.timeoutMs ?? 30_000;
     this.attempts = options.attempts ?? 5;
@@ -70,14 +81,17 @@ export class HubClient {
   /** `GET /api/<type>s/<repo>/revision/<rev>?blobs=true`: the commit and its files. */
   async revision(repoId: string, revision: string): Promise<HubRevision> {
     const url = `${this.endpoint}/api/${this.repoType}s/${repoId}/revision/${encodeURIComponent(revision)}?blobs=true`;
-    const response = await this.get(url, {});
-    if (response.status === 404) throw new HubError(`${repoId}: no such repository or revision ${revision}`, 404);
-    if (!response.ok) throw new HubError(`${repoId}@${revision}: the Hub answered ${response.status}`, response.status);
+    const { response, watchdog } = await this.get(url, {});
     let body: { sha?: unknown; siblings?: unknown };
     try {
-      body = (await response.json()) as typeof body;
-    } catch {
-      throw new HubError(`${repoId}@${revision}: the Hub sent a listing that is not JSON`);
+      if (response.status === 404) throw new HubError(`${repoId}: no such repository or revision ${revision}`, 404);
+      if (!response.ok) throw new HubError(`${repoId}@${revision}: the Hub answered ${response.status}`, response.status);
+      body = (await response.json().catch((error: unknown) => {
+        if (watchdog.fired) throw watchdog.error();
+        throw new HubError(`${repoId}@${revision}: the Hub sent a listing that is not JSON (${(error as Error).message})`);
+      })) as typeof body;
+    } finally {
+      watchdog.stop();
     }
     if (typeof body.sha !== 'string' || !COMMIT.test(body.sha)) throw new HubError(`${repoId}@${revision}: the Hub sent no commit`);
     if (!Array.isArray(body.siblings)) throw new HubError(`${repoId}@${revision}: the Hub sent no file list`);
@@ -113,10 +127,14 @@ export class HubClient {
     if (have > file.size) throw new HubError(`${file.path}: partial download larger than the file`);
     const hash = contentHash(file);
     if (have > 0) for await (const chunk of createReadStream(destination)) hash.update(chunk as Buffer);
-    const response = have > 0 && have === file.size ? undefined : await this.get(url, have > 0 ? { range: `bytes=${have}-` } : {}, options.signal);
+    const request = have > 0 && have === file.size ? undefined : await this.get(url, have > 0 ? { range: `bytes=${have}-` } : {}, options.signal);
     let written = have;
-    if (response) {
-      if (!response.ok) throw new HubError(`${file.path}: the Hub answered ${response.status}`, response.status);
+    if (request) {
+      const { response, watchdog } = request;
+      if (!response.ok) {
+        watchdog.stop();
+        throw new HubError(`${file.path}: the Hub answered ${response.status}`, response.status);
+      }
       const resumed = response.status === 206;
       const handle = await open(destination, resumed ? 'a' : 'w');
       if (!resumed && have > 0) {
@@ -125,13 +143,17 @@ export class HubClient {
       }
       try {
         for await (const chunk of response.body as unknown as AsyncIterable<Uint8Array>) {
+          watchdog.kick();
           written += chunk.length;
           if (written > file.size) throw new HubError(`${file.path}: the Hub sent more than the ${file.size} bytes it listed`);
           hash.update(chunk);
           await handle.write(chunk);
           options.onBytes?.(chunk.length);
         }
+      } catch (error) {
+        throw watchdog.fired ? watchdog.error() : error;
       } finally {
+        watchdog.stop();
         await handle.close();
       }
     }
@@ -142,16 +164,65 @@ export class HubClient {
     }
   }
 
-  private async get(url: string, headers: Record<string, string>, signal?: AbortSignal): Promise<Response> {
+  /** A GET whose every wait (connecting, the headers, then each chunk: `watchdog.kick()`) is bounded. */
+  private async get(url: string, headers: Record<string, string>, signal?: AbortSignal): Promise<{ response: Response; watchdog: Watchdog }> {
     // fetch drops Authorization when a redirect leaves the endpoint's origin (Fetch standard).
     const auth: Record<string, string> = this.token ? { authorization: `Bearer ${this.token}` } : {};
-    const timeout = AbortSignal.timeout(this.timeoutMs);
+    const watchdog = new Watchdog(this.timeoutMs, `the Hub (${new URL(url).origin})`);
     try {
-      return await fetch(url, { headers: { ...auth, ...headers }, redirect: 'follow', signal: signal ? AbortSignal.any([signal, timeout]) : timeout });
+      const response = await fetch(url, {
+        headers: { 'user-agent': USER_AGENT, ...auth, ...headers },
+        redirect: 'follow',
+        signal: signal ? AbortSignal.any([signal, watchdog.signal]) : watchdog.signal,
+      });
+      watchdog.kick();
+      return { response, watchdog };
     } catch (error) {
+      watchdog.stop();
       if (signal?.aborted) throw signal.reason;
-      throw new Error(`cannot reach ${new URL(url).origin}: ${(error as Error).cause ? ((error as Error).cause as Error).message : (error as Error).message}`);
+      if (watchdog.fired) throw watchdog.error();
+      const cause = (error as Error).cause ? ((error as Error).cause as Error).message : (error as Error).message;
+      throw new HubError(`cannot reach the Hub (${new URL(url).origin}): ${cause}`, undefined, true);
     }
+  }
+}
+
+/**
+ * Aborts a request when nothing arrives for `ms`: a server that accepts the connection and never
+ * answers, or stops sending mid-body, fails in bounded time with an error naming it.
+ */
+class Watchdog {
+  private readonly controller = new AbortController();
+  private timer: NodeJS.Timeout | undefined;
+  fired = false;
+
+  constructor(
+    private readonly ms: number,
+    private readonly server: string,
+  ) {
+    this.kick();
+  }
+
+  get signal(): AbortSignal {
+    return this.controller.signal;
+  }
+
+  /** Something arrived: the wait starts again. */
+  kick(): void {
+    clearTimeout(this.timer);
+    this.timer = setTimeout(() => {
+      this.fired = true;
+      this.controller.abort(this.error());
+    }, this.ms);
+    this.timer.unref(); // the request holds the process open, not its watchdog
+  }
+
+  stop(): void {
+    clearTimeout(this.timer);
+  }
+
+  error(): HubError {
+    return new HubError(`${this.server} did not answer within ${this.ms / 1000} s (timed out)`, undefined, true);
   }
 }
 

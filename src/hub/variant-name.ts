@@ -79,7 +79,28 @@ function compareVersions(a: string | undefined, b: string | undefined): number {
  * variant for one torch is preferred over a universal one. Undefined when none fits.
  */
 export function selectVariant(names: readonly string[], selector: VariantSelector): string | undefined {
-  const fits = names
+  const fits = fitting(names, selector);
+  fits.sort(
+    (a, b) =>
+      Number(a.backend === 'universal') - Number(b.backend === 'universal') ||
+      Number(a.torch === undefined) - Number(b.torch === undefined) ||
+      compareVersions(b.backendVersion, a.backendVersion) ||
+      compareVersions(b.torch, a.torch) ||
+      (a.name < b.name ? -1 : 1),
+  );
+  return fits[0]?.name;
+}
+
+/**
+ * The GPU backends (never `universal`) among the variants that fit `selector`. Without a backend
+ * in the selector, more than one means the choice would be a guess: callers ask instead.
+ */
+export function backendsFitting(names: readonly string[], selector: VariantSelector): string[] {
+  return [...new Set(fitting(names, selector).map((v) => v.backend).filter((backend) => backend !== 'universal'))].sort();
+}
+
+function fitting(names: readonly string[], selector: VariantSelector): VariantName[] {
+  return names
     .map(parseVariantName)
     .filter((v): v is VariantName => v !== undefined)
     .filter(
@@ -91,13 +112,4 @@ export function selectVariant(names: readonly string[], selector: VariantSelecto
         (selector.arch === undefined || v.arch === undefined || v.arch === selector.arch) &&
         (selector.os === undefined || v.os === undefined || v.os === selector.os),
     );
-  fits.sort(
-    (a, b) =>
-      Number(a.backend === 'universal') - Number(b.backend === 'universal') ||
-      Number(a.torch === undefined) - Number(b.torch === undefined) ||
-      compareVersions(b.backendVersion, a.backendVersion) ||
-      compareVersions(b.torch, a.torch) ||
-      (a.name < b.name ? -1 : 1),
-  );
-  return fits[0]?.name;
 }

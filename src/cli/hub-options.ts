@@ -1,0 +1,128 @@
+import type { FetchedKernel, GetKernelOptions } from '../hub/get-kernel.js';
+import { offlineFromEnv } from '../hub/hub-env.js';
+import { readLockfile } from '../hub/lockfile.js';
+import { thisMachine } from '../hub/this-machine.js';
+import type { VariantSelector } from '../hub/variant-name.js';
+import { ProgressBar } from './progress-bar.js';
+import { UsageError } from './usage.js';
+
+/** The options of the commands that fetch from the Hub. */
+export const HUB_OPTIONS = {
+  version: { type: 'string' },
+  revision: { type: 'string' },
+  variant: { type: 'string' },
+  backend: { type: 'string' },
+  'backend-version': { type: 'string' },
+  torch: { type: 'string' },
+  os: { type: 'string' },
+  arch: { type: 'string' },
+  'repo-type': { type: 'string', default: 'kernel' },
+  'cache-dir': { type: 'string' },
+  lockfile: { type: 'string' },
+  'allow-unsigned': { type: 'boolean', default: false },
+  timeout: { type: 'string' },
+} as const;
+
+export const HUB_HELP = `Which kernel:
+      --version N                   the version branch v<N> (default: main)
+      --revision REV                or a branch, tag or commit
+      --variant NAME                a variant, e.g. torch210-cxx11-cu128-x86_64-linux
+      --backend B --backend-version V --torch T --os O --arch A
+                                    or the newest variant that fits (backend versions up to V).
+                                    OS and CPU default to this machine's; the backend is
+                                    never guessed: cpu on a Linux machine with no NVIDIA
+                                    driver or ROCm device, else say --backend (a kernel
+                                    built for several backends is refused until you do)
+      --lockfile FILE               a kernels.lock: pins the commit, checks the variant hash
+      --repo-type kernel|model      the kind of Hub repository (default kernel)
+
+Where:
+      --cache-dir DIR               the cache (default HF_HUB_CACHE, ~/.cache/huggingface/hub)
+      --allow-unsigned              take a variant that has no signature at all (loudly);
+                                    a variant that fails verification is never taken
+      --timeout DURATION            the longest wait for any answer from the Hub (30s; 90s, 2m)
+Environment: HF_ENDPOINT, HF_TOKEN (else the token 'hf auth login' saved in $HF_HOME/token),
+HF_HUB_CACHE (or HUGGINGFACE_HUB_CACHE), HF_HUB_OFFLINE=1|true|yes|on (the cache only, no
+network at all). When the Hub cannot be reached, a revision already in the cache is used
+(verified as always) with a warning.`;
+
+type HubValues = { [K in keyof typeof HUB_OPTIONS]?: string | boolean } & { offline?: boolean };
+
+/** getKernel options from the command line (the trust anchor and root are added by the caller). */
+export async function hubOptionsFrom(repoId: string, values: HubValues): Promise<GetKernelOptions> {
+  if (values.version !== undefined && values.revision !== undefined) throw new UsageError('--version and --revision exclude each other');
+  const version = values.version === undefined ? undefined : Number(values.version);
+  if (version !== undefined && (!Number.isInteger(version) || version < 0)) throw new UsageError('--version must be a whole number');
+  if (values['repo-type'] !== 'kernel' && values['repo-type'] !== 'model') throw new UsageError('--repo-type must be kernel or model');
+  const selector: VariantSelector = {};
+  for (const [flag, key] of [['backend', 'backend'], ['backend-version', 'backendVersion'], ['torch', 'torch'], ['os', 'os'], ['arch', 'arch']] as const) {
+    if (typeof values[flag] === 'string') selector[key] = values[flag] as string;
+  }
+  if (values.variant !== undefined && Object.keys(selector).length > 0) throw new UsageError('--variant excludes --backend, --torch, --os and --arch');
+  if (values.variant === undefined) {
+    // This machine's OS and CPU unless asked otherwise; its backend only where it is certain.
+    const machine = thisMachine();
+    if (machine.backend && selector.backend === undefined && selector.os === undefined) selector.backend = machine.backend;
+    selector.os ??= machine.os;
+    selector.arch ??= machine.arch;
+  }
+  let lock;
+  if (typeof values.lockfile === 'string') {
+    lock = (await readLockfile(values.lockfile).catch((error: Error) => { throw new UsageError(error.message); })).find((entry) => entry.repoId === repoId);
+    if (!lock) throw new UsageError(`${values.lockfile} has no entry for ${repoId}`);
+  }
+  return {
+    version,
+    revision: values.revision as string | undefined,
+    variant: values.variant as string | undefined,
+    selector,
+    repoType: values['repo-type'],
+    cacheDir: values['cache-dir'] as string | undefined,
+    lock,
+    allowUnsigned: values['allow-unsigned'] === true,
+    offline: values.offline || offlineFromEnv(),
+    ...(typeof values.timeout === 'string' ? { timeoutMs: parseDuration(values.timeout, '--timeout') } : {}),
+  };
+}
+
+/** "30", "30s", "2m", "1h" (cosign's --timeout) as milliseconds. */
+export function parseDuration(text: string, flag: string): number {
+  const match = /^(\d+(?:\.\d+)?)(ms|s|m|h)?$/.exec(text.trim());
+  const scale = { ms: 1, s: 1000, m: 60_000, h: 3_600_000 }[match?.[2] ?? 's']!;
+  const ms = match ? Number(match[1]) * scale : NaN;
+  if (!(ms > 0 && ms <= 24 * 3_600_000)) throw new UsageError(`${flag} must be a duration such as 30s, 2m or 1h (got ${JSON.stringify(text)})`);
+  return ms;
+}
+
+/**
+ * Runs a fetch with progress on a terminal (stderr, src/cli/progress-bar.ts): a line when the
+ * Hub is slow to answer, then the download, then the hashing.
+ */
+export async function withProgress<T>(what: string, run: (progress: Pick<GetKernelOptions, 'onProgress' | 'onHashProgress'>) => Promise<T>): Promise<T> {
+  const download = new ProgressBar(`downloading ${what}`);
+  const hashing = new ProgressBar(`verifying ${what}`);
+  let heard = false;
+  const waiting = setTimeout(() => {
+    if (!heard && process.stderr.isTTY) process.stderr.write(`kernelseal: waiting for the Hub (${process.env.HF_ENDPOINT ?? 'https://huggingface.co'})...\n`);
+  }, 2000).unref();
+  try {
+    return await run({
+      onProgress: (p) => {
+        heard = true;
+        download.update(p);
+      },
+      onHashProgress: (p) => {
+        heard = true;
+        download.clear();
+        hashing.update(p);
+      },
+    });
+  } finally {
+    clearTimeout(waiting);
+    download.clear();
+    hashing.clear();
+  }
+}
+
+/** "kernels-community/relu@v1 torch210-...": how a fetched variant is named in messages. */
+export const label = (kernel: Pick<FetchedKernel, 'repoId' | 'revision' | 'variant'>) => `${kernel.repoId}@${kernel.revision} ${kernel.variant}`;
