@@ -70,6 +70,22 @@ describe('kernelseal verify-model', () => {
   });
 });
 
+describe("model_signing's command line", () => {
+  it('takes its method word and flag names: key MODEL --public-key, sigstore MODEL --identity_provider', async () => {
+    const dir = model();
+    const { privateKey, publicKey } = keyFiles();
+    expect((await runCli(['sign-model', dir, '--key', privateKey])).code).toBe(0);
+    const byKey = await runCli(['verify-model', 'key', dir, '--signature', join(dir, 'model.sig'), '--public-key', publicKey]);
+    expect(byKey.stdout).toMatch(/^✅ .*model signature verified/);
+    expect(byKey.code).toBe(0);
+    const keyless = await runCli(['verify-model', 'sigstore', join(SIGNED, 'v1.1.0-sigstore'), '--identity', 'stefanb@us.ibm.com', '--identity_provider=https://sigstore.verify.ibm.com/oauth2', '--offline']);
+    expect(keyless.code).toBe(0);
+    const wrong = await runCli(['verify-model', 'key', dir, '--public-key', privateKey.replace('key.pem', 'missing.pub')]);
+    expect(wrong.code).toBe(2);
+    expect(wrong.stderr).toContain('--key');
+  });
+});
+
 describe('kernelseal sign-model', () => {
   it('signs with a P-384 key into <model>/model.sig, and verify-model checks it', async () => {
     const dir = model();

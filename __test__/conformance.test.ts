@@ -52,3 +52,14 @@ describe.concurrent('sigstore-conformance bundle-verify cases', () => {
     }
   }
 });
+
+describe('failures name what did not fit', () => {
+  it.each([
+    ['intoto-expired-certificate_fail', '2023-02-01T00:00:00.000Z', '2030-01-01T00:00:00.000Z to 2030-01-01T00:10:00.000Z'],
+    ['intoto-set-outside-signing-cert-validity_fail', '2023-02-02T00:00:00.000Z', '2023-02-01T00:00:00.000Z to 2023-02-01T00:10:00.000Z'],
+  ])('%s: the signing time and the certificate validity', async (name, signedAt, validity) => {
+    const { code, stdout } = await runCli(argsFor(name, 'path'));
+    expect(code).toBe(1);
+    expect(stdout).toContain(`certificate is not valid or expired at the specified date (signed at ${signedAt}; the signing certificate is valid from ${validity})`);
+  });
+});

@@ -216,8 +216,14 @@ describe('managed keys', () => {
     const pem = publicKey.export({ format: 'pem', type: 'spki' }).toString();
     const result = await verify(dir, { key: pem });
     expect(result).toMatchObject({ status: 'verified', signer: { method: 'key', keyId: createHash('sha256').update(publicKey.export({ format: 'der', type: 'spki' })).digest('hex') } });
-    const other = generateKeyPairSync('ec', { namedCurve: 'P-256' }).publicKey.export({ format: 'pem', type: 'spki' }).toString();
-    expect(await verify(dir, { key: other })).toMatchObject({ status: 'signature-invalid' });
+    const otherKey = generateKeyPairSync('ec', { namedCurve: 'P-256' }).publicKey;
+    const other = otherKey.export({ format: 'pem', type: 'spki' }).toString();
+    const keyId = (key: typeof publicKey) => createHash('sha256').update(key.export({ format: 'der', type: 'spki' })).digest('hex');
+    // The failure names the key tried and the key the bundle names.
+    expect(await verify(dir, { key: other })).toMatchObject({
+      status: 'signature-invalid',
+      reason: `signature verification failed (checked with the key sha256:${keyId(otherKey)}; the bundle names the key sha256:${keyId(publicKey)})`,
+    });
     expect(await verify(dir)).toMatchObject({ status: 'signature-invalid', reason: expect.stringContaining('signed with a key, not a certificate') });
   });
 

@@ -28,3 +28,18 @@ export interface Command {
   help: string;
   run(args: string[]): Promise<number>;
 }
+
+/**
+ * Another tool's flag names, rewritten to ours before parsing (`--public-key F` and
+ * `--public-key=F` both become `--key`); nothing after `--` is touched. Only names that mean
+ * exactly the same go here.
+ */
+export function renameFlags(args: string[], aliases: Readonly<Record<string, string>>): string[] {
+  const end = args.includes('--') ? args.indexOf('--') : args.length;
+  return args.map((arg, index) => {
+    if (index >= end || !arg.startsWith('--')) return arg;
+    const [name, value] = arg.slice(2).split(/=(.*)/s, 2) as [string, string | undefined];
+    const ours = aliases[name];
+    return ours === undefined ? arg : `--${ours}${value === undefined ? '' : `=${value}`}`;
+  });
+}

@@ -1,8 +1,23 @@
+import { existsSync } from 'node:fs';
 import { verifyModel } from '../model/verify-model.js';
 import { ProgressBar } from './progress-bar.js';
 import { modelResultToJSON, renderModelResult } from './render-result.js';
 import { TRUST_HELP, TRUST_OPTIONS, trustAnchorFrom, trustedRootFrom } from './trust-options.js';
-import { EXIT_FAILURE, EXIT_OK, UsageError, parseCommandLine, type Command } from './usage.js';
+import { EXIT_FAILURE, EXIT_OK, UsageError, parseCommandLine, renameFlags, type Command } from './usage.js';
+
+/** model_signing's flag names (both spellings) for the same options. */
+const MODEL_SIGNING_FLAGS = {
+  'identity-provider': 'issuer',
+  identity_provider: 'issuer',
+  'public-key': 'key',
+  public_key: 'key',
+  certificate_chain: 'certificate-chain',
+  'trust-config': 'trusted-root',
+  trust_config: 'trusted-root',
+  ignore_paths: 'ignore-paths',
+  'ignore_unsigned_files': 'ignore-unsigned-files',
+};
+const METHODS = ['sigstore', 'key', 'certificate'];
 
 export const verifyModelCommand: Command = {
   name: 'verify-model',
@@ -37,7 +52,12 @@ Model:
 Output:
       --json                        print the result as JSON (status, signer, violations)
 
+model_signing's spellings work too: its method word first (sigstore, key, certificate),
+--identity-provider (= --issuer), --public-key (= --key), --trust-config (= --trusted-root),
+and the underscore forms (--identity_provider, --certificate_chain, --ignore_paths, ...).
+
 Examples:
+  kernelseal verify-model key ./llama --signature model.sig --public-key signing-key.pub
   kernelseal verify-model ./llama --identity someone@example.com \\
       --issuer https://accounts.google.com
   kernelseal verify-model ./llama --signature llama.sig --key signing-key.pub
@@ -47,7 +67,7 @@ Examples:
 Exit status: 0 verified, 1 not verified, 2 usage error.`,
 
   async run(args) {
-    const { values, positionals } = parseCommandLine(args, {
+    const { values, positionals: given } = parseCommandLine(renameFlags(args, MODEL_SIGNING_FLAGS), {
       ...TRUST_OPTIONS,
       identity: { type: 'string' },
       issuer: { type: 'string' },
@@ -57,6 +77,8 @@ Exit status: 0 verified, 1 not verified, 2 usage error.`,
       'no-ignore-git-paths': { type: 'boolean', default: false },
       json: { type: 'boolean', default: false },
     });
+    // model_signing's method word (`verify key MODEL`) may come first: the flags already say it.
+    const positionals = given.length === 2 && METHODS.includes(given[0]!) && !existsSync(given[0]!) ? given.slice(1) : given;
     if (positionals.length !== 1) throw new UsageError('expected one model directory or file');
     const trust = { ...values };
     for (const [alias, name] of [['identity', 'certificate-identity'], ['issuer', 'certificate-oidc-issuer']] as const) {

@@ -101,8 +101,32 @@ function verifyOrThrow(bundle: Bundle, artifact: Artifact | undefined, trustedRo
     if (error instanceof SignatureVerificationError) throw error;
     const { code, message, cause } = error as { code?: string; message?: string; cause?: { message?: string } };
     const detail = cause?.message && cause.message !== message ? `: ${cause.message}` : '';
-    throw new SignatureVerificationError(code ?? 'ERROR', `${message ?? String(error)}${detail}`);
+    const text = `${message ?? String(error)}${detail}`;
+    throw new SignatureVerificationError(code ?? 'ERROR', `${text}${whatDidNotFit(code, text, bundle, anchor)}`);
   }
+}
+
+/**
+ * What sigstore-js leaves out of its message, so that a failure says what did not fit: the
+ * times against the certificate's validity, or which key was tried against which the bundle names.
+ */
+function whatDidNotFit(code: string | undefined, text: string, bundle: Bundle, anchor: TrustAnchor): string {
+  try {
+    if (code === 'CERTIFICATE_ERROR' && /not valid|expired/.test(text) && bundle.verificationMaterial.content.$case !== 'publicKey') {
+      const leaf = leafCertificate(bundle);
+      const signedAt = logFacts(bundle).signedAt ?? 'no verified time: now';
+      return ` (signed at ${signedAt}; the signing certificate is valid from ${leaf.notBefore.toISOString()} to ${leaf.notAfter.toISOString()})`;
+    }
+    if (code === 'SIGNATURE_ERROR' && 'key' in anchor && anchor.key !== undefined) {
+      const ours = createHash('sha256').update(parseKey(anchor.key).export({ format: 'der', type: 'spki' }));
+      const hint = bundle.verificationMaterial.content.$case === 'publicKey' ? bundle.verificationMaterial.content.publicKey.hint : '';
+      const named = hint ? `; the bundle names the key ${/^[A-Za-z0-9+/]{43}=$/.test(hint) ? `sha256:${Buffer.from(hint, 'base64').toString('hex')}` : JSON.stringify(hint)}` : '';
+      return ` (checked with the key sha256:${ours.digest('hex')}${named})`;
+    }
+  } catch {
+    // the context is a courtesy: never let it hide the failure itself
+  }
+  return '';
 }
 
 function verify(bundle: Bundle, artifact: Artifact | undefined, trustedRoot: TrustedRoot, anchor: TrustAnchor): Signer {
