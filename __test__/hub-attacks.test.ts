@@ -1,8 +1,8 @@
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { spawnSync } from 'node:child_process';
 import { createHash } from 'node:crypto';
-import { cpSync, lstatSync, mkdirSync, readFileSync, readdirSync, rmSync, symlinkSync, writeFileSync } from 'node:fs';
-import { join } from 'node:path';
+import { chmodSync, cpSync, lstatSync, mkdirSync, readFileSync, readdirSync, readlinkSync, rmSync, statSync, symlinkSync, writeFileSync } from 'node:fs';
+import { join, resolve } from 'node:path';
 import { startMockHub, type MockHub } from './helpers/mock-hub.ts';
 import { githubActionsClaims, identityToken, startMockSigstore, type MockSigstore } from './helpers/mock-sigstore.ts';
 import { mkfifo, tempDir } from './helpers/fs.js';
@@ -14,6 +14,8 @@ import { unsignedVariant } from './helpers/variant.js';
  * hostile Hub. Each attack names what it would have achieved; each refusal is asserted by reason.
  */
 const ks = (await import(DIST)) as typeof import('../dist/index.js');
+const keyFile = join(tempDir('kernelseal-state-'), 'receipt.key');
+process.env.KERNELSEAL_RECEIPT_KEY_FILE = keyFile;
 
 const REPO = 'kernels-test/relu';
 const VARIANT = 'torch210-cxx11-cu128-x86_64-linux';
@@ -66,6 +68,89 @@ function runCliWithin(args: string[], env: NodeJS.ProcessEnv = {}) {
 
 const offlineFetch = (cache: string) =>
   runCliWithin(['fetch', REPO, '--version', '1', '--variant', VARIANT, '--trusted-root', sigstore.trustedRootPath, '--policy', policyFile], { HF_HUB_CACHE: cache, HF_HUB_OFFLINE: '1' });
+
+const receiptOf = (cache: string) => join(cache, REPO_FOLDER, '.kernelseal', 'receipts', commit, `${VARIANT}.json`);
+
+/** Same size, other content, as a cache writer can do to any blob. */
+function tamperBlob(variantDir: string, file: string): void {
+  const blob = resolve(variantDir, readlinkSync(join(variantDir, file)));
+  const content = readFileSync(blob);
+  content[0] ^= 1;
+  writeFileSync(blob, content);
+}
+
+/** The fingerprint receipts record (src/hub/receipts.ts), as an attacker recomputes it after tampering. */
+function currentFingerprint(variantDir: string, files: string[][]): string[][] {
+  return files.map(([key]) => {
+    const info = statSync(join(variantDir, key!), { bigint: true });
+    return [key!, String(info.size), String(info.ino), String(info.mtimeNs), String(info.ctimeNs)];
+  });
+}
+
+describe('receipts in a shared cache (item 4)', () => {
+  it('trusts no receipt rewritten by a cache writer, online or offline: the tampered file is caught', async () => {
+    const cache = tempDir('kernelseal-cache-');
+    const first = await load(cache).kernel;
+    expect(first.fromReceipt).toBe(false);
+    expect((await load(cache, { offline: true }).kernel).fromReceipt).toBe(true); // a genuine receipt holds
+    tamperBlob(first.path, 'layers.py');
+    const genuine = JSON.parse(readFileSync(receiptOf(cache), 'utf8'));
+    const files = currentFingerprint(first.path, genuine.files);
+    const forgeries = {
+      // What the unauthenticated receipt format said; the reader before this fix took it.
+      'a receipt without a MAC': { version: 1, metadataSha256: genuine.metadataSha256, files },
+      // The genuine receipt with the new fingerprint: its MAC no longer covers what it says.
+      'a receipt with a copied MAC': { ...genuine, files },
+    };
+    for (const [what, forged] of Object.entries(forgeries)) {
+      for (const offline of [true, false]) {
+        writeFileSync(receiptOf(cache), JSON.stringify(forged));
+        const error = await load(cache, { offline }).kernel.catch((e) => e);
+        expect(error, `${what}, ${offline ? 'offline' : 'online'}`).toBeInstanceOf(ks.KernelRefusedError);
+        expect(error.result.status).toBe('digest-mismatch');
+        expect(error.result.violations.map(String)).toEqual([expect.stringMatching(/^File hash mismatch for layers\.py/)]);
+      }
+    }
+  });
+
+  it('creates its key outside the cache, 0600, and refuses a key file others could change or read', async () => {
+    const cache = tempDir('kernelseal-cache-');
+    await load(cache).kernel;
+    expect(lstatSync(keyFile).mode & 0o777).toBe(0o600);
+    expect(statSync(keyFile).size).toBe(32);
+    expect(readdirSync(cache)).not.toContain('receipt.key');
+    chmodSync(keyFile, 0o644);
+    try {
+      const { kernel, warnings } = load(cache, { offline: true });
+      expect(await kernel).toMatchObject({ verified: true, fromReceipt: false }); // re-hashed, not trusted
+      expect(warnings).toEqual([`the receipt key ${keyFile} has mode 644, not 600; receipts are not trusted, every load re-hashes`]);
+    } finally {
+      chmodSync(keyFile, 0o600);
+    }
+    const elsewhere = join(tempDir(), 'receipt.key');
+    symlinkSync(keyFile, elsewhere);
+    process.env.KERNELSEAL_RECEIPT_KEY_FILE = elsewhere;
+    try {
+      const { kernel, warnings } = load(cache, { offline: true });
+      expect(await kernel).toMatchObject({ verified: true, fromReceipt: false });
+      expect(warnings).toEqual([`the receipt key ${elsewhere} is a symbolic link; receipts are not trusted, every load re-hashes`]);
+    } finally {
+      process.env.KERNELSEAL_RECEIPT_KEY_FILE = keyFile;
+    }
+    expect((await load(cache, { offline: true }).kernel).fromReceipt).toBe(true); // the good key still works
+  });
+
+  it('does not block on a FIFO planted as the receipt: it is ignored, named, and the files re-hashed', async () => {
+    const cache = tempDir('kernelseal-cache-');
+    await load(cache).kernel;
+    rmSync(receiptOf(cache));
+    mkfifo(receiptOf(cache));
+    const run = offlineFetch(cache);
+    expect(run.signal).toBeNull();
+    expect(run.code).toBe(0);
+    expect(run.stderr).toContain(`kernelseal: warning: ignoring the receipt: ${receiptOf(cache)} is not a regular file`);
+  });
+});
 
 describe('writes into a shared cache (item 5)', () => {
   it('refuses a blobs/<id>.incomplete planted as a link, and writes nothing through it', async () => {

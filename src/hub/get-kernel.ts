@@ -12,7 +12,7 @@ import { verifyFiles, verifySignedMetadata } from '../verify/verify-variant.js';
 import { HubCache } from './cache.js';
 import { HubClient, HubError, type HubClientOptions, type HubFile } from './hub-client.js';
 import { LockfileError, variantLockHash, type KernelLock } from './lockfile.js';
-import { fingerprint, receiptHolds, receiptPath, writeReceipt } from './receipts.js';
+import { fingerprint, variantReceipt } from './receipts.js';
 import { selectVariant, type VariantSelector } from './variant-name.js';
 
 export type GetKernelOptions = HubClientOptions & {
@@ -125,14 +125,14 @@ export async function getKernel(repoId: string, options: GetKernelOptions = {}):
     throw new KernelRefusedError(`${repoId}@${commit} ${variant}: refused: ${signed.result.status}${'reason' in signed.result ? `: ${signed.result.reason}` : ''}`, signed.result, base);
   }
   const { signer, metadata, digest, metadataBytes } = signed.value;
-  const receipt = receiptPath(cache.repoDir, commit, variant);
-  if (await receiptHolds(receipt, path, metadataBytes)) return { ...base, verified: true, signer, metadata, digest, fromReceipt: true };
+  const receipt = await variantReceipt(cache, { repoId, commit, variant, metadataBytes }, warn);
+  if (await receipt.holds(path)) return { ...base, verified: true, signer, metadata, digest, fromReceipt: true };
   const before = await fingerprint(path);
   const failure = await verifyFiles(path, digest, anchor);
   if (failure) throw new KernelRefusedError(`${repoId}@${commit} ${variant}: refused: ${failure.status}`, failure, base);
   const after = await fingerprint(path);
   // Only files that did not move while they were hashed earn a receipt.
-  if (JSON.stringify(before) === JSON.stringify(after)) await writeReceipt(receipt, metadataBytes, after);
+  if (JSON.stringify(before) === JSON.stringify(after)) await receipt.write(after);
   return { ...base, verified: true, signer, metadata, digest, fromReceipt: false };
 }
 
