@@ -1,7 +1,7 @@
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { spawnSync } from 'node:child_process';
-import { createHash } from 'node:crypto';
-import { chmodSync, cpSync, lstatSync, mkdirSync, readFileSync, readdirSync, readlinkSync, rmSync, statSync, symlinkSync, writeFileSync } from 'node:fs';
+import { createHash, generateKeyPairSync } from 'node:crypto';
+import { chmodSync, cpSync, lstatSync, mkdirSync, readFileSync, readdirSync, readlinkSync, rmSync, statSync, symlinkSync, truncateSync, writeFileSync } from 'node:fs';
 import { join, resolve } from 'node:path';
 import { startMockHub, type MockHub } from './helpers/mock-hub.ts';
 import { githubActionsClaims, identityToken, startMockSigstore, type MockSigstore } from './helpers/mock-sigstore.ts';
@@ -208,5 +208,45 @@ describe('special files where a regular file is expected (item 6)', () => {
     expect(run.signal).toBeNull();
     expect(run.code).toBe(1);
     expect(run.stderr).toContain(`cannot use the cached ref v1: ${ref} is not a regular file`);
+  });
+
+  describe('kernelseal verify-bundle', () => {
+    const dir = tempDir('kernelseal-verify-bundle-');
+    const key = join(dir, 'cosign.pub');
+    const artifact = join(dir, 'artifact.bin');
+    const bundle = join(dir, 'artifact.sigstore.json');
+    beforeAll(() => {
+      writeFileSync(key, generateKeyPairSync('ec', { namedCurve: 'P-256' }).publicKey.export({ type: 'spki', format: 'pem' }));
+      writeFileSync(artifact, 'an artifact\n');
+      writeFileSync(bundle, '{}');
+    });
+    const verify = (bundlePath: string, artifactPath: string) => runCliWithin(['verify-bundle', '--bundle', bundlePath, '--key', key, artifactPath]);
+
+    it('refuses a FIFO given as the bundle, at once', () => {
+      const fifo = join(dir, 'bundle.fifo');
+      mkfifo(fifo);
+      const run = verify(fifo, artifact);
+      expect(run.signal).toBeNull();
+      expect(run.code).toBe(1);
+      expect(run.stdout).toBe(`❌ ${artifact}: invalid signature bundle: ${fifo} is not a regular file\n`);
+    });
+
+    it('refuses a FIFO given as the artifact, at once', () => {
+      const fifo = join(dir, 'artifact.fifo');
+      mkfifo(fifo);
+      const run = verify(bundle, fifo);
+      expect(run.signal).toBeNull();
+      expect(run.code).toBe(2);
+      expect(run.stderr).toContain(`cannot read the artifact ${fifo}: ${fifo} is not a regular file`);
+    });
+
+    it('refuses a bundle larger than 16 MiB without reading it', () => {
+      const huge = join(dir, 'huge.sigstore.json');
+      writeFileSync(huge, '');
+      truncateSync(huge, 16 * 1024 * 1024 + 1); // sparse: nothing to read if it were read
+      const run = verify(huge, artifact);
+      expect(run.code).toBe(1);
+      expect(run.stdout).toBe(`❌ ${artifact}: invalid signature bundle: ${huge} is ${16 * 1024 * 1024 + 1} bytes, more than the ${16 * 1024 * 1024} allowed\n`);
+    });
   });
 });
