@@ -69,6 +69,13 @@ function runCliWithin(args: string[], env: NodeJS.ProcessEnv = {}) {
 const offlineFetch = (cache: string) =>
   runCliWithin(['fetch', REPO, '--version', '1', '--variant', VARIANT, '--trusted-root', sigstore.trustedRootPath, '--policy', policyFile], { HF_HUB_CACHE: cache, HF_HUB_OFFLINE: '1' });
 
+/** Where the blob of layers.py goes in `cache` (its Git blob ID, as the mock Hub lists it); makes blobs/. */
+function layersBlob(cache: string): string {
+  const layers = readFileSync(join(unsignedVariant(), 'layers.py'));
+  mkdirSync(join(cache, REPO_FOLDER, 'blobs'), { recursive: true });
+  return join(cache, REPO_FOLDER, 'blobs', createHash('sha1').update(`blob ${layers.length}\0`).update(layers).digest('hex'));
+}
+
 const receiptOf = (cache: string) => join(cache, REPO_FOLDER, '.kernelseal', 'receipts', commit, `${VARIANT}.json`);
 
 /** Same size, other content, as a cache writer can do to any blob. */
@@ -155,14 +162,32 @@ describe('receipts in a shared cache (item 4)', () => {
 describe('writes into a shared cache (item 5)', () => {
   it('refuses a blobs/<id>.incomplete planted as a link, and writes nothing through it', async () => {
     const cache = tempDir('kernelseal-cache-');
-    const layers = readFileSync(join(unsignedVariant(), 'layers.py'));
-    const blobId = createHash('sha1').update(`blob ${layers.length}\0`).update(layers).digest('hex');
     const victim = join(tempDir('kernelseal-victim-'), 'victim.txt');
     writeFileSync(victim, 'the victim file\n');
-    mkdirSync(join(cache, REPO_FOLDER, 'blobs'), { recursive: true });
-    symlinkSync(victim, join(cache, REPO_FOLDER, 'blobs', `${blobId}.incomplete`));
-    await expect(load(cache).kernel).rejects.toThrow(`refusing ${join(cache, REPO_FOLDER, 'blobs', `${blobId}.incomplete`)}: a symbolic link`);
+    const incomplete = `${layersBlob(cache)}.incomplete`;
+    symlinkSync(victim, incomplete);
+    await expect(load(cache).kernel).rejects.toThrow(`refusing ${incomplete}: a symbolic link`);
     expect(readFileSync(victim, 'utf8')).toBe('the victim file\n');
+  });
+
+  it('refuses a .locks folder planted as a link, and leaves no lock there', async () => {
+    const cache = tempDir('kernelseal-cache-');
+    const victimDir = tempDir('kernelseal-victim-');
+    symlinkSync(victimDir, join(cache, '.locks'));
+    await expect(load(cache).kernel).rejects.toThrow(`refusing to write through ${join(cache, '.locks')}: a symbolic link in the cache`);
+    expect(readdirSync(victimDir)).toEqual([]);
+  });
+
+  it('records no receipt through a receipts folder planted as a link, and says so', async () => {
+    const cache = tempDir('kernelseal-cache-');
+    const victimDir = tempDir('kernelseal-victim-');
+    const receipts = join(cache, REPO_FOLDER, '.kernelseal', 'receipts');
+    mkdirSync(receipts, { recursive: true });
+    symlinkSync(victimDir, join(receipts, commit));
+    const { kernel, warnings } = load(cache);
+    expect(await kernel).toMatchObject({ verified: true, fromReceipt: false }); // a receipt only saves a re-hash
+    expect(warnings).toEqual([`no receipt recorded: refusing to write through ${join(receipts, commit)}: a symbolic link in the cache`]);
+    expect(readdirSync(victimDir)).toEqual([]);
   });
 
   it('refuses a snapshot folder planted as a link out of the cache, and links nothing there', async () => {
@@ -198,6 +223,13 @@ describe('writes into a shared cache (item 5)', () => {
 });
 
 describe('special files where a regular file is expected (item 6)', () => {
+  it('does not block on a FIFO planted as blobs/<id>.incomplete: the download is refused, naming it', async () => {
+    const cache = tempDir('kernelseal-cache-');
+    const incomplete = `${layersBlob(cache)}.incomplete`;
+    mkfifo(incomplete);
+    await expect(load(cache).kernel).rejects.toThrow(`refusing ${incomplete}: not a regular file`);
+  });
+
   it('does not block on a FIFO planted as refs/<revision>: offline fetch fails at once, naming it', async () => {
     const cache = tempDir('kernelseal-cache-');
     await load(cache).kernel;
