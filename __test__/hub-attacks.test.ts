@@ -214,10 +214,12 @@ describe('writes into a shared cache (item 5)', () => {
     mkdirSync(join(cache, REPO_FOLDER, 'refs'));
     const victim = join(victimDir, 'victim.txt');
     writeFileSync(victim, 'the victim file\n');
+    chmodSync(victim, 0o4755); // set-uid: the mode of what the link points to must not carry over
     symlinkSync(victim, join(cache, REPO_FOLDER, 'refs', 'v1'));
     expect((await load(cache).kernel).verified).toBe(true);
     expect(readFileSync(victim, 'utf8')).toBe('the victim file\n');
     expect(lstatSync(join(cache, REPO_FOLDER, 'refs', 'v1')).isFile()).toBe(true);
+    expect(lstatSync(join(cache, REPO_FOLDER, 'refs', 'v1')).mode & 0o7777).toBe(0o644);
     expect(readFileSync(join(cache, REPO_FOLDER, 'refs', 'v1'), 'utf8')).toBe(commit);
   });
 });
