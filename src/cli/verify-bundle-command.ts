@@ -1,8 +1,10 @@
-import { readFile, stat } from 'node:fs/promises';
+import { stat } from 'node:fs/promises';
 import { digestBackend } from '../digest/select-backend.js';
+import { readBounded } from '../fs/read-bounded.js';
 import { BundleError, parseBundle } from '../sigstore/bundle.js';
 import type { HashName } from '../sigstore/prehashed.js';
 import { SignatureVerificationError, verifyBundle, type Artifact } from '../sigstore/verify-bundle.js';
+import { MAX_BUNDLE_BYTES } from '../verify/verify-variant.js';
 import { describeSigner } from './render-result.js';
 import { TRUST_HELP, TRUST_OPTIONS, trustAnchorFrom, trustedRootFrom } from './trust-options.js';
 import { EXIT_FAILURE, EXIT_OK, UsageError, parseCommandLine, type Command } from './usage.js';
@@ -51,10 +53,10 @@ Exit status: 0 verified, 1 not verified, 2 usage error.`,
     };
     try {
       const artifact = await readArtifact(subject);
-      const bundleText = await readFile(values.bundle).catch((error: Error) => {
-        throw new BundleError(`cannot read ${values.bundle}: ${error.message}`);
-      });
-      const signer = verifyBundle(parseBundle(bundleText), artifact, trustedRoot, anchor);
+      // The bundle limit and FIFO-safe reader verify uses for metadata.json.sigstore.
+      const bundle = await readBounded(values.bundle, MAX_BUNDLE_BYTES);
+      if (!('bytes' in bundle)) throw new BundleError('error' in bundle ? bundle.error : `cannot read ${values.bundle}: no such file`);
+      const signer = verifyBundle(parseBundle(bundle.bytes), artifact, trustedRoot, anchor);
       return report(true, { signer }, `✅ ${subject}: signature verified\n   ${describeSigner(signer)}`);
     } catch (error) {
       if (!(error instanceof SignatureVerificationError || error instanceof BundleError)) throw error;
@@ -67,17 +69,24 @@ Exit status: 0 verified, 1 not verified, 2 usage error.`,
 /** Artifacts larger than this are hashed (with the digest engine) rather than read whole. */
 const READ_WHOLE_LIMIT = 256 * 1024 * 1024;
 
+/**
+ * The artifact as bytes (up to READ_WHOLE_LIMIT) or as its SHA-256, streamed by the digest
+ * engine. Both open it non-blocking and refuse anything but a regular file, so a FIFO given as
+ * the artifact is refused, not waited on; the stat below only picks the way.
+ */
 async function readArtifact(subject: string): Promise<Artifact> {
   if (DIGEST.test(subject)) {
     const [algorithm, hex] = subject.split(':') as [HashName, string];
     return { digest: Buffer.from(hex, 'hex'), algorithm };
   }
-  const cannotRead = (error: Error): never => {
-    throw new UsageError(`cannot read the artifact ${subject}: ${error.message}`);
+  const cannotRead = (reason: string): never => {
+    throw new UsageError(`cannot read the artifact ${subject}: ${reason}`);
   };
-  const { size } = await stat(subject).catch(cannotRead);
+  const { size } = await stat(subject).catch((error: Error) => cannotRead(error.message));
   if (size > READ_WHOLE_LIMIT) {
-    return { digest: await digestBackend().hashFile(subject, 'sha256').catch(cannotRead), algorithm: 'sha256' };
+    return { digest: await digestBackend().hashFile(subject, 'sha256').catch((error: Error) => cannotRead(error.message)), algorithm: 'sha256' };
   }
-  return { bytes: await readFile(subject).catch(cannotRead) };
+  const read = await readBounded(subject, READ_WHOLE_LIMIT);
+  if (!('bytes' in read)) return cannotRead('error' in read ? read.error : 'no such file');
+  return { bytes: read.bytes };
 }

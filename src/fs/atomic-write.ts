@@ -1,17 +1,21 @@
 import { randomBytes } from 'node:crypto';
-import { open, rename, rm, stat } from 'node:fs/promises';
+import { constants } from 'node:fs';
+import { lstat, open, rename, rm } from 'node:fs/promises';
 import { basename, dirname, join } from 'node:path';
 
 /**
  * Writes `data` to `path` so that readers see the old file or the new one, never a part:
  * a temporary file in the same directory, flushed to disk, then renamed over `path`.
- * Keeps the mode of the file it replaces. Nothing is left behind on failure.
+ * Keeps the permissions of the regular file it replaces (not those of what a link there points
+ * to, and never set-id bits: in a shared folder the old file may be someone else's plant).
+ * Nothing is left behind on failure.
  */
 export async function writeFileAtomic(path: string, data: string | Uint8Array, mode = 0o644): Promise<void> {
-  const existingMode = await stat(path).then((info) => info.mode & 0o7777, () => mode);
+  const existingMode = await lstat(path).then((info) => (info.isFile() ? info.mode & 0o777 : mode), () => mode);
   const temp = join(dirname(path), `.${basename(path)}.${randomBytes(6).toString('hex')}.tmp`);
   try {
-    const handle = await open(temp, 'wx', existingMode);
+    // O_EXCL: a name someone planted is never opened, link or not; O_NOFOLLOW says so twice.
+    const handle = await open(temp, constants.O_WRONLY | constants.O_CREAT | constants.O_EXCL | constants.O_NOFOLLOW, existingMode);
     try {
       await handle.chmod(existingMode); // open() applied the umask
       await handle.writeFile(data);

@@ -1,7 +1,8 @@
-import { randomBytes } from 'node:crypto';
 import { constants } from 'node:fs';
-import { mkdir, open, readFile, readlink, rename, rm, stat, symlink, unlink, writeFile } from 'node:fs/promises';
+import { lstat, open, readlink, rename, rm, unlink } from 'node:fs/promises';
 import { dirname, join, relative, resolve, sep } from 'node:path';
+import { readBounded, type Read } from '../fs/read-bounded.js';
+import { ensureDirInside, openRegularInside, symlinkInside, writeFileInside } from '../fs/write-inside.js';
 import type { HubFile, RepoType } from './hub-client.js';
 import { hubCacheRoot } from './hub-env.js';
 
@@ -16,6 +17,10 @@ import { hubCacheRoot } from './hub-env.js';
  * Blobs are downloaded to `<id>.incomplete` (resumed across runs) and renamed when complete and
  * checked; snapshot links are made under a temporary name and renamed over: concurrent fetchers
  * never see a partial file or link.
+ *
+ * The cache may be shared with other users, who can plant links and special files in it. So
+ * nothing here writes through a link it did not make (src/fs/write-inside.ts), and nothing here
+ * is read without checking it is a regular file of bounded size (src/fs/read-bounded.ts).
  */
 export class HubCache {
   readonly repoDir: string;
@@ -40,14 +45,27 @@ export class HubCache {
     return join(this.repoDir, 'snapshots', commit);
   }
 
-  /** The commit a revision resolved to last time (offline use), if any. */
+  /** The commit a revision resolved to last time (offline use), if any; a ref that is not a small regular file is an error. */
   async readRef(revision: string): Promise<string | undefined> {
-    const text = await readFile(this.inside(join(this.repoDir, 'refs', revision)), 'utf8').catch(() => undefined);
-    return text && /^[0-9a-f]{40}$/.test(text.trim()) ? text.trim() : undefined;
+    const read = await this.read(join(this.repoDir, 'refs', revision), 1024);
+    if ('missing' in read) return undefined;
+    if ('error' in read) throw new Error(`cannot use the cached ref ${revision}: ${read.error}`);
+    const text = Buffer.from(read.bytes).toString('utf8').trim();
+    return /^[0-9a-f]{40}$/.test(text) ? text : undefined;
   }
 
   async writeRef(revision: string, commit: string): Promise<void> {
-    await writeAtomically(this.inside(join(this.repoDir, 'refs', revision)), commit);
+    await this.write(join(this.repoDir, 'refs', revision), commit);
+  }
+
+  /** Reads a file of this repository's cache folder, if it is a regular file no larger than `limit`. */
+  read(path: string, limit: number): Promise<Read> {
+    return readBounded(this.inside(path), limit);
+  }
+
+  /** Writes a file of this repository's cache folder atomically, through real directories only. */
+  write(path: string, data: string | Uint8Array): Promise<void> {
+    return writeFileInside(this.root, this.inside(path), data);
   }
 
   /**
@@ -62,8 +80,10 @@ export class HubCache {
     if (!(await isComplete(blob, file.size))) {
       await this.withLock(id, async () => {
         if (await isComplete(blob, file.size)) return; // another fetcher finished it
-        await mkdir(dirname(blob), { recursive: true });
         const incomplete = `${blob}.incomplete`;
+        // Refuses a planted link or FIFO, and a blobs/ folder that leads out of the cache; the
+        // downloader opens it again with O_NOFOLLOW (src/hub/hub-client.ts).
+        await (await openRegularInside(this.root, incomplete)).close();
         try {
           await fetch(incomplete);
         } catch (error) {
@@ -71,10 +91,12 @@ export class HubCache {
           if ((error as { status?: number }).status === 422) await rm(incomplete, { force: true });
           throw error;
         }
+        await ensureDirInside(this.root, dirname(blob));
         await rename(incomplete, blob);
       });
     }
-    await linkAtomically(relative(dirname(link), blob), link);
+    const target = relative(dirname(link), blob);
+    if ((await readlink(link).catch(() => undefined)) !== target) await symlinkInside(this.root, target, link);
     return link;
   }
 
@@ -87,7 +109,7 @@ export class HubCache {
 
   /** Runs `work` holding `<id>.lock` (created exclusively); waits while another process holds it. */
   private async withLock(id: string, work: () => Promise<void>): Promise<void> {
-    await mkdir(this.lockDir, { recursive: true });
+    await ensureDirInside(this.root, this.lockDir);
     const lock = join(this.lockDir, `${id}.lock`);
     for (let wait = 10; ; wait = Math.min(wait * 2, 500)) {
       try {
@@ -111,7 +133,9 @@ export class HubCache {
 
 /** A lock whose holder is gone (the process died) or that is older than ten minutes. */
 async function isStale(lock: string): Promise<boolean> {
-  const [pid, info] = await Promise.all([readFile(lock, 'utf8').catch(() => ''), stat(lock).catch(() => undefined)]);
+  // Bounded and non-blocking: a FIFO planted as a lock must not stall us (it reads as no pid).
+  const [read, info] = await Promise.all([readBounded(lock, 64), lstat(lock).catch(() => undefined)]);
+  const pid = 'bytes' in read ? Buffer.from(read.bytes).toString('utf8') : '';
   if (!info) return false;
   if (Date.now() - info.mtimeMs > 10 * 60_000) return true;
   const holder = Number(pid);
@@ -124,21 +148,7 @@ async function isStale(lock: string): Promise<boolean> {
   }
 }
 
+/** A blob we downloaded: a regular file of the listed size (lstat: a planted link is not one, and is replaced). */
 async function isComplete(blob: string, size: number): Promise<boolean> {
-  return stat(blob).then((info) => info.isFile() && info.size === size, () => false);
-}
-
-async function writeAtomically(path: string, text: string): Promise<void> {
-  await mkdir(dirname(path), { recursive: true });
-  const temp = `${path}.${randomBytes(6).toString('hex')}.tmp`;
-  await writeFile(temp, text);
-  await rename(temp, path);
-}
-
-async function linkAtomically(target: string, link: string): Promise<void> {
-  if ((await readlink(link).catch(() => undefined)) === target) return;
-  await mkdir(dirname(link), { recursive: true });
-  const temp = `${link}.${randomBytes(6).toString('hex')}.tmp`;
-  await symlink(target, temp);
-  await rename(temp, link);
+  return lstat(blob).then((info) => info.isFile() && info.size === size, () => false);
 }

@@ -16,7 +16,7 @@ import { HubCache } from './cache.js';
 import { offlineFromEnv } from './hub-env.js';
 import { HubClient, HubError, type HubClientOptions, type HubFile } from './hub-client.js';
 import { LockfileError, variantLockHash, type KernelLock } from './lockfile.js';
-import { fingerprint, receiptHolds, receiptPath, writeReceipt } from './receipts.js';
+import { fingerprint, variantReceipt } from './receipts.js';
 import { backendsFitting, selectVariant, type VariantSelector } from './variant-name.js';
 
 export type GetKernelOptions = HubClientOptions & {
@@ -143,13 +143,13 @@ export async function getKernel(repoId: string, options: GetKernelOptions = {}):
     throw new KernelRefusedError(`${repoId}@${commit} ${variant}: refused: ${signed.result.status}${'reason' in signed.result ? `: ${signed.result.reason}` : ''}`, signed.result, base);
   }
   const { signer, metadata, digest, metadataBytes } = signed.value;
-  const receipt = receiptPath(cache.repoDir, commit, variant);
+  const receipt = await variantReceipt(cache, { repoId, commit, variant, metadataBytes }, warn);
   // Bytecode (Python writes __pycache__ here on import; anyone sharing the cache could plant
   // some) is removed first: Python rebuilds it from the verified sources. Any other entry the
   // digest leaves out voids the receipt, and the full check below refuses it.
   const { bytecode, refused } = sortUnhashed((await walkTree(path).catch(() => ({ unhashed: [] }))).unhashed);
   await removeBytecode(path, bytecode);
-  if (refused.length === 0 && (await receiptHolds(receipt, path, metadataBytes))) return { ...base, verified: true, signer, metadata, digest, fromReceipt: true };
+  if (refused.length === 0 && (await receipt.holds(path))) return { ...base, verified: true, signer, metadata, digest, fromReceipt: true };
   const before = await fingerprint(path);
   // Bytecode in the cache (Python writes __pycache__ there on import; anyone sharing the cache
   // could plant some) is removed: Python rebuilds it from the verified sources.
@@ -157,7 +157,7 @@ export async function getKernel(repoId: string, options: GetKernelOptions = {}):
   if ('result' in files) throw new KernelRefusedError(`${repoId}@${commit} ${variant}: refused: ${files.result.status}`, files.result, base);
   const after = await fingerprint(path);
   // Only files that did not move while they were hashed earn a receipt.
-  if (JSON.stringify(before) === JSON.stringify(after)) await writeReceipt(receipt, metadataBytes, after);
+  if (JSON.stringify(before) === JSON.stringify(after)) await receipt.write(after);
   return { ...base, verified: true, signer, metadata, digest, fromReceipt: false };
 }
 

@@ -1,7 +1,7 @@
 import { createHash, type Hash } from 'node:crypto';
-import { createReadStream } from 'node:fs';
-import { open, stat } from 'node:fs/promises';
+import type { FileHandle } from 'node:fs/promises';
 import { unsafePathReason } from '../digest/digest.js';
+import { openRegular, UnsafePathError } from '../fs/write-inside.js';
 import { USER_AGENT } from '../version.js';
 import { hubToken } from './hub-env.js';
 
@@ -114,6 +114,7 @@ export class HubClient {
         return;
       } catch (error) {
         if (error instanceof HubError && error.status !== undefined && error.status < 500) throw error;
+        if (error instanceof UnsafePathError) throw error; // a planted link or FIFO stays there
         if (options.signal?.aborted) throw options.signal.reason;
         lastError = error;
         await new Promise((resolve) => setTimeout(resolve, 100 * 2 ** attempt));
@@ -123,45 +124,69 @@ export class HubClient {
   }
 
   private async downloadOnce(url: string, file: HubFile, destination: string, options: { signal?: AbortSignal; onBytes?: (n: number) => void }): Promise<void> {
-    const have = await stat(destination).then((info) => info.size, () => 0);
-    if (have > file.size) throw new HubError(`${file.path}: partial download larger than the file`);
-    const hash = contentHash(file);
-    if (have > 0) for await (const chunk of createReadStream(destination)) hash.update(chunk as Buffer);
-    const request = have > 0 && have === file.size ? undefined : await this.get(url, have > 0 ? { range: `bytes=${have}-` } : {}, options.signal);
-    let written = have;
-    if (request) {
-      const { response, watchdog } = request;
-      if (!response.ok) {
-        watchdog.stop();
-        throw new HubError(`${file.path}: the Hub answered ${response.status}`, response.status);
-      }
-      const resumed = response.status === 206;
-      const handle = await open(destination, resumed ? 'a' : 'w');
-      if (!resumed && have > 0) {
-        written = 0;
-        hash.restart();
-      }
-      try {
-        for await (const chunk of response.body as unknown as AsyncIterable<Uint8Array>) {
-          watchdog.kick();
-          written += chunk.length;
-          if (written > file.size) throw new HubError(`${file.path}: the Hub sent more than the ${file.size} bytes it listed`);
-          hash.update(chunk);
-          await handle.write(chunk);
-          options.onBytes?.(chunk.length);
+    // One handle for the whole attempt, never through a link, never a FIFO: the destination may
+    // sit in a cache others write to.
+    const handle = await openRegular(destination);
+    try {
+      const have = (await handle.stat()).size;
+      if (have > file.size) throw new HubError(`${file.path}: partial download larger than the file`);
+      const hash = contentHash(file);
+      if (have > 0) for await (const chunk of handle.createReadStream({ start: 0, end: have - 1, autoClose: false })) hash.update(chunk as Buffer);
+      const request = have > 0 && have === file.size ? undefined : await this.get(url, have > 0 ? { range: `bytes=${have}-` } : {}, options.signal);
+      let written = have;
+      if (request) {
+        const { response, watchdog } = request;
+        try {
+          written = await this.receive(response, watchdog, file, handle, hash, have, options.onBytes);
+        } finally {
+          watchdog.stop();
         }
-      } catch (error) {
-        throw watchdog.fired ? watchdog.error() : error;
-      } finally {
-        watchdog.stop();
-        await handle.close();
       }
+      if (written !== file.size) throw new Error(`${file.path}: connection closed after ${written} of ${file.size} bytes`);
+      const actual = hash.digest();
+      if (actual !== (file.lfsSha256 ?? file.blobId)) {
+        throw new HubError(`${file.path}: content does not match the ${file.lfsSha256 ? 'LFS SHA-256' : 'Git blob ID'} the Hub listed`, 422);
+      }
+    } finally {
+      await handle.close();
     }
-    if (written !== file.size) throw new Error(`${file.path}: connection closed after ${written} of ${file.size} bytes`);
-    const actual = hash.digest();
-    if (actual !== (file.lfsSha256 ?? file.blobId)) {
-      throw new HubError(`${file.path}: content does not match the ${file.lfsSha256 ? 'LFS SHA-256' : 'Git blob ID'} the Hub listed`, 422);
+  }
+
+  /**
+   * Writes the body of `response` into `handle` after the `have` bytes already there (or from
+   * the start, when the server sent the whole file), feeding `hash`; returns the bytes now in
+   * the file. Each chunk restarts the watchdog: a body that stops is an error naming the server.
+   */
+  private async receive(
+    response: Response,
+    watchdog: Watchdog,
+    file: HubFile,
+    handle: FileHandle,
+    hash: ReturnType<typeof contentHash>,
+    have: number,
+    onBytes: ((n: number) => void) | undefined,
+  ): Promise<number> {
+    if (!response.ok) throw new HubError(`${file.path}: the Hub answered ${response.status}`, response.status);
+    let written = have;
+    if (response.status !== 206 && have > 0) {
+      // The server sent the whole file, not the rest: start over.
+      await handle.truncate(0);
+      written = 0;
+      hash.restart();
     }
+    try {
+      for await (const chunk of response.body as unknown as AsyncIterable<Uint8Array>) {
+        watchdog.kick();
+        if (written + chunk.length > file.size) throw new HubError(`${file.path}: the Hub sent more than the ${file.size} bytes it listed`);
+        hash.update(chunk);
+        await handle.write(chunk, 0, chunk.length, written);
+        written += chunk.length;
+        onBytes?.(chunk.length);
+      }
+    } catch (error) {
+      throw watchdog.fired ? watchdog.error() : error;
+    }
+    return written;
   }
 
   /** A GET whose every wait (connecting, the headers, then each chunk: `watchdog.kick()`) is bounded. */

@@ -1,27 +1,33 @@
-import { createHash, randomBytes } from 'node:crypto';
-import { mkdir, readFile, rename, stat, writeFile } from 'node:fs/promises';
-import { dirname, join } from 'node:path';
+import { createHash, createHmac, timingSafeEqual } from 'node:crypto';
+import { stat } from 'node:fs/promises';
+import { join } from 'node:path';
 import { walkVariant } from '../digest/walk.js';
+import type { HubCache } from './cache.js';
+import { readReceiptKey } from './receipt-key.js';
 
 /**
  * A verification receipt: "these files, with these inodes, sizes and change times, hashed to
  * the digest signed in this metadata.json". A later load of the same variant that finds the
  * same fingerprint skips re-hashing; any change (a write changes ctime, which only root can
  * set back) means a full verification again. The signature and policy are always checked.
+ *
+ * Receipts sit in the cache, which others may write to, so each carries an HMAC-SHA256, with
+ * the user's own key kept outside the cache (src/hub/receipt-key.ts), over everything it says:
+ * version, cache folder, repository, commit, variant, metadata.json's hash and the fingerprint.
+ * One that does not match byte for byte what we would write now is not trusted.
  */
-interface Receipt {
-  version: 1;
+interface ReceiptBody {
+  version: 2;
+  repoDir: string;
+  repoId: string;
+  commit: string;
+  variant: string;
   metadataSha256: string;
   files: Fingerprint;
 }
 
 /** [key, size, inode, mtime ns, ctime ns] of every file of the variant (symlinks followed). */
 type Fingerprint = Array<[string, string, string, string, string]>;
-
-/** Where the receipt of a variant at a commit lives in the cache. */
-export function receiptPath(repoDir: string, commit: string, variant: string): string {
-  return join(repoDir, '.kernelseal', 'receipts', commit, `${variant}.json`);
-}
 
 /** The files of the variant as they are now, by the walker's rules. */
 export async function fingerprint(dir: string): Promise<Fingerprint> {
@@ -34,26 +40,57 @@ export async function fingerprint(dir: string): Promise<Fingerprint> {
   );
 }
 
-const metadataHash = (bytes: Uint8Array) => createHash('sha256').update(bytes).digest('hex');
-
-/** Whether a receipt vouches for `dir` as it is now, under this exact metadata.json. */
-export async function receiptHolds(path: string, dir: string, metadataBytes: Uint8Array): Promise<boolean> {
-  let receipt: Receipt;
-  try {
-    receipt = JSON.parse(await readFile(path, 'utf8')) as Receipt;
-  } catch {
-    return false;
-  }
-  if (receipt?.version !== 1 || receipt.metadataSha256 !== metadataHash(metadataBytes)) return false;
-  return JSON.stringify(await fingerprint(dir).catch(() => undefined)) === JSON.stringify(receipt.files);
+/** What a receipt of one verified variant is about. */
+export interface ReceiptSubject {
+  repoId: string;
+  commit: string;
+  variant: string;
+  metadataBytes: Uint8Array;
 }
 
-/** Records that `dir`, fingerprinted as `files` before and after hashing, verified. */
-export async function writeReceipt(path: string, metadataBytes: Uint8Array, files: Fingerprint): Promise<void> {
-  const receipt: Receipt = { version: 1, metadataSha256: metadataHash(metadataBytes), files };
-  await mkdir(dirname(path), { recursive: true });
-  // A name of its own: two fetches in one process may write the same receipt at once.
-  const temp = `${path}.${randomBytes(6).toString('hex')}.tmp`;
-  await writeFile(temp, JSON.stringify(receipt));
-  await rename(temp, path);
+/** The receipt of a variant: whether it vouches for the files as they are now, and recording a new one. */
+export interface VariantReceipt {
+  holds(dir: string): Promise<boolean>;
+  write(files: Fingerprint): Promise<void>;
+}
+
+/** A receipt larger than the one we expect by this much is not a stale receipt but something else. */
+const SLACK_BYTES = 1024 * 1024;
+
+/** The receipt of `subject` in `cache`; without a usable key (a warning says why) none holds and none is written. */
+export async function variantReceipt(cache: HubCache, subject: ReceiptSubject, warn: (message: string) => void): Promise<VariantReceipt> {
+  const path = join(cache.repoDir, '.kernelseal', 'receipts', subject.commit, `${subject.variant}.json`);
+  const keyed = await readReceiptKey();
+  if ('refused' in keyed) {
+    warn(keyed.refused);
+    return { holds: async () => false, write: async () => {} };
+  }
+  const text = (files: Fingerprint) => {
+    const body: ReceiptBody = {
+      version: 2,
+      repoDir: cache.repoDir,
+      repoId: subject.repoId,
+      commit: subject.commit,
+      variant: subject.variant,
+      metadataSha256: createHash('sha256').update(subject.metadataBytes).digest('hex'),
+      files,
+    };
+    const json = JSON.stringify(body);
+    return Buffer.from(JSON.stringify({ ...body, mac: createHmac('sha256', keyed.key).update(json).digest('hex') }));
+  };
+  return {
+    async holds(dir) {
+      const files = await fingerprint(dir).catch(() => undefined);
+      if (!files) return false;
+      const expected = text(files);
+      const read = await cache.read(path, expected.length + SLACK_BYTES);
+      if ('error' in read) warn(`ignoring the receipt: ${read.error}`);
+      if (!('bytes' in read) || read.bytes.length !== expected.length) return false;
+      return timingSafeEqual(read.bytes, expected);
+    },
+    async write(files) {
+      // Only an optimisation: a receipt we cannot record (a planted link, a full disk) costs a re-hash next time.
+      await cache.write(path, text(files)).catch((error: Error) => warn(`no receipt recorded: ${error.message}`));
+    },
+  };
 }

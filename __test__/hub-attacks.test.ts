@@ -1,0 +1,286 @@
+import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import { spawnSync } from 'node:child_process';
+import { createHash, generateKeyPairSync } from 'node:crypto';
+import { chmodSync, cpSync, lstatSync, mkdirSync, readFileSync, readdirSync, readlinkSync, rmSync, statSync, symlinkSync, truncateSync, writeFileSync } from 'node:fs';
+import { join, resolve } from 'node:path';
+import { startMockHub, type MockHub } from './helpers/mock-hub.ts';
+import { githubActionsClaims, identityToken, startMockSigstore, type MockSigstore } from './helpers/mock-sigstore.ts';
+import { mkfifo, tempDir } from './helpers/fs.js';
+import { CLI, DIST } from './helpers/package.js';
+import { unsignedVariant } from './helpers/variant.js';
+
+/**
+ * Issue 11, items 4 to 6: a shared Hugging Face cache that another local user writes to, and a
+ * hostile Hub. Each attack names what it would have achieved; each refusal is asserted by reason.
+ */
+const ks = (await import(DIST)) as typeof import('../dist/index.js');
+const keyFile = join(tempDir('kernelseal-state-'), 'receipt.key');
+process.env.KERNELSEAL_RECEIPT_KEY_FILE = keyFile;
+
+const REPO = 'kernels-test/relu';
+const VARIANT = 'torch210-cxx11-cu128-x86_64-linux';
+const REPO_FOLDER = 'kernels--kernels-test--relu';
+
+let sigstore: MockSigstore;
+let hub: MockHub;
+let policyFile: string;
+let trustedRoot: ReturnType<typeof ks.parseTrustedRoot>;
+let commit: string;
+
+beforeAll(async () => {
+  sigstore = await startMockSigstore();
+  trustedRoot = ks.parseTrustedRoot(sigstore.trustedRoot, 'mock');
+  const repoDir = tempDir('kernelseal-hub-repo-');
+  const dir = join(repoDir, 'build', VARIANT);
+  cpSync(unsignedVariant(), dir, { recursive: true });
+  await ks.signVariant(dir, { signer: { method: 'keyless', identityToken: identityToken(githubActionsClaims(REPO)), fulcioURL: sigstore.url, rekorURL: sigstore.url } });
+  hub = await startMockHub([{ repoId: REPO, refs: { v1: repoDir } }]);
+  commit = hub.commitOf(REPO, 'v1');
+  policyFile = join(tempDir(), 'policy.json');
+  writeFileSync(policyFile, JSON.stringify({ github: { repository: REPO } }));
+}, 120_000);
+afterAll(async () => {
+  await hub.close();
+  await sigstore.close();
+});
+
+/** getKernel of the variant into `cacheDir`, collecting warnings. */
+function load(cacheDir: string, extra: Record<string, unknown> = {}) {
+  const warnings: string[] = [];
+  const kernel = ks.getKernel(REPO, {
+    endpoint: hub.url,
+    cacheDir,
+    policy: ks.githubWorkflowPolicy({ repository: REPO }),
+    trustedRoot,
+    version: 1,
+    variant: VARIANT,
+    onWarning: (w: string) => warnings.push(w),
+    ...extra,
+  });
+  return { kernel, warnings };
+}
+
+/** The real `kernelseal` as a child that is killed if it does not exit in time: a hang shows as SIGKILL. */
+function runCliWithin(args: string[], env: NodeJS.ProcessEnv = {}) {
+  const result = spawnSync(process.execPath, [CLI, ...args], { encoding: 'utf8', env: { ...process.env, ...env }, timeout: 60_000, killSignal: 'SIGKILL' });
+  return { code: result.status, signal: result.signal, stdout: result.stdout, stderr: result.stderr };
+}
+
+const offlineFetch = (cache: string) =>
+  runCliWithin(['fetch', REPO, '--version', '1', '--variant', VARIANT, '--trusted-root', sigstore.trustedRootPath, '--policy', policyFile], { HF_HUB_CACHE: cache, HF_HUB_OFFLINE: '1' });
+
+/** Where the blob of layers.py goes in `cache` (its Git blob ID, as the mock Hub lists it); makes blobs/. */
+function layersBlob(cache: string): string {
+  const layers = readFileSync(join(unsignedVariant(), 'layers.py'));
+  mkdirSync(join(cache, REPO_FOLDER, 'blobs'), { recursive: true });
+  return join(cache, REPO_FOLDER, 'blobs', createHash('sha1').update(`blob ${layers.length}\0`).update(layers).digest('hex'));
+}
+
+const receiptOf = (cache: string) => join(cache, REPO_FOLDER, '.kernelseal', 'receipts', commit, `${VARIANT}.json`);
+
+/** Same size, other content, as a cache writer can do to any blob. */
+function tamperBlob(variantDir: string, file: string): void {
+  const blob = resolve(variantDir, readlinkSync(join(variantDir, file)));
+  const content = readFileSync(blob);
+  content[0] ^= 1;
+  writeFileSync(blob, content);
+}
+
+/** The fingerprint receipts record (src/hub/receipts.ts), as an attacker recomputes it after tampering. */
+function currentFingerprint(variantDir: string, files: string[][]): string[][] {
+  return files.map(([key]) => {
+    const info = statSync(join(variantDir, key!), { bigint: true });
+    return [key!, String(info.size), String(info.ino), String(info.mtimeNs), String(info.ctimeNs)];
+  });
+}
+
+describe('receipts in a shared cache (item 4)', () => {
+  it('trusts no receipt rewritten by a cache writer, online or offline: the tampered file is caught', async () => {
+    const cache = tempDir('kernelseal-cache-');
+    const first = await load(cache).kernel;
+    expect(first.fromReceipt).toBe(false);
+    expect((await load(cache, { offline: true }).kernel).fromReceipt).toBe(true); // a genuine receipt holds
+    tamperBlob(first.path, 'layers.py');
+    const genuine = JSON.parse(readFileSync(receiptOf(cache), 'utf8'));
+    const files = currentFingerprint(first.path, genuine.files);
+    const forgeries = {
+      // What the unauthenticated receipt format said; the reader before this fix took it.
+      'a receipt without a MAC': { version: 1, metadataSha256: genuine.metadataSha256, files },
+      // The genuine receipt with the new fingerprint: its MAC no longer covers what it says.
+      'a receipt with a copied MAC': { ...genuine, files },
+    };
+    for (const [what, forged] of Object.entries(forgeries)) {
+      for (const offline of [true, false]) {
+        writeFileSync(receiptOf(cache), JSON.stringify(forged));
+        const error = await load(cache, { offline }).kernel.catch((e) => e);
+        expect(error, `${what}, ${offline ? 'offline' : 'online'}`).toBeInstanceOf(ks.KernelRefusedError);
+        expect(error.result.status).toBe('digest-mismatch');
+        expect(error.result.violations.map(String)).toEqual([expect.stringMatching(/^File hash mismatch for layers\.py/)]);
+      }
+    }
+  });
+
+  it('creates its key outside the cache, 0600, and refuses a key file others could change or read', async () => {
+    const cache = tempDir('kernelseal-cache-');
+    await load(cache).kernel;
+    expect(lstatSync(keyFile).mode & 0o777).toBe(0o600);
+    expect(statSync(keyFile).size).toBe(32);
+    expect(readdirSync(cache)).not.toContain('receipt.key');
+    chmodSync(keyFile, 0o644);
+    try {
+      const { kernel, warnings } = load(cache, { offline: true });
+      expect(await kernel).toMatchObject({ verified: true, fromReceipt: false }); // re-hashed, not trusted
+      expect(warnings).toEqual([`the receipt key ${keyFile} has mode 644, not 600; receipts are not trusted, every load re-hashes`]);
+    } finally {
+      chmodSync(keyFile, 0o600);
+    }
+    const elsewhere = join(tempDir(), 'receipt.key');
+    symlinkSync(keyFile, elsewhere);
+    process.env.KERNELSEAL_RECEIPT_KEY_FILE = elsewhere;
+    try {
+      const { kernel, warnings } = load(cache, { offline: true });
+      expect(await kernel).toMatchObject({ verified: true, fromReceipt: false });
+      expect(warnings).toEqual([`the receipt key ${elsewhere} is a symbolic link; receipts are not trusted, every load re-hashes`]);
+    } finally {
+      process.env.KERNELSEAL_RECEIPT_KEY_FILE = keyFile;
+    }
+    expect((await load(cache, { offline: true }).kernel).fromReceipt).toBe(true); // the good key still works
+  });
+
+  it('does not block on a FIFO planted as the receipt: it is ignored, named, and the files re-hashed', async () => {
+    const cache = tempDir('kernelseal-cache-');
+    await load(cache).kernel;
+    rmSync(receiptOf(cache));
+    mkfifo(receiptOf(cache));
+    const run = offlineFetch(cache);
+    expect(run.signal).toBeNull();
+    expect(run.code).toBe(0);
+    expect(run.stderr).toContain(`kernelseal: warning: ignoring the receipt: ${receiptOf(cache)} is not a regular file`);
+  });
+});
+
+describe('writes into a shared cache (item 5)', () => {
+  it('refuses a blobs/<id>.incomplete planted as a link, and writes nothing through it', async () => {
+    const cache = tempDir('kernelseal-cache-');
+    const victim = join(tempDir('kernelseal-victim-'), 'victim.txt');
+    writeFileSync(victim, 'the victim file\n');
+    const incomplete = `${layersBlob(cache)}.incomplete`;
+    symlinkSync(victim, incomplete);
+    await expect(load(cache).kernel).rejects.toThrow(`refusing ${incomplete}: a symbolic link`);
+    expect(readFileSync(victim, 'utf8')).toBe('the victim file\n');
+  });
+
+  it('refuses a .locks folder planted as a link, and leaves no lock there', async () => {
+    const cache = tempDir('kernelseal-cache-');
+    const victimDir = tempDir('kernelseal-victim-');
+    symlinkSync(victimDir, join(cache, '.locks'));
+    await expect(load(cache).kernel).rejects.toThrow(`refusing to write through ${join(cache, '.locks')}: a symbolic link in the cache`);
+    expect(readdirSync(victimDir)).toEqual([]);
+  });
+
+  it('records no receipt through a receipts folder planted as a link, and says so', async () => {
+    const cache = tempDir('kernelseal-cache-');
+    const victimDir = tempDir('kernelseal-victim-');
+    const receipts = join(cache, REPO_FOLDER, '.kernelseal', 'receipts');
+    mkdirSync(receipts, { recursive: true });
+    symlinkSync(victimDir, join(receipts, commit));
+    const { kernel, warnings } = load(cache);
+    expect(await kernel).toMatchObject({ verified: true, fromReceipt: false }); // a receipt only saves a re-hash
+    expect(warnings).toEqual([`no receipt recorded: refusing to write through ${join(receipts, commit)}: a symbolic link in the cache`]);
+    expect(readdirSync(victimDir)).toEqual([]);
+  });
+
+  it('refuses a snapshot folder planted as a link out of the cache, and links nothing there', async () => {
+    const cache = tempDir('kernelseal-cache-');
+    const victimDir = tempDir('kernelseal-victim-');
+    mkdirSync(join(victimDir, 'build', VARIANT), { recursive: true });
+    writeFileSync(join(victimDir, 'build', VARIANT, 'layers.py'), 'the victim file\n');
+    mkdirSync(join(cache, REPO_FOLDER, 'snapshots'), { recursive: true });
+    symlinkSync(victimDir, join(cache, REPO_FOLDER, 'snapshots', commit));
+    await expect(load(cache).kernel).rejects.toThrow(`refusing to write through ${join(cache, REPO_FOLDER, 'snapshots', commit)}: a symbolic link in the cache`);
+    expect(lstatSync(join(victimDir, 'build', VARIANT, 'layers.py')).isFile()).toBe(true);
+    expect(readdirSync(join(victimDir, 'build', VARIANT))).toEqual(['layers.py']);
+  });
+
+  it('refuses a refs/ folder planted as a link, and replaces (never follows) a planted refs/<revision> link', async () => {
+    const cache = tempDir('kernelseal-cache-');
+    const victimDir = tempDir('kernelseal-victim-');
+    mkdirSync(join(cache, REPO_FOLDER), { recursive: true });
+    symlinkSync(victimDir, join(cache, REPO_FOLDER, 'refs'));
+    await expect(load(cache).kernel).rejects.toThrow(`refusing to write through ${join(cache, REPO_FOLDER, 'refs')}: a symbolic link in the cache`);
+    expect(readdirSync(victimDir)).toEqual([]);
+
+    rmSync(join(cache, REPO_FOLDER, 'refs'));
+    mkdirSync(join(cache, REPO_FOLDER, 'refs'));
+    const victim = join(victimDir, 'victim.txt');
+    writeFileSync(victim, 'the victim file\n');
+    chmodSync(victim, 0o4755); // set-uid: the mode of what the link points to must not carry over
+    symlinkSync(victim, join(cache, REPO_FOLDER, 'refs', 'v1'));
+    expect((await load(cache).kernel).verified).toBe(true);
+    expect(readFileSync(victim, 'utf8')).toBe('the victim file\n');
+    expect(lstatSync(join(cache, REPO_FOLDER, 'refs', 'v1')).isFile()).toBe(true);
+    expect(lstatSync(join(cache, REPO_FOLDER, 'refs', 'v1')).mode & 0o7777).toBe(0o644);
+    expect(readFileSync(join(cache, REPO_FOLDER, 'refs', 'v1'), 'utf8')).toBe(commit);
+  });
+});
+
+describe('special files where a regular file is expected (item 6)', () => {
+  it('does not block on a FIFO planted as blobs/<id>.incomplete: the download is refused, naming it', async () => {
+    const cache = tempDir('kernelseal-cache-');
+    const incomplete = `${layersBlob(cache)}.incomplete`;
+    mkfifo(incomplete);
+    await expect(load(cache).kernel).rejects.toThrow(`refusing ${incomplete}: not a regular file`);
+  });
+
+  it('does not block on a FIFO planted as refs/<revision>: offline fetch fails at once, naming it', async () => {
+    const cache = tempDir('kernelseal-cache-');
+    await load(cache).kernel;
+    const ref = join(cache, REPO_FOLDER, 'refs', 'v1');
+    rmSync(ref);
+    mkfifo(ref);
+    const run = offlineFetch(cache);
+    expect(run.signal).toBeNull();
+    expect(run.code).toBe(1);
+    expect(run.stderr).toContain(`cannot use the cached ref v1: ${ref} is not a regular file`);
+  });
+
+  describe('kernelseal verify-bundle', () => {
+    const dir = tempDir('kernelseal-verify-bundle-');
+    const key = join(dir, 'cosign.pub');
+    const artifact = join(dir, 'artifact.bin');
+    const bundle = join(dir, 'artifact.sigstore.json');
+    beforeAll(() => {
+      writeFileSync(key, generateKeyPairSync('ec', { namedCurve: 'P-256' }).publicKey.export({ type: 'spki', format: 'pem' }));
+      writeFileSync(artifact, 'an artifact\n');
+      writeFileSync(bundle, '{}');
+    });
+    const verify = (bundlePath: string, artifactPath: string) => runCliWithin(['verify-bundle', '--bundle', bundlePath, '--key', key, artifactPath]);
+
+    it('refuses a FIFO given as the bundle, at once', () => {
+      const fifo = join(dir, 'bundle.fifo');
+      mkfifo(fifo);
+      const run = verify(fifo, artifact);
+      expect(run.signal).toBeNull();
+      expect(run.code).toBe(1);
+      expect(run.stdout).toBe(`❌ ${artifact}: invalid signature bundle: ${fifo} is not a regular file\n`);
+    });
+
+    it('refuses a FIFO given as the artifact, at once', () => {
+      const fifo = join(dir, 'artifact.fifo');
+      mkfifo(fifo);
+      const run = verify(bundle, fifo);
+      expect(run.signal).toBeNull();
+      expect(run.code).toBe(2);
+      expect(run.stderr).toContain(`cannot read the artifact ${fifo}: ${fifo} is not a regular file`);
+    });
+
+    it('refuses a bundle larger than 16 MiB without reading it', () => {
+      const huge = join(dir, 'huge.sigstore.json');
+      writeFileSync(huge, '');
+      truncateSync(huge, 16 * 1024 * 1024 + 1); // sparse: nothing to read if it were read
+      const run = verify(huge, artifact);
+      expect(run.code).toBe(1);
+      expect(run.stdout).toBe(`❌ ${artifact}: invalid signature bundle: ${huge} is ${16 * 1024 * 1024 + 1} bytes, more than the ${16 * 1024 * 1024} allowed\n`);
+    });
+  });
+});
