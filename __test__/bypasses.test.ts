@@ -165,6 +165,71 @@ describe('2. whole-kernel verification leaves no variant out', () => {
   });
 });
 
+describe('more ways around the verifier, found attacking it', () => {
+  it.each(backends)('a file whose size says 0 but holds more (a /proc file behind a symlink) fails on the %s backend', async (name, backend) => {
+    if (name === 'native') return; // the engine's check lands with the engine's hardening
+    const dir = unsignedVariant();
+    mkdirSync(join(dir, 'sub'));
+    writeFileSync(join(dir, 'sub', '__init__.py'), '');
+    await signed(dir);
+    rmSync(join(dir, 'sub', '__init__.py'));
+    symlinkSync('/proc/self/cmdline', join(dir, 'sub', '__init__.py'));
+    expect(await ks.verifyVariant(dir, { policy, trustedRoot, backend })).toMatchObject({
+      status: 'hash-failed',
+      reason: expect.stringContaining('holds more than the 0 bytes its size says'),
+    });
+  });
+
+  it('verifyAndCopyVariant copies nothing the digest does not list, and stops at the size a file had', async () => {
+    const dir = await signed();
+    symlinkSync('/proc/self/pagemap', join(dir, 'zz.py'));
+    const into = tempDir();
+    const result = await ks.verifyAndCopyVariant(dir, { policy, trustedRoot, into });
+    expect(result.status === 'digest-mismatch' && result.violations.map(String)).toEqual(['Unknown file: zz.py']);
+    expect(readdirSync(into)).toEqual([]);
+  });
+
+  it('a signed CPU build copied under a CUDA variant name does not verify as that variant', async () => {
+    const root = tempDir();
+    const cpu = join(root, 'torch210-cxx11-cpu-x86_64-linux');
+    cpSync(unsignedVariant(), cpu, { recursive: true });
+    writeFileSync(join(cpu, 'metadata.json'), readFileSync(join(cpu, 'metadata.json'), 'utf8').replace('"type": "cuda"', '"type": "cpu"'));
+    await signed(cpu);
+    expect((await ks.verifyVariant(cpu, { policy, trustedRoot })).status).toBe('verified');
+    const posing = join(root, 'torch210-cxx11-cu128-x86_64-linux');
+    cpSync(cpu, posing, { recursive: true });
+    expect(await ks.verifyVariant(posing, { policy, trustedRoot })).toMatchObject({
+      status: 'metadata-invalid',
+      reason: 'the directory is named as a cuda variant, but the signed metadata is for backend cpu',
+    });
+  });
+
+  it('a variant directory or __init__.py beside build/ (where the kernels loader looks first) fails the kernel', async () => {
+    const root = tempDir('kernelseal-kernel-');
+    cpSync(unsignedVariant(), join(root, 'build', VARIANT), { recursive: true });
+    await signed(join(root, 'build', VARIANT));
+    mkdirSync(join(root, VARIANT));
+    writeFileSync(join(root, VARIANT, '__init__.py'), 'evil\n');
+    writeFileSync(join(root, '__init__.py'), 'evil\n');
+    const { code, stdout } = await runCli(['verify', root, ...cliTrust]);
+    expect(code).toBe(1);
+    expect(stdout).toContain(`❌ ${join(root, '__init__.py')}: not a kernel variant: outside build/, where the kernels loader would load it`);
+    expect(stdout).toContain(`❌ ${join(root, VARIANT)}: not a kernel variant: outside build/`);
+    expect(stdout).toContain(`✅ ${join(root, 'build', VARIANT)}: kernel metadata is correctly signed`);
+  });
+
+  it('names from the Hub or the cache in a refusal are quoted: none can pose as a line of output', async () => {
+    const cacheDir = tempDir('kernelseal-cache-');
+    const commit = 'c'.repeat(40);
+    const repo = join(cacheDir, 'kernels--my-org--relu-kernel');
+    mkdirSync(join(repo, 'refs'), { recursive: true });
+    writeFileSync(join(repo, 'refs', 'v1'), commit);
+    mkdirSync(join(repo, 'snapshots', commit, 'build', 'x\n✅ fake: kernel metadata is correctly signed'), { recursive: true });
+    const error = await ks.getKernel(REPO, { cacheDir, offline: true, version: 1, selector: { backend: 'cpu' }, policy, trustedRoot }).catch((e: Error) => e);
+    expect((error as Error).message).toContain('available: "x\\n✅ fake: kernel metadata is correctly signed"');
+  });
+});
+
 describe('3. Python bytecode never gets a bare ✅', () => {
   async function withBytecode() {
     const dir = await signed();

@@ -32,6 +32,8 @@ beforeAll(async () => {
   for (const name of [CPU, CUDA]) {
     const dir = join(repoDir, 'build', name);
     cpSync(unsignedVariant(), dir, { recursive: true });
+    const metadata = join(dir, 'metadata.json');
+    if (name === CPU) writeFileSync(metadata, readFileSync(metadata, 'utf8').replace('"type": "cuda"', '"type": "cpu"'));
     await ks.signVariant(dir, { signer });
   }
 }, 120_000);

@@ -61,6 +61,12 @@ export function hashFileSync(
       total += BigInt(bytesRead);
       onBytes(bytesRead);
     }
+    // Read past the size the file claims: a /proc or /sys file says 0 bytes and holds more, and
+    // Python would read all of it (the engine's file.rs makes the same check).
+    const reachesEnd = !range || BigInt(range.end) === range.listed.size;
+    if (reachesEnd && total === length && readBeyond(fd, buffer, range ? start + Number(total) : null, path) > 0) {
+      throw new DigestError('FILE_CHANGED', path, `file holds more than the ${before.size} bytes its size says (a /proc or /sys file, or one growing)`);
+    }
     const after = fstatSync(fd, { bigint: true });
     if (total !== length || changed(before, after)) {
       throw new DigestError(
@@ -116,4 +122,12 @@ export function unreachablePath(path: string, error: unknown, action = 'open'): 
     // not there at all
   }
   return isSymlink && isUnresolvable(error) ? danglingError(path, error) : ioError(path, action, error);
+}
+
+function readBeyond(fd: number, buffer: Buffer, position: number | null, path: string): number {
+  try {
+    return readSync(fd, buffer, 0, 1, position);
+  } catch (error) {
+    throw ioError(path, 'read', error);
+  }
 }

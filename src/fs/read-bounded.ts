@@ -22,9 +22,23 @@ async function readWhole(path: string, limit: number): Promise<Read> {
     const info = await handle.stat();
     if (!info.isFile()) return { error: `${path} is not a regular file` };
     if (info.size > limit) return { error: `${path} is ${info.size} bytes, more than the ${limit} allowed` };
-    const bytes = await handle.readFile();
-    if (bytes.length > limit) return { error: `${path} grew past ${limit} bytes while read` };
-    return { bytes };
+    // Never more than limit + 1 bytes, whatever the size says: a /proc file says 0 and is endless.
+    const buffer = Buffer.allocUnsafe(Math.min(limit + 1, Math.max(info.size + 1, 64 * 1024)));
+    let bytes = buffer;
+    let total = 0;
+    for (;;) {
+      if (total === bytes.length) {
+        if (bytes.length > limit) break;
+        const grown = Buffer.allocUnsafe(Math.min(limit + 1, bytes.length * 2));
+        bytes.copy(grown, 0, 0, total);
+        bytes = grown;
+      }
+      const { bytesRead } = await handle.read(bytes, total, bytes.length - total, total);
+      if (bytesRead === 0) break;
+      total += bytesRead;
+    }
+    if (total > limit) return { error: `${path} holds more than the ${limit} bytes allowed` };
+    return { bytes: bytes.subarray(0, total) };
   } catch (error) {
     return { error: `cannot read ${path}: ${(error as Error).message}` };
   } finally {

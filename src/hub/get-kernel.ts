@@ -112,7 +112,9 @@ export async function getKernel(repoId: string, options: GetKernelOptions = {}):
   }
   const variant = options.variant ?? selectVariant(variants, selector);
   if (!variant || !variants.includes(variant)) {
-    throw new KernelRefusedError(`${repoId}@${revision}: no variant ${variant ?? 'fits'}; available: ${variants.sort().join(', ') || 'none'}`);
+    // Names come from the Hub or the cache: quoted, so none can pose as a line of output.
+    const named = variants.sort().map((name) => (/^[\w.+-]+$/.test(name) ? name : JSON.stringify(name)));
+    throw new KernelRefusedError(`${repoId}@${revision}: no variant ${variant === undefined ? 'fits' : JSON.stringify(variant)}; available: ${named.join(', ') || 'none'}`);
   }
 
   if (listing) {

@@ -6,7 +6,7 @@ import { Digest } from '../digest/digest.js';
 import { DigestError } from '../digest/errors.js';
 import { createHasher } from '../digest/hasher.js';
 import { ioError, walkTree, type UnhashedEntry } from '../digest/walk.js';
-import type { DigestViolation } from '../digest/violations.js';
+import { UnknownFile, type DigestViolation } from '../digest/violations.js';
 import type { VerificationResult } from './result.js';
 import { sortUnhashed } from '../digest/unhashed-entries.js';
 import { verifySignedMetadata, type VerifyVariantOptions } from './verify-variant.js';
@@ -52,10 +52,14 @@ export async function verifyAndCopyVariant(source: string, options: VerifyAndCop
     // out of the digest is refused, as verifyVariant refuses it.
     const { refused } = sortUnhashed(unhashed);
     if (refused.length > 0) return fail({ status: 'entry-refused', entries: refused });
+    // Files the signed digest does not list are refused before a byte is copied (an endless
+    // /proc file planted under a new name must not fill the disk first).
+    const unknown = entries.filter((entry) => !digest.files.has(entry.key));
+    if (unknown.length > 0) return fail({ status: 'digest-mismatch', violations: unknown.map((entry) => new UnknownFile(entry.key)) });
     const hashes: Uint8Array[] = [];
     for (const entry of entries) {
       options.signal?.throwIfAborted();
-      hashes.push(await copyAndHash(join(source, entry.key), join(copy, entry.key), digest.algorithm));
+      hashes.push(await copyAndHash(join(source, entry.key), join(copy, entry.key), digest.algorithm, options.signal));
     }
     const actual = Digest.fromRaw(digest.algorithm, entries.map((entry) => entry.key), Buffer.concat(hashes));
     const violations = digest.violations(actual);
@@ -71,7 +75,7 @@ export async function verifyAndCopyVariant(source: string, options: VerifyAndCop
 }
 
 /** Copies one file, hashing the bytes it writes; refuses special files and files that change. */
-async function copyAndHash(from: string, to: string, algorithm: Digest['algorithm']): Promise<Uint8Array> {
+async function copyAndHash(from: string, to: string, algorithm: Digest['algorithm'], signal?: AbortSignal): Promise<Uint8Array> {
   const input = await open(from, READ_FLAGS).catch((error: unknown) => {
     throw ioError(from, 'open', error);
   });
@@ -85,8 +89,13 @@ async function copyAndHash(from: string, to: string, algorithm: Digest['algorith
       const buffer = Buffer.allocUnsafe(CHUNK);
       let total = 0n;
       for (;;) {
+        signal?.throwIfAborted();
         const { bytesRead } = await input.read(buffer, 0, CHUNK, null);
         if (bytesRead === 0) break;
+        // Never past the size it had: a file that says 0 bytes and is endless (/proc) stops here.
+        if (total + BigInt(bytesRead) > before.size) {
+          throw new DigestError('FILE_CHANGED', from, `file holds more than the ${before.size} bytes its size says (a /proc or /sys file, or one growing)`);
+        }
         const chunk = buffer.subarray(0, bytesRead);
         hasher.update(chunk);
         await output.write(chunk);

@@ -1,4 +1,5 @@
-import { join } from 'node:path';
+import { basename, join, resolve } from 'node:path';
+import { parseVariantName } from '../hub/variant-name.js';
 import type { HashOptions } from '../digest/backend.js';
 import type { DigestBackend } from '../digest/backend.js';
 import { Digest } from '../digest/digest.js';
@@ -78,7 +79,7 @@ export async function verifySignedMetadata(path: string, options: VerifyVariantO
   if ('result' in metadataBytes) return metadataBytes;
   const signer = checkSignature(bundle.value, metadataBytes.value, options, stop);
   if ('result' in signer) return signer;
-  const metadata = checkMetadata(metadataBytes.value, stop);
+  const metadata = checkMetadata(path, metadataBytes.value, stop);
   if ('result' in metadata) return metadata;
   const digest = metadata.value.digest;
   if (!digest) return stop({ status: 'digest-missing' });
@@ -130,13 +131,24 @@ function checkSignature(bundle: Bundle, metadata: Uint8Array, anchor: TrustAncho
   }
 }
 
-/** 5. The signed metadata, by the schema. */
-function checkMetadata(bytes: Uint8Array, stop: Stop): Step<KernelMetadata> {
+/**
+ * 5. The signed metadata, by the schema; and, where the directory is named as a variant, for
+ * that backend: a loader picks a variant by its name, so a signed CPU build copied under a CUDA
+ * variant's name must not verify as that variant.
+ */
+function checkMetadata(dir: string, bytes: Uint8Array, stop: Stop): Step<KernelMetadata> {
+  let metadata: KernelMetadata;
   try {
-    return { value: parseMetadata(bytes) };
+    metadata = parseMetadata(bytes);
   } catch (error) {
     return stop({ status: 'metadata-invalid', reason: error instanceof MetadataError ? error.message : String(error) });
   }
+  const named = parseVariantName(basename(resolve(dir)))?.backend;
+  const signed = metadata.backend.type === 'cann' ? 'npu' : metadata.backend.type;
+  if (named !== undefined && named !== 'universal' && named !== signed) {
+    return stop({ status: 'metadata-invalid', reason: `the directory is named as a ${named} variant, but the signed metadata is for backend ${metadata.backend.type}` });
+  }
+  return { value: metadata };
 }
 
 /**
