@@ -48,6 +48,21 @@ describe('kernelseal bench', () => {
     }
   });
 
+  it('--sha-modes runs once per SHA mode in a fresh process and says which, with the CPU flags', async () => {
+    const svg = join(tempDir(), 'bench.svg');
+    const args = ['bench', '--rounds', '1', '--datasets', '1000x64KiB', '--rss-datasets', 'none', '--algorithms', 'sha256', '--data', tempDir(), '--sha-modes', 'on,masked', '--json', '--svg', svg];
+    const { code, stdout } = await runCli(args);
+    expect(code).toBe(0);
+    const reports = JSON.parse(stdout);
+    expect(reports).toHaveLength(2);
+    const sha = reports[0].machine.flags.sha as boolean;
+    expect(reports.map((r: { machine: { shaExtensions: string } }) => r.machine.shaExtensions)).toEqual(sha ? ['on', 'masked'] : ['absent', 'absent']);
+    expect(reports[1].machine.opensslCap).toBe(':~0x20000000');
+    expect(typeof reports[0].machine.flags.avx2).toBe('boolean');
+    expect(readFileSync(svg.replace('.svg', '-masked.svg'), 'utf8')).toContain('<svg');
+    expect((await runCli(['bench', '--sha-modes', 'fast'])).code).toBe(2);
+  });
+
   it('refuses unknown data sets and algorithms', async () => {
     expect((await runCli(['bench', '--datasets', 'huge'])).stderr).toContain('unknown data set huge');
     expect((await runCli(['bench', '--algorithms', 'md5'])).code).toBe(2);

@@ -1,4 +1,5 @@
 import type { DigestAlgorithm } from '../digest/algorithm.js';
+import { machineLine } from './machine.js';
 import type { BenchReport, BenchRow } from './run-bench.js';
 
 const METHOD_ORDER = ['native', 'pure', 'naive-stream', 'native-1-thread'];
@@ -20,7 +21,7 @@ function vsPure(report: BenchReport, row: BenchRow): number | undefined {
 export function renderTable(report: BenchReport): string {
   const { machine, limits } = report;
   const lines = [
-    `${machine.cpu}, ${machine.cores} cores, ${machine.memoryGiB} GiB, node ${machine.node}; native ${machine.sha2}`,
+    machineLine(machine),
     `medians of ${report.rounds} interleaved rounds${report.cold ? ', cold page cache' : ''}; decimal GB/s`,
     `compute limit (OpenSSL, in memory): ${(['sha256', 'sha512'] as const)
       .filter((a) => limits.machine[a] !== undefined)
@@ -76,7 +77,7 @@ export function renderSvg(report: BenchReport): string {
   const parts: string[] = [
     `<svg xmlns="http://www.w3.org/2000/svg" width="${width}" height="${height}" font-family="sans-serif" font-size="11">`,
     `<rect width="100%" height="100%" fill="white"/>`,
-    `<text x="10" y="20" font-size="14">kernelseal digest throughput (GB/s, medians of ${report.rounds} interleaved rounds; ${escape(report.machine.cpu)}, ${report.machine.cores} cores)</text>`,
+    `<text x="10" y="20" font-size="14">kernelseal digest throughput (GB/s, medians of ${report.rounds} interleaved rounds; ${escape(report.machine.cpu)}, ${report.machine.cores} cores, SHA extensions ${report.machine.shaExtensions})</text>`,
   ];
   for (let tick = 0; tick <= max; tick += max > 4 ? 1 : max > 1 ? 0.5 : 0.1) {
     parts.push(`<line x1="60" x2="${width - 10}" y1="${y(tick)}" y2="${y(tick)}" stroke="#eee"/><text x="55" y="${y(tick) + 4}" text-anchor="end">${tick.toFixed(1)}</text>`);

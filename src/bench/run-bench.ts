@@ -1,6 +1,6 @@
 import { execFileSync } from 'node:child_process';
-import { availableParallelism, cpus, totalmem } from 'node:os';
 import { join } from 'node:path';
+import { describeMachine, type BenchMachine } from './machine.js';
 import type { DigestAlgorithm } from '../digest/algorithm.js';
 import { createNativeBackend } from '../digest/native-backend.js';
 import { pureBackend } from '../digest/pure-backend.js';
@@ -51,7 +51,7 @@ export interface BenchLimits {
 }
 
 export interface BenchReport {
-  machine: { node: string; cpu: string; cores: number; memoryGiB: number; sha2: string };
+  machine: BenchMachine;
   rounds: number;
   cold: boolean;
   limits: BenchLimits;
@@ -127,13 +127,7 @@ export async function runBench(options: BenchOptions): Promise<BenchReport> {
   const verifyOverhead = kernel && !options.cold ? await measureVerifyOverhead(dirs.get(kernel)!, native, options.rounds) : undefined;
   const medians = (map: Map<DigestAlgorithm, number[]>) => Object.fromEntries([...map].map(([algorithm, values]) => [algorithm, median(values)]));
   return {
-    machine: {
-      node: process.version,
-      cpu: cpus()[0]?.model ?? 'unknown',
-      cores: availableParallelism(),
-      memoryGiB: Math.round(totalmem() / 2 ** 30),
-      sha2: native.details,
-    },
+    machine: describeMachine(native.details),
     rounds: options.rounds,
     cold: options.cold,
     limits: { machine: medians(limitSamples.machine), core: medians(limitSamples.core) },

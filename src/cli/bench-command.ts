@@ -1,13 +1,16 @@
+import { spawnSync } from 'node:child_process';
 import { writeFileSync } from 'node:fs';
 import { homedir } from 'node:os';
 import { join } from 'node:path';
+import { fileURLToPath } from 'node:url';
 import { isDigestAlgorithm, type DigestAlgorithm } from '../digest/algorithm.js';
+import { datasetSpecs } from '../bench/datasets.js';
+import { MASK_SHA_EXTENSIONS } from '../bench/machine.js';
+import { renderSvg, renderTable } from '../bench/report.js';
+import { runBench, type BenchReport } from '../bench/run-bench.js';
 
 /** What the bench measures by default: the kernels algorithms and BLAKE3 (blake2b on request). */
 const BENCH_ALGORITHMS: DigestAlgorithm[] = ['sha256', 'sha512', 'blake3'];
-import { datasetSpecs } from '../bench/datasets.js';
-import { renderSvg, renderTable } from '../bench/report.js';
-import { runBench } from '../bench/run-bench.js';
 import { EXIT_OK, UsageError, parseCommandLine, type Command } from './usage.js';
 
 const DEFAULT_DATASETS = ['1x1GiB', '64x16MiB', '1000x64KiB', 'kernel-variant'];
@@ -38,6 +41,11 @@ Options:
       --cold              drop each data set from the page cache before every run
       --json              print the report as JSON
       --svg FILE          also write a bar chart
+      --sha-modes on,masked
+                          run the whole bench once per mode, each in a fresh process:
+                          'on' lets OpenSSL use the CPU's SHA extensions, 'masked' hides
+                          them (OPENSSL_ia32cap=${MASK_SHA_EXTENSIONS}), so that one run
+                          shows fast and slow SHA-2 hardware (the SVG gets -on/-masked)
 
 Example:
   kernelseal bench --rounds 5 --svg bench.svg`,
@@ -52,7 +60,9 @@ Example:
       cold: { type: 'boolean', default: false },
       json: { type: 'boolean', default: false },
       svg: { type: 'string' },
+      'sha-modes': { type: 'string' },
     });
+    if (values['sha-modes'] !== undefined) return benchEachShaMode(args, values['sha-modes'], values.json, values.svg);
     if (positionals.length > 0) throw new UsageError(`unexpected argument ${positionals[0]}`);
     const rounds = Number(values.rounds);
     if (!Number.isInteger(rounds) || rounds < 1) throw new UsageError('--rounds must be a positive integer');
@@ -77,3 +87,37 @@ Example:
     return EXIT_OK;
   },
 };
+
+/**
+ * The bench once per SHA mode, each in a child process (OpenSSL reads OPENSSL_ia32cap when it
+ * starts), reports printed one after the other.
+ */
+async function benchEachShaMode(args: string[], modes: string, json: boolean, svg: string | undefined): Promise<number> {
+  const list = modes.split(',');
+  if (list.length === 0 || list.some((mode) => mode !== 'on' && mode !== 'masked')) throw new UsageError('--sha-modes takes on, masked or both (on,masked)');
+  const rest = withoutOption(withoutOption(args, '--sha-modes'), '--svg').filter((arg) => arg !== '--json');
+  const reports: BenchReport[] = [];
+  for (const mode of list) {
+    const env = { ...process.env };
+    if (mode === 'masked') env.OPENSSL_ia32cap = MASK_SHA_EXTENSIONS;
+    else delete env.OPENSSL_ia32cap;
+    const cli = fileURLToPath(new URL('../../bin/kernelseal.js', import.meta.url));
+    const child = spawnSync(process.execPath, [cli, 'bench', ...rest, '--json'], { env, stdio: ['ignore', 'pipe', 'inherit'], maxBuffer: 64 * 1024 * 1024 });
+    if (child.status !== 0) throw new Error(`the bench with SHA extensions ${mode} failed (exit ${child.status ?? child.signal})`);
+    const report = JSON.parse(child.stdout.toString('utf8')) as BenchReport;
+    reports.push(report);
+    if (svg) writeFileSync(svg.replace(/(\.svg)?$/, `-${mode}.svg`), renderSvg(report));
+  }
+  process.stdout.write(json ? `${JSON.stringify(reports, null, 2)}\n` : `${reports.map(renderTable).join('\n\n')}\n`);
+  return EXIT_OK;
+}
+
+/** `args` without `--name value` / `--name=value`. */
+function withoutOption(args: string[], name: string): string[] {
+  const out: string[] = [];
+  for (let i = 0; i < args.length; i++) {
+    if (args[i] === name) i += 1;
+    else if (!args[i]!.startsWith(`${name}=`)) out.push(args[i]!);
+  }
+  return out;
+}
