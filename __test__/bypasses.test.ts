@@ -218,6 +218,14 @@ describe('more ways around the verifier, found attacking it', () => {
     expect(stdout).toContain(`✅ ${join(root, 'build', VARIANT)}: kernel metadata is correctly signed`);
   });
 
+  it('every JSON file read is read strictly: a repeated key, whose meaning depends on the parser, is refused', async () => {
+    const dir = tempDir();
+    writeFileSync(join(dir, 'kernels.lock'), '[{"repo_id": "a/b", "sha": "x", "repo_id": "c/d", "variants": {}}]');
+    await expect(ks.readLockfile(join(dir, 'kernels.lock'))).rejects.toThrow(/duplicate key "repo_id"/);
+    writeFileSync(join(dir, 'root.json'), '{"mediaType": "a", "mediaType": "b"}');
+    await expect(ks.readTrustedRoot(join(dir, 'root.json'))).rejects.toThrow(/duplicate key "mediaType"/);
+  });
+
   it('names from the Hub or the cache in a refusal are quoted: none can pose as a line of output', async () => {
     const cacheDir = tempDir('kernelseal-cache-');
     const commit = 'c'.repeat(40);

@@ -2,6 +2,7 @@ import { createHash } from 'node:crypto';
 import { readFile } from 'node:fs/promises';
 import { writeFileAtomic } from '../fs/atomic-write.js';
 import type { HubFile } from './hub-client.js';
+import { parseStrictJSON } from '../json/strict-json.js';
 
 /** One kernel pinned in a `kernels.lock`: a commit, and a hash per variant. */
 export interface KernelLock {
@@ -35,7 +36,7 @@ export function variantLockHash(files: readonly HubFile[], variant: string): str
 export async function readLockfile(path: string): Promise<KernelLock[]> {
   let json: unknown;
   try {
-    json = JSON.parse(await readFile(path, 'utf8'));
+    json = parseStrictJSON(await readFile(path));
   } catch (error) {
     throw new LockfileError(`${path}: ${(error as Error).message}`);
   }

@@ -1,6 +1,7 @@
 import { readFile } from 'node:fs/promises';
 import { join } from 'node:path';
 import { Digest } from '../digest/digest.js';
+import { parseStrictJSON } from '../json/strict-json.js';
 
 /** metadata.json is missing, unreadable, or carries no valid digest. */
 export class MetadataReadError extends Error {
@@ -19,9 +20,9 @@ export async function readMetadataDigest(dir: string): Promise<Digest> {
   });
   let metadata: unknown;
   try {
-    metadata = JSON.parse(text);
+    metadata = parseStrictJSON(text);
   } catch (error) {
-    throw new MetadataReadError(`${path}: not valid JSON: ${(error as Error).message}`);
+    throw new MetadataReadError(`${path}: ${(error as Error).message}`);
   }
   const digest = (metadata as { digest?: unknown } | null)?.digest;
   if (digest === undefined) throw new MetadataReadError(`${path}: metadata does not have a digest`);

@@ -5,6 +5,7 @@ import { readFileSync } from 'node:fs';
 import { readFile } from 'node:fs/promises';
 import { homedir } from 'node:os';
 import { join } from 'node:path';
+import { parseStrictJSON } from '../json/strict-json.js';
 
 export type { TrustedRoot };
 
@@ -101,9 +102,9 @@ export async function readTrustedRoot(path: string): Promise<TrustedRoot> {
   });
   let json: unknown;
   try {
-    json = JSON.parse(text);
+    json = parseStrictJSON(text);
   } catch (error) {
-    throw new TrustedRootError(`${path}: not valid JSON: ${(error as Error).message}`);
+    throw new TrustedRootError(`${path}: ${(error as Error).message}`);
   }
   return parseTrustedRoot(json, path);
 }

@@ -9,6 +9,7 @@ import { FULCIO_OID, certificateIdentity, issuerOf } from './certificate-identit
 import { IN_TOTO_PAYLOAD_TYPE } from './dsse.js';
 import { parsePemCertificates } from './pem.js';
 import { verifyPrehashed, type HashName } from './prehashed.js';
+import { parseStrictJSON } from '../json/strict-json.js';
 
 /** What was signed: the bytes themselves, or only their digest (`sha256:<hex>` on the CLI). */
 export type Artifact = { bytes: Uint8Array } | { digest: Uint8Array; algorithm: HashName };
@@ -288,9 +289,9 @@ function bindInTotoSubject(payloadType: string, payload: Buffer, artifact: Artif
   if (payloadType !== IN_TOTO_PAYLOAD_TYPE) fail(`the DSSE payload type ${JSON.stringify(payloadType)} cannot be bound to the artifact`);
   let statement: { _type?: unknown; subject?: unknown };
   try {
-    statement = JSON.parse(payload.toString('utf8'));
-  } catch {
-    return fail('the DSSE payload is not a JSON in-toto statement');
+    statement = parseStrictJSON(payload) as typeof statement;
+  } catch (error) {
+    return fail(`the DSSE payload is not a JSON in-toto statement: ${(error as Error).message}`);
   }
   if (!IN_TOTO_STATEMENT_TYPES.has(statement._type as string)) fail(`unsupported in-toto statement type ${JSON.stringify(statement._type)}`);
   if (!Array.isArray(statement.subject) || statement.subject.length === 0) fail('the in-toto statement has no subject');
