@@ -7,6 +7,7 @@ import { printable } from './format.js';
 import { signBlobCommand } from './sign-blob-command.js';
 import { signCommand } from './sign-command.js';
 import { signModelCommand } from './sign-model-command.js';
+import { verifyAttestationCommand } from './verify-attestation-command.js';
 import { verifyBundleCommand } from './verify-bundle-command.js';
 import { verifyCommand } from './verify-command.js';
 import { verifyModelCommand } from './verify-model-command.js';
@@ -16,6 +17,7 @@ import { EXIT_FAILURE, EXIT_OK, EXIT_USAGE, UsageError, type Command } from './u
 const commands: Command[] = [
   verifyCommand,
   verifyBundleCommand,
+  verifyAttestationCommand,
   fetchCommand,
   signCommand,
   signBlobCommand,

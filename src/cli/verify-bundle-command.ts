@@ -67,7 +67,8 @@ Exit status: 0 verified, 1 not verified, 2 usage error.`,
 /** Artifacts larger than this are hashed (with the digest engine) rather than read whole. */
 const READ_WHOLE_LIMIT = 256 * 1024 * 1024;
 
-async function readArtifact(subject: string): Promise<Artifact> {
+/** The artifact operand: `sha256:<hex>` (or sha384:, sha512:) or a path, read or hashed. */
+export async function readArtifact(subject: string): Promise<Artifact> {
   if (DIGEST.test(subject)) {
     const [algorithm, hex] = subject.split(':') as [HashName, string];
     return { digest: Buffer.from(hex, 'hex'), algorithm };
