@@ -102,3 +102,5 @@ export { NpmKeysError, parseNpmKeys, pinnedNpmKeys, readNpmKeys, type NpmKey } f
 export { NPM_PUBLISH_PREDICATE, verifyAttestation, type AttestationFailure, type AttestationVerificationResult, type VerifiedAttestation, type VerifyAttestationOptions } from './attest/verify-attestation.js';
 export { PROVENANCE_FIELDS, SLSA_PROVENANCE_V02, SLSA_PROVENANCE_V1, provenanceFacts, provenancePolicy, type InTotoStatement, type ProvenanceFacts, type ProvenanceField } from './policy/predicate-policy.js';
 export { GITHUB_RELEASES_IDENTITY, githubReleasesPolicy, noIssuerPolicy } from './policy/policy.js';
+export { attest, type AttestOptions, type Attestation } from './attest/attest.js';
+export { GITHUB_ACTIONS_BUILD_TYPE, ProvenanceEnvironmentError, githubActionsProvenance } from './attest/github-provenance.js';

@@ -1,5 +1,6 @@
 import { VERSION } from '../version.js';
 import { digestBackend, nativeUnavailableReason } from '../digest/select-backend.js';
+import { attestCommand } from './attest-command.js';
 import { benchCommand } from './bench-command.js';
 import { digestCommand } from './digest-command.js';
 import { fetchCommand } from './fetch-command.js';
@@ -23,6 +24,7 @@ const commands: Command[] = [
   signBlobCommand,
   verifyModelCommand,
   signModelCommand,
+  attestCommand,
   digestCommand,
   benchCommand,
 ];
