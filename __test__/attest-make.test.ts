@@ -7,7 +7,7 @@ import { existsSync, readFileSync, writeFileSync } from 'node:fs';
 import { join } from 'node:path';
 import { tempDir } from './helpers/fs.js';
 import { githubActionsClaims, identityToken, startMockSigstore, type MockSigstore } from './helpers/mock-sigstore.ts';
-import { runCli } from './helpers/package.js';
+import { ROOT, runCli } from './helpers/package.js';
 
 // `kernelseal attest` in a GitHub-like job against the local mock Sigstore, round-tripping
 // through `verify-attestation` and sigstore-js's own verifier.
@@ -135,6 +135,22 @@ describe('kernelseal attest', () => {
     expect(stdout).toMatch(/build provenance is made inside GitHub Actions only: GITHUB_ACTIONS, GITHUB_SERVER_URL, GITHUB_REPOSITORY_ID, .*RUNNER_ENVIRONMENT are not set/);
     expect(sigstore.requests.get('/api/v2/signingCert') ?? 0).toBe(before);
     expect(existsSync(`${file}.intoto.sigstore.json`)).toBe(false);
+  });
+
+  it("the example workflow's verify step accepts what its attest step wrote", async () => {
+    const workflow = readFileSync(join(ROOT, 'examples', 'github-actions', 'release-provenance.yml'), 'utf8');
+    expect(workflow).toMatch(/id-token: write/);
+    expect(workflow).toMatch(/kernelseal@[\d.]+ attest dist\/\*\.whl dist\/\*\.tar\.gz/);
+    const step = /verify-attestation "\$file" --bundle "\$file\.intoto\.sigstore\.json"([^]*?)\n\s*done/.exec(workflow)![1]!;
+    const flags = step
+      .replace(/\\\n/g, ' ')
+      .replace(/"\$(\w+)"/g, (_, name: string) => GITHUB_ENV[name as keyof typeof GITHUB_ENV])
+      .trim()
+      .split(/\s+/);
+    expect(flags).toEqual(['--repo', REPO, '--source-ref', REF, '--deny-self-hosted-runners']);
+    const [file] = artifacts('pkg-2.0.0.tar.gz') as [string];
+    expect((await attestCli([file])).code).toBe(0);
+    expect((await verifyCli(file, `${file}.intoto.sigstore.json`, ...flags)).code).toBe(0);
   });
 
   it('refuses two artifacts of the same name: a subject must say which file it is', async () => {
