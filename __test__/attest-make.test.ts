@@ -7,7 +7,9 @@ import { existsSync, readFileSync, writeFileSync } from 'node:fs';
 import { join } from 'node:path';
 import { tempDir } from './helpers/fs.js';
 import { githubActionsClaims, identityToken, startMockSigstore, type MockSigstore } from './helpers/mock-sigstore.ts';
-import { ROOT, runCli } from './helpers/package.js';
+import { DIST, ROOT, runCli } from './helpers/package.js';
+
+const ks = (await import(DIST)) as typeof import('../dist/index.js');
 
 // `kernelseal attest` in a GitHub-like job against the local mock Sigstore, round-tripping
 // through `verify-attestation` and sigstore-js's own verifier.
@@ -151,6 +153,23 @@ describe('kernelseal attest', () => {
     const [file] = artifacts('pkg-2.0.0.tar.gz') as [string];
     expect((await attestCli([file])).code).toBe(0);
     expect((await verifyCli(file, `${file}.intoto.sigstore.json`, ...flags)).code).toBe(0);
+  });
+
+  it('a validly signed statement that repeats a key is refused: its meaning would depend on the parser', async () => {
+    const [file] = artifacts('dup.whl') as [string];
+    const sha256 = createHash('sha256').update(readFileSync(file)).digest('hex');
+    // JSON.parse keeps the last predicateType (SLSA v1), other parsers the first.
+    const payload = `{"_type":"https://in-toto.io/Statement/v1","subject":[{"name":"dup.whl","digest":{"sha256":"${sha256}"}}],"predicateType":"https://example.com/anything","predicateType":"https://slsa.dev/provenance/v1","predicate":{}}`;
+    const signed = await ks.signEnvelope(Buffer.from(payload), 'application/vnd.in-toto+json', { method: 'keyless', identityToken: token(), fulcioURL: sigstore.url, rekorURL: sigstore.url });
+    const bundle = join(dir, 'dup.sigstore.json');
+    writeFileSync(bundle, ks.serializeBundle(signed));
+    const result = await ks.verifyAttestation({
+      artifact: { bytes: readFileSync(file) },
+      bundles: [bundle],
+      trustedRoot: await ks.readTrustedRoot(sigstore.trustedRootPath),
+      policy: ks.githubAttestationPolicy({ repo: REPO })!,
+    });
+    expect(result.failures).toEqual([{ source: bundle, reason: 'the in-toto statement: duplicate key "predicateType": its meaning would depend on the parser' }]);
   });
 
   it('refuses two artifacts of the same name: a subject must say which file it is', async () => {

@@ -152,6 +152,41 @@ describe('verifyAttestation', () => {
     }
   });
 
+  it("holds a PyPI provenance object's publisher against the certificate: the grouping is not signed", async () => {
+    const dir = 'pypi-pypi-attestations-0.0.19-provenance';
+    const original = JSON.parse(readFileSync(fixture(dir, 'pypi_attestations-0.0.19.tar.gz.provenance'), 'utf8'));
+    const verify = (publisher: Record<string, unknown>) => {
+      const document = structuredClone(original);
+      document.attestation_bundles[0].publisher = publisher;
+      return ks.verifyAttestation({
+        artifact: bytes(dir, 'pypi_attestations-0.0.19.tar.gz'),
+        bundles: [write('provenance.json', document)],
+        trustedRoot: publicGood,
+        policy: ks.githubAttestationPolicy({ owner: 'trailofbits' })!,
+        predicateTypes: [PYPI_PUBLISH],
+      });
+    };
+    const publisher = original.attestation_bundles[0].publisher;
+    const ok = await verify(publisher);
+    expect(ok.ok).toBe(true);
+    expect(ok.verified[0]!.publisher).toEqual(publisher);
+    expect((await verify({ ...publisher, repository: 'trailofbits/other' })).failures[0]!.reason).toBe(
+      'the GitHub publisher\'s repository is "https://github.com/trailofbits/other", but the certificate says "https://github.com/trailofbits/pypi-attestations"',
+    );
+    expect((await verify({ ...publisher, workflow: 'other.yml' })).failures[0]!.reason).toMatch(/the GitHub publisher's workflow is ".*\/\.github\/workflows\/other\.yml@"/);
+    expect((await verify({ kind: 'Elsewhere', repository: 'trailofbits/pypi-attestations' })).failures[0]!.reason).toMatch(/unknown publisher kind "Elsewhere"/);
+  });
+
+  it("reads GitHub's attestations API answer and JSON Lines of its entries", async () => {
+    const provenance = JSON.parse(readFileSync(fixture(NPM, 'sigstore-2.3.1.provenance.sigstore.json'), 'utf8'));
+    const api = await verifyNpm([write('api.json', { attestations: [{ bundle: provenance, repository_id: 495574555 }] })]);
+    expect(api.ok).toBe(true);
+    expect(api.verified[0]!.format).toBe('github-api');
+    const lines = await verifyNpm([write('api.jsonl', `${JSON.stringify({ bundle: provenance, repository_id: 1 })}\n${JSON.stringify(provenance)}\n`)]);
+    expect(lines.verified.map((a) => a.format)).toEqual(['jsonl', 'jsonl']);
+    expect(lines.ok).toBe(true);
+  });
+
   it('refuses a FIFO planted as the attestation file instead of waiting on it', async () => {
     const fifo = join(scratch, 'fifo.json');
     execFileSync('mkfifo', [fifo]);

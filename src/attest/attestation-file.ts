@@ -12,7 +12,7 @@ export class AttestationFileError extends Error {
 /** Attestation files larger than this are refused before they are read. */
 export const MAX_ATTESTATION_FILE_BYTES = 64 * 1024 * 1024;
 
-export type AttestationFormat = 'bundle' | 'jsonl' | 'pep740' | 'pypi-provenance' | 'npm';
+export type AttestationFormat = 'bundle' | 'jsonl' | 'pep740' | 'pypi-provenance' | 'npm' | 'github-api';
 
 /** One attestation found in a file: a Sigstore bundle, with what its container said about it. */
 export interface LoadedAttestation {
@@ -29,8 +29,9 @@ export interface LoadedAttestation {
 /**
  * Reads every attestation in a file, whatever its form: a Sigstore bundle (v0.1-v0.3), JSON
  * Lines of bundles (`gh attestation download`), a PEP 740 attestation object, a PyPI
- * provenance object, or the npm registry's attestations document. Any entry that cannot be
- * read fails the whole file, naming it: nothing is skipped.
+ * provenance object, the npm registry's attestations document, or GitHub's attestations API
+ * answer (`{"attestations": [{"bundle", "repository_id"}]}`, or one such entry). Any entry
+ * that cannot be read fails the whole file, naming it: nothing is skipped.
  */
 export async function readAttestationFile(path: string): Promise<LoadedAttestation[]> {
   const read = await readBounded(path, MAX_ATTESTATION_FILE_BYTES);
@@ -70,7 +71,7 @@ function jsonLines(bytes: Uint8Array, path: string): LoadedAttestation[] {
   return lines.flatMap((line, i) => {
     if (line.trim() === '') return [];
     const where = `${path}:${i + 1}`;
-    return [{ source: where, format: 'jsonl' as const, bundle: bundleFrom(line, where) }];
+    return [{ source: where, format: 'jsonl' as const, bundle: bundleFrom(unwrapped(parseLine(line, where)), where) }];
   });
 }
 
@@ -81,14 +82,17 @@ function fromDocument(json: unknown, path: string): LoadedAttestation[] {
   const object = asObject(json, path, 'the file');
   const label = (i: number) => `${path}#${i + 1}`;
   if ('mediaType' in object) return [{ source: path, format: 'bundle', bundle: bundleFrom(object, path) }];
+  if ('bundle' in object) return [{ source: path, format: 'github-api', bundle: bundleFrom(object.bundle, path) }];
   if ('attestations' in object) {
-    // The npm registry's document: {"attestations": [{"predicateType", "bundle"}, ...]}.
+    // npm's document lists {"predicateType", "bundle"}; GitHub's API {"bundle", "repository_id"}.
     const list = object.attestations;
     if (!Array.isArray(list)) fail('"attestations" is not an array');
     return (list as unknown[]).map((entry, i) => {
       const item = asObject(entry, label(i), 'the entry');
-      if (typeof item.predicateType !== 'string') fail(`attestation ${i + 1} has no "predicateType"`);
-      return { source: label(i), format: 'npm', bundle: bundleFrom(item.bundle, label(i)), declaredPredicateType: item.predicateType as string };
+      if (item.predicateType !== undefined && typeof item.predicateType !== 'string') fail(`attestation ${i + 1}: "predicateType" is not a string`);
+      const bundle = bundleFrom(item.bundle, label(i));
+      if (item.predicateType === undefined) return { source: label(i), format: 'github-api' as const, bundle };
+      return { source: label(i), format: 'npm' as const, bundle, declaredPredicateType: item.predicateType as string };
     });
   }
   if ('attestation_bundles' in object) {
@@ -143,6 +147,20 @@ export function pep740ToBundle(json: unknown, where: string): Record<string, unk
     },
     dsseEnvelope: { payload: envelope.statement, payloadType: IN_TOTO_PAYLOAD_TYPE, signatures: [{ sig: envelope.signature, keyid: '' }] },
   };
+}
+
+function parseLine(line: string, where: string): unknown {
+  try {
+    return parseStrictJSON(line);
+  } catch (error) {
+    throw new AttestationFileError(`${where}: ${(error as Error).message}`);
+  }
+}
+
+/** A line of GitHub's API form (`{"bundle": ..., "repository_id": ...}`) holds its bundle. */
+function unwrapped(json: unknown): unknown {
+  const object = json as Record<string, unknown> | null;
+  return typeof object === 'object' && object !== null && !('mediaType' in object) && 'bundle' in object ? object.bundle : json;
 }
 
 function bundleFrom(json: unknown, where: string): Bundle {

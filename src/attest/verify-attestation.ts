@@ -3,9 +3,11 @@ import { provenanceFacts, SLSA_PROVENANCE_V1, type InTotoStatement, type Provena
 import type { Policy } from '../policy/policy.js';
 import { IN_TOTO_PAYLOAD_TYPE } from '../sigstore/dsse.js';
 import type { TrustedRoot } from '../sigstore/trusted-root.js';
-import { SignatureVerificationError, verifyBundle, type Artifact, type Signer, type TrustAnchor } from '../sigstore/verify-bundle.js';
+import { certificateIdentity } from '../sigstore/certificate-identity.js';
+import { SignatureVerificationError, leafCertificate, verifyBundle, type Artifact, type Signer, type TrustAnchor } from '../sigstore/verify-bundle.js';
 import { AttestationFileError, readAttestationFile, type AttestationFormat, type LoadedAttestation } from './attestation-file.js';
 import { pinnedNpmKeys, type NpmKey } from './npm-keys.js';
+import { publisherMismatch } from './pypi-publisher.js';
 
 /** The predicate of the npm registry's publish attestation, signed with a registry key. */
 export const NPM_PUBLISH_PREDICATE = 'https://github.com/npm/attestation/tree/main/specs/publish/v0.1';
@@ -130,6 +132,10 @@ function verifyOne(attestation: LoadedAttestation, options: VerifyAttestationOpt
   const { statement } = parsed;
   if (attestation.declaredPredicateType !== undefined && attestation.declaredPredicateType !== statement.predicateType) {
     fail('PREDICATE_TYPE_ERROR', `listed as ${JSON.stringify(attestation.declaredPredicateType)} but the signed statement says ${JSON.stringify(statement.predicateType)}`);
+  }
+  if (attestation.publisher) {
+    const mismatch = material.$case === 'publicKey' ? 'a publisher claim needs a certificate' : publisherMismatch(attestation.publisher, certificateIdentity(leafCertificate(bundle)));
+    if (mismatch) fail('PUBLISHER_ERROR', mismatch);
   }
   if (trustedBy === 'npm-registry-key') {
     if (statement.predicateType !== NPM_PUBLISH_PREDICATE) {

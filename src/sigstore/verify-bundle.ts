@@ -177,7 +177,8 @@ function privateAuthority(pem: string): TrustMaterial['certificateAuthorities'][
   return { certChain, validFor: { start, end } };
 }
 
-function leafCertificate(bundle: Bundle): X509Certificate {
+/** The signing certificate of a bundle signed with one (not a key). */
+export function leafCertificate(bundle: Bundle): X509Certificate {
   const material = bundle.verificationMaterial.content;
   const raw = material.$case === 'x509CertificateChain' ? material.x509CertificateChain.certificates[0]!.rawBytes : (material as { certificate: { rawBytes: Buffer } }).certificate.rawBytes;
   return X509Certificate.parse(Buffer.from(raw));
