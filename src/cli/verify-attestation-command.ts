@@ -2,7 +2,7 @@ import { githubAttestationPolicy } from '../attest/attestation-policy.js';
 import { NpmKeysError, readNpmKeys } from '../attest/npm-keys.js';
 import { verifyAttestation, type VerifiedAttestation } from '../attest/verify-attestation.js';
 import { PolicyError } from '../policy/policy-error.js';
-import { allOf, type Policy } from '../policy/policy.js';
+import { allOf, githubReleasesPolicy, type Policy } from '../policy/policy.js';
 import { SLSA_PROVENANCE_V02, SLSA_PROVENANCE_V1 } from '../policy/predicate-policy.js';
 import { exactly, matching } from '../policy/string-match.js';
 import { printable } from './format.js';
@@ -154,7 +154,12 @@ async function policyFrom(values: PolicyValues): Promise<Policy | undefined> {
   } catch (error) {
     return usage(error);
   }
-  const file = values.policy === undefined ? undefined : ((await trustAnchorFrom({ policy: values.policy })) as { policy: Policy }).policy;
+  const file =
+    values.policy === undefined
+      ? undefined
+      : values.policy === 'github-releases'
+        ? githubReleasesPolicy // a name for attestations only: no kernel is signed that way
+        : ((await trustAnchorFrom({ policy: values.policy })) as { policy: Policy }).policy;
   if (!github && !file) {
     const stray = ['source-ref', 'source-digest', 'deny-self-hosted-runners', 'certificate-oidc-issuer', 'certificate-oidc-issuer-regexp'].filter(
       (flag) => values[flag as keyof PolicyValues] !== undefined && values[flag as keyof PolicyValues] !== false,

@@ -185,17 +185,14 @@ export function noIssuerPolicy(): Policy {
 
 export const GITHUB_RELEASES_IDENTITY = 'https://dotcom.releases.github.com';
 
-/** GitHub release attestations, signed by GitHub itself on its own Sigstore instance. */
+/** GitHub release attestations, signed by GitHub itself on its own Sigstore instance (`verify-attestation --policy github-releases`). */
 export const githubReleasesPolicy: Policy = allOf(
   [noIssuerPolicy(), subjectPolicy(exactly(GITHUB_RELEASES_IDENTITY))],
   `github-releases: GitHub's release attestations (identity ${GITHUB_RELEASES_IDENTITY}, no OIDC issuer)`,
 );
 
 /** Policies known by name (`--policy kernels-community`). */
-export const NAMED_POLICIES: ReadonlyMap<string, Policy> = new Map([
-  ['kernels-community', kernelsCommunityPolicy],
-  ['github-releases', githubReleasesPolicy],
-]);
+export const NAMED_POLICIES: ReadonlyMap<string, Policy> = new Map([['kernels-community', kernelsCommunityPolicy]]);
 
 /** Refuses a policy that could be satisfied without pinning the issuer. */
 export function requirePinnedIssuer(policy: Policy): Policy {
