@@ -163,13 +163,12 @@ describe('kernelseal attest', () => {
     const signed = await ks.signEnvelope(Buffer.from(payload), 'application/vnd.in-toto+json', { method: 'keyless', identityToken: token(), fulcioURL: sigstore.url, rekorURL: sigstore.url });
     const bundle = join(dir, 'dup.sigstore.json');
     writeFileSync(bundle, ks.serializeBundle(signed));
-    const result = await ks.verifyAttestation({
-      artifact: { bytes: readFileSync(file) },
-      bundles: [bundle],
-      trustedRoot: await ks.readTrustedRoot(sigstore.trustedRootPath),
-      policy: ks.githubAttestationPolicy({ repo: REPO })!,
-    });
-    expect(result.failures).toEqual([{ source: bundle, reason: 'the in-toto statement: duplicate key "predicateType": its meaning would depend on the parser' }]);
+    const options = { artifact: { bytes: readFileSync(file) }, bundles: [bundle], trustedRoot: await ks.readTrustedRoot(sigstore.trustedRootPath) };
+    const refused = [{ source: bundle, reason: 'the in-toto statement: duplicate key "predicateType": its meaning would depend on the parser' }];
+    expect((await ks.verifyAttestation({ ...options, policy: ks.githubAttestationPolicy({ repo: REPO })! })).failures).toEqual(refused);
+    // The same reason when the policy reads the predicate it cannot have.
+    const onPredicate = ks.parsePolicy({ issuer: 'https://token.actions.githubusercontent.com', predicate: { buildType: { regexp: '.*' } } });
+    expect((await ks.verifyAttestation({ ...options, policy: onPredicate })).failures).toEqual(refused);
   });
 
   it('refuses two artifacts of the same name: a subject must say which file it is', async () => {

@@ -127,7 +127,14 @@ function verifyOne(attestation: LoadedAttestation, options: VerifyAttestationOpt
     anchor = { policy: { description: policy.description, pinsIssuer: policy.pinsIssuer, check: (identity) => policy.check(identity, statement) } };
     trustedBy = 'policy';
   }
-  const signer = verifyBundle(bundle, options.artifact, options.trustedRoot, anchor);
+  let signer: Signer;
+  try {
+    signer = verifyBundle(bundle, options.artifact, options.trustedRoot, anchor);
+  } catch (error) {
+    // A policy on the predicate fails for want of a statement: the statement's own fault is the reason.
+    if (error instanceof SignatureVerificationError && error.code === 'POLICY_ERROR' && 'error' in parsed) fail('STATEMENT_ERROR', parsed.error);
+    throw error;
+  }
   if ('error' in parsed) return fail('STATEMENT_ERROR', parsed.error);
   const { statement } = parsed;
   if (attestation.declaredPredicateType !== undefined && attestation.declaredPredicateType !== statement.predicateType) {
