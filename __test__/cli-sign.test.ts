@@ -245,6 +245,10 @@ describe('kernelseal sign-blob', () => {
     const digest = `sha256:${createHash('sha256').update(readFileSync(wheel)).digest('hex')}`;
     expect((await check(['--certificate-identity', IDENTITY, '--certificate-oidc-issuer', ISSUER], digest)).code).toBe(0);
     expect((await check(['--certificate-identity', 'https://github.com/other/x', '--certificate-oidc-issuer', ISSUER])).code).toBe(1);
+    // Without --bundle, verify-bundle looks where sign-blob wrote it (and needs it for a digest).
+    const byDefault = await runCli(['verify-bundle', '--trusted-root', sigstore.trustedRootPath, '--certificate-identity', IDENTITY, '--certificate-oidc-issuer', ISSUER, wheel]);
+    expect(byDefault.code).toBe(0);
+    expect((await runCli(['verify-bundle', '--certificate-identity', IDENTITY, '--certificate-oidc-issuer', ISSUER, digest])).code).toBe(2);
 
     const { privateKey, publicKey } = generateKeyPairSync('ec', { namedCurve: 'P-256' });
     writeFileSync(join(dir, 'k.pem'), pem(privateKey, 'pkcs8'));

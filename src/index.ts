@@ -96,3 +96,11 @@ export { MODEL_SIGNATURE_PREDICATE, StatementError, buildStatement, parseStateme
 export { CURVE_HASH, verifyModelSignature, type VerifiedModelSignature } from './model/verify-signature.js';
 export { verifyModel, type ModelVerificationResult, type VerifyModelOptions } from './model/verify-model.js';
 export { IN_TOTO_PAYLOAD_TYPE, preAuthEncoding } from './sigstore/dsse.js';
+export { AttestationFileError, MAX_ATTESTATION_FILE_BYTES, parseAttestations, pep740ToBundle, readAttestationFile, type AttestationFormat, type LoadedAttestation } from './attest/attestation-file.js';
+export { githubAttestationPolicy, type GitHubAttestationPolicyOptions } from './attest/attestation-policy.js';
+export { NpmKeysError, parseNpmKeys, pinnedNpmKeys, readNpmKeys, type NpmKey } from './attest/npm-keys.js';
+export { NPM_PUBLISH_PREDICATE, verifyAttestation, type AttestationFailure, type AttestationVerificationResult, type VerifiedAttestation, type VerifyAttestationOptions } from './attest/verify-attestation.js';
+export { PROVENANCE_FIELDS, SLSA_PROVENANCE_V02, SLSA_PROVENANCE_V1, provenanceFacts, provenancePolicy, type InTotoStatement, type ProvenanceFacts, type ProvenanceField } from './policy/predicate-policy.js';
+export { GITHUB_RELEASES_IDENTITY, githubReleasesPolicy, noIssuerPolicy } from './policy/policy.js';
+export { attest, type AttestOptions, type Attestation } from './attest/attest.js';
+export { GITHUB_ACTIONS_BUILD_TYPE, ProvenanceEnvironmentError, githubActionsProvenance } from './attest/github-provenance.js';

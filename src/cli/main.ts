@@ -1,5 +1,6 @@
 import { VERSION } from '../version.js';
 import { digestBackend, nativeUnavailableReason } from '../digest/select-backend.js';
+import { attestCommand } from './attest-command.js';
 import { benchCommand } from './bench-command.js';
 import { digestCommand } from './digest-command.js';
 import { fetchCommand } from './fetch-command.js';
@@ -7,6 +8,7 @@ import { printable } from './format.js';
 import { signBlobCommand } from './sign-blob-command.js';
 import { signCommand } from './sign-command.js';
 import { signModelCommand } from './sign-model-command.js';
+import { verifyAttestationCommand } from './verify-attestation-command.js';
 import { verifyBundleCommand } from './verify-bundle-command.js';
 import { verifyCommand } from './verify-command.js';
 import { verifyModelCommand } from './verify-model-command.js';
@@ -16,11 +18,13 @@ import { EXIT_FAILURE, EXIT_OK, EXIT_USAGE, UsageError, type Command } from './u
 const commands: Command[] = [
   verifyCommand,
   verifyBundleCommand,
+  verifyAttestationCommand,
   fetchCommand,
   signCommand,
   signBlobCommand,
   verifyModelCommand,
   signModelCommand,
+  attestCommand,
   digestCommand,
   benchCommand,
 ];

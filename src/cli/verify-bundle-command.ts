@@ -1,28 +1,26 @@
-import { stat } from 'node:fs/promises';
-import { digestBackend } from '../digest/select-backend.js';
 import { readBounded } from '../fs/read-bounded.js';
 import { BundleError, parseBundle } from '../sigstore/bundle.js';
-import type { HashName } from '../sigstore/prehashed.js';
-import { SignatureVerificationError, verifyBundle, type Artifact } from '../sigstore/verify-bundle.js';
+import { SignatureVerificationError, verifyBundle } from '../sigstore/verify-bundle.js';
 import { MAX_BUNDLE_BYTES } from '../verify/verify-variant.js';
+import { DIGEST, readArtifact } from './artifact-operand.js';
 import { describeSigner } from './render-result.js';
 import { TRUST_HELP, TRUST_OPTIONS, trustAnchorFrom, trustedRootFrom } from './trust-options.js';
 import { EXIT_FAILURE, EXIT_OK, UsageError, parseCommandLine, type Command } from './usage.js';
 
 /** `sha256:<hex>` (the conformance protocol), also sha384 and sha512. */
-const DIGEST = /^(sha256:[0-9a-fA-F]{64}|sha384:[0-9a-fA-F]{96}|sha512:[0-9a-fA-F]{128})$/;
 
 export const verifyBundleCommand: Command = {
   name: 'verify-bundle',
   summary: 'verify a Sigstore bundle over any artifact (a wheel, a model file, ...)',
-  help: `Usage: kernelseal verify-bundle --bundle FILE (--certificate-identity ID --certificate-oidc-issuer URL | --key PEM | --policy NAME|FILE) [--trusted-root FILE] [--offline] [--json] FILE_OR_DIGEST
+  help: `Usage: kernelseal verify-bundle [--bundle FILE] (--certificate-identity ID --certificate-oidc-issuer URL | --key PEM | --policy NAME|FILE) [--trusted-root FILE] [--offline] [--json] FILE_OR_DIGEST
 
 Verifies a Sigstore bundle (v0.1 to v0.3; message signature or DSSE; Rekor v1 or v2 entries;
 RFC 3161 timestamps) over an artifact given as a path or as sha256:<hex> (or sha384:, sha512:). For a DSSE bundle,
 an in-toto subject must carry the artifact's sha256. Follows the sigstore-conformance client
 protocol. There is no default policy: say who is trusted.
 
-  -b, --bundle FILE                 the Sigstore bundle (JSON)
+  -b, --bundle FILE                 the Sigstore bundle (JSON); default <artifact>.sigstore.json,
+                                    where sign-blob writes it
 
 ${TRUST_HELP}
 
@@ -42,9 +40,11 @@ Exit status: 0 verified, 1 not verified, 2 usage error.`,
       bundle: { type: 'string', short: 'b' },
       json: { type: 'boolean', default: false },
     });
-    if (values.bundle === undefined) throw new UsageError('--bundle is required');
     if (positionals.length !== 1) throw new UsageError('expected exactly one artifact (a path or sha256:<hex>)');
     const subject = positionals[0]!;
+    // Where sign-blob writes it, by default: <artifact>.sigstore.json.
+    if (values.bundle === undefined && DIGEST.test(subject)) throw new UsageError('--bundle is required for an artifact given by its digest');
+    const bundlePath = values.bundle ?? `${subject}.sigstore.json`;
     const anchor = await trustAnchorFrom(values);
     const trustedRoot = await trustedRootFrom(values);
     const report = (ok: boolean, detail: Record<string, unknown>, line: string) => {
@@ -54,8 +54,8 @@ Exit status: 0 verified, 1 not verified, 2 usage error.`,
     try {
       const artifact = await readArtifact(subject);
       // The bundle limit and FIFO-safe reader verify uses for metadata.json.sigstore.
-      const bundle = await readBounded(values.bundle, MAX_BUNDLE_BYTES);
-      if (!('bytes' in bundle)) throw new BundleError('error' in bundle ? bundle.error : `cannot read ${values.bundle}: no such file`);
+      const bundle = await readBounded(bundlePath, MAX_BUNDLE_BYTES);
+      if (!('bytes' in bundle)) throw new BundleError('error' in bundle ? bundle.error : `cannot read ${bundlePath}: no such file`);
       const signer = verifyBundle(parseBundle(bundle.bytes), artifact, trustedRoot, anchor);
       return report(true, { signer }, `✅ ${subject}: signature verified\n   ${describeSigner(signer)}`);
     } catch (error) {
@@ -65,28 +65,3 @@ Exit status: 0 verified, 1 not verified, 2 usage error.`,
     }
   },
 };
-
-/** Artifacts larger than this are hashed (with the digest engine) rather than read whole. */
-const READ_WHOLE_LIMIT = 256 * 1024 * 1024;
-
-/**
- * The artifact as bytes (up to READ_WHOLE_LIMIT) or as its SHA-256, streamed by the digest
- * engine. Both open it non-blocking and refuse anything but a regular file, so a FIFO given as
- * the artifact is refused, not waited on; the stat below only picks the way.
- */
-async function readArtifact(subject: string): Promise<Artifact> {
-  if (DIGEST.test(subject)) {
-    const [algorithm, hex] = subject.split(':') as [HashName, string];
-    return { digest: Buffer.from(hex, 'hex'), algorithm };
-  }
-  const cannotRead = (reason: string): never => {
-    throw new UsageError(`cannot read the artifact ${subject}: ${reason}`);
-  };
-  const { size } = await stat(subject).catch((error: Error) => cannotRead(error.message));
-  if (size > READ_WHOLE_LIMIT) {
-    return { digest: await digestBackend().hashFile(subject, 'sha256').catch((error: Error) => cannotRead(error.message)), algorithm: 'sha256' };
-  }
-  const read = await readBounded(subject, READ_WHOLE_LIMIT);
-  if (!('bytes' in read)) return cannotRead('error' in read ? read.error : 'no such file');
-  return { bytes: read.bytes };
-}

@@ -12,6 +12,7 @@ import {
   type Policy,
 } from './policy.js';
 import { PolicyError } from './policy-error.js';
+import { PROVENANCE_FIELDS, provenancePolicy, type ProvenanceField } from './predicate-policy.js';
 import { exactly, matching, oneOf, type StringMatch } from './string-match.js';
 
 /**
@@ -22,6 +23,9 @@ import { exactly, matching, oneOf, type StringMatch } from './string-match.js';
  *   "extensions": { "<Fulcio extension OID>": <match>, ... }
  *   "github":     { "repository": "owner/name", "workflow"?, "ref"?, "workflowRef"? }
  *   "builtin":    a named policy, e.g. "kernels-community"
+ *   "predicate":  { "builderId"?, "buildType"?, "workflowRepository"?, "workflowRef"?,
+ *                   "workflowPath"?, "sourceDigest"?: <match> }, on the SLSA provenance an
+ *                 attestation signs (v1 or v0.2); never satisfied by a signature without one
  *
  * or exactly one of "anyOf" / "allOf": [policy, ...]. A <match> is a string (exact), or
  * { "regexp": "..." } (always anchored), or { "oneOf": ["...", ...] }. "description" may name
@@ -43,7 +47,7 @@ export async function readPolicyFile(path: string): Promise<Policy> {
   }
 }
 
-const LEAF_KEYS = new Set(['identity', 'issuer', 'extensions', 'github', 'builtin', 'description']);
+const LEAF_KEYS = new Set(['identity', 'issuer', 'extensions', 'github', 'builtin', 'predicate', 'description']);
 const GITHUB_KEYS = new Set(['repository', 'workflow', 'ref', 'workflowRef']);
 
 /** Policies nest anyOf/allOf at most this deep: deeper is a mistake or an attack on the stack. */
@@ -99,6 +103,17 @@ function policyFrom(json: unknown, at: string, depth = 0): Policy {
         workflowRef: optionalString(github.workflowRef, `${at}.github.workflowRef`),
       }),
     );
+  }
+  if ('predicate' in object) {
+    const predicate = asObject(object.predicate, `${at}.predicate`);
+    const entries = Object.entries(predicate);
+    if (entries.length === 0) throw new PolicyError(`${at}.predicate must not be empty`);
+    for (const [field, match] of entries) {
+      if (!Object.hasOwn(PROVENANCE_FIELDS, field)) {
+        throw new PolicyError(`${at}.predicate: unknown field ${JSON.stringify(field)} (known: ${Object.keys(PROVENANCE_FIELDS).join(', ')})`);
+      }
+      parts.push(provenancePolicy(field as ProvenanceField, matchFrom(match, `${at}.predicate.${field}`)));
+    }
   }
   if (parts.length === 0) throw new PolicyError(`${at}: an empty policy would trust anyone`);
   return parts.length === 1 && description === undefined ? parts[0]! : allOf(parts, description);

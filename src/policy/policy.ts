@@ -1,4 +1,5 @@
 import { FULCIO_OID, describeExtension, type CertificateIdentity } from '../sigstore/certificate-identity.js';
+import type { InTotoStatement } from './predicate-policy.js';
 import { PolicyError } from './policy-error.js';
 import { exactly, oneOf, type StringMatch } from './string-match.js';
 
@@ -11,8 +12,11 @@ export interface Policy {
   readonly description: string;
   /** True when every way to satisfy the policy pins the OIDC issuer. */
   readonly pinsIssuer: boolean;
-  /** Undefined when `identity` satisfies the policy, else why not. */
-  check(identity: CertificateIdentity): string | undefined;
+  /**
+   * Undefined when `identity` satisfies the policy, else why not. `statement` is the in-toto
+   * statement the signature carries (attestations), for policies on its predicate.
+   */
+  check(identity: CertificateIdentity, statement?: InTotoStatement): string | undefined;
 }
 
 /** The OIDC issuer, as `.8` and the legacy `.1` carry it: each one present must match. */
@@ -70,9 +74,9 @@ export function allOf(policies: readonly Policy[], description?: string): Policy
   return {
     description: description ?? policies.map((p) => p.description).join(' and '),
     pinsIssuer: policies.some((p) => p.pinsIssuer),
-    check(identity) {
+    check(identity, statement) {
       for (const policy of policies) {
-        const reason = policy.check(identity);
+        const reason = policy.check(identity, statement);
         if (reason !== undefined) return reason;
       }
       return undefined;
@@ -87,10 +91,10 @@ export function anyOf(policies: readonly Policy[], description?: string): Policy
   return {
     description: description ?? `any of: ${policies.map((p) => `(${p.description})`).join(', ')}`,
     pinsIssuer: policies.every((p) => p.pinsIssuer),
-    check(identity) {
+    check(identity, statement) {
       const reasons: string[] = [];
       for (const policy of policies) {
-        const reason = policy.check(identity);
+        const reason = policy.check(identity, statement);
         if (reason === undefined) return undefined;
         reasons.push(reason);
       }
@@ -160,6 +164,31 @@ export const kernelsCommunityPolicy: Policy = allOf(
     ),
   ],
   'kernels-community: builds of huggingface/kernels-community on main by its build workflows',
+);
+
+/**
+ * Certificates without any OIDC issuer. GitHub's own Sigstore instance issues them to its
+ * services (release attestations: SAN https://dotcom.releases.github.com); Fulcio always writes
+ * the issuer of the token it was shown, so such a certificate never comes from an OIDC login.
+ * "No issuer" is the pin.
+ */
+export function noIssuerPolicy(): Policy {
+  return {
+    description: 'no OIDC issuer',
+    pinsIssuer: true,
+    check(identity) {
+      const present = [FULCIO_OID.issuer, FULCIO_OID.issuerV1].find((oid) => identity.extensions.has(oid) || identity.undecodable.has(oid));
+      return present ? `the certificate names an OIDC issuer (${describeExtension(present)}), expected none` : undefined;
+    },
+  };
+}
+
+export const GITHUB_RELEASES_IDENTITY = 'https://dotcom.releases.github.com';
+
+/** GitHub release attestations, signed by GitHub itself on its own Sigstore instance (`verify-attestation --policy github-releases`). */
+export const githubReleasesPolicy: Policy = allOf(
+  [noIssuerPolicy(), subjectPolicy(exactly(GITHUB_RELEASES_IDENTITY))],
+  `github-releases: GitHub's release attestations (identity ${GITHUB_RELEASES_IDENTITY}, no OIDC issuer)`,
 );
 
 /** Policies known by name (`--policy kernels-community`). */

@@ -19,7 +19,16 @@ export type Artifact = { bytes: Uint8Array } | { digest: Uint8Array; algorithm: 
  * certificates of a private CA (PEM chain, leaf-most first, root last), optionally for one
  * identity.
  */
-export type TrustAnchor = { policy: Policy } | { key: KeyObject | string } | { certificateChain: string; identity?: StringMatch };
+export type TrustAnchor =
+  | { policy: Policy }
+  | { key: KeyObject | string; validFor?: KeyValidity }
+  | { certificateChain: string; identity?: StringMatch };
+
+/** When a key may sign: every verified time of a signature must fall in it (end open when absent). */
+export interface KeyValidity {
+  start: Date;
+  end?: Date;
+}
 
 /**
  * Throws a TypeError unless `anchor` names exactly one kind of trust: options that carry a
@@ -145,7 +154,8 @@ function verify(bundle: Bundle, artifact: Artifact | undefined, trustedRoot: Tru
   if ('key' in anchor && anchor.key !== undefined) {
     if (material !== 'publicKey') fail('KEY_MISMATCH', 'the bundle is signed with a certificate, not a key: verify it with an identity policy');
     const key = parseKey(anchor.key);
-    const found = { publicKey: key, validFor: () => true };
+    const window = anchor.validFor;
+    const found = { publicKey: key, validFor: (date: Date) => !window || (date >= window.start && (!window.end || date <= window.end)) };
     check(new Verifier(toTrustMaterial(trustedRoot, () => found)));
     const keyId = createHash('sha256').update(key.export({ format: 'der', type: 'spki' })).digest('hex');
     return { method: 'key', keyId, ...logFacts(bundle) };
@@ -166,10 +176,20 @@ function verify(bundle: Bundle, artifact: Artifact | undefined, trustedRoot: Tru
   let trustMaterial = trustMaterials.get(trustedRoot);
   if (!trustMaterial) trustMaterials.set(trustedRoot, (trustMaterial = toTrustMaterial(trustedRoot)));
   checkChainAgainstRoot(bundle, trustedRoot);
-  check(new Verifier(trustMaterial));
+  check(new Verifier(trustMaterial, thresholdsOf(trustedRoot)));
   const reason = policy.check(certificateIdentity(leafCertificate(bundle)));
   if (reason !== undefined) fail('POLICY_ERROR', `the signer is not trusted by the policy: ${reason}`);
   return bundleSigner(bundle);
+}
+
+/**
+ * What a signature must carry, from what the trusted root can check: a log entry when it lists
+ * transparency logs, an SCT when it lists CT logs, and always one verified time. An instance
+ * without logs (GitHub's own, which timestamps with its TSA and logs nothing publicly) is then
+ * verifiable; a log entry or SCT a bundle does carry is still verified against the root.
+ */
+function thresholdsOf(trustedRoot: TrustedRoot) {
+  return { tlogThreshold: trustedRoot.tlogs.length > 0 ? 1 : 0, ctlogThreshold: trustedRoot.ctlogs.length > 0 ? 1 : 0, timestampThreshold: 1 };
 }
 
 /** A certificate authority from a PEM chain (leaf-most first), trusted while its certificates are valid. */
@@ -182,7 +202,8 @@ function privateAuthority(pem: string): TrustMaterial['certificateAuthorities'][
   return { certChain, validFor: { start, end } };
 }
 
-function leafCertificate(bundle: Bundle): X509Certificate {
+/** The signing certificate of a bundle signed with one (not a key). */
+export function leafCertificate(bundle: Bundle): X509Certificate {
   const material = bundle.verificationMaterial.content;
   const raw = material.$case === 'x509CertificateChain' ? material.x509CertificateChain.certificates[0]!.rawBytes : (material as { certificate: { rawBytes: Buffer } }).certificate.rawBytes;
   return X509Certificate.parse(Buffer.from(raw));

@@ -1,0 +1,92 @@
+import { PolicyError } from '../policy/policy-error.js';
+import { GITHUB_ACTIONS_ISSUER, allOf, issuerPolicy, subjectPolicy, type Policy } from '../policy/policy.js';
+import { exactly, matching, type StringMatch } from '../policy/string-match.js';
+import { FULCIO_OID, describeExtension } from '../sigstore/certificate-identity.js';
+
+/** Who built the artifact, in the words of `gh attestation verify`. */
+export interface GitHubAttestationPolicyOptions {
+  /** The organisation or user whose repository built it. */
+  owner?: string;
+  /** `owner/name` of the repository that built it. */
+  repo?: string;
+  /** The workflow that signed: `owner/name/.github/workflows/x.yml` (a reusable workflow, say). */
+  signerWorkflow?: string;
+  /** The repository of the workflow that signed. */
+  signerRepo?: string;
+  /** The git ref built (`refs/tags/v1`). */
+  sourceRef?: string;
+  /** The commit built. */
+  sourceDigest?: string;
+  /** Only builds on GitHub-hosted runners. */
+  denySelfHostedRunners?: boolean;
+  /** The certificate's SAN, instead of the one the repository flags imply. */
+  identity?: StringMatch;
+  /** The OIDC issuer; default GitHub Actions'. */
+  issuer?: StringMatch;
+}
+
+const OWNER = /^[A-Za-z0-9_.-]+$/;
+const REPOSITORY = /^[A-Za-z0-9_.-]+\/[A-Za-z0-9_.-]+$/;
+const WORKFLOW = /^[A-Za-z0-9_.-]+\/[A-Za-z0-9_.-]+\/\.github\/workflows\/[^@\s]+$/;
+
+/**
+ * The policy `gh attestation verify` enforces for these options: the OIDC issuer (GitHub
+ * Actions' unless given), the signer's SAN (from --signer-workflow, --signer-repo, --repo or
+ * --owner, most precise first, unless an identity is given) and each source fact asked for.
+ * Undefined when no option names a signer: nothing here trusts anyone.
+ */
+export function githubAttestationPolicy(options: GitHubAttestationPolicyOptions): Policy | undefined {
+  const { owner, repo, signerWorkflow, signerRepo } = options;
+  if (owner !== undefined && !OWNER.test(owner)) throw new PolicyError(`owner must be a GitHub user or organisation, not ${JSON.stringify(owner)}`);
+  for (const [flag, value] of [['repo', repo], ['signer-repo', signerRepo]] as const) {
+    if (value !== undefined && !REPOSITORY.test(value)) throw new PolicyError(`${flag} must be "owner/name", not ${JSON.stringify(value)}`);
+  }
+  const workflow = signerWorkflow?.replace(/^(https:\/\/)?github\.com\//, '');
+  if (workflow !== undefined && !WORKFLOW.test(workflow)) {
+    throw new PolicyError(`signer-workflow must be "owner/name/.github/workflows/file.yml", not ${JSON.stringify(signerWorkflow)}`);
+  }
+  const identity =
+    options.identity ??
+    (workflow !== undefined
+      ? matching(`${escape(`https://github.com/${workflow}`)}@.+`)
+      : [signerRepo, repo, owner].filter((v) => v !== undefined).map((v) => matching(`${escape(`https://github.com/${v}/`)}.+`))[0]);
+  if (identity === undefined) return undefined;
+  const parts = [issuerPolicy(options.issuer ?? exactly(GITHUB_ACTIONS_ISSUER)), subjectPolicy(identity)];
+  // Certificates from Fulcio before 2023 carry only the legacy GitHub extensions: those stand in.
+  if (repo !== undefined) parts.push(certificateFact('source repository', [FULCIO_OID.sourceRepositoryURI, `https://github.com/${repo}`], [FULCIO_OID.githubWorkflowRepository, repo]));
+  if (owner !== undefined) {
+    parts.push(certificateFact('source repository owner', [FULCIO_OID.sourceRepositoryOwnerURI, `https://github.com/${owner}`], [FULCIO_OID.githubWorkflowRepository, `${owner}/`, 'prefix']));
+  }
+  if (options.sourceRef !== undefined) parts.push(certificateFact('source ref', [FULCIO_OID.sourceRepositoryRef, options.sourceRef], [FULCIO_OID.githubWorkflowRef, options.sourceRef]));
+  if (options.sourceDigest !== undefined) {
+    parts.push(certificateFact('source digest', [FULCIO_OID.sourceRepositoryDigest, options.sourceDigest], [FULCIO_OID.githubWorkflowSha, options.sourceDigest]));
+  }
+  if (options.denySelfHostedRunners) parts.push(certificateFact('runner environment', [FULCIO_OID.runnerEnvironment, 'github-hosted']));
+  return allOf(parts);
+}
+
+type Expected = [oid: string, value: string, how?: 'prefix'];
+
+/** One fact of the certificate: its extension, or the legacy one when the certificate predates it. */
+function certificateFact(name: string, modern: Expected, legacy?: Expected): Policy {
+  const shown = (e: Expected) => `${describeExtension(e[0])} ${e[2] === 'prefix' ? 'starting with ' : ''}${JSON.stringify(e[1])}`;
+  return {
+    description: `${name}: ${shown(modern)}`,
+    pinsIssuer: false,
+    check(identity) {
+      for (const expected of legacy ? [modern, legacy] : [modern]) {
+        const [oid, value, how] = expected;
+        if (identity.undecodable.has(oid)) return `the certificate's ${describeExtension(oid)} cannot be decoded: ${identity.undecodable.get(oid)}`;
+        const actual = identity.extensions.get(oid);
+        if (actual === undefined) continue;
+        const holds = how === 'prefix' ? actual.startsWith(value) : actual === value;
+        return holds ? undefined : `${describeExtension(oid)} is ${JSON.stringify(actual)}, expected ${shown(expected)}`;
+      }
+      return `the certificate has no ${name} (${describeExtension(modern[0])})`;
+    },
+  };
+}
+
+function escape(text: string): string {
+  return text.replace(/[.*+?^${}()|[\]\\]/g, '\\$&');
+}

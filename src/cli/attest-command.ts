@@ -1,0 +1,88 @@
+import { readFile } from 'node:fs/promises';
+import { attest } from '../attest/attest.js';
+import { ProvenanceEnvironmentError } from '../attest/github-provenance.js';
+import { parseStrictJSON } from '../json/strict-json.js';
+import { SigningError } from '../sign/sign-bytes.js';
+import { IdentityTokenError } from '../sign/identity-token.js';
+import { bundleSigner } from '../sigstore/verify-bundle.js';
+import { parseBundle } from '../sigstore/bundle.js';
+import { printable } from './format.js';
+import { describeSigner } from './render-result.js';
+import { SIGNER_OPTIONS, signerFrom } from './signer-options.js';
+import { EXIT_FAILURE, EXIT_OK, UsageError, parseCommandLine, type Command } from './usage.js';
+
+export const attestCommand: Command = {
+  name: 'attest',
+  summary: 'sign SLSA build provenance for release artifacts in GitHub Actions',
+  help: `Usage: kernelseal attest <artifact>... [--output FILE.jsonl] [--predicate-type URI --predicate FILE] [options]
+
+In GitHub Actions, makes SLSA provenance v1 for this job in the shape of GitHub's own
+build-provenance action (workflow, commit, runner, run), one statement with every artifact as a
+subject, signs it keylessly with the job's OIDC token ("permissions: id-token: write") as a
+DSSE bundle v0.3 logged in Rekor, and writes <artifact>.intoto.sigstore.json next to each
+artifact. 'kernelseal verify-attestation' and 'gh attestation verify --bundle' check it.
+Outside GitHub Actions it refuses, naming the missing environment.
+
+  -o, --output FILE                 write the bundle as JSON Lines to FILE instead
+      --predicate-type URI          with --predicate: sign this predicate instead of provenance
+      --predicate FILE              the predicate (JSON)
+      --identity-token TOKEN        the OIDC token (default: SIGSTORE_ID_TOKEN, or GitHub's)
+      --signing-config FILE         a Sigstore signing_config.json (v0.2)
+      --fulcio-url URL, --rekor-url URL, --rekor-version 1|2, --tsa-url URL
+                                    the Sigstore services (default: public-good)
+      --json                        print the result as JSON
+
+Examples:
+  kernelseal attest dist/*.whl dist/*.tar.gz
+  kernelseal verify-attestation dist/pkg-1.0.tar.gz --bundle dist/pkg-1.0.tar.gz.intoto.sigstore.json --repo org/pkg
+
+Exit status: 0 signed and written, 1 not, 2 usage error.`,
+
+  async run(args) {
+    const { values, positionals } = parseCommandLine(args, {
+      'identity-token': SIGNER_OPTIONS['identity-token'],
+      'signing-config': SIGNER_OPTIONS['signing-config'],
+      'fulcio-url': SIGNER_OPTIONS['fulcio-url'],
+      'rekor-url': SIGNER_OPTIONS['rekor-url'],
+      'rekor-version': SIGNER_OPTIONS['rekor-version'],
+      'tsa-url': SIGNER_OPTIONS['tsa-url'],
+      output: { type: 'string', short: 'o' },
+      'predicate-type': { type: 'string' },
+      predicate: { type: 'string' },
+      json: { type: 'boolean', default: false },
+    });
+    if (positionals.length === 0) throw new UsageError('expected at least one artifact to attest');
+    if ((values['predicate-type'] === undefined) !== (values.predicate === undefined)) throw new UsageError('--predicate-type and --predicate go together');
+    const predicate = values.predicate === undefined ? undefined : { type: values['predicate-type']!, value: await readPredicate(values.predicate) };
+    const signer = await signerFrom(values);
+    if (signer.method !== 'keyless') throw new UsageError('attestations are signed keylessly');
+    const report = (ok: boolean, detail: Record<string, unknown>, text: string) => {
+      process.stdout.write(values.json ? `${JSON.stringify({ ok, ...detail })}\n` : `${text}\n`);
+      return ok ? EXIT_OK : EXIT_FAILURE;
+    };
+    try {
+      const { statement, bundle, written } = await attest({ artifacts: positionals, signer, predicate, output: values.output });
+      const who = bundleSigner(parseBundle(JSON.stringify(bundle)));
+      const subjects = statement.subject.map((s) => `${s.name} sha256:${s.digest.sha256}`);
+      return report(
+        true,
+        { predicateType: statement.predicateType, subjects: statement.subject, written, signer: who },
+        [`✅ attested ${statement.predicateType}`, ...subjects.map((s) => `   ${printable(s)}`), `   ${describeSigner(who)}`, ...written.map((w) => `   wrote ${printable(w)}`)].join('\n'),
+      );
+    } catch (error) {
+      if (!(error instanceof SigningError || error instanceof ProvenanceEnvironmentError || error instanceof IdentityTokenError)) throw error;
+      return report(false, { reason: error.message }, `❌ not attested: ${printable(error.message)}`);
+    }
+  },
+};
+
+async function readPredicate(path: string): Promise<unknown> {
+  const text = await readFile(path).catch((error: Error) => {
+    throw new UsageError(`--predicate ${path}: cannot read: ${error.message}`);
+  });
+  try {
+    return parseStrictJSON(text);
+  } catch (error) {
+    throw new UsageError(`--predicate ${path}: ${(error as Error).message}`);
+  }
+}

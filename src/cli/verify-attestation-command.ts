@@ -1,0 +1,190 @@
+import { githubAttestationPolicy } from '../attest/attestation-policy.js';
+import { NpmKeysError, readNpmKeys } from '../attest/npm-keys.js';
+import { verifyAttestation, type VerifiedAttestation } from '../attest/verify-attestation.js';
+import { PolicyError } from '../policy/policy-error.js';
+import { allOf, githubReleasesPolicy, type Policy } from '../policy/policy.js';
+import { SLSA_PROVENANCE_V02, SLSA_PROVENANCE_V1 } from '../policy/predicate-policy.js';
+import { exactly, matching } from '../policy/string-match.js';
+import { printable } from './format.js';
+import { TRUST_OPTIONS, trustAnchorFrom, trustedRootFrom } from './trust-options.js';
+import { EXIT_FAILURE, EXIT_OK, UsageError, parseCommandLine, type Command } from './usage.js';
+import { readArtifact } from './artifact-operand.js';
+
+export const verifyAttestationCommand: Command = {
+  name: 'verify-attestation',
+  summary: 'verify build provenance and other attestations (GitHub, PyPI, npm) over an artifact',
+  help: `Usage: kernelseal verify-attestation (FILE | sha256:<hex> | sha512:<hex>) --bundle FILE [--bundle FILE]... [policy] [--json]
+
+Verifies every attestation in the given files over the artifact: the signature, its transparency
+log entry or timestamp, and the artifact's digest among the in-toto subjects. One attestation
+that does not verify fails the whole check. Reads Sigstore bundles (v0.1 to v0.3), JSON Lines of
+bundles (gh attestation download), PEP 740 attestations (*.publish.attestation), PyPI provenance
+objects and the npm registry's attestations documents.
+
+  -b, --bundle FILE                 an attestation file (repeat for several)
+
+Who built it (as gh attestation verify):
+      --owner ORG                   a repository of this owner built it
+      --repo ORG/NAME               this repository built it
+      --signer-workflow ORG/NAME/.github/workflows/FILE
+                                    this workflow signed (a reusable workflow, say)
+      --signer-repo ORG/NAME        a workflow of this repository signed
+      --source-ref REF              the git ref built (refs/tags/v1.2.0)
+      --source-digest SHA           the commit built
+      --deny-self-hosted-runners    only builds on GitHub-hosted runners
+      --certificate-identity ID     the signer's SAN, exactly (instead of the flags above)
+      --certificate-identity-regexp RE
+                                    ... or an anchored regular expression
+      --certificate-oidc-issuer URL the OIDC issuer (default: GitHub Actions')
+      --certificate-oidc-issuer-regexp RE
+      --policy NAME|FILE            a policy (also with predicate fields; see README:
+                                    Policies); github-releases for GitHub release
+                                    attestations; all that is given must hold
+      --predicate-type URI          accept this predicate type (repeatable; default
+                                    ${SLSA_PROVENANCE_V1}; also e.g. ${SLSA_PROVENANCE_V02},
+                                    https://docs.pypi.org/attestations/publish/v1)
+
+Trust:
+      --trusted-root FILE           a trusted_root.json: public-good, staging, GitHub's own
+                                    instance (timestamps, no log), ...
+      --offline                     the public-good root pinned in kernelseal, no TUF refresh
+      --npm-keys FILE               the npm registry's keys document (default: the copy
+                                    pinned in @sigstore/tuf)
+
+      --json                        print the result as JSON
+
+Examples:
+  kernelseal verify-attestation dist/pkg-1.0.tar.gz --bundle pkg-1.0.tar.gz.intoto.sigstore.json \\
+      --repo org/pkg --source-ref refs/tags/v1.0
+  kernelseal verify-attestation sigstore-2.3.1.tgz --bundle attestations.json --repo sigstore/sigstore-js
+  kernelseal verify-attestation pkg.tar.gz --bundle pkg.tar.gz.publish.attestation --repo org/pkg \\
+      --predicate-type https://docs.pypi.org/attestations/publish/v1
+
+Exit status: 0 all verified and the policy holds, 1 not, 2 usage error.`,
+
+  async run(args) {
+    const { values, positionals } = parseCommandLine(args, {
+      policy: TRUST_OPTIONS.policy,
+      'certificate-identity': TRUST_OPTIONS['certificate-identity'],
+      'certificate-identity-regexp': TRUST_OPTIONS['certificate-identity-regexp'],
+      'certificate-oidc-issuer': TRUST_OPTIONS['certificate-oidc-issuer'],
+      'certificate-oidc-issuer-regexp': TRUST_OPTIONS['certificate-oidc-issuer-regexp'],
+      'trusted-root': TRUST_OPTIONS['trusted-root'],
+      offline: TRUST_OPTIONS.offline,
+      bundle: { type: 'string', short: 'b', multiple: true },
+      owner: { type: 'string' },
+      repo: { type: 'string' },
+      'signer-workflow': { type: 'string' },
+      'signer-repo': { type: 'string' },
+      'source-ref': { type: 'string' },
+      'source-digest': { type: 'string' },
+      'deny-self-hosted-runners': { type: 'boolean', default: false },
+      'predicate-type': { type: 'string', multiple: true },
+      'npm-keys': { type: 'string' },
+      json: { type: 'boolean', default: false },
+    });
+    const bundles = values.bundle ?? [];
+    if (bundles.length === 0) throw new UsageError('--bundle is required (an attestation file)');
+    if (positionals.length !== 1) throw new UsageError('expected exactly one artifact (a path, sha256:<hex> or sha512:<hex>)');
+    const subject = positionals[0]!;
+    const policy = await policyFrom(values);
+    const npmKeys = values['npm-keys'] === undefined ? undefined : await readNpmKeys(values['npm-keys']).catch(usage);
+    const trustedRoot = await trustedRootFrom(values);
+    const artifact = await readArtifact(subject);
+    const result = await verifyAttestation({ artifact, bundles, trustedRoot, policy, predicateTypes: values['predicate-type'], npmKeys });
+    if (values.json) {
+      process.stdout.write(`${JSON.stringify({ artifact: subject, ...result })}\n`);
+    } else {
+      const lines = [
+        result.ok ? `✅ ${printable(subject)}: ${result.verified.length} attestation${result.verified.length > 1 ? 's' : ''} verified` : `❌ ${printable(subject)}: ${printable(result.reason ?? 'not verified')}`,
+        ...result.verified.map(describeAttestation),
+        ...result.failures.map((failure) => `   ✗ ${printable(failure.source)}: ${printable(failure.reason)}`),
+      ];
+      if (policy && result.ok) lines.push(`   policy: ${printable(policy.description)}`);
+      process.stdout.write(`${lines.join('\n')}\n`);
+    }
+    return result.ok ? EXIT_OK : EXIT_FAILURE;
+  },
+};
+
+type PolicyValues = {
+  policy?: string;
+  owner?: string;
+  repo?: string;
+  'signer-workflow'?: string;
+  'signer-repo'?: string;
+  'source-ref'?: string;
+  'source-digest'?: string;
+  'deny-self-hosted-runners'?: boolean;
+  'certificate-identity'?: string;
+  'certificate-identity-regexp'?: string;
+  'certificate-oidc-issuer'?: string;
+  'certificate-oidc-issuer-regexp'?: string;
+};
+
+/**
+ * The policy of the command line: the gh-style flags (issuer GitHub Actions' unless given) and
+ * --policy, all of which must hold. Undefined when none names a signer: then only npm registry
+ * attestations can verify. Source flags without a signer are a mistake, not a wider trust.
+ */
+async function policyFrom(values: PolicyValues): Promise<Policy | undefined> {
+  const pick = (exact: string | undefined, regexp: string | undefined, flag: string) => {
+    if (exact !== undefined && regexp !== undefined) throw new UsageError(`--${flag} and --${flag}-regexp exclude each other`);
+    try {
+      return exact !== undefined ? exactly(exact) : regexp !== undefined ? matching(regexp) : undefined;
+    } catch (error) {
+      return usage(error);
+    }
+  };
+  const identity = pick(values['certificate-identity'], values['certificate-identity-regexp'], 'certificate-identity');
+  const issuer = pick(values['certificate-oidc-issuer'], values['certificate-oidc-issuer-regexp'], 'certificate-oidc-issuer');
+  let github: Policy | undefined;
+  try {
+    github = githubAttestationPolicy({
+      owner: values.owner,
+      repo: values.repo,
+      signerWorkflow: values['signer-workflow'],
+      signerRepo: values['signer-repo'],
+      sourceRef: values['source-ref'],
+      sourceDigest: values['source-digest'],
+      denySelfHostedRunners: values['deny-self-hosted-runners'],
+      identity,
+      issuer,
+    });
+  } catch (error) {
+    return usage(error);
+  }
+  const file =
+    values.policy === undefined
+      ? undefined
+      : values.policy === 'github-releases'
+        ? githubReleasesPolicy // a name for attestations only: no kernel is signed that way
+        : ((await trustAnchorFrom({ policy: values.policy })) as { policy: Policy }).policy;
+  if (!github && !file) {
+    const stray = ['source-ref', 'source-digest', 'deny-self-hosted-runners', 'certificate-oidc-issuer', 'certificate-oidc-issuer-regexp'].filter(
+      (flag) => values[flag as keyof PolicyValues] !== undefined && values[flag as keyof PolicyValues] !== false,
+    );
+    if (stray.length > 0) throw new UsageError(`--${stray[0]} needs a signer: --owner, --repo, --signer-workflow, --signer-repo, --certificate-identity or --policy`);
+    return undefined;
+  }
+  return github && file ? allOf([github, file]) : (github ?? file);
+}
+
+function describeAttestation(a: VerifiedAttestation): string {
+  const s = a.signer;
+  const who = a.trustedBy === 'npm-registry-key' ? `the npm registry (key ${a.registryKeyId})` : `${s.identity ?? '(no identity)'} (issuer ${s.issuer ?? 'none'})`;
+  const lines = [`   ✓ ${a.source}: ${a.predicateType}`, `     signed by ${who}${s.signedAt ? ` at ${s.signedAt}` : ''}${s.logIndex ? `, log index ${s.logIndex}` : ''}`];
+  const p = a.provenance;
+  const source = p.workflowRepository ?? s.sourceRepository;
+  const commit = p.sourceDigest ?? s.commit;
+  if (source) lines.push(`     source ${source}${commit ? ` @ ${commit}` : ''}${p.workflowRef ?? s.ref ? ` (${p.workflowRef ?? s.ref})` : ''}`);
+  if (p.workflowPath ?? s.workflow) lines.push(`     workflow ${p.workflowPath ?? s.workflow}`);
+  if (p.builderId) lines.push(`     builder ${p.builderId}${p.buildType ? `, build type ${p.buildType}` : ''}`);
+  if (p.invocationId) lines.push(`     run ${p.invocationId}`);
+  return lines.map(printable).join('\n');
+}
+
+/** A policy, key document or flag the user gave that cannot be used is a usage error (exit 2). */
+function usage(error: unknown): never {
+  throw error instanceof PolicyError || error instanceof NpmKeysError ? new UsageError(error.message) : error;
+}
