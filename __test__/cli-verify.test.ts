@@ -148,7 +148,7 @@ describe('kernelseal verify', () => {
     [['verify', '.', '--policy', 'everyone'], 'neither a built-in policy (kernels-community) nor a file'],
     [['verify', '.', '--policy', 'kernels-community', '--key', 'k.pem'], 'exclude each other'],
     [['verify', '.', '--certificate-identity-regexp', '(', '--certificate-oidc-issuer', ISSUER], 'invalid regular expression'],
-    [['verify-bundle', 'a.txt', '--certificate-identity', IDENTITY, '--certificate-oidc-issuer', ISSUER], '--bundle is required'],
+    [['verify-bundle', `sha256:${'ab'.repeat(32)}`, '--certificate-identity', IDENTITY, '--certificate-oidc-issuer', ISSUER], '--bundle is required for an artifact given by its digest'],
     [['verify-bundle', '--bundle', 'b.json', 'a.txt'], 'say who is trusted'],
   ])('exits 2 on usage errors: %j', async (args, message) => {
     const { code, stderr } = await runCli(args as string[]);
