@@ -130,10 +130,12 @@ fn hash_open(
     let total = if algorithm == Algorithm::Blake3 && len >= PIPELINE_THRESHOLD && rayon::current_num_threads() > 1 {
         read_pipelined(file, len, &mut hasher, hooks, path)?
     } else {
-        if buffer.len() < CHUNK {
-            buffer.resize(CHUNK, 0);
+        // No bigger than the range: a buffer per call, zeroed, must stay cheap for small files.
+        let size = len.min(CHUNK as u64) as usize;
+        if buffer.len() < size {
+            buffer.resize(size, 0);
         }
-        read_serial(file, len, &mut buffer[..CHUNK], &mut hasher, hooks, path)?
+        read_serial(file, len, &mut buffer[..size], &mut hasher, hooks, path)?
     };
     let after = file.metadata().map_err(|err| Error::io(path, "stat", &err))?;
     if total != len || changed(&before, &after) {
@@ -228,6 +230,7 @@ fn advise_sequential(file: &File) {
     #[cfg(target_os = "linux")]
     {
         use std::os::unix::io::AsRawFd;
+        // SAFETY: a hint about a descriptor `file` keeps open; it touches no memory.
         unsafe { libc::posix_fadvise(file.as_raw_fd(), 0, 0, libc::POSIX_FADV_SEQUENTIAL) };
     }
     #[cfg(not(target_os = "linux"))]
