@@ -4,9 +4,6 @@ import { join } from 'node:path';
 import { pseudoRandomBytes, runNode, tempDir, writeTree } from './helpers/fs.js';
 import { DIST } from './helpers/package.js';
 
-const ks = (await import(DIST)) as typeof import('../dist/index.js');
-const addon = ks.loadAddon() as unknown as Record<string, (...args: unknown[]) => unknown>;
-
 /** Runs a script in a child Node with the package imported as `m` and the addon as `addon`. */
 function child(body: string, options: Parameters<typeof runNode>[1] = {}) {
   return runNode(`const m = await import(${JSON.stringify(DIST)}); const addon = m.loadAddon();\n${body}`, { timeout: 120_000, ...options });

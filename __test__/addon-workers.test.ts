@@ -103,6 +103,7 @@ describe('worker threads that end while the addon works for them', () => {
     expect(result.stderr).toBe('');
     expect(result.status).toBe(0);
     const report = JSON.parse(result.stdout);
+    if (process.env.KERNELSEAL_WORKER_ROUNDS) console.log(`RAYON_NUM_THREADS=${process.env.RAYON_NUM_THREADS ?? '(cores)'}: ${result.stdout}`);
     const total = (filter: (key: string) => boolean) => Object.entries(report.outcomes as Record<string, number>).filter(([key]) => filter(key)).reduce((sum, [, n]) => sum + n, 0);
     expect(total(() => true), JSON.stringify(report)).toBe(5 * ROUNDS);
     expect(total((key) => key.includes('error')), JSON.stringify(report)).toBe(0);
@@ -111,7 +112,7 @@ describe('worker threads that end while the addon works for them', () => {
     expect(report.stillWorks).toBe(true);
     expect(report.threadsAfter, JSON.stringify(report)).toBe(report.threadsBefore);
     expect(report.growthMiB).toBeLessThan(64);
-  });
+  }, 60_000 + ROUNDS * 2_500); // a worker starts in about half a second, five per round
 
   it('cancels the jobs of a terminated worker: the job threads are free again after a few chunks', () => {
     const dir = tempDir();
