@@ -5,7 +5,7 @@ export type { DigestBackend, DigestBackendName, FileHashes, HashFilesOptions, Ha
 export { compareByteOrder } from './digest/byte-order.js';
 export { Digest, unsafePathReason, type DigestJSON, type HashVariantOptions } from './digest/digest.js';
 export { DigestError, type DigestErrorCode } from './digest/errors.js';
-export { createNativeBackend, loadAddon } from './digest/native-backend.js';
+export { EngineInternalError, createNativeBackend, loadAddon } from './digest/native-backend.js';
 export { pureBackend } from './digest/pure-backend.js';
 export { BACKEND_ENV, digestBackend, nativeUnavailableReason } from './digest/select-backend.js';
 export {

@@ -1,7 +1,8 @@
 //! The addon's face: converts JavaScript arguments, runs the engine off the JavaScript thread,
 //! and settles a promise with the result. No hashing rules here (they live in crates/engine).
 //!
-//! Exports (all argument checks throw TypeError synchronously):
+//! Exports (argument checks throw synchronously: TypeError for a wrong type, RangeError for a
+//! size beyond the bounds below):
 //! - `hashVariant(algorithm, dir, onProgress?, cancelToken?) -> Promise<{paths, digests, bytes, unhashed}>`
 //!   `paths` is sorted in byte order; `digests` is one Buffer of the raw digests, in that order.
 //! - `hashFile(path, algorithm, onProgress?, cancelToken?) -> Promise<{digest, bytes}>`
@@ -10,41 +11,79 @@
 //! - `createCancelToken() -> external`, `cancel(token)`
 //! - `engineInfo() -> {sha2, threads}`: which SHA-2 code runs, on how many threads
 //! - `onProgress(bytesDone, filesDone, bytesTotal, filesTotal)` is called at most every 100 ms.
+//!
+//! An engine error rejects with `code`, `path` and `reason` (crates/engine/src/error.rs). A bug
+//! (a panic, in any export or job) never unwinds into Node, which would abort the process: it
+//! throws or rejects with code `ERR_KERNELSEAL_INTERNAL` and the `operation` it interrupted,
+//! never with an engine code, so that it is never taken for a verdict about the files.
+//! `KERNELSEAL_TEST_PANIC=<operation>` (read when the addon loads) makes that operation panic,
+//! inside the engine's workers for the hashing calls, so that tests can see it handled.
+//! When the environment goes away mid-job (a worker terminated, or `process.exit()` in a
+//! worker), the job is cancelled and never touches the environment again
+//! (crates/node-api/src/lib.rs, `Finalized`).
 
 mod job_queue;
 
+use std::any::Any;
 use std::panic::{catch_unwind, AssertUnwindSafe};
 use std::path::PathBuf;
-use std::sync::atomic::{AtomicBool, Ordering};
-use std::sync::{Arc, Mutex};
+use std::sync::atomic::{AtomicBool, AtomicU64, Ordering};
+use std::sync::{Arc, Mutex, OnceLock};
 use std::time::{Duration, Instant};
 
 use kernelseal_engine as engine;
-use node_api::{napi_callback_info, napi_env, napi_type_tag, napi_value, Deferred, Env, ThreadsafeFunction, ValueType};
+use node_api::{napi_callback_info, napi_env, napi_type_tag, napi_value, Deferred, Env, External, ThreadsafeFunction, ValueType};
 
 const PROGRESS_INTERVAL: Duration = Duration::from_millis(100);
-/// Tags cancel tokens so that no other external can be mistaken for one.
-const CANCEL_TOKEN_TAG: napi_type_tag = napi_type_tag { lower: 0x6b65_726e_656c_7365, upper: 0x616c_2063_616e_6365 };
+/// The longest path accepted, in UTF-8 bytes: far beyond what a system call takes (4096 on
+/// Linux, 1024 on macOS), short enough that a caller cannot make us copy gigabytes.
+const MAX_PATH_BYTES: usize = 64 * 1024;
+/// The most paths one `hashFiles` call takes: as many as the pieces one job hashes.
+const MAX_PATHS: u32 = engine::files::MAX_PIECES as u32;
+/// The most path bytes one `hashFiles` call copies: a million paths of 256 bytes. One string
+/// repeated in every element costs the caller nothing and us its length for each.
+const MAX_PATHS_BYTES: usize = 256 * 1024 * 1024;
+/// Longer than any algorithm name: a longer string is refused without being copied.
+const MAX_ALGORITHM_BYTES: usize = 16;
 
-type CancelToken = Arc<AtomicBool>;
+/// A cancel token, held by JavaScript as an external.
+#[derive(Clone)]
+struct CancelToken(Arc<AtomicBool>);
+
+// SAFETY: this tag (128 random bits) is used for `CancelToken` and nothing else.
+unsafe impl External for CancelToken {
+    const TAG: napi_type_tag = napi_type_tag { lower: 0x6b65_726e_656c_7365, upper: 0x616c_2063_616e_6365 };
+}
+
+/// The operation `KERNELSEAL_TEST_PANIC` names, if any.
+static TEST_PANIC: OnceLock<Option<String>> = OnceLock::new();
+
+/// Panics if `KERNELSEAL_TEST_PANIC` names `operation` (see the module comment).
+fn test_panic(operation: &str) {
+    if TEST_PANIC.get().and_then(Option::as_deref) == Some(operation) {
+        panic!("KERNELSEAL_TEST_PANIC={operation}");
+    }
+}
 
 #[no_mangle]
 pub unsafe extern "C" fn napi_register_module_v1(env: napi_env, exports: napi_value) -> napi_value {
-    let env = Env(env);
-    let functions: [(&str, unsafe extern "C" fn(napi_env, napi_callback_info) -> napi_value); 6] = [
-        ("hashVariant", hash_variant),
-        ("hashFile", hash_file),
-        ("hashFiles", hash_files),
-        ("createCancelToken", create_cancel_token),
-        ("cancel", cancel),
-        ("engineInfo", engine_info),
-    ];
-    for (name, callback) in functions {
-        if let Ok(function) = env.function(name, callback) {
-            let _ = env.set(exports, name, function);
+    TEST_PANIC.get_or_init(|| std::env::var("KERNELSEAL_TEST_PANIC").ok());
+    export(env, "register", |env| {
+        let functions: [(&str, unsafe extern "C" fn(napi_env, napi_callback_info) -> napi_value); 6] = [
+            ("hashVariant", hash_variant),
+            ("hashFile", hash_file),
+            ("hashFiles", hash_files),
+            ("createCancelToken", create_cancel_token),
+            ("cancel", cancel),
+            ("engineInfo", engine_info),
+        ];
+        for (name, callback) in functions {
+            if let Ok(function) = env.function(name, callback) {
+                let _ = env.set(exports, name, function);
+            }
         }
-    }
-    exports
+        exports
+    })
 }
 
 /// Node-API version this addon is written against.
@@ -53,10 +92,38 @@ pub extern "C" fn node_api_module_get_api_version_v1() -> i32 {
     8
 }
 
+/// Runs the body of an exported function. A panic must not unwind into Node (the process
+/// would abort): it becomes a thrown internal error naming `operation`.
+///
+/// # Safety
+/// `env` must be the environment Node-API passed to the export being run.
+unsafe fn export(env: napi_env, operation: &'static str, body: impl FnOnce(&Env) -> napi_value) -> napi_value {
+    // SAFETY: the caller passes the environment of the current call; `env` lives in this frame.
+    let env = unsafe { Env::from_raw(env) };
+    match catch_unwind(AssertUnwindSafe(|| body(&env))) {
+        Ok(value) => value,
+        Err(panic) => {
+            let _ = catch_unwind(AssertUnwindSafe(|| {
+                env.take_exception();
+                env.throw(internal_error(&env, operation, &panic_message(&*panic)));
+            }));
+            null()
+        }
+    }
+}
+
 /// What a job thread sends to the JavaScript thread.
 enum Message {
     Progress(engine::Progress),
-    Done(Result<Outcome, engine::Error>),
+    Done(Result<Outcome, Failure>),
+}
+
+/// Why a job gave no result.
+enum Failure {
+    /// The engine refused the files: names the file and the reason.
+    Engine(engine::Error),
+    /// A bug (a panic): what it said. Never about the files.
+    Internal(String),
 }
 
 enum Outcome {
@@ -67,96 +134,105 @@ enum Outcome {
 
 /// Lives on the JavaScript thread for the duration of one job.
 struct Job {
+    operation: &'static str,
     deferred: Option<Deferred>,
     progress_queued: Arc<AtomicBool>,
+    cancel: CancelToken,
+}
+
+impl Drop for Job {
+    /// Dropped with its promise unsettled, the job was abandoned: its environment is going
+    /// away. Nobody waits for the result, so stop the work. (The token belongs to that same
+    /// environment: externals do not cross environments.)
+    fn drop(&mut self) {
+        if self.deferred.is_some() {
+            self.cancel.0.store(true, Ordering::Relaxed);
+        }
+    }
 }
 
 unsafe extern "C" fn hash_variant(env: napi_env, info: napi_callback_info) -> napi_value {
-    let env = Env(env);
-    let Some([algorithm, dir, on_progress, token]) = arguments::<4>(&env, info) else { return null() };
-    let Some(algorithm) = algorithm_arg(&env, algorithm) else { return null() };
-    let Some(dir) = path_arg(&env, dir, "dir") else { return null() };
-    start(&env, on_progress, token, move |options| {
-        engine::hash_variant(&dir, algorithm, options).map(Outcome::Variant)
+    export(env, "hashVariant", |env| {
+        let Some([algorithm, dir, on_progress, token]) = arguments::<4>(env, info) else { return null() };
+        let Some(algorithm) = algorithm_arg(env, algorithm) else { return null() };
+        let Some(dir) = path_arg(env, dir, "dir") else { return null() };
+        start(env, "hashVariant", on_progress, token, move |options| engine::hash_variant(&dir, algorithm, options).map(Outcome::Variant))
     })
 }
 
 unsafe extern "C" fn hash_file(env: napi_env, info: napi_callback_info) -> napi_value {
-    let env = Env(env);
-    let Some([path, algorithm, on_progress, token]) = arguments::<4>(&env, info) else { return null() };
-    let Some(path) = path_arg(&env, path, "path") else { return null() };
-    let Some(algorithm) = algorithm_arg(&env, algorithm) else { return null() };
-    start(&env, on_progress, token, move |options| {
-        let bytes_total = std::fs::metadata(&path).map(|m| m.len()).unwrap_or(0);
-        let done = std::sync::atomic::AtomicU64::new(0);
-        let report = |n: u64| {
-            let bytes_done = done.fetch_add(n, Ordering::Relaxed) + n;
-            (options.progress)(engine::Progress { bytes_done, files_done: 0, bytes_total, files_total: 1 });
-        };
-        let hooks = engine::Hooks { on_bytes: &report, cancel: options.cancel };
-        engine::hash_file(&path, algorithm, &hooks).map(Outcome::File)
+    export(env, "hashFile", |env| {
+        let Some([path, algorithm, on_progress, token]) = arguments::<4>(env, info) else { return null() };
+        let Some(path) = path_arg(env, path, "path") else { return null() };
+        let Some(algorithm) = algorithm_arg(env, algorithm) else { return null() };
+        start(env, "hashFile", on_progress, token, move |options| {
+            let bytes_total = std::fs::metadata(&path).map(|m| m.len()).unwrap_or(0);
+            let done = AtomicU64::new(0);
+            let report = |n: u64| {
+                let bytes_done = done.fetch_add(n, Ordering::Relaxed) + n;
+                (options.progress)(engine::Progress { bytes_done, files_done: 0, bytes_total, files_total: 1 });
+            };
+            let hooks = engine::Hooks { on_bytes: &report, cancel: options.cancel };
+            engine::hash_file(&path, algorithm, &hooks).map(Outcome::File)
+        })
     })
 }
 
 unsafe extern "C" fn hash_files(env: napi_env, info: napi_callback_info) -> napi_value {
-    let env = Env(env);
-    let Some([algorithm, paths, shard_size, on_progress, token]) = arguments::<5>(&env, info) else { return null() };
-    let Some(algorithm) = algorithm_arg(&env, algorithm) else { return null() };
-    let paths = match env.get_array(paths) {
-        Ok(Some(elements)) => {
-            let mut paths = Vec::with_capacity(elements.len());
-            for element in elements {
-                let Some(path) = path_arg(&env, element, "every path") else { return null() };
-                paths.push(path);
-            }
-            paths
+    export(env, "hashFiles", |env| {
+        let Some([algorithm, paths, shard_size, on_progress, token]) = arguments::<5>(env, info) else { return null() };
+        let Some(algorithm) = algorithm_arg(env, algorithm) else { return null() };
+        let Some(paths) = paths_arg(env, paths) else { return null() };
+        let shard_size = match env.type_of(shard_size) {
+            Ok(ValueType::Number) => env.get_double(shard_size).unwrap_or(f64::NAN),
+            _ => f64::NAN,
+        };
+        // 2^53: beyond it a JavaScript number no longer counts bytes exactly.
+        if !(shard_size >= 0.0 && shard_size.fract() == 0.0 && shard_size <= 9_007_199_254_740_992.0) {
+            return type_error(env, "shardSize must be a whole number of bytes (0 hashes each file whole)");
         }
-        _ => return type_error(&env, "paths must be an array of strings"),
-    };
-    let shard_size = match env.type_of(shard_size) {
-        Ok(ValueType::Number) => env.get_double(shard_size).unwrap_or(f64::NAN),
-        _ => f64::NAN,
-    };
-    // 2^53: beyond it a JavaScript number no longer counts bytes exactly.
-    if !(shard_size >= 0.0 && shard_size.fract() == 0.0 && shard_size <= 9_007_199_254_740_992.0) {
-        return type_error(&env, "shardSize must be a whole number of bytes (0 hashes each file whole)");
-    }
-    let shard_size = std::num::NonZeroU64::new(shard_size as u64);
-    start(&env, on_progress, token, move |options| {
-        engine::hash_files(&paths, algorithm, shard_size, options).map(Outcome::Files)
+        let shard_size = std::num::NonZeroU64::new(shard_size as u64);
+        start(env, "hashFiles", on_progress, token, move |options| {
+            engine::hash_files(&paths, algorithm, shard_size, options).map(Outcome::Files)
+        })
     })
 }
 
 unsafe extern "C" fn engine_info(env: napi_env, _info: napi_callback_info) -> napi_value {
-    let env = Env(env);
-    let build = || -> node_api::Result<napi_value> {
-        let info = env.object()?;
-        env.set(info, "sha2", env.string(&engine::sha2_implementation())?)?;
-        env.set(info, "threads", env.double(engine::threads() as f64)?)?;
-        Ok(info)
-    };
-    build().unwrap_or_else(|_| fail(&env))
+    export(env, "engineInfo", |env| {
+        test_panic("engineInfo");
+        let build = || -> node_api::Result<napi_value> {
+            let info = env.object()?;
+            env.set(info, "sha2", env.string(&engine::sha2_implementation())?)?;
+            env.set(info, "threads", env.double(engine::threads() as f64)?)?;
+            Ok(info)
+        };
+        build().unwrap_or_else(|_| fail(env))
+    })
 }
 
 unsafe extern "C" fn create_cancel_token(env: napi_env, _info: napi_callback_info) -> napi_value {
-    let env = Env(env);
-    let token: CancelToken = Arc::new(AtomicBool::new(false));
-    env.external(token, &CANCEL_TOKEN_TAG).unwrap_or_else(|_| fail(&env))
+    export(env, "createCancelToken", |env| {
+        test_panic("createCancelToken");
+        env.external(CancelToken(Arc::new(AtomicBool::new(false)))).unwrap_or_else(|_| fail(env))
+    })
 }
 
 unsafe extern "C" fn cancel(env: napi_env, info: napi_callback_info) -> napi_value {
-    let env = Env(env);
-    let Some([token]) = arguments::<1>(&env, info) else { return null() };
-    match env.get_external::<CancelToken>(token, &CANCEL_TOKEN_TAG) {
-        Ok(Some(token)) => token.store(true, Ordering::Relaxed),
-        _ => env.throw_type_error("ERR_INVALID_ARG_TYPE", "cancel: expected a token from createCancelToken()"),
-    }
-    null()
+    export(env, "cancel", |env| {
+        test_panic("cancel");
+        let Some([token]) = arguments::<1>(env, info) else { return null() };
+        match env.get_external::<CancelToken>(token) {
+            Ok(Some(token)) => token.0.store(true, Ordering::Relaxed),
+            _ => env.throw_type_error("ERR_INVALID_ARG_TYPE", "cancel: expected a token from createCancelToken()"),
+        }
+        null()
+    })
 }
 
 /// Queues `work` on a job thread (it fans out over the engine's rayon pool) and returns a
 /// promise settled with its outcome. Progress is posted at most every [`PROGRESS_INTERVAL`].
-fn start<F>(env: &Env, on_progress: napi_value, token: napi_value, work: F) -> napi_value
+fn start<F>(env: &Env, operation: &'static str, on_progress: napi_value, token: napi_value, work: F) -> napi_value
 where
     F: FnOnce(&engine::Options<'_>) -> Result<Outcome, engine::Error> + Send + 'static,
 {
@@ -165,22 +241,24 @@ where
         Ok(ValueType::Undefined | ValueType::Null) => None,
         _ => return type_error(env, "onProgress must be a function"),
     };
-    let cancel: CancelToken = match env.type_of(token) {
-        Ok(ValueType::Undefined | ValueType::Null) => Arc::new(AtomicBool::new(false)),
-        _ => match env.get_external::<CancelToken>(token, &CANCEL_TOKEN_TAG) {
-            Ok(Some(token)) => token.clone(),
+    let cancel = match env.type_of(token) {
+        Ok(ValueType::Undefined | ValueType::Null) => CancelToken(Arc::new(AtomicBool::new(false))),
+        _ => match env.get_external::<CancelToken>(token) {
+            Ok(Some(token)) => token,
             _ => return type_error(env, "cancelToken must come from createCancelToken()"),
         },
     };
     let Ok((deferred, promise)) = env.promise() else { return fail(env) };
     let progress_queued = Arc::new(AtomicBool::new(false));
-    let job = Job { deferred: Some(deferred), progress_queued: progress_queued.clone() };
+    let job = Job { operation, deferred: Some(deferred), progress_queued: progress_queued.clone(), cancel: cancel.clone() };
     let wants_progress = callback.is_some();
     let Ok(tsfn) = ThreadsafeFunction::new(env, callback, "kernelseal.hash", job, deliver) else { return fail(env) };
 
     let job = move || {
+        let cancel = &cancel.0;
         let last_post = Mutex::new(Instant::now());
         let progress = |progress: engine::Progress| {
+            test_panic(operation);
             if !wants_progress {
                 return;
             }
@@ -192,17 +270,20 @@ where
                 return;
             }
             *last = Instant::now();
-            if tsfn.post(Message::Progress(progress), false).is_err() {
+            if tsfn.post(Message::Progress(progress)).is_err() {
                 // The environment is going away: nobody is waiting for the result.
                 cancel.store(true, Ordering::Relaxed);
             }
         };
-        let options = engine::Options { progress: &progress, cancel: &cancel };
-        let outcome = catch_unwind(AssertUnwindSafe(|| work(&options))).unwrap_or_else(|_| {
-            Err(engine::Error::new(engine::ErrorKind::Io, std::path::Path::new(""), "internal error in the digest engine"))
-        });
-        let _ = tsfn.post(Message::Done(outcome), true);
-        // Dropping `tsfn` releases it: the event loop may exit once Done is delivered.
+        let options = engine::Options { progress: &progress, cancel };
+        let outcome = match catch_unwind(AssertUnwindSafe(|| work(&options))) {
+            Ok(outcome) => outcome.map_err(Failure::Engine),
+            Err(panic) => Err(Failure::Internal(panic_message(&*panic))),
+        };
+        // Fails only when the environment is gone; then there is no one to tell.
+        let _ = tsfn.post(Message::Done(outcome));
+        // Dropping `tsfn` releases it (unless Node finalized it): the event loop may exit once
+        // Done is delivered.
     };
     if job_queue::submit(Box::new(job)).is_err() {
         return fail(env);
@@ -226,9 +307,16 @@ fn deliver(env: &Env, callback: Option<napi_value>, job: &mut Job, message: Mess
         }
         Message::Done(outcome) => {
             let Some(deferred) = job.deferred.take() else { return };
-            match outcome.map_err(|err| engine_error(env, &err)).and_then(|outcome| to_js(env, outcome)) {
-                Ok(value) => deferred.resolve(env, value),
-                Err(error) => deferred.reject(env, error),
+            let operation = job.operation;
+            let settle = || match outcome {
+                Ok(outcome) => to_js(env, outcome),
+                Err(Failure::Engine(err)) => Err(engine_error(env, &err)),
+                Err(Failure::Internal(detail)) => Err(internal_error(env, operation, &detail)),
+            };
+            match catch_unwind(AssertUnwindSafe(settle)) {
+                Ok(Ok(value)) => deferred.resolve(env, value),
+                Ok(Err(error)) => deferred.reject(env, error),
+                Err(panic) => deferred.reject(env, internal_error(env, operation, &panic_message(&*panic))),
             }
         }
     }
@@ -289,6 +377,26 @@ fn engine_error(env: &Env, err: &engine::Error) -> napi_value {
     build().unwrap_or(std::ptr::null_mut())
 }
 
+/// A bug, as a JavaScript Error with code `ERR_KERNELSEAL_INTERNAL` and the `operation` it
+/// interrupted; no `path`, no engine code: it says nothing about the files.
+fn internal_error(env: &Env, operation: &str, detail: &str) -> napi_value {
+    let build = || -> node_api::Result<napi_value> {
+        let error = env.error("ERR_KERNELSEAL_INTERNAL", &format!("internal error in the digest engine during {operation}: {detail}"))?;
+        env.set(error, "operation", env.string(operation)?)?;
+        Ok(error)
+    };
+    build().unwrap_or(std::ptr::null_mut())
+}
+
+/// What a panic said, when it said it with a string.
+fn panic_message(panic: &(dyn Any + Send)) -> String {
+    match (panic.downcast_ref::<&str>(), panic.downcast_ref::<String>()) {
+        (Some(text), _) => text.to_string(),
+        (_, Some(text)) => text.clone(),
+        _ => "a panic without a message".to_string(),
+    }
+}
+
 fn arguments<const N: usize>(env: &Env, info: napi_callback_info) -> Option<[napi_value; N]> {
     match env.args::<N>(info) {
         Ok(args) => Some(args),
@@ -300,21 +408,20 @@ fn arguments<const N: usize>(env: &Env, info: napi_callback_info) -> Option<[nap
 }
 
 fn algorithm_arg(env: &Env, value: napi_value) -> Option<engine::Algorithm> {
-    let name = string_arg(env, value, "algorithm")?;
-    match engine::Algorithm::from_name(&name) {
-        Some(algorithm) => Some(algorithm),
-        None => {
-            env.throw_type_error(
-                "ERR_INVALID_ARG_VALUE",
-                &format!("algorithm must be one of sha256, sha512, blake3, blake2b (got {name:?})"),
-            );
-            None
-        }
+    let name = string_arg(env, value, "algorithm", MAX_ALGORITHM_BYTES)?;
+    if let Some(algorithm) = name.as_deref().and_then(engine::Algorithm::from_name) {
+        return Some(algorithm);
     }
+    let got = name.map_or_else(|| "a longer string".to_string(), |name| format!("{name:?}"));
+    env.throw_type_error("ERR_INVALID_ARG_VALUE", &format!("algorithm must be one of sha256, sha512, blake3, blake2b (got {got})"));
+    None
 }
 
 fn path_arg(env: &Env, value: napi_value, what: &str) -> Option<PathBuf> {
-    let text = string_arg(env, value, what)?;
+    let Some(text) = string_arg(env, value, what, MAX_PATH_BYTES)? else {
+        env.throw_range_error("ERR_OUT_OF_RANGE", &format!("{what} must be at most {MAX_PATH_BYTES} bytes long"));
+        return None;
+    };
     if text.is_empty() || text.contains('\0') {
         env.throw_type_error("ERR_INVALID_ARG_VALUE", &format!("{what} must be a non-empty path without NUL bytes"));
         return None;
@@ -322,12 +429,57 @@ fn path_arg(env: &Env, value: napi_value, what: &str) -> Option<PathBuf> {
     Some(PathBuf::from(text))
 }
 
-fn string_arg(env: &Env, value: napi_value, what: &str) -> Option<String> {
+/// The paths of `hashFiles`, checked against every bound before the one allocation that
+/// depends on their number.
+fn paths_arg(env: &Env, value: napi_value) -> Option<Vec<PathBuf>> {
+    let len = match env.array_length(value) {
+        Ok(Some(len)) => len,
+        Ok(None) => {
+            type_error(env, "paths must be an array of strings");
+            return None;
+        }
+        Err(_) => {
+            fail(env);
+            return None;
+        }
+    };
+    if len > MAX_PATHS {
+        env.throw_range_error("ERR_OUT_OF_RANGE", &format!("paths must hold at most {MAX_PATHS} paths (got {len})"));
+        return None;
+    }
+    let mut paths = Vec::with_capacity(len as usize);
+    let mut bytes = 0;
+    for index in 0..len {
+        // A hole or a getter that throws: the exception (or the TypeError) stops here.
+        let Ok(element) = env.get_element(value, index) else {
+            fail(env);
+            return None;
+        };
+        let path = path_arg(env, element, "every path")?;
+        bytes += path.as_os_str().len();
+        if bytes > MAX_PATHS_BYTES {
+            env.throw_range_error("ERR_OUT_OF_RANGE", &format!("paths must add up to at most {MAX_PATHS_BYTES} bytes"));
+            return None;
+        }
+        paths.push(path);
+    }
+    Some(paths)
+}
+
+/// A string argument: None (thrown) when `value` is not a string, Some(None) when it is longer
+/// than `max_bytes` (UTF-8), which is not copied.
+fn string_arg(env: &Env, value: napi_value, what: &str, max_bytes: usize) -> Option<Option<String>> {
     if env.type_of(value) != Ok(ValueType::String) {
         env.throw_type_error("ERR_INVALID_ARG_TYPE", &format!("{what} must be a string"));
         return None;
     }
-    env.get_string(value).ok()
+    match env.get_string(value, max_bytes) {
+        Ok(text) => Some(text),
+        Err(_) => {
+            fail(env);
+            None
+        }
+    }
 }
 
 fn type_error(env: &Env, message: &str) -> napi_value {

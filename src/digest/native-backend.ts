@@ -152,10 +152,32 @@ function done(bytes: number, files: number): HashProgress {
   return { bytesDone: bytes, filesDone: files, bytesTotal: bytes, filesTotal: files };
 }
 
-/** Engine errors carry `code`, `path` and `reason`; argument errors pass through unchanged. */
+/**
+ * A bug in the native engine or addon (a panic), caught before it could abort the process.
+ * It names the interrupted `operation` and says nothing about the files hashed: never turn it
+ * into a verdict (`hash-failed`) about them.
+ */
+export class EngineInternalError extends Error {
+  override readonly name = 'EngineInternalError';
+  readonly code = 'ERR_KERNELSEAL_INTERNAL';
+  constructor(
+    readonly operation: string,
+    message: string,
+  ) {
+    super(message);
+  }
+}
+
+/**
+ * Engine errors carry `code`, `path` and `reason`; internal errors (no path: they are about no
+ * file) become EngineInternalError; argument errors pass through unchanged.
+ */
 function toDigestError(error: unknown): unknown {
-  const { code, path, reason } = (error ?? {}) as { code?: string; path?: string; reason?: string };
-  if (typeof path === 'string' && typeof reason === 'string' && code && code !== 'CANCELLED') {
+  const { code, path, reason, operation, message } = (error ?? {}) as Record<string, unknown>;
+  if (code === 'ERR_KERNELSEAL_INTERNAL' && typeof operation === 'string' && typeof message === 'string') {
+    return new EngineInternalError(operation, message);
+  }
+  if (typeof path === 'string' && typeof reason === 'string' && typeof code === 'string' && code !== 'CANCELLED') {
     return new DigestError(code as DigestErrorCode, path, reason);
   }
   return error;

@@ -130,11 +130,22 @@ fn hash_open(
     let total = if algorithm == Algorithm::Blake3 && len >= PIPELINE_THRESHOLD && rayon::current_num_threads() > 1 {
         read_pipelined(file, len, &mut hasher, hooks, path)?
     } else {
-        if buffer.len() < CHUNK {
-            buffer.resize(CHUNK, 0);
+        // No bigger than the range: a buffer per call, zeroed, must stay cheap for small files.
+        let size = len.min(CHUNK as u64) as usize;
+        if buffer.len() < size {
+            buffer.resize(size, 0);
         }
-        read_serial(file, len, &mut buffer[..CHUNK], &mut hasher, hooks, path)?
+        read_serial(file, len, &mut buffer[..size], &mut hasher, hooks, path)?
     };
+    // Read past the size the file claims where the piece ends the file: a /proc or /sys file says
+    // 0 bytes and holds more, and Python would read all of it (docs/design.md section 3).
+    if total == len && range.end == before.len() && reads_more(file, path)? {
+        return Err(Error::new(
+            ErrorKind::FileChanged,
+            path,
+            format!("file holds more than the {} bytes its size says (a /proc or /sys file, or one growing)", before.len()),
+        ));
+    }
     let after = file.metadata().map_err(|err| Error::io(path, "stat", &err))?;
     if total != len || changed(&before, &after) {
         return Err(Error::new(
@@ -146,9 +157,22 @@ fn hash_open(
     Ok(FileDigest { digest: hasher.finalize(), bytes: total })
 }
 
-/// Reads `len` bytes (or until end of file), hashing as it goes. Stopping at `len` saves the
-/// read that would return 0, and never reads past a range; a file that grew is caught by the
-/// metadata check after.
+/// Whether one more byte can be read where the hashing stopped.
+fn reads_more(file: &File, path: &Path) -> Result<bool, Error> {
+    let mut reader = file;
+    let mut byte = [0u8; 1];
+    loop {
+        match reader.read(&mut byte) {
+            Ok(n) => return Ok(n > 0),
+            Err(err) if err.kind() == IoErrorKind::Interrupted => continue,
+            Err(err) => return Err(Error::io(path, "read", &err)),
+        }
+    }
+}
+
+/// Reads `len` bytes (or until end of file), hashing as it goes; never past a range. Where the
+/// piece ends the file, `hash_open` then tries one more byte (`reads_more`); a file that grew
+/// is also caught by the metadata check after.
 fn read_serial(file: &File, len: u64, buffer: &mut [u8], hasher: &mut Hasher, hooks: &Hooks<'_>, path: &Path) -> Result<u64, Error> {
     let mut total: u64 = 0;
     let mut reader = file;
@@ -228,6 +252,7 @@ fn advise_sequential(file: &File) {
     #[cfg(target_os = "linux")]
     {
         use std::os::unix::io::AsRawFd;
+        // SAFETY: a hint about a descriptor `file` keeps open; it touches no memory.
         unsafe { libc::posix_fadvise(file.as_raw_fd(), 0, 0, libc::POSIX_FADV_SEQUENTIAL) };
     }
     #[cfg(not(target_os = "linux"))]

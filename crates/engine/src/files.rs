@@ -1,11 +1,11 @@
 //! Hashing many files in parallel across the rayon pool: each file whole, or cut into
 //! fixed-size shards that are hashed apart (model signing's `shards` serialization).
 
-use std::cell::RefCell;
 use std::num::NonZeroU64;
 use std::ops::Range;
 use std::path::{Path, PathBuf};
 use std::sync::atomic::{AtomicBool, AtomicU64, Ordering};
+use std::sync::Mutex;
 
 use rayon::prelude::*;
 
@@ -104,9 +104,20 @@ pub(crate) struct Piece {
     pub range: Option<(Range<u64>, Fingerprint)>,
 }
 
-thread_local! {
-    // One read buffer per worker thread, reused for every piece it hashes.
-    static BUFFER: RefCell<Vec<u8>> = RefCell::new(Vec::new());
+/// The read buffers of one call, reused from piece to piece. A buffer is taken for one piece
+/// and given back after it, never held by a thread: a worker waiting inside a piece (BLAKE3
+/// spreads each chunk of a large file over the pool) may start another piece on the same
+/// thread, which a thread-local buffer, borrowed across the wait, could not survive.
+struct Buffers(Mutex<Vec<Vec<u8>>>);
+
+impl Buffers {
+    fn take(&self) -> Vec<u8> {
+        self.0.lock().unwrap_or_else(|e| e.into_inner()).pop().unwrap_or_default()
+    }
+
+    fn give_back(&self, buffer: Vec<u8>) {
+        self.0.lock().unwrap_or_else(|e| e.into_inner()).push(buffer);
+    }
 }
 
 /// Hashes `pieces` of files (`path_of` turns a file index into its path; a cancelled job
@@ -138,6 +149,8 @@ pub(crate) fn hash_pieces(
         report();
     };
 
+    let buffers = Buffers(Mutex::new(Vec::new()));
+
     // Largest first, so one big piece does not start last and leave a core idle.
     let mut order: Vec<usize> = (0..pieces.len()).collect();
     order.sort_unstable_by(|&a, &b| pieces[b].len.cmp(&pieces[a].len));
@@ -152,13 +165,12 @@ pub(crate) fn hash_pieces(
                 return (index, Err(Error::cancelled(&path)));
             }
             let hooks = Hooks { on_bytes: &on_bytes, cancel: options.cancel };
-            let result = BUFFER.with(|buffer| {
-                let buffer = &mut buffer.borrow_mut();
-                match &piece.range {
-                    None => hash_file_with(&path, algorithm, buffer, &hooks),
-                    Some((range, listed)) => hash_file_range(&path, algorithm, range.clone(), listed, buffer, &hooks),
-                }
-            });
+            let mut buffer = buffers.take();
+            let result = match &piece.range {
+                None => hash_file_with(&path, algorithm, &mut buffer, &hooks),
+                Some((range, listed)) => hash_file_range(&path, algorithm, range.clone(), listed, &mut buffer, &hooks),
+            };
+            buffers.give_back(buffer);
             match &result {
                 Ok(_) => {
                     files_done.fetch_add(1, Ordering::Relaxed);

@@ -43,11 +43,16 @@ fn api() -> Option<&'static Api> {
         if std::env::var_os("KERNELSEAL_NO_OPENSSL").is_some() {
             return None;
         }
+        // SAFETY: dlsym on RTLD_DEFAULT, and dlopen of OpenSSL's own library names: the
+        // symbols looked up have the C signatures `Init`, `Update` and `Final` in every
+        // OpenSSL 1.1 and 3.x (openssl/sha.h).
         unsafe { load(libc::RTLD_DEFAULT, "process").or_else(|| load_libcrypto()) }
     })
     .as_ref()
 }
 
+/// # Safety
+/// A library found under these names must be OpenSSL (see [`load`]).
 unsafe fn load_libcrypto() -> Option<Api> {
     for name in [c"libcrypto.so.3", c"libcrypto.so.1.1", c"libcrypto.3.dylib"] {
         let handle = libc::dlopen(name.as_ptr(), libc::RTLD_NOW | libc::RTLD_LOCAL);
@@ -61,6 +66,9 @@ unsafe fn load_libcrypto() -> Option<Api> {
     None
 }
 
+/// # Safety
+/// `handle` must be RTLD_DEFAULT or a live dlopen handle whose SHA-2 symbols, if any, are
+/// OpenSSL's: they are cast to OpenSSL's signatures.
 unsafe fn load(handle: *mut c_void, source: &'static str) -> Option<Api> {
     let symbol = |name: &CStr| {
         let address = libc::dlsym(handle, name.as_ptr());
@@ -91,9 +99,6 @@ pub struct Sha2 {
     len: usize,
 }
 
-// The context is plain memory owned by this value; OpenSSL keeps no pointer to it.
-unsafe impl Send for Sha2 {}
-
 impl Sha2 {
     /// SHA-256 (`bits` 256) or SHA-512 (`bits` 512), if OpenSSL was found.
     pub fn new(bits: u32) -> Option<Sha2> {
@@ -104,16 +109,21 @@ impl Sha2 {
             _ => return None,
         };
         let mut context = Box::new(Context([0; 256]));
+        // SAFETY: `context` is larger and more aligned than OpenSSL's SHA256_CTX/SHA512_CTX
+        // and owned by this value; `functions` are OpenSSL's (see `load`).
         let ok = unsafe { (functions.init)(context.0.as_mut_ptr() as *mut c_void) };
         (ok == 1).then_some(Sha2 { functions, context, len })
     }
 
     pub fn update(&mut self, data: &[u8]) {
+        // SAFETY: the context was initialized by `new`; `data` is readable for its length.
         unsafe { (self.functions.update)(self.context.0.as_mut_ptr() as *mut c_void, data.as_ptr() as *const c_void, data.len()) };
     }
 
     pub fn finalize(mut self) -> Vec<u8> {
         let mut out = vec![0u8; self.len];
+        // SAFETY: `out` holds the digest length of the context's algorithm; the context was
+        // initialized by `new` and is finalized once (`self` is consumed).
         unsafe { (self.functions.finalize)(out.as_mut_ptr(), self.context.0.as_mut_ptr() as *mut c_void) };
         out
     }

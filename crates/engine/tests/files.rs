@@ -133,3 +133,43 @@ fn a_shard_size_that_would_cut_too_many_shards_is_refused_before_hashing() {
     assert_eq!(err.kind, ErrorKind::TooManyShards);
     assert!(err.reason.contains("more than 2097152 shards"), "{}", err.reason);
 }
+
+/// Many pieces of BLAKE3 pipelined files on a pool of 8 threads: a worker that waits inside
+/// one piece (BLAKE3 spreads each chunk over the pool) starts another piece on the same
+/// thread. Nothing on the hashing path may depend on that (a thread-local buffer did).
+#[test]
+fn blake3_pieces_interleaved_on_one_thread_hash_right() {
+    let dir = tempfile::tempdir().unwrap();
+    let contents: Vec<Vec<u8>> = (0..6).map(|seed| data(17 * 1024 * 1024 + seed as usize, seed)).collect();
+    let mut paths: Vec<PathBuf> = contents
+        .iter()
+        .enumerate()
+        .map(|(i, bytes)| {
+            let path = dir.path().join(format!("big{i}"));
+            fs::write(&path, bytes).unwrap();
+            path
+        })
+        .collect();
+    // Small files too: pieces that read into a buffer, stolen while a big piece waits.
+    let small: Vec<Vec<u8>> = (0..64).map(|seed| data(3000 + seed as usize, seed)).collect();
+    for (i, bytes) in small.iter().enumerate() {
+        let path = dir.path().join(format!("small{i}"));
+        fs::write(&path, bytes).unwrap();
+        paths.push(path);
+    }
+    let expected: Vec<u8> = contents.iter().chain(&small).flat_map(|bytes| hash_bytes(Algorithm::Blake3, bytes)).collect();
+    let cancel = AtomicBool::new(false);
+    let pool = rayon::ThreadPoolBuilder::new().num_threads(8).build().unwrap();
+    for round in 0..5 {
+        let hashed = pool.install(|| hash_files(&paths, Algorithm::Blake3, None, &options(&|_| {}, &cancel)));
+        assert_eq!(hashed.expect("hashes").digests, expected, "round {round}");
+    }
+}
+
+#[test]
+fn a_file_holding_more_than_its_size_says_is_refused() {
+    // /proc files say 0 bytes and hold more; Python would read all of it.
+    let err = kernelseal_engine::hash_file(std::path::Path::new("/proc/self/cmdline"), kernelseal_engine::Algorithm::Sha256, &kernelseal_engine::Hooks::none()).unwrap_err();
+    assert_eq!(err.kind, kernelseal_engine::ErrorKind::FileChanged);
+    assert!(err.to_string().contains("holds more than the 0 bytes its size says"), "{err}");
+}

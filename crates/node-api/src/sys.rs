@@ -43,7 +43,6 @@ pub const NAPI_EXTERNAL: napi_valuetype = 8;
 /// `napi_threadsafe_function_call_mode`.
 pub type napi_threadsafe_function_call_mode = i32;
 pub const NAPI_TSFN_NONBLOCKING: napi_threadsafe_function_call_mode = 0;
-pub const NAPI_TSFN_BLOCKING: napi_threadsafe_function_call_mode = 1;
 
 /// `napi_threadsafe_function_release_mode`.
 pub type napi_threadsafe_function_release_mode = i32;
@@ -63,6 +62,9 @@ pub type napi_finalize =
 pub type napi_threadsafe_function_call_js = Option<
     unsafe extern "C" fn(env: napi_env, js_callback: napi_value, context: *mut c_void, data: *mut c_void),
 >;
+
+/// The shape of `napi_throw_type_error` and `napi_throw_range_error`.
+pub type ThrowNew = unsafe extern "C" fn(env: napi_env, code: *const c_char, msg: *const c_char) -> napi_status;
 
 extern "C" {
     pub fn napi_get_cb_info(
@@ -120,6 +122,7 @@ extern "C" {
     pub fn napi_create_error(env: napi_env, code: napi_value, msg: napi_value, result: *mut napi_value) -> napi_status;
     pub fn napi_throw(env: napi_env, error: napi_value) -> napi_status;
     pub fn napi_throw_type_error(env: napi_env, code: *const c_char, msg: *const c_char) -> napi_status;
+    pub fn napi_throw_range_error(env: napi_env, code: *const c_char, msg: *const c_char) -> napi_status;
     pub fn napi_is_exception_pending(env: napi_env, result: *mut bool) -> napi_status;
     pub fn napi_get_and_clear_last_exception(env: napi_env, result: *mut napi_value) -> napi_status;
     pub fn napi_call_function(
