@@ -182,6 +182,7 @@ describe('PEM input an attacker or a slip could hand over is refused, naming the
   it.each([
     ['a chain that holds no certificate', (f: (n: string) => string) => writeFileSync(f('chain.pem'), 'hello\n'), '--certificate-chain', 'it holds no PEM certificate'],
     ['a chain block that is not base64', (f: (n: string) => string) => writeFileSync(f('chain.pem'), '-----BEGIN CERTIFICATE-----\nMII*not-base64*\n-----END CERTIFICATE-----\n'), '--certificate-chain', 'certificate 0 is not valid base64'],
+    ['a chain whose last block was cut off', (f: (n: string) => string) => writeFileSync(f('chain.pem'), readFileSync(f('chain.pem'), 'utf8').replace(/-----END CERTIFICATE-----\n$/, '')), '--certificate-chain', '1 of its 2 PEM blocks have no matching END line'],
     ['a certificate file with two certificates', (f: (n: string) => string) => writeFileSync(f('leaf.pem'), readFileSync(f('leaf.pem'), 'utf8') + readFileSync(f('root.pem'), 'utf8')), '--certificate', 'it holds 2 certificates, not one'],
   ])('%s: a usage error (exit 2)', async (_name, spoil, flag, reason) => {
     const { file } = opensslCa();

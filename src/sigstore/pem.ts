@@ -9,6 +9,8 @@ import { X509Certificate } from '@sigstore/core';
 const PEM_BLOCK = /-----BEGIN ([A-Z0-9]+(?: [A-Z0-9]+)*)-----\r?\n([\s\S]*?)-----END \1-----/g;
 /** Encapsulated headers (RFC 1421: `Proc-Type: 4,ENCRYPTED`, `DEK-Info: ...`) of legacy encrypted keys. */
 const HEADER_LINE = /^[A-Za-z-]+:.*$/gm;
+/** Any line that opens a block: each must open one that ends, or the file is damaged. */
+const BEGIN_LINE = /^-----BEGIN [^\n]*-----\r?$/gm;
 const BASE64 = /^(?:[A-Za-z0-9+/]{4})*(?:[A-Za-z0-9+/]{2}==|[A-Za-z0-9+/]{3}=)?$/;
 
 export interface PemBlock {
@@ -19,9 +21,15 @@ export interface PemBlock {
   der: Buffer<ArrayBuffer> | undefined;
 }
 
-/** The PEM blocks of a text, in order; whatever lies between them is ignored. */
-export function pemBlocks(text: string): PemBlock[] {
-  return [...text.matchAll(PEM_BLOCK)].map(([block, label, body]) => {
+/**
+ * The PEM blocks of a text, in order; whatever lies between them is ignored, but a block that
+ * does not end (a truncated file) calls `fail`, rather than being skipped.
+ */
+export function pemBlocks(text: string, fail: (reason: string) => never): PemBlock[] {
+  const blocks = [...text.matchAll(PEM_BLOCK)];
+  const opened = text.match(BEGIN_LINE)?.length ?? 0;
+  if (opened !== blocks.length) fail(`${opened - blocks.length} of its ${opened} PEM blocks have no matching END line`);
+  return blocks.map(([block, label, body]) => {
     const base64 = body!.replace(HEADER_LINE, '').replace(/\s+/g, '');
     return { label: label!, text: `${block}\n`, der: BASE64.test(base64) ? Buffer.from(base64, 'base64') : undefined };
   });
@@ -32,7 +40,7 @@ export function pemBlocks(text: string): PemBlock[] {
  * called (and must throw) when there is none or one does not parse.
  */
 export function parsePemCertificates(text: string, fail: (reason: string) => never): X509Certificate[] {
-  const blocks = pemBlocks(text).filter((block) => block.label === 'CERTIFICATE');
+  const blocks = pemBlocks(text, fail).filter((block) => block.label === 'CERTIFICATE');
   if (blocks.length === 0) fail('it holds no PEM certificate');
   return blocks.map((block, i) => {
     if (!block.der) return fail(`certificate ${i} is not valid base64`);
@@ -57,7 +65,7 @@ export function parsePemCertificate(text: string, fail: (reason: string) => neve
  * (`openssl ecparam`'s EC PARAMETERS) are skipped; none, or two, is refused.
  */
 export function pemKeyBlock(text: string, kind: 'PUBLIC KEY' | 'PRIVATE KEY', fail: (reason: string) => never): string {
-  const blocks = pemBlocks(text).filter((block) => block.label.endsWith(kind));
+  const blocks = pemBlocks(text, fail).filter((block) => block.label.endsWith(kind));
   if (blocks.length === 0) fail(`it holds no PEM ${kind.toLowerCase()}`);
   if (blocks.length > 1) fail(`it holds ${blocks.length} ${kind.toLowerCase()}s, not one`);
   return blocks[0]!.text;
