@@ -3,7 +3,7 @@ import { createHash } from 'node:crypto';
 import { chmodSync, closeSync, ftruncateSync, mkdirSync, openSync, symlinkSync, writeFileSync } from 'node:fs';
 import { createServer } from 'node:net';
 import { join } from 'node:path';
-import { buildCubin, mkfifo, pseudoRandomBytes, runNode, tempDir, writeTree } from './helpers/fs.js';
+import { copyCubin, mkfifo, pseudoRandomBytes, runNode, tempDir, writeTree } from './helpers/fs.js';
 import { DIST } from './helpers/package.js';
 
 const { createNativeBackend, pureBackend, DigestError, DIGEST_ALGORITHMS } = (await import(DIST)) as typeof import('../dist/index.js');
@@ -48,7 +48,7 @@ function buildTree(): { root: string; expected: Map<string, Buffer> } {
   mkdirSync(join(root, 'empty-dir'));
   const cubinDir = join(root, 'cubin');
   mkdirSync(cubinDir);
-  contents['cubin/relu.cubin'] = Buffer.from(require('node:fs').readFileSync(buildCubin(cubinDir)));
+  contents['cubin/relu.cubin'] = Buffer.from(require('node:fs').readFileSync(copyCubin(cubinDir)));
   // A symlink to a file outside (hub caches are symlink farms), and one to a directory.
   writeFileSync(join(outside, 'blob'), 'blob content');
   mkdirSync(join(outside, 'dir'));

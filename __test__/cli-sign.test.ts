@@ -141,14 +141,12 @@ describe('kernelseal sign refuses bad input and writes nothing', () => {
   it('an unreachable Rekor', () =>
     refused(['--identity-token', token(), '--fulcio-url', sigstore.url, '--rekor-url', 'http://127.0.0.1:9'], {}, /witnessing the signature failed \(http:\/\/127\.0\.0\.1:9\)/));
 
-  it('a key file that is not a key, an RSA key, an encrypted key without its passphrase', async () => {
+  it('an RSA key, an encrypted key without its passphrase', async () => {
     const keys = tempDir();
-    writeFileSync(join(keys, 'not-a-key.pem'), 'hello');
     writeFileSync(join(keys, 'rsa.pem'), pem(generateKeyPairSync('rsa', { modulusLength: 2048 }).privateKey, 'pkcs8'));
     const ec = generateKeyPairSync('ec', { namedCurve: 'P-256' }).privateKey;
     writeFileSync(join(keys, 'encrypted.pem'), ec.export({ format: 'pem', type: 'pkcs8', cipher: 'aes-256-cbc', passphrase: 'secret' }).toString());
-    await refused(['--key', join(keys, 'not-a-key.pem'), '--rekor-url', sigstore.url], {}, /the key is not a PEM private key/);
-    await refused(['--key', join(keys, 'rsa.pem'), '--rekor-url', sigstore.url], {}, /unsupported key type rsa: use ECDSA P-256, ECDSA P-384, Ed25519/);
+    await refused(['--key', join(keys, 'rsa.pem'), '--rekor-url', sigstore.url], {}, /unsupported key type rsa: use ECDSA P-256, ECDSA P-384$/m);
     await refused(['--key', join(keys, 'encrypted.pem'), '--rekor-url', sigstore.url], {}, /the key is encrypted: give its passphrase \(KERNELSEAL_KEY_PASSWORD\)/);
   });
 
@@ -166,6 +164,7 @@ describe('kernelseal sign refuses bad input and writes nothing', () => {
     [['sign', '.', '--certificate', 'c.pem'], '--certificate needs its private key: --key'],
     [['sign', '.', '--key', 'k.pem', '--identity-token', 't'], '--key signs without Fulcio'],
     [['sign', '.', '--rekor-version', '3'], '--rekor-version must be 1 or 2'],
+    [['sign', '.', '--key', 'package.json'], '--key package.json: it holds no PEM private key'],
   ])('usage errors exit 2: %j', async (args, message) => {
     const { code, stderr } = await runCli(args as string[]);
     expect(code).toBe(2);

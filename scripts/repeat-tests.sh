@@ -5,13 +5,16 @@
 set -eu
 count=${1:?usage: repeat-tests.sh COUNT FILE...}
 shift
+# A log of its own: several checkouts may repeat tests on one machine at once.
+log=$(mktemp "${TMPDIR:-/tmp}/kernelseal-repeat-XXXXXX")
+trap 'rm -f "$log"' EXIT
 i=1
 while [ "$i" -le "$count" ]; do
-  if ! vitest run "$@" >/tmp/kernelseal-repeat.log 2>&1; then
-    cat /tmp/kernelseal-repeat.log
+  if ! vitest run "$@" >"$log" 2>&1; then
+    cat "$log"
     echo "repeat-tests: run $i of $count failed" >&2
     exit 1
   fi
-  echo "repeat-tests: run $i of $count passed ($(grep -o '[0-9]* passed' /tmp/kernelseal-repeat.log | tail -1))"
+  echo "repeat-tests: run $i of $count passed ($(grep -o '[0-9]* passed' "$log" | tail -1))"
   i=$((i + 1))
 done

@@ -1,5 +1,5 @@
 import { execFileSync, spawnSync } from 'node:child_process';
-import { mkdirSync, mkdtempSync, rmSync, symlinkSync, writeFileSync } from 'node:fs';
+import { copyFileSync, mkdirSync, mkdtempSync, rmSync, symlinkSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { dirname, join } from 'node:path';
 import { afterAll } from 'vitest';
@@ -39,20 +39,13 @@ export function pseudoRandomBytes(length: number, seed = 1): Buffer {
   return out;
 }
 
-const RELU_CU = `// A real CUDA kernel, compiled to a .cubin for the fixtures.
-extern "C" __global__ void relu(float *x, int n) {
-  int i = blockIdx.x * blockDim.x + threadIdx.x;
-  if (i < n) x[i] = x[i] > 0.0f ? x[i] : 0.0f;
-}
-`;
-
-/** Compiles a small ReLU kernel with nvcc into `<dir>/<name>` and returns its path. */
-export function buildCubin(dir: string, name = 'relu.cubin'): string {
-  const source = join(dir, 'relu.cu');
-  writeFileSync(source, RELU_CU);
+/**
+ * Puts a real .cubin (a small ReLU kernel built by nvcc, checked in as
+ * `__test__/fixtures/cuda/relu_sm80.cubin`, so no test needs CUDA) at `<dir>/<name>`.
+ */
+export function copyCubin(dir: string, name = 'relu.cubin'): string {
   const out = join(dir, name);
-  execFileSync('nvcc', ['-cubin', '-arch=sm_80', '-o', out, source], { stdio: 'pipe' });
-  rmSync(source);
+  copyFileSync(new URL('../fixtures/cuda/relu_sm80.cubin', import.meta.url), out);
   return out;
 }
 

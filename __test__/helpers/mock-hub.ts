@@ -14,8 +14,13 @@ export interface MockRepo {
 }
 
 export interface Faults {
-  /** Paths whose first `times` downloads stop after `bytes` bytes. */
-  drop?: { path: string; bytes: number; times: number };
+  /**
+   * Paths whose first `times` downloads stop after `bytes` bytes. The connection is cut only
+   * once `delivered(total)` resolves, i.e. once the client holds `total` bytes of the file: a
+   * fetch body that fails hands over none of what it still buffers, so cutting as soon as the
+   * bytes are sent would sometimes leave nothing to resume from.
+   */
+  drop?: { path: string; bytes: number; times: number; delivered: (total: number) => Promise<void> };
   /** Paths served with extra bytes after their content. */
   oversize?: string;
   /** Paths served with other content than listed. */
@@ -109,7 +114,9 @@ export async function startMockHub(repos: MockRepo[], faults: Faults = {}): Prom
     const drop = faults.drop;
     if (drop && drop.path === path && (dropped.get(path) ?? 0) < drop.times && body.length > drop.bytes) {
       dropped.set(path, (dropped.get(path) ?? 0) + 1);
-      res.write(body.subarray(0, drop.bytes), () => res.destroy());
+      res.write(body.subarray(0, drop.bytes));
+      await drop.delivered(start + drop.bytes);
+      res.destroy();
       return;
     }
     res.end(body);

@@ -1,5 +1,4 @@
 import { spawn } from 'node:child_process';
-import { existsSync } from 'node:fs';
 import { join } from 'node:path';
 import { fileURLToPath } from 'node:url';
 
@@ -31,12 +30,7 @@ export function runCli(args: string[], options: { env?: NodeJS.ProcessEnv; cwd?:
   });
 }
 
-/**
- * Real Sigstore data shared by the team, read in place (never copied into the project):
- * `../shared/testdata` next to the clone, or KERNELSEAL_TESTDATA.
- */
+/** Real data made by other projects, checked in: `__test__/fixtures/` (its README says whence). */
 export function testdata(...parts: string[]): string {
-  const root = process.env.KERNELSEAL_TESTDATA ?? join(ROOT, '..', 'shared', 'testdata');
-  if (!existsSync(root)) throw new Error(`test data not found at ${root}: clone next to ../shared, or set KERNELSEAL_TESTDATA`);
-  return join(root, ...parts);
+  return join(ROOT, '__test__', 'fixtures', ...parts);
 }

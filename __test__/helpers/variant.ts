@@ -1,6 +1,6 @@
 import { cpSync, mkdirSync, readFileSync } from 'node:fs';
 import { join } from 'node:path';
-import { buildCubin, pseudoRandomBytes, tempDir, writeTree } from './fs.js';
+import { copyCubin, pseudoRandomBytes, tempDir, writeTree } from './fs.js';
 
 export const KERNEL_METADATA = {
   name: 'relu',
@@ -29,7 +29,7 @@ export function unsignedVariant(): string {
       'metadata.json': JSON.stringify(KERNEL_METADATA, null, 2),
     });
     mkdirSync(join(template, 'kernels'));
-    buildCubin(join(template, 'kernels'), 'relu_sm80.cubin');
+    copyCubin(join(template, 'kernels'), 'relu_sm80.cubin');
   }
   const dir = join(tempDir('kernelseal-variant-'), 'torch210-cxx11-cu128-x86_64-linux');
   cpSync(template, dir, { recursive: true });

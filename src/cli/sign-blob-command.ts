@@ -1,8 +1,7 @@
 import { readFile, stat } from 'node:fs/promises';
 import { writeFileAtomic } from '../fs/atomic-write.js';
-import { signBytes } from '../sign/sign-bytes.js';
+import { signBytes, signedBy } from '../sign/sign-bytes.js';
 import { serializeBundle } from '../sign/sign-variant.js';
-import { bundleSigner } from '../sigstore/verify-bundle.js';
 import { describeSigner } from './render-result.js';
 import { SIGNER_HELP, SIGNER_OPTIONS, signerFrom } from './signer-options.js';
 import { EXIT_FAILURE, EXIT_OK, UsageError, parseCommandLine, type Command } from './usage.js';
@@ -50,7 +49,7 @@ Exit status: 0 signed, 1 signing failed, 2 usage error.`,
     try {
       const bundle = await signBytes(await readFile(file), signer);
       await writeFileAtomic(out, serializeBundle(bundle));
-      const who = bundleSigner(bundle);
+      const who = signedBy(bundle, signer);
       process.stdout.write(values.json ? `${JSON.stringify({ artifact: file, ok: true, bundle: out, signer: who })}\n` : `✅ ${file}: signed\n   ${describeSigner(who)}\n   bundle: ${out}\n`);
       return EXIT_OK;
     } catch (error) {

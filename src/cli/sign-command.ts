@@ -1,5 +1,5 @@
+import { signedBy } from '../sign/sign-bytes.js';
 import { signVariant } from '../sign/sign-variant.js';
-import { bundleSigner } from '../sigstore/verify-bundle.js';
 import { plural } from './format.js';
 import { ProgressBar } from './progress-bar.js';
 import { describeSigner } from './render-result.js';
@@ -52,7 +52,7 @@ Exit status: 0 every variant signed, 1 any failed, 2 usage error.`,
       const bar = new ProgressBar(`hashing ${path}`);
       try {
         const signed = await signVariant(path, { signer, algorithm, onProgress: (p) => bar.update(p) }).finally(() => bar.clear());
-        const who = bundleSigner(signed.bundle);
+        const who = signedBy(signed.bundle, signer);
         results.push({ path, ok: true, metadata: signed.metadataPath, bundle: signed.bundlePath, files: signed.digest.files.size, signer: who });
         if (!values.json) {
           process.stdout.write(

@@ -15,7 +15,7 @@ listing every file's digest, in a DSSE envelope, in a Sigstore bundle written at
 --signature. model_signing, its Go port and 'kernelseal verify-model' verify it. Keyless
 signatures are logged in Rekor; key and certificate signatures are not (as the reference).
 
-${SIGNER_HELP.replace('(ECDSA P-256/P-384 or Ed25519)', '(ECDSA P-256, P-384 or P-521;')
+${SIGNER_HELP.replace('(ECDSA P-256 or P-384);', '(ECDSA P-256, P-384 or P-521;')
   .replace('the bundle carries a key hint (KERNELSEAL_KEY_PASSWORD', 'signs with the curve\'s hash; KERNELSEAL_KEY_PASSWORD')
   .replace('for an encrypted key)', 'for an encrypted key)')}
 

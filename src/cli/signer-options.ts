@@ -1,6 +1,7 @@
 import { readFile } from 'node:fs/promises';
 import type { SignerOptions } from '../sign/sign-bytes.js';
 import { SigningConfigError, readSigningConfig } from '../sign/signing-config.js';
+import { parsePemCertificate, parsePemCertificates, pemKeyBlock } from '../sigstore/pem.js';
 import { UsageError } from './usage.js';
 
 /** The options of the signing commands: how to sign and where the signature is witnessed. */
@@ -21,7 +22,7 @@ export const SIGNER_HELP = `How to sign (default: keyless):
                                     certificate (default: SIGSTORE_ID_TOKEN, or the CI's
                                     ambient credentials, e.g. GitHub Actions with
                                     "permissions: id-token: write")
-      --key PEM                     a managed private key (ECDSA P-256/P-384 or Ed25519);
+      --key PEM                     a managed private key (ECDSA P-256 or P-384);
                                     the bundle carries a key hint (KERNELSEAL_KEY_PASSWORD
                                     for an encrypted key)
       --certificate PEM             with --key: sign with a certificate of your own PKI
@@ -55,11 +56,17 @@ export async function signerFrom(values: SignerValues): Promise<SignerOptions> {
     if (values['identity-token'] !== undefined || values['fulcio-url'] !== undefined) {
       throw new UsageError('--key signs without Fulcio: drop --identity-token and --fulcio-url');
     }
+    // Files that hold no key or certificate are refused here, where their names are known; what
+    // the key is, and whether the certificate holds, is checked when signing.
     const privateKey = await readText(values.key, '--key');
+    pemKeyBlock(privateKey, 'PRIVATE KEY', (reason) => usage(new UsageError(`--key ${values.key}: ${reason}`)));
     const passphrase = process.env.KERNELSEAL_KEY_PASSWORD;
     if (values.certificate === undefined) return { method: 'key', privateKey, passphrase, ...witness };
     const certificate = await readText(values.certificate, '--certificate');
-    const chain = values['certificate-chain'] === undefined ? undefined : await readText(values['certificate-chain'], '--certificate-chain');
+    parsePemCertificate(certificate, (reason) => usage(new UsageError(`--certificate ${values.certificate}: ${reason}`)));
+    const chainPath = values['certificate-chain'];
+    const chain = chainPath === undefined ? undefined : await readText(chainPath, '--certificate-chain');
+    if (chain !== undefined) parsePemCertificates(chain, (reason) => usage(new UsageError(`--certificate-chain ${chainPath}: ${reason}`)));
     return { method: 'certificate', privateKey, passphrase, certificate, chain, ...witness };
   }
   return {

@@ -1,11 +1,9 @@
 import { bundleToJSON } from '@sigstore/bundle';
-import { X509Certificate } from '@sigstore/core';
 import { createHash, createPublicKey, sign as cryptoSign } from 'node:crypto';
 import { stat } from 'node:fs/promises';
 import type { DigestBackend, HashOptions } from '../digest/backend.js';
 import { writeFileAtomic } from '../fs/atomic-write.js';
-import { SigningError, checkSigningCertificate, parsePrivateKey, signEnvelope, type KeyKinds, type SignerOptions } from '../sign/sign-bytes.js';
-import { pemCertificateBlocks, pemToDer } from '../sigstore/pem.js';
+import { SigningError, parsePrivateKey, readSigningCertificate, signEnvelope, type KeyKinds, type SignerOptions } from '../sign/sign-bytes.js';
 import { checkSigningUsage } from './certificate-chain.js';
 import { MAX_SIGNATURE_BYTES } from './signature-file.js';
 import { IN_TOTO_PAYLOAD_TYPE, preAuthEncoding } from '../sigstore/dsse.js';
@@ -97,14 +95,14 @@ async function signStatement(payload: Buffer, signer: SignerOptions): Promise<Re
     material = { publicKey: { hint: createHash('sha256').update(pem).digest('hex') }, tlogEntries: [] };
   } else {
     // Checked before signing: a certificate verify-model would refuse signs nothing.
-    checkSigningCertificate(key, signer.certificate, signer.chain);
+    const { leaf, chain } = readSigningCertificate(key, signer.certificate, signer.chain);
     try {
-      checkSigningUsage(X509Certificate.parse(signer.certificate));
+      checkSigningUsage(leaf);
     } catch (error) {
       throw new SigningError((error as Error).message);
     }
-    const chain = [signer.certificate, ...pemCertificateBlocks(signer.chain ?? '')];
-    material = { x509CertificateChain: { certificates: chain.map((pem) => ({ rawBytes: pemToDer(pem).toString('base64') })) }, tlogEntries: [] };
+    const certificates = [leaf, ...chain].map((certificate) => ({ rawBytes: certificate.root.toDER().toString('base64') }));
+    material = { x509CertificateChain: { certificates }, tlogEntries: [] };
   }
   const hash = CURVE_HASH[key.asymmetricKeyDetails!.namedCurve!]!;
   const sig = cryptoSign(hash, preAuthEncoding(IN_TOTO_PAYLOAD_TYPE, payload), key);

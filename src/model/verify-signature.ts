@@ -4,7 +4,7 @@ import { createHash, createPublicKey, verify as cryptoVerify, type KeyObject } f
 import type { StringMatch } from '../policy/string-match.js';
 import type { TrustedRoot } from '../sigstore/trusted-root.js';
 import { parsePemCertificates } from '../sigstore/pem.js';
-import { SignatureVerificationError, checkTrustAnchor, parseKey, verifyEnvelopeBundle, type Signer, type TrustAnchor } from '../sigstore/verify-bundle.js';
+import { SignatureVerificationError, checkTrustAnchor, keyId, parseKey, verifyEnvelopeBundle, type Signer, type TrustAnchor } from '../sigstore/verify-bundle.js';
 import { checkSigningUsage, subjectOf, verifyCertificatePath } from './certificate-chain.js';
 import { legacyPreAuthEncoding, preAuthEncoding } from '../sigstore/dsse.js';
 import type { ModelSignature } from './signature-file.js';
@@ -68,7 +68,7 @@ function verifyWithKey(signature: ModelSignature, key: KeyObject, hint: string |
     if (!known.includes(hint)) fail('KEY_MISMATCH', `the signature names another key (hint ${hint})`);
   }
   const legacyEncoding = verifyEnvelope(signature, key);
-  return { signer: { method: 'key', keyId: createHash('sha256').update(der).digest('hex') }, legacyEncoding };
+  return { signer: { method: 'key', keyId: keyId(key) }, legacyEncoding };
 }
 
 /**

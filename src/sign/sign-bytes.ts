@@ -1,9 +1,11 @@
 import { toDSSEBundle, toMessageSignatureBundle, type Bundle } from '@sigstore/bundle';
 import { FulcioSigner, RekorWitness, TSAWitness, type Signer as SigstoreSigner, type Witness } from '@sigstore/sign';
-import { X509Certificate } from '@sigstore/core';
+import type { X509Certificate } from '@sigstore/core';
 import { createHash, createPrivateKey, createPublicKey, sign as cryptoSign, type KeyObject } from 'node:crypto';
 import { preAuthEncoding } from '../sigstore/dsse.js';
-import { pemToDer } from '../sigstore/pem.js';
+import { CertificateChainError, verifyCertificatePath } from '../model/certificate-chain.js';
+import { bundleSigner, keyId, type Signer } from '../sigstore/verify-bundle.js';
+import { derToPem, parsePemCertificate, parsePemCertificates, pemKeyBlock } from '../sigstore/pem.js';
 import { resolveIdentityToken } from './identity-token.js';
 
 /** Sigstore's public-good services, the defaults for keyless signing. */
@@ -86,7 +88,7 @@ async function sign(data: Buffer, options: SignerOptions): Promise<Signature> {
 function verificationMaterial(signature: Signature) {
   return {
     signature: signature.signature,
-    certificate: signature.key.$case === 'x509Certificate' ? pemToDer(signature.key.certificate) : undefined,
+    certificate: signature.key.$case === 'x509Certificate' ? parsePemCertificate(signature.key.certificate, signingFailure('the signing certificate')).root.toDER() : undefined,
     keyHint: signature.key.$case === 'publicKey' ? signature.key.hint : undefined,
     certificateChain: false, // v0.3: the leaf only; intermediates and roots come from the trusted root
   };
@@ -123,8 +125,8 @@ async function createSigner(options: SignerOptions): Promise<SigstoreSigner> {
       return keySigner(parsePrivateKey(options.privateKey, options.passphrase), undefined);
     case 'certificate': {
       const key = parsePrivateKey(options.privateKey, options.passphrase);
-      checkSigningCertificate(key, options.certificate, options.chain);
-      return keySigner(key, options.certificate);
+      const { leaf } = readSigningCertificate(key, options.certificate, options.chain);
+      return keySigner(key, derToPem(leaf.root.toDER()));
     }
   }
 }
@@ -144,17 +146,16 @@ function createWitnesses(options: SignerOptions): Array<{ witness: Witness; url:
 }
 
 /**
- * A signer holding a managed key (or the key of a certificate). ECDSA signs the message with
- * SHA-256, the digest a message-signature bundle records; Ed25519 signs the message itself.
+ * A signer holding a managed key (or the key of a certificate): ECDSA over SHA-256, the digest
+ * a message-signature bundle records.
  */
 function keySigner(key: KeyObject, certificate: string | undefined): SigstoreSigner {
   const publicKey = createPublicKey(key);
   const spki = publicKey.export({ format: 'der', type: 'spki' });
   const pem = publicKey.export({ format: 'pem', type: 'spki' }).toString();
-  const algorithm = key.asymmetricKeyType === 'ed25519' ? null : 'sha256';
   return {
     sign: async (data) => ({
-      signature: cryptoSign(algorithm, data, key),
+      signature: cryptoSign('sha256', data, key),
       key: certificate
         ? { $case: 'x509Certificate', certificate }
         : { $case: 'publicKey', publicKey: pem, hint: createHash('sha256').update(spki).digest('base64') },
@@ -162,24 +163,40 @@ function keySigner(key: KeyObject, certificate: string | undefined): SigstoreSig
   };
 }
 
+/**
+ * Who signed a bundle just signed with `options`: what the bundle says (bundleSigner), and for
+ * a managed key its ID, which a bundle carries only as an unverified hint.
+ */
+export function signedBy(bundle: Bundle, options: SignerOptions): Signer {
+  const signer = bundleSigner(bundle);
+  return options.method === 'key' ? { ...signer, keyId: keyId(parsePrivateKey(options.privateKey, options.passphrase)) } : signer;
+}
+
 /** Key kinds (`<type>:<curve>`) a signer takes, with their names for people. */
 export type KeyKinds = ReadonlyMap<string, string>;
 
+/**
+ * Keys that sign a message-signature bundle. Not Ed25519: the bundle's hashedrekord entry holds
+ * the message's SHA-256 and the signature must verify over what it holds, so only a pre-hashed
+ * signature fits, and sigstore-js's verifier (@sigstore/verify's MessageSignatureContent, which
+ * src/sigstore/verify-bundle.ts runs) checks every message signature with the digest
+ * algorithm, which a pure Ed25519 signature never passes. Such a bundle would never verify.
+ */
 const SUPPORTED_KEYS: KeyKinds = new Map([
   ['ec:prime256v1', 'ECDSA P-256'],
   ['ec:secp384r1', 'ECDSA P-384'],
-  ['ed25519:', 'Ed25519'],
 ]);
 
 /**
- * A PEM private key of a kind we sign with: ECDSA P-256 or P-384, or Ed25519. An encrypted key
- * needs its `passphrase`.
+ * A PEM private key of a kind the caller signs with (default: ECDSA P-256 or P-384). The file
+ * may hold other text and blocks around the key. An encrypted key needs its `passphrase`.
  */
 export function parsePrivateKey(key: string | KeyObject, passphrase?: string, supported: KeyKinds = SUPPORTED_KEYS): KeyObject {
   let parsed: KeyObject;
   try {
-    parsed = typeof key === 'string' ? createPrivateKey({ key, format: 'pem', passphrase }) : key;
+    parsed = typeof key === 'string' ? createPrivateKey({ key: pemKeyBlock(key, 'PRIVATE KEY', signingFailure('the key')), format: 'pem', passphrase }) : key;
   } catch (error) {
+    if (error instanceof SigningError) throw error;
     const encrypted = typeof key === 'string' && /ENCRYPTED/.test(key);
     throw new SigningError(
       encrypted && !passphrase
@@ -195,29 +212,39 @@ export function parsePrivateKey(key: string | KeyObject, passphrase?: string, su
   return parsed;
 }
 
+/** The signing certificate of a private PKI, and the chain (issuer first) it was checked against. */
+export interface SigningCertificate {
+  leaf: X509Certificate;
+  chain: X509Certificate[];
+}
+
 /**
- * Checks, before anything is signed, that `certificate` (PEM) belongs to `key`, was issued by
- * the first certificate of `chain` when given, and is valid now.
+ * Reads and checks, before anything is signed, the signing certificate (PEM) of `key`: it
+ * belongs to the key, is valid now and, when a `chain` is given (issuer first, root last, one
+ * PEM file), chains up through it as a verifier will check it (certificate-chain.ts).
  */
-export function checkSigningCertificate(key: KeyObject, certificate: string, chain: string | undefined): void {
-  const parsed = parseCertificate(certificate);
-  const certKey = createPublicKey({ key: Buffer.from(parsed.publicKey), format: 'der', type: 'spki' });
+export function readSigningCertificate(key: KeyObject, certificate: string, chain: string | undefined): SigningCertificate {
+  const leaf = parsePemCertificate(certificate, signingFailure('the certificate'));
+  const certKey = createPublicKey({ key: Buffer.from(leaf.publicKey), format: 'der', type: 'spki' });
   if (!certKey.equals(createPublicKey(key))) throw new SigningError('the private key does not belong to the certificate');
-  if (chain !== undefined) {
-    const issuer = parseCertificate(chain);
-    if (!parsed.verify(issuer)) throw new SigningError('the certificate was not issued by the first certificate of the chain');
-  }
-  if (!parsed.validForDate(new Date())) throw new SigningError('the certificate is not valid now (expired or not yet valid)');
-}
-
-function parseCertificate(pem: string): X509Certificate {
+  if (!leaf.validForDate(new Date())) throw new SigningError('the certificate is not valid now (expired or not yet valid)');
+  if (chain === undefined) return { leaf, chain: [] };
+  const issuers = parsePemCertificates(chain, signingFailure('the certificate chain'));
   try {
-    return X509Certificate.parse(pem);
+    verifyCertificatePath(leaf, issuers, [issuers.at(-1)!], new Date());
   } catch (error) {
-    throw new SigningError(`the certificate is not a PEM X.509 certificate: ${(error as Error).message}`);
+    if (error instanceof CertificateChainError) throw new SigningError(`the certificate chain does not hold: ${error.message}`);
+    throw error;
   }
+  return { leaf, chain: issuers };
 }
 
+/** A PEM reader's `fail` for signing input: "<what>: <reason>". */
+function signingFailure(what: string): (reason: string) => never {
+  return (reason) => {
+    throw new SigningError(`${what}: ${reason}`);
+  };
+}
 
 /** "signing failed at https://fulcio…: <reason>", digging the cause out of sigstore-js errors. */
 function describe(what: string, error: unknown, url: string | undefined): string {

@@ -7,7 +7,7 @@ import type { Policy } from '../policy/policy.js';
 import type { StringMatch } from '../policy/string-match.js';
 import { FULCIO_OID, certificateIdentity, issuerOf } from './certificate-identity.js';
 import { IN_TOTO_PAYLOAD_TYPE } from './dsse.js';
-import { parsePemCertificates } from './pem.js';
+import { parsePemCertificates, pemKeyBlock } from './pem.js';
 import { verifyPrehashed, type HashName } from './prehashed.js';
 import { parseStrictJSON } from '../json/strict-json.js';
 
@@ -157,8 +157,7 @@ function verify(bundle: Bundle, artifact: Artifact | undefined, trustedRoot: Tru
     const window = anchor.validFor;
     const found = { publicKey: key, validFor: (date: Date) => !window || (date >= window.start && (!window.end || date <= window.end)) };
     check(new Verifier(toTrustMaterial(trustedRoot, () => found)));
-    const keyId = createHash('sha256').update(key.export({ format: 'der', type: 'spki' })).digest('hex');
-    return { method: 'key', keyId, ...logFacts(bundle) };
+    return { method: 'key', keyId: keyId(key), ...logFacts(bundle) };
   }
   if (material === 'publicKey') fail('KEY_REQUIRED', 'the bundle is signed with a key, not a certificate: verify it with that public key');
   if ('certificateChain' in anchor && anchor.certificateChain !== undefined) {
@@ -248,12 +247,20 @@ function checkChainAgainstRoot(bundle: Bundle, trustedRoot: TrustedRoot): void {
   });
 }
 
-/** A public key, as a KeyObject or PEM text (which may carry text before the key, as openssl and GnuTLS print it). */
+/** A key's ID as kernelseal prints it (Signer.keyId): the SHA-256 of its public key's SPKI DER, hex. */
+export function keyId(key: KeyObject): string {
+  const publicKey = key.type === 'private' ? createPublicKey(key) : key;
+  return createHash('sha256').update(publicKey.export({ format: 'der', type: 'spki' })).digest('hex');
+}
+
+/** A public key, as a KeyObject or PEM text (which may carry text around the key, as openssl and GnuTLS print it). */
 export function parseKey(key: KeyObject | string): KeyObject {
   if (typeof key !== 'string') return key;
-  const start = key.indexOf('-----BEGIN PUBLIC KEY-----');
+  const block = pemKeyBlock(key, 'PUBLIC KEY', (reason) => {
+    throw new SignatureVerificationError('KEY_INVALID', `the key is not a PEM public key: ${reason}`);
+  });
   try {
-    return createPublicKey(start > 0 ? key.slice(start) : key);
+    return createPublicKey(block);
   } catch (error) {
     throw new SignatureVerificationError('KEY_INVALID', `the key is not a PEM public key: ${(error as Error).message}`);
   }
