@@ -8,7 +8,7 @@ const ks = (await import(DIST)) as typeof import('../dist/index.js');
 const addon = ks.loadAddon() as unknown as Record<string, (...args: unknown[]) => unknown>;
 const RUNS = Number(process.env.KERNELSEAL_FUZZ_RUNS ?? 300);
 
-/** Error codes a call may throw synchronously, by error class (src/lib.rs). */
+/** Error codes a call may throw synchronously, by error class (crates/addon/src/lib.rs). */
 const ARGUMENT_ERRORS = { TypeError: ['ERR_INVALID_ARG_TYPE', 'ERR_INVALID_ARG_VALUE'], RangeError: ['ERR_OUT_OF_RANGE'] };
 /** Codes a call may reject with: the engine's (crates/engine/src/error.rs), never ERR_KERNELSEAL_INTERNAL. */
 const ENGINE_CODES = ['NOT_FOUND', 'NOT_A_DIRECTORY', 'NOT_A_REGULAR_FILE', 'DANGLING_SYMLINK', 'INVALID_NAME', 'FILE_CHANGED', 'TOO_MANY_SHARDS', 'CANCELLED', 'IO'];
@@ -32,7 +32,7 @@ async function expectHandled(name: string, args: unknown[]) {
   }
 }
 
-/** `call` throws a `kind` error whose message matches, with the code src/lib.rs gives that kind. */
+/** `call` throws a `kind` error whose message matches, with the code crates/addon/src/lib.rs gives that kind. */
 function refuses(call: () => unknown, kind: ErrorConstructor, message: RegExp) {
   let thrown: unknown;
   try {

@@ -9,7 +9,7 @@ const NATIVE_BACKEND = new URL('digest/native-backend.js', DIST).href;
 
 /**
  * Runs a script in a child Node whose addon panics in `operation` (KERNELSEAL_TEST_PANIC,
- * src/lib.rs), with the package as `m`, the addon as `addon`, the native backend module as `nb`.
+ * crates/addon/src/lib.rs), with the package as `m`, the addon as `addon`, the native backend module as `nb`.
  */
 function panicking(operation: string, body: string) {
   return runNode(
@@ -21,7 +21,7 @@ function panicking(operation: string, body: string) {
 }
 
 /** Rust's report of the injected panic, on stderr: the process says it panicked, and nothing aborts it. */
-const PANIC_REPORT = /panicked at src\/lib\.rs:\d+:\d+:\nKERNELSEAL_TEST_PANIC=/;
+const PANIC_REPORT = /panicked at crates\/addon\/src\/lib\.rs:\d+:\d+:\nKERNELSEAL_TEST_PANIC=/;
 
 describe('a panic in the engine or the addon', () => {
   const dir = writeTree(tempDir(), { 'big.bin': pseudoRandomBytes(3 * 1024 * 1024, 4), 'a.py': 'a' });

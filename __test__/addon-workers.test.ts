@@ -124,7 +124,7 @@ describe('worker threads that end while the addon works for them', () => {
       const { Worker } = await import('node:worker_threads');
       const { readFileSync } = await import('node:fs');
       const bytesRead = () => Number(/rchar:\\s+(\\d+)/.exec(readFileSync('/proc/self/io', 'utf8'))[1]);
-      // As many workers as job threads (src/job_queue.rs), each hashing 4 GiB, ended once all hash.
+      // As many workers as job threads (crates/addon/src/job_queue.rs), each hashing 4 GiB, ended once all hash.
       const workers = Array.from({ length: 4 }, () => new Worker(\`
         import { parentPort, workerData } from 'node:worker_threads';
         const addon = (await import(workerData.dist)).loadAddon();

@@ -10,7 +10,8 @@ const napi = fileURLToPath(new URL('../node_modules/@napi-rs/cli/dist/cli.js', i
 const profile = process.argv.includes('--debug') ? [] : ['--release'];
 const result = spawnSync(
   process.execPath,
-  [napi, 'build', '--platform', '--no-js', ...profile, '--', ...cargoSourceArgs()],
+  // The crate lives in crates/addon; the .node file goes to the package root, where the loader looks.
+  [napi, 'build', '--manifest-path', 'crates/addon/Cargo.toml', '--package-json-path', 'package.json', '--output-dir', '.', '--platform', '--no-js', ...profile, '--', ...cargoSourceArgs()],
   { cwd: root, stdio: 'inherit' },
 );
 process.exit(result.status ?? 1);

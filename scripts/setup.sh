@@ -27,7 +27,7 @@ stale() {
 }
 
 addon=$(node -e "import('./scripts/addon-name.mjs').then(m => console.log(m.addonFileName()))")
-if [ "$force" = "--force-build" ] || stale "$addon" Cargo.toml build.rs src/lib.rs crates; then
+if [ "$force" = "--force-build" ] || stale "$addon" Cargo.toml crates; then
   if command -v cargo >/dev/null 2>&1; then
     log "building the native addon ($addon)"
     node scripts/build-addon.mjs

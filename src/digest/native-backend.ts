@@ -6,7 +6,7 @@ import { checkShardSize, type DigestBackend, type FileHashes, type HashOptions, 
 import { DigestError, type DigestErrorCode } from './errors.js';
 import type { UnhashedEntry } from './walk.js';
 
-/** The addon's exports (src/lib.rs). */
+/** The addon's exports (crates/addon/src/lib.rs). */
 interface NativeAddon {
   hashVariant(
     algorithm: DigestAlgorithm,
