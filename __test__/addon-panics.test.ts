@@ -5,7 +5,7 @@ import { pseudoRandomBytes, runNode, tempDir, writeTree } from './helpers/fs.js'
 import { DIST } from './helpers/package.js';
 
 const ks = (await import(DIST)) as typeof import('../dist/index.js');
-const NATIVE_BACKEND = new URL('digest/native-backend.js', DIST).href;
+const NATIVE_BACKEND = new URL('hashing/native/backend.js', DIST).href;
 
 /**
  * Runs a script in a child Node whose addon panics in `operation` (KERNELSEAL_TEST_PANIC,

@@ -23,7 +23,7 @@ const WORKER = `
   import { parentPort, workerData } from 'node:worker_threads';
   const { scenario, exitAfter, progress, dir, big, files, publicKey } = workerData;
   // The addon alone loads faster than the whole package, which verifyModel needs.
-  const m = await import(scenario === 'verifyModel' ? workerData.dist : new URL('digest/native-backend.js', workerData.dist).href);
+  const m = await import(scenario === 'verifyModel' ? workerData.dist : new URL('hashing/native/backend.js', workerData.dist).href);
   const addon = m.loadAddon();
   const onProgress = progress ? () => {} : undefined;
   const calls = {

@@ -1,13 +1,14 @@
 // kernelseal: hash, sign and verify GPU kernels and other ML artifacts.
 
 export { DIGEST_ALGORITHMS, METADATA_ALGORITHMS, type DigestAlgorithm } from './digest/algorithm.js';
-export type { DigestBackend, DigestBackendName, FileHashes, HashFilesOptions, HashOptions, HashProgress, VariantHashes } from './digest/backend.js';
+export type { DigestBackend, DigestBackendName, FileHashes, HashFilesOptions, HashOptions, HashProgress, VariantHashes } from './hashing/backend.js';
 export { compareByteOrder } from './digest/byte-order.js';
-export { Digest, unsafePathReason, type DigestJSON, type HashVariantOptions } from './digest/digest.js';
-export { DigestError, type DigestErrorCode } from './digest/errors.js';
-export { EngineInternalError, createNativeBackend, loadAddon } from './digest/native-backend.js';
-export { pureBackend } from './digest/pure-backend.js';
-export { BACKEND_ENV, digestBackend, nativeUnavailableReason } from './digest/select-backend.js';
+export { Digest, unsafePathReason, type DigestJSON } from './digest/digest.js';
+export { hashTree, hashVariant, type HashVariantOptions } from './hashing/hash-variant.js';
+export { DigestError, type DigestErrorCode } from './hashing/errors.js';
+export { EngineInternalError, createNativeBackend, loadAddon } from './hashing/native/backend.js';
+export { pureBackend } from './hashing/pure/backend.js';
+export { BACKEND_ENV, digestBackend, nativeUnavailableReason } from './hashing/select-backend.js';
 export {
   AlgorithmMismatch,
   DigestValidationError,

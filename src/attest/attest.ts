@@ -1,7 +1,7 @@
 import { bundleToJSON } from '@sigstore/bundle';
 import { stat } from 'node:fs/promises';
 import { basename } from 'node:path';
-import { digestBackend } from '../digest/select-backend.js';
+import { digestBackend } from '../hashing/select-backend.js';
 import { writeFileAtomic } from '../fs/atomic-write.js';
 import { SLSA_PROVENANCE_V1 } from '../policy/predicate-policy.js';
 import { SigningError, signEnvelope, type SignerOptions } from '../sign/sign-bytes.js';

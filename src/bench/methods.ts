@@ -4,7 +4,7 @@ import { createReadStream } from 'node:fs';
 import { join } from 'node:path';
 import { promisify } from 'node:util';
 import { opensslName, type DigestAlgorithm } from '../digest/algorithm.js';
-import type { DigestBackend } from '../digest/backend.js';
+import type { DigestBackend } from '../hashing/backend.js';
 import { hashModel } from '../model/hash-model.js';
 import { DEFAULT_SHARD_SIZE, type ModelHashType } from '../model/manifest.js';
 import type { Dataset } from './datasets.js';

@@ -1,7 +1,7 @@
 import { existsSync, writeFileSync } from 'node:fs';
 import { join } from 'node:path';
 import { fileURLToPath } from 'node:url';
-import type { DigestBackend } from '../digest/backend.js';
+import type { DigestBackend } from '../hashing/backend.js';
 import { githubWorkflowPolicy } from '../policy/policy.js';
 import { signVariant } from '../sign/sign-variant.js';
 import { parseTrustedRoot } from '../sigstore/trusted-root.js';

@@ -1,5 +1,5 @@
 import { stat } from 'node:fs/promises';
-import { digestBackend } from '../digest/select-backend.js';
+import { digestBackend } from '../hashing/select-backend.js';
 import { readBounded } from '../fs/read-bounded.js';
 import type { HashName } from '../sigstore/prehashed.js';
 import type { Artifact } from '../sigstore/verify-bundle.js';

@@ -1,12 +1,12 @@
 import { DIGEST_ALGORITHMS, METADATA_ALGORITHMS, isDigestAlgorithm, type DigestAlgorithm } from '../digest/algorithm.js';
-import { Digest } from '../digest/digest.js';
-import { digestBackend } from '../digest/select-backend.js';
+import { digestBackend } from '../hashing/select-backend.js';
 import { stringifyOrdered } from '../json/ordered-json.js';
 import { readMetadataDigest } from '../metadata/read-digest.js';
 import { writeDigestToMetadata } from '../metadata/write-digest.js';
 import { formatBytes, formatRate, plural } from './format.js';
 import { ProgressBar } from './progress-bar.js';
 import { EXIT_FAILURE, EXIT_OK, UsageError, parseCommandLine, type Command } from './usage.js';
+import { hashVariant } from '../hashing/hash-variant.js';
 
 export const digestCommand: Command = {
   name: 'digest',
@@ -87,7 +87,7 @@ async function hashWithProgress(algorithm: DigestAlgorithm, dir: string) {
   const bar = new ProgressBar(`hashing ${dir}`);
   const started = performance.now();
   let bytes = 0;
-  const digest = await Digest.hashVariant(algorithm, dir, {
+  const digest = await hashVariant(algorithm, dir, {
     backend,
     onProgress: (progress) => {
       bytes = progress.bytesDone;

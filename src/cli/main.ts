@@ -1,5 +1,5 @@
 import { VERSION } from '../version.js';
-import { digestBackend, nativeUnavailableReason } from '../digest/select-backend.js';
+import { digestBackend, nativeUnavailableReason } from '../hashing/select-backend.js';
 import { attestCommand } from './attest-command.js';
 import { benchCommand } from './bench-command.js';
 import { digestCommand } from './digest-command.js';

@@ -1,4 +1,4 @@
-import type { HashProgress } from '../digest/backend.js';
+import type { HashProgress } from '../hashing/backend.js';
 import { formatBytes, formatRate } from './format.js';
 
 /** Shown only after this long, so quick runs print nothing extra. */

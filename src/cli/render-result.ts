@@ -1,7 +1,7 @@
 import type { ModelVerificationResult } from '../model/verify-model.js';
 import type { Signer } from '../sigstore/verify-bundle.js';
 import type { BytecodeHandled, VerificationResult } from '../verify/result.js';
-import { describeUnhashed } from '../digest/unhashed-entries.js';
+import { describeUnhashed } from '../hashing/unhashed-entries.js';
 import { formatBytes, plural, printable } from './format.js';
 
 /**

@@ -6,7 +6,7 @@ export type DigestAlgorithm = 'sha256' | 'sha512' | 'blake3' | 'blake2b';
 
 export const DIGEST_ALGORITHMS: readonly DigestAlgorithm[] = ['sha256', 'sha512', 'blake3', 'blake2b'];
 
-/** Algorithms that kernels `metadata.json` may carry (design.md section 2). */
+/** Algorithms that kernels `metadata.json` may carry (docs/design.md section 2). */
 export const METADATA_ALGORITHMS: readonly DigestAlgorithm[] = ['sha256', 'sha512'];
 
 /** Raw digest length in bytes. */

@@ -1,5 +1,5 @@
 /**
- * Compares strings by their UTF-8 bytes, the order of digest keys (design.md section 4).
+ * Compares strings by their UTF-8 bytes, the order of digest keys (docs/design.md section 4).
  * JavaScript's `<` compares UTF-16 code units, which puts U+E000..U+FFFF after astral
  * characters; code point order is UTF-8 byte order.
  */

@@ -1,7 +1,5 @@
-import { DIGEST_LENGTH, assertDigestAlgorithm, isDigestAlgorithm, type DigestAlgorithm } from './algorithm.js';
-import type { DigestBackend, HashOptions } from './backend.js';
+import { DIGEST_LENGTH, isDigestAlgorithm, type DigestAlgorithm } from './algorithm.js';
 import { compareByteOrder } from './byte-order.js';
-import { digestBackend } from './select-backend.js';
 import type { stringifyOrdered } from '../json/ordered-json.js';
 import {
   AlgorithmMismatch,
@@ -11,7 +9,6 @@ import {
   UnknownFile,
   type DigestViolation,
 } from './violations.js';
-import type { UnhashedEntry } from './walk.js';
 
 /** The `digest` object of kernels `metadata.json`. */
 export interface DigestJSON {
@@ -19,14 +16,10 @@ export interface DigestJSON {
   files: Record<string, string>;
 }
 
-/** Options of {@link Digest.hashVariant}: progress, cancellation, and a backend to use. */
-export interface HashVariantOptions extends HashOptions {
-  backend?: DigestBackend;
-}
-
 /**
  * The digest of a kernel variant: one hash per file, keyed by relative path in byte order,
  * each the standard padded base64 of the raw digest. A drop-in for the reference `Digest`.
+ * A value only: hashing a directory into one is src/hashing/hash-variant.ts.
  */
 export class Digest {
   /** path -> standard padded base64, in byte order of the path. */
@@ -37,22 +30,6 @@ export class Digest {
     files: Iterable<[string, string]>,
   ) {
     this.files = new Map([...files].sort(([a], [b]) => compareByteOrder(a, b)));
-  }
-
-  /** Hashes every file of the variant at `dir` (design.md section 3). */
-  static async hashVariant(algorithm: DigestAlgorithm, dir: string, options: HashVariantOptions = {}): Promise<Digest> {
-    return (await Digest.hashTree(algorithm, dir, options)).digest;
-  }
-
-  /**
-   * Hashes the variant as {@link Digest.hashVariant} does, and says which entries the digest
-   * leaves out (bytecode, symlinked directories, special files): what verification refuses.
-   */
-  static async hashTree(algorithm: DigestAlgorithm, dir: string, options: HashVariantOptions = {}): Promise<{ digest: Digest; unhashed: UnhashedEntry[] }> {
-    assertDigestAlgorithm(algorithm);
-    const backend = options.backend ?? digestBackend();
-    const { paths, digests, unhashed } = await backend.hashVariant(algorithm, dir, options);
-    return { digest: Digest.fromRaw(algorithm, paths, digests), unhashed };
   }
 
   /** A digest from raw digests: `digests` holds one per path, in the order of `paths`. */

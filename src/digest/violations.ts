@@ -1,6 +1,6 @@
 import type { DigestAlgorithm } from './algorithm.js';
 
-// The texts below are the reference's, exactly (design.md section 4): users and tools grep them.
+// The texts below are the reference's, exactly (docs/design.md section 4): users and tools grep them.
 
 /** The digest was made with another algorithm than expected. */
 export class AlgorithmMismatch {

@@ -6,12 +6,13 @@ import type { StringMatch } from '../policy/string-match.js';
 import type { Signer, TrustAnchor } from '../sigstore/verify-bundle.js';
 import type { TrustedRoot } from '../sigstore/trusted-root.js';
 import type { Digest } from '../digest/digest.js';
-import type { HashProgress } from '../digest/backend.js';
+import type { HashProgress } from '../hashing/backend.js';
 import type { KernelMetadata } from '../metadata/metadata.js';
 import type { VerificationResult } from '../verify/result.js';
 import { verifyFiles, verifySignedMetadata } from '../verify/verify-variant.js';
-import { isHashedKey, walkTree } from '../digest/walk.js';
-import { removeBytecode, sortUnhashed } from '../digest/unhashed-entries.js';
+import { listVariantTree } from '../hashing/variant-files.js';
+import { isHashedKey } from '../hashing/tree.js';
+import { removeBytecode, sortUnhashed } from '../hashing/unhashed-entries.js';
 import { HubCache } from './cache.js';
 import { offlineFromEnv } from './hub-env.js';
 import { HubClient, HubError, type HubClientOptions, type HubFile } from './hub-client.js';
@@ -149,7 +150,7 @@ export async function getKernel(repoId: string, options: GetKernelOptions = {}):
   // Bytecode (Python writes __pycache__ here on import; anyone sharing the cache could plant
   // some) is removed first: Python rebuilds it from the verified sources. Any other entry the
   // digest leaves out voids the receipt, and the full check below refuses it.
-  const { bytecode, refused } = sortUnhashed((await walkTree(path).catch(() => ({ unhashed: [] }))).unhashed);
+  const { bytecode, refused } = sortUnhashed((await listVariantTree(path).catch(() => ({ unhashed: [] }))).unhashed);
   await removeBytecode(path, bytecode);
   if (refused.length === 0 && (await receipt.holds(path))) return { ...base, verified: true, signer, metadata, digest, fromReceipt: true };
   const before = await fingerprint(path);

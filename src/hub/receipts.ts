@@ -1,7 +1,7 @@
 import { createHash, createHmac, timingSafeEqual } from 'node:crypto';
 import { stat } from 'node:fs/promises';
 import { join } from 'node:path';
-import { walkVariant } from '../digest/walk.js';
+import { listVariantFiles } from '../hashing/variant-files.js';
 import type { HubCache } from './cache.js';
 import { readReceiptKey } from './receipt-key.js';
 
@@ -31,7 +31,7 @@ type Fingerprint = Array<[string, string, string, string, string]>;
 
 /** The files of the variant as they are now, by the walker's rules. */
 export async function fingerprint(dir: string): Promise<Fingerprint> {
-  const entries = await walkVariant(dir);
+  const entries = await listVariantFiles(dir);
   return Promise.all(
     entries.map(async (entry): Promise<Fingerprint[number]> => {
       const info = await stat(join(dir, entry.key), { bigint: true });

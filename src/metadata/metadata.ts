@@ -2,7 +2,7 @@ import { Digest } from '../digest/digest.js';
 import { METADATA_ALGORITHMS } from '../digest/algorithm.js';
 import { parseStrictJSON, type StrictJSONError } from '../json/strict-json.js';
 
-/** Backends a kernel can be built for (design.md section 2). */
+/** Backends a kernel can be built for (docs/design.md section 2). */
 export const BACKEND_TYPES = ['cann', 'cpu', 'cuda', 'metal', 'neuron', 'rocm', 'tpu', 'xpu'] as const;
 export type BackendType = (typeof BACKEND_TYPES)[number];
 
@@ -21,7 +21,7 @@ export interface KernelMetadata {
   kernelDepends?: KernelDependency[];
   provenance?: unknown;
   kernelsMinver?: string;
-  /** Undefined when the metadata has no digest (design.md section 5, step 6). */
+  /** Undefined when the metadata has no digest (docs/design.md section 5, step 6). */
   digest?: Digest;
 }
 
@@ -33,7 +33,7 @@ export class MetadataError extends Error {
 const NAME = /^[a-z][-a-z0-9]*[a-z0-9]$/;
 
 /**
- * Parses metadata.json by the schema of design.md section 2. Unknown keys are ignored, as the
+ * Parses metadata.json by the schema of docs/design.md section 2. Unknown keys are ignored, as the
  * reference does; every known key must have its type. Only call this on bytes whose signature
  * has been verified.
  */

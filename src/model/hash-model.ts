@@ -1,8 +1,8 @@
 import { realpath } from 'node:fs/promises';
 import { resolve } from 'node:path';
 import { DIGEST_LENGTH } from '../digest/algorithm.js';
-import type { DigestBackend, HashOptions } from '../digest/backend.js';
-import { digestBackend } from '../digest/select-backend.js';
+import type { DigestBackend, HashOptions } from '../hashing/backend.js';
+import { digestBackend } from '../hashing/select-backend.js';
 import { resourceAlgorithm, type ModelManifest, type Resource, type Serialization } from './manifest.js';
 import { listModelFiles, modelName, type ModelFile } from './model-files.js';
 

@@ -1,7 +1,7 @@
 import { bundleToJSON } from '@sigstore/bundle';
 import { createHash, createPublicKey, sign as cryptoSign } from 'node:crypto';
 import { stat } from 'node:fs/promises';
-import type { DigestBackend, HashOptions } from '../digest/backend.js';
+import type { DigestBackend, HashOptions } from '../hashing/backend.js';
 import { writeFileAtomic } from '../fs/atomic-write.js';
 import { SigningError, parsePrivateKey, readSigningCertificate, signEnvelope, type KeyKinds, type SignerOptions } from '../sign/sign-bytes.js';
 import { checkSigningUsage } from './certificate-chain.js';

@@ -1,7 +1,7 @@
 import { stat } from 'node:fs/promises';
 import { basename, join } from 'node:path';
-import type { DigestBackend, HashOptions } from '../digest/backend.js';
-import { DigestError } from '../digest/errors.js';
+import type { DigestBackend, HashOptions } from '../hashing/backend.js';
+import { DigestError } from '../hashing/errors.js';
 import { readBounded } from '../fs/read-bounded.js';
 import { pinnedTrustedRoot, type TrustedRoot } from '../sigstore/trusted-root.js';
 import type { Signer, TrustAnchor } from '../sigstore/verify-bundle.js';

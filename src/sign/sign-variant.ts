@@ -1,11 +1,12 @@
 import { bundleToJSON, type Bundle } from '@sigstore/bundle';
 import { stat } from 'node:fs/promises';
 import { join } from 'node:path';
-import { Digest, type HashVariantOptions } from '../digest/digest.js';
+import type { Digest } from '../digest/digest.js';
 import { writeFileAtomic } from '../fs/atomic-write.js';
 import { metadataWithDigest, readMetadataText } from '../metadata/write-digest.js';
 import { signBytes, SigningError, type SignerOptions } from './sign-bytes.js';
-import { describeUnhashed } from '../digest/unhashed-entries.js';
+import { describeUnhashed } from '../hashing/unhashed-entries.js';
+import { hashTree, type HashVariantOptions } from '../hashing/hash-variant.js';
 
 export interface SignVariantOptions extends HashVariantOptions {
   signer: SignerOptions;
@@ -38,7 +39,7 @@ export async function signVariant(dir: string, options: SignVariantOptions): Pro
   const { path: metadataPath, text: oldText } = await readMetadataText(dir).catch(() => {
     throw new SigningError(`${dir}: not a kernel variant (no metadata.json)`);
   });
-  const { digest, unhashed } = await Digest.hashTree(options.algorithm ?? 'sha256', dir, options);
+  const { digest, unhashed } = await hashTree(options.algorithm ?? 'sha256', dir, options);
   // Nothing is signed that could not be verified later: no entry may escape the digest.
   if (unhashed.length > 0) {
     const lines = unhashed.map((entry) => `  ${entry.path}: ${describeUnhashed(entry.reason)}`);

@@ -2,7 +2,7 @@ import type { Digest } from '../digest/digest.js';
 import type { DigestViolation } from '../digest/violations.js';
 import type { KernelMetadata } from '../metadata/metadata.js';
 import type { Signer } from '../sigstore/verify-bundle.js';
-import type { UnhashedEntry } from '../digest/walk.js';
+import type { UnhashedEntry } from '../hashing/tree.js';
 
 /** What a verification did about Python bytecode it found, when asked to remove or allow it. */
 export interface BytecodeHandled {
@@ -11,7 +11,7 @@ export interface BytecodeHandled {
   paths: string[];
 }
 
-/** The outcome of verifying one variant: one kind per step of design.md section 5. */
+/** The outcome of verifying one variant: one kind per step of docs/design.md section 5. */
 export type VerificationResult = { path: string } & (
   | { status: 'verified'; signer: Signer; metadata: KernelMetadata; digest: Digest; bytecode?: BytecodeHandled }
   /** 0. an entry of a kernel's build/ that is not a variant directory (a symlink, a file) */
@@ -34,7 +34,7 @@ export type VerificationResult = { path: string } & (
   | { status: 'hash-failed'; reason: string }
   /** 7. entries no digest can cover: a symlinked directory, a FIFO or device, a directory named *.pyc */
   | { status: 'entry-refused'; entries: UnhashedEntry[] }
-  /** 8. Python bytecode, which Python would run instead of the signed sources (design.md section 3) */
+  /** 8. Python bytecode, which Python would run instead of the signed sources (docs/design.md section 3) */
   | { status: 'bytecode-present'; paths: string[] }
 );
 

@@ -3,12 +3,13 @@ import { mkdir, mkdtemp, open, rm, writeFile } from 'node:fs/promises';
 import { tmpdir } from 'node:os';
 import { dirname, join } from 'node:path';
 import { Digest } from '../digest/digest.js';
-import { DigestError } from '../digest/errors.js';
-import { createHasher } from '../digest/hasher.js';
-import { ioError, walkTree, type UnhashedEntry } from '../digest/walk.js';
+import { DigestError } from '../hashing/errors.js';
+import { createHasher } from '../hashing/hasher.js';
+import { ioError, listVariantTree } from '../hashing/variant-files.js';
+import type { UnhashedEntry } from '../hashing/tree.js';
 import { UnknownFile, type DigestViolation } from '../digest/violations.js';
 import type { VerificationResult } from './result.js';
-import { sortUnhashed } from '../digest/unhashed-entries.js';
+import { sortUnhashed } from '../hashing/unhashed-entries.js';
 import { verifySignedMetadata, type VerifyVariantOptions } from './verify-variant.js';
 
 export type VerifyAndCopyOptions = VerifyVariantOptions & {
@@ -47,7 +48,7 @@ export async function verifyAndCopyVariant(source: string, options: VerifyAndCop
     return { ...result, path: source, source };
   };
   try {
-    const { entries, unhashed } = await walkTree(source, options.signal);
+    const { entries, unhashed } = await listVariantTree(source, options.signal);
     // Bytecode is simply not copied (the copy holds only verified files); anything else left
     // out of the digest is refused, as verifyVariant refuses it.
     const { refused } = sortUnhashed(unhashed);

@@ -1,17 +1,18 @@
 import { basename, join, resolve } from 'node:path';
 import { parseVariantName } from '../hub/variant-name.js';
-import type { HashOptions } from '../digest/backend.js';
-import type { DigestBackend } from '../digest/backend.js';
+import type { HashOptions } from '../hashing/backend.js';
+import type { DigestBackend } from '../hashing/backend.js';
 import { Digest } from '../digest/digest.js';
 import { readBounded } from '../fs/read-bounded.js';
-import { DigestError } from '../digest/errors.js';
+import { DigestError } from '../hashing/errors.js';
 import { MetadataError, parseMetadata, type KernelMetadata } from '../metadata/metadata.js';
 import { BundleError, parseBundle, type Bundle } from '../sigstore/bundle.js';
 import { pinnedTrustedRoot, type TrustedRoot } from '../sigstore/trusted-root.js';
 import { SignatureVerificationError, checkTrustAnchor, verifyBundle, type Signer, type TrustAnchor } from '../sigstore/verify-bundle.js';
-import type { UnhashedEntry } from '../digest/walk.js';
+import type { UnhashedEntry } from '../hashing/tree.js';
 import type { BytecodeHandled, DistributiveOmit, VerificationResult } from './result.js';
-import { removeBytecode, sortUnhashed, type BytecodeHandling } from '../digest/unhashed-entries.js';
+import { removeBytecode, sortUnhashed, type BytecodeHandling } from '../hashing/unhashed-entries.js';
+import { hashTree } from '../hashing/hash-variant.js';
 
 /** Largest metadata.json.sigstore read: real bundles are a few kB. */
 export const MAX_BUNDLE_BYTES = 16 * 1024 * 1024;
@@ -31,7 +32,7 @@ export type VerifyVariantOptions = TrustAnchor &
 /**
  * Verifies a kernel variant: the signature over the raw bytes of metadata.json, the signer
  * against the policy (or key), then every file against the signed digest. Steps run in the
- * order of design.md section 5 and the first that fails decides the result; metadata is parsed
+ * order of docs/design.md section 5 and the first that fails decides the result; metadata is parsed
  * only after its signature holds. Never throws for a bad variant: the result says what failed.
  * Throws only when cancelled, or when no policy or key is given.
  */
@@ -63,7 +64,7 @@ export interface SignedMetadata {
 }
 
 /**
- * Steps 1 to 6 of design.md section 5: the bundle, the signature over the raw bytes of
+ * Steps 1 to 6 of docs/design.md section 5: the bundle, the signature over the raw bytes of
  * metadata.json and its signer, the signed metadata and its digest. The files themselves are
  * left to the caller (verifyVariant hashes them in place, verifyAndCopyVariant as it copies,
  * getKernel unless a receipt vouches for them).
@@ -158,7 +159,7 @@ function checkMetadata(dir: string, bytes: Uint8Array, stop: Stop): Step<KernelM
 async function checkFiles(dir: string, expected: Digest, options: VerifyVariantOptions, stop: Stop): Promise<Step<{ bytecode?: BytecodeHandled }>> {
   let tree: { digest: Digest; unhashed: UnhashedEntry[] };
   try {
-    tree = await Digest.hashTree(expected.algorithm, dir, options);
+    tree = await hashTree(expected.algorithm, dir, options);
   } catch (error) {
     if (error instanceof DigestError) return stop({ status: 'hash-failed', reason: error.message });
     throw error; // cancellation, or a bug: not a verdict about the variant

@@ -3,7 +3,7 @@
 use sha2::Digest as _;
 
 /// A digest algorithm. `sha256` and `sha512` are the kernels metadata algorithms; `blake3` is
-/// ours (design.md section 3), for our own digests and model signing; `blake2b` (BLAKE2b-512,
+/// ours (docs/design.md section 3), for our own digests and model signing; `blake2b` (BLAKE2b-512,
 /// unkeyed) is there for model signing, whose reference offers it.
 #[derive(Clone, Copy, Debug, PartialEq, Eq, Hash)]
 pub enum Algorithm {
@@ -134,7 +134,7 @@ mod tests {
 
     #[test]
     fn hello_world_vectors() {
-        // design.md section 2 (sha256, sha512) and the BLAKE3 reference implementation.
+        // docs/design.md section 2 (sha256, sha512) and the BLAKE3 reference implementation.
         assert_eq!(
             hex::encode(hash_bytes(Algorithm::Sha256, b"hello world")),
             "b94d27b9934d3e08a52e52d7da7dabfac484efe37a5380ee9088f7ace2efcde9"

@@ -1,6 +1,6 @@
 //! kernelseal-engine: walk a kernel variant directory and hash its files.
 //!
-//! No Node in it, no I/O policy beyond the hashing rules of design.md section 3, no logging:
+//! No Node in it, no I/O policy beyond the hashing rules of docs/design.md section 3, no logging:
 //! `walk_variant(dir, cancel) -> entries`, `hash_file(path, algorithm) -> digest`,
 //! `hash_variant(dir, algorithm, options) -> digests`, and for models
 //! `hash_files(paths, algorithm, shard_size, options) -> digests` (whole files or shards).

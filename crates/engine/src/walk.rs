@@ -1,5 +1,5 @@
 //! The variant walker: every rule about which files belong to a variant lives here
-//! (design.md section 3).
+//! (docs/design.md section 3).
 
 use std::fs;
 use std::path::{Path, PathBuf};
@@ -27,7 +27,7 @@ impl Entry {
 }
 
 /// Why an entry of the tree is not hashed. The digest leaves these out, as the reference does
-/// (design.md section 3); verification and signing refuse a tree that holds any of them, since
+/// (docs/design.md section 3); verification and signing refuse a tree that holds any of them, since
 /// a loader could read what no digest covers (or, for bytecode, run it instead of the source).
 #[derive(Clone, Copy, Debug, PartialEq, Eq)]
 pub enum Unhashed {

@@ -1,11 +1,11 @@
 import { stat } from 'node:fs/promises';
 import { join } from 'node:path';
-import { DIGEST_LENGTH, assertDigestAlgorithm, type DigestAlgorithm } from './algorithm.js';
-import { checkShardSize, type DigestBackend, type FileHashes, type HashOptions, type HashProgress, type VariantHashes } from './backend.js';
-import { DigestError } from './errors.js';
-import { hashFileSync, unreachablePath, type Listed } from './hash-file-sync.js';
-import { HashPool, type PoolFile } from './hash-pool.js';
-import { PROGRESS_INTERVAL_MS } from './progress.js';
+import { DIGEST_LENGTH, assertDigestAlgorithm, type DigestAlgorithm } from '../../digest/algorithm.js';
+import { checkShardSize, type DigestBackend, type FileHashes, type HashOptions, type HashProgress, type VariantHashes } from '../backend.js';
+import { DigestError } from '../errors.js';
+import { hashFileSync, unreachablePath, type Listed } from './file.js';
+import { HashPool, type PoolFile } from './pool.js';
+import { PROGRESS_INTERVAL_MS } from '../progress.js';
 import { ioError, walkTree } from './walk.js';
 
 let pool: HashPool | undefined;

@@ -1,49 +1,14 @@
 import { readlinkSync } from 'node:fs';
 import { lstat, readdir, stat } from 'node:fs/promises';
 import { join } from 'node:path';
-import { withFileSlot } from '../fs/file-slots.js';
-import { DigestError } from './errors.js';
-import { compareByteOrder } from './byte-order.js';
-import { describeSystemError, errorCode } from './system-error.js';
+import { withFileSlot } from '../../fs/file-slots.js';
+import { DigestError } from '../errors.js';
+import { TOP_LEVEL_EXCLUDED, type UnhashedEntry, type VariantEntry, type VariantTree } from '../tree.js';
+import { compareByteOrder } from '../../digest/byte-order.js';
+import { describeSystemError, errorCode } from '../system-error.js';
 
-/** Excluded at the top level only: nested copies are kernel content and are hashed. */
-const TOP_LEVEL_EXCLUDED = new Set(['metadata.json', 'metadata.json.sigstore']);
 const strictUtf8 = new TextDecoder('utf-8', { fatal: true });
 
-/** A file that belongs to a variant: its digest key and the size seen by the walk. */
-export interface VariantEntry {
-  key: string;
-  size: number;
-}
-
-/**
- * Why an entry of the tree is not hashed (crates/engine/src/walk.rs `Unhashed`). The digest
- * leaves these out, as the reference does; verification and signing refuse a tree holding any.
- */
-export type UnhashedReason = 'bytecode' | 'bytecode-directory' | 'excluded-directory' | 'directory-symlink' | 'special-file';
-
-/** An entry left out of the digest: its key, and why. */
-export interface UnhashedEntry {
-  path: string;
-  reason: UnhashedReason;
-}
-
-/** What a walk found: the files to hash, and every other entry (the top-level metadata files aside). */
-export interface VariantTree {
-  entries: VariantEntry[];
-  unhashed: UnhashedEntry[];
-}
-
-/**
- * Whether the walk hashes a regular file found at `key` (a path relative to the variant): the
- * same rule, for a Hub listing, so that the fetcher downloads nothing the walk would leave out.
- */
-export function isHashedKey(key: string): boolean {
-  const parts = key.split('/');
-  const name = parts[parts.length - 1]!;
-  if (parts.length === 1 && TOP_LEVEL_EXCLUDED.has(name)) return false;
-  return !name.endsWith('.pyc') && parts.slice(0, -1).every((dir) => dir !== '__pycache__' && !dir.endsWith('.pyc'));
-}
 
 /** Lists the files of the variant at `root`, sorted by key in byte order (see {@link walkTree}). */
 export async function walkVariant(root: string, signal?: AbortSignal): Promise<VariantEntry[]> {
@@ -51,7 +16,7 @@ export async function walkVariant(root: string, signal?: AbortSignal): Promise<V
 }
 
 /**
- * Walks the variant at `root` by the rules of design.md section 3: the files to hash, sorted by
+ * Walks the variant at `root` by the rules of docs/design.md section 3: the files to hash, sorted by
  * key in byte order, and every entry left out, with why. The TypeScript twin of
  * crates/engine/src/walk.rs: same rules, same errors.
  */

@@ -2,8 +2,8 @@
 // reused buffer, and reports bytes and files done through shared counters. Every rule about a
 // single file (special files refused, files that change refused) lives in hashFileSync.
 import { parentPort } from 'node:worker_threads';
-import { hashFileSync, type FileRange } from './hash-file-sync.js';
-import type { DigestAlgorithm } from './algorithm.js';
+import { hashFileSync, type FileRange } from './file.js';
+import type { DigestAlgorithm } from '../../digest/algorithm.js';
 
 /**
  * A batch of files to hash. `counters` is [bytes done, files done, stop flag]; each digest goes

@@ -1,10 +1,10 @@
 import { createRequire } from 'node:module';
 import { existsSync } from 'node:fs';
 import { fileURLToPath } from 'node:url';
-import { DIGEST_LENGTH, type DigestAlgorithm } from './algorithm.js';
-import { checkShardSize, type DigestBackend, type FileHashes, type HashOptions, type HashProgress, type VariantHashes } from './backend.js';
-import { DigestError, type DigestErrorCode } from './errors.js';
-import type { UnhashedEntry } from './walk.js';
+import { DIGEST_LENGTH, type DigestAlgorithm } from '../../digest/algorithm.js';
+import { checkShardSize, type DigestBackend, type FileHashes, type HashOptions, type HashProgress, type VariantHashes } from '../backend.js';
+import { DigestError, type DigestErrorCode } from '../errors.js';
+import type { UnhashedEntry } from '../tree.js';
 
 /** The addon's exports (crates/addon/src/lib.rs). */
 interface NativeAddon {
@@ -51,7 +51,7 @@ export function platformTriple(): string {
  */
 export function loadAddon(): NativeAddon {
   const triple = platformTriple();
-  const local = fileURLToPath(new URL(`../../kernelseal.${triple}.node`, import.meta.url));
+  const local = fileURLToPath(new URL(`../../../kernelseal.${triple}.node`, import.meta.url));
   const candidates = [local, `@kernelseal/binding-${triple}`];
   const failures: string[] = [];
   for (const candidate of candidates) {

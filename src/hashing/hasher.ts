@@ -1,6 +1,6 @@
 import { createHash } from 'node:crypto';
 import { createRequire } from 'node:module';
-import { opensslName, type DigestAlgorithm } from './algorithm.js';
+import { opensslName, type DigestAlgorithm } from '../digest/algorithm.js';
 
 /** An incremental hasher; `dispose` frees resources when a digest is abandoned. */
 export interface Hasher {

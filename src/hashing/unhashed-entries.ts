@@ -1,9 +1,9 @@
 import { rm, unlink } from 'node:fs/promises';
 import { join } from 'node:path';
-import type { UnhashedEntry } from './walk.js';
+import type { UnhashedEntry } from './tree.js';
 
 /**
- * What verification does with the entries the digest leaves out (design.md section 3): the
+ * What verification does with the entries the digest leaves out (docs/design.md section 3): the
  * digest of a tree stays the reference's, but a ✅ must mean a loader reads only signed bytes.
  *
  * - Python bytecode (`*.pyc`, `__pycache__/`) is refused by default, since Python runs a planted

@@ -1,10 +1,10 @@
 import { availableParallelism } from 'node:os';
 import { Worker } from 'node:worker_threads';
-import type { DigestAlgorithm } from './algorithm.js';
-import { DigestError, type DigestErrorCode } from './errors.js';
-import { DIGEST_LENGTH } from './algorithm.js';
-import type { FileRange } from './hash-file-sync.js';
-import type { WorkerFailure, WorkerReply, WorkerTask } from './pure-worker.js';
+import type { DigestAlgorithm } from '../../digest/algorithm.js';
+import { DigestError, type DigestErrorCode } from '../errors.js';
+import { DIGEST_LENGTH } from '../../digest/algorithm.js';
+import type { FileRange } from './file.js';
+import type { WorkerFailure, WorkerReply, WorkerTask } from './worker.js';
 
 /** A file (or a byte range of it) to hash, and the bytes to hash (for scheduling and progress). */
 export interface PoolFile {
@@ -127,7 +127,7 @@ export class HashPool {
     if (this.workers.length >= this.size) return undefined;
     // Workers inherit the process's Node options; --input-type (node -e scripts) is not valid for a file.
     const execArgv = process.execArgv.filter((arg) => !arg.startsWith('--input-type'));
-    const worker: PoolWorker = { worker: new Worker(new URL('./pure-worker.js', import.meta.url), { execArgv }), busy: false };
+    const worker: PoolWorker = { worker: new Worker(new URL('./worker.js', import.meta.url), { execArgv }), busy: false };
     worker.worker.unref();
     worker.worker.on('message', (reply: WorkerReply) => this.onReply(worker, reply));
     worker.worker.on('error', (error) => this.onCrash(worker, error));

@@ -1,7 +1,7 @@
 import { closeSync, constants, fstatSync, lstatSync, openSync, readSync, statSync, type BigIntStats } from 'node:fs';
-import type { DigestAlgorithm } from './algorithm.js';
-import { DigestError } from './errors.js';
-import { createHasher } from './hasher.js';
+import type { DigestAlgorithm } from '../../digest/algorithm.js';
+import { DigestError } from '../errors.js';
+import { createHasher } from '../hasher.js';
 import { danglingError, ioError, isUnresolvable } from './walk.js';
 
 /** Non-blocking open: a FIFO swapped in after the walk cannot stall us; it is refused next. */

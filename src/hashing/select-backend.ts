@@ -1,6 +1,6 @@
 import type { DigestBackend } from './backend.js';
-import { createNativeBackend } from './native-backend.js';
-import { pureBackend } from './pure-backend.js';
+import { createNativeBackend } from './native/backend.js';
+import { pureBackend } from './pure/backend.js';
 
 /** The environment variable that forces a backend: `native` or `pure`. */
 export const BACKEND_ENV = 'KERNELSEAL_DIGEST_BACKEND';

@@ -1,5 +1,5 @@
-import type { DigestAlgorithm } from './algorithm.js';
-import type { UnhashedEntry } from './walk.js';
+import type { DigestAlgorithm } from '../digest/algorithm.js';
+import type { UnhashedEntry } from './tree.js';
 
 /** Work done so far, and the totals known once the variant has been walked (or the files listed). */
 export interface HashProgress {
@@ -48,12 +48,12 @@ export interface HashFilesOptions extends HashOptions {
 
 export type DigestBackendName = 'native' | 'pure';
 
-/** One digest API, two implementations (design.md section 9). */
+/** One digest API, two implementations (docs/design.md section 9). */
 export interface DigestBackend {
   readonly name: DigestBackendName;
   /** What runs underneath, for people: e.g. "sha2: openssl (process), 2 threads". */
   readonly details: string;
-  /** Hashes every file of the variant at `dir`, by the rules of design.md section 3. */
+  /** Hashes every file of the variant at `dir`, by the rules of docs/design.md section 3. */
   hashVariant(algorithm: DigestAlgorithm, dir: string, options?: HashOptions): Promise<VariantHashes>;
   /** Hashes one file (following symlinks); refuses anything but a regular file. */
   hashFile(path: string, algorithm: DigestAlgorithm, options?: HashOptions): Promise<Uint8Array>;
