@@ -1,6 +1,7 @@
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { createHash } from 'node:crypto';
-import { cpSync, mkdirSync, readFileSync, writeFileSync } from 'node:fs';
+import { spawn } from 'node:child_process';
+import { cpSync, existsSync, mkdirSync, readFileSync, writeFileSync } from 'node:fs';
 import { createServer as createHttpServer, type Server as HttpServer } from 'node:http';
 import { createServer as createTcpServer, type Server as TcpServer, type Socket } from 'node:net';
 import { join } from 'node:path';
@@ -162,6 +163,31 @@ describe("the Hub's conventions", () => {
     expect(h.requests.every((r) => r.authorization === 'Bearer hf_from_login')).toBe(true);
     // The cache went where huggingface_hub puts it: $HF_HOME/hub.
     expect(readFileSync(join(home, 'hub', 'kernels--my-org--relu-kernel', 'refs', 'v1'), 'utf8')).toBe(h.commitOf(REPO, 'v1'));
+  });
+
+  it("waits for a blob lock Python's filelock holds (flock on the same file), and never deletes it", async () => {
+    const h = await hub();
+    const cacheDir = tempDir('kernelseal-cache-');
+    const content = readFileSync(join(repoDir, 'build', CPU, 'layers.py'));
+    const lockDir = join(cacheDir, '.locks', 'kernels--my-org--relu-kernel');
+    mkdirSync(lockDir, { recursive: true });
+    const lock = join(lockDir, `${blobId(content)}.lock`);
+    // What huggingface_hub does through filelock: flock(LOCK_EX) on <cache>/.locks/<repo>/<blob>.lock.
+    const holder = spawn('python3', ['-c', `import fcntl, os, sys, time
+fd = os.open(${JSON.stringify(lock)}, os.O_RDWR | os.O_CREAT | os.O_TRUNC, 0o644)
+fcntl.flock(fd, fcntl.LOCK_EX)
+print('held', flush=True)
+time.sleep(1.5)
+fcntl.flock(fd, fcntl.LOCK_UN)
+os.close(fd)`], { stdio: ['ignore', 'pipe', 'inherit'] });
+    const exited = new Promise((resolve) => holder.once('exit', resolve));
+    await new Promise<void>((resolve) => holder.stdout.once('data', () => resolve()));
+    const started = Date.now();
+    const kernel = await ks.getKernel(REPO, { endpoint: h.url, cacheDir, policy, trustedRoot, version: 1, variant: CPU, onWarning: () => {} });
+    expect(kernel.verified).toBe(true);
+    expect(Date.now() - started).toBeGreaterThanOrEqual(1000); // it could not take the blob before Python let go
+    expect(existsSync(lock)).toBe(true);
+    await exited;
   });
 
   it('HUGGINGFACE_HUB_CACHE is honoured when HF_HUB_CACHE is not set', async () => {

@@ -3,6 +3,7 @@ import { lstat, open, readlink, rename, rm, unlink } from 'node:fs/promises';
 import { dirname, join, relative, resolve, sep } from 'node:path';
 import { readBounded, type Read } from '../fs/read-bounded.js';
 import { ensureDirInside, openRegularInside, symlinkInside, writeFileInside } from '../fs/write-inside.js';
+import { fileLocker } from '../hashing/native/backend.js';
 import type { HubFile, RepoType } from './hub-client.js';
 import { hubCacheRoot } from './hub-env.js';
 
@@ -107,27 +108,48 @@ export class HubCache {
     return absolute;
   }
 
-  /** Runs `work` holding `<id>.lock` (created exclusively); waits while another process holds it. */
+  /**
+   * Runs `work` holding `<id>.lock`, waiting while another process holds it: an exclusive
+   * `flock` on the same file huggingface_hub locks (through filelock), so kernelseal and Python
+   * never download one blob twice at once. The lock dies with its holder: nothing is deleted.
+   */
   private async withLock(id: string, work: () => Promise<void>): Promise<void> {
     await ensureDirInside(this.root, this.lockDir);
     const lock = join(this.lockDir, `${id}.lock`);
-    for (let wait = 10; ; wait = Math.min(wait * 2, 500)) {
-      try {
-        const handle = await open(lock, constants.O_CREAT | constants.O_EXCL | constants.O_WRONLY);
-        await handle.writeFile(String(process.pid));
-        await handle.close();
-        break;
-      } catch (error) {
-        if ((error as NodeJS.ErrnoException).code !== 'EEXIST') throw error;
-        if (await isStale(lock)) await unlink(lock).catch(() => {});
-        else await new Promise((resolve) => setTimeout(resolve, wait));
-      }
-    }
+    const tryLock = fileLocker();
+    if (!tryLock) return withCreatedLock(lock, work);
+    const handle = await openRegularInside(this.root, lock);
     try {
+      for (let wait = 10; !tryLock(handle.fd); wait = Math.min(wait * 2, 500)) await new Promise((resolve) => setTimeout(resolve, wait));
       await work();
     } finally {
-      await unlink(lock).catch(() => {});
+      await handle.close(); // releases the lock
     }
+  }
+}
+
+/**
+ * Without the addon (no flock from Node itself): the lock is a file created exclusively, holding
+ * the holder's pid, removed when done or when its holder is gone. It excludes other kernelseal
+ * processes of this kind only, not Python's.
+ */
+async function withCreatedLock(lock: string, work: () => Promise<void>): Promise<void> {
+  for (let wait = 10; ; wait = Math.min(wait * 2, 500)) {
+    try {
+      const handle = await open(lock, constants.O_CREAT | constants.O_EXCL | constants.O_WRONLY);
+      await handle.writeFile(String(process.pid));
+      await handle.close();
+      break;
+    } catch (error) {
+      if ((error as NodeJS.ErrnoException).code !== 'EEXIST') throw error;
+      if (await isStale(lock)) await unlink(lock).catch(() => {});
+      else await new Promise((resolve) => setTimeout(resolve, wait));
+    }
+  }
+  try {
+    await work();
+  } finally {
+    await unlink(lock).catch(() => {});
   }
 }
 

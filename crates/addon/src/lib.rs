@@ -69,13 +69,14 @@ fn test_panic(operation: &str) {
 pub unsafe extern "C" fn napi_register_module_v1(env: napi_env, exports: napi_value) -> napi_value {
     TEST_PANIC.get_or_init(|| std::env::var("KERNELSEAL_TEST_PANIC").ok());
     export(env, "register", |env| {
-        let functions: [(&str, unsafe extern "C" fn(napi_env, napi_callback_info) -> napi_value); 6] = [
+        let functions: [(&str, unsafe extern "C" fn(napi_env, napi_callback_info) -> napi_value); 7] = [
             ("hashVariant", hash_variant),
             ("hashFile", hash_file),
             ("hashFiles", hash_files),
             ("createCancelToken", create_cancel_token),
             ("cancel", cancel),
             ("engineInfo", engine_info),
+            ("tryLockFile", try_lock_file),
         ];
         for (name, callback) in functions {
             if let Ok(function) = env.function(name, callback) {
@@ -227,6 +228,32 @@ unsafe extern "C" fn cancel(env: napi_env, info: napi_callback_info) -> napi_val
             _ => env.throw_type_error("ERR_INVALID_ARG_TYPE", "cancel: expected a token from createCancelToken()"),
         }
         null()
+    })
+}
+
+/// `tryLockFile(fd) -> boolean`: takes an exclusive `flock` on an open file without waiting,
+/// as Python's `filelock` (and so `huggingface_hub`) does on the same lock files: true when
+/// taken, false when another process holds it. Closing the descriptor releases it, and so does
+/// the death of the process: no lock outlives its holder, so none is ever deleted as stale.
+unsafe extern "C" fn try_lock_file(env: napi_env, info: napi_callback_info) -> napi_value {
+    export(env, "tryLockFile", |env| {
+        let Some([fd]) = arguments::<1>(env, info) else { return null() };
+        let fd = match env.get_double(fd) {
+            Ok(value) if value.fract() == 0.0 && (0.0..=f64::from(i32::MAX)).contains(&value) => value as i32,
+            _ => return type_error(env, "tryLockFile: expected a file descriptor"),
+        };
+        // SAFETY: flock only reads its integer arguments; a descriptor that is not open fails with EBADF.
+        let taken = unsafe { libc::flock(fd, libc::LOCK_EX | libc::LOCK_NB) } == 0;
+        if !taken {
+            let err = std::io::Error::last_os_error();
+            if err.raw_os_error() != Some(libc::EWOULDBLOCK) {
+                if let Ok(error) = env.error("ERR_KERNELSEAL_LOCK", &format!("cannot lock file descriptor {fd}: {err}")) {
+                    env.throw(error);
+                }
+                return null();
+            }
+        }
+        env.boolean(taken).unwrap_or_else(|_| fail(env))
     })
 }
 

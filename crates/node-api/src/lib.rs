@@ -153,6 +153,13 @@ impl Env {
         Ok(result)
     }
 
+    pub fn boolean(&self, value: bool) -> Result<napi_value> {
+        let mut result = ptr::null_mut();
+        // SAFETY: see `Env::from_raw`; every pointer passed is valid for the call.
+        check(unsafe { sys::napi_get_boolean(self.0, value, &mut result) })?;
+        Ok(result)
+    }
+
     pub fn double(&self, value: f64) -> Result<napi_value> {
         let mut result = ptr::null_mut();
         // SAFETY: see `Env::from_raw`; every pointer passed is valid for the call.

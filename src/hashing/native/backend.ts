@@ -8,6 +8,8 @@ import type { UnhashedEntry } from '../tree.js';
 
 /** The addon's exports (crates/addon/src/lib.rs). */
 interface NativeAddon {
+  /** An exclusive flock without waiting: true when taken (released by closing the descriptor). */
+  tryLockFile(fd: number): boolean;
   hashVariant(
     algorithm: DigestAlgorithm,
     dir: string,
@@ -181,4 +183,17 @@ function toDigestError(error: unknown): unknown {
     return new DigestError(code as DigestErrorCode, path, reason);
   }
   return error;
+}
+
+/**
+ * The addon's exclusive, non-waiting `flock` (Node has none), or undefined without the addon
+ * (the Hub cache then falls back to lock files it creates: src/hub/cache.ts).
+ */
+export function fileLocker(): ((fd: number) => boolean) | undefined {
+  try {
+    const addon = loadAddon();
+    return typeof addon.tryLockFile === 'function' ? (fd) => addon.tryLockFile(fd) : undefined;
+  } catch {
+    return undefined;
+  }
 }
