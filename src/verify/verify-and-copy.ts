@@ -95,7 +95,9 @@ async function copyAndHash(from: string, to: string, algorithm: Digest['algorith
         if (bytesRead === 0) break;
         // Never past the size it had: a file that says 0 bytes and is endless (/proc) stops here.
         if (total + BigInt(bytesRead) > before.size) {
-          throw new DigestError('FILE_CHANGED', from, `file holds more than the ${before.size} bytes its size says (a /proc or /sys file, or one growing)`);
+          const now = await input.stat({ bigint: true });
+          const grew = now.size !== before.size || now.mtimeNs !== before.mtimeNs;
+          throw new DigestError('FILE_CHANGED', from, grew ? `file changed while it was copied (size ${before.size} when opened, ${now.size} now)` : `file holds more than the ${before.size} bytes its size says (a /proc or /sys file)`);
         }
         const chunk = buffer.subarray(0, bytesRead);
         hasher.update(chunk);

@@ -139,19 +139,20 @@ fn hash_open(
     };
     // Read past the size the file claims where the piece ends the file: a /proc or /sys file says
     // 0 bytes and holds more, and Python would read all of it (docs/design.md section 3).
-    if total == len && range.end == before.len() && reads_more(file, path)? {
-        return Err(Error::new(
-            ErrorKind::FileChanged,
-            path,
-            format!("file holds more than the {} bytes its size says (a /proc or /sys file, or one growing)", before.len()),
-        ));
-    }
+    let more = total == len && range.end == before.len() && reads_more(file, path)?;
     let after = file.metadata().map_err(|err| Error::io(path, "stat", &err))?;
     if total != len || changed(&before, &after) {
         return Err(Error::new(
             ErrorKind::FileChanged,
             path,
             format!("file changed while it was hashed (size {} when opened, {} now)", before.len(), after.len()),
+        ));
+    }
+    if more {
+        return Err(Error::new(
+            ErrorKind::FileChanged,
+            path,
+            format!("file holds more than the {} bytes its size says (a /proc or /sys file)", before.len()),
         ));
     }
     Ok(FileDigest { digest: hasher.finalize(), bytes: total })

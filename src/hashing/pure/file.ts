@@ -64,9 +64,7 @@ export function hashFileSync(
     // Read past the size the file claims: a /proc or /sys file says 0 bytes and holds more, and
     // Python would read all of it (the engine's file.rs makes the same check).
     const reachesEnd = !range || BigInt(range.end) === range.listed.size;
-    if (reachesEnd && total === length && readBeyond(fd, buffer, range ? start + Number(total) : null, path) > 0) {
-      throw new DigestError('FILE_CHANGED', path, `file holds more than the ${before.size} bytes its size says (a /proc or /sys file, or one growing)`);
-    }
+    const more = reachesEnd && total === length && readBeyond(fd, buffer, range ? start + Number(total) : null, path) > 0;
     const after = fstatSync(fd, { bigint: true });
     if (total !== length || changed(before, after)) {
       throw new DigestError(
@@ -75,6 +73,7 @@ export function hashFileSync(
         `file changed while it was hashed (size ${before.size} when opened, ${after.size} now)`,
       );
     }
+    if (more) throw new DigestError('FILE_CHANGED', path, `file holds more than the ${before.size} bytes its size says (a /proc or /sys file)`);
     return hasher.digest();
   } finally {
     hasher.dispose();
