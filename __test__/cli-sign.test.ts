@@ -230,6 +230,31 @@ describe('managed keys and certificates', () => {
   });
 });
 
+describe('signing services that never answer', () => {
+  it.each([
+    ['Fulcio', (url: string) => ['--identity-token', token(), '--fulcio-url', url, '--rekor-url', sigstore.url]],
+    ['Rekor', (url: string) => ['--identity-token', token(), '--fulcio-url', sigstore.url, '--rekor-url', url]],
+  ])('%s accepting the connection and never answering: sign-blob fails in bounded time naming it, and writes nothing', async (service, flags) => {
+    const sockets: import('node:net').Socket[] = [];
+    const silent = (await import('node:net')).createServer((socket) => void sockets.push(socket));
+    await new Promise<void>((resolve) => silent.listen(0, '127.0.0.1', resolve));
+    const url = `http://127.0.0.1:${(silent.address() as { port: number }).port}`;
+    try {
+      const dir = tempDir();
+      const file = join(dir, 'artifact.bin');
+      writeFileSync(file, 'bytes');
+      const { code, stdout, stderr } = await runCli(['sign-blob', file, ...flags(url), '--timeout', '1s']);
+      expect(code).toBe(1);
+      expect(`${stdout}${stderr}`).toContain(`${service} (${url}) did not answer within 1 s (timed out)`);
+      expect(readdirSync(dir)).toEqual(['artifact.bin']);
+      expect(sockets.length).toBeGreaterThan(0);
+    } finally {
+      for (const socket of sockets) socket.destroy();
+      silent.close();
+    }
+  });
+});
+
 describe('kernelseal sign-blob', () => {
   it('signs any artifact into a bundle that verify-bundle checks, keyless and with a key', async () => {
     const dir = tempDir();

@@ -4,7 +4,7 @@ import { readLockfile } from '../hub/lockfile.js';
 import { thisMachine } from '../hub/this-machine.js';
 import type { VariantSelector } from '../hub/variant-name.js';
 import { ProgressBar } from './progress-bar.js';
-import { UsageError } from './usage.js';
+import { UsageError, parseDuration } from './usage.js';
 
 /** The options of the commands that fetch from the Hub. */
 export const HUB_OPTIONS = {
@@ -85,14 +85,6 @@ export async function hubOptionsFrom(repoId: string, values: HubValues): Promise
   };
 }
 
-/** "30", "30s", "2m", "1h" (cosign's --timeout) as milliseconds. */
-export function parseDuration(text: string, flag: string): number {
-  const match = /^(\d+(?:\.\d+)?)(ms|s|m|h)?$/.exec(text.trim());
-  const scale = { ms: 1, s: 1000, m: 60_000, h: 3_600_000 }[match?.[2] ?? 's']!;
-  const ms = match ? Number(match[1]) * scale : NaN;
-  if (!(ms > 0 && ms <= 24 * 3_600_000)) throw new UsageError(`${flag} must be a duration such as 30s, 2m or 1h (got ${JSON.stringify(text)})`);
-  return ms;
-}
 
 /**
  * Runs a fetch with progress on a terminal (stderr, src/cli/progress-bar.ts): a line when the

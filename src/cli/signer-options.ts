@@ -2,7 +2,7 @@ import { readFile } from 'node:fs/promises';
 import type { SignerOptions } from '../sign/sign-bytes.js';
 import { SigningConfigError, readSigningConfig } from '../sign/signing-config.js';
 import { parsePemCertificate, parsePemCertificates, pemKeyBlock } from '../sigstore/pem.js';
-import { UsageError } from './usage.js';
+import { UsageError, parseDuration } from './usage.js';
 
 /** The options of the signing commands: how to sign and where the signature is witnessed. */
 export const SIGNER_OPTIONS = {
@@ -15,6 +15,7 @@ export const SIGNER_OPTIONS = {
   'rekor-url': { type: 'string' },
   'rekor-version': { type: 'string' },
   'tsa-url': { type: 'string' },
+  timeout: { type: 'string' },
 } as const;
 
 export const SIGNER_HELP = `How to sign (default: keyless):
@@ -34,7 +35,9 @@ Where (default: Sigstore's public-good instance):
       --fulcio-url URL              Fulcio (keyless)
       --rekor-url URL               Rekor
       --rekor-version 1|2           Rekor API version (2 needs a TSA; default 1)
-      --tsa-url URL                 an RFC 3161 timestamp authority`;
+      --tsa-url URL                 an RFC 3161 timestamp authority
+      --timeout DURATION            the longest wait on each service (30s; 90s, 2m): past
+                                    it, signing fails naming the service, nothing written`;
 
 type SignerValues = { [K in keyof typeof SIGNER_OPTIONS]?: string };
 
@@ -47,6 +50,7 @@ export async function signerFrom(values: SignerValues): Promise<SignerOptions> {
     rekorURL: values['rekor-url'] ?? services?.rekorURL,
     rekorVersion: rekorVersion ? (Number(rekorVersion) as 1 | 2) : services?.rekorVersion,
     tsaURL: values['tsa-url'] ?? services?.tsaURL,
+    ...(values.timeout === undefined ? {} : { timeoutMs: parseDuration(values.timeout, '--timeout') }),
   };
   if (values.certificate !== undefined || values['certificate-chain'] !== undefined) {
     if (values.certificate === undefined) throw new UsageError('--certificate-chain needs --certificate');

@@ -43,3 +43,12 @@ export function renameFlags(args: string[], aliases: Readonly<Record<string, str
     return ours === undefined ? arg : `--${ours}${value === undefined ? '' : `=${value}`}`;
   });
 }
+
+/** "30", "30s", "2m", "1h" (cosign's --timeout) as milliseconds. */
+export function parseDuration(text: string, flag: string): number {
+  const match = /^(\d+(?:\.\d+)?)(ms|s|m|h)?$/.exec(text.trim());
+  const scale = { ms: 1, s: 1000, m: 60_000, h: 3_600_000 }[match?.[2] ?? 's']!;
+  const ms = match ? Number(match[1]) * scale : NaN;
+  if (!(ms > 0 && ms <= 24 * 3_600_000)) throw new UsageError(`${flag} must be a duration such as 30s, 2m or 1h (got ${JSON.stringify(text)})`);
+  return ms;
+}

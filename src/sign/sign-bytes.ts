@@ -81,6 +81,7 @@ async function sign(data: Buffer, options: SignerOptions): Promise<Signature> {
   try {
     return await signer.sign(data);
   } catch (error) {
+    if (error instanceof SigningError) throw error; // a deadline, already naming the service
     throw new SigningError(describe('signing failed', error, options.method === 'keyless' ? options.fulcioURL ?? PUBLIC_GOOD.fulcioURL : undefined));
   }
 }
@@ -99,8 +100,9 @@ async function witness<B extends Bundle>(bundle: B, signature: Signature, option
   const witnesses = createWitnesses(options);
   const publicKey = signature.key.$case === 'x509Certificate' ? signature.key.certificate : signature.key.publicKey;
   const material = await Promise.all(
-    witnesses.map(({ witness, url }) =>
-      witness.testify(bundle.content, publicKey).catch((error: unknown) => {
+    witnesses.map(({ witness, url, service }) =>
+      withDeadline(witness.testify(bundle.content, publicKey), options.timeoutMs, `${service} (${url})`).catch((error: unknown) => {
+        if (error instanceof SigningError) throw error;
         throw new SigningError(describe('witnessing the signature failed', error, url));
       }),
     ),
@@ -115,11 +117,9 @@ async function createSigner(options: SignerOptions): Promise<SigstoreSigner> {
   switch (options.method) {
     case 'keyless': {
       const token = await resolveIdentityToken(options.identityToken);
-      return new FulcioSigner({
-        identityProvider: { getToken: async () => token },
-        fulcioBaseURL: options.fulcioURL ?? PUBLIC_GOOD.fulcioURL,
-        ...fetch,
-      });
+      const fulcioURL = options.fulcioURL ?? PUBLIC_GOOD.fulcioURL;
+      const fulcio = new FulcioSigner({ identityProvider: { getToken: async () => token }, fulcioBaseURL: fulcioURL, ...fetch });
+      return { sign: (data) => withDeadline(fulcio.sign(data), options.timeoutMs, `Fulcio (${fulcioURL})`) };
     }
     case 'key':
       return keySigner(parsePrivateKey(options.privateKey, options.passphrase), undefined);
@@ -131,18 +131,35 @@ async function createSigner(options: SignerOptions): Promise<SigstoreSigner> {
   }
 }
 
-function createWitnesses(options: SignerOptions): Array<{ witness: Witness; url: string }> {
+function createWitnesses(options: SignerOptions): Array<{ witness: Witness; url: string; service: string }> {
   const fetch = { timeout: options.timeoutMs ?? 30_000, retry: false as const };
-  const witnesses: Array<{ witness: Witness; url: string }> = [];
+  const witnesses: Array<{ witness: Witness; url: string; service: string }> = [];
   const rekorURL = options.rekorURL ?? PUBLIC_GOOD.rekorURL;
   const rekorVersion = options.rekorVersion ?? 1;
   witnesses.push({
     witness: new RekorWitness({ rekorBaseURL: rekorURL, majorApiVersion: rekorVersion, fetchOnConflict: true, ...fetch }),
     url: rekorURL,
+    service: 'Rekor',
   });
   const tsaURL = options.tsaURL ?? (rekorVersion === 2 ? PUBLIC_GOOD.tsaURL : undefined);
-  if (tsaURL) witnesses.push({ witness: new TSAWitness({ tsaBaseURL: tsaURL, ...fetch }), url: tsaURL });
+  if (tsaURL) witnesses.push({ witness: new TSAWitness({ tsaBaseURL: tsaURL, ...fetch }), url: tsaURL, service: 'the timestamp authority' });
   return witnesses;
+}
+
+/**
+ * An overall deadline on one service: sigstore-js's own timeout starts only once a connection is
+ * set up, so a server that accepts and never answers would hold signing forever. Past the
+ * deadline the call fails naming the service (the request is abandoned; bin/kernelseal.js does
+ * not wait for it).
+ */
+function withDeadline<T>(work: Promise<T>, ms: number | undefined, service: string): Promise<T> {
+  const limit = ms ?? 30_000;
+  let timer: NodeJS.Timeout | undefined;
+  const deadline = new Promise<never>((_, reject) => {
+    timer = setTimeout(() => reject(new SigningError(`${service} did not answer within ${limit / 1000} s (timed out)`)), limit);
+    timer.unref();
+  });
+  return Promise.race([work, deadline]).finally(() => clearTimeout(timer));
 }
 
 /**
