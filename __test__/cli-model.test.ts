@@ -74,7 +74,7 @@ describe("model_signing's command line", () => {
   it('takes its method word and flag names: key MODEL --public-key, sigstore MODEL --identity_provider', async () => {
     const dir = model();
     const { privateKey, publicKey } = keyFiles();
-    expect((await runCli(['sign-model', dir, '--key', privateKey])).code).toBe(0);
+    expect((await runCli(['sign-model', 'key', dir, '--private_key', privateKey])).code).toBe(0);
     const byKey = await runCli(['verify-model', 'key', dir, '--signature', join(dir, 'model.sig'), '--public-key', publicKey]);
     expect(byKey.stdout).toMatch(/^✅ .*model signature verified/);
     expect(byKey.code).toBe(0);
@@ -83,6 +83,11 @@ describe("model_signing's command line", () => {
     const wrong = await runCli(['verify-model', 'key', dir, '--public-key', privateKey.replace('key.pem', 'missing.pub')]);
     expect(wrong.code).toBe(2);
     expect(wrong.stderr).toContain('--key');
+    // The method word must fit the flags: sigstore with a key, or key without one, is a usage error.
+    const mismatched = await runCli(['sign-model', 'sigstore', dir, '--private-key', privateKey]);
+    expect(mismatched.code).toBe(2);
+    expect(mismatched.stderr).toContain("the method 'sigstore' needs no key or certificate");
+    expect((await runCli(['verify-model', 'key', dir])).stderr).toContain("the method 'key' needs --key (--public-key)");
   });
 });
 

@@ -2,8 +2,9 @@ import { DEFAULT_SHARD_SIZE, MODEL_HASH_TYPES, type ModelHashType } from '../mod
 import { signModel } from '../model/sign-model.js';
 import { formatBytes, plural } from './format.js';
 import { ProgressBar } from './progress-bar.js';
+import { MODEL_SIGNING_FLAGS, checkMethod, splitMethod } from './model-signing-flags.js';
 import { SIGNER_HELP, SIGNER_OPTIONS, signerFrom } from './signer-options.js';
-import { EXIT_FAILURE, EXIT_OK, UsageError, parseCommandLine, type Command } from './usage.js';
+import { EXIT_FAILURE, EXIT_OK, UsageError, parseCommandLine, type Command, renameFlags } from './usage.js';
 
 export const signModelCommand: Command = {
   name: 'sign-model',
@@ -41,10 +42,14 @@ Examples:
       --certificate-chain intermediate-ca.pem
   kernelseal verify-model ./llama --key signing-key.pub
 
+model_signing's spellings work too: its method word first (sigstore, key, certificate),
+--private-key (= --key), --signing-certificate (= --certificate), and the underscore forms
+(--private_key, --certificate_chain, --identity_token, --ignore_paths, --allow_symlinks).
+
 Exit status: 0 signed, 1 not signed, 2 usage error.`,
 
   async run(args) {
-    const { values, positionals } = parseCommandLine(args, {
+    const { values, positionals: given } = parseCommandLine(renameFlags(args, MODEL_SIGNING_FLAGS), {
       ...SIGNER_OPTIONS,
       signature: { type: 'string' },
       hash: { type: 'string', default: 'sha256' },
@@ -55,6 +60,9 @@ Exit status: 0 signed, 1 not signed, 2 usage error.`,
       'no-ignore-git-paths': { type: 'boolean', default: false },
       json: { type: 'boolean', default: false },
     });
+    // model_signing's method word (`sign key MODEL`) may come first; it must fit the flags.
+    const { method, positionals } = splitMethod(given);
+    checkMethod(method, values, false);
     if (positionals.length !== 1) throw new UsageError('expected one model directory or file');
     if (!MODEL_HASH_TYPES.includes(values.hash as ModelHashType)) throw new UsageError(`--hash must be one of ${MODEL_HASH_TYPES.join(', ')}`);
     let shardSize = values.shards ? DEFAULT_SHARD_SIZE : undefined;

@@ -1,23 +1,9 @@
-import { existsSync } from 'node:fs';
 import { verifyModel } from '../model/verify-model.js';
 import { ProgressBar } from './progress-bar.js';
 import { modelResultToJSON, renderModelResult } from './render-result.js';
 import { TRUST_HELP, TRUST_OPTIONS, trustAnchorFrom, trustedRootFrom } from './trust-options.js';
+import { MODEL_SIGNING_FLAGS, checkMethod, splitMethod } from './model-signing-flags.js';
 import { EXIT_FAILURE, EXIT_OK, UsageError, parseCommandLine, renameFlags, type Command } from './usage.js';
-
-/** model_signing's flag names (both spellings) for the same options. */
-const MODEL_SIGNING_FLAGS = {
-  'identity-provider': 'issuer',
-  identity_provider: 'issuer',
-  'public-key': 'key',
-  public_key: 'key',
-  certificate_chain: 'certificate-chain',
-  'trust-config': 'trusted-root',
-  trust_config: 'trusted-root',
-  ignore_paths: 'ignore-paths',
-  'ignore_unsigned_files': 'ignore-unsigned-files',
-};
-const METHODS = ['sigstore', 'key', 'certificate'];
 
 export const verifyModelCommand: Command = {
   name: 'verify-model',
@@ -77,8 +63,9 @@ Exit status: 0 verified, 1 not verified, 2 usage error.`,
       'no-ignore-git-paths': { type: 'boolean', default: false },
       json: { type: 'boolean', default: false },
     });
-    // model_signing's method word (`verify key MODEL`) may come first: the flags already say it.
-    const positionals = given.length === 2 && METHODS.includes(given[0]!) && !existsSync(given[0]!) ? given.slice(1) : given;
+    // model_signing's method word (`verify key MODEL`) may come first; it must fit the flags.
+    const { method, positionals } = splitMethod(given);
+    checkMethod(method, values, true);
     if (positionals.length !== 1) throw new UsageError('expected one model directory or file');
     const trust = { ...values };
     for (const [alias, name] of [['identity', 'certificate-identity'], ['issuer', 'certificate-oidc-issuer']] as const) {
