@@ -150,10 +150,12 @@ export async function getKernel(repoId: string, options: GetKernelOptions = {}):
   // Bytecode (Python writes __pycache__ here on import; anyone sharing the cache could plant
   // some) is removed first: Python rebuilds it from the verified sources. Any other entry the
   // digest leaves out voids the receipt, and the full check below refuses it.
-  const { bytecode, refused } = sortUnhashed((await listVariantTree(path).catch(() => ({ unhashed: [] }))).unhashed);
+  // One walk serves the bytecode check, the receipt and the fingerprint before hashing.
+  const tree = await listVariantTree(path).catch(() => undefined);
+  const { bytecode, refused } = sortUnhashed(tree?.unhashed ?? []);
   await removeBytecode(path, bytecode);
-  if (refused.length === 0 && (await receipt.holds(path))) return { ...base, verified: true, signer, metadata, digest, fromReceipt: true };
-  const before = await fingerprint(path);
+  if (tree && refused.length === 0 && (await receipt.holds(path, tree.entries))) return { ...base, verified: true, signer, metadata, digest, fromReceipt: true };
+  const before = await fingerprint(path, tree?.entries);
   // Bytecode in the cache (Python writes __pycache__ there on import; anyone sharing the cache
   // could plant some) is removed: Python rebuilds it from the verified sources.
   const files = await verifyFiles(path, digest, { ...anchor, bytecode: 'remove', onProgress: options.onHashProgress });

@@ -1,6 +1,7 @@
 import { createHash, createHmac, timingSafeEqual } from 'node:crypto';
 import { stat } from 'node:fs/promises';
 import { join } from 'node:path';
+import type { VariantEntry } from '../hashing/tree.js';
 import { listVariantFiles } from '../hashing/variant-files.js';
 import type { HubCache } from './cache.js';
 import { readReceiptKey } from './receipt-key.js';
@@ -29,9 +30,12 @@ interface ReceiptBody {
 /** [key, size, inode, mtime ns, ctime ns] of every file of the variant (symlinks followed). */
 type Fingerprint = Array<[string, string, string, string, string]>;
 
-/** The files of the variant as they are now, by the walker's rules. */
-export async function fingerprint(dir: string): Promise<Fingerprint> {
-  const entries = await listVariantFiles(dir);
+/**
+ * The files of the variant as they are now, by the walker's rules; `entries`, when the caller
+ * has just walked the variant, spares walking it again (each file is still stat'ed now).
+ */
+export async function fingerprint(dir: string, entries?: readonly VariantEntry[]): Promise<Fingerprint> {
+  entries ??= await listVariantFiles(dir);
   return Promise.all(
     entries.map(async (entry): Promise<Fingerprint[number]> => {
       const info = await stat(join(dir, entry.key), { bigint: true });
@@ -50,7 +54,7 @@ export interface ReceiptSubject {
 
 /** The receipt of a variant: whether it vouches for the files as they are now, and recording a new one. */
 export interface VariantReceipt {
-  holds(dir: string): Promise<boolean>;
+  holds(dir: string, entries?: readonly VariantEntry[]): Promise<boolean>;
   write(files: Fingerprint): Promise<void>;
 }
 
@@ -79,8 +83,8 @@ export async function variantReceipt(cache: HubCache, subject: ReceiptSubject, w
     return Buffer.from(JSON.stringify({ ...body, mac: createHmac('sha256', keyed.key).update(json).digest('hex') }));
   };
   return {
-    async holds(dir) {
-      const files = await fingerprint(dir).catch(() => undefined);
+    async holds(dir, entries) {
+      const files = await fingerprint(dir, entries).catch(() => undefined);
       if (!files) return false;
       const expected = text(files);
       const read = await cache.read(path, expected.length + SLACK_BYTES);
