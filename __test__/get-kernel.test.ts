@@ -9,7 +9,7 @@ import { DIST, runCli, testdata } from './helpers/package.js';
 import { unsignedVariant } from './helpers/variant.js';
 
 const ks = (await import(DIST)) as typeof import('../dist/index.js');
-// Receipts are keyed with a file outside the cache (src/hub/receipt-key.ts): one per test file, not the user's.
+// Receipts are keyed with a file outside the cache (src/kernels/hub/receipt-key.ts): one per test file, not the user's.
 process.env.KERNELSEAL_RECEIPT_KEY_FILE = join(tempDir('kernelseal-state-'), 'receipt.key');
 const REPO = 'kernels-test/relu';
 const CU128 = 'torch210-cxx11-cu128-x86_64-linux';

@@ -86,7 +86,7 @@ function tamperBlob(variantDir: string, file: string): void {
   writeFileSync(blob, content);
 }
 
-/** The fingerprint receipts record (src/hub/receipts.ts), as an attacker recomputes it after tampering. */
+/** The fingerprint receipts record (src/kernels/hub/receipts.ts), as an attacker recomputes it after tampering. */
 function currentFingerprint(variantDir: string, files: string[][]): string[][] {
   return files.map(([key]) => {
     const info = statSync(join(variantDir, key!), { bigint: true });

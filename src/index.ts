@@ -17,7 +17,7 @@ export {
   UnknownFile,
   type DigestViolation,
 } from './digest/violations.js';
-export { writeDigestToMetadata, MetadataWriteError } from './metadata/write-digest.js';
+export { writeDigestToMetadata, MetadataWriteError } from './kernels/write-digest.js';
 export {
   BACKEND_TYPES,
   MetadataError,
@@ -25,10 +25,10 @@ export {
   type BackendType,
   type KernelDependency,
   type KernelMetadata,
-} from './metadata/metadata.js';
-export { MetadataReadError, readMetadataDigest } from './metadata/read-digest.js';
-export { parsePolicy, readPolicyFile } from './policy/policy-file.js';
-export { PolicyError } from './policy/policy-error.js';
+} from './kernels/metadata.js';
+export { MetadataReadError, readMetadataDigest } from './kernels/read-digest.js';
+export { parsePolicy, readPolicyFile } from './trust/policy-file.js';
+export { PolicyError } from './trust/policy-error.js';
 export {
   GITHUB_ACTIONS_ISSUER,
   NAMED_POLICIES,
@@ -43,10 +43,10 @@ export {
   subjectPolicy,
   type GitHubWorkflowOptions,
   type Policy,
-} from './policy/policy.js';
-export { exactly, matching, oneOf, type StringMatch } from './policy/string-match.js';
+} from './trust/policy.js';
+export { exactly, matching, oneOf, type StringMatch } from './trust/string-match.js';
 export { BUNDLE_MEDIA_TYPES, BundleError, parseBundle, type Bundle } from './sigstore/bundle.js';
-export { FULCIO_OID, certificateIdentity, describeExtension, issuerOf, type CertificateIdentity } from './sigstore/certificate-identity.js';
+export { FULCIO_OID, certificateIdentity, describeExtension, issuerOf, type CertificateIdentity } from './trust/certificate-identity.js';
 export {
   PINNED_TRUSTED_ROOT_PATH,
   TrustedRootError,
@@ -66,17 +66,17 @@ export {
   type Signer,
   type TrustAnchor,
 } from './sigstore/verify-bundle.js';
-export type { VerificationResult, VerificationStatus } from './verify/result.js';
-export { MAX_BUNDLE_BYTES, MAX_METADATA_BYTES, verifySignedMetadata, verifyVariant, type SignedMetadata, type VerifyVariantOptions } from './verify/verify-variant.js';
+export type { VerificationResult, VerificationStatus } from './kernels/result.js';
+export { MAX_BUNDLE_BYTES, MAX_METADATA_BYTES, verifySignedMetadata, verifyVariant, type SignedMetadata, type VerifyVariantOptions } from './kernels/verify-variant.js';
 export { IdentityTokenError, checkIdentityToken, resolveIdentityToken } from './sign/identity-token.js';
 export { PUBLIC_GOOD, SigningError, parsePrivateKey, signBytes, signEnvelope, type SignerOptions, type WitnessOptions } from './sign/sign-bytes.js';
-export { serializeBundle, signVariant, type SignVariantOptions, type SignedVariant } from './sign/sign-variant.js';
-export { verifyAndCopyVariant, type CopyResult, type VerifyAndCopyOptions } from './verify/verify-and-copy.js';
-export { HubCache } from './hub/cache.js';
-export { KernelRefusedError, getKernel, listVariants, type FetchedKernel, type GetKernelOptions } from './hub/get-kernel.js';
-export { HubClient, HubError, type HubClientOptions, type HubFile, type HubRevision, type RepoType } from './hub/hub-client.js';
-export { LockfileError, lockFromListing, readLockfile, variantLockHash, writeLockfile, type KernelLock } from './hub/lockfile.js';
-export { parseVariantName, selectVariant, type VariantName, type VariantSelector } from './hub/variant-name.js';
+export { serializeBundle, signVariant, type SignVariantOptions, type SignedVariant } from './kernels/sign-variant.js';
+export { verifyAndCopyVariant, type CopyResult, type VerifyAndCopyOptions } from './kernels/verify-and-copy.js';
+export { HubCache } from './kernels/hub/cache.js';
+export { KernelRefusedError, getKernel, listVariants, type FetchedKernel, type GetKernelOptions } from './kernels/hub/get-kernel.js';
+export { HubClient, HubError, type HubClientOptions, type HubFile, type HubRevision, type RepoType } from './kernels/hub/hub-client.js';
+export { LockfileError, lockFromListing, readLockfile, variantLockHash, writeLockfile, type KernelLock } from './kernels/hub/lockfile.js';
+export { parseVariantName, selectVariant, type VariantName, type VariantSelector } from './kernels/variant-name.js';
 export { hashModel, type HashModelOptions, type HashedModel } from './model/hash-model.js';
 export { DEFAULT_IGNORE_PATHS, IgnorePathError } from './model/ignore-paths.js';
 export {
@@ -101,7 +101,7 @@ export { AttestationFileError, MAX_ATTESTATION_FILE_BYTES, parseAttestations, pe
 export { githubAttestationPolicy, type GitHubAttestationPolicyOptions } from './attest/attestation-policy.js';
 export { NpmKeysError, parseNpmKeys, pinnedNpmKeys, readNpmKeys, type NpmKey } from './attest/npm-keys.js';
 export { NPM_PUBLISH_PREDICATE, verifyAttestation, type AttestationFailure, type AttestationVerificationResult, type VerifiedAttestation, type VerifyAttestationOptions } from './attest/verify-attestation.js';
-export { PROVENANCE_FIELDS, SLSA_PROVENANCE_V02, SLSA_PROVENANCE_V1, provenanceFacts, provenancePolicy, type InTotoStatement, type ProvenanceFacts, type ProvenanceField } from './policy/predicate-policy.js';
-export { GITHUB_RELEASES_IDENTITY, githubReleasesPolicy, noIssuerPolicy } from './policy/policy.js';
+export { PROVENANCE_FIELDS, SLSA_PROVENANCE_V02, SLSA_PROVENANCE_V1, provenanceFacts, provenancePolicy, type InTotoStatement, type ProvenanceFacts, type ProvenanceField } from './trust/predicate-policy.js';
+export { GITHUB_RELEASES_IDENTITY, githubReleasesPolicy, noIssuerPolicy } from './trust/policy.js';
 export { attest, type AttestOptions, type Attestation } from './attest/attest.js';
 export { GITHUB_ACTIONS_BUILD_TYPE, ProvenanceEnvironmentError, githubActionsProvenance } from './attest/github-provenance.js';

@@ -3,7 +3,7 @@ import { stat } from 'node:fs/promises';
 import { basename } from 'node:path';
 import { digestBackend } from '../hashing/select-backend.js';
 import { writeFileAtomic } from '../fs/atomic-write.js';
-import { SLSA_PROVENANCE_V1 } from '../policy/predicate-policy.js';
+import { SLSA_PROVENANCE_V1 } from '../trust/predicate-policy.js';
 import { SigningError, signEnvelope, type SignerOptions } from '../sign/sign-bytes.js';
 import { IN_TOTO_PAYLOAD_TYPE } from '../sigstore/dsse.js';
 import { githubActionsProvenance } from './github-provenance.js';

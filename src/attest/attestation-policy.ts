@@ -1,7 +1,7 @@
-import { PolicyError } from '../policy/policy-error.js';
-import { GITHUB_ACTIONS_ISSUER, allOf, issuerPolicy, subjectPolicy, type Policy } from '../policy/policy.js';
-import { exactly, matching, type StringMatch } from '../policy/string-match.js';
-import { FULCIO_OID, describeExtension } from '../sigstore/certificate-identity.js';
+import { PolicyError } from '../trust/policy-error.js';
+import { GITHUB_ACTIONS_ISSUER, allOf, issuerPolicy, subjectPolicy, type Policy } from '../trust/policy.js';
+import { exactly, matching, type StringMatch } from '../trust/string-match.js';
+import { FULCIO_OID, describeExtension } from '../trust/certificate-identity.js';
 
 /** Who built the artifact, in the words of `gh attestation verify`. */
 export interface GitHubAttestationPolicyOptions {

@@ -1,4 +1,4 @@
-import { FULCIO_OID, type CertificateIdentity } from '../sigstore/certificate-identity.js';
+import { FULCIO_OID, type CertificateIdentity } from '../trust/certificate-identity.js';
 
 /**
  * Whether a PyPI provenance object's trusted publisher is the one that signed: PyPI groups

@@ -1,9 +1,9 @@
 import { parseStrictJSON } from '../json/strict-json.js';
-import { provenanceFacts, SLSA_PROVENANCE_V1, type InTotoStatement, type ProvenanceFacts } from '../policy/predicate-policy.js';
-import type { Policy } from '../policy/policy.js';
+import { provenanceFacts, SLSA_PROVENANCE_V1, type InTotoStatement, type ProvenanceFacts } from '../trust/predicate-policy.js';
+import type { Policy } from '../trust/policy.js';
 import { IN_TOTO_PAYLOAD_TYPE } from '../sigstore/dsse.js';
 import type { TrustedRoot } from '../sigstore/trusted-root.js';
-import { certificateIdentity } from '../sigstore/certificate-identity.js';
+import { certificateIdentity } from '../trust/certificate-identity.js';
 import { SignatureVerificationError, leafCertificate, verifyBundle, type Artifact, type Signer, type TrustAnchor } from '../sigstore/verify-bundle.js';
 import { AttestationFileError, readAttestationFile, type AttestationFormat, type LoadedAttestation } from './attestation-file.js';
 import { pinnedNpmKeys, type NpmKey } from './npm-keys.js';

@@ -2,10 +2,10 @@ import { existsSync, writeFileSync } from 'node:fs';
 import { join } from 'node:path';
 import { fileURLToPath } from 'node:url';
 import type { DigestBackend } from '../hashing/backend.js';
-import { githubWorkflowPolicy } from '../policy/policy.js';
-import { signVariant } from '../sign/sign-variant.js';
+import { githubWorkflowPolicy } from '../trust/policy.js';
+import { signVariant } from '../kernels/sign-variant.js';
 import { parseTrustedRoot } from '../sigstore/trusted-root.js';
-import { verifyVariant } from '../verify/verify-variant.js';
+import { verifyVariant } from '../kernels/verify-variant.js';
 import { median } from './statistics.js';
 
 /** What verifying a variant costs beyond hashing it, in milliseconds (medians). */

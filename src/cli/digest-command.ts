@@ -1,8 +1,8 @@
 import { DIGEST_ALGORITHMS, METADATA_ALGORITHMS, isDigestAlgorithm, type DigestAlgorithm } from '../digest/algorithm.js';
 import { digestBackend } from '../hashing/select-backend.js';
 import { stringifyOrdered } from '../json/ordered-json.js';
-import { readMetadataDigest } from '../metadata/read-digest.js';
-import { writeDigestToMetadata } from '../metadata/write-digest.js';
+import { readMetadataDigest } from '../kernels/read-digest.js';
+import { writeDigestToMetadata } from '../kernels/write-digest.js';
 import { formatBytes, formatRate, plural } from './format.js';
 import { ProgressBar } from './progress-bar.js';
 import { EXIT_FAILURE, EXIT_OK, UsageError, parseCommandLine, type Command } from './usage.js';

@@ -1,4 +1,4 @@
-import { getKernel, KernelRefusedError } from '../hub/get-kernel.js';
+import { getKernel, KernelRefusedError } from '../kernels/hub/get-kernel.js';
 import { HUB_HELP, HUB_OPTIONS, hubOptionsFrom, label, withProgress } from './hub-options.js';
 import { describeSigner, renderResult } from './render-result.js';
 import { TRUST_HELP, TRUST_OPTIONS, trustAnchorFrom, trustedRootFrom } from './trust-options.js';

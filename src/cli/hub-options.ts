@@ -1,8 +1,8 @@
-import type { FetchedKernel, GetKernelOptions } from '../hub/get-kernel.js';
-import { offlineFromEnv } from '../hub/hub-env.js';
-import { readLockfile } from '../hub/lockfile.js';
-import { thisMachine } from '../hub/this-machine.js';
-import type { VariantSelector } from '../hub/variant-name.js';
+import type { FetchedKernel, GetKernelOptions } from '../kernels/hub/get-kernel.js';
+import { offlineFromEnv } from '../kernels/hub/hub-env.js';
+import { readLockfile } from '../kernels/hub/lockfile.js';
+import { thisMachine } from '../kernels/hub/this-machine.js';
+import type { VariantSelector } from '../kernels/variant-name.js';
 import { ProgressBar } from './progress-bar.js';
 import { UsageError, parseDuration } from './usage.js';
 

@@ -1,6 +1,6 @@
 import type { ModelVerificationResult } from '../model/verify-model.js';
 import type { Signer } from '../sigstore/verify-bundle.js';
-import type { BytecodeHandled, VerificationResult } from '../verify/result.js';
+import type { BytecodeHandled, VerificationResult } from '../kernels/result.js';
 import { describeUnhashed } from '../hashing/unhashed-entries.js';
 import { formatBytes, plural, printable } from './format.js';
 

@@ -1,7 +1,7 @@
 import { readFile, stat } from 'node:fs/promises';
 import { writeFileAtomic } from '../fs/atomic-write.js';
 import { signBytes, signedBy } from '../sign/sign-bytes.js';
-import { serializeBundle } from '../sign/sign-variant.js';
+import { serializeBundle } from '../kernels/sign-variant.js';
 import { describeSigner } from './render-result.js';
 import { SIGNER_HELP, SIGNER_OPTIONS, signerFrom } from './signer-options.js';
 import { EXIT_FAILURE, EXIT_OK, UsageError, parseCommandLine, type Command } from './usage.js';

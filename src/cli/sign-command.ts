@@ -1,5 +1,5 @@
 import { signedBy } from '../sign/sign-bytes.js';
-import { signVariant } from '../sign/sign-variant.js';
+import { signVariant } from '../kernels/sign-variant.js';
 import { plural } from './format.js';
 import { ProgressBar } from './progress-bar.js';
 import { describeSigner } from './render-result.js';

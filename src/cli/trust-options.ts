@@ -1,12 +1,12 @@
 import { existsSync } from 'node:fs';
 import { readFile } from 'node:fs/promises';
-import { readPolicyFile } from '../policy/policy-file.js';
-import { NAMED_POLICIES, identityPolicy, type Policy } from '../policy/policy.js';
-import { exactly, matching } from '../policy/string-match.js';
-import { PolicyError } from '../policy/policy-error.js';
+import { readPolicyFile } from '../trust/policy-file.js';
+import { NAMED_POLICIES, identityPolicy, type Policy } from '../trust/policy.js';
+import { exactly, matching } from '../trust/string-match.js';
+import { PolicyError } from '../trust/policy-error.js';
 import { TrustedRootError, publicGoodTrustedRoot, readTrustedRoot, type TrustedRoot } from '../sigstore/trusted-root.js';
 import type { TrustAnchor } from '../sigstore/verify-bundle.js';
-import { offlineFromEnv } from '../hub/hub-env.js';
+import { offlineFromEnv } from '../kernels/hub/hub-env.js';
 import { UsageError } from './usage.js';
 
 /** The options every verifying command shares: who is trusted, and the trusted root. */

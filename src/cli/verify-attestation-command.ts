@@ -1,10 +1,10 @@
 import { githubAttestationPolicy } from '../attest/attestation-policy.js';
 import { NpmKeysError, readNpmKeys } from '../attest/npm-keys.js';
 import { verifyAttestation, type VerifiedAttestation } from '../attest/verify-attestation.js';
-import { PolicyError } from '../policy/policy-error.js';
-import { allOf, githubReleasesPolicy, type Policy } from '../policy/policy.js';
-import { SLSA_PROVENANCE_V02, SLSA_PROVENANCE_V1 } from '../policy/predicate-policy.js';
-import { exactly, matching } from '../policy/string-match.js';
+import { PolicyError } from '../trust/policy-error.js';
+import { allOf, githubReleasesPolicy, type Policy } from '../trust/policy.js';
+import { SLSA_PROVENANCE_V02, SLSA_PROVENANCE_V1 } from '../trust/predicate-policy.js';
+import { exactly, matching } from '../trust/string-match.js';
 import { printable } from './format.js';
 import { TRUST_OPTIONS, trustAnchorFrom, trustedRootFrom } from './trust-options.js';
 import { EXIT_FAILURE, EXIT_OK, UsageError, parseCommandLine, type Command } from './usage.js';

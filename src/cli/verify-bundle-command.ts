@@ -1,7 +1,7 @@
 import { readBounded } from '../fs/read-bounded.js';
 import { BundleError, parseBundle } from '../sigstore/bundle.js';
 import { SignatureVerificationError, verifyBundle } from '../sigstore/verify-bundle.js';
-import { MAX_BUNDLE_BYTES } from '../verify/verify-variant.js';
+import { MAX_BUNDLE_BYTES } from '../kernels/verify-variant.js';
 import { DIGEST, readArtifact } from './artifact-operand.js';
 import { describeSigner } from './render-result.js';
 import { TRUST_HELP, TRUST_OPTIONS, trustAnchorFrom, trustedRootFrom } from './trust-options.js';

@@ -1,7 +1,7 @@
 import { existsSync } from 'node:fs';
-import { getKernel, KernelRefusedError, listVariants } from '../hub/get-kernel.js';
-import { verifyVariant } from '../verify/verify-variant.js';
-import type { VerificationResult } from '../verify/result.js';
+import { getKernel, KernelRefusedError, listVariants } from '../kernels/hub/get-kernel.js';
+import { verifyVariant } from '../kernels/verify-variant.js';
+import type { VerificationResult } from '../kernels/result.js';
 import { HUB_HELP, HUB_OPTIONS, hubOptionsFrom, label, withProgress } from './hub-options.js';
 import { printable } from './format.js';
 import { ProgressBar } from './progress-bar.js';

@@ -4,7 +4,7 @@ import { stat } from 'node:fs/promises';
 import type { DigestBackend, HashOptions } from '../hashing/backend.js';
 import { writeFileAtomic } from '../fs/atomic-write.js';
 import { SigningError, parsePrivateKey, readSigningCertificate, signEnvelope, type KeyKinds, type SignerOptions } from '../sign/sign-bytes.js';
-import { checkSigningUsage } from './certificate-chain.js';
+import { checkSigningUsage } from '../sigstore/certificate-chain.js';
 import { MAX_SIGNATURE_BYTES } from './signature-file.js';
 import { IN_TOTO_PAYLOAD_TYPE, preAuthEncoding } from '../sigstore/dsse.js';
 import { hashModel } from './hash-model.js';

@@ -5,7 +5,7 @@ import { DigestError } from '../hashing/errors.js';
 import { readBounded } from '../fs/read-bounded.js';
 import { pinnedTrustedRoot, type TrustedRoot } from '../sigstore/trusted-root.js';
 import type { Signer, TrustAnchor } from '../sigstore/verify-bundle.js';
-import type { DistributiveOmit } from '../verify/result.js';
+import type { DistributiveOmit } from '../types.js';
 import { IN_TOTO_PAYLOAD_TYPE } from '../sigstore/dsse.js';
 import { hashModel } from './hash-model.js';
 import { DEFAULT_IGNORE_PATHS, IgnorePathError, modelRelativePaths, signatureInsideModel } from './ignore-paths.js';

@@ -1,11 +1,11 @@
 import { bundleFromJSON } from '@sigstore/bundle';
 import { X509Certificate } from '@sigstore/core';
 import { createHash, createPublicKey, verify as cryptoVerify, type KeyObject } from 'node:crypto';
-import type { StringMatch } from '../policy/string-match.js';
+import type { StringMatch } from '../trust/string-match.js';
 import type { TrustedRoot } from '../sigstore/trusted-root.js';
 import { parsePemCertificates } from '../sigstore/pem.js';
 import { SignatureVerificationError, checkTrustAnchor, keyId, parseKey, verifyEnvelopeBundle, type Signer, type TrustAnchor } from '../sigstore/verify-bundle.js';
-import { checkSigningUsage, subjectOf, verifyCertificatePath } from './certificate-chain.js';
+import { checkSigningUsage, subjectOf, verifyCertificatePath } from '../sigstore/certificate-chain.js';
 import { legacyPreAuthEncoding, preAuthEncoding } from '../sigstore/dsse.js';
 import type { ModelSignature } from './signature-file.js';
 

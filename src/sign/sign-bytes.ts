@@ -3,7 +3,7 @@ import { FulcioSigner, RekorWitness, TSAWitness, type Signer as SigstoreSigner, 
 import type { X509Certificate } from '@sigstore/core';
 import { createHash, createPrivateKey, createPublicKey, sign as cryptoSign, type KeyObject } from 'node:crypto';
 import { preAuthEncoding } from '../sigstore/dsse.js';
-import { CertificateChainError, verifyCertificatePath } from '../model/certificate-chain.js';
+import { CertificateChainError, verifyCertificatePath } from '../sigstore/certificate-chain.js';
 import { bundleSigner, keyId, type Signer } from '../sigstore/verify-bundle.js';
 import { derToPem, parsePemCertificate, parsePemCertificates, pemKeyBlock } from '../sigstore/pem.js';
 import { resolveIdentityToken } from './identity-token.js';

@@ -3,9 +3,9 @@ import { RFC3161Timestamp, X509Certificate, crypto as sigstoreCrypto } from '@si
 import { HashAlgorithm, type MessageSignature, type TrustedRoot } from '@sigstore/protobuf-specs';
 import { Verifier, toSignedEntity, toTrustMaterial, type SignedEntity, type TrustMaterial } from '@sigstore/verify';
 import { createHash, createPublicKey, type KeyObject } from 'node:crypto';
-import type { Policy } from '../policy/policy.js';
-import type { StringMatch } from '../policy/string-match.js';
-import { FULCIO_OID, certificateIdentity, issuerOf } from './certificate-identity.js';
+import type { Policy } from '../trust/policy.js';
+import type { StringMatch } from '../trust/string-match.js';
+import { FULCIO_OID, certificateIdentity, issuerOf } from '../trust/certificate-identity.js';
 import { IN_TOTO_PAYLOAD_TYPE } from './dsse.js';
 import { parsePemCertificates, pemKeyBlock } from './pem.js';
 import { verifyPrehashed, type HashName } from './prehashed.js';

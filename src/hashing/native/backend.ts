@@ -187,7 +187,7 @@ function toDigestError(error: unknown): unknown {
 
 /**
  * The addon's exclusive, non-waiting `flock` (Node has none), or undefined without the addon
- * (the Hub cache then falls back to lock files it creates: src/hub/cache.ts).
+ * (the Hub cache then falls back to lock files it creates: src/kernels/hub/cache.ts).
  */
 export function fileLocker(): ((fd: number) => boolean) | undefined {
   try {

@@ -1,8 +1,8 @@
 import { createHash, createHmac, timingSafeEqual } from 'node:crypto';
 import { stat } from 'node:fs/promises';
 import { join } from 'node:path';
-import type { VariantEntry } from '../hashing/tree.js';
-import { listVariantFiles } from '../hashing/variant-files.js';
+import type { VariantEntry } from '../../hashing/tree.js';
+import { listVariantFiles } from '../../hashing/variant-files.js';
 import type { HubCache } from './cache.js';
 import { readReceiptKey } from './receipt-key.js';
 

@@ -1,8 +1,8 @@
 import { createHash, type Hash } from 'node:crypto';
 import type { FileHandle } from 'node:fs/promises';
-import { unsafePathReason } from '../digest/digest.js';
-import { openRegular, UnsafePathError } from '../fs/write-inside.js';
-import { USER_AGENT } from '../version.js';
+import { unsafePathReason } from '../../digest/digest.js';
+import { openRegular, UnsafePathError } from '../../fs/write-inside.js';
+import { USER_AGENT } from '../../version.js';
 import { hubToken } from './hub-env.js';
 
 /** A Hub repository kind: kernels live in `kernel` repos; `model` repos hold older ones. */

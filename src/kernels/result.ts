@@ -1,6 +1,6 @@
 import type { Digest } from '../digest/digest.js';
 import type { DigestViolation } from '../digest/violations.js';
-import type { KernelMetadata } from '../metadata/metadata.js';
+import type { KernelMetadata } from './metadata.js';
 import type { Signer } from '../sigstore/verify-bundle.js';
 import type { UnhashedEntry } from '../hashing/tree.js';
 
@@ -40,5 +40,3 @@ export type VerificationResult = { path: string } & (
 
 export type VerificationStatus = VerificationResult['status'];
 
-/** Omit over each member of a union (a result without its path, say). */
-export type DistributiveOmit<T, K extends PropertyKey> = T extends unknown ? Omit<T, K> : never;

@@ -3,8 +3,8 @@ import { stat } from 'node:fs/promises';
 import { join } from 'node:path';
 import type { Digest } from '../digest/digest.js';
 import { writeFileAtomic } from '../fs/atomic-write.js';
-import { metadataWithDigest, readMetadataText } from '../metadata/write-digest.js';
-import { signBytes, SigningError, type SignerOptions } from './sign-bytes.js';
+import { metadataWithDigest, readMetadataText } from './write-digest.js';
+import { signBytes, SigningError, type SignerOptions } from '../sign/sign-bytes.js';
 import { describeUnhashed } from '../hashing/unhashed-entries.js';
 import { hashTree, type HashVariantOptions } from '../hashing/hash-variant.js';
 

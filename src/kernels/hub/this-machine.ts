@@ -1,6 +1,6 @@
 import { existsSync } from 'node:fs';
 import { arch, platform } from 'node:os';
-import type { VariantSelector } from './variant-name.js';
+import type { VariantSelector } from '../variant-name.js';
 
 /**
  * The variant selector for this machine: its OS and CPU, and the backend only where it can be

@@ -1,9 +1,9 @@
 import { constants } from 'node:fs';
 import { lstat, open, readlink, rename, rm, unlink } from 'node:fs/promises';
 import { dirname, join, relative, resolve, sep } from 'node:path';
-import { readBounded, type Read } from '../fs/read-bounded.js';
-import { ensureDirInside, openRegularInside, symlinkInside, writeFileInside } from '../fs/write-inside.js';
-import { fileLocker } from '../hashing/native/backend.js';
+import { readBounded, type Read } from '../../fs/read-bounded.js';
+import { ensureDirInside, openRegularInside, symlinkInside, writeFileInside } from '../../fs/write-inside.js';
+import { fileLocker } from '../../hashing/native/backend.js';
 import type { HubFile, RepoType } from './hub-client.js';
 import { hubCacheRoot } from './hub-env.js';
 

@@ -1,24 +1,24 @@
 import { readdir, stat } from 'node:fs/promises';
 import { join } from 'node:path';
 import type { KeyObject } from 'node:crypto';
-import { kernelsCommunityPolicy, type Policy } from '../policy/policy.js';
-import type { StringMatch } from '../policy/string-match.js';
-import type { Signer, TrustAnchor } from '../sigstore/verify-bundle.js';
-import type { TrustedRoot } from '../sigstore/trusted-root.js';
-import type { Digest } from '../digest/digest.js';
-import type { HashProgress } from '../hashing/backend.js';
-import type { KernelMetadata } from '../metadata/metadata.js';
-import type { VerificationResult } from '../verify/result.js';
-import { verifyFiles, verifySignedMetadata } from '../verify/verify-variant.js';
-import { listVariantTree } from '../hashing/variant-files.js';
-import { isHashedKey } from '../hashing/tree.js';
-import { removeBytecode, sortUnhashed } from '../hashing/unhashed-entries.js';
+import { kernelsCommunityPolicy, type Policy } from '../../trust/policy.js';
+import type { StringMatch } from '../../trust/string-match.js';
+import type { Signer, TrustAnchor } from '../../sigstore/verify-bundle.js';
+import type { TrustedRoot } from '../../sigstore/trusted-root.js';
+import type { Digest } from '../../digest/digest.js';
+import type { HashProgress } from '../../hashing/backend.js';
+import type { KernelMetadata } from '../metadata.js';
+import type { VerificationResult } from '../result.js';
+import { verifyFiles, verifySignedMetadata } from '../verify-variant.js';
+import { listVariantTree } from '../../hashing/variant-files.js';
+import { isHashedKey } from '../../hashing/tree.js';
+import { removeBytecode, sortUnhashed } from '../../hashing/unhashed-entries.js';
 import { HubCache } from './cache.js';
 import { offlineFromEnv } from './hub-env.js';
 import { HubClient, HubError, type HubClientOptions, type HubFile } from './hub-client.js';
 import { LockfileError, variantLockHash, type KernelLock } from './lockfile.js';
 import { fingerprint, variantReceipt } from './receipts.js';
-import { backendsFitting, selectVariant, type VariantSelector } from './variant-name.js';
+import { backendsFitting, selectVariant, type VariantSelector } from '../variant-name.js';
 
 export type GetKernelOptions = HubClientOptions & {
     /** Who is trusted (default kernels-community), or a managed key, or a private CA chain. */

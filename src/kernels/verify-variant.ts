@@ -1,16 +1,17 @@
 import { basename, join, resolve } from 'node:path';
-import { parseVariantName } from '../hub/variant-name.js';
+import { parseVariantName } from './variant-name.js';
 import type { HashOptions } from '../hashing/backend.js';
 import type { DigestBackend } from '../hashing/backend.js';
 import { Digest } from '../digest/digest.js';
 import { readBounded } from '../fs/read-bounded.js';
 import { DigestError } from '../hashing/errors.js';
-import { MetadataError, parseMetadata, type KernelMetadata } from '../metadata/metadata.js';
+import { MetadataError, parseMetadata, type KernelMetadata } from './metadata.js';
 import { BundleError, parseBundle, type Bundle } from '../sigstore/bundle.js';
 import { pinnedTrustedRoot, type TrustedRoot } from '../sigstore/trusted-root.js';
 import { SignatureVerificationError, checkTrustAnchor, verifyBundle, type Signer, type TrustAnchor } from '../sigstore/verify-bundle.js';
 import type { UnhashedEntry } from '../hashing/tree.js';
-import type { BytecodeHandled, DistributiveOmit, VerificationResult } from './result.js';
+import type { DistributiveOmit } from '../types.js';
+import type { BytecodeHandled, VerificationResult } from './result.js';
 import { removeBytecode, sortUnhashed, type BytecodeHandling } from '../hashing/unhashed-entries.js';
 import { hashTree } from '../hashing/hash-variant.js';
 

@@ -1,8 +1,8 @@
 import { createHash } from 'node:crypto';
 import { readFile } from 'node:fs/promises';
-import { writeFileAtomic } from '../fs/atomic-write.js';
+import { writeFileAtomic } from '../../fs/atomic-write.js';
 import type { HubFile } from './hub-client.js';
-import { parseStrictJSON } from '../json/strict-json.js';
+import { parseStrictJSON } from '../../json/strict-json.js';
 
 /** One kernel pinned in a `kernels.lock`: a commit, and a hash per variant. */
 export interface KernelLock {

@@ -1,4 +1,4 @@
-import { FULCIO_OID, describeExtension, type CertificateIdentity } from '../sigstore/certificate-identity.js';
+import { FULCIO_OID, describeExtension, type CertificateIdentity } from './certificate-identity.js';
 import type { InTotoStatement } from './predicate-policy.js';
 import { PolicyError } from './policy-error.js';
 import { exactly, oneOf, type StringMatch } from './string-match.js';

@@ -1,0 +1,93 @@
+// The map of docs/architecture.md, checked against the code: data flows one way (CLI → API →
+// products → machinery), the folders form no cycle, products do not reach into each other, and
+// nothing under src/ imports from outside it (the bench once imported a test helper).
+import { readdirSync, readFileSync, statSync } from 'node:fs';
+import { dirname, join, relative, resolve } from 'node:path';
+import { describe, expect, it } from 'vitest';
+import { ROOT } from './helpers/package.js';
+
+const SRC = join(ROOT, 'src');
+
+/** Each top-level unit of src/ and its layer: a module imports only from its layer or below. */
+const LAYERS: Record<string, number> = {
+  cli: 4,
+  'index.ts': 3,
+  bench: 3,
+  kernels: 2,
+  model: 2,
+  attest: 2,
+  sign: 1,
+  sigstore: 1,
+  trust: 1,
+  digest: 1,
+  hashing: 1,
+  fs: 1,
+  json: 1,
+  'version.ts': 1,
+  'types.ts': 1,
+};
+const PRODUCTS = ['kernels', 'model', 'attest'];
+/** Being cut loose (issue 15): the bench's verify overhead still signs with the tests' mock Sigstore. */
+const KNOWN_OUTSIDE = ['src/bench/verify-overhead.ts'];
+
+function sources(dir: string): string[] {
+  return readdirSync(dir).flatMap((name) => {
+    const path = join(dir, name);
+    return statSync(path).isDirectory() ? sources(path) : path.endsWith('.ts') ? [path] : [];
+  });
+}
+
+/** The unit a path under src/ belongs to: its first segment. */
+const unitOf = (path: string) => relative(SRC, path).split('/')[0]!;
+
+/** Every relative import (static, dynamic or `new URL`) of every source file, as unit edges. */
+const edges = sources(SRC).flatMap((file) => {
+  const text = readFileSync(file, 'utf8');
+  const specifiers = [...text.matchAll(/(?:from\s+|import\s*\(\s*|new URL\(\s*)'(\.\.?\/[^']+)'/g)].map((m) => m[1]!);
+  return specifiers.map((specifier) => {
+    const target = resolve(dirname(file), specifier);
+    const outside = relative(SRC, target).startsWith('..');
+    return { file: relative(ROOT, file), specifier, from: unitOf(file), to: outside ? relative(ROOT, target) : unitOf(target), outside };
+  });
+});
+
+describe('the map of the code (docs/architecture.md)', () => {
+  it('finds the imports it checks', () => {
+    expect(edges.length).toBeGreaterThan(300);
+    expect(edges.some((e) => e.from === 'kernels' && e.to === 'hashing')).toBe(true);
+  });
+
+  it('gives every unit of src/ a layer', () => {
+    const units = readdirSync(SRC);
+    expect(units.filter((unit) => !(unit in LAYERS))).toEqual([]);
+  });
+
+  it('imports nothing from the tests, the scripts or the examples (only what the package ships)', () => {
+    const outside = edges.filter((e) => e.outside && /^(__test__|scripts|examples)\//.test(e.to) && !KNOWN_OUTSIDE.includes(e.file));
+    expect(outside.map((e) => `${e.file}: ${e.specifier}`)).toEqual([]);
+  });
+
+  it('lets data flow one way: a module imports only its own layer or the layers below', () => {
+    const upward = edges.filter((e) => e.to in LAYERS && LAYERS[e.to]! > LAYERS[e.from]!);
+    expect(upward.map((e) => `${e.file} (${e.from}) imports ${e.specifier} (${e.to})`)).toEqual([]);
+  });
+
+  it('keeps the products apart: kernels, model and attest share machinery, not each other', () => {
+    const across = edges.filter((e) => e.from !== e.to && PRODUCTS.includes(e.from) && PRODUCTS.includes(e.to));
+    expect(across.map((e) => `${e.file} imports ${e.specifier}`)).toEqual([]);
+  });
+
+  it('has no cycle between folders', () => {
+    const graph = new Map<string, Set<string>>();
+    for (const e of edges) if (e.from !== e.to && e.to in LAYERS) graph.set(e.from, (graph.get(e.from) ?? new Set()).add(e.to));
+    const cycles: string[] = [];
+    const visit = (unit: string, path: string[]) => {
+      for (const next of graph.get(unit) ?? []) {
+        if (path.includes(next)) cycles.push([...path.slice(path.indexOf(next)), next].join(' → '));
+        else visit(next, [...path, next]);
+      }
+    };
+    for (const unit of graph.keys()) visit(unit, [unit]);
+    expect(cycles).toEqual([]);
+  });
+});
