@@ -5,7 +5,7 @@ import type { StringMatch } from '../trust/string-match.js';
 import type { TrustedRoot } from '../sigstore/trusted-root.js';
 import { parsePemCertificates } from '../sigstore/pem.js';
 import { SignatureVerificationError, checkTrustAnchor, keyId, parseKey, verifyEnvelopeBundle, type Signer, type TrustAnchor } from '../sigstore/verify-bundle.js';
-import { checkSigningUsage, subjectOf, verifyCertificatePath } from '../sigstore/certificate-chain.js';
+import { CertificateChainError, checkSigningUsage, subjectOf, verifyCertificatePath } from '../sigstore/certificate-chain.js';
 import { legacyPreAuthEncoding, preAuthEncoding } from '../sigstore/dsse.js';
 import type { ModelSignature } from './signature-file.js';
 
@@ -93,7 +93,8 @@ function verifyWithCertificateChain(signature: ModelSignature, trustedPem: strin
     path = verifyCertificatePath(leaf, intermediates, trusted, now);
     checkSigningUsage(leaf);
   } catch (error) {
-    return fail('CERTIFICATE_ERROR', (error as Error).message);
+    if (!(error instanceof CertificateChainError)) throw error;
+    return fail('CERTIFICATE_ERROR', error.message);
   }
   const san = leaf.subjectAltName;
   if (identity && (san === undefined || !identity.test(san))) {

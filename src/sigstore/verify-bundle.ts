@@ -108,7 +108,9 @@ function verifyOrThrow(bundle: Bundle, artifact: Artifact | undefined, trustedRo
   try {
     return verify(bundle, artifact, trustedRoot, anchor);
   } catch (error) {
-    if (error instanceof SignatureVerificationError) throw error;
+    // A TypeError or ReferenceError is a bug, or a caller's policy that is broken: it says
+    // nothing about the bundle and never becomes a verdict (docs/architecture.md, Errors).
+    if (error instanceof SignatureVerificationError || error instanceof TypeError || error instanceof ReferenceError) throw error;
     const { code, message, cause } = error as { code?: string; message?: string; cause?: { message?: string } };
     const detail = cause?.message && cause.message !== message ? `: ${cause.message}` : '';
     const text = `${message ?? String(error)}${detail}`;
