@@ -85,3 +85,50 @@ describe('an internal error is never a verdict about the user files', () => {
     await expect(ks.verifyAttestation({ ...options, policy: brokenPolicy })).rejects.toThrow('broken policy');
   });
 });
+
+describe('error codes come from closed unions, and a wrapping error keeps its cause', () => {
+  /** What the runtime error must look like: its class, its code, and what it wraps. */
+  const caught = async (run: () => unknown) => {
+    try {
+      await run();
+    } catch (error) {
+      return error as Error & { code?: string; cause?: unknown };
+    }
+    throw new Error('expected an error');
+  };
+
+  it('parsing: a bundle that is not JSON is BUNDLE_INVALID, caused by the strict JSON error', async () => {
+    const error = await caught(() => ks.parseBundle('{"a":1,"a":2}'));
+    expect(error).toBeInstanceOf(ks.BundleError);
+    expect(error.code).toBe('BUNDLE_INVALID' satisfies import('../dist/index.js').BundleError['code']);
+    expect(error.cause).toMatchObject({ name: 'StrictJSONError', kind: 'duplicate-key' });
+  });
+
+  it('signing: a key that is not one is KEY_INVALID, caused by what Node said', async () => {
+    const error = await caught(() => ks.signBytes(Buffer.from('x'), { method: 'key', privateKey: '-----BEGIN PRIVATE KEY-----\nAAAA\n-----END PRIVATE KEY-----\n' }));
+    expect(error).toBeInstanceOf(ks.SigningError);
+    expect(error.code).toBe('KEY_INVALID' satisfies import('../dist/index.js').SigningErrorCode);
+    expect(error.cause).toBeInstanceOf(Error);
+  });
+
+  it('verifying: a signer the policy does not trust is POLICY_ERROR; a missing file NOT_FOUND with its system error', async () => {
+    const dir = await signedVariant();
+    const bundle = ks.parseBundle(readFileSync(join(dir, 'metadata.json.sigstore')));
+    const other = ks.githubWorkflowPolicy({ repository: 'someone/else' });
+    const error = await caught(() => ks.verifyBundle(bundle, { bytes: readFileSync(join(dir, 'metadata.json')) }, trustedRoot, { policy: other }));
+    expect(error).toBeInstanceOf(ks.SignatureVerificationError);
+    expect(error.code).toBe('POLICY_ERROR' satisfies import('../dist/index.js').SignatureVerificationErrorCode);
+    const missing = await caught(() => ks.hashVariant('sha256', join(dir, 'no-such-dir'), { backend: ks.pureBackend }));
+    expect(missing).toBeInstanceOf(ks.DigestError);
+    expect(missing.code).toBe('NOT_FOUND' satisfies import('../dist/index.js').DigestErrorCode);
+    expect(missing.cause).toMatchObject({ code: 'ENOENT' });
+  });
+
+  it('the Hub and getKernel: codes follow from what happened', () => {
+    expect(new ks.HubError('x', undefined, true).code).toBe('HUB_UNREACHABLE');
+    expect(new ks.HubError('x', 503).code).toBe('HUB_STATUS');
+    expect(new ks.HubError('x').code).toBe('HUB_REFUSED');
+    expect(new ks.KernelRefusedError('x').code).toBe('VARIANT_UNAVAILABLE');
+    expect(new ks.KernelRefusedError('x', { path: '/v', status: 'signature-missing' }).code).toBe('KERNEL_UNVERIFIED');
+  });
+});

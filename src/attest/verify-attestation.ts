@@ -4,7 +4,7 @@ import type { Policy } from '../trust/policy.js';
 import { IN_TOTO_PAYLOAD_TYPE } from '../sigstore/dsse.js';
 import type { TrustedRoot } from '../sigstore/trusted-root.js';
 import { certificateIdentity } from '../trust/certificate-identity.js';
-import { SignatureVerificationError, leafCertificate, verifyBundle, type Artifact, type Signer, type TrustAnchor } from '../sigstore/verify-bundle.js';
+import { SignatureVerificationError, leafCertificate, verifyBundle, type Artifact, type SignatureVerificationErrorCode, type Signer, type TrustAnchor } from '../sigstore/verify-bundle.js';
 import { AttestationFileError, readAttestationFile, type AttestationFormat, type LoadedAttestation } from './attestation-file.js';
 import { pinnedNpmKeys, type NpmKey } from './npm-keys.js';
 import { publisherMismatch } from './pypi-publisher.js';
@@ -100,7 +100,7 @@ export async function verifyAttestation(options: VerifyAttestationOptions): Prom
 }
 
 function verifyOne(attestation: LoadedAttestation, options: VerifyAttestationOptions): VerifiedAttestation {
-  const fail = (code: string, reason: string): never => {
+  const fail = (code: SignatureVerificationErrorCode, reason: string): never => {
     throw new SignatureVerificationError(code, reason);
   };
   const { bundle } = attestation;

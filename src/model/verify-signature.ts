@@ -4,7 +4,7 @@ import { createHash, createPublicKey, verify as cryptoVerify, type KeyObject } f
 import type { StringMatch } from '../trust/string-match.js';
 import type { TrustedRoot } from '../sigstore/trusted-root.js';
 import { parsePemCertificates } from '../sigstore/pem.js';
-import { SignatureVerificationError, checkTrustAnchor, keyId, parseKey, verifyEnvelopeBundle, type Signer, type TrustAnchor } from '../sigstore/verify-bundle.js';
+import { SignatureVerificationError, checkTrustAnchor, type SignatureVerificationErrorCode, keyId, parseKey, verifyEnvelopeBundle, type Signer, type TrustAnchor } from '../sigstore/verify-bundle.js';
 import { CertificateChainError, checkSigningUsage, subjectOf, verifyCertificatePath } from '../sigstore/certificate-chain.js';
 import { legacyPreAuthEncoding, preAuthEncoding } from '../sigstore/dsse.js';
 import type { ModelSignature } from './signature-file.js';
@@ -119,6 +119,6 @@ function verifyEnvelope(signature: ModelSignature, key: KeyObject): boolean {
   return fail('SIGNATURE_ERROR', 'the DSSE signature does not verify with the signing key');
 }
 
-function fail(code: string, message: string): never {
+function fail(code: SignatureVerificationErrorCode, message: string): never {
   throw new SignatureVerificationError(code, message);
 }

@@ -15,6 +15,7 @@ const UNDERSTOOD_CRITICAL = new Set([
 /** A certificate chain of a private PKI does not hold; the message says where. */
 export class CertificateChainError extends Error {
   override readonly name = 'CertificateChainError';
+  readonly code = 'CERTIFICATE_CHAIN_INVALID' as const;
 }
 
 /**

@@ -38,12 +38,12 @@ export function parsePolicy(json: unknown): Policy {
 /** Reads a policy file; errors name the file. */
 export async function readPolicyFile(path: string): Promise<Policy> {
   const text = await readFile(path, 'utf8').catch((error: NodeJS.ErrnoException) => {
-    throw new PolicyError(`${path}: cannot read: ${error.code === 'ENOENT' ? 'not found' : error.message}`);
+    throw new PolicyError(`${path}: cannot read: ${error.code === 'ENOENT' ? 'not found' : error.message}`, { cause: error });
   });
   try {
     return parsePolicy(parseStrictJSON(text));
   } catch (error) {
-    throw new PolicyError(`${path}: ${(error as Error).message}`);
+    throw new PolicyError(`${path}: ${(error as Error).message}`, { cause: error });
   }
 }
 

@@ -81,7 +81,7 @@ export async function checkRoot(root: string): Promise<void> {
 /** A Node system error as a DigestError, keeping "not found" distinct. */
 export function ioError(path: string, action: string, error: unknown): DigestError {
   const code = errorCode(error) === 'ENOENT' ? 'NOT_FOUND' : 'IO';
-  return new DigestError(code, path, `cannot ${action}: ${describeSystemError(error)}`);
+  return new DigestError(code, path, `cannot ${action}: ${describeSystemError(error)}`, { cause: error });
 }
 
 /** Whether following a symlink failed because its target is missing or loops. */
@@ -98,7 +98,7 @@ export function danglingError(path: string, error: unknown): DigestError {
   } catch {
     // keep '?'
   }
-  return new DigestError('DANGLING_SYMLINK', path, `dangling symlink to ${target} (${describeSystemError(error)})`);
+  return new DigestError('DANGLING_SYMLINK', path, `dangling symlink to ${target} (${describeSystemError(error)})`, { cause: error });
 }
 
 function symlinkError(path: string, error: unknown): DigestError {
