@@ -47,6 +47,8 @@ export interface VerifiedAttestation {
 export interface AttestationFailure {
   /** The file, or the attestation in it, that failed. */
   source: string;
+  /** Which check failed: the file could not be used, or a check of the signature, signer or statement. */
+  code: AttestationFileError['code'] | SignatureVerificationErrorCode;
   reason: string;
 }
 
@@ -78,7 +80,7 @@ export async function verifyAttestation(options: VerifyAttestationOptions): Prom
       loaded = await readAttestationFile(file);
     } catch (error) {
       if (!(error instanceof AttestationFileError)) throw error;
-      failures.push({ source: file, reason: error.message });
+      failures.push({ source: file, code: error.code, reason: error.message });
       continue;
     }
     for (const attestation of loaded) {
@@ -86,7 +88,7 @@ export async function verifyAttestation(options: VerifyAttestationOptions): Prom
         verified.push(verifyOne(attestation, options));
       } catch (error) {
         if (!(error instanceof SignatureVerificationError)) throw error;
-        failures.push({ source: attestation.source, reason: error.message });
+        failures.push({ source: attestation.source, code: error.code, reason: error.message });
       }
     }
   }
