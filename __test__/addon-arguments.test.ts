@@ -2,10 +2,11 @@ import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import fc from 'fast-check';
 import { join } from 'node:path';
 import { tempDir, writeTree } from './helpers/fs.js';
-import { DIST } from './helpers/package.js';
+import { DIST, NATIVE_BACKEND } from './helpers/package.js';
 
 const ks = (await import(DIST)) as typeof import('../dist/index.js');
-const addon = ks.loadAddon() as unknown as Record<string, (...args: unknown[]) => unknown>;
+const { loadAddon } = (await import(NATIVE_BACKEND)) as typeof import('../dist/hashing/native/backend.js');
+const addon = loadAddon() as unknown as Record<string, (...args: unknown[]) => unknown>;
 const RUNS = Number(process.env.KERNELSEAL_FUZZ_RUNS ?? 300);
 
 /** Error codes a call may throw synchronously, by error class (crates/addon/src/lib.rs). */

@@ -2,10 +2,9 @@ import { describe, expect, it } from 'vitest';
 import { generateKeyPairSync } from 'node:crypto';
 import { join } from 'node:path';
 import { pseudoRandomBytes, runNode, tempDir, writeTree } from './helpers/fs.js';
-import { DIST } from './helpers/package.js';
+import { DIST, NATIVE_BACKEND } from './helpers/package.js';
 
 const ks = (await import(DIST)) as typeof import('../dist/index.js');
-const NATIVE_BACKEND = new URL('hashing/native/backend.js', DIST).href;
 
 /**
  * Runs a script in a child Node whose addon panics in `operation` (KERNELSEAL_TEST_PANIC,
@@ -13,7 +12,7 @@ const NATIVE_BACKEND = new URL('hashing/native/backend.js', DIST).href;
  */
 function panicking(operation: string, body: string) {
   return runNode(
-    `const m = await import(${JSON.stringify(DIST)}); const nb = await import(${JSON.stringify(NATIVE_BACKEND)}); const addon = m.loadAddon();
+    `const m = await import(${JSON.stringify(DIST)}); const nb = await import(${JSON.stringify(NATIVE_BACKEND)}); const addon = nb.loadAddon();
      const outcome = (p) => p.then((value) => ({ value: typeof value }), (e) => ({ name: e.constructor.name, code: e.code, operation: e.operation, path: e.path, message: e.message }));
      ${body}`,
     { env: { KERNELSEAL_TEST_PANIC: operation }, timeout: 60_000 },

@@ -2,11 +2,11 @@ import { describe, expect, it } from 'vitest';
 import { closeSync, ftruncateSync, openSync } from 'node:fs';
 import { join } from 'node:path';
 import { pseudoRandomBytes, runNode, tempDir, writeTree } from './helpers/fs.js';
-import { DIST } from './helpers/package.js';
+import { DIST, NATIVE_BACKEND } from './helpers/package.js';
 
 /** Runs a script in a child Node with the package imported as `m` and the addon as `addon`. */
 function child(body: string, options: Parameters<typeof runNode>[1] = {}) {
-  return runNode(`const m = await import(${JSON.stringify(DIST)}); const addon = m.loadAddon();\n${body}`, { timeout: 120_000, ...options });
+  return runNode(`const m = await import(${JSON.stringify(DIST)}); const addon = (await import(${JSON.stringify(NATIVE_BACKEND)})).loadAddon();\n${body}`, { timeout: 120_000, ...options });
 }
 
 describe('the addon under stress', () => {

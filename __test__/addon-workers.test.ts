@@ -3,7 +3,7 @@ import { generateKeyPairSync } from 'node:crypto';
 import { closeSync, ftruncateSync, openSync } from 'node:fs';
 import { join } from 'node:path';
 import { pseudoRandomBytes, runNode, tempDir, writeTree } from './helpers/fs.js';
-import { DIST } from './helpers/package.js';
+import { DIST, NATIVE_BACKEND } from './helpers/package.js';
 
 const ks = (await import(DIST)) as typeof import('../dist/index.js');
 
@@ -15,7 +15,7 @@ const ROUNDS = Number(process.env.KERNELSEAL_WORKER_ROUNDS ?? 20);
 
 /** Runs a script in a child Node with the package imported as `m` and the addon as `addon`. */
 function child(body: string, options: Parameters<typeof runNode>[1] = {}) {
-  return runNode(`const m = await import(${JSON.stringify(DIST)}); const addon = m.loadAddon();\n${body}`, { timeout: 600_000, ...options });
+  return runNode(`const m = await import(${JSON.stringify(DIST)}); const addon = (await import(${JSON.stringify(NATIVE_BACKEND)})).loadAddon();\n${body}`, { timeout: 600_000, ...options });
 }
 
 /** The script of a worker that starts one addon call and says so; `exitAfter` ms later it calls process.exit(). */
@@ -24,7 +24,7 @@ const WORKER = `
   const { scenario, exitAfter, progress, dir, big, files, publicKey } = workerData;
   // The addon alone loads faster than the whole package, which verifyModel needs.
   const m = await import(scenario === 'verifyModel' ? workerData.dist : new URL('hashing/native/backend.js', workerData.dist).href);
-  const addon = m.loadAddon();
+  const addon = (await import(new URL('hashing/native/backend.js', workerData.dist).href)).loadAddon();
   const onProgress = progress ? () => {} : undefined;
   const calls = {
     hashVariant: () => addon.hashVariant('blake3', dir, onProgress),
@@ -127,7 +127,7 @@ describe('worker threads that end while the addon works for them', () => {
       // As many workers as job threads (crates/addon/src/job_queue.rs), each hashing 4 GiB, ended once all hash.
       const workers = Array.from({ length: 4 }, () => new Worker(\`
         import { parentPort, workerData } from 'node:worker_threads';
-        const addon = (await import(workerData.dist)).loadAddon();
+        const addon = (await import(new URL('hashing/native/backend.js', workerData.dist).href)).loadAddon();
         let told = false;
         addon.hashFile(workerData.big, 'sha512', () => { if (!told) parentPort.postMessage('hashing'); told = true; });\`,
         { eval: true, workerData: { dist: ${JSON.stringify(DIST)}, big: ${JSON.stringify(big)} } }));

@@ -1,7 +1,7 @@
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { execFileSync } from 'node:child_process';
 import { createHash } from 'node:crypto';
-import { closeSync, existsSync, ftruncateSync, mkdirSync, openSync, readFileSync, readdirSync, renameSync, rmSync, statSync, symlinkSync, truncateSync, writeFileSync } from 'node:fs';
+import { closeSync, existsSync, ftruncateSync, mkdirSync, openSync, readFileSync, readdirSync, renameSync, rmSync, statSync, symlinkSync, truncateSync, utimesSync, writeFileSync } from 'node:fs';
 import { createServer } from 'node:net';
 import { join } from 'node:path';
 import { githubActionsClaims, identityToken, startMockSigstore, type MockSigstore } from './helpers/mock-sigstore.ts';
@@ -142,6 +142,37 @@ describe('adversarial kernel variants', () => {
     // And a tampered source never yields a copy.
     const refused = await ks.verifyAndCopyVariant(dir, { policy, trustedRoot, into: tempDir() });
     expect(refused).toMatchObject({ status: 'digest-mismatch', path: dir });
+  });
+
+  it('a file replaced after the walk listed it (same bytes, size and mtime, a new inode): the copy refuses it as changed', async () => {
+    const dir = await signed();
+    const into = tempDir();
+    const layers = join(dir, 'layers.py');
+    const size = statSync(layers).size;
+    const MTIME = 1_700_000_000; // whole seconds: the twin gets the very same mtime, to the nanosecond
+    utimesSync(layers, MTIME, MTIME);
+    const listed = statSync(layers, { bigint: true });
+    // The copy checks the signal before each chunk it copies: once the first file ('__init__.py',
+    // in byte order) is being copied, the walk is over, so 'layers.py' is swapped for a twin
+    // between its listing and its opening, as a writer sharing the cache could.
+    const signal = new AbortController().signal;
+    let twin: ReturnType<typeof statSync<{ bigint: true }>> | undefined;
+    signal.throwIfAborted = () => {
+      const copy = readdirSync(into)[0];
+      if (!twin && copy !== undefined && existsSync(join(into, copy, '__init__.py'))) {
+        writeFileSync(`${layers}.new`, readFileSync(layers));
+        utimesSync(`${layers}.new`, MTIME, MTIME);
+        renameSync(`${layers}.new`, layers);
+        twin = statSync(layers, { bigint: true });
+      }
+    };
+    const result = await ks.verifyAndCopyVariant(dir, { policy, trustedRoot, into, signal });
+    expect(twin).toMatchObject({ size: listed.size, mtimeNs: listed.mtimeNs });
+    expect(twin!.ino).not.toBe(listed.ino);
+    expect(result).toMatchObject({ status: 'hash-failed', reason: `${layers}: file changed after it was listed (size ${size} then, ${size} now)`, source: dir });
+    expect(readdirSync(into)).toEqual([]); // no copy is left
+    // The same bytes, listed afresh, verify: only the swap was refused.
+    expect(await ks.verifyAndCopyVariant(dir, { policy, trustedRoot, into: tempDir() })).toMatchObject({ status: 'verified' });
   });
 
   it.each([

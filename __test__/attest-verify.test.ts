@@ -60,13 +60,13 @@ describe('verifyAttestation', () => {
     const result = await verifyNpm([fixture(dir, 'sigstore-2.3.1-invalidsigprov.attestations.json')]);
     expect(result.ok).toBe(false);
     expect(result.verified.map((a) => a.source)).toEqual([fixture(dir, 'sigstore-2.3.1-invalidsigprov.attestations.json#1')]);
-    expect(result.failures).toEqual([{ source: fixture(dir, 'sigstore-2.3.1-invalidsigprov.attestations.json#2'), reason: expect.stringMatching(/payload hash mismatch/) }]);
+    expect(result.failures).toEqual([{ source: fixture(dir, 'sigstore-2.3.1-invalidsigprov.attestations.json#2'), code: 'TLOG_BODY_ERROR', reason: expect.stringMatching(/payload hash mismatch/) }]);
   });
 
   it('refuses a bundle with no certificate and no content when it is read, naming the file and line', async () => {
     const path = fixture('gh-attest-demo-missing-cert_fail', 'github_provenance_demo-0.0.12-py3-none-any-bundle-missing-cert.jsonl');
     const result = await ks.verifyAttestation({ artifact: { digest: Buffer.alloc(32), algorithm: 'sha256' }, bundles: [path], trustedRoot: githubRoot, policy: repo('actions/attest-demo') });
-    expect(result.failures).toEqual([{ source: path, reason: expect.stringMatching(/^.*missing-cert\.jsonl: invalid Sigstore bundle: .*content/) }]);
+    expect(result.failures).toEqual([{ source: path, code: 'ATTESTATION_FILE_INVALID', reason: expect.stringMatching(/^.*missing-cert\.jsonl: invalid Sigstore bundle: .*content/) }]);
   });
 
   it('fails on a tampered signature before anything else', async () => {
@@ -97,7 +97,7 @@ describe('verifyAttestation', () => {
     const document = npmDocument();
     document.attestations[1].predicateType = ks.NPM_PUBLISH_PREDICATE;
     const result = await verifyNpm([write('swapped.json', document)]);
-    expect(result.failures).toEqual([{ source: expect.stringMatching(/#2$/), reason: expect.stringMatching(/listed as .* but the signed statement says "https:\/\/slsa.dev\/provenance\/v1"/) }]);
+    expect(result.failures).toEqual([{ source: expect.stringMatching(/#2$/), code: 'PREDICATE_TYPE_ERROR', reason: expect.stringMatching(/listed as .* but the signed statement says "https:\/\/slsa.dev\/provenance\/v1"/) }]);
   });
 
   it('trusts a registry key only while it was valid, and only keys for attestations', async () => {
@@ -147,7 +147,7 @@ describe('verifyAttestation', () => {
     for (const [name, content, reason] of cases) {
       const path = write(name, content);
       const result = await verifyNpm([path]);
-      expect(result.failures, name).toEqual([{ source: path, reason: expect.stringMatching(reason) }]);
+      expect(result.failures, name).toEqual([{ source: path, code: 'ATTESTATION_FILE_INVALID', reason: expect.stringMatching(reason) }]);
       expect(result.failures[0]!.reason.startsWith(path), name).toBe(true);
     }
   });
@@ -191,7 +191,7 @@ describe('verifyAttestation', () => {
     const fifo = join(scratch, 'fifo.json');
     execFileSync('mkfifo', [fifo]);
     const result = await verifyNpm([fifo]);
-    expect(result.failures).toEqual([{ source: fifo, reason: `${fifo} is not a regular file` }]);
+    expect(result.failures).toEqual([{ source: fifo, code: 'ATTESTATION_FILE_INVALID', reason: `${fifo} is not a regular file` }]);
   });
 });
 

@@ -1,7 +1,7 @@
 import { describe, expect, it } from 'vitest';
 import { createHash } from 'node:crypto';
 import { tempDir, writeTree } from './helpers/fs.js';
-import { DIST } from './helpers/package.js';
+import { DIST, internal } from './helpers/package.js';
 
 const {
   Digest,
@@ -10,11 +10,11 @@ const {
   MissingFile,
   UnknownFile,
   AlgorithmMismatch,
-  compareByteOrder,
   createNativeBackend,
   pureBackend,
   hashVariant,
 } = (await import(DIST)) as typeof import('../dist/index.js');
+const { compareByteOrder } = (await import(internal('digest/byte-order.js'))) as typeof import('../dist/digest/byte-order.js');
 
 const backends = [createNativeBackend(), pureBackend];
 const b64 = (algorithm: string, data: string | Buffer) => createHash(algorithm).update(data).digest('base64');

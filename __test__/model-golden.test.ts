@@ -4,9 +4,10 @@ import { describe, expect, it } from 'vitest';
 import { mkdirSync, readFileSync, readdirSync, writeFileSync } from 'node:fs';
 import { join } from 'node:path';
 import { tempDir, writeTree } from './helpers/fs.js';
-import { DIST, testdata } from './helpers/package.js';
+import { DIST, internal, testdata } from './helpers/package.js';
 
 const ks = (await import(DIST)) as typeof import('../dist/index.js');
+const { compareResourceNames } = (await import(internal('model/manifest.js'))) as typeof import('../dist/model/manifest.js');
 const GOLDEN = testdata('model-signing', 'model-transparency', 'tests');
 const KNOWN_MODEL_TEXT = 'This is a simple model';
 
@@ -114,8 +115,8 @@ describe('statement text', () => {
 
   it('orders resources by path components, then shards by numeric range, as Python sorts them', () => {
     const names = ['é', 'a.txt', 'a b', 'z', 'A', 'a-b/c', 'a/b'];
-    expect([...names].sort((a, b) => ks.compareResourceNames(a, b, 'files'))).toEqual(['A', 'a/b', 'a b', 'a-b/c', 'a.txt', 'z', 'é']);
+    expect([...names].sort((a, b) => compareResourceNames(a, b, 'files'))).toEqual(['A', 'a/b', 'a b', 'a-b/c', 'a.txt', 'z', 'é']);
     const shards = ['f:16:22', 'f:8:16', 'f:0:8', 'e:100:200'];
-    expect([...shards].sort((a, b) => ks.compareResourceNames(a, b, 'shards'))).toEqual(['e:100:200', 'f:0:8', 'f:8:16', 'f:16:22']);
+    expect([...shards].sort((a, b) => compareResourceNames(a, b, 'shards'))).toEqual(['e:100:200', 'f:0:8', 'f:8:16', 'f:16:22']);
   });
 });

@@ -7,9 +7,10 @@ import { existsSync, readFileSync, rmSync, symlinkSync, writeFileSync } from 'no
 import { basename, join } from 'node:path';
 import { identityToken, startMockSigstore, type MockSigstore } from './helpers/mock-sigstore.js';
 import { pseudoRandomBytes, tempDir, writeTree } from './helpers/fs.js';
-import { DIST, testdata } from './helpers/package.js';
+import { DIST, internal, testdata } from './helpers/package.js';
 
 const ks = (await import(DIST)) as typeof import('../dist/index.js');
+const { rootDigest } = (await import(internal('model/manifest.js'))) as typeof import('../dist/model/manifest.js');
 type Manifest = import('../dist/index.js').ModelManifest;
 const KEYS = testdata('model-signing', 'model-transparency', 'scripts', 'tests', 'keys', 'certificate');
 const read = (path: string) => readFileSync(path, 'utf8');
@@ -299,7 +300,7 @@ describe('what fails, and why', () => {
     const statement = ks.buildStatement(manifest) as { predicate: { resources: Array<{ name: string }> } };
     const gap = { ...statement, predicate: { ...statement.predicate, resources: statement.predicate.resources.filter((r) => r.name !== 'model.safetensors:1024:2048') } };
     const resources = gap.predicate.resources as Array<{ digest: string }>;
-    const root = ks.rootDigest(resources as never);
+    const root = rootDigest(resources as never);
     (gap as unknown as { subject: Array<{ digest: { sha256: string } }> }).subject = [{ name: 'm', digest: { sha256: root } } as never];
     writeFileSync(signature, signStatement({}, key.privateKey, Buffer.from(JSON.stringify(gap))));
     expect(await verify(dir)).toMatchObject({ status: 'statement-invalid', reason: expect.stringContaining('do not cut it in 1024-byte pieces from byte 0') });

@@ -1,9 +1,9 @@
 import { describe, expect, it } from 'vitest';
 import { readFileSync } from 'node:fs';
-import { DIST, testdata } from './helpers/package.js';
+import { DIST, internal, testdata } from './helpers/package.js';
 
 const ks = (await import(DIST)) as typeof import('../dist/index.js');
-const { FULCIO_OID: OID } = ks;
+const { FULCIO_OID: OID } = (await import(internal('trust/certificate-identity.js'))) as typeof import('../dist/trust/certificate-identity.js');
 
 /** An identity as a verified certificate would give it (extensions already decoded). */
 function identityOf(san: string | undefined, extensions: Record<string, string>, undecodable: Record<string, string> = {}) {

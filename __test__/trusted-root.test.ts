@@ -4,9 +4,10 @@ import { mkdirSync, readFileSync, writeFileSync } from 'node:fs';
 import { createRequire } from 'node:module';
 import { join } from 'node:path';
 import { tempDir } from './helpers/fs.js';
-import { DIST, ROOT, runCli, testdata } from './helpers/package.js';
+import { DIST, ROOT, internal, runCli, testdata } from './helpers/package.js';
 
 const ks = (await import(DIST)) as typeof import('../dist/index.js');
+const { PINNED_TRUSTED_ROOT_PATH } = (await import(internal('sigstore/trusted-root.js'))) as typeof import('../dist/sigstore/trusted-root.js');
 const publicGood = () => JSON.parse(readFileSync(testdata('trust', 'public-good-trusted_root.json'), 'utf8'));
 
 describe('trusted roots', () => {
@@ -15,8 +16,8 @@ describe('trusted roots', () => {
     const seeds = JSON.parse(readFileSync(require.resolve('@sigstore/tuf/seeds.json'), 'utf8'));
     const seeded = Buffer.from(seeds['https://tuf-repo-cdn.sigstore.dev'].targets['trusted_root.json'], 'base64');
     // Upgrading @sigstore/tuf fails this until `node scripts/pin-trusted-root.mjs` re-pins.
-    expect(readFileSync(ks.PINNED_TRUSTED_ROOT_PATH)).toEqual(seeded);
-    expect(readFileSync(ks.PINNED_TRUSTED_ROOT_PATH)).toEqual(readFileSync(testdata('trust', 'public-good-trusted_root.json')));
+    expect(readFileSync(PINNED_TRUSTED_ROOT_PATH)).toEqual(seeded);
+    expect(readFileSync(PINNED_TRUSTED_ROOT_PATH)).toEqual(readFileSync(testdata('trust', 'public-good-trusted_root.json')));
     const root = ks.pinnedTrustedRoot();
     expect(root.tlogs.map((t) => t.baseUrl)).toEqual(['https://rekor.sigstore.dev', 'https://log2025-1.rekor.sigstore.dev']);
   });

@@ -1,54 +1,108 @@
 // kernelseal: hash, sign and verify GPU kernels and other ML artifacts.
+//
+// The supported library API, grouped by product (docs/architecture.md). Everything else under
+// dist/ is internal and may change in any release; __test__/public-surface.test.ts pins this
+// list so that a change to it is deliberate. The rule for errors: a verdict about the user's
+// files is a result, never an exception; every error class carries a `code` from a closed
+// union (README, "The library"; docs/architecture.md, "Errors").
 
-export { DIGEST_ALGORITHMS, METADATA_ALGORITHMS, type DigestAlgorithm } from './digest/algorithm.js';
-export type { DigestBackend, DigestBackendName, FileHashes, HashFilesOptions, HashOptions, HashProgress, VariantHashes } from './hashing/backend.js';
-export { compareByteOrder } from './digest/byte-order.js';
-export { Digest, unsafePathReason, type DigestJSON } from './digest/digest.js';
-export { hashTree, hashVariant, type HashVariantOptions } from './hashing/hash-variant.js';
-export { DigestError, type DigestErrorCode } from './hashing/errors.js';
-export { EngineInternalError, createNativeBackend, loadAddon } from './hashing/native/backend.js';
-export { pureBackend } from './hashing/pure/backend.js';
-export { BACKEND_ENV, digestBackend, nativeUnavailableReason } from './hashing/select-backend.js';
+// ── Kernels: verify, copy, sign ─────────────────────────────────────────────────────────────
+/** Verifies a kernel variant's signature, signer and files; resolves to a result, never throws for a bad variant. */
+export { verifyVariant, type VerifyVariantOptions } from './kernels/verify-variant.js';
+/** The outcome of verifying one variant, one `status` per step, and that status on its own. */
+export type { BytecodeHandled, VerificationResult, VerificationStatus } from './kernels/result.js';
+/** Verifies a variant into a private copy of exactly the bytes verified (the copy is what to load). */
+export { verifyAndCopyVariant, type CopyResult, type VerifyAndCopyOptions } from './kernels/verify-and-copy.js';
+/** Hashes a variant, writes its digest into metadata.json and signs metadata.json. */
+export { serializeBundle, signVariant, type SignVariantOptions, type SignedVariant } from './kernels/sign-variant.js';
+/** Parses metadata.json by its schema (only bytes whose signature held); `MetadataError` when it does not fit. */
+export { MetadataError, parseMetadata, type BackendType, type KernelDependency, type KernelMetadata } from './kernels/metadata.js';
+/** Variant names (`torch210-cxx11-cu128-x86_64-linux`) and what selects one, for getKernel. */
+export type { VariantName, VariantSelector } from './kernels/variant-name.js';
+
+// ── Kernels from the Hugging Face Hub ───────────────────────────────────────────────────────
+/** Fetches, verifies and caches a kernel variant from the Hub; throws KernelRefusedError (with the result) when it does not verify. */
 export {
-  AlgorithmMismatch,
-  DigestValidationError,
-  HashMismatch,
-  MissingFile,
-  UnknownFile,
-  type DigestViolation,
-} from './digest/violations.js';
-export { writeDigestToMetadata, MetadataWriteError } from './kernels/write-digest.js';
+  KernelRefusedError,
+  getKernel,
+  listVariants,
+  type FetchedKernel,
+  type GetKernelOptions,
+  type KernelRefusedErrorCode,
+} from './kernels/hub/get-kernel.js';
+/** The Hub's HTTP API as getKernel uses it, and its error (`code`: unreachable, a status, or refused). */
+export { HubClient, HubError, type HubClientOptions, type HubErrorCode, type HubFile, type HubRevision, type RepoType } from './kernels/hub/hub-client.js';
+/** The kernels lock file (kernels.lock): read, write, and make one from a Hub listing. */
+export { LockfileError, lockFromListing, readLockfile, writeLockfile, type KernelLock } from './kernels/hub/lockfile.js';
+
+// ── Models: OpenSSF Model Signing ───────────────────────────────────────────────────────────
+/** Signs a model (keyless, key or certificate) as model_signing does. */
+export { signModel, type SignModelOptions, type SignedModel } from './model/sign-model.js';
+/** Verifies a model signature and every file; resolves to a result, never throws for a bad model. */
+export { verifyModel, type ModelVerificationResult, type VerifyModelOptions } from './model/verify-model.js';
+/** Hashes a model as model_signing serializes it (files or shards). */
+export { hashModel, type HashModelOptions, type HashedModel } from './model/hash-model.js';
+/** The model manifest: what a signature says about each file. */
+export type { ModelHashType, ModelManifest, Resource, Serialization } from './model/manifest.js';
+/** A difference between the signed manifest and the model on disk. */
+export { ModelHashMismatch, type ModelViolation } from './model/model-violations.js';
+/** Reads a model signature file (every shape model_signing wrote); `SignatureFormatError` when it is none. */
+export { SignatureFormatError, parseModelSignature, type ModelSignature } from './model/signature-file.js';
+/** Verifies only the signature of a parsed model signature, against a policy, key or CA chain. */
+export { verifyModelSignature, type VerifiedModelSignature } from './model/verify-signature.js';
+/** The signed in-toto statement of a model: build it, its payload bytes, parse it back. */
+export { StatementError, buildStatement, parseStatement, statementPayload } from './model/statement.js';
+/** The model cannot be listed: the path and the reason. */
+export { ModelFilesError } from './model/model-files.js';
+/** An ignore path that cannot be one: outside the model, or not a plain path. */
+export { IgnorePathError } from './model/ignore-paths.js';
+
+// ── Attestations: SLSA provenance for release artifacts ─────────────────────────────────────
+/** Makes and signs an in-toto attestation (SLSA provenance of the GitHub Actions job) for artifacts. */
+export { attest, type AttestOptions, type Attestation } from './attest/attest.js';
+/** Verifies attestations (bundles, PEP 740, PyPI provenance, npm documents) over one artifact. */
 export {
-  BACKEND_TYPES,
-  MetadataError,
-  parseMetadata,
-  type BackendType,
-  type KernelDependency,
-  type KernelMetadata,
-} from './kernels/metadata.js';
-export { MetadataReadError, readMetadataDigest } from './kernels/read-digest.js';
-export { parsePolicy, readPolicyFile } from './trust/policy-file.js';
-export { PolicyError } from './trust/policy-error.js';
+  NPM_PUBLISH_PREDICATE,
+  verifyAttestation,
+  type AttestationFailure,
+  type AttestationVerificationResult,
+  type VerifiedAttestation,
+  type VerifyAttestationOptions,
+} from './attest/verify-attestation.js';
+/** An attestation file that cannot be used; `verifyAttestation` reports it as a failure. */
+export { AttestationFileError, type AttestationFormat } from './attest/attestation-file.js';
+/** A policy for attestations made in GitHub Actions (repository, workflow, ref). */
+export { githubAttestationPolicy, type GitHubAttestationPolicyOptions } from './attest/attestation-policy.js';
+/** The npm registry's attestation keys, from its keys document. */
+export { NpmKeysError, parseNpmKeys, readNpmKeys, type NpmKey } from './attest/npm-keys.js';
+/** SLSA provenance predicate types, for `predicateTypes`. */
+export { SLSA_PROVENANCE_V02, SLSA_PROVENANCE_V1, type InTotoStatement } from './trust/predicate-policy.js';
+/** attest() outside GitHub Actions: the environment provenance is read from is missing. */
+export { ProvenanceEnvironmentError } from './attest/github-provenance.js';
+
+// ── Signing bytes ───────────────────────────────────────────────────────────────────────────
+/** Signs bytes (a message signature) or a DSSE envelope: keyless through Fulcio, with a managed key, or a certificate. */
+export { SigningError, signBytes, signEnvelope, type SignerOptions, type SigningErrorCode, type WitnessOptions } from './sign/sign-bytes.js';
+/** The OIDC identity token for keyless signing: given, SIGSTORE_ID_TOKEN, or the CI's ambient one. */
+export { IdentityTokenError, resolveIdentityToken } from './sign/identity-token.js';
+/** DSSE: the in-toto payload type and the pre-authentication encoding a DSSE signature covers. */
+export { IN_TOTO_PAYLOAD_TYPE, preAuthEncoding } from './sigstore/dsse.js';
+
+// ── Verifying Sigstore bundles, and who is trusted ──────────────────────────────────────────
+/** Verifies a bundle over an artifact (or a DSSE bundle on its own) against exactly one trust anchor. */
 export {
-  GITHUB_ACTIONS_ISSUER,
-  NAMED_POLICIES,
-  allOf,
-  anyOf,
-  extensionPolicy,
-  githubWorkflowPolicy,
-  identityPolicy,
-  issuerPolicy,
-  kernelsCommunityPolicy,
-  requirePinnedIssuer,
-  subjectPolicy,
-  type GitHubWorkflowOptions,
-  type Policy,
-} from './trust/policy.js';
-export { exactly, matching, oneOf, type StringMatch } from './trust/string-match.js';
-export { BUNDLE_MEDIA_TYPES, BundleError, parseBundle, type Bundle } from './sigstore/bundle.js';
-export { FULCIO_OID, certificateIdentity, describeExtension, issuerOf, type CertificateIdentity } from './trust/certificate-identity.js';
+  SignatureVerificationError,
+  verifyBundle,
+  verifyEnvelopeBundle,
+  type Artifact,
+  type SignatureVerificationErrorCode,
+  type Signer,
+  type TrustAnchor,
+} from './sigstore/verify-bundle.js';
+/** Parses a Sigstore bundle (v0.1 to v0.3), strictly. */
+export { BundleError, parseBundle, type Bundle } from './sigstore/bundle.js';
+/** Trusted roots: the pinned public-good one, refreshed through TUF, or read from a file. */
 export {
-  PINNED_TRUSTED_ROOT_PATH,
   TrustedRootError,
   parseTrustedRoot,
   pinnedTrustedRoot,
@@ -58,50 +112,45 @@ export {
   type ResolvedTrustedRoot,
   type TrustedRoot,
 } from './sigstore/trusted-root.js';
+/** Policies: who is trusted, built in code or read from a policy file. */
 export {
-  SignatureVerificationError,
-  verifyBundle,
-  verifyEnvelopeBundle,
-  type Artifact,
-  type Signer,
-  type TrustAnchor,
-} from './sigstore/verify-bundle.js';
-export type { VerificationResult, VerificationStatus } from './kernels/result.js';
-export { MAX_BUNDLE_BYTES, MAX_METADATA_BYTES, verifySignedMetadata, verifyVariant, type SignedMetadata, type VerifyVariantOptions } from './kernels/verify-variant.js';
-export { IdentityTokenError, checkIdentityToken, resolveIdentityToken } from './sign/identity-token.js';
-export { PUBLIC_GOOD, SigningError, parsePrivateKey, signBytes, signEnvelope, type SignerOptions, type WitnessOptions } from './sign/sign-bytes.js';
-export { serializeBundle, signVariant, type SignVariantOptions, type SignedVariant } from './kernels/sign-variant.js';
-export { verifyAndCopyVariant, type CopyResult, type VerifyAndCopyOptions } from './kernels/verify-and-copy.js';
-export { HubCache } from './kernels/hub/cache.js';
-export { KernelRefusedError, getKernel, listVariants, type FetchedKernel, type GetKernelOptions } from './kernels/hub/get-kernel.js';
-export { HubClient, HubError, type HubClientOptions, type HubFile, type HubRevision, type RepoType } from './kernels/hub/hub-client.js';
-export { LockfileError, lockFromListing, readLockfile, variantLockHash, writeLockfile, type KernelLock } from './kernels/hub/lockfile.js';
-export { parseVariantName, selectVariant, type VariantName, type VariantSelector } from './kernels/variant-name.js';
-export { hashModel, type HashModelOptions, type HashedModel } from './model/hash-model.js';
-export { DEFAULT_IGNORE_PATHS, IgnorePathError } from './model/ignore-paths.js';
-export {
-  DEFAULT_SHARD_SIZE,
-  MODEL_HASH_TYPES,
-  compareResourceNames,
-  rootDigest,
-  type ModelHashType,
-  type ModelManifest,
-  type Resource,
-  type Serialization,
-} from './model/manifest.js';
-export { ModelFilesError, listModelFiles, type ModelFile } from './model/model-files.js';
-export { ModelHashMismatch, compareResources, type ModelViolation } from './model/model-violations.js';
-export { SignatureFormatError, parseModelSignature, type ModelSignature } from './model/signature-file.js';
-export { signModel, type SignModelOptions, type SignedModel } from './model/sign-model.js';
-export { MODEL_SIGNATURE_PREDICATE, StatementError, buildStatement, parseStatement, statementPayload } from './model/statement.js';
-export { CURVE_HASH, verifyModelSignature, type VerifiedModelSignature } from './model/verify-signature.js';
-export { verifyModel, type ModelVerificationResult, type VerifyModelOptions } from './model/verify-model.js';
-export { IN_TOTO_PAYLOAD_TYPE, preAuthEncoding } from './sigstore/dsse.js';
-export { AttestationFileError, MAX_ATTESTATION_FILE_BYTES, parseAttestations, pep740ToBundle, readAttestationFile, type AttestationFormat, type LoadedAttestation } from './attest/attestation-file.js';
-export { githubAttestationPolicy, type GitHubAttestationPolicyOptions } from './attest/attestation-policy.js';
-export { NpmKeysError, parseNpmKeys, pinnedNpmKeys, readNpmKeys, type NpmKey } from './attest/npm-keys.js';
-export { NPM_PUBLISH_PREDICATE, verifyAttestation, type AttestationFailure, type AttestationVerificationResult, type VerifiedAttestation, type VerifyAttestationOptions } from './attest/verify-attestation.js';
-export { PROVENANCE_FIELDS, SLSA_PROVENANCE_V02, SLSA_PROVENANCE_V1, provenanceFacts, provenancePolicy, type InTotoStatement, type ProvenanceFacts, type ProvenanceField } from './trust/predicate-policy.js';
-export { GITHUB_RELEASES_IDENTITY, githubReleasesPolicy, noIssuerPolicy } from './trust/policy.js';
-export { attest, type AttestOptions, type Attestation } from './attest/attest.js';
-export { GITHUB_ACTIONS_BUILD_TYPE, ProvenanceEnvironmentError, githubActionsProvenance } from './attest/github-provenance.js';
+  allOf,
+  anyOf,
+  extensionPolicy,
+  githubReleasesPolicy,
+  githubWorkflowPolicy,
+  identityPolicy,
+  issuerPolicy,
+  kernelsCommunityPolicy,
+  subjectPolicy,
+  type GitHubWorkflowOptions,
+  type Policy,
+} from './trust/policy.js';
+/** A policy from its JSON form (a policy file): parse it, or read and parse the file. */
+export { parsePolicy, readPolicyFile } from './trust/policy-file.js';
+/** A policy (file) that cannot be one. */
+export { PolicyError } from './trust/policy-error.js';
+/** Anchored string matches for policies: exactly, a full-match pattern, one of several. */
+export { exactly, matching, oneOf, type StringMatch } from './trust/string-match.js';
+/** What a policy is checked against: the identity a signing certificate states. */
+export { certificateIdentity, type CertificateIdentity } from './trust/certificate-identity.js';
+
+// ── Digests and hashing ─────────────────────────────────────────────────────────────────────
+/** The kernels digest: parse, compare and print, exactly as metadata.json carries it. */
+export { Digest, type DigestJSON } from './digest/digest.js';
+/** Digest algorithms: every one hashVariant takes. */
+export { DIGEST_ALGORITHMS, type DigestAlgorithm } from './digest/algorithm.js';
+/** Files that do not match a digest, each difference typed. */
+export { AlgorithmMismatch, DigestValidationError, HashMismatch, MissingFile, UnknownFile, type DigestViolation } from './digest/violations.js';
+/** Hashes a variant's files into a digest (hashTree: and lists what the digest leaves out). */
+export { hashTree, hashVariant, type HashVariantOptions } from './hashing/hash-variant.js';
+/** Hashing failed on a file: its path, the reason and a closed `code`. */
+export { DigestError, type DigestErrorCode } from './hashing/errors.js';
+/** The backend contract (native Rust engine or pure TypeScript twin), for the `backend` option. */
+export type { DigestBackend, DigestBackendName, FileHashes, HashFilesOptions, HashOptions, HashProgress, VariantHashes } from './hashing/backend.js';
+/** The backend in use (KERNELSEAL_DIGEST_BACKEND, else native when it loads), and why native is unavailable. */
+export { digestBackend, nativeUnavailableReason } from './hashing/select-backend.js';
+/** The pure TypeScript backend: the same rules and digests, no addon. */
+export { pureBackend } from './hashing/pure/backend.js';
+/** A bug in the native engine (never a verdict about files), and the native backend itself. */
+export { EngineInternalError, createNativeBackend, type EngineInternalErrorCode } from './hashing/native/backend.js';

@@ -5,6 +5,10 @@ import { fileURLToPath } from 'node:url';
 /** The package root, and the built entry points the tests use. */
 export const ROOT = fileURLToPath(new URL('../..', import.meta.url));
 export const DIST = new URL('../../dist/index.js', import.meta.url).href;
+/** An internal module of the built package, for a test that needs what the API does not export. */
+export const internal = (path: string) => new URL(`../../dist/${path}`, import.meta.url).href;
+/** The native backend's module: the addon loader (`loadAddon`) is internal. */
+export const NATIVE_BACKEND = internal('hashing/native/backend.js');
 export const CLI = fileURLToPath(new URL('../../bin/kernelseal.js', import.meta.url));
 
 export interface CliResult {

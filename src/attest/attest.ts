@@ -36,18 +36,18 @@ export interface Attestation {
  * written unless everything was signed.
  */
 export async function attest(options: AttestOptions): Promise<Attestation> {
-  if (options.artifacts.length === 0) throw new SigningError('nothing to attest: give at least one artifact');
+  if (options.artifacts.length === 0) throw new SigningError('INPUT_INVALID', 'nothing to attest: give at least one artifact');
   const names = options.artifacts.map((artifact) => basename(artifact));
   const repeated = names.find((name, i) => names.indexOf(name) !== i);
-  if (repeated) throw new SigningError(`two artifacts are named ${JSON.stringify(repeated)}: a subject name must say which file it is`);
+  if (repeated) throw new SigningError('INPUT_INVALID', `two artifacts are named ${JSON.stringify(repeated)}: a subject name must say which file it is`);
   // Provenance first: outside GitHub Actions nothing is hashed or signed.
   const predicate = options.predicate ?? { type: SLSA_PROVENANCE_V1, value: githubActionsProvenance(options.env ?? process.env) };
   const subject = await Promise.all(
     options.artifacts.map(async (artifact, i) => {
       const info = await stat(artifact).catch((error: Error) => {
-        throw new SigningError(`cannot read ${artifact}: ${error.message}`);
+        throw new SigningError('INPUT_INVALID', `cannot read ${artifact}: ${error.message}`, { cause: error });
       });
-      if (!info.isFile()) throw new SigningError(`${artifact} is not a regular file`);
+      if (!info.isFile()) throw new SigningError('INPUT_INVALID', `${artifact} is not a regular file`);
       const digest = await digestBackend().hashFile(artifact, 'sha256');
       return { name: names[i]!, digest: { sha256: Buffer.from(digest).toString('hex') } };
     }),

@@ -7,6 +7,7 @@ import { IN_TOTO_PAYLOAD_TYPE } from '../sigstore/dsse.js';
 /** An attestation file cannot be used: unreadable, malformed, or of no format we know. */
 export class AttestationFileError extends Error {
   override readonly name = 'AttestationFileError';
+  readonly code = 'ATTESTATION_FILE_INVALID' as const;
 }
 
 /** Attestation files larger than this are refused before they are read. */
@@ -153,7 +154,7 @@ function parseLine(line: string, where: string): unknown {
   try {
     return parseStrictJSON(line);
   } catch (error) {
-    throw new AttestationFileError(`${where}: ${(error as Error).message}`);
+    throw new AttestationFileError(`${where}: ${(error as Error).message}`, { cause: error });
   }
 }
 
@@ -167,7 +168,7 @@ function bundleFrom(json: unknown, where: string): Bundle {
   try {
     return parseBundle(typeof json === 'string' ? json : JSON.stringify(json ?? null));
   } catch (error) {
-    if (error instanceof BundleError) throw new AttestationFileError(`${where}: invalid Sigstore bundle: ${error.message}`);
+    if (error instanceof BundleError) throw new AttestationFileError(`${where}: invalid Sigstore bundle: ${error.message}`, { cause: error });
     throw error;
   }
 }

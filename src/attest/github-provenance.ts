@@ -1,6 +1,7 @@
 /** The runner's environment is not GitHub Actions, or lacks what provenance must say. */
 export class ProvenanceEnvironmentError extends Error {
   override readonly name = 'ProvenanceEnvironmentError';
+  readonly code = 'PROVENANCE_ENVIRONMENT_MISSING' as const;
 }
 
 /** The build type GitHub's own build-provenance action records (actions/attest-build-provenance). */

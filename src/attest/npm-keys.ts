@@ -8,6 +8,7 @@ import type { KeyValidity } from '../sigstore/verify-bundle.js';
 /** The npm registry's keys document is unusable, or names no key we may use. */
 export class NpmKeysError extends Error {
   override readonly name = 'NpmKeysError';
+  readonly code = 'NPM_KEYS_INVALID' as const;
 }
 
 /** A key the npm registry signs publish attestations with, and when. */

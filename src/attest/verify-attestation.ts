@@ -4,7 +4,7 @@ import type { Policy } from '../trust/policy.js';
 import { IN_TOTO_PAYLOAD_TYPE } from '../sigstore/dsse.js';
 import type { TrustedRoot } from '../sigstore/trusted-root.js';
 import { certificateIdentity } from '../trust/certificate-identity.js';
-import { SignatureVerificationError, leafCertificate, verifyBundle, type Artifact, type Signer, type TrustAnchor } from '../sigstore/verify-bundle.js';
+import { SignatureVerificationError, leafCertificate, verifyBundle, type Artifact, type SignatureVerificationErrorCode, type Signer, type TrustAnchor } from '../sigstore/verify-bundle.js';
 import { AttestationFileError, readAttestationFile, type AttestationFormat, type LoadedAttestation } from './attestation-file.js';
 import { pinnedNpmKeys, type NpmKey } from './npm-keys.js';
 import { publisherMismatch } from './pypi-publisher.js';
@@ -47,6 +47,8 @@ export interface VerifiedAttestation {
 export interface AttestationFailure {
   /** The file, or the attestation in it, that failed. */
   source: string;
+  /** Which check failed: the file could not be used, or a check of the signature, signer or statement. */
+  code: AttestationFileError['code'] | SignatureVerificationErrorCode;
   reason: string;
 }
 
@@ -78,7 +80,7 @@ export async function verifyAttestation(options: VerifyAttestationOptions): Prom
       loaded = await readAttestationFile(file);
     } catch (error) {
       if (!(error instanceof AttestationFileError)) throw error;
-      failures.push({ source: file, reason: error.message });
+      failures.push({ source: file, code: error.code, reason: error.message });
       continue;
     }
     for (const attestation of loaded) {
@@ -86,7 +88,7 @@ export async function verifyAttestation(options: VerifyAttestationOptions): Prom
         verified.push(verifyOne(attestation, options));
       } catch (error) {
         if (!(error instanceof SignatureVerificationError)) throw error;
-        failures.push({ source: attestation.source, reason: error.message });
+        failures.push({ source: attestation.source, code: error.code, reason: error.message });
       }
     }
   }
@@ -100,7 +102,7 @@ export async function verifyAttestation(options: VerifyAttestationOptions): Prom
 }
 
 function verifyOne(attestation: LoadedAttestation, options: VerifyAttestationOptions): VerifiedAttestation {
-  const fail = (code: string, reason: string): never => {
+  const fail = (code: SignatureVerificationErrorCode, reason: string): never => {
     throw new SignatureVerificationError(code, reason);
   };
   const { bundle } = attestation;

@@ -50,6 +50,7 @@ export type DigestViolation = AlgorithmMismatch | MissingFile | UnknownFile | Ha
 /** Files on disk do not match the expected digest; `violations` lists every difference. */
 export class DigestValidationError extends Error {
   override readonly name = 'DigestValidationError';
+  readonly code = 'DIGEST_MISMATCH' as const;
   constructor(readonly violations: readonly DigestViolation[]) {
     super(['kernel does not match the expected digest:', ...violations.map(String)].join('\n'));
   }

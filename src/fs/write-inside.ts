@@ -15,6 +15,7 @@ import { writeFileAtomic } from './atomic-write.js';
  */
 export class UnsafePathError extends Error {
   override readonly name = 'UnsafePathError';
+  readonly code = 'UNSAFE_PATH' as const;
 }
 
 /** Makes `dir` (and its parents below `root`) as real directories, refusing any link on the way. */

@@ -16,7 +16,8 @@ export class DigestError extends Error {
     readonly code: DigestErrorCode,
     readonly path: string,
     readonly reason: string,
+    options?: ErrorOptions,
   ) {
-    super(`${path}: ${reason}`);
+    super(`${path}: ${reason}`, options);
   }
 }

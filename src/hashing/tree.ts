@@ -1,3 +1,5 @@
+import type { FileFingerprint } from './fingerprint.js';
+
 /**
  * Which entries of a variant the digest covers (docs/design.md section 3), on the TypeScript
  * side: the reasons an entry is left out, and the same rule for a Hub listing. The walkers
@@ -7,10 +9,12 @@
 /** Excluded at the top level only: nested copies are kernel content and are hashed. */
 export const TOP_LEVEL_EXCLUDED: ReadonlySet<string> = new Set(['metadata.json', 'metadata.json.sigstore']);
 
-/** A file that belongs to a variant: its digest key and the size seen by the walk. */
+/** A file that belongs to a variant: its digest key, and the size and fingerprint seen by the walk. */
 export interface VariantEntry {
   key: string;
   size: number;
+  /** What a later read must still find (symlinks followed): see fingerprint.ts. */
+  fingerprint: FileFingerprint;
 }
 
 /**

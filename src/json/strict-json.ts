@@ -6,6 +6,7 @@ export class StrictJSONError extends Error {
   constructor(
     readonly kind: 'utf8' | 'syntax' | 'duplicate-key',
     readonly detail: string,
+    options?: ErrorOptions,
   ) {
     super(
       kind === 'utf8'
@@ -13,6 +14,7 @@ export class StrictJSONError extends Error {
         : kind === 'syntax'
           ? `not valid JSON: ${detail}`
           : `duplicate key ${JSON.stringify(detail)}: its meaning would depend on the parser`,
+      options,
     );
   }
 }
@@ -27,13 +29,13 @@ export function parseStrictJSON(input: Uint8Array | string): unknown {
   try {
     text = typeof input === 'string' ? input : new TextDecoder('utf-8', { fatal: true }).decode(input);
   } catch (error) {
-    throw new StrictJSONError('utf8', (error as Error).message);
+    throw new StrictJSONError('utf8', (error as Error).message, { cause: error });
   }
   let value: unknown;
   try {
     value = JSON.parse(text);
   } catch (error) {
-    throw new StrictJSONError('syntax', (error as Error).message);
+    throw new StrictJSONError('syntax', (error as Error).message, { cause: error });
   }
   const repeated = duplicateKey(text);
   if (repeated !== undefined) throw new StrictJSONError('duplicate-key', repeated);

@@ -28,6 +28,7 @@ export interface KernelMetadata {
 /** metadata.json is not JSON or violates the schema; `message` says where. */
 export class MetadataError extends Error {
   override readonly name = 'MetadataError';
+  readonly code = 'METADATA_INVALID' as const;
 }
 
 const NAME = /^[a-z][-a-z0-9]*[a-z0-9]$/;
@@ -42,7 +43,7 @@ export function parseMetadata(bytes: Uint8Array): KernelMetadata {
   try {
     json = parseStrictJSON(bytes);
   } catch (error) {
-    throw new MetadataError((error as StrictJSONError).message);
+    throw new MetadataError((error as StrictJSONError).message, { cause: error });
   }
   const root = object(json, 'metadata');
   const name = string(root.name, 'name');
@@ -77,7 +78,7 @@ function digest(json: unknown): Digest {
   try {
     return Digest.fromJSON(json);
   } catch (error) {
-    throw new MetadataError((error as Error).message);
+    throw new MetadataError((error as Error).message, { cause: error });
   }
 }
 

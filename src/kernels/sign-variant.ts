@@ -35,15 +35,15 @@ export function serializeBundle(bundle: Bundle): string {
  */
 export async function signVariant(dir: string, options: SignVariantOptions): Promise<SignedVariant> {
   const info = await stat(dir).catch(() => undefined);
-  if (!info?.isDirectory()) throw new SigningError(`${dir}: not a directory`);
+  if (!info?.isDirectory()) throw new SigningError('INPUT_INVALID', `${dir}: not a directory`);
   const { path: metadataPath, text: oldText } = await readMetadataText(dir).catch(() => {
-    throw new SigningError(`${dir}: not a kernel variant (no metadata.json)`);
+    throw new SigningError('INPUT_INVALID', `${dir}: not a kernel variant (no metadata.json)`);
   });
   const { digest, unhashed } = await hashTree(options.algorithm ?? 'sha256', dir, options);
   // Nothing is signed that could not be verified later: no entry may escape the digest.
   if (unhashed.length > 0) {
     const lines = unhashed.map((entry) => `  ${entry.path}: ${describeUnhashed(entry.reason)}`);
-    throw new SigningError(`${dir}: refusing to sign: entries the digest would not cover (remove them first):\n${lines.join('\n')}`);
+    throw new SigningError('INPUT_INVALID', `${dir}: refusing to sign: entries the digest would not cover (remove them first):\n${lines.join('\n')}`);
   }
   const newText = metadataWithDigest(oldText, digest, metadataPath);
   const bundle = await signBytes(Buffer.from(newText, 'utf8'), options.signer);

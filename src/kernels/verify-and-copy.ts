@@ -4,6 +4,7 @@ import { tmpdir } from 'node:os';
 import { dirname, join } from 'node:path';
 import { Digest } from '../digest/digest.js';
 import { DigestError } from '../hashing/errors.js';
+import { changedAfterListed, changedWhileRead, fingerprintChanged, fingerprintOf, holdsMoreThanSize, type FileFingerprint } from '../hashing/fingerprint.js';
 import { createHasher } from '../hashing/hasher.js';
 import { ioError, listVariantTree } from '../hashing/variant-files.js';
 import type { UnhashedEntry } from '../hashing/tree.js';
@@ -60,7 +61,7 @@ export async function verifyAndCopyVariant(source: string, options: VerifyAndCop
     const hashes: Uint8Array[] = [];
     for (const entry of entries) {
       options.signal?.throwIfAborted();
-      hashes.push(await copyAndHash(join(source, entry.key), join(copy, entry.key), digest.algorithm, options.signal));
+      hashes.push(await copyAndHash(join(source, entry.key), join(copy, entry.key), entry.fingerprint, digest.algorithm, options.signal));
     }
     const actual = Digest.fromRaw(digest.algorithm, entries.map((entry) => entry.key), Buffer.concat(hashes));
     const violations = digest.violations(actual);
@@ -75,15 +76,21 @@ export async function verifyAndCopyVariant(source: string, options: VerifyAndCop
   }
 }
 
-/** Copies one file, hashing the bytes it writes; refuses special files and files that change. */
-async function copyAndHash(from: string, to: string, algorithm: Digest['algorithm'], signal?: AbortSignal): Promise<Uint8Array> {
+/**
+ * Copies one file, hashing the bytes it writes; refuses special files, a file that is not the
+ * one the walk `listed` (replaced, rewritten), and one that changes while copied: the rule of
+ * hashing/fingerprint.ts, as the engine hashes.
+ */
+async function copyAndHash(from: string, to: string, listed: FileFingerprint, algorithm: Digest['algorithm'], signal?: AbortSignal): Promise<Uint8Array> {
   const input = await open(from, READ_FLAGS).catch((error: unknown) => {
     throw ioError(from, 'open', error);
   });
   const hasher = createHasher(algorithm);
   try {
-    const before = await input.stat({ bigint: true });
-    if (!before.isFile()) throw new DigestError('NOT_A_REGULAR_FILE', from, 'not a regular file');
+    const stats = await input.stat({ bigint: true });
+    if (!stats.isFile()) throw new DigestError('NOT_A_REGULAR_FILE', from, 'not a regular file');
+    const before = fingerprintOf(stats);
+    if (fingerprintChanged(listed, before)) throw changedAfterListed(from, listed, before);
     await mkdir(dirname(to), { recursive: true, mode: 0o700 });
     const output = await open(to, constants.O_WRONLY | constants.O_CREAT | constants.O_EXCL, 0o600);
     try {
@@ -95,19 +102,16 @@ async function copyAndHash(from: string, to: string, algorithm: Digest['algorith
         if (bytesRead === 0) break;
         // Never past the size it had: a file that says 0 bytes and is endless (/proc) stops here.
         if (total + BigInt(bytesRead) > before.size) {
-          const now = await input.stat({ bigint: true });
-          const grew = now.size !== before.size || now.mtimeNs !== before.mtimeNs;
-          throw new DigestError('FILE_CHANGED', from, grew ? `file changed while it was copied (size ${before.size} when opened, ${now.size} now)` : `file holds more than the ${before.size} bytes its size says (a /proc or /sys file)`);
+          const now = fingerprintOf(await input.stat({ bigint: true }));
+          throw fingerprintChanged(before, now) ? changedWhileRead(from, 'copied', before, now) : holdsMoreThanSize(from, before.size);
         }
         const chunk = buffer.subarray(0, bytesRead);
         hasher.update(chunk);
         await output.write(chunk);
         total += BigInt(bytesRead);
       }
-      const after = await input.stat({ bigint: true });
-      if (total !== before.size || after.size !== before.size || after.mtimeNs !== before.mtimeNs) {
-        throw new DigestError('FILE_CHANGED', from, `file changed while it was copied (size ${before.size} when opened, ${total} read)`);
-      }
+      const after = fingerprintOf(await input.stat({ bigint: true }));
+      if (total !== before.size || fingerprintChanged(before, after)) throw changedWhileRead(from, 'copied', before, after);
     } finally {
       await output.close();
     }

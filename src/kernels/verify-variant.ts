@@ -111,7 +111,8 @@ function parse(bytes: Uint8Array, stop: Stop): Step<Bundle> {
   try {
     return { value: parseBundle(bytes) };
   } catch (error) {
-    return stop({ status: 'bundle-invalid', reason: error instanceof BundleError ? error.message : String(error) });
+    if (!(error instanceof BundleError)) throw error; // a bug or a broken caller's code: no verdict (docs/architecture.md, Errors)
+    return stop({ status: 'bundle-invalid', reason: error.message });
   }
 }
 
@@ -129,7 +130,8 @@ function checkSignature(bundle: Bundle, metadata: Uint8Array, anchor: TrustAncho
   try {
     return { value: verifyBundle(bundle, { bytes: metadata }, anchor.trustedRoot ?? pinnedTrustedRoot(), anchor) };
   } catch (error) {
-    return stop({ status: 'signature-invalid', reason: error instanceof SignatureVerificationError ? error.message : String(error) });
+    if (!(error instanceof SignatureVerificationError)) throw error; // a bug or a broken caller's code: no verdict (docs/architecture.md, Errors)
+    return stop({ status: 'signature-invalid', reason: error.message });
   }
 }
 
@@ -143,7 +145,8 @@ function checkMetadata(dir: string, bytes: Uint8Array, stop: Stop): Step<KernelM
   try {
     metadata = parseMetadata(bytes);
   } catch (error) {
-    return stop({ status: 'metadata-invalid', reason: error instanceof MetadataError ? error.message : String(error) });
+    if (!(error instanceof MetadataError)) throw error; // a bug or a broken caller's code: no verdict (docs/architecture.md, Errors)
+    return stop({ status: 'metadata-invalid', reason: error.message });
   }
   const named = parseVariantName(basename(resolve(dir)))?.backend;
   const signed = metadata.backend.type === 'cann' ? 'npu' : metadata.backend.type;

@@ -10,6 +10,7 @@ import { parseStrictJSON } from '../json/strict-json.js';
 /** Writing a digest into metadata.json failed; the file is unchanged. */
 export class MetadataWriteError extends Error {
   override readonly name = 'MetadataWriteError';
+  readonly code = 'METADATA_NOT_WRITTEN' as const;
 }
 
 /**
@@ -29,7 +30,7 @@ export function metadataWithDigest(text: string, digest: Digest, path: string): 
   try {
     metadata = parseStrictJSON(text);
   } catch (error) {
-    throw new MetadataWriteError(`${path}: ${(error as Error).message}`);
+    throw new MetadataWriteError(`${path}: ${(error as Error).message}`, { cause: error });
   }
   if (typeof metadata !== 'object' || metadata === null || Array.isArray(metadata)) {
     throw new MetadataWriteError(`${path}: not a JSON object`);

@@ -11,6 +11,7 @@ export const DEFAULT_IGNORE_PATHS: readonly string[] = ['.git', '.gitattributes'
 /** An ignore path that cannot be one: outside the model, or not a plain path. */
 export class IgnorePathError extends Error {
   override readonly name = 'IgnorePathError';
+  readonly code = 'IGNORE_PATH_INVALID' as const;
 }
 
 /**

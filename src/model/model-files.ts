@@ -19,11 +19,13 @@ export interface ListModelOptions {
 /** The model cannot be listed: the message names the path and the reason. */
 export class ModelFilesError extends Error {
   override readonly name = 'ModelFilesError';
+  readonly code = 'MODEL_FILES_UNREADABLE' as const;
   constructor(
     readonly path: string,
     readonly reason: string,
+    options?: ErrorOptions,
   ) {
-    super(`${path}: ${reason}`);
+    super(`${path}: ${reason}`, options);
   }
 }
 
@@ -45,7 +47,7 @@ export class ModelFilesError extends Error {
 export async function listModelFiles(modelPath: string, options: ListModelOptions = {}): Promise<ModelFile[]> {
   const ignored = new Set(options.ignorePaths ?? []);
   const root = await stat(modelPath).catch((error: NodeJS.ErrnoException) => {
-    throw new ModelFilesError(modelPath, error.code === 'ENOENT' ? 'no such file or directory' : `cannot read: ${error.message}`);
+    throw new ModelFilesError(modelPath, error.code === 'ENOENT' ? 'no such file or directory' : `cannot read: ${error.message}`, { cause: error });
   });
   if (root.isFile()) return [{ name: '.', path: modelPath }];
   if (!root.isDirectory()) throw new ModelFilesError(modelPath, 'neither a file nor a directory');
@@ -55,7 +57,7 @@ export async function listModelFiles(modelPath: string, options: ListModelOption
   while (pending.length > 0) {
     const { dir, prefix } = pending.pop()!;
     const entries = await readdir(dir, { withFileTypes: true, encoding: 'buffer' }).catch((error: Error) => {
-      throw new ModelFilesError(dir, `cannot read directory: ${error.message}`);
+      throw new ModelFilesError(dir, `cannot read directory: ${error.message}`, { cause: error });
     });
     for (const entry of entries) {
       const raw = entry.name;
@@ -71,7 +73,7 @@ export async function listModelFiles(modelPath: string, options: ListModelOption
       else if (entry.isSymbolicLink()) {
         if (!options.allowSymlinks) throw new ModelFilesError(path, 'is a symlink, and this model is hashed without following symlinks (allow_symlinks false)');
         const target = await stat(path).catch((error: NodeJS.ErrnoException) => {
-          throw new ModelFilesError(path, `dangling symlink (${error.code ?? error.message})`);
+          throw new ModelFilesError(path, `dangling symlink (${error.code ?? error.message})`, { cause: error });
         });
         // A linked directory is neither hashed nor skipped in silence: a loader would read it.
         if (!target.isFile()) throw new ModelFilesError(path, `is a symlink to ${target.isDirectory() ? 'a directory, which model signing does not follow' : 'something that is neither a file nor a directory'}`);

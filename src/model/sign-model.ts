@@ -4,7 +4,7 @@ import { stat } from 'node:fs/promises';
 import type { DigestBackend, HashOptions } from '../hashing/backend.js';
 import { writeFileAtomic } from '../fs/atomic-write.js';
 import { SigningError, parsePrivateKey, readSigningCertificate, signEnvelope, type KeyKinds, type SignerOptions } from '../sign/sign-bytes.js';
-import { checkSigningUsage } from '../sigstore/certificate-chain.js';
+import { CertificateChainError, checkSigningUsage } from '../sigstore/certificate-chain.js';
 import { MAX_SIGNATURE_BYTES } from './signature-file.js';
 import { IN_TOTO_PAYLOAD_TYPE, preAuthEncoding } from '../sigstore/dsse.js';
 import { hashModel } from './hash-model.js';
@@ -58,7 +58,7 @@ export interface SignedModel {
  */
 export async function signModel(modelPath: string, options: SignModelOptions): Promise<SignedModel> {
   const info = await stat(modelPath).catch(() => undefined);
-  if (!info || !(info.isDirectory() || info.isFile())) throw new SigningError(`${modelPath}: not a model directory or file`);
+  if (!info || !(info.isDirectory() || info.isFile())) throw new SigningError('INPUT_INVALID', `${modelPath}: not a model directory or file`);
   const signaturePath = options.signature ?? defaultSignaturePath(modelPath, info.isDirectory());
   const ignorePaths = info.isDirectory() ? await modelRelativePaths(modelPath, options.ignorePaths ?? []) : [];
   if (info.isDirectory() && options.ignoreGitPaths !== false) ignorePaths.push(...DEFAULT_IGNORE_PATHS);
@@ -72,12 +72,12 @@ export async function signModel(modelPath: string, options: SignModelOptions): P
     ...(info.isDirectory() ? { ignorePaths: [...new Set(ignorePaths)] } : {}),
   };
   const hashed = await hashModel(modelPath, { ...options, serialization, ignorePaths });
-  if (hashed.resources.length === 0) throw new SigningError(`${modelPath}: no file to sign (an empty model cannot be signed)`);
+  if (hashed.resources.length === 0) throw new SigningError('INPUT_INVALID', `${modelPath}: no file to sign (an empty model cannot be signed)`);
   const manifest: ModelManifest = { modelName: hashed.modelName, serialization, resources: hashed.resources };
   const payload = statementPayload(manifest);
   // Base64 grows the statement by a third; verify-model reads signatures up to this size.
   if ((payload.length * 4) / 3 > MAX_SIGNATURE_BYTES - 1024 * 1024) {
-    throw new SigningError(`${modelPath}: ${hashed.resources.length} resources make a signature larger than verify-model reads (${MAX_SIGNATURE_BYTES} bytes); use larger shards or fewer files`);
+    throw new SigningError('INPUT_INVALID', `${modelPath}: ${hashed.resources.length} resources make a signature larger than verify-model reads (${MAX_SIGNATURE_BYTES} bytes); use larger shards or fewer files`);
   }
   const bundle = await signStatement(payload, options.signer);
   await writeFileAtomic(signaturePath, JSON.stringify(bundle));
@@ -99,7 +99,8 @@ async function signStatement(payload: Buffer, signer: SignerOptions): Promise<Re
     try {
       checkSigningUsage(leaf);
     } catch (error) {
-      throw new SigningError((error as Error).message);
+      if (!(error instanceof CertificateChainError)) throw error;
+      throw new SigningError('CERTIFICATE_INVALID', error.message, { cause: error });
     }
     const certificates = [leaf, ...chain].map((certificate) => ({ rawBytes: certificate.root.toDER().toString('base64') }));
     material = { x509CertificateChain: { certificates }, tlogEntries: [] };

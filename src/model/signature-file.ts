@@ -25,6 +25,7 @@ export interface ModelSignature {
 /** The signature file is not a model signature bundle; the message says what is wrong. */
 export class SignatureFormatError extends Error {
   override readonly name = 'SignatureFormatError';
+  readonly code = 'SIGNATURE_FORMAT_INVALID' as const;
 }
 
 const MEDIA_TYPE = /^application\/vnd\.dev\.sigstore\.bundle(\.v0\.[123]\+json|\+json;version=0\.[123])$/;

@@ -22,6 +22,7 @@ export const LEGACY_DIGESTS_PREDICATE = 'https://model_signing/Digests/v0.1';
 /** The signed statement does not describe a model the way OMS v1.0 says; the message says how. */
 export class StatementError extends Error {
   override readonly name = 'StatementError';
+  readonly code = 'STATEMENT_INVALID' as const;
 }
 
 const HEX_LENGTH: Record<ModelHashType, number> = { sha256: 64, blake2b: 128, blake3: 64 };
@@ -69,7 +70,7 @@ export function parseStatement(payload: Uint8Array, options: { legacyEncoding?: 
   try {
     statement = parseStrictJSON(payload);
   } catch (error) {
-    throw new StatementError(`the signed statement: ${(error as StrictJSONError).message}`);
+    throw new StatementError(`the signed statement: ${(error as StrictJSONError).message}`, { cause: error });
   }
   const root = object(statement, 'the statement');
   if (root._type !== STATEMENT_TYPE) throw new StatementError(`_type must be ${STATEMENT_TYPE} (got ${JSON.stringify(root._type)})`);

@@ -4,7 +4,7 @@ import type { DigestBackend, HashOptions } from '../hashing/backend.js';
 import { DigestError } from '../hashing/errors.js';
 import { readBounded } from '../fs/read-bounded.js';
 import { pinnedTrustedRoot, type TrustedRoot } from '../sigstore/trusted-root.js';
-import type { Signer, TrustAnchor } from '../sigstore/verify-bundle.js';
+import { SignatureVerificationError, type Signer, type TrustAnchor } from '../sigstore/verify-bundle.js';
 import type { DistributiveOmit } from '../types.js';
 import { IN_TOTO_PAYLOAD_TYPE } from '../sigstore/dsse.js';
 import { hashModel } from './hash-model.js';
@@ -12,8 +12,8 @@ import { DEFAULT_IGNORE_PATHS, IgnorePathError, modelRelativePaths, signatureIns
 import { parseShardName, resourcePath, type ModelManifest, type Resource } from './manifest.js';
 import { ModelFilesError } from './model-files.js';
 import { compareResources, type ModelViolation } from './model-violations.js';
-import { MAX_SIGNATURE_BYTES, parseModelSignature, type ModelSignature } from './signature-file.js';
-import { parseStatement } from './statement.js';
+import { MAX_SIGNATURE_BYTES, SignatureFormatError, parseModelSignature, type ModelSignature } from './signature-file.js';
+import { StatementError, parseStatement } from './statement.js';
 import { verifyModelSignature, type VerifiedModelSignature } from './verify-signature.js';
 
 /** The outcome of verifying a model: one kind per step, in the order they run. */
@@ -72,22 +72,27 @@ export async function verifyModel(modelPath: string, options: VerifyModelOptions
   try {
     signature = parseModelSignature(Buffer.from(read.bytes).toString('utf8'));
   } catch (error) {
-    return result({ status: 'bundle-invalid', reason: (error as Error).message });
+    if (!(error instanceof SignatureFormatError)) throw error;
+    return result({ status: 'bundle-invalid', reason: error.message });
   }
   let verified: VerifiedModelSignature;
   try {
     verified = verifyModelSignature(signature, options, options.trustedRoot ?? pinnedTrustedRoot());
   } catch (error) {
-    return result({ status: 'signature-invalid', reason: (error as Error).message });
+    // Only a signature that does not hold is a verdict; a caller's mistake (no trust anchor,
+    // a TypeError) or a bug is not one (docs/architecture.md, Errors).
+    if (!(error instanceof SignatureVerificationError)) throw error;
+    return result({ status: 'signature-invalid', reason: error.message });
   }
 
   let expected: ModelManifest;
   try {
-    if (signature.envelope.payloadType !== IN_TOTO_PAYLOAD_TYPE) throw new Error(`the payload type is ${JSON.stringify(signature.envelope.payloadType)}, not an in-toto statement`);
+    if (signature.envelope.payloadType !== IN_TOTO_PAYLOAD_TYPE) throw new StatementError(`the payload type is ${JSON.stringify(signature.envelope.payloadType)}, not an in-toto statement`);
     expected = parseStatement(signature.envelope.payload, { legacyEncoding: verified.legacyEncoding });
-    if (expected.resources.length === 0) throw new Error('the signature covers no file');
+    if (expected.resources.length === 0) throw new StatementError('the signature covers no file');
   } catch (error) {
-    return result({ status: 'statement-invalid', reason: (error as Error).message });
+    if (!(error instanceof StatementError)) throw error;
+    return result({ status: 'statement-invalid', reason: error.message });
   }
 
   let actual: Resource[];

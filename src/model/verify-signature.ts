@@ -3,7 +3,7 @@ import { X509Certificate } from '@sigstore/core';
 import { createHash, createPublicKey, verify as cryptoVerify, type KeyObject } from 'node:crypto';
 import type { StringMatch } from '../trust/string-match.js';
 import type { TrustedRoot } from '../sigstore/trusted-root.js';
-import { SignatureVerificationError, keyId, parseKey, verifyEnvelopeBundle, type Signer } from '../sigstore/verify-bundle.js';
+import { SignatureVerificationError, type SignatureVerificationErrorCode, keyId, parseKey, verifyEnvelopeBundle, type Signer } from '../sigstore/verify-bundle.js';
 import { anchorMismatch, checkTrustAnchor, type TrustAnchor } from '../sigstore/trust-anchor.js';
 import { CertificateChainError, checkSigningUsage, subjectOf, verifyPrivateCaSigner } from '../sigstore/certificate-chain.js';
 import { legacyPreAuthEncoding, preAuthEncoding } from '../sigstore/dsse.js';
@@ -111,6 +111,6 @@ function verifyEnvelope(signature: ModelSignature, key: KeyObject): boolean {
   return fail('SIGNATURE_ERROR', 'the DSSE signature does not verify with the signing key');
 }
 
-function fail(code: string, message: string): never {
+function fail(code: SignatureVerificationErrorCode, message: string): never {
   throw new SignatureVerificationError(code, message);
 }

@@ -3,6 +3,7 @@ import { CIContextProvider } from '@sigstore/sign';
 /** The OIDC identity token cannot be obtained or cannot be used to sign. */
 export class IdentityTokenError extends Error {
   override readonly name = 'IdentityTokenError';
+  readonly code = 'IDENTITY_TOKEN_UNUSABLE' as const;
 }
 
 /** Seconds of clock skew tolerated when deciding that a token has expired. */

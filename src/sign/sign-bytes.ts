@@ -48,9 +48,22 @@ export type SignerOptions = WitnessOptions &
       }
   );
 
+/**
+ * Why signing failed: a service (Fulcio, Rekor, a TSA) refused or failed, or did not answer in
+ * time; the key or certificate cannot sign; or the input cannot be signed as it is.
+ */
+export type SigningErrorCode = 'SERVICE_FAILED' | 'TIMEOUT' | 'KEY_INVALID' | 'CERTIFICATE_INVALID' | 'INPUT_INVALID';
+
 /** Signing failed: the message says which service or input, and why. Nothing was written. */
 export class SigningError extends Error {
   override readonly name = 'SigningError';
+  constructor(
+    readonly code: SigningErrorCode,
+    message: string,
+    options?: ErrorOptions,
+  ) {
+    super(message, options);
+  }
 }
 
 /**
@@ -100,14 +113,14 @@ async function sign(data: Buffer, options: SignerOptions): Promise<Signature> {
     return await signer.sign(data);
   } catch (error) {
     if (error instanceof SigningError) throw error; // a deadline, already naming the service
-    throw new SigningError(describe('signing failed', error, options.method === 'keyless' ? options.fulcioURL ?? PUBLIC_GOOD.fulcioURL : undefined));
+    throw new SigningError('SERVICE_FAILED', describe('signing failed', error, options.method === 'keyless' ? options.fulcioURL ?? PUBLIC_GOOD.fulcioURL : undefined), { cause: error });
   }
 }
 
 function verificationMaterial(signature: Signature) {
   return {
     signature: signature.signature,
-    certificate: signature.key.$case === 'x509Certificate' ? parsePemCertificate(signature.key.certificate, signingFailure('the signing certificate')).root.toDER() : undefined,
+    certificate: signature.key.$case === 'x509Certificate' ? parsePemCertificate(signature.key.certificate, signingFailure('the signing certificate', 'SERVICE_FAILED')).root.toDER() : undefined,
     keyHint: signature.key.$case === 'publicKey' ? signature.key.hint : undefined,
     certificateChain: false, // v0.3: the leaf only; intermediates and roots come from the trusted root
   };
@@ -121,7 +134,7 @@ async function witness<B extends Bundle>(bundle: B, signature: Signature, option
     witnesses.map(({ witness, url, service }) =>
       withDeadline(witness.testify(bundle.content, publicKey), options.timeoutMs, `${service} (${url})`).catch((error: unknown) => {
         if (error instanceof SigningError) throw error;
-        throw new SigningError(describe('witnessing the signature failed', error, url));
+        throw new SigningError('SERVICE_FAILED', describe('witnessing the signature failed', error, url), { cause: error });
       }),
     ),
   );
@@ -178,7 +191,7 @@ function withDeadline<T>(work: Promise<T>, ms: number | undefined, service: stri
   const limit = ms ?? 30_000;
   let timer: NodeJS.Timeout | undefined;
   const deadline = new Promise<never>((_, reject) => {
-    timer = setTimeout(() => reject(new SigningError(`${service} did not answer within ${limit / 1000} s (timed out)`)), limit);
+    timer = setTimeout(() => reject(new SigningError('TIMEOUT', `${service} did not answer within ${limit / 1000} s (timed out)`)), limit);
     timer.unref();
   });
   return Promise.race([work, deadline]).finally(() => clearTimeout(timer));
@@ -233,20 +246,22 @@ const SUPPORTED_KEYS: KeyKinds = new Map([
 export function parsePrivateKey(key: string | KeyObject, passphrase?: string, supported: KeyKinds = SUPPORTED_KEYS): KeyObject {
   let parsed: KeyObject;
   try {
-    parsed = typeof key === 'string' ? createPrivateKey({ key: pemKeyBlock(key, 'PRIVATE KEY', signingFailure('the key')), format: 'pem', passphrase }) : key;
+    parsed = typeof key === 'string' ? createPrivateKey({ key: pemKeyBlock(key, 'PRIVATE KEY', signingFailure('the key', 'KEY_INVALID')), format: 'pem', passphrase }) : key;
   } catch (error) {
     if (error instanceof SigningError) throw error;
     const encrypted = typeof key === 'string' && /ENCRYPTED/.test(key);
     throw new SigningError(
+      'KEY_INVALID',
       encrypted && !passphrase
         ? 'the key is encrypted: give its passphrase (KERNELSEAL_KEY_PASSWORD)'
         : `the key is not a PEM private key: ${(error as Error).message}`,
+      { cause: error },
     );
   }
-  if (parsed.type !== 'private') throw new SigningError('the key is not a private key');
+  if (parsed.type !== 'private') throw new SigningError('KEY_INVALID', 'the key is not a private key');
   const kind = `${parsed.asymmetricKeyType}:${parsed.asymmetricKeyDetails?.namedCurve ?? ''}`;
   if (!supported.has(kind)) {
-    throw new SigningError(`unsupported key type ${kind.replace(/:$/, '')}: use ${[...supported.values()].join(', ')}`);
+    throw new SigningError('KEY_INVALID', `unsupported key type ${kind.replace(/:$/, '')}: use ${[...supported.values()].join(', ')}`);
   }
   return parsed;
 }
@@ -263,25 +278,25 @@ export interface SigningCertificate {
  * PEM file), chains up through it as a verifier will check it (certificate-chain.ts).
  */
 export function readSigningCertificate(key: KeyObject, certificate: string, chain: string | undefined): SigningCertificate {
-  const leaf = parsePemCertificate(certificate, signingFailure('the certificate'));
+  const leaf = parsePemCertificate(certificate, signingFailure('the certificate', 'CERTIFICATE_INVALID'));
   const certKey = createPublicKey({ key: Buffer.from(leaf.publicKey), format: 'der', type: 'spki' });
-  if (!certKey.equals(createPublicKey(key))) throw new SigningError('the private key does not belong to the certificate');
-  if (!leaf.validForDate(new Date())) throw new SigningError('the certificate is not valid now (expired or not yet valid)');
+  if (!certKey.equals(createPublicKey(key))) throw new SigningError('CERTIFICATE_INVALID', 'the private key does not belong to the certificate');
+  if (!leaf.validForDate(new Date())) throw new SigningError('CERTIFICATE_INVALID', 'the certificate is not valid now (expired or not yet valid)');
   if (chain === undefined) return { leaf, chain: [] };
-  const issuers = parsePemCertificates(chain, signingFailure('the certificate chain'));
+  const issuers = parsePemCertificates(chain, signingFailure('the certificate chain', 'CERTIFICATE_INVALID'));
   try {
     verifyCertificatePath(leaf, issuers, [issuers.at(-1)!], new Date());
   } catch (error) {
-    if (error instanceof CertificateChainError) throw new SigningError(`the certificate chain does not hold: ${error.message}`);
+    if (error instanceof CertificateChainError) throw new SigningError('CERTIFICATE_INVALID', `the certificate chain does not hold: ${error.message}`, { cause: error });
     throw error;
   }
   return { leaf, chain: issuers };
 }
 
 /** A PEM reader's `fail` for signing input: "<what>: <reason>". */
-function signingFailure(what: string): (reason: string) => never {
+function signingFailure(what: string, code: SigningErrorCode): (reason: string) => never {
   return (reason) => {
-    throw new SigningError(`${what}: ${reason}`);
+    throw new SigningError(code, `${what}: ${reason}`);
   };
 }
 

@@ -4,6 +4,7 @@ import type { WitnessOptions } from './sign-bytes.js';
 /** A Sigstore signing config that cannot be used. */
 export class SigningConfigError extends Error {
   override readonly name = 'SigningConfigError';
+  readonly code = 'SIGNING_CONFIG_INVALID' as const;
 }
 
 interface Service {
@@ -64,12 +65,12 @@ export function servicesFromSigningConfig(json: unknown, source: string, now = n
 
 export async function readSigningConfig(path: string): Promise<SigningServices> {
   const text = await readFile(path, 'utf8').catch((error: Error) => {
-    throw new SigningConfigError(`${path}: cannot read: ${error.message}`);
+    throw new SigningConfigError(`${path}: cannot read: ${error.message}`, { cause: error });
   });
   try {
     return servicesFromSigningConfig(JSON.parse(text), path);
   } catch (error) {
-    if (error instanceof SyntaxError) throw new SigningConfigError(`${path}: not valid JSON: ${error.message}`);
+    if (error instanceof SyntaxError) throw new SigningConfigError(`${path}: not valid JSON: ${error.message}`, { cause: error });
     throw error;
   }
 }

@@ -15,6 +15,7 @@ export type { Bundle };
 /** The bundle cannot be used: not JSON, not a Sigstore bundle, or a shape we refuse. */
 export class BundleError extends Error {
   override readonly name = 'BundleError';
+  readonly code = 'BUNDLE_INVALID' as const;
 }
 
 /** Bundle media types we accept: v0.1, v0.2 and both spellings of v0.3. */
@@ -35,7 +36,7 @@ export function parseBundle(text: string | Uint8Array): Bundle {
   try {
     json = parseStrictJSON(text);
   } catch (error) {
-    throw new BundleError((error as StrictJSONError).message);
+    throw new BundleError((error as StrictJSONError).message, { cause: error });
   }
   if (typeof json !== 'object' || json === null || Array.isArray(json)) throw new BundleError('not a JSON object');
   const mediaType = (json as { mediaType?: unknown }).mediaType;
@@ -47,9 +48,9 @@ export function parseBundle(text: string | Uint8Array): Bundle {
     bundle = bundleFromJSON(json);
   } catch (error) {
     if (error instanceof ValidationError) {
-      throw new BundleError(`${error.message}: missing or invalid ${error.fields.join(', ')}`);
+      throw new BundleError(`${error.message}: missing or invalid ${error.fields.join(', ')}`, { cause: error });
     }
-    throw new BundleError(`not a Sigstore bundle: ${(error as Error).message}`);
+    throw new BundleError(`not a Sigstore bundle: ${(error as Error).message}`, { cause: error });
   }
   checkCertificates(bundle);
   return bundle;
@@ -67,7 +68,7 @@ function checkCertificates(bundle: Bundle): void {
     try {
       X509Certificate.parse(Buffer.from(bytes));
     } catch (error) {
-      throw new BundleError(`certificate ${i} does not parse: ${(error as Error).message}`);
+      throw new BundleError(`certificate ${i} does not parse: ${(error as Error).message}`, { cause: error });
     }
   });
 }

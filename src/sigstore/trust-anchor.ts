@@ -67,7 +67,7 @@ export type SignatureMaterial = 'publicKey' | 'certificate';
  * `what` is "bundle" or "model" for the message. A key verifies key signatures only, a
  * certificate is verified by a policy or a CA chain, never by a key.
  */
-export function anchorMismatch(kind: AnchorKind, material: SignatureMaterial, what: 'bundle' | 'model'): { code: string; reason: string } | undefined {
+export function anchorMismatch(kind: AnchorKind, material: SignatureMaterial, what: 'bundle' | 'model'): { code: 'KEY_MISMATCH' | 'KEY_REQUIRED'; reason: string } | undefined {
   if (kind === 'key' && material !== 'publicKey') {
     return { code: 'KEY_MISMATCH', reason: `the ${what} is signed with a certificate, not a key: verify it with an identity policy or --certificate-chain` };
   }

@@ -12,6 +12,7 @@ export type { TrustedRoot };
 /** A trusted root that is malformed or incomplete: verification never starts with it. */
 export class TrustedRootError extends Error {
   override readonly name = 'TrustedRootError';
+  readonly code = 'TRUSTED_ROOT_INVALID' as const;
 }
 
 const TRUSTED_ROOT_MEDIA_TYPES = new Set([
@@ -98,13 +99,13 @@ function checkAuthority(ca: CertificateAuthority, where: string, fail: Fail): vo
 /** Reads and checks a trusted root (or client trust config) file. */
 export async function readTrustedRoot(path: string): Promise<TrustedRoot> {
   const text = await readFile(path, 'utf8').catch((error: NodeJS.ErrnoException) => {
-    throw new TrustedRootError(`${path}: cannot read: ${error.code === 'ENOENT' ? 'not found' : error.message}`);
+    throw new TrustedRootError(`${path}: cannot read: ${error.code === 'ENOENT' ? 'not found' : error.message}`, { cause: error });
   });
   let json: unknown;
   try {
     json = parseStrictJSON(text);
   } catch (error) {
-    throw new TrustedRootError(`${path}: ${(error as Error).message}`);
+    throw new TrustedRootError(`${path}: ${(error as Error).message}`, { cause: error });
   }
   return parseTrustedRoot(json, path);
 }

@@ -1,7 +1,7 @@
 import type { Bundle } from '@sigstore/bundle';
 import { RFC3161Timestamp, X509Certificate, crypto as sigstoreCrypto } from '@sigstore/core';
 import { HashAlgorithm, type MessageSignature, type TrustedRoot } from '@sigstore/protobuf-specs';
-import { Verifier, toSignedEntity, toTrustMaterial, type SignedEntity, type TrustMaterial } from '@sigstore/verify';
+import { PolicyError as SigstorePolicyError, VerificationError, Verifier, toSignedEntity, toTrustMaterial, type SignedEntity, type TrustMaterial } from '@sigstore/verify';
 import { createHash, createPublicKey, type KeyObject } from 'node:crypto';
 import { FULCIO_OID, certificateIdentity, issuerOf } from '../trust/certificate-identity.js';
 import { CertificateChainError, verifyPrivateCaSigner } from './certificate-chain.js';
@@ -18,14 +18,41 @@ export type Artifact = { bytes: Uint8Array } | { digest: Uint8Array; algorithm: 
 
 export { checkTrustAnchor, type KeyValidity, type TrustAnchor } from './trust-anchor.js';
 
+/**
+ * Which check of a signature failed: kernelseal's own checks, then sigstore-js's codes
+ * (@sigstore/verify VerificationError and PolicyError) as it reports them, and `ERROR` for
+ * anything else sigstore-js raised on the bundle's content (a certificate or timestamp it could
+ * not parse).
+ */
+export type SignatureVerificationErrorCode =
+  | 'ARTIFACT_MISMATCH'
+  | 'BUNDLE_INVALID'
+  | 'CA_INVALID'
+  | 'CERTIFICATE_ERROR'
+  | 'KEY_ERROR'
+  | 'KEY_INVALID'
+  | 'KEY_MISMATCH'
+  | 'KEY_REQUIRED'
+  | 'NOT_AN_ATTESTATION'
+  | 'POLICY_ERROR'
+  | 'POLICY_REQUIRED'
+  | 'PREDICATE_TYPE_ERROR'
+  | 'PUBLISHER_ERROR'
+  | 'SIGNATURE_ERROR'
+  | 'STATEMENT_ERROR'
+  | VerificationError['code']
+  | SigstorePolicyError['code']
+  | 'ERROR';
+
 /** The signature did not verify, or its signer is not trusted; `code` says which check failed. */
 export class SignatureVerificationError extends Error {
   override readonly name = 'SignatureVerificationError';
   constructor(
-    readonly code: string,
+    readonly code: SignatureVerificationErrorCode,
     message: string,
+    options?: ErrorOptions,
   ) {
-    super(message);
+    super(message, options);
   }
 }
 
@@ -85,11 +112,14 @@ function verifyOrThrow(bundle: Bundle, artifact: Artifact | undefined, trustedRo
   try {
     return verify(bundle, artifact, trustedRoot, anchor);
   } catch (error) {
-    if (error instanceof SignatureVerificationError) throw error;
-    const { code, message, cause } = error as { code?: string; message?: string; cause?: { message?: string } };
+    // A TypeError or ReferenceError is a bug, or a caller's policy that is broken: it says
+    // nothing about the bundle and never becomes a verdict (docs/architecture.md, Errors).
+    if (error instanceof SignatureVerificationError || error instanceof TypeError || error instanceof ReferenceError) throw error;
+    const { message, cause } = error as { message?: string; cause?: { message?: string } };
+    const code = error instanceof VerificationError || error instanceof SigstorePolicyError ? error.code : 'ERROR';
     const detail = cause?.message && cause.message !== message ? `: ${cause.message}` : '';
     const text = `${message ?? String(error)}${detail}`;
-    throw new SignatureVerificationError(code ?? 'ERROR', `${text}${whatDidNotFit(code, text, bundle, anchor)}`);
+    throw new SignatureVerificationError(code, `${text}${whatDidNotFit(code, text, bundle, anchor)}`, { cause: error });
   }
 }
 
@@ -119,7 +149,7 @@ function whatDidNotFit(code: string | undefined, text: string, bundle: Bundle, a
 function verify(bundle: Bundle, artifact: Artifact | undefined, trustedRoot: TrustedRoot, anchor: TrustAnchor): Signer {
   const kind = checkTrustAnchor(anchor);
   const material = bundle.verificationMaterial.content.$case;
-  const fail = (code: string, message: string): never => {
+  const fail = (code: SignatureVerificationErrorCode, message: string): never => {
     throw new SignatureVerificationError(code, message);
   };
   const mismatch = anchorMismatch(kind, material === 'publicKey' ? 'publicKey' : 'certificate', 'bundle');
@@ -277,7 +307,7 @@ export function parseKey(key: KeyObject | string): KeyObject {
   try {
     return createPublicKey(block);
   } catch (error) {
-    throw new SignatureVerificationError('KEY_INVALID', `the key is not a PEM public key: ${(error as Error).message}`);
+    throw new SignatureVerificationError('KEY_INVALID', `the key is not a PEM public key: ${(error as Error).message}`, { cause: error });
   }
 }
 

@@ -99,12 +99,12 @@ export async function readTrustFile(path: string): Promise<TrustFile> {
 
 async function readJSON(path: string): Promise<unknown> {
   const text = await readFile(path, 'utf8').catch((error: NodeJS.ErrnoException) => {
-    throw new PolicyError(`${path}: cannot read: ${error.code === 'ENOENT' ? 'not found' : error.message}`);
+    throw new PolicyError(`${path}: cannot read: ${error.code === 'ENOENT' ? 'not found' : error.message}`, { cause: error });
   });
   try {
     return parseStrictJSON(text);
   } catch (error) {
-    throw new PolicyError(`${path}: ${(error as Error).message}`);
+    throw new PolicyError(`${path}: ${(error as Error).message}`, { cause: error });
   }
 }
 

@@ -33,7 +33,7 @@ export function matching(source: string): StringMatch {
     new RegExp(source);
     regex = new RegExp(`^(?:${source})$`);
   } catch (error) {
-    throw new PolicyError(`invalid regular expression ${JSON.stringify(source)}: ${(error as Error).message}`);
+    throw new PolicyError(`invalid regular expression ${JSON.stringify(source)}: ${(error as Error).message}`, { cause: error });
   }
   return { description: `matching ${regex.source}`, test: (value) => regex.test(value) };
 }

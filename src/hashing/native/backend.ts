@@ -154,6 +154,9 @@ function done(bytes: number, files: number): HashProgress {
   return { bytesDone: bytes, filesDone: files, bytesTotal: bytes, filesTotal: files };
 }
 
+/** The one code of an internal error, as the addon's errors carry it. */
+export type EngineInternalErrorCode = 'ERR_KERNELSEAL_INTERNAL';
+
 /**
  * A bug in the native engine or addon (a panic), caught before it could abort the process.
  * It names the interrupted `operation` and says nothing about the files hashed: never turn it
@@ -161,7 +164,7 @@ function done(bytes: number, files: number): HashProgress {
  */
 export class EngineInternalError extends Error {
   override readonly name = 'EngineInternalError';
-  readonly code = 'ERR_KERNELSEAL_INTERNAL';
+  readonly code: EngineInternalErrorCode = 'ERR_KERNELSEAL_INTERNAL';
   constructor(
     readonly operation: string,
     message: string,

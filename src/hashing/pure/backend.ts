@@ -3,7 +3,8 @@ import { join } from 'node:path';
 import { DIGEST_LENGTH, assertDigestAlgorithm, type DigestAlgorithm } from '../../digest/algorithm.js';
 import { checkShardSize, type DigestBackend, type FileHashes, type HashOptions, type HashProgress, type VariantHashes } from '../backend.js';
 import { DigestError } from '../errors.js';
-import { hashFileSync, unreachablePath, type Listed } from './file.js';
+import { hashFileSync, unreachablePath } from './file.js';
+import { fingerprintOf, type FileFingerprint } from '../fingerprint.js';
 import { HashPool, type PoolFile } from './pool.js';
 import { PROGRESS_INTERVAL_MS } from '../progress.js';
 import { ioError, walkTree } from './walk.js';
@@ -69,7 +70,7 @@ export const pureBackend: DigestBackend = {
 const MAX_PIECES = 2 ** 21;
 
 /** A file's fingerprint before hashing (following symlinks); refuses anything but a regular file. */
-async function listFile(path: string): Promise<Listed> {
+async function listFile(path: string): Promise<FileFingerprint> {
   let info;
   try {
     info = await stat(path, { bigint: true });
@@ -77,7 +78,7 @@ async function listFile(path: string): Promise<Listed> {
     throw unreachablePath(path, error, 'stat');
   }
   if (!info.isFile()) throw new DigestError('NOT_A_REGULAR_FILE', path, 'not a regular file');
-  return { size: info.size, ino: info.ino, mtimeNs: info.mtimeNs };
+  return fingerprintOf(info);
 }
 
 /**

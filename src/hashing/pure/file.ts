@@ -1,30 +1,24 @@
-import { closeSync, constants, fstatSync, lstatSync, openSync, readSync, statSync, type BigIntStats } from 'node:fs';
+import { closeSync, constants, fstatSync, lstatSync, openSync, readSync, statSync } from 'node:fs';
 import type { DigestAlgorithm } from '../../digest/algorithm.js';
 import { DigestError } from '../errors.js';
+import { changedAfterListed, changedWhileRead, fingerprintChanged, fingerprintOf, holdsMoreThanSize, type FileFingerprint } from '../fingerprint.js';
 import { createHasher } from '../hasher.js';
 import { danglingError, ioError, isUnresolvable } from './walk.js';
 
 /** Non-blocking open: a FIFO swapped in after the walk cannot stall us; it is refused next. */
 const OPEN_FLAGS = constants.O_RDONLY | (constants.O_NONBLOCK ?? 0) | (constants.O_NOCTTY ?? 0);
 
-/** What identifies a file's content between a listing and a later read. */
-export interface Listed {
-  size: bigint;
-  ino: bigint;
-  mtimeNs: bigint;
-}
-
 /** A byte range [start, end) of a file that must still be as it was `listed`. */
 export interface FileRange {
   start: number;
   end: number;
-  listed: Listed;
+  listed: FileFingerprint;
 }
 
 /**
  * Hashes one file (following symlinks), or the byte `range` of it, into `buffer`-sized reads:
  * the TypeScript twin of crates/engine/src/file.rs, same rules, same errors. Refuses anything
- * but a regular file, a file whose size, inode or modification time changes while it is read,
+ * but a regular file, a file whose fingerprint (../fingerprint.ts) changes while it is read,
  * and for a range one that changed since it was listed. Returns undefined when `cancelled()`
  * turns true between reads.
  */
@@ -39,9 +33,9 @@ export function hashFileSync(
   const fd = openRegular(path);
   const hasher = createHasher(algorithm);
   try {
-    const before = fstatSync(fd, { bigint: true });
-    if (range && (changed(range.listed, before) || BigInt(range.end) > range.listed.size)) {
-      throw new DigestError('FILE_CHANGED', path, `file changed after it was listed (size ${range.listed.size} then, ${before.size} now)`);
+    const before = fingerprintOf(fstatSync(fd, { bigint: true }));
+    if (range && (fingerprintChanged(range.listed, before) || BigInt(range.end) > range.listed.size)) {
+      throw changedAfterListed(path, range.listed, before);
     }
     const start = range?.start ?? 0;
     const length = range ? BigInt(range.end - range.start) : before.size;
@@ -65,24 +59,14 @@ export function hashFileSync(
     // Python would read all of it (the engine's file.rs makes the same check).
     const reachesEnd = !range || BigInt(range.end) === range.listed.size;
     const more = reachesEnd && total === length && readBeyond(fd, buffer, range ? start + Number(total) : null, path) > 0;
-    const after = fstatSync(fd, { bigint: true });
-    if (total !== length || changed(before, after)) {
-      throw new DigestError(
-        'FILE_CHANGED',
-        path,
-        `file changed while it was hashed (size ${before.size} when opened, ${after.size} now)`,
-      );
-    }
-    if (more) throw new DigestError('FILE_CHANGED', path, `file holds more than the ${before.size} bytes its size says (a /proc or /sys file)`);
+    const after = fingerprintOf(fstatSync(fd, { bigint: true }));
+    if (total !== length || fingerprintChanged(before, after)) throw changedWhileRead(path, 'hashed', before, after);
+    if (more) throw holdsMoreThanSize(path, before.size);
     return hasher.digest();
   } finally {
     hasher.dispose();
     closeSync(fd);
   }
-}
-
-function changed(before: Listed, after: BigIntStats): boolean {
-  return after.size !== before.size || after.ino !== before.ino || after.mtimeNs !== before.mtimeNs;
 }
 
 function openRegular(path: string): number {

@@ -3,6 +3,7 @@ import { lstat, readdir, stat } from 'node:fs/promises';
 import { join } from 'node:path';
 import { withFileSlot } from '../../fs/file-slots.js';
 import { DigestError } from '../errors.js';
+import { fingerprintOf } from '../fingerprint.js';
 import { TOP_LEVEL_EXCLUDED, type UnhashedEntry, type VariantEntry, type VariantTree } from '../tree.js';
 import { compareByteOrder } from '../../digest/byte-order.js';
 import { describeSystemError, errorCode } from '../system-error.js';
@@ -48,15 +49,15 @@ export async function walkTree(root: string, signal?: AbortSignal): Promise<Vari
         if (name === '__pycache__') unhashed.push({ path: key, reason: 'bytecode-directory' });
         else pending.push([path, key]);
       } else if (item.isFile()) {
-        const info = await lstat(path).catch((error: unknown) => {
+        const info = await lstat(path, { bigint: true }).catch((error: unknown) => {
           throw ioError(path, 'stat', error);
         });
-        entries.push({ key, size: info.size });
+        entries.push({ key, size: Number(info.size), fingerprint: fingerprintOf(info) });
       } else if (item.isSymbolicLink()) {
-        const target = await stat(path).catch((error: unknown) => {
+        const target = await stat(path, { bigint: true }).catch((error: unknown) => {
           throw symlinkError(path, error);
         });
-        if (target.isFile()) entries.push({ key, size: target.size });
+        if (target.isFile()) entries.push({ key, size: Number(target.size), fingerprint: fingerprintOf(target) });
         else unhashed.push({ path: key, reason: target.isDirectory() ? 'directory-symlink' : 'special-file' });
       } else {
         unhashed.push({ path: key, reason: 'special-file' }); // FIFOs, sockets, devices: never opened
@@ -80,7 +81,7 @@ export async function checkRoot(root: string): Promise<void> {
 /** A Node system error as a DigestError, keeping "not found" distinct. */
 export function ioError(path: string, action: string, error: unknown): DigestError {
   const code = errorCode(error) === 'ENOENT' ? 'NOT_FOUND' : 'IO';
-  return new DigestError(code, path, `cannot ${action}: ${describeSystemError(error)}`);
+  return new DigestError(code, path, `cannot ${action}: ${describeSystemError(error)}`, { cause: error });
 }
 
 /** Whether following a symlink failed because its target is missing or loops. */
@@ -97,7 +98,7 @@ export function danglingError(path: string, error: unknown): DigestError {
   } catch {
     // keep '?'
   }
-  return new DigestError('DANGLING_SYMLINK', path, `dangling symlink to ${target} (${describeSystemError(error)})`);
+  return new DigestError('DANGLING_SYMLINK', path, `dangling symlink to ${target} (${describeSystemError(error)})`, { cause: error });
 }
 
 function symlinkError(path: string, error: unknown): DigestError {

@@ -71,15 +71,23 @@ export interface FetchedKernel {
   fromReceipt: boolean;
 }
 
+/**
+ * Why getKernel handed nothing back: the variant did not verify (`KERNEL_UNVERIFIED`, with the
+ * verification `result`), or no variant could be chosen or found (`VARIANT_UNAVAILABLE`).
+ */
+export type KernelRefusedErrorCode = 'KERNEL_UNVERIFIED' | 'VARIANT_UNAVAILABLE';
+
 /** The variant did not verify (or could not be chosen): nothing is handed back. `result` says why. */
 export class KernelRefusedError extends Error {
   override readonly name = 'KernelRefusedError';
+  readonly code: KernelRefusedErrorCode;
   constructor(
     message: string,
     readonly result?: VerificationResult,
     readonly kernel?: Pick<FetchedKernel, 'repoId' | 'revision' | 'commit' | 'variant'>,
   ) {
     super(message);
+    this.code = result ? 'KERNEL_UNVERIFIED' : 'VARIANT_UNAVAILABLE';
   }
 }
 

@@ -23,9 +23,17 @@ export interface HubRevision {
   files: HubFile[];
 }
 
+/**
+ * Why the Hub failed us: no answer at all (`HUB_UNREACHABLE`: refused, reset, timed out; the
+ * cache may stand in), an error status (`HUB_STATUS`, in `status`), or an answer we refuse
+ * (`HUB_REFUSED`: a listing or download that is malformed or does not match).
+ */
+export type HubErrorCode = 'HUB_UNREACHABLE' | 'HUB_STATUS' | 'HUB_REFUSED';
+
 /** The Hub answered with an error, could not be reached, or sent something we refuse. */
 export class HubError extends Error {
   override readonly name = 'HubError';
+  readonly code: HubErrorCode;
   constructor(
     message: string,
     readonly status?: number,
@@ -33,6 +41,7 @@ export class HubError extends Error {
     readonly unreachable = false,
   ) {
     super(message);
+    this.code = unreachable ? 'HUB_UNREACHABLE' : status !== undefined ? 'HUB_STATUS' : 'HUB_REFUSED';
   }
 }
 

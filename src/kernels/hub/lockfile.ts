@@ -14,6 +14,7 @@ export interface KernelLock {
 /** The lock file is malformed, or a download does not match it. */
 export class LockfileError extends Error {
   override readonly name = 'LockfileError';
+  readonly code = 'LOCKFILE_MISMATCH' as const;
 }
 
 /**
@@ -38,7 +39,7 @@ export async function readLockfile(path: string): Promise<KernelLock[]> {
   try {
     json = parseStrictJSON(await readFile(path));
   } catch (error) {
-    throw new LockfileError(`${path}: ${(error as Error).message}`);
+    throw new LockfileError(`${path}: ${(error as Error).message}`, { cause: error });
   }
   if (!Array.isArray(json)) throw new LockfileError(`${path}: a kernels.lock is a JSON array`);
   return json.map((entry, i) => {
