@@ -1,4 +1,5 @@
 import { createHash, createHmac, timingSafeEqual } from 'node:crypto';
+import type { BigIntStats } from 'node:fs';
 import { stat } from 'node:fs/promises';
 import { join } from 'node:path';
 import type { VariantEntry } from '../../hashing/tree.js';
@@ -28,7 +29,12 @@ interface ReceiptBody {
 }
 
 /** [key, size, inode, mtime ns, ctime ns] of every file of the variant (symlinks followed). */
-type Fingerprint = Array<[string, string, string, string, string]>;
+export type Fingerprint = Array<[string, string, string, string, string]>;
+
+/** One file's line of a fingerprint. */
+export function fingerprintEntry(key: string, info: BigIntStats): Fingerprint[number] {
+  return [key, String(info.size), String(info.ino), String(info.mtimeNs), String(info.ctimeNs)];
+}
 
 /**
  * The files of the variant as they are now, by the walker's rules; `entries`, when the caller
@@ -37,10 +43,7 @@ type Fingerprint = Array<[string, string, string, string, string]>;
 export async function fingerprint(dir: string, entries?: readonly VariantEntry[]): Promise<Fingerprint> {
   entries ??= await listVariantFiles(dir);
   return Promise.all(
-    entries.map(async (entry): Promise<Fingerprint[number]> => {
-      const info = await stat(join(dir, entry.key), { bigint: true });
-      return [entry.key, String(info.size), String(info.ino), String(info.mtimeNs), String(info.ctimeNs)];
-    }),
+    entries.map(async (entry) => fingerprintEntry(entry.key, await stat(join(dir, entry.key), { bigint: true }))),
   );
 }
 
