@@ -1,3 +1,4 @@
+import type { BigIntStats } from 'node:fs';
 /**
  * Which entries of a variant the digest covers (docs/design.md section 3), on the TypeScript
  * side: the reasons an entry is left out, and the same rule for a Hub listing. The walkers
@@ -11,6 +12,8 @@ export const TOP_LEVEL_EXCLUDED: ReadonlySet<string> = new Set(['metadata.json',
 export interface VariantEntry {
   key: string;
   size: number;
+  /** The file as the TypeScript walk saw it (symlinks followed): what receipts fingerprint. */
+  stats?: BigIntStats;
 }
 
 /**

@@ -185,7 +185,7 @@ export async function getKernel(repoId: string, options: GetKernelOptions = {}):
   // some) is removed first: Python rebuilds it from the verified sources. Any other entry the
   // digest leaves out voids the receipt, and the full check below refuses it.
   // One walk serves the bytecode check, the receipt, the streamed blobs and the fingerprint before hashing.
-  const tree = await listVariantTree(path).catch(() => undefined);
+  const tree = await listVariantTree(path, undefined, true).catch(() => undefined);
   const { bytecode, refused } = sortUnhashed(tree?.unhashed ?? []);
   await removeBytecode(path, bytecode);
   const verified = { ...base, verified: true, signer, metadata, digest };

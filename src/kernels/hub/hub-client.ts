@@ -59,6 +59,8 @@ export interface HubClientOptions {
 const COMMIT = /^[0-9a-f]{40}$/;
 const SHA1 = /^[0-9a-f]{40}$/;
 const SHA256 = /^[0-9a-f]{64}$/;
+/** How much of a download is written before it is flushed to disk in the background. */
+const FLUSH_BYTES = 64 * 1024 * 1024;
 
 /**
  * A small client of the Hub's HTTP API: what a kernel fetch needs and nothing more. It resolves a
@@ -178,17 +180,30 @@ export class HubClient {
       written = 0;
       hash.restart();
     }
+    // Written data is flushed to disk in the background as it arrives (one flush at a time), so
+    // that the fsync before the blob is placed (src/kernels/hub/cache.ts) finds little left.
+    let flushing: Promise<void> | undefined;
+    let unflushed = 0;
     try {
       for await (const chunk of response.body as unknown as AsyncIterable<Uint8Array>) {
         watchdog.kick();
         if (written + chunk.length > file.size) throw new HubError(`${file.path}: the Hub sent more than the ${file.size} bytes it listed`);
+        // The write runs on libuv's pool while this thread hashes the same (unchanging) bytes.
+        const writing = handle.write(chunk, 0, chunk.length, written);
         hash.update(chunk);
-        await handle.write(chunk, 0, chunk.length, written);
+        await writing;
         written += chunk.length;
+        unflushed += chunk.length;
+        if (unflushed >= FLUSH_BYTES && !flushing) {
+          unflushed = 0;
+          flushing = handle.datasync().finally(() => (flushing = undefined));
+        }
         onBytes?.(chunk.length);
       }
     } catch (error) {
       throw watchdog.fired ? watchdog.error() : error;
+    } finally {
+      await flushing?.catch(() => {}); // the handle is closed next; a failed flush shows in the final fsync
     }
     return written;
   }

@@ -38,12 +38,13 @@ export function fingerprintEntry(key: string, info: BigIntStats): Fingerprint[nu
 
 /**
  * The files of the variant as they are now, by the walker's rules; `entries`, when the caller
- * has just walked the variant, spares walking it again (each file is still stat'ed now).
+ * has just walked the variant, spares walking it again, and their stats (src/hashing/pure/walk.ts)
+ * stat'ing each file again.
  */
 export async function fingerprint(dir: string, entries?: readonly VariantEntry[]): Promise<Fingerprint> {
   entries ??= await listVariantFiles(dir);
   return Promise.all(
-    entries.map(async (entry) => fingerprintEntry(entry.key, await stat(join(dir, entry.key), { bigint: true }))),
+    entries.map(async (entry) => fingerprintEntry(entry.key, entry.stats ?? (await stat(join(dir, entry.key), { bigint: true })))),
   );
 }
 

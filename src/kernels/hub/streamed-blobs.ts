@@ -39,8 +39,8 @@ export class StreamedBlobs {
     if (this.blobs.size === 0 || entries.length !== digest.files.size) return undefined;
     const length = DIGEST_LENGTH[digest.algorithm];
     const checks = await Promise.all(
-      entries.map(async ({ key }) => {
-        const info = await stat(join(dir, key), { bigint: true }).catch(() => undefined);
+      entries.map(async ({ key, stats }) => {
+        const info = stats ?? (await stat(join(dir, key), { bigint: true }).catch(() => undefined));
         if (!info) return undefined;
         const blob = this.blobs.get(`${info.dev}:${info.ino}`);
         const was = blob?.placed.stats;
