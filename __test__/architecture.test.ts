@@ -27,8 +27,6 @@ const LAYERS: Record<string, number> = {
   'types.ts': 1,
 };
 const PRODUCTS = ['kernels', 'model', 'attest'];
-/** Being cut loose (issue 15): the bench's offline signer still signs with the tests' mock Sigstore. */
-const KNOWN_OUTSIDE = ['src/bench/bench-signer.ts'];
 
 function sources(dir: string): string[] {
   return readdirSync(dir).flatMap((name) => {
@@ -63,7 +61,7 @@ describe('the map of the code (docs/architecture.md)', () => {
   });
 
   it('imports nothing from the tests, the scripts or the examples (only what the package ships)', () => {
-    const outside = edges.filter((e) => e.outside && /^(__test__|scripts|examples)\//.test(e.to) && !KNOWN_OUTSIDE.includes(e.file));
+    const outside = edges.filter((e) => e.outside && /^(__test__|scripts|examples)\//.test(e.to));
     expect(outside.map((e) => `${e.file}: ${e.specifier}`)).toEqual([]);
   });
 

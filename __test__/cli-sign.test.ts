@@ -223,7 +223,7 @@ describe('managed keys and certificates', () => {
     expect(wrongIdentity.stdout).toContain('identity is "release-bot@example.com", expected "someone@example.com"');
     const wrongCA = await runCli(['verify', dir, ...trust, '--certificate-chain', join(pki, 'other-ca.pem')]);
     expect(wrongCA.code).toBe(1);
-    expect(wrongCA.stdout).toContain('Failed to verify certificate chain');
+    expect(wrongCA.stdout).toContain('the signing certificate CN=release-bot does not chain to a trusted CA certificate');
     // Not the key of the certificate: refused before anything is signed.
     const mismatch = await runCli(['sign', unsignedVariant(), '--key', join(pki, 'other.key'), '--certificate', join(pki, 'leaf.pem'), '--rekor-url', sigstore.url]);
     expect(mismatch.stdout).toContain('the private key does not belong to the certificate');

@@ -1,56 +1,36 @@
-import { existsSync } from 'node:fs';
-import { fileURLToPath } from 'node:url';
+import { generateKeyPairSync, type KeyObject } from 'node:crypto';
 import type { DigestBackend } from '../hashing/backend.js';
-import { githubWorkflowPolicy, type Policy } from '../trust/policy.js';
 import { signVariant } from '../kernels/sign-variant.js';
-import { parseTrustedRoot, type TrustedRoot } from '../sigstore/trusted-root.js';
+import { pinnedTrustedRoot, type TrustedRoot } from '../sigstore/trusted-root.js';
 
-/** What verifies what a {@link BenchSigner} signed. */
+/** What verifies what a {@link BenchSigner} signed: its public key, the log waived. */
 export interface BenchAnchor {
-  policy: Policy;
+  key: KeyObject;
+  insecureIgnoreTlog: true;
   trustedRoot: TrustedRoot;
 }
 
 /** Signs the bench's variants offline, and says how to verify them. */
 export interface BenchSigner {
   anchor: BenchAnchor;
-  /** The policy's repository and the trusted root as JSON: the anchor, for a child process. */
-  repository: string;
-  trustedRootJSON: Record<string, unknown>;
+  /** The public key (PEM): the anchor, for a child process. */
+  publicKeyPem: string;
   sign(dir: string, backend?: DigestBackend): Promise<void>;
-  close(): Promise<void>;
 }
-
-/** The part of __test__/helpers/mock-sigstore.ts used here. */
-interface MockModule {
-  startMockSigstore(): Promise<{ url: string; trustedRoot: Record<string, unknown>; close(): Promise<void> }>;
-  identityToken(claims: Record<string, unknown>): string;
-  githubActionsClaims(repository: string): Record<string, unknown>;
-}
-
-/** The test suite's mock Sigstore (Fulcio, Rekor, TSA on 127.0.0.1): only in a source checkout. */
-const MOCK = new URL('../../__test__/helpers/mock-sigstore.ts', import.meta.url);
 
 /**
- * A signer for the bench: keyless, against the mock Sigstore of the test suite. Undefined where
- * the mock is not available (an installed package): the parts of the bench that need a signed
- * variant then skip themselves, saying so.
+ * A signer for the bench: a key generated for the run, signing without a transparency log
+ * (README: air-gapped signing), so that the bench needs no service and nothing of the test
+ * suite. A keyless signature adds its certificate chain, SCT and log entry checks to a
+ * verification, which do not grow with the variant.
  */
-export async function benchSigner(): Promise<BenchSigner | undefined> {
-  if (!existsSync(fileURLToPath(MOCK))) return undefined;
-  const mock = (await import(MOCK.href)) as MockModule;
-  const sigstore = await mock.startMockSigstore();
-  const identityToken = mock.identityToken(mock.githubActionsClaims('kernelseal/bench'));
+export function benchSigner(): BenchSigner {
+  const { privateKey, publicKey } = generateKeyPairSync('ec', { namedCurve: 'prime256v1' });
   return {
-    anchor: { policy: githubWorkflowPolicy({ repository: 'kernelseal/bench' }), trustedRoot: parseTrustedRoot(sigstore.trustedRoot, 'mock trusted root') },
-    repository: 'kernelseal/bench',
-    trustedRootJSON: sigstore.trustedRoot,
+    anchor: { key: publicKey, insecureIgnoreTlog: true, trustedRoot: pinnedTrustedRoot() },
+    publicKeyPem: publicKey.export({ type: 'spki', format: 'pem' }).toString(),
     sign: async (dir, backend) => {
-      await signVariant(dir, { signer: { method: 'keyless', identityToken, fulcioURL: sigstore.url, rekorURL: sigstore.url }, ...(backend ? { backend } : {}) });
+      await signVariant(dir, { signer: { method: 'key', privateKey, tlogUpload: false }, ...(backend ? { backend } : {}) });
     },
-    close: () => sigstore.close(),
   };
 }
-
-/** Why a part of the bench did not run: no offline signer here. */
-export const NO_SIGNER = 'skipped: signing the bench variant needs the mock Sigstore of a source checkout (__test__/helpers)';

@@ -73,7 +73,6 @@ export function renderTable(report: BenchReport): string {
       `verifyVariant of ${row.dataset} (${row.files} files; fresh processes, medians): ${row.verifyMs.toFixed(0)} ms, peak ${row.verifyPeakRssMiB.toFixed(0)} MiB; hashing alone ${row.hashMs.toFixed(0)} ms, peak ${row.hashPeakRssMiB.toFixed(0)} MiB: x${row.ratio.toFixed(2)}`,
     );
   }
-  if (report.skipped) lines.push('', `kernel loads and verify: ${report.skipped}`);
   return lines.join('\n');
 }
 

@@ -9,7 +9,7 @@ import { ensureDataset, totalBytes, type Dataset } from './datasets.js';
 import { backendMethod, modelMethod, nativeOneThreadMethod, naiveStreamMethod, type Method } from './methods.js';
 import { median } from './statistics.js';
 import { measureVerifyOverhead, type VerifyOverhead } from './verify-overhead.js';
-import { benchSigner, NO_SIGNER } from './bench-signer.js';
+import { benchSigner } from './bench-signer.js';
 import { measureHubLoads, type HubLoadRow } from './hub-load.js';
 import { measureManyFiles, type ManyFilesRow } from './many-files.js';
 
@@ -68,8 +68,6 @@ export interface BenchReport {
   verifyOverhead?: VerifyOverhead;
   hubLoads: HubLoadRow[];
   manyFiles: ManyFilesRow[];
-  /** Why the parts that need a signed variant did not run, if they did not. */
-  skipped?: string;
 }
 
 /**
@@ -138,20 +136,10 @@ export async function runBench(options: BenchOptions): Promise<BenchReport> {
   const verifyOverhead = kernel && !options.cold ? await measureVerifyOverhead(dirs.get(kernel)!, native, options.rounds) : undefined;
   const hubLoads: HubLoadRow[] = [];
   const manyFiles: ManyFilesRow[] = [];
-  let skipped: string | undefined;
   if (options.hubDatasets.length > 0 || options.verifyDatasets.length > 0) {
-    const signer = await benchSigner();
-    if (!signer) {
-      skipped = NO_SIGNER;
-      options.log(`hub loads and verify: ${NO_SIGNER}`);
-    } else {
-      try {
-        hubLoads.push(...(await measureHubLoads(options.hubDatasets, options.dataDir, options.rounds, signer, options.log)));
-        for (const dataset of options.verifyDatasets) manyFiles.push(await measureManyFiles(dataset, options.dataDir, options.rounds, signer, options.log));
-      } finally {
-        await signer.close();
-      }
-    }
+    const signer = benchSigner();
+    hubLoads.push(...(await measureHubLoads(options.hubDatasets, options.dataDir, options.rounds, signer, options.log)));
+    for (const dataset of options.verifyDatasets) manyFiles.push(await measureManyFiles(dataset, options.dataDir, options.rounds, signer, options.log));
   }
   const medians = (map: Map<DigestAlgorithm, number[]>) => Object.fromEntries([...map].map(([algorithm, values]) => [algorithm, median(values)]));
   return {
@@ -164,7 +152,6 @@ export async function runBench(options: BenchOptions): Promise<BenchReport> {
     verifyOverhead,
     hubLoads,
     manyFiles,
-    ...(skipped ? { skipped } : {}),
   };
 }
 

@@ -15,6 +15,7 @@ export const SIGNER_OPTIONS = {
   'rekor-url': { type: 'string' },
   'rekor-version': { type: 'string' },
   'tsa-url': { type: 'string' },
+  'tlog-upload': { type: 'string' },
   timeout: { type: 'string' },
 } as const;
 
@@ -36,6 +37,9 @@ Where (default: Sigstore's public-good instance):
       --rekor-url URL               Rekor
       --rekor-version 1|2           Rekor API version (2 needs a TSA; default 1)
       --tsa-url URL                 an RFC 3161 timestamp authority
+      --tlog-upload=false           with --key: log nothing in Rekor and send nothing
+                                    anywhere (air-gapped; a TSA only if --tsa-url names
+                                    one); verifiers need --insecure-ignore-tlog
       --timeout DURATION            the longest wait on each service (30s; 90s, 2m): past
                                     it, signing fails naming the service, nothing written`;
 
@@ -46,7 +50,13 @@ export async function signerFrom(values: SignerValues): Promise<SignerOptions> {
   const services = values['signing-config'] ? await readSigningConfig(values['signing-config']).catch(usage) : undefined;
   const rekorVersion = values['rekor-version'];
   if (rekorVersion !== undefined && rekorVersion !== '1' && rekorVersion !== '2') throw new UsageError('--rekor-version must be 1 or 2');
+  const tlogUpload = values['tlog-upload'];
+  if (tlogUpload !== undefined && tlogUpload !== 'true' && tlogUpload !== 'false') throw new UsageError('--tlog-upload must be true or false');
+  if (tlogUpload === 'false' && values.key === undefined) {
+    throw new UsageError('--tlog-upload=false needs --key (or --key with --certificate): a keyless signature is worth nothing without its transparency log entry');
+  }
   const witness = {
+    ...(tlogUpload === 'false' ? { tlogUpload: false } : {}),
     rekorURL: values['rekor-url'] ?? services?.rekorURL,
     rekorVersion: rekorVersion ? (Number(rekorVersion) as 1 | 2) : services?.rekorVersion,
     tsaURL: values['tsa-url'] ?? services?.tsaURL,

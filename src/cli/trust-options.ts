@@ -1,11 +1,11 @@
 import { existsSync } from 'node:fs';
 import { readFile } from 'node:fs/promises';
-import { readPolicyFile } from '../trust/policy-file.js';
-import { NAMED_POLICIES, identityPolicy, type Policy } from '../trust/policy.js';
+import { readTrustFile, type TrustFile } from '../trust/policy-file.js';
+import { NAMED_POLICIES, identityPolicy } from '../trust/policy.js';
 import { exactly, matching } from '../trust/string-match.js';
 import { PolicyError } from '../trust/policy-error.js';
 import { TrustedRootError, publicGoodTrustedRoot, readTrustedRoot, type TrustedRoot } from '../sigstore/trusted-root.js';
-import type { TrustAnchor } from '../sigstore/verify-bundle.js';
+import { checkTrustAnchor, mayWaiveTlog, type TrustAnchor } from '../sigstore/trust-anchor.js';
 import { offlineFromEnv } from '../kernels/hub/hub-env.js';
 import { UsageError } from './usage.js';
 
@@ -18,6 +18,7 @@ export const TRUST_OPTIONS = {
   'certificate-oidc-issuer-regexp': { type: 'string' },
   key: { type: 'string' },
   'certificate-chain': { type: 'string' },
+  'insecure-ignore-tlog': { type: 'boolean', default: false },
   'trusted-root': { type: 'string' },
   offline: { type: 'boolean', default: false },
 } as const;
@@ -35,6 +36,9 @@ export const TRUST_HELP = `Who is trusted (one of):
       --certificate-chain PEM       the CA chain of your own PKI (issuer first, root last):
                                     certificates it issued are trusted, optionally only for
                                     --certificate-identity[-regexp]
+      --insecure-ignore-tlog        with --key or --certificate-chain only: accept a
+                                    signature with no transparency log entry (signed
+                                    with --tlog-upload=false); one it has is still checked
 
 Trusted root:
       --trusted-root FILE           a trusted_root.json (or client trust config) to use
@@ -52,6 +56,7 @@ type TrustValues = {
   'certificate-oidc-issuer-regexp'?: string;
   key?: string;
   'certificate-chain'?: string;
+  'insecure-ignore-tlog'?: boolean;
   'trusted-root'?: string;
   offline?: boolean;
 };
@@ -60,8 +65,19 @@ type TrustValues = {
  * Who is trusted, from the command line. Identity flags need an issuer flag and the other way
  * round; --policy, identity flags and --key exclude each other. Without any, `defaultPolicy`
  * (verify: kernels-community); with none and no default, a usage error: never "anyone".
+ * --insecure-ignore-tlog (or a trust file's "insecureIgnoreTlog") goes with a key or a private
+ * CA only, as src/sigstore/trust-anchor.ts rules.
  */
 export async function trustAnchorFrom(values: TrustValues, defaultPolicy?: string): Promise<TrustAnchor> {
+  const anchor = await anchorFrom(values, defaultPolicy);
+  const insecureIgnoreTlog = values['insecure-ignore-tlog'] === true || anchor.insecureIgnoreTlog === true;
+  if (insecureIgnoreTlog && !mayWaiveTlog(checkTrustAnchor(anchor))) {
+    throw new UsageError('--insecure-ignore-tlog works only with --key or --certificate-chain: a policy or an identity trusts Fulcio (public-good) certificates, which are worth nothing without their transparency log entry');
+  }
+  return { ...anchor, insecureIgnoreTlog };
+}
+
+async function anchorFrom(values: TrustValues, defaultPolicy: string | undefined): Promise<TrustAnchor> {
   const identity = exclusive(values, 'certificate-identity', 'certificate-identity-regexp');
   const issuer = exclusive(values, 'certificate-oidc-issuer', 'certificate-oidc-issuer-regexp');
   if (values['certificate-chain'] !== undefined) {
@@ -88,16 +104,17 @@ export async function trustAnchorFrom(values: TrustValues, defaultPolicy?: strin
   }
   const name = values.policy ?? defaultPolicy;
   if (name === undefined) throw new UsageError('say who is trusted: --certificate-identity and --certificate-oidc-issuer, --policy, or --key');
-  return { policy: await policyNamed(name) };
+  return policyNamed(name);
 }
 
-async function policyNamed(name: string): Promise<Policy> {
+/** A built-in policy, or a trust file: a policy, or a key or private CA (policy-file.ts). */
+async function policyNamed(name: string): Promise<TrustFile> {
   const named = NAMED_POLICIES.get(name);
-  if (named) return named;
+  if (named) return { policy: named };
   if (!existsSync(name)) {
     throw new UsageError(`--policy ${name}: neither a built-in policy (${[...NAMED_POLICIES.keys()].join(', ')}) nor a file`);
   }
-  return readPolicyFile(name).catch(asUsageError);
+  return readTrustFile(name).catch(asUsageError);
 }
 
 /** A policy or trusted root the user named that cannot be used is a usage error (exit 2). */

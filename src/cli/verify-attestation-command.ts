@@ -127,6 +127,13 @@ type PolicyValues = {
  * --policy, all of which must hold. Undefined when none names a signer: then only npm registry
  * attestations can verify. Source flags without a signer are a mistake, not a wider trust.
  */
+/** --policy NAME|FILE: attestations are verified by identities, never by a trust file's key or CA. */
+async function identityPolicyFile(name: string): Promise<Policy> {
+  const anchor = await trustAnchorFrom({ policy: name });
+  if (!('policy' in anchor)) throw new UsageError(`--policy ${name}: names a key or a CA chain; verify-attestation needs a policy of identities`);
+  return anchor.policy;
+}
+
 async function policyFrom(values: PolicyValues): Promise<Policy | undefined> {
   const pick = (exact: string | undefined, regexp: string | undefined, flag: string) => {
     if (exact !== undefined && regexp !== undefined) throw new UsageError(`--${flag} and --${flag}-regexp exclude each other`);
@@ -159,7 +166,7 @@ async function policyFrom(values: PolicyValues): Promise<Policy | undefined> {
       ? undefined
       : values.policy === 'github-releases'
         ? githubReleasesPolicy // a name for attestations only: no kernel is signed that way
-        : ((await trustAnchorFrom({ policy: values.policy })) as { policy: Policy }).policy;
+        : await identityPolicyFile(values.policy);
   if (!github && !file) {
     const stray = ['source-ref', 'source-digest', 'deny-self-hosted-runners', 'certificate-oidc-issuer', 'certificate-oidc-issuer-regexp'].filter(
       (flag) => values[flag as keyof PolicyValues] !== undefined && values[flag as keyof PolicyValues] !== false,

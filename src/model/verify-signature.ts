@@ -4,7 +4,8 @@ import { createHash, createPublicKey, verify as cryptoVerify, type KeyObject } f
 import type { StringMatch } from '../trust/string-match.js';
 import type { TrustedRoot } from '../sigstore/trusted-root.js';
 import { parsePemCertificates } from '../sigstore/pem.js';
-import { SignatureVerificationError, checkTrustAnchor, keyId, parseKey, verifyEnvelopeBundle, type Signer, type TrustAnchor } from '../sigstore/verify-bundle.js';
+import { SignatureVerificationError, keyId, parseKey, verifyEnvelopeBundle, type Signer } from '../sigstore/verify-bundle.js';
+import { anchorMismatch, checkTrustAnchor, type TrustAnchor } from '../sigstore/trust-anchor.js';
 import { checkSigningUsage, subjectOf, verifyCertificatePath } from '../sigstore/certificate-chain.js';
 import { legacyPreAuthEncoding, preAuthEncoding } from '../sigstore/dsse.js';
 import type { ModelSignature } from './signature-file.js';
@@ -34,19 +35,16 @@ export interface VerifiedModelSignature {
  * must fit the signature's kind. Throws SignatureVerificationError.
  */
 export function verifyModelSignature(signature: ModelSignature, anchor: TrustAnchor, trustedRoot: TrustedRoot, now = new Date()): VerifiedModelSignature {
-  checkTrustAnchor(anchor);
+  const kind = checkTrustAnchor(anchor);
   const { material } = signature;
-  if ('key' in anchor && anchor.key !== undefined) {
-    if (material.kind !== 'publicKey') fail('KEY_MISMATCH', 'the model is signed with a certificate, not a key: verify it with a policy or --certificate-chain');
-    return verifyWithKey(signature, parseKey(anchor.key), material.hint);
+  const mismatch = anchorMismatch(kind, material.kind === 'publicKey' ? 'publicKey' : 'certificate', 'model');
+  if (mismatch) fail(mismatch.code, mismatch.reason);
+  if (kind === 'key') return verifyWithKey(signature, parseKey((anchor as { key: KeyObject | string }).key), (material as { hint?: string }).hint);
+  if (kind === 'certificateChain') {
+    if (material.kind !== 'x509CertificateChain') fail('CERTIFICATE_ERROR', 'the model is signed keylessly through Sigstore: verify it with an identity and an issuer, or a policy');
+    const { certificateChain, identity } = anchor as { certificateChain: string; identity?: StringMatch };
+    return verifyWithCertificateChain(signature, certificateChain, identity, now);
   }
-  if ('certificateChain' in anchor && anchor.certificateChain !== undefined) {
-    if (material.kind !== 'x509CertificateChain') {
-      fail('CERTIFICATE_ERROR', material.kind === 'publicKey' ? 'the model is signed with a key: verify it with --key' : 'the model is signed keylessly through Sigstore: verify it with an identity and an issuer, or a policy');
-    }
-    return verifyWithCertificateChain(signature, anchor.certificateChain, anchor.identity, now);
-  }
-  if (material.kind === 'publicKey') fail('KEY_REQUIRED', 'the model is signed with a key, not a certificate: verify it with that public key (--key)');
   if (material.kind === 'x509CertificateChain' && signature.tlogEntries === 0) {
     fail('CERTIFICATE_ERROR', 'the model is signed with a certificate of a private PKI, with no transparency log entry: verify it with --certificate-chain');
   }

@@ -23,6 +23,12 @@ export interface WitnessOptions {
   rekorVersion?: 1 | 2;
   /** An RFC 3161 timestamp authority's full URL (…/api/v1/timestamp); Rekor v2 needs one. */
   tsaURL?: string;
+  /**
+   * Log the signature in Rekor (default true). False, with a key or a certificate of your own PKI
+   * only: nothing is sent to Rekor, and only to a TSA named by `tsaURL`; the bundle has no log
+   * entry, and verifiers must waive it (insecureIgnoreTlog, README: air-gapped signing).
+   */
+  tlogUpload?: boolean;
   timeoutMs?: number;
 }
 
@@ -53,6 +59,7 @@ export class SigningError extends Error {
  * the reference kernels verifier accept it.
  */
 export async function signBytes(data: Uint8Array, options: SignerOptions): Promise<Bundle> {
+  checkTlogUpload(options);
   const artifact = Buffer.from(data);
   const signature = await sign(artifact, options);
   const bundle = toMessageSignatureBundle({
@@ -68,10 +75,21 @@ export async function signBytes(data: Uint8Array, options: SignerOptions): Promi
  * sigstore-python's sign_dsse writes, and model signatures are.
  */
 export async function signEnvelope(payload: Uint8Array, payloadType: string, options: SignerOptions & { method: 'keyless' }): Promise<Bundle> {
+  checkTlogUpload(options);
   const artifact = Buffer.from(payload);
   const signature = await sign(preAuthEncoding(payloadType, artifact), options);
   const bundle = toDSSEBundle({ artifact, artifactType: payloadType, ...verificationMaterial(signature) });
   return witness(bundle, signature, options);
+}
+
+/**
+ * Keyless signing needs the log: its Fulcio certificate lives ten minutes, and only the log entry
+ * proves the signature was made inside them (docs/design.md section 1). A caller's mistake, so a TypeError.
+ */
+export function checkTlogUpload(options: SignerOptions): void {
+  if (options.tlogUpload === false && options.method === 'keyless') {
+    throw new TypeError('tlogUpload: false needs a key or a certificate of your own PKI: a keyless (Fulcio) signature is worth nothing without its transparency log entry');
+  }
 }
 
 type Signature = Awaited<ReturnType<SigstoreSigner['sign']>>;
@@ -136,12 +154,16 @@ function createWitnesses(options: SignerOptions): Array<{ witness: Witness; url:
   const witnesses: Array<{ witness: Witness; url: string; service: string }> = [];
   const rekorURL = options.rekorURL ?? PUBLIC_GOOD.rekorURL;
   const rekorVersion = options.rekorVersion ?? 1;
-  witnesses.push({
-    witness: new RekorWitness({ rekorBaseURL: rekorURL, majorApiVersion: rekorVersion, fetchOnConflict: true, ...fetch }),
-    url: rekorURL,
-    service: 'Rekor',
-  });
-  const tsaURL = options.tsaURL ?? (rekorVersion === 2 ? PUBLIC_GOOD.tsaURL : undefined);
+  const logged = options.tlogUpload !== false;
+  if (logged) {
+    witnesses.push({
+      witness: new RekorWitness({ rekorBaseURL: rekorURL, majorApiVersion: rekorVersion, fetchOnConflict: true, ...fetch }),
+      url: rekorURL,
+      service: 'Rekor',
+    });
+  }
+  // Without the log, no service is chosen for the caller: only a TSA it names.
+  const tsaURL = options.tsaURL ?? (logged && rekorVersion === 2 ? PUBLIC_GOOD.tsaURL : undefined);
   if (tsaURL) witnesses.push({ witness: new TSAWitness({ tsaBaseURL: tsaURL, ...fetch }), url: tsaURL, service: 'the timestamp authority' });
   return witnesses;
 }

@@ -135,8 +135,37 @@ export interface ResolvedTrustedRoot {
   source: 'tuf' | 'pinned';
 }
 
+/** The TUF roles whose cached copies must all be unexpired for a refresh to skip the network. */
+const TUF_ROLES = ['root', 'timestamp', 'snapshot', 'targets'];
+
+/** Where @sigstore/tuf caches a mirror's metadata under its cache path (its client.js does the same). */
+function tufRepoDir(mirrorURL: string): string {
+  const url = new URL(mirrorURL);
+  return encodeURIComponent(url.host + url.pathname.replace(/\/$/, ''));
+}
+
 /**
- * The public-good trusted root, refreshed through TUF unless `offline`. A failed refresh falls
+ * Whether every cached TUF role is still unexpired: then @sigstore/tuf's `forceCache` refreshes
+ * from the cache alone ("prevents any downloads from the remote TUF repository as long as all
+ * cached metadata files are un-expired", its README), still verifying every signature. Only a
+ * hint for that choice: tuf-js falls back to the mirror when the timestamp has expired, but not
+ * when the snapshot or targets have, so all four are checked here, and anything unreadable means
+ * a normal refresh. A key rotated in TUF is then seen once the cached timestamp expires.
+ */
+function cachedMetadataFresh(repoDir: string, now = Date.now()): boolean {
+  try {
+    return TUF_ROLES.every((role) => {
+      const expires = (JSON.parse(readFileSync(join(repoDir, `${role}.json`), 'utf8')) as { signed?: { expires?: unknown } }).signed?.expires;
+      return typeof expires === 'string' && Date.parse(expires) > now;
+    });
+  } catch {
+    return false;
+  }
+}
+
+/**
+ * The public-good trusted root, refreshed through TUF unless `offline`; while the cached TUF
+ * metadata is unexpired, from the cache without a request (cachedMetadataFresh). A failed refresh falls
  * back to the pinned root and says why through `onWarning`: the pinned root is older but was
  * itself verified when it was pinned.
  */
@@ -146,7 +175,8 @@ export async function publicGoodTrustedRoot(options: RefreshOptions = {}): Promi
   const cachePath =
     options.cachePath ?? process.env.KERNELSEAL_TUF_CACHE ?? join(process.env.XDG_CACHE_HOME ?? join(homedir(), '.cache'), 'kernelseal', 'tuf');
   try {
-    const root = await getTrustedRoot({ mirrorURL, cachePath, timeout: options.timeoutMs ?? 5_000, retry: false });
+    const forceCache = cachedMetadataFresh(join(cachePath, tufRepoDir(mirrorURL)));
+    const root = await getTrustedRoot({ mirrorURL, cachePath, forceCache, timeout: options.timeoutMs ?? 5_000, retry: false });
     return { trustedRoot: parseTrustedRoot(TrustedRoot.toJSON(root), `trusted root from ${mirrorURL}`), source: 'tuf' };
   } catch (error) {
     options.onWarning?.(

@@ -3,9 +3,11 @@ import { RFC3161Timestamp, X509Certificate, crypto as sigstoreCrypto } from '@si
 import { HashAlgorithm, type MessageSignature, type TrustedRoot } from '@sigstore/protobuf-specs';
 import { Verifier, toSignedEntity, toTrustMaterial, type SignedEntity, type TrustMaterial } from '@sigstore/verify';
 import { createHash, createPublicKey, type KeyObject } from 'node:crypto';
+import { FULCIO_OID, certificateIdentity, issuerOf } from '../trust/certificate-identity.js';
+import { CertificateChainError, verifyCertificatePath } from './certificate-chain.js';
+import { NO_TLOG_ENTRY, anchorMismatch, checkTrustAnchor, tlogWaived, type KeyValidity, type TrustAnchor } from './trust-anchor.js';
 import type { Policy } from '../trust/policy.js';
 import type { StringMatch } from '../trust/string-match.js';
-import { FULCIO_OID, certificateIdentity, issuerOf } from '../trust/certificate-identity.js';
 import { IN_TOTO_PAYLOAD_TYPE } from './dsse.js';
 import { parsePemCertificates, pemKeyBlock } from './pem.js';
 import { verifyPrehashed, type HashName } from './prehashed.js';
@@ -14,32 +16,7 @@ import { parseStrictJSON } from '../json/strict-json.js';
 /** What was signed: the bytes themselves, or only their digest (`sha256:<hex>` on the CLI). */
 export type Artifact = { bytes: Uint8Array } | { digest: Uint8Array; algorithm: HashName };
 
-/**
- * Who is trusted, never nobody: keyless signers satisfying a policy; one managed key; or the
- * certificates of a private CA (PEM chain, leaf-most first, root last), optionally for one
- * identity.
- */
-export type TrustAnchor =
-  | { policy: Policy }
-  | { key: KeyObject | string; validFor?: KeyValidity }
-  | { certificateChain: string; identity?: StringMatch };
-
-/** When a key may sign: every verified time of a signature must fall in it (end open when absent). */
-export interface KeyValidity {
-  start: Date;
-  end?: Date;
-}
-
-/**
- * Throws a TypeError unless `anchor` names exactly one kind of trust: options that carry a
- * policy and a key (or a CA chain) are ambiguous, and silently dropping one would verify
- * against something the caller did not mean. A caller's mistake, never a verdict.
- */
-export function checkTrustAnchor(anchor: Partial<{ policy: unknown; key: unknown; certificateChain: unknown }>): void {
-  const given = (['policy', 'key', 'certificateChain'] as const).filter((name) => anchor[name] !== undefined && anchor[name] !== null);
-  if (given.length === 0) throw new TypeError('verification needs a policy (who is trusted), a key or a CA chain: there is no default that trusts anyone');
-  if (given.length > 1) throw new TypeError(`ambiguous trust: ${given.join(' and ')} given together; give exactly one`);
-}
+export { checkTrustAnchor, type KeyValidity, type TrustAnchor } from './trust-anchor.js';
 
 /** The signature did not verify, or its signer is not trusted; `code` says which check failed. */
 export class SignatureVerificationError extends Error {
@@ -140,38 +117,63 @@ function whatDidNotFit(code: string | undefined, text: string, bundle: Bundle, a
 }
 
 function verify(bundle: Bundle, artifact: Artifact | undefined, trustedRoot: TrustedRoot, anchor: TrustAnchor): Signer {
+  const kind = checkTrustAnchor(anchor);
   const material = bundle.verificationMaterial.content.$case;
   const fail = (code: string, message: string): never => {
     throw new SignatureVerificationError(code, message);
   };
+  const mismatch = anchorMismatch(kind, material === 'publicKey' ? 'publicKey' : 'certificate', 'bundle');
+  if (mismatch) fail(mismatch.code, mismatch.reason);
   // The signature first; only then is a DSSE payload read to bind the artifact.
-  const check = (verifier: Verifier) => {
-    verifier.verify(signedEntity(bundle, artifact));
+  const check = (verifier: Verifier, entity = signedEntity(bundle, artifact)) => {
+    verifier.verify(entity);
     if (bundle.content.$case === 'dsseEnvelope' && artifact) {
       bindInTotoSubject(bundle.content.dsseEnvelope.payloadType, bundle.content.dsseEnvelope.payload, artifact);
     }
   };
-  if ('key' in anchor && anchor.key !== undefined) {
-    if (material !== 'publicKey') fail('KEY_MISMATCH', 'the bundle is signed with a certificate, not a key: verify it with an identity policy');
-    const key = parseKey(anchor.key);
-    const window = anchor.validFor;
-    const found = { publicKey: key, validFor: (date: Date) => !window || (date >= window.start && (!window.end || date <= window.end)) };
-    check(new Verifier(toTrustMaterial(trustedRoot, () => found)));
-    return { method: 'key', keyId: keyId(key), ...logFacts(bundle) };
-  }
-  if (material === 'publicKey') fail('KEY_REQUIRED', 'the bundle is signed with a key, not a certificate: verify it with that public key');
-  if ('certificateChain' in anchor && anchor.certificateChain !== undefined) {
-    // A private CA: its chain replaces the trusted root's CAs; its certificates carry no SCTs.
-    const trustMaterial = { ...toTrustMaterial(trustedRoot), certificateAuthorities: [privateAuthority(anchor.certificateChain)] };
-    check(new Verifier(trustMaterial, { ctlogThreshold: 0 }));
+  if (kind !== 'policy') {
+    // Key and private-CA trust need a log entry unless waived (trust-anchor.ts); a waiver needs
+    // no entry and no timestamp, and an entry the bundle does carry is still verified.
+    const waived = tlogWaived(anchor);
+    if (!waived && bundle.verificationMaterial.tlogEntries.length === 0) fail('TLOG_ERROR', NO_TLOG_ENTRY);
+    const thresholds = waived ? { tlogThreshold: 0, timestampThreshold: 0 } : {};
+    // sigstore-js checks the key at each verified time; without any (a waiver), it must hold now.
+    const times: Date[] = [];
+    const signingKey = (publicKey: KeyObject, window?: KeyValidity) => () => ({
+      publicKey,
+      validFor: (date: Date) => (times.push(date), !window || (date >= window.start && (!window.end || date <= window.end))),
+    });
+    const timesOrNow = () => (times.length > 0 ? times : [new Date()]);
+    if (kind === 'key') {
+      const { key, validFor: window } = anchor as { key: KeyObject | string; validFor?: KeyValidity };
+      const publicKey = parseKey(key);
+      const found = signingKey(publicKey, window);
+      check(new Verifier(toTrustMaterial(trustedRoot, found), thresholds));
+      if (times.length === 0 && !found().validFor(new Date())) fail('PUBLIC_KEY_ERROR', 'the key is not valid now, and the signature has no verified time');
+      return { method: 'key', keyId: keyId(publicKey), ...logFacts(bundle) };
+    }
+    // A private CA: its leaf's key verifies the signature as a key would (sigstore-js has no
+    // chain to check it against at no verified time), and the chain is checked at each verified
+    // time by the one private-CA check, certificate-chain.ts. Its certificates carry no SCTs.
+    const { certificateChain, identity } = anchor as { certificateChain: string; identity?: StringMatch };
+    const leaf = leafCertificate(bundle);
+    const trusted = parsePemCertificates(certificateChain, (reason) => fail('CA_INVALID', `the certificate chain: ${reason}`));
+    if (waived) refuseFulcioWithoutLog(bundle, leaf, trusted, trustedRoot);
+    const entity: SignedEntity = { ...signedEntity(bundle, artifact), key: { $case: 'public-key', hint: '' } };
+    check(new Verifier(toTrustMaterial(trustedRoot, signingKey(createPublicKey({ key: leaf.publicKey, format: 'der', type: 'spki' }))), thresholds), entity);
+    try {
+      for (const date of timesOrNow()) verifyCertificatePath(leaf, bundleIntermediates(bundle), trusted, date);
+    } catch (error) {
+      if (error instanceof CertificateChainError) fail('CERTIFICATE_ERROR', error.message);
+      throw error;
+    }
     const signer = bundleSigner(bundle);
-    if (anchor.identity && !anchor.identity.test(signer.identity ?? '')) {
-      fail('POLICY_ERROR', `the signer is not trusted: identity is ${JSON.stringify(signer.identity)}, expected ${anchor.identity.description}`);
+    if (identity && !identity.test(signer.identity ?? '')) {
+      fail('POLICY_ERROR', `the signer is not trusted: identity is ${JSON.stringify(signer.identity)}, expected ${identity.description}`);
     }
     return signer;
   }
-  const policy = (anchor as { policy?: Policy }).policy;
-  if (!policy) return fail('POLICY_REQUIRED', 'no policy: say who is trusted (a policy) or give a key');
+  const { policy } = anchor as { policy: Policy };
   let trustMaterial = trustMaterials.get(trustedRoot);
   if (!trustMaterial) trustMaterials.set(trustedRoot, (trustMaterial = toTrustMaterial(trustedRoot)));
   checkChainAgainstRoot(bundle, trustedRoot);
@@ -182,6 +184,31 @@ function verify(bundle: Bundle, artifact: Artifact | undefined, trustedRoot: Tru
 }
 
 /**
+ * A waived log is for keys and private PKIs only (trust-anchor.ts): a Fulcio certificate, or a
+ * "private" chain holding a CA of the trusted root, is refused without its log entry.
+ */
+function refuseFulcioWithoutLog(bundle: Bundle, leaf: X509Certificate, trusted: X509Certificate[], trustedRoot: TrustedRoot): void {
+  if (bundle.verificationMaterial.tlogEntries.length > 0) return; // the entry is verified as always
+  const extensions = certificateIdentity(leaf).extensions;
+  const fulcio = extensions.has(FULCIO_OID.issuer) || extensions.has(FULCIO_OID.issuerV1);
+  const rootCAs = trustedRoot.certificateAuthorities.flatMap((ca) => ca.certChain?.certificates.map((c) => Buffer.from(c.rawBytes)) ?? []);
+  const publicCA = trusted.some((certificate) => rootCAs.some((known) => known.equals(certificate.root.toDER())));
+  if (fulcio || publicCA) {
+    throw new SignatureVerificationError(
+      'TLOG_ERROR',
+      `the signing certificate is ${fulcio ? 'a Fulcio certificate' : "issued by a CA of the trusted root (Fulcio's)"}: --insecure-ignore-tlog works only with a key or a private CA, and this signature has no transparency log entry`,
+    );
+  }
+}
+
+/** The certificates a bundle carries after its leaf (v0.1/v0.2 chains); none in a v0.3 bundle. */
+function bundleIntermediates(bundle: Bundle): X509Certificate[] {
+  const material = bundle.verificationMaterial.content;
+  if (material.$case !== 'x509CertificateChain') return [];
+  return material.x509CertificateChain.certificates.slice(1).map((c) => X509Certificate.parse(Buffer.from(c.rawBytes)));
+}
+
+/**
  * What a signature must carry, from what the trusted root can check: a log entry when it lists
  * transparency logs, an SCT when it lists CT logs, and always one verified time. An instance
  * without logs (GitHub's own, which timestamps with its TSA and logs nothing publicly) is then
@@ -189,16 +216,6 @@ function verify(bundle: Bundle, artifact: Artifact | undefined, trustedRoot: Tru
  */
 function thresholdsOf(trustedRoot: TrustedRoot) {
   return { tlogThreshold: trustedRoot.tlogs.length > 0 ? 1 : 0, ctlogThreshold: trustedRoot.ctlogs.length > 0 ? 1 : 0, timestampThreshold: 1 };
-}
-
-/** A certificate authority from a PEM chain (leaf-most first), trusted while its certificates are valid. */
-function privateAuthority(pem: string): TrustMaterial['certificateAuthorities'][number] {
-  const certChain = parsePemCertificates(pem, (reason) => {
-    throw new SignatureVerificationError('CA_INVALID', `the certificate chain: ${reason}`);
-  });
-  const start = new Date(Math.max(...certChain.map((c) => c.notBefore.getTime())));
-  const end = new Date(Math.min(...certChain.map((c) => c.notAfter.getTime())));
-  return { certChain, validFor: { start, end } };
 }
 
 /** The signing certificate of a bundle signed with one (not a key). */

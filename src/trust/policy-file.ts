@@ -1,4 +1,5 @@
 import { readFile } from 'node:fs/promises';
+import { dirname, resolve } from 'node:path';
 import { parseStrictJSON } from '../json/strict-json.js';
 import {
   NAMED_POLICIES,
@@ -37,11 +38,71 @@ export function parsePolicy(json: unknown): Policy {
 
 /** Reads a policy file; errors name the file. */
 export async function readPolicyFile(path: string): Promise<Policy> {
+  const json = await readJSON(path);
+  try {
+    return parsePolicy(json);
+  } catch (error) {
+    throw new PolicyError(`${path}: ${(error as Error).message}`);
+  }
+}
+
+/**
+ * What a trust file says: a policy (as readPolicyFile reads it), or, for signatures made without
+ * Sigstore's services, a managed key or a private CA chain, optionally waiving the transparency
+ * log. The key and chain are PEM text, read from files named relative to the trust file.
+ */
+export type TrustFile =
+  | { policy: Policy }
+  | { key: string; insecureIgnoreTlog: boolean }
+  | { certificateChain: string; identity?: StringMatch; insecureIgnoreTlog: boolean };
+
+const ANCHOR_KEYS = new Set(['key', 'certificateChain', 'identity', 'insecureIgnoreTlog', 'description']);
+
+/**
+ * Reads a policy file that may instead name a key or a private CA (README: air-gapped signing):
+ *
+ *   { "key": "release.pub", "insecureIgnoreTlog": true }
+ *   { "certificateChain": "ca-chain.pem", "identity": <match>, "insecureIgnoreTlog": true }
+ *
+ * "insecureIgnoreTlog" is only allowed there: never beside a policy of Fulcio identities, whose
+ * certificates are worth nothing without their log entry (src/sigstore/trust-anchor.ts).
+ */
+export async function readTrustFile(path: string): Promise<TrustFile> {
+  const json = await readJSON(path);
+  const object = typeof json === 'object' && json !== null && !Array.isArray(json) ? (json as Record<string, unknown>) : {};
+  const named = ['key', 'certificateChain'].filter((key) => key in object);
+  try {
+    if (named.length === 0) {
+      if ('insecureIgnoreTlog' in object) {
+        throw new PolicyError('"insecureIgnoreTlog" works only with "key" or "certificateChain": a policy trusts Fulcio certificates, which are worth nothing without their transparency log entry');
+      }
+      return { policy: parsePolicy(json) };
+    }
+    if (named.length > 1) throw new PolicyError('"key" and "certificateChain" exclude each other');
+    for (const key of Object.keys(object)) {
+      if (!ANCHOR_KEYS.has(key) || (key === 'identity' && named[0] === 'key')) throw new PolicyError(`$: ${JSON.stringify(key)} does not go with ${JSON.stringify(named[0])}`);
+    }
+    const ignore = object.insecureIgnoreTlog ?? false;
+    if (typeof ignore !== 'boolean') throw new PolicyError('$.insecureIgnoreTlog must be true or false');
+    optionalString(object.description, '$.description');
+    const file = resolve(dirname(path), optionalString(object[named[0]!], `$.${named[0]}`)!);
+    const pem = await readFile(file, 'utf8').catch((error: NodeJS.ErrnoException) => {
+      throw new PolicyError(`$.${named[0]}: cannot read ${file}: ${error.code === 'ENOENT' ? 'not found' : error.message}`);
+    });
+    if (named[0] === 'key') return { key: pem, insecureIgnoreTlog: ignore };
+    const identity = object.identity === undefined ? undefined : matchFrom(object.identity, '$.identity');
+    return { certificateChain: pem, identity, insecureIgnoreTlog: ignore };
+  } catch (error) {
+    throw new PolicyError(`${path}: ${(error as Error).message}`);
+  }
+}
+
+async function readJSON(path: string): Promise<unknown> {
   const text = await readFile(path, 'utf8').catch((error: NodeJS.ErrnoException) => {
     throw new PolicyError(`${path}: cannot read: ${error.code === 'ENOENT' ? 'not found' : error.message}`);
   });
   try {
-    return parsePolicy(parseStrictJSON(text));
+    return parseStrictJSON(text);
   } catch (error) {
     throw new PolicyError(`${path}: ${(error as Error).message}`);
   }

@@ -28,6 +28,8 @@ export type GetKernelOptions = HubClientOptions & {
     key?: KeyObject | string;
     certificateChain?: string;
     identity?: StringMatch;
+    /** With a key or CA chain: accept a signature made without a transparency log entry (src/sigstore/trust-anchor.ts). */
+    insecureIgnoreTlog?: boolean;
     /** A kernel version: the branch `v<N>`. */
     version?: number;
     /** A branch, tag or commit. Default `v<version>`, else `main`. */
