@@ -3,10 +3,9 @@ import { X509Certificate } from '@sigstore/core';
 import { createHash, createPublicKey, verify as cryptoVerify, type KeyObject } from 'node:crypto';
 import type { StringMatch } from '../trust/string-match.js';
 import type { TrustedRoot } from '../sigstore/trusted-root.js';
-import { parsePemCertificates } from '../sigstore/pem.js';
 import { SignatureVerificationError, keyId, parseKey, verifyEnvelopeBundle, type Signer } from '../sigstore/verify-bundle.js';
 import { anchorMismatch, checkTrustAnchor, type TrustAnchor } from '../sigstore/trust-anchor.js';
-import { checkSigningUsage, subjectOf, verifyCertificatePath } from '../sigstore/certificate-chain.js';
+import { CertificateChainError, checkSigningUsage, subjectOf, verifyPrivateCaSigner } from '../sigstore/certificate-chain.js';
 import { legacyPreAuthEncoding, preAuthEncoding } from '../sigstore/dsse.js';
 import type { ModelSignature } from './signature-file.js';
 
@@ -78,7 +77,6 @@ function verifyWithKey(signature: ModelSignature, key: KeyObject, hint: string |
  */
 function verifyWithCertificateChain(signature: ModelSignature, trustedPem: string, identity: StringMatch | undefined, now: Date): VerifiedModelSignature {
   const material = signature.material as { certificates: Buffer[] };
-  const trusted = parsePemCertificates(trustedPem, (reason) => fail('CA_INVALID', `the trusted CA file: ${reason}`));
   const [leaf, ...intermediates] = material.certificates.map((der, i) => {
     try {
       return X509Certificate.parse(Buffer.from(der));
@@ -88,17 +86,14 @@ function verifyWithCertificateChain(signature: ModelSignature, trustedPem: strin
   }) as [X509Certificate, ...X509Certificate[]];
   let path: X509Certificate[];
   try {
-    path = verifyCertificatePath(leaf, intermediates, trusted, now);
     checkSigningUsage(leaf);
+    path = verifyPrivateCaSigner(leaf, intermediates, trustedPem, [now], identity);
   } catch (error) {
-    return fail('CERTIFICATE_ERROR', (error as Error).message);
-  }
-  const san = leaf.subjectAltName;
-  if (identity && (san === undefined || !identity.test(san))) {
-    fail('POLICY_ERROR', `the signer is not trusted: identity is ${san === undefined ? 'absent (no subject alternative name)' : JSON.stringify(san)}, expected ${identity.description}`);
+    if (error instanceof CertificateChainError) return fail(error.code, error.message);
+    throw error;
   }
   const legacyEncoding = verifyEnvelope(signature, createPublicKey({ key: leaf.publicKey, format: 'der', type: 'spki' }));
-  return { signer: { method: 'certificate', identity: san ?? subjectOf(leaf), issuer: subjectOf(path[path.length - 1]!) }, legacyEncoding };
+  return { signer: { method: 'certificate', identity: leaf.subjectAltName ?? subjectOf(leaf), issuer: subjectOf(path[path.length - 1]!) }, legacyEncoding };
 }
 
 /**

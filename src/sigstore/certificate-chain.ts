@@ -1,5 +1,11 @@
 import { X509Certificate } from '@sigstore/core';
 import { X509Certificate as NodeX509Certificate } from 'node:crypto';
+import type { StringMatch } from '../trust/string-match.js';
+import { parsePemCertificates } from './pem.js';
+
+// The one home of private-CA trust: signing checks its certificate here before it signs, and
+// every verifier (message and DSSE bundles, model signatures) checks the signer here
+// (verifyPrivateCaSigner), whatever else it verifies with sigstore-js.
 
 const CODE_SIGNING = '1.3.6.1.5.5.7.3.3';
 const ANY_EXTENDED_KEY_USAGE = '2.5.29.37.0';
@@ -12,9 +18,41 @@ const UNDERSTOOD_CRITICAL = new Set([
   '2.5.29.37', // extended key usage
 ]);
 
-/** A certificate chain of a private PKI does not hold; the message says where. */
+/**
+ * A certificate chain of a private PKI does not hold; the message says where, and `code` which
+ * check failed, as SignatureVerificationError codes it.
+ */
 export class CertificateChainError extends Error {
   override readonly name = 'CertificateChainError';
+  constructor(
+    message: string,
+    readonly code: 'CA_INVALID' | 'CERTIFICATE_ERROR' | 'POLICY_ERROR' = 'CERTIFICATE_ERROR',
+  ) {
+    super(message);
+  }
+}
+
+/**
+ * Whether a signature's `leaf` (with the `intermediates` it carries) is trusted through the CA
+ * certificates of `trustedPem` (a chain or CA bundle; the path may end at any of them): the path
+ * holds at every time in `times` (the signature's verified times, or now when it has none), and
+ * the leaf's subject alternative name matches `identity` when one is asked for. Returns the
+ * path, leaf first; throws CertificateChainError.
+ */
+export function verifyPrivateCaSigner(leaf: X509Certificate, intermediates: X509Certificate[], trustedPem: string, times: Date[], identity?: StringMatch): X509Certificate[] {
+  const trusted = parsePemCertificates(trustedPem, (reason) => {
+    throw new CertificateChainError(`the trusted CA certificates: ${reason}`, 'CA_INVALID');
+  });
+  let path: X509Certificate[] = [];
+  for (const time of times) path = verifyCertificatePath(leaf, intermediates, trusted, time);
+  const san = leaf.subjectAltName;
+  if (identity && (san === undefined || !identity.test(san))) {
+    throw new CertificateChainError(
+      `the signer is not trusted: identity is ${san === undefined ? 'absent (no subject alternative name)' : JSON.stringify(san)}, expected ${identity.description}`,
+      'POLICY_ERROR',
+    );
+  }
+  return path;
 }
 
 /**

@@ -4,7 +4,7 @@ import { HashAlgorithm, type MessageSignature, type TrustedRoot } from '@sigstor
 import { Verifier, toSignedEntity, toTrustMaterial, type SignedEntity, type TrustMaterial } from '@sigstore/verify';
 import { createHash, createPublicKey, type KeyObject } from 'node:crypto';
 import { FULCIO_OID, certificateIdentity, issuerOf } from '../trust/certificate-identity.js';
-import { CertificateChainError, verifyCertificatePath } from './certificate-chain.js';
+import { CertificateChainError, verifyPrivateCaSigner } from './certificate-chain.js';
 import { NO_TLOG_ENTRY, anchorMismatch, checkTrustAnchor, tlogWaived, type KeyValidity, type TrustAnchor } from './trust-anchor.js';
 import type { Policy } from '../trust/policy.js';
 import type { StringMatch } from '../trust/string-match.js';
@@ -157,21 +157,16 @@ function verify(bundle: Bundle, artifact: Artifact | undefined, trustedRoot: Tru
     // time by the one private-CA check, certificate-chain.ts. Its certificates carry no SCTs.
     const { certificateChain, identity } = anchor as { certificateChain: string; identity?: StringMatch };
     const leaf = leafCertificate(bundle);
-    const trusted = parsePemCertificates(certificateChain, (reason) => fail('CA_INVALID', `the certificate chain: ${reason}`));
-    if (waived) refuseFulcioWithoutLog(bundle, leaf, trusted, trustedRoot);
+    if (waived) refuseFulcioWithoutLog(bundle, leaf, certificateChain, trustedRoot);
     const entity: SignedEntity = { ...signedEntity(bundle, artifact), key: { $case: 'public-key', hint: '' } };
     check(new Verifier(toTrustMaterial(trustedRoot, signingKey(createPublicKey({ key: leaf.publicKey, format: 'der', type: 'spki' }))), thresholds), entity);
     try {
-      for (const date of timesOrNow()) verifyCertificatePath(leaf, bundleIntermediates(bundle), trusted, date);
+      verifyPrivateCaSigner(leaf, bundleIntermediates(bundle), certificateChain, timesOrNow(), identity);
     } catch (error) {
-      if (error instanceof CertificateChainError) fail('CERTIFICATE_ERROR', error.message);
+      if (error instanceof CertificateChainError) fail(error.code, error.message);
       throw error;
     }
-    const signer = bundleSigner(bundle);
-    if (identity && !identity.test(signer.identity ?? '')) {
-      fail('POLICY_ERROR', `the signer is not trusted: identity is ${JSON.stringify(signer.identity)}, expected ${identity.description}`);
-    }
-    return signer;
+    return bundleSigner(bundle);
   }
   const { policy } = anchor as { policy: Policy };
   let trustMaterial = trustMaterials.get(trustedRoot);
@@ -187,8 +182,11 @@ function verify(bundle: Bundle, artifact: Artifact | undefined, trustedRoot: Tru
  * A waived log is for keys and private PKIs only (trust-anchor.ts): a Fulcio certificate, or a
  * "private" chain holding a CA of the trusted root, is refused without its log entry.
  */
-function refuseFulcioWithoutLog(bundle: Bundle, leaf: X509Certificate, trusted: X509Certificate[], trustedRoot: TrustedRoot): void {
+function refuseFulcioWithoutLog(bundle: Bundle, leaf: X509Certificate, certificateChain: string, trustedRoot: TrustedRoot): void {
   if (bundle.verificationMaterial.tlogEntries.length > 0) return; // the entry is verified as always
+  const trusted = parsePemCertificates(certificateChain, (reason) => {
+    throw new SignatureVerificationError('CA_INVALID', `the trusted CA certificates: ${reason}`);
+  });
   const extensions = certificateIdentity(leaf).extensions;
   const fulcio = extensions.has(FULCIO_OID.issuer) || extensions.has(FULCIO_OID.issuerV1);
   const rootCAs = trustedRoot.certificateAuthorities.flatMap((ca) => ca.certChain?.certificates.map((c) => Buffer.from(c.rawBytes)) ?? []);
