@@ -31,7 +31,7 @@ hashing a data set once in a fresh process):
   naive-stream      createReadStream + createHash, one file at a time
   native-1-thread   the Rust engine on one thread (blake3, one file: what all cores gain)
   compute limit     OpenSSL hashing memory on every core, and on one core (sha256, sha512)
-Then, with a variant signed offline (a source checkout): getKernel from a local Hub (a
+Then, with variants signed by a key made for the run (no transparency log): getKernel from a local Hub (a
 child process on 127.0.0.1) into an empty cache against a plain download of the same files
 from the same server, and a second load from the cache (offline and online); and
 verifyVariant of a variant of 100,000 tiny files against hashing it alone, time and peak
