@@ -10,7 +10,7 @@ describe('kernelseal bench', () => {
   it('measures every method against the compute limit and reports JSON, a table and a chart', async () => {
     const data = tempDir();
     const svg = join(tempDir(), 'bench.svg');
-    const args = ['bench', '--rounds', '1', '--datasets', '1000x64KiB', '--rss-datasets', '1000x64KiB', '--algorithms', 'sha256,blake3,blake2b', '--data', data];
+    const args = ['bench', '--rounds', '1', '--datasets', '1000x64KiB', '--rss-datasets', '1000x64KiB', '--hub', 'none', '--verify', 'none', '--algorithms', 'sha256,blake3,blake2b', '--data', data];
     const json = await runCli([...args, '--json', '--svg', svg]);
     expect(json.code).toBe(0);
     const report = JSON.parse(json.stdout);
@@ -50,7 +50,7 @@ describe('kernelseal bench', () => {
 
   it('--sha-modes runs once per SHA mode in a fresh process and says which, with the CPU flags', async () => {
     const svg = join(tempDir(), 'bench.svg');
-    const args = ['bench', '--rounds', '1', '--datasets', '1000x64KiB', '--rss-datasets', 'none', '--algorithms', 'sha256', '--data', tempDir(), '--sha-modes', 'on,masked', '--json', '--svg', svg];
+    const args = ['bench', '--rounds', '1', '--datasets', '1000x64KiB', '--rss-datasets', 'none', '--hub', 'none', '--verify', 'none', '--algorithms', 'sha256', '--data', tempDir(), '--sha-modes', 'on,masked', '--json', '--svg', svg];
     const { code, stdout } = await runCli(args);
     expect(code).toBe(0);
     const reports = JSON.parse(stdout);
@@ -61,6 +61,26 @@ describe('kernelseal bench', () => {
     expect(typeof reports[0].machine.flags.avx2).toBe('boolean');
     expect(readFileSync(svg.replace('.svg', '-masked.svg'), 'utf8')).toContain('<svg');
     expect((await runCli(['bench', '--sha-modes', 'fast'])).code).toBe(2);
+  });
+
+  it('measures kernel loads from a local Hub against a plain download, and verify against hashing, on their own', async () => {
+    const args = ['bench', '--rounds', '1', '--datasets', 'none', '--rss-datasets', 'none', '--algorithms', 'sha256', '--hub', 'tiny-variant', '--verify', 'tiny-variant', '--data', tempDir()];
+    const { code, stdout } = await runCli([...args, '--json']);
+    expect(code).toBe(0);
+    const report = JSON.parse(stdout);
+    expect(report.rows).toEqual([]);
+    expect(report.hubLoads).toEqual([
+      expect.objectContaining({ dataset: 'tiny-variant', files: 11, bytes: 10 * 4096 + 128 * 1024, streamed: true }),
+    ]);
+    const [load] = report.hubLoads;
+    for (const figure of ['plainSeconds', 'firstLoadSeconds', 'secondLoadOfflineMs', 'secondLoadOnlineMs']) expect(load[figure], figure).toBeGreaterThan(0);
+    expect(load.ratio).toBeCloseTo(load.firstLoadSeconds / load.plainSeconds, 6);
+    const [verify] = report.manyFiles;
+    expect(verify).toMatchObject({ dataset: 'tiny-variant', files: 11 });
+    for (const figure of ['hashMs', 'verifyMs', 'hashPeakRssMiB', 'verifyPeakRssMiB']) expect(verify[figure], figure).toBeGreaterThan(0);
+    const table = await runCli(args);
+    expect(table.stdout).toMatch(/^  tiny-variant \(0\.00 GiB, 11 files\): first load \d+\.\d\d s, plain download \d+\.\d\d s: x\d+\.\d\d; second load \d+\.\d ms offline, \d+\.\d ms online$/m);
+    expect(table.stdout).toMatch(/^verifyVariant of tiny-variant \(11 files; fresh processes, medians\): \d+ ms, peak \d+ MiB; hashing alone \d+ ms, peak \d+ MiB: x\d+\.\d\d$/m);
   });
 
   it('refuses unknown data sets and algorithms', async () => {

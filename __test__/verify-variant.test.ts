@@ -233,3 +233,23 @@ describe('managed keys', () => {
     expect(await verify(dir, { key })).toMatchObject({ status: 'signature-invalid', reason: expect.stringContaining('signed with a certificate, not a key') });
   });
 });
+
+describe('verifyVariant hashes while it reads the signed digest', () => {
+  it('still decides by the first failing step: signed metadata for another backend beats a file that cannot be hashed', async () => {
+    const dir = unsignedVariant(); // named as a CUDA variant
+    writeFileSync(join(dir, 'metadata.json'), JSON.stringify({ ...KERNEL_METADATA, backend: { type: 'cpu' } }));
+    await ks.signVariant(dir, { signer: keyless() });
+    symlinkSync(join(dir, 'gone.py'), join(dir, 'dangling.py'));
+    expect(await verify(dir)).toMatchObject({ status: 'metadata-invalid', reason: expect.stringContaining('named as a cuda variant') });
+    rmSync(join(dir, 'dangling.py'));
+    expect(await verify(dir)).toMatchObject({ status: 'metadata-invalid' });
+  });
+
+  it('is cancelled by its signal, hashing started or not', async () => {
+    const dir = await signedVariant();
+    const reason = new Error('cancelled by the caller');
+    await expect(ks.verifyVariant(dir, { policy, trustedRoot, signal: AbortSignal.abort(reason) })).rejects.toBe(reason);
+    const sha512 = await signedVariant({ algorithm: 'sha512' });
+    await expect(ks.verifyVariant(sha512, { policy, trustedRoot, signal: AbortSignal.abort(reason) })).rejects.toBe(reason);
+  });
+});

@@ -40,6 +40,16 @@ export function datasetSpecs(): Dataset[] {
       ],
     },
     {
+      name: 'tiny-variant',
+      description: 'a tiny variant: 10 files of 4 KiB and one of 128 KiB (to try the kernel loads quickly)',
+      files: [...range(10, (i) => `tiny/module_${i}.py`, () => 4096), { path: '_tiny.abi3.so', size: 128 * 1024 }],
+    },
+    {
+      name: '100000-files',
+      description: 'a variant of 100,000 files of 100 bytes in 100 folders (for verify: memory and time per file)',
+      files: range(100_000, (i) => `m${String(Math.floor(i / 1000)).padStart(2, '0')}/f${String(i % 1000).padStart(3, '0')}.py`, () => 100),
+    },
+    {
       name: '10GB-model',
       description: 'a 10 GB model directory: 4 weight files of 2.5 GB, config and tokenizer (for verify-model; on request)',
       files: [

@@ -58,6 +58,21 @@ export function renderTable(report: BenchReport): string {
     const { hashMs, verifyMs, overheadMs } = report.verifyOverhead;
     lines.push('', `verifyVariant on kernel-variant (native): ${verifyMs.toFixed(1)} ms, hashing alone ${hashMs.toFixed(1)} ms: ${overheadMs.toFixed(1)} ms more`);
   }
+  if (report.hubLoads?.length) {
+    lines.push('', `kernel loads from a local Hub (medians of ${report.rounds}; a plain download fetches the same files from the same server):`);
+    for (const row of report.hubLoads) {
+      lines.push(
+        `  ${row.dataset} (${(row.bytes / 2 ** 30).toFixed(2)} GiB, ${row.files} files): first load ${row.firstLoadSeconds.toFixed(2)} s, plain download ${row.plainSeconds.toFixed(2)} s: x${row.ratio.toFixed(2)}` +
+          `${row.streamed ? '' : ' (NOT verified as it streamed: hashed again)'}; second load ${row.secondLoadOfflineMs.toFixed(1)} ms offline, ${row.secondLoadOnlineMs.toFixed(1)} ms online`,
+      );
+    }
+  }
+  for (const row of report.manyFiles ?? []) {
+    lines.push(
+      '',
+      `verifyVariant of ${row.dataset} (${row.files} files; fresh processes, medians): ${row.verifyMs.toFixed(0)} ms, peak ${row.verifyPeakRssMiB.toFixed(0)} MiB; hashing alone ${row.hashMs.toFixed(0)} ms, peak ${row.hashPeakRssMiB.toFixed(0)} MiB: x${row.ratio.toFixed(2)}`,
+    );
+  }
   return lines.join('\n');
 }
 

@@ -9,6 +9,9 @@ import { ensureDataset, totalBytes, type Dataset } from './datasets.js';
 import { backendMethod, modelMethod, nativeOneThreadMethod, naiveStreamMethod, type Method } from './methods.js';
 import { median } from './statistics.js';
 import { measureVerifyOverhead, type VerifyOverhead } from './verify-overhead.js';
+import { benchSigner } from './bench-signer.js';
+import { measureHubLoads, type HubLoadRow } from './hub-load.js';
+import { measureManyFiles, type ManyFilesRow } from './many-files.js';
 
 export interface BenchOptions {
   rounds: number;
@@ -19,6 +22,10 @@ export interface BenchOptions {
   dataDir: string;
   /** Drop each data set from the page cache before every run (cold-cache reading). */
   cold: boolean;
+  /** Data sets served as a kernel by a local Hub: first load against a plain download, second load. */
+  hubDatasets: Dataset[];
+  /** Data sets verified (verifyVariant) against hashing alone, time and peak memory. */
+  verifyDatasets: Dataset[];
   log: (line: string) => void;
 }
 
@@ -59,6 +66,8 @@ export interface BenchReport {
   rss: RssRow[];
   /** verifyVariant against hashVariant on the kernel-variant data set, when measured. */
   verifyOverhead?: VerifyOverhead;
+  hubLoads: HubLoadRow[];
+  manyFiles: ManyFilesRow[];
 }
 
 /**
@@ -125,6 +134,13 @@ export async function runBench(options: BenchOptions): Promise<BenchReport> {
   }
   const kernel = options.datasets.find((d) => d.name === 'kernel-variant');
   const verifyOverhead = kernel && !options.cold ? await measureVerifyOverhead(dirs.get(kernel)!, native, options.rounds) : undefined;
+  const hubLoads: HubLoadRow[] = [];
+  const manyFiles: ManyFilesRow[] = [];
+  if (options.hubDatasets.length > 0 || options.verifyDatasets.length > 0) {
+    const signer = benchSigner();
+    hubLoads.push(...(await measureHubLoads(options.hubDatasets, options.dataDir, options.rounds, signer, options.log)));
+    for (const dataset of options.verifyDatasets) manyFiles.push(await measureManyFiles(dataset, options.dataDir, options.rounds, signer, options.log));
+  }
   const medians = (map: Map<DigestAlgorithm, number[]>) => Object.fromEntries([...map].map(([algorithm, values]) => [algorithm, median(values)]));
   return {
     machine: describeMachine(native.details),
@@ -134,6 +150,8 @@ export async function runBench(options: BenchOptions): Promise<BenchReport> {
     rows,
     rss,
     verifyOverhead,
+    hubLoads,
+    manyFiles,
   };
 }
 

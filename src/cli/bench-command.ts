@@ -14,11 +14,13 @@ const BENCH_ALGORITHMS: DigestAlgorithm[] = ['sha256', 'sha512', 'blake3'];
 import { EXIT_OK, UsageError, parseCommandLine, type Command } from './usage.js';
 
 const DEFAULT_DATASETS = ['1x1GiB', '64x16MiB', '1000x64KiB', 'kernel-variant'];
+const DEFAULT_HUB = ['1x1GiB', '1000x64KiB'];
+const DEFAULT_VERIFY = ['100000-files'];
 
 export const benchCommand: Command = {
   name: 'bench',
   summary: 'measure digest throughput: native, pure, a naive stream, against the compute limit',
-  help: `Usage: kernelseal bench [--rounds N] [--datasets a,b] [--algorithms a,b] [--rss-datasets a,b] [--data DIR] [--cold] [--json] [--svg FILE]
+  help: `Usage: kernelseal bench [--rounds N] [--datasets a,b] [--algorithms a,b] [--rss-datasets a,b] [--hub a,b] [--verify a,b] [--data DIR] [--cold] [--json] [--svg FILE]
 
 Builds its data sets once (random content, under --data), then hashes each with every method
 in interleaved rounds, so that the machine's noise falls on every method alike, and reports
@@ -29,6 +31,11 @@ hashing a data set once in a fresh process):
   naive-stream      createReadStream + createHash, one file at a time
   native-1-thread   the Rust engine on one thread (blake3, one file: what all cores gain)
   compute limit     OpenSSL hashing memory on every core, and on one core (sha256, sha512)
+Then, with variants signed by a key made for the run (no transparency log): getKernel from a local Hub (a
+child process on 127.0.0.1) into an empty cache against a plain download of the same files
+from the same server, and a second load from the cache (offline and online); and
+verifyVariant of a variant of 100,000 tiny files against hashing it alone, time and peak
+memory, each in a fresh process.
 
 Options:
       --rounds N          rounds (default 5)
@@ -38,6 +45,10 @@ Options:
       --data DIR          where the data sets live (default ~/.cache/kernelseal/bench)
       --rss-datasets LIST data sets whose peak memory is measured, each in a fresh
                           process (default 2GiB-variant; "none" to skip)
+      --hub LIST          data sets served as a kernel by the local Hub
+                          (default ${DEFAULT_HUB.join(',')}; "none" to skip)
+      --verify LIST       data sets verified against hashing alone
+                          (default ${DEFAULT_VERIFY.join(',')}; "none" to skip)
       --cold              drop each data set from the page cache before every run
       --json              print the report as JSON
       --svg FILE          also write a bar chart
@@ -47,8 +58,9 @@ Options:
                           them (OPENSSL_ia32cap=${MASK_SHA_EXTENSIONS}), so that one run
                           shows fast and slow SHA-2 hardware (the SVG gets -on/-masked)
 
-Example:
-  kernelseal bench --rounds 5 --svg bench.svg`,
+Examples:
+  kernelseal bench --rounds 5 --svg bench.svg
+  kernelseal bench --datasets none --rss-datasets none --algorithms sha256 --verify none --hub 1x1GiB`,
 
   async run(args) {
     const { values, positionals } = parseCommandLine(args, {
@@ -57,6 +69,8 @@ Example:
       algorithms: { type: 'string', default: BENCH_ALGORITHMS.join(',') },
       data: { type: 'string', default: join(process.env.XDG_CACHE_HOME ?? join(homedir(), '.cache'), 'kernelseal', 'bench') },
       'rss-datasets': { type: 'string', default: '2GiB-variant' },
+      hub: { type: 'string', default: DEFAULT_HUB.join(',') },
+      verify: { type: 'string', default: DEFAULT_VERIFY.join(',') },
       cold: { type: 'boolean', default: false },
       json: { type: 'boolean', default: false },
       svg: { type: 'string' },
@@ -81,7 +95,17 @@ Example:
       if (!isDigestAlgorithm(name)) throw new UsageError(`unknown algorithm ${name}`);
       return name;
     });
-    const report = await runBench({ rounds, datasets, rssDatasets, algorithms, dataDir: values.data, cold: values.cold, log: (line) => process.stderr.write(`${line}\n`) });
+    const report = await runBench({
+      rounds,
+      datasets,
+      rssDatasets,
+      hubDatasets: named(values.hub),
+      verifyDatasets: named(values.verify),
+      algorithms,
+      dataDir: values.data,
+      cold: values.cold,
+      log: (line) => process.stderr.write(`${line}\n`),
+    });
     process.stdout.write(values.json ? `${JSON.stringify(report, null, 2)}\n` : `${renderTable(report)}\n`);
     if (values.svg) writeFileSync(values.svg, renderSvg(report));
     return EXIT_OK;

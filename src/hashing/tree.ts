@@ -1,5 +1,5 @@
+import type { BigIntStats } from 'node:fs';
 import type { FileFingerprint } from './fingerprint.js';
-
 /**
  * Which entries of a variant the digest covers (docs/design.md section 3), on the TypeScript
  * side: the reasons an entry is left out, and the same rule for a Hub listing. The walkers
@@ -15,6 +15,8 @@ export interface VariantEntry {
   size: number;
   /** What a later read must still find (symlinks followed): see fingerprint.ts. */
   fingerprint: FileFingerprint;
+  /** The file as the TypeScript walk saw it (symlinks followed), when asked for: what receipts fingerprint. */
+  stats?: BigIntStats;
 }
 
 /**

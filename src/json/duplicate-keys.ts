@@ -13,7 +13,9 @@ export function duplicateKey(text: string): string | undefined {
       let end = i + 1;
       while (text.charCodeAt(end) !== 0x22) end += text.charCodeAt(end) === 0x5c /* \ */ ? 2 : 1;
       if (expectKey) {
-        const key = JSON.parse(text.slice(i, end + 1)) as string;
+        // A key without escapes is its own text (the text parsed: no raw control characters).
+        const raw = text.slice(i + 1, end);
+        const key = raw.includes('\\') ? (JSON.parse(text.slice(i, end + 1)) as string) : raw;
         const keys = objects[objects.length - 1]!;
         if (keys.has(key)) return key;
         keys.add(key);

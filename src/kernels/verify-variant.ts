@@ -38,10 +38,22 @@ export type VerifyVariantOptions = TrustAnchor &
  * Throws only when cancelled, or when no policy or key is given.
  */
 export async function verifyVariant(path: string, options: VerifyVariantOptions): Promise<VerificationResult> {
-  const signed = await verifySignedMetadata(path, options);
-  if ('result' in signed) return signed.result;
+  // Once the signature holds, the files are hashed with SHA-256 (what kernels sign with) while
+  // the signed metadata is parsed and its digest read: a digest of 100,000 files takes as long
+  // to read as the files take to hash. Another algorithm, or a failing step, cancels it.
+  const cancel = new AbortController();
+  let early: Promise<HashedTree> | undefined;
+  const signed = await verifySignedMetadata(path, options, () => {
+    early = hashTree(EARLY_ALGORITHM, path, { ...options, signal: options.signal ? AbortSignal.any([options.signal, cancel.signal]) : cancel.signal });
+    early.catch(() => {}); // awaited below, or abandoned
+  });
+  if ('result' in signed) {
+    cancel.abort();
+    return signed.result;
+  }
   const { signer, metadata, digest } = signed.value;
-  const files = await verifyFiles(path, digest, options);
+  if (digest.algorithm !== EARLY_ALGORITHM) cancel.abort();
+  const files = await checkFiles(path, digest, options, stopAt(path), digest.algorithm === EARLY_ALGORITHM ? early : undefined);
   if ('result' in files) return files.result;
   return { path, status: 'verified', signer, metadata, digest, ...(files.value.bytecode ? { bytecode: files.value.bytecode } : {}) };
 }
@@ -66,11 +78,12 @@ export interface SignedMetadata {
 
 /**
  * Steps 1 to 6 of docs/design.md section 5: the bundle, the signature over the raw bytes of
- * metadata.json and its signer, the signed metadata and its digest. The files themselves are
+ * metadata.json and its signer, the signed metadata and its digest. `onSignatureHolds` is
+ * called once the signature and signer hold, before the metadata is parsed. The files themselves are
  * left to the caller (verifyVariant hashes them in place, verifyAndCopyVariant as it copies,
  * getKernel unless a receipt vouches for them).
  */
-export async function verifySignedMetadata(path: string, options: VerifyVariantOptions): Promise<Step<SignedMetadata>> {
+export async function verifySignedMetadata(path: string, options: VerifyVariantOptions, onSignatureHolds?: () => void): Promise<Step<SignedMetadata>> {
   checkTrustAnchor(options); // a caller's mistake throws; it is no verdict about the variant
   const stop = stopAt(path);
   const bundleBytes = await readBundle(path, stop);
@@ -81,12 +94,18 @@ export async function verifySignedMetadata(path: string, options: VerifyVariantO
   if ('result' in metadataBytes) return metadataBytes;
   const signer = checkSignature(bundle.value, metadataBytes.value, options, stop);
   if ('result' in signer) return signer;
+  onSignatureHolds?.();
   const metadata = checkMetadata(path, metadataBytes.value, stop);
   if ('result' in metadata) return metadata;
   const digest = metadata.value.digest;
   if (!digest) return stop({ status: 'digest-missing' });
   return { value: { signer: signer.value, metadata: metadata.value, digest, metadataBytes: metadataBytes.value, bundleBytes: bundleBytes.value } };
 }
+
+type HashedTree = { digest: Digest; unhashed: UnhashedEntry[] };
+
+/** What verifyVariant starts hashing with as soon as the signature holds: the kernels default. */
+const EARLY_ALGORITHM = 'sha256';
 
 /** The outcome of one step: go on with a value, or stop with a result. */
 export type Step<T> = { value: T } | { result: VerificationResult };
@@ -160,10 +179,10 @@ function checkMetadata(dir: string, bytes: Uint8Array, stop: Stop): Step<KernelM
  * 7. Every file re-hashed with the signed digest's algorithm and compared; no entry left out
  * that a loader could read. 8. Python bytecode, only once everything else holds.
  */
-async function checkFiles(dir: string, expected: Digest, options: VerifyVariantOptions, stop: Stop): Promise<Step<{ bytecode?: BytecodeHandled }>> {
-  let tree: { digest: Digest; unhashed: UnhashedEntry[] };
+async function checkFiles(dir: string, expected: Digest, options: VerifyVariantOptions, stop: Stop, hashed?: Promise<HashedTree>): Promise<Step<{ bytecode?: BytecodeHandled }>> {
+  let tree: HashedTree;
   try {
-    tree = await hashTree(expected.algorithm, dir, options);
+    tree = await (hashed ?? hashTree(expected.algorithm, dir, options));
   } catch (error) {
     if (error instanceof DigestError) return stop({ status: 'hash-failed', reason: error.message });
     throw error; // cancellation, or a bug: not a verdict about the variant

@@ -193,10 +193,17 @@ function toDigestError(error: unknown): unknown {
  * (the Hub cache then falls back to lock files it creates: src/kernels/hub/cache.ts).
  */
 export function fileLocker(): ((fd: number) => boolean) | undefined {
-  try {
-    const addon = loadAddon();
-    return typeof addon.tryLockFile === 'function' ? (fd) => addon.tryLockFile(fd) : undefined;
-  } catch {
-    return undefined;
+  // Asked once per process: loading the addon names the platform, which takes milliseconds
+  // (process.report), and the Hub cache asks for every blob it locks.
+  if (locker === null) {
+    try {
+      const addon = loadAddon();
+      locker = typeof addon.tryLockFile === 'function' ? (fd) => addon.tryLockFile(fd) : undefined;
+    } catch {
+      locker = undefined;
+    }
   }
+  return locker;
 }
+
+let locker: ((fd: number) => boolean) | undefined | null = null;

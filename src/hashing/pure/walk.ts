@@ -19,9 +19,10 @@ export async function walkVariant(root: string, signal?: AbortSignal): Promise<V
 /**
  * Walks the variant at `root` by the rules of docs/design.md section 3: the files to hash, sorted by
  * key in byte order, and every entry left out, with why. The TypeScript twin of
- * crates/engine/src/walk.rs: same rules, same errors.
+ * crates/engine/src/walk.rs: same rules, same errors. With `keepStats`, each entry keeps what
+ * the walk saw of it (src/kernels/hub/receipts.ts fingerprints it without a second stat).
  */
-export async function walkTree(root: string, signal?: AbortSignal): Promise<VariantTree> {
+export async function walkTree(root: string, signal?: AbortSignal, keepStats = false): Promise<VariantTree> {
   await checkRoot(root);
   const entries: VariantEntry[] = [];
   const unhashed: UnhashedEntry[] = [];
@@ -32,7 +33,9 @@ export async function walkTree(root: string, signal?: AbortSignal): Promise<Vari
     const listing = await withFileSlot(() => readdir(dir, { withFileTypes: true, encoding: 'buffer' })).catch((error: unknown) => {
       throw ioError(dir, 'read directory', error);
     });
-    for (const item of listing) {
+    // The files of one directory are stat'ed at once (libuv's pool), then taken in listing
+    // order: the first failure in that order is the one reported.
+    const found = listing.map(async (item): Promise<VariantEntry | UnhashedEntry | undefined> => {
       const path = join(dir, item.name.toString());
       let name: string;
       try {
@@ -40,28 +43,34 @@ export async function walkTree(root: string, signal?: AbortSignal): Promise<Vari
       } catch {
         throw new DigestError('INVALID_NAME', path, 'file name is not valid UTF-8');
       }
-      if (prefix === '' && TOP_LEVEL_EXCLUDED.has(name)) continue;
+      if (prefix === '' && TOP_LEVEL_EXCLUDED.has(name)) return undefined;
       const key = prefix === '' ? name : `${prefix}/${name}`;
-      // By name first, as the reference does: a `.pyc` is never hashed, whatever it is.
-      if (name.endsWith('.pyc')) {
-        unhashed.push({ path: key, reason: item.isDirectory() ? 'excluded-directory' : 'bytecode' });
-      } else if (item.isDirectory()) {
-        if (name === '__pycache__') unhashed.push({ path: key, reason: 'bytecode-directory' });
-        else pending.push([path, key]);
-      } else if (item.isFile()) {
+      if (name.endsWith('.pyc')) return { path: key, reason: item.isDirectory() ? 'excluded-directory' : 'bytecode' };
+      if (item.isDirectory()) {
+        if (name === '__pycache__') return { path: key, reason: 'bytecode-directory' };
+        pending.push([path, key]);
+        return undefined;
+      }
+      if (item.isFile()) {
         const info = await lstat(path, { bigint: true }).catch((error: unknown) => {
           throw ioError(path, 'stat', error);
         });
-        entries.push({ key, size: Number(info.size), fingerprint: fingerprintOf(info) });
-      } else if (item.isSymbolicLink()) {
+        return { key, size: Number(info.size), fingerprint: fingerprintOf(info), ...(keepStats ? { stats: info } : {}) };
+      }
+      if (item.isSymbolicLink()) {
         const target = await stat(path, { bigint: true }).catch((error: unknown) => {
           throw symlinkError(path, error);
         });
-        if (target.isFile()) entries.push({ key, size: Number(target.size), fingerprint: fingerprintOf(target) });
-        else unhashed.push({ path: key, reason: target.isDirectory() ? 'directory-symlink' : 'special-file' });
-      } else {
-        unhashed.push({ path: key, reason: 'special-file' }); // FIFOs, sockets, devices: never opened
+        if (target.isFile()) return { key, size: Number(target.size), fingerprint: fingerprintOf(target), ...(keepStats ? { stats: target } : {}) };
+        return { path: key, reason: target.isDirectory() ? 'directory-symlink' : 'special-file' };
       }
+      return { path: key, reason: 'special-file' }; // FIFOs, sockets, devices: never opened
+    });
+    for (const settled of await Promise.allSettled(found)) {
+      if (settled.status === 'rejected') throw settled.reason;
+      const entry = settled.value;
+      if (entry && 'key' in entry) entries.push(entry);
+      else if (entry) unhashed.push(entry);
     }
   }
   return {

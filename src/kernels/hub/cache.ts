@@ -1,4 +1,5 @@
 import { constants } from 'node:fs';
+import type { BigIntStats } from 'node:fs';
 import { lstat, open, readlink, rename, rm, unlink } from 'node:fs/promises';
 import { dirname, join, relative, resolve, sep } from 'node:path';
 import { readBounded, type Read } from '../../fs/read-bounded.js';
@@ -73,32 +74,53 @@ export class HubCache {
    * Makes `<snapshot>/<file.path>` point at the blob of `file`, downloading the blob with
    * `fetch` (into the `.incomplete` path it is given) unless it is already here. One process at
    * a time downloads a given blob; the others wait for it, then link.
+   *
+   * When `fetch` returns the hash of what it wrote (the signed digest's algorithm), `accept`
+   * judges it before the blob is renamed into place: a throw removes the download, never
+   * placed. The blob is then fsynced and renamed; if this call created the `.incomplete` file
+   * itself (O_EXCL, so no one else ever held it open) and the blob is still that file, owned by
+   * us and writable by no one else, the blob and its hash are handed back: getKernel may trust
+   * that hash instead of reading the file again (src/kernels/hub/streamed-blobs.ts).
    */
-  async ensureFile(commit: string, file: HubFile, fetch: (incomplete: string) => Promise<void>): Promise<string> {
+  async ensureFile(
+    commit: string,
+    file: HubFile,
+    fetch: (incomplete: string) => Promise<Uint8Array | undefined | void>,
+    accept?: (hash: Uint8Array) => void,
+  ): Promise<PlacedBlob | undefined> {
     const id = file.lfsSha256 ?? file.blobId;
     const blob = join(this.repoDir, 'blobs', id);
     const link = this.inside(join(this.snapshotDir(commit), file.path));
+    let placed: PlacedBlob | undefined;
     if (!(await isComplete(blob, file.size))) {
       await this.withLock(id, async () => {
         if (await isComplete(blob, file.size)) return; // another fetcher finished it
         const incomplete = `${blob}.incomplete`;
+        const created = await createExclusive(this.root, incomplete);
         // Refuses a planted link or FIFO, and a blobs/ folder that leads out of the cache; the
         // downloader opens it again with O_NOFOLLOW (src/hub/hub-client.ts).
         await (await openRegularInside(this.root, incomplete)).close();
+        let hash: Uint8Array | undefined | void;
         try {
-          await fetch(incomplete);
+          hash = await fetch(incomplete);
+          if (hash) accept?.(hash);
         } catch (error) {
           // A partial download is kept to resume; a wrong one is thrown away.
-          if ((error as { status?: number }).status === 422) await rm(incomplete, { force: true });
+          if ((error as { status?: number }).status === 422 || hash) await rm(incomplete, { force: true });
           throw error;
         }
+        await fsyncFile(incomplete);
         await ensureDirInside(this.root, dirname(blob));
         await rename(incomplete, blob);
+        const after = await lstat(blob, { bigint: true });
+        if (hash && created && ownFile(after) && after.dev === created.dev && after.ino === created.ino && after.size === BigInt(file.size)) {
+          placed = { stats: after, hash };
+        }
       });
     }
     const target = relative(dirname(link), blob);
     if ((await readlink(link).catch(() => undefined)) !== target) await symlinkInside(this.root, target, link);
-    return link;
+    return placed;
   }
 
   /** Every path built from the Hub's listing must stay inside the cache's repository folder. */
@@ -167,6 +189,47 @@ async function isStale(lock: string): Promise<boolean> {
     return false;
   } catch (error) {
     return (error as NodeJS.ErrnoException).code === 'ESRCH';
+  }
+}
+
+/** A blob this process wrote and hashed as it arrived, as it stood once renamed into place. */
+export interface PlacedBlob {
+  stats: BigIntStats;
+  /** The raw hash of its content with the signed digest's algorithm. */
+  hash: Uint8Array;
+}
+
+/**
+ * A regular file owned by us that no one else may write: only such a file keeps, after we hashed
+ * it, the bytes we hashed (the cache's folders may be writable by others; its files are not).
+ */
+export function ownFile(info: BigIntStats): boolean {
+  return info.isFile() && info.uid === BigInt(process.getuid?.() ?? -1) && (info.mode & 0o022n) === 0n;
+}
+
+/** Creates `path` as a new file (O_EXCL: never one that exists, never through a link); its identity, or undefined if it existed. */
+async function createExclusive(root: string, path: string): Promise<BigIntStats | undefined> {
+  await ensureDirInside(root, dirname(path));
+  const flags = constants.O_CREAT | constants.O_EXCL | constants.O_WRONLY | constants.O_NOFOLLOW;
+  const handle = await open(path, flags, 0o644).catch((error: NodeJS.ErrnoException) => {
+    if (error.code === 'EEXIST') return undefined;
+    throw error;
+  });
+  if (!handle) return undefined;
+  try {
+    return await handle.stat({ bigint: true });
+  } finally {
+    await handle.close();
+  }
+}
+
+/** Flushes a downloaded file to disk before it is renamed into place (no link followed). */
+async function fsyncFile(path: string): Promise<void> {
+  const handle = await open(path, constants.O_RDONLY | constants.O_NOFOLLOW | constants.O_NONBLOCK);
+  try {
+    await handle.sync();
+  } finally {
+    await handle.close();
   }
 }
 

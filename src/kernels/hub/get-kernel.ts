@@ -18,6 +18,8 @@ import { offlineFromEnv } from './hub-env.js';
 import { HubClient, HubError, type HubClientOptions, type HubFile } from './hub-client.js';
 import { LockfileError, variantLockHash, type KernelLock } from './lockfile.js';
 import { fingerprint, variantReceipt } from './receipts.js';
+import { StreamedBlobs } from './streamed-blobs.js';
+import { HashMismatch } from '../../digest/violations.js';
 import { backendsFitting, selectVariant, type VariantSelector } from '../variant-name.js';
 
 export type GetKernelOptions = HubClientOptions & {
@@ -26,6 +28,8 @@ export type GetKernelOptions = HubClientOptions & {
     key?: KeyObject | string;
     certificateChain?: string;
     identity?: StringMatch;
+    /** With a key or CA chain: accept a signature made without a transparency log entry (src/sigstore/trust-anchor.ts). */
+    insecureIgnoreTlog?: boolean;
     /** A kernel version: the branch `v<N>`. */
     version?: number;
     /** A branch, tag or commit. Default `v<version>`, else `main`. */
@@ -126,8 +130,40 @@ export async function getKernel(repoId: string, options: GetKernelOptions = {}):
     throw new KernelRefusedError(`${repoId}@${revision}: no variant ${variant === undefined ? 'fits' : JSON.stringify(variant)}; available: ${named.join(', ') || 'none'}`);
   }
 
+  const path = join(cache.snapshotDir(commit), 'build', variant);
+  const base = { repoId, revision, commit, variant, path };
+  const refuse = (result: VerificationResult) =>
+    new KernelRefusedError(`${repoId}@${commit} ${variant}: refused: ${result.status}${'reason' in result ? `: ${result.reason}` : ''}`, result, base);
+  const anchor = { ...options, policy: options.policy ?? (options.key || options.certificateChain ? undefined : kernelsCommunityPolicy) } as TrustAnchor & typeof options;
+  const prefix = `build/${variant}/`;
+  const client = listing ? new HubClient(options) : undefined;
+  let progress = downloadProgress([], undefined);
+  /**
+   * Downloads `files` into the cache. Given the signed digest, each file is hashed with its
+   * algorithm as it is written and refused, before it is placed, if that is not the signed
+   * hash of its key; what was placed so is recorded in `streamed`.
+   */
+  const fetchFiles = (files: HubFile[], signedDigest?: Digest, streamed?: StreamedBlobs) =>
+    download(files, options.concurrency ?? 4, progress, options.signal, async (file, onBytes) => {
+      const key = file.path.slice(prefix.length);
+      const placed = await cache.ensureFile(
+        commit,
+        file,
+        (incomplete) => client!.download(repoId, commit, file, incomplete, { signal: options.signal, onBytes, algorithm: signedDigest?.algorithm }),
+        signedDigest &&
+          ((hash) => {
+            const expected = signedDigest.files.get(key);
+            const actual = Buffer.from(hash).toString('base64');
+            if (expected !== undefined && expected !== actual) throw refuse({ path, status: 'digest-mismatch', violations: [new HashMismatch(key, expected, actual)] });
+          }),
+      );
+      if (placed) streamed?.record(placed);
+    });
+
+  // Online, the signed files come first and their signature is verified before anything else is
+  // fetched: the rest is then hashed as it is written (src/kernels/hub/streamed-blobs.ts).
+  let rest: HubFile[] = [];
   if (listing) {
-    const client = new HubClient(options);
     const lockHash = options.lock?.variants[variant]?.hash;
     if (options.lock && !lockHash) throw new LockfileError(`${repoId}: the lock has no variant ${variant}`);
     if (lockHash && variantLockHash(listing, variant) !== lockHash) {
@@ -135,34 +171,42 @@ export async function getKernel(repoId: string, options: GetKernelOptions = {}):
     }
     // Only what the walk hashes (and the two signed files): never bytecode, never a file the
     // digest would leave out (src/digest/walk.ts isHashedKey).
-    const prefix = `build/${variant}/`;
     const wanted = listing.filter((f) => f.path.startsWith(prefix) && (isHashedKey(f.path.slice(prefix.length)) || SIGNED_FILES.has(f.path.slice(prefix.length))));
-    await download(wanted, options.concurrency ?? 4, options, (file, onBytes) =>
-      cache.ensureFile(commit, file, (incomplete) => client.download(repoId, commit, file, incomplete, { signal: options.signal, onBytes })),
-    );
+    progress = downloadProgress(wanted, options.onProgress);
+    await fetchFiles(wanted.filter((f) => SIGNED_FILES.has(f.path.slice(prefix.length))));
+    rest = wanted.filter((f) => !SIGNED_FILES.has(f.path.slice(prefix.length)));
   }
 
-  const path = join(cache.snapshotDir(commit), 'build', variant);
-  const base = { repoId, revision, commit, variant, path };
-  const anchor = { ...options, policy: options.policy ?? (options.key || options.certificateChain ? undefined : kernelsCommunityPolicy) } as TrustAnchor & typeof options;
   const signed = await verifySignedMetadata(path, anchor);
   if ('result' in signed) {
     if (signed.result.status === 'signature-missing' && options.allowUnsigned) {
+      await fetchFiles(rest);
       warn(`${repoId}@${commit} ${variant} is NOT SIGNED: loading it anyway because allowUnsigned is set; nothing vouches for this code`);
       return { ...base, verified: false, fromReceipt: false };
     }
-    throw new KernelRefusedError(`${repoId}@${commit} ${variant}: refused: ${signed.result.status}${'reason' in signed.result ? `: ${signed.result.reason}` : ''}`, signed.result, base);
+    throw refuse(signed.result);
   }
   const { signer, metadata, digest, metadataBytes } = signed.value;
+  const streamed = new StreamedBlobs();
+  await fetchFiles(rest, digest, streamed);
+
   const receipt = await variantReceipt(cache, { repoId, commit, variant, metadataBytes }, warn);
   // Bytecode (Python writes __pycache__ here on import; anyone sharing the cache could plant
   // some) is removed first: Python rebuilds it from the verified sources. Any other entry the
   // digest leaves out voids the receipt, and the full check below refuses it.
-  // One walk serves the bytecode check, the receipt and the fingerprint before hashing.
-  const tree = await listVariantTree(path).catch(() => undefined);
+  // One walk serves the bytecode check, the receipt, the streamed blobs and the fingerprint before hashing.
+  const tree = await listVariantTree(path, undefined, true).catch(() => undefined);
   const { bytecode, refused } = sortUnhashed(tree?.unhashed ?? []);
   await removeBytecode(path, bytecode);
-  if (tree && refused.length === 0 && (await receipt.holds(path, tree.entries))) return { ...base, verified: true, signer, metadata, digest, fromReceipt: true };
+  const verified = { ...base, verified: true, signer, metadata, digest };
+  if (tree && refused.length === 0) {
+    if (await receipt.holds(path, tree.entries)) return { ...verified, fromReceipt: true };
+    const vouched = await streamed.vouch(path, tree.entries, digest);
+    if (vouched) {
+      await receipt.write(vouched);
+      return { ...verified, fromReceipt: false };
+    }
+  }
   const before = await fingerprint(path, tree?.entries);
   // Bytecode in the cache (Python writes __pycache__ there on import; anyone sharing the cache
   // could plant some) is removed: Python rebuilds it from the verified sources.
@@ -171,7 +215,7 @@ export async function getKernel(repoId: string, options: GetKernelOptions = {}):
   const after = await fingerprint(path);
   // Only files that did not move while they were hashed earn a receipt.
   if (JSON.stringify(before) === JSON.stringify(after)) await receipt.write(after);
-  return { ...base, verified: true, signer, metadata, digest, fromReceipt: false };
+  return { ...verified, fromReceipt: false };
 }
 
 /**
@@ -215,26 +259,39 @@ export async function listVariants(repoId: string, options: GetKernelOptions = {
   return { revision, commit, variants };
 }
 
-/** Runs `fetchOne` over `files`, `concurrency` at a time, reporting byte and file progress. */
+/** Download progress over all the files of a fetch, fetched in several runs. */
+function downloadProgress(files: HubFile[], onProgress: GetKernelOptions['onProgress']) {
+  const state = { bytesDone: 0, filesDone: 0, bytesTotal: files.reduce((sum, f) => sum + f.size, 0), filesTotal: files.length };
+  return {
+    bytes(n: number) {
+      state.bytesDone += n;
+      onProgress?.({ ...state });
+    },
+    file() {
+      state.filesDone += 1;
+      onProgress?.({ ...state });
+    },
+  };
+}
+
+/** Runs `fetchOne` over `files`, `concurrency` at a time, reporting progress; the first failure stops it. */
 async function download(
   files: HubFile[],
   concurrency: number,
-  { onProgress, signal }: GetKernelOptions,
+  progress: ReturnType<typeof downloadProgress>,
+  signal: AbortSignal | undefined,
   fetchOne: (file: HubFile, onBytes: (n: number) => void) => Promise<unknown>,
 ): Promise<void> {
-  const totals = { bytesTotal: files.reduce((sum, f) => sum + f.size, 0), filesTotal: files.length };
-  let bytesDone = 0;
-  let filesDone = 0;
   let next = 0;
+  let failed = false;
   const worker = async () => {
-    for (let index = next++; index < files.length; index = next++) {
+    for (let index = next++; index < files.length && !failed; index = next++) {
       signal?.throwIfAborted();
-      await fetchOne(files[index]!, (n) => {
-        bytesDone += n;
-        onProgress?.({ bytesDone, filesDone, ...totals });
+      await fetchOne(files[index]!, progress.bytes).catch((error: unknown) => {
+        failed = true; // the others start nothing new
+        throw error;
       });
-      filesDone += 1;
-      onProgress?.({ bytesDone, filesDone, ...totals });
+      progress.file();
     }
   };
   await Promise.all(Array.from({ length: Math.min(concurrency, files.length) }, worker));

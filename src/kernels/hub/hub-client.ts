@@ -2,6 +2,8 @@ import { createHash, type Hash } from 'node:crypto';
 import type { FileHandle } from 'node:fs/promises';
 import { unsafePathReason } from '../../digest/digest.js';
 import { openRegular, UnsafePathError } from '../../fs/write-inside.js';
+import type { DigestAlgorithm } from '../../digest/algorithm.js';
+import { createHasher, type Hasher } from '../../hashing/hasher.js';
 import { USER_AGENT } from '../../version.js';
 import { hubToken } from './hub-env.js';
 
@@ -66,6 +68,8 @@ export interface HubClientOptions {
 const COMMIT = /^[0-9a-f]{40}$/;
 const SHA1 = /^[0-9a-f]{40}$/;
 const SHA256 = /^[0-9a-f]{64}$/;
+/** How much of a download is written before it is flushed to disk in the background. */
+const FLUSH_BYTES = 64 * 1024 * 1024;
 
 /**
  * A small client of the Hub's HTTP API: what a kernel fetch needs and nothing more. It resolves a
@@ -110,17 +114,18 @@ export class HubClient {
   /**
    * Downloads `file` at `commit` into `destination`, resuming from what is already there
    * (a previous, interrupted attempt), retrying dropped connections, and refusing a file whose
-   * size or object ID differs from the listing.
+   * size or object ID differs from the listing. With `algorithm`, the bytes are also hashed
+   * with it as they are written (the signed digest's algorithm), and that raw hash of the whole
+   * file is returned: the file need not be read again to be verified.
    */
-  async download(repoId: string, commit: string, file: HubFile, destination: string, options: { signal?: AbortSignal; onBytes?: (n: number) => void } = {}): Promise<void> {
+  async download(repoId: string, commit: string, file: HubFile, destination: string, options: DownloadOptions = {}): Promise<Uint8Array | undefined> {
     const prefix = this.repoType === 'model' ? '' : `${this.repoType}s/`;
     const url = `${this.endpoint}/${prefix}${repoId}/resolve/${commit}/${file.path.split('/').map(encodeURIComponent).join('/')}`;
     let lastError: unknown;
     for (let attempt = 0; attempt < this.attempts; attempt++) {
       options.signal?.throwIfAborted();
       try {
-        await this.downloadOnce(url, file, destination, options);
-        return;
+        return await this.downloadOnce(url, file, destination, options);
       } catch (error) {
         if (error instanceof HubError && error.status !== undefined && error.status < 500) throw error;
         if (error instanceof UnsafePathError) throw error; // a planted link or FIFO stays there
@@ -132,14 +137,14 @@ export class HubClient {
     throw new HubError(`${file.path}: download failed after ${this.attempts} attempts: ${(lastError as Error)?.message ?? lastError}`);
   }
 
-  private async downloadOnce(url: string, file: HubFile, destination: string, options: { signal?: AbortSignal; onBytes?: (n: number) => void }): Promise<void> {
+  private async downloadOnce(url: string, file: HubFile, destination: string, options: DownloadOptions): Promise<Uint8Array | undefined> {
     // One handle for the whole attempt, never through a link, never a FIFO: the destination may
     // sit in a cache others write to.
     const handle = await openRegular(destination);
     try {
       const have = (await handle.stat()).size;
       if (have > file.size) throw new HubError(`${file.path}: partial download larger than the file`);
-      const hash = contentHash(file);
+      const hash = contentHash(file, options.algorithm);
       if (have > 0) for await (const chunk of handle.createReadStream({ start: 0, end: have - 1, autoClose: false })) hash.update(chunk as Buffer);
       const request = have > 0 && have === file.size ? undefined : await this.get(url, have > 0 ? { range: `bytes=${have}-` } : {}, options.signal);
       let written = have;
@@ -153,9 +158,10 @@ export class HubClient {
       }
       if (written !== file.size) throw new Error(`${file.path}: connection closed after ${written} of ${file.size} bytes`);
       const actual = hash.digest();
-      if (actual !== (file.lfsSha256 ?? file.blobId)) {
+      if (actual.id !== (file.lfsSha256 ?? file.blobId)) {
         throw new HubError(`${file.path}: content does not match the ${file.lfsSha256 ? 'LFS SHA-256' : 'Git blob ID'} the Hub listed`, 422);
       }
+      return actual.hash;
     } finally {
       await handle.close();
     }
@@ -183,17 +189,30 @@ export class HubClient {
       written = 0;
       hash.restart();
     }
+    // Written data is flushed to disk in the background as it arrives (one flush at a time), so
+    // that the fsync before the blob is placed (src/kernels/hub/cache.ts) finds little left.
+    let flushing: Promise<void> | undefined;
+    let unflushed = 0;
     try {
       for await (const chunk of response.body as unknown as AsyncIterable<Uint8Array>) {
         watchdog.kick();
         if (written + chunk.length > file.size) throw new HubError(`${file.path}: the Hub sent more than the ${file.size} bytes it listed`);
+        // The write runs on libuv's pool while this thread hashes the same (unchanging) bytes.
+        const writing = handle.write(chunk, 0, chunk.length, written);
         hash.update(chunk);
-        await handle.write(chunk, 0, chunk.length, written);
+        await writing;
         written += chunk.length;
+        unflushed += chunk.length;
+        if (unflushed >= FLUSH_BYTES && !flushing) {
+          unflushed = 0;
+          flushing = handle.datasync().finally(() => (flushing = undefined));
+        }
         onBytes?.(chunk.length);
       }
     } catch (error) {
       throw watchdog.fired ? watchdog.error() : error;
+    } finally {
+      await flushing?.catch(() => {}); // the handle is closed next; a failed flush shows in the final fsync
     }
     return written;
   }
@@ -260,15 +279,40 @@ class Watchdog {
   }
 }
 
-/** A restartable hash of a file's content as the Hub names it: LFS SHA-256 or Git blob SHA-1. */
-function contentHash(file: HubFile): { update(data: Uint8Array): void; restart(): void; digest(): string } {
+export interface DownloadOptions {
+  signal?: AbortSignal;
+  onBytes?: (n: number) => void;
+  /** Also hash the content with this algorithm as it is written, and return that hash. */
+  algorithm?: DigestAlgorithm;
+}
+
+/**
+ * A restartable hash of a file's content as the Hub names it (LFS SHA-256 or Git blob SHA-1),
+ * and with `algorithm` as well. An LFS file's SHA-256 is the hash a sha256 digest signs, so one
+ * hasher serves both: each byte is hashed once.
+ */
+function contentHash(file: HubFile, algorithm: DigestAlgorithm | undefined) {
+  const shared = file.lfsSha256 !== undefined && algorithm === 'sha256';
   let hash: Hash;
+  let signed: Hasher | undefined;
   const start = () => {
     hash = createHash(file.lfsSha256 ? 'sha256' : 'sha1');
     if (!file.lfsSha256) hash.update(`blob ${file.size}\0`); // a Git blob ID hashes a header first
+    signed?.dispose();
+    signed = algorithm && !shared ? createHasher(algorithm) : undefined;
   };
   start();
-  return { update: (data) => void hash.update(data), restart: start, digest: () => hash.digest('hex') };
+  return {
+    update(data: Uint8Array) {
+      hash.update(data);
+      signed?.update(data);
+    },
+    restart: start,
+    digest(): { id: string; hash?: Uint8Array } {
+      const raw = hash.digest();
+      return { id: raw.toString('hex'), hash: shared ? raw : signed?.digest() };
+    },
+  };
 }
 
 /** A sibling of the listing, checked: a safe relative path, a size, object IDs in hex. */

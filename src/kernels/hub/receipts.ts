@@ -1,4 +1,5 @@
 import { createHash, createHmac, timingSafeEqual } from 'node:crypto';
+import type { BigIntStats } from 'node:fs';
 import { stat } from 'node:fs/promises';
 import { join } from 'node:path';
 import type { VariantEntry } from '../../hashing/tree.js';
@@ -28,19 +29,22 @@ interface ReceiptBody {
 }
 
 /** [key, size, inode, mtime ns, ctime ns] of every file of the variant (symlinks followed). */
-type Fingerprint = Array<[string, string, string, string, string]>;
+export type Fingerprint = Array<[string, string, string, string, string]>;
+
+/** One file's line of a fingerprint. */
+export function fingerprintEntry(key: string, info: BigIntStats): Fingerprint[number] {
+  return [key, String(info.size), String(info.ino), String(info.mtimeNs), String(info.ctimeNs)];
+}
 
 /**
  * The files of the variant as they are now, by the walker's rules; `entries`, when the caller
- * has just walked the variant, spares walking it again (each file is still stat'ed now).
+ * has just walked the variant, spares walking it again, and their stats (src/hashing/pure/walk.ts)
+ * stat'ing each file again.
  */
 export async function fingerprint(dir: string, entries?: readonly VariantEntry[]): Promise<Fingerprint> {
   entries ??= await listVariantFiles(dir);
   return Promise.all(
-    entries.map(async (entry): Promise<Fingerprint[number]> => {
-      const info = await stat(join(dir, entry.key), { bigint: true });
-      return [entry.key, String(info.size), String(info.ino), String(info.mtimeNs), String(info.ctimeNs)];
-    }),
+    entries.map(async (entry) => fingerprintEntry(entry.key, entry.stats ?? (await stat(join(dir, entry.key), { bigint: true })))),
   );
 }
 

@@ -1,0 +1,154 @@
+import { mkdir, open, rm, symlink, writeFile } from 'node:fs/promises';
+import { dirname, join } from 'node:path';
+import { getKernel } from '../kernels/hub/get-kernel.js';
+import type { BenchSigner } from './bench-signer.js';
+import { ensureDataset, totalBytes, type Dataset } from './datasets.js';
+import { startLocalHubProcess, type LocalHub } from './hub-server.js';
+import { median } from './statistics.js';
+
+/** A first and a second load of one variant from the local Hub, against a plain download (medians). */
+export interface HubLoadRow {
+  dataset: string;
+  files: number;
+  bytes: number;
+  /** Fetching the same files from the same server into a fresh folder: no hashing, no checks. */
+  plainSeconds: number;
+  /** getKernel into an empty cache: downloaded, verified, a receipt written. */
+  firstLoadSeconds: number;
+  /** firstLoadSeconds / plainSeconds: what verification adds to the download (the target is <= 1.10). */
+  ratio: number;
+  /** Whether every first load verified as the files streamed in, without reading them again. */
+  streamed: boolean;
+  /** getKernel again, offline (HF_HUB_OFFLINE): the receipt, no network. */
+  secondLoadOfflineMs: number;
+  /** getKernel again, online: the revision asked of the Hub, each blob found in place, the receipt. */
+  secondLoadOnlineMs: number;
+}
+
+const REPO = 'kernelseal/bench';
+const VARIANT = 'torch210-cxx11-cpu-x86_64-linux';
+const CONCURRENCY = 4;
+
+/**
+ * For each data set as a kernel variant served by a local Hub (src/bench/hub-server.ts): in
+ * interleaved rounds, a plain download of its files and a first getKernel into an empty cache
+ * (the order alternates, so that neither always goes first), then two second loads from the
+ * cache. The caches are removed after each round.
+ */
+export async function measureHubLoads(datasets: Dataset[], dataDir: string, rounds: number, signer: BenchSigner, log: (line: string) => void): Promise<HubLoadRow[]> {
+  const rows: HubLoadRow[] = [];
+  const work = join(dataDir, 'hub-work');
+  // The receipts' key of the bench, not the user's (src/kernels/hub/receipt-key.ts).
+  const keyFile = process.env.KERNELSEAL_RECEIPT_KEY_FILE;
+  process.env.KERNELSEAL_RECEIPT_KEY_FILE = join(work, 'receipt.key');
+  try {
+    for (const dataset of datasets) {
+      log(`hub load ${dataset.name}: ${dataset.description}`);
+      const repo = await benchRepository(dataDir, dataset, signer);
+      const hub = await startLocalHubProcess(REPO, repo);
+      try {
+        const samples = { plain: [] as number[], first: [] as number[], offline: [] as number[], online: [] as number[] };
+        let streamed = true;
+        for (let round = 0; round < rounds; round++) {
+          await rm(work, { recursive: true, force: true });
+          await mkdir(work, { recursive: true });
+          const cacheDir = join(work, 'cache');
+          const plain = async () => samples.plain.push(await timed(() => plainDownload(hub, join(work, 'plain'))));
+          const first = async () =>
+            samples.first.push(
+              await timed(async () => {
+                const kernel = await load(hub, cacheDir, signer, false, () => (streamed = false));
+                if (!kernel.verified || kernel.fromReceipt) throw new Error('bench: the first load did not verify the files');
+              }),
+            );
+          if (round % 2 === 0) await plain().then(first);
+          else await first().then(plain);
+          for (const [offline, list] of [[true, samples.offline], [false, samples.online]] as const) {
+            list.push(
+              (await timed(async () => {
+                if (!(await load(hub, cacheDir, signer, offline)).fromReceipt) throw new Error('bench: the second load did not use the receipt');
+              })) * 1000,
+            );
+          }
+        }
+        const plainSeconds = median(samples.plain);
+        const firstLoadSeconds = median(samples.first);
+        rows.push({
+          dataset: dataset.name,
+          files: dataset.files.length,
+          bytes: totalBytes(dataset),
+          plainSeconds,
+          firstLoadSeconds,
+          ratio: firstLoadSeconds / plainSeconds,
+          streamed,
+          secondLoadOfflineMs: median(samples.offline),
+          secondLoadOnlineMs: median(samples.online),
+        });
+      } finally {
+        await hub.close();
+        await rm(work, { recursive: true, force: true });
+      }
+    }
+  } finally {
+    if (keyFile === undefined) delete process.env.KERNELSEAL_RECEIPT_KEY_FILE;
+    else process.env.KERNELSEAL_RECEIPT_KEY_FILE = keyFile;
+  }
+  return rows;
+}
+
+function load(hub: LocalHub, cacheDir: string, signer: BenchSigner, offline: boolean, onHashed?: () => void) {
+  return getKernel(REPO, { endpoint: hub.url, cacheDir, ...signer.anchor, revision: 'main', variant: VARIANT, offline, concurrency: CONCURRENCY, onWarning: () => {}, onHashProgress: onHashed });
+}
+
+/**
+ * The data set as a signed kernel variant in a repository folder: links to the data set's
+ * files (the Hub server follows them), metadata.json, and its signature.
+ */
+async function benchRepository(dataDir: string, dataset: Dataset, signer: BenchSigner): Promise<string> {
+  const source = ensureDataset(dataDir, dataset);
+  const repo = join(dataDir, 'hub-repo', dataset.name);
+  const variant = join(repo, 'build', VARIANT);
+  await rm(repo, { recursive: true, force: true });
+  for (const file of dataset.files) {
+    await mkdir(dirname(join(variant, file.path)), { recursive: true });
+    await symlink(join(source, file.path), join(variant, file.path));
+  }
+  await writeFile(join(variant, 'metadata.json'), JSON.stringify({ name: 'bench', id: '_bench', version: 1, license: 'MIT', 'python-depends': [], backend: { type: 'cpu' } }));
+  await signer.sign(variant);
+  return repo;
+}
+
+/**
+ * What getKernel downloads (every file of the variant), fetched from the same server the same
+ * way (fetch, each chunk written at its offset, CONCURRENCY files at a time) and nothing else.
+ */
+async function plainDownload(hub: LocalHub, dir: string): Promise<void> {
+  const files = hub.files.filter((f) => f.path.startsWith(`build/${VARIANT}/`));
+  let next = 0;
+  const worker = async () => {
+    for (let index = next++; index < files.length; index = next++) {
+      const file = files[index]!;
+      const path = join(dir, file.path);
+      await mkdir(dirname(path), { recursive: true });
+      const response = await fetch(hub.fileUrl(file.path));
+      if (!response.ok) throw new Error(`bench: the local Hub answered ${response.status} for ${file.path}`);
+      const handle = await open(path, 'wx');
+      try {
+        let written = 0;
+        for await (const chunk of response.body as unknown as AsyncIterable<Uint8Array>) {
+          await handle.write(chunk, 0, chunk.length, written);
+          written += chunk.length;
+        }
+      } finally {
+        await handle.close();
+      }
+    }
+  };
+  await Promise.all(Array.from({ length: Math.min(CONCURRENCY, files.length) }, worker));
+}
+
+async function timed(work: () => Promise<unknown>): Promise<number> {
+  const started = performance.now();
+  await work();
+  return (performance.now() - started) / 1000;
+}
