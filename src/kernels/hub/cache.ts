@@ -78,8 +78,9 @@ export class HubCache {
    * When `fetch` returns the hash of what it wrote (the signed digest's algorithm), `accept`
    * judges it before the blob is renamed into place: a throw removes the download, never
    * placed. The blob is then fsynced and renamed; if this call created the `.incomplete` file
-   * itself (O_EXCL, so no one else ever held it open) and the blob is still that file, owned by
-   * us and writable by no one else, the blob and its hash are handed back: getKernel may trust
+   * itself (O_EXCL: it existed nowhere before), held the lock huggingface_hub honours too while
+   * writing it (so no cooperating downloader wrote into it), and the blob is still that file,
+   * owned by us and writable by no one else, the blob and its hash are handed back: getKernel may trust
    * that hash instead of reading the file again (src/kernels/hub/streamed-blobs.ts).
    */
   async ensureFile(
@@ -93,7 +94,7 @@ export class HubCache {
     const link = this.inside(join(this.snapshotDir(commit), file.path));
     let placed: PlacedBlob | undefined;
     if (!(await isComplete(blob, file.size))) {
-      await this.withLock(id, async () => {
+      await this.withLock(id, async (exclusive) => {
         if (await isComplete(blob, file.size)) return; // another fetcher finished it
         const incomplete = `${blob}.incomplete`;
         const created = await createExclusive(this.root, incomplete);
@@ -113,7 +114,9 @@ export class HubCache {
         await ensureDirInside(this.root, dirname(blob));
         await rename(incomplete, blob);
         const after = await lstat(blob, { bigint: true });
-        if (hash && created && ownFile(after) && after.dev === created.dev && after.ino === created.ino && after.size === BigInt(file.size)) {
+        // Only under a lock Python honours too: without it, huggingface_hub resuming the same
+        // `.incomplete` could have written into our file between our writes, unseen by our hash.
+        if (exclusive && hash && created && ownFile(after) && after.dev === created.dev && after.ino === created.ino && after.size === BigInt(file.size)) {
           placed = { stats: after, hash };
         }
       });
@@ -135,15 +138,15 @@ export class HubCache {
    * `flock` on the same file huggingface_hub locks (through filelock), so kernelseal and Python
    * never download one blob twice at once. The lock dies with its holder: nothing is deleted.
    */
-  private async withLock(id: string, work: () => Promise<void>): Promise<void> {
+  private async withLock(id: string, work: (sharedWithPython: boolean) => Promise<void>): Promise<void> {
     await ensureDirInside(this.root, this.lockDir);
     const lock = join(this.lockDir, `${id}.lock`);
     const tryLock = fileLocker();
-    if (!tryLock) return withCreatedLock(lock, work);
+    if (!tryLock) return withCreatedLock(lock, () => work(false));
     const handle = await openRegularInside(this.root, lock);
     try {
       for (let wait = 10; !tryLock(handle.fd); wait = Math.min(wait * 2, 500)) await new Promise((resolve) => setTimeout(resolve, wait));
-      await work();
+      await work(true);
     } finally {
       await handle.close(); // releases the lock
     }

@@ -200,7 +200,10 @@ export class HubClient {
         // The write runs on libuv's pool while this thread hashes the same (unchanging) bytes.
         const writing = handle.write(chunk, 0, chunk.length, written);
         hash.update(chunk);
-        await writing;
+        // A short write (a full disk, a file size limit, a network file system) would leave a
+        // hole the streamed hash never saw: only whole chunks count.
+        const { bytesWritten } = await writing;
+        if (bytesWritten !== chunk.length) throw new HubError(`${file.path}: wrote ${bytesWritten} of ${chunk.length} bytes to the cache (is the disk full?)`);
         written += chunk.length;
         unflushed += chunk.length;
         if (unflushed >= FLUSH_BYTES && !flushing) {
