@@ -47,15 +47,27 @@ pub struct FileDigest {
     pub bytes: u64,
 }
 
-/// Hashes the file at `path` (following symlinks). `buffer` is reused across calls.
-pub fn hash_file_with(
+/// How much is known of a file before it is opened.
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub(crate) enum Listed {
+    /// Nothing: its metadata is looked up by path first, and a special file is never opened.
+    No,
+    /// A listing (the variant walk, or `hash_files`' stat) just found a regular file there, and
+    /// special files are refused by that listing, unopened (SECURITY.md): looking the path up
+    /// again before opening it would only narrow a race the open descriptor's own check closes.
+    /// Each lookup is a system call, which costs as much as hashing a few KiB.
+    Regular,
+}
+
+/// Hashes the whole file at `path` (following symlinks). `buffer` is reused across calls.
+pub(crate) fn hash_file_with(
     path: &Path,
     algorithm: Algorithm,
+    listed: Listed,
     buffer: &mut Vec<u8>,
     hooks: &Hooks<'_>,
 ) -> Result<FileDigest, Error> {
-    let file = open_regular(path)?;
-    let before = file.metadata().map_err(|err| Error::io(path, "stat", &err))?;
+    let (file, before) = open_regular(path, listed)?;
     let size = before.len();
     hash_open(&file, path, algorithm, before, 0..size, buffer, hooks)
 }
@@ -94,8 +106,7 @@ pub fn hash_file_range(
     buffer: &mut Vec<u8>,
     hooks: &Hooks<'_>,
 ) -> Result<FileDigest, Error> {
-    let file = open_regular(path)?;
-    let before = file.metadata().map_err(|err| Error::io(path, "stat", &err))?;
+    let (file, before) = open_regular(path, Listed::Regular)?;
     if Fingerprint::of(&before) != *listed || range.end > listed.size {
         return Err(Error::new(
             ErrorKind::FileChanged,
@@ -126,20 +137,30 @@ fn hash_open(
     if len >= PIPELINE_THRESHOLD {
         advise_sequential(file);
     }
+    // Read past the size the file claims where the piece ends the file: a /proc or /sys file says
+    // 0 bytes and holds more, and Python would read all of it (docs/design.md section 3).
+    let to_end = range.end == before.len();
     // A reader thread pays only with a core to spare (one rayon thread means one core).
-    let total = if algorithm == Algorithm::Blake3 && len >= PIPELINE_THRESHOLD && rayon::current_num_threads() > 1 {
-        read_pipelined(file, len, &mut hasher, hooks, path)?
+    let (total, more) = if algorithm == Algorithm::Blake3 && len >= PIPELINE_THRESHOLD && rayon::current_num_threads() > 1 {
+        let total = read_pipelined(file, len, &mut hasher, hooks, path)?;
+        (total, total == len && to_end && reads_more(file, path)?)
     } else {
-        // No bigger than the range: a buffer per call, zeroed, must stay cheap for small files.
-        let size = len.min(CHUNK as u64) as usize;
+        // No bigger than the range and the probe byte: a buffer per call must stay cheap for
+        // small files (it is zeroed when it grows).
+        let size = (len + 1).min(CHUNK as u64) as usize;
         if buffer.len() < size {
             buffer.resize(size, 0);
         }
-        read_serial(file, len, &mut buffer[..size], &mut hasher, hooks, path)?
+        let (total, end) = read_serial(file, len, to_end, &mut buffer[..size], &mut hasher, hooks, path)?;
+        let more = match end {
+            End::More => true,
+            End::Nothing => false,
+            // A short read of a regular file is its end, except on file systems that cut reads
+            // short: /proc, /sys and their kin, whose files take no blocks. There, one more read.
+            End::Short => takes_no_blocks(&before) && reads_more(file, path)?,
+        };
+        (total, more)
     };
-    // Read past the size the file claims where the piece ends the file: a /proc or /sys file says
-    // 0 bytes and holds more, and Python would read all of it (docs/design.md section 3).
-    let more = total == len && range.end == before.len() && reads_more(file, path)?;
     let after = file.metadata().map_err(|err| Error::io(path, "stat", &err))?;
     if total != len || changed(&before, &after) {
         return Err(Error::new(
@@ -171,28 +192,71 @@ fn reads_more(file: &File, path: &Path) -> Result<bool, Error> {
     }
 }
 
-/// Reads `len` bytes (or until end of file), hashing as it goes; never past a range. Where the
-/// piece ends the file, `hash_open` then tries one more byte (`reads_more`); a file that grew
-/// is also caught by the metadata check after.
-fn read_serial(file: &File, len: u64, buffer: &mut [u8], hasher: &mut Hasher, hooks: &Hooks<'_>, path: &Path) -> Result<u64, Error> {
+/// What was found past the bytes hashed by [`read_serial`].
+enum End {
+    /// A byte more: the file holds more than it was read for.
+    More,
+    /// Nothing (a read returned 0), or nothing was asked for.
+    Nothing,
+    /// The read that asked for one byte more came back short of it.
+    Short,
+}
+
+/// Reads `len` bytes (or until end of file), hashing as it goes; never past a range. With
+/// `probe`, the last read asks for one byte more than is left, so that what lies past `len`
+/// comes back with it ([`End`]) without a read of its own.
+fn read_serial(
+    file: &File,
+    len: u64,
+    probe: bool,
+    buffer: &mut [u8],
+    hasher: &mut Hasher,
+    hooks: &Hooks<'_>,
+    path: &Path,
+) -> Result<(u64, End), Error> {
     let mut total: u64 = 0;
     let mut reader = file;
-    while total < len {
+    loop {
+        let left = len - total;
+        if left == 0 && !probe {
+            return Ok((total, End::Nothing));
+        }
         if hooks.cancel.load(Ordering::Relaxed) {
             return Err(Error::cancelled(path));
         }
-        let want = (len - total).min(buffer.len() as u64) as usize;
+        let want = (left + u64::from(probe)).min(buffer.len() as u64) as usize;
         let n = match reader.read(&mut buffer[..want]) {
-            Ok(0) => break,
+            Ok(0) => return Ok((total, End::Nothing)),
             Ok(n) => n,
             Err(err) if err.kind() == IoErrorKind::Interrupted => continue,
             Err(err) => return Err(Error::io(path, "read", &err)),
         };
+        if n as u64 > left {
+            return Ok((total, End::More));
+        }
         hasher.update(&buffer[..n]);
         total += n as u64;
         (hooks.on_bytes)(n as u64);
+        if total == len && want as u64 > left {
+            // Asked for one byte past the end and came back short: the end of a regular file.
+            return Ok((total, End::Short));
+        }
     }
-    Ok(total)
+}
+
+/// Whether a file takes no blocks on its file system: a /proc, /sys or debugfs file, whose
+/// reads may stop short of its end (an empty or sparse regular file too, harmlessly).
+fn takes_no_blocks(meta: &Metadata) -> bool {
+    #[cfg(unix)]
+    {
+        use std::os::unix::fs::MetadataExt;
+        meta.blocks() == 0
+    }
+    #[cfg(not(unix))]
+    {
+        let _ = meta;
+        true
+    }
 }
 
 /// A chunk from the reader thread: filled buffer and its length, or the read error.
@@ -262,14 +326,17 @@ fn advise_sequential(file: &File) {
 
 /// Hashes one file with a fresh buffer.
 pub fn hash_file(path: &Path, algorithm: Algorithm, hooks: &Hooks<'_>) -> Result<FileDigest, Error> {
-    hash_file_with(path, algorithm, &mut Vec::new(), hooks)
+    hash_file_with(path, algorithm, Listed::No, &mut Vec::new(), hooks)
 }
 
-/// Opens `path` for reading and refuses anything but a regular file. The open is non-blocking
-/// so that a FIFO swapped in after the walk cannot stall us; it is refused right after.
-fn open_regular(path: &Path) -> Result<File, Error> {
-    // Refuse special files before opening them: opening some devices has side effects.
-    check_regular(std::fs::metadata(path).map_err(|err| unreachable_path(path, "open", &err))?, path)?;
+/// Opens `path` for reading and refuses anything but a regular file; returns it with its
+/// metadata. The open is non-blocking so that a FIFO swapped in after the check cannot stall
+/// us; it is refused right after, on the open descriptor.
+fn open_regular(path: &Path, listed: Listed) -> Result<(File, Metadata), Error> {
+    if listed == Listed::No {
+        // Refuse special files before opening them: opening some devices has side effects.
+        check_regular(&std::fs::metadata(path).map_err(|err| unreachable_path(path, "open", &err))?, path)?;
+    }
     let mut options = OpenOptions::new();
     options.read(true);
     #[cfg(unix)]
@@ -278,12 +345,13 @@ fn open_regular(path: &Path) -> Result<File, Error> {
         options.custom_flags(libc::O_NONBLOCK | libc::O_NOCTTY | libc::O_CLOEXEC);
     }
     let file = options.open(path).map_err(|err| unreachable_path(path, "open", &err))?;
-    // Checked again on the open file: the path may have been swapped since the first check.
-    check_regular(file.metadata().map_err(|err| Error::io(path, "stat", &err))?, path)?;
-    Ok(file)
+    // Checked on the open file: the path may have been swapped since it was listed.
+    let meta = file.metadata().map_err(|err| Error::io(path, "stat", &err))?;
+    check_regular(&meta, path)?;
+    Ok((file, meta))
 }
 
-pub(crate) fn check_regular(meta: Metadata, path: &Path) -> Result<(), Error> {
+pub(crate) fn check_regular(meta: &Metadata, path: &Path) -> Result<(), Error> {
     if meta.is_file() {
         Ok(())
     } else {

@@ -11,7 +11,7 @@ use rayon::prelude::*;
 
 use crate::algorithm::Algorithm;
 use crate::error::{Error, ErrorKind};
-use crate::file::{check_regular, hash_file_range, hash_file_with, unreachable_path, Fingerprint, Hooks};
+use crate::file::{check_regular, hash_file_range, hash_file_with, unreachable_path, Fingerprint, Hooks, Listed};
 
 /// Work done so far, and the totals known before hashing starts. Files are counted as the
 /// pieces hashed: files, or shards when files are cut into shards.
@@ -65,7 +65,7 @@ pub fn hash_files(
         }
         let meta = std::fs::metadata(path).map_err(|err| unreachable_path(path, "stat", &err))?;
         let listed = Fingerprint::of(&meta);
-        check_regular(meta, path)?;
+        check_regular(&meta, path)?;
         sizes.push(listed.size);
         let Some(shard) = shard_size else {
             pieces.push(Piece { file, len: listed.size, range: Some((0..listed.size, listed)) });
@@ -167,7 +167,8 @@ pub(crate) fn hash_pieces(
             let hooks = Hooks { on_bytes: &on_bytes, cancel: options.cancel };
             let mut buffer = buffers.take();
             let result = match &piece.range {
-                None => hash_file_with(&path, algorithm, &mut buffer, &hooks),
+                // Listed by the walk, which refuses special files unopened.
+                None => hash_file_with(&path, algorithm, Listed::Regular, &mut buffer, &hooks),
                 Some((range, listed)) => hash_file_range(&path, algorithm, range.clone(), listed, &mut buffer, &hooks),
             };
             buffers.give_back(buffer);

@@ -23,7 +23,9 @@ fn options<'a>(progress: &'a (dyn Fn(Progress) + Sync), cancel: &'a AtomicBool) 
 #[test]
 fn shards_hash_each_slice_and_whole_files_hash_everything() {
     let dir = tempfile::tempdir().unwrap();
-    let contents = [data(0, 1), data(1, 2), data(22, 3), data(20_001, 4), data(3 * 1024 * 1024 + 5, 5)];
+    // Sizes about the read buffer (1 MiB): the last read asks for one byte past the end.
+    let mib = 1024 * 1024;
+    let contents = [data(0, 1), data(1, 2), data(22, 3), data(20_001, 4), data(3 * mib + 5, 5), data(mib - 1, 6), data(mib, 7), data(2 * mib, 8)];
     let paths: Vec<PathBuf> = contents
         .iter()
         .enumerate()
