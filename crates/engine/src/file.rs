@@ -8,36 +8,29 @@ use std::fs::{File, Metadata, OpenOptions};
 use std::io::{ErrorKind as IoErrorKind, Read, Seek, SeekFrom};
 use std::ops::Range;
 use std::path::Path;
-use std::sync::atomic::{AtomicBool, Ordering};
+use std::sync::atomic::{AtomicBool, AtomicU64, Ordering};
 use std::sync::mpsc;
 
 use crate::algorithm::{Algorithm, Hasher};
 use crate::error::{is_unresolvable, Error, ErrorKind};
+use crate::options::{Options, Progress};
 
 /// Size of the read buffer for one file: large enough to amortize syscalls, small enough to
 /// stay in L2 between the copy and the hash (1 MiB measured best against 256 KiB and 4 MiB).
-pub const CHUNK: usize = 1024 * 1024;
+const CHUNK: usize = 1024 * 1024;
 /// BLAKE3 files at least this big are read by a second thread while the hashing thread spreads
 /// each chunk over the rayon pool: for BLAKE3 the copy out of the page cache is the bottleneck.
 /// SHA-2 is read on the hashing thread: with every core hashing, a reader thread only takes
 /// time from them (measured 15-20% slower on 2 cores, even for a single 1 GiB file).
-pub const PIPELINE_THRESHOLD: u64 = 16 * 1024 * 1024;
-pub const PIPELINE_CHUNK: usize = 1024 * 1024;
+const PIPELINE_THRESHOLD: u64 = 16 * 1024 * 1024;
+const PIPELINE_CHUNK: usize = 1024 * 1024;
 /// Buffers in flight between the reader and the hasher.
 const PIPELINE_DEPTH: usize = 4;
 
 /// What to do between chunks: report bytes read and check for cancellation.
-pub struct Hooks<'a> {
+pub(crate) struct Hooks<'a> {
     pub on_bytes: &'a (dyn Fn(u64) + Sync),
     pub cancel: &'a AtomicBool,
-}
-
-impl Hooks<'_> {
-    /// Hooks that report nothing and never cancel.
-    pub fn none() -> Hooks<'static> {
-        static NEVER: AtomicBool = AtomicBool::new(false);
-        Hooks { on_bytes: &|_| {}, cancel: &NEVER }
-    }
 }
 
 /// The digest of one file and the number of bytes hashed.
@@ -75,7 +68,7 @@ pub(crate) fn hash_file_with(
 /// What identifies a file's content between a listing and a later read: size, inode and
 /// modification time. A file whose fingerprint changes was rewritten in between.
 #[derive(Clone, Copy, Debug, PartialEq, Eq)]
-pub struct Fingerprint {
+pub(crate) struct Fingerprint {
     pub size: u64,
     inode: u64,
     mtime: (i64, i64),
@@ -98,7 +91,7 @@ impl Fingerprint {
 
 /// Hashes the bytes `range` of the file at `path`, which must still have the fingerprint it
 /// had when it was `listed`: the pieces of one file, hashed apart, then all hash one content.
-pub fn hash_file_range(
+pub(crate) fn hash_file_range(
     path: &Path,
     algorithm: Algorithm,
     range: Range<u64>,
@@ -324,9 +317,18 @@ fn advise_sequential(file: &File) {
     let _ = file;
 }
 
-/// Hashes one file with a fresh buffer.
-pub fn hash_file(path: &Path, algorithm: Algorithm, hooks: &Hooks<'_>) -> Result<FileDigest, Error> {
-    hash_file_with(path, algorithm, Listed::No, &mut Vec::new(), hooks)
+/// Hashes the file at `path` (following symlinks), whole. Progress counts its bytes against
+/// its size when opened, as one file.
+pub fn hash_file(path: &Path, algorithm: Algorithm, options: &Options<'_>) -> Result<FileDigest, Error> {
+    let (file, before) = open_regular(path, Listed::No)?;
+    let bytes_total = before.len();
+    let done = AtomicU64::new(0);
+    let on_bytes = |n: u64| {
+        let bytes_done = done.fetch_add(n, Ordering::Relaxed) + n;
+        (options.progress)(Progress { bytes_done, files_done: 0, bytes_total, files_total: 1 });
+    };
+    let hooks = Hooks { on_bytes: &on_bytes, cancel: options.cancel };
+    hash_open(&file, path, algorithm, before, 0..bytes_total, &mut Vec::new(), &hooks)
 }
 
 /// Opens `path` for reading and refuses anything but a regular file; returns it with its

@@ -12,23 +12,7 @@ use rayon::prelude::*;
 use crate::algorithm::Algorithm;
 use crate::error::{Error, ErrorKind};
 use crate::file::{check_regular, hash_file_range, hash_file_with, unreachable_path, Fingerprint, Hooks, Listed};
-
-/// Work done so far, and the totals known before hashing starts. Files are counted as the
-/// pieces hashed: files, or shards when files are cut into shards.
-#[derive(Clone, Copy, Debug, Default, PartialEq, Eq)]
-pub struct Progress {
-    pub bytes_done: u64,
-    pub files_done: u64,
-    pub bytes_total: u64,
-    pub files_total: u64,
-}
-
-/// What the caller passes in: a progress sink (called from worker threads, often) and a
-/// cancellation flag (checked between chunks).
-pub struct Options<'a> {
-    pub progress: &'a (dyn Fn(Progress) + Sync),
-    pub cancel: &'a AtomicBool,
-}
+use crate::options::{Options, Progress};
 
 /// The digests of a list of files, columnar like [`crate::VariantDigest`].
 #[derive(Clone, Debug, PartialEq, Eq)]
