@@ -1,8 +1,6 @@
-//! Hashing one file, or a byte range of it: read into a reused buffer, detect files that change
-//! underneath us.
-//!
-//! Reads, not mmap: a file truncated while it is mapped raises SIGBUS and kills the process,
-//! and with hashing far slower than copying from the page cache, reads cost next to nothing.
+//! Hashing one file, or a byte range of it: large files through mapped windows where the
+//! platform allows (see `crate::mapped`, safe against a file cut short underneath), the rest
+//! read into a reused buffer; detect files that change underneath us.
 
 use std::fs::{File, Metadata, OpenOptions};
 use std::io::{ErrorKind as IoErrorKind, Read, Seek, SeekFrom};
@@ -13,6 +11,7 @@ use std::sync::mpsc;
 
 use crate::algorithm::{Algorithm, Hasher};
 use crate::error::{is_unresolvable, Error, ErrorKind};
+use crate::mapped;
 use crate::options::{Options, Progress};
 
 /// Size of the read buffer for one file: large enough to amortize syscalls, small enough to
@@ -26,6 +25,11 @@ const PIPELINE_THRESHOLD: u64 = 16 * 1024 * 1024;
 const PIPELINE_CHUNK: usize = 1024 * 1024;
 /// Buffers in flight between the reader and the hasher.
 const PIPELINE_DEPTH: usize = 4;
+/// Pieces at least this big are hashed through mapped windows (no copy out of the page cache);
+/// smaller ones are read: mapping costs system calls, page faults and TLB flushes of its own.
+const MAP_THRESHOLD: u64 = 4 * 1024 * 1024;
+/// Bytes mapped at once: few mmap calls per file, little address space and resident memory.
+const WINDOW: u64 = 8 * 1024 * 1024;
 
 /// What to do between chunks: report bytes read and check for cancellation.
 pub(crate) struct Hooks<'a> {
@@ -123,28 +127,41 @@ fn hash_open(
 ) -> Result<FileDigest, Error> {
     let len = range.end - range.start;
     let mut hasher = algorithm.hasher();
-    if range.start > 0 {
-        let mut reader = file;
-        reader.seek(SeekFrom::Start(range.start)).map_err(|err| Error::io(path, "seek", &err))?;
-    }
     if len >= PIPELINE_THRESHOLD {
         advise_sequential(file);
+    }
+    // BLAKE3 spreads each chunk over the pool, with a core to spare (one thread means one core).
+    let parallel = algorithm == Algorithm::Blake3 && rayon::current_num_threads() > 1;
+    // Never a file that takes no blocks (/proc, /sys): those are read, to their real end.
+    let mapped = if len >= MAP_THRESHOLD && !takes_no_blocks(&before) && mapped::enabled() {
+        hash_mapped(file, path, range.clone(), parallel, &mut hasher, &before, hooks)?
+    } else {
+        0
+    };
+    let start = range.start + mapped;
+    let rest = len - mapped;
+    if start > 0 && rest > 0 {
+        let mut reader = file;
+        reader.seek(SeekFrom::Start(start)).map_err(|err| Error::io(path, "seek", &err))?;
     }
     // Read past the size the file claims where the piece ends the file: a /proc or /sys file says
     // 0 bytes and holds more, and Python would read all of it (docs/design.md section 3).
     let to_end = range.end == before.len();
-    // A reader thread pays only with a core to spare (one rayon thread means one core).
-    let (total, more) = if algorithm == Algorithm::Blake3 && len >= PIPELINE_THRESHOLD && rayon::current_num_threads() > 1 {
-        let total = read_pipelined(file, len, &mut hasher, hooks, path)?;
-        (total, total == len && to_end && reads_more(file, path)?)
+    let (read, more) = if mapped > 0 && rest == 0 {
+        // All of it mapped: a regular file that takes blocks holds what its size says, and the
+        // metadata check below sees it grow.
+        (0, false)
+    } else if parallel && rest >= PIPELINE_THRESHOLD {
+        let total = read_pipelined(file, rest, &mut hasher, hooks, path)?;
+        (total, total == rest && to_end && reads_more(file, path)?)
     } else {
         // No bigger than the range and the probe byte: a buffer per call must stay cheap for
         // small files (it is zeroed when it grows).
-        let size = (len + 1).min(CHUNK as u64) as usize;
+        let size = (rest + 1).min(CHUNK as u64) as usize;
         if buffer.len() < size {
             buffer.resize(size, 0);
         }
-        let (total, end) = read_serial(file, len, to_end, &mut buffer[..size], &mut hasher, hooks, path)?;
+        let (total, end) = read_serial(file, rest, to_end, &mut buffer[..size], &mut hasher, hooks, path)?;
         let more = match end {
             End::More => true,
             End::Nothing => false,
@@ -154,6 +171,7 @@ fn hash_open(
         };
         (total, more)
     };
+    let total = mapped + read;
     let after = file.metadata().map_err(|err| Error::io(path, "stat", &err))?;
     if total != len || changed(&before, &after) {
         return Err(Error::new(
@@ -235,6 +253,46 @@ fn read_serial(
             return Ok((total, End::Short));
         }
     }
+}
+
+/// Hashes `range` of `file` through mapped windows; returns the bytes hashed: all of the range,
+/// or fewer when a window could not be mapped (the caller reads the rest). A file cut short
+/// under a window is refused once the window is hashed (its missing pages read as zeros).
+fn hash_mapped(
+    file: &File,
+    path: &Path,
+    range: Range<u64>,
+    parallel: bool,
+    hasher: &mut Hasher,
+    before: &Metadata,
+    hooks: &Hooks<'_>,
+) -> Result<u64, Error> {
+    let mut at = range.start;
+    while at < range.end {
+        if hooks.cancel.load(Ordering::Relaxed) {
+            return Err(Error::cancelled(path));
+        }
+        let len = (range.end - at).min(WINDOW);
+        let Some(window) = mapped::Window::map(file, at, len as usize) else { break };
+        mapped::test_pause();
+        if parallel {
+            hasher.update_parallel(window.bytes());
+        } else {
+            hasher.update(window.bytes());
+        }
+        if window.cut() {
+            let now = file.metadata().map_or_else(|_| "?".to_string(), |meta| meta.len().to_string());
+            return Err(Error::new(
+                ErrorKind::FileChanged,
+                path,
+                format!("file changed while it was hashed: cut short under a mapped window (size {} when opened, {now} now)", before.len()),
+            ));
+        }
+        drop(window);
+        at += len;
+        (hooks.on_bytes)(len);
+    }
+    Ok(at - range.start)
 }
 
 /// Whether a file takes no blocks on its file system: a /proc, /sys or debugfs file, whose

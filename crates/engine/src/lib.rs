@@ -10,6 +10,9 @@ mod algorithm;
 mod error;
 mod file;
 mod files;
+// Mapped reads where the SIGBUS handling is written for (see mapped.rs); elsewhere files are read.
+#[cfg_attr(not(all(target_os = "linux", any(target_arch = "x86_64", target_arch = "aarch64"))), path = "mapped_unsupported.rs")]
+mod mapped;
 mod openssl;
 mod options;
 mod variant;
