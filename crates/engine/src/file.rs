@@ -258,6 +258,10 @@ fn read_serial(
 /// Hashes `range` of `file` through mapped windows; returns the bytes hashed: all of the range,
 /// or fewer when a window could not be mapped (the caller reads the rest). A file cut short
 /// under a window is refused once the window is hashed (its missing pages read as zeros).
+///
+/// While a window is hashed, the next one is mapped (its pages filled in) and the one before it
+/// unmapped in a `rayon::join`: a core with nothing else to do (one large file on two cores)
+/// takes that work off the hashing thread; with every core busy it runs right there, as before.
 fn hash_mapped(
     file: &File,
     path: &Path,
@@ -267,19 +271,31 @@ fn hash_mapped(
     before: &Metadata,
     hooks: &Hooks<'_>,
 ) -> Result<u64, Error> {
+    let map = |at: u64, populate: bool| mapped::Window::map(file, at, (range.end - at).min(WINDOW) as usize, populate);
     let mut at = range.start;
-    while at < range.end {
+    let mut current = map(at, false);
+    let mut previous = None;
+    while let Some(window) = current.take() {
         if hooks.cancel.load(Ordering::Relaxed) {
             return Err(Error::cancelled(path));
         }
-        let len = (range.end - at).min(WINDOW);
-        let Some(window) = mapped::Window::map(file, at, len as usize) else { break };
         mapped::test_pause();
-        if parallel {
-            hasher.update_parallel(window.bytes());
-        } else {
-            hasher.update(window.bytes());
-        }
+        let len = window.bytes().len() as u64;
+        let next_at = at + len;
+        let done = previous.take();
+        let (next, ()) = rayon::join(
+            move || {
+                drop(done);
+                (next_at < range.end).then(|| map(next_at, true)).flatten()
+            },
+            || {
+                if parallel {
+                    hasher.update_parallel(window.bytes());
+                } else {
+                    hasher.update(window.bytes());
+                }
+            },
+        );
         if window.cut() {
             let now = file.metadata().map_or_else(|_| "?".to_string(), |meta| meta.len().to_string());
             return Err(Error::new(
@@ -288,9 +304,10 @@ fn hash_mapped(
                 format!("file changed while it was hashed: cut short under a mapped window (size {} when opened, {now} now)", before.len()),
             ));
         }
-        drop(window);
-        at += len;
+        previous = Some(window);
+        at = next_at;
         (hooks.on_bytes)(len);
+        current = next;
     }
     Ok(at - range.start)
 }

@@ -152,9 +152,10 @@ pub(crate) struct Window {
 }
 
 impl Window {
-    /// Maps `len` (> 0) bytes of `file` from `offset`. None when no slot is free or the mapping
-    /// fails (the caller reads instead). Only after [`enabled`] returned true.
-    pub(crate) fn map(file: &File, offset: u64, len: usize) -> Option<Window> {
+    /// Maps `len` (> 0) bytes of `file` from `offset`, with its pages filled in (`populate`)
+    /// or left to fault in as they are read. None when no slot is free or the mapping fails
+    /// (the caller reads instead). Only after [`enabled`] returned true.
+    pub(crate) fn map(file: &File, offset: u64, len: usize, populate: bool) -> Option<Window> {
         use std::os::unix::io::AsRawFd;
         let page = PAGE.load(SeqCst) as u64;
         let aligned = offset - offset % page;
@@ -163,7 +164,8 @@ impl Window {
         let slot = REGISTRY.iter().find(|slot| slot.taken.compare_exchange(false, true, SeqCst, SeqCst).is_ok())?;
         // SAFETY: a fresh read-only shared mapping of an open file; nothing else refers to it.
         let base = unsafe {
-            libc::mmap(std::ptr::null_mut(), mapped, libc::PROT_READ, libc::MAP_SHARED, file.as_raw_fd(), aligned as libc::off_t)
+            let flags = libc::MAP_SHARED | if populate { libc::MAP_POPULATE } else { 0 };
+            libc::mmap(std::ptr::null_mut(), mapped, libc::PROT_READ, flags, file.as_raw_fd(), aligned as libc::off_t)
         };
         if base == libc::MAP_FAILED {
             slot.taken.store(false, SeqCst);
@@ -192,6 +194,11 @@ impl Window {
         self.slot.cut.load(SeqCst)
     }
 }
+
+// SAFETY: a mapping belongs to the process, not to a thread: any thread may read it (`bytes`
+// only reads) and unmap it (`drop`, once).
+unsafe impl Send for Window {}
+unsafe impl Sync for Window {}
 
 impl Drop for Window {
     fn drop(&mut self) {

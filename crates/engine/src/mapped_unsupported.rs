@@ -11,7 +11,7 @@ pub(crate) fn test_pause() {}
 pub(crate) enum Window {}
 
 impl Window {
-    pub(crate) fn map(_file: &File, _offset: u64, _len: usize) -> Option<Window> {
+    pub(crate) fn map(_file: &File, _offset: u64, _len: usize, _populate: bool) -> Option<Window> {
         None
     }
 
