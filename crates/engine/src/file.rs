@@ -17,8 +17,9 @@ use crate::options::{Options, Progress};
 /// Size of the read buffer for one file: large enough to amortize syscalls, small enough to
 /// stay in L2 between the copy and the hash (1 MiB measured best against 256 KiB and 4 MiB).
 const CHUNK: usize = 1024 * 1024;
-/// BLAKE3 files at least this big are read by a second thread while the hashing thread spreads
-/// each chunk over the rayon pool: for BLAKE3 the copy out of the page cache is the bottleneck.
+/// BLAKE3 files at least this big that are not mapped (see `MAP_THRESHOLD`) are read by a second
+/// thread while the hashing thread spreads each chunk over the rayon pool: for BLAKE3 the copy
+/// out of the page cache is the bottleneck.
 /// SHA-2 is read on the hashing thread: with every core hashing, a reader thread only takes
 /// time from them (measured 15-20% slower on 2 cores, even for a single 1 GiB file).
 const PIPELINE_THRESHOLD: u64 = 16 * 1024 * 1024;
@@ -49,10 +50,11 @@ pub struct FileDigest {
 pub(crate) enum Listed {
     /// Nothing: its metadata is looked up by path first, and a special file is never opened.
     No,
-    /// A listing (the variant walk, or `hash_files`' stat) just found a regular file there, and
-    /// special files are refused by that listing, unopened (SECURITY.md): looking the path up
-    /// again before opening it would only narrow a race the open descriptor's own check closes.
-    /// Each lookup is a system call, which costs as much as hashing a few KiB.
+    /// A listing (the variant walk, or `hash_files`' stat) found a regular file there, and
+    /// special files are refused by that listing, unopened (SECURITY.md). Looking the path up
+    /// again before opening it would narrow, not close, the window in which it can be swapped
+    /// for a device, at the cost of a system call per file (as much as hashing a few KiB); the
+    /// open descriptor is checked either way, before a byte is read.
     Regular,
 }
 

@@ -37,14 +37,24 @@ static PAGE: AtomicUsize = AtomicUsize::new(0);
 /// The SIGBUS disposition before ours, to chain to.
 static PREVIOUS: OnceLock<libc::sigaction> = OnceLock::new();
 
-/// Whether files may be mapped: `KERNELSEAL_NO_MMAP` is not set, and the SIGBUS handler is in
-/// place (installed on the first call).
+/// Whether files may be mapped: `KERNELSEAL_NO_MMAP` is not set, and our SIGBUS handler is in
+/// place (installed on the first call, and still there: a handler installed after ours without
+/// chaining to it would let a truncated file kill the process, so then files are read).
 pub(crate) fn enabled() -> bool {
-    static ENABLED: OnceLock<bool> = OnceLock::new();
-    *ENABLED.get_or_init(|| {
-        std::env::var_os("KERNELSEAL_NO_MMAP").map_or(true, |v| v.is_empty() || v == "0")
-            && install_handler()
-    })
+    static INSTALLED: OnceLock<bool> = OnceLock::new();
+    let installed = *INSTALLED.get_or_init(|| {
+        std::env::var_os("KERNELSEAL_NO_MMAP").map_or(true, |v| v.is_empty() || v == "0") && install_handler()
+    });
+    installed && handler_in_place()
+}
+
+/// Whether SIGBUS still goes to [`on_sigbus`] (one system call; only files of megabytes ask).
+fn handler_in_place() -> bool {
+    // SAFETY: sigaction only reads the disposition into `current`.
+    unsafe {
+        let mut current: libc::sigaction = std::mem::zeroed();
+        libc::sigaction(libc::SIGBUS, std::ptr::null(), &mut current) == 0 && current.sa_sigaction == on_sigbus as *const () as usize
+    }
 }
 
 /// Installs [`on_sigbus`] for the process, remembering the handler it replaces.
