@@ -100,7 +100,8 @@ describe('the addon under stress', () => {
   });
 
   it('a file cut short under a mapped window is refused as changed, and the process lives on', () => {
-    // KERNELSEAL_TEST_MAPPED_PAUSE_MS holds each 8 MiB window mapped for 300 ms before it is read:
+    // KERNELSEAL_MMAP=1 maps files of 4 MiB and more; KERNELSEAL_TEST_MAPPED_PAUSE_MS holds each
+    // 8 MiB window mapped for 300 ms before it is read:
     // the first progress (after the first window) cuts the file while the next one is held.
     const bytes = pseudoRandomBytes(24 * 1024 * 1024, 5);
     const dir = writeTree(tempDir(), { 'weights.bin': bytes, 'original.bin': bytes });
@@ -119,7 +120,7 @@ describe('the addon under stress', () => {
       const afterwards = (await native.hashFile(${JSON.stringify(path)}, 'sha256')).toString('hex');
       console.log(JSON.stringify({ outcomes, afterwards }));
     `,
-      { env: { KERNELSEAL_TEST_MAPPED_PAUSE_MS: '300' } },
+      { env: { KERNELSEAL_MMAP: '1', KERNELSEAL_TEST_MAPPED_PAUSE_MS: '300' } },
     );
     expect(result).toMatchObject({ status: 0, signal: null, stderr: '' });
     const { outcomes, afterwards } = JSON.parse(result.stdout);

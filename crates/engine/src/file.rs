@@ -1,6 +1,6 @@
-//! Hashing one file, or a byte range of it: large files through mapped windows where the
-//! platform allows (see `crate::mapped`, safe against a file cut short underneath), the rest
-//! read into a reused buffer; detect files that change underneath us.
+//! Hashing one file, or a byte range of it: read into a reused buffer, or for large files with
+//! `KERNELSEAL_MMAP=1` through mapped windows (see `crate::mapped`, safe against a file cut
+//! short underneath); detect files that change underneath us.
 
 use std::fs::{File, Metadata, OpenOptions};
 use std::io::{ErrorKind as IoErrorKind, Read, Seek, SeekFrom};

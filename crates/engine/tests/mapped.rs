@@ -1,12 +1,21 @@
-//! Large files are hashed through mapped windows (crates/engine/src/mapped.rs): a file cut short
-//! under one is refused as changed, and the process lives on to hash the next file.
+//! With `KERNELSEAL_MMAP=1`, large files are hashed through mapped windows
+//! (crates/engine/src/mapped.rs): a file cut short under one is refused as changed, and the
+//! process lives on to hash the next file.
 
 use std::fs;
 use std::num::NonZeroU64;
 use std::path::Path;
 use std::sync::atomic::{AtomicBool, Ordering};
+use std::sync::Once;
 
 use kernelseal_engine::{hash_bytes, hash_file, hash_files, Algorithm, ErrorKind, Options, Progress};
+
+/// Turns mapping on for this test binary (its own process), before the engine reads the switch:
+/// every test calls this first, and `Once` holds the others until it is done.
+fn map_files() {
+    static ON: Once = Once::new();
+    ON.call_once(|| std::env::set_var("KERNELSEAL_MMAP", "1"));
+}
 
 fn data(len: usize) -> Vec<u8> {
     (0..len as u32).map(|i| (i.wrapping_mul(2_654_435_761) >> 13) as u8).collect()
@@ -26,6 +35,7 @@ fn cut_once<'a>(path: &'a Path, cut: &'a AtomicBool) -> impl Fn(Progress) + Sync
 
 #[test]
 fn a_file_cut_short_while_mapped_is_refused_and_the_process_lives() {
+    map_files();
     let dir = tempfile::tempdir().unwrap();
     let path = dir.path().join("weights.bin");
     let bytes = data(40 << 20);
@@ -45,6 +55,7 @@ fn a_file_cut_short_while_mapped_is_refused_and_the_process_lives() {
 
 #[test]
 fn shards_of_a_file_cut_short_while_mapped_are_refused() {
+    map_files();
     let dir = tempfile::tempdir().unwrap();
     let path = dir.path().join("weights.bin");
     let bytes = data(40 << 20);
@@ -65,6 +76,7 @@ fn shards_of_a_file_cut_short_while_mapped_are_refused() {
 
 #[test]
 fn ranges_that_do_not_start_on_a_page_hash_their_bytes() {
+    map_files();
     // Shards of 5 MiB + 3 bytes: each but the first starts off a page boundary, and is mapped.
     let dir = tempfile::tempdir().unwrap();
     let path = dir.path().join("weights.bin");
