@@ -1,4 +1,5 @@
 import { describe, expect, it } from 'vitest';
+import { createHash } from 'node:crypto';
 import { closeSync, ftruncateSync, openSync } from 'node:fs';
 import { join } from 'node:path';
 import { pseudoRandomBytes, runNode, tempDir, writeTree } from './helpers/fs.js';
@@ -96,6 +97,37 @@ describe('the addon under stress', () => {
     `);
     expect(result.signal).toBeNull();
     expect(result).toMatchObject({ status: 7, stdout: 'exiting\n', stderr: '' });
+  });
+
+  it('a file cut short under a mapped window is refused as changed, and the process lives on', () => {
+    // KERNELSEAL_MMAP=1 maps files of 4 MiB and more; KERNELSEAL_TEST_MAPPED_PAUSE_MS holds each
+    // 8 MiB window mapped for 300 ms before it is read:
+    // the first progress (after the first window) cuts the file while the next one is held.
+    const bytes = pseudoRandomBytes(24 * 1024 * 1024, 5);
+    const dir = writeTree(tempDir(), { 'weights.bin': bytes, 'original.bin': bytes });
+    const [path, original] = [join(dir, 'weights.bin'), join(dir, 'original.bin')];
+    const result = child(
+      `
+      const { copyFileSync, truncateSync } = await import('node:fs');
+      const native = m.createNativeBackend();
+      const outcomes = [];
+      for (const algorithm of ['sha256', 'blake3']) {
+        copyFileSync(${JSON.stringify(original)}, ${JSON.stringify(path)});
+        let cut = false;
+        const onProgress = () => { if (!cut) { cut = true; truncateSync(${JSON.stringify(path)}, 1024 * 1024); } };
+        outcomes.push(await native.hashFile(${JSON.stringify(path)}, algorithm, { onProgress }).then(() => 'hashed', (e) => ({ code: e.code, reason: e.reason })));
+      }
+      const afterwards = (await native.hashFile(${JSON.stringify(path)}, 'sha256')).toString('hex');
+      console.log(JSON.stringify({ outcomes, afterwards }));
+    `,
+      { env: { KERNELSEAL_MMAP: '1', KERNELSEAL_TEST_MAPPED_PAUSE_MS: '300' } },
+    );
+    expect(result).toMatchObject({ status: 0, signal: null, stderr: '' });
+    const { outcomes, afterwards } = JSON.parse(result.stdout);
+    for (const outcome of outcomes) {
+      expect(outcome).toEqual({ code: 'FILE_CHANGED', reason: expect.stringContaining('cut short under a mapped window') });
+    }
+    expect(afterwards).toBe(createHash('sha256').update(bytes.subarray(0, 1024 * 1024)).digest('hex'));
   });
 
   it('cancelling 1,000 in-flight hashes leaks nothing', () => {

@@ -27,7 +27,7 @@ mod job_queue;
 use std::any::Any;
 use std::panic::{catch_unwind, AssertUnwindSafe};
 use std::path::PathBuf;
-use std::sync::atomic::{AtomicBool, AtomicU64, Ordering};
+use std::sync::atomic::{AtomicBool, Ordering};
 use std::sync::{Arc, Mutex, OnceLock};
 use std::time::{Duration, Instant};
 
@@ -39,7 +39,7 @@ const PROGRESS_INTERVAL: Duration = Duration::from_millis(100);
 /// Linux, 1024 on macOS), short enough that a caller cannot make us copy gigabytes.
 const MAX_PATH_BYTES: usize = 64 * 1024;
 /// The most paths one `hashFiles` call takes: as many as the pieces one job hashes.
-const MAX_PATHS: u32 = engine::files::MAX_PIECES as u32;
+const MAX_PATHS: u32 = engine::MAX_PIECES as u32;
 /// The most path bytes one `hashFiles` call copies: a million paths of 256 bytes. One string
 /// repeated in every element costs the caller nothing and us its length for each.
 const MAX_PATHS_BYTES: usize = 256 * 1024 * 1024;
@@ -166,16 +166,7 @@ unsafe extern "C" fn hash_file(env: napi_env, info: napi_callback_info) -> napi_
         let Some([path, algorithm, on_progress, token]) = arguments::<4>(env, info) else { return null() };
         let Some(path) = path_arg(env, path, "path") else { return null() };
         let Some(algorithm) = algorithm_arg(env, algorithm) else { return null() };
-        start(env, "hashFile", on_progress, token, move |options| {
-            let bytes_total = std::fs::metadata(&path).map(|m| m.len()).unwrap_or(0);
-            let done = AtomicU64::new(0);
-            let report = |n: u64| {
-                let bytes_done = done.fetch_add(n, Ordering::Relaxed) + n;
-                (options.progress)(engine::Progress { bytes_done, files_done: 0, bytes_total, files_total: 1 });
-            };
-            let hooks = engine::Hooks { on_bytes: &report, cancel: options.cancel };
-            engine::hash_file(&path, algorithm, &hooks).map(Outcome::File)
-        })
+        start(env, "hashFile", on_progress, token, move |options| engine::hash_file(&path, algorithm, options).map(Outcome::File))
     })
 }
 

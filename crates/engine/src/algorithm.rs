@@ -46,7 +46,7 @@ impl Algorithm {
 
     /// The fastest hasher available: OpenSSL's SHA-2 when the process has it (see
     /// [`crate::openssl`]), else the portable one.
-    pub fn hasher(self) -> Hasher {
+    pub(crate) fn hasher(self) -> Hasher {
         let openssl = match self {
             Algorithm::Sha256 => crate::openssl::Sha2::new(256),
             Algorithm::Sha512 => crate::openssl::Sha2::new(512),
@@ -56,7 +56,7 @@ impl Algorithm {
     }
 
     /// The pure-Rust hasher (`sha2`, `blake3`, `blake2b_simd` crates), whatever the process offers.
-    pub fn portable_hasher(self) -> Hasher {
+    pub(crate) fn portable_hasher(self) -> Hasher {
         match self {
             Algorithm::Sha256 => Hasher::Sha256(sha2::Sha256::new()),
             Algorithm::Sha512 => Hasher::Sha512(sha2::Sha512::new()),
@@ -76,7 +76,7 @@ pub fn sha2_implementation() -> String {
 }
 
 /// An incremental hasher for one [`Algorithm`].
-pub enum Hasher {
+pub(crate) enum Hasher {
     OpenSsl(crate::openssl::Sha2),
     Sha256(sha2::Sha256),
     Sha512(sha2::Sha512),

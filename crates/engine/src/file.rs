@@ -1,43 +1,41 @@
-//! Hashing one file, or a byte range of it: read into a reused buffer, detect files that change
-//! underneath us.
-//!
-//! Reads, not mmap: a file truncated while it is mapped raises SIGBUS and kills the process,
-//! and with hashing far slower than copying from the page cache, reads cost next to nothing.
+//! Hashing one file, or a byte range of it: read into a reused buffer, or for large files with
+//! `KERNELSEAL_MMAP=1` through mapped windows (see `crate::mapped`, safe against a file cut
+//! short underneath); detect files that change underneath us.
 
 use std::fs::{File, Metadata, OpenOptions};
 use std::io::{ErrorKind as IoErrorKind, Read, Seek, SeekFrom};
 use std::ops::Range;
 use std::path::Path;
-use std::sync::atomic::{AtomicBool, Ordering};
+use std::sync::atomic::{AtomicBool, AtomicU64, Ordering};
 use std::sync::mpsc;
 
 use crate::algorithm::{Algorithm, Hasher};
 use crate::error::{is_unresolvable, Error, ErrorKind};
+use crate::mapped;
+use crate::options::{Options, Progress};
 
 /// Size of the read buffer for one file: large enough to amortize syscalls, small enough to
 /// stay in L2 between the copy and the hash (1 MiB measured best against 256 KiB and 4 MiB).
-pub const CHUNK: usize = 1024 * 1024;
-/// BLAKE3 files at least this big are read by a second thread while the hashing thread spreads
-/// each chunk over the rayon pool: for BLAKE3 the copy out of the page cache is the bottleneck.
+const CHUNK: usize = 1024 * 1024;
+/// BLAKE3 files at least this big that are not mapped (see `MAP_THRESHOLD`) are read by a second
+/// thread while the hashing thread spreads each chunk over the rayon pool: for BLAKE3 the copy
+/// out of the page cache is the bottleneck.
 /// SHA-2 is read on the hashing thread: with every core hashing, a reader thread only takes
 /// time from them (measured 15-20% slower on 2 cores, even for a single 1 GiB file).
-pub const PIPELINE_THRESHOLD: u64 = 16 * 1024 * 1024;
-pub const PIPELINE_CHUNK: usize = 1024 * 1024;
+const PIPELINE_THRESHOLD: u64 = 16 * 1024 * 1024;
+const PIPELINE_CHUNK: usize = 1024 * 1024;
 /// Buffers in flight between the reader and the hasher.
 const PIPELINE_DEPTH: usize = 4;
+/// Pieces at least this big are hashed through mapped windows (no copy out of the page cache);
+/// smaller ones are read: mapping costs system calls, page faults and TLB flushes of its own.
+const MAP_THRESHOLD: u64 = 4 * 1024 * 1024;
+/// Bytes mapped at once: few mmap calls per file, little address space and resident memory.
+const WINDOW: u64 = 8 * 1024 * 1024;
 
 /// What to do between chunks: report bytes read and check for cancellation.
-pub struct Hooks<'a> {
+pub(crate) struct Hooks<'a> {
     pub on_bytes: &'a (dyn Fn(u64) + Sync),
     pub cancel: &'a AtomicBool,
-}
-
-impl Hooks<'_> {
-    /// Hooks that report nothing and never cancel.
-    pub fn none() -> Hooks<'static> {
-        static NEVER: AtomicBool = AtomicBool::new(false);
-        Hooks { on_bytes: &|_| {}, cancel: &NEVER }
-    }
 }
 
 /// The digest of one file and the number of bytes hashed.
@@ -47,15 +45,28 @@ pub struct FileDigest {
     pub bytes: u64,
 }
 
-/// Hashes the file at `path` (following symlinks). `buffer` is reused across calls.
-pub fn hash_file_with(
+/// How much is known of a file before it is opened.
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub(crate) enum Listed {
+    /// Nothing: its metadata is looked up by path first, and a special file is never opened.
+    No,
+    /// A listing (the variant walk, or `hash_files`' stat) found a regular file there, and
+    /// special files are refused by that listing, unopened (SECURITY.md). Looking the path up
+    /// again before opening it would narrow, not close, the window in which it can be swapped
+    /// for a device, at the cost of a system call per file (as much as hashing a few KiB); the
+    /// open descriptor is checked either way, before a byte is read.
+    Regular,
+}
+
+/// Hashes the whole file at `path` (following symlinks). `buffer` is reused across calls.
+pub(crate) fn hash_file_with(
     path: &Path,
     algorithm: Algorithm,
+    listed: Listed,
     buffer: &mut Vec<u8>,
     hooks: &Hooks<'_>,
 ) -> Result<FileDigest, Error> {
-    let file = open_regular(path)?;
-    let before = file.metadata().map_err(|err| Error::io(path, "stat", &err))?;
+    let (file, before) = open_regular(path, listed)?;
     let size = before.len();
     hash_open(&file, path, algorithm, before, 0..size, buffer, hooks)
 }
@@ -63,7 +74,7 @@ pub fn hash_file_with(
 /// What identifies a file's content between a listing and a later read: size, inode and
 /// modification time. A file whose fingerprint changes was rewritten in between.
 #[derive(Clone, Copy, Debug, PartialEq, Eq)]
-pub struct Fingerprint {
+pub(crate) struct Fingerprint {
     pub size: u64,
     inode: u64,
     mtime: (i64, i64),
@@ -86,7 +97,7 @@ impl Fingerprint {
 
 /// Hashes the bytes `range` of the file at `path`, which must still have the fingerprint it
 /// had when it was `listed`: the pieces of one file, hashed apart, then all hash one content.
-pub fn hash_file_range(
+pub(crate) fn hash_file_range(
     path: &Path,
     algorithm: Algorithm,
     range: Range<u64>,
@@ -94,8 +105,7 @@ pub fn hash_file_range(
     buffer: &mut Vec<u8>,
     hooks: &Hooks<'_>,
 ) -> Result<FileDigest, Error> {
-    let file = open_regular(path)?;
-    let before = file.metadata().map_err(|err| Error::io(path, "stat", &err))?;
+    let (file, before) = open_regular(path, Listed::Regular)?;
     if Fingerprint::of(&before) != *listed || range.end > listed.size {
         return Err(Error::new(
             ErrorKind::FileChanged,
@@ -119,27 +129,51 @@ fn hash_open(
 ) -> Result<FileDigest, Error> {
     let len = range.end - range.start;
     let mut hasher = algorithm.hasher();
-    if range.start > 0 {
-        let mut reader = file;
-        reader.seek(SeekFrom::Start(range.start)).map_err(|err| Error::io(path, "seek", &err))?;
-    }
     if len >= PIPELINE_THRESHOLD {
         advise_sequential(file);
     }
-    // A reader thread pays only with a core to spare (one rayon thread means one core).
-    let total = if algorithm == Algorithm::Blake3 && len >= PIPELINE_THRESHOLD && rayon::current_num_threads() > 1 {
-        read_pipelined(file, len, &mut hasher, hooks, path)?
+    // BLAKE3 spreads each chunk over the pool, with a core to spare (one thread means one core).
+    let parallel = algorithm == Algorithm::Blake3 && rayon::current_num_threads() > 1;
+    // Never a file that takes no blocks (/proc, /sys): those are read, to their real end.
+    let mapped = if len >= MAP_THRESHOLD && !takes_no_blocks(&before) && mapped::enabled() {
+        hash_mapped(file, path, range.clone(), parallel, &mut hasher, &before, hooks)?
     } else {
-        // No bigger than the range: a buffer per call, zeroed, must stay cheap for small files.
-        let size = len.min(CHUNK as u64) as usize;
+        0
+    };
+    let start = range.start + mapped;
+    let rest = len - mapped;
+    if start > 0 && rest > 0 {
+        let mut reader = file;
+        reader.seek(SeekFrom::Start(start)).map_err(|err| Error::io(path, "seek", &err))?;
+    }
+    // Read past the size the file claims where the piece ends the file: a /proc or /sys file says
+    // 0 bytes and holds more, and Python would read all of it (docs/design.md section 3).
+    let to_end = range.end == before.len();
+    let (read, more) = if mapped > 0 && rest == 0 {
+        // All of it mapped: a regular file that takes blocks holds what its size says, and the
+        // metadata check below sees it grow.
+        (0, false)
+    } else if parallel && rest >= PIPELINE_THRESHOLD {
+        let total = read_pipelined(file, rest, &mut hasher, hooks, path)?;
+        (total, total == rest && to_end && reads_more(file, path)?)
+    } else {
+        // No bigger than the range and the probe byte: a buffer per call must stay cheap for
+        // small files (it is zeroed when it grows).
+        let size = (rest + 1).min(CHUNK as u64) as usize;
         if buffer.len() < size {
             buffer.resize(size, 0);
         }
-        read_serial(file, len, &mut buffer[..size], &mut hasher, hooks, path)?
+        let (total, end) = read_serial(file, rest, to_end, &mut buffer[..size], &mut hasher, hooks, path)?;
+        let more = match end {
+            End::More => true,
+            End::Nothing => false,
+            // A short read of a regular file is its end, except on file systems that cut reads
+            // short: /proc, /sys and their kin, whose files take no blocks. There, one more read.
+            End::Short => takes_no_blocks(&before) && reads_more(file, path)?,
+        };
+        (total, more)
     };
-    // Read past the size the file claims where the piece ends the file: a /proc or /sys file says
-    // 0 bytes and holds more, and Python would read all of it (docs/design.md section 3).
-    let more = total == len && range.end == before.len() && reads_more(file, path)?;
+    let total = mapped + read;
     let after = file.metadata().map_err(|err| Error::io(path, "stat", &err))?;
     if total != len || changed(&before, &after) {
         return Err(Error::new(
@@ -171,28 +205,128 @@ fn reads_more(file: &File, path: &Path) -> Result<bool, Error> {
     }
 }
 
-/// Reads `len` bytes (or until end of file), hashing as it goes; never past a range. Where the
-/// piece ends the file, `hash_open` then tries one more byte (`reads_more`); a file that grew
-/// is also caught by the metadata check after.
-fn read_serial(file: &File, len: u64, buffer: &mut [u8], hasher: &mut Hasher, hooks: &Hooks<'_>, path: &Path) -> Result<u64, Error> {
+/// What was found past the bytes hashed by [`read_serial`].
+enum End {
+    /// A byte more: the file holds more than it was read for.
+    More,
+    /// Nothing (a read returned 0), or nothing was asked for.
+    Nothing,
+    /// The read that asked for one byte more came back short of it.
+    Short,
+}
+
+/// Reads `len` bytes (or until end of file), hashing as it goes; never past a range. With
+/// `probe`, the last read asks for one byte more than is left, so that what lies past `len`
+/// comes back with it ([`End`]) without a read of its own.
+fn read_serial(
+    file: &File,
+    len: u64,
+    probe: bool,
+    buffer: &mut [u8],
+    hasher: &mut Hasher,
+    hooks: &Hooks<'_>,
+    path: &Path,
+) -> Result<(u64, End), Error> {
     let mut total: u64 = 0;
     let mut reader = file;
-    while total < len {
+    loop {
+        let left = len - total;
+        if left == 0 && !probe {
+            return Ok((total, End::Nothing));
+        }
         if hooks.cancel.load(Ordering::Relaxed) {
             return Err(Error::cancelled(path));
         }
-        let want = (len - total).min(buffer.len() as u64) as usize;
+        let want = (left + u64::from(probe)).min(buffer.len() as u64) as usize;
         let n = match reader.read(&mut buffer[..want]) {
-            Ok(0) => break,
+            Ok(0) => return Ok((total, End::Nothing)),
             Ok(n) => n,
             Err(err) if err.kind() == IoErrorKind::Interrupted => continue,
             Err(err) => return Err(Error::io(path, "read", &err)),
         };
+        if n as u64 > left {
+            return Ok((total, End::More));
+        }
         hasher.update(&buffer[..n]);
         total += n as u64;
         (hooks.on_bytes)(n as u64);
+        if total == len && want as u64 > left {
+            // Asked for one byte past the end and came back short: the end of a regular file.
+            return Ok((total, End::Short));
+        }
     }
-    Ok(total)
+}
+
+/// Hashes `range` of `file` through mapped windows; returns the bytes hashed: all of the range,
+/// or fewer when a window could not be mapped (the caller reads the rest). A file cut short
+/// under a window is refused once the window is hashed (its missing pages read as zeros).
+///
+/// While a window is hashed, the next one is mapped (its pages filled in) and the one before it
+/// unmapped in a `rayon::join`: a core with nothing else to do (one large file on two cores)
+/// takes that work off the hashing thread; with every core busy it runs right there, as before.
+fn hash_mapped(
+    file: &File,
+    path: &Path,
+    range: Range<u64>,
+    parallel: bool,
+    hasher: &mut Hasher,
+    before: &Metadata,
+    hooks: &Hooks<'_>,
+) -> Result<u64, Error> {
+    let map = |at: u64, populate: bool| mapped::Window::map(file, at, (range.end - at).min(WINDOW) as usize, populate);
+    let mut at = range.start;
+    let mut current = map(at, false);
+    let mut previous = None;
+    while let Some(window) = current.take() {
+        if hooks.cancel.load(Ordering::Relaxed) {
+            return Err(Error::cancelled(path));
+        }
+        mapped::test_pause();
+        let len = window.bytes().len() as u64;
+        let next_at = at + len;
+        let done = previous.take();
+        let (next, ()) = rayon::join(
+            move || {
+                drop(done);
+                (next_at < range.end).then(|| map(next_at, true)).flatten()
+            },
+            || {
+                if parallel {
+                    hasher.update_parallel(window.bytes());
+                } else {
+                    hasher.update(window.bytes());
+                }
+            },
+        );
+        if window.cut() {
+            let now = file.metadata().map_or_else(|_| "?".to_string(), |meta| meta.len().to_string());
+            return Err(Error::new(
+                ErrorKind::FileChanged,
+                path,
+                format!("file changed while it was hashed: cut short under a mapped window (size {} when opened, {now} now)", before.len()),
+            ));
+        }
+        previous = Some(window);
+        at = next_at;
+        (hooks.on_bytes)(len);
+        current = next;
+    }
+    Ok(at - range.start)
+}
+
+/// Whether a file takes no blocks on its file system: a /proc, /sys or debugfs file, whose
+/// reads may stop short of its end (an empty or sparse regular file too, harmlessly).
+fn takes_no_blocks(meta: &Metadata) -> bool {
+    #[cfg(unix)]
+    {
+        use std::os::unix::fs::MetadataExt;
+        meta.blocks() == 0
+    }
+    #[cfg(not(unix))]
+    {
+        let _ = meta;
+        true
+    }
 }
 
 /// A chunk from the reader thread: filled buffer and its length, or the read error.
@@ -260,16 +394,28 @@ fn advise_sequential(file: &File) {
     let _ = file;
 }
 
-/// Hashes one file with a fresh buffer.
-pub fn hash_file(path: &Path, algorithm: Algorithm, hooks: &Hooks<'_>) -> Result<FileDigest, Error> {
-    hash_file_with(path, algorithm, &mut Vec::new(), hooks)
+/// Hashes the file at `path` (following symlinks), whole. Progress counts its bytes against
+/// its size when opened, as one file.
+pub fn hash_file(path: &Path, algorithm: Algorithm, options: &Options<'_>) -> Result<FileDigest, Error> {
+    let (file, before) = open_regular(path, Listed::No)?;
+    let bytes_total = before.len();
+    let done = AtomicU64::new(0);
+    let on_bytes = |n: u64| {
+        let bytes_done = done.fetch_add(n, Ordering::Relaxed) + n;
+        (options.progress)(Progress { bytes_done, files_done: 0, bytes_total, files_total: 1 });
+    };
+    let hooks = Hooks { on_bytes: &on_bytes, cancel: options.cancel };
+    hash_open(&file, path, algorithm, before, 0..bytes_total, &mut Vec::new(), &hooks)
 }
 
-/// Opens `path` for reading and refuses anything but a regular file. The open is non-blocking
-/// so that a FIFO swapped in after the walk cannot stall us; it is refused right after.
-fn open_regular(path: &Path) -> Result<File, Error> {
-    // Refuse special files before opening them: opening some devices has side effects.
-    check_regular(std::fs::metadata(path).map_err(|err| unreachable_path(path, "open", &err))?, path)?;
+/// Opens `path` for reading and refuses anything but a regular file; returns it with its
+/// metadata. The open is non-blocking so that a FIFO swapped in after the check cannot stall
+/// us; it is refused right after, on the open descriptor.
+fn open_regular(path: &Path, listed: Listed) -> Result<(File, Metadata), Error> {
+    if listed == Listed::No {
+        // Refuse special files before opening them: opening some devices has side effects.
+        check_regular(&std::fs::metadata(path).map_err(|err| unreachable_path(path, "open", &err))?, path)?;
+    }
     let mut options = OpenOptions::new();
     options.read(true);
     #[cfg(unix)]
@@ -278,12 +424,13 @@ fn open_regular(path: &Path) -> Result<File, Error> {
         options.custom_flags(libc::O_NONBLOCK | libc::O_NOCTTY | libc::O_CLOEXEC);
     }
     let file = options.open(path).map_err(|err| unreachable_path(path, "open", &err))?;
-    // Checked again on the open file: the path may have been swapped since the first check.
-    check_regular(file.metadata().map_err(|err| Error::io(path, "stat", &err))?, path)?;
-    Ok(file)
+    // Checked on the open file: the path may have been swapped since it was listed.
+    let meta = file.metadata().map_err(|err| Error::io(path, "stat", &err))?;
+    check_regular(&meta, path)?;
+    Ok((file, meta))
 }
 
-pub(crate) fn check_regular(meta: Metadata, path: &Path) -> Result<(), Error> {
+pub(crate) fn check_regular(meta: &Metadata, path: &Path) -> Result<(), Error> {
     if meta.is_file() {
         Ok(())
     } else {

@@ -11,24 +11,8 @@ use rayon::prelude::*;
 
 use crate::algorithm::Algorithm;
 use crate::error::{Error, ErrorKind};
-use crate::file::{check_regular, hash_file_range, hash_file_with, unreachable_path, Fingerprint, Hooks};
-
-/// Work done so far, and the totals known before hashing starts. Files are counted as the
-/// pieces hashed: files, or shards when files are cut into shards.
-#[derive(Clone, Copy, Debug, Default, PartialEq, Eq)]
-pub struct Progress {
-    pub bytes_done: u64,
-    pub files_done: u64,
-    pub bytes_total: u64,
-    pub files_total: u64,
-}
-
-/// What the caller passes in: a progress sink (called from worker threads, often) and a
-/// cancellation flag (checked between chunks).
-pub struct Options<'a> {
-    pub progress: &'a (dyn Fn(Progress) + Sync),
-    pub cancel: &'a AtomicBool,
-}
+use crate::file::{check_regular, hash_file_range, hash_file_with, unreachable_path, Fingerprint, Hooks, Listed};
+use crate::options::{Options, Progress};
 
 /// The digests of a list of files, columnar like [`crate::VariantDigest`].
 #[derive(Clone, Debug, PartialEq, Eq)]
@@ -65,7 +49,7 @@ pub fn hash_files(
         }
         let meta = std::fs::metadata(path).map_err(|err| unreachable_path(path, "stat", &err))?;
         let listed = Fingerprint::of(&meta);
-        check_regular(meta, path)?;
+        check_regular(&meta, path)?;
         sizes.push(listed.size);
         let Some(shard) = shard_size else {
             pieces.push(Piece { file, len: listed.size, range: Some((0..listed.size, listed)) });
@@ -167,7 +151,8 @@ pub(crate) fn hash_pieces(
             let hooks = Hooks { on_bytes: &on_bytes, cancel: options.cancel };
             let mut buffer = buffers.take();
             let result = match &piece.range {
-                None => hash_file_with(&path, algorithm, &mut buffer, &hooks),
+                // Listed by the walk, which refuses special files unopened.
+                None => hash_file_with(&path, algorithm, Listed::Regular, &mut buffer, &hooks),
                 Some((range, listed)) => hash_file_range(&path, algorithm, range.clone(), listed, &mut buffer, &hooks),
             };
             buffers.give_back(buffer);

@@ -4,7 +4,8 @@ use std::path::Path;
 
 use crate::algorithm::Algorithm;
 use crate::error::Error;
-use crate::files::{hash_pieces, Options, Piece};
+use crate::files::{hash_pieces, Piece};
+use crate::options::Options;
 use crate::walk::{walk_tree, Entry, Unhashed};
 
 /// The digest of every file of a variant, sorted by key in byte order. Columnar, so that a
@@ -37,7 +38,7 @@ pub fn hash_variant(root: &Path, algorithm: Algorithm, options: &Options<'_>) ->
 }
 
 /// Hashes already-walked `entries` of the variant at `root`.
-pub fn hash_entries(
+fn hash_entries(
     root: &Path,
     entries: Vec<Entry>,
     algorithm: Algorithm,

@@ -66,7 +66,7 @@ pub struct Tree {
 }
 
 /// Checks that `root` is a directory (following a symlink at the root itself).
-pub fn check_root(root: &Path) -> Result<(), Error> {
+fn check_root(root: &Path) -> Result<(), Error> {
     match fs::metadata(root) {
         Ok(meta) if meta.is_dir() => Ok(()),
         Ok(_) => Err(Error::new(ErrorKind::NotADirectory, root, "not a directory")),

@@ -8,9 +8,7 @@ use std::path::PathBuf;
 use std::sync::atomic::AtomicBool;
 use std::sync::Mutex;
 
-use kernelseal_engine::{
-    hash_bytes, hash_file_range, hash_files, Algorithm, ErrorKind, Fingerprint, Hooks, Options, Progress,
-};
+use kernelseal_engine::{hash_bytes, hash_file, hash_files, Algorithm, ErrorKind, Options, Progress};
 
 fn data(len: usize, seed: u32) -> Vec<u8> {
     (0..len as u32).map(|i| (i.wrapping_mul(2_654_435_761).wrapping_add(seed) >> 13) as u8).collect()
@@ -23,7 +21,9 @@ fn options<'a>(progress: &'a (dyn Fn(Progress) + Sync), cancel: &'a AtomicBool) 
 #[test]
 fn shards_hash_each_slice_and_whole_files_hash_everything() {
     let dir = tempfile::tempdir().unwrap();
-    let contents = [data(0, 1), data(1, 2), data(22, 3), data(20_001, 4), data(3 * 1024 * 1024 + 5, 5)];
+    // Sizes about the read buffer (1 MiB): the last read asks for one byte past the end.
+    let mib = 1024 * 1024;
+    let contents = [data(0, 1), data(1, 2), data(22, 3), data(20_001, 4), data(3 * mib + 5, 5), data(mib - 1, 6), data(mib, 7), data(2 * mib, 8)];
     let paths: Vec<PathBuf> = contents
         .iter()
         .enumerate()
@@ -81,13 +81,24 @@ fn large_ranges_read_by_the_pipeline_hash_only_their_bytes() {
 #[test]
 fn a_file_rewritten_after_listing_is_refused() {
     let dir = tempfile::tempdir().unwrap();
+    let first = dir.path().join("first.bin");
+    fs::write(&first, data(1 << 20, 1)).unwrap();
     let path = dir.path().join("model.bin");
     fs::write(&path, b"first version of the weights").unwrap();
-    let listed = Fingerprint::of(&fs::metadata(&path).unwrap());
-    fs::remove_file(&path).unwrap();
-    fs::write(&path, b"second version, other inode").unwrap();
-    let err = hash_file_range(&path, Algorithm::Sha256, 0..8, &listed, &mut Vec::new(), &Hooks::none()).unwrap_err();
+    // One thread hashes the largest file first; its progress rewrites the other (a new inode).
+    let rewritten = AtomicBool::new(false);
+    let progress = |_: Progress| {
+        if !rewritten.swap(true, std::sync::atomic::Ordering::Relaxed) {
+            fs::remove_file(&path).unwrap();
+            fs::write(&path, b"second version, other inode").unwrap();
+        }
+    };
+    let cancel = AtomicBool::new(false);
+    let pool = rayon::ThreadPoolBuilder::new().num_threads(1).build().unwrap();
+    let paths = [first, path.clone()];
+    let err = pool.install(|| hash_files(&paths, Algorithm::Sha256, None, &options(&progress, &cancel))).unwrap_err();
     assert_eq!(err.kind, ErrorKind::FileChanged);
+    assert_eq!(err.path, path);
     assert!(err.reason.contains("changed after it was listed"), "{}", err.reason);
 }
 
@@ -169,7 +180,7 @@ fn blake3_pieces_interleaved_on_one_thread_hash_right() {
 #[test]
 fn a_file_holding_more_than_its_size_says_is_refused() {
     // /proc files say 0 bytes and hold more; Python would read all of it.
-    let err = kernelseal_engine::hash_file(std::path::Path::new("/proc/self/cmdline"), kernelseal_engine::Algorithm::Sha256, &kernelseal_engine::Hooks::none()).unwrap_err();
-    assert_eq!(err.kind, kernelseal_engine::ErrorKind::FileChanged);
+    let err = hash_file(std::path::Path::new("/proc/self/cmdline"), Algorithm::Sha256, &Options::none()).unwrap_err();
+    assert_eq!(err.kind, ErrorKind::FileChanged);
     assert!(err.to_string().contains("holds more than the 0 bytes its size says"), "{err}");
 }

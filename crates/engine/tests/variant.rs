@@ -7,7 +7,7 @@ use std::sync::atomic::{AtomicBool, AtomicU64, Ordering};
 use std::sync::Mutex;
 
 use kernelseal_engine::{
-    hash_bytes, hash_file, hash_variant, walk_tree, walk_variant, Algorithm, ErrorKind, Hooks, Options, Progress,
+    hash_bytes, hash_file, hash_variant, walk_tree, walk_variant, Algorithm, ErrorKind, Options, Progress,
 };
 
 fn write(root: &Path, key: &str, contents: &[u8]) {
@@ -118,7 +118,7 @@ fn fifos_and_sockets_are_skipped_without_blocking() {
     symlink("pipe", dir.path().join("link-to-pipe")).unwrap();
     assert_eq!(keys(dir.path()), vec!["ok.py"]);
     // Asked directly, a FIFO is refused rather than opened for a blocking read.
-    let err = hash_file(&fifo, Algorithm::Sha256, &Hooks::none()).unwrap_err();
+    let err = hash_file(&fifo, Algorithm::Sha256, &Options::none()).unwrap_err();
     assert_eq!(err.kind, ErrorKind::NotARegularFile);
 }
 
@@ -195,14 +195,14 @@ fn a_file_that_changes_while_hashed_is_an_error() {
     let path = dir.path().join("growing.so");
     fs::write(&path, vec![0u8; 4 << 20]).unwrap();
     let grown = AtomicBool::new(false);
-    let on_bytes = |_n: u64| {
+    let on_bytes = |_: Progress| {
         if !grown.swap(true, Ordering::Relaxed) {
             // Truncate after the first chunk: the read comes up short of the size at open.
             fs::OpenOptions::new().write(true).open(&path).unwrap().set_len(1024).unwrap();
         }
     };
-    let hooks = Hooks { on_bytes: &on_bytes, cancel: &AtomicBool::new(false) };
-    let err = hash_file(&path, Algorithm::Sha256, &hooks).unwrap_err();
+    let options = Options { progress: &on_bytes, cancel: &AtomicBool::new(false) };
+    let err = hash_file(&path, Algorithm::Sha256, &options).unwrap_err();
     assert_eq!(err.kind, ErrorKind::FileChanged);
     assert!(err.to_string().contains("changed while it was hashed"), "{err}");
 }
@@ -214,15 +214,15 @@ fn a_large_file_read_by_the_pipeline_that_shrinks_or_grows_is_an_error() {
         let path = dir.path().join("model.so");
         fs::write(&path, vec![7u8; 40 << 20]).unwrap();
         let touched = AtomicBool::new(false);
-        let on_bytes = |_n: u64| {
+        let on_bytes = |_: Progress| {
             if !touched.swap(true, Ordering::Relaxed) {
                 let file = fs::OpenOptions::new().write(true).open(&path).unwrap();
                 file.set_len(if grow { 80 << 20 } else { 1 << 20 }).unwrap();
             }
         };
-        let hooks = Hooks { on_bytes: &on_bytes, cancel: &AtomicBool::new(false) };
+        let options = Options { progress: &on_bytes, cancel: &AtomicBool::new(false) };
         // BLAKE3 on a large file is the pipelined path (with more than one rayon thread).
-        let err = hash_file(&path, Algorithm::Blake3, &hooks).unwrap_err();
+        let err = hash_file(&path, Algorithm::Blake3, &options).unwrap_err();
         assert_eq!(err.kind, ErrorKind::FileChanged, "grow={grow}: {err}");
     }
 }
@@ -233,8 +233,8 @@ fn cancelling_a_large_file_stops_the_reader_too() {
     let path = dir.path().join("model.so");
     fs::write(&path, vec![1u8; 64 << 20]).unwrap();
     let cancel = AtomicBool::new(false);
-    let on_bytes = |_n: u64| cancel.store(true, Ordering::Relaxed);
-    let err = hash_file(&path, Algorithm::Blake3, &Hooks { on_bytes: &on_bytes, cancel: &cancel }).unwrap_err();
+    let on_bytes = |_: Progress| cancel.store(true, Ordering::Relaxed);
+    let err = hash_file(&path, Algorithm::Blake3, &Options { progress: &on_bytes, cancel: &cancel }).unwrap_err();
     assert_eq!(err.kind, ErrorKind::Cancelled);
 }
 
