@@ -45,16 +45,18 @@ pub struct FileDigest {
     pub bytes: u64,
 }
 
-/// How much is known of a file before it is opened.
+/// How much is known of a file before it is opened. Special files are never opened
+/// (SECURITY.md: opening some devices has side effects); the open descriptor is checked again
+/// either way, before a byte is read.
 #[derive(Clone, Copy, Debug, PartialEq, Eq)]
 pub(crate) enum Listed {
-    /// Nothing: its metadata is looked up by path first, and a special file is never opened.
+    /// Nothing, or the path was reached through a symlink: its metadata is looked up by path
+    /// first, and a special file is refused unopened.
     No,
-    /// A listing (the variant walk, or `hash_files`' stat) found a regular file there, and
-    /// special files are refused by that listing, unopened (SECURITY.md). Looking the path up
-    /// again before opening it would narrow, not close, the window in which it can be swapped
-    /// for a device, at the cost of a system call per file (as much as hashing a few KiB); the
-    /// open descriptor is checked either way, before a byte is read.
+    /// The variant walk found a regular file there, itself, not a link. It is opened with
+    /// O_NOFOLLOW and no lookup before: a symlink (to a device, say) swapped in since is
+    /// refused by the open itself, and planting a device node needs CAP_MKNOD. This saves a
+    /// system call per file, as much as hashing a few KiB.
     Regular,
 }
 
@@ -105,7 +107,7 @@ pub(crate) fn hash_file_range(
     buffer: &mut Vec<u8>,
     hooks: &Hooks<'_>,
 ) -> Result<FileDigest, Error> {
-    let (file, before) = open_regular(path, Listed::Regular)?;
+    let (file, before) = open_regular(path, Listed::No)?;
     if Fingerprint::of(&before) != *listed || range.end > listed.size {
         return Err(Error::new(
             ErrorKind::FileChanged,
@@ -421,9 +423,16 @@ fn open_regular(path: &Path, listed: Listed) -> Result<(File, Metadata), Error> 
     #[cfg(unix)]
     {
         use std::os::unix::fs::OpenOptionsExt;
-        options.custom_flags(libc::O_NONBLOCK | libc::O_NOCTTY | libc::O_CLOEXEC);
+        let nofollow = if listed == Listed::Regular { libc::O_NOFOLLOW } else { 0 };
+        options.custom_flags(libc::O_NONBLOCK | libc::O_NOCTTY | libc::O_CLOEXEC | nofollow);
     }
-    let file = options.open(path).map_err(|err| unreachable_path(path, "open", &err))?;
+    let file = options.open(path).map_err(|err| {
+        if listed == Listed::Regular && err.raw_os_error() == Some(libc::ELOOP) {
+            Error::new(ErrorKind::FileChanged, path, "file changed after it was listed (a file then, a symbolic link now)")
+        } else {
+            unreachable_path(path, "open", &err)
+        }
+    })?;
     // Checked on the open file: the path may have been swapped since it was listed.
     let meta = file.metadata().map_err(|err| Error::io(path, "stat", &err))?;
     check_regular(&meta, path)?;

@@ -52,7 +52,7 @@ pub fn hash_files(
         check_regular(&meta, path)?;
         sizes.push(listed.size);
         let Some(shard) = shard_size else {
-            pieces.push(Piece { file, len: listed.size, range: Some((0..listed.size, listed)) });
+            pieces.push(Piece { file, len: listed.size, range: Some((0..listed.size, listed)), listed: Listed::No });
             continue;
         };
         let count = listed.size.div_ceil(shard.get());
@@ -66,7 +66,7 @@ pub fn hash_files(
         let mut start = 0;
         while start < listed.size {
             let end = listed.size.min(start.saturating_add(shard.get()));
-            pieces.push(Piece { file, len: end - start, range: Some((start..end, listed)) });
+            pieces.push(Piece { file, len: end - start, range: Some((start..end, listed)), listed: Listed::No });
             start = end;
         }
     }
@@ -86,6 +86,8 @@ pub(crate) struct Piece {
     pub file: usize,
     pub len: u64,
     pub range: Option<(Range<u64>, Fingerprint)>,
+    /// What the walk knew of a whole file (ranges are checked against their fingerprint).
+    pub listed: Listed,
 }
 
 /// The read buffers of one call, reused from piece to piece. A buffer is taken for one piece
@@ -152,7 +154,7 @@ pub(crate) fn hash_pieces(
             let mut buffer = buffers.take();
             let result = match &piece.range {
                 // Listed by the walk, which refuses special files unopened.
-                None => hash_file_with(&path, algorithm, Listed::Regular, &mut buffer, &hooks),
+                None => hash_file_with(&path, algorithm, piece.listed, &mut buffer, &hooks),
                 Some((range, listed)) => hash_file_range(&path, algorithm, range.clone(), listed, &mut buffer, &hooks),
             };
             buffers.give_back(buffer);

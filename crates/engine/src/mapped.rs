@@ -26,8 +26,12 @@ use std::sync::OnceLock;
 /// none free is read instead.
 const SLOTS: usize = 256;
 
-/// One registered window: `start..end` (page-aligned) while `start` is not 0.
+/// One registered window: `start..end` (page-aligned) while `start` is not 0. `seq` is odd
+/// while the owner changes `start` and `end`: the handler trusts a pair only when `seq` was
+/// even and unchanged around reading it, so it never combines the start of one window with the
+/// end of the next that reuses the slot (found by the attack review).
 struct Slot {
+    seq: AtomicUsize,
     taken: AtomicBool,
     start: AtomicUsize,
     end: AtomicUsize,
@@ -35,7 +39,7 @@ struct Slot {
 }
 
 #[allow(clippy::declare_interior_mutable_const)] // each element of REGISTRY is its own copy
-const FREE: Slot = Slot { taken: AtomicBool::new(false), start: AtomicUsize::new(0), end: AtomicUsize::new(0), cut: AtomicBool::new(false) };
+const FREE: Slot = Slot { seq: AtomicUsize::new(0), taken: AtomicBool::new(false), start: AtomicUsize::new(0), end: AtomicUsize::new(0), cut: AtomicBool::new(false) };
 static REGISTRY: [Slot; SLOTS] = [FREE; SLOTS];
 static PAGE: AtomicUsize = AtomicUsize::new(0);
 /// The SIGBUS disposition before ours, to chain to.
@@ -85,11 +89,15 @@ fn install_handler() -> bool {
 
 extern "C" fn on_sigbus(signal: libc::c_int, info: *mut libc::siginfo_t, context: *mut libc::c_void) {
     // SAFETY: the kernel passes a valid siginfo for a SA_SIGINFO handler.
-    let address = unsafe { (*info).si_addr() } as usize;
-    for slot in &REGISTRY {
+    let (address, code) = unsafe { ((*info).si_addr() as usize, (*info).si_code) };
+    // Only a fault the kernel raised for an access past a file's end (not a SIGBUS sent by a
+    // process, nor a hardware memory error) is ours to handle.
+    let slots = if code == libc::BUS_ADRERR { &REGISTRY[..] } else { &[] };
+    for slot in slots {
+        let before = slot.seq.load(SeqCst);
         let start = slot.start.load(SeqCst);
         let end = slot.end.load(SeqCst);
-        if start == 0 || address < start || address >= end {
+        if before % 2 == 1 || slot.seq.load(SeqCst) != before || start == 0 || address < start || address >= end {
             continue;
         }
         let page = address & !(PAGE.load(SeqCst) - 1);
@@ -187,8 +195,10 @@ impl Window {
         // SAFETY: advice about our own mapping; a failure only loses the hint.
         unsafe { libc::madvise(base, mapped, libc::MADV_SEQUENTIAL) };
         slot.cut.store(false, SeqCst);
+        slot.seq.fetch_add(1, SeqCst); // odd: changing
         slot.end.store(base as usize + mapped, SeqCst);
-        slot.start.store(base as usize, SeqCst); // last: the handler reads `start` first
+        slot.start.store(base as usize, SeqCst);
+        slot.seq.fetch_add(1, SeqCst); // even: a consistent pair
         Some(Window { base, mapped, skip, len, slot })
     }
 
@@ -217,7 +227,10 @@ impl Drop for Window {
     fn drop(&mut self) {
         // Unregistered before it is unmapped: the handler never zero-maps an address range
         // that may already belong to someone else.
+        self.slot.seq.fetch_add(1, SeqCst);
         self.slot.start.store(0, SeqCst);
+        self.slot.end.store(0, SeqCst);
+        self.slot.seq.fetch_add(1, SeqCst);
         // SAFETY: our own mapping, no longer referenced (`bytes` borrows `self`).
         unsafe { libc::munmap(self.base, self.mapped) };
         self.slot.taken.store(false, SeqCst);

@@ -17,6 +17,8 @@ pub struct Entry {
     pub key: String,
     /// Size seen by the walk (the target's size for a symlink).
     pub size: u64,
+    /// Whether the entry is a symlink to a file (a Hub cache's snapshot), not a file itself.
+    pub link: bool,
 }
 
 impl Entry {
@@ -127,11 +129,11 @@ pub fn walk_tree(root: &Path, cancel: &AtomicBool) -> Result<Tree, Error> {
                 }
             } else if file_type.is_file() {
                 let meta = item.metadata().map_err(|err| Error::io(&path, "stat", &err))?;
-                entries.push(Entry { key, size: meta.len() });
+                entries.push(Entry { key, size: meta.len(), link: false });
             } else if file_type.is_symlink() {
                 let target = fs::metadata(&path).map_err(|err| symlink_error(&path, &err))?;
                 if target.is_file() {
-                    entries.push(Entry { key, size: target.len() });
+                    entries.push(Entry { key, size: target.len(), link: true });
                 } else if target.is_dir() {
                     unhashed.push((key, Unhashed::DirectorySymlink));
                 } else {
