@@ -1,3 +1,4 @@
+import { unsafePathReason } from '../fs/relative-path.js';
 import { DIGEST_LENGTH, isDigestAlgorithm, type DigestAlgorithm } from './algorithm.js';
 import { compareByteOrder } from './byte-order.js';
 import type { stringifyOrdered } from '../json/ordered-json.js';
@@ -138,18 +139,3 @@ function canonicalBase64(length: number): RegExp {
   return pattern;
 }
 
-/**
- * Why `path` cannot be a file of a variant, if it cannot: digest keys are relative,
- * `/`-separated paths inside the variant. The walker never produces anything else, and a
- * fetcher writing files by these names must not be led outside the variant.
- */
-export function unsafePathReason(path: string): string | undefined {
-  if (path === '') return 'an empty path';
-  if (path.includes('\0')) return 'a NUL byte';
-  if (path.includes('\\')) return 'a backslash (paths are /-separated)';
-  if (path.startsWith('/')) return 'an absolute path';
-  // The segments between slashes, checked without splitting (a digest may list 100,000 paths).
-  if (path.endsWith('/') || path.includes('//')) return 'an empty path segment';
-  if (/(?:^|\/)\.\.?(?:\/|$)/.test(path)) return 'a "." or ".." segment';
-  return undefined;
-}

@@ -1,3 +1,4 @@
+import { unsafePathReason } from '../fs/relative-path.js';
 import { parseStrictJSON, type StrictJSONError } from '../json/strict-json.js';
 import {
   MODEL_HASH_TYPES,
@@ -164,12 +165,9 @@ function parseLegacyStatement(root: Record<string, unknown>): ModelManifest {
   return { modelName: '', serialization, resources: sortResources(resources, 'files') };
 }
 
-/**
- * A path as the specification canonicalizes it: relative, `/`-separated, no empty, `.` or
- * `..` component, no NUL. Anything else could name a file outside the model.
- */
+/** A path as the specification canonicalizes it (the rule: src/fs/relative-path.ts). */
 export function safeRelativePath(path: string): boolean {
-  return path !== '' && !path.includes('\0') && !path.includes('\\') && path.split('/').every((part) => part !== '' && part !== '.' && part !== '..');
+  return unsafePathReason(path) === undefined;
 }
 
 /**

@@ -1,6 +1,6 @@
 import { createHash, type Hash } from 'node:crypto';
 import type { FileHandle } from 'node:fs/promises';
-import { unsafePathReason } from '../../digest/digest.js';
+import { unsafePathReason } from '../../fs/relative-path.js';
 import { openRegular, UnsafePathError } from '../../fs/write-inside.js';
 import type { DigestAlgorithm } from '../../digest/algorithm.js';
 import { createHasher, type Hasher } from '../../hashing/hasher.js';
