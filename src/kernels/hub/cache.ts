@@ -247,12 +247,12 @@ async function fsyncFile(path: string): Promise<void> {
   }
 }
 
-/** A blob we downloaded: a regular file of the listed size (lstat: a planted link is not one, and is replaced). */
 /** Whether the snapshot's `link` points at `blob`, as the Hugging Face cache spells it (relative). */
 async function isLinked(link: string, blob: string): Promise<boolean> {
   return (await readlink(link).catch(() => undefined)) === relative(dirname(link), blob);
 }
 
+/** A blob we downloaded: a regular file of the listed size (lstat: a planted link is not one, and is replaced). */
 async function isComplete(blob: string, size: number): Promise<boolean> {
   return lstat(blob).then((info) => info.isFile() && info.size === size, () => false);
 }
