@@ -198,6 +198,25 @@ describe('getKernel', () => {
     expect(events.at(-1)!.filesTotal).toBeGreaterThan(2);
   });
 
+  it('online, a receipt that holds spares checking the files one by one; a file changed since is still caught', async () => {
+    const h = await hub();
+    const options = fetchOptions(h);
+    const first = await ks.getKernel(REPO, { ...options, version: 1, variant: CU128 });
+    const downloads = () => h.requests.filter((r) => r.path.includes('/resolve/')).length;
+    const before = downloads();
+    const events: { filesDone: number; filesTotal: number }[] = [];
+    const second = await ks.getKernel(REPO, { ...options, version: 1, variant: CU128, onProgress: (p) => events.push(p) });
+    expect([second.verified, second.fromReceipt, downloads()]).toEqual([true, true, before]);
+    expect(events.at(-1)).toMatchObject({ filesDone: events.at(-1)!.filesTotal });
+    // Same size, new content: the receipt no longer holds, the blob looks complete, and the full check refuses it.
+    const blob = resolve(first.path, readlinkSync(join(first.path, 'layers.py')));
+    const content = readFileSync(blob);
+    content[0] ^= 1;
+    writeFileSync(blob, content);
+    const error = await ks.getKernel(REPO, { ...options, version: 1, variant: CU128 }).catch((e) => e);
+    expect(error.result).toMatchObject({ status: 'digest-mismatch' });
+  });
+
   it('works offline from the cache, and says so when the kernel is not there', async () => {
     const h = await hub();
     const options = fetchOptions(h);

@@ -192,21 +192,35 @@ export async function getKernel(repoId: string, options: GetKernelOptions = {}):
     throw refuse(signed.result);
   }
   const { signer, metadata, digest, metadataBytes } = signed.value;
-  const streamed = new StreamedBlobs();
-  await fetchFiles(rest, digest, streamed);
-
   const receipt = await variantReceipt(cache, { repoId, commit, variant, metadataBytes }, warn);
+  const verified = { ...base, verified: true, signer, metadata, digest };
   // Bytecode (Python writes __pycache__ here on import; anyone sharing the cache could plant
   // some) is removed first: Python rebuilds it from the verified sources. Any other entry the
   // digest leaves out voids the receipt, and the full check below refuses it.
   // One walk serves the bytecode check, the receipt, the streamed blobs and the fingerprint before hashing.
-  const tree = await listVariantTree(path, undefined, true).catch(() => undefined);
-  const { bytecode, refused } = sortUnhashed(tree?.unhashed ?? []);
-  await removeBytecode(path, bytecode);
-  const verified = { ...base, verified: true, signer, metadata, digest };
-  if (tree && refused.length === 0) {
-    if (await receipt.holds(path, tree.entries)) return { ...verified, fromReceipt: true };
-    const vouched = await streamed.vouch(path, tree.entries, digest);
+  const walk = async () => {
+    const tree = await listVariantTree(path, undefined, true).catch(() => undefined);
+    const { bytecode, refused } = sortUnhashed(tree?.unhashed ?? []);
+    await removeBytecode(path, bytecode);
+    return { tree, clean: tree && refused.length === 0 ? tree : undefined };
+  };
+  // Online, a receipt that holds for the variant as the cache has it already makes the rest of
+  // the download moot: the same check as below (and offline), asked before the files are
+  // checked for being in place one by one (issue 16: a second load online). The receipt binds
+  // the commit, so the files it vouches for are the ones the listing names.
+  if (rest.length > 0) {
+    const early = (await walk()).clean;
+    if (early && (await receipt.holds(path, early.entries))) {
+      for (const _ of rest) progress.file();
+      return { ...verified, fromReceipt: true };
+    }
+  }
+  const streamed = new StreamedBlobs();
+  await fetchFiles(rest, digest, streamed);
+  const { tree, clean } = await walk();
+  if (clean) {
+    if (await receipt.holds(path, clean.entries)) return { ...verified, fromReceipt: true };
+    const vouched = await streamed.vouch(path, clean.entries, digest);
     if (vouched) {
       await receipt.write(vouched);
       return { ...verified, fromReceipt: false };
