@@ -150,10 +150,13 @@ export class HubCache {
    * never download one blob twice at once. The lock dies with its holder: nothing is deleted.
    */
   private async withLock(id: string, work: () => Promise<void>): Promise<void> {
-    await ensureDirInside(this.root, this.lockDir);
     const lock = join(this.lockDir, `${id}.lock`);
     const tryLock = fileLocker();
-    if (!tryLock) return withCreatedLock(lock, work);
+    if (!tryLock) {
+      await ensureDirInside(this.root, this.lockDir);
+      return withCreatedLock(lock, work);
+    }
+    // Checks the lock folder itself (ensureDirInside), once per file: it is asked for every blob (issue 16).
     const handle = await openRegularInside(this.root, lock);
     try {
       for (let wait = 10; !tryLock(handle.fd); wait = Math.min(wait * 2, 500)) await new Promise((resolve) => setTimeout(resolve, wait));
