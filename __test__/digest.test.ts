@@ -107,4 +107,25 @@ describe('Digest', () => {
     expect(() => a.validate(b)).not.toThrow();
     expect(a.violations(b)).toEqual([]);
   });
+
+  it('compares raw hashes as the full comparison does: none when they agree, the same violations when not', () => {
+    const raw = (...texts: string[]) => Buffer.concat(texts.map((t) => createHash('sha256').update(t).digest()));
+    const expected = Digest.fromJSON({ algorithm: 'sha256', files: { 'a.py': b64('sha256', 'a'), 'b.so': b64('sha256', 'b'), 'c.py': b64('sha256', 'c') } });
+    expect(expected.violationsOfRaw('sha256', ['a.py', 'b.so', 'c.py'], raw('a', 'b', 'c'))).toEqual([]);
+    // Each kind of difference, and a repeated path that keeps the count (it must not vouch for c.py).
+    const cases: [string[], Buffer, string][] = [
+      [['a.py', 'b.so', 'c.py'], raw('a', 'B', 'c'), 'sha256'],
+      [['a.py', 'b.so'], raw('a', 'b'), 'sha256'],
+      [['a.py', 'b.so', 'c.py', 'd.py'], raw('a', 'b', 'c', 'd'), 'sha256'],
+      [['a.py', 'b.so', 'b.so'], raw('a', 'b', 'b'), 'sha256'],
+      [['a.py', 'b.so', 'x.py'], raw('a', 'b', 'c'), 'sha256'],
+    ];
+    for (const [paths, digests, algorithm] of cases) {
+      const violations = expected.violationsOfRaw(algorithm as 'sha256', paths, digests);
+      expect(violations.length).toBeGreaterThan(0);
+      expect(violations.map(String)).toEqual(expected.violations(Digest.fromRaw('sha256', paths, digests)).map(String));
+    }
+    const sha512 = Buffer.concat(['a', 'b', 'c'].map((t) => createHash('sha512').update(t).digest()));
+    expect(expected.violationsOfRaw('sha512', ['a.py', 'b.so', 'c.py'], sha512).map(String)[0]).toBe('Algorithm mismatch: expected: SHA256, got: SHA512');
+  });
 });

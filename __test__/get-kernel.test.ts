@@ -1,6 +1,6 @@
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { createHash } from 'node:crypto';
-import { cpSync, existsSync, lstatSync, mkdirSync, readFileSync, readdirSync, readlinkSync, statSync, writeFileSync } from 'node:fs';
+import { cpSync, existsSync, lstatSync, mkdirSync, readFileSync, readdirSync, readlinkSync, rmSync, statSync, writeFileSync } from 'node:fs';
 import { join, resolve } from 'node:path';
 import { startMockHub, type MockHub } from './helpers/mock-hub.ts';
 import { githubActionsClaims, identityToken, startMockSigstore, type MockSigstore } from './helpers/mock-sigstore.ts';
@@ -177,6 +177,43 @@ describe('getKernel', () => {
     content[0] ^= 1;
     writeFileSync(blob, content);
     const error = await ks.getKernel(REPO, { ...options, version: 1, variant: CU128, offline: true }).catch((e) => e);
+    expect(error.result).toMatchObject({ status: 'digest-mismatch' });
+  });
+
+  it('online, a second load fetches only what the cache lacks, relinks the rest, and counts every file in its progress', async () => {
+    const h = await hub();
+    const options = fetchOptions(h);
+    const first = await ks.getKernel(REPO, { ...options, version: 1, variant: CU128 });
+    const resolves = () => h.requests.filter((r) => r.path.includes('/resolve/')).map((r) => r.path);
+    const before = resolves();
+    rmSync(join(first.path, 'layers.py')); // the snapshot's link: its blob is still there
+    const opsBlob = resolve(first.path, readlinkSync(join(first.path, '_ops.py')));
+    rmSync(opsBlob); // a blob: fetched again
+    const events: { filesDone: number; filesTotal: number }[] = [];
+    const second = await ks.getKernel(REPO, { ...options, version: 1, variant: CU128, onProgress: (p) => events.push(p) });
+    expect(second.verified).toBe(true);
+    expect(resolves().slice(before.length)).toEqual([expect.stringMatching(/\/_ops\.py$/)]);
+    expect(existsSync(join(second.path, 'layers.py')) && existsSync(opsBlob)).toBe(true);
+    expect(events.at(-1)).toMatchObject({ filesDone: events.at(-1)!.filesTotal });
+    expect(events.at(-1)!.filesTotal).toBeGreaterThan(2);
+  });
+
+  it('online, a receipt that holds spares checking the files one by one; a file changed since is still caught', async () => {
+    const h = await hub();
+    const options = fetchOptions(h);
+    const first = await ks.getKernel(REPO, { ...options, version: 1, variant: CU128 });
+    const downloads = () => h.requests.filter((r) => r.path.includes('/resolve/')).length;
+    const before = downloads();
+    const events: { filesDone: number; filesTotal: number }[] = [];
+    const second = await ks.getKernel(REPO, { ...options, version: 1, variant: CU128, onProgress: (p) => events.push(p) });
+    expect([second.verified, second.fromReceipt, downloads()]).toEqual([true, true, before]);
+    expect(events.at(-1)).toMatchObject({ filesDone: events.at(-1)!.filesTotal });
+    // Same size, new content: the receipt no longer holds, the blob looks complete, and the full check refuses it.
+    const blob = resolve(first.path, readlinkSync(join(first.path, 'layers.py')));
+    const content = readFileSync(blob);
+    content[0] ^= 1;
+    writeFileSync(blob, content);
+    const error = await ks.getKernel(REPO, { ...options, version: 1, variant: CU128 }).catch((e) => e);
     expect(error.result).toMatchObject({ status: 'digest-mismatch' });
   });
 

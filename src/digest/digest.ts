@@ -108,6 +108,29 @@ export class Digest {
     return violations;
   }
 
+  /**
+   * The violations of raw hashes against this (expected) digest: exactly
+   * `this.violations(Digest.fromRaw(algorithm, paths, digests))`, without building that digest
+   * when the two agree. `paths` as the engine lists them (byte order, crates/engine/src/walk.rs)
+   * meet this digest's keys one for one, so a single pass in step proves the same key set and
+   * the same hashes; any difference (or another order) takes the full comparison, which also
+   * names every violation. For 100,000 files, sorting and mapping the entries cost more than
+   * this pass (issue 16).
+   */
+  violationsOfRaw(algorithm: DigestAlgorithm, paths: readonly string[], digests: Uint8Array): DigestViolation[] {
+    const length = DIGEST_LENGTH[algorithm];
+    if (algorithm === this.algorithm && paths.length === this.files.size && digests.length === paths.length * length) {
+      const raw = Buffer.from(digests.buffer, digests.byteOffset, digests.byteLength);
+      let i = 0;
+      for (const [path, hash] of this.files) {
+        if (paths[i] !== path || raw.toString('base64', i * length, (i + 1) * length) !== hash) break;
+        i++;
+      }
+      if (i === paths.length) return [];
+    }
+    return this.violations(Digest.fromRaw(algorithm, paths, digests));
+  }
+
   /** Checks `actual` against this (expected) digest; throws DigestValidationError listing every violation. */
   validate(actual: Digest): void {
     const violations = this.violations(actual);

@@ -1,6 +1,6 @@
 import { assertDigestAlgorithm, type DigestAlgorithm } from '../digest/algorithm.js';
 import { Digest } from '../digest/digest.js';
-import type { DigestBackend, HashOptions } from './backend.js';
+import type { DigestBackend, HashOptions, VariantHashes } from './backend.js';
 import { digestBackend } from './select-backend.js';
 import type { UnhashedEntry } from './tree.js';
 
@@ -19,8 +19,17 @@ export async function hashVariant(algorithm: DigestAlgorithm, dir: string, optio
  * (bytecode, symlinked directories, special files): what verification and signing refuse.
  */
 export async function hashTree(algorithm: DigestAlgorithm, dir: string, options: HashVariantOptions = {}): Promise<{ digest: Digest; unhashed: UnhashedEntry[] }> {
+  const { paths, digests, unhashed } = await hashTreeRaw(algorithm, dir, options);
+  return { digest: Digest.fromRaw(algorithm, paths, digests), unhashed };
+}
+
+/**
+ * {@link hashTree} as the backend returns it: paths in byte order and their raw digests, one
+ * after another. Verification compares these to the signed digest directly
+ * (Digest.violationsOfRaw) rather than building a Digest of every file first.
+ */
+export async function hashTreeRaw(algorithm: DigestAlgorithm, dir: string, options: HashVariantOptions = {}): Promise<VariantHashes> {
   assertDigestAlgorithm(algorithm);
   const backend = options.backend ?? digestBackend();
-  const { paths, digests, unhashed } = await backend.hashVariant(algorithm, dir, options);
-  return { digest: Digest.fromRaw(algorithm, paths, digests), unhashed };
+  return backend.hashVariant(algorithm, dir, options);
 }

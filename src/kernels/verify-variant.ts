@@ -1,7 +1,7 @@
 import { basename, join, resolve } from 'node:path';
 import { parseVariantName } from './variant-name.js';
 import type { HashOptions } from '../hashing/backend.js';
-import type { DigestBackend } from '../hashing/backend.js';
+import type { DigestBackend, VariantHashes } from '../hashing/backend.js';
 import { Digest } from '../digest/digest.js';
 import { readBounded } from '../fs/read-bounded.js';
 import { DigestError } from '../hashing/errors.js';
@@ -9,11 +9,10 @@ import { MetadataError, parseMetadata, type KernelMetadata } from './metadata.js
 import { BundleError, parseBundle, type Bundle } from '../sigstore/bundle.js';
 import { pinnedTrustedRoot, type TrustedRoot } from '../sigstore/trusted-root.js';
 import { SignatureVerificationError, checkTrustAnchor, verifyBundle, type Signer, type TrustAnchor } from '../sigstore/verify-bundle.js';
-import type { UnhashedEntry } from '../hashing/tree.js';
 import type { DistributiveOmit } from '../types.js';
 import type { BytecodeHandled, VerificationResult } from './result.js';
 import { removeBytecode, sortUnhashed, type BytecodeHandling } from '../hashing/unhashed-entries.js';
-import { hashTree } from '../hashing/hash-variant.js';
+import { hashTreeRaw } from '../hashing/hash-variant.js';
 
 /** Largest metadata.json.sigstore read: real bundles are a few kB. */
 export const MAX_BUNDLE_BYTES = 16 * 1024 * 1024;
@@ -42,9 +41,9 @@ export async function verifyVariant(path: string, options: VerifyVariantOptions)
   // the signed metadata is parsed and its digest read: a digest of 100,000 files takes as long
   // to read as the files take to hash. Another algorithm, or a failing step, cancels it.
   const cancel = new AbortController();
-  let early: Promise<HashedTree> | undefined;
+  let early: Promise<VariantHashes> | undefined;
   const signed = await verifySignedMetadata(path, options, () => {
-    early = hashTree(EARLY_ALGORITHM, path, { ...options, signal: options.signal ? AbortSignal.any([options.signal, cancel.signal]) : cancel.signal });
+    early = hashTreeRaw(EARLY_ALGORITHM, path, { ...options, signal: options.signal ? AbortSignal.any([options.signal, cancel.signal]) : cancel.signal });
     early.catch(() => {}); // awaited below, or abandoned
   });
   if ('result' in signed) {
@@ -101,8 +100,6 @@ export async function verifySignedMetadata(path: string, options: VerifyVariantO
   if (!digest) return stop({ status: 'digest-missing' });
   return { value: { signer: signer.value, metadata: metadata.value, digest, metadataBytes: metadataBytes.value, bundleBytes: bundleBytes.value } };
 }
-
-type HashedTree = { digest: Digest; unhashed: UnhashedEntry[] };
 
 /** What verifyVariant starts hashing with as soon as the signature holds: the kernels default. */
 const EARLY_ALGORITHM = 'sha256';
@@ -179,17 +176,17 @@ function checkMetadata(dir: string, bytes: Uint8Array, stop: Stop): Step<KernelM
  * 7. Every file re-hashed with the signed digest's algorithm and compared; no entry left out
  * that a loader could read. 8. Python bytecode, only once everything else holds.
  */
-async function checkFiles(dir: string, expected: Digest, options: VerifyVariantOptions, stop: Stop, hashed?: Promise<HashedTree>): Promise<Step<{ bytecode?: BytecodeHandled }>> {
-  let tree: HashedTree;
+async function checkFiles(dir: string, expected: Digest, options: VerifyVariantOptions, stop: Stop, hashed?: Promise<VariantHashes>): Promise<Step<{ bytecode?: BytecodeHandled }>> {
+  let tree: VariantHashes;
   try {
-    tree = await (hashed ?? hashTree(expected.algorithm, dir, options));
+    tree = await (hashed ?? hashTreeRaw(expected.algorithm, dir, options));
   } catch (error) {
     if (error instanceof DigestError) return stop({ status: 'hash-failed', reason: error.message });
     throw error; // cancellation, or a bug: not a verdict about the variant
   }
   const { bytecode, refused } = sortUnhashed(tree.unhashed);
   if (refused.length > 0) return stop({ status: 'entry-refused', entries: refused });
-  const violations = expected.violations(tree.digest);
+  const violations = expected.violationsOfRaw(expected.algorithm, tree.paths, tree.digests);
   if (violations.length > 0) return stop({ status: 'digest-mismatch', violations });
   if (bytecode.length === 0) return { value: {} };
   switch (options.bytecode ?? 'refuse') {

@@ -89,9 +89,7 @@ export class HubCache {
     fetch: (incomplete: string) => Promise<Uint8Array | undefined | void>,
     accept?: (hash: Uint8Array) => void,
   ): Promise<PlacedBlob | undefined> {
-    const id = file.lfsSha256 ?? file.blobId;
-    const blob = join(this.repoDir, 'blobs', id);
-    const link = this.inside(join(this.snapshotDir(commit), file.path));
+    const { id, blob, link } = this.locate(commit, file);
     let placed: PlacedBlob | undefined;
     if (!(await isComplete(blob, file.size))) {
       await this.withLock(id, async (exclusive) => {
@@ -121,9 +119,25 @@ export class HubCache {
         }
       });
     }
-    const target = relative(dirname(link), blob);
-    if ((await readlink(link).catch(() => undefined)) !== target) await symlinkInside(this.root, target, link);
+    if (!(await isLinked(link, blob))) await symlinkInside(this.root, relative(dirname(link), blob), link);
     return placed;
+  }
+
+  /**
+   * Whether `file` is in place already: its blob complete (by size) and the snapshot's link
+   * pointing at it, i.e. ensureFile would do nothing. Cheap enough to ask of every file of a
+   * variant at once, where ensureFile runs only as many at a time as downloads (issue 16: a
+   * second load online). Not a verification: the files are verified after, either way.
+   */
+  async isPlaced(commit: string, file: HubFile): Promise<boolean> {
+    const { blob, link } = this.locate(commit, file);
+    return (await isComplete(blob, file.size)) && (await isLinked(link, blob));
+  }
+
+  /** The blob of `file` (by its ID), and its link in the snapshot of `commit`. */
+  private locate(commit: string, file: HubFile): { id: string; blob: string; link: string } {
+    const id = file.lfsSha256 ?? file.blobId;
+    return { id, blob: join(this.repoDir, 'blobs', id), link: this.inside(join(this.snapshotDir(commit), file.path)) };
   }
 
   /** Every path built from the Hub's listing must stay inside the cache's repository folder. */
@@ -139,10 +153,13 @@ export class HubCache {
    * never download one blob twice at once. The lock dies with its holder: nothing is deleted.
    */
   private async withLock(id: string, work: (sharedWithPython: boolean) => Promise<void>): Promise<void> {
-    await ensureDirInside(this.root, this.lockDir);
     const lock = join(this.lockDir, `${id}.lock`);
     const tryLock = fileLocker();
-    if (!tryLock) return withCreatedLock(lock, () => work(false));
+    if (!tryLock) {
+      await ensureDirInside(this.root, this.lockDir);
+      return withCreatedLock(lock, () => work(false));
+    }
+    // Checks the lock folder itself (ensureDirInside), once per file: it is asked for every blob (issue 16).
     const handle = await openRegularInside(this.root, lock);
     try {
       for (let wait = 10; !tryLock(handle.fd); wait = Math.min(wait * 2, 500)) await new Promise((resolve) => setTimeout(resolve, wait));
@@ -234,6 +251,11 @@ async function fsyncFile(path: string): Promise<void> {
   } finally {
     await handle.close();
   }
+}
+
+/** Whether the snapshot's `link` points at `blob`, as the Hugging Face cache spells it (relative). */
+async function isLinked(link: string, blob: string): Promise<boolean> {
+  return (await readlink(link).catch(() => undefined)) === relative(dirname(link), blob);
 }
 
 /** A blob we downloaded: a regular file of the listed size (lstat: a planted link is not one, and is replaced). */

@@ -143,8 +143,12 @@ export async function getKernel(repoId: string, options: GetKernelOptions = {}):
    * algorithm as it is written and refused, before it is placed, if that is not the signed
    * hash of its key; what was placed so is recorded in `streamed`.
    */
-  const fetchFiles = (files: HubFile[], signedDigest?: Digest, streamed?: StreamedBlobs) =>
-    download(files, options.concurrency ?? 4, progress, options.signal, async (file, onBytes) => {
+  const fetchFiles = async (files: HubFile[], signedDigest?: Digest, streamed?: StreamedBlobs) => {
+    // What a load before placed is found all at once, not `concurrency` at a time: a second
+    // load of 1,000 files online spent most of its time here (issue 16).
+    const inPlace = await Promise.all(files.map((file) => cache.isPlaced(commit, file)));
+    for (const _ of inPlace.filter(Boolean)) progress.file();
+    await download(files.filter((_, i) => !inPlace[i]), options.concurrency ?? 4, progress, options.signal, async (file, onBytes) => {
       const key = file.path.slice(prefix.length);
       const placed = await cache.ensureFile(
         commit,
@@ -159,6 +163,7 @@ export async function getKernel(repoId: string, options: GetKernelOptions = {}):
       );
       if (placed) streamed?.record(placed);
     });
+  };
 
   // Online, the signed files come first and their signature is verified before anything else is
   // fetched: the rest is then hashed as it is written (src/kernels/hub/streamed-blobs.ts).
@@ -187,21 +192,35 @@ export async function getKernel(repoId: string, options: GetKernelOptions = {}):
     throw refuse(signed.result);
   }
   const { signer, metadata, digest, metadataBytes } = signed.value;
-  const streamed = new StreamedBlobs();
-  await fetchFiles(rest, digest, streamed);
-
   const receipt = await variantReceipt(cache, { repoId, commit, variant, metadataBytes }, warn);
+  const verified = { ...base, verified: true, signer, metadata, digest };
   // Bytecode (Python writes __pycache__ here on import; anyone sharing the cache could plant
   // some) is removed first: Python rebuilds it from the verified sources. Any other entry the
   // digest leaves out voids the receipt, and the full check below refuses it.
   // One walk serves the bytecode check, the receipt, the streamed blobs and the fingerprint before hashing.
-  const tree = await listVariantTree(path, undefined, true).catch(() => undefined);
-  const { bytecode, refused } = sortUnhashed(tree?.unhashed ?? []);
-  await removeBytecode(path, bytecode);
-  const verified = { ...base, verified: true, signer, metadata, digest };
-  if (tree && refused.length === 0) {
-    if (await receipt.holds(path, tree.entries)) return { ...verified, fromReceipt: true };
-    const vouched = await streamed.vouch(path, tree.entries, digest);
+  const walk = async () => {
+    const tree = await listVariantTree(path, undefined, true).catch(() => undefined);
+    const { bytecode, refused } = sortUnhashed(tree?.unhashed ?? []);
+    await removeBytecode(path, bytecode);
+    return { tree, clean: tree && refused.length === 0 ? tree : undefined };
+  };
+  // Online, a receipt that holds for the variant as the cache has it already makes the rest of
+  // the download moot: the same check as below (and offline), asked before the files are
+  // checked for being in place one by one (issue 16: a second load online). The receipt binds
+  // the commit, so the files it vouches for are the ones the listing names.
+  if (rest.length > 0) {
+    const early = (await walk()).clean;
+    if (early && (await receipt.holds(path, early.entries))) {
+      for (const _ of rest) progress.file();
+      return { ...verified, fromReceipt: true };
+    }
+  }
+  const streamed = new StreamedBlobs();
+  await fetchFiles(rest, digest, streamed);
+  const { tree, clean } = await walk();
+  if (clean) {
+    if (await receipt.holds(path, clean.entries)) return { ...verified, fromReceipt: true };
+    const vouched = await streamed.vouch(path, clean.entries, digest);
     if (vouched) {
       await receipt.write(vouched);
       return { ...verified, fromReceipt: false };
