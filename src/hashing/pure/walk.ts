@@ -1,4 +1,4 @@
-import { readlinkSync } from 'node:fs';
+import { lstatSync, readlinkSync, statSync, type BigIntStats } from 'node:fs';
 import { lstat, readdir, stat } from 'node:fs/promises';
 import { join } from 'node:path';
 import { withFileSlot } from '../../fs/file-slots.js';
@@ -20,7 +20,11 @@ export async function walkVariant(root: string, signal?: AbortSignal): Promise<V
  * Walks the variant at `root` by the rules of docs/design.md section 3: the files to hash, sorted by
  * key in byte order, and every entry left out, with why. The TypeScript twin of
  * crates/engine/src/walk.rs: same rules, same errors. With `keepStats`, each entry keeps what
- * the walk saw of it (src/kernels/hub/receipts.ts fingerprints it without a second stat).
+ * the walk saw of it (src/kernels/hub/receipts.ts fingerprints it without a second stat), and
+ * the files are stat'ed synchronously, in listing order: a second load of a kernel (getKernel)
+ * is nearly only these stats, and one libuv round trip per file cost about twice as much as
+ * the system call itself (issue 16: 1,000 files). The event loop is let go every
+ * {@link SYNC_STATS_PER_TURN} files, so a large variant does not hold it.
  */
 export async function walkTree(root: string, signal?: AbortSignal, keepStats = false): Promise<VariantTree> {
   await checkRoot(root);
@@ -33,15 +37,16 @@ export async function walkTree(root: string, signal?: AbortSignal, keepStats = f
     const listing = await withFileSlot(() => readdir(dir, { withFileTypes: true, encoding: 'buffer' })).catch((error: unknown) => {
       throw ioError(dir, 'read directory', error);
     });
-    // The files of one directory are stat'ed at once (libuv's pool), then taken in listing
+    // Each item is first named and sorted by its type; the files (and symlinks) among them are
+    // then stat'ed at once (libuv's pool), or one by one (keepStats), and taken in listing
     // order: the first failure in that order is the one reported.
-    const found = listing.map(async (item): Promise<VariantEntry | UnhashedEntry | undefined> => {
+    const sorted = listing.map((item): Found | StatRequest | Error => {
       const path = join(dir, item.name.toString());
       let name: string;
       try {
         name = strictUtf8.decode(item.name);
       } catch {
-        throw new DigestError('INVALID_NAME', path, 'file name is not valid UTF-8');
+        return new DigestError('INVALID_NAME', path, 'file name is not valid UTF-8');
       }
       if (prefix === '' && TOP_LEVEL_EXCLUDED.has(name)) return undefined;
       const key = prefix === '' ? name : `${prefix}/${name}`;
@@ -51,25 +56,16 @@ export async function walkTree(root: string, signal?: AbortSignal, keepStats = f
         pending.push([path, key]);
         return undefined;
       }
-      if (item.isFile()) {
-        const info = await lstat(path, { bigint: true }).catch((error: unknown) => {
-          throw ioError(path, 'stat', error);
-        });
-        return { key, size: Number(info.size), fingerprint: fingerprintOf(info), ...(keepStats ? { stats: info } : {}) };
-      }
-      if (item.isSymbolicLink()) {
-        const target = await stat(path, { bigint: true }).catch((error: unknown) => {
-          throw symlinkError(path, error);
-        });
-        if (target.isFile()) return { key, size: Number(target.size), fingerprint: fingerprintOf(target), ...(keepStats ? { stats: target } : {}) };
-        return { path: key, reason: target.isDirectory() ? 'directory-symlink' : 'special-file' };
-      }
+      if (item.isFile()) return { stat: path, key, follow: false };
+      if (item.isSymbolicLink()) return { stat: path, key, follow: true };
       return { path: key, reason: 'special-file' }; // FIFOs, sockets, devices: never opened
     });
-    for (const settled of await Promise.allSettled(found)) {
+    const found = keepStats ? await statInTurns(sorted) : await Promise.allSettled(sorted.map((item) => (isStatRequest(item) ? statAsync(item) : item)));
+    for (const settled of found) {
       if (settled.status === 'rejected') throw settled.reason;
       const entry = settled.value;
-      if (entry && 'key' in entry) entries.push(entry);
+      if (entry instanceof Error) throw entry;
+      if (entry && 'key' in entry) entries.push(keepStats ? entry : { key: entry.key, size: entry.size, fingerprint: entry.fingerprint });
       else if (entry) unhashed.push(entry);
     }
   }
@@ -77,6 +73,68 @@ export async function walkTree(root: string, signal?: AbortSignal, keepStats = f
     entries: entries.sort((a, b) => compareByteOrder(a.key, b.key)),
     unhashed: unhashed.sort((a, b) => compareByteOrder(a.path, b.path)),
   };
+}
+
+/** What the walk makes of one item of a listing (undefined: not an entry, e.g. a directory walked into). */
+type Found = VariantEntry | UnhashedEntry | undefined;
+
+/** A file, or a symlink (`follow`), that the walk must stat before it knows what it is. */
+interface StatRequest {
+  stat: string;
+  key: string;
+  follow: boolean;
+}
+
+function isStatRequest(item: Found | StatRequest | Error): item is StatRequest {
+  return item !== undefined && !(item instanceof Error) && 'stat' in item;
+}
+
+/** The entry of a stat'ed file, or (through a symlink) what else it led to. */
+function statFound(request: StatRequest, info: BigIntStats): Found {
+  if (info.isFile()) return { key: request.key, size: Number(info.size), fingerprint: fingerprintOf(info), stats: info };
+  return { path: request.key, reason: info.isDirectory() ? 'directory-symlink' : 'special-file' };
+}
+
+/** The error for a stat that failed: a file that cannot be stat'ed, or a symlink that cannot be followed. */
+function statError(request: StatRequest, error: unknown): DigestError {
+  return request.follow ? symlinkError(request.stat, error) : ioError(request.stat, 'stat', error);
+}
+
+function statAsync(request: StatRequest): Promise<Found> {
+  const info = request.follow ? stat(request.stat, { bigint: true }) : lstat(request.stat, { bigint: true });
+  return info.then(
+    (found) => statFound(request, found),
+    (error: unknown) => {
+      throw statError(request, error);
+    },
+  );
+}
+
+/** Files stat'ed synchronously before the walk lets the event loop run (see {@link walkTree}). */
+const SYNC_STATS_PER_TURN = 512;
+
+/**
+ * The items stat'ed synchronously, in order, as Promise.allSettled would settle them (the first
+ * failure ends it), letting the event loop run every SYNC_STATS_PER_TURN stats.
+ */
+async function statInTurns(items: Array<Found | StatRequest | Error>): Promise<Array<PromiseSettledResult<Found | Error>>> {
+  const found: Array<PromiseSettledResult<Found | Error>> = [];
+  let stats = 0;
+  for (const item of items) {
+    if (!isStatRequest(item)) {
+      found.push({ status: 'fulfilled', value: item });
+      if (item instanceof Error) break;
+      continue;
+    }
+    if (++stats % SYNC_STATS_PER_TURN === 0) await new Promise(setImmediate);
+    try {
+      found.push({ status: 'fulfilled', value: statFound(item, item.follow ? statSync(item.stat, { bigint: true }) : lstatSync(item.stat, { bigint: true })) });
+    } catch (error) {
+      found.push({ status: 'rejected', reason: statError(item, error) });
+      break;
+    }
+  }
+  return found;
 }
 
 /** Checks that `root` is a directory (following a symlink at the root itself). */
