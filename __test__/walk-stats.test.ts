@@ -1,0 +1,71 @@
+import { describe, expect, it } from 'vitest';
+import { statSync, writeFileSync, utimesSync } from 'node:fs';
+import { join } from 'node:path';
+import { mkfifo, tempDir, writeTree } from './helpers/fs.js';
+import { internal } from './helpers/package.js';
+
+// The walk with keepStats (getKernel's second load) stats files synchronously, in turns of 512
+// (src/hashing/pure/walk.ts); the plain walk stats them through libuv at once. Both must see the
+// same tree and report the same first error in listing order.
+const { walkTree } = (await import(internal('hashing/pure/walk.js'))) as typeof import('../dist/hashing/pure/walk.js');
+
+/** A variant of `count` files in small/ plus every kind of entry the walk rules speak of. */
+function variant(count: number): string {
+  const outside = writeTree(tempDir('kernelseal-walk-outside-'), { 'blob.so': 'linked', 'dir/x.py': 'x' });
+  const spec: Parameters<typeof writeTree>[1] = {
+    '__init__.py': 'from ._ops import ops\n',
+    'metadata.json': '{}',
+    'module.pyc': 'bytecode',
+    '__pycache__/a.cpython-312.pyc': 'bytecode',
+    'linked.so': { symlink: join(outside, 'blob.so') },
+    'linked-dir': { symlink: join(outside, 'dir') },
+  };
+  for (let i = 0; i < count; i++) spec[`small/${String(i).padStart(4, '0')}.py`] = `# file ${i}\n`;
+  const root = writeTree(tempDir('kernelseal-walk-'), spec);
+  mkfifo(join(root, 'fifo'));
+  return root;
+}
+
+/** What a walk saw, without the stats objects themselves. */
+const seen = (tree: Awaited<ReturnType<typeof walkTree>>) => ({ entries: tree.entries.map(({ stats: _, ...entry }) => entry), unhashed: tree.unhashed });
+
+describe('walkTree with keepStats', () => {
+  it('sees the tree the plain walk sees, across several turns, and keeps each file stat', async () => {
+    const root = variant(1100);
+    const kept = await walkTree(root, undefined, true);
+    expect(seen(kept)).toEqual(seen(await walkTree(root)));
+    expect(kept.entries).toHaveLength(1100 + 2); // __init__.py and linked.so; metadata.json is left out at the top
+    expect(kept.unhashed.map((entry) => [entry.path, entry.reason])).toEqual([
+      ['__pycache__', 'bytecode-directory'],
+      ['fifo', 'special-file'],
+      ['linked-dir', 'directory-symlink'],
+      ['module.pyc', 'bytecode'],
+    ]);
+    // The stats kept are of the link's target, as a later stat of it sees it.
+    const linked = kept.entries.find((entry) => entry.key === 'linked.so')!;
+    expect(linked.stats?.ino).toBe(statSync(join(root, 'linked.so'), { bigint: true }).ino);
+    expect(linked.size).toBe('linked'.length);
+    // The plain walk keeps none.
+    expect((await walkTree(root)).entries.every((entry) => entry.stats === undefined)).toBe(true);
+  });
+
+  it('sees a file written since: new size and mtime', async () => {
+    const root = variant(3);
+    const before = (await walkTree(root, undefined, true)).entries.find((entry) => entry.key === 'small/0001.py')!;
+    writeFileSync(join(root, 'small/0001.py'), '# file 1, changed\n');
+    utimesSync(join(root, 'small/0001.py'), 0, 0);
+    const after = (await walkTree(root, undefined, true)).entries.find((entry) => entry.key === 'small/0001.py')!;
+    expect(after.size).not.toBe(before.size);
+    expect(after.stats!.mtimeNs).not.toBe(before.stats!.mtimeNs);
+  });
+
+  it.each([false, true])('reports a dangling symlink, named with its target (keepStats %s)', async (keepStats) => {
+    const root = writeTree(tempDir(), { 'ok.py': 'x', 'gone.so': { symlink: 'missing.so' } });
+    const error = await walkTree(root, undefined, keepStats).then(
+      () => undefined,
+      (failure: unknown) => failure,
+    );
+    expect(error).toMatchObject({ code: 'DANGLING_SYMLINK', path: join(root, 'gone.so') });
+    expect((error as Error).message).toContain('dangling symlink to missing.so');
+  });
+});
