@@ -35,8 +35,12 @@ export interface StreamHasher {
 export const OFF_THREAD_BYTES = 32 * 1024 * 1024;
 /** Bytes sent to the worker at once: few messages, each hashed while the next is filled. */
 const BATCH_BYTES = 4 * 1024 * 1024;
-/** Batches in flight at most (the backpressure): 16 MiB per stream hashed off-thread. */
-const BATCHES = 4;
+/**
+ * Batches in flight at most (the backpressure): 64 MiB per stream hashed off-thread. On the
+ * shared 2-core bench machine a window of 4 (16 MiB) stalled the download whenever the worker
+ * was not scheduled (1 GiB first load x1.58-x1.79 of a plain download, against x1.25-x1.39 with 16).
+ */
+const BATCHES = 16;
 
 /** A hasher for a stream of `size` bytes: on a worker thread for large streams, inline otherwise. */
 export function createStreamHasher(parts: HashPart[], size: number): StreamHasher {
