@@ -1,9 +1,8 @@
-import { createHash, type Hash } from 'node:crypto';
 import type { FileHandle } from 'node:fs/promises';
 import { unsafePathReason } from '../../fs/relative-path.js';
 import { openRegular, UnsafePathError } from '../../fs/write-inside.js';
 import type { DigestAlgorithm } from '../../digest/algorithm.js';
-import { createHasher, type Hasher } from '../../hashing/hasher.js';
+import { createStreamHasher, type HashPart } from '../../hashing/stream-hasher.js';
 import { USER_AGENT } from '../../version.js';
 import { hubToken } from './hub-env.js';
 
@@ -145,23 +144,29 @@ export class HubClient {
       const have = (await handle.stat()).size;
       if (have > file.size) throw new HubError(`${file.path}: partial download larger than the file`);
       const hash = contentHash(file, options.algorithm);
-      if (have > 0) for await (const chunk of handle.createReadStream({ start: 0, end: have - 1, autoClose: false })) hash.update(chunk as Buffer);
-      const request = have > 0 && have === file.size ? undefined : await this.get(url, have > 0 ? { range: `bytes=${have}-` } : {}, options.signal);
-      let written = have;
-      if (request) {
-        const { response, watchdog } = request;
-        try {
-          written = await this.receive(response, watchdog, file, handle, hash, have, options.onBytes);
-        } finally {
-          watchdog.stop();
+      try {
+        if (have > 0) for await (const chunk of handle.createReadStream({ start: 0, end: have - 1, autoClose: false })) await hash.update(chunk as Buffer);
+        const request = have > 0 && have === file.size ? undefined : await this.get(url, have > 0 ? { range: `bytes=${have}-` } : {}, options.signal);
+        let written = have;
+        if (request) {
+          const { response, watchdog } = request;
+          try {
+            written = await this.receive(response, watchdog, file, handle, hash, have, options.onBytes);
+          } finally {
+            watchdog.stop();
+          }
         }
+        if (written !== file.size) throw new Error(`${file.path}: connection closed after ${written} of ${file.size} bytes`);
+        const actual = await hash.digest().catch((error: Error) => {
+          throw new Error(`${file.path}: ${error.message}`);
+        });
+        if (actual.id !== (file.lfsSha256 ?? file.blobId)) {
+          throw new HubError(`${file.path}: content does not match the ${file.lfsSha256 ? 'LFS SHA-256' : 'Git blob ID'} the Hub listed`, 422);
+        }
+        return actual.hash;
+      } finally {
+        await hash.close(); // a worker hashing a large file never outlives its download
       }
-      if (written !== file.size) throw new Error(`${file.path}: connection closed after ${written} of ${file.size} bytes`);
-      const actual = hash.digest();
-      if (actual.id !== (file.lfsSha256 ?? file.blobId)) {
-        throw new HubError(`${file.path}: content does not match the ${file.lfsSha256 ? 'LFS SHA-256' : 'Git blob ID'} the Hub listed`, 422);
-      }
-      return actual.hash;
     } finally {
       await handle.close();
     }
@@ -197,9 +202,13 @@ export class HubClient {
       for await (const chunk of response.body as unknown as AsyncIterable<Uint8Array>) {
         watchdog.kick();
         if (written + chunk.length > file.size) throw new HubError(`${file.path}: the Hub sent more than the ${file.size} bytes it listed`);
-        // The write runs on libuv's pool while this thread hashes the same (unchanging) bytes.
+        // The write runs on libuv's pool while the same (unchanging) bytes are hashed: here, or
+        // for a large file copied to a worker thread (src/hashing/stream-hasher.ts).
         const writing = handle.write(chunk, 0, chunk.length, written);
-        hash.update(chunk);
+        const hashing = hash.update(chunk).catch((error: Error) => {
+          throw new Error(`${file.path}: ${error.message}`);
+        });
+        await Promise.all([writing, hashing]);
         // A short write (a full disk, a file size limit, a network file system) would leave a
         // hole the streamed hash never saw: only whole chunks count.
         const { bytesWritten } = await writing;
@@ -292,28 +301,22 @@ export interface DownloadOptions {
 /**
  * A restartable hash of a file's content as the Hub names it (LFS SHA-256 or Git blob SHA-1),
  * and with `algorithm` as well. An LFS file's SHA-256 is the hash a sha256 digest signs, so one
- * hasher serves both: each byte is hashed once.
+ * hash serves both: each byte is hashed once. A large file is hashed on a worker thread
+ * (src/hashing/stream-hasher.ts); `close` ends it.
  */
 function contentHash(file: HubFile, algorithm: DigestAlgorithm | undefined) {
   const shared = file.lfsSha256 !== undefined && algorithm === 'sha256';
-  let hash: Hash;
-  let signed: Hasher | undefined;
-  const start = () => {
-    hash = createHash(file.lfsSha256 ? 'sha256' : 'sha1');
-    if (!file.lfsSha256) hash.update(`blob ${file.size}\0`); // a Git blob ID hashes a header first
-    signed?.dispose();
-    signed = algorithm && !shared ? createHasher(algorithm) : undefined;
-  };
-  start();
+  // A Git blob ID hashes a header first.
+  const parts: HashPart[] = [file.lfsSha256 ? { algorithm: 'sha256' } : { algorithm: 'sha1', header: `blob ${file.size}\0` }];
+  if (algorithm && !shared) parts.push({ algorithm });
+  const hasher = createStreamHasher(parts, file.size);
   return {
-    update(data: Uint8Array) {
-      hash.update(data);
-      signed?.update(data);
-    },
-    restart: start,
-    digest(): { id: string; hash?: Uint8Array } {
-      const raw = hash.digest();
-      return { id: raw.toString('hex'), hash: shared ? raw : signed?.digest() };
+    update: (data: Uint8Array) => hasher.update(data),
+    restart: () => hasher.restart(),
+    close: () => hasher.close(),
+    async digest(): Promise<{ id: string; hash?: Uint8Array }> {
+      const [raw, signed] = await hasher.digest();
+      return { id: Buffer.from(raw!).toString('hex'), hash: shared ? raw : signed };
     },
   };
 }
