@@ -4,10 +4,11 @@ import { join } from 'node:path';
 import { mkfifo, tempDir, writeTree } from './helpers/fs.js';
 import { internal } from './helpers/package.js';
 
-// The walk with keepStats (getKernel's second load) stats files synchronously, in turns of 512
+// The walk withCtime (getKernel's second load) stats files synchronously, in turns of 512
 // (src/hashing/pure/walk.ts); the plain walk stats them through libuv at once. Both must see the
 // same tree and report the same first error in listing order.
 const { walkTree } = (await import(internal('hashing/pure/walk.js'))) as typeof import('../dist/hashing/pure/walk.js');
+const { fingerprint } = (await import(internal('kernels/hub/receipts.js'))) as typeof import('../dist/kernels/hub/receipts.js');
 
 /** A variant of `count` files in small/ plus every kind of entry the walk rules speak of. */
 function variant(count: number): string {
@@ -26,11 +27,14 @@ function variant(count: number): string {
   return root;
 }
 
-/** What a walk saw, without the stats objects themselves. */
-const seen = (tree: Awaited<ReturnType<typeof walkTree>>) => ({ entries: tree.entries.map(({ stats: _, ...entry }) => entry), unhashed: tree.unhashed });
+/** What a walk saw, without the change times. */
+const seen = (tree: Awaited<ReturnType<typeof walkTree>>) => ({
+  entries: tree.entries.map(({ fingerprint: { ctimeNs: _, ...fingerprint }, ...entry }) => ({ ...entry, fingerprint })),
+  unhashed: tree.unhashed,
+});
 
-describe('walkTree with keepStats', () => {
-  it('sees the tree the plain walk sees, across several turns, and keeps each file stat', async () => {
+describe('walkTree withCtime', () => {
+  it('sees the tree the plain walk sees, across several turns, and keeps each file ctime', async () => {
     const root = variant(1100);
     const kept = await walkTree(root, undefined, true);
     expect(seen(kept)).toEqual(seen(await walkTree(root)));
@@ -41,12 +45,23 @@ describe('walkTree with keepStats', () => {
       ['linked-dir', 'directory-symlink'],
       ['module.pyc', 'bytecode'],
     ]);
-    // The stats kept are of the link's target, as a later stat of it sees it.
+    // The fingerprint kept is of the link's target, as a later stat of it sees it.
     const linked = kept.entries.find((entry) => entry.key === 'linked.so')!;
-    expect(linked.stats?.ino).toBe(statSync(join(root, 'linked.so'), { bigint: true }).ino);
+    const target = statSync(join(root, 'linked.so'), { bigint: true });
+    expect(linked.fingerprint).toEqual({ size: target.size, ino: target.ino, mtimeNs: target.mtimeNs, ctimeNs: target.ctimeNs });
     expect(linked.size).toBe('linked'.length);
-    // The plain walk keeps none.
-    expect((await walkTree(root)).entries.every((entry) => entry.stats === undefined)).toBe(true);
+    // The plain walk takes no ctime.
+    expect((await walkTree(root)).entries.every((entry) => !('ctimeNs' in entry.fingerprint))).toBe(true);
+  });
+
+  it("gives the receipt's fingerprint without a second stat: the same lines as stat'ing each file", async () => {
+    const root = variant(3);
+    const kept = await walkTree(root, undefined, true);
+    const lines = await fingerprint(root, kept.entries);
+    expect(lines).toEqual(await fingerprint(root));
+    expect(lines).toEqual(await fingerprint(root, (await walkTree(root)).entries));
+    const info = statSync(join(root, '__init__.py'), { bigint: true });
+    expect(lines[0]).toEqual(['__init__.py', String(info.size), String(info.ino), String(info.mtimeNs), String(info.ctimeNs)]);
   });
 
   it('sees a file written since: new size and mtime', async () => {
@@ -56,12 +71,12 @@ describe('walkTree with keepStats', () => {
     utimesSync(join(root, 'small/0001.py'), 0, 0);
     const after = (await walkTree(root, undefined, true)).entries.find((entry) => entry.key === 'small/0001.py')!;
     expect(after.size).not.toBe(before.size);
-    expect(after.stats!.mtimeNs).not.toBe(before.stats!.mtimeNs);
+    expect(after.fingerprint.mtimeNs).not.toBe(before.fingerprint.mtimeNs);
   });
 
-  it.each([false, true])('reports a dangling symlink, named with its target (keepStats %s)', async (keepStats) => {
+  it.each([false, true])('reports a dangling symlink, named with its target (withCtime %s)', async (withCtime) => {
     const root = writeTree(tempDir(), { 'ok.py': 'x', 'gone.so': { symlink: 'missing.so' } });
-    const error = await walkTree(root, undefined, keepStats).then(
+    const error = await walkTree(root, undefined, withCtime).then(
       () => undefined,
       (failure: unknown) => failure,
     );

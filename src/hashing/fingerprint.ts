@@ -9,19 +9,36 @@ import { DigestError } from './errors.js';
  *
  * Size, inode and modification time: a file replaced by another (rename over it, same size and
  * mtime) has a new inode; one written in place has a new size or mtime.
+ *
+ * With the change time too, when asked for: a verification receipt (src/kernels/hub/receipts.ts)
+ * records it, since the file's owner can set mtime back after a write but only root can set
+ * ctime. "Changed while read" compares the first three only, as the engine does.
  */
 export interface FileFingerprint {
   size: bigint;
   ino: bigint;
   mtimeNs: bigint;
+  ctimeNs?: bigint;
 }
 
-/** The fingerprint of `stats` (a `stat`/`fstat` taken with `{ bigint: true }`). */
-export function fingerprintOf(stats: BigIntStats): FileFingerprint {
+/** A fingerprint that carries the change time (what receipts record). */
+export type FingerprintWithCtime = Required<FileFingerprint>;
+
+/** The fingerprint of `stats` (a `stat`/`fstat` taken with `{ bigint: true }`), with its ctime if `withCtime`. */
+export function fingerprintOf(stats: BigIntStats): FileFingerprint;
+export function fingerprintOf(stats: BigIntStats, withCtime: true): FingerprintWithCtime;
+export function fingerprintOf(stats: BigIntStats, withCtime: boolean): FileFingerprint;
+export function fingerprintOf(stats: BigIntStats, withCtime = false): FileFingerprint {
+  if (withCtime) return { size: stats.size, ino: stats.ino, mtimeNs: stats.mtimeNs, ctimeNs: stats.ctimeNs };
   return { size: stats.size, ino: stats.ino, mtimeNs: stats.mtimeNs };
 }
 
-/** Whether two looks at a file saw different content. */
+/** Whether `fingerprint` carries the change time. */
+export function hasCtime(fingerprint: FileFingerprint): fingerprint is FingerprintWithCtime {
+  return fingerprint.ctimeNs !== undefined;
+}
+
+/** Whether two looks at a file saw different content (size, inode, mtime: the engine's rule). */
 export function fingerprintChanged(before: FileFingerprint, after: FileFingerprint): boolean {
   return before.size !== after.size || before.ino !== after.ino || before.mtimeNs !== after.mtimeNs;
 }

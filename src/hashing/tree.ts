@@ -1,4 +1,3 @@
-import type { BigIntStats } from 'node:fs';
 import type { FileFingerprint } from './fingerprint.js';
 /**
  * Which entries of a variant the digest covers (docs/design.md section 3), on the TypeScript
@@ -13,10 +12,11 @@ export const TOP_LEVEL_EXCLUDED: ReadonlySet<string> = new Set(['metadata.json',
 export interface VariantEntry {
   key: string;
   size: number;
-  /** What a later read must still find (symlinks followed): see fingerprint.ts. */
+  /**
+   * What a later read must still find (symlinks followed): see fingerprint.ts. With the change
+   * time when the walk was asked for it, what receipts record (src/kernels/hub/receipts.ts).
+   */
   fingerprint: FileFingerprint;
-  /** The file as the TypeScript walk saw it (symlinks followed), when asked for: what receipts fingerprint. */
-  stats?: BigIntStats;
 }
 
 /**

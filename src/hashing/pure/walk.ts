@@ -19,14 +19,14 @@ export async function walkVariant(root: string, signal?: AbortSignal): Promise<V
 /**
  * Walks the variant at `root` by the rules of docs/design.md section 3: the files to hash, sorted by
  * key in byte order, and every entry left out, with why. The TypeScript twin of
- * crates/engine/src/walk.rs: same rules, same errors. With `keepStats`, each entry keeps what
- * the walk saw of it (src/kernels/hub/receipts.ts fingerprints it without a second stat), and
+ * crates/engine/src/walk.rs: same rules, same errors. With `withCtime`, each entry's fingerprint
+ * carries the change time too (src/kernels/hub/receipts.ts records it without a second stat), and
  * the files are stat'ed synchronously, in listing order: a second load of a kernel (getKernel)
  * is nearly only these stats, and one libuv round trip per file cost about twice as much as
  * the system call itself (issue 16: 1,000 files). The event loop is let go every
  * {@link SYNC_STATS_PER_TURN} files, so a large variant does not hold it.
  */
-export async function walkTree(root: string, signal?: AbortSignal, keepStats = false): Promise<VariantTree> {
+export async function walkTree(root: string, signal?: AbortSignal, withCtime = false): Promise<VariantTree> {
   await checkRoot(root);
   const entries: VariantEntry[] = [];
   const unhashed: UnhashedEntry[] = [];
@@ -38,7 +38,7 @@ export async function walkTree(root: string, signal?: AbortSignal, keepStats = f
       throw ioError(dir, 'read directory', error);
     });
     // Each item is first named and sorted by its type; the files (and symlinks) among them are
-    // then stat'ed at once (libuv's pool), or one by one (keepStats), and taken in listing
+    // then stat'ed at once (libuv's pool), or one by one (withCtime), and taken in listing
     // order: the first failure in that order is the one reported.
     const sorted = listing.map((item): Found | StatRequest | Error => {
       const path = join(dir, item.name.toString());
@@ -56,16 +56,16 @@ export async function walkTree(root: string, signal?: AbortSignal, keepStats = f
         pending.push([path, key]);
         return undefined;
       }
-      if (item.isFile()) return { stat: path, key, follow: false };
-      if (item.isSymbolicLink()) return { stat: path, key, follow: true };
+      if (item.isFile()) return { stat: path, key, follow: false, withCtime };
+      if (item.isSymbolicLink()) return { stat: path, key, follow: true, withCtime };
       return { path: key, reason: 'special-file' }; // FIFOs, sockets, devices: never opened
     });
-    const found = keepStats ? await statInTurns(sorted) : await Promise.allSettled(sorted.map((item) => (isStatRequest(item) ? statAsync(item) : item)));
+    const found = withCtime ? await statInTurns(sorted) : await Promise.allSettled(sorted.map((item) => (isStatRequest(item) ? statAsync(item) : item)));
     for (const settled of found) {
       if (settled.status === 'rejected') throw settled.reason;
       const entry = settled.value;
       if (entry instanceof Error) throw entry;
-      if (entry && 'key' in entry) entries.push(keepStats ? entry : { key: entry.key, size: entry.size, fingerprint: entry.fingerprint });
+      if (entry && 'key' in entry) entries.push(entry);
       else if (entry) unhashed.push(entry);
     }
   }
@@ -83,6 +83,7 @@ interface StatRequest {
   stat: string;
   key: string;
   follow: boolean;
+  withCtime: boolean;
 }
 
 function isStatRequest(item: Found | StatRequest | Error): item is StatRequest {
@@ -91,7 +92,7 @@ function isStatRequest(item: Found | StatRequest | Error): item is StatRequest {
 
 /** The entry of a stat'ed file, or (through a symlink) what else it led to. */
 function statFound(request: StatRequest, info: BigIntStats): Found {
-  if (info.isFile()) return { key: request.key, size: Number(info.size), fingerprint: fingerprintOf(info), stats: info };
+  if (info.isFile()) return { key: request.key, size: Number(info.size), fingerprint: fingerprintOf(info, request.withCtime) };
   return { path: request.key, reason: info.isDirectory() ? 'directory-symlink' : 'special-file' };
 }
 

@@ -1,7 +1,7 @@
 import { createHash, createHmac, timingSafeEqual } from 'node:crypto';
-import type { BigIntStats } from 'node:fs';
 import { stat } from 'node:fs/promises';
 import { join } from 'node:path';
+import { fingerprintOf, hasCtime, type FingerprintWithCtime } from '../../hashing/fingerprint.js';
 import type { VariantEntry } from '../../hashing/tree.js';
 import { listVariantFiles } from '../../hashing/variant-files.js';
 import type { HubCache } from './cache.js';
@@ -28,23 +28,28 @@ interface ReceiptBody {
   files: Fingerprint;
 }
 
-/** [key, size, inode, mtime ns, ctime ns] of every file of the variant (symlinks followed). */
+/**
+ * [key, size, inode, mtime ns, ctime ns] of every file of the variant (symlinks followed): the
+ * file fingerprints of src/hashing/fingerprint.ts, with their change time, spelled out.
+ */
 export type Fingerprint = Array<[string, string, string, string, string]>;
 
 /** One file's line of a fingerprint. */
-export function fingerprintEntry(key: string, info: BigIntStats): Fingerprint[number] {
-  return [key, String(info.size), String(info.ino), String(info.mtimeNs), String(info.ctimeNs)];
+export function fingerprintEntry(key: string, file: FingerprintWithCtime): Fingerprint[number] {
+  return [key, String(file.size), String(file.ino), String(file.mtimeNs), String(file.ctimeNs)];
 }
 
 /**
  * The files of the variant as they are now, by the walker's rules; `entries`, when the caller
- * has just walked the variant, spares walking it again, and their stats (src/hashing/pure/walk.ts)
- * stat'ing each file again.
+ * has just walked the variant, spares walking it again, and their fingerprints, when the walk
+ * took the change time (src/hashing/pure/walk.ts), stat'ing each file again.
  */
 export async function fingerprint(dir: string, entries?: readonly VariantEntry[]): Promise<Fingerprint> {
   entries ??= await listVariantFiles(dir);
   return Promise.all(
-    entries.map(async (entry) => fingerprintEntry(entry.key, entry.stats ?? (await stat(join(dir, entry.key), { bigint: true })))),
+    entries.map(async ({ key, fingerprint: seen }) =>
+      fingerprintEntry(key, hasCtime(seen) ? seen : fingerprintOf(await stat(join(dir, key), { bigint: true }), true)),
+    ),
   );
 }
 

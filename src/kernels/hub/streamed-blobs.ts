@@ -2,6 +2,7 @@ import { stat } from 'node:fs/promises';
 import { join } from 'node:path';
 import { DIGEST_LENGTH } from '../../digest/algorithm.js';
 import type { Digest } from '../../digest/digest.js';
+import { fingerprintOf } from '../../hashing/fingerprint.js';
 import type { VariantEntry } from '../../hashing/tree.js';
 import { ownFile, type PlacedBlob } from './cache.js';
 import { fingerprintEntry, type Fingerprint } from './receipts.js';
@@ -39,8 +40,9 @@ export class StreamedBlobs {
     if (this.blobs.size === 0 || entries.length !== digest.files.size) return undefined;
     const length = DIGEST_LENGTH[digest.algorithm];
     const checks = await Promise.all(
-      entries.map(async ({ key, stats }) => {
-        const info = stats ?? (await stat(join(dir, key), { bigint: true }).catch(() => undefined));
+      // Stat'ed again, not taken from the walk: whose file it is (owner, mode, device) is no part of a fingerprint.
+      entries.map(async ({ key }) => {
+        const info = await stat(join(dir, key), { bigint: true }).catch(() => undefined);
         if (!info) return undefined;
         const blob = this.blobs.get(`${info.dev}:${info.ino}`);
         const was = blob?.placed.stats;
@@ -52,7 +54,7 @@ export class StreamedBlobs {
           info.ctimeNs === was.ctimeNs &&
           blob!.placed.hash.length === length &&
           digest.files.get(key) === blob!.hash;
-        return holds ? fingerprintEntry(key, info) : undefined;
+        return holds ? fingerprintEntry(key, fingerprintOf(info, true)) : undefined;
       }),
     );
     return checks.every((line) => line !== undefined) ? (checks as Fingerprint) : undefined;
