@@ -1,10 +1,11 @@
-import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import { describe, expect, it } from 'vitest';
 import { execFileSync } from 'node:child_process';
 import { createHash } from 'node:crypto';
 import { closeSync, existsSync, ftruncateSync, mkdirSync, openSync, readFileSync, readdirSync, renameSync, rmSync, statSync, symlinkSync, truncateSync, utimesSync, writeFileSync } from 'node:fs';
 import { createServer } from 'node:net';
 import { join } from 'node:path';
-import { githubActionsClaims, identityToken, startMockSigstore, type MockSigstore } from './helpers/mock-sigstore.ts';
+import { githubActionsClaims, identityToken } from './helpers/mock-sigstore.ts';
+import { withMockSigstore } from './helpers/with-mock-sigstore.ts';
 import { mkfifo, tempDir } from './helpers/fs.js';
 import { DIST } from './helpers/package.js';
 import { KERNEL_METADATA, unsignedVariant } from './helpers/variant.js';
@@ -14,21 +15,14 @@ import { KERNEL_METADATA, unsignedVariant } from './helpers/variant.js';
 const ks = (await import(DIST)) as typeof import('../dist/index.js');
 const REPO = 'my-org/relu-kernel';
 const policy = ks.githubWorkflowPolicy({ repository: REPO });
-let sigstore: MockSigstore;
-let trustedRoot: ReturnType<typeof ks.pinnedTrustedRoot>;
-
-beforeAll(async () => {
-  sigstore = await startMockSigstore();
-  trustedRoot = ks.parseTrustedRoot(sigstore.trustedRoot, 'mock');
-});
-afterAll(() => sigstore.close());
+const sigstore = withMockSigstore();
 
 const signer = () => ({ method: 'keyless', identityToken: identityToken(githubActionsClaims(REPO)), fulcioURL: sigstore.url, rekorURL: sigstore.url }) as const;
 async function signed(dir = unsignedVariant()) {
   await ks.signVariant(dir, { signer: signer() });
   return dir;
 }
-const verify = (dir: string, extra: Record<string, unknown> = {}) => ks.verifyVariant(dir, { policy, trustedRoot, ...extra });
+const verify = (dir: string, extra: Record<string, unknown> = {}) => ks.verifyVariant(dir, { policy, trustedRoot: sigstore.parsedRoot, ...extra });
 const violations = (result: Awaited<ReturnType<typeof verify>>) => (result.status === 'digest-mismatch' ? result.violations.map(String) : [result.status]);
 
 /** Signs `metadata` (with a digest of our choosing) as-is, as a compromised build could. */
@@ -46,7 +40,7 @@ describe('adversarial kernel variants', () => {
     writeFileSync(join(dir, 'layers.pyc'), 'evil bytecode');
     expect(await verify(dir)).toMatchObject({ status: 'bytecode-present', paths: ['__pycache__', 'layers.pyc'] });
     // Python would load a planted __pycache__ entry whose header matches: the copy has none.
-    const copy = await ks.verifyAndCopyVariant(dir, { policy, trustedRoot });
+    const copy = await ks.verifyAndCopyVariant(dir, { policy, trustedRoot: sigstore.parsedRoot });
     expect(copy.status).toBe('verified');
     expect(existsSync(join(copy.path, '__pycache__'))).toBe(false);
     expect(existsSync(join(copy.path, 'layers.pyc'))).toBe(false);
@@ -131,16 +125,16 @@ describe('adversarial kernel variants', () => {
 
   it('a file replaced between verification and use: the verified private copy keeps the verified bytes', async () => {
     const dir = await signed();
-    const copy = await ks.verifyAndCopyVariant(dir, { policy, trustedRoot });
+    const copy = await ks.verifyAndCopyVariant(dir, { policy, trustedRoot: sigstore.parsedRoot });
     expect(copy).toMatchObject({ status: 'verified', source: dir });
     expect(copy.path).not.toBe(dir);
     expect(statSync(copy.path).mode & 0o777).toBe(0o700);
     writeFileSync(join(dir, '_ops.py'), 'import os; os.system("evil")\n'); // after the check
     const signedDigest = JSON.parse(readFileSync(join(dir, 'metadata.json'), 'utf8')).digest.files['_ops.py'];
     expect(createHash('sha256').update(readFileSync(join(copy.path, '_ops.py'))).digest('base64')).toBe(signedDigest);
-    expect((await ks.verifyVariant(copy.path, { policy, trustedRoot })).status).toBe('verified');
+    expect((await ks.verifyVariant(copy.path, { policy, trustedRoot: sigstore.parsedRoot })).status).toBe('verified');
     // And a tampered source never yields a copy.
-    const refused = await ks.verifyAndCopyVariant(dir, { policy, trustedRoot, into: tempDir() });
+    const refused = await ks.verifyAndCopyVariant(dir, { policy, trustedRoot: sigstore.parsedRoot, into: tempDir() });
     expect(refused).toMatchObject({ status: 'digest-mismatch', path: dir });
   });
 
@@ -166,13 +160,13 @@ describe('adversarial kernel variants', () => {
         twin = statSync(layers, { bigint: true });
       }
     };
-    const result = await ks.verifyAndCopyVariant(dir, { policy, trustedRoot, into, signal });
+    const result = await ks.verifyAndCopyVariant(dir, { policy, trustedRoot: sigstore.parsedRoot, into, signal });
     expect(twin).toMatchObject({ size: listed.size, mtimeNs: listed.mtimeNs });
     expect(twin!.ino).not.toBe(listed.ino);
     expect(result).toMatchObject({ status: 'hash-failed', reason: `${layers}: file changed after it was listed (size ${size} then, ${size} now)`, source: dir });
     expect(readdirSync(into)).toEqual([]); // no copy is left
     // The same bytes, listed afresh, verify: only the swap was refused.
-    expect(await ks.verifyAndCopyVariant(dir, { policy, trustedRoot, into: tempDir() })).toMatchObject({ status: 'verified' });
+    expect(await ks.verifyAndCopyVariant(dir, { policy, trustedRoot: sigstore.parsedRoot, into: tempDir() })).toMatchObject({ status: 'verified' });
   });
 
   it.each([

@@ -1,12 +1,13 @@
 // Signing without a transparency log (README: air-gapped signing): a key or an own PKI signs and
 // nothing leaves the machine; verifying needs the explicit waiver, which only key and private-CA
 // trust may give, and a log entry a bundle does carry is still checked.
-import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import { describe, expect, it } from 'vitest';
 import { createHash, generateKeyPairSync } from 'node:crypto';
 import { existsSync, readFileSync, writeFileSync } from 'node:fs';
 import { join } from 'node:path';
 import { bundleFromJSON, bundleToJSON } from '@sigstore/bundle';
-import { githubActionsClaims, identityToken, startMockSigstore, type MockSigstore } from './helpers/mock-sigstore.ts';
+import { githubActionsClaims, identityToken } from './helpers/mock-sigstore.ts';
+import { withMockSigstore } from './helpers/with-mock-sigstore.ts';
 import { pseudoRandomBytes, tempDir, writeTree } from './helpers/fs.js';
 import { DIST, runCli } from './helpers/package.js';
 import { unsignedVariant } from './helpers/variant.js';
@@ -14,11 +15,7 @@ import { opensslCa } from './helpers/pki.js';
 
 const ks = (await import(DIST)) as typeof import('../dist/index.js');
 
-let sigstore: MockSigstore;
-beforeAll(async () => {
-  sigstore = await startMockSigstore();
-});
-afterAll(() => sigstore.close());
+const sigstore = withMockSigstore();
 
 /** Requests the mock services (Fulcio, Rekor, TSA, all on sigstore.url) have served so far. */
 const served = () => [...sigstore.requests.values()].reduce((a, b) => a + b, 0);

@@ -1,4 +1,4 @@
-import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import { beforeAll, describe, expect, it } from 'vitest';
 import { bundleFromJSON } from '@sigstore/bundle';
 import { TrustedRoot } from '@sigstore/protobuf-specs';
 import { Verifier, toSignedEntity, toTrustMaterial } from '@sigstore/verify';
@@ -6,7 +6,8 @@ import { createHash } from 'node:crypto';
 import { existsSync, readFileSync, writeFileSync } from 'node:fs';
 import { join } from 'node:path';
 import { tempDir } from './helpers/fs.js';
-import { githubActionsClaims, identityToken, startMockSigstore, type MockSigstore } from './helpers/mock-sigstore.ts';
+import { githubActionsClaims, identityToken } from './helpers/mock-sigstore.ts';
+import { withMockSigstore } from './helpers/with-mock-sigstore.ts';
 import { DIST, ROOT, runCli } from './helpers/package.js';
 
 const ks = (await import(DIST)) as typeof import('../dist/index.js');
@@ -35,13 +36,11 @@ const GITHUB_ENV = {
 };
 const NOT_GITHUB = Object.fromEntries(Object.keys(GITHUB_ENV).map((name) => [name, '']));
 
-let sigstore: MockSigstore;
+const sigstore = withMockSigstore();
 let services: string[];
-beforeAll(async () => {
-  sigstore = await startMockSigstore();
+beforeAll(() => {
   services = ['--fulcio-url', sigstore.url, '--rekor-url', sigstore.url];
 });
-afterAll(() => sigstore.close());
 
 const token = () => identityToken({ ...githubActionsClaims(REPO, 'release.yml', REF), runner_environment: 'github-hosted' });
 const dir = tempDir();

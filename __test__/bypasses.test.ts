@@ -2,7 +2,8 @@ import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { cpSync, existsSync, mkdirSync, readFileSync, readdirSync, rmSync, symlinkSync, writeFileSync } from 'node:fs';
 import { join } from 'node:path';
 import { startMockHub, type MockHub } from './helpers/mock-hub.ts';
-import { githubActionsClaims, identityToken, startMockSigstore, type MockSigstore } from './helpers/mock-sigstore.ts';
+import { githubActionsClaims, identityToken } from './helpers/mock-sigstore.ts';
+import { withMockSigstore } from './helpers/with-mock-sigstore.ts';
 import { mkfifo, tempDir } from './helpers/fs.js';
 import { DIST, runCli } from './helpers/package.js';
 import { unsignedVariant } from './helpers/variant.js';
@@ -22,19 +23,15 @@ const backends = [
   ['pure', ks.pureBackend],
 ] as const;
 
-let sigstore: MockSigstore;
-let trustedRoot: ReturnType<typeof ks.pinnedTrustedRoot>;
+const sigstore = withMockSigstore();
 let cliTrust: string[];
 const hubs: MockHub[] = [];
 
-beforeAll(async () => {
-  sigstore = await startMockSigstore();
-  trustedRoot = ks.parseTrustedRoot(sigstore.trustedRoot, 'mock');
+beforeAll(() => {
   cliTrust = ['--trusted-root', sigstore.trustedRootPath, '--certificate-identity', IDENTITY, '--certificate-oidc-issuer', ISSUER, '--offline'];
-}, 60_000);
+});
 afterAll(async () => {
   await Promise.all(hubs.map((h) => h.close()));
-  await sigstore.close();
 });
 
 const signer = () => ({ method: 'keyless', identityToken: identityToken(githubActionsClaims(REPO)), fulcioURL: sigstore.url, rekorURL: sigstore.url }) as const;
@@ -53,7 +50,7 @@ function plantedPackage(): string {
 
 describe('1. entries the walk does not hash fail verification and signing, naming them', () => {
   describe.each(backends)('%s backend', (_name, backend) => {
-    const verify = (dir: string) => ks.verifyVariant(dir, { policy, trustedRoot, backend });
+    const verify = (dir: string) => ks.verifyVariant(dir, { policy, trustedRoot: sigstore.parsedRoot, backend });
 
     it('a symlinked package directory that Python would import before the signed _ops.py', async () => {
       const dir = await signed();
@@ -98,7 +95,7 @@ describe('1. entries the walk does not hash fail verification and signing, namin
     const dir = await signed();
     symlinkSync(plantedPackage(), join(dir, '_ops'));
     const into = tempDir();
-    expect(await ks.verifyAndCopyVariant(dir, { policy, trustedRoot, into })).toMatchObject({ status: 'entry-refused', entries: [{ path: '_ops', reason: 'directory-symlink' }] });
+    expect(await ks.verifyAndCopyVariant(dir, { policy, trustedRoot: sigstore.parsedRoot, into })).toMatchObject({ status: 'entry-refused', entries: [{ path: '_ops', reason: 'directory-symlink' }] });
     expect(readdirSync(into)).toEqual([]);
   });
 
@@ -173,7 +170,7 @@ describe('more ways around the verifier, found attacking it', () => {
     await signed(dir);
     rmSync(join(dir, 'sub', '__init__.py'));
     symlinkSync('/proc/self/cmdline', join(dir, 'sub', '__init__.py'));
-    expect(await ks.verifyVariant(dir, { policy, trustedRoot, backend })).toMatchObject({
+    expect(await ks.verifyVariant(dir, { policy, trustedRoot: sigstore.parsedRoot, backend })).toMatchObject({
       status: 'hash-failed',
       reason: expect.stringContaining('holds more than the 0 bytes its size says'),
     });
@@ -183,7 +180,7 @@ describe('more ways around the verifier, found attacking it', () => {
     const dir = await signed();
     symlinkSync('/proc/self/pagemap', join(dir, 'zz.py'));
     const into = tempDir();
-    const result = await ks.verifyAndCopyVariant(dir, { policy, trustedRoot, into });
+    const result = await ks.verifyAndCopyVariant(dir, { policy, trustedRoot: sigstore.parsedRoot, into });
     expect(result.status === 'digest-mismatch' && result.violations.map(String)).toEqual(['Unknown file: zz.py']);
     expect(readdirSync(into)).toEqual([]);
   });
@@ -194,10 +191,10 @@ describe('more ways around the verifier, found attacking it', () => {
     cpSync(unsignedVariant(), cpu, { recursive: true });
     writeFileSync(join(cpu, 'metadata.json'), readFileSync(join(cpu, 'metadata.json'), 'utf8').replace('"type": "cuda"', '"type": "cpu"'));
     await signed(cpu);
-    expect((await ks.verifyVariant(cpu, { policy, trustedRoot })).status).toBe('verified');
+    expect((await ks.verifyVariant(cpu, { policy, trustedRoot: sigstore.parsedRoot })).status).toBe('verified');
     const posing = join(root, 'torch210-cxx11-cu128-x86_64-linux');
     cpSync(cpu, posing, { recursive: true });
-    expect(await ks.verifyVariant(posing, { policy, trustedRoot })).toMatchObject({
+    expect(await ks.verifyVariant(posing, { policy, trustedRoot: sigstore.parsedRoot })).toMatchObject({
       status: 'metadata-invalid',
       reason: 'the directory is named as a cuda variant, but the signed metadata is for backend cpu',
     });
@@ -232,7 +229,7 @@ describe('more ways around the verifier, found attacking it', () => {
     mkdirSync(join(repo, 'refs'), { recursive: true });
     writeFileSync(join(repo, 'refs', 'v1'), commit);
     mkdirSync(join(repo, 'snapshots', commit, 'build', 'x\n✅ fake: kernel metadata is correctly signed'), { recursive: true });
-    const error = await ks.getKernel(REPO, { cacheDir, offline: true, version: 1, selector: { backend: 'cpu' }, policy, trustedRoot }).catch((e: Error) => e);
+    const error = await ks.getKernel(REPO, { cacheDir, offline: true, version: 1, selector: { backend: 'cpu' }, policy, trustedRoot: sigstore.parsedRoot }).catch((e: Error) => e);
     expect((error as Error).message).toContain('available: "x\\n✅ fake: kernel metadata is correctly signed"');
   });
 });
@@ -275,7 +272,7 @@ describe('3. Python bytecode never gets a bare ✅', () => {
   it('bytecode is refused only once everything else holds: a changed file is still the verdict', async () => {
     const dir = await withBytecode();
     writeFileSync(join(dir, 'layers.py'), 'changed\n');
-    expect(await ks.verifyVariant(dir, { policy, trustedRoot })).toMatchObject({ status: 'digest-mismatch' });
+    expect(await ks.verifyVariant(dir, { policy, trustedRoot: sigstore.parsedRoot })).toMatchObject({ status: 'digest-mismatch' });
     expect(existsSync(join(dir, '__pycache__'))).toBe(true);
   });
 });
@@ -291,7 +288,7 @@ describe('3 and 1 through the fetcher: getKernel never hands back bytecode or an
     hubs.push(hub);
     return hub;
   }
-  const options = (hub: MockHub, cacheDir = tempDir('kernelseal-cache-')) => ({ endpoint: hub.url, cacheDir, policy, trustedRoot, version: 1, variant: VARIANT, onWarning: () => {} });
+  const options = (hub: MockHub, cacheDir = tempDir('kernelseal-cache-')) => ({ endpoint: hub.url, cacheDir, policy, trustedRoot: sigstore.parsedRoot, version: 1, variant: VARIANT, onWarning: () => {} });
 
   it('downloads nothing the walk would leave out (a directory named x.pyc is not fetched either)', async () => {
     const hub = await hubWith((dir) => {
@@ -373,7 +370,7 @@ describe('8. policies and trust anchors', () => {
   it('options with both a policy and a key are refused as ambiguous, never one silently dropped', async () => {
     const dir = await signed();
     const { publicKey } = await import('node:crypto').then((c) => c.generateKeyPairSync('ec', { namedCurve: 'P-256' }));
-    await expect(ks.verifyVariant(dir, { policy, key: publicKey, trustedRoot } as never)).rejects.toThrow(/ambiguous trust: policy and key/);
-    await expect(ks.verifyVariant(dir, { policy, certificateChain: 'x', trustedRoot } as never)).rejects.toThrow(/ambiguous trust: policy and certificateChain/);
+    await expect(ks.verifyVariant(dir, { policy, key: publicKey, trustedRoot: sigstore.parsedRoot } as never)).rejects.toThrow(/ambiguous trust: policy and key/);
+    await expect(ks.verifyVariant(dir, { policy, certificateChain: 'x', trustedRoot: sigstore.parsedRoot } as never)).rejects.toThrow(/ambiguous trust: policy and certificateChain/);
   });
 });

@@ -1,9 +1,10 @@
 // kernelseal verify-model and sign-model, as a user runs them.
-import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import { describe, expect, it } from 'vitest';
 import { generateKeyPairSync } from 'node:crypto';
 import { readFileSync, writeFileSync } from 'node:fs';
 import { join } from 'node:path';
-import { identityToken, startMockSigstore, type MockSigstore } from './helpers/mock-sigstore.js';
+import { identityToken } from './helpers/mock-sigstore.js';
+import { withMockSigstore } from './helpers/with-mock-sigstore.ts';
 import { pseudoRandomBytes, tempDir, writeTree } from './helpers/fs.js';
 import { runCli, testdata } from './helpers/package.js';
 
@@ -11,11 +12,7 @@ const SIGNED = testdata('model-signing', 'model-transparency', 'scripts', 'tests
 const KEYS = join(SIGNED, 'keys', 'certificate');
 const SIGSTORE_TRUST = ['--identity', 'stefanb@us.ibm.com', '--issuer', 'https://sigstore.verify.ibm.com/oauth2', '--offline'];
 
-let sigstore: MockSigstore;
-beforeAll(async () => {
-  sigstore = await startMockSigstore();
-});
-afterAll(() => sigstore.close());
+const sigstore = withMockSigstore();
 
 function keyFiles(): { privateKey: string; publicKey: string } {
   const dir = tempDir();

@@ -1,10 +1,11 @@
-import { afterAll, beforeAll, describe, expect, it, onTestFinished } from 'vitest';
+import { beforeAll, describe, expect, it, onTestFinished } from 'vitest';
 import { execFileSync } from 'node:child_process';
 import { createHash, generateKeyPairSync } from 'node:crypto';
 import { createServer } from 'node:http';
 import { cpSync, readFileSync, readdirSync, statSync, writeFileSync } from 'node:fs';
 import { join } from 'node:path';
-import { githubActionsClaims, identityToken, startMockSigstore, type MockSigstore } from './helpers/mock-sigstore.ts';
+import { githubActionsClaims, identityToken, startMockSigstore } from './helpers/mock-sigstore.ts';
+import { withMockSigstore } from './helpers/with-mock-sigstore.ts';
 import { tempDir, writeTree } from './helpers/fs.js';
 import { runCli } from './helpers/package.js';
 import { unsignedVariant } from './helpers/variant.js';
@@ -12,18 +13,16 @@ import { unsignedVariant } from './helpers/variant.js';
 const REPO = 'my-org/relu-kernel';
 const IDENTITY = `https://github.com/${REPO}/.github/workflows/build.yaml@refs/heads/main`;
 const ISSUER = 'https://token.actions.githubusercontent.com';
-let sigstore: MockSigstore;
+const sigstore = withMockSigstore();
 let services: string[];
 let policyFile: string;
 const NO_AMBIENT = { SIGSTORE_ID_TOKEN: '', ACTIONS_ID_TOKEN_REQUEST_URL: '', ACTIONS_ID_TOKEN_REQUEST_TOKEN: '', BUILDKITE: '' };
 
-beforeAll(async () => {
-  sigstore = await startMockSigstore();
+beforeAll(() => {
   services = ['--fulcio-url', sigstore.url, '--rekor-url', sigstore.url];
   policyFile = join(tempDir(), 'policy.json');
   writeFileSync(policyFile, JSON.stringify({ github: { repository: REPO, workflow: '.github/workflows/build.yaml', ref: 'refs/heads/main' } }));
 });
-afterAll(() => sigstore.close());
 
 const token = (claims = githubActionsClaims(REPO)) => identityToken(claims);
 const verifyArgs = (dir: string) => ['verify', dir, '--trusted-root', sigstore.trustedRootPath, '--policy', policyFile];

@@ -1,8 +1,9 @@
-import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import { beforeAll, describe, expect, it } from 'vitest';
 import { createHash } from 'node:crypto';
 import { cpSync, mkdirSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
 import { join } from 'node:path';
-import { githubActionsClaims, identityToken, startMockSigstore, type MockSigstore } from './helpers/mock-sigstore.js';
+import { githubActionsClaims, identityToken } from './helpers/mock-sigstore.js';
+import { withMockSigstore } from './helpers/with-mock-sigstore.ts';
 import { tempDir } from './helpers/fs.js';
 import { DIST, runCli } from './helpers/package.js';
 import { KERNEL_METADATA, unsignedVariant } from './helpers/variant.js';
@@ -12,14 +13,12 @@ const ks = (await import(DIST)) as typeof import('../dist/index.js');
 const REPO = 'my-org/relu-kernel';
 const IDENTITY = `https://github.com/${REPO}/.github/workflows/build.yaml@refs/heads/main`;
 const ISSUER = 'https://token.actions.githubusercontent.com';
-let sigstore: MockSigstore;
+const sigstore = withMockSigstore();
 let trust: string[];
 
-beforeAll(async () => {
-  sigstore = await startMockSigstore();
+beforeAll(() => {
   trust = ['--trusted-root', sigstore.trustedRootPath];
 });
-afterAll(() => sigstore.close());
 
 async function signed(dir = unsignedVariant()) {
   const signer = { method: 'keyless', identityToken: identityToken(githubActionsClaims(REPO)), fulcioURL: sigstore.url, rekorURL: sigstore.url } as const;

@@ -1,11 +1,12 @@
 // The rule for errors (docs/architecture.md, "Errors"): a verdict about the user's files is a
 // result; a caller's mistake, a broken piece of code the caller passed in (a backend, a policy)
 // or a bug is an exception, in every product, never a verdict about the files.
-import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import { describe, expect, it } from 'vitest';
 import { generateKeyPairSync } from 'node:crypto';
 import { readFileSync, readdirSync } from 'node:fs';
 import { join } from 'node:path';
-import { githubActionsClaims, identityToken, startMockSigstore, type MockSigstore } from './helpers/mock-sigstore.ts';
+import { githubActionsClaims, identityToken } from './helpers/mock-sigstore.ts';
+import { withMockSigstore } from './helpers/with-mock-sigstore.ts';
 import { pseudoRandomBytes, tempDir, writeTree } from './helpers/fs.js';
 import { DIST, ROOT } from './helpers/package.js';
 import { unsignedVariant } from './helpers/variant.js';
@@ -15,13 +16,7 @@ type Policy = import('../dist/index.js').Policy;
 type DigestBackend = import('../dist/index.js').DigestBackend;
 
 const REPO = 'my-org/relu-kernel';
-let sigstore: MockSigstore;
-let trustedRoot: ReturnType<typeof ks.pinnedTrustedRoot>;
-beforeAll(async () => {
-  sigstore = await startMockSigstore();
-  trustedRoot = ks.parseTrustedRoot(sigstore.trustedRoot, 'mock');
-});
-afterAll(() => sigstore.close());
+const sigstore = withMockSigstore();
 
 /** A policy whose code is broken: it throws instead of answering. */
 const brokenPolicy: Policy = {
@@ -49,16 +44,16 @@ describe('an internal error is never a verdict about the user files', () => {
   it('kernels: verifyVariant rethrows a broken backend and a broken policy; a good variant still verifies', async () => {
     const dir = await signedVariant();
     const policy = ks.githubWorkflowPolicy({ repository: REPO });
-    expect((await ks.verifyVariant(dir, { policy, trustedRoot })).status).toBe('verified');
-    await expect(ks.verifyVariant(dir, { policy, trustedRoot, backend: brokenBackend })).rejects.toThrow(TypeError);
-    await expect(ks.verifyVariant(dir, { policy: brokenPolicy, trustedRoot })).rejects.toThrow('broken policy');
-    await expect(ks.verifyVariant(dir, { trustedRoot } as never)).rejects.toThrow(TypeError); // no trust anchor
+    expect((await ks.verifyVariant(dir, { policy, trustedRoot: sigstore.parsedRoot })).status).toBe('verified');
+    await expect(ks.verifyVariant(dir, { policy, trustedRoot: sigstore.parsedRoot, backend: brokenBackend })).rejects.toThrow(TypeError);
+    await expect(ks.verifyVariant(dir, { policy: brokenPolicy, trustedRoot: sigstore.parsedRoot })).rejects.toThrow('broken policy');
+    await expect(ks.verifyVariant(dir, { trustedRoot: sigstore.parsedRoot } as never)).rejects.toThrow(TypeError); // no trust anchor
   });
 
   it('kernels: verifyAndCopyVariant rethrows a broken policy and leaves no copy', async () => {
     const dir = await signedVariant();
     const into = tempDir();
-    await expect(ks.verifyAndCopyVariant(dir, { policy: brokenPolicy, trustedRoot, into })).rejects.toThrow('broken policy');
+    await expect(ks.verifyAndCopyVariant(dir, { policy: brokenPolicy, trustedRoot: sigstore.parsedRoot, into })).rejects.toThrow('broken policy');
     expect(readdirSync(into)).toEqual([]);
   });
 
@@ -115,7 +110,7 @@ describe('error codes come from closed unions, and a wrapping error keeps its ca
     const dir = await signedVariant();
     const bundle = ks.parseBundle(readFileSync(join(dir, 'metadata.json.sigstore')));
     const other = ks.githubWorkflowPolicy({ repository: 'someone/else' });
-    const error = await caught(() => ks.verifyBundle(bundle, { bytes: readFileSync(join(dir, 'metadata.json')) }, trustedRoot, { policy: other }));
+    const error = await caught(() => ks.verifyBundle(bundle, { bytes: readFileSync(join(dir, 'metadata.json')) }, sigstore.parsedRoot, { policy: other }));
     expect(error).toBeInstanceOf(ks.SignatureVerificationError);
     expect(error.code).toBe('POLICY_ERROR' satisfies import('../dist/index.js').SignatureVerificationErrorCode);
     const missing = await caught(() => ks.hashVariant('sha256', join(dir, 'no-such-dir'), { backend: ks.pureBackend }));

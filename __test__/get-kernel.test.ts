@@ -3,7 +3,8 @@ import { createHash } from 'node:crypto';
 import { cpSync, existsSync, lstatSync, mkdirSync, readFileSync, readdirSync, readlinkSync, rmSync, statSync, writeFileSync } from 'node:fs';
 import { join, resolve } from 'node:path';
 import { startMockHub, type MockHub } from './helpers/mock-hub.ts';
-import { githubActionsClaims, identityToken, startMockSigstore, type MockSigstore } from './helpers/mock-sigstore.ts';
+import { githubActionsClaims, identityToken } from './helpers/mock-sigstore.ts';
+import { withMockSigstore } from './helpers/with-mock-sigstore.ts';
 import { tempDir } from './helpers/fs.js';
 import { DIST, runCli, testdata } from './helpers/package.js';
 import { unsignedVariant } from './helpers/variant.js';
@@ -17,8 +18,7 @@ const CU126 = 'torch210-cxx11-cu126-x86_64-linux';
 const UNSIGNED = 'torch29-cxx11-cpu-x86_64-linux';
 const TAMPERED = 'torch210-cxx11-cu130-x86_64-linux';
 
-let sigstore: MockSigstore;
-let trustedRoot: ReturnType<typeof ks.pinnedTrustedRoot>;
+const sigstore = withMockSigstore();
 let repoDir: string;
 const policy = () => ks.githubWorkflowPolicy({ repository: REPO });
 const hubs: MockHub[] = [];
@@ -31,8 +31,6 @@ async function hub(faults: Parameters<typeof startMockHub>[1] = {}) {
 }
 
 beforeAll(async () => {
-  sigstore = await startMockSigstore();
-  trustedRoot = ks.parseTrustedRoot(sigstore.trustedRoot, 'mock');
   repoDir = tempDir('kernelseal-hub-repo-');
   const signer = { method: 'keyless', identityToken: identityToken(githubActionsClaims(REPO)), fulcioURL: sigstore.url, rekorURL: sigstore.url } as const;
   for (const name of [CU128, CU126, UNSIGNED, TAMPERED]) {
@@ -47,7 +45,6 @@ beforeAll(async () => {
 }, 120_000);
 afterAll(async () => {
   await Promise.all(hubs.map((h) => h.close()));
-  await sigstore.close();
 });
 
 /** Resolves once `path` holds at least `size` bytes: polls, as the writer gives no signal. */
@@ -55,7 +52,7 @@ async function untilSize(path: string, size: number): Promise<void> {
   while ((existsSync(path) ? statSync(path).size : 0) < size) await new Promise((resolve) => setTimeout(resolve, 1));
 }
 
-const fetchOptions = (h: MockHub, extra: Record<string, unknown> = {}) => ({ endpoint: h.url, cacheDir: tempDir('kernelseal-cache-'), policy: policy(), trustedRoot, onWarning: () => {}, ...extra });
+const fetchOptions = (h: MockHub, extra: Record<string, unknown> = {}) => ({ endpoint: h.url, cacheDir: tempDir('kernelseal-cache-'), policy: policy(), trustedRoot: sigstore.parsedRoot, onWarning: () => {}, ...extra });
 
 describe('getKernel', () => {
   it('fetches and verifies a variant into the Hugging Face cache layout, without .pyc', async () => {

@@ -4,7 +4,8 @@ import { createHash, generateKeyPairSync } from 'node:crypto';
 import { chmodSync, cpSync, lstatSync, mkdirSync, readFileSync, readdirSync, readlinkSync, rmSync, statSync, symlinkSync, truncateSync, writeFileSync } from 'node:fs';
 import { join, resolve } from 'node:path';
 import { startMockHub, type MockHub } from './helpers/mock-hub.ts';
-import { githubActionsClaims, identityToken, startMockSigstore, type MockSigstore } from './helpers/mock-sigstore.ts';
+import { githubActionsClaims, identityToken } from './helpers/mock-sigstore.ts';
+import { withMockSigstore } from './helpers/with-mock-sigstore.ts';
 import { mkfifo, tempDir } from './helpers/fs.js';
 import { CLI, DIST } from './helpers/package.js';
 import { unsignedVariant } from './helpers/variant.js';
@@ -21,15 +22,12 @@ const REPO = 'kernels-test/relu';
 const VARIANT = 'torch210-cxx11-cu128-x86_64-linux';
 const REPO_FOLDER = 'kernels--kernels-test--relu';
 
-let sigstore: MockSigstore;
+const sigstore = withMockSigstore();
 let hub: MockHub;
 let policyFile: string;
-let trustedRoot: ReturnType<typeof ks.parseTrustedRoot>;
 let commit: string;
 
 beforeAll(async () => {
-  sigstore = await startMockSigstore();
-  trustedRoot = ks.parseTrustedRoot(sigstore.trustedRoot, 'mock');
   const repoDir = tempDir('kernelseal-hub-repo-');
   const dir = join(repoDir, 'build', VARIANT);
   cpSync(unsignedVariant(), dir, { recursive: true });
@@ -41,7 +39,6 @@ beforeAll(async () => {
 }, 120_000);
 afterAll(async () => {
   await hub.close();
-  await sigstore.close();
 });
 
 /** getKernel of the variant into `cacheDir`, collecting warnings. */
@@ -51,7 +48,7 @@ function load(cacheDir: string, extra: Record<string, unknown> = {}) {
     endpoint: hub.url,
     cacheDir,
     policy: ks.githubWorkflowPolicy({ repository: REPO }),
-    trustedRoot,
+    trustedRoot: sigstore.parsedRoot,
     version: 1,
     variant: VARIANT,
     onWarning: (w: string) => warnings.push(w),

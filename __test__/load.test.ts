@@ -1,18 +1,15 @@
-import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import { describe, expect, it } from 'vitest';
 import { spawnSync } from 'node:child_process';
 import { cpSync, writeFileSync } from 'node:fs';
 import { join } from 'node:path';
-import { githubActionsClaims, identityToken, startMockSigstore, type MockSigstore } from './helpers/mock-sigstore.ts';
+import { githubActionsClaims, identityToken } from './helpers/mock-sigstore.ts';
+import { withMockSigstore } from './helpers/with-mock-sigstore.ts';
 import { tempDir } from './helpers/fs.js';
 import { DIST } from './helpers/package.js';
 import { unsignedVariant } from './helpers/variant.js';
 
 const ks = (await import(DIST)) as typeof import('../dist/index.js');
-let sigstore: MockSigstore;
-beforeAll(async () => {
-  sigstore = await startMockSigstore();
-});
-afterAll(() => sigstore.close());
+const sigstore = withMockSigstore();
 
 describe('load', () => {
   it.each(['native', 'pure'])(

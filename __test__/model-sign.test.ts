@@ -1,11 +1,12 @@
 // Signing models and verifying them back: every method, serialization and hash; then what
 // must fail, and with which reason.
-import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import { describe, expect, it } from 'vitest';
 import { execFileSync } from 'node:child_process';
 import { createPublicKey, generateKeyPairSync, sign as cryptoSign, verify as cryptoVerify } from 'node:crypto';
 import { existsSync, readFileSync, rmSync, symlinkSync, writeFileSync } from 'node:fs';
 import { basename, join } from 'node:path';
-import { identityToken, startMockSigstore, type MockSigstore } from './helpers/mock-sigstore.js';
+import { identityToken } from './helpers/mock-sigstore.js';
+import { withMockSigstore } from './helpers/with-mock-sigstore.ts';
 import { pseudoRandomBytes, tempDir, writeTree } from './helpers/fs.js';
 import { DIST, internal, testdata } from './helpers/package.js';
 
@@ -17,11 +18,7 @@ const read = (path: string) => readFileSync(path, 'utf8');
 const EMAIL = 'model-publisher@example.com';
 const ISSUER = 'https://accounts.example.com';
 
-let sigstore: MockSigstore;
-beforeAll(async () => {
-  sigstore = await startMockSigstore();
-});
-afterAll(() => sigstore.close());
+const sigstore = withMockSigstore();
 
 /** A small model: weights cut in shards by a 1 KiB shard size, config, a tokenizer below. */
 function model(): string {

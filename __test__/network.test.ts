@@ -6,7 +6,8 @@ import { createServer as createHttpServer, type Server as HttpServer } from 'nod
 import { createServer as createTcpServer, type Server as TcpServer, type Socket } from 'node:net';
 import { join } from 'node:path';
 import { startMockHub, type MockHub } from './helpers/mock-hub.ts';
-import { githubActionsClaims, identityToken, startMockSigstore, type MockSigstore } from './helpers/mock-sigstore.ts';
+import { githubActionsClaims, identityToken } from './helpers/mock-sigstore.ts';
+import { withMockSigstore } from './helpers/with-mock-sigstore.ts';
 import { tempDir } from './helpers/fs.js';
 import { DIST, runCli } from './helpers/package.js';
 import { unsignedVariant } from './helpers/variant.js';
@@ -21,13 +22,10 @@ const CUDA = 'torch210-cxx11-cu128-x86_64-linux';
 const policy = ks.githubWorkflowPolicy({ repository: REPO });
 const closers: Array<() => unknown> = [];
 
-let sigstore: MockSigstore;
-let trustedRoot: ReturnType<typeof ks.pinnedTrustedRoot>;
+const sigstore = withMockSigstore();
 let repoDir: string;
 
 beforeAll(async () => {
-  sigstore = await startMockSigstore();
-  trustedRoot = ks.parseTrustedRoot(sigstore.trustedRoot, 'mock');
   repoDir = tempDir('kernelseal-hub-repo-');
   const signer = { method: 'keyless', identityToken: identityToken(githubActionsClaims(REPO)), fulcioURL: sigstore.url, rekorURL: sigstore.url } as const;
   for (const name of [CPU, CUDA]) {
@@ -40,7 +38,6 @@ beforeAll(async () => {
 }, 120_000);
 afterAll(async () => {
   for (const close of closers) await close();
-  await sigstore.close();
 });
 
 async function hub(): Promise<MockHub> {
@@ -125,7 +122,7 @@ describe('offline and the cache', () => {
   it('a Hub that cannot be reached falls back to a revision already in the cache, with one warning', async () => {
     const h = await hub();
     const cacheDir = tempDir('kernelseal-cache-');
-    const options = { cacheDir, policy, trustedRoot, version: 1, variant: CPU };
+    const options = { cacheDir, policy, trustedRoot: sigstore.parsedRoot, version: 1, variant: CPU };
     const first = await ks.getKernel(REPO, { ...options, endpoint: h.url, onWarning: () => {} });
     await h.close();
     const warnings: string[] = [];
@@ -140,7 +137,7 @@ describe('offline and the cache', () => {
   it.each(['1', 'true', 'YES', 'on'])('HF_HUB_OFFLINE=%s means no network at all: neither the Hub nor the TUF refresh is contacted', async (value) => {
     const h = await hub();
     const cacheDir = tempDir('kernelseal-cache-');
-    await ks.getKernel(REPO, { endpoint: h.url, cacheDir, policy, trustedRoot, version: 1, variant: CPU, onWarning: () => {} });
+    await ks.getKernel(REPO, { endpoint: h.url, cacheDir, policy, trustedRoot: sigstore.parsedRoot, version: 1, variant: CPU, onWarning: () => {} });
     const silent = await silentServer();
     const env = { HF_HUB_OFFLINE: value, HF_ENDPOINT: silent.url, HF_HUB_CACHE: cacheDir, KERNELSEAL_TUF_MIRROR: silent.url, KERNELSEAL_TUF_CACHE: tempDir() };
     // No --trusted-root: the public-good root would be refreshed through TUF if offline were ignored.
@@ -183,7 +180,7 @@ os.close(fd)`], { stdio: ['ignore', 'pipe', 'inherit'] });
     const exited = new Promise((resolve) => holder.once('exit', resolve));
     await new Promise<void>((resolve) => holder.stdout.once('data', () => resolve()));
     const started = Date.now();
-    const kernel = await ks.getKernel(REPO, { endpoint: h.url, cacheDir, policy, trustedRoot, version: 1, variant: CPU, onWarning: () => {} });
+    const kernel = await ks.getKernel(REPO, { endpoint: h.url, cacheDir, policy, trustedRoot: sigstore.parsedRoot, version: 1, variant: CPU, onWarning: () => {} });
     expect(kernel.verified).toBe(true);
     expect(Date.now() - started).toBeGreaterThanOrEqual(1000); // it could not take the blob before Python let go
     expect(existsSync(lock)).toBe(true);
@@ -200,7 +197,7 @@ os.close(fd)`], { stdio: ['ignore', 'pipe', 'inherit'] });
 
   it('never guesses the GPU backend: a kernel built for several is refused until one is named', async () => {
     const h = await hub();
-    const options = { endpoint: h.url, cacheDir: tempDir(), policy, trustedRoot, version: 1, onWarning: () => {} };
+    const options = { endpoint: h.url, cacheDir: tempDir(), policy, trustedRoot: sigstore.parsedRoot, version: 1, onWarning: () => {} };
     await expect(ks.getKernel(REPO, { ...options, selector: { os: 'linux', arch: 'x86_64' } })).rejects.toThrow(/built for cpu, cuda: say which backend/);
     expect((await ks.getKernel(REPO, { ...options, selector: { backend: 'cpu' } })).variant).toBe(CPU);
     expect((await ks.getKernel(REPO, { ...options, selector: { backend: 'cuda', backendVersion: '12.9' } })).variant).toBe(CUDA);

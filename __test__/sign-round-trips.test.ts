@@ -1,21 +1,18 @@
 // Every way to sign that a signing command's help offers closes the loop with its verifier, as
 // a user runs them: each key type listed, and certificates of an own PKI as openssl writes them
 // (`openssl ca`: text before the block; a chain file with an intermediate and a root).
-import { afterAll, beforeAll, describe, expect, it, onTestFinished } from 'vitest';
+import { describe, expect, it, onTestFinished } from 'vitest';
 import { createHash, generateKeyPairSync } from 'node:crypto';
 import { existsSync, readFileSync, readdirSync, writeFileSync } from 'node:fs';
 import { join } from 'node:path';
-import { startMockSigstore, type MockSigstore } from './helpers/mock-sigstore.ts';
+import { startMockSigstore } from './helpers/mock-sigstore.ts';
+import { withMockSigstore } from './helpers/with-mock-sigstore.ts';
 import { pseudoRandomBytes, tempDir, writeTree } from './helpers/fs.js';
 import { runCli } from './helpers/package.js';
 import { unsignedVariant } from './helpers/variant.js';
 import { opensslCa } from './helpers/pki.js';
 
-let sigstore: MockSigstore;
-beforeAll(async () => {
-  sigstore = await startMockSigstore();
-});
-afterAll(() => sigstore.close());
+const sigstore = withMockSigstore();
 
 /** Node's curve names for the ones the help texts list. */
 const CURVES: Record<string, string> = { 'P-256': 'prime256v1', 'P-384': 'secp384r1', 'P-521': 'secp521r1' };

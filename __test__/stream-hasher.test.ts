@@ -3,7 +3,8 @@ import { createHash, randomBytes } from 'node:crypto';
 import { cpSync, existsSync, readFileSync, statSync, writeFileSync } from 'node:fs';
 import { join } from 'node:path';
 import { startMockHub, type MockHub } from './helpers/mock-hub.ts';
-import { githubActionsClaims, identityToken, startMockSigstore, type MockSigstore } from './helpers/mock-sigstore.ts';
+import { githubActionsClaims, identityToken } from './helpers/mock-sigstore.ts';
+import { withMockSigstore } from './helpers/with-mock-sigstore.ts';
 import { tempDir } from './helpers/fs.js';
 import { DIST, internal } from './helpers/package.js';
 import { unsignedVariant } from './helpers/variant.js';
@@ -71,8 +72,7 @@ describe('getKernel of a variant with a file above the threshold', () => {
   const GOOD = 'torch210-cxx11-cu128-x86_64-linux';
   const BAD = 'torch210-cxx11-cu126-x86_64-linux'; // weights.bin changed after signing
   const FILE = 'weights.bin';
-  let sigstore: MockSigstore;
-  let trustedRoot: ReturnType<typeof ks.parseTrustedRoot>;
+  const sigstore = withMockSigstore();
   let repoDir: string;
   const hubs: MockHub[] = [];
   const hub = async (faults: Parameters<typeof startMockHub>[1] = {}) => {
@@ -83,13 +83,11 @@ describe('getKernel of a variant with a file above the threshold', () => {
   const load = (h: MockHub, variant: string, cacheDir = tempDir('kernelseal-cache-')) => {
     let hashed = false;
     return ks
-      .getKernel(REPO, { endpoint: h.url, cacheDir, policy: ks.githubWorkflowPolicy({ repository: REPO }), trustedRoot, version: 1, variant, attempts: 3, onWarning: () => {}, onHashProgress: () => void (hashed = true) })
+      .getKernel(REPO, { endpoint: h.url, cacheDir, policy: ks.githubWorkflowPolicy({ repository: REPO }), trustedRoot: sigstore.parsedRoot, version: 1, variant, attempts: 3, onWarning: () => {}, onHashProgress: () => void (hashed = true) })
       .then((kernel) => ({ kernel, hashed }));
   };
 
   beforeAll(async () => {
-    sigstore = await startMockSigstore();
-    trustedRoot = ks.parseTrustedRoot(sigstore.trustedRoot, 'mock');
     repoDir = tempDir('kernelseal-hub-repo-');
     const signer = { method: 'keyless', identityToken: identityToken(githubActionsClaims(REPO)), fulcioURL: sigstore.url, rekorURL: sigstore.url } as const;
     const weights = randomBytes(LARGE);
@@ -104,7 +102,6 @@ describe('getKernel of a variant with a file above the threshold', () => {
   }, 120_000);
   afterAll(async () => {
     await Promise.all(hubs.map((h) => h.close()));
-    await sigstore.close();
   });
 
   it('verifies it as it streams in, without reading it again', async () => {

@@ -3,7 +3,8 @@ import { createHash } from 'node:crypto';
 import { chmodSync, chownSync, cpSync, existsSync, lstatSync, mkdirSync, readFileSync, readdirSync, renameSync, statSync, writeFileSync } from 'node:fs';
 import { join } from 'node:path';
 import { startMockHub, type MockHub } from './helpers/mock-hub.ts';
-import { githubActionsClaims, identityToken, startMockSigstore, type MockSigstore } from './helpers/mock-sigstore.ts';
+import { githubActionsClaims, identityToken } from './helpers/mock-sigstore.ts';
+import { withMockSigstore } from './helpers/with-mock-sigstore.ts';
 import { tempDir } from './helpers/fs.js';
 import { DIST } from './helpers/package.js';
 import { unsignedVariant } from './helpers/variant.js';
@@ -24,14 +25,11 @@ const BAD = 'torch210-cxx11-cu126-x86_64-linux'; // _ops.py changed after signin
 const EXTRA = 'torch210-cxx11-cu130-x86_64-linux'; // a file added after signing
 const REPO_FOLDER = 'kernels--kernels-test--relu';
 
-let sigstore: MockSigstore;
+const sigstore = withMockSigstore();
 let hub: MockHub;
 let repoDir: string;
-let trustedRoot: ReturnType<typeof ks.parseTrustedRoot>;
 
 beforeAll(async () => {
-  sigstore = await startMockSigstore();
-  trustedRoot = ks.parseTrustedRoot(sigstore.trustedRoot, 'mock');
   repoDir = tempDir('kernelseal-hub-repo-');
   const signer = { method: 'keyless', identityToken: identityToken(githubActionsClaims(REPO)), fulcioURL: sigstore.url, rekorURL: sigstore.url } as const;
   for (const name of [GOOD, BAD, EXTRA]) {
@@ -45,7 +43,6 @@ beforeAll(async () => {
 }, 120_000);
 afterAll(async () => {
   await hub.close();
-  await sigstore.close();
 });
 
 /** The blob name the cache gives a file of a variant (src/kernels/hub/cache.ts: LFS SHA-256, else Git blob ID; the mock Hub's LFS threshold is 64 KiB). */
@@ -69,7 +66,7 @@ async function load(variant: string, onWritten?: (blobs: string) => void) {
       endpoint: hub.url,
       cacheDir,
       policy: ks.githubWorkflowPolicy({ repository: REPO }),
-      trustedRoot,
+      trustedRoot: sigstore.parsedRoot,
       version: 1,
       variant,
       concurrency: 1,
@@ -94,7 +91,7 @@ describe('verification as the files stream in (issue 16)', () => {
       expect(lstatSync(join(first.blobs, blobName(GOOD, name))).ino).toBe(info.ino);
     }
     expect(readdirSync(first.blobs).filter((name) => name.endsWith('.incomplete'))).toEqual([]);
-    const again = await ks.getKernel(REPO, { endpoint: hub.url, cacheDir: first.cacheDir, policy: ks.githubWorkflowPolicy({ repository: REPO }), trustedRoot, version: 1, variant: GOOD, offline: true });
+    const again = await ks.getKernel(REPO, { endpoint: hub.url, cacheDir: first.cacheDir, policy: ks.githubWorkflowPolicy({ repository: REPO }), trustedRoot: sigstore.parsedRoot, version: 1, variant: GOOD, offline: true });
     expect(again.fromReceipt).toBe(true);
   });
 
@@ -185,7 +182,7 @@ describe('verification as the files stream in (issue 16)', () => {
     mkdirSync(blobs, { recursive: true });
     writeFileSync(join(blobs, blobName(GOOD, 'layers.py')), Buffer.from(good.map((byte, i) => (i === 0 ? byte ^ 1 : byte))));
     const error = await ks
-      .getKernel(REPO, { endpoint: hub.url, cacheDir, policy: ks.githubWorkflowPolicy({ repository: REPO }), trustedRoot, version: 1, variant: GOOD, onWarning: () => {} })
+      .getKernel(REPO, { endpoint: hub.url, cacheDir, policy: ks.githubWorkflowPolicy({ repository: REPO }), trustedRoot: sigstore.parsedRoot, version: 1, variant: GOOD, onWarning: () => {} })
       .catch((e: unknown) => e as InstanceType<typeof ks.KernelRefusedError>);
     expect(error).toBeInstanceOf(ks.KernelRefusedError);
     expect(((error as InstanceType<typeof ks.KernelRefusedError>).result as { violations: unknown[] }).violations.map(String)).toEqual([expect.stringMatching(/^File hash mismatch for layers\.py/)]);

@@ -1,24 +1,17 @@
-import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import { describe, expect, it } from 'vitest';
 import { createHash, generateKeyPairSync } from 'node:crypto';
 import { existsSync, readFileSync, rmSync, symlinkSync, truncateSync, writeFileSync } from 'node:fs';
 import { join } from 'node:path';
-import { githubActionsClaims, identityToken, startMockSigstore, type MockSigstore } from './helpers/mock-sigstore.js';
+import { githubActionsClaims, identityToken } from './helpers/mock-sigstore.js';
+import { withMockSigstore } from './helpers/with-mock-sigstore.ts';
 import { DIST } from './helpers/package.js';
 import { KERNEL_METADATA, readJSON, unsignedVariant } from './helpers/variant.js';
 
 const ks = (await import(DIST)) as typeof import('../dist/index.js');
-type TrustedRoot = ReturnType<typeof ks.pinnedTrustedRoot>;
 
 const REPO = 'my-org/relu-kernel';
 const policy = ks.githubWorkflowPolicy({ repository: REPO, workflow: '.github/workflows/build.yaml', ref: 'refs/heads/main' });
-let sigstore: MockSigstore;
-let trustedRoot: TrustedRoot;
-
-beforeAll(async () => {
-  sigstore = await startMockSigstore();
-  trustedRoot = ks.parseTrustedRoot(sigstore.trustedRoot, 'mock trusted root');
-});
-afterAll(() => sigstore.close());
+const sigstore = withMockSigstore();
 
 const keyless = (rekorVersion: 1 | 2 = 1, claims = githubActionsClaims(REPO)) =>
   ({
@@ -37,7 +30,7 @@ async function signedVariant(options: { rekorVersion?: 1 | 2; algorithm?: 'sha25
 }
 
 const verify = (dir: string, anchor: { policy: typeof policy } | { key: string } | { policy: typeof policy; bytecode: 'allow' } = { policy }) =>
-  ks.verifyVariant(dir, { ...anchor, trustedRoot });
+  ks.verifyVariant(dir, { ...anchor, trustedRoot: sigstore.parsedRoot });
 const b64 = (data: Buffer | string) => createHash('sha256').update(data).digest('base64');
 
 describe('verifyVariant on variants signed in the test', () => {
@@ -136,15 +129,15 @@ describe('verifyVariant on variants signed in the test', () => {
       reason: `the signer is not trusted by the policy: source repository URI (1.3.6.1.4.1.57264.1.12) is "https://github.com/evil-org/relu-kernel", expected "https://github.com/${REPO}"`,
     });
     // The default kernels-community policy refuses it too.
-    expect(await ks.verifyVariant(dir, { policy: ks.kernelsCommunityPolicy, trustedRoot })).toMatchObject({ status: 'signature-invalid' });
+    expect(await ks.verifyVariant(dir, { policy: ks.kernelsCommunityPolicy, trustedRoot: sigstore.parsedRoot })).toMatchObject({ status: 'signature-invalid' });
   });
 
   it('4. signature invalid: an identity regex that matches only unanchored', async () => {
     const dir = await signedVariant();
     const unanchored = ks.identityPolicy(ks.matching(`${REPO}/\\.github/workflows/build\\.yaml`), ks.exactly('https://token.actions.githubusercontent.com'));
-    expect(await ks.verifyVariant(dir, { policy: unanchored, trustedRoot })).toMatchObject({ status: 'signature-invalid', reason: expect.stringContaining('expected matching ^(?:') });
+    expect(await ks.verifyVariant(dir, { policy: unanchored, trustedRoot: sigstore.parsedRoot })).toMatchObject({ status: 'signature-invalid', reason: expect.stringContaining('expected matching ^(?:') });
     const anchored = ks.identityPolicy(ks.matching(`https://github\\.com/${REPO}/\\.github/workflows/build\\.yaml@refs/heads/.*`), ks.exactly('https://token.actions.githubusercontent.com'));
-    expect(await ks.verifyVariant(dir, { policy: anchored, trustedRoot })).toMatchObject({ status: 'verified' });
+    expect(await ks.verifyVariant(dir, { policy: anchored, trustedRoot: sigstore.parsedRoot })).toMatchObject({ status: 'verified' });
   });
 
   it('4. signature invalid: another trusted root (the public-good one)', async () => {
@@ -248,8 +241,8 @@ describe('verifyVariant hashes while it reads the signed digest', () => {
   it('is cancelled by its signal, hashing started or not', async () => {
     const dir = await signedVariant();
     const reason = new Error('cancelled by the caller');
-    await expect(ks.verifyVariant(dir, { policy, trustedRoot, signal: AbortSignal.abort(reason) })).rejects.toBe(reason);
+    await expect(ks.verifyVariant(dir, { policy, trustedRoot: sigstore.parsedRoot, signal: AbortSignal.abort(reason) })).rejects.toBe(reason);
     const sha512 = await signedVariant({ algorithm: 'sha512' });
-    await expect(ks.verifyVariant(sha512, { policy, trustedRoot, signal: AbortSignal.abort(reason) })).rejects.toBe(reason);
+    await expect(ks.verifyVariant(sha512, { policy, trustedRoot: sigstore.parsedRoot, signal: AbortSignal.abort(reason) })).rejects.toBe(reason);
   });
 });
