@@ -68,6 +68,26 @@ describe('the CLI signs without a log and verifies with --insecure-ignore-tlog',
     ok(await check(digest, '--insecure-ignore-tlog'));
   });
 
+  it('--tlog-upload alone is true, as in cosign: before the operand or last; =true and a following true as well', async () => {
+    const { key, pub } = keyFiles();
+    const spellings = [
+      (dir: string) => ['--tlog-upload', dir],
+      (dir: string) => [dir, '--tlog-upload'],
+      (dir: string) => [dir, '--tlog-upload', 'true'],
+      (dir: string) => [dir, '--tlog-upload=true'],
+    ];
+    for (const spelling of spellings) {
+      const dir = unsignedVariant();
+      const logged = sigstore.requests.get('/api/v1/log/entries') ?? 0;
+      ok(await runCli(['sign', '--key', key, '--rekor-url', sigstore.url, ...spelling(dir)]));
+      expect(sigstore.requests.get('/api/v1/log/entries'), spelling('DIR').join(' ')).toBe(logged + 1);
+      const bundle = JSON.parse(readFileSync(join(dir, 'metadata.json.sigstore'), 'utf8'));
+      expect(bundle.verificationMaterial.tlogEntries).toHaveLength(1);
+      // Logged: verified with no waiver.
+      ok(await runCli(['verify', dir, '--trusted-root', sigstore.trustedRootPath, '--key', pub]));
+    }
+  });
+
   it('a policy file can say so for a key, never for Fulcio identities', async () => {
     const { dir: keys, key } = keyFiles();
     const variant = unsignedVariant();
@@ -119,7 +139,12 @@ describe('the CLI signs without a log and verifies with --insecure-ignore-tlog',
     expect(keyless.code).toBe(2);
     expect(readFileSync(join(dir, 'metadata.json'))).toEqual(metadata);
     expect(existsSync(join(dir, 'metadata.json.sigstore'))).toBe(false);
-    expect((await runCli(['sign', dir, '--key', keyFiles().key, '--tlog-upload=maybe'])).stderr).toContain('--tlog-upload must be true or false');
+    // Values other than true and false are refused, even Go's other spellings of a boolean after the bare flag.
+    for (const value of [['--tlog-upload=maybe'], ['--tlog-upload', 'False'], ['--tlog-upload', '0']]) {
+      const refused = await runCli(['sign', dir, '--key', keyFiles().key, ...value]);
+      expect(refused.stderr, value.join(' ')).toContain('--tlog-upload must be true or false');
+      expect(refused.code).toBe(2);
+    }
 
     for (const trust of [
       ['--policy', 'kernels-community'],

@@ -15,7 +15,7 @@ export const SIGNER_OPTIONS = {
   'rekor-url': { type: 'string' },
   'rekor-version': { type: 'string' },
   'tsa-url': { type: 'string' },
-  'tlog-upload': { type: 'string' },
+  'tlog-upload': { type: 'string', aloneIsTrue: true },
   timeout: { type: 'string' },
 } as const;
 
@@ -39,7 +39,8 @@ Where (default: Sigstore's public-good instance):
       --tsa-url URL                 an RFC 3161 timestamp authority
       --tlog-upload=false           with --key: log nothing in Rekor and send nothing
                                     anywhere (air-gapped; a TSA only if --tsa-url names
-                                    one); verifiers need --insecure-ignore-tlog
+                                    one); verifiers need --insecure-ignore-tlog.
+                                    --tlog-upload alone, as in cosign, is true (the default)
       --timeout DURATION            the longest wait on each service (30s; 90s, 2m): past
                                     it, signing fails naming the service, nothing written`;
 

@@ -10,15 +10,42 @@ export class UsageError extends Error {
   override readonly name = 'UsageError';
 }
 
-type Options = NonNullable<ParseArgsConfig['options']>;
+/**
+ * An option as util.parseArgs takes it, or a string option cosign declares as a boolean
+ * (`aloneIsTrue`): given alone it means true, as in cosign (`--tlog-upload`); `--flag=false`
+ * and `--flag false` still give its value.
+ */
+type Option = NonNullable<ParseArgsConfig['options']>[string] & { aloneIsTrue?: true };
+type Options = Record<string, Option>;
 
 /** util.parseArgs, strict, with its errors turned into UsageErrors. */
 export function parseCommandLine<O extends Options>(args: string[], options: O) {
+  const aloneIsTrue = Object.keys(options).filter((name) => options[name]!.aloneIsTrue);
+  const plain = Object.fromEntries(Object.entries(options).map(([name, { aloneIsTrue: _, ...option }]) => [name, option])) as O;
   try {
-    return parseArgs({ args, options, allowPositionals: true, strict: true });
+    return parseArgs({ args: givenAloneAsTrue(args, aloneIsTrue), options: plain, allowPositionals: true, strict: true });
   } catch (error) {
     throw new UsageError((error as Error).message.replace(/\. To specify a positional argument.*$/s, ''));
   }
+}
+
+/**
+ * Go's spellings of a boolean (strconv.ParseBool, what cosign's flags take): after a flag given
+ * alone, one of these is its value, so that all but `true` and `false` are refused as values
+ * rather than read as a positional after a flag that then means true.
+ */
+const BOOLEAN_SPELLINGS: ReadonlySet<string> = new Set(['1', 't', 'T', 'TRUE', 'true', 'True', '0', 'f', 'F', 'FALSE', 'false', 'False']);
+
+/**
+ * `--flag` for each of `names` given alone (no `=value`, and not followed by a boolean) as
+ * `--flag=true`; nothing after `--` is touched.
+ */
+function givenAloneAsTrue(args: string[], names: readonly string[]): string[] {
+  const end = args.includes('--') ? args.indexOf('--') : args.length;
+  return args.map((arg, index) => {
+    const alone = index < end && names.some((name) => arg === `--${name}`);
+    return alone && !BOOLEAN_SPELLINGS.has(args[index + 1] ?? '') ? `${arg}=true` : arg;
+  });
 }
 
 /** A command of the CLI. `help` is printed for --help; `run` returns the exit code. */
