@@ -69,10 +69,11 @@ fn test_panic(operation: &str) {
 pub unsafe extern "C" fn napi_register_module_v1(env: napi_env, exports: napi_value) -> napi_value {
     TEST_PANIC.get_or_init(|| std::env::var("KERNELSEAL_TEST_PANIC").ok());
     export(env, "register", |env| {
-        let functions: [(&str, unsafe extern "C" fn(napi_env, napi_callback_info) -> napi_value); 7] = [
+        let functions: [(&str, unsafe extern "C" fn(napi_env, napi_callback_info) -> napi_value); 8] = [
             ("hashVariant", hash_variant),
             ("hashFile", hash_file),
             ("hashFiles", hash_files),
+            ("walkTree", walk_tree),
             ("createCancelToken", create_cancel_token),
             ("cancel", cancel),
             ("engineInfo", engine_info),
@@ -131,6 +132,7 @@ enum Outcome {
     Variant(engine::VariantDigest),
     File(engine::FileDigest),
     Files(engine::FilesDigest),
+    Tree(engine::Tree),
 }
 
 /// Lives on the JavaScript thread for the duration of one job.
@@ -187,6 +189,19 @@ unsafe extern "C" fn hash_files(env: napi_env, info: napi_callback_info) -> napi
         start(env, "hashFiles", on_progress, token, move |options| {
             engine::hash_files(&paths, algorithm, shard_size, options).map(Outcome::Files)
         })
+    })
+}
+
+/// `walkTree(dir, token) -> Promise<{ paths, seen, unhashed }>`: the variant walk alone
+/// (crates/engine/src/walk.rs), for code that needs the list and what each file was when seen
+/// (receipts) without hashing. `seen` packs six little-endian i64 per path: size, inode,
+/// mtime seconds, mtime nanoseconds, ctime seconds, ctime nanoseconds.
+unsafe extern "C" fn walk_tree(env: napi_env, info: napi_callback_info) -> napi_value {
+    export(env, "walkTree", |env| {
+        let Some([dir, token]) = arguments::<2>(env, info) else { return null() };
+        let Some(dir) = path_arg(env, dir, "dir") else { return null() };
+        let Ok(no_progress) = env.undefined() else { return fail(env) };
+        start(env, "walkTree", no_progress, token, move |options| engine::walk_tree(&dir, options.cancel).map(Outcome::Tree))
     })
 }
 
@@ -353,14 +368,21 @@ fn to_js(env: &Env, outcome: Outcome) -> Result<napi_value, napi_value> {
                 env.set(result, "paths", paths)?;
                 env.set(result, "digests", env.buffer(&variant.digests)?)?;
                 env.set(result, "bytes", env.double(variant.bytes as f64)?)?;
-                let unhashed = env.array(variant.unhashed.len())?;
-                for (index, (key, reason)) in variant.unhashed.iter().enumerate() {
-                    let entry = env.object()?;
-                    env.set(entry, "path", env.string(key)?)?;
-                    env.set(entry, "reason", env.string(reason.as_str())?)?;
-                    env.set_element(unhashed, index as u32, entry)?;
+                env.set(result, "unhashed", unhashed_js(env, &variant.unhashed)?)?;
+            }
+            Outcome::Tree(tree) => {
+                let paths = env.array(tree.entries.len())?;
+                let mut seen = Vec::with_capacity(tree.entries.len() * 6 * 8);
+                for (index, entry) in tree.entries.iter().enumerate() {
+                    env.set_element(paths, index as u32, env.string(&entry.key)?)?;
+                    let s = entry.seen;
+                    for value in [entry.size as i64, s.inode as i64, s.mtime.0, s.mtime.1, s.ctime.0, s.ctime.1] {
+                        seen.extend_from_slice(&value.to_le_bytes());
+                    }
                 }
-                env.set(result, "unhashed", unhashed)?;
+                env.set(result, "paths", paths)?;
+                env.set(result, "seen", env.buffer(&seen)?)?;
+                env.set(result, "unhashed", unhashed_js(env, &tree.unhashed)?)?;
             }
             Outcome::File(file) => {
                 env.set(result, "digest", env.buffer(&file.digest)?)?;
@@ -382,6 +404,18 @@ fn to_js(env: &Env, outcome: Outcome) -> Result<napi_value, napi_value> {
         env.take_exception()
             .unwrap_or_else(|| env.error("ERR_KERNELSEAL_ADDON", "cannot convert the result").unwrap_or(std::ptr::null_mut()))
     })
+}
+
+/// Entries left out of a digest, as `{ path, reason }` objects.
+fn unhashed_js(env: &Env, unhashed: &[(String, engine::Unhashed)]) -> node_api::Result<napi_value> {
+    let list = env.array(unhashed.len())?;
+    for (index, (key, reason)) in unhashed.iter().enumerate() {
+        let entry = env.object()?;
+        env.set(entry, "path", env.string(key)?)?;
+        env.set(entry, "reason", env.string(reason.as_str())?)?;
+        env.set_element(list, index as u32, entry)?;
+    }
+    Ok(list)
 }
 
 /// An engine error as a JavaScript Error with `code` and `path`.

@@ -24,7 +24,7 @@ pub use file::{hash_file, FileDigest};
 pub use files::{hash_files, FilesDigest, MAX_PIECES};
 pub use options::{Options, Progress};
 pub use variant::{hash_variant, VariantDigest};
-pub use walk::{walk_tree, walk_variant, Entry, Tree, Unhashed};
+pub use walk::{walk_tree, walk_variant, Entry, Seen, Tree, Unhashed};
 
 /// Threads hashing runs on (the rayon pool: one per core unless RAYON_NUM_THREADS says).
 pub fn threads() -> usize {

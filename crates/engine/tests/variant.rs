@@ -284,3 +284,58 @@ fn every_entry_left_out_of_the_digest_is_reported_with_why() {
     assert_eq!(digest.keys, vec!["_ops.py"]);
     assert_eq!(digest.unhashed, tree.unhashed);
 }
+
+/// More entries than the walk looks up on one thread (walk.rs `PARALLEL_LOOKUPS`): the rules,
+/// sizes and errors must not depend on how many entries a tree holds.
+const MANY: usize = 300;
+
+#[test]
+fn a_large_tree_is_looked_up_in_parallel_by_the_same_rules() {
+    let dir = tempfile::tempdir().unwrap();
+    let outside = tempfile::tempdir().unwrap();
+    let root = dir.path();
+    for i in 0..MANY {
+        write(root, &format!("pad/{}/f{i:03}.py", i % 7), &vec![b'x'; i]);
+    }
+    fs::write(outside.path().join("blob"), vec![b'b'; 4321]).unwrap();
+    symlink(outside.path().join("blob"), root.join("kernel.so")).unwrap();
+    fs::create_dir_all(outside.path().join("pkg")).unwrap();
+    symlink(outside.path().join("pkg"), root.join("_ops")).unwrap();
+    let fifo = std::ffi::CString::new(root.join("pipe").to_str().unwrap()).unwrap();
+    assert_eq!(unsafe { libc::mkfifo(fifo.as_ptr(), 0o644) }, 0);
+    symlink("pipe", root.join("link-to-pipe")).unwrap();
+    write(root, "pad/stale.pyc", b"stale");
+
+    let tree = walk_tree(root, &AtomicBool::new(false)).unwrap();
+    assert_eq!(tree.entries.len(), MANY + 1);
+    let link = tree.entries.iter().find(|e| e.key == "kernel.so").unwrap();
+    assert_eq!((link.size, link.link), (4321, true));
+    // What the walk saw of each file is its target's identity (a receipt records it).
+    use std::os::unix::fs::MetadataExt;
+    let target = fs::metadata(outside.path().join("blob")).unwrap();
+    assert_eq!(link.seen.inode, target.ino());
+    assert_eq!(link.seen.mtime, (target.mtime(), target.mtime_nsec()));
+    assert_eq!(link.seen.ctime, (target.ctime(), target.ctime_nsec()));
+    let file = fs::metadata(root.join("pad/0/f007.py")).unwrap();
+    let seen = tree.entries.iter().find(|e| e.key == "pad/0/f007.py").unwrap().seen;
+    assert_eq!((seen.inode, seen.mtime, seen.ctime), (file.ino(), (file.mtime(), file.mtime_nsec()), (file.ctime(), file.ctime_nsec())));
+    for entry in tree.entries.iter().filter(|e| e.key != "kernel.so") {
+        let i: u64 = entry.key.rsplit_once("/f").unwrap().1.trim_end_matches(".py").parse().unwrap();
+        assert_eq!((entry.size, entry.link), (i, false), "{}", entry.key);
+    }
+    let keys: Vec<&str> = tree.entries.iter().map(|e| e.key.as_str()).collect();
+    assert!(keys.windows(2).all(|pair| pair[0] < pair[1]), "sorted by key");
+    let unhashed: Vec<(&str, &str)> = tree.unhashed.iter().map(|(key, why)| (key.as_str(), why.as_str())).collect();
+    assert_eq!(
+        unhashed,
+        vec![("_ops", "directory-symlink"), ("link-to-pipe", "special-file"), ("pad/stale.pyc", "bytecode"), ("pipe", "special-file")]
+    );
+
+    // A dangling link among them is still the error, named.
+    symlink("missing.so", root.join("pad/3/gone.so")).unwrap();
+    let err = walk_tree(root, &AtomicBool::new(false)).unwrap_err();
+    assert_eq!(err.kind, ErrorKind::DanglingSymlink);
+    assert_eq!(err.path, root.join("pad/3/gone.so"));
+    // And a cancelled walk stops.
+    assert_eq!(walk_tree(root, &AtomicBool::new(true)).unwrap_err().kind, ErrorKind::Cancelled);
+}
