@@ -2,13 +2,14 @@ import { describe, expect, it } from 'vitest';
 import { statSync, writeFileSync, utimesSync } from 'node:fs';
 import { join } from 'node:path';
 import { mkfifo, tempDir, writeTree } from './helpers/fs.js';
-import { internal } from './helpers/package.js';
+import { DIST, internal } from './helpers/package.js';
 
 // The walk withCtime (getKernel's second load) stats files synchronously, in turns of 512
 // (src/hashing/pure/walk.ts); the plain walk stats them through libuv at once. Both must see the
 // same tree and report the same first error in listing order.
 const { walkTree } = (await import(internal('hashing/pure/walk.js'))) as typeof import('../dist/hashing/pure/walk.js');
 const { fingerprint } = (await import(internal('kernels/hub/receipts.js'))) as typeof import('../dist/kernels/hub/receipts.js');
+const { createNativeBackend, pureBackend } = (await import(DIST)) as typeof import('../dist/index.js');
 
 /** A variant of `count` files in small/ plus every kind of entry the walk rules speak of. */
 function variant(count: number): string {
@@ -82,5 +83,43 @@ describe('walkTree withCtime', () => {
     );
     expect(error).toMatchObject({ code: 'DANGLING_SYMLINK', path: join(root, 'gone.so') });
     expect((error as Error).message).toContain('dangling symlink to missing.so');
+  });
+});
+
+// getKernel and receipts walk through the digest backend (src/hashing/variant-files.ts): the
+// engine's walk (crates/engine/src/walk.rs, its lookups across threads from 256 entries) must
+// see what the TypeScript walk withCtime sees, fingerprints and change times included.
+describe('walkTree of the native backend', () => {
+  const native = createNativeBackend();
+
+  it.each([3, 1100])('sees what the TypeScript walk sees, change times included (%i files)', async (count) => {
+    const root = variant(count);
+    const expected = await pureBackend.walkTree(root);
+    expect(expected.entries.every((entry) => entry.fingerprint.ctimeNs !== undefined)).toBe(true);
+    expect(await native.walkTree(root)).toEqual(expected);
+  });
+
+  it('times before 1970 and after 2262 in nanoseconds as BigIntStats spells them', async () => {
+    const root = variant(0);
+    utimesSync(join(root, '__init__.py'), -1_000_000.25, 9_999_999_999.5);
+    const [file] = (await native.walkTree(root)).entries;
+    expect(file!.fingerprint.mtimeNs).toBe(statSync(join(root, '__init__.py'), { bigint: true }).mtimeNs);
+    expect(file).toEqual((await pureBackend.walkTree(root)).entries[0]);
+  });
+
+  it('reports a dangling symlink as the TypeScript walk does', async () => {
+    const root = writeTree(tempDir(), { 'ok.py': 'x', 'gone.so': { symlink: 'missing.so' } });
+    const error = await native.walkTree(root).then(
+      () => undefined,
+      (failure: unknown) => failure,
+    );
+    expect(error).toMatchObject({ code: 'DANGLING_SYMLINK', path: join(root, 'gone.so') });
+    expect((error as Error).message).toContain('dangling symlink to missing.so');
+  });
+
+  it('stops when aborted', async () => {
+    const controller = new AbortController();
+    controller.abort(new Error('stop'));
+    await expect(native.walkTree(variant(3), { signal: controller.signal })).rejects.toThrow('stop');
   });
 });

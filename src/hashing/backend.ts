@@ -1,5 +1,5 @@
 import type { DigestAlgorithm } from '../digest/algorithm.js';
-import type { UnhashedEntry } from './tree.js';
+import type { UnhashedEntry, VariantTree } from './tree.js';
 
 /** Work done so far, and the totals known once the variant has been walked (or the files listed). */
 export interface HashProgress {
@@ -63,6 +63,12 @@ export interface DigestBackend {
    * counts shards as files.
    */
   hashFiles(algorithm: DigestAlgorithm, paths: readonly string[], options?: HashFilesOptions): Promise<FileHashes>;
+  /**
+   * Walks the variant at `dir` without hashing it (the rules of docs/design.md section 3): the
+   * files with the fingerprint each had when seen, change time included (what receipts record,
+   * src/kernels/hub/receipts.ts), and the entries left out, with why.
+   */
+  walkTree(dir: string, options?: Pick<HashOptions, 'signal'>): Promise<VariantTree>;
 }
 
 /** Throws the TypeError both backends throw for a shard size that is not a positive whole number. */

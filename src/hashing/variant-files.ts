@@ -1,7 +1,21 @@
+import { digestBackend } from './select-backend.js';
+import type { VariantTree } from './tree.js';
+import { walkTree } from './pure/walk.js';
+
 /**
  * The files of a variant as verification sees them, for the code outside hashing that needs the
  * list itself (receipts fingerprint it, verifyAndCopyVariant copies it, getKernel checks it for
- * bytecode): the TypeScript walker, which applies the same rules as the engine's
- * (crates/engine/src/walk.rs), and its error for a file that cannot be read.
+ * bytecode): the walk's rules (crates/engine/src/walk.rs and its twin, pure/walk.ts), and its
+ * error for a file that cannot be read.
  */
-export { ioError, walkTree as listVariantTree, walkVariant as listVariantFiles } from './pure/walk.js';
+export { ioError, walkVariant as listVariantFiles } from './pure/walk.js';
+
+/**
+ * Walks the variant at `dir`. With `withCtime`, each entry's fingerprint carries its change time
+ * (what receipts record), and the walk is the digest backend's: the engine looks every file up
+ * in one call, across its threads, where the TypeScript walk costs a stat call (and its garbage)
+ * per file on the JavaScript thread (issue 16: a second load of a kernel is nearly only this walk).
+ */
+export function listVariantTree(dir: string, signal?: AbortSignal, withCtime = false): Promise<VariantTree> {
+  return withCtime ? digestBackend().walkTree(dir, { signal }) : walkTree(dir, signal);
+}

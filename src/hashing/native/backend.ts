@@ -4,7 +4,7 @@ import { fileURLToPath } from 'node:url';
 import { DIGEST_LENGTH, type DigestAlgorithm } from '../../digest/algorithm.js';
 import { checkShardSize, type DigestBackend, type FileHashes, type HashOptions, type HashProgress, type VariantHashes } from '../backend.js';
 import { DigestError, type DigestErrorCode } from '../errors.js';
-import type { UnhashedEntry } from '../tree.js';
+import type { UnhashedEntry, VariantEntry, VariantTree } from '../tree.js';
 
 /** The addon's exports (crates/addon/src/lib.rs). */
 interface NativeAddon {
@@ -29,6 +29,8 @@ interface NativeAddon {
     onProgress: NativeProgress | undefined,
     cancelToken: unknown,
   ): Promise<{ sizes: number[]; digests: Buffer; bytes: number }>;
+  /** The walk alone; `seen` packs six little-endian int64 per path (see {@link entriesSeen}). */
+  walkTree(dir: string, cancelToken: unknown): Promise<{ paths: string[]; seen: Buffer; unhashed: UnhashedEntry[] }>;
   createCancelToken(): unknown;
   cancel(token: unknown): void;
   engineInfo(): { sha2: string; threads: number };
@@ -107,7 +109,31 @@ export function createNativeBackend(addon: NativeAddon = loadAddon()): DigestBac
       );
       return result satisfies FileHashes;
     },
+
+    async walkTree(dir, options = {}) {
+      const { paths, seen, unhashed } = await run(
+        addon,
+        options,
+        (_, token) => addon.walkTree(dir, token),
+        ({ paths }) => done(0, paths.length),
+      );
+      return { entries: entriesSeen(paths, seen), unhashed } satisfies VariantTree;
+    },
   };
+}
+
+/**
+ * The entries of a native walk: `seen` holds, per path, the size, inode, mtime (seconds,
+ * nanoseconds) and ctime (seconds, nanoseconds) of crates/engine/src/walk.rs `Seen`, as
+ * little-endian int64; the times in nanoseconds as BigIntStats spells them.
+ */
+function entriesSeen(paths: string[], seen: Buffer): VariantEntry[] {
+  const field = (index: number, at: number) => seen.readBigInt64LE((index * 6 + at) * 8);
+  const ns = (index: number, at: number) => field(index, at) * 1_000_000_000n + field(index, at + 1);
+  return paths.map((key, index) => {
+    const size = field(index, 0);
+    return { key, size: Number(size), fingerprint: { size, ino: BigInt.asUintN(64, field(index, 1)), mtimeNs: ns(index, 2), ctimeNs: ns(index, 4) } };
+  });
 }
 
 /**

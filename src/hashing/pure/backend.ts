@@ -64,6 +64,10 @@ export const pureBackend: DigestBackend = {
     const digests = await runOnPool(algorithm, pieces, options);
     return { sizes, digests, bytes: sizes.reduce((sum, size) => sum + size, 0) } satisfies FileHashes;
   },
+
+  walkTree(dir, options = {}) {
+    return walkTree(dir, options.signal, true);
+  },
 };
 
 /** The most shards one job cuts its files into (crates/engine/src/files.rs MAX_PIECES). */

@@ -3,7 +3,7 @@ import { stat } from 'node:fs/promises';
 import { join } from 'node:path';
 import { fingerprintOf, hasCtime, type FingerprintWithCtime } from '../../hashing/fingerprint.js';
 import type { VariantEntry } from '../../hashing/tree.js';
-import { listVariantFiles } from '../../hashing/variant-files.js';
+import { listVariantTree } from '../../hashing/variant-files.js';
 import type { HubCache } from './cache.js';
 import { readReceiptKey } from './receipt-key.js';
 
@@ -42,10 +42,10 @@ export function fingerprintEntry(key: string, file: FingerprintWithCtime): Finge
 /**
  * The files of the variant as they are now, by the walker's rules; `entries`, when the caller
  * has just walked the variant, spares walking it again, and their fingerprints, when the walk
- * took the change time (src/hashing/pure/walk.ts), stat'ing each file again.
+ * took the change time (src/hashing/variant-files.ts), stat'ing each file again.
  */
 export async function fingerprint(dir: string, entries?: readonly VariantEntry[]): Promise<Fingerprint> {
-  entries ??= await listVariantFiles(dir);
+  entries ??= (await listVariantTree(dir, undefined, true)).entries;
   return Promise.all(
     entries.map(async ({ key, fingerprint: seen }) =>
       fingerprintEntry(key, hasCtime(seen) ? seen : fingerprintOf(await stat(join(dir, key), { bigint: true }), true)),
