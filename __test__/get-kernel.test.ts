@@ -134,6 +134,17 @@ describe('getKernel', () => {
     }
   });
 
+  it('stops the downloads under way when one fails, and answers once they have stopped', async () => {
+    // All files at once; the .so stalls after its first bytes for as long as the watchdog allows
+    // (an hour): only stopping it lets getKernel answer, and a hang fails the test by its timeout.
+    // Nothing may still be writing once getKernel answers: the cache's folders are closed then.
+    const so = `build/${CU128}/_relu_cuda_6a1b2c3.abi3.so`;
+    const h = await hub({ drop: { path: so, bytes: 100_000, times: 1, delivered: () => new Promise(() => {}) }, tamper: `build/${CU128}/layers.py` });
+    const options = fetchOptions(h, { attempts: 1, timeoutMs: 3_600_000, concurrency: 16 });
+    await expect(ks.getKernel(REPO, { ...options, version: 1, variant: CU128 })).rejects.toThrow(/layers\.py: content does not match/);
+    expect(h.requests.filter((r) => r.path.endsWith('.so'))).toHaveLength(1);
+  });
+
   it('follows redirects, and never sends the token to another origin', async () => {
     const h = await hub({ redirect: true });
     const kernel = await ks.getKernel(REPO, { ...fetchOptions(h), token: 'hf_secret', version: 1, variant: CU126 });

@@ -3,7 +3,7 @@ import type { BigIntStats } from 'node:fs';
 import { lstat, open, readlink, rename, rm, unlink } from 'node:fs/promises';
 import { dirname, join, relative, resolve, sep } from 'node:path';
 import { readBounded, type Read } from '../../fs/read-bounded.js';
-import { ensureDirInside, openRegularInside, symlinkInside, writeFileInside } from '../../fs/write-inside.js';
+import { DirsInside, openRegular, writeFileInside } from '../../fs/write-inside.js';
 import { fileLocker } from '../../hashing/native/backend.js';
 import type { HubFile, RepoType } from './hub-client.js';
 import { hubCacheRoot } from './hub-env.js';
@@ -27,6 +27,8 @@ import { hubCacheRoot } from './hub-env.js';
 export class HubCache {
   readonly repoDir: string;
   private readonly lockDir: string;
+  /** The folders this load writes blobs, links and locks into, checked once each (issue 16); closed by `close`. */
+  private readonly dirs: DirsInside;
 
   constructor(
     readonly root: string,
@@ -36,6 +38,12 @@ export class HubCache {
     const name = `${repoType}s--${repoId.replace('/', '--')}`;
     this.repoDir = join(root, name);
     this.lockDir = join(root, '.locks', name);
+    this.dirs = new DirsInside(root);
+  }
+
+  /** Releases the folders held open for writing: once no ensureFile is running, at the end of a load. */
+  close(): Promise<void> {
+    return this.dirs.close();
   }
 
   /** The default cache, as huggingface_hub finds it (src/hub/hub-env.ts). */
@@ -94,11 +102,13 @@ export class HubCache {
     if (!(await isComplete(blob, file.size))) {
       await this.withLock(id, async (exclusive) => {
         if (await isComplete(blob, file.size)) return; // another fetcher finished it
-        const incomplete = `${blob}.incomplete`;
-        const created = await createExclusive(this.root, incomplete);
-        // Refuses a planted link or FIFO, and a blobs/ folder that leads out of the cache; the
-        // downloader opens it again with O_NOFOLLOW (src/hub/hub-client.ts).
-        await (await openRegularInside(this.root, incomplete)).close();
+        // Written through the checked blobs/ folder itself (src/fs/write-inside.ts DirsInside):
+        // a folder swapped for a link meanwhile redirects none of the writes below.
+        const incomplete = await this.dirs.at(`${blob}.incomplete`);
+        const created = await createExclusive(incomplete);
+        // One left by an earlier run is resumed, if it is a regular file: a planted link or FIFO
+        // is refused (named); the downloader opens it again with O_NOFOLLOW (src/hub/hub-client.ts).
+        if (!created) await (await openRegular(incomplete, `${blob}.incomplete`)).close();
         let hash: Uint8Array | undefined | void;
         try {
           hash = await fetch(incomplete);
@@ -109,9 +119,9 @@ export class HubCache {
           throw error;
         }
         await fsyncFile(incomplete);
-        await ensureDirInside(this.root, dirname(blob));
-        await rename(incomplete, blob);
-        const after = await lstat(blob, { bigint: true });
+        const placedAt = await this.dirs.at(blob);
+        await rename(incomplete, placedAt);
+        const after = await lstat(placedAt, { bigint: true });
         // Only under a lock Python honours too: without it, huggingface_hub resuming the same
         // `.incomplete` could have written into our file between our writes, unseen by our hash.
         if (exclusive && hash && created && ownFile(after) && after.dev === created.dev && after.ino === created.ino && after.size === BigInt(file.size)) {
@@ -119,7 +129,7 @@ export class HubCache {
         }
       });
     }
-    if (!(await isLinked(link, blob))) await symlinkInside(this.root, relative(dirname(link), blob), link);
+    if (!(await isLinked(link, blob))) await this.dirs.symlink(relative(dirname(link), blob), link);
     return placed;
   }
 
@@ -155,12 +165,9 @@ export class HubCache {
   private async withLock(id: string, work: (sharedWithPython: boolean) => Promise<void>): Promise<void> {
     const lock = join(this.lockDir, `${id}.lock`);
     const tryLock = fileLocker();
-    if (!tryLock) {
-      await ensureDirInside(this.root, this.lockDir);
-      return withCreatedLock(lock, () => work(false));
-    }
-    // Checks the lock folder itself (ensureDirInside), once per file: it is asked for every blob (issue 16).
-    const handle = await openRegularInside(this.root, lock);
+    if (!tryLock) return withCreatedLock(await this.dirs.at(lock), () => work(false));
+    // In the lock folder checked once per load (DirsInside): it is asked for every blob (issue 16).
+    const handle = await this.dirs.openRegular(lock);
     try {
       for (let wait = 10; !tryLock(handle.fd); wait = Math.min(wait * 2, 500)) await new Promise((resolve) => setTimeout(resolve, wait));
       await work(true);
@@ -228,8 +235,7 @@ export function ownFile(info: BigIntStats): boolean {
 }
 
 /** Creates `path` as a new file (O_EXCL: never one that exists, never through a link); its identity, or undefined if it existed. */
-async function createExclusive(root: string, path: string): Promise<BigIntStats | undefined> {
-  await ensureDirInside(root, dirname(path));
+async function createExclusive(path: string): Promise<BigIntStats | undefined> {
   const flags = constants.O_CREAT | constants.O_EXCL | constants.O_WRONLY | constants.O_NOFOLLOW;
   const handle = await open(path, flags, 0o644).catch((error: NodeJS.ErrnoException) => {
     if (error.code === 'EEXIST') return undefined;
