@@ -1,6 +1,6 @@
 import { constants } from 'node:fs';
 import type { BigIntStats } from 'node:fs';
-import { lstat, open, readlink, rename, rm, unlink } from 'node:fs/promises';
+import { lstat, open, readlink, rename, rm, unlink, type FileHandle } from 'node:fs/promises';
 import { dirname, join, relative, resolve, sep } from 'node:path';
 import { readBounded, type Read } from '../../fs/read-bounded.js';
 import { DirsInside, openRegular, writeFileInside } from '../../fs/write-inside.js';
@@ -80,8 +80,8 @@ export class HubCache {
 
   /**
    * Makes `<snapshot>/<file.path>` point at the blob of `file`, downloading the blob with
-   * `fetch` (into the `.incomplete` path it is given) unless it is already here. One process at
-   * a time downloads a given blob; the others wait for it, then link.
+   * `fetch` (into the `.incomplete` file whose handle it is given) unless it is already here.
+   * One process at a time downloads a given blob; the others wait for it, then link.
    *
    * When `fetch` returns the hash of what it wrote (the signed digest's algorithm), `accept`
    * judges it before the blob is renamed into place: a throw removes the download, never
@@ -94,7 +94,7 @@ export class HubCache {
   async ensureFile(
     commit: string,
     file: HubFile,
-    fetch: (incomplete: string) => Promise<Uint8Array | undefined | void>,
+    fetch: (incomplete: FileHandle) => Promise<Uint8Array | undefined | void>,
     accept?: (hash: Uint8Array) => void,
   ): Promise<PlacedBlob | undefined> {
     const { id, blob, link } = this.locate(commit, file);
@@ -104,21 +104,25 @@ export class HubCache {
         if (await isComplete(blob, file.size)) return; // another fetcher finished it
         // Written through the checked blobs/ folder itself (src/fs/write-inside.ts DirsInside):
         // a folder swapped for a link meanwhile redirects none of the writes below.
-        const incomplete = await this.dirs.at(`${blob}.incomplete`);
-        const created = await createExclusive(incomplete);
-        // One left by an earlier run is resumed, if it is a regular file: a planted link or FIFO
-        // is refused (named); the downloader opens it again with O_NOFOLLOW (src/hub/hub-client.ts).
-        if (!created) await (await openRegular(incomplete, `${blob}.incomplete`)).close();
+        const name = `${blob}.incomplete`;
+        const incomplete = await this.dirs.at(name);
+        const { handle, created } = await openIncomplete(incomplete, name);
         let hash: Uint8Array | undefined | void;
         try {
-          hash = await fetch(incomplete);
-          if (hash) accept?.(hash);
-        } catch (error) {
-          // A partial download is kept to resume; a wrong one is thrown away.
-          if ((error as { status?: number }).status === 422 || hash) await rm(incomplete, { force: true });
-          throw error;
+          try {
+            // Into this very file, however often the download resumes: a file or link put
+            // under its name meanwhile receives none of it (src/kernels/hub/hub-client.ts).
+            hash = await fetch(handle);
+            if (hash) accept?.(hash);
+          } catch (error) {
+            // A partial download is kept to resume; a wrong one is thrown away.
+            if ((error as { status?: number }).status === 422 || hash) await rm(incomplete, { force: true });
+            throw error;
+          }
+          await handle.sync(); // on disk before it is placed
+        } finally {
+          await handle.close();
         }
-        await fsyncFile(incomplete);
         const placedAt = await this.dirs.at(blob);
         await rename(incomplete, placedAt);
         const after = await lstat(placedAt, { bigint: true });
@@ -234,28 +238,23 @@ export function ownFile(info: BigIntStats): boolean {
   return info.isFile() && info.uid === BigInt(process.getuid?.() ?? -1) && (info.mode & 0o022n) === 0n;
 }
 
-/** Creates `path` as a new file (O_EXCL: never one that exists, never through a link); its identity, or undefined if it existed. */
-async function createExclusive(path: string): Promise<BigIntStats | undefined> {
-  const flags = constants.O_CREAT | constants.O_EXCL | constants.O_WRONLY | constants.O_NOFOLLOW;
+/**
+ * The `.incomplete` file at `path` (named `name` in messages), open for reading and writing:
+ * created here (O_EXCL: it existed nowhere before, never through a link), with its identity;
+ * or one an earlier run left, to resume, if it is a regular file (a planted link or FIFO is refused).
+ */
+async function openIncomplete(path: string, name: string): Promise<{ handle: FileHandle; created?: BigIntStats }> {
+  const flags = constants.O_RDWR | constants.O_CREAT | constants.O_EXCL | constants.O_NOFOLLOW;
   const handle = await open(path, flags, 0o644).catch((error: NodeJS.ErrnoException) => {
     if (error.code === 'EEXIST') return undefined;
     throw error;
   });
-  if (!handle) return undefined;
+  if (!handle) return { handle: await openRegular(path, name) };
   try {
-    return await handle.stat({ bigint: true });
-  } finally {
+    return { handle, created: await handle.stat({ bigint: true }) };
+  } catch (error) {
     await handle.close();
-  }
-}
-
-/** Flushes a downloaded file to disk before it is renamed into place (no link followed). */
-async function fsyncFile(path: string): Promise<void> {
-  const handle = await open(path, constants.O_RDONLY | constants.O_NOFOLLOW | constants.O_NONBLOCK);
-  try {
-    await handle.sync();
-  } finally {
-    await handle.close();
+    throw error;
   }
 }
 
