@@ -75,20 +75,24 @@ describe('DirsInside', () => {
     expect(readFileSync(victim, 'utf8')).toBe('the victim file\n');
   });
 
-  it('makes a link, and replaces (never follows) one planted where it goes', async () => {
+  it('makes a link, leaves one that is right alone, and replaces (never follows) one planted where it goes', async () => {
     const root = tempDir('kernelseal-cache-');
     const victim = join(tempDir('kernelseal-victim-'), 'victim.txt');
     writeFileSync(victim, 'the victim file\n');
     const snapshot = join(root, 'snapshots', 'c0ffee', 'build');
     mkdirSync(snapshot, { recursive: true });
     symlinkSync(victim, join(snapshot, 'planted.py'));
+    symlinkSync('../../../blobs/c', join(snapshot, 'right.py'));
+    const right = lstatSync(join(snapshot, 'right.py')).ino;
     const dirs = new DirsInside(root);
     await dirs.symlink('../../../blobs/a', join(snapshot, 'new.py'));
     await dirs.symlink('../../../blobs/b', join(snapshot, 'planted.py'));
+    await dirs.symlink('../../../blobs/c', join(snapshot, 'right.py'));
     await dirs.close();
     expect(readlinkSync(join(snapshot, 'new.py'))).toBe('../../../blobs/a');
+    expect(lstatSync(join(snapshot, 'right.py')).ino).toBe(right); // already so: left alone
     expect(readlinkSync(join(snapshot, 'planted.py'))).toBe('../../../blobs/b');
-    expect(readdirSync(snapshot).sort()).toEqual(['new.py', 'planted.py']); // no temporary name left
+    expect(readdirSync(snapshot).sort()).toEqual(['new.py', 'planted.py', 'right.py']); // no temporary name left
     expect(readFileSync(victim, 'utf8')).toBe('the victim file\n');
   });
 

@@ -170,17 +170,24 @@ export class DirsInside {
     return openRegular(await this.at(path), path);
   }
 
-  /** Points the symlink `link` under `root` at `target`, replacing (never following) whatever is there. */
+  /**
+   * Points the symlink `link` under `root` at `target`, unless it does already: whatever else is
+   * there is replaced, never followed.
+   */
   async symlink(target: string, link: string): Promise<void> {
-    if (!(await this.rootDir())) return symlinkInside(this.root, target, link);
+    if (!(await this.rootDir())) {
+      if ((await readlink(link).catch(() => undefined)) !== target) await symlinkInside(this.root, target, link);
+      return;
+    }
     const at = await this.at(link);
     // Nothing there (a first load): symlink() makes it at once, atomically, and never follows a
-    // link. Something there: replaced by a rename, as symlinkInside does.
+    // link; one call where asking first would be two. Something there: kept if it is this link,
+    // else replaced by a rename, as symlinkInside does.
     const made = await symlink(target, at).then(
       () => true,
       (error: NodeJS.ErrnoException) => (error.code === 'EEXIST' ? false : Promise.reject(error)),
     );
-    if (!made) await linkOver(target, at);
+    if (!made && (await readlink(at).catch(() => undefined)) !== target) await linkOver(target, at);
   }
 
   /** Closes the folders' descriptors: call once nothing is being written through them. */

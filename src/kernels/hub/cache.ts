@@ -133,7 +133,7 @@ export class HubCache {
         }
       });
     }
-    if (!(await isLinked(link, blob))) await this.dirs.symlink(relative(dirname(link), blob), link);
+    await this.dirs.symlink(relative(dirname(link), blob), link); // kept if it points there already
     return placed;
   }
 
