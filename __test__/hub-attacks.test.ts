@@ -1,7 +1,7 @@
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { spawnSync } from 'node:child_process';
 import { createHash, generateKeyPairSync } from 'node:crypto';
-import { chmodSync, cpSync, lstatSync, mkdirSync, readFileSync, readdirSync, readlinkSync, rmSync, statSync, symlinkSync, truncateSync, writeFileSync } from 'node:fs';
+import { chmodSync, cpSync, lstatSync, mkdirSync, readFileSync, readdirSync, readlinkSync, renameSync, rmSync, statSync, symlinkSync, truncateSync, writeFileSync } from 'node:fs';
 import { join, resolve } from 'node:path';
 import { startMockHub, type MockHub } from './helpers/mock-hub.ts';
 import { githubActionsClaims, identityToken } from './helpers/mock-sigstore.ts';
@@ -218,6 +218,50 @@ describe('writes into a shared cache (item 5)', () => {
     expect(lstatSync(join(cache, REPO_FOLDER, 'refs', 'v1')).isFile()).toBe(true);
     expect(lstatSync(join(cache, REPO_FOLDER, 'refs', 'v1')).mode & 0o7777).toBe(0o644);
     expect(readFileSync(join(cache, REPO_FOLDER, 'refs', 'v1'), 'utf8')).toBe(commit);
+  });
+});
+
+describe('a folder of the cache swapped for a link mid-load (issue 16: each folder is checked once per load)', () => {
+  /** Loads one file at a time and, once the signed files and one more are placed, runs `swap`. */
+  async function loadSwapping(cache: string, swap: () => void) {
+    let swapped = false;
+    const onProgress = ({ filesDone }: { filesDone: number }) => {
+      if (swapped || filesDone < 3) return;
+      swap();
+      swapped = true;
+    };
+    const outcome = await load(cache, { concurrency: 1, onProgress }).kernel.then(() => undefined, (error: Error) => error);
+    expect(swapped).toBe(true);
+    return outcome;
+  }
+
+  it('blobs/: the rest is written into the folder that was checked, nothing through the link, and the load is refused', async () => {
+    const cache = tempDir('kernelseal-cache-');
+    const victimDir = tempDir('kernelseal-victim-');
+    const blobs = join(cache, REPO_FOLDER, 'blobs');
+    const outcome = await loadSwapping(cache, () => {
+      renameSync(blobs, `${blobs}.moved`);
+      symlinkSync(victimDir, blobs);
+    });
+    // The snapshot's links lead through the planted link now, to nothing: no kernel is handed back.
+    expect(outcome).toMatchObject({ code: 'DANGLING_SYMLINK', reason: expect.stringContaining('../blobs/') });
+    expect(readdirSync(victimDir)).toEqual([]);
+    const files = readdirSync(unsignedVariant(), { recursive: true, withFileTypes: true }).filter((entry) => entry.isFile());
+    expect(readdirSync(`${blobs}.moved`)).toHaveLength(files.length + 1); // and metadata.json's signature
+  });
+
+  it('the snapshot folder: the rest is linked in the folder that was checked, nothing through the link, and the load is refused', async () => {
+    const cache = tempDir('kernelseal-cache-');
+    const victimDir = tempDir('kernelseal-victim-');
+    mkdirSync(join(victimDir, 'build', VARIANT), { recursive: true });
+    const snapshot = join(cache, REPO_FOLDER, 'snapshots', commit);
+    const outcome = await loadSwapping(cache, () => {
+      renameSync(snapshot, `${snapshot}.moved`);
+      symlinkSync(victimDir, snapshot);
+    });
+    expect(outcome).toBeInstanceOf(ks.KernelRefusedError);
+    expect(readdirSync(victimDir, { recursive: true })).toEqual(['build', join('build', VARIANT)]);
+    expect(readdirSync(join(`${snapshot}.moved`, 'build', VARIANT))).toContain('layers.py');
   });
 });
 

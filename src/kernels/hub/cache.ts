@@ -1,9 +1,9 @@
 import { constants } from 'node:fs';
 import type { BigIntStats } from 'node:fs';
-import { lstat, open, readlink, rename, rm, unlink } from 'node:fs/promises';
+import { lstat, open, readlink, rename, rm, unlink, type FileHandle } from 'node:fs/promises';
 import { dirname, join, relative, resolve, sep } from 'node:path';
 import { readBounded, type Read } from '../../fs/read-bounded.js';
-import { ensureDirInside, openRegularInside, symlinkInside, writeFileInside } from '../../fs/write-inside.js';
+import { DirsInside, openRegular, writeFileInside } from '../../fs/write-inside.js';
 import { fileLocker } from '../../hashing/native/backend.js';
 import type { HubFile, RepoType } from './hub-client.js';
 import { hubCacheRoot } from './hub-env.js';
@@ -27,6 +27,8 @@ import { hubCacheRoot } from './hub-env.js';
 export class HubCache {
   readonly repoDir: string;
   private readonly lockDir: string;
+  /** The folders this load writes blobs, links and locks into, checked once each (issue 16); closed by `close`. */
+  private readonly dirs: DirsInside;
 
   constructor(
     readonly root: string,
@@ -36,6 +38,12 @@ export class HubCache {
     const name = `${repoType}s--${repoId.replace('/', '--')}`;
     this.repoDir = join(root, name);
     this.lockDir = join(root, '.locks', name);
+    this.dirs = new DirsInside(root);
+  }
+
+  /** Releases the folders held open for writing: once no ensureFile is running, at the end of a load. */
+  close(): Promise<void> {
+    return this.dirs.close();
   }
 
   /** The default cache, as huggingface_hub finds it (src/hub/hub-env.ts). */
@@ -72,8 +80,8 @@ export class HubCache {
 
   /**
    * Makes `<snapshot>/<file.path>` point at the blob of `file`, downloading the blob with
-   * `fetch` (into the `.incomplete` path it is given) unless it is already here. One process at
-   * a time downloads a given blob; the others wait for it, then link.
+   * `fetch` (into the `.incomplete` file whose handle it is given) unless it is already here.
+   * One process at a time downloads a given blob; the others wait for it, then link.
    *
    * When `fetch` returns the hash of what it wrote (the signed digest's algorithm), `accept`
    * judges it before the blob is renamed into place: a throw removes the download, never
@@ -86,7 +94,7 @@ export class HubCache {
   async ensureFile(
     commit: string,
     file: HubFile,
-    fetch: (incomplete: string) => Promise<Uint8Array | undefined | void>,
+    fetch: (incomplete: FileHandle) => Promise<Uint8Array | undefined | void>,
     accept?: (hash: Uint8Array) => void,
   ): Promise<PlacedBlob | undefined> {
     const { id, blob, link } = this.locate(commit, file);
@@ -94,24 +102,30 @@ export class HubCache {
     if (!(await isComplete(blob, file.size))) {
       await this.withLock(id, async (exclusive) => {
         if (await isComplete(blob, file.size)) return; // another fetcher finished it
-        const incomplete = `${blob}.incomplete`;
-        const created = await createExclusive(this.root, incomplete);
-        // Refuses a planted link or FIFO, and a blobs/ folder that leads out of the cache; the
-        // downloader opens it again with O_NOFOLLOW (src/hub/hub-client.ts).
-        await (await openRegularInside(this.root, incomplete)).close();
+        // Written through the checked blobs/ folder itself (src/fs/write-inside.ts DirsInside):
+        // a folder swapped for a link meanwhile redirects none of the writes below.
+        const name = `${blob}.incomplete`;
+        const incomplete = await this.dirs.at(name);
+        const { handle, created } = await openIncomplete(incomplete, name);
         let hash: Uint8Array | undefined | void;
         try {
-          hash = await fetch(incomplete);
-          if (hash) accept?.(hash);
-        } catch (error) {
-          // A partial download is kept to resume; a wrong one is thrown away.
-          if ((error as { status?: number }).status === 422 || hash) await rm(incomplete, { force: true });
-          throw error;
+          try {
+            // Into this very file, however often the download resumes: a file or link put
+            // under its name meanwhile receives none of it (src/kernels/hub/hub-client.ts).
+            hash = await fetch(handle);
+            if (hash) accept?.(hash);
+          } catch (error) {
+            // A partial download is kept to resume; a wrong one is thrown away.
+            if ((error as { status?: number }).status === 422 || hash) await rm(incomplete, { force: true });
+            throw error;
+          }
+          await handle.sync(); // on disk before it is placed
+        } finally {
+          await handle.close();
         }
-        await fsyncFile(incomplete);
-        await ensureDirInside(this.root, dirname(blob));
-        await rename(incomplete, blob);
-        const after = await lstat(blob, { bigint: true });
+        const placedAt = await this.dirs.at(blob);
+        await rename(incomplete, placedAt);
+        const after = await lstat(placedAt, { bigint: true });
         // Only under a lock Python honours too: without it, huggingface_hub resuming the same
         // `.incomplete` could have written into our file between our writes, unseen by our hash.
         if (exclusive && hash && created && ownFile(after) && after.dev === created.dev && after.ino === created.ino && after.size === BigInt(file.size)) {
@@ -119,7 +133,7 @@ export class HubCache {
         }
       });
     }
-    if (!(await isLinked(link, blob))) await symlinkInside(this.root, relative(dirname(link), blob), link);
+    await this.dirs.symlink(relative(dirname(link), blob), link); // kept if it points there already
     return placed;
   }
 
@@ -155,12 +169,9 @@ export class HubCache {
   private async withLock(id: string, work: (sharedWithPython: boolean) => Promise<void>): Promise<void> {
     const lock = join(this.lockDir, `${id}.lock`);
     const tryLock = fileLocker();
-    if (!tryLock) {
-      await ensureDirInside(this.root, this.lockDir);
-      return withCreatedLock(lock, () => work(false));
-    }
-    // Checks the lock folder itself (ensureDirInside), once per file: it is asked for every blob (issue 16).
-    const handle = await openRegularInside(this.root, lock);
+    if (!tryLock) return withCreatedLock(await this.dirs.at(lock), () => work(false));
+    // In the lock folder checked once per load (DirsInside): it is asked for every blob (issue 16).
+    const handle = await this.dirs.openRegular(lock);
     try {
       for (let wait = 10; !tryLock(handle.fd); wait = Math.min(wait * 2, 500)) await new Promise((resolve) => setTimeout(resolve, wait));
       await work(true);
@@ -227,29 +238,23 @@ export function ownFile(info: BigIntStats): boolean {
   return info.isFile() && info.uid === BigInt(process.getuid?.() ?? -1) && (info.mode & 0o022n) === 0n;
 }
 
-/** Creates `path` as a new file (O_EXCL: never one that exists, never through a link); its identity, or undefined if it existed. */
-async function createExclusive(root: string, path: string): Promise<BigIntStats | undefined> {
-  await ensureDirInside(root, dirname(path));
-  const flags = constants.O_CREAT | constants.O_EXCL | constants.O_WRONLY | constants.O_NOFOLLOW;
+/**
+ * The `.incomplete` file at `path` (named `name` in messages), open for reading and writing:
+ * created here (O_EXCL: it existed nowhere before, never through a link), with its identity;
+ * or one an earlier run left, to resume, if it is a regular file (a planted link or FIFO is refused).
+ */
+async function openIncomplete(path: string, name: string): Promise<{ handle: FileHandle; created?: BigIntStats }> {
+  const flags = constants.O_RDWR | constants.O_CREAT | constants.O_EXCL | constants.O_NOFOLLOW;
   const handle = await open(path, flags, 0o644).catch((error: NodeJS.ErrnoException) => {
     if (error.code === 'EEXIST') return undefined;
     throw error;
   });
-  if (!handle) return undefined;
+  if (!handle) return { handle: await openRegular(path, name) };
   try {
-    return await handle.stat({ bigint: true });
-  } finally {
+    return { handle, created: await handle.stat({ bigint: true }) };
+  } catch (error) {
     await handle.close();
-  }
-}
-
-/** Flushes a downloaded file to disk before it is renamed into place (no link followed). */
-async function fsyncFile(path: string): Promise<void> {
-  const handle = await open(path, constants.O_RDONLY | constants.O_NOFOLLOW | constants.O_NONBLOCK);
-  try {
-    await handle.sync();
-  } finally {
-    await handle.close();
+    throw error;
   }
 }
 

@@ -108,10 +108,18 @@ const SIGNED_FILES = new Set(['metadata.json', 'metadata.json.sigstore']);
  */
 export async function getKernel(repoId: string, options: GetKernelOptions = {}): Promise<FetchedKernel> {
   if (!/^[A-Za-z0-9_.-]+\/[A-Za-z0-9_.-]+$/.test(repoId)) throw new KernelRefusedError(`not a repository id: ${JSON.stringify(repoId)}`);
+  const cache = new HubCache(options.cacheDir ?? HubCache.defaultRoot(), repoId, options.repoType ?? 'kernel');
+  try {
+    return await fetchKernel(repoId, options, cache);
+  } finally {
+    await cache.close(); // the folders this load wrote through, held open for it (src/fs/write-inside.ts)
+  }
+}
+
+async function fetchKernel(repoId: string, options: GetKernelOptions, cache: HubCache): Promise<FetchedKernel> {
   const warn = options.onWarning ?? defaultWarning;
   const offline = options.offline ?? offlineFromEnv();
   const revision = options.lock?.commit ?? options.revision ?? (options.version !== undefined ? `v${options.version}` : 'main');
-  const cache = new HubCache(options.cacheDir ?? HubCache.defaultRoot(), repoId, options.repoType ?? 'kernel');
 
   const { commit, variants, listing } = await resolveRevision(repoId, revision, cache, options, offline);
   if (options.lock && options.lock.commit !== commit) throw new LockfileError(`${repoId}: the Hub resolved ${revision} to ${commit}, not the locked commit`);
@@ -148,12 +156,12 @@ export async function getKernel(repoId: string, options: GetKernelOptions = {}):
     // load of 1,000 files online spent most of its time here (issue 16).
     const inPlace = await Promise.all(files.map((file) => cache.isPlaced(commit, file)));
     for (const _ of inPlace.filter(Boolean)) progress.file();
-    await download(files.filter((_, i) => !inPlace[i]), options.concurrency ?? 4, progress, options.signal, async (file, onBytes) => {
+    await download(files.filter((_, i) => !inPlace[i]), options.concurrency ?? 4, progress, options.signal, async (file, onBytes, signal) => {
       const key = file.path.slice(prefix.length);
       const placed = await cache.ensureFile(
         commit,
         file,
-        (incomplete) => client!.download(repoId, commit, file, incomplete, { signal: options.signal, onBytes, algorithm: signedDigest?.algorithm }),
+        (incomplete) => client!.download(repoId, commit, file, incomplete, { signal, onBytes, algorithm: signedDigest?.algorithm }),
         signedDigest &&
           ((hash) => {
             const expected = signedDigest.files.get(key);
@@ -293,27 +301,37 @@ function downloadProgress(files: HubFile[], onProgress: GetKernelOptions['onProg
   };
 }
 
-/** Runs `fetchOne` over `files`, `concurrency` at a time, reporting progress; the first failure stops it. */
+/**
+ * Runs `fetchOne` over `files`, `concurrency` at a time, reporting progress; the first failure
+ * stops it: nothing new starts, the files under way are aborted (through the signal `fetchOne`
+ * is given), and it is thrown once they have settled (none may still write through the cache's
+ * folders once the load closes them: src/fs/write-inside.ts).
+ */
 async function download(
   files: HubFile[],
   concurrency: number,
   progress: ReturnType<typeof downloadProgress>,
   signal: AbortSignal | undefined,
-  fetchOne: (file: HubFile, onBytes: (n: number) => void) => Promise<unknown>,
+  fetchOne: (file: HubFile, onBytes: (n: number) => void, signal: AbortSignal) => Promise<unknown>,
 ): Promise<void> {
   let next = 0;
-  let failed = false;
+  let failure: { error: unknown } | undefined;
+  const stop = new AbortController();
+  const stopped = signal ? AbortSignal.any([signal, stop.signal]) : stop.signal;
   const worker = async () => {
-    for (let index = next++; index < files.length && !failed; index = next++) {
-      signal?.throwIfAborted();
-      await fetchOne(files[index]!, progress.bytes).catch((error: unknown) => {
-        failed = true; // the others start nothing new
-        throw error;
-      });
-      progress.file();
+    try {
+      for (let index = next++; index < files.length && !failure; index = next++) {
+        signal?.throwIfAborted();
+        await fetchOne(files[index]!, progress.bytes, stopped);
+        progress.file();
+      }
+    } catch (error) {
+      failure ??= { error }; // the others start nothing new, and stop what they are fetching
+      stop.abort(new Error('stopped: another download failed'));
     }
   };
   await Promise.all(Array.from({ length: Math.min(concurrency, files.length) }, worker));
+  if (failure) throw failure.error;
 }
 
 export { HubError };
