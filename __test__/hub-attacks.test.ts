@@ -1,13 +1,14 @@
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { spawnSync } from 'node:child_process';
 import { createHash, generateKeyPairSync } from 'node:crypto';
-import { chmodSync, cpSync, lstatSync, mkdirSync, readFileSync, readdirSync, readlinkSync, renameSync, rmSync, statSync, symlinkSync, truncateSync, writeFileSync } from 'node:fs';
+import { chmodSync, cpSync, existsSync, lstatSync, mkdirSync, readFileSync, readdirSync, readlinkSync, renameSync, rmSync, statSync, symlinkSync, truncateSync, writeFileSync } from 'node:fs';
 import { join, resolve } from 'node:path';
 import { startMockHub, type MockHub } from './helpers/mock-hub.ts';
 import { githubActionsClaims, identityToken } from './helpers/mock-sigstore.ts';
 import { withMockSigstore } from './helpers/with-mock-sigstore.ts';
 import { mkfifo, tempDir } from './helpers/fs.js';
-import { CLI, DIST } from './helpers/package.js';
+import { CLI, DIST, NATIVE_BACKEND } from './helpers/package.js';
+import { open } from 'node:fs/promises';
 import { unsignedVariant } from './helpers/variant.js';
 
 /**
@@ -263,6 +264,32 @@ describe('a folder of the cache swapped for a link mid-load (issue 16: each fold
     expect(readdirSync(victimDir, { recursive: true })).toEqual(['build', join('build', VARIANT)]);
     expect(readdirSync(join(`${snapshot}.moved`, 'build', VARIANT))).toContain('layers.py');
   });
+});
+
+describe('the descriptors a load writes through, attacked (review of issue 16)', () => {
+  it('stops waiting for a lock another process holds when the load is aborted, and answers', async () => {
+    // The load waits for every file under way before it closes its folders: a lock wait that
+    // ignored the signal would hold it open for as long as the holder likes (a hang fails the
+    // test by its timeout).
+    const { fileLocker } = (await import(NATIVE_BACKEND)) as typeof import('../dist/hashing/native/backend.js');
+    const tryLock = fileLocker()!;
+    const cache = tempDir('kernelseal-cache-');
+    const id = layersBlob(cache).split('/').at(-1)!;
+    mkdirSync(join(cache, '.locks', REPO_FOLDER), { recursive: true });
+    const holder = await open(join(cache, '.locks', REPO_FOLDER, `${id}.lock`), 'w'); // its own open file: flock excludes ours
+    try {
+      expect(tryLock(holder.fd)).toBe(true);
+      const stop = new AbortController();
+      // Every file placed but the locked one: then the user gives up.
+      const onProgress = ({ filesDone, filesTotal }: { filesDone: number; filesTotal: number }) => {
+        if (filesDone === filesTotal - 1) stop.abort(new Error('given up'));
+      };
+      await expect(load(cache, { concurrency: 16, onProgress, signal: stop.signal }).kernel).rejects.toThrow('given up');
+      expect(existsSync(`${join(cache, REPO_FOLDER, 'blobs', id)}.incomplete`)).toBe(false);
+    } finally {
+      await holder.close();
+    }
+  }, 30_000);
 });
 
 describe('special files where a regular file is expected (item 6)', () => {

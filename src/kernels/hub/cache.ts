@@ -90,12 +90,17 @@ export class HubCache {
    * writing it (so no cooperating downloader wrote into it), and the blob is still that file,
    * owned by us and writable by no one else, the blob and its hash are handed back: getKernel may trust
    * that hash instead of reading the file again (src/kernels/hub/streamed-blobs.ts).
+   *
+   * `signal` also ends the wait for another process's lock: a load that stops must not stay
+   * open waiting for a lock someone else holds (getKernel waits for every file under way before
+   * it closes the cache's folders).
    */
   async ensureFile(
     commit: string,
     file: HubFile,
     fetch: (incomplete: FileHandle) => Promise<Uint8Array | undefined | void>,
     accept?: (hash: Uint8Array) => void,
+    signal?: AbortSignal,
   ): Promise<PlacedBlob | undefined> {
     const { id, blob, link } = this.locate(commit, file);
     let placed: PlacedBlob | undefined;
@@ -131,7 +136,7 @@ export class HubCache {
         if (exclusive && hash && created && ownFile(after) && after.dev === created.dev && after.ino === created.ino && after.size === BigInt(file.size)) {
           placed = { stats: after, hash };
         }
-      });
+      }, signal);
     }
     await this.dirs.symlink(relative(dirname(link), blob), link); // kept if it points there already
     return placed;
@@ -166,14 +171,14 @@ export class HubCache {
    * `flock` on the same file huggingface_hub locks (through filelock), so kernelseal and Python
    * never download one blob twice at once. The lock dies with its holder: nothing is deleted.
    */
-  private async withLock(id: string, work: (sharedWithPython: boolean) => Promise<void>): Promise<void> {
+  private async withLock(id: string, work: (sharedWithPython: boolean) => Promise<void>, signal?: AbortSignal): Promise<void> {
     const lock = join(this.lockDir, `${id}.lock`);
     const tryLock = fileLocker();
-    if (!tryLock) return withCreatedLock(await this.dirs.at(lock), () => work(false));
+    if (!tryLock) return withCreatedLock(await this.dirs.at(lock), () => work(false), signal);
     // In the lock folder checked once per load (DirsInside): it is asked for every blob (issue 16).
     const handle = await this.dirs.openRegular(lock);
     try {
-      for (let wait = 10; !tryLock(handle.fd); wait = Math.min(wait * 2, 500)) await new Promise((resolve) => setTimeout(resolve, wait));
+      for (let wait = 10; !tryLock(handle.fd); wait = Math.min(wait * 2, 500)) await pause(wait, signal);
       await work(true);
     } finally {
       await handle.close(); // releases the lock
@@ -186,7 +191,7 @@ export class HubCache {
  * the holder's pid, removed when done or when its holder is gone. It excludes other kernelseal
  * processes of this kind only, not Python's.
  */
-async function withCreatedLock(lock: string, work: () => Promise<void>): Promise<void> {
+async function withCreatedLock(lock: string, work: () => Promise<void>, signal?: AbortSignal): Promise<void> {
   for (let wait = 10; ; wait = Math.min(wait * 2, 500)) {
     try {
       const handle = await open(lock, constants.O_CREAT | constants.O_EXCL | constants.O_WRONLY);
@@ -196,7 +201,7 @@ async function withCreatedLock(lock: string, work: () => Promise<void>): Promise
     } catch (error) {
       if ((error as NodeJS.ErrnoException).code !== 'EEXIST') throw error;
       if (await isStale(lock)) await unlink(lock).catch(() => {});
-      else await new Promise((resolve) => setTimeout(resolve, wait));
+      else await pause(wait, signal);
     }
   }
   try {
@@ -204,6 +209,12 @@ async function withCreatedLock(lock: string, work: () => Promise<void>): Promise
   } finally {
     await unlink(lock).catch(() => {});
   }
+}
+
+/** Waits `ms` between two tries for a lock, then gives up if `signal` was aborted meanwhile (its reason thrown). */
+async function pause(ms: number, signal: AbortSignal | undefined): Promise<void> {
+  await new Promise((resolve) => setTimeout(resolve, ms));
+  signal?.throwIfAborted();
 }
 
 /** A lock whose holder is gone (the process died) or that is older than ten minutes. */

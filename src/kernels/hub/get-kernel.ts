@@ -168,6 +168,7 @@ async function fetchKernel(repoId: string, options: GetKernelOptions, cache: Hub
             const actual = Buffer.from(hash).toString('base64');
             if (expected !== undefined && expected !== actual) throw refuse({ path, status: 'digest-mismatch', violations: [new HashMismatch(key, expected, actual)] });
           }),
+        signal,
       );
       if (placed) streamed?.record(placed);
     });
