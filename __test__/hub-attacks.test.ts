@@ -1,7 +1,7 @@
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { spawnSync } from 'node:child_process';
 import { createHash, generateKeyPairSync } from 'node:crypto';
-import { chmodSync, cpSync, existsSync, lstatSync, mkdirSync, readFileSync, readdirSync, readlinkSync, renameSync, rmSync, statSync, symlinkSync, truncateSync, writeFileSync } from 'node:fs';
+import { chmodSync, cpSync, existsSync, linkSync, lstatSync, mkdirSync, readFileSync, readdirSync, readlinkSync, renameSync, rmSync, statSync, symlinkSync, truncateSync, writeFileSync } from 'node:fs';
 import { join, resolve } from 'node:path';
 import { startMockHub, type MockHub } from './helpers/mock-hub.ts';
 import { githubActionsClaims, identityToken } from './helpers/mock-sigstore.ts';
@@ -267,6 +267,18 @@ describe('a folder of the cache swapped for a link mid-load (issue 16: each fold
 });
 
 describe('the descriptors a load writes through, attacked (review of issue 16)', () => {
+  it('resumes into no .incomplete file with another name: a hard link to a file of ours is refused, and the file left as it was', async () => {
+    // Where fs.protected_hardlinks is off, another user may link any file of ours into the
+    // cache; as root (or with it on) this test's user plays that part with a file of its own.
+    const cache = tempDir('kernelseal-cache-');
+    const victim = join(tempDir('kernelseal-victim-'), 'victim.txt');
+    writeFileSync(victim, 'the victim file\n');
+    const incomplete = `${layersBlob(cache)}.incomplete`;
+    linkSync(victim, incomplete);
+    await expect(load(cache).kernel).rejects.toThrow(`refusing ${incomplete}: a file with 2 names (a hard link)`);
+    expect(readFileSync(victim, 'utf8')).toBe('the victim file\n');
+  });
+
   it('stops waiting for a lock another process holds when the load is aborted, and answers', async () => {
     // The load waits for every file under way before it closes its folders: a lock wait that
     // ignored the signal would hold it open for as long as the holder likes (a hang fails the

@@ -3,7 +3,7 @@ import type { BigIntStats } from 'node:fs';
 import { lstat, open, readlink, rename, rm, unlink, type FileHandle } from 'node:fs/promises';
 import { dirname, join, relative, resolve, sep } from 'node:path';
 import { readBounded, type Read } from '../../fs/read-bounded.js';
-import { DirsInside, openRegular, writeFileInside } from '../../fs/write-inside.js';
+import { DirsInside, openRegular, UnsafePathError, writeFileInside } from '../../fs/write-inside.js';
 import { fileLocker } from '../../hashing/native/backend.js';
 import type { HubFile, RepoType } from './hub-client.js';
 import { hubCacheRoot } from './hub-env.js';
@@ -260,9 +260,31 @@ async function openIncomplete(path: string, name: string): Promise<{ handle: Fil
     if (error.code === 'EEXIST') return undefined;
     throw error;
   });
-  if (!handle) return { handle: await openRegular(path, name) };
+  if (!handle) return { handle: await resumable(path, name) };
   try {
     return { handle, created: await handle.stat({ bigint: true }) };
+  } catch (error) {
+    await handle.close();
+    throw error;
+  }
+}
+
+/**
+ * The `.incomplete` file an earlier run left, to resume into, if it is a regular file whose one
+ * name is this one: another user of the cache may hard-link a file of ours there (where
+ * fs.protected_hardlinks is off), and the resumed download would append to it, or truncate it.
+ * The name is looked at after the open: if it still names the opened file, and that file has a
+ * single link, no other name reached it at that instant, nor can one be added from outside the
+ * cache since (a link is made from a name). huggingface_hub never hard-links an `.incomplete` file.
+ */
+async function resumable(path: string, name: string): Promise<FileHandle> {
+  const handle = await openRegular(path, name);
+  try {
+    const held = await handle.stat({ bigint: true });
+    const now = await lstat(path, { bigint: true }).catch(() => undefined);
+    if (now?.dev !== held.dev || now.ino !== held.ino) throw new UnsafePathError(`refusing ${name}: replaced while it was opened`);
+    if (now.nlink !== 1n) throw new UnsafePathError(`refusing ${name}: a file with ${now.nlink} names (a hard link)`);
+    return handle;
   } catch (error) {
     await handle.close();
     throw error;
