@@ -279,6 +279,17 @@ describe('the descriptors a load writes through, attacked (review of issue 16)',
     expect(readFileSync(victim, 'utf8')).toBe('the victim file\n');
   });
 
+  it('names the paths of the cache, never /proc/self/fd, when a write through a descriptor fails', async () => {
+    // A folder planted where a snapshot link goes: the link cannot replace it.
+    const cache = tempDir('kernelseal-cache-');
+    const link = join(cache, REPO_FOLDER, 'snapshots', commit, 'build', VARIANT, 'layers.py');
+    mkdirSync(join(link, 'planted'), { recursive: true });
+    const error = await load(cache).kernel.then(() => undefined, (e: Error & { dest?: string }) => e);
+    expect(error).toMatchObject({ code: 'EISDIR', dest: link });
+    expect(error!.message).toContain(`-> '${link}'`);
+    expect(`${error!.message}${error!.stack}`).not.toContain('/proc/self/fd');
+  });
+
   it('stops waiting for a lock another process holds when the load is aborted, and answers', async () => {
     // The load waits for every file under way before it closes its folders: a lock wait that
     // ignored the signal would hold it open for as long as the holder likes (a hang fails the

@@ -96,6 +96,20 @@ describe('DirsInside', () => {
     expect(readFileSync(victim, 'utf8')).toBe('the victim file\n');
   });
 
+  it('names the folders as the user knows them in an error about a path through a descriptor', async () => {
+    const root = tempDir('kernelseal-cache-');
+    const link = join(root, 'snapshots', 'c0ffee', 'layers.py');
+    mkdirSync(join(link, 'planted'), { recursive: true }); // a folder where the link goes: rename cannot replace it
+    const dirs = new DirsInside(root);
+    const error = await dirs.symlink('../../blobs/a', link).then(() => undefined, (e: NodeJS.ErrnoException & { dest?: string }) => e);
+    expect(error!.message).toMatch(/^EISDIR: .*'\/proc\/self\/fd\/\d+\/layers\.py'$/);
+    expect(dirs.named(error)).toBe(error); // the same error, its class and code kept
+    expect(error).toMatchObject({ code: 'EISDIR', dest: link });
+    expect(error!.message).toContain(`-> '${link}'`);
+    expect(`${error!.message}${error!.path}${error!.stack}`).not.toContain('/proc/self/fd');
+    await dirs.close();
+  });
+
   it('writes nothing once closed: its descriptors are released, and no path through them is handed out again', async () => {
     const root = tempDir('kernelseal-cache-');
     const dirs = new DirsInside(root);

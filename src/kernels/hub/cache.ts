@@ -102,6 +102,12 @@ export class HubCache {
     accept?: (hash: Uint8Array) => void,
     signal?: AbortSignal,
   ): Promise<PlacedBlob | undefined> {
+    // Its writes go through the folders' descriptors: a failure names the cache's paths instead.
+    return this.placeFile(commit, file, fetch, accept, signal).catch((error: unknown) => Promise.reject(this.dirs.named(error)));
+  }
+
+  /** ensureFile, its errors naming paths through descriptors (src/fs/write-inside.ts DirsInside). */
+  private async placeFile(...[commit, file, fetch, accept, signal]: Parameters<HubCache['ensureFile']>): Promise<PlacedBlob | undefined> {
     const { id, blob, link } = this.locate(commit, file);
     let placed: PlacedBlob | undefined;
     if (!(await isComplete(blob, file.size))) {
