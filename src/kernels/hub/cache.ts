@@ -126,8 +126,10 @@ export class HubCache {
             hash = await fetch(handle);
             if (hash) accept?.(hash);
           } catch (error) {
-            // A partial download is kept to resume; a wrong one is thrown away.
-            if ((error as { status?: number }).status === 422 || hash) await rm(incomplete, { force: true });
+            // A partial download is kept to resume; a wrong one is thrown away. What cannot be
+            // removed (a folder put under its name) stays, refused again next time: the error
+            // reported is the download's (wrong content is a refusal, not a file system error).
+            if ((error as { status?: number }).status === 422 || hash) await rm(incomplete, { force: true }).catch(() => {});
             throw error;
           }
           await handle.sync(); // on disk before it is placed
