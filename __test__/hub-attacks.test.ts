@@ -290,6 +290,34 @@ describe('the descriptors a load writes through, attacked (review of issue 16)',
     expect(`${error!.message}${error!.stack}`).not.toContain('/proc/self/fd');
   });
 
+  it('refuses files the signed digest does not list before downloading any: a listing of many folders makes none of them', async () => {
+    // The Hub serves the signed variant plus files in folders of their own: each folder made
+    // would be held open (one descriptor) until the load ends, and enough of them exhaust the
+    // process's descriptors. The full check refuses such files anyway; the load refuses them first.
+    const repoDir = tempDir('kernelseal-hub-repo-');
+    const dir = join(repoDir, 'build', VARIANT);
+    cpSync(unsignedVariant(), dir, { recursive: true });
+    await ks.signVariant(dir, { signer: { method: 'keyless', identityToken: identityToken(githubActionsClaims(REPO)), fulcioURL: sigstore.url, rekorURL: sigstore.url } });
+    const extra = Array.from({ length: 20 }, (_, i) => `extra${i}/x.py`);
+    for (const key of extra) {
+      mkdirSync(join(dir, key, '..'), { recursive: true });
+      writeFileSync(join(dir, key), 'print("unsigned")\n');
+    }
+    const hostile = await startMockHub([{ repoId: REPO, refs: { v1: repoDir } }]);
+    try {
+      const cache = tempDir('kernelseal-cache-');
+      const error = await load(cache, { endpoint: hostile.url }).kernel.then(() => undefined, (e: InstanceType<typeof ks.KernelRefusedError>) => e);
+      expect(error).toBeInstanceOf(ks.KernelRefusedError);
+      expect(error!.result).toMatchObject({ status: 'digest-mismatch' });
+      const violations = (error!.result as { violations: { kind: string; path: string }[] }).violations;
+      expect(violations.map((v) => [v.kind, v.path]).sort()).toEqual(extra.map((key) => ['unknown-file', key]).sort());
+      expect(hostile.requests.filter((r) => r.path.includes('/extra'))).toEqual([]);
+      expect(readdirSync(join(cache, REPO_FOLDER, 'snapshots', hostile.commitOf(REPO, 'v1'), 'build', VARIANT))).toEqual(['metadata.json', 'metadata.json.sigstore']);
+    } finally {
+      await hostile.close();
+    }
+  });
+
   it('stops waiting for a lock another process holds when the load is aborted, and answers', async () => {
     // The load waits for every file under way before it closes its folders: a lock wait that
     // ignored the signal would hold it open for as long as the holder likes (a hang fails the
