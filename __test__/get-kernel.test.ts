@@ -139,6 +139,22 @@ describe('getKernel', () => {
     expect(h.requests.filter((r) => r.path.endsWith('.so')).map((r) => r.range)).toEqual([undefined, 'bytes=100000-']);
   });
 
+  it('reports wrong content as such when the .incomplete name cannot be removed (a folder put there meanwhile)', async () => {
+    const so = `build/${CU128}/_relu_cuda_6a1b2c3.abi3.so`;
+    const content = readFileSync(join(repoDir, so));
+    const cacheDir = tempDir('kernelseal-cache-');
+    const partial = `${join(cacheDir, 'kernels--kernels-test--relu', 'blobs', createHash('sha256').update(content).digest('hex'))}.incomplete`;
+    const swap = async (total: number) => {
+      await untilSize(partial, total);
+      renameSync(partial, `${partial}.moved`);
+      mkdirSync(partial); // rm without recursive refuses it: the download's own error must still be the one reported
+    };
+    const h = await hub({ drop: { path: so, bytes: 100_000, times: 1, delivered: swap }, tamper: so });
+    const options = { ...fetchOptions(h, { cacheDir, concurrency: 1 }), version: 1, variant: CU128 };
+    await expect(ks.getKernel(REPO, options)).rejects.toThrow(`${so}: content does not match the LFS SHA-256 the Hub listed`);
+    expect(lstatSync(partial).isDirectory()).toBe(true);
+  });
+
   it('refuses a server that sends more than it listed, or other content, and keeps nothing', async () => {
     const file = `build/${CU128}/layers.py`;
     for (const faults of [{ oversize: file }, { tamper: file }]) {

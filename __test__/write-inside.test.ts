@@ -1,6 +1,7 @@
 import { describe, expect, it } from 'vitest';
 import { lstatSync, mkdirSync, readFileSync, readdirSync, readlinkSync, realpathSync, renameSync, symlinkSync, writeFileSync } from 'node:fs';
-import { writeFile } from 'node:fs/promises';
+import fsPromises, { writeFile } from 'node:fs/promises';
+import { syncBuiltinESMExports } from 'node:module';
 import { dirname, join } from 'node:path';
 import { mkfifo, tempDir } from './helpers/fs.js';
 import { internal } from './helpers/package.js';
@@ -94,6 +95,46 @@ describe('DirsInside', () => {
     expect(readlinkSync(join(snapshot, 'planted.py'))).toBe('../../../blobs/b');
     expect(readdirSync(snapshot).sort()).toEqual(['new.py', 'planted.py', 'right.py']); // no temporary name left
     expect(readFileSync(victim, 'utf8')).toBe('the victim file\n');
+  });
+
+  it('names the folders as the user knows them in an error about a path through a descriptor', async () => {
+    const root = tempDir('kernelseal-cache-');
+    const link = join(root, 'snapshots', 'c0ffee', 'layers.py');
+    mkdirSync(join(link, 'planted'), { recursive: true }); // a folder where the link goes: rename cannot replace it
+    const dirs = new DirsInside(root);
+    const error = await dirs.symlink('../../blobs/a', link).then(() => undefined, (e: NodeJS.ErrnoException & { dest?: string }) => e);
+    expect(error!.message).toMatch(/^EISDIR: .*'\/proc\/self\/fd\/\d+\/layers\.py'$/);
+    expect(dirs.named(error)).toBe(error); // the same error, its class and code kept
+    expect(error).toMatchObject({ code: 'EISDIR', dest: link });
+    expect(error!.message).toContain(`-> '${link}'`);
+    expect(`${error!.message}${error!.path}${error!.stack}`).not.toContain('/proc/self/fd');
+    await dirs.close();
+  });
+
+  it('without /proc/self/fd (not Linux) checks the whole path at every call: a folder swapped for a link is refused, named, and nothing written through it', async () => {
+    const root = tempDir('kernelseal-cache-');
+    const victimDir = tempDir('kernelseal-victim-');
+    // What DirsInside asks to choose: /proc answers nothing here, as where it does not exist.
+    const stat = fsPromises.stat;
+    fsPromises.stat = ((path: string, ...rest: []) => (String(path).startsWith('/proc/') ? Promise.reject(Object.assign(new Error('ENOENT'), { code: 'ENOENT' })) : stat(path, ...rest))) as typeof stat;
+    syncBuiltinESMExports();
+    const dirs = new DirsInside(root);
+    const blobs = join(root, 'repo', 'blobs');
+    try {
+      expect(await dirs.at(join(blobs, 'a'))).toBe(join(blobs, 'a')); // the path itself, its folders checked
+    } finally {
+      fsPromises.stat = stat;
+      syncBuiltinESMExports();
+    }
+    renameSync(join(root, 'repo'), join(root, 'moved'));
+    symlinkSync(victimDir, join(root, 'repo'));
+    mkdirSync(join(victimDir, 'blobs'));
+    const refused = `refusing to write through ${join(root, 'repo')}: a symbolic link in the cache`;
+    await expect(dirs.at(join(blobs, 'b'))).rejects.toThrow(refused);
+    await expect(dirs.openRegular(join(blobs, 'b.lock'))).rejects.toThrow(refused);
+    await expect(dirs.symlink('a', join(blobs, 'c'))).rejects.toThrow(refused);
+    await dirs.close();
+    expect(readdirSync(join(victimDir, 'blobs'))).toEqual([]);
   });
 
   it('writes nothing once closed: its descriptors are released, and no path through them is handed out again', async () => {

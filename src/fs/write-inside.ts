@@ -142,6 +142,8 @@ export async function openRegularInside(root: string, path: string): Promise<Fil
 export class DirsInside {
   /** Directory -> the path reaching it through its descriptor. */
   private readonly opened = new Map<string, Promise<string>>();
+  /** The path through a descriptor -> the directory it holds, as the user knows it (for `named`). */
+  private readonly names = new Map<string, string>();
   private readonly handles: FileHandle[] = [];
   private top: Promise<string | undefined> | undefined;
   private closed = false;
@@ -190,6 +192,22 @@ export class DirsInside {
     if (!made && (await readlink(at).catch(() => undefined)) !== target) await linkOver(target, at);
   }
 
+  /**
+   * `error` (from any call on a path `at` handed out) naming the folders as the user knows them:
+   * `/proc/self/fd/<fd>` says nothing about which cache, or which file of it, refused a write.
+   * Rewritten in place (message, stack, path, dest), so its class and code stay.
+   */
+  named<T>(error: T): T {
+    if (!(error instanceof Error)) return error;
+    const fields = error as Error & { path?: unknown; dest?: unknown };
+    const spell = (text: string) => text.replace(/\/proc\/self\/fd\/\d+(?=\/|'|$)/g, (at) => this.names.get(at) ?? at);
+    fields.message = spell(fields.message);
+    if (fields.stack) fields.stack = spell(fields.stack);
+    if (typeof fields.path === 'string') fields.path = spell(fields.path);
+    if (typeof fields.dest === 'string') fields.dest = spell(fields.dest);
+    return error;
+  }
+
   /** Closes the folders' descriptors: call once nothing is being written through them. */
   async close(): Promise<void> {
     this.closed = true;
@@ -207,7 +225,7 @@ export class DirsInside {
         await handle.close();
         return undefined;
       }
-      return this.hold(handle);
+      return this.hold(handle, top);
     })();
     return this.top;
   }
@@ -231,17 +249,19 @@ export class DirsInside {
       if (error.code === 'ENOTDIR' || error.code === 'ELOOP' || error.code === 'EMLINK') assertRealDirectory(dir, await lstat(at));
       throw error; // a directory again by now: refused all the same
     });
-    return this.hold(handle);
+    return this.hold(handle, dir);
   }
 
-  /** The path through `handle`'s descriptor, kept open until `close`. */
-  private async hold(handle: FileHandle): Promise<string> {
+  /** The path through `handle`'s descriptor (which holds `dir`), kept open until `close`. */
+  private async hold(handle: FileHandle, dir: string): Promise<string> {
     if (this.closed) {
       await handle.close(); // closed while it was opened: its number must not outlive close
       throw new Error(`${this.root}: the cache's folders are closed`);
     }
     this.handles.push(handle);
-    return `/proc/self/fd/${handle.fd}`;
+    const at = `/proc/self/fd/${handle.fd}`;
+    this.names.set(at, dir);
+    return at;
   }
 }
 

@@ -3,7 +3,7 @@ import type { BigIntStats } from 'node:fs';
 import { lstat, open, readlink, rename, rm, unlink, type FileHandle } from 'node:fs/promises';
 import { dirname, join, relative, resolve, sep } from 'node:path';
 import { readBounded, type Read } from '../../fs/read-bounded.js';
-import { DirsInside, openRegular, writeFileInside } from '../../fs/write-inside.js';
+import { DirsInside, openRegular, UnsafePathError, writeFileInside } from '../../fs/write-inside.js';
 import { fileLocker } from '../../hashing/native/backend.js';
 import type { HubFile, RepoType } from './hub-client.js';
 import { hubCacheRoot } from './hub-env.js';
@@ -90,13 +90,24 @@ export class HubCache {
    * writing it (so no cooperating downloader wrote into it), and the blob is still that file,
    * owned by us and writable by no one else, the blob and its hash are handed back: getKernel may trust
    * that hash instead of reading the file again (src/kernels/hub/streamed-blobs.ts).
+   *
+   * `signal` also ends the wait for another process's lock: a load that stops must not stay
+   * open waiting for a lock someone else holds (getKernel waits for every file under way before
+   * it closes the cache's folders).
    */
   async ensureFile(
     commit: string,
     file: HubFile,
     fetch: (incomplete: FileHandle) => Promise<Uint8Array | undefined | void>,
     accept?: (hash: Uint8Array) => void,
+    signal?: AbortSignal,
   ): Promise<PlacedBlob | undefined> {
+    // Its writes go through the folders' descriptors: a failure names the cache's paths instead.
+    return this.placeFile(commit, file, fetch, accept, signal).catch((error: unknown) => Promise.reject(this.dirs.named(error)));
+  }
+
+  /** ensureFile, its errors naming paths through descriptors (src/fs/write-inside.ts DirsInside). */
+  private async placeFile(...[commit, file, fetch, accept, signal]: Parameters<HubCache['ensureFile']>): Promise<PlacedBlob | undefined> {
     const { id, blob, link } = this.locate(commit, file);
     let placed: PlacedBlob | undefined;
     if (!(await isComplete(blob, file.size))) {
@@ -115,8 +126,10 @@ export class HubCache {
             hash = await fetch(handle);
             if (hash) accept?.(hash);
           } catch (error) {
-            // A partial download is kept to resume; a wrong one is thrown away.
-            if ((error as { status?: number }).status === 422 || hash) await rm(incomplete, { force: true });
+            // A partial download is kept to resume; a wrong one is thrown away. What cannot be
+            // removed (a folder put under its name) stays, refused again next time: the error
+            // reported is the download's (wrong content is a refusal, not a file system error).
+            if ((error as { status?: number }).status === 422 || hash) await rm(incomplete, { force: true }).catch(() => {});
             throw error;
           }
           await handle.sync(); // on disk before it is placed
@@ -131,7 +144,7 @@ export class HubCache {
         if (exclusive && hash && created && ownFile(after) && after.dev === created.dev && after.ino === created.ino && after.size === BigInt(file.size)) {
           placed = { stats: after, hash };
         }
-      });
+      }, signal);
     }
     await this.dirs.symlink(relative(dirname(link), blob), link); // kept if it points there already
     return placed;
@@ -166,14 +179,14 @@ export class HubCache {
    * `flock` on the same file huggingface_hub locks (through filelock), so kernelseal and Python
    * never download one blob twice at once. The lock dies with its holder: nothing is deleted.
    */
-  private async withLock(id: string, work: (sharedWithPython: boolean) => Promise<void>): Promise<void> {
+  private async withLock(id: string, work: (sharedWithPython: boolean) => Promise<void>, signal?: AbortSignal): Promise<void> {
     const lock = join(this.lockDir, `${id}.lock`);
     const tryLock = fileLocker();
-    if (!tryLock) return withCreatedLock(await this.dirs.at(lock), () => work(false));
+    if (!tryLock) return withCreatedLock(await this.dirs.at(lock), () => work(false), signal);
     // In the lock folder checked once per load (DirsInside): it is asked for every blob (issue 16).
     const handle = await this.dirs.openRegular(lock);
     try {
-      for (let wait = 10; !tryLock(handle.fd); wait = Math.min(wait * 2, 500)) await new Promise((resolve) => setTimeout(resolve, wait));
+      for (let wait = 10; !tryLock(handle.fd); wait = Math.min(wait * 2, 500)) await pause(wait, signal);
       await work(true);
     } finally {
       await handle.close(); // releases the lock
@@ -186,7 +199,7 @@ export class HubCache {
  * the holder's pid, removed when done or when its holder is gone. It excludes other kernelseal
  * processes of this kind only, not Python's.
  */
-async function withCreatedLock(lock: string, work: () => Promise<void>): Promise<void> {
+async function withCreatedLock(lock: string, work: () => Promise<void>, signal?: AbortSignal): Promise<void> {
   for (let wait = 10; ; wait = Math.min(wait * 2, 500)) {
     try {
       const handle = await open(lock, constants.O_CREAT | constants.O_EXCL | constants.O_WRONLY);
@@ -196,7 +209,7 @@ async function withCreatedLock(lock: string, work: () => Promise<void>): Promise
     } catch (error) {
       if ((error as NodeJS.ErrnoException).code !== 'EEXIST') throw error;
       if (await isStale(lock)) await unlink(lock).catch(() => {});
-      else await new Promise((resolve) => setTimeout(resolve, wait));
+      else await pause(wait, signal);
     }
   }
   try {
@@ -204,6 +217,12 @@ async function withCreatedLock(lock: string, work: () => Promise<void>): Promise
   } finally {
     await unlink(lock).catch(() => {});
   }
+}
+
+/** Waits `ms` between two tries for a lock, then gives up if `signal` was aborted meanwhile (its reason thrown). */
+async function pause(ms: number, signal: AbortSignal | undefined): Promise<void> {
+  await new Promise((resolve) => setTimeout(resolve, ms));
+  signal?.throwIfAborted();
 }
 
 /** A lock whose holder is gone (the process died) or that is older than ten minutes. */
@@ -249,9 +268,31 @@ async function openIncomplete(path: string, name: string): Promise<{ handle: Fil
     if (error.code === 'EEXIST') return undefined;
     throw error;
   });
-  if (!handle) return { handle: await openRegular(path, name) };
+  if (!handle) return { handle: await resumable(path, name) };
   try {
     return { handle, created: await handle.stat({ bigint: true }) };
+  } catch (error) {
+    await handle.close();
+    throw error;
+  }
+}
+
+/**
+ * The `.incomplete` file an earlier run left, to resume into, if it is a regular file whose one
+ * name is this one: another user of the cache may hard-link a file of ours there (where
+ * fs.protected_hardlinks is off), and the resumed download would append to it, or truncate it.
+ * The name is looked at after the open: if it still names the opened file, and that file has a
+ * single link, no other name reached it at that instant, nor can one be added from outside the
+ * cache since (a link is made from a name). huggingface_hub never hard-links an `.incomplete` file.
+ */
+async function resumable(path: string, name: string): Promise<FileHandle> {
+  const handle = await openRegular(path, name);
+  try {
+    const held = await handle.stat({ bigint: true });
+    const now = await lstat(path, { bigint: true }).catch(() => undefined);
+    if (now?.dev !== held.dev || now.ino !== held.ino) throw new UnsafePathError(`refusing ${name}: replaced while it was opened`);
+    if (now.nlink !== 1n) throw new UnsafePathError(`refusing ${name}: a file with ${now.nlink} names (a hard link)`);
+    return handle;
   } catch (error) {
     await handle.close();
     throw error;

@@ -19,7 +19,7 @@ import { HubClient, HubError, type HubClientOptions, type HubFile } from './hub-
 import { LockfileError, variantLockHash, type KernelLock } from './lockfile.js';
 import { fingerprint, variantReceipt } from './receipts.js';
 import { StreamedBlobs } from './streamed-blobs.js';
-import { HashMismatch } from '../../digest/violations.js';
+import { HashMismatch, UnknownFile } from '../../digest/violations.js';
 import { backendsFitting, selectVariant, type VariantSelector } from '../variant-name.js';
 
 export type GetKernelOptions = HubClientOptions & {
@@ -152,6 +152,11 @@ async function fetchKernel(repoId: string, options: GetKernelOptions, cache: Hub
    * hash of its key; what was placed so is recorded in `streamed`.
    */
   const fetchFiles = async (files: HubFile[], signedDigest?: Digest, streamed?: StreamedBlobs) => {
+    // A file the signed digest does not list fails the full check anyway: refused before any
+    // download, so that a hostile listing of many folders cannot have the load make them, and
+    // hold one descriptor per folder open until it ends (src/fs/write-inside.ts DirsInside).
+    const unknown = signedDigest ? files.map((file) => file.path.slice(prefix.length)).filter((key) => !signedDigest.files.has(key)) : [];
+    if (unknown.length > 0) throw refuse({ path, status: 'digest-mismatch', violations: unknown.map((key) => new UnknownFile(key)) });
     // What a load before placed is found all at once, not `concurrency` at a time: a second
     // load of 1,000 files online spent most of its time here (issue 16).
     const inPlace = await Promise.all(files.map((file) => cache.isPlaced(commit, file)));
@@ -168,6 +173,7 @@ async function fetchKernel(repoId: string, options: GetKernelOptions, cache: Hub
             const actual = Buffer.from(hash).toString('base64');
             if (expected !== undefined && expected !== actual) throw refuse({ path, status: 'digest-mismatch', violations: [new HashMismatch(key, expected, actual)] });
           }),
+        signal,
       );
       if (placed) streamed?.record(placed);
     });
