@@ -212,10 +212,15 @@ export class HubClient {
         const hashing = hash.update(chunk).catch((error: Error) => {
           throw new Error(`${file.path}: ${error.message}`);
         });
-        await Promise.all([writing, hashing]);
+        // Both settle before either failure is thrown: one handle serves every attempt of a
+        // download, so a write still in flight when the hash failed would land after the next
+        // attempt had measured the file (found by the attack review of that change).
+        const [wrote, hashed] = await Promise.allSettled([writing, hashing]);
+        if (wrote.status === 'rejected') throw wrote.reason;
+        if (hashed.status === 'rejected') throw hashed.reason;
         // A short write (a full disk, a file size limit, a network file system) would leave a
         // hole the streamed hash never saw: only whole chunks count.
-        const { bytesWritten } = await writing;
+        const { bytesWritten } = wrote.value;
         if (bytesWritten !== chunk.length) throw new HubError(`${file.path}: wrote ${bytesWritten} of ${chunk.length} bytes to the cache (is the disk full?)`);
         written += chunk.length;
         unflushed += chunk.length;
