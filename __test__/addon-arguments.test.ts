@@ -94,6 +94,10 @@ describe('the addon against any argument', () => {
     await fc.assert(fc.asyncProperty(fc.tuple(algorithm, paths, shardSize, value, token), (args) => expectHandled('hashFiles', args)), { numRuns: RUNS });
   });
 
+  it('walkTree: an argument error or a settled promise, never a crash', async () => {
+    await fc.assert(fc.asyncProperty(fc.tuple(value, token), (args) => expectHandled('walkTree', args)), { numRuns: RUNS });
+  });
+
   it('cancel, createCancelToken and engineInfo: an argument error or a value, never a crash', async () => {
     await fc.assert(
       fc.asyncProperty(fc.constantFrom('cancel', 'createCancelToken', 'engineInfo'), fc.array(value, { maxLength: 3 }), (fn, args) => expectHandled(fn, args)),

@@ -31,6 +31,7 @@ const WORKER = `
     hashFile: () => addon.hashFile(big, 'sha512', onProgress),
     hashFiles: () => addon.hashFiles('sha256', files, 0, onProgress),
     hashFilesInShards: () => addon.hashFiles('blake3', files, 1 << 20, onProgress),
+    walkTree: () => addon.walkTree(dir),
     verifyModel: () => m.verifyModel(dir, { key: publicKey, backend: m.createNativeBackend() }),
   };
   const pending = calls[scenario]();
@@ -81,7 +82,7 @@ describe('worker threads that end while the addon works for them', () => {
       const before = { threads: threads(), rss: process.memoryUsage.rss() };
       const outcomes = {};
       // Scenario and the longest delay (ms) before the worker ends: about as long as the call takes here.
-      const scenarios = { hashVariant: 15, hashFile: 60, hashFiles: 60, hashFilesInShards: 15, verifyModel: 60 };
+      const scenarios = { hashVariant: 15, hashFile: 60, hashFiles: 60, hashFilesInShards: 15, walkTree: 2, verifyModel: 60 };
       for (const [scenario, longest] of Object.entries(scenarios)) {
         for (let round = 0; round < rounds; round++) {
           const exits = round % 2 === 1;
@@ -105,7 +106,7 @@ describe('worker threads that end while the addon works for them', () => {
     const report = JSON.parse(result.stdout);
     if (process.env.KERNELSEAL_WORKER_ROUNDS) console.log(`RAYON_NUM_THREADS=${process.env.RAYON_NUM_THREADS ?? '(cores)'}: ${result.stdout}`);
     const total = (filter: (key: string) => boolean) => Object.entries(report.outcomes as Record<string, number>).filter(([key]) => filter(key)).reduce((sum, [, n]) => sum + n, 0);
-    expect(total(() => true), JSON.stringify(report)).toBe(5 * ROUNDS);
+    expect(total(() => true), JSON.stringify(report)).toBe(6 * ROUNDS);
     expect(total((key) => key.includes('error')), JSON.stringify(report)).toBe(0);
     // Most rounds end while the addon is still at work: the case that used to abort.
     expect(total((key) => key.endsWith('ended mid-call')), JSON.stringify(report)).toBeGreaterThan(ROUNDS);

@@ -1,6 +1,6 @@
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { createHash } from 'node:crypto';
-import { cpSync, existsSync, lstatSync, mkdirSync, readFileSync, readdirSync, readlinkSync, rmSync, statSync, writeFileSync } from 'node:fs';
+import { cpSync, existsSync, lstatSync, mkdirSync, readFileSync, readdirSync, readlinkSync, renameSync, rmSync, statSync, writeFileSync } from 'node:fs';
 import { join, resolve } from 'node:path';
 import { startMockHub, type MockHub } from './helpers/mock-hub.ts';
 import { githubActionsClaims, identityToken } from './helpers/mock-sigstore.ts';
@@ -118,6 +118,43 @@ describe('getKernel', () => {
     expect(ranges).toEqual([undefined, 'bytes=100000-', 'bytes=200000-']);
   });
 
+  it('resumes into the file it created: one put under the .incomplete name meanwhile receives none of the download', async () => {
+    const so = `build/${CU128}/_relu_cuda_6a1b2c3.abi3.so`;
+    const content = readFileSync(join(repoDir, so));
+    const cacheDir = tempDir('kernelseal-cache-');
+    const blob = join(cacheDir, 'kernels--kernels-test--relu', 'blobs', createHash('sha256').update(content).digest('hex'));
+    const partial = `${blob}.incomplete`;
+    // Once the first bytes are in, another cache user moves the file away and puts their own
+    // under its name; then the connection drops, and the download resumes.
+    const swap = async (total: number) => {
+      await untilSize(partial, total);
+      renameSync(partial, `${partial}.moved`);
+      writeFileSync(partial, 'planted');
+    };
+    const h = await hub({ drop: { path: so, bytes: 100_000, times: 1, delivered: swap } });
+    await expect(ks.getKernel(REPO, { ...fetchOptions(h, { cacheDir }), version: 1, variant: CU128 })).rejects.toThrow(ks.KernelRefusedError);
+    expect(readFileSync(`${partial}.moved`).equals(content)).toBe(true); // all of it, resumed where it stopped
+    // The planted file was renamed into place by its name, unwritten: the full check refused it.
+    expect(readFileSync(blob, 'utf8')).toBe('planted');
+    expect(h.requests.filter((r) => r.path.endsWith('.so')).map((r) => r.range)).toEqual([undefined, 'bytes=100000-']);
+  });
+
+  it('reports wrong content as such when the .incomplete name cannot be removed (a folder put there meanwhile)', async () => {
+    const so = `build/${CU128}/_relu_cuda_6a1b2c3.abi3.so`;
+    const content = readFileSync(join(repoDir, so));
+    const cacheDir = tempDir('kernelseal-cache-');
+    const partial = `${join(cacheDir, 'kernels--kernels-test--relu', 'blobs', createHash('sha256').update(content).digest('hex'))}.incomplete`;
+    const swap = async (total: number) => {
+      await untilSize(partial, total);
+      renameSync(partial, `${partial}.moved`);
+      mkdirSync(partial); // rm without recursive refuses it: the download's own error must still be the one reported
+    };
+    const h = await hub({ drop: { path: so, bytes: 100_000, times: 1, delivered: swap }, tamper: so });
+    const options = { ...fetchOptions(h, { cacheDir, concurrency: 1 }), version: 1, variant: CU128 };
+    await expect(ks.getKernel(REPO, options)).rejects.toThrow(`${so}: content does not match the LFS SHA-256 the Hub listed`);
+    expect(lstatSync(partial).isDirectory()).toBe(true);
+  });
+
   it('refuses a server that sends more than it listed, or other content, and keeps nothing', async () => {
     const file = `build/${CU128}/layers.py`;
     for (const faults of [{ oversize: file }, { tamper: file }]) {
@@ -129,6 +166,17 @@ describe('getKernel', () => {
       const blobs = join(options.cacheDir, 'kernels--kernels-test--relu', 'blobs');
       expect(readdirSync(blobs)).not.toContain(blobId);
     }
+  });
+
+  it('stops the downloads under way when one fails, and answers once they have stopped', async () => {
+    // All files at once; the .so stalls after its first bytes for as long as the watchdog allows
+    // (an hour): only stopping it lets getKernel answer, and a hang fails the test by its timeout.
+    // Nothing may still be writing once getKernel answers: the cache's folders are closed then.
+    const so = `build/${CU128}/_relu_cuda_6a1b2c3.abi3.so`;
+    const h = await hub({ drop: { path: so, bytes: 100_000, times: 1, delivered: () => new Promise(() => {}) }, tamper: `build/${CU128}/layers.py` });
+    const options = fetchOptions(h, { attempts: 1, timeoutMs: 3_600_000, concurrency: 16 });
+    await expect(ks.getKernel(REPO, { ...options, version: 1, variant: CU128 })).rejects.toThrow(/layers\.py: content does not match/);
+    expect(h.requests.filter((r) => r.path.endsWith('.so'))).toHaveLength(1);
   });
 
   it('follows redirects, and never sends the token to another origin', async () => {

@@ -1,13 +1,14 @@
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { spawnSync } from 'node:child_process';
 import { createHash, generateKeyPairSync } from 'node:crypto';
-import { chmodSync, cpSync, lstatSync, mkdirSync, readFileSync, readdirSync, readlinkSync, rmSync, statSync, symlinkSync, truncateSync, writeFileSync } from 'node:fs';
+import { chmodSync, cpSync, existsSync, linkSync, lstatSync, mkdirSync, readFileSync, readdirSync, readlinkSync, renameSync, rmSync, statSync, symlinkSync, truncateSync, writeFileSync } from 'node:fs';
 import { join, resolve } from 'node:path';
 import { startMockHub, type MockHub } from './helpers/mock-hub.ts';
 import { githubActionsClaims, identityToken } from './helpers/mock-sigstore.ts';
 import { withMockSigstore } from './helpers/with-mock-sigstore.ts';
 import { mkfifo, tempDir } from './helpers/fs.js';
-import { CLI, DIST } from './helpers/package.js';
+import { CLI, DIST, NATIVE_BACKEND } from './helpers/package.js';
+import { open } from 'node:fs/promises';
 import { unsignedVariant } from './helpers/variant.js';
 
 /**
@@ -219,6 +220,127 @@ describe('writes into a shared cache (item 5)', () => {
     expect(lstatSync(join(cache, REPO_FOLDER, 'refs', 'v1')).mode & 0o7777).toBe(0o644);
     expect(readFileSync(join(cache, REPO_FOLDER, 'refs', 'v1'), 'utf8')).toBe(commit);
   });
+});
+
+describe('a folder of the cache swapped for a link mid-load (issue 16: each folder is checked once per load)', () => {
+  /** Loads one file at a time and, once the signed files and one more are placed, runs `swap`. */
+  async function loadSwapping(cache: string, swap: () => void) {
+    let swapped = false;
+    const onProgress = ({ filesDone }: { filesDone: number }) => {
+      if (swapped || filesDone < 3) return;
+      swap();
+      swapped = true;
+    };
+    const outcome = await load(cache, { concurrency: 1, onProgress }).kernel.then(() => undefined, (error: Error) => error);
+    expect(swapped).toBe(true);
+    return outcome;
+  }
+
+  it('blobs/: the rest is written into the folder that was checked, nothing through the link, and the load is refused', async () => {
+    const cache = tempDir('kernelseal-cache-');
+    const victimDir = tempDir('kernelseal-victim-');
+    const blobs = join(cache, REPO_FOLDER, 'blobs');
+    const outcome = await loadSwapping(cache, () => {
+      renameSync(blobs, `${blobs}.moved`);
+      symlinkSync(victimDir, blobs);
+    });
+    // The snapshot's links lead through the planted link now, to nothing: no kernel is handed back.
+    expect(outcome).toMatchObject({ code: 'DANGLING_SYMLINK', reason: expect.stringContaining('../blobs/') });
+    expect(readdirSync(victimDir)).toEqual([]);
+    const files = readdirSync(unsignedVariant(), { recursive: true, withFileTypes: true }).filter((entry) => entry.isFile());
+    expect(readdirSync(`${blobs}.moved`)).toHaveLength(files.length + 1); // and metadata.json's signature
+  });
+
+  it('the snapshot folder: the rest is linked in the folder that was checked, nothing through the link, and the load is refused', async () => {
+    const cache = tempDir('kernelseal-cache-');
+    const victimDir = tempDir('kernelseal-victim-');
+    mkdirSync(join(victimDir, 'build', VARIANT), { recursive: true });
+    const snapshot = join(cache, REPO_FOLDER, 'snapshots', commit);
+    const outcome = await loadSwapping(cache, () => {
+      renameSync(snapshot, `${snapshot}.moved`);
+      symlinkSync(victimDir, snapshot);
+    });
+    expect(outcome).toBeInstanceOf(ks.KernelRefusedError);
+    expect(readdirSync(victimDir, { recursive: true })).toEqual(['build', join('build', VARIANT)]);
+    expect(readdirSync(join(`${snapshot}.moved`, 'build', VARIANT))).toContain('layers.py');
+  });
+});
+
+describe('the descriptors a load writes through, attacked (review of issue 16)', () => {
+  it('resumes into no .incomplete file with another name: a hard link to a file of ours is refused, and the file left as it was', async () => {
+    // Where fs.protected_hardlinks is off, another user may link any file of ours into the
+    // cache; as root (or with it on) this test's user plays that part with a file of its own.
+    const cache = tempDir('kernelseal-cache-');
+    const victim = join(tempDir('kernelseal-victim-'), 'victim.txt');
+    writeFileSync(victim, 'the victim file\n');
+    const incomplete = `${layersBlob(cache)}.incomplete`;
+    linkSync(victim, incomplete);
+    await expect(load(cache).kernel).rejects.toThrow(`refusing ${incomplete}: a file with 2 names (a hard link)`);
+    expect(readFileSync(victim, 'utf8')).toBe('the victim file\n');
+  });
+
+  it('names the paths of the cache, never /proc/self/fd, when a write through a descriptor fails', async () => {
+    // A folder planted where a snapshot link goes: the link cannot replace it.
+    const cache = tempDir('kernelseal-cache-');
+    const link = join(cache, REPO_FOLDER, 'snapshots', commit, 'build', VARIANT, 'layers.py');
+    mkdirSync(join(link, 'planted'), { recursive: true });
+    const error = await load(cache).kernel.then(() => undefined, (e: Error & { dest?: string }) => e);
+    expect(error).toMatchObject({ code: 'EISDIR', dest: link });
+    expect(error!.message).toContain(`-> '${link}'`);
+    expect(`${error!.message}${error!.stack}`).not.toContain('/proc/self/fd');
+  });
+
+  it('refuses files the signed digest does not list before downloading any: a listing of many folders makes none of them', async () => {
+    // The Hub serves the signed variant plus files in folders of their own: each folder made
+    // would be held open (one descriptor) until the load ends, and enough of them exhaust the
+    // process's descriptors. The full check refuses such files anyway; the load refuses them first.
+    const repoDir = tempDir('kernelseal-hub-repo-');
+    const dir = join(repoDir, 'build', VARIANT);
+    cpSync(unsignedVariant(), dir, { recursive: true });
+    await ks.signVariant(dir, { signer: { method: 'keyless', identityToken: identityToken(githubActionsClaims(REPO)), fulcioURL: sigstore.url, rekorURL: sigstore.url } });
+    const extra = Array.from({ length: 20 }, (_, i) => `extra${i}/x.py`);
+    for (const key of extra) {
+      mkdirSync(join(dir, key, '..'), { recursive: true });
+      writeFileSync(join(dir, key), 'print("unsigned")\n');
+    }
+    const hostile = await startMockHub([{ repoId: REPO, refs: { v1: repoDir } }]);
+    try {
+      const cache = tempDir('kernelseal-cache-');
+      const error = await load(cache, { endpoint: hostile.url }).kernel.then(() => undefined, (e: InstanceType<typeof ks.KernelRefusedError>) => e);
+      expect(error).toBeInstanceOf(ks.KernelRefusedError);
+      expect(error!.result).toMatchObject({ status: 'digest-mismatch' });
+      const violations = (error!.result as { violations: { kind: string; path: string }[] }).violations;
+      expect(violations.map((v) => [v.kind, v.path]).sort()).toEqual(extra.map((key) => ['unknown-file', key]).sort());
+      expect(hostile.requests.filter((r) => r.path.includes('/extra'))).toEqual([]);
+      expect(readdirSync(join(cache, REPO_FOLDER, 'snapshots', hostile.commitOf(REPO, 'v1'), 'build', VARIANT))).toEqual(['metadata.json', 'metadata.json.sigstore']);
+    } finally {
+      await hostile.close();
+    }
+  });
+
+  it('stops waiting for a lock another process holds when the load is aborted, and answers', async () => {
+    // The load waits for every file under way before it closes its folders: a lock wait that
+    // ignored the signal would hold it open for as long as the holder likes (a hang fails the
+    // test by its timeout).
+    const { fileLocker } = (await import(NATIVE_BACKEND)) as typeof import('../dist/hashing/native/backend.js');
+    const tryLock = fileLocker()!;
+    const cache = tempDir('kernelseal-cache-');
+    const id = layersBlob(cache).split('/').at(-1)!;
+    mkdirSync(join(cache, '.locks', REPO_FOLDER), { recursive: true });
+    const holder = await open(join(cache, '.locks', REPO_FOLDER, `${id}.lock`), 'w'); // its own open file: flock excludes ours
+    try {
+      expect(tryLock(holder.fd)).toBe(true);
+      const stop = new AbortController();
+      // Every file placed but the locked one: then the user gives up.
+      const onProgress = ({ filesDone, filesTotal }: { filesDone: number; filesTotal: number }) => {
+        if (filesDone === filesTotal - 1) stop.abort(new Error('given up'));
+      };
+      await expect(load(cache, { concurrency: 16, onProgress, signal: stop.signal }).kernel).rejects.toThrow('given up');
+      expect(existsSync(`${join(cache, REPO_FOLDER, 'blobs', id)}.incomplete`)).toBe(false);
+    } finally {
+      await holder.close();
+    }
+  }, 30_000);
 });
 
 describe('special files where a regular file is expected (item 6)', () => {

@@ -106,12 +106,16 @@ describe('verification as the files stream in (issue 16)', () => {
     expect(existsSync(join(cacheDir, REPO_FOLDER, 'snapshots', hub.commitOf(REPO, 'v1'), 'build', BAD, '_ops.py'))).toBe(false);
   });
 
-  it('falls back to the full check for a file the Hub lists beyond the signed digest, and refuses it by name', async () => {
-    const { result, hashed } = await load(EXTRA);
+  it('refuses a file the Hub lists beyond the signed digest by name, as the full check would, before downloading anything more', async () => {
+    const before = hub.requests.length;
+    const { result, hashed, cacheDir } = await load(EXTRA);
     expect(result).toBeInstanceOf(ks.KernelRefusedError);
     expect((result as InstanceType<typeof ks.KernelRefusedError>).result).toMatchObject({ status: 'digest-mismatch' });
     expect(((result as InstanceType<typeof ks.KernelRefusedError>).result as { violations: unknown[] }).violations.map(String)).toEqual(['Unknown file: extra.py']);
-    expect(hashed()).toBe(true);
+    expect(hashed()).toBe(false);
+    // Only the signed files were fetched (src/kernels/hub/get-kernel.ts fetchFiles).
+    expect(hub.requests.slice(before).filter((r) => r.path.includes('/resolve/')).map((r) => r.path.split('/').at(-1)).sort()).toEqual(['metadata.json', 'metadata.json.sigstore']);
+    expect(existsSync(join(cacheDir, REPO_FOLDER, 'snapshots', hub.commitOf(REPO, 'v1'), 'build', EXTRA, 'extra.py'))).toBe(false);
   });
 
   /** Swaps the downloaded layers.py for `content` once it is fully written, before it is checked and renamed. */

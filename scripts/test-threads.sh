@@ -14,7 +14,7 @@ export PATH
 echo "test-threads: RAYON_NUM_THREADS=16" >&2
 RAYON_NUM_THREADS=16 node scripts/cargo.mjs test -p kernelseal-engine --release --quiet
 RAYON_NUM_THREADS=16 vitest run __test__/addon-stress.test.ts __test__/addon-workers.test.ts __test__/addon-arguments.test.ts \
-  __test__/addon-panics.test.ts __test__/backends.test.ts __test__/digest.test.ts
+  __test__/addon-panics.test.ts __test__/backends.test.ts __test__/digest.test.ts __test__/walk-stats.test.ts
 
 echo "test-threads: RAYON_NUM_THREADS=64" >&2
 RAYON_NUM_THREADS=64 node scripts/cargo.mjs test -p kernelseal-engine --release --quiet --test files

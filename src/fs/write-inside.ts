@@ -1,6 +1,7 @@
 import { constants } from 'node:fs';
 import { randomBytes } from 'node:crypto';
-import { lstat, mkdir, open, readlink, realpath, rename, rm, symlink, type FileHandle } from 'node:fs/promises';
+import type { Stats } from 'node:fs';
+import { lstat, mkdir, open, readlink, realpath, rename, rm, stat, symlink, type FileHandle } from 'node:fs/promises';
 import { basename, dirname, isAbsolute, join, relative, resolve, sep } from 'node:path';
 import { writeFileAtomic } from './atomic-write.js';
 
@@ -10,8 +11,9 @@ import { writeFileAtomic } from './atomic-write.js';
  * file itself is never reached through a link we did not make. `root` itself is trusted (the
  * user named it); a link planted anywhere below it is refused with an error naming it.
  *
- * Node has no openat(), so a directory swapped for a link between the check and the write is
- * caught after the fact where it can be (the opened file's real path, below), not prevented.
+ * Node has no openat(), so for the functions below a directory swapped for a link between the
+ * check and the write is caught after the fact where it can be (the opened file's real path),
+ * not prevented. DirsInside prevents it on Linux, and checks each folder once per load.
  */
 export class UnsafePathError extends Error {
   override readonly name = 'UnsafePathError';
@@ -21,21 +23,32 @@ export class UnsafePathError extends Error {
 /** Makes `dir` (and its parents below `root`) as real directories, refusing any link on the way. */
 export async function ensureDirInside(root: string, dir: string): Promise<void> {
   const top = resolve(root);
-  const target = resolve(dir);
-  const rel = relative(top, target);
-  if (rel === '..' || rel.startsWith(`..${sep}`) || isAbsolute(rel)) throw new UnsafePathError(`refusing ${dir}: outside ${root}`);
+  const rel = relativeInside(root, dir);
   await mkdir(top, { recursive: true });
   let path = top;
   for (const part of rel === '' ? [] : rel.split(sep)) {
     path = resolve(path, part);
-    await mkdir(path).catch((error: NodeJS.ErrnoException) => {
-      if (error.code !== 'EEXIST') throw error;
-    });
-    const info = await lstat(path);
-    if (info.isSymbolicLink()) throw new UnsafePathError(`refusing to write through ${path}: a symbolic link in the cache`);
-    if (!info.isDirectory()) throw new UnsafePathError(`refusing to write through ${path}: not a directory`);
+    await mkdir(path).catch(ignoreExisting);
+    assertRealDirectory(path, await lstat(path));
   }
-  await assertInside(root, await realpath(target), dir);
+  await assertInside(root, await realpath(resolve(dir)), dir);
+}
+
+/** `dir` relative to `root`, refused (named) when it is not below it. */
+function relativeInside(root: string, dir: string): string {
+  const rel = relative(resolve(root), resolve(dir));
+  if (rel === '..' || rel.startsWith(`..${sep}`) || isAbsolute(rel)) throw new UnsafePathError(`refusing ${dir}: outside ${root}`);
+  return rel;
+}
+
+/** A folder of the cache we write through must be a real directory: a link or anything else is refused, named. */
+function assertRealDirectory(path: string, info: Stats): void {
+  if (info.isSymbolicLink()) throw new UnsafePathError(`refusing to write through ${path}: a symbolic link in the cache`);
+  if (!info.isDirectory()) throw new UnsafePathError(`refusing to write through ${path}: not a directory`);
+}
+
+function ignoreExisting(error: NodeJS.ErrnoException): void {
+  if (error.code !== 'EEXIST') throw error;
 }
 
 /** Writes `data` to `path` under `root` atomically (temp file, fsync, rename), through real directories only. */
@@ -49,11 +62,21 @@ export async function writeFileInside(root: string, path: string, data: string |
 /** Points the symlink `link` under `root` at `target`: made under a temporary name, then renamed over. */
 export async function symlinkInside(root: string, target: string, link: string): Promise<void> {
   await ensureDirInside(root, dirname(link));
-  const temp = join(dirname(link), `.${basename(link)}.${randomBytes(6).toString('hex')}.tmp`);
+  // The directory was not swapped meanwhile.
+  await linkOver(target, link, async () => assertInside(root, await realpath(dirname(link)), link));
+}
+
+/**
+ * Makes the link `at` -> `target` under a temporary name, then renames it over whatever `at` is
+ * (a link there is replaced, never followed); `beforeRename` may still refuse. Nothing is left
+ * behind on failure.
+ */
+async function linkOver(target: string, at: string, beforeRename?: () => Promise<void>): Promise<void> {
+  const temp = join(dirname(at), `.${basename(at)}.${randomBytes(6).toString('hex')}.tmp`);
   await symlink(target, temp); // fails on anything already there: it never follows a link
   try {
-    await assertInside(root, await realpath(dirname(link)), link); // the directory was not swapped meanwhile
-    await rename(temp, link); // replaces a link at `link` itself, never what it points to
+    await beforeRename?.();
+    await rename(temp, at);
   } catch (error) {
     await rm(temp, { force: true });
     throw error;
@@ -63,17 +86,17 @@ export async function symlinkInside(root: string, target: string, link: string):
 /**
  * Opens (creating if missing) the regular file `path` for reading and writing without following
  * a link at `path` and without blocking on a FIFO planted there; anything but a regular file is
- * refused, named.
+ * refused, named `name` (what the user knows it as, when `path` reaches it through a descriptor).
  */
-export async function openRegular(path: string): Promise<FileHandle> {
+export async function openRegular(path: string, name = path): Promise<FileHandle> {
   const flags = constants.O_RDWR | constants.O_CREAT | constants.O_NOFOLLOW | constants.O_NONBLOCK;
   const handle = await open(path, flags, 0o644).catch((error: NodeJS.ErrnoException) => {
     // ELOOP is what O_NOFOLLOW answers for a link (EMLINK on some BSDs).
-    if (error.code === 'ELOOP' || error.code === 'EMLINK') throw new UnsafePathError(`refusing ${path}: a symbolic link`);
+    if (error.code === 'ELOOP' || error.code === 'EMLINK') throw new UnsafePathError(`refusing ${name}: a symbolic link`);
     throw error;
   });
   try {
-    if (!(await handle.stat()).isFile()) throw new UnsafePathError(`refusing ${path}: not a regular file`);
+    if (!(await handle.stat()).isFile()) throw new UnsafePathError(`refusing ${name}: not a regular file`);
     return handle;
   } catch (error) {
     await handle.close();
@@ -94,6 +117,151 @@ export async function openRegularInside(root: string, path: string): Promise<Fil
   } catch (error) {
     await handle.close();
     throw error;
+  }
+}
+
+/**
+ * The folders under `root` that one load writes into, each made and checked once (a real
+ * directory, reached from `root` through real directories only) and then held open until
+ * `close` (issue 16: checking every folder of every path again, per file, with mkdir, lstat and
+ * realpath, cost a first load of 1,000 small files three times its download).
+ *
+ * On Linux, `/proc/self/fd/<fd>/<name>` is `<name>` in the very directory the descriptor holds:
+ * the kernel does not look that directory's path up again (an openat() for Node, which has
+ * none). So a folder swapped for a link, or moved, after its check redirects nothing written
+ * through `at`: the write lands in the directory that was checked, and there is no per-file
+ * check of the folders left to make, nor a real path to re-check after opening (the
+ * after-the-fact check openRegularInside makes, which this prevents instead). The last component
+ * keeps its own guards: O_NOFOLLOW and O_EXCL on open; a link is made where nothing is (symlink()
+ * never follows one) or under a temporary name renamed over what is there. Where /proc cannot do
+ * this, every call checks the whole path again, as ensureDirInside, openRegularInside and
+ * symlinkInside do.
+ *
+ * A path from `at` is valid only until `close`: the descriptor's number may be reused after it.
+ */
+export class DirsInside {
+  /** Directory -> the path reaching it through its descriptor. */
+  private readonly opened = new Map<string, Promise<string>>();
+  /** The path through a descriptor -> the directory it holds, as the user knows it (for `named`). */
+  private readonly names = new Map<string, string>();
+  private readonly handles: FileHandle[] = [];
+  private top: Promise<string | undefined> | undefined;
+  private closed = false;
+
+  constructor(readonly root: string) {}
+
+  /**
+   * The path to write `path` (under `root`) through: its name in its folder's descriptor, the
+   * folder made and checked (once per instance); without /proc, `path` itself, its folders
+   * checked again now.
+   */
+  async at(path: string): Promise<string> {
+    if (this.closed) throw new Error(`${this.root}: the cache's folders are closed`);
+    const dir = resolve(dirname(path));
+    relativeInside(this.root, dir);
+    if (!(await this.rootDir())) {
+      await ensureDirInside(this.root, dir);
+      return resolve(path);
+    }
+    return join(await this.dir(dir), basename(path));
+  }
+
+  /** `openRegular` of `path` under `root`: a regular file, opened (or created) in a checked folder. */
+  async openRegular(path: string): Promise<FileHandle> {
+    if (!(await this.rootDir())) return openRegularInside(this.root, path);
+    return openRegular(await this.at(path), path);
+  }
+
+  /**
+   * Points the symlink `link` under `root` at `target`, unless it does already: whatever else is
+   * there is replaced, never followed.
+   */
+  async symlink(target: string, link: string): Promise<void> {
+    if (!(await this.rootDir())) {
+      if ((await readlink(link).catch(() => undefined)) !== target) await symlinkInside(this.root, target, link);
+      return;
+    }
+    const at = await this.at(link);
+    // Nothing there (a first load): symlink() makes it at once, atomically, and never follows a
+    // link; one call where asking first would be two. Something there: kept if it is this link,
+    // else replaced by a rename, as symlinkInside does.
+    const made = await symlink(target, at).then(
+      () => true,
+      (error: NodeJS.ErrnoException) => (error.code === 'EEXIST' ? false : Promise.reject(error)),
+    );
+    if (!made && (await readlink(at).catch(() => undefined)) !== target) await linkOver(target, at);
+  }
+
+  /**
+   * `error` (from any call on a path `at` handed out) naming the folders as the user knows them:
+   * `/proc/self/fd/<fd>` says nothing about which cache, or which file of it, refused a write.
+   * Rewritten in place (message, stack, path, dest), so its class and code stay.
+   */
+  named<T>(error: T): T {
+    if (!(error instanceof Error)) return error;
+    const fields = error as Error & { path?: unknown; dest?: unknown };
+    const spell = (text: string) => text.replace(/\/proc\/self\/fd\/\d+(?=\/|'|$)/g, (at) => this.names.get(at) ?? at);
+    fields.message = spell(fields.message);
+    if (fields.stack) fields.stack = spell(fields.stack);
+    if (typeof fields.path === 'string') fields.path = spell(fields.path);
+    if (typeof fields.dest === 'string') fields.dest = spell(fields.dest);
+    return error;
+  }
+
+  /** Closes the folders' descriptors: call once nothing is being written through them. */
+  async close(): Promise<void> {
+    this.closed = true;
+    await Promise.all(this.handles.splice(0).map((handle) => handle.close()));
+  }
+
+  /** The path reaching the root through its descriptor, or undefined where /proc/self/fd does not. */
+  private rootDir(): Promise<string | undefined> {
+    this.top ??= (async () => {
+      const top = resolve(this.root);
+      await mkdir(top, { recursive: true });
+      const handle = await open(top, constants.O_RDONLY | constants.O_DIRECTORY); // the root is trusted, links and all
+      const [held, seen] = await Promise.all([handle.stat(), stat(`/proc/self/fd/${handle.fd}`).catch(() => undefined)]);
+      if (seen?.dev !== held.dev || seen.ino !== held.ino) {
+        await handle.close();
+        return undefined;
+      }
+      return this.hold(handle, top);
+    })();
+    return this.top;
+  }
+
+  /** The path reaching `dir` (resolved, under the root) through its descriptor, opened once. */
+  private dir(dir: string): Promise<string> {
+    let path = this.opened.get(dir);
+    if (!path) {
+      path = dir === resolve(this.root) ? (this.rootDir() as Promise<string>) : this.openBelow(dir);
+      this.opened.set(dir, path);
+    }
+    return path;
+  }
+
+  /** Makes `dir` in its parent's descriptor and opens it, refusing a link (O_NOFOLLOW) or anything not a directory. */
+  private async openBelow(dir: string): Promise<string> {
+    const at = join(await this.dir(dirname(dir)), basename(dir));
+    await mkdir(at).catch(ignoreExisting);
+    const handle = await open(at, constants.O_RDONLY | constants.O_DIRECTORY | constants.O_NOFOLLOW).catch(async (error: NodeJS.ErrnoException) => {
+      // Linux answers ENOTDIR for a link with O_DIRECTORY|O_NOFOLLOW, ELOOP elsewhere: lstat says which, named.
+      if (error.code === 'ENOTDIR' || error.code === 'ELOOP' || error.code === 'EMLINK') assertRealDirectory(dir, await lstat(at));
+      throw error; // a directory again by now: refused all the same
+    });
+    return this.hold(handle, dir);
+  }
+
+  /** The path through `handle`'s descriptor (which holds `dir`), kept open until `close`. */
+  private async hold(handle: FileHandle, dir: string): Promise<string> {
+    if (this.closed) {
+      await handle.close(); // closed while it was opened: its number must not outlive close
+      throw new Error(`${this.root}: the cache's folders are closed`);
+    }
+    this.handles.push(handle);
+    const at = `/proc/self/fd/${handle.fd}`;
+    this.names.set(at, dir);
+    return at;
   }
 }
 

@@ -1,9 +1,9 @@
 import { constants } from 'node:fs';
 import type { BigIntStats } from 'node:fs';
-import { lstat, open, readlink, rename, rm, unlink } from 'node:fs/promises';
+import { lstat, open, readlink, rename, rm, unlink, type FileHandle } from 'node:fs/promises';
 import { dirname, join, relative, resolve, sep } from 'node:path';
 import { readBounded, type Read } from '../../fs/read-bounded.js';
-import { ensureDirInside, openRegularInside, symlinkInside, writeFileInside } from '../../fs/write-inside.js';
+import { DirsInside, openRegular, UnsafePathError, writeFileInside } from '../../fs/write-inside.js';
 import { fileLocker } from '../../hashing/native/backend.js';
 import type { HubFile, RepoType } from './hub-client.js';
 import { hubCacheRoot } from './hub-env.js';
@@ -27,6 +27,8 @@ import { hubCacheRoot } from './hub-env.js';
 export class HubCache {
   readonly repoDir: string;
   private readonly lockDir: string;
+  /** The folders this load writes blobs, links and locks into, checked once each (issue 16); closed by `close`. */
+  private readonly dirs: DirsInside;
 
   constructor(
     readonly root: string,
@@ -36,6 +38,12 @@ export class HubCache {
     const name = `${repoType}s--${repoId.replace('/', '--')}`;
     this.repoDir = join(root, name);
     this.lockDir = join(root, '.locks', name);
+    this.dirs = new DirsInside(root);
+  }
+
+  /** Releases the folders held open for writing: once no ensureFile is running, at the end of a load. */
+  close(): Promise<void> {
+    return this.dirs.close();
   }
 
   /** The default cache, as huggingface_hub finds it (src/hub/hub-env.ts). */
@@ -72,8 +80,8 @@ export class HubCache {
 
   /**
    * Makes `<snapshot>/<file.path>` point at the blob of `file`, downloading the blob with
-   * `fetch` (into the `.incomplete` path it is given) unless it is already here. One process at
-   * a time downloads a given blob; the others wait for it, then link.
+   * `fetch` (into the `.incomplete` file whose handle it is given) unless it is already here.
+   * One process at a time downloads a given blob; the others wait for it, then link.
    *
    * When `fetch` returns the hash of what it wrote (the signed digest's algorithm), `accept`
    * judges it before the blob is renamed into place: a throw removes the download, never
@@ -82,44 +90,63 @@ export class HubCache {
    * writing it (so no cooperating downloader wrote into it), and the blob is still that file,
    * owned by us and writable by no one else, the blob and its hash are handed back: getKernel may trust
    * that hash instead of reading the file again (src/kernels/hub/streamed-blobs.ts).
+   *
+   * `signal` also ends the wait for another process's lock: a load that stops must not stay
+   * open waiting for a lock someone else holds (getKernel waits for every file under way before
+   * it closes the cache's folders).
    */
   async ensureFile(
     commit: string,
     file: HubFile,
-    fetch: (incomplete: string) => Promise<Uint8Array | undefined | void>,
+    fetch: (incomplete: FileHandle) => Promise<Uint8Array | undefined | void>,
     accept?: (hash: Uint8Array) => void,
+    signal?: AbortSignal,
   ): Promise<PlacedBlob | undefined> {
+    // Its writes go through the folders' descriptors: a failure names the cache's paths instead.
+    return this.placeFile(commit, file, fetch, accept, signal).catch((error: unknown) => Promise.reject(this.dirs.named(error)));
+  }
+
+  /** ensureFile, its errors naming paths through descriptors (src/fs/write-inside.ts DirsInside). */
+  private async placeFile(...[commit, file, fetch, accept, signal]: Parameters<HubCache['ensureFile']>): Promise<PlacedBlob | undefined> {
     const { id, blob, link } = this.locate(commit, file);
     let placed: PlacedBlob | undefined;
     if (!(await isComplete(blob, file.size))) {
       await this.withLock(id, async (exclusive) => {
         if (await isComplete(blob, file.size)) return; // another fetcher finished it
-        const incomplete = `${blob}.incomplete`;
-        const created = await createExclusive(this.root, incomplete);
-        // Refuses a planted link or FIFO, and a blobs/ folder that leads out of the cache; the
-        // downloader opens it again with O_NOFOLLOW (src/hub/hub-client.ts).
-        await (await openRegularInside(this.root, incomplete)).close();
+        // Written through the checked blobs/ folder itself (src/fs/write-inside.ts DirsInside):
+        // a folder swapped for a link meanwhile redirects none of the writes below.
+        const name = `${blob}.incomplete`;
+        const incomplete = await this.dirs.at(name);
+        const { handle, created } = await openIncomplete(incomplete, name);
         let hash: Uint8Array | undefined | void;
         try {
-          hash = await fetch(incomplete);
-          if (hash) accept?.(hash);
-        } catch (error) {
-          // A partial download is kept to resume; a wrong one is thrown away.
-          if ((error as { status?: number }).status === 422 || hash) await rm(incomplete, { force: true });
-          throw error;
+          try {
+            // Into this very file, however often the download resumes: a file or link put
+            // under its name meanwhile receives none of it (src/kernels/hub/hub-client.ts).
+            hash = await fetch(handle);
+            if (hash) accept?.(hash);
+          } catch (error) {
+            // A partial download is kept to resume; a wrong one is thrown away. What cannot be
+            // removed (a folder put under its name) stays, refused again next time: the error
+            // reported is the download's (wrong content is a refusal, not a file system error).
+            if ((error as { status?: number }).status === 422 || hash) await rm(incomplete, { force: true }).catch(() => {});
+            throw error;
+          }
+          await handle.sync(); // on disk before it is placed
+        } finally {
+          await handle.close();
         }
-        await fsyncFile(incomplete);
-        await ensureDirInside(this.root, dirname(blob));
-        await rename(incomplete, blob);
-        const after = await lstat(blob, { bigint: true });
+        const placedAt = await this.dirs.at(blob);
+        await rename(incomplete, placedAt);
+        const after = await lstat(placedAt, { bigint: true });
         // Only under a lock Python honours too: without it, huggingface_hub resuming the same
         // `.incomplete` could have written into our file between our writes, unseen by our hash.
         if (exclusive && hash && created && ownFile(after) && after.dev === created.dev && after.ino === created.ino && after.size === BigInt(file.size)) {
           placed = { stats: after, hash };
         }
-      });
+      }, signal);
     }
-    if (!(await isLinked(link, blob))) await symlinkInside(this.root, relative(dirname(link), blob), link);
+    await this.dirs.symlink(relative(dirname(link), blob), link); // kept if it points there already
     return placed;
   }
 
@@ -152,17 +179,14 @@ export class HubCache {
    * `flock` on the same file huggingface_hub locks (through filelock), so kernelseal and Python
    * never download one blob twice at once. The lock dies with its holder: nothing is deleted.
    */
-  private async withLock(id: string, work: (sharedWithPython: boolean) => Promise<void>): Promise<void> {
+  private async withLock(id: string, work: (sharedWithPython: boolean) => Promise<void>, signal?: AbortSignal): Promise<void> {
     const lock = join(this.lockDir, `${id}.lock`);
     const tryLock = fileLocker();
-    if (!tryLock) {
-      await ensureDirInside(this.root, this.lockDir);
-      return withCreatedLock(lock, () => work(false));
-    }
-    // Checks the lock folder itself (ensureDirInside), once per file: it is asked for every blob (issue 16).
-    const handle = await openRegularInside(this.root, lock);
+    if (!tryLock) return withCreatedLock(await this.dirs.at(lock), () => work(false), signal);
+    // In the lock folder checked once per load (DirsInside): it is asked for every blob (issue 16).
+    const handle = await this.dirs.openRegular(lock);
     try {
-      for (let wait = 10; !tryLock(handle.fd); wait = Math.min(wait * 2, 500)) await new Promise((resolve) => setTimeout(resolve, wait));
+      for (let wait = 10; !tryLock(handle.fd); wait = Math.min(wait * 2, 500)) await pause(wait, signal);
       await work(true);
     } finally {
       await handle.close(); // releases the lock
@@ -175,7 +199,7 @@ export class HubCache {
  * the holder's pid, removed when done or when its holder is gone. It excludes other kernelseal
  * processes of this kind only, not Python's.
  */
-async function withCreatedLock(lock: string, work: () => Promise<void>): Promise<void> {
+async function withCreatedLock(lock: string, work: () => Promise<void>, signal?: AbortSignal): Promise<void> {
   for (let wait = 10; ; wait = Math.min(wait * 2, 500)) {
     try {
       const handle = await open(lock, constants.O_CREAT | constants.O_EXCL | constants.O_WRONLY);
@@ -185,7 +209,7 @@ async function withCreatedLock(lock: string, work: () => Promise<void>): Promise
     } catch (error) {
       if ((error as NodeJS.ErrnoException).code !== 'EEXIST') throw error;
       if (await isStale(lock)) await unlink(lock).catch(() => {});
-      else await new Promise((resolve) => setTimeout(resolve, wait));
+      else await pause(wait, signal);
     }
   }
   try {
@@ -193,6 +217,12 @@ async function withCreatedLock(lock: string, work: () => Promise<void>): Promise
   } finally {
     await unlink(lock).catch(() => {});
   }
+}
+
+/** Waits `ms` between two tries for a lock, then gives up if `signal` was aborted meanwhile (its reason thrown). */
+async function pause(ms: number, signal: AbortSignal | undefined): Promise<void> {
+  await new Promise((resolve) => setTimeout(resolve, ms));
+  signal?.throwIfAborted();
 }
 
 /** A lock whose holder is gone (the process died) or that is older than ten minutes. */
@@ -227,29 +257,45 @@ export function ownFile(info: BigIntStats): boolean {
   return info.isFile() && info.uid === BigInt(process.getuid?.() ?? -1) && (info.mode & 0o022n) === 0n;
 }
 
-/** Creates `path` as a new file (O_EXCL: never one that exists, never through a link); its identity, or undefined if it existed. */
-async function createExclusive(root: string, path: string): Promise<BigIntStats | undefined> {
-  await ensureDirInside(root, dirname(path));
-  const flags = constants.O_CREAT | constants.O_EXCL | constants.O_WRONLY | constants.O_NOFOLLOW;
+/**
+ * The `.incomplete` file at `path` (named `name` in messages), open for reading and writing:
+ * created here (O_EXCL: it existed nowhere before, never through a link), with its identity;
+ * or one an earlier run left, to resume, if it is a regular file (a planted link or FIFO is refused).
+ */
+async function openIncomplete(path: string, name: string): Promise<{ handle: FileHandle; created?: BigIntStats }> {
+  const flags = constants.O_RDWR | constants.O_CREAT | constants.O_EXCL | constants.O_NOFOLLOW;
   const handle = await open(path, flags, 0o644).catch((error: NodeJS.ErrnoException) => {
     if (error.code === 'EEXIST') return undefined;
     throw error;
   });
-  if (!handle) return undefined;
+  if (!handle) return { handle: await resumable(path, name) };
   try {
-    return await handle.stat({ bigint: true });
-  } finally {
+    return { handle, created: await handle.stat({ bigint: true }) };
+  } catch (error) {
     await handle.close();
+    throw error;
   }
 }
 
-/** Flushes a downloaded file to disk before it is renamed into place (no link followed). */
-async function fsyncFile(path: string): Promise<void> {
-  const handle = await open(path, constants.O_RDONLY | constants.O_NOFOLLOW | constants.O_NONBLOCK);
+/**
+ * The `.incomplete` file an earlier run left, to resume into, if it is a regular file whose one
+ * name is this one: another user of the cache may hard-link a file of ours there (where
+ * fs.protected_hardlinks is off), and the resumed download would append to it, or truncate it.
+ * The name is looked at after the open: if it still names the opened file, and that file has a
+ * single link, no other name reached it at that instant, nor can one be added from outside the
+ * cache since (a link is made from a name). huggingface_hub never hard-links an `.incomplete` file.
+ */
+async function resumable(path: string, name: string): Promise<FileHandle> {
+  const handle = await openRegular(path, name);
   try {
-    await handle.sync();
-  } finally {
+    const held = await handle.stat({ bigint: true });
+    const now = await lstat(path, { bigint: true }).catch(() => undefined);
+    if (now?.dev !== held.dev || now.ino !== held.ino) throw new UnsafePathError(`refusing ${name}: replaced while it was opened`);
+    if (now.nlink !== 1n) throw new UnsafePathError(`refusing ${name}: a file with ${now.nlink} names (a hard link)`);
+    return handle;
+  } catch (error) {
     await handle.close();
+    throw error;
   }
 }
 

@@ -19,7 +19,7 @@ import { HubClient, HubError, type HubClientOptions, type HubFile } from './hub-
 import { LockfileError, variantLockHash, type KernelLock } from './lockfile.js';
 import { fingerprint, variantReceipt } from './receipts.js';
 import { StreamedBlobs } from './streamed-blobs.js';
-import { HashMismatch } from '../../digest/violations.js';
+import { HashMismatch, UnknownFile } from '../../digest/violations.js';
 import { backendsFitting, selectVariant, type VariantSelector } from '../variant-name.js';
 
 export type GetKernelOptions = HubClientOptions & {
@@ -108,10 +108,18 @@ const SIGNED_FILES = new Set(['metadata.json', 'metadata.json.sigstore']);
  */
 export async function getKernel(repoId: string, options: GetKernelOptions = {}): Promise<FetchedKernel> {
   if (!/^[A-Za-z0-9_.-]+\/[A-Za-z0-9_.-]+$/.test(repoId)) throw new KernelRefusedError(`not a repository id: ${JSON.stringify(repoId)}`);
+  const cache = new HubCache(options.cacheDir ?? HubCache.defaultRoot(), repoId, options.repoType ?? 'kernel');
+  try {
+    return await fetchKernel(repoId, options, cache);
+  } finally {
+    await cache.close(); // the folders this load wrote through, held open for it (src/fs/write-inside.ts)
+  }
+}
+
+async function fetchKernel(repoId: string, options: GetKernelOptions, cache: HubCache): Promise<FetchedKernel> {
   const warn = options.onWarning ?? defaultWarning;
   const offline = options.offline ?? offlineFromEnv();
   const revision = options.lock?.commit ?? options.revision ?? (options.version !== undefined ? `v${options.version}` : 'main');
-  const cache = new HubCache(options.cacheDir ?? HubCache.defaultRoot(), repoId, options.repoType ?? 'kernel');
 
   const { commit, variants, listing } = await resolveRevision(repoId, revision, cache, options, offline);
   if (options.lock && options.lock.commit !== commit) throw new LockfileError(`${repoId}: the Hub resolved ${revision} to ${commit}, not the locked commit`);
@@ -144,22 +152,28 @@ export async function getKernel(repoId: string, options: GetKernelOptions = {}):
    * hash of its key; what was placed so is recorded in `streamed`.
    */
   const fetchFiles = async (files: HubFile[], signedDigest?: Digest, streamed?: StreamedBlobs) => {
+    // A file the signed digest does not list fails the full check anyway: refused before any
+    // download, so that a hostile listing of many folders cannot have the load make them, and
+    // hold one descriptor per folder open until it ends (src/fs/write-inside.ts DirsInside).
+    const unknown = signedDigest ? files.map((file) => file.path.slice(prefix.length)).filter((key) => !signedDigest.files.has(key)) : [];
+    if (unknown.length > 0) throw refuse({ path, status: 'digest-mismatch', violations: unknown.map((key) => new UnknownFile(key)) });
     // What a load before placed is found all at once, not `concurrency` at a time: a second
     // load of 1,000 files online spent most of its time here (issue 16).
     const inPlace = await Promise.all(files.map((file) => cache.isPlaced(commit, file)));
     for (const _ of inPlace.filter(Boolean)) progress.file();
-    await download(files.filter((_, i) => !inPlace[i]), options.concurrency ?? 4, progress, options.signal, async (file, onBytes) => {
+    await download(files.filter((_, i) => !inPlace[i]), options.concurrency ?? 4, progress, options.signal, async (file, onBytes, signal) => {
       const key = file.path.slice(prefix.length);
       const placed = await cache.ensureFile(
         commit,
         file,
-        (incomplete) => client!.download(repoId, commit, file, incomplete, { signal: options.signal, onBytes, algorithm: signedDigest?.algorithm }),
+        (incomplete) => client!.download(repoId, commit, file, incomplete, { signal, onBytes, algorithm: signedDigest?.algorithm }),
         signedDigest &&
           ((hash) => {
             const expected = signedDigest.files.get(key);
             const actual = Buffer.from(hash).toString('base64');
             if (expected !== undefined && expected !== actual) throw refuse({ path, status: 'digest-mismatch', violations: [new HashMismatch(key, expected, actual)] });
           }),
+        signal,
       );
       if (placed) streamed?.record(placed);
     });
@@ -293,27 +307,37 @@ function downloadProgress(files: HubFile[], onProgress: GetKernelOptions['onProg
   };
 }
 
-/** Runs `fetchOne` over `files`, `concurrency` at a time, reporting progress; the first failure stops it. */
+/**
+ * Runs `fetchOne` over `files`, `concurrency` at a time, reporting progress; the first failure
+ * stops it: nothing new starts, the files under way are aborted (through the signal `fetchOne`
+ * is given), and it is thrown once they have settled (none may still write through the cache's
+ * folders once the load closes them: src/fs/write-inside.ts).
+ */
 async function download(
   files: HubFile[],
   concurrency: number,
   progress: ReturnType<typeof downloadProgress>,
   signal: AbortSignal | undefined,
-  fetchOne: (file: HubFile, onBytes: (n: number) => void) => Promise<unknown>,
+  fetchOne: (file: HubFile, onBytes: (n: number) => void, signal: AbortSignal) => Promise<unknown>,
 ): Promise<void> {
   let next = 0;
-  let failed = false;
+  let failure: { error: unknown } | undefined;
+  const stop = new AbortController();
+  const stopped = signal ? AbortSignal.any([signal, stop.signal]) : stop.signal;
   const worker = async () => {
-    for (let index = next++; index < files.length && !failed; index = next++) {
-      signal?.throwIfAborted();
-      await fetchOne(files[index]!, progress.bytes).catch((error: unknown) => {
-        failed = true; // the others start nothing new
-        throw error;
-      });
-      progress.file();
+    try {
+      for (let index = next++; index < files.length && !failure; index = next++) {
+        signal?.throwIfAborted();
+        await fetchOne(files[index]!, progress.bytes, stopped);
+        progress.file();
+      }
+    } catch (error) {
+      failure ??= { error }; // the others start nothing new, and stop what they are fetching
+      stop.abort(new Error('stopped: another download failed'));
     }
   };
   await Promise.all(Array.from({ length: Math.min(concurrency, files.length) }, worker));
+  if (failure) throw failure.error;
 }
 
 export { HubError };

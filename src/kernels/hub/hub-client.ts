@@ -116,8 +116,12 @@ export class HubClient {
    * size or object ID differs from the listing. With `algorithm`, the bytes are also hashed
    * with it as they are written (the signed digest's algorithm), and that raw hash of the whole
    * file is returned: the file need not be read again to be verified.
+   *
+   * `destination` is a path, opened for each attempt (never through a link, never a FIFO), or a
+   * regular file the caller opened for reading and writing: every attempt writes into that very
+   * file, whatever is put under its name meanwhile, and leaves it open.
    */
-  async download(repoId: string, commit: string, file: HubFile, destination: string, options: DownloadOptions = {}): Promise<Uint8Array | undefined> {
+  async download(repoId: string, commit: string, file: HubFile, destination: string | FileHandle, options: DownloadOptions = {}): Promise<Uint8Array | undefined> {
     const prefix = this.repoType === 'model' ? '' : `${this.repoType}s/`;
     const url = `${this.endpoint}/${prefix}${repoId}/resolve/${commit}/${file.path.split('/').map(encodeURIComponent).join('/')}`;
     let lastError: unknown;
@@ -136,10 +140,10 @@ export class HubClient {
     throw new HubError(`${file.path}: download failed after ${this.attempts} attempts: ${(lastError as Error)?.message ?? lastError}`);
   }
 
-  private async downloadOnce(url: string, file: HubFile, destination: string, options: DownloadOptions): Promise<Uint8Array | undefined> {
+  private async downloadOnce(url: string, file: HubFile, destination: string | FileHandle, options: DownloadOptions): Promise<Uint8Array | undefined> {
     // One handle for the whole attempt, never through a link, never a FIFO: the destination may
     // sit in a cache others write to.
-    const handle = await openRegular(destination);
+    const handle = typeof destination === 'string' ? await openRegular(destination) : destination;
     try {
       const have = (await handle.stat()).size;
       if (have > file.size) throw new HubError(`${file.path}: partial download larger than the file`);
@@ -168,7 +172,7 @@ export class HubClient {
         await hash.close(); // a worker hashing a large file never outlives its download
       }
     } finally {
-      await handle.close();
+      if (handle !== destination) await handle.close();
     }
   }
 
@@ -208,10 +212,15 @@ export class HubClient {
         const hashing = hash.update(chunk).catch((error: Error) => {
           throw new Error(`${file.path}: ${error.message}`);
         });
-        await Promise.all([writing, hashing]);
+        // Both settle before either failure is thrown: one handle serves every attempt of a
+        // download, so a write still in flight when the hash failed would land after the next
+        // attempt had measured the file (found by the attack review of that change).
+        const [wrote, hashed] = await Promise.allSettled([writing, hashing]);
+        if (wrote.status === 'rejected') throw wrote.reason;
+        if (hashed.status === 'rejected') throw hashed.reason;
         // A short write (a full disk, a file size limit, a network file system) would leave a
         // hole the streamed hash never saw: only whole chunks count.
-        const { bytesWritten } = await writing;
+        const { bytesWritten } = wrote.value;
         if (bytesWritten !== chunk.length) throw new HubError(`${file.path}: wrote ${bytesWritten} of ${chunk.length} bytes to the cache (is the disk full?)`);
         written += chunk.length;
         unflushed += chunk.length;

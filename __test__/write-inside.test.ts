@@ -1,0 +1,157 @@
+import { describe, expect, it } from 'vitest';
+import { lstatSync, mkdirSync, readFileSync, readdirSync, readlinkSync, realpathSync, renameSync, symlinkSync, writeFileSync } from 'node:fs';
+import fsPromises, { writeFile } from 'node:fs/promises';
+import { syncBuiltinESMExports } from 'node:module';
+import { dirname, join } from 'node:path';
+import { mkfifo, tempDir } from './helpers/fs.js';
+import { internal } from './helpers/package.js';
+
+/**
+ * src/fs/write-inside.ts DirsInside: the folders of a shared cache one load writes into, each
+ * checked once and then held open (issue 16). A folder swapped for a link after its check must
+ * redirect nothing; a link or a special file planted before it is refused, named.
+ */
+const { DirsInside } = (await import(internal('fs/write-inside.js'))) as typeof import('../dist/fs/write-inside.js');
+
+describe('DirsInside', () => {
+  it('makes the folders, and what is written through at() is at the path named', async () => {
+    const root = tempDir('kernelseal-cache-');
+    const dirs = new DirsInside(root);
+    const path = join(root, 'repo', 'blobs', 'a');
+    const at = await dirs.at(path);
+    expect(at).toMatch(/^\/proc\/self\/fd\/\d+\/a$/); // Linux: through the folder's descriptor
+    await writeFile(at, 'a\n');
+    await dirs.close();
+    expect(readFileSync(path, 'utf8')).toBe('a\n');
+    expect(lstatSync(join(root, 'repo')).isDirectory()).toBe(true);
+  });
+
+  it('writes into the folder it checked when that folder is swapped for a link since, never through the link', async () => {
+    const root = tempDir('kernelseal-cache-');
+    const victimDir = tempDir('kernelseal-victim-');
+    const dirs = new DirsInside(root);
+    const blobs = join(root, 'repo', 'blobs');
+    await writeFile(await dirs.at(join(blobs, 'a')), 'a\n');
+    renameSync(join(root, 'repo'), join(root, 'moved'));
+    symlinkSync(victimDir, join(root, 'repo'));
+    mkdirSync(join(victimDir, 'blobs'));
+    await writeFile(await dirs.at(join(blobs, 'b')), 'b\n');
+    await dirs.symlink('b', join(blobs, 'c'));
+    const lock = await dirs.openRegular(join(blobs, 'b.lock'));
+    await lock.close();
+    await dirs.close();
+    expect(readdirSync(join(victimDir, 'blobs'))).toEqual([]);
+    expect(readdirSync(join(root, 'moved', 'blobs')).sort()).toEqual(['a', 'b', 'b.lock', 'c']);
+    // The next load checks again, and refuses the link, named.
+    const next = new DirsInside(root);
+    await expect(next.at(join(blobs, 'd'))).rejects.toThrow(`refusing to write through ${join(root, 'repo')}: a symbolic link in the cache`);
+    await next.close();
+    expect(readdirSync(join(victimDir, 'blobs'))).toEqual([]);
+  });
+
+  it('refuses a folder planted as a link or as a file, and a path outside the root, named', async () => {
+    const root = tempDir('kernelseal-cache-');
+    const victimDir = tempDir('kernelseal-victim-');
+    symlinkSync(victimDir, join(root, 'linked'));
+    writeFileSync(join(root, 'file'), '');
+    const dirs = new DirsInside(root);
+    await expect(dirs.at(join(root, 'linked', 'sub', 'a'))).rejects.toThrow(`refusing to write through ${join(root, 'linked')}: a symbolic link in the cache`);
+    await expect(dirs.at(join(root, 'file', 'a'))).rejects.toThrow(`refusing to write through ${join(root, 'file')}: not a directory`);
+    await expect(dirs.at(join(root, '..', 'elsewhere', 'a'))).rejects.toThrow(`refusing ${join(root, '..', 'elsewhere')}: outside ${root}`);
+    await dirs.close();
+    expect(readdirSync(victimDir)).toEqual([]);
+  });
+
+  it('opens only a regular file: a planted link or FIFO is refused (at once), named by its path in the cache', async () => {
+    const root = tempDir('kernelseal-cache-');
+    const victim = join(tempDir('kernelseal-victim-'), 'victim.txt');
+    writeFileSync(victim, 'the victim file\n');
+    mkdirSync(join(root, 'locks'));
+    symlinkSync(victim, join(root, 'locks', 'linked.lock'));
+    mkfifo(join(root, 'locks', 'fifo.lock'));
+    const dirs = new DirsInside(root);
+    await expect(dirs.openRegular(join(root, 'locks', 'linked.lock'))).rejects.toThrow(`refusing ${join(root, 'locks', 'linked.lock')}: a symbolic link`);
+    await expect(dirs.openRegular(join(root, 'locks', 'fifo.lock'))).rejects.toThrow(`refusing ${join(root, 'locks', 'fifo.lock')}: not a regular file`);
+    await dirs.close();
+    expect(readFileSync(victim, 'utf8')).toBe('the victim file\n');
+  });
+
+  it('makes a link, leaves one that is right alone, and replaces (never follows) one planted where it goes', async () => {
+    const root = tempDir('kernelseal-cache-');
+    const victim = join(tempDir('kernelseal-victim-'), 'victim.txt');
+    writeFileSync(victim, 'the victim file\n');
+    const snapshot = join(root, 'snapshots', 'c0ffee', 'build');
+    mkdirSync(snapshot, { recursive: true });
+    symlinkSync(victim, join(snapshot, 'planted.py'));
+    symlinkSync('../../../blobs/c', join(snapshot, 'right.py'));
+    const right = lstatSync(join(snapshot, 'right.py')).ino;
+    const dirs = new DirsInside(root);
+    await dirs.symlink('../../../blobs/a', join(snapshot, 'new.py'));
+    await dirs.symlink('../../../blobs/b', join(snapshot, 'planted.py'));
+    await dirs.symlink('../../../blobs/c', join(snapshot, 'right.py'));
+    await dirs.close();
+    expect(readlinkSync(join(snapshot, 'new.py'))).toBe('../../../blobs/a');
+    expect(lstatSync(join(snapshot, 'right.py')).ino).toBe(right); // already so: left alone
+    expect(readlinkSync(join(snapshot, 'planted.py'))).toBe('../../../blobs/b');
+    expect(readdirSync(snapshot).sort()).toEqual(['new.py', 'planted.py', 'right.py']); // no temporary name left
+    expect(readFileSync(victim, 'utf8')).toBe('the victim file\n');
+  });
+
+  it('names the folders as the user knows them in an error about a path through a descriptor', async () => {
+    const root = tempDir('kernelseal-cache-');
+    const link = join(root, 'snapshots', 'c0ffee', 'layers.py');
+    mkdirSync(join(link, 'planted'), { recursive: true }); // a folder where the link goes: rename cannot replace it
+    const dirs = new DirsInside(root);
+    const error = await dirs.symlink('../../blobs/a', link).then(() => undefined, (e: NodeJS.ErrnoException & { dest?: string }) => e);
+    expect(error!.message).toMatch(/^EISDIR: .*'\/proc\/self\/fd\/\d+\/layers\.py'$/);
+    expect(dirs.named(error)).toBe(error); // the same error, its class and code kept
+    expect(error).toMatchObject({ code: 'EISDIR', dest: link });
+    expect(error!.message).toContain(`-> '${link}'`);
+    expect(`${error!.message}${error!.path}${error!.stack}`).not.toContain('/proc/self/fd');
+    await dirs.close();
+  });
+
+  it('without /proc/self/fd (not Linux) checks the whole path at every call: a folder swapped for a link is refused, named, and nothing written through it', async () => {
+    const root = tempDir('kernelseal-cache-');
+    const victimDir = tempDir('kernelseal-victim-');
+    // What DirsInside asks to choose: /proc answers nothing here, as where it does not exist.
+    const stat = fsPromises.stat;
+    fsPromises.stat = ((path: string, ...rest: []) => (String(path).startsWith('/proc/') ? Promise.reject(Object.assign(new Error('ENOENT'), { code: 'ENOENT' })) : stat(path, ...rest))) as typeof stat;
+    syncBuiltinESMExports();
+    const dirs = new DirsInside(root);
+    const blobs = join(root, 'repo', 'blobs');
+    try {
+      expect(await dirs.at(join(blobs, 'a'))).toBe(join(blobs, 'a')); // the path itself, its folders checked
+    } finally {
+      fsPromises.stat = stat;
+      syncBuiltinESMExports();
+    }
+    renameSync(join(root, 'repo'), join(root, 'moved'));
+    symlinkSync(victimDir, join(root, 'repo'));
+    mkdirSync(join(victimDir, 'blobs'));
+    const refused = `refusing to write through ${join(root, 'repo')}: a symbolic link in the cache`;
+    await expect(dirs.at(join(blobs, 'b'))).rejects.toThrow(refused);
+    await expect(dirs.openRegular(join(blobs, 'b.lock'))).rejects.toThrow(refused);
+    await expect(dirs.symlink('a', join(blobs, 'c'))).rejects.toThrow(refused);
+    await dirs.close();
+    expect(readdirSync(join(victimDir, 'blobs'))).toEqual([]);
+  });
+
+  it('writes nothing once closed: its descriptors are released, and no path through them is handed out again', async () => {
+    const root = tempDir('kernelseal-cache-');
+    const dirs = new DirsInside(root);
+    const at = await dirs.at(join(root, 'blobs', 'a'));
+    const real = realpathSync(join(root, 'blobs'));
+    expect(readlinkSync(dirname(at))).toBe(real);
+    await dirs.close();
+    const heldNow = (() => {
+      try {
+        return readlinkSync(dirname(at)); // the number may have been reused since, for something else
+      } catch {
+        return undefined;
+      }
+    })();
+    expect(heldNow).not.toBe(real);
+    await expect(dirs.at(join(root, 'blobs', 'b'))).rejects.toThrow(`${root}: the cache's folders are closed`);
+  });
+});
