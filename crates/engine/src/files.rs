@@ -136,6 +136,8 @@ pub(crate) fn hash_pieces(
     };
 
     let buffers = Buffers(Mutex::new(Vec::new()));
+    // Fewer pieces than threads: a thread would idle, so a large file may be read ahead on it.
+    let spare_core = pieces.len() < rayon::current_num_threads();
 
     // Largest first, so one big piece does not start last and leave a core idle.
     let mut order: Vec<usize> = (0..pieces.len()).collect();
@@ -150,7 +152,7 @@ pub(crate) fn hash_pieces(
             if options.cancel.load(Ordering::Relaxed) || failed.load(Ordering::Relaxed) {
                 return (index, Err(Error::cancelled(&path)));
             }
-            let hooks = Hooks { on_bytes: &on_bytes, cancel: options.cancel };
+            let hooks = Hooks { on_bytes: &on_bytes, cancel: options.cancel, spare_core };
             let mut buffer = buffers.take();
             let result = match &piece.range {
                 // Listed by the walk, which refuses special files unopened.

@@ -207,9 +207,25 @@ fn a_file_that_changes_while_hashed_is_an_error() {
     assert!(err.to_string().contains("changed while it was hashed"), "{err}");
 }
 
+/// Large files are read ahead by a second thread: BLAKE3 always, SHA-2 when a core would idle
+/// (one file, more than one rayon thread: file.rs `PIPELINE_THRESHOLD`).
+const PIPELINED: [Algorithm; 3] = [Algorithm::Blake3, Algorithm::Sha256, Algorithm::Sha512];
+
+#[test]
+fn a_large_file_read_ahead_hashes_to_its_digest() {
+    let dir = tempfile::tempdir().unwrap();
+    let data: Vec<u8> = (0..(40u32 << 20) + 12345).map(|i| (i.wrapping_mul(2654435761) >> 13) as u8).collect();
+    write(dir.path(), "model.so", &data);
+    for algorithm in PIPELINED {
+        let expected = hash_bytes(algorithm, &data);
+        assert_eq!(hash_file(&dir.path().join("model.so"), algorithm, &Options::none()).unwrap().digest, expected, "{algorithm:?}");
+        assert_eq!(hash_variant(dir.path(), algorithm, &Options::none()).unwrap().digests, expected, "{algorithm:?}");
+    }
+}
+
 #[test]
 fn a_large_file_read_by_the_pipeline_that_shrinks_or_grows_is_an_error() {
-    for grow in [false, true] {
+    for (grow, algorithm) in [false, true].into_iter().flat_map(|grow| PIPELINED.map(|algorithm| (grow, algorithm))) {
         let dir = tempfile::tempdir().unwrap();
         let path = dir.path().join("model.so");
         fs::write(&path, vec![7u8; 40 << 20]).unwrap();
@@ -221,9 +237,8 @@ fn a_large_file_read_by_the_pipeline_that_shrinks_or_grows_is_an_error() {
             }
         };
         let options = Options { progress: &on_bytes, cancel: &AtomicBool::new(false) };
-        // BLAKE3 on a large file is the pipelined path (with more than one rayon thread).
-        let err = hash_file(&path, Algorithm::Blake3, &options).unwrap_err();
-        assert_eq!(err.kind, ErrorKind::FileChanged, "grow={grow}: {err}");
+        let err = hash_file(&path, algorithm, &options).unwrap_err();
+        assert_eq!(err.kind, ErrorKind::FileChanged, "grow={grow} {algorithm:?}: {err}");
     }
 }
 
@@ -232,10 +247,12 @@ fn cancelling_a_large_file_stops_the_reader_too() {
     let dir = tempfile::tempdir().unwrap();
     let path = dir.path().join("model.so");
     fs::write(&path, vec![1u8; 64 << 20]).unwrap();
-    let cancel = AtomicBool::new(false);
-    let on_bytes = |_: Progress| cancel.store(true, Ordering::Relaxed);
-    let err = hash_file(&path, Algorithm::Blake3, &Options { progress: &on_bytes, cancel: &cancel }).unwrap_err();
-    assert_eq!(err.kind, ErrorKind::Cancelled);
+    for algorithm in PIPELINED {
+        let cancel = AtomicBool::new(false);
+        let on_bytes = |_: Progress| cancel.store(true, Ordering::Relaxed);
+        let err = hash_file(&path, algorithm, &Options { progress: &on_bytes, cancel: &cancel }).unwrap_err();
+        assert_eq!(err.kind, ErrorKind::Cancelled, "{algorithm:?}");
+    }
 }
 
 #[cfg(target_os = "linux")]
