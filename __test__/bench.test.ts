@@ -88,3 +88,23 @@ describe('kernelseal bench', () => {
     expect((await runCli(['bench', '--algorithms', 'md5'])).code).toBe(2);
   });
 });
+
+// The report names a scheme that pages out idle page cache (src/bench/machine.ts): read from
+// DAMON's sysfs tree, here a copy of this bench machine's, then variations of it.
+describe('the machine the bench reports', async () => {
+  const { damonPageout } = (await import(new URL('bench/machine.js', DIST).href)) as typeof import('../dist/bench/machine.js');
+  const damon = (state: string, action: string) =>
+    writeTree(tempDir(), {
+      '0/state': `${state}\n`,
+      '0/contexts/0/monitoring_attrs/intervals/aggr_us': '5000000\n',
+      '0/contexts/0/schemes/0/action': `${action}\n`,
+      '0/contexts/0/schemes/0/access_pattern/age/min': '12\n',
+    });
+
+  it('names DAMON pageout and the idle time it waits for, and nothing when none runs', () => {
+    expect(damonPageout(damon('on', 'pageout'))).toBe('DAMON pageout of memory idle >= 60 s');
+    expect(damonPageout(damon('off', 'pageout'))).toBeUndefined();
+    expect(damonPageout(damon('on', 'stat'))).toBeUndefined();
+    expect(damonPageout(join(tempDir(), 'absent'))).toBeUndefined();
+  });
+});

@@ -1,4 +1,5 @@
-import { readFileSync } from 'node:fs';
+import { readdirSync, readFileSync } from 'node:fs';
+import { join } from 'node:path';
 import { availableParallelism, cpus, totalmem } from 'node:os';
 
 /** What a figure must be read against: the CPU, its hashing instructions, where SHA-2 came from. */
@@ -15,6 +16,12 @@ export interface BenchMachine {
   opensslCap: string | undefined;
   /** Whether OpenSSL may use the SHA extensions in this run. */
   shaExtensions: 'on' | 'masked' | 'absent';
+  /**
+   * A kernel scheme that pages out memory left idle, page cache included, when one runs (Linux
+   * DAMON `pageout`, as on this bench's guest): then a "warm" data set stays warm only while it
+   * is read, and the bench reads each one right before timing it (src/bench/run-bench.ts).
+   */
+  pageCacheReclaim: string | undefined;
 }
 
 /** The environment variable value that hides the SHA extensions from OpenSSL (bit 29 of the second word). */
@@ -33,6 +40,7 @@ export function describeMachine(sha2: string): BenchMachine {
     flags: { sha: flags.has('sha_ni'), avx2: flags.has('avx2'), avx512: flags.has('avx512f') },
     opensslCap,
     shaExtensions: !flags.has('sha_ni') ? 'absent' : masked ? 'masked' : 'on',
+    pageCacheReclaim: damonPageout(),
   };
 }
 
@@ -41,7 +49,37 @@ export function machineLine(machine: BenchMachine): string {
   const has = Object.entries(machine.flags)
     .map(([name, present]) => `${name.toUpperCase()} ${present ? 'yes' : 'no'}`)
     .join(', ');
-  return `${machine.cpu} (${has}; SHA extensions ${machine.shaExtensions}), ${machine.cores} cores, ${machine.memoryGiB} GiB, node ${machine.node}; native ${machine.sha2}`;
+  const reclaim = machine.pageCacheReclaim ? `; page cache reclaimed by ${machine.pageCacheReclaim}` : '';
+  return `${machine.cpu} (${has}; SHA extensions ${machine.shaExtensions}), ${machine.cores} cores, ${machine.memoryGiB} GiB, node ${machine.node}; native ${machine.sha2}${reclaim}`;
+}
+
+/** DAMON's sysfs interface (Documentation/admin-guide/mm/damon/usage.rst in the Linux tree). */
+const DAMON = '/sys/kernel/mm/damon/admin/kdamonds';
+
+/**
+ * "DAMON pageout of memory idle >= N s" when a running kdamond has a pageout scheme (the idle
+ * time: the scheme's minimum age in aggregation intervals), else undefined.
+ */
+export function damonPageout(root = DAMON): string | undefined {
+  const read = (...path: string[]) => readFileSync(join(root, ...path), 'utf8').trim();
+  const entries = (...path: string[]) => readdirSync(join(root, ...path)).filter((name) => /^\d+$/.test(name));
+  try {
+    for (const kdamond of entries()) {
+      if (read(kdamond, 'state') !== 'on') continue;
+      for (const context of entries(kdamond, 'contexts')) {
+        const aggregationUs = Number(read(kdamond, 'contexts', context, 'monitoring_attrs', 'intervals', 'aggr_us'));
+        for (const scheme of entries(kdamond, 'contexts', context, 'schemes')) {
+          const at = [kdamond, 'contexts', context, 'schemes', scheme];
+          if (read(...at, 'action') !== 'pageout') continue;
+          const idleSeconds = (Number(read(...at, 'access_pattern', 'age', 'min')) * aggregationUs) / 1e6;
+          return `DAMON pageout of memory idle >= ${idleSeconds} s`;
+        }
+      }
+    }
+  } catch {
+    // No DAMON, or not readable: nothing known.
+  }
+  return undefined;
 }
 
 function cpuFlags(): Set<string> {

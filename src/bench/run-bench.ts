@@ -1,4 +1,5 @@
 import { execFileSync } from 'node:child_process';
+import { closeSync, openSync, readSync } from 'node:fs';
 import { join } from 'node:path';
 import { describeMachine, type BenchMachine } from './machine.js';
 import type { DigestAlgorithm } from '../digest/algorithm.js';
@@ -110,6 +111,7 @@ export async function runBench(options: BenchOptions): Promise<BenchReport> {
         for (const method of order) {
           if (!method.supports(algorithm, dataset)) continue;
           if (options.cold) dropFromPageCache(dir, dataset);
+          else warmPageCache(dir, dataset);
           const seconds = await method.run(algorithm, dir, dataset);
           const key = `${dataset.name}\u0000${algorithm}\u0000${method.name}`;
           samples.set(key, [...(samples.get(key) ?? []), seconds]);
@@ -166,6 +168,24 @@ function peakRssMiB(backend: 'native' | 'pure', dir: string): number {
     const hwm = /VmHWM:\\s+(\\d+)/.exec(readFileSync('/proc/self/status', 'utf8'));
     console.log(hwm ? Number(hwm[1]) / 1024 : process.resourceUsage().maxRSS / 1024);`;
   return Number(execFileSync(process.execPath, ['--input-type=module', '-e', script], { encoding: 'utf8' }).trim());
+}
+
+/**
+ * Reads every file of the data set once, untimed, so that a warm run is warm: a guest may evict
+ * page cache it has not touched for a while (this bench machine's DAMON `pageout` scheme takes
+ * pages idle for about a minute: src/bench/machine.ts `pageCacheReclaim`), and a data set last
+ * read several methods ago would otherwise come partly from disk.
+ */
+function warmPageCache(dir: string, dataset: Dataset): void {
+  const buffer = Buffer.allocUnsafe(1024 * 1024);
+  for (const file of dataset.files) {
+    const fd = openSync(join(dir, file.path), 'r');
+    try {
+      while (readSync(fd, buffer, 0, buffer.length, null) > 0);
+    } finally {
+      closeSync(fd);
+    }
+  }
 }
 
 /** posix_fadvise(DONTNEED) on every file, through GNU dd (count=0 iflag=nocache). */
