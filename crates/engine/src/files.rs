@@ -52,7 +52,7 @@ pub fn hash_files(
         check_regular(&meta, path)?;
         sizes.push(listed.size);
         let Some(shard) = shard_size else {
-            pieces.push(Piece { file, len: listed.size, range: Some((0..listed.size, listed)), listed: Listed::No });
+            pieces.push(Piece { file, len: listed.size, part: Part::Range(0..listed.size, listed) });
             continue;
         };
         let count = listed.size.div_ceil(shard.get());
@@ -66,7 +66,7 @@ pub fn hash_files(
         let mut start = 0;
         while start < listed.size {
             let end = listed.size.min(start.saturating_add(shard.get()));
-            pieces.push(Piece { file, len: end - start, range: Some((start..end, listed)), listed: Listed::No });
+            pieces.push(Piece { file, len: end - start, part: Part::Range(start..end, listed) });
             start = end;
         }
     }
@@ -79,15 +79,20 @@ pub fn hash_files(
     Ok(FilesDigest { algorithm, bytes: sizes.iter().sum(), sizes, digests: raw })
 }
 
-/// One unit of hashing work: a whole file as it is when opened (`range` None: a variant's
-/// files, listed by the walk), or a byte range of a file with its listed fingerprint.
-/// `len` is only a scheduling hint for whole files.
+/// One unit of hashing work: a file (`file` indexes the caller's list) or part of one. `len` is
+/// the bytes it holds when listed, a scheduling hint for whole files.
 pub(crate) struct Piece {
     pub file: usize,
     pub len: u64,
-    pub range: Option<(Range<u64>, Fingerprint)>,
-    /// What the walk knew of a whole file (ranges are checked against their fingerprint).
-    pub listed: Listed,
+    pub part: Part,
+}
+
+/// Which bytes of its file a [`Piece`] hashes.
+pub(crate) enum Part {
+    /// The whole file as it is when opened: a variant's files, with what the walk knew of each.
+    Whole(Listed),
+    /// A byte range of a file that must still have the fingerprint it was listed with.
+    Range(Range<u64>, Fingerprint),
 }
 
 /// The read buffers of one call, reused from piece to piece. A buffer is taken for one piece
@@ -154,10 +159,10 @@ pub(crate) fn hash_pieces(
             }
             let hooks = Hooks { on_bytes: &on_bytes, cancel: options.cancel, spare_core };
             let mut buffer = buffers.take();
-            let result = match &piece.range {
+            let result = match &piece.part {
                 // Listed by the walk, which refuses special files unopened.
-                None => hash_file_with(&path, algorithm, piece.listed, &mut buffer, &hooks),
-                Some((range, listed)) => hash_file_range(&path, algorithm, range.clone(), listed, &mut buffer, &hooks),
+                Part::Whole(listed) => hash_file_with(&path, algorithm, *listed, &mut buffer, &hooks),
+                Part::Range(range, listed) => hash_file_range(&path, algorithm, range.clone(), listed, &mut buffer, &hooks),
             };
             buffers.give_back(buffer);
             match &result {

@@ -5,7 +5,7 @@ use std::path::Path;
 use crate::algorithm::Algorithm;
 use crate::error::Error;
 use crate::file::Listed;
-use crate::files::{hash_pieces, Piece};
+use crate::files::{hash_pieces, Part, Piece};
 use crate::options::Options;
 use crate::walk::{walk_tree, Entry, Unhashed};
 
@@ -46,7 +46,7 @@ fn hash_entries(
     options: &Options<'_>,
 ) -> Result<VariantDigest, Error> {
     let pieces: Vec<Piece> =
-        entries.iter().enumerate().map(|(file, entry)| Piece { file, len: entry.size, range: None, listed: if entry.link { Listed::No } else { Listed::Regular } }).collect();
+        entries.iter().enumerate().map(|(file, entry)| Piece { file, len: entry.size, part: Part::Whole(if entry.link { Listed::No } else { Listed::Regular }) }).collect();
     let digests = hash_pieces(&pieces, |file| entries[file].path(root), root, algorithm, options)?;
     let bytes = digests.iter().map(|(_, bytes)| bytes).sum();
     let mut raw = Vec::with_capacity(entries.len() * algorithm.digest_len());
