@@ -13,6 +13,7 @@ use crate::algorithm::{Algorithm, Hasher};
 use crate::error::{is_unresolvable, Error, ErrorKind};
 use crate::mapped;
 use crate::options::{Options, Progress};
+use crate::walk::Seen;
 
 /// Size of the read buffer for one file: large enough to amortize syscalls, small enough to
 /// stay in L2 between the copy and the hash (1 MiB measured best against 256 KiB and 4 MiB).
@@ -91,16 +92,8 @@ pub(crate) struct Fingerprint {
 
 impl Fingerprint {
     pub fn of(meta: &Metadata) -> Fingerprint {
-        #[cfg(unix)]
-        {
-            use std::os::unix::fs::MetadataExt;
-            Fingerprint { size: meta.len(), inode: meta.ino(), mtime: (meta.mtime(), meta.mtime_nsec()) }
-        }
-        #[cfg(not(unix))]
-        {
-            let mtime = meta.modified().ok().and_then(|t| t.duration_since(std::time::UNIX_EPOCH).ok());
-            Fingerprint { size: meta.len(), inode: 0, mtime: mtime.map_or((0, 0), |d| (d.as_secs() as i64, d.subsec_nanos() as i64)) }
-        }
+        let seen = Seen::of(meta);
+        Fingerprint { size: meta.len(), inode: seen.inode, mtime: seen.mtime }
     }
 }
 

@@ -38,7 +38,9 @@ pub struct Seen {
 }
 
 impl Seen {
-    fn of(meta: &fs::Metadata) -> Seen {
+    /// What `meta` says; the one place file identities are read from metadata (the engine's
+    /// "file changed" fingerprint, file.rs, is made from it).
+    pub(crate) fn of(meta: &fs::Metadata) -> Seen {
         #[cfg(unix)]
         {
             use std::os::unix::fs::MetadataExt;
@@ -46,8 +48,9 @@ impl Seen {
         }
         #[cfg(not(unix))]
         {
-            let _ = meta;
-            Seen::default()
+            // No inode or change time here: the modification time alone.
+            let mtime = meta.modified().ok().and_then(|t| t.duration_since(std::time::UNIX_EPOCH).ok());
+            Seen { inode: 0, mtime: mtime.map_or((0, 0), |d| (d.as_secs() as i64, d.subsec_nanos() as i64)), ctime: (0, 0) }
         }
     }
 }
