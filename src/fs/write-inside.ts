@@ -178,7 +178,7 @@ export class DirsInside {
    */
   async symlink(target: string, link: string): Promise<void> {
     if (!(await this.rootDir())) {
-      if ((await readlink(link).catch(() => undefined)) !== target) await symlinkInside(this.root, target, link);
+      if (!(await pointsAt(link, target))) await symlinkInside(this.root, target, link);
       return;
     }
     const at = await this.at(link);
@@ -189,7 +189,7 @@ export class DirsInside {
       () => true,
       (error: NodeJS.ErrnoException) => (error.code === 'EEXIST' ? false : Promise.reject(error)),
     );
-    if (!made && (await readlink(at).catch(() => undefined)) !== target) await linkOver(target, at);
+    if (!made && !(await pointsAt(at, target))) await linkOver(target, at);
   }
 
   /**
@@ -263,6 +263,11 @@ export class DirsInside {
     this.names.set(at, dir);
     return at;
   }
+}
+
+/** Whether `link` is a symbolic link whose target reads `target` (a missing link, or anything else, does not). */
+export async function pointsAt(link: string, target: string): Promise<boolean> {
+  return (await readlink(link).catch(() => undefined)) === target;
 }
 
 async function assertInside(root: string, real: string, path: string): Promise<void> {

@@ -30,7 +30,12 @@ export function createHasher(algorithm: DigestAlgorithm): Hasher {
       },
     };
   }
-  const hash = createHash(opensslName(algorithm));
+  return nodeHasher(opensslName(algorithm));
+}
+
+/** A hasher of node:crypto (OpenSSL) by its name there: also SHA-1, for Git blob IDs (src/hashing/stream-hasher.ts). */
+export function nodeHasher(name: string): Hasher {
+  const hash = createHash(name);
   return {
     update: (data) => void hash.update(data),
     digest: () => hash.digest(),

@@ -1,7 +1,6 @@
-import { createHash } from 'node:crypto';
 import { Worker } from 'node:worker_threads';
 import type { DigestAlgorithm } from '../digest/algorithm.js';
-import { createHasher, type Hasher } from './hasher.js';
+import { createHasher, nodeHasher, type Hasher } from './hasher.js';
 
 /**
  * One hash of a stream: a digest algorithm, or SHA-1 (Git blob IDs), hashing `header` before
@@ -54,11 +53,6 @@ export function startParts(parts: HashPart[]): Hasher[] {
     if (part.header !== undefined) hasher.update(Buffer.from(part.header, 'latin1'));
     return hasher;
   });
-}
-
-function nodeHasher(name: string): Hasher {
-  const hash = createHash(name);
-  return { update: (data) => void hash.update(data), digest: () => hash.digest(), dispose: () => {} };
 }
 
 function inlineStreamHasher(parts: HashPart[]): StreamHasher {

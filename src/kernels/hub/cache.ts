@@ -1,9 +1,9 @@
 import { constants } from 'node:fs';
 import type { BigIntStats } from 'node:fs';
-import { lstat, open, readlink, rename, rm, unlink, type FileHandle } from 'node:fs/promises';
+import { lstat, open, rename, rm, unlink, type FileHandle } from 'node:fs/promises';
 import { dirname, join, relative, resolve, sep } from 'node:path';
 import { readBounded, type Read } from '../../fs/read-bounded.js';
-import { DirsInside, openRegular, UnsafePathError, writeFileInside } from '../../fs/write-inside.js';
+import { DirsInside, openRegular, pointsAt, UnsafePathError, writeFileInside } from '../../fs/write-inside.js';
 import { fileLocker } from '../../hashing/native/backend.js';
 import type { HubFile, RepoType } from './hub-client.js';
 import { hubCacheRoot } from './hub-env.js';
@@ -301,7 +301,7 @@ async function resumable(path: string, name: string): Promise<FileHandle> {
 
 /** Whether the snapshot's `link` points at `blob`, as the Hugging Face cache spells it (relative). */
 async function isLinked(link: string, blob: string): Promise<boolean> {
-  return (await readlink(link).catch(() => undefined)) === relative(dirname(link), blob);
+  return pointsAt(link, relative(dirname(link), blob));
 }
 
 /** A blob we downloaded: a regular file of the listed size (lstat: a planted link is not one, and is replaced). */

@@ -27,10 +27,6 @@ export class StreamedBlobs {
     this.blobs.set(`${placed.stats.dev}:${placed.stats.ino}`, { placed, hash: Buffer.from(placed.hash).toString('base64') });
   }
 
-  get size(): number {
-    return this.blobs.size;
-  }
-
   /**
    * The fingerprint of the variant at `dir` (for its receipt) when every one of its files
    * (`entries`, from a walk that found nothing unhashed) is a blob recorded here, unchanged,
