@@ -4,6 +4,7 @@ import { getKernel } from '../kernels/hub/get-kernel.js';
 import type { BenchSigner } from './bench-signer.js';
 import { ensureDataset, totalBytes, type Dataset } from './datasets.js';
 import { startLocalHubProcess, type LocalHub } from './hub-server.js';
+import { timed } from './methods.js';
 import { median } from './statistics.js';
 
 /** A first and a second load of one variant from the local Hub, against a plain download (medians). */
@@ -145,10 +146,4 @@ async function plainDownload(hub: LocalHub, dir: string): Promise<void> {
     }
   };
   await Promise.all(Array.from({ length: Math.min(CONCURRENCY, files.length) }, worker));
-}
-
-async function timed(work: () => Promise<unknown>): Promise<number> {
-  const started = performance.now();
-  await work();
-  return (performance.now() - started) / 1000;
 }
