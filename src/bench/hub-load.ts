@@ -1,4 +1,4 @@
-import { mkdir, open, rm, symlink, writeFile } from 'node:fs/promises';
+import { mkdir, open, rm, symlink } from 'node:fs/promises';
 import { dirname, join } from 'node:path';
 import { getKernel } from '../kernels/hub/get-kernel.js';
 import type { BenchSigner } from './bench-signer.js';
@@ -114,8 +114,7 @@ async function benchRepository(dataDir: string, dataset: Dataset, signer: BenchS
     await mkdir(dirname(join(variant, file.path)), { recursive: true });
     await symlink(join(source, file.path), join(variant, file.path));
   }
-  await writeFile(join(variant, 'metadata.json'), JSON.stringify({ name: 'bench', id: '_bench', version: 1, license: 'MIT', 'python-depends': [], backend: { type: 'cpu' } }));
-  await signer.sign(variant);
+  await signer.sign(variant, 'cpu');
   return repo;
 }
 
