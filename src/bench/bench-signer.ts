@@ -1,4 +1,6 @@
 import { generateKeyPairSync, type KeyObject } from 'node:crypto';
+import { writeFile } from 'node:fs/promises';
+import { join } from 'node:path';
 import type { DigestBackend } from '../hashing/backend.js';
 import { signVariant } from '../kernels/sign-variant.js';
 import { pinnedTrustedRoot, type TrustedRoot } from '../sigstore/trusted-root.js';
@@ -15,7 +17,8 @@ export interface BenchSigner {
   anchor: BenchAnchor;
   /** The public key (PEM): the anchor, for a child process. */
   publicKeyPem: string;
-  sign(dir: string, backend?: DigestBackend): Promise<void>;
+  /** Writes the variant's metadata.json (for `kernelBackend`), then signs the variant. */
+  sign(dir: string, kernelBackend: 'cpu' | 'cuda', backend?: DigestBackend): Promise<void>;
 }
 
 /**
@@ -29,7 +32,9 @@ export function benchSigner(): BenchSigner {
   return {
     anchor: { key: publicKey, insecureIgnoreTlog: true, trustedRoot: pinnedTrustedRoot() },
     publicKeyPem: publicKey.export({ type: 'spki', format: 'pem' }).toString(),
-    sign: async (dir, backend) => {
+    sign: async (dir, kernelBackend, backend) => {
+      const metadata = { name: 'bench', id: '_bench', version: 1, license: 'MIT', 'python-depends': [], backend: { type: kernelBackend } };
+      await writeFile(join(dir, 'metadata.json'), JSON.stringify(metadata));
       await signVariant(dir, { signer: { method: 'key', privateKey, tlogUpload: false }, ...(backend ? { backend } : {}) });
     },
   };

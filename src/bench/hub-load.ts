@@ -1,9 +1,10 @@
-import { mkdir, open, rm, symlink, writeFile } from 'node:fs/promises';
+import { mkdir, open, rm, symlink } from 'node:fs/promises';
 import { dirname, join } from 'node:path';
 import { getKernel } from '../kernels/hub/get-kernel.js';
 import type { BenchSigner } from './bench-signer.js';
 import { ensureDataset, totalBytes, type Dataset } from './datasets.js';
 import { startLocalHubProcess, type LocalHub } from './hub-server.js';
+import { timed } from './methods.js';
 import { median } from './statistics.js';
 
 /** A first and a second load of one variant from the local Hub, against a plain download (medians). */
@@ -113,8 +114,7 @@ async function benchRepository(dataDir: string, dataset: Dataset, signer: BenchS
     await mkdir(dirname(join(variant, file.path)), { recursive: true });
     await symlink(join(source, file.path), join(variant, file.path));
   }
-  await writeFile(join(variant, 'metadata.json'), JSON.stringify({ name: 'bench', id: '_bench', version: 1, license: 'MIT', 'python-depends': [], backend: { type: 'cpu' } }));
-  await signer.sign(variant);
+  await signer.sign(variant, 'cpu');
   return repo;
 }
 
@@ -145,10 +145,4 @@ async function plainDownload(hub: LocalHub, dir: string): Promise<void> {
     }
   };
   await Promise.all(Array.from({ length: Math.min(CONCURRENCY, files.length) }, worker));
-}
-
-async function timed(work: () => Promise<unknown>): Promise<number> {
-  const started = performance.now();
-  await work();
-  return (performance.now() - started) / 1000;
 }

@@ -23,6 +23,11 @@ export interface LocalHub {
   close(): Promise<void>;
 }
 
+/** The URL of a file of the repository at `commit`, as getKernel asks for it. */
+function resolveUrl(url: string, repoId: string, commit: string, path: string): string {
+  return `${url}/kernels/${repoId}/resolve/${commit}/${path.split('/').map(encodeURIComponent).join('/')}`;
+}
+
 /** Files this large or larger are LFS files, named by their SHA-256 (as the Hub does, roughly). */
 const LFS_THRESHOLD = 64 * 1024;
 
@@ -62,7 +67,7 @@ export async function startLocalHub(repoId: string, dir: string): Promise<LocalH
     url,
     commit,
     files: [...paths.keys()].map((path) => ({ path, size: statSync(paths.get(path)!).size })),
-    fileUrl: (path) => `${url}/kernels/${repoId}/resolve/${commit}/${path.split('/').map(encodeURIComponent).join('/')}`,
+    fileUrl: (path) => resolveUrl(url, repoId, commit, path),
     close: () =>
       new Promise((resolve) => {
         server.closeAllConnections();
@@ -85,7 +90,7 @@ export async function startLocalHubProcess(repoId: string, dir: string): Promise
   const hub = JSON.parse(line) as Pick<LocalHub, 'url' | 'commit' | 'files'>;
   return {
     ...hub,
-    fileUrl: (path) => `${hub.url}/kernels/${repoId}/resolve/${hub.commit}/${path.split('/').map(encodeURIComponent).join('/')}`,
+    fileUrl: (path) => resolveUrl(hub.url, repoId, hub.commit, path),
     close: async () => {
       child.kill();
       await exited;

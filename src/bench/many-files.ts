@@ -27,8 +27,7 @@ export interface ManyFilesRow {
 export async function measureManyFiles(dataset: Dataset, dataDir: string, rounds: number, signer: BenchSigner, log: (line: string) => void): Promise<ManyFilesRow> {
   log(`verify ${dataset.name}: ${dataset.description}`);
   const dir = ensureDataset(dataDir, dataset);
-  await writeFile(join(dir, 'metadata.json'), JSON.stringify({ name: 'bench', id: '_bench', version: 1, license: 'MIT', 'python-depends': [], backend: { type: 'cpu' } }));
-  await signer.sign(dir);
+  await signer.sign(dir, 'cpu');
   const publicKey = join(dataDir, `${dataset.name}.pub.pem`);
   await writeFile(publicKey, signer.publicKeyPem);
   const samples = { hash: [] as number[], verify: [] as number[], hashRss: [] as number[], verifyRss: [] as number[] };

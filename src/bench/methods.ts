@@ -16,7 +16,8 @@ export interface Method {
   run(algorithm: DigestAlgorithm, dir: string, dataset: Dataset): Promise<number>;
 }
 
-async function timed(work: () => Promise<unknown>): Promise<number> {
+/** The seconds `work` takes. */
+export async function timed(work: () => Promise<unknown>): Promise<number> {
   const started = performance.now();
   await work();
   return (performance.now() - started) / 1000;

@@ -1,5 +1,3 @@
-import { writeFileSync } from 'node:fs';
-import { join } from 'node:path';
 import type { DigestBackend } from '../hashing/backend.js';
 import { benchSigner } from './bench-signer.js';
 import { verifyVariant } from '../kernels/verify-variant.js';
@@ -18,10 +16,8 @@ export interface VerifyOverhead {
  * the bundle, the signature and the metadata.
  */
 export async function measureVerifyOverhead(dir: string, backend: DigestBackend, rounds: number): Promise<VerifyOverhead> {
-  const metadata = join(dir, 'metadata.json');
-  writeFileSync(metadata, JSON.stringify({ name: 'bench', id: '_bench', version: 1, license: 'MIT', 'python-depends': [], backend: { type: 'cuda' } }));
   const signer = benchSigner();
-  await signer.sign(dir, backend);
+  await signer.sign(dir, 'cuda', backend);
   const anchor = signer.anchor;
   const hash: number[] = [];
   const verify: number[] = [];

@@ -122,11 +122,6 @@ type PolicyValues = {
   'certificate-oidc-issuer-regexp'?: string;
 };
 
-/**
- * The policy of the command line: the gh-style flags (issuer GitHub Actions' unless given) and
- * --policy, all of which must hold. Undefined when none names a signer: then only npm registry
- * attestations can verify. Source flags without a signer are a mistake, not a wider trust.
- */
 /** --policy NAME|FILE: attestations are verified by identities, never by a trust file's key or CA. */
 async function identityPolicyFile(name: string): Promise<Policy> {
   const anchor = await trustAnchorFrom({ policy: name });
@@ -134,6 +129,11 @@ async function identityPolicyFile(name: string): Promise<Policy> {
   return anchor.policy;
 }
 
+/**
+ * The policy of the command line: the gh-style flags (issuer GitHub Actions' unless given) and
+ * --policy, all of which must hold. Undefined when none names a signer: then only npm registry
+ * attestations can verify. Source flags without a signer are a mistake, not a wider trust.
+ */
 async function policyFrom(values: PolicyValues): Promise<Policy | undefined> {
   const pick = (exact: string | undefined, regexp: string | undefined, flag: string) => {
     if (exact !== undefined && regexp !== undefined) throw new UsageError(`--${flag} and --${flag}-regexp exclude each other`);
