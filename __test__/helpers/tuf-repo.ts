@@ -43,6 +43,12 @@ export function signWith<T extends Root | Timestamp | Snapshot | Targets>(metada
 const bytesOf = (metadata: Metadata<Root | Timestamp | Snapshot | Targets>) => Buffer.from(JSON.stringify(metadata.toJSON()));
 const sha256 = (data: Buffer) => createHash('sha256').update(data).digest('hex');
 
+/** How a role is signed: expiry in days from now (negative: already expired), and with which keys. */
+export interface SignOptions {
+  expires?: Partial<Record<RoleName, number>>;
+  keys?: Partial<Record<RoleName, TestKey[]>>;
+}
+
 export interface RepoOptions {
   rootKeys?: number;
   rootThreshold?: number;
@@ -83,44 +89,47 @@ export class TestTufRepo {
   }
 
   /** A new list: a new target, targets, snapshot and timestamp. */
-  publish(list: unknown, options: { expires?: Partial<Record<RoleName, number>> } = {}): this {
+  publish(list: unknown, options: SignOptions = {}): this {
     const content = Buffer.isBuffer(list) ? list : Buffer.from(JSON.stringify(list));
     const sha = sha256(content);
     this.files.set(`targets/${sha}.kernel-publishers.json`, content);
     this.target = { length: content.length, sha };
-    return this.signTargets(options.expires);
+    return this.signTargets(options);
   }
 
-  /** Targets (and then snapshot and timestamp) signed again, with `keys` if given. */
-  signTargets(expires: Partial<Record<RoleName, number>> = {}, keys = this.keys.targets): this {
-    const targets = new Targets({ version: ++this.version.targets, specVersion: '1.0.31', expires: days(expires.targets ?? this.expires.targets) });
+  /** Targets (and then snapshot and timestamp) signed again. */
+  signTargets(options: SignOptions = {}): this {
+    const targets = new Targets({ version: ++this.version.targets, specVersion: '1.0.31', expires: days(options.expires?.targets ?? this.expires.targets) });
     if (this.target) targets.addTarget(new TargetFile({ path: 'kernel-publishers.json', length: this.target.length, hashes: { sha256: this.target.sha } }));
-    const signed = signWith(new Metadata(targets), keys);
-    this.files.set(`metadata/${this.version.targets}.targets.json`, bytesOf(signed));
-    return this.signSnapshot(expires);
+    this.files.set(`metadata/${this.version.targets}.targets.json`, bytesOf(signWith(new Metadata(targets), options.keys?.targets ?? this.keys.targets)));
+    return this.signSnapshot(options);
   }
 
-  signSnapshot(expires: Partial<Record<RoleName, number>> = {}, keys = this.keys.snapshot): this {
-    const targets = this.files.get(`metadata/${this.version.targets}.targets.json`)!;
+  /** A snapshot naming the newest targets (or `targetsVersion`), then a timestamp. */
+  signSnapshot(options: SignOptions & { targetsVersion?: number } = {}): this {
+    const version = options.targetsVersion ?? this.version.targets;
+    const targets = this.files.get(`metadata/${version}.targets.json`)!;
     const snapshot = new Snapshot({
       version: ++this.version.snapshot,
       specVersion: '1.0.31',
-      expires: days(expires.snapshot ?? this.expires.snapshot),
-      meta: { 'targets.json': new MetaFile({ version: this.version.targets, length: targets.length, hashes: { sha256: sha256(targets) } }) },
+      expires: days(options.expires?.snapshot ?? this.expires.snapshot),
+      meta: { 'targets.json': new MetaFile({ version, length: targets.length, hashes: { sha256: sha256(targets) } }) },
     });
-    this.files.set(`metadata/${this.version.snapshot}.snapshot.json`, bytesOf(signWith(new Metadata(snapshot), keys)));
-    return this.signTimestamp(expires);
+    this.files.set(`metadata/${this.version.snapshot}.snapshot.json`, bytesOf(signWith(new Metadata(snapshot), options.keys?.snapshot ?? this.keys.snapshot)));
+    return this.signTimestamp(options);
   }
 
-  signTimestamp(expires: Partial<Record<RoleName, number>> = {}, keys = this.keys.timestamp): this {
-    const snapshot = this.files.get(`metadata/${this.version.snapshot}.snapshot.json`)!;
+  /** A timestamp naming the newest snapshot (or `snapshotVersion`). */
+  signTimestamp(options: SignOptions & { snapshotVersion?: number } = {}): this {
+    const version = options.snapshotVersion ?? this.version.snapshot;
+    const snapshot = this.files.get(`metadata/${version}.snapshot.json`)!;
     const timestamp = new Timestamp({
       version: ++this.version.timestamp,
       specVersion: '1.0.31',
-      expires: days(expires.timestamp ?? this.expires.timestamp),
-      snapshotMeta: new MetaFile({ version: this.version.snapshot, length: snapshot.length, hashes: { sha256: sha256(snapshot) } }),
+      expires: days(options.expires?.timestamp ?? this.expires.timestamp),
+      snapshotMeta: new MetaFile({ version, length: snapshot.length, hashes: { sha256: sha256(snapshot) } }),
     });
-    const bytes = bytesOf(signWith(new Metadata(timestamp), keys));
+    const bytes = bytesOf(signWith(new Metadata(timestamp), options.keys?.timestamp ?? this.keys.timestamp));
     this.timestamps.set(this.version.timestamp, bytes);
     this.files.set('metadata/timestamp.json', bytes);
     return this;

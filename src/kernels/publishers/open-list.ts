@@ -371,10 +371,11 @@ function asListError(error: unknown, fetcher: ListFetcher, location: ListLocatio
   if (cause instanceof DownloadHTTPError) return new PublisherListError('LIST_UNAVAILABLE', `${location.name}: ${cause.message} (is it a publisher list?)`, { cause });
   if ((cause as Error)?.name === 'AbortError' || (cause as Error)?.name === 'TimeoutError') return cause as Error;
   const message = (error as Error)?.message ?? String(error);
-  if (error instanceof ExpiredMetadataError || /\bis expired\b/.test(message)) {
+  if (error instanceof ExpiredMetadataError || /\.json is expired\b/.test(message)) {
     return new PublisherListError('LIST_EXPIRED', `${location.name}: ${message}: the list was not re-signed in time, or its server withholds the newer one`, { cause: error });
   }
-  if (error instanceof BadVersionError && /less than/.test(message)) {
+  // tuf-js wraps what fails loading a snapshot or targets in an error of its own that keeps only the text.
+  if ((error instanceof BadVersionError && /less than/.test(message)) || /\bis less than current version\b/.test(message)) {
     return new PublisherListError('LIST_ROLLBACK', `${location.name}: ${message}: a rolled-back list is refused`, { cause: error });
   }
   return new PublisherListError('LIST_REFUSED', `${location.name}: its TUF metadata is refused: ${message}`, { cause: error });
