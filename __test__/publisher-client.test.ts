@@ -2,12 +2,11 @@
 // repositories the tests build with @tufjs/models (helpers/tuf-repo.ts), served by the mock Hub:
 // each attack TUF names, and each rule the client adds around tuf-js.
 import { afterAll, afterEach, describe, expect, it, vi } from 'vitest';
-import { spawn } from 'node:child_process';
 import { chmodSync, readFileSync, readdirSync, rmSync, writeFileSync } from 'node:fs';
 import { join } from 'node:path';
 import { startMockHub, type MockHub } from './helpers/mock-hub.js';
 import { tempDir } from './helpers/fs.js';
-import { DIST } from './helpers/package.js';
+import { DIST, runCli } from './helpers/package.js';
 import { TestTufRepo, listOf, makeKey } from './helpers/tuf-repo.js';
 
 const ks = (await import(DIST)) as typeof import('../dist/index.js');
@@ -485,7 +484,9 @@ describe('the client state', () => {
     const script = `const ks = await import(${JSON.stringify(DIST)});
 const list = await ks.openPublisherList({ list: ${JSON.stringify(LIST)}, root: Buffer.from(${JSON.stringify(repo.pinnedRoot.toString('base64'))}, 'base64'), stateDir: ${JSON.stringify(stateDir)}, hub: { endpoint: ${JSON.stringify(hub.url)} }, refreshIntervalMs: 0 });
 console.log(list.version);`;
-    const runs = await Promise.all(Array.from({ length: 4 }, () => nodeScript(script)));
+    const file = join(tempDir(), 'open-list.mjs');
+    writeFileSync(file, script);
+    const runs = await Promise.all(Array.from({ length: 4 }, () => runCli([], { cli: file })));
     expect(runs.map((run) => [run.code, run.stdout.trim(), run.stderr])).toEqual(Array.from({ length: 4 }, () => [0, '1', '']));
   });
 
@@ -514,16 +515,3 @@ console.log(list.version);`;
     expect((await open({ offline: true })).roles.root.version).toBe(2);
   });
 });
-
-/** Runs an ES module script in another Node process. */
-function nodeScript(script: string): Promise<{ code: number | null; stdout: string; stderr: string }> {
-  return new Promise((resolve, reject) => {
-    const child = spawn(process.execPath, ['--input-type=module', '-e', script], { stdio: ['ignore', 'pipe', 'pipe'] });
-    let stdout = '';
-    let stderr = '';
-    child.stdout.setEncoding('utf8').on('data', (chunk) => (stdout += chunk));
-    child.stderr.setEncoding('utf8').on('data', (chunk) => (stderr += chunk));
-    child.on('error', reject);
-    child.on('close', (code) => resolve({ code, stdout, stderr }));
-  });
-}

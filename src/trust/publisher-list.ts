@@ -304,7 +304,7 @@ function entryMismatch(entry: PublisherEntry, identity: CertificateIdentity, sig
   if (signedAt.length === 0) return { kind: 'no-verified-time', detail: 'the entry has a validity window and no verified time says when the signature was made' };
   for (const time of signedAt) {
     if (entry.validFrom && time < entry.validFrom) return { kind: 'window', detail: `signed at ${time.toISOString()}, before the entry's window opens (validFrom ${entry.validFrom.toISOString()})` };
-    if (entry.validUntil && time >= entry.validUntil) return { kind: 'window', detail: `signed at ${time.toISOString()}, after the entry's window closed (validUntil ${entry.validUntil.toISOString()})` };
+    if (entry.validUntil && time >= entry.validUntil) return { kind: 'window', detail: `signed at ${time.toISOString()}, at or after the entry's window closed (validUntil ${entry.validUntil.toISOString()})` };
   }
   return undefined;
 }
