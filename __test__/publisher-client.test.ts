@@ -342,6 +342,21 @@ describe('the pinned root', () => {
     expect(await failure(open({ root: new TestTufRepo().pinnedRoot }))).toMatchObject({ code: 'LIST_REFUSED', message: expect.stringMatching(/timestamp was signed by 0\/1 keys/) });
   });
 
+  it('uses the cache for the location it was read from only; the floor holds for every location', async () => {
+    const repo = new TestTufRepo().publish(listOf(ENTRY)).publish(listOf(ENTRY));
+    const { open, hub } = await served(repo);
+    await open();
+    const mirror = `${hub.url}/${REPO}/resolve/main`;
+    const fromMirror = await open({ list: mirror });
+    expect(fromMirror).toMatchObject({ from: 'network', location: mirror });
+    expect(await failure(open({ list: 'hf://datasets/trust-org/missing', offline: true }))).toMatchObject({ code: 'LIST_UNAVAILABLE', message: expect.stringMatching(/never fetched/) });
+    // A stale mirror of the same repository: refused below the floor the other location set.
+    const stale = new Map([['metadata/timestamp.json', repo.timestamps.get(1)!]]);
+    const staleHub = await startMockHub([], {}, [repo.route(REPO, { override: stale })]);
+    hubs.push(staleHub);
+    expect(await failure(open({ list: `${staleHub.url}/${REPO}/resolve/main` }))).toMatchObject({ code: 'LIST_ROLLBACK', message: expect.stringMatching(/timestamp version 1 is less than current version 2/) });
+  });
+
   it('keeps the state of each pinned root apart', async () => {
     const repo = new TestTufRepo().publish(listOf(ENTRY));
     const { open, stateDir } = await served(repo);

@@ -1,6 +1,6 @@
 import { Key, MetaFile, Metadata, Root, Signature, Snapshot, TargetFile, Targets, Timestamp } from '@tufjs/models';
 import { createHash, createPublicKey, generateKeyPairSync, sign, type KeyObject } from 'node:crypto';
-import { mkdirSync, writeFileSync } from 'node:fs';
+import { existsSync, mkdirSync, readFileSync, writeFileSync } from 'node:fs';
 import { dirname, join } from 'node:path';
 import type { ServerResponse } from 'node:http';
 import type { MockRoute } from './mock-hub.js';
@@ -173,6 +173,18 @@ export class TestTufRepo {
       return true;
     };
   }
+}
+
+/** A mock Hub route serving a folder on disk as the Hub serves `repo`'s files at `main` (a maintainer's upload). */
+export function folderRoute(repo: string, dir: string): MockRoute {
+  const prefix = `/${repo}/resolve/main/`;
+  return (path: string, res: ServerResponse) => {
+    if (!path.startsWith(prefix)) return false;
+    const file = join(dir, ...decodeURIComponent(path.slice(prefix.length)).split('/'));
+    if (!existsSync(file)) res.writeHead(404).end('Entry not found');
+    else res.writeHead(200).end(readFileSync(file));
+    return true;
+  };
 }
 
 /** A list body with the given entries. */

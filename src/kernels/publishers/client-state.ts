@@ -27,6 +27,8 @@ export interface ClientRecord {
   floor: Record<Role, number>;
   /** When the last full refresh from the network succeeded. */
   lastRefresh: Date;
+  /** Where that refresh read the list: the cache stands in for this location only. */
+  location: string;
 }
 
 const SCHEMA = 'kernelseal/publisher-state/v1';
@@ -102,12 +104,13 @@ export class ClientState {
     for (const role of ROLES) if (!Number.isSafeInteger(floor[role]) || (floor[role] as number) < 0) damaged(`no version for ${role}`);
     const lastRefresh = new Date(typeof json.lastRefresh === 'string' ? json.lastRefresh : NaN);
     if (Number.isNaN(lastRefresh.getTime())) damaged('no time of the last refresh');
-    return { root: rootDigest, floor: floor as Record<Role, number>, lastRefresh };
+    if (typeof json.location !== 'string') damaged('no location');
+    return { root: rootDigest, floor: floor as Record<Role, number>, lastRefresh, location: json.location as string };
   }
 
   /** Writes the record atomically, readable by this user only. */
   async write(record: ClientRecord): Promise<void> {
-    const json = { schema: SCHEMA, root: record.root, floor: record.floor, lastRefresh: record.lastRefresh.toISOString() };
+    const json = { schema: SCHEMA, root: record.root, location: record.location, floor: record.floor, lastRefresh: record.lastRefresh.toISOString() };
     await writeFileAtomic(this.recordPath, `${JSON.stringify(json, null, 2)}\n`, 0o600);
   }
 

@@ -107,13 +107,15 @@ export async function openPublisherList(options: OpenPublisherListOptions): Prom
     const kept = await state.cached(state.dir, 'pinned.root.json', MAX_BYTES.root);
     if (!kept || !Buffer.from(kept).equals(pinned.bytes)) await state.cache(state.dir, 'pinned.root.json', pinned.bytes);
     const refresh = new Refresh(location, pinned, state, record, options, settings);
-    const age = record ? now - record.lastRefresh.getTime() : Infinity;
+    // The cache stands in only for the location it was read from; the floor holds for any.
+    const cached = record?.location === location.name ? record : undefined;
+    const age = cached ? now - cached.lastRefresh.getTime() : Infinity;
     let result: Opened;
     if (offline) {
-      if (!record) throw new PublisherListError('LIST_UNAVAILABLE', `offline, and ${location.name} was never fetched with this root: run once online`);
-      if (age > settings.maxAgeMs) throw new PublisherListError('LIST_EXPIRED', `offline, and ${location.name} was last refreshed at ${record.lastRefresh.toISOString()}, longer ago than the ${describeMs(settings.maxAgeMs)} a list may be used offline`);
+      if (!cached) throw new PublisherListError('LIST_UNAVAILABLE', `offline, and ${location.name} was never fetched with this root: run once online`);
+      if (age > settings.maxAgeMs) throw new PublisherListError('LIST_EXPIRED', `offline, and ${location.name} was last refreshed at ${cached.lastRefresh.toISOString()}, longer ago than the ${describeMs(settings.maxAgeMs)} a list may be used offline`);
       result = await refresh.run('cache').catch(notCachedOffline(location));
-    } else if (record && age < settings.refreshIntervalMs && (options.minTargetsVersion ?? 0) <= record.floor.targets) {
+    } else if (cached && age < settings.refreshIntervalMs && (options.minTargetsVersion ?? 0) <= cached.floor.targets) {
       result = await refresh.run('cache').catch((error: unknown) => {
         if (!(error instanceof NotCachedError) && !(error instanceof PublisherListError && error.code === 'LIST_EXPIRED')) {
           options.onWarning?.(`the cached ${location.name} cannot be used (${(error as Error).message}); refreshing it from the network`);
@@ -123,8 +125,8 @@ export async function openPublisherList(options: OpenPublisherListOptions): Prom
     } else {
       result = await refresh.run('network').catch(async (error: unknown) => {
         const down = error instanceof PublisherListError && error.code === 'LIST_UNAVAILABLE';
-        if (!down || !record || age > settings.maxAgeMs) throw error;
-        options.onWarning?.(`${error.message}; using the cached list, last refreshed at ${record.lastRefresh.toISOString()}`);
+        if (!down || !cached || age > settings.maxAgeMs) throw error;
+        options.onWarning?.(`${error.message}; using the cached list, last refreshed at ${cached.lastRefresh.toISOString()}`);
         return refresh.run('cache').catch(notCachedOffline(location));
       });
     }
@@ -348,7 +350,7 @@ class Refresh {
     await state.cache(state.targetsDir, targetName, target);
     for (const name of await readdir(state.targetsDir)) if (name !== targetName) await rm(join(state.targetsDir, name), { force: true });
     const floor = Object.fromEntries(ROLES.map((role) => [role, roles[role].version])) as Record<Role, number>;
-    await state.write({ root: this.pinned.digest.slice('sha256:'.length), floor, lastRefresh });
+    await state.write({ root: this.pinned.digest.slice('sha256:'.length), floor, lastRefresh, location: this.location.name });
   }
 }
 
