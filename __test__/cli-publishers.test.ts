@@ -3,7 +3,7 @@
 // verifies a really signed variant against it.
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { Metadata, MetadataKind, Signature, type Root } from '@tufjs/models';
-import { cpSync, existsSync, readFileSync, readdirSync, rmSync, statSync, writeFileSync } from 'node:fs';
+import { cpSync, existsSync, mkdirSync, readFileSync, readdirSync, rmSync, statSync, writeFileSync } from 'node:fs';
 import { createPrivateKey, createPublicKey, sign } from 'node:crypto';
 import { join } from 'node:path';
 import { githubActionsClaims, identityToken } from './helpers/mock-sigstore.js';
@@ -121,6 +121,31 @@ describe('a list made with kernelseal alone', () => {
     expect(run.code).toBe(1);
     expect(run.stderr).toMatch(/the old root wants 2 of its root keys \([0-9a-f, ]+\); .*few-keys holds 1/);
     expect(readdirSync(join(dir, 'metadata')).sort()).toEqual(before);
+  });
+
+  it('the scheduled job (examples/github-actions/publishers-refresh.yml): the online key alone re-signs a due timestamp, and fails on an unsigned edit', async () => {
+    const copy = join(work, 'scheduled');
+    cpSync(dir, copy, { recursive: true });
+    const online = join(work, 'online-only');
+    mkdirSync(online, { mode: 0o700 });
+    const pem = readdirSync(keys).find((name) => name.startsWith('online-'))!;
+    cpSync(join(keys, pem), join(online, 'online.pem'));
+    expect((await cli('sign', copy, '--keys', online)).stdout).toMatch(/nothing needed signing/);
+    // Its lifetime set longer than what is left: the timestamp is due (as a day later).
+    const signing = join(copy, 'publishers-signing.json');
+    writeFileSync(signing, readFileSync(signing, 'utf8').replace('"timestamp": "2d"', '"timestamp": "10d"'));
+    const run = await cli('sign', copy, '--keys', online);
+    expect(run).toMatchObject({ code: 0, stdout: expect.stringMatching(/signed\n   timestamp version \d+, expires /) });
+    expect(run.stdout).not.toMatch(/snapshot|targets/);
+    expect((await cli('check', copy, '--root', join(dir, 'metadata', '1.root.json'))).code).toBe(0);
+    // An entry added but not signed offline: the job cannot sign the targets, and writes nothing.
+    await cli('add', copy, '--repos', 'late/*', '--github', 'late/builds');
+    const before = readdirSync(join(copy, 'metadata')).sort();
+    const timestamp = readFileSync(join(copy, 'metadata', 'timestamp.json'));
+    const refused = await cli('sign', copy, '--keys', online);
+    expect(refused).toMatchObject({ code: 1, stderr: expect.stringMatching(/targets wants 1 of its keys \([0-9a-f]+\); .*online-only holds 0/) });
+    expect(readdirSync(join(copy, 'metadata')).sort()).toEqual(before);
+    expect(readFileSync(join(copy, 'metadata', 'timestamp.json'))).toEqual(timestamp);
   });
 
   it('check refuses a private key in the folder and a root that lists one key twice', async () => {

@@ -56,7 +56,7 @@ Example:
 Next: add entries (kernelseal publishers add ${dir} --repos org/* --github org/builds ...),
 sign them (kernelseal publishers sign ${dir} --keys ${keys}), check (kernelseal publishers check ${dir}),
 upload ${dir} as one Hub commit, and give users ${dir}/metadata/1.root.json (or its sha256) to pin.
-Keep the root keys offline; put only the online key in CI (examples/publishers-refresh.yml).
+Keep the root keys offline; put only the online key in CI (examples/github-actions/publishers-refresh.yml).
 `);
     return EXIT_OK;
   },
