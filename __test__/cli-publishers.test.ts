@@ -121,6 +121,17 @@ describe('a list made with kernelseal alone', () => {
     expect(run.code).toBe(1);
     expect(run.stderr).toMatch(/the old root wants 2 of its root keys \([0-9a-f, ]+\); .*few-keys holds 1/);
     expect(readdirSync(join(dir, 'metadata')).sort()).toEqual(before);
+    // The targets key but not the online key: the list is signed in memory, the snapshot cannot
+    // be, and nothing at all is written.
+    const copy = join(work, 'half');
+    cpSync(dir, copy, { recursive: true });
+    for (const name of readdirSync(few).filter((n) => n.startsWith('online-'))) rmSync(join(few, name));
+    await cli('add', copy, '--repos', 'half/*', '--github', 'half/builds');
+    const listing = () => [...readdirSync(join(copy, 'metadata')), ...readdirSync(join(copy, 'targets'))].sort();
+    const files = listing();
+    const half = await cli('sign', copy, '--keys', few);
+    expect(half).toMatchObject({ code: 1, stderr: expect.stringMatching(/snapshot wants 1 of its keys/) });
+    expect(listing()).toEqual(files);
   });
 
   it('the scheduled job (examples/github-actions/publishers-refresh.yml): the online key alone re-signs a due timestamp, and fails on an unsigned edit', async () => {

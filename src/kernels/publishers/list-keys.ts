@@ -5,7 +5,7 @@ import { createHash, createPrivateKey, createPublicKey, generateKeyPairSync, sig
 import { join } from 'node:path';
 import { readBounded } from '../../fs/read-bounded.js';
 
-// A list maintainer's signing keys (docs/publishers.md, section 4): ed25519, made with
+// A list maintainer's signing keys (docs/publishers.md, section 5): ed25519, made with
 // node:crypto, kept as PKCS #8 PEM files in a folder of their own, outside the folder that is
 // uploaded. The ring knows each by its TUF key ID.
 

@@ -176,55 +176,21 @@ export class ListRepository {
    * Signs what needs it, with the keys `ring` holds: targets when the draft changed, and every
    * role whose signature expires within half its lifetime, or no longer holds under the root (a
    * key rotated), or that `force` names; then snapshot and timestamp above any role signed.
-   * The root is signed only when forced (`--role root`): its keys stay offline.
+   * The root is signed only when forced (`--role root`): its keys stay offline. Everything is
+   * signed before anything is written: a role whose keys the ring lacks leaves the folder as it was.
    */
   async sign(ring: KeyRing, force: readonly RoleName[] = []): Promise<Signed> {
-    const signed: Signed = [];
-    const now = Date.now();
-    const stale = (role: Exclude<RoleName, 'root'>) => {
-      const md = this.current[role];
-      if (!md || force.includes(role)) return true;
-      if (Date.parse(md.signed.expires) - now < this.periods[role] / 2) return true;
-      try {
-        this.current.root.verifyDelegate(role, md);
-        return false;
-      } catch {
-        return true;
-      }
-    };
-    if (force.includes('root')) signed.push(await this.signRoot(ring, this.nextRoot()));
-    const draft = await this.draft();
-    parsePublisherList(draft, { source: join(this.dir, DRAFT_FILE) });
-    const targetsDue = stale('targets') || (await this.unsigned());
-    if (targetsDue) {
-      const sha = createHash('sha256').update(draft).digest('hex');
-      await writeFileAtomic(join(this.dir, 'targets', `${sha}.${PUBLISHER_LIST_TARGET}`), draft);
-      const targets = new Targets({ version: (this.current.targets?.signed.version ?? 0) + 1, specVersion: '1.0.31', expires: expiry(this.periods.targets) });
-      targets.addTarget(new TargetFile({ path: PUBLISHER_LIST_TARGET, length: draft.length, hashes: { sha256: sha } }));
-      signed.push(await this.write('targets', new Metadata(targets), ring));
-      this.current.signedList = draft;
-    }
-    if (targetsDue || stale('snapshot')) {
-      const targets = this.current.targets!;
-      const bytes = await readFile(join(this.dir, 'metadata', `${targets.signed.version}.targets.json`), MAX_BYTES.targets);
-      const meta = new MetaFile({ version: targets.signed.version, length: bytes.length, hashes: { sha256: createHash('sha256').update(bytes).digest('hex') } });
-      const snapshot = new Snapshot({ version: (this.current.snapshot?.signed.version ?? 0) + 1, specVersion: '1.0.31', expires: expiry(this.periods.snapshot), meta: { 'targets.json': meta } });
-      signed.push(await this.write('snapshot', new Metadata(snapshot), ring));
-    }
-    if (signed.some((s) => s.role === 'snapshot') || stale('timestamp')) {
-      const snapshot = this.current.snapshot!;
-      const bytes = await readFile(join(this.dir, 'metadata', `${snapshot.signed.version}.snapshot.json`), MAX_BYTES.snapshot);
-      const meta = new MetaFile({ version: snapshot.signed.version, length: bytes.length, hashes: { sha256: createHash('sha256').update(bytes).digest('hex') } });
-      const timestamp = new Timestamp({ version: (this.current.timestamp?.signed.version ?? 0) + 1, specVersion: '1.0.31', expires: expiry(this.periods.timestamp), snapshotMeta: meta });
-      signed.push(await this.write('timestamp', new Metadata(timestamp), ring));
-    }
-    return signed;
+    const stage = this.stage();
+    if (force.includes('root')) this.signRoot(stage, ring, this.nextRoot());
+    await this.signRoles(stage, ring, force);
+    return this.commit(stage);
   }
 
   /**
    * Replaces one key (`keyId`) with a new one in every role that lists it: a new root, signed
    * by the old root's threshold and the new root's, then every role whose key changed signed
-   * again (and those above it). The old key's file moves to the keys folder's `retired/`.
+   * again (and those above it). The new key is written to the ring's folder first; the old
+   * key's file moves to its `retired/` once the folder holds the new root.
    */
   async rotateKey(ring: KeyRing, keyId: string): Promise<{ key: SigningKey; roles: RoleName[]; signed: Signed; retired?: string }> {
     const root = this.current.root.signed;
@@ -238,8 +204,10 @@ export class ListRepository {
       const ids = next.roles[role]!.keyIDs;
       ids.splice(ids.indexOf(keyId), 1, key.id);
     }
-    const signed = [await this.signRoot(ring, next)];
-    signed.push(...(await this.sign(ring, roles.filter((role) => role !== 'root'))));
+    const stage = this.stage();
+    this.signRoot(stage, ring, next);
+    await this.signRoles(stage, ring, roles.filter((role) => role !== 'root'));
+    const signed = await this.commit(stage);
     const retired = await ring.retire(keyId);
     return { key, roles, signed, ...(retired ? { retired } : {}) };
   }
@@ -250,14 +218,72 @@ export class ListRepository {
     return Root.fromJSON({ ...json, version: this.current.root.signed.version + 1, expires: expiry(this.periods.root) });
   }
 
+  /** What is being signed: the roles as they will stand, and the files to write, in order. */
+  private stage(): Stage {
+    return { current: { ...this.current }, files: new Map(), signed: [] };
+  }
+
+  /** Writes what `stage` signed, in order (the timestamp last), and makes it current. */
+  private async commit(stage: Stage): Promise<Signed> {
+    for (const [name, bytes] of stage.files) await writeFileAtomic(join(this.dir, name), bytes);
+    this.current = stage.current;
+    return stage.signed;
+  }
+
+  /** Targets, snapshot and timestamp, each when due (see sign), into `stage`. */
+  private async signRoles(stage: Stage, ring: KeyRing, force: readonly RoleName[]): Promise<void> {
+    const now = Date.now();
+    const due = (role: Exclude<RoleName, 'root'>) => {
+      const md = stage.current[role];
+      if (!md || force.includes(role)) return true;
+      if (Date.parse(md.signed.expires) - now < this.periods[role] / 2) return true;
+      try {
+        stage.current.root.verifyDelegate(role, md);
+        return false;
+      } catch {
+        return true;
+      }
+    };
+    const draft = await this.draft();
+    parsePublisherList(draft, { source: join(this.dir, DRAFT_FILE) });
+    const signedList = stage.current.signedList;
+    const targetsDue = due('targets') || !signedList || !Buffer.from(signedList).equals(draft);
+    if (targetsDue) {
+      const sha = createHash('sha256').update(draft).digest('hex');
+      stage.files.set(join('targets', `${sha}.${PUBLISHER_LIST_TARGET}`), draft);
+      const targets = new Targets({ version: (stage.current.targets?.signed.version ?? 0) + 1, specVersion: '1.0.31', expires: expiry(this.periods.targets) });
+      targets.addTarget(new TargetFile({ path: PUBLISHER_LIST_TARGET, length: draft.length, hashes: { sha256: sha } }));
+      this.signRole(stage, ring, 'targets', new Metadata(targets));
+      stage.current.signedList = draft;
+    }
+    if (targetsDue || due('snapshot')) {
+      const targets = stage.current.targets!;
+      const meta = await this.metaFile(stage, `${targets.signed.version}.targets.json`, targets.signed.version);
+      const snapshot = new Snapshot({ version: (stage.current.snapshot?.signed.version ?? 0) + 1, specVersion: '1.0.31', expires: expiry(this.periods.snapshot), meta: { 'targets.json': meta } });
+      this.signRole(stage, ring, 'snapshot', new Metadata(snapshot));
+    }
+    if (stage.signed.some((s) => s.role === 'snapshot') || due('timestamp')) {
+      const snapshot = stage.current.snapshot!;
+      const meta = await this.metaFile(stage, `${snapshot.signed.version}.snapshot.json`, snapshot.signed.version);
+      const timestamp = new Timestamp({ version: (stage.current.timestamp?.signed.version ?? 0) + 1, specVersion: '1.0.31', expires: expiry(this.periods.timestamp), snapshotMeta: meta });
+      this.signRole(stage, ring, 'timestamp', new Metadata(timestamp));
+    }
+  }
+
+  /** The version, length and SHA-256 of a metadata file as written (staged, or in the folder). */
+  private async metaFile(stage: Stage, name: string, version: number): Promise<MetaFile> {
+    const bytes = stage.files.get(join('metadata', name)) ?? (await readFile(join(this.dir, 'metadata', name), MAX_BYTES.targets));
+    return new MetaFile({ version, length: bytes.length, hashes: { sha256: createHash('sha256').update(bytes).digest('hex') } });
+  }
+
   /**
    * Signs a new root with every root key the ring holds of the old root and of the new one (TUF:
-   * a threshold of each), and writes it once both thresholds hold.
+   * a threshold of each) into `stage`, once both thresholds hold.
    */
-  private async signRoot(ring: KeyRing, next: Root): Promise<Signed[number]> {
+  private signRoot(stage: Stage, ring: KeyRing, next: Root): void {
     const problem = rootProblem(next);
     if (problem) throw new ListRepositoryError(`the new root would be refused: ${problem}`);
-    const old = this.current.root;
+    const old = stage.current.root;
     const metadata = new Metadata(next);
     const ids = [...new Set([...old.signed.roles.root!.keyIDs, ...next.roles.root!.keyIDs])];
     for (const key of ring.holding(ids)) signMetadata(metadata, key);
@@ -269,26 +295,32 @@ export class ListRepository {
         throw new ListRepositoryError(`the ${name} root wants ${role.threshold} of its root keys (${role.keyIDs.join(', ')}); ${ring.dir} holds ${ring.holding(role.keyIDs).length}`);
       }
     }
-    const file = join(this.dir, 'metadata', `${next.version}.root.json`);
-    await writeFileAtomic(file, metadataText(metadata));
-    this.current.root = metadata;
-    return { role: 'root', version: next.version, expires: next.expires };
+    stage.files.set(join('metadata', `${next.version}.root.json`), Buffer.from(metadataText(metadata)));
+    stage.current.root = metadata;
+    stage.signed.push({ role: 'root', version: next.version, expires: next.expires });
   }
 
-  /** Signs `metadata` for `role` with the ring's keys of that role, checks the threshold under the root, writes it. */
-  private async write<T extends Targets | Snapshot | Timestamp>(role: Exclude<RoleName, 'root'>, metadata: Metadata<T>, ring: KeyRing): Promise<Signed[number]> {
-    const wanted = this.current.root.signed.roles[role]!;
+  /** Signs `metadata` for `role` with the ring's keys of that role into `stage`, once its threshold under the (staged) root holds. */
+  private signRole<T extends Targets | Snapshot | Timestamp>(stage: Stage, ring: KeyRing, role: Exclude<RoleName, 'root'>, metadata: Metadata<T>): void {
+    const wanted = stage.current.root.signed.roles[role]!;
     for (const key of ring.holding(wanted.keyIDs)) signMetadata(metadata, key);
     try {
-      this.current.root.verifyDelegate(role, metadata);
+      stage.current.root.verifyDelegate(role, metadata);
     } catch {
       throw new ListRepositoryError(`${role} wants ${wanted.threshold} of its keys (${wanted.keyIDs.join(', ')}); ${ring.dir} holds ${ring.holding(wanted.keyIDs).length}`);
     }
     const name = role === 'timestamp' ? 'timestamp.json' : `${metadata.signed.version}.${role}.json`;
-    await writeFileAtomic(join(this.dir, 'metadata', name), metadataText(metadata));
-    (this.current as unknown as Record<string, unknown>)[role] = metadata;
-    return { role, version: metadata.signed.version, expires: metadata.signed.expires };
+    stage.files.set(join('metadata', name), Buffer.from(metadataText(metadata)));
+    (stage.current as unknown as Record<string, unknown>)[role] = metadata;
+    stage.signed.push({ role, version: metadata.signed.version, expires: metadata.signed.expires });
   }
+}
+
+/** Roles signed but not yet written: what they will be, and the files, in the order to write them. */
+interface Stage {
+  current: Current;
+  files: Map<string, Uint8Array>;
+  signed: Signed;
 }
 
 /** The keys folder must not be the uploaded folder nor lie inside it. */
