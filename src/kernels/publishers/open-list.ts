@@ -102,7 +102,10 @@ export async function openPublisherList(options: OpenPublisherListOptions): Prom
     const record = await state.read(pinned.digest.slice('sha256:'.length));
     const now = Date.now();
     if (record && now < record.lastRefresh.getTime()) {
-      throw new PublisherListError('LIST_CLOCK', `the clock says ${new Date(now).toISOString()}, earlier than the last refresh of ${location.name} at ${record.lastRefresh.toISOString()}: a clock set back could revive expired metadata`);
+      throw new PublisherListError(
+        'LIST_CLOCK',
+        `the clock says ${new Date(now).toISOString()}, earlier than the last refresh of ${location.name} at ${record.lastRefresh.toISOString()}: a clock set back could revive expired metadata (if the clock was wrong then and is right now, delete ${state.dir} to start over)`,
+      );
     }
     const kept = await state.cached(state.dir, 'pinned.root.json', MAX_BYTES.root);
     if (!kept || !Buffer.from(kept).equals(pinned.bytes)) await state.cache(state.dir, 'pinned.root.json', pinned.bytes);
