@@ -105,6 +105,19 @@ describe('a list that verifies', () => {
     expect(hub.requests.filter((r) => r.authorization !== undefined)).toEqual([]);
   });
 
+  it('bounds every wait with the Hub client deadline, naming the server', async () => {
+    const repo = new TestTufRepo().publish(listOf(ENTRY));
+    const stalled: Array<import('node:http').ServerResponse> = [];
+    const silent = (path: string, res: import('node:http').ServerResponse) => path.endsWith('/timestamp.json') && (stalled.push(res), true);
+    const hub = await startMockHub([], {}, [silent, repo.route(REPO)]);
+    hubs.push(hub);
+    const started = Date.now();
+    const refused = await failure(ks.openPublisherList({ list: LIST, root: repo.pinnedRoot, stateDir: tempDir(), hub: { endpoint: hub.url, timeoutMs: 300 } }));
+    expect(refused).toMatchObject({ code: 'LIST_UNAVAILABLE', message: expect.stringMatching(/the Hub \(http:\/\/127\.0\.0\.1:\d+\) did not answer within 0.3 s/) });
+    expect(Date.now() - started).toBeLessThan(10_000);
+    for (const res of stalled) res.destroy();
+  });
+
   it('refuses a list location it cannot read, and plain http off the loopback', async () => {
     const root = new TestTufRepo().pinnedRoot;
     for (const list of ['http://example.com/list', 'hf://just-a-name', 'ftp://example.com/x', '/no/such/folder']) {

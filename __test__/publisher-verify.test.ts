@@ -160,6 +160,8 @@ describe('kernelseal verify --repo --publishers', () => {
     expect(await cli([v1, '--repo', 'my-org/*', ...list])).toMatchObject({ code: 2, stderr: expect.stringMatching(/--repo my-org\/\*: a Hub repository is org\/name/) });
     expect(await cli([v1, '--repo', 'my-org/relu'])).toMatchObject({ code: 2, stderr: expect.stringMatching(/--repo names the Hub repository a publisher list decides for/) });
     expect(await cli(['my-org/relu@1', ...list])).toMatchObject({ code: 2, stderr: expect.stringMatching(/verifies local variants for now/) });
+    const fetch = await runCli(['fetch', 'my-org/relu', '--version', '1'], { env: { ...env, KERNELSEAL_PUBLISHERS: `hf://${REPO}`, KERNELSEAL_PUBLISHERS_ROOT: root } });
+    expect(fetch).toMatchObject({ code: 2, stderr: expect.stringMatching(/KERNELSEAL_PUBLISHERS names a publisher list, which fetch cannot use yet/) });
   });
 
   it('fails when the list cannot be used, never falling back to the default policy', async () => {

@@ -109,7 +109,7 @@ export async function openPublisherList(options: OpenPublisherListOptions): Prom
     }
     const kept = await state.cached(state.dir, 'pinned.root.json', MAX_BYTES.root);
     if (!kept || !Buffer.from(kept).equals(pinned.bytes)) await state.cache(state.dir, 'pinned.root.json', pinned.bytes);
-    const refresh = new Refresh(location, pinned, state, record, options, settings);
+    const refresh = new Refresh(location, pinned, state, record, options);
     // The cache stands in only for the location it was read from; the floor holds for any.
     const cached = record?.location === location.name ? record : undefined;
     const age = cached ? now - cached.lastRefresh.getTime() : Infinity;
@@ -220,7 +220,6 @@ class Refresh {
     private readonly state: ClientState,
     private readonly record: ClientRecord | undefined,
     private readonly options: OpenPublisherListOptions,
-    private readonly settings: Settings,
   ) {}
 
   async run(mode: FetchMode): Promise<Opened> {
