@@ -2,7 +2,7 @@
 // repositories the tests build with @tufjs/models (helpers/tuf-repo.ts), served by the mock Hub:
 // each attack TUF names, and each rule the client adds around tuf-js.
 import { afterAll, afterEach, describe, expect, it, vi } from 'vitest';
-import { chmodSync, readFileSync, readdirSync, rmSync, writeFileSync } from 'node:fs';
+import { chmodSync, chownSync, mkdirSync, readFileSync, readdirSync, rmSync, symlinkSync, writeFileSync } from 'node:fs';
 import { join } from 'node:path';
 import { startMockHub, type MockHub } from './helpers/mock-hub.js';
 import { tempDir } from './helpers/fs.js';
@@ -528,6 +528,26 @@ console.log(list.version);`;
     chmodSync(dir, 0o700);
     writeFileSync(join(dir, 'state.json'), '{"schema":');
     expect(await failure(open())).toMatchObject({ code: 'LIST_STATE_INVALID', message: expect.stringMatching(/is damaged .*delete .* to start over/) });
+  });
+
+  it('refuses a state folder planted as a link to another folder', async () => {
+    const repo = new TestTufRepo().publish(listOf(ENTRY));
+    const { open, stateDir } = await served(repo);
+    const digest = (await ks.openPublisherList({ list: repo.writeTo(tempDir()), root: repo.pinnedRoot, stateDir: tempDir() })).rootDigest.slice(7);
+    const elsewhere = tempDir('kernelseal-planted-');
+    mkdirSync(join(stateDir, 'publishers'), { recursive: true });
+    symlinkSync(elsewhere, join(stateDir, 'publishers', digest));
+    expect(await failure(open())).toMatchObject({ code: 'LIST_STATE_INVALID', message: expect.stringMatching(/is not a directory/) });
+    expect(readdirSync(elsewhere)).toEqual([]);
+  });
+
+  it.skipIf(process.getuid?.() !== 0)('refuses a state folder another user made (as root: one owned by nobody, uid 65534)', async () => {
+    const repo = new TestTufRepo().publish(listOf(ENTRY));
+    const { open, stateDir } = await served(repo);
+    await open();
+    const folder = join(stateDir, 'publishers', readdirSync(join(stateDir, 'publishers'))[0]!);
+    chownSync(folder, 65534, 65534);
+    expect(await failure(open())).toMatchObject({ code: 'LIST_STATE_INVALID', message: expect.stringMatching(/belongs to another user \(uid 65534\)/) });
   });
 
   it('refuses cached roots that do not chain from the pinned root (offline), and replaces them online', async () => {
