@@ -20,11 +20,9 @@ export const PUBLISHER_HELP = `A trusted publisher list instead (see README: Tru
                                     sha256:<hex> of its 1.root.json (env KERNELSEAL_PUBLISHERS_ROOT)
       --repo org/name               the Hub repository a local variant comes from: the
                                     list's entries for that name decide who may sign it
-                                    A list excludes --policy, the identity flags, --key and
-                                    --certificate-chain. It is refreshed at most once an hour
-                                    (a revocation can take that long to reach you); offline,
-                                    the cached list is used up to 7 days after its last
-                                    refresh while it is unexpired.`;
+A list excludes --policy, the identity flags, --key and --certificate-chain. It is refreshed
+at most once an hour (a revocation can take that long to reach you); offline, the cached list
+is used up to 7 days after its last refresh, while it is unexpired.`;
 
 /** The flags that say who is trusted otherwise: never together with a list. */
 const OTHER_TRUST = ['policy', 'certificate-identity', 'certificate-identity-regexp', 'certificate-oidc-issuer', 'certificate-oidc-issuer-regexp', 'key', 'certificate-chain', 'insecure-ignore-tlog'] as const;

@@ -28,7 +28,8 @@ it; see README: Trusted publisher lists.
 Subcommands:
 ${SUBCOMMANDS.map((command) => `  ${command.name.padEnd(width)}  ${command.summary}`).join('\n')}
 
-${SUBCOMMANDS.map((command) => command.help.split('\n')[0]).join('\n')}
+Each one:
+${SUBCOMMANDS.map((command) => command.help.split('\n')[0]!.replace(/^Usage: /, '  ')).join('\n')}
 
 'kernelseal publishers <subcommand> help' explains a subcommand and its options.
 
