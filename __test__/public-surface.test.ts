@@ -14,6 +14,7 @@ const ks = (await import(DIST)) as Record<string, unknown>;
 const SUPPORTED = {
   kernels: ['MetadataError', 'parseMetadata', 'serializeBundle', 'signVariant', 'verifyAndCopyVariant', 'verifyVariant'],
   hub: ['HubClient', 'HubError', 'KernelRefusedError', 'LockfileError', 'getKernel', 'listVariants', 'lockFromListing', 'readLockfile', 'writeLockfile'],
+  publishers: ['DEFAULT_REFRESH_INTERVAL_MS', 'MAX_OFFLINE_AGE_MS', 'PUBLISHER_LIST_SCHEMA', 'PublisherListError', 'decidePublisher', 'openPublisherList', 'parsePublisherList'],
   models: [
     'IgnorePathError',
     'ModelFilesError',
@@ -106,6 +107,7 @@ const ERRORS: Record<string, () => Error> = {
   ModelFilesError: () => new (ks.ModelFilesError as new (p: string, r: string) => Error)('/p', 'r'),
   NpmKeysError: () => new (ks.NpmKeysError as new (m: string) => Error)('m'),
   PolicyError: () => new (ks.PolicyError as new (m: string) => Error)('m'),
+  PublisherListError: () => new (ks.PublisherListError as new (c: string, m: string) => Error)('LIST_INVALID', 'm'),
   ProvenanceEnvironmentError: () => new (ks.ProvenanceEnvironmentError as new (m: string) => Error)('m'),
   SignatureFormatError: () => new (ks.SignatureFormatError as new (m: string) => Error)('m'),
   SignatureVerificationError: () => new (ks.SignatureVerificationError as new (c: string, m: string) => Error)('POLICY_ERROR', 'm'),

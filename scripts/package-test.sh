@@ -90,6 +90,20 @@ expect 1 "does not match" "$KS" verify-bundle --bundle a.txt.sigstore.json $BEAC
 expect 1 "not trusted" "$KS" verify-bundle --bundle a.txt.sigstore.json --certificate-identity someone@example.com \
   --certificate-oidc-issuer https://token.actions.githubusercontent.com --offline a.txt
 
+# A trusted publisher list made with the installed kernelseal alone (keys outside the folder),
+# read as a client would, then deciding for the example (a folder list; its state in $WORK).
+export KERNELSEAL_STATE_DIR="$WORK/state"
+expect 0 "a new publisher list" "$KS" publishers init list --keys "$WORK/keys"
+expect 0 "added" "$KS" publishers add list --repos 'kernelseal-examples/*' --policy relu/policy.json --note 'example CI'
+expect 0 "signed" "$KS" publishers sign list --keys "$WORK/keys"
+expect 0 "a client accepts this list" "$KS" publishers check list
+expect 0 "1 entry" "$KS" publishers show list --publishers-root list/metadata/1.root.json
+expect 0 'entry "kernelseal-examples/\*" (example CI)' "$KS" verify relu --repo kernelseal-examples/relu --publishers list \
+  --publishers-root list/metadata/1.root.json --offline --trusted-root relu/trusted_root.json
+expect 1 "has no entry for other-org/relu" "$KS" verify relu --repo other-org/relu --publishers list \
+  --publishers-root list/metadata/1.root.json --offline --trusted-root relu/trusted_root.json
+unset KERNELSEAL_STATE_DIR
+
 # 4. The library: default root (pinned, as verifyVariant uses it), ESM and CommonJS.
 cat >library-check.mjs <<'EOF'
 import { readFileSync } from 'node:fs';

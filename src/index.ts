@@ -35,6 +35,30 @@ export { HubClient, HubError, type HubClientOptions, type HubErrorCode, type Hub
 /** The kernels lock file (kernels.lock): read, write, and make one from a Hub listing. */
 export { LockfileError, lockFromListing, readLockfile, writeLockfile, type KernelLock } from './kernels/hub/lockfile.js';
 
+// ── Trusted publisher lists (docs/publishers.md; README "Trusted publisher lists") ──────────
+/** Opens a list: verified through TUF from a pinned root, with the client's floor, refresh interval and offline rules; throws PublisherListError when it cannot be used. */
+export {
+  DEFAULT_REFRESH_INTERVAL_MS,
+  MAX_OFFLINE_AGE_MS,
+  openPublisherList,
+  type OpenPublisherListOptions,
+  type RoleState,
+  type VerifiedPublisherList,
+} from './kernels/publishers/open-list.js';
+/** The list's format (read strictly) and its decision rule for a repository and a verified signer; `{ publishers: { list, repoId } }` is the trust anchor that applies it. */
+export {
+  PUBLISHER_LIST_SCHEMA,
+  PublisherListError,
+  decidePublisher,
+  parsePublisherList,
+  type EntryMismatch,
+  type PublisherDecision,
+  type PublisherEntry,
+  type PublisherEntryRef,
+  type PublisherList,
+  type PublisherListErrorCode,
+} from './trust/publisher-list.js';
+
 // ── Models: OpenSSF Model Signing ───────────────────────────────────────────────────────────
 /** Signs a model (keyless, key or certificate) as model_signing does. */
 export { signModel, type SignModelOptions, type SignedModel } from './model/sign-model.js';
@@ -95,6 +119,7 @@ export {
   verifyBundle,
   verifyEnvelopeBundle,
   type Artifact,
+  type PublisherTrust,
   type SignatureVerificationErrorCode,
   type Signer,
   type TrustAnchor,

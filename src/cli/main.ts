@@ -5,6 +5,7 @@ import { benchCommand } from './bench-command.js';
 import { digestCommand } from './digest-command.js';
 import { fetchCommand } from './fetch-command.js';
 import { printable } from './format.js';
+import { publishersCommand } from './publishers-command.js';
 import { signBlobCommand } from './sign-blob-command.js';
 import { signCommand } from './sign-command.js';
 import { signModelCommand } from './sign-model-command.js';
@@ -27,6 +28,7 @@ const commands: Command[] = [
   attestCommand,
   digestCommand,
   benchCommand,
+  publishersCommand,
 ];
 
 /** The names people already type for our commands: the kernels CLI's, cosign's. */

@@ -12,7 +12,7 @@ export function renderResult(result: VerificationResult): string {
   const v = printable(result.path);
   switch (result.status) {
     case 'verified':
-      return [`✅ ${v}: kernel metadata is correctly signed`, `   ${describeSigner(result.signer)}`, ...describeBytecode(v, result.bytecode)].join('\n');
+      return [`✅ ${v}: kernel metadata is correctly signed`, `   ${describeSigner(result.signer)}`, ...describePublisher(result.signer), ...describeBytecode(v, result.bytecode)].join('\n');
     case 'signature-missing':
       return `❌ ${v}: cannot verify kernel integrity, signature not found`;
     case 'bundle-invalid':
@@ -42,6 +42,15 @@ export function renderResult(result: VerificationResult): string {
     case 'variant-invalid':
       return `❌ ${v}: not a kernel variant: ${printable(result.reason)}`;
   }
+}
+
+/** With a publisher list: the entry that trusted the signer, its note, and the list's version. */
+function describePublisher(signer: Signer): string[] {
+  const entry = signer.publisher;
+  if (!entry) return [];
+  const note = entry.note === undefined ? '' : ` (${printable(entry.note)})`;
+  const version = entry.listVersion === undefined ? '' : ` version ${entry.listVersion}`;
+  return [`   trusted by the publisher list ${printable(entry.list)}${version}, entry ${printable(JSON.stringify(entry.repos))}${note}`];
 }
 
 /** What was done about bytecode on a verified variant: never a bare ✅ when some was kept. */

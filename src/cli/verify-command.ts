@@ -7,6 +7,7 @@ import { printable } from './format.js';
 import { ProgressBar } from './progress-bar.js';
 import { renderResult, resultToJSON } from './render-result.js';
 import { TRUST_HELP, TRUST_OPTIONS, trustAnchorFrom, trustedRootFrom } from './trust-options.js';
+import { PUBLISHER_HELP, PUBLISHER_OPTIONS, publisherAnchorFrom, publisherListNamed } from './publisher-options.js';
 import { EXIT_FAILURE, EXIT_OK, UsageError, parseCommandLine, type Command } from './usage.js';
 import { expandKernel, type VariantTarget } from './variants.js';
 
@@ -61,6 +62,8 @@ kernels-community).
 
 ${TRUST_HELP}
 
+${PUBLISHER_HELP}
+
 Kernels on the Hub:
       --all-variants                verify every variant under build/
 ${HUB_HELP.split('\n').slice(1).join('\n')}
@@ -86,6 +89,8 @@ Examples:
       'https://github.com/my-org/my-kernel/\\.github/workflows/build\\.yaml@refs/heads/.*' \\
       --certificate-oidc-issuer https://token.actions.githubusercontent.com
   kernelseal verify build/torch-cpu --key signing-key.pub --offline
+  kernelseal verify build/torch210-cxx11-cu128-x86_64-linux --repo kernels-community/relu \\
+      --publishers hf://datasets/trust-org/kernel-publishers --publishers-root root.json
 
 Exit status: 0 every variant verified, 1 any did not, 2 usage error.`,
 
@@ -93,6 +98,7 @@ Exit status: 0 every variant verified, 1 any did not, 2 usage error.`,
     const { values, positionals } = parseCommandLine(args, {
       ...TRUST_OPTIONS,
       ...HUB_OPTIONS,
+      ...PUBLISHER_OPTIONS,
       'all-variants': { type: 'boolean', default: false },
       'remove-bytecode': { type: 'boolean', default: false },
       'allow-bytecode': { type: 'boolean', default: false },
@@ -103,7 +109,12 @@ Exit status: 0 every variant verified, 1 any did not, 2 usage error.`,
     const bytecode = values['remove-bytecode'] ? 'remove' : values['allow-bytecode'] ? 'allow' : 'refuse';
     // Every argument is read before anything is verified: a usage error never comes half-way.
     const targets = hubOrLocal(positionals, values.version !== undefined || values.revision !== undefined);
-    const anchor = await trustAnchorFrom(values, 'kernels-community');
+    const warn = (message: string) => process.stderr.write(`kernelseal: warning: ${message}\n`);
+    if (publisherListNamed(values) && targets.some((target) => 'remote' in target)) {
+      throw new UsageError('a publisher list verifies local variants for now (with --repo): fetch the kernel, then verify its folder');
+    }
+    const listed = await publisherAnchorFrom(values, values.repo, warn);
+    const anchor = listed ?? (await trustAnchorFrom(values, 'kernels-community'));
     const trustedRoot = await trustedRootFrom(values);
     const results: VerificationResult[] = [];
     const report = (result: VerificationResult) => {
