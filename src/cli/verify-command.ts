@@ -6,7 +6,7 @@ import { HUB_HELP, HUB_OPTIONS, hubOptionsFrom, label, withProgress } from './hu
 import { printable } from './format.js';
 import { ProgressBar } from './progress-bar.js';
 import { renderResult, resultToJSON } from './render-result.js';
-import { TRUST_HELP, TRUST_OPTIONS, trustAnchorFrom, trustedRootFrom } from './trust-options.js';
+import { TRUST_HELP, TRUST_OPTIONS, trustAnchorFrom, trustedRootsFrom } from './trust-options.js';
 import { EXIT_FAILURE, EXIT_OK, UsageError, parseCommandLine, type Command } from './usage.js';
 import { expandKernel, type VariantTarget } from './variants.js';
 
@@ -104,7 +104,7 @@ Exit status: 0 every variant verified, 1 any did not, 2 usage error.`,
     // Every argument is read before anything is verified: a usage error never comes half-way.
     const targets = hubOrLocal(positionals, values.version !== undefined || values.revision !== undefined);
     const anchor = await trustAnchorFrom(values, 'kernels-community');
-    const trustedRoot = await trustedRootFrom(values);
+    const trustedRoots = await trustedRootsFrom(values);
     const results: VerificationResult[] = [];
     const report = (result: VerificationResult) => {
       results.push(result);
@@ -116,7 +116,7 @@ Exit status: 0 every variant verified, 1 any did not, 2 usage error.`,
           if ('refused' in variant) report({ path: variant.path, status: 'variant-invalid', reason: variant.refused });
           else {
             const bar = new ProgressBar(`verifying ${printable(variant.path)}`);
-            report(await verifyVariant(variant.path, { ...anchor, trustedRoot, bytecode, onProgress: (p) => bar.update(p) }).finally(() => bar.clear()));
+            report(await verifyVariant(variant.path, { ...anchor, trustedRoot: trustedRoots, bytecode, onProgress: (p) => bar.update(p) }).finally(() => bar.clear()));
           }
         }
         continue;
@@ -126,7 +126,7 @@ Exit status: 0 every variant verified, 1 any did not, 2 usage error.`,
       const variants = values['all-variants'] ? (await listVariants(repoId, options)).variants : [options.variant];
       for (const variant of variants) {
         try {
-          const kernel = await withProgress(`${repoId} ${variant ?? ''}`.trim(), (progress) => getKernel(repoId, { ...options, variant, ...anchor, trustedRoot, ...progress }));
+          const kernel = await withProgress(`${repoId} ${variant ?? ''}`.trim(), (progress) => getKernel(repoId, { ...options, variant, ...anchor, trustedRoot: trustedRoots[0], ...progress }));
           if (!kernel.verified) report({ path: label(kernel), status: 'signature-missing' });
           else report({ path: label(kernel), status: 'verified', signer: kernel.signer!, metadata: kernel.metadata!, digest: kernel.digest! });
         } catch (error) {

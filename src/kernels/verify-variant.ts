@@ -7,8 +7,8 @@ import { readBounded } from '../fs/read-bounded.js';
 import { DigestError } from '../hashing/errors.js';
 import { MetadataError, parseMetadata, type KernelMetadata } from './metadata.js';
 import { BundleError, parseBundle, type Bundle } from '../sigstore/bundle.js';
-import { pinnedTrustedRoot, type TrustedRoot } from '../sigstore/trusted-root.js';
-import { SignatureVerificationError, checkTrustAnchor, verifyBundle, type Signer, type TrustAnchor } from '../sigstore/verify-bundle.js';
+import { pinnedTrustedRoot } from '../sigstore/trusted-root.js';
+import { SignatureVerificationError, checkTrustAnchor, verifyBundle, type Signer, type TrustAnchor, type TrustedRoots } from '../sigstore/verify-bundle.js';
 import type { DistributiveOmit } from '../types.js';
 import type { BytecodeHandled, VerificationResult } from './result.js';
 import { removeBytecode, sortUnhashed, type BytecodeHandling } from '../hashing/unhashed-entries.js';
@@ -21,8 +21,8 @@ export const MAX_METADATA_BYTES = 256 * 1024 * 1024;
 
 export type VerifyVariantOptions = TrustAnchor &
   HashOptions & {
-    /** Default: the public-good root pinned in this package (no network). */
-    trustedRoot?: TrustedRoot;
+    /** Default: the public-good root pinned in this package (no network). Several: the one that issued the certificate. */
+    trustedRoot?: TrustedRoots;
     /** Default: the selected digest backend. */
     backend?: DigestBackend;
     /** Python bytecode in the variant: refused (default), removed, or allowed (src/digest/unhashed-entries.ts). */
@@ -142,7 +142,7 @@ async function readMetadata(dir: string, stop: Stop): Promise<Step<Uint8Array>> 
 }
 
 /** 4. The signature over those bytes, and its signer against the policy or key. */
-function checkSignature(bundle: Bundle, metadata: Uint8Array, anchor: TrustAnchor & { trustedRoot?: TrustedRoot }, stop: Stop): Step<Signer> {
+function checkSignature(bundle: Bundle, metadata: Uint8Array, anchor: TrustAnchor & { trustedRoot?: TrustedRoots }, stop: Stop): Step<Signer> {
   try {
     return { value: verifyBundle(bundle, { bytes: metadata }, anchor.trustedRoot ?? pinnedTrustedRoot(), anchor) };
   } catch (error) {
