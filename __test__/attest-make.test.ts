@@ -6,7 +6,7 @@ import { createHash } from 'node:crypto';
 import { existsSync, readFileSync, writeFileSync } from 'node:fs';
 import { join } from 'node:path';
 import { tempDir } from './helpers/fs.js';
-import { githubActionsClaims, identityToken } from './helpers/mock-sigstore.ts';
+import { githubActionsClaims, githubActionsJobEnv, identityToken } from './helpers/mock-sigstore.ts';
 import { withMockSigstore } from './helpers/with-mock-sigstore.ts';
 import { DIST, ROOT, runCli } from './helpers/package.js';
 
@@ -20,20 +20,7 @@ const REF = 'refs/tags/v1.0.0';
 const SHA = 'a1b2c3d4e5f60718293a4b5c6d7e8f9012345678';
 const NO_AMBIENT = { SIGSTORE_ID_TOKEN: '', ACTIONS_ID_TOKEN_REQUEST_URL: '', ACTIONS_ID_TOKEN_REQUEST_TOKEN: '', BUILDKITE: '' };
 /** What a GitHub-hosted job of org/pkg's release workflow, pushed as tag v1.0.0, has in its environment. */
-const GITHUB_ENV = {
-  GITHUB_ACTIONS: 'true',
-  GITHUB_SERVER_URL: 'https://github.com',
-  GITHUB_REPOSITORY: REPO,
-  GITHUB_REPOSITORY_ID: '123456',
-  GITHUB_REPOSITORY_OWNER_ID: '7890',
-  GITHUB_WORKFLOW_REF: `${REPO}/.github/workflows/release.yml@${REF}`,
-  GITHUB_REF: REF,
-  GITHUB_SHA: SHA,
-  GITHUB_EVENT_NAME: 'push',
-  GITHUB_RUN_ID: '42',
-  GITHUB_RUN_ATTEMPT: '1',
-  RUNNER_ENVIRONMENT: 'github-hosted',
-};
+const GITHUB_ENV = githubActionsJobEnv(REPO, 'release.yml', REF, SHA);
 const NOT_GITHUB = Object.fromEntries(Object.keys(GITHUB_ENV).map((name) => [name, '']));
 
 const sigstore = withMockSigstore();

@@ -73,6 +73,16 @@ Python bytecode (*.pyc, __pycache__/): no digest covers it, and Python runs a pl
 A symlinked directory, a FIFO or device, or a directory named *.pyc always fails: the
 signed digest cannot cover it.
 
+Source and provenance:
+      --provenance                  also verify build/<variant>.provenance.sigstore.json
+                                    (sign --provenance): SLSA provenance of the build whose
+                                    subject is this metadata.json, signed by a signer the
+                                    same policy trusts
+      --allow-source-mismatch       where metadata.json states its source commit and the
+                                    signing certificate names another (1.3.6.1.4.1.57264.1.13),
+                                    warn instead of failing: for workflows that sign builds
+                                    another run made
+
 Output:
       --json                        print an array of results (status, signer, violations)
 
@@ -96,6 +106,8 @@ Exit status: 0 every variant verified, 1 any did not, 2 usage error.`,
       'all-variants': { type: 'boolean', default: false },
       'remove-bytecode': { type: 'boolean', default: false },
       'allow-bytecode': { type: 'boolean', default: false },
+      provenance: { type: 'boolean', default: false },
+      'allow-source-mismatch': { type: 'boolean', default: false },
       json: { type: 'boolean', default: false },
     });
     if (positionals.length === 0) throw new UsageError('expected at least one variant directory or repo-id@version');
@@ -105,6 +117,7 @@ Exit status: 0 every variant verified, 1 any did not, 2 usage error.`,
     const targets = hubOrLocal(positionals, values.version !== undefined || values.revision !== undefined);
     const anchor = await trustAnchorFrom(values, 'kernels-community');
     const trustedRoots = await trustedRootsFrom(values);
+    const sourceChecks = { provenance: values.provenance, sourceMismatch: values['allow-source-mismatch'] ? ('warn' as const) : ('fail' as const) };
     const results: VerificationResult[] = [];
     const report = (result: VerificationResult) => {
       results.push(result);
@@ -116,7 +129,7 @@ Exit status: 0 every variant verified, 1 any did not, 2 usage error.`,
           if ('refused' in variant) report({ path: variant.path, status: 'variant-invalid', reason: variant.refused });
           else {
             const bar = new ProgressBar(`verifying ${printable(variant.path)}`);
-            report(await verifyVariant(variant.path, { ...anchor, trustedRoot: trustedRoots, bytecode, onProgress: (p) => bar.update(p) }).finally(() => bar.clear()));
+            report(await verifyVariant(variant.path, { ...anchor, trustedRoot: trustedRoots, bytecode, ...sourceChecks, onProgress: (p) => bar.update(p) }).finally(() => bar.clear()));
           }
         }
         continue;
