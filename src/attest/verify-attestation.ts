@@ -1,5 +1,5 @@
 import { parseStrictJSON } from '../json/strict-json.js';
-import { provenanceFacts, SLSA_PROVENANCE_V1, type InTotoStatement, type ProvenanceFacts } from '../trust/predicate-policy.js';
+import { provenanceFacts, SLSA_PROVENANCE_V02, SLSA_PROVENANCE_V1, type InTotoStatement, type ProvenanceFacts } from '../trust/predicate-policy.js';
 import type { Policy } from '../trust/policy.js';
 import { IN_TOTO_PAYLOAD_TYPE } from '../sigstore/dsse.js';
 import { certificateIdentity } from '../trust/certificate-identity.js';
@@ -22,7 +22,7 @@ export interface VerifyAttestationOptions {
   trustedRoot: TrustedRoots;
   /** Who may sign with a certificate. Without one, only npm registry attestations can verify. */
   policy?: Policy;
-  /** Predicate types accepted from certificate signers; default SLSA provenance v1. */
+  /** Predicate types accepted from certificate signers; default SLSA provenance v1 (and v0.2 in npm's attestations documents). */
   predicateTypes?: readonly string[];
   /** The npm registry's attestation keys; default the copy pinned in `@sigstore/tuf`. */
   npmKeys?: readonly NpmKey[];
@@ -161,7 +161,9 @@ function verifyOne(attestation: LoadedAttestation, options: VerifyAttestationOpt
       fail('PREDICATE_TYPE_ERROR', `an npm registry key signed a ${JSON.stringify(statement.predicateType)} statement; it signs only ${NPM_PUBLISH_PREDICATE}`);
     }
   } else {
-    const accepted = options.predicateTypes ?? [SLSA_PROVENANCE_V1];
+    // npm's documents carry SLSA v0.2 provenance for packages published before v1 (npm audit
+    // signatures accepts both there); elsewhere v1 unless asked.
+    const accepted = options.predicateTypes ?? (attestation.format === 'npm' ? [SLSA_PROVENANCE_V1, SLSA_PROVENANCE_V02] : [SLSA_PROVENANCE_V1]);
     if (!accepted.includes(statement.predicateType)) {
       fail('PREDICATE_TYPE_ERROR', `predicate type ${JSON.stringify(statement.predicateType)} is not one asked for (${accepted.join(', ')}); accept it with --predicate-type`);
     }
