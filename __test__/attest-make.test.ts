@@ -164,3 +164,40 @@ describe('kernelseal attest', () => {
     expect(stdout).toContain('two artifacts are named "same.whl"');
   });
 });
+
+describe("attest chooses the instance as actions/attest does: a private repository's details never reach the public log", () => {
+  const event = (visibility: string | undefined) => {
+    const path = join(dir, `event-${visibility}.json`);
+    writeFileSync(path, JSON.stringify(visibility === undefined ? {} : { repository: { visibility } }));
+    return path;
+  };
+  // No service flags: the instance's own services. This machine reaches neither, so the failure
+  // names the Fulcio that was asked, and the mock public-good instance sees no request.
+  const attestOn = async (eventPath: string, ...flags: string[]) => {
+    const [file] = artifacts('private.whl') as [string];
+    const before = sigstore.requests.size;
+    const result = await runCli(['attest', file, '--identity-token', token(), '--timeout', '5s', ...flags], { env: { ...NO_AMBIENT, ...GITHUB_ENV, GITHUB_EVENT_PATH: eventPath, KERNELSEAL_TUF_MIRROR: 'http://127.0.0.1:9' } });
+    expect(sigstore.requests.size).toBe(before);
+    expect(existsSync(`${file}.intoto.sigstore.json`)).toBe(false);
+    return result;
+  };
+
+  it.each([['private'], ['internal'], [undefined]])('a %s repository signs on GitHub\'s Fulcio and TSA', async (visibility) => {
+    const { code, stdout } = await attestOn(event(visibility));
+    expect(code).toBe(1);
+    expect(stdout).toMatch(/^❌ not attested: signing failed \(https:\/\/fulcio\.githubapp\.com\)/);
+  });
+
+  it('a public one on public-good, from its signing config; --sigstore chooses explicitly', async () => {
+    expect((await attestOn(event('public'))).stdout).toMatch(/^❌ not attested: signing failed \(https:\/\/fulcio\.sigstore\.dev\)/);
+    expect((await attestOn(event('public'), '--sigstore', 'github')).stdout).toMatch(/signing failed \(https:\/\/fulcio\.githubapp\.com\)/);
+    expect((await attestOn(event('private'), '--sigstore', 'public-good')).stdout).toMatch(/signing failed \(https:\/\/fulcio\.sigstore\.dev\)/);
+  });
+
+  it("GitHub's signing config names no log: the signature is timestamped, not logged", async () => {
+    const { pinnedSigningServices } = (await import('../dist/sign/signing-config.js')) as typeof import('../dist/sign/signing-config.js');
+    expect(pinnedSigningServices('github')).toEqual({ fulcioURL: 'https://fulcio.githubapp.com', tlogUpload: false, tsaURL: 'https://timestamp.githubapp.com/api/v1/timestamp' });
+    expect(pinnedSigningServices('public-good')).toEqual({ fulcioURL: 'https://fulcio.sigstore.dev', rekorURL: 'https://rekor.sigstore.dev', rekorVersion: 1, tsaURL: 'https://timestamp.sigstore.dev/api/v1/timestamp' });
+    expect(pinnedSigningServices('public-good', 2)).toMatchObject({ rekorURL: 'https://log2025-1.rekor.sigstore.dev', rekorVersion: 2 });
+  });
+});
