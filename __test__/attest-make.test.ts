@@ -201,3 +201,30 @@ describe("attest chooses the instance as actions/attest does: a private reposito
     expect(pinnedSigningServices('public-good', 2)).toMatchObject({ rekorURL: 'https://log2025-1.rekor.sigstore.dev', rekorVersion: 2 });
   });
 });
+
+describe("an instance without a transparency log, as GitHub's own (a private instance on the mock)", () => {
+  it('attest signs with its Fulcio and TSA alone, logs nothing, and verifies against that instance\'s root only', async () => {
+    const config = join(dir, 'private-signing-config.json');
+    const service = (url: string) => ({ url, majorApiVersion: 1, validFor: { start: '2020-01-01T00:00:00Z' } });
+    writeFileSync(config, JSON.stringify({ mediaType: 'application/vnd.dev.sigstore.signingconfig.v0.2+json', caUrls: [service(sigstore.url)], rekorTlogUrls: [], tsaUrls: [service(sigstore.tsaURL)] }));
+    const [file] = artifacts('private-pkg.tar.gz') as [string];
+    const logged = () => (sigstore.requests.get('/api/v1/log/entries') ?? 0) + (sigstore.requests.get('/api/v2/log/entries') ?? 0);
+    const before = logged();
+    const made = await runCli(['attest', file, '--identity-token', token(), '--signing-config', config], { env: { ...NO_AMBIENT, ...GITHUB_ENV } });
+    expect(made.code, made.stdout + made.stderr).toBe(0);
+    expect(logged()).toBe(before);
+    const bundle = JSON.parse(readFileSync(`${file}.intoto.sigstore.json`, 'utf8'));
+    expect(bundle.verificationMaterial.tlogEntries ?? []).toEqual([]);
+    expect(bundle.verificationMaterial.timestampVerificationData.rfc3161Timestamps).toHaveLength(1);
+    // The instance's root lists no transparency log (the mock CA still adds SCTs: its CT log stays): a timestamp is what it asks for.
+    const privateRoot = join(dir, 'private-root.json');
+    writeFileSync(privateRoot, JSON.stringify({ ...sigstore.trustedRoot, tlogs: [] }));
+    const verified = await runCli(['verify-attestation', file, '--bundle', `${file}.intoto.sigstore.json`, '--trusted-root', privateRoot, '--repo', REPO, '--json']);
+    expect(verified.code, verified.stdout).toBe(0);
+    new Verifier(toTrustMaterial(TrustedRoot.fromJSON({ ...sigstore.trustedRoot, tlogs: [] })), { tlogThreshold: 0, timestampThreshold: 1 }).verify(toSignedEntity(bundleFromJSON(bundle)));
+    // A root that lists logs wants an entry: the same bundle fails there.
+    const publicRoot = await verifyCli(file, `${file}.intoto.sigstore.json`, '--repo', REPO);
+    expect(publicRoot.code).toBe(1);
+    expect(JSON.parse(publicRoot.stdout).failures[0].code).toBe('TLOG_ERROR');
+  });
+});
