@@ -32,7 +32,7 @@ step "node $(node --version), npm $(npm --version)"
 TARBALL="$WORK/$(tail -n 1 "$WORK/pack.out")"
 [ -f "$TARBALL" ] || fail "npm pack wrote no tarball ($(cat "$WORK/pack.out"))"
 tar -tzf "$TARBALL" >"$WORK/contents"
-for file in package/bin/kernelseal.js package/dist/index.js package/dist/cli/main.js package/trust/public-good.trusted_root.json; do
+for file in package/bin/kernelseal.js package/dist/index.js package/dist/cli/main.js package/trust/public-good.trusted_root.json package/trust/github.trusted_root.json package/trust/github.tuf-root.json package/trust/public-good.signing_config.json package/trust/github.signing_config.json; do
   grep -qx "$file" "$WORK/contents" || fail "the tarball lacks $file"
 done
 if grep -q "^package/__test__/\|^package/src/\|^package/crates/" "$WORK/contents"; then

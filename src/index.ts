@@ -93,6 +93,17 @@ export {
   type VerifiedAttestation,
   type VerifyAttestationOptions,
 } from './attest/verify-attestation.js';
+/** Verifies a GitHub release attestation (gh release verify, verify-asset) and the release's assets. */
+export {
+  RELEASE_PREDICATE_TYPES,
+  verifyRelease,
+  type AssetCheck,
+  type ReleaseAsset,
+  type ReleaseSubject,
+  type ReleaseVerificationResult,
+  type VerifiedRelease,
+  type VerifyReleaseOptions,
+} from './attest/verify-release.js';
 /** An attestation file that cannot be used; `verifyAttestation` reports it as a failure. */
 export { AttestationFileError, type AttestationFormat } from './attest/attestation-file.js';
 /** A policy for attestations made in GitHub Actions (repository, workflow, ref). */
@@ -123,16 +134,21 @@ export {
   type SignatureVerificationErrorCode,
   type Signer,
   type TrustAnchor,
+  type TrustedRoots,
 } from './sigstore/verify-bundle.js';
 /** Parses a Sigstore bundle (v0.1 to v0.3), strictly. */
 export { BundleError, parseBundle, type Bundle } from './sigstore/bundle.js';
-/** Trusted roots: the pinned public-good one, refreshed through TUF, or read from a file. */
+/** Trusted roots: public-good's and GitHub's own, pinned and refreshed through TUF, or read from a file (JSON or JSON Lines). */
 export {
   TrustedRootError,
+  defaultTrustedRoots,
+  githubTrustedRoot,
   parseTrustedRoot,
+  pinnedGitHubTrustedRoot,
   pinnedTrustedRoot,
   publicGoodTrustedRoot,
   readTrustedRoot,
+  readTrustedRoots,
   type RefreshOptions,
   type ResolvedTrustedRoot,
   type TrustedRoot,
@@ -147,6 +163,8 @@ export {
   identityPolicy,
   issuerPolicy,
   kernelsCommunityPolicy,
+  noIssuerPolicy,
+  serviceIdentityPolicy,
   subjectPolicy,
   type GitHubWorkflowOptions,
   type Policy,

@@ -13,6 +13,7 @@ import { verifyAttestationCommand } from './verify-attestation-command.js';
 import { verifyBundleCommand } from './verify-bundle-command.js';
 import { verifyCommand } from './verify-command.js';
 import { verifyModelCommand } from './verify-model-command.js';
+import { verifyReleaseCommand } from './verify-release-command.js';
 import { EXIT_FAILURE, EXIT_OK, EXIT_USAGE, UsageError, type Command } from './usage.js';
 
 
@@ -20,6 +21,7 @@ const commands: Command[] = [
   verifyCommand,
   verifyBundleCommand,
   verifyAttestationCommand,
+  verifyReleaseCommand,
   fetchCommand,
   signCommand,
   signBlobCommand,

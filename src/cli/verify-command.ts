@@ -6,7 +6,7 @@ import { HUB_HELP, HUB_OPTIONS, hubOptionsFrom, label, withProgress } from './hu
 import { printable } from './format.js';
 import { ProgressBar } from './progress-bar.js';
 import { renderResult, resultToJSON } from './render-result.js';
-import { TRUST_HELP, TRUST_OPTIONS, trustAnchorFrom, trustedRootFrom } from './trust-options.js';
+import { TRUST_HELP, TRUST_OPTIONS, trustAnchorFrom, trustedRootsFrom } from './trust-options.js';
 import { PUBLISHER_HELP, PUBLISHER_OPTIONS, publisherAnchorFrom, publisherListNamed } from './publisher-options.js';
 import { EXIT_FAILURE, EXIT_OK, UsageError, parseCommandLine, type Command } from './usage.js';
 import { expandKernel, type VariantTarget } from './variants.js';
@@ -76,6 +76,16 @@ Python bytecode (*.pyc, __pycache__/): no digest covers it, and Python runs a pl
 A symlinked directory, a FIFO or device, or a directory named *.pyc always fails: the
 signed digest cannot cover it.
 
+Source and provenance:
+      --provenance                  also verify build/<variant>.provenance.sigstore.json
+                                    (sign --provenance): SLSA provenance of the build whose
+                                    subject is this metadata.json, signed by a signer the
+                                    same policy trusts
+      --allow-source-mismatch       where metadata.json states its source commit and the
+                                    signing certificate names another (1.3.6.1.4.1.57264.1.13),
+                                    warn instead of failing: for workflows that sign builds
+                                    another run made
+
 Output:
       --json                        print an array of results (status, signer, violations)
 
@@ -102,6 +112,8 @@ Exit status: 0 every variant verified, 1 any did not, 2 usage error.`,
       'all-variants': { type: 'boolean', default: false },
       'remove-bytecode': { type: 'boolean', default: false },
       'allow-bytecode': { type: 'boolean', default: false },
+      provenance: { type: 'boolean', default: false },
+      'allow-source-mismatch': { type: 'boolean', default: false },
       json: { type: 'boolean', default: false },
     });
     if (positionals.length === 0) throw new UsageError('expected at least one variant directory or repo-id@version');
@@ -115,7 +127,8 @@ Exit status: 0 every variant verified, 1 any did not, 2 usage error.`,
     }
     const listed = await publisherAnchorFrom(values, values.repo, warn);
     const anchor = listed ?? (await trustAnchorFrom(values, 'kernels-community'));
-    const trustedRoot = await trustedRootFrom(values);
+    const trustedRoots = await trustedRootsFrom(values);
+    const sourceChecks = { provenance: values.provenance, sourceMismatch: values['allow-source-mismatch'] ? ('warn' as const) : ('fail' as const) };
     const results: VerificationResult[] = [];
     const report = (result: VerificationResult) => {
       results.push(result);
@@ -127,7 +140,7 @@ Exit status: 0 every variant verified, 1 any did not, 2 usage error.`,
           if ('refused' in variant) report({ path: variant.path, status: 'variant-invalid', reason: variant.refused });
           else {
             const bar = new ProgressBar(`verifying ${printable(variant.path)}`);
-            report(await verifyVariant(variant.path, { ...anchor, trustedRoot, bytecode, onProgress: (p) => bar.update(p) }).finally(() => bar.clear()));
+            report(await verifyVariant(variant.path, { ...anchor, trustedRoot: trustedRoots, bytecode, ...sourceChecks, onProgress: (p) => bar.update(p) }).finally(() => bar.clear()));
           }
         }
         continue;
@@ -137,7 +150,7 @@ Exit status: 0 every variant verified, 1 any did not, 2 usage error.`,
       const variants = values['all-variants'] ? (await listVariants(repoId, options)).variants : [options.variant];
       for (const variant of variants) {
         try {
-          const kernel = await withProgress(`${repoId} ${variant ?? ''}`.trim(), (progress) => getKernel(repoId, { ...options, variant, ...anchor, trustedRoot, ...progress }));
+          const kernel = await withProgress(`${repoId} ${variant ?? ''}`.trim(), (progress) => getKernel(repoId, { ...options, variant, ...anchor, trustedRoot: trustedRoots[0], ...progress }));
           if (!kernel.verified) report({ path: label(kernel), status: 'signature-missing' });
           else report({ path: label(kernel), status: 'verified', signer: kernel.signer!, metadata: kernel.metadata!, digest: kernel.digest! });
         } catch (error) {

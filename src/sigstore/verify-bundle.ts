@@ -10,6 +10,9 @@ import type { Policy } from '../trust/policy.js';
 import { decidePublisher, type PublisherEntryRef } from '../trust/publisher-list.js';
 import type { StringMatch } from '../trust/string-match.js';
 import { IN_TOTO_PAYLOAD_TYPE } from './dsse.js';
+import { chooseTrustedRoot, issuerNotInRoot, type TrustedRoots } from './trusted-root-choice.js';
+
+export type { TrustedRoots } from './trusted-root-choice.js';
 import { parsePemCertificates, pemKeyBlock } from './pem.js';
 import { verifyPrehashed, type HashName } from './prehashed.js';
 import { parseStrictJSON } from '../json/strict-json.js';
@@ -95,7 +98,7 @@ const trustMaterials = new WeakMap<TrustedRoot, TrustMaterial>();
  * and the policy is checked on the DER-decoded certificate extensions. Any failure throws
  * SignatureVerificationError with a reason.
  */
-export function verifyBundle(bundle: Bundle, artifact: Artifact, trustedRoot: TrustedRoot, anchor: TrustAnchor): Signer {
+export function verifyBundle(bundle: Bundle, artifact: Artifact, trustedRoot: TrustedRoots, anchor: TrustAnchor): Signer {
   checkTrustAnchor(anchor);
   if (!artifact) throw new SignatureVerificationError('ARTIFACT_MISMATCH', 'no artifact: say what the bundle must sign');
   return verifyOrThrow(bundle, artifact, trustedRoot, anchor);
@@ -106,13 +109,21 @@ export function verifyBundle(bundle: Bundle, artifact: Artifact, trustedRoot: Tr
  * artifact: the caller reads the payload, once this returns, and binds it itself (a model
  * signature's statement lists the model's files). A bundle of another kind is refused.
  */
-export function verifyEnvelopeBundle(bundle: Bundle, trustedRoot: TrustedRoot, anchor: TrustAnchor): Signer {
+export function verifyEnvelopeBundle(bundle: Bundle, trustedRoot: TrustedRoots, anchor: TrustAnchor): Signer {
   checkTrustAnchor(anchor);
   if (bundle.content.$case !== 'dsseEnvelope') throw new SignatureVerificationError('ARTIFACT_MISMATCH', 'the bundle signs a message, not a DSSE envelope');
   return verifyOrThrow(bundle, undefined, trustedRoot, anchor);
 }
 
-function verifyOrThrow(bundle: Bundle, artifact: Artifact | undefined, trustedRoot: TrustedRoot, anchor: TrustAnchor): Signer {
+/**
+ * Verifies against the one root (of several given) whose CA issued the bundle's certificate, as
+ * gh does (trusted-root-choice.ts); key and private-CA trust use the first root, for its logs.
+ */
+function verifyOrThrow(bundle: Bundle, artifact: Artifact | undefined, trustedRoots: TrustedRoots, anchor: TrustAnchor): Signer {
+  const leaf = checkTrustAnchor(anchor) === 'policy' ? leafIfAny(bundle) : undefined;
+  const chosen = chooseTrustedRoot(leaf, trustedRoots);
+  if ('reason' in chosen) throw new SignatureVerificationError('CERTIFICATE_ERROR', chosen.reason);
+  const trustedRoot = chosen.root;
   try {
     return verify(bundle, artifact, trustedRoot, anchor);
   } catch (error) {
@@ -123,7 +134,18 @@ function verifyOrThrow(bundle: Bundle, artifact: Artifact | undefined, trustedRo
     const code = error instanceof VerificationError || error instanceof SigstorePolicyError ? error.code : 'ERROR';
     const detail = cause?.message && cause.message !== message ? `: ${cause.message}` : '';
     const text = `${message ?? String(error)}${detail}`;
-    throw new SignatureVerificationError(code, `${text}${whatDidNotFit(code, text, bundle, anchor)}`, { cause: error });
+    const notInRoot = leaf && issuerNotInRoot(leaf, trustedRoot);
+    throw new SignatureVerificationError(code, `${text}${notInRoot ? ` (${notInRoot})` : whatDidNotFit(code, text, bundle, anchor)}`, { cause: error });
+  }
+}
+
+/** The signing certificate, if the bundle has one that parses (sigstore-js reports one that does not). */
+function leafIfAny(bundle: Bundle): X509Certificate | undefined {
+  if (bundle.verificationMaterial.content.$case === 'publicKey') return undefined;
+  try {
+    return leafCertificate(bundle);
+  } catch {
+    return undefined;
   }
 }
 

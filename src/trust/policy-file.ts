@@ -9,9 +9,11 @@ import {
   githubWorkflowPolicy,
   issuerPolicy,
   requirePinnedIssuer,
+  serviceIdentityPolicy,
   subjectPolicy,
   type Policy,
 } from './policy.js';
+import { EXTENSION_NAMES, extensionOid } from './certificate-identity.js';
 import { PolicyError } from './policy-error.js';
 import { PROVENANCE_FIELDS, provenancePolicy, type ProvenanceField } from './predicate-policy.js';
 import { exactly, matching, oneOf, type StringMatch } from './string-match.js';
@@ -19,9 +21,11 @@ import { exactly, matching, oneOf, type StringMatch } from './string-match.js';
 /**
  * Reads a policy from JSON. A policy is an object with any of these keys, all of which must hold:
  *
- *   "identity":   the subject alternative name
+ *   "identity":   the subject alternative name; a GitHub service's SAN alone
+ *                 (https://dotcom.releases.github.com) requires the certificate to name no issuer
  *   "issuer":     the OIDC issuer
- *   "extensions": { "<Fulcio extension OID>": <match>, ... }
+ *   "extensions": { "<Fulcio extension OID or name>": <match>, ... }, names as
+ *                 certificate-identity.ts gives them ("sourceRepositoryRef", "deploymentEnvironment")
  *   "github":     { "repository": "owner/name", "workflow"?, "ref"?, "workflowRef"? }
  *   "builtin":    a named policy, e.g. "kernels-community"
  *   "predicate":  { "builderId"?, "buildType"?, "workflowRepository"?, "workflowRef"?,
@@ -157,14 +161,20 @@ function policyFrom(json: unknown, at: string, depth: number, language: PolicyLa
     parts.push(named);
   }
   if ('issuer' in object) parts.push(issuerPolicy(matchOf(object.issuer, `${at}.issuer`)));
-  if ('identity' in object) parts.push(subjectPolicy(matchOf(object.identity, `${at}.identity`)));
+  if ('identity' in object) {
+    const identity = matchOf(object.identity, `${at}.identity`);
+    // A GitHub service's SAN without "issuer": its certificates have none, and that is required.
+    const service = 'issuer' in object ? undefined : serviceIdentityPolicy(identity);
+    parts.push(service ?? subjectPolicy(identity));
+  }
   if ('extensions' in object) {
     const extensions = asObject(object.extensions, `${at}.extensions`);
     const entries = Object.entries(extensions);
     if (entries.length === 0) throw new PolicyError(`${at}.extensions must not be empty`);
-    for (const [oid, match] of entries) {
-      if (!/^\d+(\.\d+)+$/.test(oid)) throw new PolicyError(`${at}.extensions: ${JSON.stringify(oid)} is not an OID`);
-      parts.push(extensionPolicy(oid, matchOf(match, `${at}.extensions["${oid}"]`)));
+    for (const [key, match] of entries) {
+      const oid = extensionOid(key);
+      if (oid === undefined) throw new PolicyError(`${at}.extensions: ${JSON.stringify(key)} is neither an OID nor a Fulcio extension's name (${EXTENSION_NAMES.join(', ')})`);
+      parts.push(extensionPolicy(oid, matchOf(match, `${at}.extensions["${key}"]`)));
     }
   }
   if ('github' in object) {
