@@ -9,7 +9,7 @@ import { PROC, skipUnless } from './helpers/platform.js';
 
 /**
  * src/fs/write-inside.ts DirsInside: the folders of a shared cache one load writes into, each
- * checked once and then held open (issue 16). A folder swapped for a link after its check must
+ * checked once and then held open (README.md, Benchmarks: first loads). A folder swapped for a link after its check must
  * redirect nothing; a link or a special file planted before it is refused, named.
  */
 const DESCRIPTORS = 'DirsInside holds the folders and writes through /proc/self/fd (Linux); without it, a swapped folder is refused (the test "without /proc/self/fd" shows it)';

@@ -8,7 +8,8 @@ import { DigestError } from '../hashing/errors.js';
 import { MetadataError, parseMetadata, type KernelMetadata } from './metadata.js';
 import { BundleError, parseBundle, type Bundle } from '../sigstore/bundle.js';
 import { pinnedTrustedRoot, type TrustedRoot } from '../sigstore/trusted-root.js';
-import { SignatureVerificationError, checkTrustAnchor, verifyBundle, type Signer, type TrustAnchor } from '../sigstore/verify-bundle.js';
+import { checkTrustAnchor } from '../sigstore/trust-anchor.js';
+import { SignatureVerificationError, verifyBundle, type Signer, type TrustAnchor } from '../sigstore/verify-bundle.js';
 import type { DistributiveOmit } from '../types.js';
 import type { BytecodeHandled, VerificationResult } from './result.js';
 import { removeBytecode, sortUnhashed, type BytecodeHandling } from '../hashing/unhashed-entries.js';
@@ -25,7 +26,7 @@ export type VerifyVariantOptions = TrustAnchor &
     trustedRoot?: TrustedRoot;
     /** Default: the selected digest backend. */
     backend?: DigestBackend;
-    /** Python bytecode in the variant: refused (default), removed, or allowed (src/digest/unhashed-entries.ts). */
+    /** Python bytecode in the variant: refused (default), removed, or allowed (src/hashing/unhashed-entries.ts). */
     bytecode?: BytecodeHandling;
   };
 
