@@ -1,6 +1,7 @@
 // The documents and the code's comments point at files of this repository by path (README's
 // tables, "see src/..." in a comment): each such path must exist, so that a file moved or
-// renamed takes its mentions along.
+// renamed takes its mentions along. And they cite what is in the repository, never an issue
+// tracker that is not.
 import { execFileSync } from 'node:child_process';
 import { existsSync, readFileSync } from 'node:fs';
 import { join } from 'node:path';
@@ -15,9 +16,11 @@ const READ = /^(README|DEVELOPERS|SECURITY)\.md$|^(docs|npm)\/.*\.md$|^(src|crat
  */
 const PATH = /(?<![\w./@$-])((?:src|crates|scripts|docs|__test__|examples|npm|trust|\.ci)\/[\w./-]*[\w/])/g;
 
+const tracked = execFileSync('git', ['ls-files'], { cwd: ROOT, encoding: 'utf8' }).split('\n');
+
 describe('the paths the docs and comments name', () => {
   it('all exist (a crate names its own files from its folder)', () => {
-    const files = execFileSync('git', ['ls-files'], { cwd: ROOT, encoding: 'utf8' }).split('\n').filter((file) => READ.test(file));
+    const files = tracked.filter((file) => READ.test(file));
     expect(files.length).toBeGreaterThan(100);
     const stale = files.flatMap((file) => {
       const crate = /^crates\/[\w-]+\//.exec(file)?.[0];
@@ -28,5 +31,15 @@ describe('the paths the docs and comments name', () => {
         .map(({ at, path }) => `${at}: ${path} does not exist`);
     });
     expect(stale).toEqual([]);
+  });
+
+  it('cite documents of the repository, never an issue by its number (the tracker is not in it)', () => {
+    const files = tracked.filter((file) => READ.test(file) || /^__test__\/[^/]+\.ts$|^__test__\/helpers\//.test(file));
+    const citing = files.flatMap((file) =>
+      readFileSync(join(ROOT, file), 'utf8')
+        .split('\n')
+        .flatMap((line, i) => (/\bissues? #?\d+\b/i.test(line) ? [`${file}:${i + 1}: ${line.trim()}`] : [])),
+    );
+    expect(citing).toEqual([]);
   });
 });
