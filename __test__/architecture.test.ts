@@ -104,7 +104,8 @@ function cycles(graph: Map<string, Set<string>>): string[] {
 /** What to add to the doc for a unit of src/ that is not on the map. */
 function missingFromMap(unit: string): string {
   const imported = [...new Set(edges.filter((e) => e.from === unit && e.to !== unit && RANK.has(e.to)).map((e) => e.to))];
-  const lowest = MAP.find((l) => l.rank === Math.max(1, ...imported.map((to) => RANK.get(to)!)))!;
+  const floor = Math.min(...RANK.values()); // the lowest layer with units of src/ (below it, crates)
+  const lowest = MAP.find((l) => l.rank === Math.max(floor, ...imported.map((to) => RANK.get(to)!)))!;
   const name = `src/${unit}${statSync(join(SRC, unit)).isDirectory() ? '/' : ''}`;
   return (
     `${name} is not on the map of the code: the code block under "${HEADING}" in ${DOC}. ` +
