@@ -13,6 +13,12 @@ const ks = (await import(DIST)) as typeof import('../dist/index.js');
  * `process.exit()` in the worker): 20 in CI, more by hand with KERNELSEAL_WORKER_ROUNDS.
  */
 const ROUNDS = Number(process.env.KERNELSEAL_WORKER_ROUNDS ?? 20);
+/**
+ * How long the rounds may take before they count as hung. A worker starts in about half a
+ * second on an idle machine and in several on a loaded one; six start per round, and eighteen
+ * more time the calls first: 5 s each is far from any real run, and still ends a hang.
+ */
+const ROUNDS_DEADLINE_MS = 60_000 + (6 * ROUNDS + 19) * 5_000;
 
 /** Runs a script in a child Node with the package imported as `m` and the addon as `addon`. */
 function child(body: string, options: Parameters<typeof runNode>[1] = {}) {
@@ -114,7 +120,7 @@ describe('worker threads that end while the addon works for them', () => {
       const after = { threads: threads(), rss: process.memoryUsage.rss() };
       console.log(JSON.stringify({ seed, longest, outcomes, threadsBefore: before.threads, threadsAfter: after.threads, growthMiB: (after.rss - before.rss) / 2 ** 20, stillWorks: (await digest()) === reference }));
     `,
-      { execArgv: ['--expose-gc'] },
+      { execArgv: ['--expose-gc'], timeout: ROUNDS_DEADLINE_MS },
     );
     expect(result.signal).toBeNull();
     expect(result.stderr).toBe('');
@@ -130,7 +136,7 @@ describe('worker threads that end while the addon works for them', () => {
     if (report.threadsBefore === null) notChecked('no thread left behind', 'threads are counted in /proc/self/status (Linux)');
     else expect(report.threadsAfter, JSON.stringify(report)).toBe(report.threadsBefore);
     expect(report.growthMiB).toBeLessThan(64);
-  }, 90_000 + ROUNDS * 2_500); // a worker starts in about half a second, six per round
+  }, ROUNDS_DEADLINE_MS + 30_000); // the child's own deadline ends it first
 
   it('cancels the jobs of a terminated worker: the job threads are free again after a few chunks', (ctx) => {
     skipUnless(ctx, PROC, 'the bytes the jobs read are counted in /proc/self/io (Linux)');
