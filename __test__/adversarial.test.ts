@@ -2,11 +2,10 @@ import { describe, expect, it } from 'vitest';
 import { execFileSync } from 'node:child_process';
 import { createHash } from 'node:crypto';
 import { closeSync, existsSync, ftruncateSync, mkdirSync, openSync, readFileSync, readdirSync, renameSync, rmSync, statSync, symlinkSync, truncateSync, utimesSync, writeFileSync } from 'node:fs';
-import { createServer } from 'node:net';
 import { join } from 'node:path';
 import { githubActionsClaims, identityToken } from './helpers/mock-sigstore.ts';
 import { withMockSigstore } from './helpers/with-mock-sigstore.ts';
-import { mkfifo, tempDir } from './helpers/fs.js';
+import { listenUnix, mkfifo, tempDir } from './helpers/fs.js';
 import { DIST } from './helpers/package.js';
 import { KERNEL_METADATA, unsignedVariant } from './helpers/variant.js';
 
@@ -83,8 +82,7 @@ describe('adversarial kernel variants', () => {
     rmSync(join(dir, 'layers.py'));
     mkfifo(join(dir, 'layers.py'));
     rmSync(join(dir, '_ops.py'));
-    const server = createServer().listen(join(dir, '_ops.py'));
-    await new Promise((resolve) => server.once('listening', resolve));
+    const server = await listenUnix(join(dir, '_ops.py'));
     rmSync(join(dir, '__init__.py'));
     if (process.getuid?.() === 0) execFileSync('mknod', [join(dir, '__init__.py'), 'c', '1', '3']);
     else symlinkSync('/dev/null', join(dir, '__init__.py'));

@@ -1,6 +1,7 @@
-// The supported library API (src/index.ts, README "The library"): the exact list of runtime
-// exports, pinned so that a change to it is deliberate; a line of TSDoc on every export; one
-// shape for every error class; and README's library examples compiled against the built types.
+// The supported library API (src/index.ts, README "The library"): the exact lists of runtime
+// exports and of exported types, pinned so that a change to either is deliberate; a line of
+// TSDoc on every export; one shape for every error class; and README's library examples
+// compiled against the built types.
 import { execFileSync } from 'node:child_process';
 import { readFileSync, writeFileSync } from 'node:fs';
 import { join } from 'node:path';
@@ -99,6 +100,122 @@ const SUPPORTED = {
   ],
 };
 
+/**
+ * The names exported only as types, by product as above (sorted here). A class is both a value
+ * and a type: it is pinned with the runtime exports.
+ */
+const SUPPORTED_TYPES = {
+  kernels: [
+    'BackendType',
+    'BytecodeHandled',
+    'CopyResult',
+    'KernelDependency',
+    'KernelMetadata',
+    'SignVariantOptions',
+    'SignedVariant',
+    'VariantName',
+    'VariantSelector',
+    'VerificationResult',
+    'VerificationStatus',
+    'VerifyAndCopyOptions',
+    'VerifyVariantOptions',
+  ],
+  hub: ['FetchedKernel', 'GetKernelOptions', 'HubClientOptions', 'HubErrorCode', 'HubFile', 'HubRevision', 'KernelLock', 'KernelRefusedErrorCode', 'RepoType'],
+  models: [
+    'HashModelOptions',
+    'HashedModel',
+    'ModelHashType',
+    'ModelManifest',
+    'ModelSignature',
+    'ModelVerificationResult',
+    'ModelViolation',
+    'Resource',
+    'Serialization',
+    'SignModelOptions',
+    'SignedModel',
+    'VerifiedModelSignature',
+    'VerifyModelOptions',
+  ],
+  attestations: [
+    'AssetCheck',
+    'AttestOptions',
+    'Attestation',
+    'AttestationFailure',
+    'AttestationFormat',
+    'AttestationVerificationResult',
+    'GitHubAttestationPolicyOptions',
+    'NpmKey',
+    'ReleaseAsset',
+    'ReleaseSubject',
+    'ReleaseVerificationResult',
+    'VerifiedAttestation',
+    'VerifiedRelease',
+    'VerifyAttestationOptions',
+    'VerifyReleaseOptions',
+  ],
+  publishers: [
+    'EntryMismatch',
+    'OpenPublisherListOptions',
+    'PublisherDecision',
+    'PublisherEntry',
+    'PublisherEntryRef',
+    'PublisherList',
+    'PublisherListErrorCode',
+    'PublisherTrust',
+    'RoleState',
+    'VerifiedPublisherList',
+  ],
+  signing: ['SignerOptions', 'SigningErrorCode', 'WitnessOptions'],
+  verifyingAndTrust: [
+    'Artifact',
+    'Bundle',
+    'CertificateIdentity',
+    'GitHubWorkflowOptions',
+    'InTotoStatement',
+    'Policy',
+    'RefreshOptions',
+    'ResolvedTrustedRoot',
+    'SignatureVerificationErrorCode',
+    'Signer',
+    'StringMatch',
+    'TrustAnchor',
+    'TrustedRoot',
+    'TrustedRoots',
+  ],
+  digests: [
+    'DigestAlgorithm',
+    'DigestBackend',
+    'DigestBackendName',
+    'DigestErrorCode',
+    'DigestJSON',
+    'DigestViolation',
+    'EngineInternalErrorCode',
+    'FileHashes',
+    'HashFilesOptions',
+    'HashOptions',
+    'HashProgress',
+    'HashVariantOptions',
+    'VariantHashes',
+  ],
+};
+
+/**
+ * The names dist/index.d.ts exports only as types. src/index.ts re-exports and declares nothing
+ * (verbatimModuleSyntax makes it mark each type `type`), so its declarations are `export { ... }
+ * from` and `export type { ... } from` statements; any other export statement fails the reading,
+ * so that a new form is taught here rather than missed.
+ */
+function exportedTypes(): string[] {
+  const declarations = readFileSync(join(ROOT, 'dist', 'index.d.ts'), 'utf8').replace(/\/\*[\s\S]*?\*\//g, '');
+  const statements = declarations.split(/;\s*$/m).map((statement) => statement.trim()).filter(Boolean);
+  return statements.flatMap((statement) => {
+    const form = /^export (type )?\{([^}]*)\} from '[^']+'$/.exec(statement.replace(/\s+/g, ' '));
+    if (!form) throw new Error(`dist/index.d.ts: an export this test cannot read: ${statement}`);
+    const names = form[2]!.split(',').map((name) => name.trim()).filter(Boolean);
+    return names.filter((name) => form[1] || name.startsWith('type ')).map((name) => name.replace(/^type /, '').split(' as ').at(-1)!);
+  });
+}
+
 /** Every error class of the API, made the way the library makes it. */
 const ERRORS: Record<string, () => Error> = {
   AttestationFileError: () => new (ks.AttestationFileError as new (m: string) => Error)('m'),
@@ -127,6 +244,15 @@ const ERRORS: Record<string, () => Error> = {
 describe('the public surface', () => {
   it('exports exactly the supported names', () => {
     expect(Object.keys(ks).sort()).toEqual(Object.values(SUPPORTED).flat().sort());
+  });
+
+  it('exports exactly the supported types', () => {
+    const types = exportedTypes();
+    const pinned = Object.values(SUPPORTED_TYPES).flat();
+    const change = { added: types.filter((name) => !pinned.includes(name)).sort(), removed: pinned.filter((name) => !types.includes(name)).sort() };
+    // A change to the typed API is deliberate: add the name to SUPPORTED_TYPES (or remove it) here.
+    expect(change, 'exported types of dist/index.d.ts that differ from SUPPORTED_TYPES').toEqual({ added: [], removed: [] });
+    expect(types.length).toBe(new Set(types).size);
   });
 
   it('gives every export of src/index.ts a line of TSDoc', () => {

@@ -1,7 +1,7 @@
 #!/usr/bin/env node
 // Runs sigstore-conformance's whole bundle-verify suite against kernelseal, the way the suite's
 // own harness does (test/test_bundle.py test_verify with its verify_bundle fixture, the CLI
-// protocol of docs/cli_protocol.md): every directory under test/assets/bundle-verify, each
+// protocol of sigstore-conformance/docs/cli_protocol.md): every directory under test/assets/bundle-verify, each
 // verified twice, with the artifact's path and with sha256:<hex> in its place. A directory named
 // *_fail must fail, any other must pass. The suite counts any non-zero exit as a failure; here a
 // failure must be a verdict (exit 1): a usage error or a crash (exit 2 and up) never counts. Where a case names no trusted root, the

@@ -7,12 +7,10 @@
 set -eu
 
 ROOT=$(cd "$(dirname "$0")/.." && pwd)
-# The Node.js the project installs (npm scripts put it first on PATH; this makes sure of it),
-# unless KERNELSEAL_PACKAGE_TEST_NODE=system asks for the one on PATH (CI's Node versions).
-if [ "${KERNELSEAL_PACKAGE_TEST_NODE:-project}" != system ]; then
-  PATH="$ROOT/node_modules/.bin:$PATH"
-  export PATH
-fi
+# The Node.js of the tests: the project's, or with KERNELSEAL_TEST_NODE=system the one that runs
+# npm (CI's Node.js lines); see scripts/test-node.sh.
+cd "$ROOT"
+. scripts/test-node.sh
 FIXTURES="$ROOT/__test__/fixtures"
 WORK=$(mktemp -d "${TMPDIR:-/tmp}/kernelseal-package-test-XXXXXX")
 trap 'rm -rf "$WORK"' EXIT

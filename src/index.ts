@@ -111,7 +111,7 @@ export { githubAttestationPolicy, type GitHubAttestationPolicyOptions } from './
 /** The npm registry's attestation keys, from its keys document. */
 export { NpmKeysError, parseNpmKeys, readNpmKeys, type NpmKey } from './attest/npm-keys.js';
 /** SLSA provenance predicate types, for `predicateTypes`. */
-export { SLSA_PROVENANCE_V02, SLSA_PROVENANCE_V1, type InTotoStatement } from './trust/predicate-policy.js';
+export { SLSA_PROVENANCE_V02, SLSA_PROVENANCE_V1 } from './trust/predicate-policy.js';
 /** attest() outside GitHub Actions: the environment provenance is read from is missing. */
 export { ProvenanceEnvironmentError } from './attest/github-provenance.js';
 
@@ -167,6 +167,7 @@ export {
   serviceIdentityPolicy,
   subjectPolicy,
   type GitHubWorkflowOptions,
+  type InTotoStatement,
   type Policy,
 } from './trust/policy.js';
 /** A policy from its JSON form (a policy file): parse it, or read and parse the file. */

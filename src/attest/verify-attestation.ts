@@ -1,6 +1,6 @@
 import { parseStrictJSON } from '../json/strict-json.js';
-import { provenanceFacts, SLSA_PROVENANCE_V02, SLSA_PROVENANCE_V1, type InTotoStatement, type ProvenanceFacts } from '../trust/predicate-policy.js';
-import type { Policy } from '../trust/policy.js';
+import { provenanceFacts, SLSA_PROVENANCE_V02, SLSA_PROVENANCE_V1, type ProvenanceFacts } from '../trust/predicate-policy.js';
+import type { InTotoStatement, Policy } from '../trust/policy.js';
 import { IN_TOTO_PAYLOAD_TYPE } from '../sigstore/dsse.js';
 import { certificateIdentity } from '../trust/certificate-identity.js';
 import { SignatureVerificationError, leafCertificate, verifyBundle, type Artifact, type SignatureVerificationErrorCode, type Signer, type TrustAnchor, type TrustedRoots } from '../sigstore/verify-bundle.js';

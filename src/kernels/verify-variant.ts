@@ -10,7 +10,8 @@ import { sourceMismatch } from './source-provenance.js';
 import { verifyVariantProvenance, type VariantProvenance } from './variant-provenance.js';
 import { BundleError, parseBundle, type Bundle } from '../sigstore/bundle.js';
 import { pinnedTrustedRoot } from '../sigstore/trusted-root.js';
-import { SignatureVerificationError, checkTrustAnchor, verifyBundle, type Signer, type TrustAnchor, type TrustedRoots } from '../sigstore/verify-bundle.js';
+import { checkTrustAnchor } from '../sigstore/trust-anchor.js';
+import { SignatureVerificationError, verifyBundle, type Signer, type TrustAnchor, type TrustedRoots } from '../sigstore/verify-bundle.js';
 import type { DistributiveOmit } from '../types.js';
 import type { BytecodeHandled, VerificationResult } from './result.js';
 import { removeBytecode, sortUnhashed, type BytecodeHandling } from '../hashing/unhashed-entries.js';
@@ -27,7 +28,7 @@ export type VerifyVariantOptions = TrustAnchor &
     trustedRoot?: TrustedRoots;
     /** Default: the selected digest backend. */
     backend?: DigestBackend;
-    /** Python bytecode in the variant: refused (default), removed, or allowed (src/digest/unhashed-entries.ts). */
+    /** Python bytecode in the variant: refused (default), removed, or allowed (src/hashing/unhashed-entries.ts). */
     bytecode?: BytecodeHandling;
     /**
      * When the source metadata.json states is not the one the signing certificate names: fail

@@ -7,25 +7,10 @@ import { CertificateChainError, verifyCertificatePath } from '../sigstore/certif
 import { bundleSigner, keyId, type Signer } from '../sigstore/verify-bundle.js';
 import { derToPem, parsePemCertificate, parsePemCertificates, pemKeyBlock } from '../sigstore/pem.js';
 import { resolveIdentityToken } from './identity-token.js';
-import { pinnedSigningServices } from './signing-config.js';
+import { pinnedSigningServices, type WitnessOptions } from './signing-config.js';
 
+export type { WitnessOptions } from './signing-config.js';
 
-/** Where the signature is witnessed: a transparency log (v1 or v2) and/or a timestamp authority. */
-export interface WitnessOptions {
-  /** Rekor's base URL. */
-  rekorURL?: string;
-  /** Rekor API major version: 1 (hashedrekord 0.0.1) or 2 (hashedrekord 0.0.2). */
-  rekorVersion?: 1 | 2;
-  /** An RFC 3161 timestamp authority's full URL (…/api/v1/timestamp); Rekor v2 needs one. */
-  tsaURL?: string;
-  /**
-   * Log the signature in Rekor (default true). False, with a key or a certificate of your own PKI
-   * only: nothing is sent to Rekor, and only to a TSA named by `tsaURL`; the bundle has no log
-   * entry, and verifiers must waive it (insecureIgnoreTlog, README: air-gapped signing).
-   */
-  tlogUpload?: boolean;
-  timeoutMs?: number;
-}
 
 /** How to sign: keyless through Fulcio, with a managed key, or with a certificate of your own PKI. */
 export type SignerOptions = WitnessOptions &

@@ -1,7 +1,6 @@
 import { readFileSync } from 'node:fs';
 import { readFile } from 'node:fs/promises';
 import { PUBLIC_GOOD_TUF_MIRROR, tufTarget, type RefreshOptions } from '../sigstore/trusted-root.js';
-import type { WitnessOptions } from './sign-bytes.js';
 
 /** The instances kernelseal signs on by name: Sigstore's public-good, and GitHub's own (private repositories). */
 export type SigstoreInstance = 'public-good' | 'github';
@@ -22,6 +21,23 @@ interface Service {
   url: string;
   majorApiVersion: number;
   validFor?: { start?: string; end?: string };
+}
+
+/** Where the signature is witnessed: a transparency log (v1 or v2) and/or a timestamp authority. */
+export interface WitnessOptions {
+  /** Rekor's base URL. */
+  rekorURL?: string;
+  /** Rekor API major version: 1 (hashedrekord 0.0.1) or 2 (hashedrekord 0.0.2). */
+  rekorVersion?: 1 | 2;
+  /** An RFC 3161 timestamp authority's full URL (…/api/v1/timestamp); Rekor v2 needs one. */
+  tsaURL?: string;
+  /**
+   * Log the signature in Rekor (default true). False, with a key or a certificate of your own PKI
+   * only: nothing is sent to Rekor, and only to a TSA named by `tsaURL`; the bundle has no log
+   * entry, and verifiers must waive it (insecureIgnoreTlog, README: air-gapped signing).
+   */
+  tlogUpload?: boolean;
+  timeoutMs?: number;
 }
 
 /** The services to sign with, as chosen from a signing config. */

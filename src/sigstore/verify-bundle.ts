@@ -20,7 +20,8 @@ import { parseStrictJSON } from '../json/strict-json.js';
 /** What was signed: the bytes themselves, or only their digest (`sha256:<hex>` on the CLI). */
 export type Artifact = { bytes: Uint8Array } | { digest: Uint8Array; algorithm: HashName };
 
-export { checkTrustAnchor, type KeyValidity, type PublisherTrust, type TrustAnchor } from './trust-anchor.js';
+/** The anchor a verification takes (its home, and checkTrustAnchor's, is trust-anchor.ts). */
+export type { PublisherTrust, TrustAnchor } from './trust-anchor.js';
 
 /**
  * Which check of a signature failed: kernelseal's own checks, then sigstore-js's codes

@@ -1,7 +1,7 @@
 import { ASN1Obj, type X509Certificate } from '@sigstore/core';
 
 /**
- * Fulcio's certificate extensions (OID 1.3.6.1.4.1.57264.1.N, Fulcio's docs/oid-info.md): key
+ * Fulcio's certificate extensions (OID 1.3.6.1.4.1.57264.1.N, sigstore/fulcio/docs/oid-info.md): key
  * (the name policies use), arc, and name in messages. `.7` is not an extension of its own: it
  * types an OtherName inside the subject alternative name.
  */

@@ -1,7 +1,12 @@
 import { FULCIO_OID, describeExtension, type CertificateIdentity } from './certificate-identity.js';
-import type { InTotoStatement } from './predicate-policy.js';
 import { PolicyError } from './policy-error.js';
 import { exactly, oneOf, type StringMatch } from './string-match.js';
+
+/** The in-toto statement a signature carries, for policies on its predicate (predicate-policy.ts). */
+export interface InTotoStatement {
+  predicateType: string;
+  predicate: unknown;
+}
 
 /**
  * Who is trusted: a predicate over the identity in a verified Fulcio certificate. There is no

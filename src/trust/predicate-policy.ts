@@ -1,11 +1,5 @@
-import type { Policy } from './policy.js';
+import type { InTotoStatement, Policy } from './policy.js';
 import type { StringMatch } from './string-match.js';
-
-/** The in-toto statement a signature carries, for policies on its predicate. */
-export interface InTotoStatement {
-  predicateType: string;
-  predicate: unknown;
-}
 
 /** What SLSA provenance says about a build, in the same words for v1 and v0.2. */
 export interface ProvenanceFacts {

@@ -50,7 +50,7 @@ export interface HubClientOptions {
   /** Default: HF_ENDPOINT, else https://huggingface.co. */
   endpoint?: string;
   /**
-   * Default: HF_TOKEN, else the token `hf auth login` wrote (src/hub/hub-env.ts). Sent to the
+   * Default: HF_TOKEN, else the token `hf auth login` wrote (src/kernels/hub/hub-env.ts). Sent to the
    * endpoint only, never to the hosts it redirects to.
    */
   token?: string;
