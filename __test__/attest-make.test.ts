@@ -62,7 +62,7 @@ describe('kernelseal attest', () => {
     const [wheel, sdist] = artifacts('pkg-1.0.0-py3-none-any.whl', 'pkg-1.0.0.tar.gz') as [string, string];
     const made = await attestCli([wheel, sdist, '--json']);
     expect(made.code, made.stdout + made.stderr).toBe(0);
-    expect(JSON.parse(made.stdout).written).toEqual([`${wheel}.intoto.sigstore.json`, `${sdist}.intoto.sigstore.json`]);
+    expect(JSON.parse(made.stdout).results[0].written).toEqual([`${wheel}.intoto.sigstore.json`, `${sdist}.intoto.sigstore.json`]);
 
     const json = JSON.parse(readFileSync(`${wheel}.intoto.sigstore.json`, 'utf8'));
     expect(json.mediaType).toBe('application/vnd.dev.sigstore.bundle.v0.3+json');
@@ -93,7 +93,7 @@ describe('kernelseal attest', () => {
     for (const artifact of [wheel, sdist]) {
       const verified = await verifyCli(artifact, `${artifact}.intoto.sigstore.json`, '--repo', REPO, '--source-ref', REF, '--source-digest', SHA, '--deny-self-hosted-runners');
       expect(verified.code, verified.stdout).toBe(0);
-      expect(JSON.parse(verified.stdout).verified[0].provenance).toMatchObject({ workflowPath: '.github/workflows/release.yml', sourceDigest: SHA });
+      expect(JSON.parse(verified.stdout).results[0].verified[0].provenance).toMatchObject({ workflowPath: '.github/workflows/release.yml', sourceDigest: SHA });
     }
     const otherRepo = await verifyCli(wheel, `${wheel}.intoto.sigstore.json`, '--repo', 'org/other');
     expect(otherRepo.code).toBe(1);
@@ -109,7 +109,7 @@ describe('kernelseal attest', () => {
     writeFileSync(wheel, 'something else');
     const verified = await verifyCli(wheel, `${wheel}.intoto.sigstore.json`, '--repo', REPO);
     expect(verified.code).toBe(1);
-    expect(JSON.parse(verified.stdout).failures[0].reason).toBe("no subject of the in-toto statement carries the artifact's digest");
+    expect(JSON.parse(verified.stdout).results[0].failures[0].reason).toBe("no subject of the in-toto statement carries the artifact's digest");
   });
 
   it('--output writes JSON Lines, and --predicate signs any predicate', async () => {

@@ -2,6 +2,7 @@ import { readFile } from 'node:fs/promises';
 import type { SignerOptions } from '../sign/sign-bytes.js';
 import { SigningConfigError, readSigningConfig } from '../sign/signing-config.js';
 import { parsePemCertificate, parsePemCertificates, pemKeyBlock } from '../sigstore/pem.js';
+import { onlySigstoreBundles } from './trust-options.js';
 import { UsageError, parseDuration } from './usage.js';
 
 /** The options of the signing commands: how to sign and where the signature is witnessed. */
@@ -17,6 +18,8 @@ export const SIGNER_OPTIONS = {
   'tsa-url': { type: 'string' },
   'tlog-upload': { type: 'string', aloneIsTrue: true },
   timeout: { type: 'string' },
+  'new-bundle-format': { type: 'string', aloneIsTrue: true },
+  yes: { type: 'boolean', short: 'y', default: false },
 } as const;
 
 export const SIGNER_HELP = `How to sign (default: keyless):
@@ -42,13 +45,16 @@ Where (default: Sigstore's public-good instance):
                                     one); verifiers need --insecure-ignore-tlog.
                                     --tlog-upload alone, as in cosign, is true (the default)
       --timeout DURATION            the longest wait on each service (30s; 90s, 2m): past
-                                    it, signing fails naming the service, nothing written`;
+                                    it, signing fails naming the service, nothing written
+      --new-bundle-format, -y/--yes accepted, as cosign spells them: kernelseal writes only
+                                    Sigstore bundles, and never asks before uploading`;
 
-type SignerValues = { [K in keyof typeof SIGNER_OPTIONS]?: string };
+type SignerValues = { [K in Exclude<keyof typeof SIGNER_OPTIONS, 'yes'>]?: string } & { yes?: boolean };
 
 /** How to sign, from the command line. Inconsistent choices are usage errors. */
 export async function signerFrom(values: SignerValues): Promise<SignerOptions> {
-  const services = values['signing-config'] ? await readSigningConfig(values['signing-config']).catch(usage) : undefined;
+  onlySigstoreBundles(values['new-bundle-format']);
+  const services = values['signing-config'] ? await readSigningConfig(values['signing-config']).catch((error) => usage(error, '--signing-config')) : undefined;
   const rekorVersion = values['rekor-version'];
   if (rekorVersion !== undefined && rekorVersion !== '1' && rekorVersion !== '2') throw new UsageError('--rekor-version must be 1 or 2');
   const tlogUpload = values['tlog-upload'];
@@ -74,14 +80,14 @@ export async function signerFrom(values: SignerValues): Promise<SignerOptions> {
     // Files that hold no key or certificate are refused here, where their names are known; what
     // the key is, and whether the certificate holds, is checked when signing.
     const privateKey = await readText(values.key, '--key');
-    pemKeyBlock(privateKey, 'PRIVATE KEY', (reason) => usage(new UsageError(`--key ${values.key}: ${reason}`)));
+    pemKeyBlock(privateKey, 'PRIVATE KEY', (reason) => { throw new UsageError(`--key ${values.key}: ${reason}`); });
     const passphrase = process.env.KERNELSEAL_KEY_PASSWORD;
     if (values.certificate === undefined) return { method: 'key', privateKey, passphrase, ...witness };
     const certificate = await readText(values.certificate, '--certificate');
-    parsePemCertificate(certificate, (reason) => usage(new UsageError(`--certificate ${values.certificate}: ${reason}`)));
+    parsePemCertificate(certificate, (reason) => { throw new UsageError(`--certificate ${values.certificate}: ${reason}`); });
     const chainPath = values['certificate-chain'];
     const chain = chainPath === undefined ? undefined : await readText(chainPath, '--certificate-chain');
-    if (chain !== undefined) parsePemCertificates(chain, (reason) => usage(new UsageError(`--certificate-chain ${chainPath}: ${reason}`)));
+    if (chain !== undefined) parsePemCertificates(chain, (reason) => { throw new UsageError(`--certificate-chain ${chainPath}: ${reason}`); });
     return { method: 'certificate', privateKey, passphrase, certificate, chain, ...witness };
   }
   return {
@@ -98,6 +104,7 @@ async function readText(path: string, flag: string): Promise<string> {
   });
 }
 
-function usage(error: unknown): never {
-  throw error instanceof SigningConfigError ? new UsageError(error.message) : error;
+/** A signing config that cannot be used is a usage error, named by the flag that gave it. */
+function usage(error: unknown, flag: string): never {
+  throw error instanceof SigningConfigError ? new UsageError(`${flag} ${error.message}`) : error;
 }

@@ -2,12 +2,15 @@ import { existsSync } from 'node:fs';
 import { getKernel, KernelRefusedError, listVariants } from '../kernels/hub/get-kernel.js';
 import { verifyVariant } from '../kernels/verify-variant.js';
 import type { VerificationResult } from '../kernels/result.js';
+import type { HashProgress } from '../hashing/backend.js';
 import { HUB_HELP, HUB_OPTIONS, hubOptionsFrom, label, withProgress } from './hub-options.js';
 import { printable } from './format.js';
+import { OUTPUT_HELP, OUTPUT_OPTIONS, Output } from './output.js';
 import { ProgressBar } from './progress-bar.js';
-import { renderResult, resultToJSON } from './render-result.js';
-import { TRUST_HELP, TRUST_OPTIONS, trustAnchorFrom, trustedRootFrom } from './trust-options.js';
-import { EXIT_FAILURE, EXIT_OK, UsageError, parseCommandLine, type Command } from './usage.js';
+import type { Checked } from './render-result.js';
+import { TRUST_ALIASES, TRUST_HELP, TRUST_OPTIONS, trustAnchorFrom, trustedRootFrom } from './trust-options.js';
+import { UsageError, parseCommandLine, type Command } from './usage.js';
+import { refuseModelSigningMethod } from './model-signing-flags.js';
 import { expandKernel, type VariantTarget } from './variants.js';
 
 /** `org/name@1` (a version) or `org/name@rev` (a revision): a kernel on the Hub. */
@@ -90,14 +93,22 @@ Examples:
 Exit status: 0 every variant verified, 1 any did not, 2 usage error.`,
 
   async run(args) {
-    const { values, positionals } = parseCommandLine(args, {
-      ...TRUST_OPTIONS,
-      ...HUB_OPTIONS,
-      'all-variants': { type: 'boolean', default: false },
-      'remove-bytecode': { type: 'boolean', default: false },
-      'allow-bytecode': { type: 'boolean', default: false },
-      json: { type: 'boolean', default: false },
-    });
+    // `verify sigstore --identity ...` is model_signing's command line, not a kernel's.
+    refuseModelSigningMethod(args, 'verify');
+    const { values, positionals } = parseCommandLine(
+      args,
+      {
+        ...TRUST_OPTIONS,
+        ...HUB_OPTIONS,
+        'all-variants': { type: 'boolean', default: false },
+        'filter-unsigned': { type: 'boolean', default: false },
+        'filter-no-digest': { type: 'boolean', default: false },
+        'remove-bytecode': { type: 'boolean', default: false },
+        'allow-bytecode': { type: 'boolean', default: false },
+        ...OUTPUT_OPTIONS,
+      },
+      TRUST_ALIASES,
+    );
     if (positionals.length === 0) throw new UsageError('expected at least one variant directory or repo-id@version');
     if (values['remove-bytecode'] && values['allow-bytecode']) throw new UsageError('--remove-bytecode and --allow-bytecode exclude each other');
     const bytecode = values['remove-bytecode'] ? 'remove' : values['allow-bytecode'] ? 'allow' : 'refuse';
@@ -105,18 +116,28 @@ Exit status: 0 every variant verified, 1 any did not, 2 usage error.`,
     const targets = hubOrLocal(positionals, values.version !== undefined || values.revision !== undefined);
     const anchor = await trustAnchorFrom(values, 'kernels-community');
     const trustedRoot = await trustedRootFrom(values);
-    const results: VerificationResult[] = [];
-    const report = (result: VerificationResult) => {
-      results.push(result);
-      if (!values.json) process.stdout.write(`${renderResult(result)}\n`);
-    };
+    const output = new Output(this.name, values);
+    // As `kernels verify-signature` does: variants that predate signing can be left out on request.
+    const skipped = (result: VerificationResult) =>
+      values['filter-unsigned'] && result.status === 'signature-missing'
+        ? '--filter-unsigned'
+        : values['filter-no-digest'] && (result.status === 'digest-missing' || result.status === 'metadata-missing')
+          ? '--filter-no-digest'
+          : undefined;
+    const report = (result: VerificationResult, checked?: Checked) => output.add({ kind: 'variant', result, checked, skipped: skipped(result) });
     for (const target of targets) {
       if ('local' in target) {
         for (const variant of target.local) {
           if ('refused' in variant) report({ path: variant.path, status: 'variant-invalid', reason: variant.refused });
           else {
-            const bar = new ProgressBar(`verifying ${printable(variant.path)}`);
-            report(await verifyVariant(variant.path, { ...anchor, trustedRoot, bytecode, onProgress: (p) => bar.update(p) }).finally(() => bar.clear()));
+            const bar = new ProgressBar(`verifying ${printable(variant.path)}`, output);
+            let bytes = 0;
+            const onProgress = (p: HashProgress) => {
+              bytes = p.bytesDone;
+              bar.update(p);
+            };
+            const result = await verifyVariant(variant.path, { ...anchor, trustedRoot, bytecode, onProgress }).finally(() => bar.clear());
+            report(result, result.status === 'verified' ? { how: 'hashed', files: result.digest.files.size, bytes } : undefined);
           }
         }
         continue;
@@ -126,16 +147,17 @@ Exit status: 0 every variant verified, 1 any did not, 2 usage error.`,
       const variants = values['all-variants'] ? (await listVariants(repoId, options)).variants : [options.variant];
       for (const variant of variants) {
         try {
-          const kernel = await withProgress(`${repoId} ${variant ?? ''}`.trim(), (progress) => getKernel(repoId, { ...options, variant, ...anchor, trustedRoot, ...progress }));
+          const { value: kernel, checked } = await withProgress(`${repoId} ${variant ?? ''}`.trim(), output, (progress) => getKernel(repoId, { ...options, variant, ...anchor, trustedRoot, ...progress }));
           if (!kernel.verified) report({ path: label(kernel), status: 'signature-missing' });
-          else report({ path: label(kernel), status: 'verified', signer: kernel.signer!, metadata: kernel.metadata!, digest: kernel.digest! });
+          else report({ path: label(kernel), status: 'verified', signer: kernel.signer!, metadata: kernel.metadata!, digest: kernel.digest! }, checked(kernel));
         } catch (error) {
           if (!(error instanceof KernelRefusedError) || !error.result || !error.kernel) throw error;
           report({ ...error.result, path: label(error.kernel) });
         }
       }
     }
-    if (values.json) process.stdout.write(`${JSON.stringify(results.map(resultToJSON), null, 2)}\n`);
-    return results.every((result) => result.status === 'verified') ? EXIT_OK : EXIT_FAILURE;
+    const left = output.results.filter((result) => result.kind === 'variant' && result.skipped).length;
+    if (left > 0) output.note(`kernelseal verify: left out ${left === 1 ? '1 variant' : `${left} variants`} (${[values['filter-unsigned'] && '--filter-unsigned', values['filter-no-digest'] && '--filter-no-digest'].filter(Boolean).join(', ')})`);
+    return output.finish();
   },
 };
