@@ -109,7 +109,8 @@ function usageErrorOf(error: Error & { code?: string }, names: string[], args: r
     return new UsageError(`unknown option '${unknown}'${guess ? `: did you mean '${guess}'?` : ''}`);
   }
   const ambiguous = /^Option '([^']*)' argument is ambiguous/.exec(error.message)?.[1];
-  const next = ambiguous === undefined ? undefined : args[args.indexOf(ambiguous) + 1];
+  // The occurrence followed by something that looks like an option (the flag may come twice).
+  const next = ambiguous === undefined ? undefined : args.find((arg, i) => i > 0 && args[i - 1] === ambiguous && arg.startsWith('-'));
   if (ambiguous !== undefined && next !== undefined) {
     return new UsageError(`${ambiguous} needs a value, and ${JSON.stringify(next)} is an option: to give it as the value, write ${ambiguous}${ambiguous.startsWith('--') ? '=' : ''}${next}`);
   }

@@ -66,6 +66,10 @@ ${TRUST_HELP}
 
 Kernels on the Hub:
       --all-variants                verify every variant under build/
+      --filter-unsigned             leave out variants with no signature, and
+      --filter-no-digest            variants whose metadata has no digest (older builds), as
+                                    'kernels verify-signature' does: named on stderr, never
+                                    counted; leaving out every variant is a failure
 ${HUB_HELP.split('\n').slice(1).join('\n')}
 
 Python bytecode (*.pyc, __pycache__/): no digest covers it, and Python runs a planted
@@ -76,8 +80,7 @@ Python bytecode (*.pyc, __pycache__/): no digest covers it, and Python runs a pl
 A symlinked directory, a FIFO or device, or a directory named *.pyc always fails: the
 signed digest cannot cover it.
 
-Output:
-      --json                        print an array of results (status, signer, violations)
+${OUTPUT_HELP}
 
 Examples:
   kernelseal verify build/torch210-cxx11-cu128-x86_64-linux
@@ -90,7 +93,10 @@ Examples:
       --certificate-oidc-issuer https://token.actions.githubusercontent.com
   kernelseal verify build/torch-cpu --key signing-key.pub --offline
 
-Exit status: 0 every variant verified, 1 any did not, 2 usage error.`,
+model_signing's 'verify sigstore|key|certificate ...' is for models: see verify-model.
+
+Exit status: 0 every variant verified, 1 any did not, 2 usage error or a directory that is
+not there.`,
 
   async run(args) {
     // `verify sigstore --identity ...` is model_signing's command line, not a kernel's.
