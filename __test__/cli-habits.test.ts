@@ -3,7 +3,7 @@
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { spawnSync } from 'node:child_process';
 import { createHash, generateKeyPairSync } from 'node:crypto';
-import { cpSync, existsSync, readFileSync, truncateSync, writeFileSync } from 'node:fs';
+import { cpSync, existsSync, readFileSync, symlinkSync, truncateSync, writeFileSync } from 'node:fs';
 import { join } from 'node:path';
 import { startMockHub, type MockHub } from './helpers/mock-hub.ts';
 import { githubActionsClaims, identityToken } from './helpers/mock-sigstore.ts';
@@ -298,6 +298,10 @@ describe('the spellings users paste', () => {
   });
 
   it("cosign: Go's (?i) at the start of --certificate-identity-regexp is honoured, and anchoring kept", async () => {
+    // The library's anchored match takes the flags that keep the anchors whole, and no others.
+    expect([ks.matching('A.B', 'i').test('a.b'), ks.matching('A.B', 'i').test('xa.b'), ks.matching('a.b', 's').test('a\nb')]).toEqual([true, false, true]);
+    expect(() => ks.matching('a', 'm')).toThrow(/regular expression flags may be i and s/);
+    expect(() => ks.matching('a', 'g')).toThrow(ks.PolicyError);
     const shouting = BEACON.toUpperCase().replace(/[.?]/g, '\\$&');
     const insensitive = await runCli(['verify-bundle', '--bundle', A_BUNDLE, A_TXT, '--certificate-identity-regexp', `(?i)${shouting}`, '--certificate-oidc-issuer', ISSUER, '--offline']);
     expect(insensitive.stdout + insensitive.stderr).toMatch(/^✅ /);
@@ -312,6 +316,7 @@ describe('the spellings users paste', () => {
       ['(?U)https://.*', 'the inline flag (?U) ungreedy matching has no JavaScript equivalent'],
       ['https://github.com/(?i)sigstore-conformance/.*', 'inline flags ((?i)) are honoured only at the start of the pattern'],
       ['(?x)https://.*', '(?x) is not a flag of Go'],
+      ['(?i:HTTPS)://.*', 'flag groups such as (?i:...) are not supported'],
     ]) {
       const refused = await runCli(['verify-bundle', '--bundle', A_BUNDLE, A_TXT, '--certificate-identity-regexp', pattern!, '--certificate-oidc-issuer', ISSUER, '--offline']);
       expect([pattern, refused.code]).toEqual([pattern, 2]);
@@ -417,6 +422,23 @@ describe('the spellings users paste', () => {
     expect(run.code).toBe(2);
     expect(run.stderr).toContain('"relu" is not a repository id: write org/name (e.g. kernels-community/relu)');
     expect(hub.requests.length).toBe(before);
+  });
+});
+
+describe('messages of several lines cannot be made to show a line of their own', () => {
+  it("sign's refusals quote a metadata.json or a file name with line breaks on one line", async () => {
+    const dir = unsignedVariant();
+    writeFileSync(join(dir, 'metadata.json'), 'x\n✅ signed, all good\n');
+    const bad = await runCli(['sign', dir, '--key', keys.key, '--tlog-upload=false']);
+    expect(bad.code).toBe(1);
+    expect(bad.stdout.split('\n').filter((line) => line.startsWith('✅'))).toEqual([]);
+    expect(bad.stdout).toContain('"x\\n✅ signed"');
+    const other = unsignedVariant();
+    symlinkSync(tempDir(), join(other, 'evil\n✅ signed'));
+    const refused = await runCli(['sign', other, '--key', keys.key, '--tlog-upload=false']);
+    expect(refused.code).toBe(1);
+    expect(refused.stdout.split('\n').filter((line) => line.startsWith('✅'))).toEqual([]);
+    expect(refused.stdout).toContain('  evil\\n✅ signed: ');
   });
 });
 

@@ -1,11 +1,8 @@
 import { getKernel, KernelRefusedError } from '../kernels/hub/get-kernel.js';
-import { HUB_HELP, HUB_OPTIONS, hubOptionsFrom, label, withProgress } from './hub-options.js';
+import { HUB_HELP, HUB_OPTIONS, REPO_ID, hubOptionsFrom, label, withProgress } from './hub-options.js';
 import { OUTPUT_HELP, OUTPUT_OPTIONS, Output } from './output.js';
 import { TRUST_ALIASES, TRUST_HELP, TRUST_OPTIONS, trustAnchorFrom, trustedRootFrom } from './trust-options.js';
 import { UsageError, parseCommandLine, type Command } from './usage.js';
-
-/** `org/name`: a repository of the Hub. */
-const REPO_ID = /^[A-Za-z0-9_.-]+\/[A-Za-z0-9_.-]+$/;
 
 export const fetchCommand: Command = {
   name: 'fetch',

@@ -31,6 +31,9 @@ export function fromGoRegexp(pattern: string, flag: string): { source: string; f
     source = source.slice(group[0].length);
   }
   const inner = innerFlagGroup(source);
+  if (inner?.endsWith(':')) {
+    throw new UsageError(`${flag} ${JSON.stringify(pattern)}: flag groups such as ${inner}...) are not supported: (?flags) at the start of the pattern applies to all of it`);
+  }
   if (inner !== undefined) {
     throw new UsageError(`${flag} ${JSON.stringify(pattern)}: inline flags (${inner}) are honoured only at the start of the pattern, where they apply to all of it`);
   }

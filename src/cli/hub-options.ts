@@ -8,6 +8,9 @@ import type { Checked } from './render-result.js';
 import type { HashProgress } from '../hashing/backend.js';
 import { UsageError, parseDuration } from './usage.js';
 
+/** `org/name`: a repository of the Hub, as the commands that fetch take it. */
+export const REPO_ID = /^[A-Za-z0-9_.-]+\/[A-Za-z0-9_.-]+$/;
+
 /** The options of the commands that fetch from the Hub. */
 export const HUB_OPTIONS = {
   version: { type: 'string' },

@@ -3,7 +3,7 @@ import { getKernel, KernelRefusedError, listVariants } from '../kernels/hub/get-
 import { verifyVariant } from '../kernels/verify-variant.js';
 import type { VerificationResult } from '../kernels/result.js';
 import type { HashProgress } from '../hashing/backend.js';
-import { HUB_HELP, HUB_OPTIONS, hubOptionsFrom, label, withProgress } from './hub-options.js';
+import { HUB_HELP, HUB_OPTIONS, REPO_ID, hubOptionsFrom, label, withProgress } from './hub-options.js';
 import { printable } from './format.js';
 import { OUTPUT_HELP, OUTPUT_OPTIONS, Output } from './output.js';
 import { ProgressBar } from './progress-bar.js';
@@ -15,7 +15,6 @@ import { expandKernel, type VariantTarget } from './variants.js';
 
 /** `org/name@1` (a version) or `org/name@rev` (a revision): a kernel on the Hub. */
 const REMOTE = /^([A-Za-z0-9_.-]+\/[A-Za-z0-9_.-]+)@(.+)$/;
-const REPO_ID = /^[A-Za-z0-9_.-]+\/[A-Za-z0-9_.-]+$/;
 
 type Target = { remote: [repoId: string, ref: string | undefined] } | { local: VariantTarget[] };
 
@@ -69,7 +68,9 @@ Kernels on the Hub:
       --filter-unsigned             leave out variants with no signature, and
       --filter-no-digest            variants whose metadata has no digest (older builds), as
                                     'kernels verify-signature' does: named on stderr, never
-                                    counted; leaving out every variant is a failure
+                                    counted; leaving out every variant is a failure. A
+                                    signature someone deleted is left out too: survey with
+                                    them, never decide what to load
 ${HUB_HELP.split('\n').slice(1).join('\n')}
 
 Python bytecode (*.pyc, __pycache__/): no digest covers it, and Python runs a planted

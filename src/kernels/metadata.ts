@@ -34,10 +34,17 @@ export class MetadataError extends Error {
   readonly code = 'METADATA_INVALID' as const;
   readonly problems: readonly string[];
   constructor(problems: string | readonly string[], options?: ErrorOptions) {
-    const list = typeof problems === 'string' ? [problems] : problems;
+    // One line each, whatever they quote (a JSON parser's message quotes the input, line breaks
+    // and all): the message's lines are the problems, and none can pose as a line of output.
+    const list = (typeof problems === 'string' ? [problems] : problems).map(escapeLineBreaks);
     super(list.join('\n'), options);
     this.problems = list;
   }
+}
+
+/** `text` on one line: a line break in it (from a file's name or content) is shown as `\n` or `\r`. */
+export function escapeLineBreaks(text: string): string {
+  return text.replace(/[\r\n]/g, (c) => (c === '\n' ? '\\n' : '\\r'));
 }
 
 const NAME = /^[a-z][-a-z0-9]*[a-z0-9]$/;
@@ -67,7 +74,7 @@ function readMetadata(bytes: Uint8Array, options: { withoutDigest?: boolean } = 
   try {
     json = parseStrictJSON(bytes);
   } catch (error) {
-    return { problems: [(error as StrictJSONError).message] };
+    return { problems: [escapeLineBreaks((error as StrictJSONError).message)] };
   }
   const problems: string[] = [];
   const check = <T>(read: () => T): T | undefined => {

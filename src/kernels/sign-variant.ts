@@ -3,7 +3,7 @@ import { stat } from 'node:fs/promises';
 import { join } from 'node:path';
 import type { Digest } from '../digest/digest.js';
 import { writeFileAtomic } from '../fs/atomic-write.js';
-import { metadataProblems, parseMetadata } from './metadata.js';
+import { escapeLineBreaks, metadataProblems, parseMetadata } from './metadata.js';
 import { metadataWithDigest, readMetadataText } from './write-digest.js';
 import { signBytes, SigningError, type SignerOptions } from '../sign/sign-bytes.js';
 import { describeUnhashed } from '../hashing/unhashed-entries.js';
@@ -49,7 +49,8 @@ export async function signVariant(dir: string, options: SignVariantOptions): Pro
   const { digest, unhashed } = await hashTree(options.algorithm ?? 'sha256', dir, options);
   // Nothing is signed that could not be verified later: no entry may escape the digest.
   if (unhashed.length > 0) {
-    const lines = unhashed.map((entry) => `  ${entry.path}: ${describeUnhashed(entry.reason)}`);
+    // A name with a line break in it is shown escaped: each line of the message is one entry.
+    const lines = unhashed.map((entry) => `  ${escapeLineBreaks(entry.path)}: ${describeUnhashed(entry.reason)}`);
     throw new SigningError('INPUT_INVALID', `${dir}: refusing to sign: entries the digest would not cover (remove them first):\n${lines.join('\n')}`);
   }
   const newText = metadataWithDigest(oldText, digest, metadataPath);
