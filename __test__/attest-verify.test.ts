@@ -280,3 +280,20 @@ describe('kernelseal verify-attestation', () => {
     }
   });
 });
+
+describe("SLSA v0.2 in npm's documents, as npm audit signatures reads them", () => {
+  const V02 = 'npm-sigstore-1.0.0-slsa-v0.2';
+  const options = (bundle: string) => ({ artifact: bytes(V02, 'sigstore-1.0.0.tgz'), bundles: [fixture(V02, bundle)], trustedRoot: publicGood, policy: repo('sigstore/sigstore-js'), npmKeys });
+
+  it('accepts v0.2 provenance by default in an npm attestations document', async () => {
+    const result = await ks.verifyAttestation(options('sigstore-1.0.0.attestations.json'));
+    expect(result.ok, JSON.stringify(result.failures)).toBe(true);
+    expect(result.verified.map((a) => a.predicateType)).toEqual(['https://slsa.dev/provenance/v0.2', ks.NPM_PUBLISH_PREDICATE]);
+  });
+
+  it('elsewhere v1 only, unless asked: the same v0.2 statement in a plain bundle is refused by default', async () => {
+    const result = await ks.verifyAttestation(options('sigstore-1.0.0.provenance.sigstore.json'));
+    expect(result.failures).toEqual([expect.objectContaining({ code: 'PREDICATE_TYPE_ERROR' })]);
+    expect((await ks.verifyAttestation({ ...options('sigstore-1.0.0.provenance.sigstore.json'), predicateTypes: ['https://slsa.dev/provenance/v0.2'] })).ok).toBe(true);
+  });
+});

@@ -33,6 +33,7 @@ const MODEL_KEY = join(MODELS, 'keys', 'certificate', 'signing-key-pub.pem');
 const SIGSTORE_JS = testdata('attestations', 'dsse-sigstore-js-2.1.0-bundle-v0.3');
 const ATTESTATION = [join(SIGSTORE_JS, 'sigstore-js-2.1.0.tgz'), '--bundle', join(SIGSTORE_JS, 'sigstore-js-2.1.0-bundle.json')];
 const PUBLIC_GOOD = testdata('trust', 'public-good-trusted_root.json');
+const RELEASE_BUNDLE = testdata('attestations', 'gh-release-attestation-delme-v6', 'github_release_bundle.json');
 
 const sigstore = withMockSigstore();
 let repoDir: string;
@@ -80,11 +81,12 @@ async function jsonRun(args: string[], env: NodeJS.ProcessEnv = {}, cwd?: string
 }
 
 describe('-h and --help are options, never the value of one', () => {
-  // Each command with one of its options that takes a value.
+  // Each command (and subcommand) with one of its options that takes a value.
   const COMMANDS: Array<[string, string]> = [
     ['verify', '--policy'],
     ['verify-bundle', '--bundle'],
     ['verify-attestation', '--bundle'],
+    ['verify-release', '--commit'],
     ['fetch', '--revision'],
     ['sign', '--key'],
     ['sign-blob', '--bundle'],
@@ -93,16 +95,20 @@ describe('-h and --help are options, never the value of one', () => {
     ['attest', '--output'],
     ['digest', '--algorithm'],
     ['bench', '--data'],
+    ['publishers show', '--publishers-root'],
+    ['publishers add', '--repos'],
+    ['publishers check', '--root'],
   ];
 
   it.each(COMMANDS)('%s %s -h is a usage error that says how to pass such a value; --help alone is help', async (command, option) => {
+    const words = command.split(' ');
     for (const flag of ['-h', '--help']) {
-      const run = await runCli([command, option, flag, 'x']);
+      const run = await runCli([...words, option, flag, 'x']);
       expect([run.code, run.stdout]).toEqual([2, '']);
-      expect(run.stderr).toContain(`kernelseal ${command}: ${option} needs a value, and "${flag}" is an option: to give it as the value, write ${option}=${flag}`);
+      expect(run.stderr).toContain(`kernelseal ${words[0]}: ${option} needs a value, and "${flag}" is an option: to give it as the value, write ${option}=${flag}`);
     }
     for (const flag of ['-h', '--help']) {
-      const help = await runCli([command, 'x', flag]);
+      const help = await runCli([...words, 'x', flag]);
       expect(help.code).toBe(0);
       expect(help.stdout).toMatch(new RegExp(`^Usage: kernelseal ${command} `));
     }
@@ -162,6 +168,11 @@ describe('one output contract: --json on every outcome, one schema, the same exi
       [['digest', changed, '--check'], 'digest', 1],
       [['digest', hashed, '--check'], 'digest', 1],
       [['digest', '/nonexistent/variant'], 'digest', 2],
+      [['verify-release', 'v6', '-R', 'bdehamer/delme', '--bundle', RELEASE_BUNDLE, '--offline'], 'verify-release', 0],
+      [['verify-release', 'v7', '-R', 'bdehamer/delme', '--bundle', RELEASE_BUNDLE, '--offline'], 'verify-release', 1],
+      [['verify-release', 'v6', '-R', 'bdehamer/delme', '--bundle', '/nonexistent.jsonl', '--offline'], 'verify-release', 2],
+      [['publishers', 'check', tempDir()], 'publishers check', 1],
+      [['publishers', 'show', '--offline'], 'publishers', 2, { KERNELSEAL_PUBLISHERS: '' }],
       [['bench', '--rounds', '1', '--datasets', 'none', '--rss-datasets', 'none', '--hub', 'none', '--verify', 'none', '--algorithms', 'sha256', '--data', tempDir()], 'bench', 0],
       [['verfy', '.'], 'verfy', 2],
     ];
@@ -193,6 +204,8 @@ describe('one output contract: --json on every outcome, one schema, the same exi
       [['verify-bundle', '--bundle', A_BUNDLE, '/nonexistent.txt', ...BY_BEACON], 'cannot read the artifact /nonexistent.txt'],
       [['verify-attestation', '/nonexistent.tgz', '--bundle', ATTESTATION[2]!, '--repo', 'sigstore/sigstore-js'], 'cannot read the artifact /nonexistent.tgz'],
       [['verify-attestation', ATTESTATION[0]!, '--bundle', '/nonexistent.json', '--repo', 'sigstore/sigstore-js'], '--bundle /nonexistent.json: no such file'],
+      [['verify-release', 'v6', '-R', 'bdehamer/delme', '--bundle', '/nonexistent.jsonl'], '--bundle /nonexistent.jsonl: no such file'],
+      [['publishers', 'check', '/nonexistent/list'], '/nonexistent/list: no such folder'],
       [['sign-model', '/nonexistent/model', '--key', keys.key], '/nonexistent/model: no such model directory or file'],
     ] as Array<[string[], string]>) {
       const run = await runCli(args);

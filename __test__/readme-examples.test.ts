@@ -7,6 +7,7 @@ import { createHash, generateKeyPairSync } from 'node:crypto';
 import { cpSync, mkdirSync, readFileSync, readdirSync, symlinkSync, writeFileSync } from 'node:fs';
 import { join } from 'node:path';
 import { startMockHub, type MockHub } from './helpers/mock-hub.ts';
+import { folderRoute } from './helpers/tuf-repo.js';
 import { githubActionsClaims, identityToken } from './helpers/mock-sigstore.ts';
 import { withMockSigstore } from './helpers/with-mock-sigstore.ts';
 import { tempDir } from './helpers/fs.js';
@@ -47,10 +48,25 @@ beforeAll(async () => {
   await ks.signVariant(join(work, 'build', CUDA), { signer: keyless('huggingface/kernels-community') });
   cpSync(join(ROOT, 'examples', 'relu', 'build', CPU), join(work, 'build', CPU), { recursive: true });
 
-  // The Hub serves kernels-community/relu v1 with the same signed variant.
+  // A trusted publisher list that trusts kernels-community's builds for kernels-community/*,
+  // made with the CLI, its pinned root in ./root.json.
+  const list = join(tempDir('kernelseal-list-'), 'list');
+  const listKeys = join(tempDir('kernelseal-keys-'), 'keys');
+  const state = tempDir('kernelseal-state-');
+  for (const args of [
+    ['init', list, '--keys', listKeys],
+    ['add', list, '--repos', 'kernels-community/*', '--github', 'huggingface/kernels-community', '--note', 'kernels-community CI'],
+    ['sign', list, '--keys', listKeys],
+  ]) {
+    const made = await runCli(['publishers', ...args], { env: { KERNELSEAL_STATE_DIR: state } });
+    expect(made.code, made.stdout + made.stderr).toBe(0);
+  }
+  cpSync(join(list, 'metadata', '1.root.json'), join(work, 'root.json'));
+
+  // The Hub serves kernels-community/relu v1 with the same signed variant, and the list.
   const repo = tempDir('kernelseal-hub-repo-');
   cpSync(join(work, 'build', CUDA), join(repo, 'build', CUDA), { recursive: true });
-  hub = await startMockHub([{ repoId: 'kernels-community/relu', refs: { v1: repo } }]);
+  hub = await startMockHub([{ repoId: 'kernels-community/relu', refs: { v1: repo } }], {}, [folderRoute('datasets/trust-org/kernel-publishers', list)]);
 
   // A key pair, a model signed with it, and bytes to sign.
   const pair = generateKeyPairSync('ec', { namedCurve: 'P-256' });
@@ -89,6 +105,9 @@ beforeAll(async () => {
     KERNELSEAL_TUF_MIRROR: 'http://127.0.0.1:9',
     KERNELSEAL_TUF_CACHE: tempDir(),
     KERNELSEAL_RECEIPT_KEY_FILE: join(tempDir(), 'receipt.key'),
+    KERNELSEAL_STATE_DIR: tempDir(),
+    KERNELSEAL_PUBLISHERS: '',
+    KERNELSEAL_PUBLISHERS_ROOT: '',
   };
 }, 120_000);
 afterAll(() => hub?.close());
@@ -111,6 +130,7 @@ describe("the README's TypeScript examples", () => {
       if ((code as string).includes("verifyVariant('build/")) expect(run.stdout).toContain('https://github.com/huggingface/kernels-community/.github/workflows/build.yaml@refs/heads/main relu 6');
       if ((code as string).includes('getKernel(')) expect(run.stdout).toContain(join('kernels--kernels-community--relu', 'snapshots'));
       if ((code as string).includes('verifyModel(')) expect(run.stdout).toBe('verified\n');
+      if ((code as string).includes('openPublisherList(')) expect([run.stdout, run.stderr]).toEqual([expect.stringMatching(/^kernels-community\/\* \d+ \d{4}-/), '']);
       if ((code as string).includes('verifyAttestation(')) expect([run.stdout, run.stderr]).toEqual([expect.stringContaining('1 verified'), '']);
       if ((code as string).includes('signBytes(')) expect([run.stdout, run.stderr]).toEqual([expect.stringMatching(/^verified: signed with the key [0-9a-f]{64}\n$/), expect.stringMatching(/^ARTIFACT_MISMATCH /)]);
     },

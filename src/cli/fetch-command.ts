@@ -2,6 +2,7 @@ import { getKernel, KernelRefusedError } from '../kernels/hub/get-kernel.js';
 import { HUB_HELP, HUB_OPTIONS, REPO_ID, hubOptionsFrom, label, withProgress } from './hub-options.js';
 import { OUTPUT_HELP, OUTPUT_OPTIONS, Output } from './output.js';
 import { TRUST_ALIASES, TRUST_HELP, TRUST_OPTIONS, trustAnchorFrom, trustedRootFrom } from './trust-options.js';
+import { refuseListFromEnv } from './publisher-options.js';
 import { UsageError, parseCommandLine, type Command } from './usage.js';
 
 export const fetchCommand: Command = {
@@ -32,6 +33,7 @@ Exit status: 0 fetched and verified, 1 refused or failed, 2 usage error.`,
     const repoId = positionals[0]!;
     // Checked before anything else, the network included: `relu` alone names no repository.
     if (!REPO_ID.test(repoId)) throw new UsageError(`${JSON.stringify(repoId)} is not a repository id: write org/name (e.g. kernels-community/${/^[\w.-]+$/.test(repoId) ? repoId : 'relu'})`);
+    refuseListFromEnv('fetch');
     const options = await hubOptionsFrom(repoId, values);
     const anchor = await trustAnchorFrom(values, 'kernels-community');
     const trustedRoot = await trustedRootFrom(values);

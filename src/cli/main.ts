@@ -7,6 +7,7 @@ import { fetchCommand } from './fetch-command.js';
 import { closest } from './closest.js';
 import { printable, printableLines } from './format.js';
 import { failCommand } from './output.js';
+import { publishersCommand } from './publishers-command.js';
 import { signBlobCommand } from './sign-blob-command.js';
 import { signCommand } from './sign-command.js';
 import { signModelCommand } from './sign-model-command.js';
@@ -14,6 +15,7 @@ import { verifyAttestationCommand } from './verify-attestation-command.js';
 import { verifyBundleCommand } from './verify-bundle-command.js';
 import { verifyCommand } from './verify-command.js';
 import { verifyModelCommand } from './verify-model-command.js';
+import { verifyReleaseCommand } from './verify-release-command.js';
 import { EXIT_FAILURE, EXIT_OK, EXIT_USAGE, HelpRequested, UsageError, inUserSpelling, type Command } from './usage.js';
 import { DigestBackendChoiceError } from '../hashing/select-backend.js';
 
@@ -22,6 +24,7 @@ const commands: Command[] = [
   verifyCommand,
   verifyBundleCommand,
   verifyAttestationCommand,
+  verifyReleaseCommand,
   fetchCommand,
   signCommand,
   signBlobCommand,
@@ -30,6 +33,7 @@ const commands: Command[] = [
   attestCommand,
   digestCommand,
   benchCommand,
+  publishersCommand,
 ];
 
 /** The names people already type for our commands: the kernels CLI's, cosign's. */

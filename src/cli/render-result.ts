@@ -1,4 +1,8 @@
 import type { AttestationVerificationResult, VerifiedAttestation } from '../attest/verify-attestation.js';
+import type { ReleaseVerificationResult } from '../attest/verify-release.js';
+import type { VerifiedPublisherList } from '../kernels/publishers/open-list.js';
+import type { RepositoryCheck } from '../kernels/publishers/check-repository.js';
+import type { PublisherEntry } from '../trust/publisher-list.js';
 import type { BenchReport } from '../bench/run-bench.js';
 import { renderTable } from '../bench/report.js';
 import type { Digest } from '../digest/digest.js';
@@ -26,15 +30,23 @@ export type CliResult =
   | { kind: 'model'; result: ModelVerificationResult }
   | { kind: 'bundle'; subject: string; bundle: string; outcome: BundleOutcome; checked?: Checked }
   | { kind: 'attestations'; subject: string; result: AttestationVerificationResult; policy?: string; checked?: Checked }
-  | { kind: 'signed-variant'; subject: string; algorithm: string; files: number; signer: Signer; metadata: string; bundle: string }
+  /** verify-release: `subject` is `owner/name@tag` */
+  | { kind: 'release'; subject: string; result: ReleaseVerificationResult }
+  | { kind: 'signed-variant'; subject: string; algorithm: string; files: number; signer: Signer; metadata: string; bundle: string; provenance?: string }
   | { kind: 'signed-blob'; subject: string; signer: Signer; bundle: string }
   | { kind: 'signed-model'; subject: string; signature: string; manifest: ModelManifest; bytes: number }
   | { kind: 'attested'; subject: string; predicateType: string; subjects: Array<{ name: string; digest: { sha256: string } }>; signer: Signer; written: string[] }
   | { kind: 'not-signed'; subject: string; reason: string }
+  /** attest: the provenance was not signed (outside GitHub Actions, a service failed) */
+  | { kind: 'not-attested'; subject: string; reason: string }
   /** digest: `prefix` names the variant when a kernel directory stood for several */
   | { kind: 'digest'; subject: string; digest: Digest; bytes: number; seconds: number; backend: string; prefix?: string }
   | { kind: 'digest-check'; subject: string; algorithm: string; files: number; bytes: number; violations: DigestViolation[] }
-  | { kind: 'bench'; subject: string; report: BenchReport };
+  | { kind: 'bench'; subject: string; report: BenchReport }
+  /** publishers show: a list as this machine verifies it */
+  | { kind: 'publisher-list'; subject: string; list: VerifiedPublisherList }
+  /** publishers check: a list's folder read as a client would, before it is uploaded */
+  | ({ kind: 'publisher-check'; subject: string } & RepositoryCheck);
 
 /** How the files behind a ✅ were checked: re-hashed now, hashed as they downloaded, vouched for by a receipt, or known only by a digest. */
 export type Checked =
@@ -54,13 +66,17 @@ export function isOk(r: CliResult): boolean {
       return r.result.status === 'verified';
     case 'fetch-refused':
     case 'not-signed':
+    case 'not-attested':
       return false;
     case 'bundle':
       return r.outcome.status === 'verified';
     case 'attestations':
+    case 'release':
       return r.result.ok;
     case 'digest-check':
       return r.violations.length === 0;
+    case 'publisher-check':
+      return r.problems.length === 0;
     default:
       return true;
   }
@@ -83,8 +99,17 @@ export function renderText(r: CliResult): { stdout?: string; stderr?: string } {
     }
     case 'attestations':
       return { stdout: renderAttestations(r.subject, r.result, r.policy, r.checked) };
+    case 'release':
+      return { stdout: renderRelease(r.subject, r.result) };
     case 'signed-variant':
-      return { stdout: `✅ ${printable(r.subject)}: signed the ${r.algorithm} digest of ${plural(r.files, 'file')}\n   ${describeSigner(r.signer)}\n   bundle: ${printable(r.bundle)}` };
+      return {
+        stdout: [
+          `✅ ${printable(r.subject)}: signed the ${r.algorithm} digest of ${plural(r.files, 'file')}`,
+          `   ${describeSigner(r.signer)}`,
+          `   bundle: ${printable(r.bundle)}`,
+          ...(r.provenance ? [`   provenance: ${printable(r.provenance)}`] : []),
+        ].join('\n'),
+      };
     case 'signed-blob':
       return { stdout: `✅ ${printable(r.subject)}: signed\n   ${describeSigner(r.signer)}\n   bundle: ${printable(r.bundle)}` };
     case 'signed-model': {
@@ -103,6 +128,8 @@ export function renderText(r: CliResult): { stdout?: string; stderr?: string } {
       };
     case 'not-signed':
       return { stdout: `❌ ${printable(r.subject)}: not signed:\n${printableLines(r.reason)}` };
+    case 'not-attested':
+      return { stdout: `❌ not attested: ${printable(r.reason)}` };
     case 'digest': {
       const lines = [...r.digest.files].map(([path, hash]) => `${hash}  ${printable(r.prefix === undefined ? path : `${r.prefix}/${path}`)}`);
       const where = r.prefix === undefined ? '' : ` ${printable(r.prefix)}`;
@@ -118,6 +145,17 @@ export function renderText(r: CliResult): { stdout?: string; stderr?: string } {
       };
     case 'bench':
       return { stdout: renderTable(r.report) };
+    case 'publisher-list':
+      return { stdout: describeList(r.list) };
+    case 'publisher-check':
+      return {
+        stdout: [
+          ...(r.list ? [describeList(r.list)] : []),
+          ...r.warnings.map((warning) => `⚠️  ${printable(warning)}`),
+          ...r.problems.map((problem) => `❌ ${printable(problem)}`),
+          ...(r.problems.length === 0 ? [`✅ ${printable(r.subject)}: a client accepts this list`] : []),
+        ].join('\n'),
+      };
   }
 }
 
@@ -162,8 +200,10 @@ export function resultJSON(r: CliResult): Record<string, unknown> {
         ...(r.policy ? { policy: r.policy } : {}),
         ...(r.checked ? { checked: r.checked } : {}),
       };
+    case 'release':
+      return { subject: r.subject, status: r.result.ok ? 'verified' : 'not-verified', ...r.result };
     case 'signed-variant':
-      return { subject: r.subject, ok, status: 'signed', algorithm: r.algorithm, files: r.files, signer: r.signer, metadataPath: r.metadata, bundle: r.bundle };
+      return { subject: r.subject, ok, status: 'signed', algorithm: r.algorithm, files: r.files, signer: r.signer, metadataPath: r.metadata, bundle: r.bundle, ...(r.provenance ? { provenance: r.provenance } : {}) };
     case 'signed-blob':
       return { subject: r.subject, ok, status: 'signed', signer: r.signer, bundle: r.bundle };
     case 'signed-model': {
@@ -173,6 +213,7 @@ export function resultJSON(r: CliResult): Record<string, unknown> {
     case 'attested':
       return { subject: r.subject, ok, status: 'signed', predicateType: r.predicateType, subjects: r.subjects, signer: r.signer, written: r.written };
     case 'not-signed':
+    case 'not-attested':
       return { subject: r.subject, ok, status: 'not-signed', reason: r.reason };
     case 'digest':
       return { subject: r.subject, ok, status: 'hashed', digest: r.digest.toJSON(), bytes: r.bytes, backend: r.backend };
@@ -188,6 +229,10 @@ export function resultJSON(r: CliResult): Record<string, unknown> {
       };
     case 'bench':
       return { subject: r.subject, ok, status: 'measured', report: r.report };
+    case 'publisher-list':
+      return { subject: r.subject, ok, status: 'shown', list: listToJSON(r.list) };
+    case 'publisher-check':
+      return { subject: r.subject, ok, status: ok ? 'accepted' : 'refused', problems: r.problems, warnings: r.warnings, ...(r.list ? { list: listToJSON(r.list) } : {}) };
   }
 }
 
@@ -199,7 +244,14 @@ export function renderResult(result: VerificationResult, checked?: Checked): str
   const v = printable(result.path);
   switch (result.status) {
     case 'verified':
-      return [`✅ ${v}: kernel metadata is correctly signed${describeChecked(checked, 'files')}`, `   ${describeSigner(result.signer)}`, ...describeBytecode(v, result.bytecode)].join('\n');
+      return [
+        `✅ ${v}: kernel metadata is correctly signed${describeChecked(checked, 'files')}`,
+        `   ${describeSigner(result.signer)}`,
+        ...describePublisher(result.signer),
+        ...describeBytecode(v, result.bytecode),
+        ...(result.provenance ? describeProvenance(result.provenance) : []),
+        ...(result.sourceMismatch ? [`⚠️  ${v}: source mismatch kept (--allow-source-mismatch): ${printable(result.sourceMismatch)}`] : []),
+      ].join('\n');
     case 'signature-missing':
       return `❌ ${v}: cannot verify kernel integrity, signature not found`;
     case 'bundle-invalid':
@@ -226,6 +278,15 @@ export function renderResult(result: VerificationResult, checked?: Checked): str
       ].join('\n');
     case 'signature-invalid':
       return `❌ ${v}: metadata signature verification failed:\n${printable(result.reason)}`;
+    case 'provenance-invalid':
+      return `❌ ${v}: provenance verification failed:\n${printable(result.reason)}`;
+    case 'source-mismatch':
+      return [
+        `❌ ${v}: the signed metadata's source is not the signer's:`,
+        printable(result.reason),
+        `   ${describeSigner(result.signer)}`,
+        '(a workflow that signs builds another run made: verify them with --allow-source-mismatch)',
+      ].join('\n');
     case 'variant-invalid':
       return `❌ ${v}: not a kernel variant: ${printable(result.reason)}`;
   }
@@ -248,6 +309,24 @@ function describeChecked(checked: Checked | undefined, what: 'files' | 'artifact
     case 'digest-given':
       return '; over the digest given (the artifact itself was not read)';
   }
+}
+
+/** With a publisher list: the entry that trusted the signer, its note, and the list's version. */
+function describePublisher(signer: Signer): string[] {
+  const entry = signer.publisher;
+  if (!entry) return [];
+  const note = entry.note === undefined ? '' : ` (${printable(entry.note)})`;
+  const version = entry.listVersion === undefined ? '' : ` version ${entry.listVersion}`;
+  return [`   trusted by the publisher list ${printable(entry.list)}${version}, entry ${printable(JSON.stringify(entry.repos))}${note}`];
+}
+
+/** A variant's verified provenance: the build it describes. */
+function describeProvenance(provenance: NonNullable<Extract<VerificationResult, { status: 'verified' }>['provenance']>): string[] {
+  const f = provenance.facts;
+  return [
+    `   provenance ${printable(provenance.path)}: ${printable(describeSigner(provenance.signer))}`,
+    `     built from ${printable(f.workflowRepository ?? '(unknown)')} @ ${printable(f.sourceDigest ?? '(unknown)')}${f.workflowRef ? ` (${printable(f.workflowRef)})` : ''} by ${printable(f.workflowPath ?? '(unknown workflow)')}, builder ${printable(f.builderId ?? '(unknown)')}${f.invocationId ? `, run ${printable(f.invocationId)}` : ''}`,
+  ];
 }
 
 /** What was done about bytecode on a verified variant: never a bare ✅ when some was kept. */
@@ -295,6 +374,8 @@ function variantJSON(result: VerificationResult): Record<string, unknown> {
         metadata: metadataSummary(result.metadata),
         digest: { algorithm: result.digest.algorithm, files: result.digest.files.size },
         ...(result.bytecode ? { bytecode: result.bytecode } : {}),
+        ...(result.sourceMismatch ? { sourceMismatch: result.sourceMismatch } : {}),
+        ...(result.provenance ? { provenance: result.provenance } : {}),
       };
     case 'entry-refused':
       return { ...base, entries: result.entries };
@@ -362,6 +443,22 @@ function renderAttestations(subject: string, result: AttestationVerificationResu
   return lines.join('\n');
 }
 
+/** A release and what its attestation says: the tag's commit, each asset, each asset checked. */
+function renderRelease(subject: string, result: ReleaseVerificationResult): string {
+  const [repository, tag] = [subject.slice(0, subject.lastIndexOf('@')), subject.slice(subject.lastIndexOf('@') + 1)];
+  const lines = [result.ok ? `✅ release ${printable(tag)} of ${printable(repository)} verified` : `❌ release ${printable(tag)} of ${printable(repository)}: ${printable(result.reason ?? 'not verified')}`];
+  const release = result.release;
+  if (release) {
+    lines.push(`   ${printable(release.source)}: ${release.predicateType}`, `   ${printable(describeSigner(release.signer))}`);
+    if (release.commit) lines.push(`   tag ${printable(release.tag)} at commit ${release.commit}`);
+    const named = release.subjects.filter((s) => s.name !== undefined);
+    if (named.length > 0) lines.push('   assets:', ...named.map((s) => `     ${printable(s.name!)}  ${Object.entries(s.digest).map(([a, d]) => `${a}:${d}`).join(' ')}`));
+  }
+  for (const asset of result.assets) lines.push(asset.ok ? `   ✓ ${printable(asset.name)}: attested as ${printable(asset.subject!)}` : `   ✗ ${printable(asset.name)}: ${printable(asset.reason!)}`);
+  for (const failure of result.failures) lines.push(`   ✗ ${printable(failure.source)}: ${printable(failure.reason)}`);
+  return lines.join('\n');
+}
+
 function describeAttestation(a: VerifiedAttestation): string {
   const s = a.signer;
   const who = a.trustedBy === 'npm-registry-key' ? `the npm registry (key ${a.registryKeyId})` : `${s.identity ?? '(no identity)'} (issuer ${s.issuer ?? 'none'})`;
@@ -374,4 +471,43 @@ function describeAttestation(a: VerifiedAttestation): string {
   if (p.builderId) lines.push(`     builder ${p.builderId}${p.buildType ? `, build type ${p.buildType}` : ''}`);
   if (p.invocationId) lines.push(`     run ${p.invocationId}`);
   return lines.map(printable).join('\n');
+}
+
+/** A publisher list for --json: plain data. */
+function listToJSON(list: VerifiedPublisherList): Record<string, unknown> {
+  return {
+    location: list.location,
+    version: list.version,
+    expires: list.expires.toISOString(),
+    lastRefresh: list.lastRefresh.toISOString(),
+    from: list.from,
+    rootDigest: list.rootDigest,
+    roles: Object.fromEntries(Object.entries(list.roles).map(([role, state]) => [role, { version: state.version, expires: state.expires.toISOString() }])),
+    entries: list.entries.map((entry) => ({
+      repos: entry.repos,
+      policy: entry.policy.description,
+      ...(entry.validFrom ? { validFrom: entry.validFrom.toISOString() } : {}),
+      ...(entry.validUntil ? { validUntil: entry.validUntil.toISOString() } : {}),
+      ...(entry.revoked ? { revoked: { at: entry.revoked.at.toISOString(), reason: entry.revoked.reason } } : {}),
+      ...(entry.note === undefined ? {} : { note: entry.note }),
+    })),
+  };
+}
+
+/** A publisher list for people: what it is, how fresh, then each entry. */
+function describeList(list: Pick<VerifiedPublisherList, 'location' | 'version' | 'expires' | 'lastRefresh' | 'from' | 'rootDigest' | 'roles' | 'entries'>): string {
+  const lines = [
+    `${printable(list.location)}: version ${list.version}, expires ${list.expires.toISOString()}`,
+    `   last refreshed ${list.lastRefresh.toISOString()}${list.from === 'cache' ? ' (read from the cache now)' : ' (now)'}; root ${list.rootDigest} version ${list.roles.root.version}`,
+    list.entries.length === 0 ? '   no entries: it trusts no publisher' : `   ${list.entries.length} ${list.entries.length === 1 ? 'entry' : 'entries'}:`,
+    ...list.entries.flatMap(describeEntry),
+  ];
+  return lines.join('\n');
+}
+
+function describeEntry(entry: PublisherEntry): string[] {
+  const lines = [`   ${printable(entry.repos)}${entry.note === undefined ? '' : `  (${printable(entry.note)})`}`, `      ${printable(entry.policy.description)}`];
+  if (entry.validFrom || entry.validUntil) lines.push(`      valid from ${entry.validFrom?.toISOString() ?? 'any time'} until ${entry.validUntil?.toISOString() ?? 'any time'}`);
+  if (entry.revoked) lines.push(`      REVOKED at ${entry.revoked.at.toISOString()}: ${printable(entry.revoked.reason)}`);
+  return lines;
 }

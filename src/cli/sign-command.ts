@@ -1,5 +1,6 @@
 import { signedBy } from '../sign/sign-bytes.js';
 import { signVariant } from '../kernels/sign-variant.js';
+import { ProvenanceEnvironmentError, githubActionsProvenance } from '../attest/github-provenance.js';
 import { refuseModelSigningMethod } from './model-signing-flags.js';
 import { OUTPUT_HELP, OUTPUT_OPTIONS, Output } from './output.js';
 import { ProgressBar } from './progress-bar.js';
@@ -23,6 +24,10 @@ ${SIGNER_HELP}
 
 Options:
   -a, --algorithm sha256|sha512     the digest written into metadata.json (default sha256)
+      --provenance                  in GitHub Actions, also sign SLSA provenance v1 of the
+                                    build (repository, commit, workflow, runner, run) whose
+                                    subject is metadata.json, written beside each variant:
+                                    build/<variant>.provenance.sigstore.json (keyless)
 
 ${OUTPUT_HELP}
 
@@ -41,6 +46,7 @@ Exit status: 0 every variant signed, 1 any failed, 2 usage error.`,
     const { values, positionals } = parseCommandLine(args, {
       ...SIGNER_OPTIONS,
       algorithm: { type: 'string', short: 'a', default: 'sha256' },
+      provenance: { type: 'boolean', default: false },
       ...OUTPUT_OPTIONS,
     });
     if (positionals.length === 0) throw new UsageError('expected at least one variant directory');
@@ -50,14 +56,17 @@ Exit status: 0 every variant signed, 1 any failed, 2 usage error.`,
     const refused = targets.filter((target) => 'refused' in target);
     if (refused.length > 0) throw new UsageError(refused.map((target) => `${target.path}: ${(target as { refused: string }).refused}`).join('\n'));
     const variants = targets.map((target) => target.path);
+    // Provenance is read from the GitHub Actions job before anything is hashed or signed.
+    const predicate = values.provenance ? provenanceOfThisJob() : undefined;
     const signer = await signerFrom(values);
+    if (predicate && signer.method !== 'keyless') throw new UsageError('--provenance is signed keylessly, by the identity of the run that built the variants: drop --key');
     const output = new Output(this.name, values);
     for (const path of variants) {
       const bar = new ProgressBar(`hashing ${path}`, output);
       try {
-        const signed = await signVariant(path, { signer, algorithm, onProgress: (p) => bar.update(p) }).finally(() => bar.clear());
+        const signed = await signVariant(path, { signer, algorithm, ...(predicate ? { provenance: { predicate } } : {}), onProgress: (p) => bar.update(p) }).finally(() => bar.clear());
         const who = signedBy(signed.bundle, signer);
-        output.add({ kind: 'signed-variant', subject: path, algorithm, files: signed.digest.files.size, signer: who, metadata: signed.metadataPath, bundle: signed.bundlePath });
+        output.add({ kind: 'signed-variant', subject: path, algorithm, files: signed.digest.files.size, signer: who, metadata: signed.metadataPath, bundle: signed.bundlePath, provenance: signed.provenance?.path });
       } catch (error) {
         output.add({ kind: 'not-signed', subject: path, reason: error instanceof Error ? error.message : String(error) });
       }
@@ -65,3 +74,13 @@ Exit status: 0 every variant signed, 1 any failed, 2 usage error.`,
     return output.finish();
   },
 };
+
+/** The build provenance of this GitHub Actions job; outside one, a usage error naming what is missing. */
+function provenanceOfThisJob(): Record<string, unknown> {
+  try {
+    return githubActionsProvenance(process.env);
+  } catch (error) {
+    if (error instanceof ProvenanceEnvironmentError) throw new UsageError(`--provenance: ${error.message}`);
+    throw error;
+  }
+}

@@ -3,14 +3,14 @@ import { githubAttestationPolicy } from '../attest/attestation-policy.js';
 import { NpmKeysError, readNpmKeys } from '../attest/npm-keys.js';
 import { verifyAttestation } from '../attest/verify-attestation.js';
 import { PolicyError } from '../trust/policy-error.js';
-import { allOf, githubReleasesPolicy, type Policy } from '../trust/policy.js';
+import { allOf, githubReleasesPolicy, serviceIdentityPolicy, type Policy } from '../trust/policy.js';
 import { SLSA_PROVENANCE_V02, SLSA_PROVENANCE_V1 } from '../trust/predicate-policy.js';
 import { exactly, matching } from '../trust/string-match.js';
 import { printable } from './format.js';
 import { fromGoRegexp } from './go-regexp.js';
 import { OUTPUT_HELP, OUTPUT_OPTIONS, Output } from './output.js';
 import { ProgressBar } from './progress-bar.js';
-import { TRUST_ALIASES, TRUST_OPTIONS, trustAnchorFrom, trustedRootFrom } from './trust-options.js';
+import { TRUST_ALIASES, TRUST_OPTIONS, extensionPoliciesFrom, trustAnchorFrom, trustedRootsFrom } from './trust-options.js';
 import { UsageError, parseCommandLine, type Command } from './usage.js';
 import { readArtifact } from './artifact-operand.js';
 
@@ -42,6 +42,9 @@ Who built it (as gh attestation verify; GitHub names in any case, as GitHub comp
                                     ... or an anchored regular expression
       --certificate-oidc-issuer URL the OIDC issuer (default: GitHub Actions')
       --certificate-oidc-issuer-regexp RE
+      --certificate-extension NAME=VALUE
+                                    also require a Fulcio extension (repeatable), by name
+                                    or OID: deploymentEnvironment=production, ...
       --policy NAME|FILE            a policy (also with predicate fields; see README:
                                     Policies); github-releases for GitHub release
                                     attestations; all that is given must hold
@@ -80,6 +83,7 @@ the command line that cannot be read.`,
         'certificate-identity-regexp': TRUST_OPTIONS['certificate-identity-regexp'],
         'certificate-oidc-issuer': TRUST_OPTIONS['certificate-oidc-issuer'],
         'certificate-oidc-issuer-regexp': TRUST_OPTIONS['certificate-oidc-issuer-regexp'],
+        'certificate-extension': TRUST_OPTIONS['certificate-extension'],
         'trusted-root': TRUST_OPTIONS['trusted-root'],
         offline: TRUST_OPTIONS.offline,
         bundle: { type: 'string', short: 'b', multiple: true },
@@ -105,7 +109,7 @@ the command line that cannot be read.`,
     if (missing !== undefined) throw new UsageError(`--bundle ${missing}: no such file`);
     const policy = await policyFrom(values);
     const npmKeys = values['npm-keys'] === undefined ? undefined : await readNpmKeys(values['npm-keys']).catch(usage);
-    const trustedRoot = await trustedRootFrom(values);
+    const trustedRoot = await trustedRootsFrom(values);
     const output = new Output(this.name, values);
     const bar = new ProgressBar(`hashing ${printable(subject)}`, output);
     const { artifact, checked } = await readArtifact(subject, (p) => bar.update(p)).finally(() => bar.clear());
@@ -129,6 +133,7 @@ type PolicyValues = {
   'certificate-identity-regexp'?: string;
   'certificate-oidc-issuer'?: string;
   'certificate-oidc-issuer-regexp'?: string;
+  'certificate-extension'?: string[];
 };
 
 /** --policy NAME|FILE: attestations are verified by identities, never by a trust file's key or CA. */
@@ -156,9 +161,15 @@ async function policyFrom(values: PolicyValues): Promise<Policy | undefined> {
   };
   const identity = pick(values['certificate-identity'], values['certificate-identity-regexp'], 'certificate-identity');
   const issuer = pick(values['certificate-oidc-issuer'], values['certificate-oidc-issuer-regexp'], 'certificate-oidc-issuer');
-  let github: Policy | undefined;
+  // A GitHub service's SAN alone (release attestations): no issuer, and none may be named.
+  const service = identity && !issuer ? serviceIdentityPolicy(identity) : undefined;
+  const sourceFlags = (['owner', 'repo', 'signer-workflow', 'signer-repo', 'source-ref', 'source-digest', 'signer-digest'] as const).filter((flag) => values[flag] !== undefined);
+  if (service && sourceFlags.length > 0) {
+    throw new UsageError(`--certificate-identity ${values['certificate-identity']} is a GitHub service, whose certificates name no repository: --${sourceFlags[0]} cannot hold (verify a release with verify-release)`);
+  }
+  let github: Policy | undefined = service;
   try {
-    github = githubAttestationPolicy({
+    github ??= githubAttestationPolicy({
       owner: values.owner,
       repo: values.repo,
       signerWorkflow: values['signer-workflow'],
@@ -179,14 +190,16 @@ async function policyFrom(values: PolicyValues): Promise<Policy | undefined> {
       : values.policy === 'github-releases'
         ? githubReleasesPolicy // a name for attestations only: no kernel is signed that way
         : await identityPolicyFile(values.policy);
+  const extensions = extensionPoliciesFrom(values);
   if (!github && !file) {
-    const stray = ['source-ref', 'source-digest', 'signer-digest', 'deny-self-hosted-runners', 'certificate-oidc-issuer', 'certificate-oidc-issuer-regexp'].filter(
+    const stray = ['certificate-extension', 'source-ref', 'source-digest', 'signer-digest', 'deny-self-hosted-runners', 'certificate-oidc-issuer', 'certificate-oidc-issuer-regexp'].filter(
       (flag) => values[flag as keyof PolicyValues] !== undefined && values[flag as keyof PolicyValues] !== false,
     );
     if (stray.length > 0) throw new UsageError(`--${stray[0]} needs a signer: --owner, --repo, --signer-workflow, --signer-repo, --certificate-identity or --policy`);
     return undefined;
   }
-  return github && file ? allOf([github, file]) : (github ?? file);
+  const parts = [github, file, ...extensions].filter((p): p is Policy => p !== undefined);
+  return parts.length === 1 ? parts[0] : allOf(parts);
 }
 
 /** A policy, key document or flag the user gave that cannot be used is a usage error (exit 2). */

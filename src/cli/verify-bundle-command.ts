@@ -7,7 +7,7 @@ import { printable } from './format.js';
 import { OUTPUT_HELP, OUTPUT_OPTIONS, Output } from './output.js';
 import { ProgressBar } from './progress-bar.js';
 import type { BundleOutcome } from './render-result.js';
-import { TRUST_ALIASES, TRUST_HELP, TRUST_OPTIONS, trustAnchorFrom, trustedRootFrom } from './trust-options.js';
+import { TRUST_ALIASES, TRUST_HELP, TRUST_OPTIONS, trustAnchorFrom, trustedRootsFrom } from './trust-options.js';
 import { UsageError, parseCommandLine, type Command } from './usage.js';
 
 export const verifyBundleCommand: Command = {
@@ -52,7 +52,7 @@ error or a file named on the command line that cannot be read.`,
     if (values.bundle === undefined && DIGEST.test(subject)) throw new UsageError('--bundle is required for an artifact given by its digest');
     const bundlePath = values.bundle ?? `${subject}.sigstore.json`;
     const anchor = await trustAnchorFrom(values);
-    const trustedRoot = await trustedRootFrom(values);
+    const trustedRoot = await trustedRootsFrom(values);
     const output = new Output(this.name, values);
     const bar = new ProgressBar(`hashing ${printable(subject)}`, output);
     const { artifact, checked } = await readArtifact(subject, (p) => bar.update(p)).finally(() => bar.clear());

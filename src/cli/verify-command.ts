@@ -8,7 +8,8 @@ import { printable } from './format.js';
 import { OUTPUT_HELP, OUTPUT_OPTIONS, Output } from './output.js';
 import { ProgressBar } from './progress-bar.js';
 import type { Checked } from './render-result.js';
-import { TRUST_ALIASES, TRUST_HELP, TRUST_OPTIONS, trustAnchorFrom, trustedRootFrom } from './trust-options.js';
+import { TRUST_ALIASES, TRUST_HELP, TRUST_OPTIONS, trustAnchorFrom, trustedRootsFrom } from './trust-options.js';
+import { PUBLISHER_HELP, PUBLISHER_OPTIONS, publisherAnchorFrom, publisherListNamed } from './publisher-options.js';
 import { UsageError, parseCommandLine, type Command } from './usage.js';
 import { refuseModelSigningMethod } from './model-signing-flags.js';
 import { expandKernel, type VariantTarget } from './variants.js';
@@ -63,6 +64,8 @@ kernels-community).
 
 ${TRUST_HELP}
 
+${PUBLISHER_HELP}
+
 Kernels on the Hub:
       --all-variants                verify every variant under build/
       --filter-unsigned             leave out variants with no signature, and
@@ -81,6 +84,16 @@ Python bytecode (*.pyc, __pycache__/): no digest covers it, and Python runs a pl
 A symlinked directory, a FIFO or device, or a directory named *.pyc always fails: the
 signed digest cannot cover it.
 
+Source and provenance:
+      --provenance                  also verify build/<variant>.provenance.sigstore.json
+                                    (sign --provenance): SLSA provenance of the build whose
+                                    subject is this metadata.json, signed by a signer the
+                                    same policy trusts
+      --allow-source-mismatch       where metadata.json states its source commit and the
+                                    signing certificate names another (1.3.6.1.4.1.57264.1.13),
+                                    warn instead of failing: for workflows that sign builds
+                                    another run made
+
 ${OUTPUT_HELP}
 
 Examples:
@@ -93,6 +106,8 @@ Examples:
       'https://github.com/my-org/my-kernel/\\.github/workflows/build\\.yaml@refs/heads/.*' \\
       --certificate-oidc-issuer https://token.actions.githubusercontent.com
   kernelseal verify build/torch-cpu --key signing-key.pub --offline
+  kernelseal verify build/torch210-cxx11-cu128-x86_64-linux --repo kernels-community/relu \\
+      --publishers hf://datasets/trust-org/kernel-publishers --publishers-root root.json
 
 model_signing's 'verify sigstore|key|certificate ...' is for models: see verify-model.
 
@@ -107,11 +122,14 @@ not there.`,
       {
         ...TRUST_OPTIONS,
         ...HUB_OPTIONS,
+        ...PUBLISHER_OPTIONS,
         'all-variants': { type: 'boolean', default: false },
         'filter-unsigned': { type: 'boolean', default: false },
         'filter-no-digest': { type: 'boolean', default: false },
         'remove-bytecode': { type: 'boolean', default: false },
         'allow-bytecode': { type: 'boolean', default: false },
+        provenance: { type: 'boolean', default: false },
+        'allow-source-mismatch': { type: 'boolean', default: false },
         ...OUTPUT_OPTIONS,
       },
       TRUST_ALIASES,
@@ -121,8 +139,14 @@ not there.`,
     const bytecode = values['remove-bytecode'] ? 'remove' : values['allow-bytecode'] ? 'allow' : 'refuse';
     // Every argument is read before anything is verified: a usage error never comes half-way.
     const targets = hubOrLocal(positionals, values.version !== undefined || values.revision !== undefined);
-    const anchor = await trustAnchorFrom(values, 'kernels-community');
-    const trustedRoot = await trustedRootFrom(values);
+    const warn = (message: string) => process.stderr.write(`kernelseal: warning: ${message}\n`);
+    if (publisherListNamed(values) && targets.some((target) => 'remote' in target)) {
+      throw new UsageError('a publisher list verifies local variants for now (with --repo): fetch the kernel, then verify its folder');
+    }
+    const listed = await publisherAnchorFrom(values, values.repo, warn);
+    const anchor = listed ?? (await trustAnchorFrom(values, 'kernels-community'));
+    const trustedRoots = await trustedRootsFrom(values);
+    const sourceChecks = { provenance: values.provenance, sourceMismatch: values['allow-source-mismatch'] ? ('warn' as const) : ('fail' as const) };
     const output = new Output(this.name, values);
     // As `kernels verify-signature` does: variants that predate signing can be left out on request.
     const skipped = (result: VerificationResult) =>
@@ -143,7 +167,7 @@ not there.`,
               bytes = p.bytesDone;
               bar.update(p);
             };
-            const result = await verifyVariant(variant.path, { ...anchor, trustedRoot, bytecode, onProgress }).finally(() => bar.clear());
+            const result = await verifyVariant(variant.path, { ...anchor, trustedRoot: trustedRoots, bytecode, ...sourceChecks, onProgress }).finally(() => bar.clear());
             report(result, result.status === 'verified' ? { how: 'hashed', files: result.digest.files.size, bytes } : undefined);
           }
         }
@@ -154,7 +178,7 @@ not there.`,
       const variants = values['all-variants'] ? (await listVariants(repoId, options)).variants : [options.variant];
       for (const variant of variants) {
         try {
-          const { value: kernel, checked } = await withProgress(`${repoId} ${variant ?? ''}`.trim(), output, (progress) => getKernel(repoId, { ...options, variant, ...anchor, trustedRoot, ...progress }));
+          const { value: kernel, checked } = await withProgress(`${repoId} ${variant ?? ''}`.trim(), output, (progress) => getKernel(repoId, { ...options, variant, ...anchor, trustedRoot: trustedRoots[0], ...progress }));
           if (!kernel.verified) report({ path: label(kernel), status: 'signature-missing' });
           else report({ path: label(kernel), status: 'verified', signer: kernel.signer!, metadata: kernel.metadata!, digest: kernel.digest! }, checked(kernel));
         } catch (error) {

@@ -2,7 +2,7 @@ import { existsSync, statSync } from 'node:fs';
 import { defaultSignaturePath, verifyModel } from '../model/verify-model.js';
 import { OUTPUT_HELP, OUTPUT_OPTIONS, Output } from './output.js';
 import { ProgressBar } from './progress-bar.js';
-import { TRUST_ALIASES, TRUST_HELP, TRUST_OPTIONS, trustAnchorFrom, trustedRootFrom } from './trust-options.js';
+import { TRUST_ALIASES, TRUST_HELP, TRUST_OPTIONS, trustAnchorFrom, trustedRootsFrom } from './trust-options.js';
 import { MODEL_SIGNING_VERIFY_FLAGS, checkMethod, splitMethod } from './model-signing-flags.js';
 import { UsageError, parseCommandLine, type Command } from './usage.js';
 
@@ -76,7 +76,7 @@ or file named on the command line that cannot be read.`,
     if (!existsSync(model)) throw new UsageError(`${model}: no such model directory or file`);
     if (values.signature !== undefined && !existsSync(values.signature)) throw new UsageError(`--signature ${values.signature}: no such file`);
     const anchor = await trustAnchorFrom(values);
-    const trustedRoot = 'policy' in anchor ? await trustedRootFrom(values) : undefined;
+    const trustedRoot = 'policy' in anchor ? await trustedRootsFrom(values) : undefined;
     const output = new Output(this.name, values);
     const bar = new ProgressBar(`hashing ${model}`, output);
     const result = await verifyModel(model, {

@@ -4,12 +4,14 @@ import { PolicyError } from './policy-error.js';
 export interface StringMatch {
   /** For messages: `"x"`, `matching ^(?:re)$`, `one of "a", "b"`. */
   readonly description: string;
+  /** The values it accepts when it is a list of them (exactly, oneOf); absent for a pattern. */
+  readonly values?: readonly string[];
   test(value: string): boolean;
 }
 
 /** Matches `expected` exactly. */
 export function exactly(expected: string): StringMatch {
-  return { description: JSON.stringify(expected), test: (value) => value === expected };
+  return { description: JSON.stringify(expected), values: [expected], test: (value) => value === expected };
 }
 
 /** Matches any of `values` exactly. */
@@ -17,6 +19,7 @@ export function oneOf(values: readonly string[]): StringMatch {
   if (values.length === 0) throw new PolicyError('a "oneOf" list must not be empty');
   return {
     description: `one of ${values.map((v) => JSON.stringify(v)).join(', ')}`,
+    values: [...values],
     test: (value) => values.includes(value),
   };
 }
