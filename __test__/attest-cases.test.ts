@@ -115,7 +115,7 @@ describe('every real attestation case gives its stated outcome', () => {
       for (const { check, subject, result } of await Promise.all(runs)) {
         const where = `${check.name} (${subject.replace(FIXTURES, '…')}): ${result.stdout}${result.stderr}`;
         expect(result.code, where).toBe(check.expected === 'VERIFIED' ? 0 : 1);
-        const json = JSON.parse(result.stdout) as { ok: boolean; verified: unknown[]; failures: Array<{ reason: string }> };
+        const json = JSON.parse(result.stdout).results[0] as { ok: boolean; verified: unknown[]; failures: Array<{ reason: string }> };
         expect(json.ok, where).toBe(check.expected === 'VERIFIED');
         if (check.expected === 'VERIFIED') {
           expect(json.verified.length, where).toBeGreaterThan(0);

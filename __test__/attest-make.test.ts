@@ -49,7 +49,7 @@ describe('kernelseal attest', () => {
     const [wheel, sdist] = artifacts('pkg-1.0.0-py3-none-any.whl', 'pkg-1.0.0.tar.gz') as [string, string];
     const made = await attestCli([wheel, sdist, '--json']);
     expect(made.code, made.stdout + made.stderr).toBe(0);
-    expect(JSON.parse(made.stdout).written).toEqual([`${wheel}.intoto.sigstore.json`, `${sdist}.intoto.sigstore.json`]);
+    expect(JSON.parse(made.stdout).results[0].written).toEqual([`${wheel}.intoto.sigstore.json`, `${sdist}.intoto.sigstore.json`]);
 
     const json = JSON.parse(readFileSync(`${wheel}.intoto.sigstore.json`, 'utf8'));
     expect(json.mediaType).toBe('application/vnd.dev.sigstore.bundle.v0.3+json');
@@ -80,7 +80,7 @@ describe('kernelseal attest', () => {
     for (const artifact of [wheel, sdist]) {
       const verified = await verifyCli(artifact, `${artifact}.intoto.sigstore.json`, '--repo', REPO, '--source-ref', REF, '--source-digest', SHA, '--deny-self-hosted-runners');
       expect(verified.code, verified.stdout).toBe(0);
-      expect(JSON.parse(verified.stdout).verified[0].provenance).toMatchObject({ workflowPath: '.github/workflows/release.yml', sourceDigest: SHA });
+      expect(JSON.parse(verified.stdout).results[0].verified[0].provenance).toMatchObject({ workflowPath: '.github/workflows/release.yml', sourceDigest: SHA });
     }
     const otherRepo = await verifyCli(wheel, `${wheel}.intoto.sigstore.json`, '--repo', 'org/other');
     expect(otherRepo.code).toBe(1);
@@ -96,7 +96,7 @@ describe('kernelseal attest', () => {
     writeFileSync(wheel, 'something else');
     const verified = await verifyCli(wheel, `${wheel}.intoto.sigstore.json`, '--repo', REPO);
     expect(verified.code).toBe(1);
-    expect(JSON.parse(verified.stdout).failures[0].reason).toBe("no subject of the in-toto statement carries the artifact's digest");
+    expect(JSON.parse(verified.stdout).results[0].failures[0].reason).toBe("no subject of the in-toto statement carries the artifact's digest");
   });
 
   it('--output writes JSON Lines, and --predicate signs any predicate', async () => {
@@ -225,6 +225,6 @@ describe("an instance without a transparency log, as GitHub's own (a private ins
     // A root that lists logs wants an entry: the same bundle fails there.
     const publicRoot = await verifyCli(file, `${file}.intoto.sigstore.json`, '--repo', REPO);
     expect(publicRoot.code).toBe(1);
-    expect(JSON.parse(publicRoot.stdout).failures[0].code).toBe('TLOG_ERROR');
+    expect(JSON.parse(publicRoot.stdout).results[0].failures[0].code).toBe('TLOG_ERROR');
   });
 });

@@ -137,7 +137,7 @@ describe('2. whole-kernel verification leaves no variant out', () => {
     const lines = stdout.trimEnd().split('\n');
     expect(lines).toContain(`❌ ${join(root, 'build', 'notes.txt')}: not a kernel variant: a file in build/, where only variant directories belong`);
     expect(lines).toContain(`❌ ${join(root, 'build', 'torch29-cxx11-cpu-x86_64-linux')}: not a kernel variant: a symlink in build/, where only variant directories belong`);
-    expect(lines).toContain(`✅ ${join(root, 'build', VARIANT)}: kernel metadata is correctly signed`);
+    expect(lines).toContain(`✅ ${join(root, 'build', VARIANT)}: kernel metadata is correctly signed; 6 files (265 kB) re-hashed`);
   });
 
   it('a root metadata.json beside a symlinked build/ is ambiguous: exit 2, nothing verified', async () => {
@@ -256,7 +256,7 @@ describe('3. Python bytecode never gets a bare ✅', () => {
       'relu/stale.pyc',
     ]);
     const json = await runCli(['verify', dir, ...cliTrust, '--json']);
-    expect(JSON.parse(json.stdout)).toMatchObject([{ ok: false, status: 'bytecode-present', bytecode: ['__pycache__', 'relu/stale.pyc'] }]);
+    expect(JSON.parse(json.stdout).results).toMatchObject([{ ok: false, status: 'bytecode-present', bytecode: ['__pycache__', 'relu/stale.pyc'] }]);
   });
 
   it('--remove-bytecode deletes it, then verifies; --allow-bytecode warns with ⚠️', async () => {
@@ -348,7 +348,7 @@ describe('7. the command line', () => {
     mkdirSync(join(cwd, 'my-org'));
     cpSync(await signed(), dir, { recursive: true });
     const { code, stdout } = await runCli(['verify', 'my-org/relu@1', ...cliTrust], { cwd, env: { HF_ENDPOINT: 'http://127.0.0.1:9' } });
-    expect(stdout).toBe(`✅ my-org/relu@1: kernel metadata is correctly signed\n${stdout.split('\n')[1]}\n`);
+    expect(stdout).toBe(`✅ my-org/relu@1: kernel metadata is correctly signed; 6 files (265 kB) re-hashed\n${stdout.split('\n')[1]}\n`);
     expect(code).toBe(0);
   });
 

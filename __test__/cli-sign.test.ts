@@ -8,7 +8,7 @@ import { githubActionsClaims, identityToken, startMockSigstore } from './helpers
 import { withMockSigstore } from './helpers/with-mock-sigstore.ts';
 import { tempDir, writeTree } from './helpers/fs.js';
 import { runCli } from './helpers/package.js';
-import { unsignedVariant } from './helpers/variant.js';
+import { KERNEL_METADATA, unsignedVariant } from './helpers/variant.js';
 
 const REPO = 'my-org/relu-kernel';
 const IDENTITY = `https://github.com/${REPO}/.github/workflows/build.yaml@refs/heads/main`;
@@ -116,8 +116,8 @@ describe('kernelseal sign, keyless', () => {
     for (const name of names) cpSync(unsignedVariant(), join(kernel, 'build', name), { recursive: true });
     const signed = await runCli(['sign', kernel, '--identity-token', token(), ...services, '--json']);
     expect(signed.code).toBe(0);
-    const results = JSON.parse(signed.stdout);
-    expect(results.map((r: { path: string; ok: boolean }) => [r.path, r.ok])).toEqual(names.map((n) => [join(kernel, 'build', n), true]));
+    const { results } = JSON.parse(signed.stdout);
+    expect(results.map((r: { subject: string; ok: boolean; status: string }) => [r.subject, r.ok, r.status])).toEqual(names.map((n) => [join(kernel, 'build', n), true, 'signed']));
     const verified = await runCli(verifyArgs(kernel));
     expect(verified.code).toBe(0);
     expect(verified.stdout.match(/✅/g)).toHaveLength(2);
@@ -152,6 +152,28 @@ describe('kernelseal sign refuses bad input and writes nothing', () => {
     writeFileSync(join(keys, 'encrypted.pem'), ec.export({ format: 'pem', type: 'pkcs8', cipher: 'aes-256-cbc', passphrase: 'secret' }).toString());
     await refused(['--key', join(keys, 'rsa.pem'), '--rekor-url', sigstore.url], {}, /unsupported key type rsa: use ECDSA P-256, ECDSA P-384$/m);
     await refused(['--key', join(keys, 'encrypted.pem'), '--rekor-url', sigstore.url], {}, /the key is encrypted: give its passphrase \(KERNELSEAL_KEY_PASSWORD\)/);
+  });
+
+  it('metadata verify would reject: every problem at once, before any hashing or signing', async () => {
+    const dir = unsignedVariant();
+    writeFileSync(join(dir, 'metadata.json'), '{"name":"k3"}');
+    const before = snapshot(dir);
+    // Services that cannot be reached: the refusal must come before any attempt to sign.
+    const { code, stdout } = await runCli(['sign', dir, '--identity-token', token(), '--fulcio-url', 'http://127.0.0.1:9', '--rekor-url', 'http://127.0.0.1:9'], { env: NO_AMBIENT });
+    expect(code).toBe(1);
+    expect(stdout).toBe(
+      `❌ ${dir}: not signed:\n${join(dir, 'metadata.json')}: refusing to sign metadata that verification would reject:\n` +
+        '  backend must be an object\n  id must be a string (missing)\n  version must be an unsigned integer (missing)\n' +
+        '  license must be a string (missing)\n  python-depends must be an array of strings (missing)\n',
+    );
+    expect(snapshot(dir)).toEqual(before);
+    // Not JSON at all, and a name verify refuses: the same words as verify's.
+    writeFileSync(join(dir, 'metadata.json'), '{"name": ');
+    expect((await runCli(['sign', dir, '--identity-token', token(), ...services])).stdout).toContain('refusing to sign metadata that verification would reject:\n  not valid JSON');
+    writeFileSync(join(dir, 'metadata.json'), JSON.stringify({ ...KERNEL_METADATA, name: 'Not A Name', backend: { type: 'gpu' } }));
+    expect((await runCli(['sign', dir, '--identity-token', token(), ...services])).stdout).toContain(
+      '  name "Not A Name" does not match ^[a-z][-a-z0-9]*[a-z0-9]$\n  backend.type "gpu" is not one of',
+    );
   });
 
   it('a directory that is not a variant', async () => {

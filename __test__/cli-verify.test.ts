@@ -35,7 +35,7 @@ describe('kernelseal verify', () => {
     expect(stderr).toBe('');
     expect(code).toBe(0);
     const [first, second, ...rest] = stdout.trimEnd().split('\n');
-    expect(first).toBe(`✅ ${dir}: kernel metadata is correctly signed`);
+    expect(first).toBe(`✅ ${dir}: kernel metadata is correctly signed; 6 files (265 kB) re-hashed`);
     expect(second).toMatch(
       new RegExp(`^   signed by ${IDENTITY.replace(/[.]/g, '\\.')}, issuer ${ISSUER.replace(/[.]/g, '\\.')}, repository https://github\\.com/${REPO}, ref refs/heads/main, commit a1b2c3d4e5f60718293a4b5c6d7e8f9012345678, at \\d{4}-\\d\\d-\\d\\dT[\\d:.]+Z, log index \\d+$`),
     );
@@ -86,21 +86,34 @@ describe('kernelseal verify', () => {
     }
   });
 
-  it('words invalid signed metadata and a missing digest as the reference does', async () => {
-    const invalid = unsignedVariant();
-    writeFileSync(join(invalid, 'metadata.json'), JSON.stringify({ ...KERNEL_METADATA, name: 'Not A Name' }));
-    await signed(invalid);
-    const a = await runCli(['verify', invalid, ...trust, ...byIdentity()]);
-    expect(a.stdout).toBe(`❌ ${invalid}: cannot verify kernel integrity, invalid metadata:\nname "Not A Name" does not match ^[a-z][-a-z0-9]*[a-z0-9]$\n`);
-
-    const noDigest = unsignedVariant();
-    const bundle = await ks.signBytes(readFileSync(join(noDigest, 'metadata.json')), {
+  /** Signs metadata.json's bytes as they are, as another signer might (`sign` refuses metadata verify would reject). */
+  async function signedAsIs(dir: string) {
+    const bundle = await ks.signBytes(readFileSync(join(dir, 'metadata.json')), {
       method: 'keyless',
       identityToken: identityToken(githubActionsClaims(REPO)),
       fulcioURL: sigstore.url,
       rekorURL: sigstore.url,
     });
-    writeFileSync(join(noDigest, 'metadata.json.sigstore'), ks.serializeBundle(bundle));
+    writeFileSync(join(dir, 'metadata.json.sigstore'), ks.serializeBundle(bundle));
+  }
+
+  it('words invalid signed metadata and a missing digest as the reference does, listing every problem', async () => {
+    const invalid = unsignedVariant();
+    writeFileSync(join(invalid, 'metadata.json'), JSON.stringify({ ...KERNEL_METADATA, name: 'Not A Name' }));
+    await signedAsIs(invalid);
+    const a = await runCli(['verify', invalid, ...trust, ...byIdentity()]);
+    expect(a.stdout).toBe(`❌ ${invalid}: cannot verify kernel integrity, invalid metadata:\nname "Not A Name" does not match ^[a-z][-a-z0-9]*[a-z0-9]$\n`);
+    writeFileSync(join(invalid, 'metadata.json'), '{"name":"k3"}');
+    await signedAsIs(invalid);
+    const many = await runCli(['verify', invalid, ...trust, ...byIdentity()]);
+    expect(many.stdout).toBe(
+      `❌ ${invalid}: cannot verify kernel integrity, invalid metadata:\n` +
+        'backend must be an object\nid must be a string (missing)\nversion must be an unsigned integer (missing)\n' +
+        'license must be a string (missing)\npython-depends must be an array of strings (missing)\n',
+    );
+
+    const noDigest = unsignedVariant();
+    await signedAsIs(noDigest);
     const b = await runCli(['verify', noDigest, ...trust, ...byIdentity()]);
     expect(b.stdout).toBe(`❌ ${noDigest}: cannot verify kernel integrity, metadata does not have a digest\n`);
     expect(b.code).toBe(1);
@@ -117,13 +130,13 @@ describe('kernelseal verify', () => {
     const human = await runCli(['verify', kernel, ...trust, ...byIdentity()]);
     expect(human.code).toBe(1);
     const lines = human.stdout.split('\n');
-    expect(lines[0]).toBe(`✅ ${join(kernel, 'build', 'torch210-cxx11-cu128-x86_64-linux')}: kernel metadata is correctly signed`);
+    expect(lines[0]).toBe(`✅ ${join(kernel, 'build', 'torch210-cxx11-cu128-x86_64-linux')}: kernel metadata is correctly signed; 6 files (265 kB) re-hashed`);
     expect(lines[2]).toBe(`❌ ${join(kernel, 'build', 'torch29-cxx11-cu126-x86_64-linux')}: kernel integrity check failed`);
     expect(lines[3]).toMatch(/^File hash mismatch for __init__\.py: expected: \S+, got: \S+$/);
 
     const json = await runCli(['verify', kernel, ...trust, ...byIdentity(), '--json']);
     expect(json.code).toBe(1);
-    const results = JSON.parse(json.stdout);
+    const { results } = JSON.parse(json.stdout);
     expect(results.map((r: { status: string }) => r.status)).toEqual(['verified', 'digest-mismatch']);
     expect(results[0]).toMatchObject({ ok: true, signer: { identity: IDENTITY }, metadata: { name: 'relu' }, digest: { algorithm: 'sha256', files: 6 } });
     expect(results[1].violations[0]).toMatchObject({ kind: 'hash-mismatch', path: '__init__.py', message: expect.stringMatching(/^File hash mismatch/) });

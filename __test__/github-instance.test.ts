@@ -42,13 +42,13 @@ describe("GitHub's trusted root, shipped and chosen by the certificate's issuer"
   it("a private repository's attestation verifies with no --trusted-root: GitHub's root is among the defaults", async () => {
     const { code, stdout } = await attestation('--offline', '--json');
     expect(code, stdout).toBe(0);
-    expect(JSON.parse(stdout).verified[0].signer).toMatchObject({ identity: 'https://github.com/actions/attest-demo/.github/workflows/build-python.yml@refs/heads/main', signedAt: '2024-04-22T17:33:26.000Z' });
+    expect(JSON.parse(stdout).results[0].verified[0].signer).toMatchObject({ identity: 'https://github.com/actions/attest-demo/.github/workflows/build-python.yml@refs/heads/main', signedAt: '2024-04-22T17:33:26.000Z' });
   });
 
   it('against the public-good root alone it fails, and says why: not a bare "timestamp could not be verified"', async () => {
     const { code, stdout } = await attestation('--trusted-root', PUBLIC_GOOD, '--json');
     expect(code).toBe(1);
-    const [failure] = JSON.parse(stdout).failures;
+    const [failure] = JSON.parse(stdout).results[0].failures;
     expect(failure.code).toBe('TIMESTAMP_ERROR');
     expect(failure.reason).toBe(
       'timestamp could not be verified (the signing certificate was issued by "O=GitHub, Inc., CN=Fulcio Intermediate l2", which the trusted root does not hold: ' +
@@ -69,7 +69,7 @@ describe("GitHub's trusted root, shipped and chosen by the certificate's issuer"
     writeFileSync(other, `${JSON.stringify(JSON.parse(readFileSync(join(A, 'trust', 'cli-cli-public-good-trusted_root.json'), 'utf8')))}\n${JSON.stringify(JSON.parse(readFileSync(PUBLIC_GOOD, 'utf8')))}\n`);
     const refused = await attestation('--trusted-root', other, '--json');
     expect(refused.code).toBe(1);
-    expect(JSON.parse(refused.stdout).failures[0]).toMatchObject({ code: 'CERTIFICATE_ERROR', reason: expect.stringMatching(/^the signing certificate was issued by "O=GitHub, Inc., CN=Fulcio Intermediate l2", in none of the 2 trusted roots given: GitHub's own Sigstore instance signed it/) });
+    expect(JSON.parse(refused.stdout).results[0].failures[0]).toMatchObject({ code: 'CERTIFICATE_ERROR', reason: expect.stringMatching(/^the signing certificate was issued by "O=GitHub, Inc., CN=Fulcio Intermediate l2", in none of the 2 trusted roots given: GitHub's own Sigstore instance signed it/) });
   });
 
   it('a JSON Lines file with a line that is no trusted root is a usage error naming the line', async () => {
@@ -85,7 +85,7 @@ describe('release attestations (gh release verify, verify-asset)', () => {
   it('verifies the release by tag and repository, lists every subject, and checks an asset by digest', async () => {
     const { code, stdout } = await release('--offline', '--commit', RELEASE_COMMIT, RELEASE_ASSET, '--json');
     expect(code, stdout).toBe(0);
-    const result = JSON.parse(stdout);
+    const [result] = JSON.parse(stdout).results;
     expect(result.release).toMatchObject({
       predicateType: 'https://in-toto.io/attestation/release/v0.1',
       repository: 'bdehamer/delme',
@@ -108,7 +108,7 @@ describe('release attestations (gh release verify, verify-asset)', () => {
     const reasonOf = async (...args: string[]) => {
       const { code, stdout } = await runCli(['verify-release', ...args, '--bundle', RELEASE_BUNDLE, '--offline', '--json']);
       expect(code).toBe(1);
-      const result = JSON.parse(stdout);
+      const [result] = JSON.parse(stdout).results;
       return result.failures[0]?.reason ?? result.assets.find((a: { ok: boolean }) => !a.ok)?.reason;
     };
     expect(await reasonOf('v7', '-R', 'bdehamer/delme')).toBe('the attestation is of release "v6", not v7');
@@ -139,7 +139,7 @@ describe('release attestations (gh release verify, verify-asset)', () => {
     // verify-attestation's flags default the issuer to GitHub Actions' (as gh does): a pattern gets no exemption.
     const pattern = await attest('--certificate-identity-regexp', '.*', '--json');
     expect(pattern.code).toBe(1);
-    expect(JSON.parse(pattern.stdout).failures[0].reason).toBe('the signer is not trusted by the policy: the certificate names no OIDC issuer');
+    expect(JSON.parse(pattern.stdout).results[0].failures[0].reason).toBe('the signer is not trusted by the policy: the certificate names no OIDC issuer');
     expect((await attest('--certificate-identity', 'https://dotcom.releases.github.com', '--repo', 'bdehamer/delme')).code).toBe(2);
   });
 
@@ -172,7 +172,7 @@ describe('Fulcio extensions by name, up to .23 (deployment environment)', () => 
     expect((await run('--certificate-extension', 'buildTrigger=push', '--certificate-extension', 'runnerEnvironment=github-hosted')).code).toBe(0);
     const refused = await run('--certificate-extension', 'deploymentEnvironment=production');
     expect(refused.code).toBe(1);
-    expect(JSON.parse(refused.stdout).failures[0].reason).toContain('the certificate has no deployment environment (1.3.6.1.4.1.57264.1.23)');
+    expect(JSON.parse(refused.stdout).results[0].failures[0].reason).toContain('the certificate has no deployment environment (1.3.6.1.4.1.57264.1.23)');
     expect((await run('--certificate-extension', 'nonsense')).code).toBe(2);
   });
 });

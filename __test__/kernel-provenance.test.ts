@@ -64,7 +64,7 @@ describe('kernelseal sign --provenance, verify --provenance', () => {
     // The kernel directory stands for its variant; the provenance beside it is no variant of its own.
     const verified = await verify(dirname(dirname(dir)), '--provenance');
     expect(verified.code, verified.stdout).toBe(0);
-    const [result] = JSON.parse(verified.stdout);
+    const [result] = JSON.parse(verified.stdout).results;
     expect(result).toMatchObject({ status: 'verified', provenance: { path: provenancePath, facts: { sourceDigest: MAIN_SHA, workflowPath: '.github/workflows/build.yaml', builderId: 'https://github.com/actions/runner/github-hosted' } } });
     const text = await runCli(['verify', dir, '--trusted-root', sigstore.trustedRootPath, '--policy', policy, '--provenance']);
     expect(text.stdout).toContain(`     built from https://github.com/${REPO} @ ${MAIN_SHA} (refs/heads/main) by .github/workflows/build.yaml, builder https://github.com/actions/runner/github-hosted, run https://github.com/${REPO}/actions/runs/42/attempts/1`);
@@ -75,7 +75,7 @@ describe('kernelseal sign --provenance, verify --provenance', () => {
     expect((await sign(dir)).code).toBe(0);
     const missing = await verify(dir, '--provenance');
     expect(missing.code).toBe(1);
-    expect(JSON.parse(missing.stdout)[0]).toMatchObject({ status: 'provenance-invalid', reason: `no provenance: ${dir}.provenance.sigstore.json not found (kernelseal sign --provenance writes it)` });
+    expect(JSON.parse(missing.stdout).results[0]).toMatchObject({ status: 'provenance-invalid', reason: `no provenance: ${dir}.provenance.sigstore.json not found (kernelseal sign --provenance writes it)` });
     // Without --provenance nothing is asked of it.
     expect((await verify(dir)).code).toBe(0);
 
@@ -86,7 +86,7 @@ describe('kernelseal sign --provenance, verify --provenance', () => {
     writeFileSync(`${dir}.provenance.sigstore.json`, readFileSync(`${other}.provenance.sigstore.json`));
     const swapped = await verify(dir, '--provenance');
     expect(swapped.code).toBe(1);
-    expect(JSON.parse(swapped.stdout)[0].reason).toContain("no subject of the in-toto statement carries the artifact's digest");
+    expect(JSON.parse(swapped.stdout).results[0].reason).toContain("no subject of the in-toto statement carries the artifact's digest");
   });
 
   it('outside GitHub Actions --provenance is a usage error, and nothing is signed or written', async () => {
@@ -106,7 +106,7 @@ describe("the source metadata.json states, against the signer's", () => {
     expect((await sign(dir)).code).toBe(0);
     const { code, stdout } = await verify(dir);
     expect(code).toBe(1);
-    const [result] = JSON.parse(stdout);
+    const [result] = JSON.parse(stdout).results;
     expect(result.status).toBe('source-mismatch');
     expect(result.reason).toBe(
       `metadata.json says the kernel was built from commit ${PR_SHA} (provenance.kernel.sha), but the signing certificate's source repository digest (1.3.6.1.4.1.57264.1.13) is ${MAIN_SHA} (refs/heads/main): the files were built from other source than the run that signed them`,
@@ -122,7 +122,7 @@ describe("the source metadata.json states, against the signer's", () => {
   it('a build of uncommitted changes fails; the same commit, or no stated source, verifies', async () => {
     const dirty = variantBuiltFrom(MAIN_SHA, true);
     expect((await sign(dirty)).code).toBe(0);
-    expect(JSON.parse((await verify(dirty)).stdout)[0]).toMatchObject({ status: 'source-mismatch', reason: expect.stringMatching(/^metadata.json says the kernel was built from uncommitted changes/) });
+    expect(JSON.parse((await verify(dirty)).stdout).results[0]).toMatchObject({ status: 'source-mismatch', reason: expect.stringMatching(/^metadata.json says the kernel was built from uncommitted changes/) });
     for (const commit of [MAIN_SHA, MAIN_SHA.toUpperCase(), undefined]) {
       const dir = variantBuiltFrom(commit);
       expect((await sign(dir)).code).toBe(0);

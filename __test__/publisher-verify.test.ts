@@ -126,7 +126,7 @@ describe('kernelseal verify --repo --publishers', () => {
     const run = await cli([v1, '--repo', 'my-org/relu', '--publishers', `hf://${REPO}`, '--publishers-root', root]);
     expect(run.stderr).toBe('');
     expect(run.code).toBe(0);
-    expect(run.stdout).toMatch(/✅ .*: kernel metadata is correctly signed\n   signed by .*\n   trusted by the publisher list hf:\/\/datasets\/trust-org\/kernel-publishers version 1, entry "my-org\/\*" \(my-org CI\)\n/);
+    expect(run.stdout).toMatch(/✅ .*: kernel metadata is correctly signed[^\n]*\n   signed by .*\n   trusted by the publisher list hf:\/\/datasets\/trust-org\/kernel-publishers version 1, entry "my-org\/\*" \(my-org CI\)\n/);
   });
 
   it('names the revocation, with its time and reason, and exits 1', async () => {
@@ -139,7 +139,7 @@ describe('kernelseal verify --repo --publishers', () => {
     const fromEnv = { KERNELSEAL_PUBLISHERS: `hf://${REPO}`, KERNELSEAL_PUBLISHERS_ROOT: root };
     const json = await cli([v1, '--repo', 'my-org/relu', '--json'], fromEnv);
     expect(json.code).toBe(0);
-    expect(JSON.parse(json.stdout)[0].signer.publisher).toEqual({ repos: 'my-org/*', note: 'my-org CI', index: 0, list: `hf://${REPO}`, listVersion: 1 });
+    expect(JSON.parse(json.stdout).results[0].signer.publisher).toEqual({ repos: 'my-org/*', note: 'my-org CI', index: 0, list: `hf://${REPO}`, listVersion: 1 });
     const before = hub.requests.length;
     const offline = await cli([v1, '--repo', 'my-org/relu', '--offline'], { ...fromEnv, HF_ENDPOINT: 'http://127.0.0.1:9' });
     expect(offline.code).toBe(0);
@@ -180,7 +180,7 @@ describe('kernelseal verify --repo --publishers', () => {
     expect(run.code).toBe(0);
     expect(run.stdout).toMatch(/^hf:\/\/datasets\/trust-org\/kernel-publishers: version 1, expires \S+\n   last refreshed \S+ .*root sha256:[0-9a-f]{64} version 1\n   2 entries:\n   my-org\/\*  \(my-org CI\)\n      GitHub Actions builds of my-org\/relu-kernel/);
     expect(run.stdout).toMatch(/my-org\/revoked\n.*\n      REVOKED at .*: workflow compromised/);
-    const json = JSON.parse((await runCli(['publishers', 'show', `hf://${REPO}`, '--publishers-root', root, '--json'], { env })).stdout);
+    const json = JSON.parse((await runCli(['publishers', 'show', `hf://${REPO}`, '--publishers-root', root, '--json'], { env })).stdout).results[0].list;
     expect(json).toMatchObject({ location: `hf://${REPO}`, version: 1, from: 'cache', entries: [{ repos: 'my-org/*' }, { repos: 'my-org/revoked', revoked: { reason: 'workflow compromised' } }] });
   });
 });

@@ -92,7 +92,7 @@ describe('real bundles verify against their trusted roots', () => {
       `sha256:${WHEEL_SHA256}`, '--json',
     ]);
     expect(regexp.code).toBe(0);
-    expect(JSON.parse(regexp.stdout)).toMatchObject({ ok: true, signer: { sourceRepository: 'https://github.com/trailofbits/rfc8785.py' } });
+    expect(JSON.parse(regexp.stdout).results[0]).toMatchObject({ ok: true, signer: { sourceRepository: 'https://github.com/trailofbits/rfc8785.py' } });
   });
 
   it('an identity regexp that would match only unanchored is refused', () => {

@@ -121,7 +121,7 @@ export { SigningError, signBytes, signEnvelope, type SignerOptions, type Signing
 /** The OIDC identity token for keyless signing: given, SIGSTORE_ID_TOKEN, or the CI's ambient one. */
 export { IdentityTokenError, resolveIdentityToken } from './sign/identity-token.js';
 /** DSSE: the in-toto payload type and the pre-authentication encoding a DSSE signature covers. */
-export { IN_TOTO_PAYLOAD_TYPE, preAuthEncoding } from './sigstore/dsse.js';
+export { IN_TOTO_PAYLOAD_TYPE } from './sigstore/dsse.js';
 
 // ── Verifying Sigstore bundles, and who is trusted ──────────────────────────────────────────
 /** Verifies a bundle over an artifact (or a DSSE bundle on its own) against exactly one trust anchor. */

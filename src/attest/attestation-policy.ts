@@ -17,6 +17,8 @@ export interface GitHubAttestationPolicyOptions {
   sourceRef?: string;
   /** The commit built. */
   sourceDigest?: string;
+  /** The commit of the workflow that signed (the build signer digest). */
+  signerDigest?: string;
   /** Only builds on GitHub-hosted runners. */
   denySelfHostedRunners?: boolean;
   /** The certificate's SAN, instead of the one the repository flags imply. */
@@ -49,27 +51,32 @@ export function githubAttestationPolicy(options: GitHubAttestationPolicyOptions)
     options.identity ??
     (workflow !== undefined
       ? matching(`${escape(`https://github.com/${workflow}`)}@.+`)
-      : [signerRepo, repo, owner].filter((v) => v !== undefined).map((v) => matching(`${escape(`https://github.com/${v}/`)}.+`))[0]);
+      : // GitHub names are case-insensitive, and gh compares them so.
+        [signerRepo, repo, owner].filter((v) => v !== undefined).map((v) => matching(`${escape(`https://github.com/${v}/`)}.+`, 'i'))[0]);
   if (identity === undefined) return undefined;
   const parts = [issuerPolicy(options.issuer ?? exactly(GITHUB_ACTIONS_ISSUER)), subjectPolicy(identity)];
   // Certificates from Fulcio before 2023 carry only the legacy GitHub extensions: those stand in.
-  if (repo !== undefined) parts.push(certificateFact('source repository', [FULCIO_OID.sourceRepositoryURI, `https://github.com/${repo}`], [FULCIO_OID.githubWorkflowRepository, repo]));
+  if (repo !== undefined) {
+    parts.push(certificateFact('source repository', [FULCIO_OID.sourceRepositoryURI, `https://github.com/${repo}`, 'any-case'], [FULCIO_OID.githubWorkflowRepository, repo, 'any-case']));
+  }
   if (owner !== undefined) {
-    parts.push(certificateFact('source repository owner', [FULCIO_OID.sourceRepositoryOwnerURI, `https://github.com/${owner}`], [FULCIO_OID.githubWorkflowRepository, `${owner}/`, 'prefix']));
+    parts.push(certificateFact('source repository owner', [FULCIO_OID.sourceRepositoryOwnerURI, `https://github.com/${owner}`, 'any-case'], [FULCIO_OID.githubWorkflowRepository, `${owner}/`, 'any-case prefix']));
   }
   if (options.sourceRef !== undefined) parts.push(certificateFact('source ref', [FULCIO_OID.sourceRepositoryRef, options.sourceRef], [FULCIO_OID.githubWorkflowRef, options.sourceRef]));
   if (options.sourceDigest !== undefined) {
     parts.push(certificateFact('source digest', [FULCIO_OID.sourceRepositoryDigest, options.sourceDigest], [FULCIO_OID.githubWorkflowSha, options.sourceDigest]));
   }
+  if (options.signerDigest !== undefined) parts.push(certificateFact('signer digest', [FULCIO_OID.buildSignerDigest, options.signerDigest]));
   if (options.denySelfHostedRunners) parts.push(certificateFact('runner environment', [FULCIO_OID.runnerEnvironment, 'github-hosted']));
   return allOf(parts);
 }
 
-type Expected = [oid: string, value: string, how?: 'prefix'];
+/** A value expected exactly, or as a prefix; `any-case` for GitHub's names, which ignore case. */
+type Expected = [oid: string, value: string, how?: 'prefix' | 'any-case' | 'any-case prefix'];
 
 /** One fact of the certificate: its extension, or the legacy one when the certificate predates it. */
 function certificateFact(name: string, modern: Expected, legacy?: Expected): Policy {
-  const shown = (e: Expected) => `${describeExtension(e[0])} ${e[2] === 'prefix' ? 'starting with ' : ''}${JSON.stringify(e[1])}`;
+  const shown = (e: Expected) => `${describeExtension(e[0])} ${e[2]?.endsWith('prefix') ? 'starting with ' : ''}${JSON.stringify(e[1])}${e[2]?.startsWith('any-case') ? ' (any case)' : ''}`;
   return {
     description: `${name}: ${shown(modern)}`,
     pinsIssuer: false,
@@ -79,7 +86,8 @@ function certificateFact(name: string, modern: Expected, legacy?: Expected): Pol
         if (identity.undecodable.has(oid)) return `the certificate's ${describeExtension(oid)} cannot be decoded: ${identity.undecodable.get(oid)}`;
         const actual = identity.extensions.get(oid);
         if (actual === undefined) continue;
-        const holds = how === 'prefix' ? actual.startsWith(value) : actual === value;
+        const [given, wanted] = how?.startsWith('any-case') ? [actual.toLowerCase(), value.toLowerCase()] : [actual, value];
+        const holds = how?.endsWith('prefix') ? given.startsWith(wanted) : given === wanted;
         return holds ? undefined : `${describeExtension(oid)} is ${JSON.stringify(actual)}, expected ${shown(expected)}`;
       }
       return `the certificate has no ${name} (${describeExtension(modern[0])})`;

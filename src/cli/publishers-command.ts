@@ -7,7 +7,7 @@ import { rotateKeyCommand } from './publishers/rotate-key-command.js';
 import { showCommand } from './publishers/show-command.js';
 import { signCommand } from './publishers/sign-command.js';
 import { printable } from './format.js';
-import { UsageError, type Command } from './usage.js';
+import { HelpRequested, UsageError, type Command } from './usage.js';
 
 /** The subcommands: one for users (show), the rest for a list's maintainers. */
 const SUBCOMMANDS: Command[] = [showCommand, initCommand, addCommand, removeCommand, revokeCommand, signCommand, rotateKeyCommand, checkCommand];
@@ -37,6 +37,7 @@ Exit status: 0 done, 1 failed (a list or folder that cannot be used), 2 usage er
 
   async run(args) {
     const [name, ...rest] = args;
+    if (name === '-h' || name === '--help') throw new HelpRequested();
     if (name === undefined) throw new UsageError(`name a subcommand: ${SUBCOMMANDS.map((command) => command.name).join(', ')}`);
     const command = SUBCOMMANDS.find((candidate) => candidate.name === name);
     if (!command) throw new UsageError(`unknown subcommand '${printable(name)}' (${SUBCOMMANDS.map((candidate) => candidate.name).join(', ')})`);
@@ -44,6 +45,13 @@ Exit status: 0 done, 1 failed (a list or folder that cannot be used), 2 usage er
       process.stdout.write(`${command.help}\n`);
       return 0;
     }
-    return command.run(rest);
+    try {
+      return await command.run(rest);
+    } catch (error) {
+      // -h or --help as an option of the subcommand (its parser decides): the subcommand's help.
+      if (!(error instanceof HelpRequested)) throw error;
+      process.stdout.write(`${command.help}\n`);
+      return 0;
+    }
   },
 };

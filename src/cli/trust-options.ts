@@ -8,6 +8,7 @@ import { PolicyError } from '../trust/policy-error.js';
 import { TrustedRootError, defaultTrustedRoots, publicGoodTrustedRoot, readTrustedRoot, readTrustedRoots, type TrustedRoot } from '../sigstore/trusted-root.js';
 import { checkTrustAnchor, mayWaiveTlog, type TrustAnchor } from '../sigstore/trust-anchor.js';
 import { offlineFromEnv } from '../kernels/hub/hub-env.js';
+import { fromGoRegexp } from './go-regexp.js';
 import { UsageError } from './usage.js';
 
 /** The options every verifying command shares: who is trusted, and the trusted root. */
@@ -23,14 +24,27 @@ export const TRUST_OPTIONS = {
   'insecure-ignore-tlog': { type: 'boolean', default: false },
   'trusted-root': { type: 'string' },
   offline: { type: 'boolean', default: false },
+  'new-bundle-format': { type: 'string', aloneIsTrue: true },
 } as const;
+
+/**
+ * The same options as gh attestation verify (and older cosign) spell them: either spelling
+ * may be given, and messages name the one typed.
+ */
+export const TRUST_ALIASES: Readonly<Record<string, string>> = {
+  'cert-identity': 'certificate-identity',
+  'cert-identity-regex': 'certificate-identity-regexp',
+  'cert-oidc-issuer': 'certificate-oidc-issuer',
+  'custom-trusted-root': 'trusted-root',
+};
 
 export const TRUST_HELP = `Who is trusted (one of):
       --policy NAME|FILE            a built-in policy (kernels-community) or a JSON
                                     policy file (see README: Policies)
       --certificate-identity ID     the signer's identity, exactly (e.g. a workflow URI)
       --certificate-identity-regexp RE
-                                    ... or a regular expression, always anchored (^...$)
+                                    ... or a regular expression, always anchored (^...$);
+                                    Go's (?i) and (?s) at its start work as in cosign
       --certificate-oidc-issuer URL the OIDC issuer, exactly (needed with an identity)
       --certificate-oidc-issuer-regexp RE
                                     ... or an anchored regular expression
@@ -56,7 +70,11 @@ Trusted root:
       --offline                     never touch the network: use the roots pinned in
                                     kernelseal instead of refreshing them via TUF
                                     (also: KERNELSEAL_OFFLINE or HF_HUB_OFFLINE set to
-                                    1, true, yes or on)`;
+                                    1, true, yes or on)
+      --new-bundle-format           accepted, as cosign spells it: the Sigstore bundle is the
+                                    only format kernelseal reads
+gh's spellings work too: --cert-identity, --cert-identity-regex, --cert-oidc-issuer,
+--custom-trusted-root.`;
 
 type TrustValues = {
   policy?: string;
@@ -70,6 +88,7 @@ type TrustValues = {
   'insecure-ignore-tlog'?: boolean;
   'trusted-root'?: string;
   offline?: boolean;
+  'new-bundle-format'?: string;
 };
 
 /**
@@ -80,6 +99,7 @@ type TrustValues = {
  * CA only, as src/sigstore/trust-anchor.ts rules.
  */
 export async function trustAnchorFrom(values: TrustValues, defaultPolicy?: string): Promise<TrustAnchor> {
+  onlySigstoreBundles(values['new-bundle-format']);
   const extensions = extensionPoliciesFrom(values);
   let anchor = await anchorFrom(values, defaultPolicy);
   if (extensions.length > 0) {
@@ -152,9 +172,20 @@ async function policyNamed(name: string): Promise<TrustFile> {
   return readTrustFile(name).catch(asUsageError);
 }
 
-/** A policy or trusted root the user named that cannot be used is a usage error (exit 2). */
-function asUsageError(error: unknown): never {
-  throw error instanceof PolicyError || error instanceof TrustedRootError ? new UsageError(error.message) : error;
+/** A policy or trusted root the user named that cannot be used is a usage error (exit 2), named by its flag. */
+function asUsageError(error: unknown, flag?: string): never {
+  if (!(error instanceof PolicyError || error instanceof TrustedRootError)) throw error;
+  throw new UsageError(flag === undefined ? error.message : `${flag} ${error.message}`);
+}
+
+/**
+ * cosign's --new-bundle-format (alone, or =true) names the only format kernelseal reads and
+ * writes; =false asks for cosign's legacy bundle, which it does not.
+ */
+export function onlySigstoreBundles(value: string | undefined): void {
+  if (value === undefined || value === 'true') return;
+  if (value === 'false') throw new UsageError("--new-bundle-format=false asks for cosign's legacy bundle format: kernelseal reads and writes only Sigstore bundles (v0.1 to v0.3)");
+  throw new UsageError(`--new-bundle-format must be true or false (got ${JSON.stringify(value)})`);
 }
 
 function exclusive(values: TrustValues, exact: 'certificate-identity' | 'certificate-oidc-issuer', regexp: `${typeof exact}-regexp`) {
@@ -162,7 +193,8 @@ function exclusive(values: TrustValues, exact: 'certificate-identity' | 'certifi
   if (values[exact] !== undefined) return exactly(values[exact]!);
   if (values[regexp] !== undefined) {
     try {
-      return matching(values[regexp]!);
+      const { source, flags } = fromGoRegexp(values[regexp]!, `--${regexp}`);
+      return matching(source, flags);
     } catch (error) {
       return asUsageError(error);
     }
@@ -177,7 +209,7 @@ function exclusive(values: TrustValues, exact: 'certificate-identity' | 'certifi
  * checked against the one whose CA issued its certificate.
  */
 export async function trustedRootsFrom(values: TrustValues): Promise<TrustedRoot[]> {
-  if (values['trusted-root'] !== undefined) return readTrustedRoots(values['trusted-root']).catch(asUsageError);
+  if (values['trusted-root'] !== undefined) return readTrustedRoots(values['trusted-root']).catch((error) => asUsageError(error, '--trusted-root'));
   return defaultTrustedRoots({
     offline: values.offline || offlineFromEnv(),
     onWarning: (message) => process.stderr.write(`kernelseal: warning: ${message}\n`),
@@ -186,7 +218,7 @@ export async function trustedRootsFrom(values: TrustValues): Promise<TrustedRoot
 
 /** The trusted root: --trusted-root, else public-good (refreshed unless offline; warnings to stderr). */
 export async function trustedRootFrom(values: TrustValues): Promise<TrustedRoot> {
-  if (values['trusted-root'] !== undefined) return readTrustedRoot(values['trusted-root']).catch(asUsageError);
+  if (values['trusted-root'] !== undefined) return readTrustedRoot(values['trusted-root']).catch((error) => asUsageError(error, '--trusted-root'));
   const offline = values.offline || offlineFromEnv();
   const { trustedRoot } = await publicGoodTrustedRoot({
     offline,

@@ -1,13 +1,13 @@
+import { existsSync } from 'node:fs';
 import { readdir } from 'node:fs/promises';
 import { basename, join } from 'node:path';
 import { verifyRelease, type ReleaseAsset } from '../attest/verify-release.js';
 import { digestBackend } from '../hashing/select-backend.js';
 import { serviceIdentityPolicy, type Policy } from '../trust/policy.js';
 import { exactly } from '../trust/string-match.js';
-import { printable } from './format.js';
-import { describeSigner } from './render-result.js';
-import { TRUST_OPTIONS, trustedRootsFrom } from './trust-options.js';
-import { EXIT_FAILURE, EXIT_OK, UsageError, parseCommandLine, type Command } from './usage.js';
+import { OUTPUT_HELP, OUTPUT_OPTIONS, Output } from './output.js';
+import { TRUST_ALIASES, TRUST_OPTIONS, trustedRootsFrom } from './trust-options.js';
+import { UsageError, parseCommandLine, type Command } from './usage.js';
 
 const REPOSITORY = /^[A-Za-z0-9_.-]+\/[A-Za-z0-9_.-]+$/;
 
@@ -37,31 +37,39 @@ sha256:<hex>) must be one of those assets, as gh release verify-asset checks.
       --trusted-root FILE           the roots to use (default: public-good's and GitHub's,
                                     pinned in kernelseal, refreshed through TUF)
       --offline                     no TUF refresh: the roots pinned in kernelseal
-      --json                        print the result as JSON
+
+${OUTPUT_HELP}
 
 Examples:
   kernelseal verify-release v1.2.0 -R org/tool --bundle release.jsonl
   kernelseal verify-release v1.2.0 -R org/tool --bundle release.jsonl tool-linux-amd64.tar.gz
   kernelseal verify-release v1.2.0 -R org/tool --bundle release.jsonl --all-assets ./downloaded
 
-Exit status: 0 verified, 1 not, 2 usage error.`,
+Exit status: 0 verified, 1 not, 2 usage error or a file named on the command line that
+cannot be read.`,
 
   async run(args) {
-    const { values, positionals } = parseCommandLine(args, {
-      repo: { type: 'string', short: 'R' },
-      bundle: { type: 'string', short: 'b', multiple: true },
-      commit: { type: 'string' },
-      'all-assets': { type: 'string' },
-      'certificate-identity': TRUST_OPTIONS['certificate-identity'],
-      'trusted-root': TRUST_OPTIONS['trusted-root'],
-      offline: TRUST_OPTIONS.offline,
-      json: { type: 'boolean', default: false },
-    });
+    const { values, positionals } = parseCommandLine(
+      args,
+      {
+        repo: { type: 'string', short: 'R' },
+        bundle: { type: 'string', short: 'b', multiple: true },
+        commit: { type: 'string' },
+        'all-assets': { type: 'string' },
+        'certificate-identity': TRUST_OPTIONS['certificate-identity'],
+        'trusted-root': TRUST_OPTIONS['trusted-root'],
+        offline: TRUST_OPTIONS.offline,
+        ...OUTPUT_OPTIONS,
+      },
+      TRUST_ALIASES,
+    );
     const [tag, ...assetArgs] = positionals;
     if (tag === undefined) throw new UsageError('expected the release tag (v1.2.3)');
     if (values.repo === undefined || !REPOSITORY.test(values.repo)) throw new UsageError('--repo OWNER/NAME is required: the repository whose release it is');
     const bundles = values.bundle ?? [];
     if (bundles.length === 0) throw new UsageError('--bundle is required (the release attestation: gh attestation download writes it)');
+    const missing = bundles.find((bundle) => !existsSync(bundle));
+    if (missing !== undefined) throw new UsageError(`--bundle ${missing}: no such file`);
     if (values.commit !== undefined && !/^[0-9a-fA-F]{40}$/.test(values.commit)) throw new UsageError('--commit must be a full commit SHA (40 hex digits)');
     let policy: Policy | undefined;
     if (values['certificate-identity'] !== undefined) {
@@ -80,22 +88,9 @@ Exit status: 0 verified, 1 not, 2 usage error.`,
       assets,
       allAssets: values['all-assets'] !== undefined,
     });
-    if (values.json) {
-      process.stdout.write(`${JSON.stringify(result)}\n`);
-      return result.ok ? EXIT_OK : EXIT_FAILURE;
-    }
-    const release = result.release;
-    const lines = [result.ok ? `✅ release ${printable(tag)} of ${printable(values.repo)} verified` : `❌ release ${printable(tag)} of ${printable(values.repo)}: ${printable(result.reason ?? 'not verified')}`];
-    if (release) {
-      lines.push(`   ${printable(release.source)}: ${release.predicateType}`, `   ${printable(describeSigner(release.signer))}`);
-      if (release.commit) lines.push(`   tag ${printable(release.tag)} at commit ${release.commit}`);
-      const named = release.subjects.filter((s) => s.name !== undefined);
-      if (named.length > 0) lines.push('   assets:', ...named.map((s) => `     ${printable(s.name!)}  ${Object.entries(s.digest).map(([a, d]) => `${a}:${d}`).join(' ')}`));
-    }
-    for (const asset of result.assets) lines.push(asset.ok ? `   ✓ ${printable(asset.name)}: attested as ${printable(asset.subject!)}` : `   ✗ ${printable(asset.name)}: ${printable(asset.reason!)}`);
-    for (const failure of result.failures) lines.push(`   ✗ ${printable(failure.source)}: ${printable(failure.reason)}`);
-    process.stdout.write(`${lines.join('\n')}\n`);
-    return result.ok ? EXIT_OK : EXIT_FAILURE;
+    const output = new Output(this.name, values);
+    output.add({ kind: 'release', subject: `${values.repo}@${tag}`, result });
+    return output.finish();
   },
 };
 

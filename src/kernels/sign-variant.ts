@@ -2,6 +2,7 @@ import { bundleToJSON, type Bundle } from '@sigstore/bundle';
 import { join } from 'node:path';
 import type { Digest } from '../digest/digest.js';
 import { writeFileAtomic } from '../fs/atomic-write.js';
+import { escapeLineBreaks, metadataProblems, parseMetadata } from './metadata.js';
 import { metadataWithDigest, readMetadataText } from './write-digest.js';
 import { signBytes, signEnvelope, SigningError, type SignerOptions } from '../sign/sign-bytes.js';
 import { IN_TOTO_PAYLOAD_TYPE } from '../sigstore/dsse.js';
@@ -51,13 +52,21 @@ export async function signVariant(dir: string, options: SignVariantOptions): Pro
   const { path: metadataPath, text: oldText } = await readMetadataText(dir).catch(() => {
     throw new SigningError('INPUT_INVALID', `${dir}: not a kernel variant (no metadata.json)`);
   });
+  // Nothing is signed that verification would refuse: metadata.json is checked by the rules
+  // verify reads it with (src/kernels/metadata.ts), every problem at once, before any hashing.
+  const problems = metadataProblems(Buffer.from(oldText, 'utf8'), { withoutDigest: true });
+  if (problems.length > 0) {
+    throw new SigningError('INPUT_INVALID', `${metadataPath}: refusing to sign metadata that verification would reject:\n${problems.map((p) => `  ${p}`).join('\n')}`);
+  }
   const { digest, unhashed } = await hashTree(options.algorithm ?? 'sha256', dir, options);
   // Nothing is signed that could not be verified later: no entry may escape the digest.
   if (unhashed.length > 0) {
-    const lines = unhashed.map((entry) => `  ${entry.path}: ${describeUnhashed(entry.reason)}`);
+    // A name with a line break in it is shown escaped: each line of the message is one entry.
+    const lines = unhashed.map((entry) => `  ${escapeLineBreaks(entry.path)}: ${describeUnhashed(entry.reason)}`);
     throw new SigningError('INPUT_INVALID', `${dir}: refusing to sign: entries the digest would not cover (remove them first):\n${lines.join('\n')}`);
   }
   const newText = metadataWithDigest(oldText, digest, metadataPath);
+  parseMetadata(Buffer.from(newText, 'utf8')); // what verify will read: it holds, or nothing is signed
   const bundle = await signBytes(Buffer.from(newText, 'utf8'), options.signer);
   // Everything is signed before anything is written.
   const provenance = options.provenance ? await signProvenance(dir, newText, options.provenance.predicate, options.signer) : undefined;

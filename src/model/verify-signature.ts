@@ -1,11 +1,11 @@
 import { bundleFromJSON } from '@sigstore/bundle';
-import { X509Certificate } from '@sigstore/core';
+import { X509Certificate, dsse } from '@sigstore/core';
 import { createHash, createPublicKey, verify as cryptoVerify, type KeyObject } from 'node:crypto';
 import type { StringMatch } from '../trust/string-match.js';
 import { SignatureVerificationError, type SignatureVerificationErrorCode, keyId, parseKey, verifyEnvelopeBundle, type Signer, type TrustedRoots } from '../sigstore/verify-bundle.js';
 import { anchorMismatch, checkTrustAnchor, type TrustAnchor } from '../sigstore/trust-anchor.js';
 import { CertificateChainError, checkSigningUsage, subjectOf, verifyPrivateCaSigner } from '../sigstore/certificate-chain.js';
-import { legacyPreAuthEncoding, preAuthEncoding } from '../sigstore/dsse.js';
+import { legacyPreAuthEncoding } from '../sigstore/dsse.js';
 import type { ModelSignature } from './signature-file.js';
 
 /** ECDSA curves model signing uses, and the hash each signs with (the reference's choice by key size). */
@@ -105,7 +105,7 @@ function verifyEnvelope(signature: ModelSignature, key: KeyObject): boolean {
   const curve = key.asymmetricKeyDetails?.namedCurve ?? '';
   const hash = CURVE_HASH[curve];
   if (key.asymmetricKeyType !== 'ec' || !hash) fail('KEY_INVALID', `unsupported key ${key.asymmetricKeyType} ${curve}: model signatures use ECDSA P-256, P-384 or P-521`);
-  if (cryptoVerify(hash!, preAuthEncoding(payloadType, payload), key, sig)) return false;
+  if (cryptoVerify(hash!, dsse.preAuthEncoding(payloadType, Buffer.from(payload)), key, sig)) return false;
   if (cryptoVerify('sha256', legacyPreAuthEncoding(payloadType, payload), key, sig)) return true;
   return fail('SIGNATURE_ERROR', 'the DSSE signature does not verify with the signing key');
 }

@@ -1,8 +1,7 @@
 import { toDSSEBundle, toMessageSignatureBundle, type Bundle } from '@sigstore/bundle';
 import { FulcioSigner, RekorWitness, TSAWitness, type Signer as SigstoreSigner, type Witness } from '@sigstore/sign';
-import type { X509Certificate } from '@sigstore/core';
+import { dsse, type X509Certificate } from '@sigstore/core';
 import { createHash, createPrivateKey, createPublicKey, sign as cryptoSign, type KeyObject } from 'node:crypto';
-import { preAuthEncoding } from '../sigstore/dsse.js';
 import { CertificateChainError, verifyCertificatePath } from '../sigstore/certificate-chain.js';
 import { bundleSigner, keyId, type Signer } from '../sigstore/verify-bundle.js';
 import { derToPem, parsePemCertificate, parsePemCertificates, pemKeyBlock } from '../sigstore/pem.js';
@@ -72,7 +71,7 @@ export async function signEnvelope(payload: Uint8Array, payloadType: string, giv
   const options = withDefaultServices(given);
   checkTlogUpload(options);
   const artifact = Buffer.from(payload);
-  const signature = await sign(preAuthEncoding(payloadType, artifact), options);
+  const signature = await sign(dsse.preAuthEncoding(payloadType, artifact), options);
   const bundle = toDSSEBundle({ artifact, artifactType: payloadType, ...verificationMaterial(signature) });
   return witness(bundle, signature, options);
 }

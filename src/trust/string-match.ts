@@ -27,16 +27,19 @@ export function oneOf(values: readonly string[]): StringMatch {
 /**
  * Matches the whole value against `source`, always anchored: `^(?:source)$`. A pattern that
  * would match part of a value never matches (`org/repo` does not match `evil-org/repo-x`).
+ * `flags` may be `i` (case-insensitive) and `s` (`.` matches line breaks), which leave the
+ * anchoring whole; `m` would not, and is refused with the others.
  */
-export function matching(source: string): StringMatch {
+export function matching(source: string, flags = ''): StringMatch {
+  if (!/^i?s?$/.test(flags)) throw new PolicyError(`regular expression flags may be i and s (in that order), not ${JSON.stringify(flags)}`);
   let regex: RegExp;
   try {
     // Compiled alone first: only a pattern that stands on its own may be wrapped, or a source
     // such as `x)|(.*` would close the group and escape the anchors.
-    new RegExp(source);
-    regex = new RegExp(`^(?:${source})$`);
+    new RegExp(source, flags);
+    regex = new RegExp(`^(?:${source})$`, flags);
   } catch (error) {
     throw new PolicyError(`invalid regular expression ${JSON.stringify(source)}: ${(error as Error).message}`, { cause: error });
   }
-  return { description: `matching ${regex.source}`, test: (value) => regex.test(value) };
+  return { description: `matching ${flags ? `/${regex.source}/${flags}` : regex.source}`, test: (value) => regex.test(value) };
 }

@@ -33,7 +33,7 @@ Example:
       'root-threshold': { type: 'string', default: '1' },
       ...Object.fromEntries(ROLE_NAMES.map((role) => [`${role}-expires`, { type: 'string' }])),
     } as Record<string, { type: 'string'; default?: string }>);
-    const dir = folderOperand(positionals, 'the folder to make');
+    const dir = folderOperand(positionals, 'the folder to make', true);
     const keys = keysFlag(values.keys as string | undefined);
     const count = (flag: string) => {
       const n = Number(values[flag]);

@@ -1,9 +1,14 @@
 import { ROLE_NAMES, parsePeriod, type RoleName } from '../../kernels/publishers/list-repository.js';
+import { existsSync } from 'node:fs';
 import { UsageError } from '../usage.js';
 
-/** The folder a maintainer subcommand works on: exactly one operand. */
-export function folderOperand(positionals: string[], what: string): string {
+/**
+ * The folder a maintainer subcommand works on: exactly one operand, there already unless it is
+ * to be made (`init`): a folder that is not there is a usage error (exit 2), as in every command.
+ */
+export function folderOperand(positionals: string[], what: string, made = false): string {
   if (positionals.length !== 1) throw new UsageError(`expected the list's folder (${what})`);
+  if (!made && !existsSync(positionals[0]!)) throw new UsageError(`${positionals[0]}: no such folder`);
   return positionals[0]!;
 }
 

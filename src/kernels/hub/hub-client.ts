@@ -130,7 +130,8 @@ export class HubClient {
       try {
         return await this.downloadOnce(url, file, destination, options);
       } catch (error) {
-        if (error instanceof HubError && error.status !== undefined && error.status < 500) throw error;
+        // A client error is final, and so is a busy Hub: get() already waited on it as long as allowed.
+        if (error instanceof HubError && error.status !== undefined && (error.status < 500 || error.status === 503)) throw error;
         if (error instanceof UnsafePathError) throw error; // a planted link or FIFO stays there
         if (options.signal?.aborted) throw options.signal.reason;
         lastError = error;
@@ -238,8 +239,36 @@ export class HubClient {
     return written;
   }
 
-  /** A GET whose every wait (connecting, the headers, then each chunk: `watchdog.kick()`) is bounded. */
+  /**
+   * A GET whose every wait (connecting, the headers, then each chunk: `watchdog.kick()`) is
+   * bounded. A busy Hub (429 Too Many Requests, 503 Service Unavailable) is asked again after the
+   * `Retry-After` it sends (seconds or an HTTP date; else 1 s, doubling), as long as the waits
+   * together stay within the deadline (`timeoutMs`); past it, the request fails as HUB_STATUS,
+   * saying when the Hub asked to be tried again.
+   */
   private async get(url: string, headers: Record<string, string>, signal?: AbortSignal): Promise<{ response: Response; watchdog: Watchdog }> {
+    let waited = 0;
+    for (let attempt = 0; ; attempt++) {
+      const answer = await this.getOnce(url, headers, signal);
+      const { response, watchdog } = answer;
+      if (response.status !== 429 && response.status !== 503) return answer;
+      watchdog.stop();
+      await response.body?.cancel().catch(() => {});
+      const wait = retryAfterMs(response.headers.get('retry-after')) ?? 1000 * 2 ** attempt;
+      const server = `the Hub (${new URL(url).origin})`;
+      if (waited + wait > this.timeoutMs || attempt + 1 >= this.attempts) {
+        const when = response.headers.get('retry-after');
+        throw new HubError(
+          `${server} is busy (${response.status}${when ? `, retry after ${when}` : ''}): gave up after ${attempt + 1} attempts within the ${this.timeoutMs / 1000} s deadline`,
+          response.status,
+        );
+      }
+      waited += wait;
+      await sleep(wait, signal);
+    }
+  }
+
+  private async getOnce(url: string, headers: Record<string, string>, signal?: AbortSignal): Promise<{ response: Response; watchdog: Watchdog }> {
     // fetch drops Authorization when a redirect leaves the endpoint's origin (Fetch standard).
     const auth: Record<string, string> = this.token ? { authorization: `Bearer ${this.token}` } : {};
     const watchdog = new Watchdog(this.timeoutMs, `the Hub (${new URL(url).origin})`);
@@ -259,6 +288,34 @@ export class HubClient {
       throw new HubError(`cannot reach the Hub (${new URL(url).origin}): ${cause}`, undefined, true);
     }
   }
+}
+
+/**
+ * A Retry-After header (RFC 9110 section 10.2.3) as milliseconds from now: delay-seconds, or an
+ * HTTP date (a date already past is no wait). Undefined when absent or unreadable.
+ */
+export function retryAfterMs(value: string | null, now = Date.now()): number | undefined {
+  if (value === null) return undefined;
+  const text = value.trim();
+  if (/^\d+$/.test(text)) return Number(text) * 1000;
+  const date = Date.parse(text);
+  return Number.isNaN(date) || !/[A-Za-z]/.test(text) ? undefined : Math.max(0, date - now);
+}
+
+/** Waits `ms`, or until `signal` aborts (then throws its reason). */
+function sleep(ms: number, signal: AbortSignal | undefined): Promise<void> {
+  return new Promise((resolve, reject) => {
+    if (signal?.aborted) return reject(signal.reason);
+    const timer = setTimeout(() => {
+      signal?.removeEventListener('abort', stop);
+      resolve();
+    }, ms);
+    const stop = () => {
+      clearTimeout(timer);
+      reject(signal!.reason);
+    };
+    signal?.addEventListener('abort', stop, { once: true });
+  });
 }
 
 /**
