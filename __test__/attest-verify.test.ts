@@ -210,6 +210,28 @@ describe('gh-style policies on real attestations', () => {
     expect((await verifyReusable(ks.githubAttestationPolicy({ owner: 'evil', signerRepo: 'github/artifact-attestations-workflows' })!)).ok).toBe(false);
   });
 
+  it('a signer workflow or repository alone is refused: it would trust every repository that calls it', async () => {
+    // What such a policy would have been (the shared workflow's SAN and GitHub's issuer) verifies
+    // a build of malancas/attest-demo, which the user never named: anyone may call the workflow.
+    const shared = ks.identityPolicy(ks.matching('https://github\\.com/github/artifact-attestations-workflows/\\.github/workflows/attest\\.yml@.+'), ks.exactly('https://token.actions.githubusercontent.com'));
+    expect((await verifyReusable(shared)).ok).toBe(true);
+    const signer = 'github/artifact-attestations-workflows/.github/workflows/attest.yml';
+    expect(() => ks.githubAttestationPolicy({ signerWorkflow: signer })).toThrow(
+      new ks.PolicyError('signer-workflow needs owner or repo: without them every repository that calls the signer\'s workflows is trusted'),
+    );
+    expect(() => ks.githubAttestationPolicy({ signerRepo: 'github/artifact-attestations-workflows', sourceRef: 'refs/heads/main' })).toThrow(/^signer-repo needs owner or repo/);
+    expect(() => ks.githubAttestationPolicy({ signerWorkflow: signer, signerRepo: 'github/artifact-attestations-workflows', owner: 'malancas' })).toThrow(/signer-workflow and signer-repo exclude each other/);
+    expect(() => ks.githubAttestationPolicy({ signerWorkflow: signer, owner: 'malancas', identity: ks.exactly('x') })).toThrow(/signer-workflow and certificate-identity exclude each other/);
+    for (const flags of [['--signer-workflow', signer], ['--signer-repo', 'github/artifact-attestations-workflows', '--source-ref', 'refs/heads/main']]) {
+      const { code, stdout, stderr } = await runCli([
+        'verify-attestation', fixture(reusable, 'reusable-workflow-artifact'), '--bundle', fixture(reusable, 'reusable-workflow-attestation.sigstore.json'),
+        '--trusted-root', fixture('trust', 'public-good-trusted_root.json'), ...flags,
+      ]);
+      expect({ code, stdout }, flags.join(' ')).toEqual({ code: 2, stdout: '' });
+      expect(stderr).toMatch(new RegExp(`${flags[0]!.slice(2)} needs owner or repo`));
+    }
+  });
+
   it('falls back to the legacy extensions of a 2023 certificate (no source repository URI)', async () => {
     const dir = 'npm-sigstore-1.0.0-slsa-v0.2';
     const options = { artifact: bytes(dir, 'sigstore-1.0.0.tgz'), bundles: [fixture(dir, 'sigstore-1.0.0.provenance.sigstore.json')], trustedRoot: publicGood, predicateTypes: ['https://slsa.dev/provenance/v0.2'] };

@@ -33,7 +33,8 @@ const WORKFLOW = /^[A-Za-z0-9_.-]+\/[A-Za-z0-9_.-]+\/\.github\/workflows\/[^@\s]
  * The policy `gh attestation verify` enforces for these options: the OIDC issuer (GitHub
  * Actions' unless given), the signer's SAN (from --signer-workflow, --signer-repo, --repo or
  * --owner, most precise first, unless an identity is given) and each source fact asked for.
- * Undefined when no option names a signer: nothing here trusts anyone.
+ * Undefined when no option names a signer: nothing here trusts anyone. A signer workflow or
+ * repository without owner or repo is refused (PolicyError), as gh refuses it.
  */
 export function githubAttestationPolicy(options: GitHubAttestationPolicyOptions): Policy | undefined {
   const { owner, repo, signerWorkflow, signerRepo } = options;
@@ -45,6 +46,15 @@ export function githubAttestationPolicy(options: GitHubAttestationPolicyOptions)
   if (workflow !== undefined && !WORKFLOW.test(workflow)) {
     throw new PolicyError(`signer-workflow must be "owner/name/.github/workflows/file.yml", not ${JSON.stringify(signerWorkflow)}`);
   }
+  // A signer workflow is often a reusable one (GitHub's own attestation workflow, say), which every
+  // repository may call: its SAN and signer facts say who signed, never whose build it was. So, as
+  // gh attestation verify, the repository built is named too; and the SAN comes from one place.
+  const signerFlag = workflow !== undefined ? 'signer-workflow' : signerRepo !== undefined ? 'signer-repo' : undefined;
+  if (signerFlag !== undefined && repo === undefined && owner === undefined) {
+    throw new PolicyError(`${signerFlag} needs owner or repo: without them every repository that calls the signer's workflows is trusted`);
+  }
+  if (workflow !== undefined && signerRepo !== undefined) throw new PolicyError('signer-workflow and signer-repo exclude each other (both say who signed)');
+  if (signerFlag !== undefined && options.identity !== undefined) throw new PolicyError(`${signerFlag} and certificate-identity exclude each other (both say the signer's SAN)`);
   const identity =
     options.identity ??
     (workflow !== undefined

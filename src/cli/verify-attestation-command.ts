@@ -27,8 +27,9 @@ Who built it (as gh attestation verify):
       --owner ORG                   a repository of this owner built it
       --repo ORG/NAME               this repository built it
       --signer-workflow ORG/NAME/.github/workflows/FILE
-                                    this workflow signed (a reusable workflow, say)
-      --signer-repo ORG/NAME        a workflow of this repository signed
+                                    this workflow signed (a reusable workflow, say;
+                                    with --owner or --repo: anyone may call it)
+      --signer-repo ORG/NAME        a workflow of this repository signed (idem)
       --source-ref REF              the git ref built (refs/tags/v1.2.0)
       --source-digest SHA           the commit built
       --deny-self-hosted-runners    only builds on GitHub-hosted runners
