@@ -250,14 +250,23 @@ describe('gh-style policies on real attestations', () => {
       predicate: { builderId: 'https://github.com/actions/runner/github-hosted', workflowPath: '.github/workflows/release.yml', sourceDigest: { regexp: '[0-9a-f]{40}' } },
     });
     expect((await verifyNpm([fixture(NPM, 'sigstore-2.3.1.provenance.sigstore.json')], { policy })).ok).toBe(true);
-    const selfHosted = ks.parsePolicy({ issuer: 'https://token.actions.githubusercontent.com', predicate: { builderId: 'https://github.com/actions/runner/self-hosted' } });
+    const selfHosted = ks.parsePolicy({
+      issuer: 'https://token.actions.githubusercontent.com',
+      identity: { regexp: 'https://github\\.com/sigstore/.*' },
+      predicate: { builderId: 'https://github.com/actions/runner/self-hosted' },
+    });
     expect((await verifyNpm([fixture(NPM, 'sigstore-2.3.1.provenance.sigstore.json')], { policy: selfHosted })).failures[0]!.reason).toMatch(
       /provenance builder id is "https:\/\/github.com\/actions\/runner\/github-hosted", expected "https:\/\/github.com\/actions\/runner\/self-hosted"/,
     );
-    expect(selfHosted.check({ subjectAlternativeName: 'x', extensions: new Map([['1.3.6.1.4.1.57264.1.8', 'https://token.actions.githubusercontent.com']]), undecodable: new Map() })).toMatch(
-      /checks the provenance builder id, but the signature carries no in-toto statement/,
-    );
+    const gha = { subjectAlternativeName: 'https://github.com/sigstore/x/.github/workflows/a.yml@refs/heads/main', extensions: new Map([['1.3.6.1.4.1.57264.1.8', 'https://token.actions.githubusercontent.com']]), undecodable: new Map() };
+    expect(selfHosted.check(gha)).toMatch(/checks the provenance builder id, but the signature carries no in-toto statement/);
     expect(() => ks.parsePolicy({ issuer: 'x', predicate: { builder: 'y' } })).toThrow(/unknown field "builder"/);
+    // The predicate is the signer's own words: on GitHub Actions anyone can write these.
+    const onlyPredicate = { issuer: 'https://token.actions.githubusercontent.com', predicate: { workflowRepository: 'https://github.com/sigstore/sigstore-js', builderId: 'https://github.com/actions/runner/github-hosted' } };
+    expect(() => ks.parsePolicy(onlyPredicate)).toThrow(/^the policy does not pin the signer on GitHub Actions, where anyone can sign/);
+    const { code, stdout, stderr } = await runCli(['verify-attestation', fixture(NPM, 'sigstore-2.3.1.tgz'), '--bundle', fixture(NPM, 'sigstore-2.3.1.provenance.sigstore.json'), '--policy', write('only-predicate.json', onlyPredicate)]);
+    expect({ code, stdout }).toEqual({ code: 2, stdout: '' });
+    expect(stderr).toMatch(/only-predicate\.json: the policy does not pin the signer on GitHub Actions/);
   });
 
   it('GitHub release attestations: GitHub root, no OIDC issuer, the release predicate', async () => {

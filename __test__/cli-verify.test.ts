@@ -149,6 +149,9 @@ describe('kernelseal verify', () => {
     [['verify', '.', '--certificate-identity-regexp', '(', '--certificate-oidc-issuer', ISSUER], 'invalid regular expression'],
     [['verify-bundle', `sha256:${'ab'.repeat(32)}`, '--certificate-identity', IDENTITY, '--certificate-oidc-issuer', ISSUER], '--bundle is required for an artifact given by its digest'],
     [['verify-bundle', '--bundle', 'b.json', 'a.txt'], 'say who is trusted'],
+    [['verify', '.', '--certificate-identity-regexp', '.*', '--certificate-oidc-issuer', ISSUER], 'does not pin the signer on GitHub Actions, where anyone can sign'],
+    [['verify-bundle', '--bundle', 'b.json', 'a.txt', '--certificate-identity-regexp', '.*@.*', '--certificate-oidc-issuer', 'https://accounts.google.com'], 'does not pin the signer on Google accounts'],
+    [['verify-attestation', 'a.txt', '--bundle', 'b.json', '--certificate-identity-regexp', 'https://github\\.com/.*'], 'does not pin the signer on GitHub Actions'],
   ])('exits 2 on usage errors: %j', async (args, message) => {
     const { code, stderr } = await runCli(args as string[]);
     expect(code).toBe(2);

@@ -10,6 +10,7 @@ import { DIST, testdata } from './helpers/package.js';
 const ks = (await import(DIST)) as typeof import('../dist/index.js');
 const { main } = (await import(new URL('../dist/cli/main.js', import.meta.url).href)) as typeof import('../dist/cli/main.js');
 
+const GHA = 'https://token.actions.githubusercontent.com';
 const RUNS = Number(process.env.KERNELSEAL_FUZZ_RUNS ?? 1000);
 const SEED = Number(process.env.KERNELSEAL_FUZZ_SEED ?? 20261122);
 /** Targets that verify signatures run slower: fewer inputs in CI, all of them in a long run. */
@@ -104,18 +105,35 @@ describe('fuzzing the parsers of untrusted input', () => {
   it('policy files: random structures never trust anyone by accident', async () => {
     const leaf = fc.record(
       {
-        identity: fc.oneof(fc.string(), fc.record({ regexp: fc.string() })),
-        issuer: fc.oneof(fc.string(), fc.record({ oneOf: fc.array(fc.string()) })),
+        identity: fc.oneof(fc.string(), fc.record({ regexp: fc.oneof(fc.string(), fc.constantFrom('.*', 'https://github\\.com/.*', 'https://github\\.com/ev.*', '.+/.+')) })),
+        issuer: fc.oneof(fc.string(), fc.record({ oneOf: fc.array(fc.string()) }), fc.constantFrom(GHA, { regexp: '.*' })),
+        predicate: fc.record({ workflowRepository: fc.constant('https://github.com/me/x') }),
         builtin: fc.constantFrom('kernels-community', 'anyone'),
         github: fc.record({ repository: fc.string(), ref: fc.string() }, { requiredKeys: [] }),
         extensions: fc.dictionary(fc.constantFrom('1.3.6.1.4.1.57264.1.12', '1.3.6.1.4.1.57264.1.8', 'x'), fc.string()),
       },
       { requiredKeys: [] },
     );
+    // Leaves on GitHub Actions, the shared issuer: only those that name the signer may be read.
+    const githubLeaf = fc.record(
+      {
+        issuer: fc.constantFrom(GHA, { regexp: '.*' }, { regexp: 'https://token\\.actions\\.githubusercontent\\.com' }),
+        identity: fc.constantFrom({ regexp: '.*' }, { regexp: 'https://github\\.com/.*' }, { regexp: 'https://github\\.com/ev.*' }, { regexp: 'https://github\\.com/me/.*' }),
+        predicate: fc.record({ workflowRepository: fc.constant('https://github.com/me/x') }),
+        extensions: fc.dictionary(fc.constantFrom('1.3.6.1.4.1.57264.1.12', '1.3.6.1.4.1.57264.1.14'), fc.constantFrom('refs/heads/main', { regexp: '.*' }, { regexp: 'https://github\\.com/me/.*' })),
+      },
+      { requiredKeys: ['issuer'] },
+    );
     const policy = fc.letrec((tie) => ({
-      node: fc.oneof({ depthSize: 'small' }, leaf, fc.record({ anyOf: fc.array(tie('node'), { maxLength: 3 }) }), fc.record({ allOf: fc.array(tie('node'), { maxLength: 3 }) })),
+      node: fc.oneof({ depthSize: 'small' }, leaf, githubLeaf, fc.record({ anyOf: fc.array(tie('node'), { maxLength: 3 }) }), fc.record({ allOf: fc.array(tie('node'), { maxLength: 3 }) })),
     })).node;
     const stranger = { subjectAlternativeName: 'https://evil.example/x', extensions: new Map([['1.3.6.1.4.1.57264.1.8', 'https://evil.example']]), undecodable: new Map() };
+    const githubStranger = {
+      subjectAlternativeName: 'https://github.com/evil/x/.github/workflows/a.yml@refs/heads/main',
+      extensions: new Map([['1.3.6.1.4.1.57264.1.8', GHA], ['1.3.6.1.4.1.57264.1.12', 'https://github.com/evil/x']]),
+      undecodable: new Map(),
+    };
+    const claimsToBeMine = { predicateType: 'https://slsa.dev/provenance/v1', predicate: { buildDefinition: { externalParameters: { workflow: { repository: 'https://github.com/me/x' } } } } };
     await check('policy files', fc.oneof(policy, fc.anything({ maxDepth: 4 })), (json) => {
       let parsed;
       try {
@@ -128,6 +146,9 @@ describe('fuzzing the parsers of untrusted input', () => {
       // A stranger from another issuer satisfies no policy that pins an issuer they do not have.
       const reason = parsed.check(stranger);
       if (reason === undefined) expect(JSON.stringify(json)).toContain('https://evil.example');
+      // Nor one on GitHub Actions, which anyone may use, unless the policy names them: not even
+      // with provenance that claims to be someone else's (the signer writes it).
+      if (parsed.check(githubStranger, claimsToBeMine) === undefined) expect(JSON.stringify(json)).toContain('evil');
     });
     expect(() => ks.parsePolicy(JSON.parse(`${'{"anyOf":['.repeat(1000)}{"builtin":"kernels-community"}${']}'.repeat(1000)}`))).toThrow(/nest more than 16 deep/);
   });

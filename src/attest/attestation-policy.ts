@@ -63,9 +63,13 @@ export function githubAttestationPolicy(options: GitHubAttestationPolicyOptions)
   if (identity === undefined) return undefined;
   const parts = [issuerPolicy(options.issuer ?? exactly(GITHUB_ACTIONS_ISSUER)), subjectPolicy(identity)];
   // Certificates from Fulcio before 2023 carry only the legacy GitHub extensions: those stand in.
-  if (repo !== undefined) parts.push(certificateFact('source repository', [FULCIO_OID.sourceRepositoryURI, `https://github.com/${repo}`], [FULCIO_OID.githubWorkflowRepository, repo]));
+  if (repo !== undefined) {
+    parts.push(certificateFact('source repository', [FULCIO_OID.sourceRepositoryURI, `https://github.com/${repo}`], [FULCIO_OID.githubWorkflowRepository, repo], PINS_SIGNER));
+  }
   if (owner !== undefined) {
-    parts.push(certificateFact('source repository owner', [FULCIO_OID.sourceRepositoryOwnerURI, `https://github.com/${owner}`], [FULCIO_OID.githubWorkflowRepository, `${owner}/`, 'prefix']));
+    parts.push(
+      certificateFact('source repository owner', [FULCIO_OID.sourceRepositoryOwnerURI, `https://github.com/${owner}`], [FULCIO_OID.githubWorkflowRepository, `${owner}/`, 'prefix'], PINS_SIGNER),
+    );
   }
   if (options.sourceRef !== undefined) parts.push(certificateFact('source ref', [FULCIO_OID.sourceRepositoryRef, options.sourceRef], [FULCIO_OID.githubWorkflowRef, options.sourceRef]));
   if (options.sourceDigest !== undefined) {
@@ -77,12 +81,17 @@ export function githubAttestationPolicy(options: GitHubAttestationPolicyOptions)
 
 type Expected = [oid: string, value: string, how?: 'prefix'];
 
+/** A fact that names the repository built or its owner: it pins the signer (trust/shared-issuers.ts). */
+const PINS_SIGNER = true;
+
 /** One fact of the certificate: its extension, or the legacy one when the certificate predates it. */
-function certificateFact(name: string, modern: Expected, legacy?: Expected): Policy {
+function certificateFact(name: string, modern: Expected, legacy?: Expected, pinsSigner = false): Policy {
   const shown = (e: Expected) => `${describeExtension(e[0])} ${e[2] === 'prefix' ? 'starting with ' : ''}${JSON.stringify(e[1])}`;
   return {
     description: `${name}: ${shown(modern)}`,
     pinsIssuer: false,
+    pinsSigner,
+    unpinnedIssuers: [],
     check(identity) {
       for (const expected of legacy ? [modern, legacy] : [modern]) {
         const [oid, value, how] = expected;

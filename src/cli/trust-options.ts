@@ -1,7 +1,7 @@
 import { existsSync } from 'node:fs';
 import { readFile } from 'node:fs/promises';
 import { readTrustFile, type TrustFile } from '../trust/policy-file.js';
-import { NAMED_POLICIES, identityPolicy } from '../trust/policy.js';
+import { NAMED_POLICIES, identityPolicy, requirePinned } from '../trust/policy.js';
 import { exactly, matching } from '../trust/string-match.js';
 import { PolicyError } from '../trust/policy-error.js';
 import { TrustedRootError, publicGoodTrustedRoot, readTrustedRoot, type TrustedRoot } from '../sigstore/trusted-root.js';
@@ -100,7 +100,11 @@ async function anchorFrom(values: TrustValues, defaultPolicy: string | undefined
   if (identity || issuer) {
     if (!identity) throw new UsageError('--certificate-oidc-issuer needs --certificate-identity (or --certificate-identity-regexp)');
     if (!issuer) throw new UsageError('--certificate-identity needs --certificate-oidc-issuer (or --certificate-oidc-issuer-regexp)');
-    return { policy: identityPolicy(identity, issuer) };
+    try {
+      return { policy: requirePinned(identityPolicy(identity, issuer)) };
+    } catch (error) {
+      return asUsageError(error);
+    }
   }
   const name = values.policy ?? defaultPolicy;
   if (name === undefined) throw new UsageError('say who is trusted: --certificate-identity and --certificate-oidc-issuer, --policy, or --key');

@@ -2,7 +2,7 @@ import { githubAttestationPolicy } from '../attest/attestation-policy.js';
 import { NpmKeysError, readNpmKeys } from '../attest/npm-keys.js';
 import { verifyAttestation, type VerifiedAttestation } from '../attest/verify-attestation.js';
 import { PolicyError } from '../trust/policy-error.js';
-import { allOf, githubReleasesPolicy, type Policy } from '../trust/policy.js';
+import { allOf, githubReleasesPolicy, requirePinned, type Policy } from '../trust/policy.js';
 import { SLSA_PROVENANCE_V02, SLSA_PROVENANCE_V1 } from '../trust/predicate-policy.js';
 import { exactly, matching } from '../trust/string-match.js';
 import { printable } from './format.js';
@@ -175,7 +175,11 @@ async function policyFrom(values: PolicyValues): Promise<Policy | undefined> {
     if (stray.length > 0) throw new UsageError(`--${stray[0]} needs a signer: --owner, --repo, --signer-workflow, --signer-repo, --certificate-identity or --policy`);
     return undefined;
   }
-  return github && file ? allOf([github, file]) : (github ?? file);
+  try {
+    return requirePinned(github && file ? allOf([github, file]) : (github ?? file)!);
+  } catch (error) {
+    return usage(error);
+  }
 }
 
 function describeAttestation(a: VerifiedAttestation): string {

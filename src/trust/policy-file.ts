@@ -8,7 +8,7 @@ import {
   extensionPolicy,
   githubWorkflowPolicy,
   issuerPolicy,
-  requirePinnedIssuer,
+  requirePinned,
   subjectPolicy,
   type Policy,
 } from './policy.js';
@@ -30,10 +30,11 @@ import { exactly, matching, oneOf, type StringMatch } from './string-match.js';
  *
  * or exactly one of "anyOf" / "allOf": [policy, ...]. A <match> is a string (exact), or
  * { "regexp": "..." } (always anchored), or { "oneOf": ["...", ...] }. "description" may name
- * any policy. Unknown keys are errors, and the whole policy must pin the OIDC issuer.
+ * any policy. Unknown keys are errors; the whole policy must pin the OIDC issuer, and, on a
+ * shared issuer (GitHub Actions, Google accounts...: shared-issuers.ts), the signer.
  */
 export function parsePolicy(json: unknown): Policy {
-  return requirePinnedIssuer(policyFrom(json, '$'));
+  return requirePinned(policyFrom(json, '$'));
 }
 
 /** Reads a policy file; errors name the file. */
