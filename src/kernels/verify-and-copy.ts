@@ -1,7 +1,7 @@
 import { constants } from 'node:fs';
 import { mkdir, mkdtemp, open, rm, type FileHandle } from 'node:fs/promises';
 import { tmpdir } from 'node:os';
-import { dirname, join } from 'node:path';
+import { basename, dirname, join, resolve } from 'node:path';
 import { Digest } from '../digest/digest.js';
 import { DigestError } from '../hashing/errors.js';
 import { changedAfterListed, changedWhileRead, fingerprintChanged, fingerprintOf, holdsMoreThanSize, type FileFingerprint } from '../hashing/fingerprint.js';
@@ -12,7 +12,7 @@ import type { UnhashedEntry } from '../hashing/tree.js';
 import { UnknownFile, type DigestViolation } from '../digest/violations.js';
 import type { VerificationResult } from './result.js';
 import { sortUnhashed } from '../hashing/unhashed-entries.js';
-import { verifySignedMetadata, type VerifyVariantOptions } from './verify-variant.js';
+import { checkPlatform, verifySignedMetadata, type VerifyVariantOptions } from './verify-variant.js';
 
 export type VerifyAndCopyOptions = VerifyVariantOptions & {
   /** Where to create the private copy (a fresh directory inside it). Default: the system temp dir. */
@@ -55,7 +55,7 @@ export async function verifyAndCopyVariant(source: string, options: VerifyAndCop
   const fail = async (
     result:
       | { status: 'digest-mismatch'; violations: DigestViolation[] }
-      | { status: 'hash-failed' | 'copy-failed'; reason: string }
+      | { status: 'hash-failed' | 'copy-failed' | 'platform-mismatch'; reason: string }
       | { status: 'entry-refused'; entries: UnhashedEntry[] },
   ): Promise<CopyResult> => {
     await rm(copy, { recursive: true, force: true });
@@ -79,6 +79,9 @@ export async function verifyAndCopyVariant(source: string, options: VerifyAndCop
     const actual = Digest.fromRaw(digest.algorithm, entries.map((entry) => entry.key), Buffer.concat(hashes));
     const violations = digest.violations(actual);
     if (violations.length > 0) return fail({ status: 'digest-mismatch', violations });
+    // Read from the copy: the bytes that were verified, which nobody else can change.
+    const platform = await checkPlatform(basename(resolve(source)), copy, entries.map((entry) => entry.key));
+    if (platform) return fail(platform);
     await writeCopy(join(copy, 'metadata.json'), metadataBytes);
     await writeCopy(join(copy, 'metadata.json.sigstore'), bundleBytes);
     return { path: copy, source, status: 'verified', signer, metadata, digest };
