@@ -158,3 +158,52 @@ describe('kernelseal verify', () => {
     expect(stderr).toContain(message);
   });
 });
+
+describe('malformed parts of a bundle are verdicts, never a crash of the run', () => {
+  const tsaSigner = () =>
+    ({ method: 'keyless', identityToken: identityToken(githubActionsClaims(REPO)), fulcioURL: sigstore.url, rekorURL: sigstore.url, rekorVersion: 2, tsaURL: sigstore.tsaURL }) as const;
+  /** Replaces one field of a variant's bundle, as whoever writes the directory could. */
+  function editBundle(dir: string, edit: (bundle: { verificationMaterial: Record<string, any> }) => void) {
+    const path = join(dir, 'metadata.json.sigstore');
+    const bundle = JSON.parse(readFileSync(path, 'utf8'));
+    edit(bundle);
+    writeFileSync(path, JSON.stringify(bundle));
+  }
+  const SEQUENCE_OF_INTEGER = Buffer.from([0x30, 0x03, 0x02, 0x01, 0x0a]).toString('base64');
+
+  it('an RFC 3161 timestamp that is a SEQUENCE holding one INTEGER: bundle-invalid, and the next variant is still checked', async () => {
+    const root = tempDir();
+    const [bad, good] = ['torch210-cxx11-cu126-x86_64-linux', 'torch210-cxx11-cu128-x86_64-linux'].map((name) => join(root, name));
+    for (const dir of [bad!, good!]) {
+      cpSync(unsignedVariant(), dir, { recursive: true });
+      await ks.signVariant(dir, { signer: tsaSigner() });
+    }
+    editBundle(bad!, (bundle) => (bundle.verificationMaterial.timestampVerificationData.rfc3161Timestamps[0].signedTimestamp = SEQUENCE_OF_INTEGER));
+    const reason = expect.stringMatching(/^RFC 3161 timestamp 0 does not parse: /);
+    expect(await ks.verifyVariant(bad!, { policy: ks.githubWorkflowPolicy({ repository: REPO }), trustedRoot: sigstore.parsedRoot })).toMatchObject({ status: 'bundle-invalid', reason });
+    const { code, stdout, stderr } = await runCli(['verify', bad!, good!, ...trust, ...byIdentity(), '--json']);
+    expect(stderr).toBe('');
+    expect(code).toBe(1);
+    expect(JSON.parse(stdout)).toEqual([
+      { path: bad, ok: false, status: 'bundle-invalid', reason },
+      expect.objectContaining({ path: good, ok: true, status: 'verified' }),
+    ]);
+  });
+
+  it('verifyBundle owns the parse too, for a Bundle made without parseBundle', async () => {
+    const dir = unsignedVariant();
+    await ks.signVariant(dir, { signer: tsaSigner() });
+    editBundle(dir, (bundle) => (bundle.verificationMaterial.certificate.rawBytes = SEQUENCE_OF_INTEGER));
+    const json = JSON.parse(readFileSync(join(dir, 'metadata.json.sigstore'), 'utf8'));
+    const { bundleFromJSON } = (await import('node:module')).createRequire(import.meta.url)('@sigstore/bundle');
+    const artifact = { bytes: readFileSync(join(dir, 'metadata.json')) };
+    let thrown: unknown;
+    try {
+      ks.verifyBundle(bundleFromJSON(json), artifact, sigstore.parsedRoot, { policy: ks.githubWorkflowPolicy({ repository: REPO }) });
+    } catch (error) {
+      thrown = error;
+    }
+    expect(thrown).toBeInstanceOf(ks.SignatureVerificationError);
+    expect(thrown).toMatchObject({ code: 'BUNDLE_INVALID', message: expect.stringMatching(/^certificate 0 does not parse: /) });
+  });
+});

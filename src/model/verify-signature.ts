@@ -1,5 +1,6 @@
 import { bundleFromJSON } from '@sigstore/bundle';
-import { X509Certificate } from '@sigstore/core';
+import type { X509Certificate } from '@sigstore/core';
+import { BundleError, parseCertificate } from '../sigstore/bundle.js';
 import { createHash, createPublicKey, verify as cryptoVerify, type KeyObject } from 'node:crypto';
 import type { StringMatch } from '../trust/string-match.js';
 import type { TrustedRoot } from '../sigstore/trusted-root.js';
@@ -79,9 +80,10 @@ function verifyWithCertificateChain(signature: ModelSignature, trustedPem: strin
   const material = signature.material as { certificates: Buffer[] };
   const [leaf, ...intermediates] = material.certificates.map((der, i) => {
     try {
-      return X509Certificate.parse(Buffer.from(der));
+      return parseCertificate(der, `certificate ${i} of the bundle`);
     } catch (error) {
-      return fail('CERTIFICATE_ERROR', `certificate ${i} of the bundle does not parse: ${(error as Error).message}`);
+      if (error instanceof BundleError) return fail('CERTIFICATE_ERROR', error.message);
+      throw error;
     }
   }) as [X509Certificate, ...X509Certificate[]];
   let path: X509Certificate[];

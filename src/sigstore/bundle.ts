@@ -7,7 +7,9 @@ import {
   bundleFromJSON,
   type Bundle,
 } from '@sigstore/bundle';
-import { X509Certificate } from '@sigstore/core';
+import { RFC3161Timestamp, X509Certificate } from '@sigstore/core';
+import { createPublicKey } from 'node:crypto';
+import { FULCIO_OID, certificateIdentity } from '../trust/certificate-identity.js';
 import { parseStrictJSON, type StrictJSONError } from '../json/strict-json.js';
 
 export type { Bundle };
@@ -28,7 +30,7 @@ export const BUNDLE_MEDIA_TYPES: readonly string[] = [
 
 /**
  * Parses a Sigstore bundle from its JSON text. Beyond sigstore-js's checks: the media type must
- * be one we know, and every certificate must parse. (What a chain may carry beyond the leaf is
+ * be one we know, and every certificate and timestamp must parse (checkParsable). (What a chain may carry beyond the leaf is
  * checked against the trusted root when verifying.)
  */
 export function parseBundle(text: string | Uint8Array): Bundle {
@@ -52,23 +54,94 @@ export function parseBundle(text: string | Uint8Array): Bundle {
     }
     throw new BundleError(`not a Sigstore bundle: ${(error as Error).message}`, { cause: error });
   }
-  checkCertificates(bundle);
+  checkParsable(bundle);
   return bundle;
 }
 
-function checkCertificates(bundle: Bundle): void {
-  const material = bundle.verificationMaterial.content;
-  const raw =
-    material.$case === 'x509CertificateChain'
-      ? material.x509CertificateChain.certificates.map((c) => c.rawBytes)
-      : material.$case === 'certificate'
-        ? [material.certificate.rawBytes]
+/**
+ * The parts of a bundle that verification reads before any signature over them holds, read
+ * here in full: each certificate (with every field sigstore-js's chain and SCT checks and our
+ * policy read) and each RFC 3161 timestamp (the fields read before its signature is checked).
+ * sigstore-js reads them lazily and throws a TypeError on malformed DER (an INTEGER where a
+ * SEQUENCE should be); read here first, such input is a BundleError (bundle-invalid) with the
+ * part named, and an exception while verifying stays what it is, a bug (docs/architecture.md,
+ * Errors). Log entries are verified whole by sigstore-js's own checks (their malformed fields
+ * are its VerificationErrors, fuzzed in __test__/fuzz.test.ts), their body only once the log's
+ * signature over it holds.
+ */
+export function checkParsable(bundle: Bundle): void {
+  if (parsable.has(bundle)) return;
+  const material = bundle.verificationMaterial;
+  const certificates =
+    material.content.$case === 'x509CertificateChain'
+      ? material.content.x509CertificateChain.certificates.map((c) => c.rawBytes)
+      : material.content.$case === 'certificate'
+        ? [material.content.certificate.rawBytes]
         : [];
-  raw.forEach((bytes, i) => {
-    try {
-      X509Certificate.parse(Buffer.from(bytes));
-    } catch (error) {
-      throw new BundleError(`certificate ${i} does not parse: ${(error as Error).message}`, { cause: error });
-    }
+  certificates.forEach((bytes, i) => owned(`certificate ${i}`, () => readCertificate(Buffer.from(bytes))));
+  (material.timestampVerificationData?.rfc3161Timestamps ?? []).forEach((timestamp, i) =>
+    owned(`RFC 3161 timestamp ${i}`, () => readTimestamp(Buffer.from(timestamp.signedTimestamp))),
+  );
+  parsable.add(bundle);
+}
+
+/** Bundles checkParsable has read (parseBundle's, then verifyBundle's look at the same object). */
+const parsable = new WeakSet<Bundle>();
+
+/**
+ * A certificate of a signature, parsed in full as checkParsable reads a bundle's: a malformed
+ * one is a BundleError naming `part`, never a TypeError later. For certificates that come
+ * outside a bundle (a model signature's private-PKI chain).
+ */
+export function parseCertificate(der: Uint8Array, part: string): X509Certificate {
+  let certificate!: X509Certificate;
+  owned(part, () => {
+    readCertificate(Buffer.from(der));
+    certificate = X509Certificate.parse(Buffer.from(der));
   });
+  return certificate;
+}
+
+/** Runs `read` on part of the bundle; whatever it throws says the part is malformed. */
+function owned(part: string, read: () => void): void {
+  try {
+    read();
+  } catch (error) {
+    throw new BundleError(`${part} does not parse: ${(error as Error).message}`, { cause: error });
+  }
+}
+
+function readCertificate(der: Buffer<ArrayBuffer>): void {
+  const certificate = X509Certificate.parse(der);
+  validDate(certificate.notBefore, 'notBefore');
+  validDate(certificate.notAfter, 'notAfter');
+  for (const field of [certificate.serialNumber, certificate.issuer, certificate.subject, certificate.signatureValue, certificate.tbsCertificate.toDER()]) {
+    if (!Buffer.isBuffer(field)) throw new Error('a field of the certificate is missing');
+  }
+  createPublicKey({ key: certificate.publicKey, format: 'der', type: 'spki' });
+  if (certificate.signatureAlgorithm === undefined) throw new Error('unknown signature algorithm');
+  for (const extension of certificate.extensions) {
+    extension.subs[0]!.toOID();
+    if (extension.subs[extension.subs.length - 1]!.value === undefined) throw new Error('an extension has no value');
+  }
+  void certificate.isCA; // basic constraints and key usage
+  void certificate.extBasicConstraints?.pathLenConstraint;
+  void certificate.extSubjectKeyID?.keyIdentifier;
+  void certificate.extAuthorityKeyID?.keyIdentifier;
+  void certificate.extSubjectAltName?.rfc822Name;
+  for (const sct of certificate.extSCT?.signedCertificateTimestamps ?? []) validDate(sct.datetime, 'an SCT time');
+  void certificate.extension(FULCIO_OID.issuer)?.valueObj.subs?.[0]?.value;
+  certificateIdentity(certificate);
+}
+
+function readTimestamp(der: Buffer<ArrayBuffer>): void {
+  const timestamp = RFC3161Timestamp.parse(der);
+  validDate(timestamp.signingTime, 'genTime');
+  for (const field of [timestamp.signerIssuer, timestamp.signerSerialNumber]) {
+    if (!Buffer.isBuffer(field)) throw new Error('the signer identifier is missing');
+  }
+}
+
+function validDate(date: Date, what: string): void {
+  if (!(date instanceof Date) || Number.isNaN(date.getTime())) throw new Error(`${what} is not a time`);
 }

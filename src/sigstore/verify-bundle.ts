@@ -12,6 +12,7 @@ import { IN_TOTO_PAYLOAD_TYPE } from './dsse.js';
 import { parsePemCertificates, pemKeyBlock } from './pem.js';
 import { verifyPrehashed, type HashName } from './prehashed.js';
 import { parseStrictJSON } from '../json/strict-json.js';
+import { BundleError, checkParsable } from './bundle.js';
 
 /** What was signed: the bytes themselves, or only their digest (`sha256:<hex>` on the CLI). */
 export type Artifact = { bytes: Uint8Array } | { digest: Uint8Array; algorithm: HashName };
@@ -109,6 +110,14 @@ export function verifyEnvelopeBundle(bundle: Bundle, trustedRoot: TrustedRoot, a
 }
 
 function verifyOrThrow(bundle: Bundle, artifact: Artifact | undefined, trustedRoot: TrustedRoot, anchor: TrustAnchor): Signer {
+  // What sigstore-js would parse lazily, parsed first, in the step that owns its failure
+  // (bundle.ts): past it, a TypeError or ReferenceError is a bug, not the bundle's shape.
+  try {
+    checkParsable(bundle);
+  } catch (error) {
+    if (error instanceof BundleError) throw new SignatureVerificationError('BUNDLE_INVALID', error.message, { cause: error });
+    throw error;
+  }
   try {
     return verify(bundle, artifact, trustedRoot, anchor);
   } catch (error) {
@@ -394,7 +403,11 @@ function logFacts(bundle: Bundle): Pick<Signer, 'signedAt' | 'logIndex'> {
   for (const ts of bundle.verificationMaterial.timestampVerificationData?.rfc3161Timestamps ?? []) {
     times.push(RFC3161Timestamp.parse(Buffer.from(ts.signedTimestamp)).signingTime.getTime());
   }
-  const logIndex = bundle.verificationMaterial.tlogEntries[0]?.logIndex;
+  // The log index the log vouches for: the entry's, which its signed promise covers, or else
+  // the one its inclusion proof was checked at. An entry's own field is not covered by a proof
+  // (a Rekor v2 entry has no promise): printing it would print whatever the bundle says.
+  const entry = bundle.verificationMaterial.tlogEntries[0];
+  const logIndex = entry?.inclusionPromise ? entry.logIndex : entry?.inclusionProof?.logIndex;
   return {
     signedAt: times.length > 0 ? new Date(Math.min(...times)).toISOString() : undefined,
     logIndex: logIndex === undefined ? undefined : String(logIndex),
