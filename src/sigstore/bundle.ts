@@ -45,6 +45,7 @@ export function parseBundle(text: string | Uint8Array): Bundle {
   if (typeof mediaType !== 'string' || !BUNDLE_MEDIA_TYPES.includes(mediaType)) {
     throw new BundleError(`unsupported bundle media type ${JSON.stringify(mediaType) ?? '(none)'}`);
   }
+  checkEncodings(json);
   let bundle: Bundle;
   try {
     bundle = bundleFromJSON(json);
@@ -56,6 +57,72 @@ export function parseBundle(text: string | Uint8Array): Bundle {
   }
   checkParsable(bundle);
   return bundle;
+}
+
+/** Fields of a bundle's JSON that hold bytes, in base64 (`*`: every element of a list). */
+const BASE64_FIELDS = [
+  'messageSignature.signature',
+  'messageSignature.messageDigest.digest',
+  'dsseEnvelope.payload',
+  'dsseEnvelope.signatures.*.sig',
+  'verificationMaterial.certificate.rawBytes',
+  'verificationMaterial.x509CertificateChain.certificates.*.rawBytes',
+  'verificationMaterial.tlogEntries.*.logId.keyId',
+  'verificationMaterial.tlogEntries.*.canonicalizedBody',
+  'verificationMaterial.tlogEntries.*.inclusionPromise.signedEntryTimestamp',
+  'verificationMaterial.tlogEntries.*.inclusionProof.rootHash',
+  'verificationMaterial.tlogEntries.*.inclusionProof.hashes.*',
+  'verificationMaterial.timestampVerificationData.rfc3161Timestamps.*.signedTimestamp',
+];
+/** Fields that hold a log index, a time or a tree size: never negative. */
+const COUNT_FIELDS = [
+  'verificationMaterial.tlogEntries.*.logIndex',
+  'verificationMaterial.tlogEntries.*.integratedTime',
+  'verificationMaterial.tlogEntries.*.inclusionProof.logIndex',
+  'verificationMaterial.tlogEntries.*.inclusionProof.treeSize',
+];
+
+/**
+ * Bytes and numbers exactly as written. The protobuf JSON reader decodes base64 leniently (it
+ * drops what is not base64: `INVALID!!!BASE64` reads as other bytes) and takes a negative log
+ * index; either is a malformed bundle, said so, rather than a verdict about whatever bytes or
+ * index the leniency made of it.
+ */
+function checkEncodings(json: unknown): void {
+  for (const path of BASE64_FIELDS) {
+    for (const [at, value] of fieldsAt(json, path)) {
+      if (typeof value !== 'string' || !isBase64(value)) throw new BundleError(`${at} is not base64`);
+    }
+  }
+  for (const path of COUNT_FIELDS) {
+    for (const [at, value] of fieldsAt(json, path)) {
+      const ok = typeof value === 'string' ? /^\d+$/.test(value) : Number.isSafeInteger(value) && (value as number) >= 0;
+      if (!ok) throw new BundleError(`${at} must be a non-negative integer, not ${JSON.stringify(value)}`);
+    }
+  }
+}
+
+/** The values at a dotted `path` (with `*` for each element of a list), by their place. */
+function fieldsAt(json: unknown, path: string): Array<[string, unknown]> {
+  let nodes: Array<[string, unknown]> = [['', json]];
+  for (const key of path.split('.')) {
+    nodes = nodes.flatMap(([at, node]): Array<[string, unknown]> => {
+      if (key === '*') return Array.isArray(node) ? node.map((item, i) => [`${at}[${i}]`, item]) : [];
+      if (typeof node !== 'object' || node === null || Array.isArray(node) || !Object.hasOwn(node, key)) return [];
+      return [[at ? `${at}.${key}` : key, (node as Record<string, unknown>)[key]]];
+    });
+  }
+  return nodes.filter(([, value]) => value !== undefined && value !== null);
+}
+
+/**
+ * Standard or URL-safe base64, padded or not, whose every character and bit is meant; broken
+ * into lines or not (as MIME writes it: real bundles do).
+ */
+function isBase64(text: string): boolean {
+  const plain = text.replace(/\r?\n/g, '').replace(/=+$/, '');
+  if (!/^(?:[A-Za-z0-9+/]*|[A-Za-z0-9_-]*)$/.test(plain) || plain.length % 4 === 1) return false;
+  return Buffer.from(plain, 'base64').toString('base64').replace(/=+$/, '') === plain.replace(/-/g, '+').replace(/_/g, '/');
 }
 
 /**
