@@ -90,7 +90,8 @@ describe('verifyAttestation', () => {
     const result = await ks.verifyAttestation({ artifact: bytes(dir, 'sigstore-js-2.1.0.tgz'), bundles: [path], trustedRoot: publicGood, policy: repo('sigstore/sigstore-js') });
     expect(result.ok).toBe(false);
     expect(result.verified.map((a) => a.source)).toEqual([`${path}:1`]);
-    expect(result.failures.map((f) => f.source)).toEqual([`${path}:2`]);
+    // The edited statement is no longer what was signed: the log's record of it says so first.
+    expect(result.failures).toEqual([{ source: `${path}:2`, code: 'TLOG_BODY_ERROR', reason: 'DSSE payload hash mismatch' }]);
   });
 
   it('refuses an npm entry whose listed predicate type is not the one signed', async () => {
@@ -132,7 +133,9 @@ describe('verifyAttestation', () => {
     const wrong = await verifyNpm([fixture(NPM, 'sigstore-2.3.1.provenance.sigstore.json')], { artifact: bytes('npm-sigstore-1.0.0-slsa-v0.2', 'sigstore-1.0.0.tgz') });
     expect(wrong.failures[0]!.reason).toBe("no subject of the in-toto statement carries the artifact's digest");
     const sha256 = { digest: Buffer.from('1b5041a35f86125db7f872742502470753fd2e1109521b7dbff8a61d229a03c2', 'hex'), algorithm: 'sha256' as const };
-    expect((await verifyNpm([fixture(NPM, 'sigstore-2.3.1.provenance.sigstore.json')], { artifact: sha256 })).ok).toBe(false);
+    expect((await verifyNpm([fixture(NPM, 'sigstore-2.3.1.provenance.sigstore.json')], { artifact: sha256 })).failures).toEqual([
+      { source: fixture(NPM, 'sigstore-2.3.1.provenance.sigstore.json'), code: 'ARTIFACT_MISMATCH', reason: "no subject of the in-toto statement carries the artifact's digest" },
+    ]);
   });
 
   it('refuses what is not an attestation file, naming it', async () => {
@@ -207,7 +210,9 @@ describe('gh-style policies on real attestations', () => {
     expect((await verifyReusable(repo('malancas/attest-demo', { signerWorkflow: signer, sourceRef: 'refs/heads/dev' }))).failures[0]!.reason).toMatch(/source repository ref .* is "refs\/heads\/main"/);
     expect((await verifyReusable(repo('malancas/other', { signerWorkflow: signer }))).failures[0]!.reason).toMatch(/source repository URI/);
     expect((await verifyReusable(ks.githubAttestationPolicy({ owner: 'malancas', signerRepo: 'github/artifact-attestations-workflows' })!)).ok).toBe(true);
-    expect((await verifyReusable(ks.githubAttestationPolicy({ owner: 'evil', signerRepo: 'github/artifact-attestations-workflows' })!)).ok).toBe(false);
+    expect((await verifyReusable(ks.githubAttestationPolicy({ owner: 'evil', signerRepo: 'github/artifact-attestations-workflows' })!)).failures).toEqual([
+      { source: expect.stringMatching(/reusable-workflow-attestation\.sigstore\.json$/), code: 'POLICY_ERROR', reason: expect.stringMatching(/^the signer is not trusted by the policy: source repository owner URI \(1\.3\.6\.1\.4\.1\.57264\.1\.16\) is "https:\/\/github\.com\/malancas", expected/) },
+    ]);
   });
 
   it('a signer workflow or repository alone is refused: it would trust every repository that calls it', async () => {
@@ -277,7 +282,7 @@ describe('gh-style policies on real attestations', () => {
       policy: ks.githubReleasesPolicy,
     };
     expect((await ks.verifyAttestation({ ...options, trustedRoot: githubRoot })).ok).toBe(true);
-    expect((await ks.verifyAttestation({ ...options, trustedRoot: publicGood })).ok).toBe(false);
+    expect((await ks.verifyAttestation({ ...options, trustedRoot: publicGood })).failures).toEqual([{ source: options.bundles[0], code: 'TIMESTAMP_ERROR', reason: 'timestamp could not be verified' }]);
     // A Fulcio certificate always names an issuer: the release identity from a login is refused.
     expect(ks.githubReleasesPolicy.check({ subjectAlternativeName: 'https://dotcom.releases.github.com', extensions: new Map([['1.3.6.1.4.1.57264.1.8', 'https://accounts.google.com']]), undecodable: new Map() })).toMatch(/expected none/);
   });

@@ -267,6 +267,7 @@ describe('3. Python bytecode never gets a bare ✅', () => {
     expect(existsSync(join(dir, '__pycache__')) || existsSync(join(dir, 'relu', 'stale.pyc'))).toBe(false);
     const both = await runCli(['verify', dir, ...cliTrust, '--allow-bytecode', '--remove-bytecode']);
     expect(both.code).toBe(2);
+    expect(both.stderr).toContain('--remove-bytecode and --allow-bytecode exclude each other');
   });
 
   it('bytecode is refused only once everything else holds: a changed file is still the verdict', async () => {
