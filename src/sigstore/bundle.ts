@@ -138,6 +138,7 @@ function isBase64(text: string): boolean {
  */
 export function checkParsable(bundle: Bundle): void {
   if (parsable.has(bundle)) return;
+  checkCounts(bundle);
   const material = bundle.verificationMaterial;
   const certificates =
     material.content.$case === 'x509CertificateChain'
@@ -167,6 +168,28 @@ export function parseCertificate(der: Uint8Array, part: string): X509Certificate
     certificate = X509Certificate.parse(Buffer.from(der));
   });
   return certificate;
+}
+
+/**
+ * The most of each repeated part a bundle may carry. A signature needs one log entry and one
+ * timestamp (a chain a few certificates, a checkpoint a few cosignatures); sigstore-js compares
+ * the log entries and timestamps pairwise for duplicates before it verifies them, so 40,000 of
+ * them in a 16 MiB bundle would keep it busy for hours.
+ */
+export const BUNDLE_LIMITS = { tlogEntries: 16, timestamps: 16, certificates: 16, dsseSignatures: 16, checkpointBytes: 64 * 1024 } as const;
+
+function checkCounts(bundle: Bundle): void {
+  const material = bundle.verificationMaterial;
+  const too = (count: number, limit: number, what: string) => {
+    if (count > limit) throw new BundleError(`the bundle carries ${count} ${what}, more than the ${limit} a signature can need`);
+  };
+  too(material.tlogEntries.length, BUNDLE_LIMITS.tlogEntries, 'transparency log entries');
+  too(material.timestampVerificationData?.rfc3161Timestamps.length ?? 0, BUNDLE_LIMITS.timestamps, 'RFC 3161 timestamps');
+  if (material.content.$case === 'x509CertificateChain') too(material.content.x509CertificateChain.certificates.length, BUNDLE_LIMITS.certificates, 'certificates');
+  if (bundle.content.$case === 'dsseEnvelope') too(bundle.content.dsseEnvelope.signatures.length, BUNDLE_LIMITS.dsseSignatures, 'DSSE signatures');
+  for (const entry of material.tlogEntries) {
+    too(Buffer.byteLength(entry.inclusionProof?.checkpoint?.envelope ?? ''), BUNDLE_LIMITS.checkpointBytes, 'bytes of checkpoint');
+  }
 }
 
 /** Runs `read` on part of the bundle; whatever it throws says the part is malformed. */
