@@ -1,6 +1,6 @@
 import { bundleFromJSON } from '@sigstore/bundle';
 import type { X509Certificate } from '@sigstore/core';
-import { BundleError, parseCertificate } from '../sigstore/bundle.js';
+import { BUNDLE_LIMITS, BundleError, parseCertificate } from '../sigstore/bundle.js';
 import { createHash, createPublicKey, verify as cryptoVerify, type KeyObject } from 'node:crypto';
 import type { StringMatch } from '../trust/string-match.js';
 import type { TrustedRoot } from '../sigstore/trusted-root.js';
@@ -78,6 +78,9 @@ function verifyWithKey(signature: ModelSignature, key: KeyObject, hint: string |
  */
 function verifyWithCertificateChain(signature: ModelSignature, trustedPem: string, identity: StringMatch | undefined, now: Date): VerifiedModelSignature {
   const material = signature.material as { certificates: Buffer[] };
+  if (material.certificates.length > BUNDLE_LIMITS.certificates) {
+    fail('CERTIFICATE_ERROR', `the signature carries ${material.certificates.length} certificates, more than the ${BUNDLE_LIMITS.certificates} a signature can need`);
+  }
   const [leaf, ...intermediates] = material.certificates.map((der, i) => {
     try {
       return parseCertificate(der, `certificate ${i} of the bundle`);

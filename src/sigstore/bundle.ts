@@ -8,7 +8,7 @@ import {
   type Bundle,
 } from '@sigstore/bundle';
 import { RFC3161Timestamp, X509Certificate } from '@sigstore/core';
-import { createPublicKey } from 'node:crypto';
+import { X509Certificate as NodeX509Certificate, createPublicKey } from 'node:crypto';
 import { FULCIO_OID, certificateIdentity } from '../trust/certificate-identity.js';
 import { parseStrictJSON, type StrictJSONError } from '../json/strict-json.js';
 
@@ -203,6 +203,9 @@ function owned(part: string, read: () => void): void {
 
 function readCertificate(der: Buffer<ArrayBuffer>): void {
   const certificate = X509Certificate.parse(der);
+  // OpenSSL's reading too (subjects in messages, key usages: certificate-chain.ts): it refuses
+  // DER that sigstore-js's reader lets through, such as a certificate under another outer tag.
+  new NodeX509Certificate(der);
   validDate(certificate.notBefore, 'notBefore');
   validDate(certificate.notAfter, 'notAfter');
   for (const field of [certificate.serialNumber, certificate.issuer, certificate.subject, certificate.signatureValue, certificate.tbsCertificate.toDER()]) {
