@@ -437,6 +437,27 @@ describe('8. policies and trust anchors', () => {
     expect((await verify()).status).toBe('verified');
   });
 
+  it("a trusted identity's attestation about metadata.json (a DSSE statement naming its digest) is no signature of it", async () => {
+    // The signer's CI may attest files it never built (a scan of a third-party kernel, say):
+    // such a statement names the file's digest in a validly signed envelope.
+    const { createHash } = await import('node:crypto');
+    const dir = await signed(); // a digest in metadata.json; its message signature is replaced below
+    const metadata = readFileSync(join(dir, 'metadata.json'));
+    const statement = {
+      _type: 'https://in-toto.io/Statement/v1',
+      subject: [{ name: 'metadata.json', digest: { sha256: createHash('sha256').update(metadata).digest('hex') } }],
+      predicateType: 'https://example.com/vulnerability-scan/v1',
+      predicate: { verdict: 'vulnerable' },
+    };
+    const envelope = await ks.signEnvelope(Buffer.from(JSON.stringify(statement)), 'application/vnd.in-toto+json', signer());
+    writeFileSync(join(dir, 'metadata.json.sigstore'), ks.serializeBundle(envelope));
+    const reason = 'the bundle holds a DSSE envelope (an attestation about metadata.json), not a signature of it: kernel metadata is signed as a message (cosign sign-blob)';
+    expect(await ks.verifyVariant(dir, { policy, trustedRoot: sigstore.parsedRoot })).toMatchObject({ status: 'signature-invalid', reason });
+    expect(await ks.verifyAndCopyVariant(dir, { policy, trustedRoot: sigstore.parsedRoot, into: tempDir() })).toMatchObject({ status: 'signature-invalid', reason });
+    // verify-bundle, a generic verifier like cosign's, still binds an envelope to its subject.
+    expect(ks.verifyBundle(envelope, { bytes: metadata }, sigstore.parsedRoot, { policy }).identity).toBe(IDENTITY);
+  });
+
   it('options with both a policy and a key are refused as ambiguous, never one silently dropped', async () => {
     const dir = await signed();
     const { publicKey } = await import('node:crypto').then((c) => c.generateKeyPairSync('ec', { namedCurve: 'P-256' }));

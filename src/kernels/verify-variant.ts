@@ -142,8 +142,16 @@ async function readMetadata(dir: string, stop: Stop): Promise<Step<Uint8Array>> 
   return { value: read.bytes };
 }
 
-/** 4. The signature over those bytes, and its signer against the policy or key. */
+/**
+ * 4. The signature over those bytes, and its signer against the policy or key. A message
+ * signature only (design.md section 5: what `cosign sign-blob` makes, and all the reference
+ * verifies): a DSSE envelope is a statement about the bytes (a scan, an SBOM), which a trusted
+ * identity may make about files it never built; it is no signature of the metadata.
+ */
 function checkSignature(bundle: Bundle, metadata: Uint8Array, anchor: TrustAnchor & { trustedRoot?: TrustedRoot }, stop: Stop): Step<Signer> {
+  if (bundle.content.$case !== 'messageSignature') {
+    return stop({ status: 'signature-invalid', reason: 'the bundle holds a DSSE envelope (an attestation about metadata.json), not a signature of it: kernel metadata is signed as a message (cosign sign-blob)' });
+  }
   try {
     return { value: verifyBundle(bundle, { bytes: metadata }, anchor.trustedRoot ?? pinnedTrustedRoot(), anchor) };
   } catch (error) {
