@@ -6,7 +6,7 @@ import { createHash } from 'node:crypto';
 import { existsSync, readFileSync, writeFileSync } from 'node:fs';
 import { join } from 'node:path';
 import { tempDir } from './helpers/fs.js';
-import { githubActionsClaims, identityToken } from './helpers/mock-sigstore.ts';
+import { githubActionsClaims, githubActionsJobEnv, identityToken } from './helpers/mock-sigstore.ts';
 import { withMockSigstore } from './helpers/with-mock-sigstore.ts';
 import { DIST, ROOT, runCli } from './helpers/package.js';
 
@@ -20,20 +20,7 @@ const REF = 'refs/tags/v1.0.0';
 const SHA = 'a1b2c3d4e5f60718293a4b5c6d7e8f9012345678';
 const NO_AMBIENT = { SIGSTORE_ID_TOKEN: '', ACTIONS_ID_TOKEN_REQUEST_URL: '', ACTIONS_ID_TOKEN_REQUEST_TOKEN: '', BUILDKITE: '' };
 /** What a GitHub-hosted job of org/pkg's release workflow, pushed as tag v1.0.0, has in its environment. */
-const GITHUB_ENV = {
-  GITHUB_ACTIONS: 'true',
-  GITHUB_SERVER_URL: 'https://github.com',
-  GITHUB_REPOSITORY: REPO,
-  GITHUB_REPOSITORY_ID: '123456',
-  GITHUB_REPOSITORY_OWNER_ID: '7890',
-  GITHUB_WORKFLOW_REF: `${REPO}/.github/workflows/release.yml@${REF}`,
-  GITHUB_REF: REF,
-  GITHUB_SHA: SHA,
-  GITHUB_EVENT_NAME: 'push',
-  GITHUB_RUN_ID: '42',
-  GITHUB_RUN_ATTEMPT: '1',
-  RUNNER_ENVIRONMENT: 'github-hosted',
-};
+const GITHUB_ENV = githubActionsJobEnv(REPO, 'release.yml', REF, SHA);
 const NOT_GITHUB = Object.fromEntries(Object.keys(GITHUB_ENV).map((name) => [name, '']));
 
 const sigstore = withMockSigstore();
@@ -180,5 +167,69 @@ describe('kernelseal attest', () => {
     const { code, stdout } = await attestCli([a, a]);
     expect(code).toBe(1);
     expect(stdout).toContain('two artifacts are named "same.whl"');
+  });
+});
+
+describe("attest chooses the instance as actions/attest does: a private repository's details never reach the public log", () => {
+  const event = (visibility: string | undefined) => {
+    const path = join(dir, `event-${visibility}.json`);
+    writeFileSync(path, JSON.stringify(visibility === undefined ? {} : { repository: { visibility } }));
+    return path;
+  };
+  // No service flags: the instance's own services. This machine reaches neither, so the failure
+  // names the Fulcio that was asked, and the mock public-good instance sees no request.
+  const attestOn = async (eventPath: string, ...flags: string[]) => {
+    const [file] = artifacts('private.whl') as [string];
+    const before = sigstore.requests.size;
+    const result = await runCli(['attest', file, '--identity-token', token(), '--timeout', '5s', ...flags], { env: { ...NO_AMBIENT, ...GITHUB_ENV, GITHUB_EVENT_PATH: eventPath, KERNELSEAL_TUF_MIRROR: 'http://127.0.0.1:9' } });
+    expect(sigstore.requests.size).toBe(before);
+    expect(existsSync(`${file}.intoto.sigstore.json`)).toBe(false);
+    return result;
+  };
+
+  it.each([['private'], ['internal'], [undefined]])('a %s repository signs on GitHub\'s Fulcio and TSA', async (visibility) => {
+    const { code, stdout } = await attestOn(event(visibility));
+    expect(code).toBe(1);
+    expect(stdout).toMatch(/^❌ not attested: signing failed \(https:\/\/fulcio\.githubapp\.com\)/);
+  });
+
+  it('a public one on public-good, from its signing config; --sigstore chooses explicitly', async () => {
+    expect((await attestOn(event('public'))).stdout).toMatch(/^❌ not attested: signing failed \(https:\/\/fulcio\.sigstore\.dev\)/);
+    expect((await attestOn(event('public'), '--sigstore', 'github')).stdout).toMatch(/signing failed \(https:\/\/fulcio\.githubapp\.com\)/);
+    expect((await attestOn(event('private'), '--sigstore', 'public-good')).stdout).toMatch(/signing failed \(https:\/\/fulcio\.sigstore\.dev\)/);
+  });
+
+  it("GitHub's signing config names no log: the signature is timestamped, not logged", async () => {
+    const { pinnedSigningServices } = (await import('../dist/sign/signing-config.js')) as typeof import('../dist/sign/signing-config.js');
+    expect(pinnedSigningServices('github')).toEqual({ fulcioURL: 'https://fulcio.githubapp.com', tlogUpload: false, tsaURL: 'https://timestamp.githubapp.com/api/v1/timestamp' });
+    expect(pinnedSigningServices('public-good')).toEqual({ fulcioURL: 'https://fulcio.sigstore.dev', rekorURL: 'https://rekor.sigstore.dev', rekorVersion: 1, tsaURL: 'https://timestamp.sigstore.dev/api/v1/timestamp' });
+    expect(pinnedSigningServices('public-good', 2)).toMatchObject({ rekorURL: 'https://log2025-1.rekor.sigstore.dev', rekorVersion: 2 });
+  });
+});
+
+describe("an instance without a transparency log, as GitHub's own (a private instance on the mock)", () => {
+  it('attest signs with its Fulcio and TSA alone, logs nothing, and verifies against that instance\'s root only', async () => {
+    const config = join(dir, 'private-signing-config.json');
+    const service = (url: string) => ({ url, majorApiVersion: 1, validFor: { start: '2020-01-01T00:00:00Z' } });
+    writeFileSync(config, JSON.stringify({ mediaType: 'application/vnd.dev.sigstore.signingconfig.v0.2+json', caUrls: [service(sigstore.url)], rekorTlogUrls: [], tsaUrls: [service(sigstore.tsaURL)] }));
+    const [file] = artifacts('private-pkg.tar.gz') as [string];
+    const logged = () => (sigstore.requests.get('/api/v1/log/entries') ?? 0) + (sigstore.requests.get('/api/v2/log/entries') ?? 0);
+    const before = logged();
+    const made = await runCli(['attest', file, '--identity-token', token(), '--signing-config', config], { env: { ...NO_AMBIENT, ...GITHUB_ENV } });
+    expect(made.code, made.stdout + made.stderr).toBe(0);
+    expect(logged()).toBe(before);
+    const bundle = JSON.parse(readFileSync(`${file}.intoto.sigstore.json`, 'utf8'));
+    expect(bundle.verificationMaterial.tlogEntries ?? []).toEqual([]);
+    expect(bundle.verificationMaterial.timestampVerificationData.rfc3161Timestamps).toHaveLength(1);
+    // The instance's root lists no transparency log (the mock CA still adds SCTs: its CT log stays): a timestamp is what it asks for.
+    const privateRoot = join(dir, 'private-root.json');
+    writeFileSync(privateRoot, JSON.stringify({ ...sigstore.trustedRoot, tlogs: [] }));
+    const verified = await runCli(['verify-attestation', file, '--bundle', `${file}.intoto.sigstore.json`, '--trusted-root', privateRoot, '--repo', REPO, '--json']);
+    expect(verified.code, verified.stdout).toBe(0);
+    new Verifier(toTrustMaterial(TrustedRoot.fromJSON({ ...sigstore.trustedRoot, tlogs: [] })), { tlogThreshold: 0, timestampThreshold: 1 }).verify(toSignedEntity(bundleFromJSON(bundle)));
+    // A root that lists logs wants an entry: the same bundle fails there.
+    const publicRoot = await verifyCli(file, `${file}.intoto.sigstore.json`, '--repo', REPO);
+    expect(publicRoot.code).toBe(1);
+    expect(JSON.parse(publicRoot.stdout).failures[0].code).toBe('TLOG_ERROR');
   });
 });

@@ -282,7 +282,9 @@ describe('gh-style policies on real attestations', () => {
       policy: ks.githubReleasesPolicy,
     };
     expect((await ks.verifyAttestation({ ...options, trustedRoot: githubRoot })).ok).toBe(true);
-    expect((await ks.verifyAttestation({ ...options, trustedRoot: publicGood })).failures).toEqual([{ source: options.bundles[0], code: 'TIMESTAMP_ERROR', reason: 'timestamp could not be verified' }]);
+    expect((await ks.verifyAttestation({ ...options, trustedRoot: publicGood })).failures).toEqual([
+      { source: options.bundles[0], code: 'TIMESTAMP_ERROR', reason: expect.stringMatching(/^timestamp could not be verified \(the signing certificate was issued by "O=GitHub, Inc\., CN=Fulcio Intermediate l1", which the trusted root does not hold/) },
+    ]);
     // A Fulcio certificate always names an issuer: the release identity from a login is refused.
     expect(ks.githubReleasesPolicy.check({ subjectAlternativeName: 'https://dotcom.releases.github.com', extensions: new Map([['1.3.6.1.4.1.57264.1.8', 'https://accounts.google.com']]), undecodable: new Map() })).toMatch(/expected none/);
   });
@@ -314,5 +316,22 @@ describe('kernelseal verify-attestation', () => {
       expect(code, args.join(' ')).toBe(2);
       expect(stderr).toMatch(message);
     }
+  });
+});
+
+describe("SLSA v0.2 in npm's documents, as npm audit signatures reads them", () => {
+  const V02 = 'npm-sigstore-1.0.0-slsa-v0.2';
+  const options = (bundle: string) => ({ artifact: bytes(V02, 'sigstore-1.0.0.tgz'), bundles: [fixture(V02, bundle)], trustedRoot: publicGood, policy: repo('sigstore/sigstore-js'), npmKeys });
+
+  it('accepts v0.2 provenance by default in an npm attestations document', async () => {
+    const result = await ks.verifyAttestation(options('sigstore-1.0.0.attestations.json'));
+    expect(result.ok, JSON.stringify(result.failures)).toBe(true);
+    expect(result.verified.map((a) => a.predicateType)).toEqual(['https://slsa.dev/provenance/v0.2', ks.NPM_PUBLISH_PREDICATE]);
+  });
+
+  it('elsewhere v1 only, unless asked: the same v0.2 statement in a plain bundle is refused by default', async () => {
+    const result = await ks.verifyAttestation(options('sigstore-1.0.0.provenance.sigstore.json'));
+    expect(result.failures).toEqual([expect.objectContaining({ code: 'PREDICATE_TYPE_ERROR' })]);
+    expect((await ks.verifyAttestation({ ...options('sigstore-1.0.0.provenance.sigstore.json'), predicateTypes: ['https://slsa.dev/provenance/v0.2'] })).ok).toBe(true);
   });
 });

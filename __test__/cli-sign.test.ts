@@ -60,7 +60,7 @@ describe('kernelseal sign, keyless', () => {
     expect(refused.stdout).toContain(`source repository URI (1.3.6.1.4.1.57264.1.12) is "https://github.com/${REPO}", expected "https://github.com/huggingface/kernels-community"`);
   });
 
-  it('uses Rekor v2 and a TSA named by a signing config, and SIGSTORE_ID_TOKEN', async () => {
+  it('takes its services from a signing config: Rekor v1 by default, Rekor v2 and the TSA only with --rekor-version 2; SIGSTORE_ID_TOKEN', async () => {
     const config = join(tempDir(), 'signing_config.json');
     const service = (url: string, majorApiVersion: number) => ({ url, majorApiVersion, validFor: { start: '2020-01-01T00:00:00Z' }, operator: 'mock' });
     writeFileSync(
@@ -68,14 +68,19 @@ describe('kernelseal sign, keyless', () => {
       JSON.stringify({
         mediaType: 'application/vnd.dev.sigstore.signingconfig.v0.2+json',
         caUrls: [service(sigstore.url, 1)],
-        rekorTlogUrls: [service(sigstore.url, 1), service(sigstore.url, 2)],
+        rekorTlogUrls: [service(sigstore.url, 2), service(sigstore.url, 1)],
         tsaUrls: [service(sigstore.tsaURL, 1)],
         rekorTlogConfig: { selector: 'ANY' },
         tsaConfig: { selector: 'ANY' },
       }),
     );
+    // The config lists v2 first; v2 is opt-in all the same.
+    const v1 = unsignedVariant();
+    expect((await runCli(['sign', v1, '--signing-config', config], { env: { ...NO_AMBIENT, SIGSTORE_ID_TOKEN: token() } })).code).toBe(0);
+    const v1Bundle = JSON.parse(readFileSync(join(v1, 'metadata.json.sigstore'), 'utf8'));
+    expect(v1Bundle.verificationMaterial.tlogEntries[0].kindVersion).toEqual({ kind: 'hashedrekord', version: '0.0.1' });
     const dir = unsignedVariant();
-    const signed = await runCli(['sign', dir, '--signing-config', config, '--algorithm', 'sha512'], { env: { ...NO_AMBIENT, SIGSTORE_ID_TOKEN: token() } });
+    const signed = await runCli(['sign', dir, '--signing-config', config, '--rekor-version', '2', '--algorithm', 'sha512'], { env: { ...NO_AMBIENT, SIGSTORE_ID_TOKEN: token() } });
     expect(signed.code).toBe(0);
     const bundle = JSON.parse(readFileSync(join(dir, 'metadata.json.sigstore'), 'utf8'));
     expect(bundle.verificationMaterial.tlogEntries[0].kindVersion).toEqual({ kind: 'hashedrekord', version: '0.0.2' });

@@ -1,16 +1,16 @@
 import { describe, expect, it } from 'vitest';
-import { createHash } from 'node:crypto';
-import { existsSync, readFileSync, readdirSync, statSync } from 'node:fs';
+import { spawn } from 'node:child_process';
+import { cpSync, mkdirSync, readdirSync, statSync } from 'node:fs';
 import { join } from 'node:path';
-import { runCli, testdata } from './helpers/package.js';
+import { tempDir } from './helpers/fs.js';
+import { ROOT, runCli, testdata } from './helpers/package.js';
+// The script that runs the whole suite from a checkout: the same command per case.
+import { verifyArgs } from '../scripts/conformance.mjs';
 
 // The bundle-verify cases of sigstore-conformance, through `kernelseal verify-bundle` with the
 // conformance client protocol. Each case runs twice: with the artifact's path, and with
 // sha256:<hex> in its place. A name ending in _fail must fail; every other must pass.
 const CASES = testdata('sigstore-conformance');
-const DEFAULT_IDENTITY =
-  'https://github.com/sigstore-conformance/extremely-dangerous-public-oidc-beacon/.github/workflows/extremely-dangerous-oidc-beacon.yml@refs/heads/main';
-const DEFAULT_ISSUER = 'https://token.actions.githubusercontent.com';
 
 const names = readdirSync(CASES).filter((name) => statSync(join(CASES, name)).isDirectory()).sort();
 
@@ -89,21 +89,8 @@ const EXPECTED_FAILURES: Record<string, string | RegExp> = {
   'wrong-material_fail': "the artifact's sha256 does not match the bundle's message digest",
 };
 
-function argsFor(name: string, mode: 'path' | 'digest'): string[] {
-  const dir = join(CASES, name);
-  const file = (f: string) => join(dir, f);
-  const artifact = existsSync(file('artifact')) ? file('artifact') : join(CASES, 'a.txt');
-  const args = ['verify-bundle', '--offline', '--bundle', file('bundle.sigstore.json')];
-  if (existsSync(file('trusted_root.json'))) args.push('--trusted-root', file('trusted_root.json'));
-  if (existsSync(file('key.pub'))) {
-    args.push('--key', file('key.pub'));
-  } else {
-    const read = (f: string, fallback: string) => (existsSync(file(f)) ? readFileSync(file(f), 'utf8').trim() : fallback);
-    args.push('--certificate-identity', read('identity', DEFAULT_IDENTITY), '--certificate-oidc-issuer', read('issuer', DEFAULT_ISSUER));
-  }
-  args.push(mode === 'path' ? artifact : `sha256:${createHash('sha256').update(readFileSync(artifact)).digest('hex')}`);
-  return args;
-}
+/** The command the suite's harness runs for a case (scripts/conformance.mjs, which runs the whole suite). */
+const argsFor = (name: string, mode: 'path' | 'digest'): string[] => verifyArgs(CASES, join(CASES, name), mode);
 
 describe.concurrent('sigstore-conformance bundle-verify cases', () => {
   it('has the cases, and a recorded reason for each one that must fail', () => {
@@ -141,5 +128,31 @@ describe('failures name what did not fit', () => {
     const { code, stdout } = await runCli(argsFor(name, 'path'));
     expect(code).toBe(1);
     expect(stdout).toContain(`certificate is not valid or expired at the specified date (signed at ${signedAt}; the signing certificate is valid from ${validity})`);
+  });
+});
+
+describe('scripts/conformance.mjs: the whole suite from a checkout', () => {
+  const script = join(ROOT, 'scripts', 'conformance.mjs');
+  const runScript = (...args: string[]) =>
+    new Promise<{ code: number | null; stdout: string }>((resolve) => {
+      const child = spawn(process.execPath, [script, ...args], { stdio: ['ignore', 'pipe', 'inherit'] });
+      let stdout = '';
+      child.stdout.setEncoding('utf8').on('data', (chunk) => (stdout += chunk));
+      child.on('close', (code) => resolve({ code, stdout }));
+    });
+
+  it('runs every case of a checkout twice (path and digest), reports one whose outcome is not the expected one, and exits 1', async () => {
+    // A checkout laid out as the suite's: test/assets/bundle-verify, with a failing case renamed
+    // as if it had to pass.
+    const checkout = tempDir();
+    const assets = join(checkout, 'test', 'assets', 'bundle-verify');
+    mkdirSync(assets, { recursive: true });
+    cpSync(join(CASES, 'a.txt'), join(assets, 'a.txt'));
+    cpSync(join(CASES, 'happy-path-v0.3'), join(assets, 'happy-path-v0.3'), { recursive: true });
+    cpSync(join(CASES, 'signature-mismatch_fail'), join(assets, 'signature-mismatch'), { recursive: true });
+    const { code, stdout } = await runScript(checkout);
+    expect(code).toBe(1);
+    expect(stdout).toContain('FAIL signature-mismatch [path] expected pass, got fail');
+    expect(stdout).toMatch(/2 cases, 4 runs: 2 passed, 2 failed\n$/);
   });
 });

@@ -32,7 +32,7 @@ step "node $(node --version), npm $(npm --version)"
 TARBALL="$WORK/$(tail -n 1 "$WORK/pack.out")"
 [ -f "$TARBALL" ] || fail "npm pack wrote no tarball ($(cat "$WORK/pack.out"))"
 tar -tzf "$TARBALL" >"$WORK/contents"
-for file in package/bin/kernelseal.js package/dist/index.js package/dist/cli/main.js package/trust/public-good.trusted_root.json; do
+for file in package/bin/kernelseal.js package/dist/index.js package/dist/cli/main.js package/trust/public-good.trusted_root.json package/trust/github.trusted_root.json package/trust/github.tuf-root.json package/trust/public-good.signing_config.json package/trust/github.signing_config.json; do
   grep -qx "$file" "$WORK/contents" || fail "the tarball lacks $file"
 done
 if grep -q "^package/__test__/\|^package/src/\|^package/crates/" "$WORK/contents"; then
@@ -89,6 +89,20 @@ printf 'not what was signed\n' >other.txt
 expect 1 "does not match" "$KS" verify-bundle --bundle a.txt.sigstore.json $BEACON --offline other.txt
 expect 1 "not trusted" "$KS" verify-bundle --bundle a.txt.sigstore.json --certificate-identity someone@example.com \
   --certificate-oidc-issuer https://token.actions.githubusercontent.com --offline a.txt
+
+# A trusted publisher list made with the installed kernelseal alone (keys outside the folder),
+# read as a client would, then deciding for the example (a folder list; its state in $WORK).
+export KERNELSEAL_STATE_DIR="$WORK/state"
+expect 0 "a new publisher list" "$KS" publishers init list --keys "$WORK/keys"
+expect 0 "added" "$KS" publishers add list --repos 'kernelseal-examples/*' --policy relu/policy.json --note 'example CI'
+expect 0 "signed" "$KS" publishers sign list --keys "$WORK/keys"
+expect 0 "a client accepts this list" "$KS" publishers check list
+expect 0 "1 entry" "$KS" publishers show list --publishers-root list/metadata/1.root.json
+expect 0 'entry "kernelseal-examples/\*" (example CI)' "$KS" verify relu --repo kernelseal-examples/relu --publishers list \
+  --publishers-root list/metadata/1.root.json --offline --trusted-root relu/trusted_root.json
+expect 1 "has no entry for other-org/relu" "$KS" verify relu --repo other-org/relu --publishers list \
+  --publishers-root list/metadata/1.root.json --offline --trusted-root relu/trusted_root.json
+unset KERNELSEAL_STATE_DIR
 
 # 4. The library: default root (pinned, as verifyVariant uses it), ESM and CommonJS.
 cat >library-check.mjs <<'EOF'

@@ -64,7 +64,10 @@ function listFiles(dir: string): Map<string, Buffer> {
 
 const gitBlobId = (content: Buffer) => createHash('sha1').update(`blob ${content.length}\0`).update(content).digest('hex');
 
-export async function startMockHub(repos: MockRepo[], faults: Faults = {}): Promise<MockHub> {
+/** Answers a request before the kernel routes do (a publisher list: helpers/tuf-repo.ts); true when it answered. */
+export type MockRoute = (path: string, res: ServerResponse) => boolean;
+
+export async function startMockHub(repos: MockRepo[], faults: Faults = {}, routes: MockRoute[] = []): Promise<MockHub> {
   const commits = new Map<string, Commit>(); // `${repoId}@${ref or sha}` -> commit
   for (const repo of repos) {
     for (const [ref, dir] of Object.entries(repo.refs)) {
@@ -88,6 +91,7 @@ export async function startMockHub(repos: MockRepo[], faults: Faults = {}): Prom
   async function handle(req: IncomingMessage, res: ServerResponse) {
     const url = new URL(req.url!, `http://127.0.0.1:${port}`);
     requests.push({ path: url.pathname, range: req.headers.range, authorization: req.headers.authorization });
+    if (routes.some((route) => route(url.pathname, res))) return;
     const api = /^\/api\/kernels\/([^/]+\/[^/]+)\/revision\/([^/]+)$/.exec(url.pathname);
     if (api) {
       const commit = commits.get(`${api[1]}@${decodeURIComponent(api[2]!)}`);

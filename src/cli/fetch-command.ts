@@ -2,6 +2,7 @@ import { getKernel, KernelRefusedError } from '../kernels/hub/get-kernel.js';
 import { HUB_HELP, HUB_OPTIONS, hubOptionsFrom, label, withProgress } from './hub-options.js';
 import { describeSigner, renderResult } from './render-result.js';
 import { TRUST_HELP, TRUST_OPTIONS, trustAnchorFrom, trustedRootFrom } from './trust-options.js';
+import { refuseListFromEnv } from './publisher-options.js';
 import { EXIT_FAILURE, EXIT_OK, UsageError, parseCommandLine, type Command } from './usage.js';
 
 export const fetchCommand: Command = {
@@ -30,6 +31,7 @@ Exit status: 0 fetched and verified, 1 refused or failed, 2 usage error.`,
     const { values, positionals } = parseCommandLine(args, { ...TRUST_OPTIONS, ...HUB_OPTIONS, json: { type: 'boolean', default: false } });
     if (positionals.length !== 1) throw new UsageError('expected exactly one repository id');
     const repoId = positionals[0]!;
+    refuseListFromEnv('fetch');
     const options = await hubOptionsFrom(repoId, values);
     const anchor = await trustAnchorFrom(values, 'kernels-community');
     const trustedRoot = await trustedRootFrom(values);

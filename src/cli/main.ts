@@ -5,6 +5,7 @@ import { benchCommand } from './bench-command.js';
 import { digestCommand } from './digest-command.js';
 import { fetchCommand } from './fetch-command.js';
 import { printable } from './format.js';
+import { publishersCommand } from './publishers-command.js';
 import { signBlobCommand } from './sign-blob-command.js';
 import { signCommand } from './sign-command.js';
 import { signModelCommand } from './sign-model-command.js';
@@ -12,6 +13,7 @@ import { verifyAttestationCommand } from './verify-attestation-command.js';
 import { verifyBundleCommand } from './verify-bundle-command.js';
 import { verifyCommand } from './verify-command.js';
 import { verifyModelCommand } from './verify-model-command.js';
+import { verifyReleaseCommand } from './verify-release-command.js';
 import { EXIT_FAILURE, EXIT_OK, EXIT_USAGE, UsageError, type Command } from './usage.js';
 
 
@@ -19,6 +21,7 @@ const commands: Command[] = [
   verifyCommand,
   verifyBundleCommand,
   verifyAttestationCommand,
+  verifyReleaseCommand,
   fetchCommand,
   signCommand,
   signBlobCommand,
@@ -27,6 +30,7 @@ const commands: Command[] = [
   attestCommand,
   digestCommand,
   benchCommand,
+  publishersCommand,
 ];
 
 /** The names people already type for our commands: the kernels CLI's, cosign's. */

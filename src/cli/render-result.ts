@@ -12,7 +12,14 @@ export function renderResult(result: VerificationResult): string {
   const v = printable(result.path);
   switch (result.status) {
     case 'verified':
-      return [`✅ ${v}: kernel metadata is correctly signed`, `   ${describeSigner(result.signer)}`, ...describeBytecode(v, result.bytecode)].join('\n');
+      return [
+        `✅ ${v}: kernel metadata is correctly signed`,
+        `   ${describeSigner(result.signer)}`,
+        ...describePublisher(result.signer),
+        ...describeBytecode(v, result.bytecode),
+        ...(result.provenance ? describeProvenance(result.provenance) : []),
+        ...(result.sourceMismatch ? [`⚠️  ${v}: source mismatch kept (--allow-source-mismatch): ${printable(result.sourceMismatch)}`] : []),
+      ].join('\n');
     case 'signature-missing':
       return `❌ ${v}: cannot verify kernel integrity, signature not found`;
     case 'bundle-invalid':
@@ -41,9 +48,36 @@ export function renderResult(result: VerificationResult): string {
       ].join('\n');
     case 'signature-invalid':
       return `❌ ${v}: metadata signature verification failed:\n${printable(result.reason)}`;
+    case 'provenance-invalid':
+      return `❌ ${v}: provenance verification failed:\n${printable(result.reason)}`;
+    case 'source-mismatch':
+      return [
+        `❌ ${v}: the signed metadata's source is not the signer's:`,
+        printable(result.reason),
+        `   ${describeSigner(result.signer)}`,
+        '(a workflow that signs builds another run made: verify them with --allow-source-mismatch)',
+      ].join('\n');
     case 'variant-invalid':
       return `❌ ${v}: not a kernel variant: ${printable(result.reason)}`;
   }
+}
+
+/** With a publisher list: the entry that trusted the signer, its note, and the list's version. */
+function describePublisher(signer: Signer): string[] {
+  const entry = signer.publisher;
+  if (!entry) return [];
+  const note = entry.note === undefined ? '' : ` (${printable(entry.note)})`;
+  const version = entry.listVersion === undefined ? '' : ` version ${entry.listVersion}`;
+  return [`   trusted by the publisher list ${printable(entry.list)}${version}, entry ${printable(JSON.stringify(entry.repos))}${note}`];
+}
+
+/** A variant's verified provenance: the build it describes. */
+function describeProvenance(provenance: NonNullable<Extract<VerificationResult, { status: 'verified' }>['provenance']>): string[] {
+  const f = provenance.facts;
+  return [
+    `   provenance ${printable(provenance.path)}: ${printable(describeSigner(provenance.signer))}`,
+    `     built from ${printable(f.workflowRepository ?? '(unknown)')} @ ${printable(f.sourceDigest ?? '(unknown)')}${f.workflowRef ? ` (${printable(f.workflowRef)})` : ''} by ${printable(f.workflowPath ?? '(unknown workflow)')}, builder ${printable(f.builderId ?? '(unknown)')}${f.invocationId ? `, run ${printable(f.invocationId)}` : ''}`,
+  ];
 }
 
 /** What was done about bytecode on a verified variant: never a bare ✅ when some was kept. */
@@ -80,6 +114,8 @@ export function resultToJSON(result: VerificationResult): Record<string, unknown
         metadata: { name: result.metadata.name, id: result.metadata.id, version: result.metadata.version, backend: result.metadata.backend },
         digest: { algorithm: result.digest.algorithm, files: result.digest.files.size },
         ...(result.bytecode ? { bytecode: result.bytecode } : {}),
+        ...(result.sourceMismatch ? { sourceMismatch: result.sourceMismatch } : {}),
+        ...(result.provenance ? { provenance: result.provenance } : {}),
       };
     case 'entry-refused':
       return { ...base, entries: result.entries };

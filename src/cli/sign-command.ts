@@ -1,5 +1,6 @@
 import { signedBy } from '../sign/sign-bytes.js';
 import { signVariant } from '../kernels/sign-variant.js';
+import { ProvenanceEnvironmentError, githubActionsProvenance } from '../attest/github-provenance.js';
 import { plural } from './format.js';
 import { ProgressBar } from './progress-bar.js';
 import { describeSigner } from './render-result.js';
@@ -22,6 +23,10 @@ ${SIGNER_HELP}
 
 Options:
   -a, --algorithm sha256|sha512     the digest written into metadata.json (default sha256)
+      --provenance                  in GitHub Actions, also sign SLSA provenance v1 of the
+                                    build (repository, commit, workflow, runner, run) whose
+                                    subject is metadata.json, written beside each variant:
+                                    build/<variant>.provenance.sigstore.json (keyless)
       --json                        print an array of results
 
 Examples:
@@ -37,6 +42,7 @@ Exit status: 0 every variant signed, 1 any failed, 2 usage error.`,
     const { values, positionals } = parseCommandLine(args, {
       ...SIGNER_OPTIONS,
       algorithm: { type: 'string', short: 'a', default: 'sha256' },
+      provenance: { type: 'boolean', default: false },
       json: { type: 'boolean', default: false },
     });
     if (positionals.length === 0) throw new UsageError('expected at least one variant directory');
@@ -46,18 +52,22 @@ Exit status: 0 every variant signed, 1 any failed, 2 usage error.`,
     const refused = targets.filter((target) => 'refused' in target);
     if (refused.length > 0) throw new UsageError(refused.map((target) => `${target.path}: ${(target as { refused: string }).refused}`).join('\n'));
     const variants = targets.map((target) => target.path);
+    // Provenance is read from the GitHub Actions job before anything is hashed or signed.
+    const predicate = values.provenance ? provenanceOfThisJob() : undefined;
     const signer = await signerFrom(values);
+    if (predicate && signer.method !== 'keyless') throw new UsageError('--provenance is signed keylessly, by the identity of the run that built the variants: drop --key');
     const results: Array<Record<string, unknown>> = [];
     for (const path of variants) {
       const bar = new ProgressBar(`hashing ${path}`);
       try {
-        const signed = await signVariant(path, { signer, algorithm, onProgress: (p) => bar.update(p) }).finally(() => bar.clear());
+        const signed = await signVariant(path, { signer, algorithm, ...(predicate ? { provenance: { predicate } } : {}), onProgress: (p) => bar.update(p) }).finally(() => bar.clear());
         const who = signedBy(signed.bundle, signer);
-        results.push({ path, ok: true, metadata: signed.metadataPath, bundle: signed.bundlePath, files: signed.digest.files.size, signer: who });
+        const provenance = signed.provenance?.path;
+        results.push({ path, ok: true, metadata: signed.metadataPath, bundle: signed.bundlePath, ...(provenance ? { provenance } : {}), files: signed.digest.files.size, signer: who });
         if (!values.json) {
           process.stdout.write(
             `✅ ${path}: signed the ${algorithm} digest of ${plural(signed.digest.files.size, 'file')}\n` +
-              `   ${describeSigner(who)}\n   bundle: ${signed.bundlePath}\n`,
+              `   ${describeSigner(who)}\n   bundle: ${signed.bundlePath}\n${provenance ? `   provenance: ${provenance}\n` : ''}`,
           );
         }
       } catch (error) {
@@ -70,3 +80,13 @@ Exit status: 0 every variant signed, 1 any failed, 2 usage error.`,
     return results.every((result) => result.ok) ? EXIT_OK : EXIT_FAILURE;
   },
 };
+
+/** The build provenance of this GitHub Actions job; outside one, a usage error naming what is missing. */
+function provenanceOfThisJob(): Record<string, unknown> {
+  try {
+    return githubActionsProvenance(process.env);
+  } catch (error) {
+    if (error instanceof ProvenanceEnvironmentError) throw new UsageError(`--provenance: ${error.message}`);
+    throw error;
+  }
+}

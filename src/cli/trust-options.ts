@@ -1,10 +1,11 @@
 import { existsSync } from 'node:fs';
 import { readFile } from 'node:fs/promises';
 import { readTrustFile, type TrustFile } from '../trust/policy-file.js';
-import { NAMED_POLICIES, identityPolicy, requirePinned } from '../trust/policy.js';
+import { EXTENSION_NAMES, extensionOid } from '../trust/certificate-identity.js';
+import { NAMED_POLICIES, allOf, extensionPolicy, identityPolicy, requirePinned, serviceIdentityPolicy, type Policy } from '../trust/policy.js';
 import { exactly, matching } from '../trust/string-match.js';
 import { PolicyError } from '../trust/policy-error.js';
-import { TrustedRootError, publicGoodTrustedRoot, readTrustedRoot, type TrustedRoot } from '../sigstore/trusted-root.js';
+import { TrustedRootError, defaultTrustedRoots, publicGoodTrustedRoot, readTrustedRoot, readTrustedRoots, type TrustedRoot } from '../sigstore/trusted-root.js';
 import { checkTrustAnchor, mayWaiveTlog, type TrustAnchor } from '../sigstore/trust-anchor.js';
 import { offlineFromEnv } from '../kernels/hub/hub-env.js';
 import { UsageError } from './usage.js';
@@ -16,6 +17,7 @@ export const TRUST_OPTIONS = {
   'certificate-identity-regexp': { type: 'string' },
   'certificate-oidc-issuer': { type: 'string' },
   'certificate-oidc-issuer-regexp': { type: 'string' },
+  'certificate-extension': { type: 'string', multiple: true },
   key: { type: 'string' },
   'certificate-chain': { type: 'string' },
   'insecure-ignore-tlog': { type: 'boolean', default: false },
@@ -32,6 +34,11 @@ export const TRUST_HELP = `Who is trusted (one of):
       --certificate-oidc-issuer URL the OIDC issuer, exactly (needed with an identity)
       --certificate-oidc-issuer-regexp RE
                                     ... or an anchored regular expression
+      --certificate-extension NAME=VALUE
+                                    also require a Fulcio extension, exactly (repeatable),
+                                    by name or OID: deploymentEnvironment=production,
+                                    sourceRepositoryRef=refs/heads/main, buildTrigger=push,
+                                    sourceRepositoryVisibility=private, ...
       --key PEM                     a public key file, for bundles signed with a managed key
       --certificate-chain PEM       the CA chain of your own PKI (issuer first, root last):
                                     certificates it issued are trusted, optionally only for
@@ -41,10 +48,13 @@ export const TRUST_HELP = `Who is trusted (one of):
                                     with --tlog-upload=false); one it has is still checked
 
 Trusted root:
-      --trusted-root FILE           a trusted_root.json (or client trust config) to use
-                                    instead of Sigstore's public-good instance
-      --offline                     never touch the network: use the public-good root
-                                    pinned in kernelseal instead of refreshing it via TUF
+      --trusted-root FILE           a trusted_root.json (or client trust config), or JSON
+                                    Lines of them (gh attestation trusted-root), to use
+                                    instead of Sigstore's public-good and GitHub's own
+                                    instances; each signature is checked against the root
+                                    whose CA issued its certificate
+      --offline                     never touch the network: use the roots pinned in
+                                    kernelseal instead of refreshing them via TUF
                                     (also: KERNELSEAL_OFFLINE or HF_HUB_OFFLINE set to
                                     1, true, yes or on)`;
 
@@ -54,6 +64,7 @@ type TrustValues = {
   'certificate-identity-regexp'?: string;
   'certificate-oidc-issuer'?: string;
   'certificate-oidc-issuer-regexp'?: string;
+  'certificate-extension'?: string[];
   key?: string;
   'certificate-chain'?: string;
   'insecure-ignore-tlog'?: boolean;
@@ -69,7 +80,20 @@ type TrustValues = {
  * CA only, as src/sigstore/trust-anchor.ts rules.
  */
 export async function trustAnchorFrom(values: TrustValues, defaultPolicy?: string): Promise<TrustAnchor> {
-  const anchor = await anchorFrom(values, defaultPolicy);
+  const extensions = extensionPoliciesFrom(values);
+  let anchor = await anchorFrom(values, defaultPolicy);
+  if (extensions.length > 0) {
+    if (!('policy' in anchor)) throw new UsageError('--certificate-extension tests a Fulcio certificate: it goes with a policy or an identity, not --key or --certificate-chain');
+    anchor = { ...anchor, policy: allOf([anchor.policy, ...extensions]) };
+  }
+  // Whatever the flags made: the issuer pinned, and on a shared issuer the signer (policy.ts).
+  if ('policy' in anchor) {
+    try {
+      requirePinned(anchor.policy);
+    } catch (error) {
+      asUsageError(error);
+    }
+  }
   const insecureIgnoreTlog = values['insecure-ignore-tlog'] === true || anchor.insecureIgnoreTlog === true;
   if (insecureIgnoreTlog && !mayWaiveTlog(checkTrustAnchor(anchor))) {
     throw new UsageError('--insecure-ignore-tlog works only with --key or --certificate-chain: a policy or an identity trusts Fulcio (public-good) certificates, which are worth nothing without their transparency log entry');
@@ -99,16 +123,31 @@ async function anchorFrom(values: TrustValues, defaultPolicy: string | undefined
   }
   if (identity || issuer) {
     if (!identity) throw new UsageError('--certificate-oidc-issuer needs --certificate-identity (or --certificate-identity-regexp)');
+    // A GitHub service's SAN (release attestations) stands alone: its certificates name no issuer.
+    const service = issuer ? undefined : serviceIdentityPolicy(identity);
+    if (service) return { policy: service };
     if (!issuer) throw new UsageError('--certificate-identity needs --certificate-oidc-issuer (or --certificate-oidc-issuer-regexp)');
-    try {
-      return { policy: requirePinned(identityPolicy(identity, issuer)) };
-    } catch (error) {
-      return asUsageError(error);
-    }
+    return { policy: identityPolicy(identity, issuer) };
   }
   const name = values.policy ?? defaultPolicy;
   if (name === undefined) throw new UsageError('say who is trusted: --certificate-identity and --certificate-oidc-issuer, --policy, or --key');
   return policyNamed(name);
+}
+
+/**
+ * --certificate-extension NAME=VALUE: each a Fulcio extension the certificate must carry with
+ * exactly that value, by name (certificate-identity.ts) or OID. Never a policy on its own: it
+ * adds to one that pins the issuer.
+ */
+export function extensionPoliciesFrom(values: { 'certificate-extension'?: string[] }): Policy[] {
+  return (values['certificate-extension'] ?? []).map((flag) => {
+    const at = flag.indexOf('=');
+    const oid = at > 0 ? extensionOid(flag.slice(0, at)) : undefined;
+    if (oid === undefined) {
+      throw new UsageError(`--certificate-extension ${flag}: expected NAME=VALUE, NAME a Fulcio extension's OID or name (${EXTENSION_NAMES.join(', ')})`);
+    }
+    return extensionPolicy(oid, exactly(flag.slice(at + 1)));
+  });
 }
 
 /** A built-in policy, or a trust file: a policy, or a key or private CA (policy-file.ts). */
@@ -137,6 +176,20 @@ function exclusive(values: TrustValues, exact: 'certificate-identity' | 'certifi
     }
   }
   return undefined;
+}
+
+/**
+ * The trusted roots of a verifying command: those --trusted-root names (one root, or JSON Lines
+ * of them as `gh attestation trusted-root` writes), else public-good's and GitHub's own, each
+ * refreshed through its TUF repository unless offline (warnings to stderr). A signature is
+ * checked against the one whose CA issued its certificate.
+ */
+export async function trustedRootsFrom(values: TrustValues): Promise<TrustedRoot[]> {
+  if (values['trusted-root'] !== undefined) return readTrustedRoots(values['trusted-root']).catch(asUsageError);
+  return defaultTrustedRoots({
+    offline: values.offline || offlineFromEnv(),
+    onWarning: (message) => process.stderr.write(`kernelseal: warning: ${message}\n`),
+  });
 }
 
 /** The trusted root: --trusted-root, else public-good (refreshed unless offline; warnings to stderr). */

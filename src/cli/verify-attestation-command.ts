@@ -2,11 +2,11 @@ import { githubAttestationPolicy } from '../attest/attestation-policy.js';
 import { NpmKeysError, readNpmKeys } from '../attest/npm-keys.js';
 import { verifyAttestation, type VerifiedAttestation } from '../attest/verify-attestation.js';
 import { PolicyError } from '../trust/policy-error.js';
-import { allOf, githubReleasesPolicy, requirePinned, type Policy } from '../trust/policy.js';
+import { allOf, githubReleasesPolicy, requirePinned, serviceIdentityPolicy, type Policy } from '../trust/policy.js';
 import { SLSA_PROVENANCE_V02, SLSA_PROVENANCE_V1 } from '../trust/predicate-policy.js';
 import { exactly, matching } from '../trust/string-match.js';
 import { printable } from './format.js';
-import { TRUST_OPTIONS, trustAnchorFrom, trustedRootFrom } from './trust-options.js';
+import { TRUST_OPTIONS, extensionPoliciesFrom, trustAnchorFrom, trustedRootsFrom } from './trust-options.js';
 import { EXIT_FAILURE, EXIT_OK, UsageError, parseCommandLine, type Command } from './usage.js';
 import { readArtifact } from './artifact-operand.js';
 
@@ -38,6 +38,9 @@ Who built it (as gh attestation verify):
                                     ... or an anchored regular expression
       --certificate-oidc-issuer URL the OIDC issuer (default: GitHub Actions')
       --certificate-oidc-issuer-regexp RE
+      --certificate-extension NAME=VALUE
+                                    also require a Fulcio extension (repeatable), by name
+                                    or OID: deploymentEnvironment=production, ...
       --policy NAME|FILE            a policy (also with predicate fields; see README:
                                     Policies); github-releases for GitHub release
                                     attestations; all that is given must hold
@@ -70,6 +73,7 @@ Exit status: 0 all verified and the policy holds, 1 not, 2 usage error.`,
       'certificate-identity-regexp': TRUST_OPTIONS['certificate-identity-regexp'],
       'certificate-oidc-issuer': TRUST_OPTIONS['certificate-oidc-issuer'],
       'certificate-oidc-issuer-regexp': TRUST_OPTIONS['certificate-oidc-issuer-regexp'],
+      'certificate-extension': TRUST_OPTIONS['certificate-extension'],
       'trusted-root': TRUST_OPTIONS['trusted-root'],
       offline: TRUST_OPTIONS.offline,
       bundle: { type: 'string', short: 'b', multiple: true },
@@ -90,7 +94,7 @@ Exit status: 0 all verified and the policy holds, 1 not, 2 usage error.`,
     const subject = positionals[0]!;
     const policy = await policyFrom(values);
     const npmKeys = values['npm-keys'] === undefined ? undefined : await readNpmKeys(values['npm-keys']).catch(usage);
-    const trustedRoot = await trustedRootFrom(values);
+    const trustedRoot = await trustedRootsFrom(values);
     const artifact = await readArtifact(subject);
     const result = await verifyAttestation({ artifact, bundles, trustedRoot, policy, predicateTypes: values['predicate-type'], npmKeys });
     if (values.json) {
@@ -121,6 +125,7 @@ type PolicyValues = {
   'certificate-identity-regexp'?: string;
   'certificate-oidc-issuer'?: string;
   'certificate-oidc-issuer-regexp'?: string;
+  'certificate-extension'?: string[];
 };
 
 /** --policy NAME|FILE: attestations are verified by identities, never by a trust file's key or CA. */
@@ -146,9 +151,15 @@ async function policyFrom(values: PolicyValues): Promise<Policy | undefined> {
   };
   const identity = pick(values['certificate-identity'], values['certificate-identity-regexp'], 'certificate-identity');
   const issuer = pick(values['certificate-oidc-issuer'], values['certificate-oidc-issuer-regexp'], 'certificate-oidc-issuer');
-  let github: Policy | undefined;
+  // A GitHub service's SAN alone (release attestations): no issuer, and none may be named.
+  const service = identity && !issuer ? serviceIdentityPolicy(identity) : undefined;
+  const sourceFlags = (['owner', 'repo', 'signer-workflow', 'signer-repo', 'source-ref', 'source-digest'] as const).filter((flag) => values[flag] !== undefined);
+  if (service && sourceFlags.length > 0) {
+    throw new UsageError(`--certificate-identity ${values['certificate-identity']} is a GitHub service, whose certificates name no repository: --${sourceFlags[0]} cannot hold (verify a release with verify-release)`);
+  }
+  let github: Policy | undefined = service;
   try {
-    github = githubAttestationPolicy({
+    github ??= githubAttestationPolicy({
       owner: values.owner,
       repo: values.repo,
       signerWorkflow: values['signer-workflow'],
@@ -168,15 +179,17 @@ async function policyFrom(values: PolicyValues): Promise<Policy | undefined> {
       : values.policy === 'github-releases'
         ? githubReleasesPolicy // a name for attestations only: no kernel is signed that way
         : await identityPolicyFile(values.policy);
+  const extensions = extensionPoliciesFrom(values);
   if (!github && !file) {
-    const stray = ['source-ref', 'source-digest', 'deny-self-hosted-runners', 'certificate-oidc-issuer', 'certificate-oidc-issuer-regexp'].filter(
+    const stray = ['certificate-extension', 'source-ref', 'source-digest', 'deny-self-hosted-runners', 'certificate-oidc-issuer', 'certificate-oidc-issuer-regexp'].filter(
       (flag) => values[flag as keyof PolicyValues] !== undefined && values[flag as keyof PolicyValues] !== false,
     );
     if (stray.length > 0) throw new UsageError(`--${stray[0]} needs a signer: --owner, --repo, --signer-workflow, --signer-repo, --certificate-identity or --policy`);
     return undefined;
   }
+  const parts = [github, file, ...extensions].filter((p): p is Policy => p !== undefined);
   try {
-    return requirePinned(github && file ? allOf([github, file]) : (github ?? file)!);
+    return requirePinned(parts.length === 1 ? parts[0]! : allOf(parts));
   } catch (error) {
     return usage(error);
   }

@@ -4,7 +4,7 @@ import { SignatureVerificationError, verifyBundle } from '../sigstore/verify-bun
 import { MAX_BUNDLE_BYTES } from '../kernels/verify-variant.js';
 import { DIGEST, readArtifact } from './artifact-operand.js';
 import { describeSigner } from './render-result.js';
-import { TRUST_HELP, TRUST_OPTIONS, trustAnchorFrom, trustedRootFrom } from './trust-options.js';
+import { TRUST_HELP, TRUST_OPTIONS, trustAnchorFrom, trustedRootsFrom } from './trust-options.js';
 import { EXIT_FAILURE, EXIT_OK, UsageError, parseCommandLine, type Command } from './usage.js';
 
 /** `sha256:<hex>` (the conformance protocol), also sha384 and sha512. */
@@ -46,7 +46,7 @@ Exit status: 0 verified, 1 not verified, 2 usage error.`,
     if (values.bundle === undefined && DIGEST.test(subject)) throw new UsageError('--bundle is required for an artifact given by its digest');
     const bundlePath = values.bundle ?? `${subject}.sigstore.json`;
     const anchor = await trustAnchorFrom(values);
-    const trustedRoot = await trustedRootFrom(values);
+    const trustedRoot = await trustedRootsFrom(values);
     const report = (ok: boolean, detail: Record<string, unknown>, line: string) => {
       process.stdout.write(values.json ? `${JSON.stringify({ artifact: subject, ok, ...detail })}\n` : `${line}\n`);
       return ok ? EXIT_OK : EXIT_FAILURE;

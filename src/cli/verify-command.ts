@@ -6,7 +6,8 @@ import { HUB_HELP, HUB_OPTIONS, hubOptionsFrom, label, withProgress } from './hu
 import { printable } from './format.js';
 import { ProgressBar } from './progress-bar.js';
 import { renderResult, resultToJSON } from './render-result.js';
-import { TRUST_HELP, TRUST_OPTIONS, trustAnchorFrom, trustedRootFrom } from './trust-options.js';
+import { TRUST_HELP, TRUST_OPTIONS, trustAnchorFrom, trustedRootsFrom } from './trust-options.js';
+import { PUBLISHER_HELP, PUBLISHER_OPTIONS, publisherAnchorFrom, publisherListNamed } from './publisher-options.js';
 import { EXIT_FAILURE, EXIT_OK, UsageError, parseCommandLine, type Command } from './usage.js';
 import { expandKernel, type VariantTarget } from './variants.js';
 
@@ -61,6 +62,8 @@ kernels-community).
 
 ${TRUST_HELP}
 
+${PUBLISHER_HELP}
+
 Kernels on the Hub:
       --all-variants                verify every variant under build/
 ${HUB_HELP.split('\n').slice(1).join('\n')}
@@ -72,6 +75,16 @@ Python bytecode (*.pyc, __pycache__/): no digest covers it, and Python runs a pl
       --allow-bytecode              keep it, unverified, as the reference does (warns)
 A symlinked directory, a FIFO or device, or a directory named *.pyc always fails: the
 signed digest cannot cover it.
+
+Source and provenance:
+      --provenance                  also verify build/<variant>.provenance.sigstore.json
+                                    (sign --provenance): SLSA provenance of the build whose
+                                    subject is this metadata.json, signed by a signer the
+                                    same policy trusts
+      --allow-source-mismatch       where metadata.json states its source commit and the
+                                    signing certificate names another (1.3.6.1.4.1.57264.1.13),
+                                    warn instead of failing: for workflows that sign builds
+                                    another run made
 
 Output:
       --json                        print an array of results (status, signer, violations)
@@ -86,6 +99,8 @@ Examples:
       'https://github.com/my-org/my-kernel/\\.github/workflows/build\\.yaml@refs/heads/.*' \\
       --certificate-oidc-issuer https://token.actions.githubusercontent.com
   kernelseal verify build/torch-cpu --key signing-key.pub --offline
+  kernelseal verify build/torch210-cxx11-cu128-x86_64-linux --repo kernels-community/relu \\
+      --publishers hf://datasets/trust-org/kernel-publishers --publishers-root root.json
 
 Exit status: 0 every variant verified, 1 any did not, 2 usage error.`,
 
@@ -93,9 +108,12 @@ Exit status: 0 every variant verified, 1 any did not, 2 usage error.`,
     const { values, positionals } = parseCommandLine(args, {
       ...TRUST_OPTIONS,
       ...HUB_OPTIONS,
+      ...PUBLISHER_OPTIONS,
       'all-variants': { type: 'boolean', default: false },
       'remove-bytecode': { type: 'boolean', default: false },
       'allow-bytecode': { type: 'boolean', default: false },
+      provenance: { type: 'boolean', default: false },
+      'allow-source-mismatch': { type: 'boolean', default: false },
       json: { type: 'boolean', default: false },
     });
     if (positionals.length === 0) throw new UsageError('expected at least one variant directory or repo-id@version');
@@ -103,8 +121,14 @@ Exit status: 0 every variant verified, 1 any did not, 2 usage error.`,
     const bytecode = values['remove-bytecode'] ? 'remove' : values['allow-bytecode'] ? 'allow' : 'refuse';
     // Every argument is read before anything is verified: a usage error never comes half-way.
     const targets = hubOrLocal(positionals, values.version !== undefined || values.revision !== undefined);
-    const anchor = await trustAnchorFrom(values, 'kernels-community');
-    const trustedRoot = await trustedRootFrom(values);
+    const warn = (message: string) => process.stderr.write(`kernelseal: warning: ${message}\n`);
+    if (publisherListNamed(values) && targets.some((target) => 'remote' in target)) {
+      throw new UsageError('a publisher list verifies local variants for now (with --repo): fetch the kernel, then verify its folder');
+    }
+    const listed = await publisherAnchorFrom(values, values.repo, warn);
+    const anchor = listed ?? (await trustAnchorFrom(values, 'kernels-community'));
+    const trustedRoots = await trustedRootsFrom(values);
+    const sourceChecks = { provenance: values.provenance, sourceMismatch: values['allow-source-mismatch'] ? ('warn' as const) : ('fail' as const) };
     const results: VerificationResult[] = [];
     const report = (result: VerificationResult) => {
       results.push(result);
@@ -116,7 +140,7 @@ Exit status: 0 every variant verified, 1 any did not, 2 usage error.`,
           if ('refused' in variant) report({ path: variant.path, status: 'variant-invalid', reason: variant.refused });
           else {
             const bar = new ProgressBar(`verifying ${printable(variant.path)}`);
-            report(await verifyVariant(variant.path, { ...anchor, trustedRoot, bytecode, onProgress: (p) => bar.update(p) }).finally(() => bar.clear()));
+            report(await verifyVariant(variant.path, { ...anchor, trustedRoot: trustedRoots, bytecode, ...sourceChecks, onProgress: (p) => bar.update(p) }).finally(() => bar.clear()));
           }
         }
         continue;
@@ -126,7 +150,7 @@ Exit status: 0 every variant verified, 1 any did not, 2 usage error.`,
       const variants = values['all-variants'] ? (await listVariants(repoId, options)).variants : [options.variant];
       for (const variant of variants) {
         try {
-          const kernel = await withProgress(`${repoId} ${variant ?? ''}`.trim(), (progress) => getKernel(repoId, { ...options, variant, ...anchor, trustedRoot, ...progress }));
+          const kernel = await withProgress(`${repoId} ${variant ?? ''}`.trim(), (progress) => getKernel(repoId, { ...options, variant, ...anchor, trustedRoot: trustedRoots[0], ...progress }));
           if (!kernel.verified) report({ path: label(kernel), status: 'signature-missing' });
           else report({ path: label(kernel), status: 'verified', signer: kernel.signer!, metadata: kernel.metadata!, digest: kernel.digest! });
         } catch (error) {

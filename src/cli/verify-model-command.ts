@@ -1,7 +1,7 @@
 import { verifyModel } from '../model/verify-model.js';
 import { ProgressBar } from './progress-bar.js';
 import { modelResultToJSON, renderModelResult } from './render-result.js';
-import { TRUST_HELP, TRUST_OPTIONS, trustAnchorFrom, trustedRootFrom } from './trust-options.js';
+import { TRUST_HELP, TRUST_OPTIONS, trustAnchorFrom, trustedRootsFrom } from './trust-options.js';
 import { MODEL_SIGNING_FLAGS, checkMethod, splitMethod } from './model-signing-flags.js';
 import { EXIT_FAILURE, EXIT_OK, UsageError, parseCommandLine, renameFlags, type Command } from './usage.js';
 
@@ -74,7 +74,7 @@ Exit status: 0 verified, 1 not verified, 2 usage error.`,
       trust[name] = values[alias];
     }
     const anchor = await trustAnchorFrom(trust);
-    const trustedRoot = 'policy' in anchor ? await trustedRootFrom(values) : undefined;
+    const trustedRoot = 'policy' in anchor ? await trustedRootsFrom(values) : undefined;
     const model = positionals[0]!;
     const bar = new ProgressBar(`hashing ${model}`);
     const result = await verifyModel(model, {

@@ -1,10 +1,14 @@
 import { bundleToJSON, type Bundle } from '@sigstore/bundle';
-import { stat } from 'node:fs/promises';
 import { join } from 'node:path';
 import type { Digest } from '../digest/digest.js';
 import { writeFileAtomic } from '../fs/atomic-write.js';
 import { metadataWithDigest, readMetadataText } from './write-digest.js';
-import { signBytes, SigningError, type SignerOptions } from '../sign/sign-bytes.js';
+import { signBytes, signEnvelope, SigningError, type SignerOptions } from '../sign/sign-bytes.js';
+import { IN_TOTO_PAYLOAD_TYPE } from '../sigstore/dsse.js';
+import { SLSA_PROVENANCE_V1 } from '../trust/predicate-policy.js';
+import { provenancePath } from './variant-provenance.js';
+import { createHash } from 'node:crypto';
+import { readFile, stat } from 'node:fs/promises';
 import { describeUnhashed } from '../hashing/unhashed-entries.js';
 import { hashTree, type HashVariantOptions } from '../hashing/hash-variant.js';
 
@@ -12,6 +16,12 @@ export interface SignVariantOptions extends HashVariantOptions {
   signer: SignerOptions;
   /** The digest algorithm written into metadata.json: sha256 (default) or sha512. */
   algorithm?: 'sha256' | 'sha512';
+  /**
+   * Also sign SLSA provenance v1 of this build (the GitHub Actions job's, githubActionsProvenance)
+   * whose subject is the SHA-256 of the new metadata.json, as a DSSE bundle written beside the
+   * variant (variant-provenance.ts, provenancePath). Keyless only, as every build provenance.
+   */
+  provenance?: { predicate: Record<string, unknown> };
 }
 
 export interface SignedVariant {
@@ -19,6 +29,8 @@ export interface SignedVariant {
   bundlePath: string;
   bundle: Bundle;
   digest: Digest;
+  /** Where the provenance was written, with its bundle, when asked for. */
+  provenance?: { path: string; bundle: Bundle };
 }
 
 /** The JSON text of a bundle as written to disk. */
@@ -47,13 +59,30 @@ export async function signVariant(dir: string, options: SignVariantOptions): Pro
   }
   const newText = metadataWithDigest(oldText, digest, metadataPath);
   const bundle = await signBytes(Buffer.from(newText, 'utf8'), options.signer);
+  // Everything is signed before anything is written.
+  const provenance = options.provenance ? await signProvenance(dir, newText, options.provenance.predicate, options.signer) : undefined;
   const bundlePath = join(dir, 'metadata.json.sigstore');
+  const oldBundle = await readFile(bundlePath).catch(() => undefined);
   await writeFileAtomic(metadataPath, newText);
   try {
     await writeFileAtomic(bundlePath, serializeBundle(bundle));
+    if (provenance) await writeFileAtomic(provenance.path, serializeBundle(provenance.bundle));
   } catch (error) {
     await writeFileAtomic(metadataPath, oldText);
+    if (oldBundle) await writeFileAtomic(bundlePath, oldBundle);
     throw error;
   }
-  return { metadataPath, bundlePath, bundle, digest };
+  return { metadataPath, bundlePath, bundle, digest, ...(provenance ? { provenance } : {}) };
+}
+
+/** The in-toto statement of a variant's build: its subject is metadata.json, which lists every file. */
+async function signProvenance(dir: string, metadataText: string, predicate: Record<string, unknown>, signer: SignerOptions): Promise<{ path: string; bundle: Bundle }> {
+  if (signer.method !== 'keyless') throw new SigningError('INPUT_INVALID', 'provenance is signed keylessly, by the identity of the run that built the variant: drop --key');
+  const statement = {
+    _type: 'https://in-toto.io/Statement/v1',
+    subject: [{ name: 'metadata.json', digest: { sha256: createHash('sha256').update(metadataText, 'utf8').digest('hex') } }],
+    predicateType: SLSA_PROVENANCE_V1,
+    predicate,
+  };
+  return { path: provenancePath(dir), bundle: await signEnvelope(Buffer.from(JSON.stringify(statement)), IN_TOTO_PAYLOAD_TYPE, signer) };
 }

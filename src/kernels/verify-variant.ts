@@ -7,9 +7,11 @@ import { Digest } from '../digest/digest.js';
 import { readBounded } from '../fs/read-bounded.js';
 import { DigestError } from '../hashing/errors.js';
 import { MetadataError, parseMetadata, type KernelMetadata } from './metadata.js';
+import { sourceMismatch } from './source-provenance.js';
+import { verifyVariantProvenance, type VariantProvenance } from './variant-provenance.js';
 import { BundleError, parseBundle, type Bundle } from '../sigstore/bundle.js';
-import { pinnedTrustedRoot, type TrustedRoot } from '../sigstore/trusted-root.js';
-import { SignatureVerificationError, checkTrustAnchor, verifyBundle, type Signer, type TrustAnchor } from '../sigstore/verify-bundle.js';
+import { pinnedTrustedRoot } from '../sigstore/trusted-root.js';
+import { SignatureVerificationError, checkTrustAnchor, verifyBundle, type Signer, type TrustAnchor, type TrustedRoots } from '../sigstore/verify-bundle.js';
 import type { DistributiveOmit } from '../types.js';
 import type { BytecodeHandled, VerificationResult } from './result.js';
 import { removeBytecode, sortUnhashed, type BytecodeHandling } from '../hashing/unhashed-entries.js';
@@ -22,12 +24,20 @@ export const MAX_METADATA_BYTES = 256 * 1024 * 1024;
 
 export type VerifyVariantOptions = TrustAnchor &
   HashOptions & {
-    /** Default: the public-good root pinned in this package (no network). */
-    trustedRoot?: TrustedRoot;
+    /** Default: the public-good root pinned in this package (no network). Several: the one that issued the certificate. */
+    trustedRoot?: TrustedRoots;
     /** Default: the selected digest backend. */
     backend?: DigestBackend;
     /** Python bytecode in the variant: refused (default), removed, or allowed (src/digest/unhashed-entries.ts). */
     bytecode?: BytecodeHandling;
+    /**
+     * When the source metadata.json states is not the one the signing certificate names: fail
+     * (default, status `source-mismatch`), or verify with a warning (a workflow that signs
+     * builds made by another run: the signature then vouches for files its run did not build).
+     */
+    sourceMismatch?: 'fail' | 'warn';
+    /** Also verify the variant's SLSA provenance (sign --provenance), with the same trust: variant-provenance.ts. */
+    provenance?: boolean;
   };
 
 /**
@@ -51,11 +61,20 @@ export async function verifyVariant(path: string, options: VerifyVariantOptions)
     cancel.abort();
     return signed.result;
   }
-  const { signer, metadata, digest } = signed.value;
+  const { signer, metadata, digest, sourceWarning, metadataBytes } = signed.value;
+  let provenance: VariantProvenance | undefined;
+  if (options.provenance) {
+    const checked = await verifyVariantProvenance(path, metadataBytes, metadata, options, options.trustedRoot ?? pinnedTrustedRoot());
+    if ('reason' in checked) {
+      cancel.abort();
+      return { path, status: 'provenance-invalid', reason: checked.reason };
+    }
+    provenance = checked.value;
+  }
   if (digest.algorithm !== EARLY_ALGORITHM) cancel.abort();
   const files = await checkFiles(path, digest, options, stopAt(path), digest.algorithm === EARLY_ALGORITHM ? early : undefined);
   if ('result' in files) return files.result;
-  return { path, status: 'verified', signer, metadata, digest, ...(files.value.bytecode ? { bytecode: files.value.bytecode } : {}) };
+  return { path, status: 'verified', signer, metadata, digest, ...(files.value.bytecode ? { bytecode: files.value.bytecode } : {}), ...(sourceWarning ? { sourceMismatch: sourceWarning } : {}), ...(provenance ? { provenance } : {}) };
 }
 
 /**
@@ -74,6 +93,8 @@ export interface SignedMetadata {
   digest: Digest;
   metadataBytes: Uint8Array;
   bundleBytes: Uint8Array;
+  /** The source mismatch a caller chose to be warned of (sourceMismatch: 'warn'). */
+  sourceWarning?: string;
 }
 
 /**
@@ -97,9 +118,12 @@ export async function verifySignedMetadata(path: string, options: VerifyVariantO
   onSignatureHolds?.();
   const metadata = checkMetadata(path, metadataBytes.value, stop);
   if ('result' in metadata) return metadata;
+  // 5b. The source the metadata states against the one the certificate names.
+  const mismatch = sourceMismatch(metadata.value, signer.value);
+  if (mismatch && options.sourceMismatch !== 'warn') return stop({ status: 'source-mismatch', reason: mismatch, signer: signer.value });
   const digest = metadata.value.digest;
   if (!digest) return stop({ status: 'digest-missing' });
-  return { value: { signer: signer.value, metadata: metadata.value, digest, metadataBytes: metadataBytes.value, bundleBytes: bundleBytes.value } };
+  return { value: { signer: signer.value, metadata: metadata.value, digest, metadataBytes: metadataBytes.value, bundleBytes: bundleBytes.value, ...(mismatch ? { sourceWarning: mismatch } : {}) } };
 }
 
 /** What verifyVariant starts hashing with as soon as the signature holds: the kernels default. */
@@ -148,7 +172,7 @@ async function readMetadata(dir: string, stop: Stop): Promise<Step<Uint8Array>> 
  * verifies): a DSSE envelope is a statement about the bytes (a scan, an SBOM), which a trusted
  * identity may make about files it never built; it is no signature of the metadata.
  */
-function checkSignature(bundle: Bundle, metadata: Uint8Array, anchor: TrustAnchor & { trustedRoot?: TrustedRoot }, stop: Stop): Step<Signer> {
+function checkSignature(bundle: Bundle, metadata: Uint8Array, anchor: TrustAnchor & { trustedRoot?: TrustedRoots }, stop: Stop): Step<Signer> {
   if (bundle.content.$case !== 'messageSignature') {
     return stop({ status: 'signature-invalid', reason: 'the bundle holds a DSSE envelope (an attestation about metadata.json), not a signature of it: kernel metadata is signed as a message (cosign sign-blob)' });
   }

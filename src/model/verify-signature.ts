@@ -3,8 +3,7 @@ import type { X509Certificate } from '@sigstore/core';
 import { BUNDLE_LIMITS, BundleError, parseCertificate } from '../sigstore/bundle.js';
 import { createHash, createPublicKey, verify as cryptoVerify, type KeyObject } from 'node:crypto';
 import type { StringMatch } from '../trust/string-match.js';
-import type { TrustedRoot } from '../sigstore/trusted-root.js';
-import { SignatureVerificationError, type SignatureVerificationErrorCode, keyId, parseKey, verifyEnvelopeBundle, type Signer } from '../sigstore/verify-bundle.js';
+import { SignatureVerificationError, type SignatureVerificationErrorCode, keyId, parseKey, verifyEnvelopeBundle, type Signer, type TrustedRoots } from '../sigstore/verify-bundle.js';
 import { anchorMismatch, checkTrustAnchor, type TrustAnchor } from '../sigstore/trust-anchor.js';
 import { CertificateChainError, checkSigningUsage, subjectOf, verifyPrivateCaSigner } from '../sigstore/certificate-chain.js';
 import { legacyPreAuthEncoding, preAuthEncoding } from '../sigstore/dsse.js';
@@ -34,7 +33,7 @@ export interface VerifiedModelSignature {
  * the hash of the key's curve (SHA-384 for P-384), which sigstore-js cannot do. The anchor
  * must fit the signature's kind. Throws SignatureVerificationError.
  */
-export function verifyModelSignature(signature: ModelSignature, anchor: TrustAnchor, trustedRoot: TrustedRoot, now = new Date()): VerifiedModelSignature {
+export function verifyModelSignature(signature: ModelSignature, anchor: TrustAnchor, trustedRoot: TrustedRoots, now = new Date()): VerifiedModelSignature {
   const kind = checkTrustAnchor(anchor);
   const { material } = signature;
   const mismatch = anchorMismatch(kind, material.kind === 'publicKey' ? 'publicKey' : 'certificate', 'model');

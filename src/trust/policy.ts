@@ -210,6 +210,24 @@ export function noIssuerPolicy(): Policy {
 
 export const GITHUB_RELEASES_IDENTITY = 'https://dotcom.releases.github.com';
 
+/**
+ * The SANs of GitHub's release service: `https://<trust domain>.releases.github.com`, "dotcom"
+ * for github.com (gh release verify builds the same from its trust domain).
+ */
+const SERVICE_IDENTITY = /^https:\/\/[a-z0-9](?:[a-z0-9-]*[a-z0-9])?\.releases\.github\.com$/;
+
+/**
+ * A policy that names a GitHub service's SAN exactly and no issuer: such certificates carry no
+ * OIDC issuer, so "no issuer" is required and is the pin. Only exact SANs (or a list of them) of
+ * that form qualify: a pattern, or any other SAN, is no pin, and the rule that every policy pins
+ * its issuer stands (requirePinned). Undefined when `identity` does not qualify.
+ */
+export function serviceIdentityPolicy(identity: StringMatch): Policy | undefined {
+  const values = identity.values;
+  if (!values || values.length === 0 || !values.every((v) => SERVICE_IDENTITY.test(v))) return undefined;
+  return allOf([noIssuerPolicy(), subjectPolicy(identity)], `identity ${identity.description}, no OIDC issuer (a GitHub service)`);
+}
+
 /** GitHub release attestations, signed by GitHub itself on its own Sigstore instance (`verify-attestation --policy github-releases`). */
 export const githubReleasesPolicy: Policy = allOf(
   [noIssuerPolicy(), subjectPolicy(exactly(GITHUB_RELEASES_IDENTITY))],

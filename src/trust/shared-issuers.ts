@@ -55,10 +55,10 @@ export function sharedIssuersAccepted(issuer: StringMatch): string[] {
  * (which `my-org-evil` matches) pin nobody.
  */
 export function pinsSubject(match: StringMatch): boolean {
-  const accepts = match.accepts;
-  if (accepts === undefined) return false;
-  if ('values' in accepts) return true;
-  return SHARED_ISSUERS.some(({ owner }) => (owner === EMAIL ? owner.test(accepts.suffix) : owner.test(accepts.prefix)));
+  if (match.values !== undefined) return true;
+  const literal = match.literal;
+  if (literal === undefined) return false;
+  return SHARED_ISSUERS.some(({ owner }) => (owner === EMAIL ? owner.test(literal.suffix) : owner.test(literal.prefix)));
 }
 
 /** The Fulcio extensions that name the repository built, its owner, or the workflow that built it. */
@@ -79,9 +79,10 @@ const SIGNER_EXTENSIONS = new Map<string, 'uri' | 'repository' | 'identifier'>([
  */
 export function pinsExtension(oid: string, match: StringMatch): boolean {
   const kind = SIGNER_EXTENSIONS.get(oid);
-  const accepts = match.accepts;
-  if (kind === undefined || accepts === undefined) return false;
-  if ('values' in accepts) return true;
-  if (kind === 'uri') return SHARED_ISSUERS.some(({ owner }) => owner !== EMAIL && owner.test(accepts.prefix));
-  return kind === 'repository' && /^[^/]+\//.test(accepts.prefix);
+  if (kind === undefined) return false;
+  if (match.values !== undefined) return true;
+  const literal = match.literal;
+  if (literal === undefined) return false;
+  if (kind === 'uri') return SHARED_ISSUERS.some(({ owner }) => owner !== EMAIL && owner.test(literal.prefix));
+  return kind === 'repository' && /^[^/]+\//.test(literal.prefix);
 }

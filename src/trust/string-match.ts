@@ -4,29 +4,29 @@ import { PolicyError } from './policy-error.js';
 export interface StringMatch {
   /** For messages: `"x"`, `matching ^(?:re)$`, `one of "a", "b"`. */
   readonly description: string;
-  test(value: string): boolean;
+  /** The values it accepts when it is a list of them (exactly, oneOf); absent for a pattern. */
+  readonly values?: readonly string[];
   /**
-   * What every value the match accepts is known to be: one of a list (exactly, oneOf), or text
-   * that starts with `prefix` and ends with `suffix` (a regexp's literal ends; "" when it has
-   * none). Absent: nothing is known. Whether a policy pins a signer is read from it
-   * (src/trust/shared-issuers.ts).
+   * For a pattern: the literal text every value it accepts starts and ends with ("" when none:
+   * literalEnds). Whether a policy pins a signer is read from it and from `values`
+   * (src/trust/shared-issuers.ts); absent on both, nothing is known.
    */
-  readonly accepts?: { readonly values: readonly string[] } | { readonly prefix: string; readonly suffix: string };
+  readonly literal?: { readonly prefix: string; readonly suffix: string };
+  test(value: string): boolean;
 }
 
 /** Matches `expected` exactly. */
 export function exactly(expected: string): StringMatch {
-  return { description: JSON.stringify(expected), test: (value) => value === expected, accepts: { values: [expected] } };
+  return { description: JSON.stringify(expected), values: [expected], test: (value) => value === expected };
 }
 
 /** Matches any of `values` exactly. */
 export function oneOf(values: readonly string[]): StringMatch {
   if (values.length === 0) throw new PolicyError('a "oneOf" list must not be empty');
-  const list = [...values];
   return {
-    description: `one of ${list.map((v) => JSON.stringify(v)).join(', ')}`,
-    test: (value) => list.includes(value),
-    accepts: { values: list },
+    description: `one of ${values.map((v) => JSON.stringify(v)).join(', ')}`,
+    values: [...values],
+    test: (value) => values.includes(value),
   };
 }
 
@@ -44,7 +44,7 @@ export function matching(source: string): StringMatch {
   } catch (error) {
     throw new PolicyError(`invalid regular expression ${JSON.stringify(source)}: ${(error as Error).message}`, { cause: error });
   }
-  return { description: `matching ${regex.source}`, test: (value) => regex.test(value), accepts: literalEnds(source) };
+  return { description: `matching ${regex.source}`, literal: literalEnds(source), test: (value) => regex.test(value) };
 }
 
 /**

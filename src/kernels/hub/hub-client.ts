@@ -344,3 +344,54 @@ function hubFile(sibling: unknown, where: string): HubFile {
   }
   return { path: s.rfilename, size, blobId: s.blobId, ...(s.lfs ? { lfsSha256: s.lfs.sha256 as string } : {}) };
 }
+
+/** What fetchBytes needs: the Hub client's endpoint, token and deadline, a bound, and a way to cancel. */
+export interface FetchBytesOptions extends Pick<HubClientOptions, 'endpoint' | 'token' | 'timeoutMs'> {
+  /** Read no more than this; a larger answer is refused (HUB_REFUSED). */
+  maxBytes: number;
+  signal?: AbortSignal;
+}
+
+/**
+ * One GET of a small file for readers other than the kernel fetch (a publisher list's TUF
+ * metadata, docs/publishers.md): the user agent and deadline (for the answer and for each chunk)
+ * of HubClient, the token sent only to the Hub endpoint's own origin (never to another server,
+ * nor to the hosts a redirect leads to), at most `maxBytes` read. An error status is a HubError
+ * carrying it; no answer is HUB_UNREACHABLE.
+ */
+export async function fetchBytes(url: string, options: FetchBytesOptions): Promise<Uint8Array> {
+  const endpoint = new URL((options.endpoint ?? process.env.HF_ENDPOINT ?? 'https://huggingface.co').replace(/\/+$/, ''));
+  const target = new URL(url);
+  const token = target.origin === endpoint.origin ? (options.token ?? hubToken()) : undefined;
+  const server = target.origin === endpoint.origin ? `the Hub (${target.origin})` : target.origin;
+  const watchdog = new Watchdog(options.timeoutMs ?? 30_000, server);
+  const signal = options.signal ? AbortSignal.any([options.signal, watchdog.signal]) : watchdog.signal;
+  let response: Response;
+  try {
+    response = await fetch(url, { headers: { 'user-agent': USER_AGENT, ...(token ? { authorization: `Bearer ${token}` } : {}) }, redirect: 'follow', signal });
+    watchdog.kick();
+  } catch (error) {
+    watchdog.stop();
+    if (options.signal?.aborted) throw options.signal.reason;
+    if (watchdog.fired) throw watchdog.error();
+    const cause = (error as Error).cause ? ((error as Error).cause as Error).message : (error as Error).message;
+    throw new HubError(`cannot reach ${server}: ${cause}`, undefined, true);
+  }
+  try {
+    if (!response.ok) throw new HubError(`${url}: ${server} answered ${response.status}`, response.status);
+    const chunks: Uint8Array[] = [];
+    let total = 0;
+    for await (const chunk of response.body as unknown as AsyncIterable<Uint8Array>) {
+      watchdog.kick();
+      total += chunk.length;
+      if (total > options.maxBytes) throw new HubError(`${url}: more than the ${options.maxBytes} bytes allowed`);
+      chunks.push(chunk);
+    }
+    return Buffer.concat(chunks);
+  } catch (error) {
+    throw watchdog.fired ? watchdog.error() : error;
+  } finally {
+    watchdog.stop();
+    await response.body?.cancel().catch(() => {});
+  }
+}
