@@ -159,6 +159,22 @@ describe('kernelseal verify', () => {
   });
 });
 
+describe('a policy from the flags pins the signer on GitHub Actions', () => {
+  it('an identity pattern that names nobody is refused, unless --certificate-extension names the repository', async () => {
+    const dir = await signed();
+    const open = ['verify', dir, ...trust, '--certificate-identity-regexp', '.*', '--certificate-oidc-issuer', ISSUER];
+    const refused = await runCli(open);
+    expect(refused.code).toBe(2);
+    expect(refused.stderr).toContain('the policy does not pin the signer on GitHub Actions, where anyone can sign');
+    const pinned = await runCli([...open, '--certificate-extension', `sourceRepositoryURI=https://github.com/${REPO}`]);
+    expect(pinned.stdout).toContain('✅');
+    expect(pinned.code).toBe(0);
+    const other = await runCli([...open, '--certificate-extension', 'sourceRepositoryURI=https://github.com/someone/else']);
+    expect(other.code).toBe(1);
+    expect(other.stdout).toContain(`source repository URI (1.3.6.1.4.1.57264.1.12) is "https://github.com/${REPO}", expected "https://github.com/someone/else"`);
+  });
+});
+
 describe('malformed parts of a bundle are verdicts, never a crash of the run', () => {
   const tsaSigner = () =>
     ({ method: 'keyless', identityToken: identityToken(githubActionsClaims(REPO)), fulcioURL: sigstore.url, rekorURL: sigstore.url, rekorVersion: 2, tsaURL: sigstore.tsaURL }) as const;
