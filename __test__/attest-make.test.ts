@@ -84,6 +84,9 @@ describe('kernelseal attest', () => {
     }
     const otherRepo = await verifyCli(wheel, `${wheel}.intoto.sigstore.json`, '--repo', 'org/other');
     expect(otherRepo.code).toBe(1);
+    expect(JSON.parse(otherRepo.stdout).failures).toEqual([
+      expect.objectContaining({ code: 'POLICY_ERROR', reason: 'the signer is not trusted by the policy: identity is "https://github.com/org/pkg/.github/workflows/release.yml@refs/tags/v1.0.0", expected matching ^(?:https:\\/\\/github\\.com\\/org\\/other\\/.+)$' }),
+    ]);
     // A policy file on the predicate holds on what attest wrote.
     const policy = join(dir, 'policy.json');
     writeFileSync(policy, JSON.stringify({ issuer: 'https://token.actions.githubusercontent.com', github: { repository: REPO }, predicate: { builderId: 'https://github.com/actions/runner/github-hosted', workflowRef: REF } }));
@@ -111,7 +114,9 @@ describe('kernelseal attest', () => {
     writeFileSync(predicate, JSON.stringify({ spdxVersion: 'SPDX-2.3' }));
     const sbom = join(dir, 'sbom.jsonl');
     expect((await attestCli([file, '--predicate-type', 'https://spdx.dev/Document/v2.3', '--predicate', predicate, '--output', sbom], NOT_GITHUB)).code).toBe(0);
-    expect((await verifyCli(file, sbom, '--repo', REPO)).code).toBe(1);
+    const notAsked = await verifyCli(file, sbom, '--repo', REPO);
+    expect(notAsked.code).toBe(1);
+    expect(JSON.parse(notAsked.stdout).failures).toEqual([expect.objectContaining({ code: 'PREDICATE_TYPE_ERROR', reason: expect.stringMatching(/^predicate type "https:\/\/spdx\.dev\/Document\/v2\.3" is not one asked for/) })]);
     expect((await verifyCli(file, sbom, '--repo', REPO, '--predicate-type', 'https://spdx.dev/Document/v2.3')).code).toBe(0);
   });
 
@@ -153,7 +158,7 @@ describe('kernelseal attest', () => {
     const refused = [{ source: bundle, code: 'ARTIFACT_MISMATCH', reason: 'the DSSE payload is not a JSON in-toto statement: duplicate key "predicateType": its meaning would depend on the parser' }];
     expect((await ks.verifyAttestation({ ...options, policy: ks.githubAttestationPolicy({ repo: REPO })! })).failures).toEqual(refused);
     // The same reason when the policy reads the predicate it cannot have.
-    const onPredicate = ks.parsePolicy({ issuer: 'https://token.actions.githubusercontent.com', predicate: { buildType: { regexp: '.*' } } });
+    const onPredicate = ks.parsePolicy({ issuer: 'https://token.actions.githubusercontent.com', github: { repository: REPO }, predicate: { buildType: { regexp: '.*' } } });
     expect((await ks.verifyAttestation({ ...options, policy: onPredicate })).failures).toEqual(refused);
   });
 

@@ -294,11 +294,15 @@ describe('kernelseal sign-blob', () => {
     expect((await check(['--certificate-identity', IDENTITY, '--certificate-oidc-issuer', ISSUER])).code).toBe(0);
     const digest = `sha256:${createHash('sha256').update(readFileSync(wheel)).digest('hex')}`;
     expect((await check(['--certificate-identity', IDENTITY, '--certificate-oidc-issuer', ISSUER], digest)).code).toBe(0);
-    expect((await check(['--certificate-identity', 'https://github.com/other/x', '--certificate-oidc-issuer', ISSUER])).code).toBe(1);
+    const other = await check(['--certificate-identity', 'https://github.com/other/x', '--certificate-oidc-issuer', ISSUER]);
+    expect(other.code).toBe(1);
+    expect(other.stdout).toBe(`❌ ${wheel}: the signer is not trusted by the policy: identity is "${IDENTITY}", expected "https://github.com/other/x"\n`);
     // Without --bundle, verify-bundle looks where sign-blob wrote it (and needs it for a digest).
     const byDefault = await runCli(['verify-bundle', '--trusted-root', sigstore.trustedRootPath, '--certificate-identity', IDENTITY, '--certificate-oidc-issuer', ISSUER, wheel]);
     expect(byDefault.code).toBe(0);
-    expect((await runCli(['verify-bundle', '--certificate-identity', IDENTITY, '--certificate-oidc-issuer', ISSUER, digest])).code).toBe(2);
+    const noBundle = await runCli(['verify-bundle', '--certificate-identity', IDENTITY, '--certificate-oidc-issuer', ISSUER, digest]);
+    expect(noBundle.code).toBe(2);
+    expect(noBundle.stderr).toContain('--bundle is required for an artifact given by its digest');
 
     const { privateKey, publicKey } = generateKeyPairSync('ec', { namedCurve: 'P-256' });
     writeFileSync(join(dir, 'k.pem'), pem(privateKey, 'pkcs8'));

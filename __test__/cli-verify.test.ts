@@ -162,9 +162,77 @@ describe('kernelseal verify', () => {
     [['verify', '.', '--certificate-identity-regexp', '(', '--certificate-oidc-issuer', ISSUER], 'invalid regular expression'],
     [['verify-bundle', `sha256:${'ab'.repeat(32)}`, '--certificate-identity', IDENTITY, '--certificate-oidc-issuer', ISSUER], '--bundle is required for an artifact given by its digest'],
     [['verify-bundle', '--bundle', 'b.json', 'a.txt'], 'say who is trusted'],
+    [['verify', '.', '--certificate-identity-regexp', '.*', '--certificate-oidc-issuer', ISSUER], 'does not pin the signer on GitHub Actions, where anyone can sign'],
+    [['verify-bundle', '--bundle', 'b.json', 'a.txt', '--certificate-identity-regexp', '.*@.*', '--certificate-oidc-issuer', 'https://accounts.google.com'], 'does not pin the signer on Google accounts'],
+    [['verify-attestation', 'a.txt', '--bundle', 'b.json', '--certificate-identity-regexp', 'https://github\\.com/.*'], 'does not pin the signer on GitHub Actions'],
   ])('exits 2 on usage errors: %j', async (args, message) => {
     const { code, stderr } = await runCli(args as string[]);
     expect(code).toBe(2);
     expect(stderr).toContain(message);
+  });
+});
+
+describe('a policy from the flags pins the signer on GitHub Actions', () => {
+  it('an identity pattern that names nobody is refused, unless --certificate-extension names the repository', async () => {
+    const dir = await signed();
+    const open = ['verify', dir, ...trust, '--certificate-identity-regexp', '.*', '--certificate-oidc-issuer', ISSUER];
+    const refused = await runCli(open);
+    expect(refused.code).toBe(2);
+    expect(refused.stderr).toContain('the policy does not pin the signer on GitHub Actions, where anyone can sign');
+    const pinned = await runCli([...open, '--certificate-extension', `sourceRepositoryURI=https://github.com/${REPO}`]);
+    expect(pinned.stdout).toContain('✅');
+    expect(pinned.code).toBe(0);
+    const other = await runCli([...open, '--certificate-extension', 'sourceRepositoryURI=https://github.com/someone/else']);
+    expect(other.code).toBe(1);
+    expect(other.stdout).toContain(`source repository URI (1.3.6.1.4.1.57264.1.12) is "https://github.com/${REPO}", expected "https://github.com/someone/else"`);
+  });
+});
+
+describe('malformed parts of a bundle are verdicts, never a crash of the run', () => {
+  const tsaSigner = () =>
+    ({ method: 'keyless', identityToken: identityToken(githubActionsClaims(REPO)), fulcioURL: sigstore.url, rekorURL: sigstore.url, rekorVersion: 2, tsaURL: sigstore.tsaURL }) as const;
+  /** Replaces one field of a variant's bundle, as whoever writes the directory could. */
+  function editBundle(dir: string, edit: (bundle: { verificationMaterial: Record<string, any> }) => void) {
+    const path = join(dir, 'metadata.json.sigstore');
+    const bundle = JSON.parse(readFileSync(path, 'utf8'));
+    edit(bundle);
+    writeFileSync(path, JSON.stringify(bundle));
+  }
+  const SEQUENCE_OF_INTEGER = Buffer.from([0x30, 0x03, 0x02, 0x01, 0x0a]).toString('base64');
+
+  it('an RFC 3161 timestamp that is a SEQUENCE holding one INTEGER: bundle-invalid, and the next variant is still checked', async () => {
+    const root = tempDir();
+    const [bad, good] = ['torch210-cxx11-cu126-x86_64-linux', 'torch210-cxx11-cu128-x86_64-linux'].map((name) => join(root, name));
+    for (const dir of [bad!, good!]) {
+      cpSync(unsignedVariant(), dir, { recursive: true });
+      await ks.signVariant(dir, { signer: tsaSigner() });
+    }
+    editBundle(bad!, (bundle) => (bundle.verificationMaterial.timestampVerificationData.rfc3161Timestamps[0].signedTimestamp = SEQUENCE_OF_INTEGER));
+    const reason = expect.stringMatching(/^RFC 3161 timestamp 0 does not parse: /);
+    expect(await ks.verifyVariant(bad!, { policy: ks.githubWorkflowPolicy({ repository: REPO }), trustedRoot: sigstore.parsedRoot })).toMatchObject({ status: 'bundle-invalid', reason });
+    const { code, stdout, stderr } = await runCli(['verify', bad!, good!, ...trust, ...byIdentity(), '--json']);
+    expect(stderr).toBe('');
+    expect(code).toBe(1);
+    expect(JSON.parse(stdout)).toEqual([
+      { path: bad, ok: false, status: 'bundle-invalid', reason },
+      expect.objectContaining({ path: good, ok: true, status: 'verified' }),
+    ]);
+  });
+
+  it('verifyBundle owns the parse too, for a Bundle made without parseBundle', async () => {
+    const dir = unsignedVariant();
+    await ks.signVariant(dir, { signer: tsaSigner() });
+    editBundle(dir, (bundle) => (bundle.verificationMaterial.certificate.rawBytes = SEQUENCE_OF_INTEGER));
+    const json = JSON.parse(readFileSync(join(dir, 'metadata.json.sigstore'), 'utf8'));
+    const { bundleFromJSON } = (await import('node:module')).createRequire(import.meta.url)('@sigstore/bundle');
+    const artifact = { bytes: readFileSync(join(dir, 'metadata.json')) };
+    let thrown: unknown;
+    try {
+      ks.verifyBundle(bundleFromJSON(json), artifact, sigstore.parsedRoot, { policy: ks.githubWorkflowPolicy({ repository: REPO }) });
+    } catch (error) {
+      thrown = error;
+    }
+    expect(thrown).toBeInstanceOf(ks.SignatureVerificationError);
+    expect(thrown).toMatchObject({ code: 'BUNDLE_INVALID', message: expect.stringMatching(/^certificate 0 does not parse: /) });
   });
 });

@@ -137,9 +137,13 @@ describe('release attestations (gh release verify, verify-asset)', () => {
       expect(refused.stderr).toMatch(/does not pin the OIDC issuer/);
     }
     // verify-attestation's flags default the issuer to GitHub Actions' (as gh does): a pattern gets no exemption.
+    // (And on GitHub Actions, anyone's SAN matches `.*`: refused before anything is verified.)
     const pattern = await attest('--certificate-identity-regexp', '.*', '--json');
-    expect(pattern.code).toBe(1);
-    expect(JSON.parse(pattern.stdout).results[0].failures[0].reason).toBe('the signer is not trusted by the policy: the certificate names no OIDC issuer');
+    expect(pattern.code).toBe(2);
+    expect(pattern.stderr).toMatch(/the policy does not pin the signer on GitHub Actions, where anyone can sign/);
+    const owner = await attest('--certificate-identity-regexp', 'https://github\\.com/bdehamer/.*', '--json');
+    expect(owner.code).toBe(1);
+    expect(JSON.parse(owner.stdout).results[0].failures[0].reason).toBe('the signer is not trusted by the policy: the certificate names no OIDC issuer');
     expect((await attest('--certificate-identity', 'https://dotcom.releases.github.com', '--repo', 'bdehamer/delme')).code).toBe(2);
   });
 
@@ -156,12 +160,17 @@ describe('Fulcio extensions by name, up to .23 (deployment environment)', () => 
   const GHA = { '1.3.6.1.4.1.57264.1.8': 'https://token.actions.githubusercontent.com' };
 
   it('policy files name any extension, by name or OID; an unknown name is an error', () => {
-    const policy = ks.parsePolicy({ issuer: GHA['1.3.6.1.4.1.57264.1.8'], extensions: { deploymentEnvironment: 'production', '1.3.6.1.4.1.57264.1.22': 'private' } });
-    expect(policy.check(identity({ ...GHA, '1.3.6.1.4.1.57264.1.23': 'production', '1.3.6.1.4.1.57264.1.22': 'private' }))).toBeUndefined();
-    expect(policy.check(identity({ ...GHA, '1.3.6.1.4.1.57264.1.23': 'staging', '1.3.6.1.4.1.57264.1.22': 'private' }))).toBe(
+    // On GitHub Actions a policy also names whose builds it trusts (here the repository owner, by name).
+    const extensions = { sourceRepositoryOwnerURI: 'https://github.com/org', deploymentEnvironment: 'production', '1.3.6.1.4.1.57264.1.22': 'private' };
+    const policy = ks.parsePolicy({ issuer: GHA['1.3.6.1.4.1.57264.1.8'], extensions });
+    const org = { ...GHA, '1.3.6.1.4.1.57264.1.16': 'https://github.com/org' };
+    expect(policy.check(identity({ ...org, '1.3.6.1.4.1.57264.1.23': 'production', '1.3.6.1.4.1.57264.1.22': 'private' }))).toBeUndefined();
+    expect(policy.check(identity({ ...org, '1.3.6.1.4.1.57264.1.23': 'staging', '1.3.6.1.4.1.57264.1.22': 'private' }))).toBe(
       'deployment environment (1.3.6.1.4.1.57264.1.23) is "staging", expected "production"',
     );
-    expect(policy.check(identity({ ...GHA, '1.3.6.1.4.1.57264.1.22': 'private' }))).toBe('the certificate has no deployment environment (1.3.6.1.4.1.57264.1.23)');
+    expect(policy.check(identity({ ...org, '1.3.6.1.4.1.57264.1.22': 'private' }))).toBe('the certificate has no deployment environment (1.3.6.1.4.1.57264.1.23)');
+    const { sourceRepositoryOwnerURI: _, ...anyone } = extensions;
+    expect(() => ks.parsePolicy({ issuer: GHA['1.3.6.1.4.1.57264.1.8'], extensions: anyone })).toThrow(/^the policy does not pin the signer on GitHub Actions/);
     expect(() => ks.parsePolicy({ issuer: 'x', extensions: { deploymentEnviroment: 'production' } })).toThrow(/"deploymentEnviroment" is neither an OID nor a Fulcio extension's name \(issuerV1, .*deploymentEnvironment\)/);
   });
 

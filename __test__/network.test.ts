@@ -143,7 +143,7 @@ describe('offline and the cache', () => {
     const silent = await silentServer();
     const env = { HF_HUB_OFFLINE: value, HF_ENDPOINT: silent.url, HF_HUB_CACHE: cacheDir, KERNELSEAL_TUF_MIRROR: silent.url, KERNELSEAL_TUF_CACHE: tempDir() };
     // No --trusted-root: the public-good root would be refreshed through TUF if offline were ignored.
-    const { code, stderr } = await runCli(['verify', `${REPO}@1`, '--variant', CPU, '--certificate-identity-regexp', '.*', '--certificate-oidc-issuer', 'https://token.actions.githubusercontent.com'], { env });
+    const { code, stderr } = await runCli(['verify', `${REPO}@1`, '--variant', CPU, '--certificate-identity-regexp', `https://github\\.com/${REPO.split('/')[0]}/.*`, '--certificate-oidc-issuer', 'https://token.actions.githubusercontent.com'], { env });
     expect(silent.connections()).toBe(0);
     expect(stderr).not.toContain('warning');
     expect(code).toBe(1); // the mock's signature does not chain to the public-good root: refused, offline

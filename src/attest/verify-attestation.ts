@@ -136,7 +136,8 @@ function verifyOne(attestation: LoadedAttestation, options: VerifyAttestationOpt
     const policy = options.policy;
     if (!policy) return fail('POLICY_REQUIRED', 'signed with a certificate: say who is trusted (--owner, --repo, --signer-workflow, --certificate-identity or --policy)');
     const statement = 'statement' in parsed ? parsed.statement : undefined;
-    anchor = { policy: { description: policy.description, pinsIssuer: policy.pinsIssuer, check: (identity) => policy.check(identity, statement) } };
+    const { description, pinsIssuer, pinsSigner, unpinnedIssuers } = policy;
+    anchor = { policy: { description, pinsIssuer, pinsSigner, unpinnedIssuers, check: (identity) => policy.check(identity, statement) } };
     trustedBy = 'policy';
   }
   let signer: Signer;

@@ -270,6 +270,8 @@ export function renderResult(result: VerificationResult, checked?: Checked): str
         `❌ ${v}: kernel integrity check failed, entries the signed digest cannot cover:`,
         ...result.entries.map((entry) => `${printable(entry.path)}: ${describeUnhashed(entry.reason)}`),
       ].join('\n');
+    case 'platform-mismatch':
+      return `❌ ${v}: kernel integrity check failed, built for another platform than its name says:\n${printable(result.reason)}`;
     case 'bytecode-present':
       return [
         `❌ ${v}: Python bytecode that no signature covers (Python would run it instead of the signed sources):`,

@@ -2,7 +2,7 @@ import { existsSync } from 'node:fs';
 import { readFile } from 'node:fs/promises';
 import { readTrustFile, type TrustFile } from '../trust/policy-file.js';
 import { EXTENSION_NAMES, extensionOid } from '../trust/certificate-identity.js';
-import { NAMED_POLICIES, allOf, extensionPolicy, identityPolicy, serviceIdentityPolicy, type Policy } from '../trust/policy.js';
+import { NAMED_POLICIES, allOf, extensionPolicy, identityPolicy, requirePinned, serviceIdentityPolicy, type Policy } from '../trust/policy.js';
 import { exactly, matching } from '../trust/string-match.js';
 import { PolicyError } from '../trust/policy-error.js';
 import { TrustedRootError, defaultTrustedRoots, publicGoodTrustedRoot, readTrustedRoot, readTrustedRoots, type TrustedRoot } from '../sigstore/trusted-root.js';
@@ -105,6 +105,14 @@ export async function trustAnchorFrom(values: TrustValues, defaultPolicy?: strin
   if (extensions.length > 0) {
     if (!('policy' in anchor)) throw new UsageError('--certificate-extension tests a Fulcio certificate: it goes with a policy or an identity, not --key or --certificate-chain');
     anchor = { ...anchor, policy: allOf([anchor.policy, ...extensions]) };
+  }
+  // Whatever the flags made: the issuer pinned, and on a shared issuer the signer (policy.ts).
+  if ('policy' in anchor) {
+    try {
+      requirePinned(anchor.policy);
+    } catch (error) {
+      asUsageError(error);
+    }
   }
   const insecureIgnoreTlog = values['insecure-ignore-tlog'] === true || anchor.insecureIgnoreTlog === true;
   if (insecureIgnoreTlog && !mayWaiveTlog(checkTrustAnchor(anchor))) {

@@ -3,7 +3,7 @@ import { githubAttestationPolicy } from '../attest/attestation-policy.js';
 import { NpmKeysError, readNpmKeys } from '../attest/npm-keys.js';
 import { verifyAttestation } from '../attest/verify-attestation.js';
 import { PolicyError } from '../trust/policy-error.js';
-import { allOf, githubReleasesPolicy, serviceIdentityPolicy, type Policy } from '../trust/policy.js';
+import { allOf, githubReleasesPolicy, requirePinned, serviceIdentityPolicy, type Policy } from '../trust/policy.js';
 import { SLSA_PROVENANCE_V02, SLSA_PROVENANCE_V1 } from '../trust/predicate-policy.js';
 import { exactly, matching } from '../trust/string-match.js';
 import { printable } from './format.js';
@@ -31,8 +31,9 @@ Who built it (as gh attestation verify; GitHub names in any case, as GitHub comp
   -o, --owner ORG                   a repository of this owner built it
   -R, --repo ORG/NAME               this repository built it
       --signer-workflow ORG/NAME/.github/workflows/FILE
-                                    this workflow signed (a reusable workflow, say)
-      --signer-repo ORG/NAME        a workflow of this repository signed
+                                    this workflow signed (a reusable workflow, say;
+                                    with --owner or --repo: anyone may call it)
+      --signer-repo ORG/NAME        a workflow of this repository signed (idem)
       --source-ref REF              the git ref built (refs/tags/v1.2.0)
       --source-digest SHA           the commit built
       --signer-digest SHA           the commit of the workflow that signed
@@ -199,7 +200,11 @@ async function policyFrom(values: PolicyValues): Promise<Policy | undefined> {
     return undefined;
   }
   const parts = [github, file, ...extensions].filter((p): p is Policy => p !== undefined);
-  return parts.length === 1 ? parts[0] : allOf(parts);
+  try {
+    return requirePinned(parts.length === 1 ? parts[0]! : allOf(parts));
+  } catch (error) {
+    return usage(error);
+  }
 }
 
 /** A policy, key document or flag the user gave that cannot be used is a usage error (exit 2). */

@@ -49,6 +49,8 @@ export type VerificationResult = { path: string } & (
   | { status: 'hash-failed'; reason: string }
   /** 7. entries no digest can cover: a symlinked directory, a FIFO or device, a directory named *.pyc */
   | { status: 'entry-refused'; entries: UnhashedEntry[] }
+  /** 7. the signed shared objects are built for another CPU architecture or system than the variant's name says */
+  | { status: 'platform-mismatch'; reason: string }
   /** 8. Python bytecode, which Python would run instead of the signed sources (docs/design.md section 3) */
   | { status: 'bytecode-present'; paths: string[] }
 );

@@ -1,5 +1,6 @@
 import { bundleFromJSON } from '@sigstore/bundle';
 import { X509Certificate, dsse } from '@sigstore/core';
+import { BUNDLE_LIMITS, BundleError, parseCertificate } from '../sigstore/bundle.js';
 import { createHash, createPublicKey, verify as cryptoVerify, type KeyObject } from 'node:crypto';
 import type { StringMatch } from '../trust/string-match.js';
 import { SignatureVerificationError, type SignatureVerificationErrorCode, keyId, parseKey, verifyEnvelopeBundle, type Signer, type TrustedRoots } from '../sigstore/verify-bundle.js';
@@ -76,11 +77,15 @@ function verifyWithKey(signature: ModelSignature, key: KeyObject, hint: string |
  */
 function verifyWithCertificateChain(signature: ModelSignature, trustedPem: string, identity: StringMatch | undefined, now: Date): VerifiedModelSignature {
   const material = signature.material as { certificates: Buffer[] };
+  if (material.certificates.length > BUNDLE_LIMITS.certificates) {
+    fail('CERTIFICATE_ERROR', `the signature carries ${material.certificates.length} certificates, more than the ${BUNDLE_LIMITS.certificates} a signature can need`);
+  }
   const [leaf, ...intermediates] = material.certificates.map((der, i) => {
     try {
-      return X509Certificate.parse(Buffer.from(der));
+      return parseCertificate(der, `certificate ${i} of the bundle`);
     } catch (error) {
-      return fail('CERTIFICATE_ERROR', `certificate ${i} of the bundle does not parse: ${(error as Error).message}`);
+      if (error instanceof BundleError) return fail('CERTIFICATE_ERROR', error.message);
+      throw error;
     }
   }) as [X509Certificate, ...X509Certificate[]];
   let path: X509Certificate[];

@@ -16,6 +16,7 @@ export type { TrustedRoots } from './trusted-root-choice.js';
 import { parsePemCertificates, pemKeyBlock } from './pem.js';
 import { verifyPrehashed, type HashName } from './prehashed.js';
 import { parseStrictJSON } from '../json/strict-json.js';
+import { BundleError, checkParsable } from './bundle.js';
 
 /** What was signed: the bytes themselves, or only their digest (`sha256:<hex>` on the CLI). */
 export type Artifact = { bytes: Uint8Array } | { digest: Uint8Array; algorithm: HashName };
@@ -121,6 +122,14 @@ export function verifyEnvelopeBundle(bundle: Bundle, trustedRoot: TrustedRoots, 
  * gh does (trusted-root-choice.ts); key and private-CA trust use the first root, for its logs.
  */
 function verifyOrThrow(bundle: Bundle, artifact: Artifact | undefined, trustedRoots: TrustedRoots, anchor: TrustAnchor): Signer {
+  // What sigstore-js would parse lazily, parsed first, in the step that owns its failure
+  // (bundle.ts): past it, a TypeError or ReferenceError is a bug, not the bundle's shape.
+  try {
+    checkParsable(bundle);
+  } catch (error) {
+    if (error instanceof BundleError) throw new SignatureVerificationError('BUNDLE_INVALID', error.message, { cause: error });
+    throw error;
+  }
   const leaf = checkTrustAnchor(anchor) === 'policy' ? leafIfAny(bundle) : undefined;
   const chosen = chooseTrustedRoot(leaf, trustedRoots);
   if ('reason' in chosen) throw new SignatureVerificationError('CERTIFICATE_ERROR', chosen.reason);
@@ -438,7 +447,11 @@ export function verifiedTimes(bundle: Bundle): Date[] {
 /** Signing time and log index, from a bundle whose timestamps and log entries verified. */
 function logFacts(bundle: Bundle): Pick<Signer, 'signedAt' | 'logIndex'> {
   const times = verifiedTimes(bundle).map((time) => time.getTime());
-  const logIndex = bundle.verificationMaterial.tlogEntries[0]?.logIndex;
+  // The log index the log vouches for: the entry's, which its signed promise covers, or else
+  // the one its inclusion proof was checked at. An entry's own field is not covered by a proof
+  // (a Rekor v2 entry has no promise): printing it would print whatever the bundle says.
+  const entry = bundle.verificationMaterial.tlogEntries[0];
+  const logIndex = entry?.inclusionPromise ? entry.logIndex : entry?.inclusionProof?.logIndex;
   return {
     signedAt: times.length > 0 ? new Date(Math.min(...times)).toISOString() : undefined,
     logIndex: logIndex === undefined ? undefined : String(logIndex),

@@ -8,7 +8,7 @@ import {
   extensionPolicy,
   githubWorkflowPolicy,
   issuerPolicy,
-  requirePinnedIssuer,
+  requirePinned,
   serviceIdentityPolicy,
   subjectPolicy,
   type Policy,
@@ -34,10 +34,11 @@ import { exactly, matching, oneOf, type StringMatch } from './string-match.js';
  *
  * or exactly one of "anyOf" / "allOf": [policy, ...]. A <match> is a string (exact), or
  * { "regexp": "..." } (always anchored), or { "oneOf": ["...", ...] }. "description" may name
- * any policy. Unknown keys are errors, and the whole policy must pin the OIDC issuer.
+ * any policy. Unknown keys are errors; the whole policy must pin the OIDC issuer, and, on a
+ * shared issuer (GitHub Actions, Google accounts...: shared-issuers.ts), the signer.
  */
 export function parsePolicy(json: unknown, language: PolicyLanguage = {}): Policy {
-  return requirePinnedIssuer(policyFrom(json, '$', 0, language));
+  return requirePinned(policyFrom(json, '$', 0, language));
 }
 
 /**

@@ -81,6 +81,9 @@ export function provenancePolicy(field: ProvenanceField, match: StringMatch): Po
   return {
     description: `provenance ${name} ${match.description}`,
     pinsIssuer: false,
+    // The signer writes the predicate: it says what the signer claims, never who signed.
+    pinsSigner: false,
+    unpinnedIssuers: [],
     check(_identity, statement) {
       if (!statement) return `the policy checks the provenance ${name}, but the signature carries no in-toto statement`;
       const value = provenanceFacts(statement)[field];
