@@ -1,3 +1,4 @@
+import { isCommit } from '../commit.js';
 import { existsSync } from 'node:fs';
 import { readdir } from 'node:fs/promises';
 import { basename, join } from 'node:path';
@@ -70,7 +71,8 @@ cannot be read.`,
     if (bundles.length === 0) throw new UsageError('--bundle is required (the release attestation: gh attestation download writes it)');
     const missing = bundles.find((bundle) => !existsSync(bundle));
     if (missing !== undefined) throw new UsageError(`--bundle ${missing}: no such file`);
-    if (values.commit !== undefined && !/^[0-9a-fA-F]{40}$/.test(values.commit)) throw new UsageError('--commit must be a full commit SHA (40 hex digits)');
+    // Either case, as people paste it; the release's commit is compared in lowercase.
+    if (values.commit !== undefined && !isCommit(values.commit.toLowerCase())) throw new UsageError('--commit must be a full commit SHA (40 hex digits)');
     let policy: Policy | undefined;
     if (values['certificate-identity'] !== undefined) {
       policy = serviceIdentityPolicy(exactly(values['certificate-identity']));

@@ -21,6 +21,7 @@ import { fingerprint, variantReceipt } from './receipts.js';
 import { StreamedBlobs } from './streamed-blobs.js';
 import { HashMismatch, UnknownFile } from '../../digest/violations.js';
 import { backendsFitting, selectVariant, type VariantSelector } from '../variant-name.js';
+import { isCommit } from '../../commit.js';
 
 export type GetKernelOptions = HubClientOptions & {
     /** Who is trusted (default kernels-community), or a managed key, or a private CA chain. */
@@ -95,7 +96,6 @@ export class KernelRefusedError extends Error {
   }
 }
 
-const COMMIT = /^[0-9a-f]{40}$/;
 const SIGNED_FILES = new Set(['metadata.json', 'metadata.json.sigstore']);
 
 /**
@@ -259,7 +259,7 @@ async function resolveRevision(repoId: string, revision: string, cache: HubCache
   if (!offline) {
     try {
       const { commit, files } = await new HubClient(options).revision(repoId, revision);
-      if (!COMMIT.test(revision)) await cache.writeRef(revision, commit);
+      if (!isCommit(revision)) await cache.writeRef(revision, commit);
       const variants = [...new Set(files.filter((f) => f.path.startsWith('build/')).map((f) => f.path.split('/')[1]!))].sort();
       return { commit, variants, listing: files };
     } catch (error) {
@@ -270,7 +270,7 @@ async function resolveRevision(repoId: string, revision: string, cache: HubCache
       (options.onWarning ?? defaultWarning)(`${(error as Error).message}; using ${repoId}@${revision} from the cache (${cached})`);
     }
   }
-  const commit = COMMIT.test(revision) ? revision : await cache.readRef(revision);
+  const commit = isCommit(revision) ? revision : await cache.readRef(revision);
   if (!commit) throw new KernelRefusedError(`${repoId}@${revision} is not in the cache and offline mode is on (HF_HUB_OFFLINE)`);
   const variants = await readdir(join(cache.snapshotDir(commit), 'build')).catch(() => [] as string[]);
   return { commit, variants: variants.sort(), listing: undefined };
@@ -278,7 +278,7 @@ async function resolveRevision(repoId: string, revision: string, cache: HubCache
 
 /** The commit a revision resolved to last time, if the cache holds its snapshot. */
 async function cachedRevision(revision: string, cache: HubCache): Promise<string | undefined> {
-  const commit = COMMIT.test(revision) ? revision : await cache.readRef(revision);
+  const commit = isCommit(revision) ? revision : await cache.readRef(revision);
   return commit && (await stat(cache.snapshotDir(commit)).then((info) => info.isDirectory(), () => false)) ? commit : undefined;
 }
 
