@@ -155,7 +155,7 @@ describe('kernelseal attest', () => {
     const bundle = join(dir, 'dup.sigstore.json');
     writeFileSync(bundle, ks.serializeBundle(signed));
     const options = { artifact: { bytes: readFileSync(file) }, bundles: [bundle], trustedRoot: await ks.readTrustedRoot(sigstore.trustedRootPath) };
-    const refused = [{ source: bundle, code: 'ARTIFACT_MISMATCH', reason: 'the DSSE payload is not a JSON in-toto statement: duplicate key "predicateType": its meaning would depend on the parser' }];
+    const refused = [{ source: bundle, code: 'ARTIFACT_MISMATCH', reason: 'the in-toto statement: duplicate key "predicateType": its meaning would depend on the parser' }];
     expect((await ks.verifyAttestation({ ...options, policy: ks.githubAttestationPolicy({ repo: REPO })! })).failures).toEqual(refused);
     // The same reason when the policy reads the predicate it cannot have.
     const onPredicate = ks.parsePolicy({ issuer: 'https://token.actions.githubusercontent.com', github: { repository: REPO }, predicate: { buildType: { regexp: '.*' } } });

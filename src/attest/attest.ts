@@ -6,6 +6,7 @@ import { writeFileAtomic } from '../fs/atomic-write.js';
 import { SLSA_PROVENANCE_V1 } from '../trust/predicate-policy.js';
 import { SigningError, signEnvelope, type SignerOptions } from '../sign/sign-bytes.js';
 import { IN_TOTO_PAYLOAD_TYPE } from '../sigstore/dsse.js';
+import { IN_TOTO_STATEMENT_V1 } from '../sigstore/in-toto.js';
 import { githubActionsProvenance } from './github-provenance.js';
 
 export interface AttestOptions {
@@ -52,7 +53,7 @@ export async function attest(options: AttestOptions): Promise<Attestation> {
       return { name: names[i]!, digest: { sha256: Buffer.from(digest).toString('hex') } };
     }),
   );
-  const statement = { _type: 'https://in-toto.io/Statement/v1', subject, predicateType: predicate.type, predicate: predicate.value };
+  const statement = { _type: IN_TOTO_STATEMENT_V1, subject, predicateType: predicate.type, predicate: predicate.value };
   const bundle = bundleToJSON(await signEnvelope(Buffer.from(JSON.stringify(statement)), IN_TOTO_PAYLOAD_TYPE, options.signer)) as Record<string, unknown>;
   const written = options.output ? [options.output] : options.artifacts.map((artifact) => `${artifact}.intoto.sigstore.json`);
   for (const path of written) await writeFileAtomic(path, `${JSON.stringify(bundle)}${options.output ? '\n' : ''}`);

@@ -1,6 +1,6 @@
 import type { FetchedKernel, GetKernelOptions } from '../kernels/hub/get-kernel.js';
 import { offlineFromEnv } from '../kernels/hub/hub-env.js';
-import { readLockfile } from '../kernels/hub/lockfile.js';
+import { LockfileError, readLockfile } from '../kernels/hub/lockfile.js';
 import { thisMachine } from '../kernels/hub/this-machine.js';
 import type { VariantSelector } from '../kernels/variant-name.js';
 import { ProgressBar } from './progress-bar.js';
@@ -75,7 +75,11 @@ export async function hubOptionsFrom(repoId: string, values: HubValues): Promise
   }
   let lock;
   if (typeof values.lockfile === 'string') {
-    lock = (await readLockfile(values.lockfile).catch((error: Error) => { throw new UsageError(error.message); })).find((entry) => entry.repoId === repoId);
+    // A lock file that cannot be used is a usage error; any other error is a bug, and propagates.
+    const locks = await readLockfile(values.lockfile).catch((error: unknown) => {
+      throw error instanceof LockfileError ? new UsageError(error.message) : error;
+    });
+    lock = locks.find((entry) => entry.repoId === repoId);
     if (!lock) throw new UsageError(`${values.lockfile} has no entry for ${repoId}`);
   }
   return {

@@ -1,3 +1,4 @@
+import { isJSONObject } from '../json/json-object.js';
 import type { Signer } from '../sigstore/verify-bundle.js';
 import type { KernelMetadata } from './metadata.js';
 
@@ -55,5 +56,5 @@ export function sourceMismatch(metadata: KernelMetadata, signer: Signer): string
 }
 
 function object(value: unknown): Record<string, unknown> | undefined {
-  return typeof value === 'object' && value !== null && !Array.isArray(value) ? (value as Record<string, unknown>) : undefined;
+  return isJSONObject(value) ? value : undefined;
 }

@@ -6,7 +6,7 @@ import type { DigestBackend, VariantHashes } from '../hashing/backend.js';
 import { Digest } from '../digest/digest.js';
 import { readBounded } from '../fs/read-bounded.js';
 import { DigestError } from '../hashing/errors.js';
-import { MetadataError, parseMetadata, type KernelMetadata } from './metadata.js';
+import { MAX_METADATA_BYTES, MetadataError, parseMetadata, type KernelMetadata } from './metadata.js';
 import { sourceMismatch } from './source-provenance.js';
 import { verifyVariantProvenance, type VariantProvenance } from './variant-provenance.js';
 import { BundleError, parseBundle, type Bundle } from '../sigstore/bundle.js';
@@ -20,8 +20,6 @@ import { hashTreeRaw } from '../hashing/hash-variant.js';
 
 /** Largest metadata.json.sigstore read: real bundles are a few kB. */
 export const MAX_BUNDLE_BYTES = 16 * 1024 * 1024;
-/** Largest metadata.json read: generous for a digest of many files, far from a memory bomb. */
-export const MAX_METADATA_BYTES = 256 * 1024 * 1024;
 
 export type VerifyVariantOptions = TrustAnchor &
   HashOptions & {
