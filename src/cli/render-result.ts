@@ -180,6 +180,7 @@ export function resultJSON(r: CliResult): Record<string, unknown> {
         ...(kernel.metadata ? { metadata: metadataSummary(kernel.metadata) } : {}),
         ...(kernel.digest ? { digest: { algorithm: kernel.digest.algorithm, files: kernel.digest.files.size } } : {}),
         fromReceipt: kernel.fromReceipt,
+        ...(kernel.sourceNotCompared ? { sourceNotCompared: kernel.sourceNotCompared } : {}),
         ...(r.checked ? { checked: r.checked } : {}),
       };
     }
@@ -251,6 +252,7 @@ export function renderResult(result: VerificationResult, checked?: Checked): str
         ...describeBytecode(v, result.bytecode),
         ...(result.provenance ? describeProvenance(result.provenance) : []),
         ...(result.sourceMismatch ? [`⚠️  ${v}: source mismatch kept (--allow-source-mismatch): ${printable(result.sourceMismatch)}`] : []),
+        ...describeSourceNotCompared(result.sourceNotCompared),
       ].join('\n');
     case 'signature-missing':
       return `❌ ${v}: cannot verify kernel integrity, signature not found`;
@@ -343,8 +345,13 @@ function describeBytecode(v: string, bytecode: BytecodeHandled | undefined): str
 function renderFetched(subject: string, kernel: FetchedKernel, checked: Checked | undefined): string {
   const s = printable(subject);
   return kernel.verified
-    ? `✅ ${s}: kernel metadata is correctly signed${describeChecked(checked, 'files')}\n   ${describeSigner(kernel.signer!)}`
+    ? [`✅ ${s}: kernel metadata is correctly signed${describeChecked(checked, 'files')}`, `   ${describeSigner(kernel.signer!)}`, ...describeSourceNotCompared(kernel.sourceNotCompared)].join('\n')
     : `⚠️  ${s}: NOT SIGNED, taken because of --allow-unsigned`;
+}
+
+/** A re-signer's signature (Policy.resigners) vouches for the files, not their source: the ✅ says so. */
+function describeSourceNotCompared(reason: string | undefined): string[] {
+  return reason ? [`   source not compared: ${printable(reason)}`] : [];
 }
 
 /** "signed by <identity> (issuer <issuer>), repository ..., at <time>, log index N" */
@@ -377,6 +384,7 @@ function variantJSON(result: VerificationResult): Record<string, unknown> {
         digest: { algorithm: result.digest.algorithm, files: result.digest.files.size },
         ...(result.bytecode ? { bytecode: result.bytecode } : {}),
         ...(result.sourceMismatch ? { sourceMismatch: result.sourceMismatch } : {}),
+        ...(result.sourceNotCompared ? { sourceNotCompared: result.sourceNotCompared } : {}),
         ...(result.provenance ? { provenance: result.provenance } : {}),
       };
     case 'entry-refused':

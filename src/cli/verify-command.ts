@@ -180,7 +180,7 @@ not there.`,
         try {
           const { value: kernel, checked } = await withProgress(`${repoId} ${variant ?? ''}`.trim(), output, (progress) => getKernel(repoId, { ...options, variant, ...anchor, trustedRoot: trustedRoots[0], ...progress }));
           if (!kernel.verified) report({ path: label(kernel), status: 'signature-missing' });
-          else report({ path: label(kernel), status: 'verified', signer: kernel.signer!, metadata: kernel.metadata!, digest: kernel.digest! }, checked(kernel));
+          else report({ path: label(kernel), status: 'verified', signer: kernel.signer!, metadata: kernel.metadata!, digest: kernel.digest!, ...(kernel.sourceNotCompared ? { sourceNotCompared: kernel.sourceNotCompared } : {}) }, checked(kernel));
         } catch (error) {
           if (!(error instanceof KernelRefusedError) || !error.result || !error.kernel) throw error;
           report({ ...error.result, path: label(error.kernel) });

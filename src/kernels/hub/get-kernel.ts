@@ -74,6 +74,8 @@ export interface FetchedKernel {
   digest?: Digest;
   /** The files were not re-hashed: a receipt from an earlier verification still holds. */
   fromReceipt: boolean;
+  /** Why the stated source was not compared: the policy declares the signer a re-signer (Policy.resigners). */
+  sourceNotCompared?: string;
 }
 
 /**
@@ -205,9 +207,9 @@ async function fetchKernel(repoId: string, options: GetKernelOptions, cache: Hub
     }
     throw refuse(signed.result);
   }
-  const { signer, metadata, digest, metadataBytes } = signed.value;
+  const { signer, metadata, digest, metadataBytes, sourceNotCompared } = signed.value;
   const receipt = await variantReceipt(cache, { repoId, commit, variant, metadataBytes }, warn);
-  const verified = { ...base, verified: true, signer, metadata, digest };
+  const verified = { ...base, verified: true, signer, metadata, digest, ...(sourceNotCompared ? { sourceNotCompared } : {}) };
   // Bytecode (Python writes __pycache__ here on import; anyone sharing the cache could plant
   // some) is removed first: Python rebuilds it from the verified sources. Any other entry the
   // digest leaves out voids the receipt, and the full check below refuses it.
