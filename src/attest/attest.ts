@@ -1,6 +1,7 @@
 import { bundleToJSON } from '@sigstore/bundle';
 import { stat } from 'node:fs/promises';
 import { basename } from 'node:path';
+import type { DigestBackend } from '../hashing/backend.js';
 import { digestBackend } from '../hashing/select-backend.js';
 import { writeFileAtomic } from '../fs/atomic-write.js';
 import { SLSA_PROVENANCE_V1 } from '../trust/predicate-policy.js';
@@ -20,6 +21,8 @@ export interface AttestOptions {
   output?: string;
   /** The environment provenance is read from (default process.env). */
   env?: NodeJS.ProcessEnv;
+  /** Hashes the artifacts (default: the selected digest backend). */
+  backend?: DigestBackend;
 }
 
 export interface Attestation {
@@ -49,7 +52,7 @@ export async function attest(options: AttestOptions): Promise<Attestation> {
         throw new SigningError('INPUT_INVALID', `cannot read ${artifact}: ${error.message}`, { cause: error });
       });
       if (!info.isFile()) throw new SigningError('INPUT_INVALID', `${artifact} is not a regular file`);
-      const digest = await digestBackend().hashFile(artifact, 'sha256');
+      const digest = await (options.backend ?? digestBackend()).hashFile(artifact, 'sha256');
       return { name: names[i]!, digest: { sha256: Buffer.from(digest).toString('hex') } };
     }),
   );

@@ -10,7 +10,7 @@ import type { HashProgress } from '../../hashing/backend.js';
 import type { KernelMetadata } from '../metadata.js';
 import type { VerificationResult } from '../result.js';
 import { verifyFiles, verifySignedMetadata } from '../verify-variant.js';
-import { listVariantTree } from '../../hashing/variant-files.js';
+import { listVariantTreeWithCtime } from '../../hashing/variant-files.js';
 import { isHashedKey } from '../../hashing/tree.js';
 import { removeBytecode, sortUnhashed } from '../../hashing/unhashed-entries.js';
 import { HubCache } from './cache.js';
@@ -215,7 +215,7 @@ async function fetchKernel(repoId: string, options: GetKernelOptions, cache: Hub
   // digest leaves out voids the receipt, and the full check below refuses it.
   // One walk serves the bytecode check, the receipt, the streamed blobs and the fingerprint before hashing.
   const walk = async () => {
-    const tree = await listVariantTree(path, undefined, true).catch(() => undefined);
+    const tree = await listVariantTreeWithCtime(path).catch(() => undefined);
     const { bytecode, refused } = sortUnhashed(tree?.unhashed ?? []);
     await removeBytecode(path, bytecode);
     return { tree, clean: tree && refused.length === 0 ? tree : undefined };
