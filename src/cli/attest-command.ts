@@ -1,10 +1,4 @@
-import { attest } from '../attest/attest.js';
-import { ProvenanceEnvironmentError, instanceForThisJob } from '../attest/github-provenance.js';
-import { readStrictJSONFile } from '../json/strict-json.js';
-import { SigningError } from '../sign/sign-bytes.js';
-import { IdentityTokenError } from '../sign/identity-token.js';
-import { bundleSigner } from '../sigstore/verify-bundle.js';
-import { parseBundle } from '../sigstore/bundle.js';
+import { attest, ProvenanceEnvironmentError, instanceForThisJob, readStrictJSONFile, SigningError, IdentityTokenError, bundleSigner, parseBundle } from './library.js';
 import { OUTPUT_HELP, OUTPUT_OPTIONS, Output } from './output.js';
 import { SIGNER_OPTIONS, signerFrom } from './signer-options.js';
 import { UsageError, parseCommandLine, type Command } from './usage.js';

@@ -1,11 +1,6 @@
-import type { FetchedKernel, GetKernelOptions } from '../kernels/hub/get-kernel.js';
-import { offlineFromEnv } from '../kernels/hub/hub-env.js';
-import { LockfileError, readLockfile } from '../kernels/hub/lockfile.js';
-import { thisMachine } from '../kernels/hub/this-machine.js';
-import type { VariantSelector } from '../kernels/variant-name.js';
+import { type FetchedKernel, type GetKernelOptions, offlineFromEnv, LockfileError, readLockfile, thisMachine, type VariantSelector, type HashProgress } from './library.js';
 import { ProgressBar } from './progress-bar.js';
 import type { Checked } from './render-result.js';
-import type { HashProgress } from '../hashing/backend.js';
 import { UsageError, parseDuration } from './usage.js';
 
 /** `org/name`: a repository of the Hub, as the commands that fetch take it. */

@@ -1,18 +1,4 @@
-import type { AttestationVerificationResult, VerifiedAttestation } from '../attest/verify-attestation.js';
-import type { ReleaseVerificationResult } from '../attest/verify-release.js';
-import type { VerifiedPublisherList } from '../kernels/publishers/open-list.js';
-import type { RepositoryCheck } from '../kernels/publishers/check-repository.js';
-import type { PublisherEntry } from '../trust/publisher-list.js';
-import type { BenchReport } from '../bench/run-bench.js';
-import { renderTable } from '../bench/report.js';
-import type { Digest } from '../digest/digest.js';
-import type { DigestViolation } from '../digest/violations.js';
-import type { FetchedKernel } from '../kernels/hub/get-kernel.js';
-import type { BytecodeHandled, VerificationResult } from '../kernels/result.js';
-import type { ModelManifest } from '../model/manifest.js';
-import type { ModelVerificationResult } from '../model/verify-model.js';
-import type { Signer } from '../sigstore/verify-bundle.js';
-import { describeUnhashed } from '../hashing/unhashed-entries.js';
+import { type AttestationVerificationResult, type VerifiedAttestation, type ReleaseVerificationResult, type VerifiedPublisherList, type RepositoryCheck, type PublisherEntry, type BenchReport, renderTable, type Digest, type DigestViolation, type FetchedKernel, type BytecodeHandled, type VerificationResult, type ModelManifest, type ModelVerificationResult, type Signer, describeUnhashed } from './library.js';
 import { formatBytes, formatRate, plural, printable, printableLines } from './format.js';
 
 /**

@@ -1,13 +1,6 @@
 import { existsSync } from 'node:fs';
 import { readFile } from 'node:fs/promises';
-import { readTrustFile, type TrustFile } from '../trust/policy-file.js';
-import { EXTENSION_NAMES, extensionOid } from '../trust/certificate-identity.js';
-import { NAMED_POLICIES, allOf, extensionPolicy, identityPolicy, requirePinned, serviceIdentityPolicy, type Policy } from '../trust/policy.js';
-import { exactly, matching, type StringMatch } from '../trust/string-match.js';
-import { PolicyError } from '../trust/policy-error.js';
-import { TrustedRootError, defaultTrustedRoots, publicGoodTrustedRoot, readTrustedRoot, readTrustedRoots, type TrustedRoot } from '../sigstore/trusted-root.js';
-import { checkTrustAnchor, mayWaiveTlog, type TrustAnchor } from '../sigstore/trust-anchor.js';
-import { offlineFromEnv } from '../kernels/hub/hub-env.js';
+import { readTrustFile, type TrustFile, EXTENSION_NAMES, extensionOid, NAMED_POLICIES, allOf, extensionPolicy, identityPolicy, requirePinned, serviceIdentityPolicy, type Policy, exactly, matching, type StringMatch, PolicyError, TrustedRootError, defaultTrustedRoots, publicGoodTrustedRoot, readTrustedRoot, readTrustedRoots, type TrustedRoot, checkTrustAnchor, mayWaiveTlog, type TrustAnchor, offlineFromEnv } from './library.js';
 import { fromGoRegexp } from './go-regexp.js';
 import { UsageError } from './usage.js';
 

@@ -1,10 +1,5 @@
 import { existsSync } from 'node:fs';
-import { githubAttestationPolicy } from '../attest/attestation-policy.js';
-import { NpmKeysError, readNpmKeys } from '../attest/npm-keys.js';
-import { verifyAttestation } from '../attest/verify-attestation.js';
-import { PolicyError } from '../trust/policy-error.js';
-import { allOf, githubReleasesPolicy, requirePinned, serviceIdentityPolicy, type Policy } from '../trust/policy.js';
-import { SLSA_PROVENANCE_V02, SLSA_PROVENANCE_V1 } from '../trust/predicate-policy.js';
+import { githubAttestationPolicy, NpmKeysError, readNpmKeys, verifyAttestation, PolicyError, allOf, githubReleasesPolicy, requirePinned, serviceIdentityPolicy, type Policy, SLSA_PROVENANCE_V02, SLSA_PROVENANCE_V1 } from './library.js';
 import { printable } from './format.js';
 import { OUTPUT_HELP, OUTPUT_OPTIONS, Output } from './output.js';
 import { ProgressBar } from './progress-bar.js';

@@ -1,8 +1,5 @@
 import { existsSync } from 'node:fs';
-import { getKernel, KernelRefusedError, listVariants } from '../kernels/hub/get-kernel.js';
-import { verifyVariant } from '../kernels/verify-variant.js';
-import type { VerificationResult } from '../kernels/result.js';
-import type { HashProgress } from '../hashing/backend.js';
+import { getKernel, KernelRefusedError, listVariants, verifyVariant, type VerificationResult, type HashProgress } from './library.js';
 import { HUB_HELP, HUB_OPTIONS, REPO_ID, hubOptionsFrom, label, withProgress } from './hub-options.js';
 import { printable } from './format.js';
 import { OUTPUT_HELP, OUTPUT_OPTIONS, Output } from './output.js';

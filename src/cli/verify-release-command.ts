@@ -1,11 +1,7 @@
-import { isCommit } from '../commit.js';
+import { isCommit, verifyRelease, type ReleaseAsset, digestBackend, serviceIdentityPolicy, type Policy, exactly } from './library.js';
 import { existsSync } from 'node:fs';
 import { readdir } from 'node:fs/promises';
 import { basename, join } from 'node:path';
-import { verifyRelease, type ReleaseAsset } from '../attest/verify-release.js';
-import { digestBackend } from '../hashing/select-backend.js';
-import { serviceIdentityPolicy, type Policy } from '../trust/policy.js';
-import { exactly } from '../trust/string-match.js';
 import { OUTPUT_HELP, OUTPUT_OPTIONS, Output } from './output.js';
 import { TRUST_ALIASES, TRUST_OPTIONS, trustedRootsFrom } from './trust-options.js';
 import { UsageError, parseCommandLine, type Command } from './usage.js';

@@ -1,7 +1,4 @@
-import { ListRepository } from '../../kernels/publishers/list-repository.js';
-import { readStrictJSONFile } from '../../json/strict-json.js';
-import { MAX_POLICY_FILE_BYTES } from '../../trust/policy-file.js';
-import { PublisherListError } from '../../trust/publisher-list.js';
+import { ListRepository, readStrictJSONFile, MAX_POLICY_FILE_BYTES, PublisherListError } from '../library.js';
 import { EXIT_OK, UsageError, parseCommandLine, type Command } from '../usage.js';
 import { folderOperand } from './maintainer-options.js';
 
