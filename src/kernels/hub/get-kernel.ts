@@ -10,7 +10,7 @@ import type { HashProgress } from '../../hashing/backend.js';
 import type { KernelMetadata } from '../metadata.js';
 import type { VerificationResult } from '../result.js';
 import { verifyFiles, verifySignedMetadata } from '../verify-variant.js';
-import { listVariantTree } from '../../hashing/variant-files.js';
+import { listVariantTreeWithCtime } from '../../hashing/variant-files.js';
 import { isHashedKey } from '../../hashing/tree.js';
 import { removeBytecode, sortUnhashed } from '../../hashing/unhashed-entries.js';
 import { HubCache } from './cache.js';
@@ -21,6 +21,7 @@ import { fingerprint, variantReceipt } from './receipts.js';
 import { StreamedBlobs } from './streamed-blobs.js';
 import { HashMismatch, UnknownFile } from '../../digest/violations.js';
 import { backendsFitting, selectVariant, type VariantSelector } from '../variant-name.js';
+import { isCommit } from '../../commit.js';
 
 export type GetKernelOptions = HubClientOptions & {
     /** Who is trusted (default kernels-community), or a managed key, or a private CA chain. */
@@ -73,6 +74,8 @@ export interface FetchedKernel {
   digest?: Digest;
   /** The files were not re-hashed: a receipt from an earlier verification still holds. */
   fromReceipt: boolean;
+  /** Why the stated source was not compared: the policy declares the signer a re-signer (Policy.resigners). */
+  sourceNotCompared?: string;
 }
 
 /**
@@ -95,7 +98,6 @@ export class KernelRefusedError extends Error {
   }
 }
 
-const COMMIT = /^[0-9a-f]{40}$/;
 const SIGNED_FILES = new Set(['metadata.json', 'metadata.json.sigstore']);
 
 /**
@@ -205,15 +207,15 @@ async function fetchKernel(repoId: string, options: GetKernelOptions, cache: Hub
     }
     throw refuse(signed.result);
   }
-  const { signer, metadata, digest, metadataBytes } = signed.value;
+  const { signer, metadata, digest, metadataBytes, sourceNotCompared } = signed.value;
   const receipt = await variantReceipt(cache, { repoId, commit, variant, metadataBytes }, warn);
-  const verified = { ...base, verified: true, signer, metadata, digest };
+  const verified = { ...base, verified: true, signer, metadata, digest, ...(sourceNotCompared ? { sourceNotCompared } : {}) };
   // Bytecode (Python writes __pycache__ here on import; anyone sharing the cache could plant
   // some) is removed first: Python rebuilds it from the verified sources. Any other entry the
   // digest leaves out voids the receipt, and the full check below refuses it.
   // One walk serves the bytecode check, the receipt, the streamed blobs and the fingerprint before hashing.
   const walk = async () => {
-    const tree = await listVariantTree(path, undefined, true).catch(() => undefined);
+    const tree = await listVariantTreeWithCtime(path).catch(() => undefined);
     const { bytecode, refused } = sortUnhashed(tree?.unhashed ?? []);
     await removeBytecode(path, bytecode);
     return { tree, clean: tree && refused.length === 0 ? tree : undefined };
@@ -259,7 +261,7 @@ async function resolveRevision(repoId: string, revision: string, cache: HubCache
   if (!offline) {
     try {
       const { commit, files } = await new HubClient(options).revision(repoId, revision);
-      if (!COMMIT.test(revision)) await cache.writeRef(revision, commit);
+      if (!isCommit(revision)) await cache.writeRef(revision, commit);
       const variants = [...new Set(files.filter((f) => f.path.startsWith('build/')).map((f) => f.path.split('/')[1]!))].sort();
       return { commit, variants, listing: files };
     } catch (error) {
@@ -270,7 +272,7 @@ async function resolveRevision(repoId: string, revision: string, cache: HubCache
       (options.onWarning ?? defaultWarning)(`${(error as Error).message}; using ${repoId}@${revision} from the cache (${cached})`);
     }
   }
-  const commit = COMMIT.test(revision) ? revision : await cache.readRef(revision);
+  const commit = isCommit(revision) ? revision : await cache.readRef(revision);
   if (!commit) throw new KernelRefusedError(`${repoId}@${revision} is not in the cache and offline mode is on (HF_HUB_OFFLINE)`);
   const variants = await readdir(join(cache.snapshotDir(commit), 'build')).catch(() => [] as string[]);
   return { commit, variants: variants.sort(), listing: undefined };
@@ -278,7 +280,7 @@ async function resolveRevision(repoId: string, revision: string, cache: HubCache
 
 /** The commit a revision resolved to last time, if the cache holds its snapshot. */
 async function cachedRevision(revision: string, cache: HubCache): Promise<string | undefined> {
-  const commit = COMMIT.test(revision) ? revision : await cache.readRef(revision);
+  const commit = isCommit(revision) ? revision : await cache.readRef(revision);
   return commit && (await stat(cache.snapshotDir(commit)).then((info) => info.isDirectory(), () => false)) ? commit : undefined;
 }
 
