@@ -13,7 +13,6 @@ import { EXIT_FAILURE, EXIT_OK, UsageError, parseCommandLine, type Command } fro
 
 export const attestCommand: Command = {
   name: 'attest',
-  summary: 'sign SLSA build provenance for release artifacts in GitHub Actions',
   help: `Usage: kernelseal attest <artifact>... [--output FILE.jsonl] [--predicate-type URI --predicate FILE] [options]
 
 In GitHub Actions, makes SLSA provenance v1 for this job in the shape of GitHub's own

@@ -19,7 +19,6 @@ const DEFAULT_VERIFY = ['100000-files'];
 
 export const benchCommand: Command = {
   name: 'bench',
-  summary: 'measure digest throughput: native, pure, a naive stream, against the compute limit',
   help: `Usage: kernelseal bench [--rounds N] [--datasets a,b] [--algorithms a,b] [--rss-datasets a,b] [--hub a,b] [--verify a,b] [--data DIR] [--cold] [--json] [--svg FILE]
 
 Builds its data sets once (random content, under --data), then hashes each with every method

@@ -10,7 +10,6 @@ import { hashVariant } from '../hashing/hash-variant.js';
 
 export const digestCommand: Command = {
   name: 'digest',
-  summary: 'hash every file of a kernel variant (the metadata.json digest)',
   help: `Usage: kernelseal digest <variant-dir> [--algorithm sha256|sha512|blake3|blake2b] [--json] [--write | --check]
 
 Hashes every file of a kernel variant directory the way kernels metadata.json expects:

@@ -6,7 +6,6 @@ import { EXIT_FAILURE, EXIT_OK, UsageError, parseCommandLine, type Command } fro
 
 export const fetchCommand: Command = {
   name: 'fetch',
-  summary: 'fetch a kernel from the Hub, verify it, and print where it is',
   help: `Usage: kernelseal fetch <repo-id> [--version N | --revision REV] [--variant NAME | selector] [options]
 
 Fetches one variant of a kernel (build/<variant>/**, no *.pyc) into the Hugging Face cache with

@@ -11,7 +11,6 @@ const MAX_BLOB_BYTES = 2 * 1024 * 1024 * 1024;
 
 export const signBlobCommand: Command = {
   name: 'sign-blob',
-  summary: 'sign any artifact (a wheel, an .onnx file, ...) into a Sigstore bundle',
   help: `Usage: kernelseal sign-blob <file> [--bundle OUT] [options]
 
 Signs the bytes of a file and writes a v0.3 Sigstore bundle (a message signature, as

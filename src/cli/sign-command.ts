@@ -9,7 +9,6 @@ import { expandKernel } from './variants.js';
 
 export const signCommand: Command = {
   name: 'sign',
-  summary: 'sign kernel variants: write the digest into metadata.json and sign it',
   help: `Usage: kernelseal sign <variant-dir | kernel-dir>... [options]
 
 For each variant, what kernels-community does with cosign: hashes every file, writes the

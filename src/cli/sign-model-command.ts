@@ -8,7 +8,6 @@ import { EXIT_FAILURE, EXIT_OK, UsageError, parseCommandLine, type Command, rena
 
 export const signModelCommand: Command = {
   name: 'sign-model',
-  summary: 'sign a model directory or file in the OpenSSF Model Signing format',
   help: `Usage: kernelseal sign-model <model-dir | model-file> [options]
 
 Hashes a model and signs it the way model_signing 1.1 does (OMS v1.0): an in-toto statement

@@ -48,10 +48,12 @@ function givenAloneAsTrue(args: string[], names: readonly string[]): string[] {
   });
 }
 
-/** A command of the CLI. `help` is printed for --help; `run` returns the exit code. */
+/**
+ * A command of the CLI. `help` is printed for --help; `run` returns the exit code. Its one-line
+ * summary lives in main.ts's list, which the main help prints without importing any command.
+ */
 export interface Command {
   name: string;
-  summary: string;
   help: string;
   run(args: string[]): Promise<number>;
 }

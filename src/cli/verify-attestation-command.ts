@@ -12,7 +12,6 @@ import { readArtifact } from './artifact-operand.js';
 
 export const verifyAttestationCommand: Command = {
   name: 'verify-attestation',
-  summary: 'verify build provenance and other attestations (GitHub, PyPI, npm) over an artifact',
   help: `Usage: kernelseal verify-attestation (FILE | sha256:<hex> | sha512:<hex>) --bundle FILE [--bundle FILE]... [policy] [--json]
 
 Verifies every attestation in the given files over the artifact: the signature, its transparency

@@ -11,7 +11,6 @@ import { EXIT_FAILURE, EXIT_OK, UsageError, parseCommandLine, type Command } fro
 
 export const verifyBundleCommand: Command = {
   name: 'verify-bundle',
-  summary: 'verify a Sigstore bundle over any artifact (a wheel, a model file, ...)',
   help: `Usage: kernelseal verify-bundle [--bundle FILE] (--certificate-identity ID --certificate-oidc-issuer URL | --key PEM | --policy NAME|FILE) [--trusted-root FILE] [--offline] [--json] FILE_OR_DIGEST
 
 Verifies a Sigstore bundle (v0.1 to v0.3; message signature or DSSE; Rekor v1 or v2 entries;

@@ -48,7 +48,6 @@ function hubOrLocal(positionals: string[], refFlag: boolean): Target[] {
 
 export const verifyCommand: Command = {
   name: 'verify',
-  summary: 'verify kernel variants, local or on the Hub: signature, signer policy, every file',
   help: `Usage: kernelseal verify <variant-dir | kernel-dir | repo-id@version | repo-id VERSION>... [options]
 
 For each variant: checks the Sigstore bundle metadata.json.sigstore over the raw bytes of

@@ -7,7 +7,6 @@ import { EXIT_FAILURE, EXIT_OK, UsageError, parseCommandLine, renameFlags, type 
 
 export const verifyModelCommand: Command = {
   name: 'verify-model',
-  summary: 'verify a model signed with OpenSSF Model Signing (model_signing, OMS v1.0)',
   help: `Usage: kernelseal verify-model <model-dir | model-file> [--signature FILE] [options]
 
 Verifies an OpenSSF Model Signing signature (model.sig, as model_signing v0.2 to v1.1 and
