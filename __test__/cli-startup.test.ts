@@ -1,5 +1,8 @@
 import { spawnSync } from 'node:child_process';
+import { existsSync, readdirSync, statSync } from 'node:fs';
+import { join } from 'node:path';
 import { describe, expect, it } from 'vitest';
+import { tempDir } from './helpers/fs.js';
 import { CLI, ROOT } from './helpers/package.js';
 
 /**
@@ -36,12 +39,26 @@ describe('start-up: each command loads what it uses', () => {
     expect(packages(modules)).toEqual([]);
   });
 
-  it('--version loads the digest backend and no command, no package', () => {
+  it('--version loads the native digest backend and no command, no package, nothing of the pure backend but its face', () => {
     const { status, stdout, modules } = modulesLoadedBy(['--version']);
     expect(status).toBe(0);
     expect(stdout).toMatch(/^kernelseal \S+ \(node v[\d.]+, digest backend: native\)$/m);
     expect(commandModules(modules)).toEqual([]);
     expect(packages(modules)).toEqual([]);
+    expect(modules.filter((url) => url.startsWith('dist/hashing/pure/'))).toEqual(['dist/hashing/pure/backend.js']);
+  });
+
+  it("keeps Node's compile cache in the user's cache folder, private, unless NODE_DISABLE_COMPILE_CACHE is set", () => {
+    const [cached, uncached] = [tempDir(), tempDir()];
+    const { NODE_DISABLE_COMPILE_CACHE: _, ...inherited } = process.env;
+    const run = (home: string, env: NodeJS.ProcessEnv = {}) =>
+      spawnSync(process.execPath, [CLI, '--version'], { cwd: ROOT, encoding: 'utf8', env: { ...inherited, XDG_CACHE_HOME: home, ...env } });
+    expect(run(cached).status).toBe(0);
+    const dir = join(cached, 'kernelseal', 'compile-cache');
+    expect(statSync(dir).mode & 0o777).toBe(0o700);
+    expect(readdirSync(dir, { recursive: true }).length).toBeGreaterThan(1);
+    expect(run(uncached, { NODE_DISABLE_COMPILE_CACHE: '1' }).status).toBe(0);
+    expect(existsSync(join(uncached, 'kernelseal'))).toBe(false);
   });
 
   it('verify loads its own command and the verifying libraries, not the signing ones', () => {
