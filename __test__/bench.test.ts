@@ -26,6 +26,7 @@ describe('kernelseal bench', () => {
     for (const row of report.rows) {
       expect(row.bytes).toBe(1000 * 64 * 1024);
       expect(row.seconds).toHaveLength(1);
+      expect(row.cpuSeconds).toHaveLength(1);
       expect(row.gbPerSecond).toBeCloseTo(row.bytes / row.medianSeconds / 1e9, 6);
     }
     expect(report.rss.map((r: { backend: string }) => r.backend)).toEqual(['native', 'pure']);
@@ -47,7 +48,7 @@ describe('kernelseal bench', () => {
       expect(measure.name).toBe(`model-${method}`);
       expect(measure.supports('sha256', model) && measure.supports('blake2b', model)).toBe(true);
       expect(measure.supports('sha512', model) || measure.supports('sha256', { ...model, name: '1x1GiB' })).toBe(false);
-      expect(await measure.run('blake3', dir, model)).toBeGreaterThan(0);
+      expect((await measure.run('blake3', dir, model)).seconds).toBeGreaterThan(0);
     }
   });
 
@@ -100,13 +101,19 @@ describe('kernelseal bench', () => {
       'kernelseal verify (the example), no compile cache',
     ]);
     expect(report.startUp[0].overNode).toBe(1);
-    for (const row of report.startUp) expect(row.overNode).toBeCloseTo(row.medianMs / report.startUp[0].medianMs, 6);
+    for (const row of report.startUp) {
+      expect(row.overNode).toBeCloseTo(row.medianMs / report.startUp[0].medianMs, 6);
+      expect(row.cpuOverNode).toBeCloseTo(row.medianCpuMs / report.startUp[0].medianCpuMs, 6);
+    }
     const tools = report.peers.map((row: { algorithm: string; tool: string }) => `${row.algorithm}/${row.tool}`);
     expect(tools).toEqual(expect.arrayContaining(['sha256/kernelseal digest', 'blake3/kernelseal digest']));
     for (const row of report.peers) {
       const ours = report.peers.find((r: { algorithm: string; tool: string }) => r.algorithm === row.algorithm && r.tool === 'kernelseal digest');
       expect(row).toMatchObject({ dataset: '1000x64KiB', files: 1000, bytes: 1000 * 64 * 1024 });
       expect(row.peerOverKernelseal).toBeCloseTo(row.medianSeconds / ours.medianSeconds, 6);
+      expect(row.peerCpuOverKernelseal).toBeCloseTo(row.medianCpuSeconds / ours.medianCpuSeconds, 6);
+      // The CPU time of the tool and what it ran (xargs' children included), never nothing.
+      expect(row.medianCpuSeconds).toBeGreaterThan(0);
     }
     // The read floor needs cargo and the engine's crate, which a clone has.
     expect(report.readFloor).toEqual([expect.objectContaining({ dataset: '1000x64KiB', algorithm: 'sha256' })]);
@@ -115,7 +122,7 @@ describe('kernelseal bench', () => {
     for (const figure of ['limit', 'floor', 'engine']) expect(floor[figure], figure).toBeGreaterThan(0);
 
     const table = await runCli([...args, ...only, '--start-up', 'none', '--algorithms', 'sha256']);
-    expect(table.stdout).toMatch(/^  1000x64KiB sha256: kernelseal digest \d+\.\d{3} s; .* = \d+\.\d\d/m);
+    expect(table.stdout).toMatch(/^  1000x64KiB sha256: kernelseal digest \d+\.\d{3} s \(cpu \d+\.\d{3} s\); .* = \d+\.\d\d \(cpu \d+\.\d\d\)/m);
     expect(table.stdout).toMatch(/^  1000x64KiB sha256: limit \d+\.\d{3}, floor \d+\.\d{3} \(\d\.\d\d x limit\), engine \d+\.\d{3} = \d\.\d\d x floor; native through Node \(the table above\) \d+\.\d{3} = \d\.\d\d x floor$/m);
     expect(table.stdout).not.toContain('start-up');
   });

@@ -5,7 +5,7 @@ import { fileURLToPath } from 'node:url';
 import type { DigestAlgorithm } from '../digest/algorithm.js';
 import { ensureDataset, totalBytes, type Dataset } from './datasets.js';
 import { median } from './statistics.js';
-import { timedProcess } from './methods.js';
+import { timedProcess, type Timing } from './methods.js';
 import { warmPageCache } from './page-cache.js';
 
 /**
@@ -31,6 +31,10 @@ export interface PeerRow {
   medianSeconds: number;
   /** The peer's median over kernelseal's on the same data set and algorithm: above 1, kernelseal is faster. */
   peerOverKernelseal: number;
+  /** The CPU time of each run (the process and those it waited for), its median, and the same ratio of CPU times. */
+  cpuSeconds: number[];
+  medianCpuSeconds: number;
+  peerCpuOverKernelseal: number;
 }
 
 const KERNELSEAL = 'kernelseal digest';
@@ -84,7 +88,7 @@ function peerTools(): PeerTool[] {
 export async function measurePeers(datasets: Dataset[], dataDir: string, rounds: number, log: (line: string) => void): Promise<PeerRow[]> {
   const tools = peerTools();
   log(`whole processes: ${[...new Set(tools.map((tool) => tool.name))].join(', ')}`);
-  const samples = new Map<string, number[]>();
+  const samples = new Map<string, Timing[]>();
   const key = (dataset: Dataset, tool: PeerTool) => `${dataset.name}\u0000${tool.algorithm}\u0000${tool.name}`;
   const dirs = new Map(datasets.map((dataset) => [dataset, ensureDataset(dataDir, dataset)]));
   for (let round = 0; round < rounds; round++) {
@@ -103,10 +107,23 @@ export async function measurePeers(datasets: Dataset[], dataDir: string, rounds:
   const rows: PeerRow[] = [];
   for (const dataset of datasets) {
     for (const tool of tools) {
-      const seconds = samples.get(key(dataset, tool))!;
-      const ours = median(samples.get(key(dataset, tools.find((t) => t.name === KERNELSEAL && t.algorithm === tool.algorithm)!))!);
-      const medianSeconds = median(seconds);
-      rows.push({ dataset: dataset.name, algorithm: tool.algorithm, tool: tool.name, bytes: totalBytes(dataset), files: dataset.files.length, seconds, medianSeconds, peerOverKernelseal: medianSeconds / ours });
+      const timings = samples.get(key(dataset, tool))!;
+      const ours = samples.get(key(dataset, tools.find((t) => t.name === KERNELSEAL && t.algorithm === tool.algorithm)!))!;
+      const [seconds, cpuSeconds] = [timings.map((t) => t.seconds), timings.map((t) => t.cpuSeconds)];
+      const [medianSeconds, medianCpuSeconds] = [median(seconds), median(cpuSeconds)];
+      rows.push({
+        dataset: dataset.name,
+        algorithm: tool.algorithm,
+        tool: tool.name,
+        bytes: totalBytes(dataset),
+        files: dataset.files.length,
+        seconds,
+        medianSeconds,
+        peerOverKernelseal: medianSeconds / median(ours.map((t) => t.seconds)),
+        cpuSeconds,
+        medianCpuSeconds,
+        peerCpuOverKernelseal: medianCpuSeconds / median(ours.map((t) => t.cpuSeconds)),
+      });
     }
   }
   return rows;

@@ -1,5 +1,6 @@
 import type { DigestAlgorithm } from '../digest/algorithm.js';
 import { machineLine } from './machine.js';
+import type { PeerRow } from './peers.js';
 import type { BenchReport, BenchRow } from './run-bench.js';
 
 const METHOD_ORDER = ['native', 'native-read', 'pure', 'naive-stream', 'native-1-thread'];
@@ -83,8 +84,10 @@ function startUpLines(report: BenchReport): string[] {
   const width = Math.max(...report.startUp.map((row) => row.name.length));
   return [
     '',
-    `start-up, start to exit (medians of ${report.rounds * 5} interleaved runs; x node -e 0, the targets are <= 2 for --version, <= 5 for verify):`,
-    ...report.startUp.map((row) => `  ${row.name.padEnd(width)}  ${row.medianMs.toFixed(1).padStart(7)} ms  x${row.overNode.toFixed(2)}`),
+    `start-up, start to exit (medians of ${report.rounds * 5} interleaved runs; x node -e 0, the targets are <= 2 for --version, <= 5 for verify; and CPU time):`,
+    ...report.startUp.map(
+      (row) => `  ${row.name.padEnd(width)}  ${row.medianMs.toFixed(1).padStart(7)} ms  x${row.overNode.toFixed(2)}   cpu ${row.medianCpuMs.toFixed(1).padStart(7)} ms  x${row.cpuOverNode.toFixed(2)}`,
+    ),
   ];
 }
 
@@ -94,19 +97,22 @@ function startUpLines(report: BenchReport): string[] {
  */
 function peerLines(report: BenchReport): string[] {
   if (!report.peers?.length) return [];
-  const lines = ['', `whole processes, start to exit (medians of ${report.rounds}; peer / kernelseal: above 1, kernelseal digest is faster):`];
+  const lines = ['', `whole processes, start to exit (medians of ${report.rounds}; peer / kernelseal, of the times and of the CPU times: above 1, kernelseal digest is faster):`];
   const groups = [...new Set(report.peers.map((row) => `${row.dataset}\u0000${row.algorithm}`))];
   for (const group of groups) {
     const [dataset, algorithm] = group.split('\u0000');
     const rows = report.peers.filter((row) => row.dataset === dataset && row.algorithm === algorithm);
-    const cells = rows.map((row) => (row.tool === 'kernelseal digest' ? `${row.tool} ${row.medianSeconds.toFixed(3)} s` : `${row.tool} ${row.medianSeconds.toFixed(3)} s = ${row.peerOverKernelseal.toFixed(2)}`));
+    const time = (row: PeerRow) => `${row.medianSeconds.toFixed(3)} s (cpu ${row.medianCpuSeconds.toFixed(3)} s)`;
+    const cells = rows.map((row) =>
+      row.tool === 'kernelseal digest' ? `${row.tool} ${time(row)}` : `${row.tool} ${time(row)} = ${row.peerOverKernelseal.toFixed(2)} (cpu ${row.peerCpuOverKernelseal.toFixed(2)})`,
+    );
     lines.push(`  ${dataset} ${algorithm}: ${cells.join('; ')}`);
   }
   for (const b3sum of report.peers.filter((row) => row.tool === 'b3sum')) {
     const native = report.rows.find((row) => row.dataset === b3sum.dataset && row.algorithm === 'blake3' && row.method === 'native');
     if (native) {
       lines.push(
-        `  ${b3sum.dataset} blake3 in process (native) ${native.medianSeconds.toFixed(3)} s against b3sum's whole process ${b3sum.medianSeconds.toFixed(3)} s: b3sum / native = ${(b3sum.medianSeconds / native.medianSeconds).toFixed(2)} (target >= 1)`,
+        `  ${b3sum.dataset} blake3 in process (native) ${native.medianSeconds.toFixed(3)} s (cpu ${native.medianCpuSeconds.toFixed(3)} s) against b3sum's whole process ${b3sum.medianSeconds.toFixed(3)} s (cpu ${b3sum.medianCpuSeconds.toFixed(3)} s): b3sum / native = ${(b3sum.medianSeconds / native.medianSeconds).toFixed(2)} (cpu ${(b3sum.medianCpuSeconds / native.medianCpuSeconds).toFixed(2)}; target >= 1)`,
       );
     }
   }

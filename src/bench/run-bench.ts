@@ -6,7 +6,7 @@ import { pureBackend } from '../hashing/pure/backend.js';
 import { computeLimit } from './compute-limit.js';
 import { ensureDataset, totalBytes, type Dataset } from './datasets.js';
 import { dropFromPageCache, warmPageCache } from './page-cache.js';
-import { backendMethod, modelMethod, nativeOneThreadMethod, nativeReadMethod, naiveStreamMethod, type Method } from './methods.js';
+import { backendMethod, modelMethod, nativeOneThreadMethod, nativeReadMethod, naiveStreamMethod, type Method, type Timing } from './methods.js';
 import { median } from './statistics.js';
 import { measureVerifyOverhead, type VerifyOverhead } from './verify-overhead.js';
 import { benchSigner } from './bench-signer.js';
@@ -47,6 +47,9 @@ export interface BenchRow {
   seconds: number[];
   medianSeconds: number;
   gbPerSecond: number;
+  /** The CPU time of each run (every thread of the process that hashed), and its median. */
+  cpuSeconds: number[];
+  medianCpuSeconds: number;
 }
 
 /** Peak resident memory of a fresh process hashing one data set once. */
@@ -108,7 +111,7 @@ export async function runBench(options: BenchOptions): Promise<BenchReport> {
     if (!options.cold) await native.hashVariant('blake3', dir); // bring it into the page cache
   }
 
-  const samples = new Map<string, number[]>();
+  const samples = new Map<string, Timing[]>();
   const limitSamples = { machine: new Map<DigestAlgorithm, number[]>(), core: new Map<DigestAlgorithm, number[]>() };
   const push = (map: Map<DigestAlgorithm, number[]>, algorithm: DigestAlgorithm, value: number) => map.set(algorithm, [...(map.get(algorithm) ?? []), value]);
 
@@ -126,19 +129,21 @@ export async function runBench(options: BenchOptions): Promise<BenchReport> {
           if (!method.supports(algorithm, dataset)) continue;
           if (options.cold) dropFromPageCache(dir, dataset);
           else warmPageCache(dir, dataset);
-          const seconds = await method.run(algorithm, dir, dataset);
+          const timing = await method.run(algorithm, dir, dataset);
           const key = `${dataset.name}\u0000${algorithm}\u0000${method.name}`;
-          samples.set(key, [...(samples.get(key) ?? []), seconds]);
+          samples.set(key, [...(samples.get(key) ?? []), timing]);
         }
       }
     }
   }
 
-  const rows: BenchRow[] = [...samples].map(([key, seconds]) => {
+  const rows: BenchRow[] = [...samples].map(([key, timings]) => {
     const [dataset, algorithm, method] = key.split('\u0000') as [string, DigestAlgorithm, string];
     const bytes = totalBytes(options.datasets.find((d) => d.name === dataset)!);
+    const seconds = timings.map((timing) => timing.seconds);
+    const cpuSeconds = timings.map((timing) => timing.cpuSeconds);
     const medianSeconds = median(seconds);
-    return { dataset, algorithm, method, bytes, seconds, medianSeconds, gbPerSecond: bytes / medianSeconds / 1e9 };
+    return { dataset, algorithm, method, bytes, seconds, medianSeconds, gbPerSecond: bytes / medianSeconds / 1e9, cpuSeconds, medianCpuSeconds: median(cpuSeconds) };
   });
   const rss: RssRow[] = [];
   for (const dataset of options.rssDatasets) {
