@@ -32,7 +32,7 @@ describe('start-up: each command loads what it uses', () => {
   it('the main help lists every command without loading one', () => {
     const { status, stdout, modules } = modulesLoadedBy(['--help']);
     expect(status).toBe(0);
-    for (const name of ['verify', 'verify-bundle', 'verify-attestation', 'fetch', 'sign', 'sign-blob', 'verify-model', 'sign-model', 'attest', 'digest', 'bench']) {
+    for (const name of ['verify', 'verify-bundle', 'verify-attestation', 'verify-release', 'fetch', 'sign', 'sign-blob', 'verify-model', 'sign-model', 'attest', 'digest', 'bench', 'publishers']) {
       expect(stdout).toMatch(new RegExp(`^  ${name} +\\S`, 'm'));
     }
     expect(commandModules(modules)).toEqual([]);

@@ -1,6 +1,7 @@
 import { VERSION } from '../version.js';
-import { printable } from './format.js';
-import { EXIT_FAILURE, EXIT_OK, EXIT_USAGE, UsageError, type Command } from './usage.js';
+import { closest } from './closest.js';
+import { printable, printableLines } from './format.js';
+import { EXIT_FAILURE, EXIT_OK, EXIT_USAGE, HelpRequested, UsageError, inUserSpelling, type Command } from './usage.js';
 
 /**
  * A command as the main help lists it; its module is imported only when it runs (or prints its
@@ -17,6 +18,7 @@ const commands: CommandEntry[] = [
   { name: 'verify', summary: 'verify kernel variants, local or on the Hub: signature, signer policy, every file', load: async () => (await import('./verify-command.js')).verifyCommand },
   { name: 'verify-bundle', summary: 'verify a Sigstore bundle over any artifact (a wheel, a model file, ...)', load: async () => (await import('./verify-bundle-command.js')).verifyBundleCommand },
   { name: 'verify-attestation', summary: 'verify build provenance and other attestations (GitHub, PyPI, npm) over an artifact', load: async () => (await import('./verify-attestation-command.js')).verifyAttestationCommand },
+  { name: 'verify-release', summary: "verify a GitHub release's attestation, and its assets (gh release verify, verify-asset)", load: async () => (await import('./verify-release-command.js')).verifyReleaseCommand },
   { name: 'fetch', summary: 'fetch a kernel from the Hub, verify it, and print where it is', load: async () => (await import('./fetch-command.js')).fetchCommand },
   { name: 'sign', summary: 'sign kernel variants: write the digest into metadata.json and sign it', load: async () => (await import('./sign-command.js')).signCommand },
   { name: 'sign-blob', summary: 'sign any artifact (a wheel, an .onnx file, ...) into a Sigstore bundle', load: async () => (await import('./sign-blob-command.js')).signBlobCommand },
@@ -25,6 +27,7 @@ const commands: CommandEntry[] = [
   { name: 'attest', summary: 'sign SLSA build provenance for release artifacts in GitHub Actions', load: async () => (await import('./attest-command.js')).attestCommand },
   { name: 'digest', summary: 'hash every file of a kernel variant (the metadata.json digest)', load: async () => (await import('./digest-command.js')).digestCommand },
   { name: 'bench', summary: 'measure digest throughput: native, pure, a naive stream, against the compute limit', load: async () => (await import('./bench-command.js')).benchCommand },
+  { name: 'publishers', summary: 'trusted publisher lists: show one; make, edit, sign and check your own', load: async () => (await import('./publishers-command.js')).publishersCommand },
 ];
 
 /** The names people already type for our commands: the kernels CLI's, cosign's. */
@@ -63,56 +66,50 @@ export async function main(argv: string[]): Promise<number> {
     return name === undefined ? EXIT_USAGE : EXIT_OK;
   }
   if (name === '-V' || name === '--version') {
-    process.stdout.write(`${await versionText()}\n`);
-    return EXIT_OK;
+    try {
+      process.stdout.write(`${await versionText()}\n`);
+      return EXIT_OK;
+    } catch (error) {
+      return failed('kernelseal', [], error);
+    }
   }
   const entry = commands.find((candidate) => candidate.name === (ALIASES.get(name) ?? name));
   if (!entry) {
     const guess = closest(name, [...commands.map((candidate) => candidate.name), ...ALIASES.keys()]);
     const hint = guess ? `kernelseal: unknown command '${printable(name)}': did you mean '${guess}'?` : `kernelseal: unknown command '${printable(name)}'`;
     process.stderr.write(`${hint}\n\n${mainHelp()}\n`);
+    const { failCommand } = await import('./output.js');
+    failCommand(name, args, EXIT_USAGE, { code: 'USAGE', message: hint.replace(/^kernelseal: /, '') });
     return EXIT_USAGE;
   }
   const command = await entry.load();
-  // After `--` everything is an operand: a file named -h is a file.
-  const options = args.includes('--') ? args.slice(0, args.indexOf('--')) : args;
-  if (options.includes('-h') || options.includes('--help')) {
-    process.stdout.write(`${command.help}\n`);
-    return EXIT_OK;
-  }
   try {
+    // Help only when asked for as an option: the command parses its whole line first, so
+    // `--bundle -h` is a bundle named -h (or a usage error), never help and exit 0.
     return await command.run(args);
   } catch (error) {
-    if (error instanceof UsageError) {
-      process.stderr.write(`kernelseal ${command.name}: ${safeLines(error.message)}\nRun 'kernelseal ${command.name} --help' for usage.\n`);
-      return EXIT_USAGE;
+    if (error instanceof HelpRequested) {
+      process.stdout.write(`${command.help}\n`);
+      return EXIT_OK;
     }
-    process.stderr.write(`kernelseal ${command.name}: ${safeLines(error instanceof Error ? error.message : String(error))}\n`);
-    return EXIT_FAILURE;
+    return failed(command.name, args, error);
   }
 }
 
-/** A message's lines, each made safe for a terminal (names in it come from outside). */
-function safeLines(message: string): string {
-  return message.split('\n').map(printable).join('\n');
-}
-
-/** The candidate within two edits of `word` (a typo), if any. */
-function closest(word: string, candidates: string[]): string | undefined {
-  let best: { name: string; distance: number } | undefined;
-  for (const name of candidates) {
-    const distance = editDistance(word, name);
-    if (distance <= 2 && (!best || distance < best.distance)) best = { name, distance };
-  }
-  return best?.name;
-}
-
-function editDistance(a: string, b: string): number {
-  let previous = Array.from({ length: b.length + 1 }, (_, j) => j);
-  for (let i = 1; i <= a.length; i++) {
-    const row = [i];
-    for (let j = 1; j <= b.length; j++) row[j] = Math.min(previous[j]! + 1, row[j - 1]! + 1, previous[j - 1]! + (a[i - 1] === b[j - 1] ? 0 : 1));
-    previous = row;
-  }
-  return previous[b.length]!;
+/**
+ * Reports an error that stopped a command (on stderr, and with --json as JSON on stdout) and
+ * returns its exit code: 2 for a usage error (the command line, or an input it names that
+ * cannot be read, or the environment: a bad KERNELSEAL_DIGEST_BACKEND), 1 otherwise.
+ */
+async function failed(name: string, args: string[], error: unknown): Promise<number> {
+  // Imported here, as the commands are: a start that fails nothing loads neither.
+  const [{ failCommand }, { DigestBackendChoiceError }] = await Promise.all([import('./output.js'), import('../hashing/select-backend.js')]);
+  const usage = error instanceof UsageError || error instanceof DigestBackendChoiceError;
+  const message = inUserSpelling(error instanceof Error ? error.message : String(error));
+  const code = usage ? EXIT_USAGE : EXIT_FAILURE;
+  const pointer = error instanceof UsageError ? `\nRun 'kernelseal ${name === 'kernelseal' ? '' : `${name} `}--help' for usage.` : '';
+  process.stderr.write(`${name === 'kernelseal' ? 'kernelseal' : `kernelseal ${name}`}: ${printableLines(message)}${pointer}\n`);
+  const errorCode = error instanceof UsageError ? 'USAGE' : typeof (error as { code?: unknown })?.code === 'string' ? (error as { code: string }).code : 'ERROR';
+  failCommand(name, args, code, { code: errorCode, message });
+  return code;
 }
