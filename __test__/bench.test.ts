@@ -92,7 +92,7 @@ describe('kernelseal bench', () => {
     const only = ['--peers', '1000x64KiB', '--read-floor', '1000x64KiB', '--start-up', 'on'];
     const { code, stdout } = await runCli([...args, ...only, '--json']);
     expect(code).toBe(0);
-    const report = JSON.parse(stdout);
+    const report = JSON.parse(stdout).results[0].report;
     expect(report.startUp.map((row: { name: string }) => row.name)).toEqual([
       'node -e 0',
       'kernelseal --version',
