@@ -1,5 +1,6 @@
 import { stat } from 'node:fs/promises';
-import { digestBackend, readBounded, type HashName, type Artifact, type HashProgress } from './library.js';
+import { digestBackend } from './library/backend.js';
+import { readBounded, type HashName, type Artifact, type HashProgress } from './library/verifying.js';
 import type { Checked } from './render-result.js';
 import { UsageError } from './usage.js';
 

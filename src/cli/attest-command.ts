@@ -1,11 +1,11 @@
-import { attest, ProvenanceEnvironmentError, instanceForThisJob, readStrictJSONFile, SigningError, IdentityTokenError, bundleSigner, parseBundle } from './library.js';
+import { attest, ProvenanceEnvironmentError, instanceForThisJob, SigningError, IdentityTokenError } from './library/signing.js';
+import { readStrictJSONFile, bundleSigner, parseBundle } from './library/verifying.js';
 import { OUTPUT_HELP, OUTPUT_OPTIONS, Output } from './output.js';
 import { SIGNER_OPTIONS, signerFrom } from './signer-options.js';
 import { UsageError, parseCommandLine, type Command } from './usage.js';
 
 export const attestCommand: Command = {
   name: 'attest',
-  summary: 'sign SLSA build provenance for release artifacts in GitHub Actions',
   help: `Usage: kernelseal attest <artifact>... [--output FILE.jsonl] [--predicate-type URI --predicate FILE] [options]
 
 In GitHub Actions, makes SLSA provenance v1 for this job in the shape of GitHub's own

@@ -1,4 +1,4 @@
-import { getKernel, KernelRefusedError } from './library.js';
+import { getKernel, KernelRefusedError } from './library/verifying.js';
 import { HUB_HELP, HUB_OPTIONS, REPO_ID, hubOptionsFrom, label, withProgress } from './hub-options.js';
 import { OUTPUT_HELP, OUTPUT_OPTIONS, Output } from './output.js';
 import { TRUST_ALIASES, TRUST_HELP, TRUST_OPTIONS, trustAnchorFrom, trustedRootFrom } from './trust-options.js';
@@ -7,7 +7,6 @@ import { UsageError, parseCommandLine, type Command } from './usage.js';
 
 export const fetchCommand: Command = {
   name: 'fetch',
-  summary: 'fetch a kernel from the Hub, verify it, and print where it is',
   help: `Usage: kernelseal fetch <repo-id> [--version N | --revision REV] [--variant NAME | selector] [options]
 
 Fetches one variant of a kernel (build/<variant>/**, no *.pyc) into the Hugging Face cache with

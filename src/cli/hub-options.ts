@@ -1,4 +1,4 @@
-import { type FetchedKernel, type GetKernelOptions, offlineFromEnv, LockfileError, readLockfile, thisMachine, type VariantSelector, type HashProgress } from './library.js';
+import { type FetchedKernel, type GetKernelOptions, offlineFromEnv, LockfileError, readLockfile, thisMachine, type VariantSelector, type HashProgress } from './library/verifying.js';
 import { ProgressBar } from './progress-bar.js';
 import type { Checked } from './render-result.js';
 import { UsageError, parseDuration } from './usage.js';

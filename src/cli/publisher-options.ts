@@ -1,5 +1,5 @@
 import { existsSync } from 'node:fs';
-import { offlineFromEnv, listLocation, openPublisherList, type VerifiedPublisherList, isRepoId, type TrustAnchor } from './library.js';
+import { offlineFromEnv, listLocation, openPublisherList, type VerifiedPublisherList, isRepoId, type TrustAnchor } from './library/verifying.js';
 import { UsageError, parseDuration } from './usage.js';
 
 /** The options of a trusted publisher list (docs/publishers.md), for verify and publishers show. */

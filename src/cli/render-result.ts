@@ -1,4 +1,5 @@
-import { type AttestationVerificationResult, type VerifiedAttestation, type ReleaseVerificationResult, type VerifiedPublisherList, type RepositoryCheck, type PublisherEntry, type BenchReport, renderTable, type Digest, type DigestViolation, type FetchedKernel, type BytecodeHandled, type VerificationResult, type ModelManifest, type ModelVerificationResult, type Signer, describeUnhashed } from './library.js';
+import { type BenchReport, renderTable } from './library/bench-report.js';
+import { type AttestationVerificationResult, type VerifiedAttestation, type ReleaseVerificationResult, type VerifiedPublisherList, type RepositoryCheck, type PublisherEntry, type Digest, type DigestViolation, type FetchedKernel, type BytecodeHandled, type VerificationResult, type ModelManifest, type ModelVerificationResult, type Signer, describeUnhashed } from './library/verifying.js';
 import { formatBytes, formatRate, plural, printable, printableLines } from './format.js';
 
 /**

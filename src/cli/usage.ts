@@ -141,12 +141,19 @@ function givenAloneAsTrue(args: string[], names: readonly string[]): string[] {
   });
 }
 
-/** A command of the CLI. `help` is printed for --help; `run` returns the exit code. */
+/**
+ * A command of the CLI. `help` is printed for --help; `run` returns the exit code. Its one-line
+ * summary lives in main.ts's list, which the main help prints without importing any command.
+ */
 export interface Command {
   name: string;
-  summary: string;
   help: string;
   run(args: string[]): Promise<number>;
+}
+
+/** A subcommand (`publishers show`, ...): its command's help lists it with its summary. */
+export interface Subcommand extends Command {
+  summary: string;
 }
 
 /** "30", "30s", "2m", "1h" (cosign's --timeout) as milliseconds. */

@@ -1,5 +1,5 @@
 import { existsSync } from 'node:fs';
-import { githubAttestationPolicy, NpmKeysError, readNpmKeys, verifyAttestation, PolicyError, allOf, githubReleasesPolicy, requirePinned, serviceIdentityPolicy, type Policy, SLSA_PROVENANCE_V02, SLSA_PROVENANCE_V1 } from './library.js';
+import { githubAttestationPolicy, NpmKeysError, readNpmKeys, verifyAttestation, PolicyError, allOf, githubReleasesPolicy, requirePinned, serviceIdentityPolicy, type Policy, SLSA_PROVENANCE_V02, SLSA_PROVENANCE_V1 } from './library/verifying.js';
 import { printable } from './format.js';
 import { OUTPUT_HELP, OUTPUT_OPTIONS, Output } from './output.js';
 import { ProgressBar } from './progress-bar.js';
@@ -9,7 +9,6 @@ import { readArtifact } from './artifact-operand.js';
 
 export const verifyAttestationCommand: Command = {
   name: 'verify-attestation',
-  summary: 'verify build provenance and other attestations (GitHub, PyPI, npm) over an artifact',
   help: `Usage: kernelseal verify-attestation (FILE | sha256:<hex> | sha512:<hex>) --bundle FILE [--bundle FILE]... [policy] [--json]
 
 Verifies every attestation in the given files over the artifact: the signature, its transparency

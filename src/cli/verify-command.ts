@@ -1,5 +1,5 @@
 import { existsSync } from 'node:fs';
-import { getKernel, KernelRefusedError, listVariants, verifyVariant, type VerificationResult, type HashProgress } from './library.js';
+import { getKernel, KernelRefusedError, listVariants, verifyVariant, type VerificationResult, type HashProgress } from './library/verifying.js';
 import { HUB_HELP, HUB_OPTIONS, REPO_ID, hubOptionsFrom, label, withProgress } from './hub-options.js';
 import { printable } from './format.js';
 import { OUTPUT_HELP, OUTPUT_OPTIONS, Output } from './output.js';
@@ -48,7 +48,6 @@ function hubOrLocal(positionals: string[], refFlag: boolean): Target[] {
 
 export const verifyCommand: Command = {
   name: 'verify',
-  summary: 'verify kernel variants, local or on the Hub: signature, signer policy, every file',
   help: `Usage: kernelseal verify <variant-dir | kernel-dir | repo-id@version | repo-id VERSION>... [options]
 
 For each variant: checks the Sigstore bundle metadata.json.sigstore over the raw bytes of

@@ -1,4 +1,5 @@
-import { isCommit, verifyRelease, type ReleaseAsset, digestBackend, serviceIdentityPolicy, type Policy, exactly } from './library.js';
+import { digestBackend } from './library/backend.js';
+import { isCommit, verifyRelease, type ReleaseAsset, serviceIdentityPolicy, type Policy, exactly } from './library/verifying.js';
 import { existsSync } from 'node:fs';
 import { readdir } from 'node:fs/promises';
 import { basename, join } from 'node:path';
@@ -10,7 +11,6 @@ const REPOSITORY = /^[A-Za-z0-9_.-]+\/[A-Za-z0-9_.-]+$/;
 
 export const verifyReleaseCommand: Command = {
   name: 'verify-release',
-  summary: "verify a GitHub release's attestation, and its assets (gh release verify, verify-asset)",
   help: `Usage: kernelseal verify-release TAG --repo OWNER/NAME --bundle FILE [ASSET | sha256:<hex>]... [--all-assets DIR] [options]
 
 Verifies the attestation GitHub signs for an immutable release (in-toto release predicate v0.2,

@@ -36,11 +36,26 @@ export class Digest {
   /** path -> standard padded base64, in byte order of the path. */
   readonly files: ReadonlyMap<string, string>;
 
+  /**
+   * `paths[i]` hashes to `hashes[i]`. Both arrays are taken over (sorted in place when the paths
+   * are not in byte order already, as they usually are): a digest of 100,000 files must not
+   * cost several copies of itself (the peak memory of verifying it counts them).
+   */
   private constructor(
     readonly algorithm: DigestAlgorithm,
-    files: Iterable<[string, string]>,
+    paths: string[],
+    hashes: string[],
   ) {
-    this.files = new Map([...files].sort(([a], [b]) => compareByteOrder(a, b)));
+    let ordered = true;
+    for (let i = 1; i < paths.length && ordered; i++) ordered = compareByteOrder(paths[i - 1]!, paths[i]!) < 0;
+    const files = new Map<string, string>();
+    if (ordered) {
+      for (let i = 0; i < paths.length; i++) files.set(paths[i]!, hashes[i]!);
+    } else {
+      const order = Array.from(paths.keys()).sort((a, b) => compareByteOrder(paths[a]!, paths[b]!));
+      for (const i of order) files.set(paths[i]!, hashes[i]!);
+    }
+    this.files = files;
   }
 
   /** A digest from raw digests: `digests` holds one per path, in the order of `paths`. */
@@ -50,7 +65,8 @@ export class Digest {
     const raw = Buffer.from(digests.buffer, digests.byteOffset, digests.byteLength);
     return new Digest(
       algorithm,
-      paths.map((path, i) => [path, raw.toString('base64', i * length, (i + 1) * length)]),
+      [...paths],
+      paths.map((_, i) => raw.toString('base64', i * length, (i + 1) * length)),
     );
   }
 
@@ -66,17 +82,19 @@ export class Digest {
     }
     if (!isJSONObject(files)) throw new DigestFormatError('digest.files must be an object of path -> base64 hash');
     const expectedLength = Math.ceil(DIGEST_LENGTH[algorithm] / 3) * 4;
-    const entries = Object.entries(files).map(([path, hash]): [string, string] => {
+    const paths = Object.keys(files);
+    const hashes = paths.map((path) => {
       const unsafe = unsafePathReason(path);
       if (unsafe) throw new DigestFormatError(`digest.files lists ${JSON.stringify(path)}: ${unsafe}`);
+      const hash = files[path];
       if (typeof hash !== 'string' || hash.length !== expectedLength || !isCanonicalBase64(hash, DIGEST_LENGTH[algorithm])) {
         throw new DigestFormatError(
           `digest.files[${JSON.stringify(path)}] must be the padded base64 of a ${algorithm} hash (${expectedLength} characters)`,
         );
       }
-      return [path, hash];
+      return hash;
     });
-    return new Digest(algorithm, entries);
+    return new Digest(algorithm, paths, hashes);
   }
 
   /**

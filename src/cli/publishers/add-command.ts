@@ -1,8 +1,9 @@
-import { ListRepository, readStrictJSONFile, MAX_POLICY_FILE_BYTES, PublisherListError } from '../library.js';
-import { EXIT_OK, UsageError, parseCommandLine, type Command } from '../usage.js';
+import { ListRepository } from '../library/signing.js';
+import { readStrictJSONFile, MAX_POLICY_FILE_BYTES, PublisherListError } from '../library/verifying.js';
+import { EXIT_OK, UsageError, parseCommandLine, type Subcommand } from '../usage.js';
 import { folderOperand } from './maintainer-options.js';
 
-export const addCommand: Command = {
+export const addCommand: Subcommand = {
   name: 'add',
   summary: 'add an entry to the list (signed by the next sign)',
   help: `Usage: kernelseal publishers add DIR --repos PATTERN (--policy FILE | --github OWNER/NAME ...) [options]

@@ -1,8 +1,8 @@
-import { ListRepository } from '../library.js';
-import { EXIT_OK, UsageError, parseCommandLine, type Command } from '../usage.js';
+import { ListRepository } from '../library/signing.js';
+import { EXIT_OK, UsageError, parseCommandLine, type Subcommand } from '../usage.js';
 import { folderOperand } from './maintainer-options.js';
 
-export const removeCommand: Command = {
+export const removeCommand: Subcommand = {
   name: 'remove',
   summary: 'remove an entry from the list (to deny a signer, revoke it instead)',
   help: `Usage: kernelseal publishers remove DIR --repos PATTERN

@@ -1,9 +1,9 @@
-import { KeyRing, ListRepository } from '../library.js';
-import { EXIT_OK, UsageError, parseCommandLine, type Command } from '../usage.js';
+import { KeyRing, ListRepository } from '../library/signing.js';
+import { EXIT_OK, UsageError, parseCommandLine, type Subcommand } from '../usage.js';
 import { folderOperand, keysFlag, roleFlag } from './maintainer-options.js';
 import { describeSigned } from './sign-command.js';
 
-export const rotateKeyCommand: Command = {
+export const rotateKeyCommand: Subcommand = {
   name: 'rotate-key',
   summary: 'replace a key (lost, leaked, or due): a new root, then each role it signed re-signed',
   help: `Usage: kernelseal publishers rotate-key DIR --keys KEYS (--key KEYID | --role ROLE)

@@ -1,8 +1,8 @@
-import { KeyRing, ListRepository, type Signed } from '../library.js';
-import { EXIT_OK, parseCommandLine, type Command } from '../usage.js';
+import { KeyRing, ListRepository, type Signed } from '../library/signing.js';
+import { EXIT_OK, parseCommandLine, type Subcommand } from '../usage.js';
 import { folderOperand, keysFlag, roleFlag } from './maintainer-options.js';
 
-export const signCommand: Command = {
+export const signCommand: Subcommand = {
   name: 'sign',
   summary: 'sign what needs it: the edited list, and every role near its expiry',
   help: `Usage: kernelseal publishers sign DIR --keys KEYS [--role ROLE]...
