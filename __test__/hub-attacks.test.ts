@@ -1,11 +1,11 @@
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { spawnSync } from 'node:child_process';
 import { createHash, generateKeyPairSync } from 'node:crypto';
-import { chmodSync, cpSync, existsSync, linkSync, lstatSync, mkdirSync, readFileSync, readdirSync, readlinkSync, renameSync, rmSync, statSync, symlinkSync, truncateSync, writeFileSync } from 'node:fs';
+import { chmodSync, existsSync, linkSync, lstatSync, mkdirSync, readFileSync, readdirSync, readlinkSync, renameSync, rmSync, statSync, symlinkSync, truncateSync, writeFileSync } from 'node:fs';
 import { join, resolve } from 'node:path';
 import { startMockHub, type MockHub } from './helpers/mock-hub.ts';
-import { githubActionsClaims, identityToken } from './helpers/mock-sigstore.ts';
 import { withMockSigstore } from './helpers/with-mock-sigstore.ts';
+import { signedRepository } from './helpers/signed-repo.ts';
 import { mkfifo, tempDir } from './helpers/fs.js';
 import { CLI, DIST, NATIVE_BACKEND } from './helpers/package.js';
 import { open } from 'node:fs/promises';
@@ -29,11 +29,7 @@ let policyFile: string;
 let commit: string;
 
 beforeAll(async () => {
-  const repoDir = tempDir('kernelseal-hub-repo-');
-  const dir = join(repoDir, 'build', VARIANT);
-  cpSync(unsignedVariant(), dir, { recursive: true });
-  await ks.signVariant(dir, { signer: { method: 'keyless', identityToken: identityToken(githubActionsClaims(REPO)), fulcioURL: sigstore.url, rekorURL: sigstore.url } });
-  hub = await startMockHub([{ repoId: REPO, refs: { v1: repoDir } }]);
+  hub = await startMockHub([{ repoId: REPO, refs: { v1: await signedRepository(sigstore, REPO, [VARIANT]) } }]);
   commit = hub.commitOf(REPO, 'v1');
   policyFile = join(tempDir(), 'policy.json');
   writeFileSync(policyFile, JSON.stringify({ github: { repository: REPO } }));
@@ -74,7 +70,8 @@ function layersBlob(cache: string): string {
   return join(cache, REPO_FOLDER, 'blobs', createHash('sha1').update(`blob ${layers.length}\0`).update(layers).digest('hex'));
 }
 
-const receiptOf = (cache: string) => join(cache, REPO_FOLDER, '.kernelseal', 'receipts', commit, `${VARIANT}.json`);
+// Each user has a receipt of their own (src/kernels/hub/receipts.ts).
+const receiptOf = (cache: string) => join(cache, REPO_FOLDER, '.kernelseal', 'receipts', commit, `${VARIANT}.${process.geteuid!()}.json`);
 
 /** Same size, other content, as a cache writer can do to any blob. */
 function tamperBlob(variantDir: string, file: string): void {
@@ -294,10 +291,8 @@ describe('the descriptors a load writes through, attacked (review of issue 16)',
     // The Hub serves the signed variant plus files in folders of their own: each folder made
     // would be held open (one descriptor) until the load ends, and enough of them exhaust the
     // process's descriptors. The full check refuses such files anyway; the load refuses them first.
-    const repoDir = tempDir('kernelseal-hub-repo-');
+    const repoDir = await signedRepository(sigstore, REPO, [VARIANT]);
     const dir = join(repoDir, 'build', VARIANT);
-    cpSync(unsignedVariant(), dir, { recursive: true });
-    await ks.signVariant(dir, { signer: { method: 'keyless', identityToken: identityToken(githubActionsClaims(REPO)), fulcioURL: sigstore.url, rekorURL: sigstore.url } });
     const extra = Array.from({ length: 20 }, (_, i) => `extra${i}/x.py`);
     for (const key of extra) {
       mkdirSync(join(dir, key, '..'), { recursive: true });

@@ -88,8 +88,9 @@ export class HubCache {
    * placed. The blob is then fsynced and renamed; if this call created the `.incomplete` file
    * itself (O_EXCL: it existed nowhere before), held the lock huggingface_hub honours too while
    * writing it (so no cooperating downloader wrote into it), and the blob is still that file,
-   * owned by us and writable by no one else, the blob and its hash are handed back: getKernel may trust
-   * that hash instead of reading the file again (src/kernels/hub/streamed-blobs.ts).
+   * the blob and its hash are handed back: getKernel may trust that hash instead of reading the
+   * file again if, when it asks, the file is still that one and no one else can write it
+   * (src/kernels/hub/streamed-blobs.ts, one rule for that: src/kernels/hub/sole-writer.ts).
    *
    * `signal` also ends the wait for another process's lock: a load that stops must not stay
    * open waiting for a lock someone else holds (getKernel waits for every file under way before
@@ -141,7 +142,7 @@ export class HubCache {
         const after = await lstat(placedAt, { bigint: true });
         // Only under a lock Python honours too: without it, huggingface_hub resuming the same
         // `.incomplete` could have written into our file between our writes, unseen by our hash.
-        if (exclusive && hash && created && ownFile(after) && after.dev === created.dev && after.ino === created.ino && after.size === BigInt(file.size)) {
+        if (exclusive && hash && created && after.dev === created.dev && after.ino === created.ino && after.size === BigInt(file.size)) {
           placed = { stats: after, hash };
         }
       }, signal);
@@ -247,14 +248,6 @@ export interface PlacedBlob {
   stats: BigIntStats;
   /** The raw hash of its content with the signed digest's algorithm. */
   hash: Uint8Array;
-}
-
-/**
- * A regular file owned by us that no one else may write: only such a file keeps, after we hashed
- * it, the bytes we hashed (the cache's folders may be writable by others; its files are not).
- */
-export function ownFile(info: BigIntStats): boolean {
-  return info.isFile() && info.uid === BigInt(process.getuid?.() ?? -1) && (info.mode & 0o022n) === 0n;
 }
 
 /**

@@ -236,7 +236,7 @@ async function fetchKernel(repoId: string, options: GetKernelOptions, cache: Hub
     if (await receipt.holds(path, clean.entries)) return { ...verified, fromReceipt: true };
     const vouched = await streamed.vouch(path, clean.entries, digest);
     if (vouched) {
-      await receipt.write(vouched);
+      await receipt.write(path, vouched);
       return { ...verified, fromReceipt: false };
     }
   }
@@ -247,7 +247,7 @@ async function fetchKernel(repoId: string, options: GetKernelOptions, cache: Hub
   if ('result' in files) throw new KernelRefusedError(`${repoId}@${commit} ${variant}: refused: ${files.result.status}`, files.result, base);
   const after = await fingerprint(path);
   // Only files that did not move while they were hashed earn a receipt.
-  if (JSON.stringify(before) === JSON.stringify(after)) await receipt.write(after);
+  if (JSON.stringify(before) === JSON.stringify(after)) await receipt.write(path, after);
   return { ...verified, fromReceipt: false };
 }
 
