@@ -51,6 +51,8 @@ export interface LineProcess {
   line(): Promise<string>;
   /** Sends `command` and waits for its answer, which must be `expected`. */
   command(command: string, expected?: string): Promise<void>;
+  /** Closes its input and waits for its last line. */
+  end(): Promise<string>;
   stop(): void;
 }
 
@@ -71,6 +73,10 @@ export function startAs(user: User | undefined, command: string, args: string[])
       child.stdin.write(`${command}\n`);
       const answer = await line();
       if (answer !== expected) throw new Error(`${command}: ${answer} ${stderr}`);
+    },
+    async end() {
+      child.stdin.end();
+      return line();
     },
     stop: () => void child.kill('SIGKILL'),
   };

@@ -1,7 +1,7 @@
 import { constants } from 'node:fs';
 import { randomBytes } from 'node:crypto';
 import type { Stats } from 'node:fs';
-import { lstat, mkdir, open, readlink, realpath, rename, rm, stat, symlink, type FileHandle } from 'node:fs/promises';
+import { lstat, mkdir, open, readdir, readlink, realpath, rename, rm, rmdir, stat, symlink, unlink, type FileHandle } from 'node:fs/promises';
 import { basename, dirname, isAbsolute, join, relative, resolve, sep } from 'node:path';
 import { writeFileAtomic } from './atomic-write.js';
 
@@ -49,6 +49,11 @@ function assertRealDirectory(path: string, info: Stats): void {
 
 function ignoreExisting(error: NodeJS.ErrnoException): void {
   if (error.code !== 'EEXIST') throw error;
+}
+
+function ignoreMissing(error: NodeJS.ErrnoException): undefined {
+  if (error.code !== 'ENOENT') throw error;
+  return undefined;
 }
 
 /** Writes `data` to `path` under `root` atomically (temp file, fsync, rename), through real directories only. */
@@ -190,6 +195,41 @@ export class DirsInside {
       (error: NodeJS.ErrnoException) => (error.code === 'EEXIST' ? false : Promise.reject(error)),
     );
     if (!made && !(await pointsAt(at, target))) await linkOver(target, at);
+  }
+
+  /**
+   * Writes `data` to `path` under `root` atomically: a temporary file created (O_EXCL, never
+   * through a link) in the checked folder, flushed, then renamed over `path` in that same folder
+   * (a link there is replaced, never followed). Every step goes through the folder's descriptor:
+   * a folder flipped between a directory and a link meanwhile redirects none of them.
+   */
+  async writeFile(path: string, data: string | Uint8Array): Promise<void> {
+    if (!(await this.rootDir())) return writeFileInside(this.root, path, data);
+    await writeFileAtomic(await this.at(path), data);
+  }
+
+  /**
+   * Removes `path` under `root`, never anything a link leads to: a file or link is unlinked; a
+   * directory is emptied through its own descriptor (opened without following a link, so the
+   * entries listed and removed are that directory's, whatever its name leads to meanwhile),
+   * then removed by its name in its checked folder (rmdir never follows a link). Missing is done.
+   * Without /proc/self/fd, the folders are checked again and Node's `rm` does the rest.
+   */
+  async remove(path: string): Promise<void> {
+    if (!(await this.rootDir())) {
+      await ensureDirInside(this.root, dirname(path));
+      return rm(path, { recursive: true, force: true });
+    }
+    const at = await this.at(path);
+    const info = await lstat(at).catch(ignoreMissing);
+    if (!info) return;
+    if (info.isDirectory()) {
+      const inside = await this.dir(resolve(path));
+      for (const name of await readdir(inside)) await this.remove(join(path, name));
+      await rmdir(at).catch(ignoreMissing);
+    } else {
+      await unlink(at).catch(ignoreMissing);
+    }
   }
 
   /**

@@ -3,7 +3,7 @@ import type { BigIntStats } from 'node:fs';
 import { lstat, open, rename, rm, unlink, type FileHandle } from 'node:fs/promises';
 import { dirname, join, relative, resolve, sep } from 'node:path';
 import { readBounded, type Read } from '../../fs/read-bounded.js';
-import { DirsInside, openRegular, pointsAt, UnsafePathError, writeFileInside } from '../../fs/write-inside.js';
+import { DirsInside, openRegular, pointsAt, UnsafePathError } from '../../fs/write-inside.js';
 import { fileLocker } from '../../hashing/native/backend.js';
 import type { HubFile, RepoType } from './hub-client.js';
 import { hubCacheRoot } from './hub-env.js';
@@ -73,9 +73,20 @@ export class HubCache {
     return readBounded(this.inside(path), limit);
   }
 
-  /** Writes a file of this repository's cache folder atomically, through real directories only. */
+  /**
+   * Writes a file of this repository's cache folder atomically, through the folders this load
+   * checked and holds open (src/fs/write-inside.ts DirsInside): its temporary file too.
+   */
   write(path: string, data: string | Uint8Array): Promise<void> {
-    return writeFileInside(this.root, this.inside(path), data);
+    return this.dirs.writeFile(this.inside(path), data).catch((error: unknown) => Promise.reject(this.dirs.named(error)));
+  }
+
+  /**
+   * Removes the bytecode (`paths`, relative to the variant folder `dir`, as the walk names them)
+   * through the folders this load checked: never a file a link leads to, never outside the cache.
+   */
+  async removeBytecode(dir: string, paths: readonly string[]): Promise<void> {
+    for (const path of paths) await this.dirs.remove(this.inside(join(dir, path))).catch((error: unknown) => Promise.reject(this.dirs.named(error)));
   }
 
   /**

@@ -12,7 +12,7 @@ import type { VerificationResult } from '../result.js';
 import { verifyFiles, verifySignedMetadata } from '../verify-variant.js';
 import { listVariantTree } from '../../hashing/variant-files.js';
 import { isHashedKey } from '../../hashing/tree.js';
-import { removeBytecode, sortUnhashed } from '../../hashing/unhashed-entries.js';
+import { sortUnhashed } from '../../hashing/unhashed-entries.js';
 import { HubCache } from './cache.js';
 import { offlineFromEnv } from './hub-env.js';
 import { HubClient, HubError, type HubClientOptions, type HubFile } from './hub-client.js';
@@ -215,7 +215,7 @@ async function fetchKernel(repoId: string, options: GetKernelOptions, cache: Hub
   const walk = async () => {
     const tree = await listVariantTree(path, undefined, true).catch(() => undefined);
     const { bytecode, refused } = sortUnhashed(tree?.unhashed ?? []);
-    await removeBytecode(path, bytecode);
+    await cache.removeBytecode(path, bytecode);
     return { tree, clean: tree && refused.length === 0 ? tree : undefined };
   };
   // Online, a receipt that holds for the variant as the cache has it already makes the rest of
@@ -242,9 +242,11 @@ async function fetchKernel(repoId: string, options: GetKernelOptions, cache: Hub
   }
   const before = await fingerprint(path, tree?.entries);
   // Bytecode in the cache (Python writes __pycache__ there on import; anyone sharing the cache
-  // could plant some) is removed: Python rebuilds it from the verified sources.
-  const files = await verifyFiles(path, digest, { ...anchor, bytecode: 'remove', onProgress: options.onHashProgress });
+  // could plant some) is removed once all else verified, as the walk above removed it, through
+  // the folders this load holds (never by a path a link could redirect): Python rebuilds it.
+  const files = await verifyFiles(path, digest, { ...anchor, bytecode: 'allow', onProgress: options.onHashProgress });
   if ('result' in files) throw new KernelRefusedError(`${repoId}@${commit} ${variant}: refused: ${files.result.status}`, files.result, base);
+  if (files.value.bytecode) await cache.removeBytecode(path, files.value.bytecode.paths);
   const after = await fingerprint(path);
   // Only files that did not move while they were hashed earn a receipt.
   if (JSON.stringify(before) === JSON.stringify(after)) await receipt.write(path, after);
@@ -288,8 +290,12 @@ const defaultWarning = (message: string) => process.stderr.write(`kernelseal: wa
 export async function listVariants(repoId: string, options: GetKernelOptions = {}): Promise<{ revision: string; commit: string; variants: string[] }> {
   const revision = options.lock?.commit ?? options.revision ?? (options.version !== undefined ? `v${options.version}` : 'main');
   const cache = new HubCache(options.cacheDir ?? HubCache.defaultRoot(), repoId, options.repoType ?? 'kernel');
-  const { commit, variants } = await resolveRevision(repoId, revision, cache, options, options.offline ?? offlineFromEnv());
-  return { revision, commit, variants };
+  try {
+    const { commit, variants } = await resolveRevision(repoId, revision, cache, options, options.offline ?? offlineFromEnv());
+    return { revision, commit, variants };
+  } finally {
+    await cache.close(); // the folders the ref was written through
+  }
 }
 
 /** Download progress over all the files of a fetch, fetched in several runs. */
