@@ -281,7 +281,7 @@ describe('3 and 1 through the fetcher: getKernel never hands back bytecode or an
   async function hubWith(extra: (variantDir: string) => void) {
     const repoDir = tempDir('kernelseal-hub-repo-');
     const dir = join(repoDir, 'build', VARIANT);
-    cpSync(unsignedVariant(), dir, { recursive: true });
+    cpSync(unsignedVariant('relu-kernel'), dir, { recursive: true }); // named as its repository
     await signed(dir);
     extra(dir);
     const hub = await startMockHub([{ repoId: REPO, refs: { v1: repoDir } }]);

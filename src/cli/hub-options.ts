@@ -68,6 +68,7 @@ export async function hubOptionsFrom(repoId: string, values: HubValues): Promise
   }
   let lock;
   if (typeof values.lockfile === 'string') {
+    if (values['allow-unsigned']) throw new UsageError('--allow-unsigned cannot be used with --lockfile: a lock names signed content, and nothing unsigned is taken under one');
     lock = (await readLockfile(values.lockfile).catch((error: Error) => { throw new UsageError(error.message); })).find((entry) => entry.repoId === repoId);
     if (!lock) throw new UsageError(`${values.lockfile} has no entry for ${repoId}`);
   }

@@ -123,7 +123,10 @@ Exit status: 0 every variant verified, 1 any did not, 2 usage error.`,
       }
       const [repoId, ref] = target.remote;
       const options = await hubOptionsFrom(repoId, { ...values, ...(ref === undefined ? {} : /^\d+$/.test(ref) ? { version: ref } : { revision: ref }) });
-      const variants = values['all-variants'] ? (await listVariants(repoId, options)).variants : [options.variant];
+      const listed = values['all-variants'] ? await listVariants(repoId, options) : undefined;
+      const variants = listed ? listed.variants : [options.variant];
+      // Nothing to check is no ✅: a revision without a single variant fails, saying so.
+      if (listed && variants.length === 0) report({ path: `${repoId}@${listed.revision}`, status: 'variant-invalid', reason: `no variant under build/ at ${listed.commit}: nothing to verify` });
       for (const variant of variants) {
         try {
           const kernel = await withProgress(`${repoId} ${variant ?? ''}`.trim(), (progress) => getKernel(repoId, { ...options, variant, ...anchor, trustedRoot, ...progress }));
@@ -136,6 +139,6 @@ Exit status: 0 every variant verified, 1 any did not, 2 usage error.`,
       }
     }
     if (values.json) process.stdout.write(`${JSON.stringify(results.map(resultToJSON), null, 2)}\n`);
-    return results.every((result) => result.status === 'verified') ? EXIT_OK : EXIT_FAILURE;
+    return results.length > 0 && results.every((result) => result.status === 'verified') ? EXIT_OK : EXIT_FAILURE;
   },
 };
