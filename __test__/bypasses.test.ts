@@ -230,7 +230,7 @@ describe('more ways around the verifier, found attacking it', () => {
     writeFileSync(join(repo, 'refs', 'v1'), commit);
     mkdirSync(join(repo, 'snapshots', commit, 'build', 'x\n✅ fake: kernel metadata is correctly signed'), { recursive: true });
     const error = await ks.getKernel(REPO, { cacheDir, offline: true, version: 1, selector: { backend: 'cpu' }, policy, trustedRoot: sigstore.parsedRoot }).catch((e: Error) => e);
-    expect((error as Error).message).toContain('available: "x\\n✅ fake: kernel metadata is correctly signed"');
+    expect(error).toMatchObject({ code: 'VARIANT_UNAVAILABLE', message: expect.stringContaining('available: "x\\n✅ fake: kernel metadata is correctly signed"') });
   });
 });
 

@@ -77,7 +77,10 @@ describe('getKernel', () => {
     const h = await hub();
     const kernel = await ks.getKernel(REPO, { ...fetchOptions(h), version: 1, selector: { backend: 'cuda', backendVersion: '12.9', os: 'linux', arch: 'x86_64' } });
     expect(kernel.variant).toBe(CU128);
-    await expect(ks.getKernel(REPO, { ...fetchOptions(h), version: 1, selector: { backend: 'rocm' } })).rejects.toThrow(/no variant fits; available: torch210-/);
+    await expect(ks.getKernel(REPO, { ...fetchOptions(h), version: 1, selector: { backend: 'rocm' } })).rejects.toMatchObject({
+      code: 'VARIANT_UNAVAILABLE',
+      message: expect.stringMatching(/no variant fits; available: torch210-/),
+    });
   });
 
   it('refuses an unsigned variant, and takes it only when the caller opts in, loudly', async () => {
@@ -133,7 +136,9 @@ describe('getKernel', () => {
       writeFileSync(partial, 'planted');
     };
     const h = await hub({ drop: { path: so, bytes: 100_000, times: 1, delivered: swap } });
-    await expect(ks.getKernel(REPO, { ...fetchOptions(h, { cacheDir }), version: 1, variant: CU128 })).rejects.toThrow(ks.KernelRefusedError);
+    const error = await ks.getKernel(REPO, { ...fetchOptions(h, { cacheDir }), version: 1, variant: CU128 }).catch((e: InstanceType<typeof ks.KernelRefusedError>) => e);
+    expect(error).toMatchObject({ code: 'KERNEL_UNVERIFIED', result: { status: 'digest-mismatch' } });
+    expect((error.result as { violations: unknown[] }).violations.map(String)).toEqual([expect.stringMatching(/^File hash mismatch for _relu_cuda_6a1b2c3\.abi3\.so/)]);
     expect(readFileSync(`${partial}.moved`).equals(content)).toBe(true); // all of it, resumed where it stopped
     // The planted file was renamed into place by its name, unwritten: the full check refused it.
     expect(readFileSync(blob, 'utf8')).toBe('planted');
@@ -152,16 +157,19 @@ describe('getKernel', () => {
     };
     const h = await hub({ drop: { path: so, bytes: 100_000, times: 1, delivered: swap }, tamper: so });
     const options = { ...fetchOptions(h, { cacheDir, concurrency: 1 }), version: 1, variant: CU128 };
-    await expect(ks.getKernel(REPO, options)).rejects.toThrow(`${so}: content does not match the LFS SHA-256 the Hub listed`);
+    await expect(ks.getKernel(REPO, options)).rejects.toMatchObject({ code: 'HUB_STATUS', status: 422, message: `${so}: content does not match the LFS SHA-256 the Hub listed` });
     expect(lstatSync(partial).isDirectory()).toBe(true);
   });
 
   it('refuses a server that sends more than it listed, or other content, and keeps nothing', async () => {
     const file = `build/${CU128}/layers.py`;
-    for (const faults of [{ oversize: file }, { tamper: file }]) {
+    for (const [faults, refusal] of [
+      [{ oversize: file }, { code: 'HUB_REFUSED', message: expect.stringContaining(`${file}: the Hub sent more than the`) }],
+      [{ tamper: file }, { code: 'HUB_STATUS', status: 422, message: `${file}: content does not match the Git blob ID the Hub listed` }],
+    ] as const) {
       const h = await hub(faults);
       const options = fetchOptions(h, { attempts: 2 });
-      await expect(ks.getKernel(REPO, { ...options, version: 1, variant: CU128 })).rejects.toThrow(/layers\.py: (the Hub sent more than|content does not match)/);
+      await expect(ks.getKernel(REPO, { ...options, version: 1, variant: CU128 })).rejects.toMatchObject(refusal);
       const content = readFileSync(join(repoDir, file));
       const blobId = createHash('sha1').update(`blob ${content.length}\0`).update(content).digest('hex');
       const blobs = join(options.cacheDir, 'kernels--kernels-test--relu', 'blobs');
@@ -176,7 +184,7 @@ describe('getKernel', () => {
     const so = `build/${CU128}/_relu_cuda_6a1b2c3.abi3.so`;
     const h = await hub({ drop: { path: so, bytes: 100_000, times: 1, delivered: () => new Promise(() => {}) }, tamper: `build/${CU128}/layers.py` });
     const options = fetchOptions(h, { attempts: 1, timeoutMs: 3_600_000, concurrency: 16 });
-    await expect(ks.getKernel(REPO, { ...options, version: 1, variant: CU128 })).rejects.toThrow(/layers\.py: content does not match/);
+    await expect(ks.getKernel(REPO, { ...options, version: 1, variant: CU128 })).rejects.toMatchObject({ code: 'HUB_STATUS', status: 422, message: expect.stringMatching(/layers\.py: content does not match/) });
     expect(h.requests.filter((r) => r.path.endsWith('.so'))).toHaveLength(1);
   });
 
@@ -195,7 +203,7 @@ describe('getKernel', () => {
     async (name) => {
       const h = await hub({ extraListed: [name] });
       const options = fetchOptions(h);
-      await expect(ks.getKernel(REPO, { ...options, version: 1, variant: CU128 })).rejects.toThrow(/the Hub listed .*: refused/);
+      await expect(ks.getKernel(REPO, { ...options, version: 1, variant: CU128 })).rejects.toMatchObject({ code: 'HUB_REFUSED', message: expect.stringMatching(/the Hub listed .*: refused$/) });
       expect(h.requests.filter((r) => r.path.includes('/resolve/'))).toEqual([]);
       expect(existsSync(join(options.cacheDir, 'kernels--kernels-test--relu', 'blobs'))).toBe(false);
     },
@@ -350,6 +358,8 @@ describe('kernels.lock', () => {
     cpSync(repoDir, repo2, { recursive: true });
     rmSync(join(repo2, 'build', CU128, '__pycache__'), { recursive: true }); // signing refuses it
     writeFileSync(join(repo2, 'build', CU128, 'layers.py'), 'class ReLU:\n    pass  # v2\n');
+    const metadata = join(repo2, 'build', CU128, 'metadata.json');
+    writeFileSync(metadata, readFileSync(metadata, 'utf8').replace('"version": 1', '"version": 2'));
     const signer = { method: 'keyless', identityToken: identityToken(githubActionsClaims(REPO)), fulcioURL: sigstore.url, rekorURL: sigstore.url } as const;
     await ks.signVariant(join(repo2, 'build', CU128), { signer });
     const h = await startMockHub([{ repoId: REPO, refs: { v1: repoDir, v2: repo2 } }]);
@@ -469,6 +479,20 @@ describe('the path handed back, and the kernel it holds', () => {
     }
     expect(await ks.getKernel('kernels-test/Activation', options)).toMatchObject({ verified: true });
     expect(await ks.getKernel('kernels-test/relu_kernel', options)).toMatchObject({ verified: true });
+  });
+
+  it('refuses, asked for version 2, a build signed as version 1 served on the v2 branch; a revision asked by name is not bound so', async () => {
+    const h = await startMockHub([{ repoId: REPO, refs: { v2: repoDir } }]);
+    hubs.push(h);
+    const options = fetchOptions(h, { variant: CU128 });
+    for (const offline of [false, true]) {
+      const error = await ks.getKernel(REPO, { ...options, version: 2, offline }).catch((e: unknown) => e);
+      expect(error, offline ? 'offline' : 'online').toMatchObject({
+        code: 'KERNEL_UNVERIFIED',
+        result: { status: 'metadata-invalid', reason: `the signed metadata is for version 1 of ${REPO}, not version 2` },
+      });
+    }
+    expect(await ks.getKernel(REPO, { ...options, revision: 'v2' })).toMatchObject({ verified: true }); // the caller named the branch, not a version
   });
 });
 

@@ -226,7 +226,7 @@ async function fetchKernel(repoId: string, options: GetKernelOptions, cache: Hub
     throw refuse(signed.result);
   }
   const { signer, metadata, digest, metadataBytes } = signed.value;
-  const other = otherKernel(repoId, metadata);
+  const other = otherKernel(repoId, metadata, options.lock || options.revision !== undefined ? undefined : options.version);
   if (other) throw refuse({ path, status: 'metadata-invalid', reason: other });
   if (lockHash && !listing && (await cachedVariantLockHash(path, metadataBytes, digest)) !== lockHash) {
     throw new LockfileError(`${repoId}@${commit}: the files of ${variant} in the cache (${path}) do not match the locked hash ${lockHash}`);
@@ -329,12 +329,15 @@ function lockedHash(repoId: string, variant: string, lock: KernelLock | undefine
  * (the kernels-community build signs them all), and a Hub may serve any repository's files under
  * any name: the signed metadata's `name` must be the repository's name, compared as the Hub and
  * Python compare them (case aside, `_` as `-`). Who may sign for the repository's owner is the
- * policy's to say.
+ * policy's to say. Asked for a `version` (the branch v<N>, which the builder names after the
+ * metadata's version), the signed version must be it: an older major version's build is not
+ * served under a newer one's branch.
  */
-function otherKernel(repoId: string, metadata: KernelMetadata): string | undefined {
+function otherKernel(repoId: string, metadata: KernelMetadata, version: number | undefined): string | undefined {
   const spelled = (name: string) => name.toLowerCase().replaceAll('_', '-');
-  if (spelled(metadata.name) === spelled(repoId.split('/')[1]!)) return undefined;
-  return `the signed metadata is for the kernel ${JSON.stringify(metadata.name)}, not ${repoId}`;
+  if (spelled(metadata.name) !== spelled(repoId.split('/')[1]!)) return `the signed metadata is for the kernel ${JSON.stringify(metadata.name)}, not ${repoId}`;
+  if (version !== undefined && metadata.version !== version) return `the signed metadata is for version ${metadata.version} of ${repoId}, not version ${version}`;
+  return undefined;
 }
 
 const defaultWarning = (message: string) => process.stderr.write(`kernelseal: warning: ${message}\n`);
