@@ -133,6 +133,16 @@ describe('DirsInside', () => {
     expect(readdirSync(victimDir)).toEqual(['x.pyc']);
   });
 
+  it('refuses to remove a planted tree nested deeper than 32 folders (a descriptor is held per level), naming it', async () => {
+    const root = tempDir('kernelseal-cache-');
+    const pycache = join(root, 'variant', '__pycache__');
+    const deep = join(pycache, ...Array.from({ length: 40 }, () => 'd'));
+    mkdirSync(deep, { recursive: true });
+    const dirs = new DirsInside(root);
+    await expect(dirs.remove(pycache)).rejects.toMatchObject({ code: 'UNSAFE_PATH', message: `refusing to remove ${join(pycache, ...Array.from({ length: 32 }, () => 'd'))}: folders nested more than 32 deep` });
+    await dirs.close();
+  });
+
   it('names the folders as the user knows them in an error about a path through a descriptor', async () => {
     const root = tempDir('kernelseal-cache-');
     const link = join(root, 'snapshots', 'c0ffee', 'layers.py');

@@ -220,16 +220,7 @@ export class DirsInside {
       await ensureDirInside(this.root, dirname(path));
       return rm(path, { recursive: true, force: true });
     }
-    const at = await this.at(path);
-    const info = await lstat(at).catch(ignoreMissing);
-    if (!info) return;
-    if (info.isDirectory()) {
-      const inside = await this.dir(resolve(path));
-      for (const name of await readdir(inside)) await this.remove(join(path, name));
-      await rmdir(at).catch(ignoreMissing);
-    } else {
-      await unlink(at).catch(ignoreMissing);
-    }
+    await removeAt(await this.at(path), resolve(path));
   }
 
   /**
@@ -303,6 +294,35 @@ export class DirsInside {
     this.names.set(at, dir);
     return at;
   }
+}
+
+/** How deep `removeAt` goes: a descriptor is held per level, and a planted tree may be deep (Python's `__pycache__` has no folders at all). */
+const MAX_REMOVE_DEPTH = 32;
+
+/**
+ * Removes what `at` (a name in a folder held open) names, never following a link (DirsInside
+ * `remove`): a directory is opened without following a link, emptied through its descriptor,
+ * closed (a planted tree of many folders holds one descriptor per level, never one per folder,
+ * and is refused past MAX_REMOVE_DEPTH levels), then removed by its name. Errors name `path`,
+ * what the user knows it as.
+ */
+async function removeAt(at: string, path: string, depth = 0): Promise<void> {
+  const spelled = (error: NodeJS.ErrnoException) => Promise.reject(Object.assign(error, { message: error.message.replaceAll(at, path), path }));
+  const info = await lstat(at).catch(ignoreMissing);
+  if (!info) return;
+  if (!info.isDirectory()) return void (await unlink(at).catch(ignoreMissing).catch(spelled));
+  const handle = await open(at, constants.O_RDONLY | constants.O_DIRECTORY | constants.O_NOFOLLOW).catch(async (error: NodeJS.ErrnoException) => {
+    if (error.code === 'ENOTDIR' || error.code === 'ELOOP' || error.code === 'EMLINK') assertRealDirectory(path, await lstat(at)); // a link now: refused, named
+    return spelled(error);
+  });
+  try {
+    if (depth >= MAX_REMOVE_DEPTH) throw new UnsafePathError(`refusing to remove ${path}: folders nested more than ${MAX_REMOVE_DEPTH} deep`);
+    const inside = `/proc/self/fd/${handle.fd}`;
+    for (const name of await readdir(inside)) await removeAt(join(inside, name), join(path, name), depth + 1);
+  } finally {
+    await handle.close();
+  }
+  await rmdir(at).catch(ignoreMissing).catch(spelled);
 }
 
 /** Whether `link` is a symbolic link whose target reads `target` (a missing link, or anything else, does not). */
