@@ -206,7 +206,10 @@ describe.skipIf(!AS_ROOT)(`two users of one cache, and a write through a mapping
   });
 });
 
-describe.skipIf(!AS_ROOT || !existsSync('/dev/fuse'))(`a cache on a file system that lies (FUSE)${AS_ROOT && existsSync('/dev/fuse') ? '' : ` (skipped: needs root and /dev/fuse)`}`, () => {
+/** Whether this machine lets us mount a FUSE file system (root, /dev/fuse, and a container that allows mounting). */
+const FUSE = AS_ROOT && spawnSync('python3', [LYING_FUSE, '--probe', tempDir('kernelseal-fuse-probe-')]).status === 0;
+
+describe.skipIf(!FUSE)(`a cache on a file system that lies (FUSE)${FUSE ? '' : ' (skipped: needs root, /dev/fuse, and permission to mount)'}`, () => {
   it("the victim's blobs put behind FUSE with the very same attributes: the receipt no longer holds, every load re-hashes, and new bytes are caught", async () => {
     // The fingerprint (inode, size, times) is all a FUSE server needs to fake to match a receipt.
     const b = ensureUser('kernelseal-b');

@@ -8,6 +8,8 @@ that lives on it.
 Speaks the kernel's FUSE protocol on /dev/fuse directly (no libfuse), so it needs root:
     python3 fuse-lying.py MOUNTPOINT BACKING_DIR UID GID
 Prints "mounted" once it serves; unmount (umount -l) to stop it.
+    python3 fuse-lying.py --probe EMPTY_DIR
+exits 0 if a FUSE file system can be mounted here at all (a container may forbid it).
 """
 
 import ctypes
@@ -16,6 +18,25 @@ import os
 import stat
 import struct
 import sys
+
+MS_NOSUID, MS_NODEV, MNT_DETACH = 2, 4, 2
+libc = ctypes.CDLL(None, use_errno=True)
+
+
+def mount(fuse, target):
+    options = f'fd={fuse},rootmode=40000,user_id=0,group_id=0,allow_other,default_permissions'.encode()
+    return libc.mount(b'kernelseal-lying', target.encode(), b'fuse', MS_NOSUID | MS_NODEV, options) == 0
+
+
+if sys.argv[1] == '--probe':
+    try:
+        fuse = os.open('/dev/fuse', os.O_RDWR)
+    except OSError:
+        sys.exit(1)
+    ok = mount(fuse, sys.argv[2])
+    if ok:
+        libc.umount2(sys.argv[2].encode(), MNT_DETACH)
+    sys.exit(0 if ok else 1)
 
 mountpoint, backing, uid, gid = sys.argv[1], sys.argv[2], int(sys.argv[3]), int(sys.argv[4])
 
@@ -75,10 +96,7 @@ def handle(opcode, node, body):
 
 def main():
     fuse = os.open('/dev/fuse', os.O_RDWR)
-    libc = ctypes.CDLL(None, use_errno=True)
-    options = f'fd={fuse},rootmode=40000,user_id=0,group_id=0,allow_other,default_permissions'.encode()
-    MS_NOSUID, MS_NODEV = 2, 4
-    if libc.mount(b'kernelseal-lying', mountpoint.encode(), b'fuse', MS_NOSUID | MS_NODEV, options) != 0:
+    if not mount(fuse, mountpoint):
         sys.exit(f'mount: {os.strerror(ctypes.get_errno())}')
     print('mounted', flush=True)
     while True:

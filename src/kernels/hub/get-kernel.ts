@@ -1,4 +1,4 @@
-import { readdir } from 'node:fs/promises';
+import { readdir, type FileHandle } from 'node:fs/promises';
 import { join } from 'node:path';
 import type { KeyObject } from 'node:crypto';
 import { kernelsCommunityPolicy, type Policy } from '../../trust/policy.js';
@@ -179,22 +179,15 @@ async function fetchKernel(repoId: string, options: GetKernelOptions, cache: Hub
     for (const _ of inPlace.filter(Boolean)) progress.file();
     await download(files.filter((_, i) => !inPlace[i]), options.concurrency ?? 4, progress, options.signal, async (file, onBytes, signal) => {
       const key = file.path.slice(prefix.length);
-      const placed = await cache.ensureFile(
-        commit,
-        file,
-        (incomplete) => client!.download(repoId, commit, file, incomplete, { signal, onBytes, algorithm: signedDigest?.algorithm }),
-        {
-          accept:
-            signedDigest &&
-            ((hash) => {
-              const expected = signedDigest.files.get(key);
-              const actual = Buffer.from(hash).toString('base64');
-              if (expected !== undefined && expected !== actual) throw refuse({ path, status: 'digest-mismatch', violations: [new HashMismatch(key, expected, actual)] });
-            }),
-          signal,
-          checkContent,
-        },
-      );
+      const accept =
+        signedDigest &&
+        ((hash: Uint8Array) => {
+          const expected = signedDigest.files.get(key);
+          const actual = Buffer.from(hash).toString('base64');
+          if (expected !== undefined && expected !== actual) throw refuse({ path, status: 'digest-mismatch', violations: [new HashMismatch(key, expected, actual)] });
+        });
+      const fetchInto = (incomplete: FileHandle) => client!.download(repoId, commit, file, incomplete, { signal, onBytes, algorithm: signedDigest?.algorithm });
+      const placed = await cache.ensureFile(commit, file, fetchInto, { accept, signal, checkContent });
       if (placed) streamed?.record(placed);
     });
   };

@@ -1,6 +1,7 @@
 import { createHash } from 'node:crypto';
 import { constants } from 'node:fs';
 import { open } from 'node:fs/promises';
+import { withFileSlot } from '../../fs/file-slots.js';
 
 /**
  * The IDs the Hub gives a file's content (src/kernels/hub/hub-client.ts `HubFile`): a file in
@@ -26,7 +27,11 @@ export function objectId(bytes: Uint8Array, kind: ObjectKind): string {
  * The ID of the regular file at `path` (links followed) as an object of `kind`, read to its end;
  * undefined when it is not a regular file, cannot be read, or is not as long as its size said.
  */
-export async function fileObjectId(path: string, kind: ObjectKind): Promise<string | undefined> {
+export function fileObjectId(path: string, kind: ObjectKind): Promise<string | undefined> {
+  return withFileSlot(() => readObjectId(path, kind)); // asked of every file of a variant at once
+}
+
+async function readObjectId(path: string, kind: ObjectKind): Promise<string | undefined> {
   const handle = await open(path, constants.O_RDONLY | constants.O_NONBLOCK).catch(() => undefined); // a FIFO must not stall us
   if (!handle) return undefined;
   try {
