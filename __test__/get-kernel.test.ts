@@ -352,6 +352,18 @@ describe('kernels.lock', () => {
     expect((error.result as { violations: unknown[] }).violations.map(String)).toEqual([expect.stringMatching(/^File hash mismatch for layers\.py/)]);
   });
 
+  it('a variant taken unsigned has nothing else to check its files: one already in the cache counts only as the listed object', async () => {
+    const h = await hub();
+    const options = fetchOptions(h);
+    const blobs = join(options.cacheDir, REPO_FOLDER, 'blobs');
+    mkdirSync(blobs, { recursive: true });
+    const layers = readFileSync(join(repoDir, 'build', UNSIGNED, 'layers.py'));
+    writeFileSync(join(blobs, gitBlobId(layers)), otherBytes(layers));
+    const kernel = await ks.getKernel(REPO, { ...options, version: 1, variant: UNSIGNED, allowUnsigned: true });
+    expect(kernel).toMatchObject({ verified: false });
+    expect(readFileSync(join(kernel.path, 'layers.py'))).toEqual(layers); // downloaded again: what the listing names
+  });
+
   it('offline (or with the Hub out of reach) the locked hash is computed from the cached files: the locked build passes, another signed build in its snapshot is refused', async () => {
     // v2: CU128 with layers.py changed, signed again; both builds fetched into one cache.
     const repo2 = tempDir('kernelseal-hub-repo-');

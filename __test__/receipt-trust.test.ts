@@ -36,8 +36,11 @@ let hub: MockHub;
 beforeAll(async () => {
   hub = await startMockHub([{ repoId: REPO, refs: { v1: await signedRepository(sigstore, REPO, [VARIANT]) } }]);
 }, 120_000);
+/** Folders made outside the usual temporary folder (on tmpfs), or made inside a test: removed after the file. */
+const made: string[] = [];
 afterAll(async () => {
   await hub?.close();
+  for (const dir of made) rmSync(dir, { recursive: true, force: true });
 });
 
 /** What a load as another user says: the kernel's flags, or the refusal's reason. */
@@ -55,7 +58,7 @@ function sharedCache(): string {
   const base = existsSync('/dev/shm') && statSync('/dev/shm').isDirectory() ? '/dev/shm' : tmpdir();
   const dir = mkdtempSync(join(base, 'kernelseal-shared-cache-'));
   chmodSync(dir, 0o777);
-  afterAll(() => rmSync(dir, { recursive: true, force: true }));
+  made.push(dir);
   return dir;
 }
 
@@ -66,7 +69,7 @@ function stateOf(user: User): string {
     const dir = mkdtempSync(join(tmpdir(), `kernelseal-state-${user.name}-`));
     chownSync(dir, user.uid, user.gid);
     chmodSync(dir, 0o700);
-    afterAll(() => rmSync(dir, { recursive: true, force: true }));
+    made.push(dir);
     stateDirs.set(user.name, dir);
   }
   return stateDirs.get(user.name)!;
@@ -169,7 +172,7 @@ describe.skipIf(!AS_ROOT)(`two users of one cache, and a write through a mapping
     const victim = await loadAs(b, cache, { umask: 0 });
     const blob = blobOf((victim as { path: string }).path, 'layers.py');
     const elsewhere = join(mkdtempSync(join(dirname(cache), 'kernelseal-elsewhere-')), 'daemon-data'); // a hard link stays on its file system
-    afterAll(() => rmSync(dirname(elsewhere), { recursive: true, force: true }));
+    made.push(dirname(elsewhere));
     writeFileSync(elsewhere, readFileSync(blob)); // root's own file
     chmodSync(elsewhere, 0o644);
     linkSync(elsewhere, `${blob}.linked`);
