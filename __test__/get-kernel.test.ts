@@ -317,19 +317,24 @@ describe('kernels.lock', () => {
   /** Same size, other bytes: what a cache writer can put under a blob's name. */
   const otherBytes = (good: Buffer) => Buffer.from(good.map((byte, i) => (i === 0 ? byte ^ 1 : byte)));
   const gitBlobId = (content: Buffer) => createHash('sha1').update(`blob ${content.length}\0`).update(content).digest('hex');
+  /** Puts other bytes of the same size under the blob name of `file` (of `variant`) in `cacheDir`; returns the good bytes and the blob's path. */
+  const plantOther = (cacheDir: string, variant: string, file: string) => {
+    const good = readFileSync(join(repoDir, 'build', variant, file));
+    const blob = join(cacheDir, REPO_FOLDER, 'blobs', gitBlobId(good));
+    mkdirSync(dirname(blob), { recursive: true });
+    writeFileSync(blob, otherBytes(good));
+    return { good, blob };
+  };
 
   it('a blob already in the cache counts, under a lock, only as the object the locked listing names: another of the same size is downloaded again', async () => {
     const h = await hub();
     const lock = await lockOf(h, 'v1');
     const options = fetchOptions(h);
-    const blobs = join(options.cacheDir, REPO_FOLDER, 'blobs');
-    mkdirSync(blobs, { recursive: true });
-    const files = ['layers.py', 'metadata.json'].map((file) => ({ file, good: readFileSync(join(repoDir, 'build', CU128, file)) }));
-    for (const { good } of files) writeFileSync(join(blobs, gitBlobId(good)), otherBytes(good));
+    const files = ['layers.py', 'metadata.json'].map((file) => ({ file, ...plantOther(options.cacheDir, CU128, file) }));
     const kernel = await ks.getKernel(REPO, { ...options, lock, variant: CU128 });
     expect(kernel).toMatchObject({ verified: true, commit: lock.commit });
-    for (const { file, good } of files) {
-      expect(readFileSync(join(blobs, gitBlobId(good))), file).toEqual(good);
+    for (const { file, good, blob } of files) {
+      expect(readFileSync(blob), file).toEqual(good);
       expect(h.requests.some((r) => r.path.endsWith(`/build/${CU128}/${file}`)), file).toBe(true);
     }
   });
@@ -337,16 +342,11 @@ describe('kernels.lock', () => {
   it('without a lock too, the signed files already in the cache count only as the listed objects; the rest is left to the signed digest, which names a wrong one', async () => {
     const h = await hub();
     const options = fetchOptions(h);
-    const blobs = join(options.cacheDir, REPO_FOLDER, 'blobs');
-    mkdirSync(blobs, { recursive: true });
-    const metadata = readFileSync(join(repoDir, 'build', CU128, 'metadata.json'));
-    writeFileSync(join(blobs, gitBlobId(metadata)), otherBytes(metadata)); // read before anything: it would fail the signature
+    const metadata = plantOther(options.cacheDir, CU128, 'metadata.json'); // read before anything: it would fail the signature
     expect(await ks.getKernel(REPO, { ...options, version: 1, variant: CU128 })).toMatchObject({ verified: true });
-    expect(readFileSync(join(blobs, gitBlobId(metadata)))).toEqual(metadata);
+    expect(readFileSync(metadata.blob)).toEqual(metadata.good);
     const again = fetchOptions(h);
-    const layers = readFileSync(join(repoDir, 'build', CU128, 'layers.py'));
-    mkdirSync(join(again.cacheDir, REPO_FOLDER, 'blobs'), { recursive: true });
-    writeFileSync(join(again.cacheDir, REPO_FOLDER, 'blobs', gitBlobId(layers)), otherBytes(layers));
+    plantOther(again.cacheDir, CU128, 'layers.py');
     const error = await ks.getKernel(REPO, { ...again, version: 1, variant: CU128 }).catch((e: InstanceType<typeof ks.KernelRefusedError>) => e);
     expect(error).toMatchObject({ code: 'KERNEL_UNVERIFIED', result: { status: 'digest-mismatch' } });
     expect((error.result as { violations: unknown[] }).violations.map(String)).toEqual([expect.stringMatching(/^File hash mismatch for layers\.py/)]);
@@ -355,13 +355,10 @@ describe('kernels.lock', () => {
   it('a variant taken unsigned has nothing else to check its files: one already in the cache counts only as the listed object', async () => {
     const h = await hub();
     const options = fetchOptions(h);
-    const blobs = join(options.cacheDir, REPO_FOLDER, 'blobs');
-    mkdirSync(blobs, { recursive: true });
-    const layers = readFileSync(join(repoDir, 'build', UNSIGNED, 'layers.py'));
-    writeFileSync(join(blobs, gitBlobId(layers)), otherBytes(layers));
+    const layers = plantOther(options.cacheDir, UNSIGNED, 'layers.py');
     const kernel = await ks.getKernel(REPO, { ...options, version: 1, variant: UNSIGNED, allowUnsigned: true });
     expect(kernel).toMatchObject({ verified: false });
-    expect(readFileSync(join(kernel.path, 'layers.py'))).toEqual(layers); // downloaded again: what the listing names
+    expect(readFileSync(join(kernel.path, 'layers.py'))).toEqual(layers.good); // downloaded again: what the listing names
   });
 
   it('offline (or with the Hub out of reach) the locked hash is computed from the cached files: the locked build passes, another signed build in its snapshot is refused', async () => {
