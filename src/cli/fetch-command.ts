@@ -1,8 +1,9 @@
 import { getKernel, KernelRefusedError } from '../kernels/hub/get-kernel.js';
-import { HUB_HELP, HUB_OPTIONS, hubOptionsFrom, label, withProgress } from './hub-options.js';
-import { describeSigner, renderResult } from './render-result.js';
-import { TRUST_HELP, TRUST_OPTIONS, trustAnchorFrom, trustedRootFrom } from './trust-options.js';
-import { EXIT_FAILURE, EXIT_OK, UsageError, parseCommandLine, type Command } from './usage.js';
+import { HUB_HELP, HUB_OPTIONS, REPO_ID, hubOptionsFrom, label, withProgress } from './hub-options.js';
+import { OUTPUT_HELP, OUTPUT_OPTIONS, Output } from './output.js';
+import { TRUST_ALIASES, TRUST_HELP, TRUST_OPTIONS, trustAnchorFrom, trustedRootFrom } from './trust-options.js';
+import { refuseListFromEnv } from './publisher-options.js';
+import { UsageError, parseCommandLine, type Command } from './usage.js';
 
 export const fetchCommand: Command = {
   name: 'fetch',
@@ -18,7 +19,7 @@ ${HUB_HELP}
 
 ${TRUST_HELP}
 
-      --json                        print the result as JSON
+${OUTPUT_HELP}
 
 Examples:
   kernelseal fetch kernels-community/relu --version 1 --backend cuda --backend-version 12.8
@@ -27,24 +28,23 @@ Examples:
 Exit status: 0 fetched and verified, 1 refused or failed, 2 usage error.`,
 
   async run(args) {
-    const { values, positionals } = parseCommandLine(args, { ...TRUST_OPTIONS, ...HUB_OPTIONS, json: { type: 'boolean', default: false } });
+    const { values, positionals } = parseCommandLine(args, { ...TRUST_OPTIONS, ...HUB_OPTIONS, ...OUTPUT_OPTIONS }, TRUST_ALIASES);
     if (positionals.length !== 1) throw new UsageError('expected exactly one repository id');
     const repoId = positionals[0]!;
+    // Checked before anything else, the network included: `relu` alone names no repository.
+    if (!REPO_ID.test(repoId)) throw new UsageError(`${JSON.stringify(repoId)} is not a repository id: write org/name (e.g. kernels-community/${/^[\w.-]+$/.test(repoId) ? repoId : 'relu'})`);
+    refuseListFromEnv('fetch');
     const options = await hubOptionsFrom(repoId, values);
     const anchor = await trustAnchorFrom(values, 'kernels-community');
     const trustedRoot = await trustedRootFrom(values);
+    const output = new Output(this.name, values);
     try {
-      const kernel = await withProgress(repoId, (progress) => getKernel(repoId, { ...options, ...anchor, trustedRoot, ...progress }));
-      const status = kernel.verified ? `✅ ${label(kernel)}: kernel metadata is correctly signed\n   ${describeSigner(kernel.signer!)}` : `⚠️  ${label(kernel)}: NOT SIGNED, taken because of --allow-unsigned`;
-      process.stderr.write(`${status}${kernel.fromReceipt ? '\n   (files unchanged since last verified: not re-hashed)' : ''}\n`);
-      const json = { ...kernel, digest: kernel.digest && { algorithm: kernel.digest.algorithm, files: kernel.digest.files.size } };
-      process.stdout.write(values.json ? `${JSON.stringify(json, null, 2)}\n` : `${kernel.path}\n`);
-      return EXIT_OK;
+      const { value: kernel, checked } = await withProgress(repoId, output, (progress) => getKernel(repoId, { ...options, ...anchor, trustedRoot, ...progress }));
+      output.add({ kind: 'fetched', subject: label(kernel), kernel, checked: checked(kernel) });
     } catch (error) {
       if (!(error instanceof KernelRefusedError) || !error.result || !error.kernel) throw error;
-      process.stderr.write(`${renderResult({ ...error.result, path: label(error.kernel) })}\n`);
-      if (values.json) process.stdout.write(`${JSON.stringify({ repoId, ok: false, status: error.result.status, reason: error.message })}\n`);
-      return EXIT_FAILURE;
+      output.add({ kind: 'fetch-refused', subject: label(error.kernel), result: error.result, reason: error.message });
     }
+    return output.finish();
   },
 };

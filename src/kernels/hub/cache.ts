@@ -28,7 +28,7 @@ import { fileObjectId } from './object-id.js';
 export class HubCache {
   readonly repoDir: string;
   private readonly lockDir: string;
-  /** The folders this load writes blobs, links and locks into, checked once each (issue 16); closed by `close`. */
+  /** The folders this load writes blobs, links and locks into, checked once each (src/fs/write-inside.ts says why); closed by `close`. */
   private readonly dirs: DirsInside;
   /** The folders `realFolder` found real, by path: their device and inode. */
   private readonly folders = new Map<string, string>();
@@ -49,7 +49,7 @@ export class HubCache {
     return this.dirs.close();
   }
 
-  /** The default cache, as huggingface_hub finds it (src/hub/hub-env.ts). */
+  /** The default cache, as huggingface_hub finds it (src/kernels/hub/hub-env.ts). */
   static defaultRoot(): string {
     return hubCacheRoot();
   }
@@ -195,8 +195,8 @@ export class HubCache {
   /**
    * Whether `file` is in place already: its blob complete (by size) and the snapshot's link
    * pointing at it, i.e. ensureFile would do nothing. Cheap enough to ask of every file of a
-   * variant at once, where ensureFile runs only as many at a time as downloads (issue 16: a
-   * second load online). Not a verification: the files are verified after, either way.
+   * variant at once, where ensureFile runs only as many at a time as downloads (README.md,
+   * Benchmarks: a second load online). Not a verification: the files are verified after, either way.
    */
   async isPlaced(commit: string, file: HubFile, checkContent = false): Promise<boolean> {
     const { blob, link } = this.locate(commit, file);
@@ -225,7 +225,7 @@ export class HubCache {
     const lock = join(this.lockDir, `${id}.lock`);
     const tryLock = fileLocker();
     if (!tryLock) return withCreatedLock(await this.dirs.at(lock), () => work(false), signal);
-    // In the lock folder checked once per load (DirsInside): it is asked for every blob (issue 16).
+    // In the lock folder checked once per load (DirsInside): it is asked for every blob.
     const handle = await this.dirs.openRegular(lock);
     try {
       for (let wait = 10; !tryLock(handle.fd); wait = Math.min(wait * 2, 500)) await pause(wait, signal);

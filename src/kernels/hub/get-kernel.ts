@@ -174,7 +174,7 @@ async function fetchKernel(repoId: string, options: GetKernelOptions, cache: Hub
     const unknown = signedDigest ? files.map((file) => file.path.slice(prefix.length)).filter((key) => !signedDigest.files.has(key)) : [];
     if (unknown.length > 0) throw refuse({ path, status: 'digest-mismatch', violations: unknown.map((key) => new UnknownFile(key)) });
     // What a load before placed is found all at once, not `concurrency` at a time: a second
-    // load of 1,000 files online spent most of its time here (issue 16).
+    // load of 1,000 files online spent most of its time here (README.md, Benchmarks: second loads).
     const inPlace = await Promise.all(files.map((file) => cache.isPlaced(commit, file, checkContent)));
     for (const _ of inPlace.filter(Boolean)) progress.file();
     await download(files.filter((_, i) => !inPlace[i]), options.concurrency ?? 4, progress, options.signal, async (file, onBytes, signal) => {
@@ -200,7 +200,7 @@ async function fetchKernel(repoId: string, options: GetKernelOptions, cache: Hub
       throw new LockfileError(`${repoId}@${commit}: the files of ${variant} on the Hub do not match the locked hash ${lockHash}`);
     }
     // Only what the walk hashes (and the two signed files): never bytecode, never a file the
-    // digest would leave out (src/digest/walk.ts isHashedKey).
+    // digest would leave out (src/hashing/tree.ts isHashedKey).
     const wanted = listing.filter((f) => f.path.startsWith(prefix) && (isHashedKey(f.path.slice(prefix.length)) || SIGNED_FILES.has(f.path.slice(prefix.length))));
     progress = downloadProgress(wanted, options.onProgress);
     await fetchFiles(wanted.filter((f) => SIGNED_FILES.has(f.path.slice(prefix.length))));
@@ -238,7 +238,7 @@ async function fetchKernel(repoId: string, options: GetKernelOptions, cache: Hub
   };
   // Online, a receipt that holds for the variant as the cache has it already makes the rest of
   // the download moot: the same check as below (and offline), asked before the files are
-  // checked for being in place one by one (issue 16: a second load online). The receipt binds
+  // checked for being in place one by one (README.md, Benchmarks: a second load online). The receipt binds
   // the commit, so the files it vouches for are the ones the listing names.
   if (rest.length > 0) {
     const early = (await walk()).clean;

@@ -21,7 +21,7 @@ import { SoleWriter } from './sole-writer.js';
  * overwrite each other's.
  *
  * Receipts sit in the cache, which others may write to, so each carries an HMAC-SHA256, with
- * the user's own key kept outside the cache (src/hub/receipt-key.ts), over everything it says:
+ * the user's own key kept outside the cache (src/kernels/hub/receipt-key.ts), over everything it says:
  * version, cache folder, repository, commit, variant, metadata.json's hash and the fingerprint.
  * One that does not match byte for byte what we would write now is not trusted.
  */

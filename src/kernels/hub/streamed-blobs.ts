@@ -9,7 +9,8 @@ import { fingerprintEntry, type Fingerprint } from './receipts.js';
 import { SoleWriter } from './sole-writer.js';
 
 /**
- * The blobs one getKernel call downloaded and hashed as they streamed to disk (issue 16): each
+ * The blobs one getKernel call downloaded and hashed as they streamed to disk (README.md,
+ * Benchmarks: a first verified load against a plain download of the same bytes): each
  * was written to a file it created (O_EXCL), hashed chunk by chunk with the signed digest's
  * algorithm, checked against the signed entry before being renamed into place, and recorded
  * here by its identity (device, inode, size, times) once in place.
