@@ -144,6 +144,13 @@ describe(`the map of the code (${DOC})`, () => {
     expect(upward.map((e) => `${e.file} (${e.from}) imports ${e.specifier} (${e.to}), a layer above it in ${DOC}`)).toEqual([]);
   });
 
+  it('lets the command line reach the library through one module, src/cli/library.ts, where what it needs is listed', () => {
+    const FACADE = 'src/cli/library.ts';
+    const around = edges.filter((e) => e.from === 'cli' && e.to !== 'cli' && !e.outside && e.file !== FACADE);
+    expect(around.map((e) => `${e.file} imports ${e.specifier}: import it from ${FACADE} (add it there)`)).toEqual([]);
+    expect(edges.filter((e) => e.file === FACADE && e.to !== 'cli').length).toBeGreaterThan(40);
+  });
+
   it('keeps the products apart: kernels, model and attest share machinery, not each other', () => {
     const across = edges.filter((e) => e.from !== e.to && PRODUCTS.includes(e.from) && PRODUCTS.includes(e.to));
     expect(across.map((e) => `${e.file} imports ${e.specifier}`)).toEqual([]);

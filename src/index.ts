@@ -181,8 +181,8 @@ export { exactly, matching, oneOf, type StringMatch } from './trust/string-match
 export { certificateIdentity, type CertificateIdentity } from './trust/certificate-identity.js';
 
 // ── Digests and hashing ─────────────────────────────────────────────────────────────────────
-/** The kernels digest: parse, compare and print, exactly as metadata.json carries it. */
-export { Digest, type DigestJSON } from './digest/digest.js';
+/** The kernels digest: parse, compare and print, exactly as metadata.json carries it; `DigestFormatError` when a digest object is none. */
+export { Digest, DigestFormatError, type DigestJSON } from './digest/digest.js';
 /** Digest algorithms: every one hashVariant takes. */
 export { DIGEST_ALGORITHMS, type DigestAlgorithm } from './digest/algorithm.js';
 /** Files that do not match a digest, each difference typed. */

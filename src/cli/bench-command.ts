@@ -3,11 +3,7 @@ import { writeFileSync } from 'node:fs';
 import { homedir } from 'node:os';
 import { join } from 'node:path';
 import { fileURLToPath } from 'node:url';
-import { isDigestAlgorithm, type DigestAlgorithm } from '../digest/algorithm.js';
-import { datasetSpecs } from '../bench/datasets.js';
-import { MASK_SHA_EXTENSIONS } from '../bench/machine.js';
-import { renderSvg } from '../bench/report.js';
-import { runBench, type BenchReport } from '../bench/run-bench.js';
+import { isDigestAlgorithm, type DigestAlgorithm, datasetSpecs, MASK_SHA_EXTENSIONS, renderSvg, runBench, type BenchReport } from './library.js';
 
 /** What the bench measures by default: the kernels algorithms and BLAKE3 (blake2b on request). */
 const BENCH_ALGORITHMS: DigestAlgorithm[] = ['sha256', 'sha512', 'blake3'];

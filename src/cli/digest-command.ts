@@ -1,14 +1,10 @@
 import { relative } from 'node:path';
-import { DIGEST_ALGORITHMS, METADATA_ALGORITHMS, isDigestAlgorithm, type DigestAlgorithm } from '../digest/algorithm.js';
-import { digestBackend } from '../hashing/select-backend.js';
-import { readMetadataDigest } from '../kernels/read-digest.js';
-import { writeDigestToMetadata } from '../kernels/write-digest.js';
+import { DIGEST_ALGORITHMS, METADATA_ALGORITHMS, isDigestAlgorithm, type DigestAlgorithm, digestBackend, readMetadataDigest, writeDigestToMetadata, hashVariant } from './library.js';
 import { plural } from './format.js';
 import { OUTPUT_HELP, OUTPUT_OPTIONS, Output } from './output.js';
 import { ProgressBar } from './progress-bar.js';
 import { UsageError, parseCommandLine, type Command } from './usage.js';
 import { expandKernel } from './variants.js';
-import { hashVariant } from '../hashing/hash-variant.js';
 
 export const digestCommand: Command = {
   name: 'digest',

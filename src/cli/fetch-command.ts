@@ -1,4 +1,4 @@
-import { getKernel, KernelRefusedError } from '../kernels/hub/get-kernel.js';
+import { getKernel, KernelRefusedError } from './library.js';
 import { HUB_HELP, HUB_OPTIONS, REPO_ID, hubOptionsFrom, label, withProgress } from './hub-options.js';
 import { OUTPUT_HELP, OUTPUT_OPTIONS, Output } from './output.js';
 import { TRUST_ALIASES, TRUST_HELP, TRUST_OPTIONS, trustAnchorFrom, trustedRootFrom } from './trust-options.js';

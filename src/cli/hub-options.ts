@@ -1,11 +1,6 @@
-import type { FetchedKernel, GetKernelOptions } from '../kernels/hub/get-kernel.js';
-import { offlineFromEnv } from '../kernels/hub/hub-env.js';
-import { readLockfile } from '../kernels/hub/lockfile.js';
-import { thisMachine } from '../kernels/hub/this-machine.js';
-import type { VariantSelector } from '../kernels/variant-name.js';
+import { type FetchedKernel, type GetKernelOptions, offlineFromEnv, LockfileError, readLockfile, thisMachine, type VariantSelector, type HashProgress } from './library.js';
 import { ProgressBar } from './progress-bar.js';
 import type { Checked } from './render-result.js';
-import type { HashProgress } from '../hashing/backend.js';
 import { UsageError, parseDuration } from './usage.js';
 
 /** `org/name`: a repository of the Hub, as the commands that fetch take it. */
@@ -76,7 +71,11 @@ export async function hubOptionsFrom(repoId: string, values: HubValues): Promise
   let lock;
   if (typeof values.lockfile === 'string') {
     if (values['allow-unsigned']) throw new UsageError('--allow-unsigned cannot be used with --lockfile: a lock names signed content, and nothing unsigned is taken under one');
-    lock = (await readLockfile(values.lockfile).catch((error: Error) => { throw new UsageError(error.message); })).find((entry) => entry.repoId === repoId);
+    // A lock file that cannot be used is a usage error; any other error is a bug, and propagates.
+    const locks = await readLockfile(values.lockfile).catch((error: unknown) => {
+      throw error instanceof LockfileError ? new UsageError(error.message) : error;
+    });
+    lock = locks.find((entry) => entry.repoId === repoId);
     if (!lock) throw new UsageError(`${values.lockfile} has no entry for ${repoId}`);
   }
   return {

@@ -1,5 +1,4 @@
-import { VERSION } from '../version.js';
-import { digestBackend, nativeUnavailableReason } from '../hashing/select-backend.js';
+import { VERSION, digestBackend, nativeUnavailableReason, DigestBackendChoiceError } from './library.js';
 import { attestCommand } from './attest-command.js';
 import { benchCommand } from './bench-command.js';
 import { digestCommand } from './digest-command.js';
@@ -17,7 +16,6 @@ import { verifyCommand } from './verify-command.js';
 import { verifyModelCommand } from './verify-model-command.js';
 import { verifyReleaseCommand } from './verify-release-command.js';
 import { EXIT_FAILURE, EXIT_OK, EXIT_USAGE, HelpRequested, UsageError, inUserSpelling, type Command } from './usage.js';
-import { DigestBackendChoiceError } from '../hashing/select-backend.js';
 
 
 const commands: Command[] = [

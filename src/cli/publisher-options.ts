@@ -1,9 +1,5 @@
 import { existsSync } from 'node:fs';
-import { offlineFromEnv } from '../kernels/hub/hub-env.js';
-import { listLocation } from '../kernels/publishers/list-location.js';
-import { openPublisherList, type VerifiedPublisherList } from '../kernels/publishers/open-list.js';
-import { isRepoId } from '../trust/publisher-list.js';
-import type { TrustAnchor } from '../sigstore/trust-anchor.js';
+import { offlineFromEnv, listLocation, openPublisherList, type VerifiedPublisherList, isRepoId, type TrustAnchor } from './library.js';
 import { UsageError, parseDuration } from './usage.js';
 
 /** The options of a trusted publisher list (docs/publishers.md), for verify and publishers show. */

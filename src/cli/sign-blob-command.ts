@@ -1,7 +1,5 @@
 import { readFile, stat } from 'node:fs/promises';
-import { writeFileAtomic } from '../fs/atomic-write.js';
-import { signBytes, signedBy } from '../sign/sign-bytes.js';
-import { serializeBundle } from '../kernels/sign-variant.js';
+import { writeFileAtomic, signBytes, signedBy, serializeBundle } from './library.js';
 import { OUTPUT_HELP, OUTPUT_OPTIONS, Output } from './output.js';
 import { SIGNER_HELP, SIGNER_OPTIONS, signerFrom } from './signer-options.js';
 import { UsageError, parseCommandLine, type Command } from './usage.js';

@@ -1,6 +1,4 @@
-import { signedBy } from '../sign/sign-bytes.js';
-import { signVariant } from '../kernels/sign-variant.js';
-import { ProvenanceEnvironmentError, githubActionsProvenance } from '../attest/github-provenance.js';
+import { signedBy, signVariant, ProvenanceEnvironmentError, githubActionsProvenance } from './library.js';
 import { refuseModelSigningMethod } from './model-signing-flags.js';
 import { OUTPUT_HELP, OUTPUT_OPTIONS, Output } from './output.js';
 import { ProgressBar } from './progress-bar.js';

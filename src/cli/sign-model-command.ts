@@ -1,5 +1,4 @@
-import { DEFAULT_SHARD_SIZE, MODEL_HASH_TYPES, type ModelHashType } from '../model/manifest.js';
-import { signModel } from '../model/sign-model.js';
+import { DEFAULT_SHARD_SIZE, MODEL_HASH_TYPES, type ModelHashType, signModel } from './library.js';
 import { existsSync } from 'node:fs';
 import { OUTPUT_HELP, OUTPUT_OPTIONS, Output } from './output.js';
 import { ProgressBar } from './progress-bar.js';

@@ -1,24 +1,22 @@
 import { existsSync } from 'node:fs';
 import { readFile } from 'node:fs/promises';
-import { readTrustFile, type TrustFile } from '../trust/policy-file.js';
-import { EXTENSION_NAMES, extensionOid } from '../trust/certificate-identity.js';
-import { NAMED_POLICIES, allOf, extensionPolicy, identityPolicy, requirePinned, serviceIdentityPolicy, type Policy } from '../trust/policy.js';
-import { exactly, matching } from '../trust/string-match.js';
-import { PolicyError } from '../trust/policy-error.js';
-import { TrustedRootError, defaultTrustedRoots, publicGoodTrustedRoot, readTrustedRoot, readTrustedRoots, type TrustedRoot } from '../sigstore/trusted-root.js';
-import { checkTrustAnchor, mayWaiveTlog, type TrustAnchor } from '../sigstore/trust-anchor.js';
-import { offlineFromEnv } from '../kernels/hub/hub-env.js';
+import { readTrustFile, type TrustFile, EXTENSION_NAMES, extensionOid, NAMED_POLICIES, allOf, extensionPolicy, identityPolicy, requirePinned, serviceIdentityPolicy, type Policy, exactly, matching, type StringMatch, PolicyError, TrustedRootError, defaultTrustedRoots, publicGoodTrustedRoot, readTrustedRoot, readTrustedRoots, type TrustedRoot, checkTrustAnchor, mayWaiveTlog, type TrustAnchor, offlineFromEnv } from './library.js';
 import { fromGoRegexp } from './go-regexp.js';
 import { UsageError } from './usage.js';
 
-/** The options every verifying command shares: who is trusted, and the trusted root. */
-export const TRUST_OPTIONS = {
-  policy: { type: 'string' },
+/** The flags that name a signing certificate's identity, issuer and extensions, as cosign spells them. */
+export const IDENTITY_OPTIONS = {
   'certificate-identity': { type: 'string' },
   'certificate-identity-regexp': { type: 'string' },
   'certificate-oidc-issuer': { type: 'string' },
   'certificate-oidc-issuer-regexp': { type: 'string' },
   'certificate-extension': { type: 'string', multiple: true },
+} as const;
+
+/** The options every verifying command shares: who is trusted, and the trusted root. */
+export const TRUST_OPTIONS = {
+  policy: { type: 'string' },
+  ...IDENTITY_OPTIONS,
   key: { type: 'string' },
   'certificate-chain': { type: 'string' },
   'insecure-ignore-tlog': { type: 'boolean', default: false },
@@ -76,13 +74,17 @@ Trusted root:
 gh's spellings work too: --cert-identity, --cert-identity-regex, --cert-oidc-issuer,
 --custom-trusted-root.`;
 
-type TrustValues = {
-  policy?: string;
+/** The values of IDENTITY_OPTIONS. */
+export type IdentityValues = {
   'certificate-identity'?: string;
   'certificate-identity-regexp'?: string;
   'certificate-oidc-issuer'?: string;
   'certificate-oidc-issuer-regexp'?: string;
   'certificate-extension'?: string[];
+};
+
+type TrustValues = IdentityValues & {
+  policy?: string;
   key?: string;
   'certificate-chain'?: string;
   'insecure-ignore-tlog'?: boolean;
@@ -122,8 +124,8 @@ export async function trustAnchorFrom(values: TrustValues, defaultPolicy?: strin
 }
 
 async function anchorFrom(values: TrustValues, defaultPolicy: string | undefined): Promise<TrustAnchor> {
-  const identity = exclusive(values, 'certificate-identity', 'certificate-identity-regexp');
-  const issuer = exclusive(values, 'certificate-oidc-issuer', 'certificate-oidc-issuer-regexp');
+  const identity = matchFromFlags(values, 'certificate-identity');
+  const issuer = matchFromFlags(values, 'certificate-oidc-issuer');
   if (values['certificate-chain'] !== undefined) {
     if (values.policy !== undefined || values.key !== undefined || issuer !== undefined) {
       throw new UsageError('--certificate-chain trusts your own CA: it excludes --policy, --key and the OIDC issuer flags');
@@ -196,7 +198,13 @@ export function onlySigstoreBundles(value: string | undefined): void {
   throw new UsageError(`--new-bundle-format must be true or false (got ${JSON.stringify(value)})`);
 }
 
-function exclusive(values: TrustValues, exact: 'certificate-identity' | 'certificate-oidc-issuer', regexp: `${typeof exact}-regexp`) {
+/**
+ * --certificate-identity or --certificate-oidc-issuer: exactly, or with -regexp an anchored
+ * pattern (Go's inline flags as cosign takes them, go-regexp.ts); never both spellings.
+ * Undefined when neither is given.
+ */
+export function matchFromFlags(values: IdentityValues, exact: 'certificate-identity' | 'certificate-oidc-issuer'): StringMatch | undefined {
+  const regexp = `${exact}-regexp` as const;
   if (values[exact] !== undefined && values[regexp] !== undefined) throw new UsageError(`--${exact} and --${regexp} exclude each other`);
   if (values[exact] !== undefined) return exactly(values[exact]!);
   if (values[regexp] !== undefined) {

@@ -57,6 +57,9 @@ export function parseCommandLine<O extends Options>(args: string[], options: O, 
   try {
     parsed = parseArgs({ args: givenAloneAsTrue(args, aloneIsTrue), options: plain, allowPositionals: true, strict: true, tokens: true });
   } catch (error) {
+    // parseArgs's complaints about the command line (TypeErrors, coded ERR_PARSE_ARGS_*); any
+    // other error is a bug of ours, such as an option table it cannot take, and propagates.
+    if (!String((error as { code?: unknown })?.code).startsWith('ERR_PARSE_ARGS_')) throw error;
     throw usageErrorOf(error as Error & { code?: string }, Object.keys(table), args);
   }
   const values = parsed.values as Record<string, unknown>;

@@ -1,7 +1,4 @@
-import { readBounded } from '../fs/read-bounded.js';
-import { BundleError, parseBundle } from '../sigstore/bundle.js';
-import { SignatureVerificationError, verifyBundle } from '../sigstore/verify-bundle.js';
-import { MAX_BUNDLE_BYTES } from '../kernels/verify-variant.js';
+import { readBounded, BundleError, parseBundle, SignatureVerificationError, verifyBundle, MAX_BUNDLE_BYTES } from './library.js';
 import { DIGEST, readArtifact } from './artifact-operand.js';
 import { printable } from './format.js';
 import { OUTPUT_HELP, OUTPUT_OPTIONS, Output } from './output.js';

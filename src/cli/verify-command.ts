@@ -1,8 +1,5 @@
 import { existsSync } from 'node:fs';
-import { getKernel, KernelRefusedError, listVariants } from '../kernels/hub/get-kernel.js';
-import { verifyVariant } from '../kernels/verify-variant.js';
-import type { VerificationResult } from '../kernels/result.js';
-import type { HashProgress } from '../hashing/backend.js';
+import { getKernel, KernelRefusedError, listVariants, verifyVariant, type VerificationResult, type HashProgress } from './library.js';
 import { HUB_HELP, HUB_OPTIONS, REPO_ID, hubOptionsFrom, label, withProgress } from './hub-options.js';
 import { printable } from './format.js';
 import { OUTPUT_HELP, OUTPUT_OPTIONS, Output } from './output.js';
@@ -183,7 +180,7 @@ not there.`,
         try {
           const { value: kernel, checked } = await withProgress(`${repoId} ${variant ?? ''}`.trim(), output, (progress) => getKernel(repoId, { ...options, variant, ...anchor, trustedRoot: trustedRoots[0], ...progress }));
           if (!kernel.verified) report({ path: label(kernel), status: 'signature-missing' });
-          else report({ path: label(kernel), status: 'verified', signer: kernel.signer!, metadata: kernel.metadata!, digest: kernel.digest! }, checked(kernel));
+          else report({ path: label(kernel), status: 'verified', signer: kernel.signer!, metadata: kernel.metadata!, digest: kernel.digest!, ...(kernel.sourceNotCompared ? { sourceNotCompared: kernel.sourceNotCompared } : {}) }, checked(kernel));
         } catch (error) {
           if (!(error instanceof KernelRefusedError) || !error.result || !error.kernel) throw error;
           report({ ...error.result, path: label(error.kernel) });

@@ -1,5 +1,5 @@
 import { existsSync, statSync } from 'node:fs';
-import { defaultSignaturePath, verifyModel } from '../model/verify-model.js';
+import { defaultSignaturePath, verifyModel } from './library.js';
 import { OUTPUT_HELP, OUTPUT_OPTIONS, Output } from './output.js';
 import { ProgressBar } from './progress-bar.js';
 import { TRUST_ALIASES, TRUST_HELP, TRUST_OPTIONS, trustAnchorFrom, trustedRootsFrom } from './trust-options.js';

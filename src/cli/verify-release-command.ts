@@ -1,10 +1,7 @@
+import { isCommit, verifyRelease, type ReleaseAsset, digestBackend, serviceIdentityPolicy, type Policy, exactly } from './library.js';
 import { existsSync } from 'node:fs';
 import { readdir } from 'node:fs/promises';
 import { basename, join } from 'node:path';
-import { verifyRelease, type ReleaseAsset } from '../attest/verify-release.js';
-import { digestBackend } from '../hashing/select-backend.js';
-import { serviceIdentityPolicy, type Policy } from '../trust/policy.js';
-import { exactly } from '../trust/string-match.js';
 import { OUTPUT_HELP, OUTPUT_OPTIONS, Output } from './output.js';
 import { TRUST_ALIASES, TRUST_OPTIONS, trustedRootsFrom } from './trust-options.js';
 import { UsageError, parseCommandLine, type Command } from './usage.js';
@@ -70,7 +67,8 @@ cannot be read.`,
     if (bundles.length === 0) throw new UsageError('--bundle is required (the release attestation: gh attestation download writes it)');
     const missing = bundles.find((bundle) => !existsSync(bundle));
     if (missing !== undefined) throw new UsageError(`--bundle ${missing}: no such file`);
-    if (values.commit !== undefined && !/^[0-9a-fA-F]{40}$/.test(values.commit)) throw new UsageError('--commit must be a full commit SHA (40 hex digits)');
+    // Either case, as people paste it; the release's commit is compared in lowercase.
+    if (values.commit !== undefined && !isCommit(values.commit.toLowerCase())) throw new UsageError('--commit must be a full commit SHA (40 hex digits)');
     let policy: Policy | undefined;
     if (values['certificate-identity'] !== undefined) {
       policy = serviceIdentityPolicy(exactly(values['certificate-identity']));

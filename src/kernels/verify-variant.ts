@@ -6,8 +6,8 @@ import type { DigestBackend, VariantHashes } from '../hashing/backend.js';
 import { Digest } from '../digest/digest.js';
 import { readBounded } from '../fs/read-bounded.js';
 import { DigestError } from '../hashing/errors.js';
-import { MetadataError, parseMetadata, type KernelMetadata } from './metadata.js';
-import { sourceMismatch } from './source-provenance.js';
+import { MAX_METADATA_BYTES, MetadataError, parseMetadata, type KernelMetadata } from './metadata.js';
+import { resignedBy, sourceMismatch } from './source-provenance.js';
 import { verifyVariantProvenance, type VariantProvenance } from './variant-provenance.js';
 import { BundleError, parseBundle, type Bundle } from '../sigstore/bundle.js';
 import { pinnedTrustedRoot } from '../sigstore/trusted-root.js';
@@ -20,8 +20,6 @@ import { hashTreeRaw } from '../hashing/hash-variant.js';
 
 /** Largest metadata.json.sigstore read: real bundles are a few kB. */
 export const MAX_BUNDLE_BYTES = 16 * 1024 * 1024;
-/** Largest metadata.json read: generous for a digest of many files, far from a memory bomb. */
-export const MAX_METADATA_BYTES = 256 * 1024 * 1024;
 
 export type VerifyVariantOptions = TrustAnchor &
   HashOptions & {
@@ -62,7 +60,7 @@ export async function verifyVariant(path: string, options: VerifyVariantOptions)
     cancel.abort();
     return signed.result;
   }
-  const { signer, metadata, digest, sourceWarning, metadataBytes } = signed.value;
+  const { signer, metadata, digest, sourceWarning, sourceNotCompared, metadataBytes } = signed.value;
   let provenance: VariantProvenance | undefined;
   if (options.provenance) {
     const checked = await verifyVariantProvenance(path, metadataBytes, metadata, options, options.trustedRoot ?? pinnedTrustedRoot());
@@ -75,7 +73,7 @@ export async function verifyVariant(path: string, options: VerifyVariantOptions)
   if (digest.algorithm !== EARLY_ALGORITHM) cancel.abort();
   const files = await checkFiles(path, digest, options, stopAt(path), digest.algorithm === EARLY_ALGORITHM ? early : undefined);
   if ('result' in files) return files.result;
-  return { path, status: 'verified', signer, metadata, digest, ...(files.value.bytecode ? { bytecode: files.value.bytecode } : {}), ...(sourceWarning ? { sourceMismatch: sourceWarning } : {}), ...(provenance ? { provenance } : {}) };
+  return { path, status: 'verified', signer, metadata, digest, ...(files.value.bytecode ? { bytecode: files.value.bytecode } : {}), ...(sourceWarning ? { sourceMismatch: sourceWarning } : {}), ...(sourceNotCompared ? { sourceNotCompared } : {}), ...(provenance ? { provenance } : {}) };
 }
 
 /**
@@ -96,6 +94,8 @@ export interface SignedMetadata {
   bundleBytes: Uint8Array;
   /** The source mismatch a caller chose to be warned of (sourceMismatch: 'warn'). */
   sourceWarning?: string;
+  /** Why the source was not compared: the policy declares the signer a re-signer (resignedBy). */
+  sourceNotCompared?: string;
 }
 
 /**
@@ -119,12 +119,14 @@ export async function verifySignedMetadata(path: string, options: VerifyVariantO
   onSignatureHolds?.();
   const metadata = checkMetadata(path, metadataBytes.value, stop);
   if ('result' in metadata) return metadata;
-  // 5b. The source the metadata states against the one the certificate names.
-  const mismatch = sourceMismatch(metadata.value, signer.value);
+  // 5b. The source the metadata states against the one the certificate names, unless the
+  // policy declares the signer a re-signer of other runs' builds (then the result says so).
+  const resigned = resignedBy(signer.value, 'policy' in options ? options.policy : undefined);
+  const mismatch = resigned ? undefined : sourceMismatch(metadata.value, signer.value);
   if (mismatch && options.sourceMismatch !== 'warn') return stop({ status: 'source-mismatch', reason: mismatch, signer: signer.value });
   const digest = metadata.value.digest;
   if (!digest) return stop({ status: 'digest-missing' });
-  return { value: { signer: signer.value, metadata: metadata.value, digest, metadataBytes: metadataBytes.value, bundleBytes: bundleBytes.value, ...(mismatch ? { sourceWarning: mismatch } : {}) } };
+  return { value: { signer: signer.value, metadata: metadata.value, digest, metadataBytes: metadataBytes.value, bundleBytes: bundleBytes.value, ...(mismatch ? { sourceWarning: mismatch } : {}), ...(resigned ? { sourceNotCompared: resigned } : {}) } };
 }
 
 /** What verifyVariant starts hashing with as soon as the signature holds: the kernels default. */

@@ -1,7 +1,4 @@
-import { readFile } from 'node:fs/promises';
-import { ListRepository } from '../../kernels/publishers/list-repository.js';
-import { parseStrictJSON } from '../../json/strict-json.js';
-import { PublisherListError } from '../../trust/publisher-list.js';
+import { ListRepository, readStrictJSONFile, MAX_POLICY_FILE_BYTES, PublisherListError } from '../library.js';
 import { EXIT_OK, UsageError, parseCommandLine, type Command } from '../usage.js';
 import { folderOperand } from './maintainer-options.js';
 
@@ -46,14 +43,7 @@ Example:
     if (values.policy !== undefined && (values.workflow !== undefined || values.ref !== undefined)) throw new UsageError('--workflow and --ref go with --github');
     let policy: unknown;
     if (values.policy !== undefined) {
-      const text = await readFile(values.policy).catch((error: Error) => {
-        throw new UsageError(`--policy ${values.policy}: cannot read: ${error.message}`);
-      });
-      try {
-        policy = parseStrictJSON(text);
-      } catch (error) {
-        throw new UsageError(`--policy ${values.policy}: ${(error as Error).message}`);
-      }
+      policy = await readStrictJSONFile(values.policy, MAX_POLICY_FILE_BYTES, (message) => new UsageError(`--policy ${message}`));
     } else {
       policy = { github: { repository: values.github, ...(values.workflow ? { workflow: values.workflow } : {}), ...(values.ref ? { ref: values.ref } : {}) } };
     }

@@ -1,4 +1,4 @@
-import { checkRepository } from '../../kernels/publishers/check-repository.js';
+import { checkRepository } from '../library.js';
 import { OUTPUT_HELP, OUTPUT_OPTIONS, Output } from '../output.js';
 import { parseCommandLine, type Command } from '../usage.js';
 import { folderOperand } from './maintainer-options.js';

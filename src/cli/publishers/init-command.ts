@@ -1,4 +1,4 @@
-import { DEFAULT_PERIODS, ListRepository, ROLE_NAMES, formatPeriod, type RoleName } from '../../kernels/publishers/list-repository.js';
+import { DEFAULT_PERIODS, ListRepository, ROLE_NAMES, formatPeriod, type RoleName } from '../library.js';
 import { EXIT_OK, UsageError, parseCommandLine, type Command } from '../usage.js';
 import { folderOperand, keysFlag, periodFlag } from './maintainer-options.js';
 import { describeSigned } from './sign-command.js';

@@ -1,4 +1,4 @@
-import { ListRepository } from '../../kernels/publishers/list-repository.js';
+import { ListRepository } from '../library.js';
 import { EXIT_OK, UsageError, parseCommandLine, type Command } from '../usage.js';
 import { folderOperand } from './maintainer-options.js';
 

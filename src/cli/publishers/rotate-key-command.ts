@@ -1,5 +1,4 @@
-import { KeyRing } from '../../kernels/publishers/list-keys.js';
-import { ListRepository } from '../../kernels/publishers/list-repository.js';
+import { KeyRing, ListRepository } from '../library.js';
 import { EXIT_OK, UsageError, parseCommandLine, type Command } from '../usage.js';
 import { folderOperand, keysFlag, roleFlag } from './maintainer-options.js';
 import { describeSigned } from './sign-command.js';

@@ -1,5 +1,4 @@
-import { KeyRing } from '../../kernels/publishers/list-keys.js';
-import { ListRepository, type Signed } from '../../kernels/publishers/list-repository.js';
+import { KeyRing, ListRepository, type Signed } from '../library.js';
 import { EXIT_OK, parseCommandLine, type Command } from '../usage.js';
 import { folderOperand, keysFlag, roleFlag } from './maintainer-options.js';
 

@@ -8,6 +8,7 @@ import { fileLocker } from '../../hashing/native/backend.js';
 import type { HubFile, RepoType } from './hub-client.js';
 import { hubCacheRoot } from './hub-env.js';
 import { fileObjectId } from './object-id.js';
+import { isCommit } from '../../commit.js';
 
 /**
  * The Hugging Face cache layout, so that kernels fetched here and by `huggingface_hub` share it:
@@ -89,7 +90,7 @@ export class HubCache {
     if ('missing' in read) return undefined;
     if ('error' in read) throw new Error(`cannot use the cached ref ${revision}: ${read.error}`);
     const text = Buffer.from(read.bytes).toString('utf8').trim();
-    return /^[0-9a-f]{40}$/.test(text) ? text : undefined;
+    return isCommit(text) ? text : undefined;
   }
 
   async writeRef(revision: string, commit: string): Promise<void> {

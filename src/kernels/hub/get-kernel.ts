@@ -10,7 +10,7 @@ import type { HashProgress } from '../../hashing/backend.js';
 import type { KernelMetadata } from '../metadata.js';
 import type { VerificationResult } from '../result.js';
 import { verifyFiles, verifySignedMetadata } from '../verify-variant.js';
-import { listVariantTree } from '../../hashing/variant-files.js';
+import { listVariantTreeWithCtime } from '../../hashing/variant-files.js';
 import { isHashedKey } from '../../hashing/tree.js';
 import { sortUnhashed } from '../../hashing/unhashed-entries.js';
 import { HubCache } from './cache.js';
@@ -21,6 +21,7 @@ import { fingerprint, variantReceipt } from './receipts.js';
 import { StreamedBlobs } from './streamed-blobs.js';
 import { HashMismatch, UnknownFile } from '../../digest/violations.js';
 import { backendsFitting, selectVariant, type VariantSelector } from '../variant-name.js';
+import { isCommit } from '../../commit.js';
 
 export type GetKernelOptions = HubClientOptions & {
     /** Who is trusted (default kernels-community), or a managed key, or a private CA chain. */
@@ -79,6 +80,8 @@ export interface FetchedKernel {
    * or with a lock, the locked commit).
    */
   revisionSource: RevisionSource;
+  /** Why the stated source was not compared: the policy declares the signer a re-signer (Policy.resigners). */
+  sourceNotCompared?: string;
 }
 
 export type RevisionSource = 'hub' | 'cache' | 'cache-fallback';
@@ -103,7 +106,6 @@ export class KernelRefusedError extends Error {
   }
 }
 
-const COMMIT = /^[0-9a-f]{40}$/;
 const SIGNED_FILES = new Set(['metadata.json', 'metadata.json.sigstore']);
 
 /**
@@ -218,20 +220,20 @@ async function fetchKernel(repoId: string, options: GetKernelOptions, cache: Hub
     }
     throw refuse(signed.result);
   }
-  const { signer, metadata, digest, metadataBytes } = signed.value;
+  const { signer, metadata, digest, metadataBytes, sourceNotCompared } = signed.value;
   const other = otherKernel(repoId, metadata, options.lock || options.revision !== undefined ? undefined : options.version);
   if (other) throw refuse({ path, status: 'metadata-invalid', reason: other });
   if (lockHash && !listing && (await cachedVariantLockHash(path, metadataBytes, digest)) !== lockHash) {
     throw new LockfileError(`${repoId}@${commit}: the files of ${variant} in the cache (${path}) do not match the locked hash ${lockHash}`);
   }
   const receipt = await variantReceipt(cache, { repoId, commit, variant, metadataBytes }, warn);
-  const verified = { ...base, verified: true, signer, metadata, digest };
+  const verified = { ...base, verified: true, signer, metadata, digest, ...(sourceNotCompared ? { sourceNotCompared } : {}) };
   // Bytecode (Python writes __pycache__ here on import; anyone sharing the cache could plant
   // some) is removed first: Python rebuilds it from the verified sources. Any other entry the
   // digest leaves out voids the receipt, and the full check below refuses it.
   // One walk serves the bytecode check, the receipt, the streamed blobs and the fingerprint before hashing.
   const walk = async () => {
-    const tree = await listVariantTree(path, undefined, true).catch(() => undefined);
+    const tree = await listVariantTreeWithCtime(path).catch(() => undefined);
     const { bytecode, refused } = sortUnhashed(tree?.unhashed ?? []);
     await cache.removeBytecode(path, bytecode);
     return { tree, clean: tree && refused.length === 0 ? tree : undefined };
@@ -280,7 +282,7 @@ async function resolveRevision(repoId: string, revision: string, cache: HubCache
   if (!offline) {
     try {
       const { commit, files } = await new HubClient(options).revision(repoId, revision);
-      if (!COMMIT.test(revision)) await cache.writeRef(revision, commit);
+      if (!isCommit(revision)) await cache.writeRef(revision, commit);
       const variants = [...new Set(files.filter((f) => f.path.startsWith('build/')).map((f) => f.path.split('/')[1]!))].sort();
       return { commit, variants, listing: files, revisionSource: 'hub' as RevisionSource };
     } catch (error) {
@@ -293,7 +295,7 @@ async function resolveRevision(repoId: string, revision: string, cache: HubCache
       revisionSource = 'cache-fallback';
     }
   }
-  const commit = COMMIT.test(revision) ? revision : await cache.readRef(revision);
+  const commit = isCommit(revision) ? revision : await cache.readRef(revision);
   if (!commit || !(await cache.realFolder(cache.snapshotDir(commit)))) {
     const searched = commit ? cache.snapshotDir(commit) : join(cache.repoDir, 'refs', revision);
     throw new KernelRefusedError(`${repoId}@${revision} is not in the cache (no ${searched}) and offline mode is on (HF_HUB_OFFLINE)`);
@@ -305,7 +307,7 @@ async function resolveRevision(repoId: string, revision: string, cache: HubCache
 
 /** The commit a revision resolved to last time, if the cache holds its snapshot. */
 async function cachedRevision(revision: string, cache: HubCache): Promise<string | undefined> {
-  const commit = COMMIT.test(revision) ? revision : await cache.readRef(revision);
+  const commit = isCommit(revision) ? revision : await cache.readRef(revision);
   return commit && (await cache.realFolder(cache.snapshotDir(commit))) ? commit : undefined;
 }
 

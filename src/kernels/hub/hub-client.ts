@@ -5,6 +5,7 @@ import type { DigestAlgorithm } from '../../digest/algorithm.js';
 import { createStreamHasher, type HashPart } from '../../hashing/stream-hasher.js';
 import { USER_AGENT } from '../../version.js';
 import { hubToken } from './hub-env.js';
+import { isCommit } from '../../commit.js';
 
 /** A Hub repository kind: kernels live in `kernel` repos; `model` repos hold older ones. */
 export type RepoType = 'kernel' | 'model';
@@ -64,7 +65,6 @@ export interface HubClientOptions {
   attempts?: number;
 }
 
-const COMMIT = /^[0-9a-f]{40}$/;
 const SHA1 = /^[0-9a-f]{40}$/;
 const SHA256 = /^[0-9a-f]{64}$/;
 /** How much of a download is written before it is flushed to disk in the background. */
@@ -105,7 +105,7 @@ export class HubClient {
     } finally {
       watchdog.stop();
     }
-    if (typeof body.sha !== 'string' || !COMMIT.test(body.sha)) throw new HubError(`${repoId}@${revision}: the Hub sent no commit`);
+    if (!isCommit(body.sha)) throw new HubError(`${repoId}@${revision}: the Hub sent no commit`);
     if (!Array.isArray(body.siblings)) throw new HubError(`${repoId}@${revision}: the Hub sent no file list`);
     return { commit: body.sha, files: body.siblings.map((sibling) => hubFile(sibling, `${repoId}@${revision}`)) };
   }

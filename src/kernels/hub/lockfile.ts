@@ -1,13 +1,15 @@
 import { createHash } from 'node:crypto';
 import { existsSync } from 'node:fs';
-import { readFile, readlink } from 'node:fs/promises';
+import { readlink } from 'node:fs/promises';
 import { basename, join } from 'node:path';
 import { writeFileAtomic } from '../../fs/atomic-write.js';
 import type { Digest } from '../../digest/digest.js';
 import { listVariantTree } from '../../hashing/variant-files.js';
 import type { HubFile } from './hub-client.js';
 import { claimedKind, fileObjectId, objectId } from './object-id.js';
-import { parseStrictJSON } from '../../json/strict-json.js';
+import { isJSONObject } from '../../json/json-object.js';
+import { readStrictJSONFile } from '../../json/strict-json.js';
+import { isCommit } from '../../commit.js';
 
 /** One kernel pinned in a `kernels.lock`: a commit, and a hash per variant. */
 export interface KernelLock {
@@ -74,25 +76,23 @@ export async function cachedVariantLockHash(dir: string, metadataBytes: Uint8Arr
   return lockHash(objects);
 }
 
-/** Reads a `kernels.lock` (the reference's JSON format: repo_id, sha, variants). */
+/** The largest kernels.lock read: a few hundred bytes a kernel. */
+const MAX_LOCKFILE_BYTES = 16 * 1024 * 1024;
+
+/** Reads a `kernels.lock` (the reference's JSON format: repo_id, sha, variants), bounded and strict (src/json/strict-json.ts). */
 export async function readLockfile(path: string): Promise<KernelLock[]> {
-  let json: unknown;
-  try {
-    json = parseStrictJSON(await readFile(path));
-  } catch (error) {
-    throw new LockfileError(`${path}: ${(error as Error).message}`, { cause: error });
-  }
+  const json = await readStrictJSONFile(path, MAX_LOCKFILE_BYTES, (message, cause) => new LockfileError(message, { cause }));
   if (!Array.isArray(json)) throw new LockfileError(`${path}: a kernels.lock is a JSON array`);
   return json.map((entry, i) => {
-    const e = entry as { repo_id?: unknown; sha?: unknown; variants?: unknown };
     const at = `${path}[${i}]`;
-    if (typeof e?.repo_id !== 'string') throw new LockfileError(`${at}: no repo_id`);
-    if (typeof e.sha !== 'string' || !/^[0-9a-f]{40}$/.test(e.sha)) throw new LockfileError(`${at}: sha must be a commit`);
-    if (typeof e.variants !== 'object' || e.variants === null) throw new LockfileError(`${at}: no variants`);
+    const e = isJSONObject(entry) ? entry : {};
+    if (typeof e.repo_id !== 'string') throw new LockfileError(`${at}: no repo_id`);
+    if (!isCommit(e.sha)) throw new LockfileError(`${at}: sha must be a commit`);
+    if (!isJSONObject(e.variants)) throw new LockfileError(`${at}: no variants`);
     const variants: KernelLock['variants'] = {};
     for (const [name, lock] of Object.entries(e.variants)) {
-      const l = lock as { hash?: unknown; hash_type?: unknown };
-      if (typeof l?.hash !== 'string' || !/^sha256-[0-9a-f]{64}$/.test(l.hash)) throw new LockfileError(`${at}.variants.${name}: hash must be sha256-<hex>`);
+      const l = isJSONObject(lock) ? lock : {};
+      if (typeof l.hash !== 'string' || !/^sha256-[0-9a-f]{64}$/.test(l.hash)) throw new LockfileError(`${at}.variants.${name}: hash must be sha256-<hex>`);
       if ((l.hash_type ?? 'git_lfs_concat') !== 'git_lfs_concat') throw new LockfileError(`${at}.variants.${name}: unsupported hash_type ${String(l.hash_type)}`);
       variants[name] = { hash: l.hash, hashType: 'git_lfs_concat' };
     }

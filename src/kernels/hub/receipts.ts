@@ -3,7 +3,7 @@ import { stat } from 'node:fs/promises';
 import { join } from 'node:path';
 import { fingerprintOf, hasCtime, type FingerprintWithCtime } from '../../hashing/fingerprint.js';
 import type { VariantEntry } from '../../hashing/tree.js';
-import { listVariantTree } from '../../hashing/variant-files.js';
+import { listVariantTreeWithCtime } from '../../hashing/variant-files.js';
 import type { HubCache } from './cache.js';
 import { readReceiptKey } from './receipt-key.js';
 import { SoleWriter } from './sole-writer.js';
@@ -52,7 +52,7 @@ export function fingerprintEntry(key: string, file: FingerprintWithCtime): Finge
  * took the change time (src/hashing/variant-files.ts), stat'ing each file again.
  */
 export async function fingerprint(dir: string, entries?: readonly VariantEntry[]): Promise<Fingerprint> {
-  entries ??= (await listVariantTree(dir, undefined, true)).entries;
+  entries ??= (await listVariantTreeWithCtime(dir)).entries;
   return Promise.all(
     entries.map(async ({ key, fingerprint: seen }) =>
       fingerprintEntry(key, hasCtime(seen) ? seen : fingerprintOf(await stat(join(dir, key), { bigint: true }), true)),

@@ -6,7 +6,8 @@ import { writeFileAtomic } from '../../fs/atomic-write.js';
 import { readBounded } from '../../fs/read-bounded.js';
 import { openRegular } from '../../fs/write-inside.js';
 import { fileLocker } from '../../hashing/native/backend.js';
-import { parseStrictJSON } from '../../json/strict-json.js';
+import { isJSONObject } from '../../json/json-object.js';
+import { StrictJSONError, parseStrictJSON } from '../../json/strict-json.js';
 import { PublisherListError } from '../../trust/publisher-list.js';
 
 // A publisher list client's own state (docs/publishers.md, section 3): per pinned root, in the
@@ -92,14 +93,15 @@ export class ClientState {
       throw new PublisherListError('LIST_STATE_INVALID', `the publisher list state ${this.recordPath} is damaged (${why}); delete ${this.dir} to start over: the next refresh then trusts the newest list the pinned root leads to`);
     };
     if ('error' in read) return damaged(read.error);
-    let json: Record<string, unknown>;
+    let json: unknown;
     try {
-      json = parseStrictJSON(read.bytes) as Record<string, unknown>;
+      json = parseStrictJSON(read.bytes);
     } catch (error) {
-      return damaged((error as Error).message);
+      if (!(error instanceof StrictJSONError)) throw error;
+      return damaged(error.message);
     }
-    const floor = json?.floor as Record<string, unknown> | undefined;
-    if (json?.schema !== SCHEMA || typeof floor !== 'object' || floor === null) return damaged('not a state record');
+    if (!isJSONObject(json) || json.schema !== SCHEMA || !isJSONObject(json.floor)) return damaged('not a state record');
+    const floor = json.floor;
     if (json.root !== rootDigest) return damaged(`it belongs to the root ${String(json.root)}`);
     for (const role of ROLES) if (!Number.isSafeInteger(floor[role]) || (floor[role] as number) < 0) damaged(`no version for ${role}`);
     const lastRefresh = new Date(typeof json.lastRefresh === 'string' ? json.lastRefresh : NaN);

@@ -1,0 +1,61 @@
+// The library as the command line uses it: the one module under src/cli/ that imports from the
+// rest of src/ (docs/architecture.md, "Data flows one way"; __test__/architecture.test.ts holds
+// every other CLI module to it). What the CLI needs of products and machinery is listed here,
+// module by module, so that it can be read in one place and each need is visible in review.
+
+export { attest } from '../attest/attest.js';
+export { githubAttestationPolicy } from '../attest/attestation-policy.js';
+export { githubActionsProvenance, instanceForThisJob, ProvenanceEnvironmentError } from '../attest/github-provenance.js';
+export { NpmKeysError, readNpmKeys } from '../attest/npm-keys.js';
+export { type AttestationVerificationResult, type VerifiedAttestation, verifyAttestation } from '../attest/verify-attestation.js';
+export { type ReleaseAsset, type ReleaseVerificationResult, verifyRelease } from '../attest/verify-release.js';
+export { datasetSpecs } from '../bench/datasets.js';
+export { MASK_SHA_EXTENSIONS } from '../bench/machine.js';
+export { renderSvg, renderTable } from '../bench/report.js';
+export { type BenchReport, runBench } from '../bench/run-bench.js';
+export { isCommit } from '../commit.js';
+export { DIGEST_ALGORITHMS, type DigestAlgorithm, isDigestAlgorithm, METADATA_ALGORITHMS } from '../digest/algorithm.js';
+export type { Digest } from '../digest/digest.js';
+export type { DigestViolation } from '../digest/violations.js';
+export { writeFileAtomic } from '../fs/atomic-write.js';
+export { readBounded } from '../fs/read-bounded.js';
+export type { HashProgress } from '../hashing/backend.js';
+export { hashVariant } from '../hashing/hash-variant.js';
+export { digestBackend, DigestBackendChoiceError, nativeUnavailableReason } from '../hashing/select-backend.js';
+export { describeUnhashed } from '../hashing/unhashed-entries.js';
+export { readStrictJSONFile } from '../json/strict-json.js';
+export { type FetchedKernel, getKernel, type GetKernelOptions, KernelRefusedError, listVariants } from '../kernels/hub/get-kernel.js';
+export { envFlag, offlineFromEnv } from '../kernels/hub/hub-env.js';
+export { LockfileError, readLockfile } from '../kernels/hub/lockfile.js';
+export { thisMachine } from '../kernels/hub/this-machine.js';
+export { checkRepository, type RepositoryCheck } from '../kernels/publishers/check-repository.js';
+export { KeyRing } from '../kernels/publishers/list-keys.js';
+export { listLocation } from '../kernels/publishers/list-location.js';
+export { DEFAULT_PERIODS, formatPeriod, ListRepository, parsePeriod, ROLE_NAMES, type RoleName, type Signed } from '../kernels/publishers/list-repository.js';
+export { openPublisherList, type VerifiedPublisherList } from '../kernels/publishers/open-list.js';
+export { readMetadataDigest } from '../kernels/read-digest.js';
+export type { BytecodeHandled, VerificationResult } from '../kernels/result.js';
+export { serializeBundle, signVariant } from '../kernels/sign-variant.js';
+export { parseVariantName, type VariantSelector } from '../kernels/variant-name.js';
+export { MAX_BUNDLE_BYTES, verifyVariant } from '../kernels/verify-variant.js';
+export { writeDigestToMetadata } from '../kernels/write-digest.js';
+export { DEFAULT_SHARD_SIZE, MODEL_HASH_TYPES, type ModelHashType, type ModelManifest } from '../model/manifest.js';
+export { signModel } from '../model/sign-model.js';
+export { defaultSignaturePath, type ModelVerificationResult, verifyModel } from '../model/verify-model.js';
+export { IdentityTokenError } from '../sign/identity-token.js';
+export { signBytes, signedBy, type SignerOptions, SigningError } from '../sign/sign-bytes.js';
+export { readSigningConfig, SigningConfigError, signingServices, type SigstoreInstance } from '../sign/signing-config.js';
+export { BundleError, parseBundle } from '../sigstore/bundle.js';
+export { parsePemCertificate, parsePemCertificates, pemKeyBlock } from '../sigstore/pem.js';
+export type { HashName } from '../sigstore/prehashed.js';
+export { checkTrustAnchor, mayWaiveTlog, type TrustAnchor } from '../sigstore/trust-anchor.js';
+export { defaultTrustedRoots, publicGoodTrustedRoot, readTrustedRoot, readTrustedRoots, type TrustedRoot, TrustedRootError } from '../sigstore/trusted-root.js';
+export { type Artifact, bundleSigner, SignatureVerificationError, type Signer, verifyBundle } from '../sigstore/verify-bundle.js';
+export { EXTENSION_NAMES, extensionOid } from '../trust/certificate-identity.js';
+export { PolicyError } from '../trust/policy-error.js';
+export { MAX_POLICY_FILE_BYTES, readTrustFile, type TrustFile } from '../trust/policy-file.js';
+export { allOf, extensionPolicy, githubReleasesPolicy, identityPolicy, NAMED_POLICIES, type Policy, requirePinned, serviceIdentityPolicy } from '../trust/policy.js';
+export { SLSA_PROVENANCE_V02, SLSA_PROVENANCE_V1 } from '../trust/predicate-policy.js';
+export { isRepoId, type PublisherEntry, PublisherListError } from '../trust/publisher-list.js';
+export { exactly, matching, type StringMatch } from '../trust/string-match.js';
+export { VERSION } from '../version.js';
