@@ -121,7 +121,7 @@ const SUPPORTED_TYPES = {
     'VerifyAndCopyOptions',
     'VerifyVariantOptions',
   ],
-  hub: ['FetchedKernel', 'GetKernelOptions', 'HubClientOptions', 'HubErrorCode', 'HubFile', 'HubRevision', 'KernelLock', 'KernelRefusedErrorCode', 'RepoType'],
+  hub: ['FetchedKernel', 'GetKernelOptions', 'HubClientOptions', 'HubErrorCode', 'HubFile', 'HubRevision', 'KernelLock', 'KernelRefusedErrorCode', 'RepoType', 'RevisionSource'],
   models: [
     'HashModelOptions',
     'HashedModel',

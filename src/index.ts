@@ -29,6 +29,7 @@ export {
   type FetchedKernel,
   type GetKernelOptions,
   type KernelRefusedErrorCode,
+  type RevisionSource,
 } from './kernels/hub/get-kernel.js';
 /** The Hub's HTTP API as getKernel uses it, and its error (`code`: unreachable, a status, or refused). */
 export { HubClient, HubError, type HubClientOptions, type HubErrorCode, type HubFile, type HubRevision, type RepoType } from './kernels/hub/hub-client.js';

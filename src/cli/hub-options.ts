@@ -70,6 +70,7 @@ export async function hubOptionsFrom(repoId: string, values: HubValues): Promise
   }
   let lock;
   if (typeof values.lockfile === 'string') {
+    if (values['allow-unsigned']) throw new UsageError('--allow-unsigned cannot be used with --lockfile: a lock names signed content, and nothing unsigned is taken under one');
     // A lock file that cannot be used is a usage error; any other error is a bug, and propagates.
     const locks = await readLockfile(values.lockfile).catch((error: unknown) => {
       throw error instanceof LockfileError ? new UsageError(error.message) : error;

@@ -167,6 +167,7 @@ export function resultJSON(r: CliResult): Record<string, unknown> {
         ...(kernel.metadata ? { metadata: metadataSummary(kernel.metadata) } : {}),
         ...(kernel.digest ? { digest: { algorithm: kernel.digest.algorithm, files: kernel.digest.files.size } } : {}),
         fromReceipt: kernel.fromReceipt,
+        revisionSource: kernel.revisionSource,
         ...(kernel.sourceNotCompared ? { sourceNotCompared: kernel.sourceNotCompared } : {}),
         ...(r.checked ? { checked: r.checked } : {}),
       };

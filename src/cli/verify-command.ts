@@ -171,7 +171,10 @@ not there.`,
       }
       const [repoId, ref] = target.remote;
       const options = await hubOptionsFrom(repoId, { ...values, ...(ref === undefined ? {} : /^\d+$/.test(ref) ? { version: ref } : { revision: ref }) });
-      const variants = values['all-variants'] ? (await listVariants(repoId, options)).variants : [options.variant];
+      const listed = values['all-variants'] ? await listVariants(repoId, options) : undefined;
+      const variants = listed ? listed.variants : [options.variant];
+      // Nothing to check is no ✅: a revision without a single variant fails, saying so.
+      if (listed && variants.length === 0) report({ path: `${repoId}@${listed.revision}`, status: 'variant-invalid', reason: `no variant under build/ at ${listed.commit}: nothing to verify` });
       for (const variant of variants) {
         try {
           const { value: kernel, checked } = await withProgress(`${repoId} ${variant ?? ''}`.trim(), output, (progress) => getKernel(repoId, { ...options, variant, ...anchor, trustedRoot: trustedRoots[0], ...progress }));

@@ -3,10 +3,11 @@ import type { BigIntStats } from 'node:fs';
 import { lstat, open, rename, rm, unlink, type FileHandle } from 'node:fs/promises';
 import { dirname, join, relative, resolve, sep } from 'node:path';
 import { readBounded, type Read } from '../../fs/read-bounded.js';
-import { DirsInside, openRegular, pointsAt, UnsafePathError, writeFileInside } from '../../fs/write-inside.js';
+import { DirsInside, openRegular, pointsAt, UnsafePathError } from '../../fs/write-inside.js';
 import { fileLocker } from '../../hashing/native/backend.js';
 import type { HubFile, RepoType } from './hub-client.js';
 import { hubCacheRoot } from './hub-env.js';
+import { fileObjectId } from './object-id.js';
 import { isCommit } from '../../commit.js';
 
 /**
@@ -30,6 +31,8 @@ export class HubCache {
   private readonly lockDir: string;
   /** The folders this load writes blobs, links and locks into, checked once each (src/fs/write-inside.ts says why); closed by `close`. */
   private readonly dirs: DirsInside;
+  /** The folders `realFolder` found real, by path: their device and inode. */
+  private readonly folders = new Map<string, string>();
 
   constructor(
     readonly root: string,
@@ -56,6 +59,31 @@ export class HubCache {
     return join(this.repoDir, 'snapshots', commit);
   }
 
+  /**
+   * Whether `dir` (a folder of this repository's cache: a snapshot's build/, a variant) is
+   * there, refusing it (UNSAFE_PATH, named) unless every folder from the cache root down to it
+   * is a real directory: a link anywhere on the way could lead outside the cache, and a path
+   * handed back must not. Asked again of the same folder (before a verified variant is handed
+   * back), it must be the very folder it was the first time.
+   */
+  async realFolder(dir: string): Promise<boolean> {
+    const top = resolve(this.root);
+    let path = top;
+    let info;
+    for (const part of relative(top, this.inside(dir)).split(sep)) {
+      path = join(path, part);
+      info = await lstat(path).catch(() => undefined);
+      if (!info) return false;
+      if (info.isSymbolicLink()) throw new UnsafePathError(`refusing ${path}: a symbolic link in the cache`);
+      if (!info.isDirectory()) throw new UnsafePathError(`refusing ${path}: not a directory`);
+    }
+    const identity = `${info!.dev}:${info!.ino}`;
+    const first = this.folders.get(path);
+    if (first !== undefined && first !== identity) throw new UnsafePathError(`refusing ${path}: replaced by another folder while it was verified`);
+    this.folders.set(path, identity);
+    return true;
+  }
+
   /** The commit a revision resolved to last time (offline use), if any; a ref that is not a small regular file is an error. */
   async readRef(revision: string): Promise<string | undefined> {
     const read = await this.read(join(this.repoDir, 'refs', revision), 1024);
@@ -74,9 +102,20 @@ export class HubCache {
     return readBounded(this.inside(path), limit);
   }
 
-  /** Writes a file of this repository's cache folder atomically, through real directories only. */
+  /**
+   * Writes a file of this repository's cache folder atomically, through the folders this load
+   * checked and holds open (src/fs/write-inside.ts DirsInside): its temporary file too.
+   */
   write(path: string, data: string | Uint8Array): Promise<void> {
-    return writeFileInside(this.root, this.inside(path), data);
+    return this.dirs.writeFile(this.inside(path), data).catch((error: unknown) => Promise.reject(this.dirs.named(error)));
+  }
+
+  /**
+   * Removes the bytecode (`paths`, relative to the variant folder `dir`, as the walk names them)
+   * through the folders this load checked: never a file a link leads to, never outside the cache.
+   */
+  async removeBytecode(dir: string, paths: readonly string[]): Promise<void> {
+    for (const path of paths) await this.dirs.remove(this.inside(join(dir, path))).catch((error: unknown) => Promise.reject(this.dirs.named(error)));
   }
 
   /**
@@ -89,8 +128,12 @@ export class HubCache {
    * placed. The blob is then fsynced and renamed; if this call created the `.incomplete` file
    * itself (O_EXCL: it existed nowhere before), held the lock huggingface_hub honours too while
    * writing it (so no cooperating downloader wrote into it), and the blob is still that file,
-   * owned by us and writable by no one else, the blob and its hash are handed back: getKernel may trust
-   * that hash instead of reading the file again (src/kernels/hub/streamed-blobs.ts).
+   * the blob and its hash are handed back: getKernel may trust that hash instead of reading the
+   * file again if, when it asks, the file is still that one and no one else can write it
+   * (src/kernels/hub/streamed-blobs.ts, one rule for that: src/kernels/hub/sole-writer.ts).
+   *
+   * A blob already here counts by its size, or, with `checkContent`, only if its content is the
+   * object the listing names (its Git blob ID or LFS SHA-256): else it is downloaded again.
    *
    * `signal` also ends the wait for another process's lock: a load that stops must not stay
    * open waiting for a lock someone else holds (getKernel waits for every file under way before
@@ -100,20 +143,19 @@ export class HubCache {
     commit: string,
     file: HubFile,
     fetch: (incomplete: FileHandle) => Promise<Uint8Array | undefined | void>,
-    accept?: (hash: Uint8Array) => void,
-    signal?: AbortSignal,
+    options: PlaceOptions = {},
   ): Promise<PlacedBlob | undefined> {
     // Its writes go through the folders' descriptors: a failure names the cache's paths instead.
-    return this.placeFile(commit, file, fetch, accept, signal).catch((error: unknown) => Promise.reject(this.dirs.named(error)));
+    return this.placeFile(commit, file, fetch, options).catch((error: unknown) => Promise.reject(this.dirs.named(error)));
   }
 
   /** ensureFile, its errors naming paths through descriptors (src/fs/write-inside.ts DirsInside). */
-  private async placeFile(...[commit, file, fetch, accept, signal]: Parameters<HubCache['ensureFile']>): Promise<PlacedBlob | undefined> {
+  private async placeFile(commit: string, file: HubFile, fetch: Parameters<HubCache['ensureFile']>[2], { accept, signal, checkContent = false }: PlaceOptions): Promise<PlacedBlob | undefined> {
     const { id, blob, link } = this.locate(commit, file);
     let placed: PlacedBlob | undefined;
-    if (!(await isComplete(blob, file.size))) {
+    if (!(await isComplete(blob, file, checkContent))) {
       await this.withLock(id, async (exclusive) => {
-        if (await isComplete(blob, file.size)) return; // another fetcher finished it
+        if (await isComplete(blob, file, checkContent)) return; // another fetcher finished it
         // Written through the checked blobs/ folder itself (src/fs/write-inside.ts DirsInside):
         // a folder swapped for a link meanwhile redirects none of the writes below.
         const name = `${blob}.incomplete`;
@@ -142,7 +184,7 @@ export class HubCache {
         const after = await lstat(placedAt, { bigint: true });
         // Only under a lock Python honours too: without it, huggingface_hub resuming the same
         // `.incomplete` could have written into our file between our writes, unseen by our hash.
-        if (exclusive && hash && created && ownFile(after) && after.dev === created.dev && after.ino === created.ino && after.size === BigInt(file.size)) {
+        if (exclusive && hash && created && after.dev === created.dev && after.ino === created.ino && after.size === BigInt(file.size)) {
           placed = { stats: after, hash };
         }
       }, signal);
@@ -157,9 +199,9 @@ export class HubCache {
    * variant at once, where ensureFile runs only as many at a time as downloads (README.md,
    * Benchmarks: a second load online). Not a verification: the files are verified after, either way.
    */
-  async isPlaced(commit: string, file: HubFile): Promise<boolean> {
+  async isPlaced(commit: string, file: HubFile, checkContent = false): Promise<boolean> {
     const { blob, link } = this.locate(commit, file);
-    return (await isComplete(blob, file.size)) && (await isLinked(link, blob));
+    return (await isComplete(blob, file, checkContent)) && (await isLinked(link, blob));
   }
 
   /** The blob of `file` (by its ID), and its link in the snapshot of `commit`. */
@@ -243,19 +285,18 @@ async function isStale(lock: string): Promise<boolean> {
   }
 }
 
+/** How ensureFile places a file: `accept` judges the hash of a download, `signal` stops it, `checkContent` checks a blob already here. */
+export interface PlaceOptions {
+  accept?: (hash: Uint8Array) => void;
+  signal?: AbortSignal;
+  checkContent?: boolean;
+}
+
 /** A blob this process wrote and hashed as it arrived, as it stood once renamed into place. */
 export interface PlacedBlob {
   stats: BigIntStats;
   /** The raw hash of its content with the signed digest's algorithm. */
   hash: Uint8Array;
-}
-
-/**
- * A regular file owned by us that no one else may write: only such a file keeps, after we hashed
- * it, the bytes we hashed (the cache's folders may be writable by others; its files are not).
- */
-export function ownFile(info: BigIntStats): boolean {
-  return info.isFile() && info.uid === BigInt(process.getuid?.() ?? -1) && (info.mode & 0o022n) === 0n;
 }
 
 /**
@@ -305,7 +346,12 @@ async function isLinked(link: string, blob: string): Promise<boolean> {
   return pointsAt(link, relative(dirname(link), blob));
 }
 
-/** A blob we downloaded: a regular file of the listed size (lstat: a planted link is not one, and is replaced). */
-async function isComplete(blob: string, size: number): Promise<boolean> {
-  return lstat(blob).then((info) => info.isFile() && info.size === size, () => false);
+/**
+ * A blob we downloaded: a regular file of the listed size (lstat: a planted link is not one, and
+ * is replaced), and with `checkContent` holding the very object the listing names.
+ */
+async function isComplete(blob: string, file: HubFile, checkContent: boolean): Promise<boolean> {
+  const sized = await lstat(blob).then((info) => info.isFile() && info.size === file.size, () => false);
+  if (!sized || !checkContent) return sized;
+  return (await fileObjectId(blob, file.lfsSha256 ? 'lfs' : 'git')) === (file.lfsSha256 ?? file.blobId);
 }

@@ -1,4 +1,4 @@
-import { readdir, stat } from 'node:fs/promises';
+import { readdir, type FileHandle } from 'node:fs/promises';
 import { join } from 'node:path';
 import type { KeyObject } from 'node:crypto';
 import { kernelsCommunityPolicy, type Policy } from '../../trust/policy.js';
@@ -12,11 +12,11 @@ import type { VerificationResult } from '../result.js';
 import { verifyFiles, verifySignedMetadata } from '../verify-variant.js';
 import { listVariantTreeWithCtime } from '../../hashing/variant-files.js';
 import { isHashedKey } from '../../hashing/tree.js';
-import { removeBytecode, sortUnhashed } from '../../hashing/unhashed-entries.js';
+import { sortUnhashed } from '../../hashing/unhashed-entries.js';
 import { HubCache } from './cache.js';
 import { offlineFromEnv } from './hub-env.js';
 import { HubClient, HubError, type HubClientOptions, type HubFile } from './hub-client.js';
-import { LockfileError, variantLockHash, type KernelLock } from './lockfile.js';
+import { cachedVariantLockHash, LockfileError, variantLockHash, type KernelLock } from './lockfile.js';
 import { fingerprint, variantReceipt } from './receipts.js';
 import { StreamedBlobs } from './streamed-blobs.js';
 import { HashMismatch, UnknownFile } from '../../digest/violations.js';
@@ -74,9 +74,17 @@ export interface FetchedKernel {
   digest?: Digest;
   /** The files were not re-hashed: a receipt from an earlier verification still holds. */
   fromReceipt: boolean;
+  /**
+   * Where the commit came from: the Hub (`hub`), the cache in offline mode (`cache`), or the
+   * cache because the Hub could not be reached (`cache-fallback`: what was resolved last time,
+   * or with a lock, the locked commit).
+   */
+  revisionSource: RevisionSource;
   /** Why the stated source was not compared: the policy declares the signer a re-signer (Policy.resigners). */
   sourceNotCompared?: string;
 }
+
+export type RevisionSource = 'hub' | 'cache' | 'cache-fallback';
 
 /**
  * Why getKernel handed nothing back: the variant did not verify (`KERNEL_UNVERIFIED`, with the
@@ -112,7 +120,9 @@ export async function getKernel(repoId: string, options: GetKernelOptions = {}):
   if (!/^[A-Za-z0-9_.-]+\/[A-Za-z0-9_.-]+$/.test(repoId)) throw new KernelRefusedError(`not a repository id: ${JSON.stringify(repoId)}`);
   const cache = new HubCache(options.cacheDir ?? HubCache.defaultRoot(), repoId, options.repoType ?? 'kernel');
   try {
-    return await fetchKernel(repoId, options, cache);
+    const kernel = await fetchKernel(repoId, options, cache);
+    await cache.realFolder(kernel.path); // still the folder verified, reached through real folders only
+    return kernel;
   } finally {
     await cache.close(); // the folders this load wrote through, held open for it (src/fs/write-inside.ts)
   }
@@ -123,7 +133,7 @@ async function fetchKernel(repoId: string, options: GetKernelOptions, cache: Hub
   const offline = options.offline ?? offlineFromEnv();
   const revision = options.lock?.commit ?? options.revision ?? (options.version !== undefined ? `v${options.version}` : 'main');
 
-  const { commit, variants, listing } = await resolveRevision(repoId, revision, cache, options, offline);
+  const { commit, variants, listing, revisionSource } = await resolveRevision(repoId, revision, cache, options, offline);
   if (options.lock && options.lock.commit !== commit) throw new LockfileError(`${repoId}: the Hub resolved ${revision} to ${commit}, not the locked commit`);
 
   const selector = options.selector ?? {};
@@ -141,7 +151,8 @@ async function fetchKernel(repoId: string, options: GetKernelOptions, cache: Hub
   }
 
   const path = join(cache.snapshotDir(commit), 'build', variant);
-  const base = { repoId, revision, commit, variant, path };
+  const base = { repoId, revision, commit, variant, path, revisionSource };
+  const lockHash = lockedHash(repoId, variant, options.lock);
   const refuse = (result: VerificationResult) =>
     new KernelRefusedError(`${repoId}@${commit} ${variant}: refused: ${result.status}${'reason' in result ? `: ${result.reason}` : ''}`, result, base);
   const anchor = { ...options, policy: options.policy ?? (options.key || options.certificateChain ? undefined : kernelsCommunityPolicy) } as TrustAnchor & typeof options;
@@ -151,9 +162,14 @@ async function fetchKernel(repoId: string, options: GetKernelOptions, cache: Hub
   /**
    * Downloads `files` into the cache. Given the signed digest, each file is hashed with its
    * algorithm as it is written and refused, before it is placed, if that is not the signed
-   * hash of its key; what was placed so is recorded in `streamed`.
+   * hash of its key; what was placed so is recorded in `streamed`. A file already in the cache
+   * counts by its size when the signed digest will check it, unless a lock pins it; without a
+   * digest (the signed files themselves, which pin all the others' content, or a variant taken
+   * unsigned) or with a lock, only if its content is the object the listing names: else it is
+   * downloaded again.
    */
   const fetchFiles = async (files: HubFile[], signedDigest?: Digest, streamed?: StreamedBlobs) => {
+    const checkContent = signedDigest === undefined || lockHash !== undefined;
     // A file the signed digest does not list fails the full check anyway: refused before any
     // download, so that a hostile listing of many folders cannot have the load make them, and
     // hold one descriptor per folder open until it ends (src/fs/write-inside.ts DirsInside).
@@ -161,22 +177,19 @@ async function fetchKernel(repoId: string, options: GetKernelOptions, cache: Hub
     if (unknown.length > 0) throw refuse({ path, status: 'digest-mismatch', violations: unknown.map((key) => new UnknownFile(key)) });
     // What a load before placed is found all at once, not `concurrency` at a time: a second
     // load of 1,000 files online spent most of its time here (README.md, Benchmarks: second loads).
-    const inPlace = await Promise.all(files.map((file) => cache.isPlaced(commit, file)));
+    const inPlace = await Promise.all(files.map((file) => cache.isPlaced(commit, file, checkContent)));
     for (const _ of inPlace.filter(Boolean)) progress.file();
     await download(files.filter((_, i) => !inPlace[i]), options.concurrency ?? 4, progress, options.signal, async (file, onBytes, signal) => {
       const key = file.path.slice(prefix.length);
-      const placed = await cache.ensureFile(
-        commit,
-        file,
-        (incomplete) => client!.download(repoId, commit, file, incomplete, { signal, onBytes, algorithm: signedDigest?.algorithm }),
+      const accept =
         signedDigest &&
-          ((hash) => {
-            const expected = signedDigest.files.get(key);
-            const actual = Buffer.from(hash).toString('base64');
-            if (expected !== undefined && expected !== actual) throw refuse({ path, status: 'digest-mismatch', violations: [new HashMismatch(key, expected, actual)] });
-          }),
-        signal,
-      );
+        ((hash: Uint8Array) => {
+          const expected = signedDigest.files.get(key);
+          const actual = Buffer.from(hash).toString('base64');
+          if (expected !== undefined && expected !== actual) throw refuse({ path, status: 'digest-mismatch', violations: [new HashMismatch(key, expected, actual)] });
+        });
+      const fetchInto = (incomplete: FileHandle) => client!.download(repoId, commit, file, incomplete, { signal, onBytes, algorithm: signedDigest?.algorithm });
+      const placed = await cache.ensureFile(commit, file, fetchInto, { accept, signal, checkContent });
       if (placed) streamed?.record(placed);
     });
   };
@@ -185,8 +198,6 @@ async function fetchKernel(repoId: string, options: GetKernelOptions, cache: Hub
   // fetched: the rest is then hashed as it is written (src/kernels/hub/streamed-blobs.ts).
   let rest: HubFile[] = [];
   if (listing) {
-    const lockHash = options.lock?.variants[variant]?.hash;
-    if (options.lock && !lockHash) throw new LockfileError(`${repoId}: the lock has no variant ${variant}`);
     if (lockHash && variantLockHash(listing, variant) !== lockHash) {
       throw new LockfileError(`${repoId}@${commit}: the files of ${variant} on the Hub do not match the locked hash ${lockHash}`);
     }
@@ -198,9 +209,11 @@ async function fetchKernel(repoId: string, options: GetKernelOptions, cache: Hub
     rest = wanted.filter((f) => !SIGNED_FILES.has(f.path.slice(prefix.length)));
   }
 
+  await cache.realFolder(path); // and again before it is handed back (getKernel)
   const signed = await verifySignedMetadata(path, anchor);
   if ('result' in signed) {
-    if (signed.result.status === 'signature-missing' && options.allowUnsigned) {
+    // A lock names signed content: nothing unsigned is taken under one.
+    if (signed.result.status === 'signature-missing' && options.allowUnsigned && !lockHash) {
       await fetchFiles(rest);
       warn(`${repoId}@${commit} ${variant} is NOT SIGNED: loading it anyway because allowUnsigned is set; nothing vouches for this code`);
       return { ...base, verified: false, fromReceipt: false };
@@ -208,6 +221,11 @@ async function fetchKernel(repoId: string, options: GetKernelOptions, cache: Hub
     throw refuse(signed.result);
   }
   const { signer, metadata, digest, metadataBytes, sourceNotCompared } = signed.value;
+  const other = otherKernel(repoId, metadata, options.lock || options.revision !== undefined ? undefined : options.version);
+  if (other) throw refuse({ path, status: 'metadata-invalid', reason: other });
+  if (lockHash && !listing && (await cachedVariantLockHash(path, metadataBytes, digest)) !== lockHash) {
+    throw new LockfileError(`${repoId}@${commit}: the files of ${variant} in the cache (${path}) do not match the locked hash ${lockHash}`);
+  }
   const receipt = await variantReceipt(cache, { repoId, commit, variant, metadataBytes }, warn);
   const verified = { ...base, verified: true, signer, metadata, digest, ...(sourceNotCompared ? { sourceNotCompared } : {}) };
   // Bytecode (Python writes __pycache__ here on import; anyone sharing the cache could plant
@@ -217,7 +235,7 @@ async function fetchKernel(repoId: string, options: GetKernelOptions, cache: Hub
   const walk = async () => {
     const tree = await listVariantTreeWithCtime(path).catch(() => undefined);
     const { bytecode, refused } = sortUnhashed(tree?.unhashed ?? []);
-    await removeBytecode(path, bytecode);
+    await cache.removeBytecode(path, bytecode);
     return { tree, clean: tree && refused.length === 0 ? tree : undefined };
   };
   // Online, a receipt that holds for the variant as the cache has it already makes the rest of
@@ -238,18 +256,20 @@ async function fetchKernel(repoId: string, options: GetKernelOptions, cache: Hub
     if (await receipt.holds(path, clean.entries)) return { ...verified, fromReceipt: true };
     const vouched = await streamed.vouch(path, clean.entries, digest);
     if (vouched) {
-      await receipt.write(vouched);
+      await receipt.write(path, vouched);
       return { ...verified, fromReceipt: false };
     }
   }
   const before = await fingerprint(path, tree?.entries);
   // Bytecode in the cache (Python writes __pycache__ there on import; anyone sharing the cache
-  // could plant some) is removed: Python rebuilds it from the verified sources.
-  const files = await verifyFiles(path, digest, { ...anchor, bytecode: 'remove', onProgress: options.onHashProgress });
+  // could plant some) is removed once all else verified, as the walk above removed it, through
+  // the folders this load holds (never by a path a link could redirect): Python rebuilds it.
+  const files = await verifyFiles(path, digest, { ...anchor, bytecode: 'allow', onProgress: options.onHashProgress });
   if ('result' in files) throw new KernelRefusedError(`${repoId}@${commit} ${variant}: refused: ${files.result.status}`, files.result, base);
+  if (files.value.bytecode) await cache.removeBytecode(path, files.value.bytecode.paths);
   const after = await fingerprint(path);
   // Only files that did not move while they were hashed earn a receipt.
-  if (JSON.stringify(before) === JSON.stringify(after)) await receipt.write(after);
+  if (JSON.stringify(before) === JSON.stringify(after)) await receipt.write(path, after);
   return { ...verified, fromReceipt: false };
 }
 
@@ -258,40 +278,75 @@ async function fetchKernel(repoId: string, options: GetKernelOptions, cache: Hub
  * from what the cache holds. Records the revision's commit in the cache.
  */
 async function resolveRevision(repoId: string, revision: string, cache: HubCache, options: HubClientOptions & { onWarning?: (message: string) => void }, offline: boolean) {
+  let revisionSource: RevisionSource = 'cache';
   if (!offline) {
     try {
       const { commit, files } = await new HubClient(options).revision(repoId, revision);
       if (!isCommit(revision)) await cache.writeRef(revision, commit);
       const variants = [...new Set(files.filter((f) => f.path.startsWith('build/')).map((f) => f.path.split('/')[1]!))].sort();
-      return { commit, variants, listing: files };
+      return { commit, variants, listing: files, revisionSource: 'hub' as RevisionSource };
     } catch (error) {
       // As huggingface_hub does: a Hub that cannot be reached (not one that answers "no") falls
       // back to what the cache holds, which is verified all the same.
-      const cached = error instanceof HubError && error.unreachable ? await cachedRevision(revision, cache) : undefined;
-      if (!cached) throw error;
-      (options.onWarning ?? defaultWarning)(`${(error as Error).message}; using ${repoId}@${revision} from the cache (${cached})`);
+      if (!(error instanceof HubError && error.unreachable)) throw error;
+      const cached = await cachedRevision(revision, cache);
+      if (!cached) throw new HubError(`${error.message}; and ${repoId}@${revision} is not in the cache (${cache.repoDir})`, undefined, true);
+      (options.onWarning ?? defaultWarning)(`${error.message}; using ${repoId}@${revision} from the cache (${cached})`);
+      revisionSource = 'cache-fallback';
     }
   }
   const commit = isCommit(revision) ? revision : await cache.readRef(revision);
-  if (!commit) throw new KernelRefusedError(`${repoId}@${revision} is not in the cache and offline mode is on (HF_HUB_OFFLINE)`);
-  const variants = await readdir(join(cache.snapshotDir(commit), 'build')).catch(() => [] as string[]);
-  return { commit, variants: variants.sort(), listing: undefined };
+  if (!commit || !(await cache.realFolder(cache.snapshotDir(commit)))) {
+    const searched = commit ? cache.snapshotDir(commit) : join(cache.repoDir, 'refs', revision);
+    throw new KernelRefusedError(`${repoId}@${revision} is not in the cache (no ${searched}) and offline mode is on (HF_HUB_OFFLINE)`);
+  }
+  const build = join(cache.snapshotDir(commit), 'build');
+  const variants = (await cache.realFolder(build)) ? await readdir(build) : [];
+  return { commit, variants: variants.sort(), listing: undefined, revisionSource };
 }
 
 /** The commit a revision resolved to last time, if the cache holds its snapshot. */
 async function cachedRevision(revision: string, cache: HubCache): Promise<string | undefined> {
   const commit = isCommit(revision) ? revision : await cache.readRef(revision);
-  return commit && (await stat(cache.snapshotDir(commit)).then((info) => info.isDirectory(), () => false)) ? commit : undefined;
+  return commit && (await cache.realFolder(cache.snapshotDir(commit))) ? commit : undefined;
+}
+
+/** The hash `lock` pins `variant` of `repoId` to; a lock that does not name the variant is refused. */
+function lockedHash(repoId: string, variant: string, lock: KernelLock | undefined): string | undefined {
+  if (!lock) return undefined;
+  const hash = lock.variants[variant]?.hash;
+  if (!hash) throw new LockfileError(`${repoId}: the lock has no variant ${variant}`);
+  return hash;
+}
+
+/**
+ * Why the signed kernel is not the one asked for, if it is not. One identity signs many kernels
+ * (the kernels-community build signs them all), and a Hub may serve any repository's files under
+ * any name: the signed metadata's `name` must be the repository's name, compared as the Hub and
+ * Python compare them (case aside, `_` as `-`). Who may sign for the repository's owner is the
+ * policy's to say. Asked for a `version` (the branch v<N>, which the builder names after the
+ * metadata's version), the signed version must be it: an older major version's build is not
+ * served under a newer one's branch.
+ */
+function otherKernel(repoId: string, metadata: KernelMetadata, version: number | undefined): string | undefined {
+  const spelled = (name: string) => name.toLowerCase().replaceAll('_', '-');
+  if (spelled(metadata.name) !== spelled(repoId.split('/')[1]!)) return `the signed metadata is for the kernel ${JSON.stringify(metadata.name)}, not ${repoId}`;
+  if (version !== undefined && metadata.version !== version) return `the signed metadata is for version ${metadata.version} of ${repoId}, not version ${version}`;
+  return undefined;
 }
 
 const defaultWarning = (message: string) => process.stderr.write(`kernelseal: warning: ${message}\n`);
 
 /** The variants of a kernel at a revision (`version` or `revision`, as getKernel resolves them). */
-export async function listVariants(repoId: string, options: GetKernelOptions = {}): Promise<{ revision: string; commit: string; variants: string[] }> {
+export async function listVariants(repoId: string, options: GetKernelOptions = {}): Promise<{ revision: string; commit: string; variants: string[]; revisionSource: RevisionSource }> {
   const revision = options.lock?.commit ?? options.revision ?? (options.version !== undefined ? `v${options.version}` : 'main');
   const cache = new HubCache(options.cacheDir ?? HubCache.defaultRoot(), repoId, options.repoType ?? 'kernel');
-  const { commit, variants } = await resolveRevision(repoId, revision, cache, options, options.offline ?? offlineFromEnv());
-  return { revision, commit, variants };
+  try {
+    const { commit, variants, revisionSource } = await resolveRevision(repoId, revision, cache, options, options.offline ?? offlineFromEnv());
+    return { revision, commit, variants, revisionSource };
+  } finally {
+    await cache.close(); // the folders the ref was written through
+  }
 }
 
 /** Download progress over all the files of a fetch, fetched in several runs. */

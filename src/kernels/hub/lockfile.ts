@@ -1,6 +1,12 @@
 import { createHash } from 'node:crypto';
+import { existsSync } from 'node:fs';
+import { readlink } from 'node:fs/promises';
+import { basename, join } from 'node:path';
 import { writeFileAtomic } from '../../fs/atomic-write.js';
+import type { Digest } from '../../digest/digest.js';
+import { listVariantTree } from '../../hashing/variant-files.js';
 import type { HubFile } from './hub-client.js';
+import { claimedKind, fileObjectId, objectId } from './object-id.js';
 import { isJSONObject } from '../../json/json-object.js';
 import { readStrictJSONFile } from '../../json/strict-json.js';
 import { isCommit } from '../../commit.js';
@@ -25,13 +31,49 @@ export class LockfileError extends Error {
  */
 export function variantLockHash(files: readonly HubFile[], variant: string): string {
   const prefix = `build/${variant}/`;
-  const entries = files
-    .filter((file) => file.path.startsWith(prefix))
-    .map((file) => [Buffer.from(file.path.slice(prefix.length), 'utf8'), Buffer.from(file.lfsSha256 ?? file.blobId, 'hex')] as const)
-    .sort(([a], [b]) => Buffer.compare(a, b));
+  return lockHash(files.filter((file) => file.path.startsWith(prefix)).map((file) => [file.path.slice(prefix.length), file.lfsSha256 ?? file.blobId]));
+}
+
+/** The git_lfs_concat sum of `[key, object ID in hex]` pairs. */
+function lockHash(objects: ReadonlyArray<readonly [key: string, id: string]>): string {
+  const entries = objects.map(([key, id]) => [Buffer.from(key, 'utf8'), Buffer.from(id, 'hex')] as const).sort(([a], [b]) => Buffer.compare(a, b));
   const hash = createHash('sha256');
   for (const [path, id] of entries) hash.update(path).update(id);
   return `sha256-${hash.digest('hex')}`;
+}
+
+/**
+ * The variant hash of the variant at `dir` as the cache holds it (offline, or with the Hub out of
+ * reach): the same sum over each file's path and object ID, the IDs taken from the files
+ * themselves, never from their names. The Hugging Face cache names each blob by its ID, so a
+ * name's length says the kind (claimedKind); a file whose kind cannot be told (not a link to a
+ * blob so named) or whose content is not the object its name says is refused, named.
+ *
+ * `metadataBytes` are the bytes whose signature was verified: metadata.json's ID is theirs, so a
+ * matching hash pins the signed digest, which pins every other file's content. So an LFS file's
+ * ID, the SHA-256 of its content, is taken from that digest (when it is SHA-256): the file is
+ * checked against it by the verification that follows, as every file is. The others are hashed.
+ * What kernelseal never downloads (bytecode the listing may hold) is not in the cache: a lock
+ * whose hash covered such files cannot be checked offline, and is refused.
+ */
+export async function cachedVariantLockHash(dir: string, metadataBytes: Uint8Array, digest: Digest): Promise<string> {
+  const { entries } = await listVariantTree(dir).catch((error: Error) => {
+    throw new LockfileError(`${dir}: ${error.message}`, { cause: error });
+  });
+  const keys = [...entries.map((entry) => entry.key), 'metadata.json', ...(existsSync(join(dir, 'metadata.json.sigstore')) ? ['metadata.json.sigstore'] : [])];
+  const objects = await Promise.all(
+    keys.map(async (key) => {
+      const name = basename((await readlink(join(dir, key)).catch(() => '')) || '');
+      const kind = claimedKind(name);
+      if (!kind) throw new LockfileError(`${join(dir, key)}: not a link to a blob of the cache named by its object ID: cannot tell its ID`);
+      const signed = kind === 'lfs' && digest.algorithm === 'sha256' ? digest.files.get(key) : undefined;
+      const id =
+        key === 'metadata.json' ? objectId(metadataBytes, kind) : signed !== undefined ? Buffer.from(signed, 'base64').toString('hex') : await fileObjectId(join(dir, key), kind);
+      if (id !== name) throw new LockfileError(`${join(dir, key)}: the blob ${name} holds another object (${id ?? 'unreadable'})`);
+      return [key, id] as const;
+    }),
+  );
+  return lockHash(objects);
 }
 
 /** The largest kernels.lock read: a few hundred bytes a kernel. */

@@ -4,8 +4,9 @@ import { DIGEST_LENGTH } from '../../digest/algorithm.js';
 import type { Digest } from '../../digest/digest.js';
 import { fingerprintOf } from '../../hashing/fingerprint.js';
 import type { VariantEntry } from '../../hashing/tree.js';
-import { ownFile, type PlacedBlob } from './cache.js';
+import type { PlacedBlob } from './cache.js';
 import { fingerprintEntry, type Fingerprint } from './receipts.js';
+import { SoleWriter } from './sole-writer.js';
 
 /**
  * The blobs one getKernel call downloaded and hashed as they streamed to disk (README.md,
@@ -16,9 +17,11 @@ import { fingerprintEntry, type Fingerprint } from './receipts.js';
  *
  * `vouch` says whether the variant as it is now consists of exactly those files: if so, every
  * byte a loader can read was hashed on the way in and matches the signed digest, and reading
- * the files again would prove nothing more. Anything else (a blob already in the cache, written
- * by someone else, changed or replaced since, a file the digest does not list, a digest entry
- * with no file) and the caller verifies in full, as before (src/kernels/verify-variant.ts).
+ * the files again would prove nothing more, as long as no one else can write them (their
+ * times do not show every write: src/kernels/hub/sole-writer.ts). Anything else (a blob already
+ * in the cache, written by someone else, changed, replaced, loosened or linked since, a file the
+ * digest does not list, a digest entry with no file) and the caller verifies in full, as before
+ * (src/kernels/verify-variant.ts).
  */
 export class StreamedBlobs {
   /** `${dev}:${ino}` -> the blob as placed and its hash (base64, as digests spell it). */
@@ -36,6 +39,7 @@ export class StreamedBlobs {
   async vouch(dir: string, entries: readonly VariantEntry[], digest: Digest): Promise<Fingerprint | undefined> {
     if (this.blobs.size === 0 || entries.length !== digest.files.size) return undefined;
     const length = DIGEST_LENGTH[digest.algorithm];
+    const sole = new SoleWriter();
     const checks = await Promise.all(
       // Stat'ed again, not taken from the walk: whose file it is (owner, mode, device) is no part of a fingerprint.
       entries.map(async ({ key }) => {
@@ -45,12 +49,14 @@ export class StreamedBlobs {
         const was = blob?.placed.stats;
         const holds =
           was !== undefined &&
-          ownFile(info) &&
           info.size === was.size &&
           info.mtimeNs === was.mtimeNs &&
           info.ctimeNs === was.ctimeNs &&
           blob!.placed.hash.length === length &&
-          digest.files.get(key) === blob!.hash;
+          digest.files.get(key) === blob!.hash &&
+          // The hash holds for the bytes as written; only a file no one else can write still
+          // holds them (its times do not show every write: src/kernels/hub/sole-writer.ts).
+          (await sole.owns(join(dir, key), info));
         return holds ? fingerprintEntry(key, fingerprintOf(info, true)) : undefined;
       }),
     );
