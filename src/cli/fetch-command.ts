@@ -1,4 +1,5 @@
-import { getKernel, KernelRefusedError } from '../kernels/hub/get-kernel.js';
+import { getKernel } from '../kernels/hub/get-kernel.js';
+import { KernelRefusedError } from '../kernels/hub/load-outcome.js';
 import { HUB_HELP, HUB_OPTIONS, hubOptionsFrom, label, withProgress } from './hub-options.js';
 import { describeSigner, renderResult } from './render-result.js';
 import { TRUST_HELP, TRUST_OPTIONS, trustAnchorFrom, trustedRootFrom } from './trust-options.js';

@@ -1,5 +1,7 @@
-import type { FetchedKernel, GetKernelOptions } from '../kernels/hub/get-kernel.js';
-import { offlineFromEnv } from '../kernels/hub/hub-env.js';
+import type { GetKernelOptions } from '../kernels/hub/load-options.js';
+import type { FetchedKernel } from '../kernels/hub/load-outcome.js';
+import { isRepoId } from '../kernels/hub/hub-client.js';
+import { hubEndpoint, offlineFromEnv } from '../kernels/hub/hub-env.js';
 import { readLockfile } from '../kernels/hub/lockfile.js';
 import { thisMachine } from '../kernels/hub/this-machine.js';
 import type { VariantSelector } from '../kernels/variant-name.js';
@@ -50,6 +52,7 @@ type HubValues = { [K in keyof typeof HUB_OPTIONS]?: string | boolean } & { offl
 
 /** getKernel options from the command line (the trust anchor and root are added by the caller). */
 export async function hubOptionsFrom(repoId: string, values: HubValues): Promise<GetKernelOptions> {
+  if (!isRepoId(repoId)) throw new UsageError(`not a repository id: ${JSON.stringify(repoId)} (expected <owner>/<name>)`);
   if (values.version !== undefined && values.revision !== undefined) throw new UsageError('--version and --revision exclude each other');
   const version = values.version === undefined ? undefined : Number(values.version);
   if (version !== undefined && (!Number.isInteger(version) || version < 0)) throw new UsageError('--version must be a whole number');
@@ -96,7 +99,7 @@ export async function withProgress<T>(what: string, run: (progress: Pick<GetKern
   const hashing = new ProgressBar(`verifying ${what}`);
   let heard = false;
   const waiting = setTimeout(() => {
-    if (!heard && process.stderr.isTTY) process.stderr.write(`kernelseal: waiting for the Hub (${process.env.HF_ENDPOINT ?? 'https://huggingface.co'})...\n`);
+    if (!heard && process.stderr.isTTY) process.stderr.write(`kernelseal: waiting for the Hub (${hubEndpoint()})...\n`);
   }, 2000).unref();
   try {
     return await run({

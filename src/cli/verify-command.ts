@@ -1,5 +1,7 @@
 import { existsSync } from 'node:fs';
-import { getKernel, KernelRefusedError, listVariants } from '../kernels/hub/get-kernel.js';
+import { getKernel, listVariants } from '../kernels/hub/get-kernel.js';
+import { KernelRefusedError } from '../kernels/hub/load-outcome.js';
+import { isRepoId } from '../kernels/hub/hub-client.js';
 import { verifyVariant } from '../kernels/verify-variant.js';
 import type { VerificationResult } from '../kernels/result.js';
 import { HUB_HELP, HUB_OPTIONS, hubOptionsFrom, label, withProgress } from './hub-options.js';
@@ -12,7 +14,6 @@ import { expandKernel, type VariantTarget } from './variants.js';
 
 /** `org/name@1` (a version) or `org/name@rev` (a revision): a kernel on the Hub. */
 const REMOTE = /^([A-Za-z0-9_.-]+\/[A-Za-z0-9_.-]+)@(.+)$/;
-const REPO_ID = /^[A-Za-z0-9_.-]+\/[A-Za-z0-9_.-]+$/;
 
 type Target = { remote: [repoId: string, ref: string | undefined] } | { local: VariantTarget[] };
 
@@ -29,7 +30,7 @@ function hubOrLocal(positionals: string[], refFlag: boolean): Target[] {
     const remote = REMOTE.exec(positional);
     if (remote && !existsSync(positional)) {
       targets.push({ remote: [remote[1]!, remote[2]!] });
-    } else if (REPO_ID.test(positional) && !existsSync(positional)) {
+    } else if (isRepoId(positional) && !existsSync(positional)) {
       const next = positionals[i + 1];
       if (next !== undefined && /^\d+$/.test(next) && !existsSync(next)) {
         targets.push({ remote: [positional, next] });

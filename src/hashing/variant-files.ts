@@ -1,3 +1,4 @@
+import type { DigestBackend } from './backend.js';
 import { digestBackend } from './select-backend.js';
 import type { VariantTree } from './tree.js';
 import { walkTree } from './pure/walk.js';
@@ -12,10 +13,10 @@ export { ioError, walkVariant as listVariantFiles } from './pure/walk.js';
 
 /**
  * Walks the variant at `dir`. With `withCtime`, each entry's fingerprint carries its change time
- * (what receipts record), and the walk is the digest backend's: the engine looks every file up
+ * (what receipts record), and the walk is the digest backend's (`backend`, else the selected one): the engine looks every file up
  * in one call, across its threads, where the TypeScript walk costs a stat call (and its garbage)
  * per file on the JavaScript thread (issue 16: a second load of a kernel is nearly only this walk).
  */
-export function listVariantTree(dir: string, signal?: AbortSignal, withCtime = false): Promise<VariantTree> {
-  return withCtime ? digestBackend().walkTree(dir, { signal }) : walkTree(dir, signal);
+export function listVariantTree(dir: string, signal?: AbortSignal, withCtime = false, backend?: DigestBackend): Promise<VariantTree> {
+  return withCtime ? (backend ?? digestBackend()).walkTree(dir, { signal }) : walkTree(dir, signal);
 }

@@ -20,14 +20,18 @@ export const MAX_BUNDLE_BYTES = 16 * 1024 * 1024;
 export const MAX_METADATA_BYTES = 256 * 1024 * 1024;
 
 export type VerifyVariantOptions = TrustAnchor &
-  HashOptions & {
+  VerifyFilesOptions & {
     /** Default: the public-good root pinned in this package (no network). */
     trustedRoot?: TrustedRoot;
-    /** Default: the selected digest backend. */
-    backend?: DigestBackend;
-    /** Python bytecode in the variant: refused (default), removed, or allowed (src/digest/unhashed-entries.ts). */
-    bytecode?: BytecodeHandling;
   };
+
+/** What hashing the files needs, and nothing of whom to trust. */
+export type VerifyFilesOptions = HashOptions & {
+  /** Default: the selected digest backend. */
+  backend?: DigestBackend;
+  /** Python bytecode in the variant: refused (default), removed, or allowed (src/hashing/unhashed-entries.ts). */
+  bytecode?: BytecodeHandling;
+};
 
 /**
  * Verifies a kernel variant: the signature over the raw bytes of metadata.json, the signer
@@ -62,7 +66,7 @@ export async function verifyVariant(path: string, options: VerifyVariantOptions)
  * entries no digest covers, then handles Python bytecode as `options.bytecode` says. A value
  * when every file matches the (signed) `digest`, else the failing result.
  */
-export async function verifyFiles(path: string, digest: Digest, options: VerifyVariantOptions): Promise<Step<{ bytecode?: BytecodeHandled }>> {
+export async function verifyFiles(path: string, digest: Digest, options: VerifyFilesOptions): Promise<Step<{ bytecode?: BytecodeHandled }>> {
   return checkFiles(path, digest, options, stopAt(path));
 }
 
@@ -176,7 +180,7 @@ function checkMetadata(dir: string, bytes: Uint8Array, stop: Stop): Step<KernelM
  * 7. Every file re-hashed with the signed digest's algorithm and compared; no entry left out
  * that a loader could read. 8. Python bytecode, only once everything else holds.
  */
-async function checkFiles(dir: string, expected: Digest, options: VerifyVariantOptions, stop: Stop, hashed?: Promise<VariantHashes>): Promise<Step<{ bytecode?: BytecodeHandled }>> {
+async function checkFiles(dir: string, expected: Digest, options: VerifyFilesOptions, stop: Stop, hashed?: Promise<VariantHashes>): Promise<Step<{ bytecode?: BytecodeHandled }>> {
   let tree: VariantHashes;
   try {
     tree = await (hashed ?? hashTreeRaw(expected.algorithm, dir, options));

@@ -3,6 +3,7 @@ import { stat } from 'node:fs/promises';
 import { join } from 'node:path';
 import { fingerprintOf, hasCtime, type FingerprintWithCtime } from '../../hashing/fingerprint.js';
 import type { VariantEntry } from '../../hashing/tree.js';
+import type { DigestBackend } from '../../hashing/backend.js';
 import { listVariantTree } from '../../hashing/variant-files.js';
 import type { HubCache } from './cache.js';
 import { readReceiptKey } from './receipt-key.js';
@@ -21,7 +22,7 @@ import { SoleWriter } from './sole-writer.js';
  * overwrite each other's.
  *
  * Receipts sit in the cache, which others may write to, so each carries an HMAC-SHA256, with
- * the user's own key kept outside the cache (src/hub/receipt-key.ts), over everything it says:
+ * the user's own key kept outside the cache (src/kernels/hub/receipt-key.ts), over everything it says:
  * version, cache folder, repository, commit, variant, metadata.json's hash and the fingerprint.
  * One that does not match byte for byte what we would write now is not trusted.
  */
@@ -51,8 +52,8 @@ export function fingerprintEntry(key: string, file: FingerprintWithCtime): Finge
  * has just walked the variant, spares walking it again, and their fingerprints, when the walk
  * took the change time (src/hashing/variant-files.ts), stat'ing each file again.
  */
-export async function fingerprint(dir: string, entries?: readonly VariantEntry[]): Promise<Fingerprint> {
-  entries ??= (await listVariantTree(dir, undefined, true)).entries;
+export async function fingerprint(dir: string, entries?: readonly VariantEntry[], backend?: DigestBackend): Promise<Fingerprint> {
+  entries ??= (await listVariantTree(dir, undefined, true, backend)).entries;
   return Promise.all(
     entries.map(async ({ key, fingerprint: seen }) =>
       fingerprintEntry(key, hasCtime(seen) ? seen : fingerprintOf(await stat(join(dir, key), { bigint: true }), true)),
