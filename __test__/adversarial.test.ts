@@ -2,11 +2,10 @@ import { describe, expect, it } from 'vitest';
 import { execFileSync } from 'node:child_process';
 import { createHash } from 'node:crypto';
 import { closeSync, existsSync, ftruncateSync, mkdirSync, openSync, readFileSync, readdirSync, renameSync, rmSync, statSync, symlinkSync, truncateSync, utimesSync, writeFileSync } from 'node:fs';
-import { createServer } from 'node:net';
 import { join } from 'node:path';
 import { githubActionsClaims, identityToken } from './helpers/mock-sigstore.ts';
 import { withMockSigstore } from './helpers/with-mock-sigstore.ts';
-import { mkfifo, tempDir } from './helpers/fs.js';
+import { listenUnix, mkfifo, tempDir } from './helpers/fs.js';
 import { DIST } from './helpers/package.js';
 import { KERNEL_METADATA, unsignedVariant } from './helpers/variant.js';
 
@@ -83,8 +82,7 @@ describe('adversarial kernel variants', () => {
     rmSync(join(dir, 'layers.py'));
     mkfifo(join(dir, 'layers.py'));
     rmSync(join(dir, '_ops.py'));
-    const server = createServer().listen(join(dir, '_ops.py'));
-    await new Promise((resolve) => server.once('listening', resolve));
+    const server = await listenUnix(join(dir, '_ops.py'));
     rmSync(join(dir, '__init__.py'));
     if (process.getuid?.() === 0) execFileSync('mknod', [join(dir, '__init__.py'), 'c', '1', '3']);
     else symlinkSync('/dev/null', join(dir, '__init__.py'));
@@ -210,6 +208,33 @@ describe('adversarial kernel variants', () => {
     const dir = await signed();
     truncateSync(join(dir, 'metadata.json.sigstore'), 100_000_000);
     expect(await verify(dir)).toMatchObject({ status: 'bundle-invalid', reason: expect.stringContaining('more than the 16777216 allowed') });
+  });
+
+  it('a bundle within the size limit but with thousands of log entries, timestamps or checkpoint lines is refused before any of them is compared', async () => {
+    // sigstore-js compares log entries and timestamps pairwise for duplicates before verifying
+    // any: 2,000 entries took a minute, the 40,000 that fit in 16 MiB would take hours.
+    const dir = await signed();
+    const path = join(dir, 'metadata.json.sigstore');
+    const original = JSON.parse(readFileSync(path, 'utf8'));
+    const entry = original.verificationMaterial.tlogEntries[0];
+    const write = (edit: (bundle: typeof original) => void) => {
+      const bundle = structuredClone(original);
+      edit(bundle);
+      writeFileSync(path, JSON.stringify(bundle));
+    };
+    write((b) => (b.verificationMaterial.tlogEntries = Array.from({ length: 2000 }, (_, i) => ({ ...entry, integratedTime: String(i + 1) }))));
+    expect(await verify(dir)).toMatchObject({ status: 'bundle-invalid', reason: 'the bundle carries 2000 transparency log entries, more than the 16 a signature can need' });
+    write((b) => (b.verificationMaterial.tlogEntries = Array.from({ length: 17 }, () => entry)));
+    expect(await verify(dir)).toMatchObject({ status: 'bundle-invalid', reason: 'the bundle carries 17 transparency log entries, more than the 16 a signature can need' });
+    const timestamp = { signedTimestamp: Buffer.from([0x30, 0x00]).toString('base64') };
+    write((b) => (b.verificationMaterial.timestampVerificationData = { rfc3161Timestamps: Array.from({ length: 17 }, () => timestamp) }));
+    expect(await verify(dir)).toMatchObject({ status: 'bundle-invalid', reason: 'the bundle carries 17 RFC 3161 timestamps, more than the 16 a signature can need' });
+    // Each signature line of a checkpoint that names a trusted log is checked with its key.
+    const line = `\u2014 ${'x'.repeat(20)} ${Buffer.alloc(68).toString('base64')}\n`;
+    write((b) => (b.verificationMaterial.tlogEntries[0].inclusionProof = { logIndex: '0', rootHash: 'AAAA', treeSize: '1', hashes: [], checkpoint: { envelope: `origin\n1\nAAAA\n\n${line.repeat(1000)}` } }));
+    expect(await verify(dir)).toMatchObject({ status: 'bundle-invalid', reason: expect.stringMatching(/^the bundle carries \d+ bytes of checkpoint, more than the 65536 a signature can need$/) });
+    writeFileSync(path, JSON.stringify(original));
+    expect((await verify(dir)).status).toBe('verified');
   });
 
   it('metadata.json swapped for a directory or a FIFO is refused, not read or blocked on', async () => {

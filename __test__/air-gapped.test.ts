@@ -63,7 +63,9 @@ describe('the CLI signs without a log and verifies with --insecure-ignore-tlog',
     const check = (subject: string, ...extra: string[]) =>
       runCli(['verify-bundle', '--bundle', `${blob}.sigstore.json`, '--trusted-root', sigstore.trustedRootPath, '--key', pub, ...extra, subject]);
     const digest = `sha256:${createHash('sha256').update(readFileSync(blob)).digest('hex')}`;
-    expect((await check(blob)).code).toBe(1);
+    const without = await check(blob);
+    expect(without.code).toBe(1);
+    expect(without.stdout).toBe(`❌ ${blob}: the signature has no transparency log entry; if it was signed without one on purpose (--tlog-upload=false), verify it with --insecure-ignore-tlog (library: insecureIgnoreTlog: true)\n`);
     ok(await check(blob, '--insecure-ignore-tlog'));
     ok(await check(digest, '--insecure-ignore-tlog'));
   });
@@ -96,7 +98,9 @@ describe('the CLI signs without a log and verifies with --insecure-ignore-tlog',
     writeFileSync(trust, JSON.stringify({ key: 'key.pub', insecureIgnoreTlog: true })); // relative to the file
     ok(await runCli(['verify', variant, '--offline', '--policy', trust]));
     writeFileSync(trust, JSON.stringify({ key: 'key.pub' }));
-    expect((await runCli(['verify', variant, '--offline', '--policy', trust])).stdout).toContain('--insecure-ignore-tlog');
+    const unwaived = await runCli(['verify', variant, '--offline', '--policy', trust]);
+    expect(unwaived.code).toBe(1);
+    expect(unwaived.stdout).toContain('the signature has no transparency log entry; if it was signed without one on purpose (--tlog-upload=false), verify it with --insecure-ignore-tlog');
 
     writeFileSync(trust, JSON.stringify({ builtin: 'kernels-community', insecureIgnoreTlog: true }));
     const refused = await runCli(['verify', variant, '--offline', '--policy', trust]);
@@ -112,7 +116,9 @@ describe('the CLI signs without a log and verifies with --insecure-ignore-tlog',
 
     const variant = unsignedVariant();
     ok(await runCli(['sign', variant, ...pki, '--rekor-url', sigstore.url]));
-    expect((await runCli(['verify', variant, ...trust])).stdout).toContain('--insecure-ignore-tlog');
+    const unwaived = await runCli(['verify', variant, ...trust]);
+    expect(unwaived.code).toBe(1);
+    expect(unwaived.stdout).toContain('the signature has no transparency log entry; if it was signed without one on purpose (--tlog-upload=false), verify it with --insecure-ignore-tlog');
     ok(await runCli(['verify', variant, ...trust, '--insecure-ignore-tlog']));
     const other = await runCli(['verify', variant, '--offline', '--certificate-chain', file('chain.pem'), '--certificate-identity', 'someone@example.com', '--insecure-ignore-tlog']);
     expect(other.stdout).toContain('identity is "release-bot@example.com"');
@@ -185,7 +191,14 @@ describe('the library', () => {
     const set = Buffer.from(json.verificationMaterial.tlogEntries[0]!.inclusionPromise.signedEntryTimestamp, 'base64');
     set[set.length - 1] ^= 1;
     json.verificationMaterial.tlogEntries[0]!.inclusionPromise.signedEntryTimestamp = set.toString('base64');
-    expect(() => ks.verifyBundle(bundleFromJSON(json), { bytes: data }, trustedRoot(), { key: publicKey, insecureIgnoreTlog: true })).toThrow(ks.SignatureVerificationError);
+    let thrown: unknown;
+    try {
+      ks.verifyBundle(bundleFromJSON(json), { bytes: data }, trustedRoot(), { key: publicKey, insecureIgnoreTlog: true });
+    } catch (error) {
+      thrown = error;
+    }
+    expect(thrown).toBeInstanceOf(ks.SignatureVerificationError);
+    expect(thrown).toMatchObject({ code: 'TLOG_INCLUSION_PROMISE_ERROR', message: 'inclusion promise could not be verified' });
   });
 
   it('refuses keyless tlogUpload: false and insecureIgnoreTlog with a policy (TypeErrors), before any request', async () => {

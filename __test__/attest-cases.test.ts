@@ -59,6 +59,34 @@ const SIGNERS: Record<string, string[]> = {
   'npm-sigstore-1.0.0-slsa-v0.2': ['--repo', 'sigstore/sigstore-js'],
 };
 
+/**
+ * Why each check that must fail fails: the code and reason of every failure it reports, read
+ * from what cases.json says the check varies (another root, issuer, identity, keys, subject).
+ */
+/** Public-good's or staging's certificate checked against the other's root. */
+const OTHER_INSTANCE = /^Failed to verify certificate chain: no valid certificate path found \(the signing certificate was issued by "O=sigstore\.dev, CN=sigstore-intermediate", which the trusted root does not hold/;
+const EXPECTED_FAILURES: Record<string, [code: string, reason: string | RegExp]> = {
+  'gh-attest-demo-wheel-github-instance / public-good root instead (wrong instance)': ['TIMESTAMP_ERROR', /^timestamp could not be verified \(the signing certificate was issued by "O=GitHub, Inc\., CN=Fulcio Intermediate l2", which the trusted root does not hold: GitHub's own Sigstore instance signed it/],
+  'gh-attest-demo-missing-cert_fail / GitHub root': ['ATTESTATION_FILE_INVALID', /bundle-missing-cert\.jsonl: invalid Sigstore bundle: invalid bundle: missing or invalid content$/],
+  'gh-reusable-workflow-signer / SAN = the caller workflow (wrong identity)': [
+    'POLICY_ERROR',
+    'the signer is not trusted by the policy: identity is "https://github.com/github/artifact-attestations-workflows/.github/workflows/attest.yml@09b495c3f12c7881b3cc17209a327792065c1a1d", expected "https://github.com/malancas/attest-demo/.github/workflows/shared.yml@refs/heads/main"',
+  ],
+  'gh-custom-oidc-issuer / default issuer': [
+    'POLICY_ERROR',
+    'the signer is not trusted by the policy: issuer is "https://token.actions.githubusercontent.com/hammer-time", expected "https://token.actions.githubusercontent.com"',
+  ],
+  'gh-release-attestation-delme-v6 / public-good root': ['TIMESTAMP_ERROR', /^timestamp could not be verified \(the signing certificate was issued by "O=GitHub, Inc\., CN=Fulcio Intermediate l1", which the trusted root does not hold: GitHub's own Sigstore instance signed it/],
+  'dsse-sigstore-js-2.1.0-bundle-v0.3 / sha512 of the sigstore@2.2.0 tarball instead (not a subject)': ['ARTIFACT_MISMATCH', "no subject of the in-toto statement carries the artifact's digest"],
+  'dsse-invalid-signature_fail / public-good root': ['TLOG_BODY_ERROR', 'tlog entry signature mismatch'],
+  'pypi-pypi-attestations-0.0.19-publish / staging root': ['CERTIFICATE_ERROR', OTHER_INSTANCE],
+  'pypi-gitlab-oidc-project-0.0.3 / GitHub Actions issuer': ['POLICY_ERROR', 'the signer is not trusted by the policy: issuer is "https://gitlab.com", expected "https://token.actions.githubusercontent.com"'],
+  'pypi-rfc8785-0.1.2-staging / public-good root': ['CERTIFICATE_ERROR', OTHER_INSTANCE],
+  'npm-sigstore-2.3.1 / publish bundle without the npm keys': ['KEY_ERROR', 'signed with the key "SHA256:jl3bwswu80PjjokCgh0o2w5c2U4LhQAE57gj9cz1kzA", which is not an npm registry attestation key'],
+  'npm-sigstore-2.3.1-bad-provenance-signature_fail / all entries (provenance fails)': ['TLOG_BODY_ERROR', 'DSSE payload hash mismatch'],
+  'npm-sigstore-2.3.1-bad-provenance-signature_fail / provenance bundle alone': ['TLOG_BODY_ERROR', 'DSSE payload hash mismatch'],
+};
+
 /** The predicate types the cases carry: accepting them is a policy choice, not what a case tests. */
 const PREDICATE_TYPES = [
   'https://slsa.dev/provenance/v1',
@@ -115,13 +143,21 @@ describe('every real attestation case gives its stated outcome', () => {
       for (const { check, subject, result } of await Promise.all(runs)) {
         const where = `${check.name} (${subject.replace(FIXTURES, '…')}): ${result.stdout}${result.stderr}`;
         expect(result.code, where).toBe(check.expected === 'VERIFIED' ? 0 : 1);
-        const json = JSON.parse(result.stdout) as { ok: boolean; verified: unknown[]; failures: Array<{ reason: string }> };
+        const json = JSON.parse(result.stdout).results[0] as { ok: boolean; verified: unknown[]; failures: Array<{ reason: string }> };
         expect(json.ok, where).toBe(check.expected === 'VERIFIED');
         if (check.expected === 'VERIFIED') {
           expect(json.verified.length, where).toBeGreaterThan(0);
           expect(json.failures, where).toEqual([]);
         } else {
-          expect(json.failures.length, where).toBeGreaterThan(0);
+          const [code, reason] = EXPECTED_FAILURES[`${c.id} / ${check.name}`] ?? [];
+          expect(code, `${c.id} / ${check.name}: record why it must fail`).toBeDefined();
+          const failures = json.failures as Array<{ code: string; reason: string }>;
+          expect(failures.length, where).toBeGreaterThan(0);
+          for (const failure of failures) {
+            expect(failure.code, where).toBe(code);
+            if (typeof reason === 'string') expect(failure.reason, where).toBe(reason);
+            else expect(failure.reason, where).toMatch(reason!);
+          }
         }
       }
     });

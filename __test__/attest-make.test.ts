@@ -6,7 +6,7 @@ import { createHash } from 'node:crypto';
 import { existsSync, readFileSync, writeFileSync } from 'node:fs';
 import { join } from 'node:path';
 import { tempDir } from './helpers/fs.js';
-import { githubActionsClaims, identityToken } from './helpers/mock-sigstore.ts';
+import { githubActionsClaims, githubActionsJobEnv, identityToken } from './helpers/mock-sigstore.ts';
 import { withMockSigstore } from './helpers/with-mock-sigstore.ts';
 import { DIST, ROOT, runCli } from './helpers/package.js';
 
@@ -20,20 +20,7 @@ const REF = 'refs/tags/v1.0.0';
 const SHA = 'a1b2c3d4e5f60718293a4b5c6d7e8f9012345678';
 const NO_AMBIENT = { SIGSTORE_ID_TOKEN: '', ACTIONS_ID_TOKEN_REQUEST_URL: '', ACTIONS_ID_TOKEN_REQUEST_TOKEN: '', BUILDKITE: '' };
 /** What a GitHub-hosted job of org/pkg's release workflow, pushed as tag v1.0.0, has in its environment. */
-const GITHUB_ENV = {
-  GITHUB_ACTIONS: 'true',
-  GITHUB_SERVER_URL: 'https://github.com',
-  GITHUB_REPOSITORY: REPO,
-  GITHUB_REPOSITORY_ID: '123456',
-  GITHUB_REPOSITORY_OWNER_ID: '7890',
-  GITHUB_WORKFLOW_REF: `${REPO}/.github/workflows/release.yml@${REF}`,
-  GITHUB_REF: REF,
-  GITHUB_SHA: SHA,
-  GITHUB_EVENT_NAME: 'push',
-  GITHUB_RUN_ID: '42',
-  GITHUB_RUN_ATTEMPT: '1',
-  RUNNER_ENVIRONMENT: 'github-hosted',
-};
+const GITHUB_ENV = githubActionsJobEnv(REPO, 'release.yml', REF, SHA);
 const NOT_GITHUB = Object.fromEntries(Object.keys(GITHUB_ENV).map((name) => [name, '']));
 
 const sigstore = withMockSigstore();
@@ -62,7 +49,7 @@ describe('kernelseal attest', () => {
     const [wheel, sdist] = artifacts('pkg-1.0.0-py3-none-any.whl', 'pkg-1.0.0.tar.gz') as [string, string];
     const made = await attestCli([wheel, sdist, '--json']);
     expect(made.code, made.stdout + made.stderr).toBe(0);
-    expect(JSON.parse(made.stdout).written).toEqual([`${wheel}.intoto.sigstore.json`, `${sdist}.intoto.sigstore.json`]);
+    expect(JSON.parse(made.stdout).results[0].written).toEqual([`${wheel}.intoto.sigstore.json`, `${sdist}.intoto.sigstore.json`]);
 
     const json = JSON.parse(readFileSync(`${wheel}.intoto.sigstore.json`, 'utf8'));
     expect(json.mediaType).toBe('application/vnd.dev.sigstore.bundle.v0.3+json');
@@ -93,10 +80,13 @@ describe('kernelseal attest', () => {
     for (const artifact of [wheel, sdist]) {
       const verified = await verifyCli(artifact, `${artifact}.intoto.sigstore.json`, '--repo', REPO, '--source-ref', REF, '--source-digest', SHA, '--deny-self-hosted-runners');
       expect(verified.code, verified.stdout).toBe(0);
-      expect(JSON.parse(verified.stdout).verified[0].provenance).toMatchObject({ workflowPath: '.github/workflows/release.yml', sourceDigest: SHA });
+      expect(JSON.parse(verified.stdout).results[0].verified[0].provenance).toMatchObject({ workflowPath: '.github/workflows/release.yml', sourceDigest: SHA });
     }
     const otherRepo = await verifyCli(wheel, `${wheel}.intoto.sigstore.json`, '--repo', 'org/other');
     expect(otherRepo.code).toBe(1);
+    expect(JSON.parse(otherRepo.stdout).failures).toEqual([
+      expect.objectContaining({ code: 'POLICY_ERROR', reason: 'the signer is not trusted by the policy: identity is "https://github.com/org/pkg/.github/workflows/release.yml@refs/tags/v1.0.0", expected matching ^(?:https:\\/\\/github\\.com\\/org\\/other\\/.+)$' }),
+    ]);
     // A policy file on the predicate holds on what attest wrote.
     const policy = join(dir, 'policy.json');
     writeFileSync(policy, JSON.stringify({ issuer: 'https://token.actions.githubusercontent.com', github: { repository: REPO }, predicate: { builderId: 'https://github.com/actions/runner/github-hosted', workflowRef: REF } }));
@@ -109,7 +99,7 @@ describe('kernelseal attest', () => {
     writeFileSync(wheel, 'something else');
     const verified = await verifyCli(wheel, `${wheel}.intoto.sigstore.json`, '--repo', REPO);
     expect(verified.code).toBe(1);
-    expect(JSON.parse(verified.stdout).failures[0].reason).toBe("no subject of the in-toto statement carries the artifact's digest");
+    expect(JSON.parse(verified.stdout).results[0].failures[0].reason).toBe("no subject of the in-toto statement carries the artifact's digest");
   });
 
   it('--output writes JSON Lines, and --predicate signs any predicate', async () => {
@@ -124,7 +114,9 @@ describe('kernelseal attest', () => {
     writeFileSync(predicate, JSON.stringify({ spdxVersion: 'SPDX-2.3' }));
     const sbom = join(dir, 'sbom.jsonl');
     expect((await attestCli([file, '--predicate-type', 'https://spdx.dev/Document/v2.3', '--predicate', predicate, '--output', sbom], NOT_GITHUB)).code).toBe(0);
-    expect((await verifyCli(file, sbom, '--repo', REPO)).code).toBe(1);
+    const notAsked = await verifyCli(file, sbom, '--repo', REPO);
+    expect(notAsked.code).toBe(1);
+    expect(JSON.parse(notAsked.stdout).failures).toEqual([expect.objectContaining({ code: 'PREDICATE_TYPE_ERROR', reason: expect.stringMatching(/^predicate type "https:\/\/spdx\.dev\/Document\/v2\.3" is not one asked for/) })]);
     expect((await verifyCli(file, sbom, '--repo', REPO, '--predicate-type', 'https://spdx.dev/Document/v2.3')).code).toBe(0);
   });
 
@@ -166,7 +158,7 @@ describe('kernelseal attest', () => {
     const refused = [{ source: bundle, code: 'ARTIFACT_MISMATCH', reason: 'the DSSE payload is not a JSON in-toto statement: duplicate key "predicateType": its meaning would depend on the parser' }];
     expect((await ks.verifyAttestation({ ...options, policy: ks.githubAttestationPolicy({ repo: REPO })! })).failures).toEqual(refused);
     // The same reason when the policy reads the predicate it cannot have.
-    const onPredicate = ks.parsePolicy({ issuer: 'https://token.actions.githubusercontent.com', predicate: { buildType: { regexp: '.*' } } });
+    const onPredicate = ks.parsePolicy({ issuer: 'https://token.actions.githubusercontent.com', github: { repository: REPO }, predicate: { buildType: { regexp: '.*' } } });
     expect((await ks.verifyAttestation({ ...options, policy: onPredicate })).failures).toEqual(refused);
   });
 
@@ -175,5 +167,69 @@ describe('kernelseal attest', () => {
     const { code, stdout } = await attestCli([a, a]);
     expect(code).toBe(1);
     expect(stdout).toContain('two artifacts are named "same.whl"');
+  });
+});
+
+describe("attest chooses the instance as actions/attest does: a private repository's details never reach the public log", () => {
+  const event = (visibility: string | undefined) => {
+    const path = join(dir, `event-${visibility}.json`);
+    writeFileSync(path, JSON.stringify(visibility === undefined ? {} : { repository: { visibility } }));
+    return path;
+  };
+  // No service flags: the instance's own services. This machine reaches neither, so the failure
+  // names the Fulcio that was asked, and the mock public-good instance sees no request.
+  const attestOn = async (eventPath: string, ...flags: string[]) => {
+    const [file] = artifacts('private.whl') as [string];
+    const before = sigstore.requests.size;
+    const result = await runCli(['attest', file, '--identity-token', token(), '--timeout', '5s', ...flags], { env: { ...NO_AMBIENT, ...GITHUB_ENV, GITHUB_EVENT_PATH: eventPath, KERNELSEAL_TUF_MIRROR: 'http://127.0.0.1:9' } });
+    expect(sigstore.requests.size).toBe(before);
+    expect(existsSync(`${file}.intoto.sigstore.json`)).toBe(false);
+    return result;
+  };
+
+  it.each([['private'], ['internal'], [undefined]])('a %s repository signs on GitHub\'s Fulcio and TSA', async (visibility) => {
+    const { code, stdout } = await attestOn(event(visibility));
+    expect(code).toBe(1);
+    expect(stdout).toMatch(/^❌ not attested: signing failed \(https:\/\/fulcio\.githubapp\.com\)/);
+  });
+
+  it('a public one on public-good, from its signing config; --sigstore chooses explicitly', async () => {
+    expect((await attestOn(event('public'))).stdout).toMatch(/^❌ not attested: signing failed \(https:\/\/fulcio\.sigstore\.dev\)/);
+    expect((await attestOn(event('public'), '--sigstore', 'github')).stdout).toMatch(/signing failed \(https:\/\/fulcio\.githubapp\.com\)/);
+    expect((await attestOn(event('private'), '--sigstore', 'public-good')).stdout).toMatch(/signing failed \(https:\/\/fulcio\.sigstore\.dev\)/);
+  });
+
+  it("GitHub's signing config names no log: the signature is timestamped, not logged", async () => {
+    const { pinnedSigningServices } = (await import('../dist/sign/signing-config.js')) as typeof import('../dist/sign/signing-config.js');
+    expect(pinnedSigningServices('github')).toEqual({ fulcioURL: 'https://fulcio.githubapp.com', tlogUpload: false, tsaURL: 'https://timestamp.githubapp.com/api/v1/timestamp' });
+    expect(pinnedSigningServices('public-good')).toEqual({ fulcioURL: 'https://fulcio.sigstore.dev', rekorURL: 'https://rekor.sigstore.dev', rekorVersion: 1, tsaURL: 'https://timestamp.sigstore.dev/api/v1/timestamp' });
+    expect(pinnedSigningServices('public-good', 2)).toMatchObject({ rekorURL: 'https://log2025-1.rekor.sigstore.dev', rekorVersion: 2 });
+  });
+});
+
+describe("an instance without a transparency log, as GitHub's own (a private instance on the mock)", () => {
+  it('attest signs with its Fulcio and TSA alone, logs nothing, and verifies against that instance\'s root only', async () => {
+    const config = join(dir, 'private-signing-config.json');
+    const service = (url: string) => ({ url, majorApiVersion: 1, validFor: { start: '2020-01-01T00:00:00Z' } });
+    writeFileSync(config, JSON.stringify({ mediaType: 'application/vnd.dev.sigstore.signingconfig.v0.2+json', caUrls: [service(sigstore.url)], rekorTlogUrls: [], tsaUrls: [service(sigstore.tsaURL)] }));
+    const [file] = artifacts('private-pkg.tar.gz') as [string];
+    const logged = () => (sigstore.requests.get('/api/v1/log/entries') ?? 0) + (sigstore.requests.get('/api/v2/log/entries') ?? 0);
+    const before = logged();
+    const made = await runCli(['attest', file, '--identity-token', token(), '--signing-config', config], { env: { ...NO_AMBIENT, ...GITHUB_ENV } });
+    expect(made.code, made.stdout + made.stderr).toBe(0);
+    expect(logged()).toBe(before);
+    const bundle = JSON.parse(readFileSync(`${file}.intoto.sigstore.json`, 'utf8'));
+    expect(bundle.verificationMaterial.tlogEntries ?? []).toEqual([]);
+    expect(bundle.verificationMaterial.timestampVerificationData.rfc3161Timestamps).toHaveLength(1);
+    // The instance's root lists no transparency log (the mock CA still adds SCTs: its CT log stays): a timestamp is what it asks for.
+    const privateRoot = join(dir, 'private-root.json');
+    writeFileSync(privateRoot, JSON.stringify({ ...sigstore.trustedRoot, tlogs: [] }));
+    const verified = await runCli(['verify-attestation', file, '--bundle', `${file}.intoto.sigstore.json`, '--trusted-root', privateRoot, '--repo', REPO, '--json']);
+    expect(verified.code, verified.stdout).toBe(0);
+    new Verifier(toTrustMaterial(TrustedRoot.fromJSON({ ...sigstore.trustedRoot, tlogs: [] })), { tlogThreshold: 0, timestampThreshold: 1 }).verify(toSignedEntity(bundleFromJSON(bundle)));
+    // A root that lists logs wants an entry: the same bundle fails there.
+    const publicRoot = await verifyCli(file, `${file}.intoto.sigstore.json`, '--repo', REPO);
+    expect(publicRoot.code).toBe(1);
+    expect(JSON.parse(publicRoot.stdout).results[0].failures[0].code).toBe('TLOG_ERROR');
   });
 });

@@ -90,7 +90,8 @@ describe('verifyAttestation', () => {
     const result = await ks.verifyAttestation({ artifact: bytes(dir, 'sigstore-js-2.1.0.tgz'), bundles: [path], trustedRoot: publicGood, policy: repo('sigstore/sigstore-js') });
     expect(result.ok).toBe(false);
     expect(result.verified.map((a) => a.source)).toEqual([`${path}:1`]);
-    expect(result.failures.map((f) => f.source)).toEqual([`${path}:2`]);
+    // The edited statement is no longer what was signed: the log's record of it says so first.
+    expect(result.failures).toEqual([{ source: `${path}:2`, code: 'TLOG_BODY_ERROR', reason: 'DSSE payload hash mismatch' }]);
   });
 
   it('refuses an npm entry whose listed predicate type is not the one signed', async () => {
@@ -132,7 +133,9 @@ describe('verifyAttestation', () => {
     const wrong = await verifyNpm([fixture(NPM, 'sigstore-2.3.1.provenance.sigstore.json')], { artifact: bytes('npm-sigstore-1.0.0-slsa-v0.2', 'sigstore-1.0.0.tgz') });
     expect(wrong.failures[0]!.reason).toBe("no subject of the in-toto statement carries the artifact's digest");
     const sha256 = { digest: Buffer.from('1b5041a35f86125db7f872742502470753fd2e1109521b7dbff8a61d229a03c2', 'hex'), algorithm: 'sha256' as const };
-    expect((await verifyNpm([fixture(NPM, 'sigstore-2.3.1.provenance.sigstore.json')], { artifact: sha256 })).ok).toBe(false);
+    expect((await verifyNpm([fixture(NPM, 'sigstore-2.3.1.provenance.sigstore.json')], { artifact: sha256 })).failures).toEqual([
+      { source: fixture(NPM, 'sigstore-2.3.1.provenance.sigstore.json'), code: 'ARTIFACT_MISMATCH', reason: "no subject of the in-toto statement carries the artifact's digest" },
+    ]);
   });
 
   it('refuses what is not an attestation file, naming it', async () => {
@@ -207,7 +210,31 @@ describe('gh-style policies on real attestations', () => {
     expect((await verifyReusable(repo('malancas/attest-demo', { signerWorkflow: signer, sourceRef: 'refs/heads/dev' }))).failures[0]!.reason).toMatch(/source repository ref .* is "refs\/heads\/main"/);
     expect((await verifyReusable(repo('malancas/other', { signerWorkflow: signer }))).failures[0]!.reason).toMatch(/source repository URI/);
     expect((await verifyReusable(ks.githubAttestationPolicy({ owner: 'malancas', signerRepo: 'github/artifact-attestations-workflows' })!)).ok).toBe(true);
-    expect((await verifyReusable(ks.githubAttestationPolicy({ owner: 'evil', signerRepo: 'github/artifact-attestations-workflows' })!)).ok).toBe(false);
+    expect((await verifyReusable(ks.githubAttestationPolicy({ owner: 'evil', signerRepo: 'github/artifact-attestations-workflows' })!)).failures).toEqual([
+      { source: expect.stringMatching(/reusable-workflow-attestation\.sigstore\.json$/), code: 'POLICY_ERROR', reason: expect.stringMatching(/^the signer is not trusted by the policy: source repository owner URI \(1\.3\.6\.1\.4\.1\.57264\.1\.16\) is "https:\/\/github\.com\/malancas", expected/) },
+    ]);
+  });
+
+  it('a signer workflow or repository alone is refused: it would trust every repository that calls it', async () => {
+    // What such a policy would have been (the shared workflow's SAN and GitHub's issuer) verifies
+    // a build of malancas/attest-demo, which the user never named: anyone may call the workflow.
+    const shared = ks.identityPolicy(ks.matching('https://github\\.com/github/artifact-attestations-workflows/\\.github/workflows/attest\\.yml@.+'), ks.exactly('https://token.actions.githubusercontent.com'));
+    expect((await verifyReusable(shared)).ok).toBe(true);
+    const signer = 'github/artifact-attestations-workflows/.github/workflows/attest.yml';
+    expect(() => ks.githubAttestationPolicy({ signerWorkflow: signer })).toThrow(
+      new ks.PolicyError('signer-workflow needs owner or repo: without them every repository that calls the signer\'s workflows is trusted'),
+    );
+    expect(() => ks.githubAttestationPolicy({ signerRepo: 'github/artifact-attestations-workflows', sourceRef: 'refs/heads/main' })).toThrow(/^signer-repo needs owner or repo/);
+    expect(() => ks.githubAttestationPolicy({ signerWorkflow: signer, signerRepo: 'github/artifact-attestations-workflows', owner: 'malancas' })).toThrow(/signer-workflow and signer-repo exclude each other/);
+    expect(() => ks.githubAttestationPolicy({ signerWorkflow: signer, owner: 'malancas', identity: ks.exactly('x') })).toThrow(/signer-workflow and certificate-identity exclude each other/);
+    for (const flags of [['--signer-workflow', signer], ['--signer-repo', 'github/artifact-attestations-workflows', '--source-ref', 'refs/heads/main']]) {
+      const { code, stdout, stderr } = await runCli([
+        'verify-attestation', fixture(reusable, 'reusable-workflow-artifact'), '--bundle', fixture(reusable, 'reusable-workflow-attestation.sigstore.json'),
+        '--trusted-root', fixture('trust', 'public-good-trusted_root.json'), ...flags,
+      ]);
+      expect({ code, stdout }, flags.join(' ')).toEqual({ code: 2, stdout: '' });
+      expect(stderr).toMatch(new RegExp(`${flags[0]!.slice(2)} needs owner or repo`));
+    }
   });
 
   it('falls back to the legacy extensions of a 2023 certificate (no source repository URI)', async () => {
@@ -228,14 +255,23 @@ describe('gh-style policies on real attestations', () => {
       predicate: { builderId: 'https://github.com/actions/runner/github-hosted', workflowPath: '.github/workflows/release.yml', sourceDigest: { regexp: '[0-9a-f]{40}' } },
     });
     expect((await verifyNpm([fixture(NPM, 'sigstore-2.3.1.provenance.sigstore.json')], { policy })).ok).toBe(true);
-    const selfHosted = ks.parsePolicy({ issuer: 'https://token.actions.githubusercontent.com', predicate: { builderId: 'https://github.com/actions/runner/self-hosted' } });
+    const selfHosted = ks.parsePolicy({
+      issuer: 'https://token.actions.githubusercontent.com',
+      identity: { regexp: 'https://github\\.com/sigstore/.*' },
+      predicate: { builderId: 'https://github.com/actions/runner/self-hosted' },
+    });
     expect((await verifyNpm([fixture(NPM, 'sigstore-2.3.1.provenance.sigstore.json')], { policy: selfHosted })).failures[0]!.reason).toMatch(
       /provenance builder id is "https:\/\/github.com\/actions\/runner\/github-hosted", expected "https:\/\/github.com\/actions\/runner\/self-hosted"/,
     );
-    expect(selfHosted.check({ subjectAlternativeName: 'x', extensions: new Map([['1.3.6.1.4.1.57264.1.8', 'https://token.actions.githubusercontent.com']]), undecodable: new Map() })).toMatch(
-      /checks the provenance builder id, but the signature carries no in-toto statement/,
-    );
+    const gha = { subjectAlternativeName: 'https://github.com/sigstore/x/.github/workflows/a.yml@refs/heads/main', extensions: new Map([['1.3.6.1.4.1.57264.1.8', 'https://token.actions.githubusercontent.com']]), undecodable: new Map() };
+    expect(selfHosted.check(gha)).toMatch(/checks the provenance builder id, but the signature carries no in-toto statement/);
     expect(() => ks.parsePolicy({ issuer: 'x', predicate: { builder: 'y' } })).toThrow(/unknown field "builder"/);
+    // The predicate is the signer's own words: on GitHub Actions anyone can write these.
+    const onlyPredicate = { issuer: 'https://token.actions.githubusercontent.com', predicate: { workflowRepository: 'https://github.com/sigstore/sigstore-js', builderId: 'https://github.com/actions/runner/github-hosted' } };
+    expect(() => ks.parsePolicy(onlyPredicate)).toThrow(/^the policy does not pin the signer on GitHub Actions, where anyone can sign/);
+    const { code, stdout, stderr } = await runCli(['verify-attestation', fixture(NPM, 'sigstore-2.3.1.tgz'), '--bundle', fixture(NPM, 'sigstore-2.3.1.provenance.sigstore.json'), '--policy', write('only-predicate.json', onlyPredicate)]);
+    expect({ code, stdout }).toEqual({ code: 2, stdout: '' });
+    expect(stderr).toMatch(/only-predicate\.json: the policy does not pin the signer on GitHub Actions/);
   });
 
   it('GitHub release attestations: GitHub root, no OIDC issuer, the release predicate', async () => {
@@ -246,7 +282,9 @@ describe('gh-style policies on real attestations', () => {
       policy: ks.githubReleasesPolicy,
     };
     expect((await ks.verifyAttestation({ ...options, trustedRoot: githubRoot })).ok).toBe(true);
-    expect((await ks.verifyAttestation({ ...options, trustedRoot: publicGood })).ok).toBe(false);
+    expect((await ks.verifyAttestation({ ...options, trustedRoot: publicGood })).failures).toEqual([
+      { source: options.bundles[0], code: 'TIMESTAMP_ERROR', reason: expect.stringMatching(/^timestamp could not be verified \(the signing certificate was issued by "O=GitHub, Inc\., CN=Fulcio Intermediate l1", which the trusted root does not hold/) },
+    ]);
     // A Fulcio certificate always names an issuer: the release identity from a login is refused.
     expect(ks.githubReleasesPolicy.check({ subjectAlternativeName: 'https://dotcom.releases.github.com', extensions: new Map([['1.3.6.1.4.1.57264.1.8', 'https://accounts.google.com']]), undecodable: new Map() })).toMatch(/expected none/);
   });
@@ -278,5 +316,22 @@ describe('kernelseal verify-attestation', () => {
       expect(code, args.join(' ')).toBe(2);
       expect(stderr).toMatch(message);
     }
+  });
+});
+
+describe("SLSA v0.2 in npm's documents, as npm audit signatures reads them", () => {
+  const V02 = 'npm-sigstore-1.0.0-slsa-v0.2';
+  const options = (bundle: string) => ({ artifact: bytes(V02, 'sigstore-1.0.0.tgz'), bundles: [fixture(V02, bundle)], trustedRoot: publicGood, policy: repo('sigstore/sigstore-js'), npmKeys });
+
+  it('accepts v0.2 provenance by default in an npm attestations document', async () => {
+    const result = await ks.verifyAttestation(options('sigstore-1.0.0.attestations.json'));
+    expect(result.ok, JSON.stringify(result.failures)).toBe(true);
+    expect(result.verified.map((a) => a.predicateType)).toEqual(['https://slsa.dev/provenance/v0.2', ks.NPM_PUBLISH_PREDICATE]);
+  });
+
+  it('elsewhere v1 only, unless asked: the same v0.2 statement in a plain bundle is refused by default', async () => {
+    const result = await ks.verifyAttestation(options('sigstore-1.0.0.provenance.sigstore.json'));
+    expect(result.failures).toEqual([expect.objectContaining({ code: 'PREDICATE_TYPE_ERROR' })]);
+    expect((await ks.verifyAttestation({ ...options('sigstore-1.0.0.provenance.sigstore.json'), predicateTypes: ['https://slsa.dev/provenance/v0.2'] })).ok).toBe(true);
   });
 });

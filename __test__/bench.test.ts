@@ -13,7 +13,7 @@ describe('kernelseal bench', () => {
     const args = ['bench', '--rounds', '1', '--datasets', '1000x64KiB', '--rss-datasets', '1000x64KiB', '--hub', 'none', '--verify', 'none', '--algorithms', 'sha256,blake3,blake2b', '--data', data];
     const json = await runCli([...args, '--json', '--svg', svg]);
     expect(json.code).toBe(0);
-    const report = JSON.parse(json.stdout);
+    const report = JSON.parse(json.stdout).results[0].report;
     expect(report.machine.sha2).toMatch(/^sha2: (openssl \((process|libcrypto)\)|sha2 crate), \d+ threads$/);
     expect(report.limits.machine.sha256).toBeGreaterThan(0);
     expect(report.limits.core.sha256).toBeGreaterThan(0);
@@ -53,7 +53,7 @@ describe('kernelseal bench', () => {
     const args = ['bench', '--rounds', '1', '--datasets', '1000x64KiB', '--rss-datasets', 'none', '--hub', 'none', '--verify', 'none', '--algorithms', 'sha256', '--data', tempDir(), '--sha-modes', 'on,masked', '--json', '--svg', svg];
     const { code, stdout } = await runCli(args);
     expect(code).toBe(0);
-    const reports = JSON.parse(stdout);
+    const reports = JSON.parse(stdout).results.map((result: { report: unknown }) => result.report);
     expect(reports).toHaveLength(2);
     const sha = reports[0].machine.flags.sha as boolean;
     expect(reports.map((r: { machine: { shaExtensions: string } }) => r.machine.shaExtensions)).toEqual(sha ? ['on', 'masked'] : ['absent', 'absent']);
@@ -67,7 +67,7 @@ describe('kernelseal bench', () => {
     const args = ['bench', '--rounds', '1', '--datasets', 'none', '--rss-datasets', 'none', '--algorithms', 'sha256', '--hub', 'tiny-variant', '--verify', 'tiny-variant', '--data', tempDir()];
     const { code, stdout } = await runCli([...args, '--json']);
     expect(code).toBe(0);
-    const report = JSON.parse(stdout);
+    const report = JSON.parse(stdout).results[0].report;
     expect(report.rows).toEqual([]);
     expect(report.hubLoads).toEqual([
       expect.objectContaining({ dataset: 'tiny-variant', files: 11, bytes: 10 * 4096 + 128 * 1024, streamed: true }),

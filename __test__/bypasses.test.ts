@@ -6,6 +6,7 @@ import { githubActionsClaims, identityToken } from './helpers/mock-sigstore.ts';
 import { withMockSigstore } from './helpers/with-mock-sigstore.ts';
 import { mkfifo, tempDir } from './helpers/fs.js';
 import { DIST, runCli } from './helpers/package.js';
+import { PROC, skipUnless } from './helpers/platform.js';
 import { unsignedVariant } from './helpers/variant.js';
 
 // The attacks of the verifier-bypass issue, one case per class and entry point: whoever controls
@@ -136,7 +137,7 @@ describe('2. whole-kernel verification leaves no variant out', () => {
     const lines = stdout.trimEnd().split('\n');
     expect(lines).toContain(`❌ ${join(root, 'build', 'notes.txt')}: not a kernel variant: a file in build/, where only variant directories belong`);
     expect(lines).toContain(`❌ ${join(root, 'build', 'torch29-cxx11-cpu-x86_64-linux')}: not a kernel variant: a symlink in build/, where only variant directories belong`);
-    expect(lines).toContain(`✅ ${join(root, 'build', VARIANT)}: kernel metadata is correctly signed`);
+    expect(lines).toContain(`✅ ${join(root, 'build', VARIANT)}: kernel metadata is correctly signed; 6 files (265 kB) re-hashed`);
   });
 
   it('a root metadata.json beside a symlinked build/ is ambiguous: exit 2, nothing verified', async () => {
@@ -163,7 +164,8 @@ describe('2. whole-kernel verification leaves no variant out', () => {
 });
 
 describe('more ways around the verifier, found attacking it', () => {
-  it.each(backends)('a file whose size says 0 but holds more (a /proc file behind a symlink) fails on the %s backend', async (_name, backend) => {
+  it.for(backends)('a file whose size says 0 but holds more (a /proc file behind a symlink) fails on the %s backend', async ([, backend], ctx) => {
+    skipUnless(ctx, PROC, 'the file that says 0 bytes and holds more is /proc/self/cmdline (Linux)');
     const dir = unsignedVariant();
     mkdirSync(join(dir, 'sub'));
     writeFileSync(join(dir, 'sub', '__init__.py'), '');
@@ -176,7 +178,8 @@ describe('more ways around the verifier, found attacking it', () => {
     });
   });
 
-  it('verifyAndCopyVariant copies nothing the digest does not list, and stops at the size a file had', async () => {
+  it('verifyAndCopyVariant copies nothing the digest does not list, and stops at the size a file had', async (ctx) => {
+    skipUnless(ctx, PROC, 'the unlisted file, endless to read, is /proc/self/pagemap (Linux)');
     const dir = await signed();
     symlinkSync('/proc/self/pagemap', join(dir, 'zz.py'));
     const into = tempDir();
@@ -253,7 +256,7 @@ describe('3. Python bytecode never gets a bare ✅', () => {
       'relu/stale.pyc',
     ]);
     const json = await runCli(['verify', dir, ...cliTrust, '--json']);
-    expect(JSON.parse(json.stdout)).toMatchObject([{ ok: false, status: 'bytecode-present', bytecode: ['__pycache__', 'relu/stale.pyc'] }]);
+    expect(JSON.parse(json.stdout).results).toMatchObject([{ ok: false, status: 'bytecode-present', bytecode: ['__pycache__', 'relu/stale.pyc'] }]);
   });
 
   it('--remove-bytecode deletes it, then verifies; --allow-bytecode warns with ⚠️', async () => {
@@ -267,6 +270,7 @@ describe('3. Python bytecode never gets a bare ✅', () => {
     expect(existsSync(join(dir, '__pycache__')) || existsSync(join(dir, 'relu', 'stale.pyc'))).toBe(false);
     const both = await runCli(['verify', dir, ...cliTrust, '--allow-bytecode', '--remove-bytecode']);
     expect(both.code).toBe(2);
+    expect(both.stderr).toContain('--remove-bytecode and --allow-bytecode exclude each other');
   });
 
   it('bytecode is refused only once everything else holds: a changed file is still the verdict', async () => {
@@ -345,7 +349,7 @@ describe('7. the command line', () => {
     mkdirSync(join(cwd, 'my-org'));
     cpSync(await signed(), dir, { recursive: true });
     const { code, stdout } = await runCli(['verify', 'my-org/relu@1', ...cliTrust], { cwd, env: { HF_ENDPOINT: 'http://127.0.0.1:9' } });
-    expect(stdout).toBe(`✅ my-org/relu@1: kernel metadata is correctly signed\n${stdout.split('\n')[1]}\n`);
+    expect(stdout).toBe(`✅ my-org/relu@1: kernel metadata is correctly signed; 6 files (265 kB) re-hashed\n${stdout.split('\n')[1]}\n`);
     expect(code).toBe(0);
   });
 
@@ -365,6 +369,96 @@ describe('8. policies and trust anchors', () => {
     expect(() => ks.parsePolicy({ identity: { regexp: 'X)|(.*' }, issuer: ISSUER })).toThrow(/invalid regular expression/);
     const anchored = ks.parsePolicy({ identity: { regexp: 'https://github\\.com/my-org/.*' }, issuer: ISSUER });
     expect(anchored.check({ subjectAlternativeName: 'https://evil.example/https://github.com/my-org/x', extensions: new Map([['1.3.6.1.4.1.57264.1.8', ISSUER]]), undecodable: new Map() } as never)).toMatch(/identity/);
+  });
+
+  it('GHSA-fx35-mq7g-6g98 (cosign): a public key a bundle carries or names is never what verifies it', async () => {
+    // cosign trusted a public key found in a legacy bundle, skipping the identity checks. Here
+    // an attacker signs with their own key B and ships the bundle as legacy v0.1, its
+    // publicKey hint set to B's key itself, or to the name of the user's key A.
+    const { generateKeyPairSync, createHash } = await import('node:crypto');
+    const pair = () => generateKeyPairSync('ec', { namedCurve: 'P-256' });
+    const [a, b] = [pair(), pair()];
+    const spki = (key: typeof a.publicKey) => key.export({ format: 'der', type: 'spki' });
+    const pemOf = (key: typeof a.publicKey) => key.export({ format: 'pem', type: 'spki' }).toString();
+    const idOf = (key: typeof a.publicKey) => createHash('sha256').update(spki(key)).digest('hex');
+    const dir = unsignedVariant();
+    await ks.signVariant(dir, { signer: { method: 'key', privateKey: b.privateKey, rekorURL: sigstore.url } });
+    const path = join(dir, 'metadata.json.sigstore');
+    const signedByB = JSON.parse(readFileSync(path, 'utf8'));
+    expect(signedByB.verificationMaterial.publicKey).toBeDefined();
+    expect((await ks.verifyVariant(dir, { key: b.publicKey, trustedRoot: sigstore.parsedRoot })).status).toBe('verified'); // B's signature is sound
+    const aHint = createHash('sha256').update(spki(a.publicKey)).digest('base64');
+    for (const hint of [pemOf(b.publicKey), spki(b.publicKey).toString('base64'), aHint]) {
+      writeFileSync(path, JSON.stringify({ ...signedByB, mediaType: 'application/vnd.dev.sigstore.bundle+json;version=0.1', verificationMaterial: { ...signedByB.verificationMaterial, publicKey: { hint } } }));
+      // Keyless trust: a key-signed bundle is refused, whatever key it names.
+      expect(await ks.verifyVariant(dir, { policy, trustedRoot: sigstore.parsedRoot })).toMatchObject({
+        status: 'signature-invalid',
+        reason: 'the bundle is signed with a key, not a certificate: verify it with --key and its public key',
+      });
+      // Key trust: the user's key A checks the signature, never the one the bundle names.
+      expect(await ks.verifyVariant(dir, { key: a.publicKey, trustedRoot: sigstore.parsedRoot })).toMatchObject({
+        status: 'signature-invalid',
+        reason: expect.stringMatching(new RegExp(`^signature verification failed \\(checked with the key sha256:${idOf(a.publicKey)}; the bundle names the key `)),
+      });
+      const cli = await runCli(['verify', dir, '--trusted-root', sigstore.trustedRootPath, '--certificate-identity', IDENTITY, '--certificate-oidc-issuer', ISSUER, '--json']);
+      expect(cli.code).toBe(1);
+      expect(JSON.parse(cli.stdout)).toEqual([expect.objectContaining({ status: 'signature-invalid', reason: expect.stringContaining('signed with a key, not a certificate') })]);
+    }
+    // cosign's own legacy bundle (base64Signature, cert, rekorBundle), its "cert" a public key: not a Sigstore bundle.
+    writeFileSync(path, JSON.stringify({ base64Signature: signedByB.messageSignature.signature, cert: Buffer.from(pemOf(b.publicKey)).toString('base64'), rekorBundle: {} }));
+    expect(await ks.verifyVariant(dir, { key: b.publicKey, trustedRoot: sigstore.parsedRoot })).toMatchObject({ status: 'bundle-invalid', reason: 'unsupported bundle media type (none)' });
+  });
+
+  it('a checkpoint signed by another trusted log than the entry names does not prove inclusion', async () => {
+    // Two logs in the trusted root: the mock's (A), which logged the entry, and B. B signs a
+    // checkpoint over the same tree; the entry still says it is in A.
+    const { createHash, generateKeyPairSync, sign } = await import('node:crypto');
+    const dir = unsignedVariant();
+    await ks.signVariant(dir, { signer: { ...signer(), rekorVersion: 2, tsaURL: sigstore.tsaURL } });
+    const b = generateKeyPairSync('ec', { namedCurve: 'P-256' });
+    const bDer = b.publicKey.export({ format: 'der', type: 'spki' });
+    const bLogId = createHash('sha256').update(bDer).digest();
+    const root = structuredClone(sigstore.trustedRoot) as { tlogs: Array<Record<string, unknown>> };
+    root.tlogs.push({ ...root.tlogs[0], publicKey: { ...(root.tlogs[0]!.publicKey as object), rawBytes: bDer.toString('base64') }, logId: { keyId: bLogId.toString('base64') } });
+    const trustedRoot = ks.parseTrustedRoot(root, 'two logs');
+    const verify = () => ks.verifyVariant(dir, { policy, trustedRoot });
+    expect((await verify()).status).toBe('verified');
+
+    const path = join(dir, 'metadata.json.sigstore');
+    const bundle = JSON.parse(readFileSync(path, 'utf8'));
+    const entry = bundle.verificationMaterial.tlogEntries[0];
+    const envelope: string = entry.inclusionProof.checkpoint.envelope;
+    const note = envelope.slice(0, envelope.indexOf('\n\n') + 1);
+    const origin = note.split('\n')[0];
+    const signedByB = Buffer.concat([bLogId.subarray(0, 4), sign('sha256', Buffer.from(note), b.privateKey)]);
+    entry.inclusionProof.checkpoint.envelope = `${note}\n\u2014 ${origin} ${signedByB.toString('base64')}\n`;
+    writeFileSync(path, JSON.stringify(bundle));
+    expect(await verify()).toMatchObject({ status: 'signature-invalid', reason: 'invalid checkpoint signature' });
+    // The same checkpoint for an entry that says it is in B: B vouches for that, and it verifies.
+    entry.logId.keyId = bLogId.toString('base64');
+    writeFileSync(path, JSON.stringify(bundle));
+    expect((await verify()).status).toBe('verified');
+  });
+
+  it("a trusted identity's attestation about metadata.json (a DSSE statement naming its digest) is no signature of it", async () => {
+    // The signer's CI may attest files it never built (a scan of a third-party kernel, say):
+    // such a statement names the file's digest in a validly signed envelope.
+    const { createHash } = await import('node:crypto');
+    const dir = await signed(); // a digest in metadata.json; its message signature is replaced below
+    const metadata = readFileSync(join(dir, 'metadata.json'));
+    const statement = {
+      _type: 'https://in-toto.io/Statement/v1',
+      subject: [{ name: 'metadata.json', digest: { sha256: createHash('sha256').update(metadata).digest('hex') } }],
+      predicateType: 'https://example.com/vulnerability-scan/v1',
+      predicate: { verdict: 'vulnerable' },
+    };
+    const envelope = await ks.signEnvelope(Buffer.from(JSON.stringify(statement)), 'application/vnd.in-toto+json', signer());
+    writeFileSync(join(dir, 'metadata.json.sigstore'), ks.serializeBundle(envelope));
+    const reason = 'the bundle holds a DSSE envelope (an attestation about metadata.json), not a signature of it: kernel metadata is signed as a message (cosign sign-blob)';
+    expect(await ks.verifyVariant(dir, { policy, trustedRoot: sigstore.parsedRoot })).toMatchObject({ status: 'signature-invalid', reason });
+    expect(await ks.verifyAndCopyVariant(dir, { policy, trustedRoot: sigstore.parsedRoot, into: tempDir() })).toMatchObject({ status: 'signature-invalid', reason });
+    // verify-bundle, a generic verifier like cosign's, still binds an envelope to its subject.
+    expect(ks.verifyBundle(envelope, { bytes: metadata }, sigstore.parsedRoot, { policy }).identity).toBe(IDENTITY);
   });
 
   it('options with both a policy and a key are refused as ambiguous, never one silently dropped', async () => {

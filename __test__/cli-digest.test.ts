@@ -31,14 +31,44 @@ describe('kernelseal digest', () => {
     expect(lines[3]).toMatch(/^sha256: 3 files, 59 B in \d+\.\d\d s \(\d+\.\d\d GB\/s, native backend\)$/);
   });
 
-  it('--json prints exactly the digest object, files in byte order', async () => {
+  it('--json gives each result exactly the digest object, files in byte order', async () => {
     const dir = variant();
     const { code, stdout } = await runCli(['digest', dir, '--json', '--algorithm', 'sha512']);
     expect(code).toBe(0);
-    const expected =
+    const [result] = JSON.parse(stdout).results;
+    expect(result).toMatchObject({ subject: dir, ok: true, status: 'hashed', bytes: 59 });
+    expect(JSON.stringify(result.digest)).toBe(
       `{"algorithm":"sha512","files":{"1":"${b64('sha512', 'a file whose name is an integer')}",` +
-      `"__init__.py":"${b64('sha512', 'from ._ops import ops\n')}","_relu.abi3.so":"${b64('sha512', 'ELF...')}"}}\n`;
-    expect(stdout).toBe(expected);
+        `"__init__.py":"${b64('sha512', 'from ._ops import ops\n')}","_relu.abi3.so":"${b64('sha512', 'ELF...')}"}}`,
+    );
+  });
+
+  it('hashes each variant of a kernel directory on its own, naming them', async () => {
+    const kernel = tempDir();
+    const one = join(kernel, 'build', 'torch210-cxx11-cpu-x86_64-linux');
+    const two = join(kernel, 'build', 'torch29-cxx11-cpu-x86_64-linux');
+    writeTree(one, { '__init__.py': 'one\n', 'metadata.json': '{}' });
+    writeTree(two, { '__init__.py': 'two\n', 'metadata.json': '{}' });
+    const { code, stdout } = await runCli(['digest', kernel]);
+    expect(code).toBe(0);
+    const lines = stdout.trimEnd().split('\n');
+    expect(lines[0]).toBe(`${b64('sha256', 'one\n')}  build/torch210-cxx11-cpu-x86_64-linux/__init__.py`);
+    expect(lines[1]).toMatch(/^sha256 build\/torch210-cxx11-cpu-x86_64-linux: 1 file, 4 B in /);
+    expect(lines[2]).toBe(`${b64('sha256', 'two\n')}  build/torch29-cxx11-cpu-x86_64-linux/__init__.py`);
+    expect(lines[3]).toMatch(/^sha256 build\/torch29-cxx11-cpu-x86_64-linux: 1 file, 4 B in /);
+    const json = JSON.parse((await runCli(['digest', kernel, '--json'])).stdout);
+    expect(json.results.map((r: { subject: string; digest: { files: object } }) => [r.subject, Object.keys(r.digest.files)])).toEqual([
+      [one, ['__init__.py']],
+      [two, ['__init__.py']],
+    ]);
+    // --write and --check go to each variant's own metadata.json.
+    expect((await runCli(['digest', kernel, '--write'])).code).toBe(0);
+    expect(JSON.parse(readFileSync(join(two, 'metadata.json'), 'utf8')).digest.files).toEqual({ '__init__.py': b64('sha256', 'two\n') });
+    writeFileSync(join(one, '__init__.py'), 'changed\n');
+    const check = await runCli(['digest', kernel, '--check']);
+    expect(check.code).toBe(1);
+    expect(check.stdout).toContain(`❌ ${one}: kernel integrity check failed`);
+    expect(check.stdout).toContain(`✅ ${two}: all 1 file (4 B) re-hashed and match`);
   });
 
   it('--write changes only the digest member: every other byte of metadata.json stays as written', async () => {
@@ -107,10 +137,10 @@ describe('kernelseal digest', () => {
     expect(readFileSync(join(dir, 'metadata.json'), 'utf8')).toBe('{"name": ');
   });
 
-  it('exits 1 naming the directory when it does not exist, 2 on usage errors', async () => {
+  it('exits 2 naming the directory when it does not exist, as on usage errors', async () => {
     const missing = await runCli(['digest', '/nonexistent/variant']);
-    expect(missing).toMatchObject({ code: 1, stdout: '' });
-    expect(missing.stderr).toBe('kernelseal digest: /nonexistent/variant: cannot open the variant directory: No such file or directory\n');
+    expect(missing).toMatchObject({ code: 2, stdout: '' });
+    expect(missing.stderr).toBe("kernelseal digest: /nonexistent/variant: no such directory\nRun 'kernelseal digest --help' for usage.\n");
     expect((await runCli(['digest'])).code).toBe(2);
     expect((await runCli(['digest', 'a', 'b'])).code).toBe(2);
     const badAlgorithm = await runCli(['digest', '.', '--algorithm', 'md5']);
@@ -118,7 +148,7 @@ describe('kernelseal digest', () => {
     expect(badAlgorithm.stderr).toContain('--algorithm must be one of sha256, sha512, blake3');
     const unknownFlag = await runCli(['digest', '.', '--frobnicate']);
     expect(unknownFlag.code).toBe(2);
-    expect(unknownFlag.stderr).toContain("Unknown option '--frobnicate'");
+    expect(unknownFlag.stderr).toContain("unknown option '--frobnicate'");
   });
 
   it('--check passes an untouched variant and lists every violation of a tampered one', async () => {
@@ -127,7 +157,7 @@ describe('kernelseal digest', () => {
     const ok = await runCli(['digest', dir, '--check']);
     expect(ok.code).toBe(0);
     expect(ok.stdout).toBe(
-      `✅ ${dir}: all 3 files match the sha512 digest in metadata.json (the signature was not checked: use 'kernelseal verify')\n`,
+      `✅ ${dir}: all 3 files (59 B) re-hashed and match the sha512 digest in metadata.json (the signature was not checked: use 'kernelseal verify')\n`,
     );
     writeFileSync(join(dir, '_relu.abi3.so'), 'ELF..!');
     writeFileSync(join(dir, 'new.py'), 'planted');
@@ -139,8 +169,8 @@ describe('kernelseal digest', () => {
         'Unknown file: new.py\n',
     );
     const json = JSON.parse((await runCli(['digest', dir, '--check', '--json'])).stdout);
-    expect(json.ok).toBe(false);
-    expect(json.violations.map((v: { kind: string }) => v.kind)).toEqual(['hash-mismatch', 'unknown-file']);
+    expect([json.ok, json.exitCode, json.results[0].status]).toEqual([false, 1, 'digest-mismatch']);
+    expect(json.results[0].violations.map((v: { kind: string }) => v.kind)).toEqual(['hash-mismatch', 'unknown-file']);
   });
 
   it('--check says when metadata.json has no digest', async () => {
@@ -153,7 +183,7 @@ describe('kernelseal digest', () => {
   it('--help teaches the command with examples', async () => {
     const { code, stdout } = await runCli(['digest', '--help']);
     expect(code).toBe(0);
-    expect(stdout).toContain('Usage: kernelseal digest <variant-dir>');
+    expect(stdout).toContain('Usage: kernelseal digest <variant-dir | kernel-dir>');
     expect(stdout).toContain('Examples:');
     expect(stdout).toContain('KERNELSEAL_DIGEST_BACKEND');
   });
@@ -189,14 +219,20 @@ describe('digest backend selection', () => {
     expect(version.stdout).toContain('digest backend: pure; native unavailable: the native digest addon is not available');
 
     const forced = await runCli(['digest', 'variant'], { cwd: copy, cli, env: { KERNELSEAL_DIGEST_BACKEND: 'native' } });
-    expect(forced.code).toBe(1);
+    expect(forced.code).toBe(2);
     expect(forced.stderr).toContain('KERNELSEAL_DIGEST_BACKEND=native, but the native digest addon is not available');
     expect(forced.stdout).toBe('');
   });
 
-  it('rejects an unknown backend name', async () => {
-    const { code, stderr } = await runCli(['digest', '.'], { env: { KERNELSEAL_DIGEST_BACKEND: 'gpu' } });
-    expect(code).toBe(1);
-    expect(stderr).toContain('KERNELSEAL_DIGEST_BACKEND must be "native" or "pure", not "gpu"');
+  it('rejects an unknown backend name in one line, exit 2, from every command and --version', async () => {
+    const dir = variant();
+    const line = 'KERNELSEAL_DIGEST_BACKEND must be "native" or "pure", not "gpu"';
+    const example = ['examples/relu', '--offline', '--trusted-root', 'examples/relu/trusted_root.json', '--policy', 'examples/relu/policy.json'];
+    for (const args of [['digest', dir], ['--version'], ['verify', ...example]]) {
+      const { code, stderr } = await runCli(args, { env: { KERNELSEAL_DIGEST_BACKEND: 'gpu' } });
+      expect([args[0], code, stderr]).toEqual([args[0], 2, `${args[0] === '--version' ? 'kernelseal' : `kernelseal ${args[0]}`}: ${line}\n`]);
+    }
+    const json = await runCli(['digest', dir, '--json'], { env: { KERNELSEAL_DIGEST_BACKEND: 'gpu' } });
+    expect(JSON.parse(json.stdout)).toMatchObject({ ok: false, exitCode: 2, error: { code: 'DIGEST_BACKEND_UNAVAILABLE', message: line } });
   });
 });

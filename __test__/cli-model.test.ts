@@ -27,7 +27,7 @@ const model = () => writeTree(tempDir('kernelseal-model-'), { 'model.onnx': pseu
 describe('kernelseal verify-model', () => {
   it('verifies a released keyless signature offline and says who signed', async () => {
     const { code, stdout } = await runCli(['verify-model', join(SIGNED, 'v1.1.0-sigstore'), ...SIGSTORE_TRUST]);
-    expect(stdout).toMatch(/^✅ .*v1\.1\.0-sigstore: model signature verified: 2 files, 16 B \(sha256, files\)\n {3}signed by stefanb@us\.ibm\.com, issuer https:\/\/sigstore\.verify\.ibm\.com\/oauth2, at 2025-/);
+    expect(stdout).toMatch(/^✅ .*v1\.1\.0-sigstore: model signature verified: 2 files, 16 B re-hashed \(sha256, files\)\n {3}signed by stefanb@us\.ibm\.com, issuer https:\/\/sigstore\.verify\.ibm\.com\/oauth2, at 2025-/);
     expect(code).toBe(0);
   });
 
@@ -44,9 +44,9 @@ describe('kernelseal verify-model', () => {
 
   it('--json gives the status, the signer and the violations', async () => {
     const good = await runCli(['verify-model', join(SIGNED, 'v1.0.0-elliptic-key', 'signme-1'), '--signature', join(SIGNED, 'v1.0.0-elliptic-key', 'model.sig'), '--key', join(KEYS, 'signing-key-pub.pem'), '--json']);
-    expect(JSON.parse(good.stdout)).toMatchObject({ ok: true, status: 'verified', signer: { method: 'key' }, model: { name: 'signme-1', resources: 1 } });
+    expect(JSON.parse(good.stdout).results[0]).toMatchObject({ ok: true, status: 'verified', signer: { method: 'key' }, model: { name: 'signme-1', resources: 1 } });
     const bad = await runCli(['verify-model', join(SIGNED, 'v1.0.1-elliptic-key'), '--key', join(KEYS, 'signing-key-pub.pem'), '--json']);
-    expect(JSON.parse(bad.stdout)).toMatchObject({ ok: false, status: 'model-mismatch', violations: [{ kind: 'unknown-file', path: 'ignore-me', message: 'Unknown file: ignore-me' }] });
+    expect(JSON.parse(bad.stdout).results[0]).toMatchObject({ ok: false, status: 'model-mismatch', violations: [{ kind: 'unknown-file', path: 'ignore-me', message: 'Unknown file: ignore-me' }] });
     expect(bad.code).toBe(1);
   });
 
@@ -79,7 +79,8 @@ describe("model_signing's command line", () => {
     expect(keyless.code).toBe(0);
     const wrong = await runCli(['verify-model', 'key', dir, '--public-key', privateKey.replace('key.pem', 'missing.pub')]);
     expect(wrong.code).toBe(2);
-    expect(wrong.stderr).toContain('--key');
+    // Named as typed: --public-key, never --key, which the user did not write.
+    expect(wrong.stderr).toMatch(/^kernelseal verify-model: --public-key \S+missing\.pub: cannot read/);
     // The method word must fit the flags: sigstore with a key, or key without one, is a usage error.
     const mismatched = await runCli(['sign-model', 'sigstore', dir, '--private-key', privateKey]);
     expect(mismatched.code).toBe(2);
@@ -96,7 +97,7 @@ describe('kernelseal sign-model', () => {
     expect(signed.stdout).toMatch(/^✅ .*: signed 4 shards, 3.00 kB \(blake2b, shards\)\n {3}signature: .*model\.sig\n$/);
     expect(signed.code).toBe(0);
     const verified = await runCli(['verify-model', dir, '--key', publicKey]);
-    expect(verified.stdout).toMatch(/^✅ .*model signature verified: 4 shards, 3.00 kB \(blake2b, shards of 1.00 kB\)/);
+    expect(verified.stdout).toMatch(/^✅ .*model signature verified: 4 shards, 3.00 kB re-hashed \(blake2b, shards of 1.00 kB\)/);
     writeFileSync(join(dir, 'config.json'), '{"changed": true}');
     const changed = await runCli(['verify-model', dir, '--key', publicKey]);
     expect(changed.stdout).toContain('File hash mismatch for config.json: shards 0:2, 0:17 differ (2 bytes when signed, 17 now)');
@@ -108,7 +109,7 @@ describe('kernelseal sign-model', () => {
     const signature = join(tempDir(), 'release.sig');
     const token = identityToken({ email: 'ci@example.com', email_verified: true, iss: 'https://issuer.example.com', sub: 'ci@example.com' });
     const signed = await runCli(['sign-model', dir, '--identity-token', token, '--fulcio-url', sigstore.url, '--rekor-url', sigstore.url, '--signature', signature, '--json']);
-    expect(JSON.parse(signed.stdout)).toMatchObject({ ok: true, signature, resources: 2, serialization: { method: 'files', hashType: 'sha256' } });
+    expect(JSON.parse(signed.stdout).results[0]).toMatchObject({ ok: true, status: 'signed', signature, resources: 2, serialization: { method: 'files', hashType: 'sha256' } });
     const verified = await runCli(['verify-model', dir, '--signature', signature, '--identity', 'ci@example.com', '--issuer', 'https://issuer.example.com', '--trusted-root', sigstore.trustedRootPath]);
     expect(verified.stdout).toMatch(/^✅ .*\n {3}signed by ci@example\.com, issuer https:\/\/issuer\.example\.com/);
     expect(JSON.parse(readFileSync(signature, 'utf8')).verificationMaterial.tlogEntries).toHaveLength(1);

@@ -8,7 +8,7 @@ import { githubActionsClaims, identityToken, startMockSigstore } from './helpers
 import { withMockSigstore } from './helpers/with-mock-sigstore.ts';
 import { tempDir, writeTree } from './helpers/fs.js';
 import { runCli } from './helpers/package.js';
-import { unsignedVariant } from './helpers/variant.js';
+import { KERNEL_METADATA, unsignedVariant } from './helpers/variant.js';
 
 const REPO = 'my-org/relu-kernel';
 const IDENTITY = `https://github.com/${REPO}/.github/workflows/build.yaml@refs/heads/main`;
@@ -60,7 +60,7 @@ describe('kernelseal sign, keyless', () => {
     expect(refused.stdout).toContain(`source repository URI (1.3.6.1.4.1.57264.1.12) is "https://github.com/${REPO}", expected "https://github.com/huggingface/kernels-community"`);
   });
 
-  it('uses Rekor v2 and a TSA named by a signing config, and SIGSTORE_ID_TOKEN', async () => {
+  it('takes its services from a signing config: Rekor v1 by default, Rekor v2 and the TSA only with --rekor-version 2; SIGSTORE_ID_TOKEN', async () => {
     const config = join(tempDir(), 'signing_config.json');
     const service = (url: string, majorApiVersion: number) => ({ url, majorApiVersion, validFor: { start: '2020-01-01T00:00:00Z' }, operator: 'mock' });
     writeFileSync(
@@ -68,14 +68,19 @@ describe('kernelseal sign, keyless', () => {
       JSON.stringify({
         mediaType: 'application/vnd.dev.sigstore.signingconfig.v0.2+json',
         caUrls: [service(sigstore.url, 1)],
-        rekorTlogUrls: [service(sigstore.url, 1), service(sigstore.url, 2)],
+        rekorTlogUrls: [service(sigstore.url, 2), service(sigstore.url, 1)],
         tsaUrls: [service(sigstore.tsaURL, 1)],
         rekorTlogConfig: { selector: 'ANY' },
         tsaConfig: { selector: 'ANY' },
       }),
     );
+    // The config lists v2 first; v2 is opt-in all the same.
+    const v1 = unsignedVariant();
+    expect((await runCli(['sign', v1, '--signing-config', config], { env: { ...NO_AMBIENT, SIGSTORE_ID_TOKEN: token() } })).code).toBe(0);
+    const v1Bundle = JSON.parse(readFileSync(join(v1, 'metadata.json.sigstore'), 'utf8'));
+    expect(v1Bundle.verificationMaterial.tlogEntries[0].kindVersion).toEqual({ kind: 'hashedrekord', version: '0.0.1' });
     const dir = unsignedVariant();
-    const signed = await runCli(['sign', dir, '--signing-config', config, '--algorithm', 'sha512'], { env: { ...NO_AMBIENT, SIGSTORE_ID_TOKEN: token() } });
+    const signed = await runCli(['sign', dir, '--signing-config', config, '--rekor-version', '2', '--algorithm', 'sha512'], { env: { ...NO_AMBIENT, SIGSTORE_ID_TOKEN: token() } });
     expect(signed.code).toBe(0);
     const bundle = JSON.parse(readFileSync(join(dir, 'metadata.json.sigstore'), 'utf8'));
     expect(bundle.verificationMaterial.tlogEntries[0].kindVersion).toEqual({ kind: 'hashedrekord', version: '0.0.2' });
@@ -111,8 +116,8 @@ describe('kernelseal sign, keyless', () => {
     for (const name of names) cpSync(unsignedVariant(), join(kernel, 'build', name), { recursive: true });
     const signed = await runCli(['sign', kernel, '--identity-token', token(), ...services, '--json']);
     expect(signed.code).toBe(0);
-    const results = JSON.parse(signed.stdout);
-    expect(results.map((r: { path: string; ok: boolean }) => [r.path, r.ok])).toEqual(names.map((n) => [join(kernel, 'build', n), true]));
+    const { results } = JSON.parse(signed.stdout);
+    expect(results.map((r: { subject: string; ok: boolean; status: string }) => [r.subject, r.ok, r.status])).toEqual(names.map((n) => [join(kernel, 'build', n), true, 'signed']));
     const verified = await runCli(verifyArgs(kernel));
     expect(verified.code).toBe(0);
     expect(verified.stdout.match(/✅/g)).toHaveLength(2);
@@ -147,6 +152,28 @@ describe('kernelseal sign refuses bad input and writes nothing', () => {
     writeFileSync(join(keys, 'encrypted.pem'), ec.export({ format: 'pem', type: 'pkcs8', cipher: 'aes-256-cbc', passphrase: 'secret' }).toString());
     await refused(['--key', join(keys, 'rsa.pem'), '--rekor-url', sigstore.url], {}, /unsupported key type rsa: use ECDSA P-256, ECDSA P-384$/m);
     await refused(['--key', join(keys, 'encrypted.pem'), '--rekor-url', sigstore.url], {}, /the key is encrypted: give its passphrase \(KERNELSEAL_KEY_PASSWORD\)/);
+  });
+
+  it('metadata verify would reject: every problem at once, before any hashing or signing', async () => {
+    const dir = unsignedVariant();
+    writeFileSync(join(dir, 'metadata.json'), '{"name":"k3"}');
+    const before = snapshot(dir);
+    // Services that cannot be reached: the refusal must come before any attempt to sign.
+    const { code, stdout } = await runCli(['sign', dir, '--identity-token', token(), '--fulcio-url', 'http://127.0.0.1:9', '--rekor-url', 'http://127.0.0.1:9'], { env: NO_AMBIENT });
+    expect(code).toBe(1);
+    expect(stdout).toBe(
+      `❌ ${dir}: not signed:\n${join(dir, 'metadata.json')}: refusing to sign metadata that verification would reject:\n` +
+        '  backend must be an object\n  id must be a string (missing)\n  version must be an unsigned integer (missing)\n' +
+        '  license must be a string (missing)\n  python-depends must be an array of strings (missing)\n',
+    );
+    expect(snapshot(dir)).toEqual(before);
+    // Not JSON at all, and a name verify refuses: the same words as verify's.
+    writeFileSync(join(dir, 'metadata.json'), '{"name": ');
+    expect((await runCli(['sign', dir, '--identity-token', token(), ...services])).stdout).toContain('refusing to sign metadata that verification would reject:\n  not valid JSON');
+    writeFileSync(join(dir, 'metadata.json'), JSON.stringify({ ...KERNEL_METADATA, name: 'Not A Name', backend: { type: 'gpu' } }));
+    expect((await runCli(['sign', dir, '--identity-token', token(), ...services])).stdout).toContain(
+      '  name "Not A Name" does not match ^[a-z][-a-z0-9]*[a-z0-9]$\n  backend.type "gpu" is not one of',
+    );
   });
 
   it('a directory that is not a variant', async () => {
@@ -267,11 +294,15 @@ describe('kernelseal sign-blob', () => {
     expect((await check(['--certificate-identity', IDENTITY, '--certificate-oidc-issuer', ISSUER])).code).toBe(0);
     const digest = `sha256:${createHash('sha256').update(readFileSync(wheel)).digest('hex')}`;
     expect((await check(['--certificate-identity', IDENTITY, '--certificate-oidc-issuer', ISSUER], digest)).code).toBe(0);
-    expect((await check(['--certificate-identity', 'https://github.com/other/x', '--certificate-oidc-issuer', ISSUER])).code).toBe(1);
+    const other = await check(['--certificate-identity', 'https://github.com/other/x', '--certificate-oidc-issuer', ISSUER]);
+    expect(other.code).toBe(1);
+    expect(other.stdout).toBe(`❌ ${wheel}: the signer is not trusted by the policy: identity is "${IDENTITY}", expected "https://github.com/other/x"\n`);
     // Without --bundle, verify-bundle looks where sign-blob wrote it (and needs it for a digest).
     const byDefault = await runCli(['verify-bundle', '--trusted-root', sigstore.trustedRootPath, '--certificate-identity', IDENTITY, '--certificate-oidc-issuer', ISSUER, wheel]);
     expect(byDefault.code).toBe(0);
-    expect((await runCli(['verify-bundle', '--certificate-identity', IDENTITY, '--certificate-oidc-issuer', ISSUER, digest])).code).toBe(2);
+    const noBundle = await runCli(['verify-bundle', '--certificate-identity', IDENTITY, '--certificate-oidc-issuer', ISSUER, digest]);
+    expect(noBundle.code).toBe(2);
+    expect(noBundle.stderr).toContain('--bundle is required for an artifact given by its digest');
 
     const { privateKey, publicKey } = generateKeyPairSync('ec', { namedCurve: 'P-256' });
     writeFileSync(join(dir, 'k.pem'), pem(privateKey, 'pkcs8'));

@@ -84,7 +84,7 @@ describe('Digest', () => {
 
   it.each([
     ['a non-object', 'sha256', /digest must be an object/],
-    ['an unknown algorithm', { algorithm: 'md5', files: {} }, /digest.algorithm must be/],
+    ['an unknown algorithm', { algorithm: 'md5', files: {} }, 'digest.algorithm must be one of sha256, sha512, blake3, blake2b, not "md5"'],
     ['files as an array', { algorithm: 'sha256', files: [] }, /digest.files must be an object/],
     ['a hex hash', { algorithm: 'sha256', files: { a: 'ab'.repeat(32) } }, /padded base64 of a sha256 hash/],
     ['an unpadded hash', { algorithm: 'sha256', files: { a: b64('sha256', 'a').replace('=', '') } }, /44 characters/],

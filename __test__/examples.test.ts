@@ -36,4 +36,12 @@ describe('the bundled examples', () => {
     expect(workflow).toContain('id-token: write');
     expect(workflow).toMatch(/kernelseal@\S+ sign build\//);
   });
+
+  it('the publisher list refresh example signs with the online key outside the folder and uploads one commit on top of the one it read', () => {
+    const workflow = readFileSync(join(ROOT, 'examples', 'github-actions', 'publishers-refresh.yml'), 'utf8');
+    expect(workflow).toMatch(/schedule:\n\s+- cron: /);
+    expect(workflow).toMatch(/kernelseal@\S+ publishers sign list --keys "\$RUNNER_TEMP\/keys"/);
+    expect(workflow).toMatch(/kernelseal@\S+ publishers check list --root \S+/);
+    expect(workflow).toMatch(/upload_folder\([\s\S]*parent_commit=os.environ\["LIST_COMMIT"\]/);
+  });
 });

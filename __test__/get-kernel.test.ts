@@ -298,7 +298,11 @@ describe('the caller\'s side of a load', () => {
     expect(h.requests).toEqual([]);
     const cli = await runCli(['fetch', 'org/re lu', '--trusted-root', sigstore.trustedRootPath], { env: { HF_ENDPOINT: h.url, HF_HUB_CACHE: tempDir() } });
     expect(cli.code).toBe(2);
-    expect(cli.stderr).toContain('not a repository id: "org/re lu" (expected <owner>/<name>)');
+    expect(cli.stderr).toContain('"org/re lu" is not a repository id: write org/name');
+    const verify = await runCli(['verify', 'org--x/relu@1', '--trusted-root', sigstore.trustedRootPath], { env: { HF_ENDPOINT: h.url, HF_HUB_CACHE: tempDir() } });
+    expect(verify.code).toBe(2);
+    expect(verify.stderr).toContain('"org--x/relu" is not a repository id: write org/name');
+    expect(h.requests).toEqual([]);
   });
 
   it('hashes the files and locks the blobs with the backend given, which is told nothing of the trust anchor or the lock', async () => {
@@ -570,7 +574,8 @@ describe('kernelseal fetch and verify <repo>@<version>', () => {
 
     const all = await runCli(['verify', `${REPO}@1`, '--all-variants', ...trust], { env });
     expect(all.code).toBe(1);
-    const lines = all.stdout.split('\n').filter((line) => /^[✅❌]/.test(line));
+    // What was checked follows a ';' on the ✅ lines (receipt, streamed or re-hashed: __test__/cli-habits.test.ts).
+    const lines = all.stdout.split('\n').filter((line) => /^[✅❌]/.test(line)).map((line) => line.split(';')[0]);
     expect(lines).toEqual([
       `✅ ${REPO}@v1 ${CU126}: kernel metadata is correctly signed`,
       `✅ ${REPO}@v1 ${CU128}: kernel metadata is correctly signed`,
@@ -589,10 +594,10 @@ describe('kernelseal fetch and verify <repo>@<version>', () => {
     writeFileSync(policyFile, JSON.stringify({ github: { repository: REPO } }));
     const args = ['verify', `${REPO}@1`, '--all-variants', '--trusted-root', sigstore.trustedRootPath, '--policy', policyFile];
     const commit = h.commitOf(REPO, 'v1');
-    const nothing = { path: `${REPO}@v1`, ok: false, status: 'variant-invalid', reason: `no variant under build/ at ${commit}: nothing to verify` };
+    const nothing = { subject: `${REPO}@v1`, ok: false, status: 'variant-invalid', reason: `no variant under build/ at ${commit}: nothing to verify` };
     const online = await runCli([...args, '--json'], { env: { HF_ENDPOINT: h.url, HF_HUB_CACHE: cache } });
     expect(online.code).toBe(1);
-    expect(JSON.parse(online.stdout)).toEqual([nothing]);
+    expect(JSON.parse(online.stdout)).toEqual({ schemaVersion: 1, command: 'verify', ok: false, exitCode: 1, results: [nothing] });
     // The revision in the cache, as huggingface_hub leaves a snapshot without build/.
     mkdirSync(join(cache, REPO_FOLDER, 'snapshots', commit), { recursive: true });
     const offline = await runCli(args, { env: { HF_ENDPOINT: h.url, HF_HUB_CACHE: cache, HF_HUB_OFFLINE: '1' } });

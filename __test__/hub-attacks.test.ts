@@ -14,8 +14,8 @@ import { open } from 'node:fs/promises';
 import { unsignedVariant } from './helpers/variant.js';
 
 /**
- * Issue 11, items 4 to 6: a shared Hugging Face cache that another local user writes to, and a
- * hostile Hub. Each attack names what it would have achieved; each refusal is asserted by reason.
+ * SECURITY.md, "Attackers we design for": a shared Hugging Face cache that another local user
+ * writes to, and a hostile Hub. Each attack names what it would have achieved; each refusal is asserted by reason.
  */
 const ks = (await import(DIST)) as typeof import('../dist/index.js');
 const { HubCache } = (await import(internal('kernels/hub/cache.js'))) as typeof import('../dist/kernels/hub/cache.js');
@@ -222,7 +222,7 @@ describe('writes into a shared cache (item 5)', () => {
   });
 });
 
-describe('a folder of the cache swapped for a link mid-load (issue 16: each folder is checked once per load)', () => {
+describe('a folder of the cache swapped for a link mid-load (each folder is checked once per load: src/fs/write-inside.ts)', () => {
   /** Loads one file at a time and, once the signed files and one more are placed, runs `swap`. */
   async function loadSwapping(cache: string, swap: () => void) {
     let swapped = false;
@@ -348,7 +348,7 @@ function writeTreeFile(path: string): void {
   writeFileSync(path, 'bytecode');
 }
 
-describe('the descriptors a load writes through, attacked (review of issue 16)', () => {
+describe('the descriptors a load writes through, attacked', () => {
   it('resumes into no .incomplete file with another name: a hard link to a file of ours is refused, and the file left as it was', async () => {
     // Where fs.protected_hardlinks is off, another user may link any file of ours into the
     // cache; as root (or with it on) this test's user plays that part with a file of its own.

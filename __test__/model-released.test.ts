@@ -3,7 +3,7 @@
 import { describe, expect, it } from 'vitest';
 import { execFileSync } from 'node:child_process';
 import { generateKeyPairSync } from 'node:crypto';
-import { readFileSync, readdirSync } from 'node:fs';
+import { readFileSync, readdirSync, writeFileSync } from 'node:fs';
 import { join } from 'node:path';
 import { tempDir } from './helpers/fs.js';
 import { DIST, testdata } from './helpers/package.js';
@@ -90,6 +90,29 @@ describe('signatures of released model_signing versions', () => {
       expect(result.status).toBe('verified');
       if (result.status === 'verified') expect(result.manifest.serialization.ignorePaths).toContain('ignore-me');
     }
+  });
+
+  it('a private-PKI certificate that only a lenient reader would parse is a verdict, not a crash', async () => {
+    // The leaf under another outer tag (SET for SEQUENCE): sigstore-js's reader lets it through,
+    // OpenSSL (which names subjects and reads key usages here) does not.
+    const dir = join(SIGNED, 'v1.1.0-certificate');
+    const json = JSON.parse(read(join(dir, 'model.sig')));
+    const leaf = Buffer.from(json.verificationMaterial.x509CertificateChain.certificates[0].rawBytes, 'base64');
+    leaf[0] = 0x31;
+    json.verificationMaterial.x509CertificateChain.certificates[0].rawBytes = leaf.toString('base64');
+    const signature = join(tempDir(), 'model.sig');
+    writeFileSync(signature, JSON.stringify(json));
+    expect(await ks.verifyModel(dir, { ...anchors.certificate, signature })).toMatchObject({
+      status: 'signature-invalid',
+      reason: expect.stringMatching(/^certificate 0 of the bundle does not parse: /),
+    });
+    // Twenty certificates is more than any chain needs.
+    json.verificationMaterial.x509CertificateChain.certificates = Array.from({ length: 20 }, () => json.verificationMaterial.x509CertificateChain.certificates[1]);
+    writeFileSync(signature, JSON.stringify(json));
+    expect(await ks.verifyModel(dir, { ...anchors.certificate, signature })).toMatchObject({
+      status: 'signature-invalid',
+      reason: 'the signature carries 20 certificates, more than the 16 a signature can need',
+    });
   });
 
   it('reads the v0.2 legacy statement, signed over its odd pre-authentication encoding', async () => {

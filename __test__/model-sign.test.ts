@@ -8,6 +8,7 @@ import { basename, join } from 'node:path';
 import { identityToken } from './helpers/mock-sigstore.js';
 import { withMockSigstore } from './helpers/with-mock-sigstore.ts';
 import { pseudoRandomBytes, tempDir, writeTree } from './helpers/fs.js';
+import { dsse } from '@sigstore/core';
 import { DIST, internal, testdata } from './helpers/package.js';
 
 const ks = (await import(DIST)) as typeof import('../dist/index.js');
@@ -94,7 +95,7 @@ describe('round trips', () => {
       const key = keyPair(curve);
       const { signaturePath } = await ks.signModel(dir, { signer: { method: 'key', privateKey: key.privateKey } });
       const envelope = envelopeOf(signaturePath);
-      const pae = ks.preAuthEncoding(ks.IN_TOTO_PAYLOAD_TYPE, Buffer.from(envelope.payload, 'base64'));
+      const pae = dsse.preAuthEncoding(ks.IN_TOTO_PAYLOAD_TYPE, Buffer.from(envelope.payload, 'base64'));
       const sig = Buffer.from(envelope.signatures[0]!.sig, 'base64');
       expect(cryptoVerify(hash, pae, createPublicKey(key.publicKey), sig), curve).toBe(true);
       expect(cryptoVerify('sha256', pae, createPublicKey(key.publicKey), sig), curve).toBe(false);
@@ -168,7 +169,7 @@ describe('round trips', () => {
 /** A key-signed model signature over any statement: for statements the signer would not write. */
 function signStatement(manifest: Manifest | Record<string, unknown>, privateKey: string, raw?: Buffer): string {
   const payload = raw ?? ks.statementPayload(manifest as Manifest);
-  const sig = cryptoSign('sha256', ks.preAuthEncoding(ks.IN_TOTO_PAYLOAD_TYPE, payload), privateKey);
+  const sig = cryptoSign('sha256', dsse.preAuthEncoding(ks.IN_TOTO_PAYLOAD_TYPE, Buffer.from(payload)), privateKey);
   return JSON.stringify({
     mediaType: 'application/vnd.dev.sigstore.bundle.v0.3+json',
     verificationMaterial: { publicKey: {}, tlogEntries: [] },

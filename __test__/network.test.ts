@@ -99,9 +99,11 @@ describe('deadlines', () => {
   });
 
   it('a slow Hub that keeps sending is not cut off: the limit is on silence, not on the whole transfer', async () => {
-    const content = Buffer.alloc(8 * 1024, 9);
-    const server = await fileServer(content, { chunkDelayMs: 100 }); // 8 chunks, ~0.8 s in all
-    const client = new ks.HubClient({ endpoint: server.url, timeoutMs: 400, attempts: 1 });
+    // 20 chunks 0.1 s apart, 2 s in all, under a limit of 1.5 s: the limit is far from any one
+    // silence, so that a loaded machine's stalls (the server shares this event loop) cannot reach it.
+    const content = Buffer.alloc(20 * 1024, 9);
+    const server = await fileServer(content, { chunkDelayMs: 100 });
+    const client = new ks.HubClient({ endpoint: server.url, timeoutMs: 1500, attempts: 1 });
     const destination = join(tempDir(), 'slow.bin');
     await client.download(REPO, 'a'.repeat(40), { path: 'build/x/slow.bin', size: content.length, blobId: blobId(content) }, destination);
     expect(readFileSync(destination)).toEqual(content);
@@ -135,7 +137,7 @@ describe('offline and the cache', () => {
     const env = { HF_ENDPOINT: h.url, HF_HUB_CACHE: cacheDir };
     const fetched = await runCli(['fetch', REPO, '--version', '1', '--variant', CPU, '--trusted-root', sigstore.trustedRootPath, '--policy', writePolicy(), '--json'], { env });
     expect(fetched.code).toBe(0);
-    expect(JSON.parse(fetched.stdout)).toMatchObject({ commit: first.commit, revisionSource: 'cache-fallback', verified: true });
+    expect(JSON.parse(fetched.stdout)).toMatchObject({ ok: true, results: [{ commit: first.commit, revisionSource: 'cache-fallback', status: 'verified' }] });
     // Nothing cached for what is asked: the error names the folder searched.
     await expect(ks.getKernel(REPO, { ...options, endpoint: h.url, version: 7, onWarning: () => {} })).rejects.toMatchObject({
       code: 'HUB_UNREACHABLE',
@@ -171,7 +173,7 @@ describe('offline and the cache', () => {
     const silent = await silentServer();
     const env = { HF_HUB_OFFLINE: value, HF_ENDPOINT: silent.url, HF_HUB_CACHE: cacheDir, KERNELSEAL_TUF_MIRROR: silent.url, KERNELSEAL_TUF_CACHE: tempDir() };
     // No --trusted-root: the public-good root would be refreshed through TUF if offline were ignored.
-    const { code, stderr } = await runCli(['verify', `${REPO}@1`, '--variant', CPU, '--certificate-identity-regexp', '.*', '--certificate-oidc-issuer', 'https://token.actions.githubusercontent.com'], { env });
+    const { code, stderr } = await runCli(['verify', `${REPO}@1`, '--variant', CPU, '--certificate-identity-regexp', `https://github\\.com/${REPO.split('/')[0]}/.*`, '--certificate-oidc-issuer', 'https://token.actions.githubusercontent.com'], { env });
     expect(silent.connections()).toBe(0);
     expect(stderr).not.toContain('warning');
     expect(code).toBe(1); // the mock's signature does not chain to the public-good root: refused, offline
@@ -199,20 +201,29 @@ describe("the Hub's conventions", () => {
     const lockDir = join(cacheDir, '.locks', 'kernels--my-org--relu-kernel');
     mkdirSync(lockDir, { recursive: true });
     const lock = join(lockDir, `${blobId(content)}.lock`);
-    // What huggingface_hub does through filelock: flock(LOCK_EX) on <cache>/.locks/<repo>/<blob>.lock.
-    const holder = spawn('python3', ['-c', `import fcntl, os, sys, time
+    const released = join(tempDir(), 'released-by-python');
+    // What huggingface_hub does through filelock: flock(LOCK_EX) on <cache>/.locks/<repo>/<blob>.lock,
+    // held here until the test says so, and a mark left just before letting go.
+    const holder = spawn('python3', ['-c', `import fcntl, os, sys
 fd = os.open(${JSON.stringify(lock)}, os.O_RDWR | os.O_CREAT | os.O_TRUNC, 0o644)
 fcntl.flock(fd, fcntl.LOCK_EX)
 print('held', flush=True)
-time.sleep(1.5)
+sys.stdin.readline()
+open(${JSON.stringify(released)}, 'w').close()
 fcntl.flock(fd, fcntl.LOCK_UN)
-os.close(fd)`], { stdio: ['ignore', 'pipe', 'inherit'] });
+os.close(fd)`], { stdio: ['pipe', 'pipe', 'inherit'] });
     const exited = new Promise((resolve) => holder.once('exit', resolve));
     await new Promise<void>((resolve) => holder.stdout.once('data', () => resolve()));
-    const started = Date.now();
-    const kernel = await ks.getKernel(REPO, { endpoint: h.url, cacheDir, policy, trustedRoot: sigstore.parsedRoot, version: 1, variant: CPU, onWarning: () => {} });
+    let settled = false;
+    const loading = ks.getKernel(REPO, { endpoint: h.url, cacheDir, policy, trustedRoot: sigstore.parsedRoot, version: 1, variant: CPU, onWarning: () => {} });
+    loading.then(() => (settled = true), () => (settled = true));
+    // A load that took the blob anyway would be done well within a second; this one waits.
+    await new Promise((resolve) => setTimeout(resolve, 1000));
+    expect(settled).toBe(false);
+    holder.stdin.end('go\n');
+    const kernel = await loading;
     expect(kernel.verified).toBe(true);
-    expect(Date.now() - started).toBeGreaterThanOrEqual(1000); // it could not take the blob before Python let go
+    expect(existsSync(released)).toBe(true); // it took the blob only after Python let go
     expect(existsSync(lock)).toBe(true);
     await exited;
   });

@@ -139,3 +139,87 @@ describe('policy files', () => {
     expect(() => ks.parsePolicy({ allOf: [{ identity: 'me@example.com' }, { issuer: 'https://accounts.google.com' }] })).not.toThrow();
   });
 });
+
+describe('a policy on a shared issuer pins the signer', () => {
+  const GOOGLE = 'https://accounts.google.com';
+  const REFUSED = /^the policy does not pin the signer on (.+), where anyone can sign/;
+
+  it.each([
+    ['the issuer and provenance fields only (the signer writes them)', { issuer: GHA, predicate: { workflowRepository: 'https://github.com/my-org/x' } }, 'GitHub Actions'],
+    ['the issuer and a ref', { issuer: GHA, extensions: { [OID.sourceRepositoryRef]: 'refs/heads/main' } }, 'GitHub Actions'],
+    ['an identity regexp that matches anything', { issuer: GHA, identity: { regexp: '.*' } }, 'GitHub Actions'],
+    ['an identity regexp that fixes only the host', { issuer: GHA, identity: { regexp: 'https://github\\.com/.*' } }, 'GitHub Actions'],
+    ['an owner without its slash (my-org-evil matches)', { issuer: GHA, identity: { regexp: 'https://github\\.com/my-org.*' } }, 'GitHub Actions'],
+    ['an optional character in the owner', { issuer: GHA, identity: { regexp: 'https://github\\.com/my-orgs?/.*' } }, 'GitHub Actions'],
+    ['an alternation with an open branch', { issuer: GHA, identity: { regexp: 'https://github\\.com/my-org/.*|.*' } }, 'GitHub Actions'],
+    ['a source repository regexp without an owner', { issuer: GHA, extensions: { [OID.sourceRepositoryURI]: { regexp: 'https://github\\.com/.*' } } }, 'GitHub Actions'],
+    ['an email regexp without a domain', { issuer: GOOGLE, identity: { regexp: '.*@.*' } }, 'Google accounts'],
+    ['GitLab and a ref', { issuer: 'https://gitlab.com', extensions: { [OID.sourceRepositoryRef]: 'refs/heads/main' } }, 'GitLab (gitlab.com)'],
+    ['CircleCI, fixing the API path but not the project', { issuer: 'https://oidc.circleci.com', identity: { regexp: 'https://circleci\\.com/api/v2/projects/.*' } }, 'CircleCI'],
+    ['an issuer regexp that takes every issuer', { issuer: { regexp: '.*' }, predicate: { builderId: 'x' } }, 'GitHub Actions, GitLab (gitlab.com)'],
+    ['one open branch among pinned ones', { anyOf: [{ builtin: 'kernels-community' }, { issuer: GOOGLE, extensions: { [OID.sourceRepositoryRef]: 'refs/heads/main' } }] }, 'Google accounts'],
+  ])('refuses %s, naming the issuer', (_name, json, issuers) => {
+    let message = '';
+    try {
+      ks.parsePolicy(json);
+    } catch (error) {
+      expect(error).toBeInstanceOf(ks.PolicyError);
+      message = (error as Error).message;
+    }
+    expect(message).toMatch(REFUSED);
+    expect(REFUSED.exec(message)![1]).toMatch(new RegExp(`^${issuers.replace(/[()]/g, '\\$&')}`));
+    expect(message).toContain('name it by an identity (exact, or a regexp that fixes its owner');
+  });
+
+  it.each([
+    ['an owner regexp', { issuer: GHA, identity: { regexp: 'https://github\\.com/my-org/.*' } }],
+    ['an exact identity', { issuer: GHA, identity: 'https://github.com/my-org/x/.github/workflows/a.yml@refs/heads/main' }],
+    ['an email domain', { issuer: GOOGLE, identity: { regexp: '.*@example\\.com' } }],
+    ['an email address', { issuer: GOOGLE, identity: { oneOf: ['a@example.com', 'b@example.org'] } }],
+    ['a source repository and provenance fields', { issuer: GHA, extensions: { [OID.sourceRepositoryURI]: 'https://github.com/my-org/x' }, predicate: { builderId: 'y' } }],
+    ['a repository owner', { issuer: GHA, extensions: { [OID.sourceRepositoryOwnerURI]: 'https://github.com/my-org' } }],
+    ['a github repository', { github: { repository: 'my-org/x' } }],
+    ['the identity in another member of an allOf', { allOf: [{ issuer: GHA }, { anyOf: [{ identity: 'a@example.com' }, { identity: { regexp: 'https://github\\.com/b/.*' } }] }] }],
+    ['an alternation whose branches each fix the owner', { issuer: GHA, identity: { regexp: 'https://github\\.com/a/x|https://github\\.com/a/y' } }],
+    ["an organisation's own issuer, which vouches only for its members", { issuer: 'https://keycloak.example.com/realms/ci', identity: { regexp: '.*' } }],
+  ])('accepts %s', (_name, json) => {
+    expect(ks.parsePolicy(json).unpinnedIssuers).toEqual([]);
+  });
+
+  it('the policies kernelseal names pin their signer', () => {
+    for (const policy of [ks.kernelsCommunityPolicy, ks.githubReleasesPolicy, ks.githubWorkflowPolicy({ repository: 'a/b' }), ks.githubAttestationPolicy({ owner: 'a' })!]) {
+      expect(policy.unpinnedIssuers, policy.description).toEqual([]);
+    }
+  });
+
+  it("reads a regexp's literal ends conservatively: every string it matches starts and ends with them", async () => {
+    const { literalEnds } = (await import(internal('trust/string-match.js'))) as typeof import('../dist/trust/string-match.js');
+    // Every pattern of up to 3 of these pieces, against every string of up to 4 of 'a', 'b', '.', '1'.
+    const pieces = ['a', 'b', '\\.', '.', 'a?', 'b*', 'a+', '(a|b)', '[ab]', '|', 'a{2}', '\\d', '^', '$', '\\x61', '(?:a)'];
+    const alphabet = ['a', 'b', '.', '1'];
+    const strings = [''];
+    for (let length = 1, last = ['']; length <= 4; length++) {
+      last = last.flatMap((s) => alphabet.map((c) => s + c));
+      strings.push(...last);
+    }
+    let checked = 0;
+    const patterns = pieces.flatMap((a) => ['', ...pieces].flatMap((b) => ['', ...pieces].map((c) => a + b + c)));
+    for (const pattern of patterns) {
+      let regex: RegExp;
+      try {
+        regex = new RegExp(`^(?:${pattern})$`);
+        new RegExp(pattern);
+      } catch {
+        continue;
+      }
+      const { prefix, suffix } = literalEnds(pattern);
+      for (const s of strings.filter((value) => regex.test(value))) {
+        expect(s.startsWith(prefix) && s.endsWith(suffix), `${pattern} matches ${JSON.stringify(s)}`).toBe(true);
+        checked++;
+      }
+    }
+    expect(checked).toBeGreaterThan(10_000);
+    expect(literalEnds('https://github\\.com/my-org/.*')).toEqual({ prefix: 'https://github.com/my-org/', suffix: '' });
+    expect(literalEnds('.*@example\\.com')).toEqual({ prefix: '', suffix: '@example.com' });
+  });
+});

@@ -1,6 +1,7 @@
-// The supported library API (src/index.ts, README "The library"): the exact list of runtime
-// exports, pinned so that a change to it is deliberate; a line of TSDoc on every export; one
-// shape for every error class; and README's library examples compiled against the built types.
+// The supported library API (src/index.ts, README "The library"): the exact lists of runtime
+// exports and of exported types, pinned so that a change to either is deliberate; a line of
+// TSDoc on every export; one shape for every error class; and README's library examples
+// compiled against the built types.
 import { execFileSync } from 'node:child_process';
 import { readFileSync, writeFileSync } from 'node:fs';
 import { join } from 'node:path';
@@ -14,6 +15,7 @@ const ks = (await import(DIST)) as Record<string, unknown>;
 const SUPPORTED = {
   kernels: ['MetadataError', 'parseMetadata', 'serializeBundle', 'signVariant', 'verifyAndCopyVariant', 'verifyVariant'],
   hub: ['HubClient', 'HubError', 'KernelRefusedError', 'LockfileError', 'getKernel', 'listVariants', 'lockFromListing', 'readLockfile', 'writeLockfile'],
+  publishers: ['DEFAULT_REFRESH_INTERVAL_MS', 'MAX_OFFLINE_AGE_MS', 'PUBLISHER_LIST_SCHEMA', 'PublisherListError', 'decidePublisher', 'openPublisherList', 'parsePublisherList'],
   models: [
     'IgnorePathError',
     'ModelFilesError',
@@ -34,6 +36,7 @@ const SUPPORTED = {
     'NPM_PUBLISH_PREDICATE',
     'NpmKeysError',
     'ProvenanceEnvironmentError',
+    'RELEASE_PREDICATE_TYPES',
     'SLSA_PROVENANCE_V02',
     'SLSA_PROVENANCE_V1',
     'attest',
@@ -41,8 +44,9 @@ const SUPPORTED = {
     'parseNpmKeys',
     'readNpmKeys',
     'verifyAttestation',
+    'verifyRelease',
   ],
-  signing: ['IN_TOTO_PAYLOAD_TYPE', 'IdentityTokenError', 'SigningError', 'preAuthEncoding', 'resolveIdentityToken', 'signBytes', 'signEnvelope'],
+  signing: ['IN_TOTO_PAYLOAD_TYPE', 'IdentityTokenError', 'SigningError', 'resolveIdentityToken', 'signBytes', 'signEnvelope'],
   verifyingAndTrust: [
     'BundleError',
     'PolicyError',
@@ -51,22 +55,28 @@ const SUPPORTED = {
     'allOf',
     'anyOf',
     'certificateIdentity',
+    'defaultTrustedRoots',
     'exactly',
     'extensionPolicy',
     'githubReleasesPolicy',
+    'githubTrustedRoot',
     'githubWorkflowPolicy',
     'identityPolicy',
     'issuerPolicy',
     'kernelsCommunityPolicy',
     'matching',
+    'noIssuerPolicy',
     'oneOf',
     'parseBundle',
     'parsePolicy',
     'parseTrustedRoot',
+    'pinnedGitHubTrustedRoot',
     'pinnedTrustedRoot',
     'publicGoodTrustedRoot',
     'readPolicyFile',
     'readTrustedRoot',
+    'readTrustedRoots',
+    'serviceIdentityPolicy',
     'subjectPolicy',
     'verifyBundle',
     'verifyEnvelopeBundle',
@@ -90,6 +100,122 @@ const SUPPORTED = {
   ],
 };
 
+/**
+ * The names exported only as types, by product as above (sorted here). A class is both a value
+ * and a type: it is pinned with the runtime exports.
+ */
+const SUPPORTED_TYPES = {
+  kernels: [
+    'BackendType',
+    'BytecodeHandled',
+    'CopyResult',
+    'KernelDependency',
+    'KernelMetadata',
+    'SignVariantOptions',
+    'SignedVariant',
+    'VariantName',
+    'VariantSelector',
+    'VerificationResult',
+    'VerificationStatus',
+    'VerifyAndCopyOptions',
+    'VerifyVariantOptions',
+  ],
+  hub: ['FetchedKernel', 'GetKernelOptions', 'HubClientOptions', 'HubErrorCode', 'HubFile', 'HubRevision', 'KernelLock', 'KernelRefusedErrorCode', 'RepoType', 'RevisionSource'],
+  models: [
+    'HashModelOptions',
+    'HashedModel',
+    'ModelHashType',
+    'ModelManifest',
+    'ModelSignature',
+    'ModelVerificationResult',
+    'ModelViolation',
+    'Resource',
+    'Serialization',
+    'SignModelOptions',
+    'SignedModel',
+    'VerifiedModelSignature',
+    'VerifyModelOptions',
+  ],
+  attestations: [
+    'AssetCheck',
+    'AttestOptions',
+    'Attestation',
+    'AttestationFailure',
+    'AttestationFormat',
+    'AttestationVerificationResult',
+    'GitHubAttestationPolicyOptions',
+    'NpmKey',
+    'ReleaseAsset',
+    'ReleaseSubject',
+    'ReleaseVerificationResult',
+    'VerifiedAttestation',
+    'VerifiedRelease',
+    'VerifyAttestationOptions',
+    'VerifyReleaseOptions',
+  ],
+  publishers: [
+    'EntryMismatch',
+    'OpenPublisherListOptions',
+    'PublisherDecision',
+    'PublisherEntry',
+    'PublisherEntryRef',
+    'PublisherList',
+    'PublisherListErrorCode',
+    'PublisherTrust',
+    'RoleState',
+    'VerifiedPublisherList',
+  ],
+  signing: ['SignerOptions', 'SigningErrorCode', 'WitnessOptions'],
+  verifyingAndTrust: [
+    'Artifact',
+    'Bundle',
+    'CertificateIdentity',
+    'GitHubWorkflowOptions',
+    'InTotoStatement',
+    'Policy',
+    'RefreshOptions',
+    'ResolvedTrustedRoot',
+    'SignatureVerificationErrorCode',
+    'Signer',
+    'StringMatch',
+    'TrustAnchor',
+    'TrustedRoot',
+    'TrustedRoots',
+  ],
+  digests: [
+    'DigestAlgorithm',
+    'DigestBackend',
+    'DigestBackendName',
+    'DigestErrorCode',
+    'DigestJSON',
+    'DigestViolation',
+    'EngineInternalErrorCode',
+    'FileHashes',
+    'HashFilesOptions',
+    'HashOptions',
+    'HashProgress',
+    'HashVariantOptions',
+    'VariantHashes',
+  ],
+};
+
+/**
+ * The names dist/index.d.ts exports only as types. src/index.ts re-exports and declares nothing
+ * (verbatimModuleSyntax makes it mark each type `type`), so its declarations are `export { ... }
+ * from` and `export type { ... } from` statements; any other export statement fails the reading,
+ * so that a new form is taught here rather than missed.
+ */
+function exportedTypes(): string[] {
+  const declarations = readFileSync(join(ROOT, 'dist', 'index.d.ts'), 'utf8').replace(/\/\*[\s\S]*?\*\//g, '');
+  const statements = declarations.split(/;\s*$/m).map((statement) => statement.trim()).filter(Boolean);
+  return statements.flatMap((statement) => {
+    const form = /^export (type )?\{([^}]*)\} from '[^']+'$/.exec(statement.replace(/\s+/g, ' '));
+    if (!form) throw new Error(`dist/index.d.ts: an export this test cannot read: ${statement}`);
+    const names = form[2]!.split(',').map((name) => name.trim()).filter(Boolean);
+    return names.filter((name) => form[1] || name.startsWith('type ')).map((name) => name.replace(/^type /, '').split(' as ').at(-1)!);
+  });
+}
+
 /** Every error class of the API, made the way the library makes it. */
 const ERRORS: Record<string, () => Error> = {
   AttestationFileError: () => new (ks.AttestationFileError as new (m: string) => Error)('m'),
@@ -106,6 +232,7 @@ const ERRORS: Record<string, () => Error> = {
   ModelFilesError: () => new (ks.ModelFilesError as new (p: string, r: string) => Error)('/p', 'r'),
   NpmKeysError: () => new (ks.NpmKeysError as new (m: string) => Error)('m'),
   PolicyError: () => new (ks.PolicyError as new (m: string) => Error)('m'),
+  PublisherListError: () => new (ks.PublisherListError as new (c: string, m: string) => Error)('LIST_INVALID', 'm'),
   ProvenanceEnvironmentError: () => new (ks.ProvenanceEnvironmentError as new (m: string) => Error)('m'),
   SignatureFormatError: () => new (ks.SignatureFormatError as new (m: string) => Error)('m'),
   SignatureVerificationError: () => new (ks.SignatureVerificationError as new (c: string, m: string) => Error)('POLICY_ERROR', 'm'),
@@ -117,6 +244,15 @@ const ERRORS: Record<string, () => Error> = {
 describe('the public surface', () => {
   it('exports exactly the supported names', () => {
     expect(Object.keys(ks).sort()).toEqual(Object.values(SUPPORTED).flat().sort());
+  });
+
+  it('exports exactly the supported types', () => {
+    const types = exportedTypes();
+    const pinned = Object.values(SUPPORTED_TYPES).flat();
+    const change = { added: types.filter((name) => !pinned.includes(name)).sort(), removed: pinned.filter((name) => !types.includes(name)).sort() };
+    // A change to the typed API is deliberate: add the name to SUPPORTED_TYPES (or remove it) here.
+    expect(change, 'exported types of dist/index.d.ts that differ from SUPPORTED_TYPES').toEqual({ added: [], removed: [] });
+    expect(types.length).toBe(new Set(types).size);
   });
 
   it('gives every export of src/index.ts a line of TSDoc', () => {
@@ -141,8 +277,8 @@ describe('the public surface', () => {
     const examples = [...section.matchAll(/```ts\n([\s\S]*?)```/g)].map((m) => m[1]!);
     expect(examples.length).toBeGreaterThanOrEqual(7);
     const dir = tempDir();
-    // What the examples take as given (the reader's own files and keys).
-    const given = 'declare const metadataText: string, variantDir: string, publicKeyPem: string, privateKeyPem: string, bundleText: string;\nexport {};\n';
+    // Each example stands alone (readme-examples.test.ts runs them): nothing is taken as given.
+    const given = 'export {};\n';
     const files = examples.map((code, i) => {
       const file = join(dir, `example-${i}.mts`);
       writeFileSync(file, `${given}${code}`);

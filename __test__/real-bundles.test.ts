@@ -38,6 +38,22 @@ describe('real bundles verify against their trusted roots', () => {
     expect(signer).toMatchObject({ identity: 'jku@goto.fi', logIndex: '645', signedAt: '2025-06-09T11:57:38.000Z' });
   });
 
+  it('reports the log index the log vouches for, not the one a bundle claims beside it', async () => {
+    // A Rekor v2 entry has no signed promise: its top-level logIndex is covered by nothing; the
+    // inclusion proof's is (the proof is checked at it).
+    const staging = await ks.readTrustedRoot(testdata('trust', 'staging-trusted_root.json'));
+    const json = JSON.parse(read('staging-rekor-v2', 'staging-rekor-v2.txt.sigstore.json').toString('utf8'));
+    json.verificationMaterial.tlogEntries[0].logIndex = '999999';
+    const signer = ks.verifyBundle(ks.parseBundle(JSON.stringify(json)), { bytes: read('staging-rekor-v2', 'staging-rekor-v2.txt') }, staging, identity('jku@goto.fi', 'https://github.com/login/oauth'));
+    expect(signer.logIndex).toBe('645');
+    // With a promise (Rekor v1), the entry's own index is what the log signed: changed, it fails.
+    const v1 = JSON.parse(read('production', 'bundle_v3_github.whl.sigstore').toString('utf8'));
+    v1.verificationMaterial.tlogEntries[0].logIndex = String(Number(v1.verificationMaterial.tlogEntries[0].logIndex) + 1);
+    expect(() => ks.verifyBundle(ks.parseBundle(JSON.stringify(v1)), wheel, ks.pinnedTrustedRoot(), { policy: ks.githubWorkflowPolicy({ repository: 'trailofbits/rfc8785.py' }) })).toThrow(
+      'inclusion promise could not be verified',
+    );
+  });
+
   const statement = JSON.parse(readFileSync(bundles('sigstore-js', 'statement.json'), 'utf8'));
   const npmPackage = { digest: Buffer.from(statement.subject[0].digest.sha512, 'hex'), algorithm: 'sha512' as const };
   for (const name of readdirSync(bundles('sigstore-js')).filter((f) => f.endsWith('.sigstore'))) {
@@ -92,7 +108,7 @@ describe('real bundles verify against their trusted roots', () => {
       `sha256:${WHEEL_SHA256}`, '--json',
     ]);
     expect(regexp.code).toBe(0);
-    expect(JSON.parse(regexp.stdout)).toMatchObject({ ok: true, signer: { sourceRepository: 'https://github.com/trailofbits/rfc8785.py' } });
+    expect(JSON.parse(regexp.stdout).results[0]).toMatchObject({ ok: true, signer: { sourceRepository: 'https://github.com/trailofbits/rfc8785.py' } });
   });
 
   it('an identity regexp that would match only unanchored is refused', () => {

@@ -71,7 +71,7 @@ describe('every key type a signing command lists signs a bundle its verifier acc
     ok(await check(blob));
     ok(await check(`sha256:${createHash('sha256').update(readFileSync(blob)).digest('hex')}`));
     const json = await runCli(['sign-blob', blob, '--key', key, '--rekor-url', sigstore.url, '--json']);
-    expect(JSON.parse(json.stdout).signer.keyId).toBe(id);
+    expect(JSON.parse(json.stdout).results[0].signer.keyId).toBe(id);
   });
 
   it.each(['P-256', 'P-384', 'P-521'])('sign-model then verify-model with an ECDSA %s key', async (curve) => {

@@ -10,7 +10,8 @@ import { DIST, internal } from './helpers/package.js';
 import { unsignedVariant } from './helpers/variant.js';
 
 /**
- * src/hashing/stream-hasher.ts: large downloads are hashed on a worker thread (issue 16). The
+ * src/hashing/stream-hasher.ts: large downloads are hashed on a worker thread (README.md,
+ * Benchmarks: a first verified load against a plain download of the same bytes). The
  * worker must hash exactly the bytes given, in order, restart when told, and fail closed; a
  * large file fetched by getKernel must verify (or be refused by name) as an inline-hashed one.
  */

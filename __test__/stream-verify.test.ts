@@ -10,11 +10,12 @@ import { DIST } from './helpers/package.js';
 import { unsignedVariant } from './helpers/variant.js';
 
 /**
- * Issue 16: getKernel hashes each file as it streams to disk and checks it against the signed
- * digest before placing it, so a first load reads nothing twice. These tests play the attacks
- * on that path: a bad file from the Hub, and a cache writer who swaps or loosens a blob between
- * the hashing and its use. Each must be refused by name, or fall back to the full verification
- * (seen here as hashing progress, which the streamed path never reports).
+ * getKernel hashes each file as it streams to disk and checks it against the signed digest
+ * before placing it, so a first load reads nothing twice (SECURITY.md, the choices that follow
+ * from the attackers we design for). These tests play the attacks on that path: a bad file from
+ * the Hub, and a cache writer who swaps or loosens a blob between the hashing and its use. Each
+ * must be refused by name, or fall back to the full verification (seen here as hashing
+ * progress, which the streamed path never reports).
  */
 const ks = (await import(DIST)) as typeof import('../dist/index.js');
 process.env.KERNELSEAL_RECEIPT_KEY_FILE = join(tempDir('kernelseal-state-'), 'receipt.key');
@@ -78,7 +79,7 @@ async function load(variant: string, onWritten?: (blobs: string) => void) {
   return { result: await kernel, blobs, cacheDir, hashed: () => hashProgress > 0 };
 }
 
-describe('verification as the files stream in (issue 16)', () => {
+describe('verification as the files stream in', () => {
   it('verifies a first load without reading the files again, and the receipt it writes serves the next load', async () => {
     const first = await load(GOOD);
     expect(first.result).toMatchObject({ verified: true, fromReceipt: false });

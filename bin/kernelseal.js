@@ -1,15 +1,23 @@
 #!/usr/bin/env node
-// The kernelseal command. Checks the Node.js version before loading anything else: the
-// Sigstore libraries kernelseal verifies with support Node ^22.22.2, ^24.15.0 and >= 26.
-const [major, minor, patch] = process.versions.node.split('.').map(Number);
-const supported =
-  (major === 22 && (minor > 22 || (minor === 22 && patch >= 2))) || (major === 24 && minor >= 15) || major >= 26;
-if (!supported) {
+// The kernelseal command. Checks the Node.js version (package.json's "engines", read by
+// node-support.js) before loading anything else.
+import { SUPPORTED_NODE, supportsNode } from './node-support.js';
+
+if (!supportsNode(process.versions.node)) {
   process.stderr.write(
-    `kernelseal needs Node.js ^22.22.2, ^24.15.0 or >= 26; this is ${process.version}.\n` +
+    `kernelseal needs Node.js ${SUPPORTED_NODE.split(' || ').join(', ')}; this is ${process.version}.\n` +
       `In a clone of kernelseal, 'npm run' scripts use the Node.js the setup installs.\n`,
   );
   process.exit(2);
+}
+// A reader that stops early (`kernelseal digest DIR | head -1`) closes the pipe: the rest of the
+// output has nowhere to go. That ends the command quietly, with the status of a program killed by
+// SIGPIPE (141), as sha256sum's would: no stack, and no success claimed for work cut short.
+for (const stream of [process.stdout, process.stderr]) {
+  stream.on('error', (error) => {
+    if (error.code !== 'EPIPE') throw error;
+    process.exit(141);
+  });
 }
 const { main } = await import('../dist/cli/main.js');
 process.exitCode = await main(process.argv.slice(2));

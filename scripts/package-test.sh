@@ -7,12 +7,10 @@
 set -eu
 
 ROOT=$(cd "$(dirname "$0")/.." && pwd)
-# The Node.js the project installs (npm scripts put it first on PATH; this makes sure of it),
-# unless KERNELSEAL_PACKAGE_TEST_NODE=system asks for the one on PATH (CI's Node versions).
-if [ "${KERNELSEAL_PACKAGE_TEST_NODE:-project}" != system ]; then
-  PATH="$ROOT/node_modules/.bin:$PATH"
-  export PATH
-fi
+# The Node.js of the tests: the project's, or with KERNELSEAL_TEST_NODE=system the one that runs
+# npm (CI's Node.js lines); see scripts/test-node.sh.
+cd "$ROOT"
+. scripts/test-node.sh
 FIXTURES="$ROOT/__test__/fixtures"
 WORK=$(mktemp -d "${TMPDIR:-/tmp}/kernelseal-package-test-XXXXXX")
 trap 'rm -rf "$WORK"' EXIT
@@ -32,9 +30,13 @@ step "node $(node --version), npm $(npm --version)"
 TARBALL="$WORK/$(tail -n 1 "$WORK/pack.out")"
 [ -f "$TARBALL" ] || fail "npm pack wrote no tarball ($(cat "$WORK/pack.out"))"
 tar -tzf "$TARBALL" >"$WORK/contents"
-for file in package/bin/kernelseal.js package/dist/index.js package/dist/cli/main.js package/trust/public-good.trusted_root.json; do
+for file in package/bin/kernelseal.js package/bin/node-support.js package/dist/index.js package/dist/cli/main.js package/trust/public-good.trusted_root.json package/trust/github.trusted_root.json package/trust/github.tuf-root.json package/trust/public-good.signing_config.json package/trust/github.signing_config.json package/LICENSE package/docs/output.schema.json; do
   grep -qx "$file" "$WORK/contents" || fail "the tarball lacks $file"
 done
+# No source map may point at sources the package does not carry.
+if grep -q '\.map$' "$WORK/contents"; then
+  fail "the tarball carries source maps of sources it does not ship: $(grep '\.map$' "$WORK/contents" | head -n 3)"
+fi
 if grep -q "^package/__test__/\|^package/src/\|^package/crates/" "$WORK/contents"; then
   fail "the tarball carries sources or tests: $(grep "^package/__test__/\|^package/src/\|^package/crates/" "$WORK/contents" | head -n 3)"
 fi
@@ -89,6 +91,79 @@ printf 'not what was signed\n' >other.txt
 expect 1 "does not match" "$KS" verify-bundle --bundle a.txt.sigstore.json $BEACON --offline other.txt
 expect 1 "not trusted" "$KS" verify-bundle --bundle a.txt.sigstore.json --certificate-identity someone@example.com \
   --certificate-oidc-issuer https://token.actions.githubusercontent.com --offline a.txt
+
+# 3b. The habits users bring, from the installed CLI: exit codes the same everywhere (2 for a
+# usage error or a missing input), --json on every outcome, -h only as an option, the peers'
+# spellings, a closed pipe.
+# expect_json CODE CMD...: runs CMD, checks its status and that stdout is one JSON document
+# with that exitCode (the shape of docs/output.schema.json; __test__/cli-habits.test.ts checks all of it).
+expect_json() {
+  code=$1
+  shift
+  status=0
+  "$@" >"$WORK/out" 2>"$WORK/err" || status=$?
+  [ "$status" = "$code" ] || { cat "$WORK/out" "$WORK/err" >&2; fail "'$*' exited $status (expected $code)"; }
+  node -e "const d = JSON.parse(require('fs').readFileSync(process.argv[1], 'utf8')); if (d.schemaVersion !== 1 || d.exitCode !== Number(process.argv[2]) || !Array.isArray(d.results)) process.exit(1)" "$WORK/out" "$code" ||
+    { cat "$WORK/out" >&2; fail "'$*' printed no JSON document with exitCode $code"; }
+  step "ok (json): $(echo "$*" | sed "s|$PROJECT/||g" | cut -c 1-150)"
+}
+RELU="relu --offline --trusted-root relu/trusted_root.json --policy relu/policy.json"
+# shellcheck disable=SC2086
+expect_json 0 "$KS" verify $RELU --json
+# shellcheck disable=SC2086
+expect_json 1 "$KS" verify $RELU --policy kernels-community --json
+expect_json 2 "$KS" verify no-such-variant --offline --json
+expect_json 2 "$KS" digest no-such-variant --json
+expect_json 2 "$KS" verify-model no-such-model --key relu/policy.json --json
+# shellcheck disable=SC2086
+expect_json 2 "$KS" verify-bundle --bundle no-such.sigstore.json $BEACON --offline a.txt --json
+# shellcheck disable=SC2086
+expect_json 1 "$KS" verify-bundle $BEACON --offline other.txt --format json
+expect_json 2 "$KS" verfy relu --json
+# shellcheck disable=SC2086
+expect 2 '--bundle needs a value, and "-h" is an option' "$KS" verify-bundle --bundle -h $BEACON --offline a.txt
+# shellcheck disable=SC2086
+expect 2 'needs a value, and "--help" is an option' "$KS" verify $RELU --trusted-root --help
+expect 0 'Usage: kernelseal verify-bundle' "$KS" verify-bundle a.txt --help
+expect 2 "did you mean '--offline'" "$KS" verify relu --ofline
+expect 2 "is not a repository id" "$KS" fetch relu
+expect 2 "run 'kernelseal verify-model sigstore" "$KS" verify sigstore --identity someone@example.com --identity_provider https://accounts.google.com .
+expect 2 "method 'ml-dsa' is not supported" "$KS" verify-model ml-dsa relu --public_key relu/policy.json
+expect 2 "--public-key no-such.pub: cannot read" "$KS" verify-model relu --public-key no-such.pub
+# cosign's spellings: the Sigstore bundle flag, and Go's (?i) in an identity pattern.
+expect 0 "signature verified" "$KS" verify-blob --bundle a.txt.sigstore.json --new-bundle-format \
+  --certificate-identity-regexp "(?i)$(printf '%s' "$BEACON_SAN" | tr 'a-z' 'A-Z' | sed 's/[.?]/\\&/g')" \
+  --certificate-oidc-issuer https://token.actions.githubusercontent.com --offline a.txt
+# shellcheck disable=SC2086
+expect 2 "legacy bundle format" "$KS" verify-bundle --new-bundle-format=false --bundle a.txt.sigstore.json $BEACON --offline a.txt
+# shellcheck disable=SC2086
+expect 0 "kernel metadata is correctly signed; 3 files (811 B) re-hashed" "$KS" verify $RELU
+# shellcheck disable=SC2086
+[ -z "$("$KS" verify $RELU --quiet 2>&1)" ] || fail "verify --quiet printed something on success"
+# A reader that stops early: no EPIPE stack on stderr.
+mkdir many
+i=0
+while [ $i -lt 3000 ]; do
+  echo "$i" >"many/f$i.py"
+  i=$((i + 1))
+done
+"$KS" digest many 2>"$WORK/err" | head -n 1 >/dev/null
+[ ! -s "$WORK/err" ] || { cat "$WORK/err" >&2; fail "digest | head -n 1 wrote to stderr"; }
+step "ok: digest | head -n 1 ends quietly"
+
+# A trusted publisher list made with the installed kernelseal alone (keys outside the folder),
+# read as a client would, then deciding for the example (a folder list; its state in $WORK).
+export KERNELSEAL_STATE_DIR="$WORK/state"
+expect 0 "a new publisher list" "$KS" publishers init list --keys "$WORK/keys"
+expect 0 "added" "$KS" publishers add list --repos 'kernelseal-examples/*' --policy relu/policy.json --note 'example CI'
+expect 0 "signed" "$KS" publishers sign list --keys "$WORK/keys"
+expect 0 "a client accepts this list" "$KS" publishers check list
+expect 0 "1 entry" "$KS" publishers show list --publishers-root list/metadata/1.root.json
+expect 0 'entry "kernelseal-examples/\*" (example CI)' "$KS" verify relu --repo kernelseal-examples/relu --publishers list \
+  --publishers-root list/metadata/1.root.json --offline --trusted-root relu/trusted_root.json
+expect 1 "has no entry for other-org/relu" "$KS" verify relu --repo other-org/relu --publishers list \
+  --publishers-root list/metadata/1.root.json --offline --trusted-root relu/trusted_root.json
+unset KERNELSEAL_STATE_DIR
 
 # 4. The library: default root (pinned, as verifyVariant uses it), ESM and CommonJS.
 cat >library-check.mjs <<'EOF'

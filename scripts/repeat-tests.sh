@@ -2,7 +2,10 @@
 # Runs test files N times in a row and stops at the first failure: how the signing tests
 # (which talk to the mock Sigstore services) are shown not to be flaky.
 # Usage: npm run test:repeat -- 20 __test__/cli-sign.test.ts __test__/verify-variant.test.ts
+# (paths from the project root; the Node.js is chosen as for every test: scripts/test-node.sh)
 set -eu
+cd "$(dirname "$0")/.."
+. scripts/test-node.sh
 count=${1:?usage: repeat-tests.sh COUNT FILE...}
 shift
 # A log of its own: several checkouts may repeat tests on one machine at once.

@@ -8,8 +8,7 @@
 set -eu
 cd "$(dirname "$0")/.."
 sh scripts/setup.sh
-PATH="$PWD/node_modules/.bin:$PATH"
-export PATH
+. scripts/test-node.sh
 
 echo "test-threads: RAYON_NUM_THREADS=16" >&2
 RAYON_NUM_THREADS=16 node scripts/cargo.mjs test -p kernelseal-engine --release --quiet

@@ -32,6 +32,30 @@ export { HubClient, HubError, type HubClientOptions, type HubErrorCode, type Hub
 /** The kernels lock file (kernels.lock): read, write, and make one from a Hub listing. */
 export { LockfileError, lockFromListing, readLockfile, writeLockfile, type KernelLock } from './kernels/hub/lockfile.js';
 
+// ── Trusted publisher lists (docs/publishers.md; README "Trusted publisher lists") ──────────
+/** Opens a list: verified through TUF from a pinned root, with the client's floor, refresh interval and offline rules; throws PublisherListError when it cannot be used. */
+export {
+  DEFAULT_REFRESH_INTERVAL_MS,
+  MAX_OFFLINE_AGE_MS,
+  openPublisherList,
+  type OpenPublisherListOptions,
+  type RoleState,
+  type VerifiedPublisherList,
+} from './kernels/publishers/open-list.js';
+/** The list's format (read strictly) and its decision rule for a repository and a verified signer; `{ publishers: { list, repoId } }` is the trust anchor that applies it. */
+export {
+  PUBLISHER_LIST_SCHEMA,
+  PublisherListError,
+  decidePublisher,
+  parsePublisherList,
+  type EntryMismatch,
+  type PublisherDecision,
+  type PublisherEntry,
+  type PublisherEntryRef,
+  type PublisherList,
+  type PublisherListErrorCode,
+} from './trust/publisher-list.js';
+
 // ── Models: OpenSSF Model Signing ───────────────────────────────────────────────────────────
 /** Signs a model (keyless, key or certificate) as model_signing does. */
 export { signModel, type SignModelOptions, type SignedModel } from './model/sign-model.js';
@@ -66,6 +90,17 @@ export {
   type VerifiedAttestation,
   type VerifyAttestationOptions,
 } from './attest/verify-attestation.js';
+/** Verifies a GitHub release attestation (gh release verify, verify-asset) and the release's assets. */
+export {
+  RELEASE_PREDICATE_TYPES,
+  verifyRelease,
+  type AssetCheck,
+  type ReleaseAsset,
+  type ReleaseSubject,
+  type ReleaseVerificationResult,
+  type VerifiedRelease,
+  type VerifyReleaseOptions,
+} from './attest/verify-release.js';
 /** An attestation file that cannot be used; `verifyAttestation` reports it as a failure. */
 export { AttestationFileError, type AttestationFormat } from './attest/attestation-file.js';
 /** A policy for attestations made in GitHub Actions (repository, workflow, ref). */
@@ -73,7 +108,7 @@ export { githubAttestationPolicy, type GitHubAttestationPolicyOptions } from './
 /** The npm registry's attestation keys, from its keys document. */
 export { NpmKeysError, parseNpmKeys, readNpmKeys, type NpmKey } from './attest/npm-keys.js';
 /** SLSA provenance predicate types, for `predicateTypes`. */
-export { SLSA_PROVENANCE_V02, SLSA_PROVENANCE_V1, type InTotoStatement } from './trust/predicate-policy.js';
+export { SLSA_PROVENANCE_V02, SLSA_PROVENANCE_V1 } from './trust/predicate-policy.js';
 /** attest() outside GitHub Actions: the environment provenance is read from is missing. */
 export { ProvenanceEnvironmentError } from './attest/github-provenance.js';
 
@@ -83,7 +118,7 @@ export { SigningError, signBytes, signEnvelope, type SignerOptions, type Signing
 /** The OIDC identity token for keyless signing: given, SIGSTORE_ID_TOKEN, or the CI's ambient one. */
 export { IdentityTokenError, resolveIdentityToken } from './sign/identity-token.js';
 /** DSSE: the in-toto payload type and the pre-authentication encoding a DSSE signature covers. */
-export { IN_TOTO_PAYLOAD_TYPE, preAuthEncoding } from './sigstore/dsse.js';
+export { IN_TOTO_PAYLOAD_TYPE } from './sigstore/dsse.js';
 
 // ── Verifying Sigstore bundles, and who is trusted ──────────────────────────────────────────
 /** Verifies a bundle over an artifact (or a DSSE bundle on its own) against exactly one trust anchor. */
@@ -92,19 +127,25 @@ export {
   verifyBundle,
   verifyEnvelopeBundle,
   type Artifact,
+  type PublisherTrust,
   type SignatureVerificationErrorCode,
   type Signer,
   type TrustAnchor,
+  type TrustedRoots,
 } from './sigstore/verify-bundle.js';
 /** Parses a Sigstore bundle (v0.1 to v0.3), strictly. */
 export { BundleError, parseBundle, type Bundle } from './sigstore/bundle.js';
-/** Trusted roots: the pinned public-good one, refreshed through TUF, or read from a file. */
+/** Trusted roots: public-good's and GitHub's own, pinned and refreshed through TUF, or read from a file (JSON or JSON Lines). */
 export {
   TrustedRootError,
+  defaultTrustedRoots,
+  githubTrustedRoot,
   parseTrustedRoot,
+  pinnedGitHubTrustedRoot,
   pinnedTrustedRoot,
   publicGoodTrustedRoot,
   readTrustedRoot,
+  readTrustedRoots,
   type RefreshOptions,
   type ResolvedTrustedRoot,
   type TrustedRoot,
@@ -119,8 +160,11 @@ export {
   identityPolicy,
   issuerPolicy,
   kernelsCommunityPolicy,
+  noIssuerPolicy,
+  serviceIdentityPolicy,
   subjectPolicy,
   type GitHubWorkflowOptions,
+  type InTotoStatement,
   type Policy,
 } from './trust/policy.js';
 /** A policy from its JSON form (a policy file): parse it, or read and parse the file. */

@@ -1,5 +1,6 @@
 import { execFileSync, spawnSync } from 'node:child_process';
-import { copyFileSync, mkdirSync, mkdtempSync, rmSync, symlinkSync, writeFileSync } from 'node:fs';
+import { copyFileSync, mkdirSync, mkdtempSync, renameSync, rmSync, symlinkSync, writeFileSync } from 'node:fs';
+import { createServer, type Server } from 'node:net';
 import { tmpdir } from 'node:os';
 import { dirname, join } from 'node:path';
 import { afterAll } from 'vitest';
@@ -59,6 +60,19 @@ export function copyCubin(dir: string, name = 'relu.cubin'): string {
 
 export function mkfifo(path: string): void {
   execFileSync('mkfifo', [path]);
+}
+
+/**
+ * A Unix socket listening at `path`. It is bound at a short name and renamed into place: a
+ * socket's path is limited (104 bytes on macOS, whose temporary folder alone takes about 50).
+ */
+export async function listenUnix(path: string): Promise<Server> {
+  const short = join(mkdtempSync('/tmp/ks-'), 's');
+  const server = createServer().listen(short);
+  await new Promise((resolve) => server.once('listening', resolve));
+  renameSync(short, path);
+  rmSync(dirname(short), { recursive: true });
+  return server;
 }
 
 /** Runs `node` with the given script text; returns exit status, signal and output. */

@@ -29,12 +29,17 @@ export interface Faults {
   redirect?: boolean;
   /** Extra names to put in every listing. */
   extraListed?: string[];
+  /**
+   * A busy Hub: the first `times` requests whose path contains `path` are answered `status`
+   * (429 or 503) with this `Retry-After`, if any.
+   */
+  busy?: { path: string; times: number; status: 429 | 503; retryAfter?: string };
 }
 
 export interface MockHub {
   url: string;
-  /** Every request: method, path, range and authorization headers. */
-  requests: Array<{ path: string; range?: string; authorization?: string }>;
+  /** Every request: method, path, range and authorization headers, and when it came (ms). */
+  requests: Array<{ path: string; range?: string; authorization?: string; at: number }>;
   faults: Faults;
   commitOf(repoId: string, ref: string): string;
   close(): Promise<void>;
@@ -64,7 +69,10 @@ function listFiles(dir: string): Map<string, Buffer> {
 
 const gitBlobId = (content: Buffer) => createHash('sha1').update(`blob ${content.length}\0`).update(content).digest('hex');
 
-export async function startMockHub(repos: MockRepo[], faults: Faults = {}): Promise<MockHub> {
+/** Answers a request before the kernel routes do (a publisher list: helpers/tuf-repo.ts); true when it answered. */
+export type MockRoute = (path: string, res: ServerResponse) => boolean;
+
+export async function startMockHub(repos: MockRepo[], faults: Faults = {}, routes: MockRoute[] = []): Promise<MockHub> {
   const commits = new Map<string, Commit>(); // `${repoId}@${ref or sha}` -> commit
   for (const repo of repos) {
     for (const [ref, dir] of Object.entries(repo.refs)) {
@@ -87,7 +95,13 @@ export async function startMockHub(repos: MockRepo[], faults: Faults = {}): Prom
 
   async function handle(req: IncomingMessage, res: ServerResponse) {
     const url = new URL(req.url!, `http://127.0.0.1:${port}`);
-    requests.push({ path: url.pathname, range: req.headers.range, authorization: req.headers.authorization });
+    requests.push({ path: url.pathname, range: req.headers.range, authorization: req.headers.authorization, at: performance.now() });
+    const busy = faults.busy;
+    if (busy && url.pathname.includes(busy.path) && busy.times > 0) {
+      busy.times -= 1;
+      return void res.writeHead(busy.status, busy.retryAfter === undefined ? {} : { 'Retry-After': busy.retryAfter }).end('busy');
+    }
+    if (routes.some((route) => route(url.pathname, res))) return;
     const api = /^\/api\/kernels\/([^/]+\/[^/]+)\/revision\/([^/]+)$/.exec(url.pathname);
     if (api) {
       const commit = commits.get(`${api[1]}@${decodeURIComponent(api[2]!)}`);

@@ -57,6 +57,24 @@ export function githubActionsClaims(repository: string, workflow = 'build.yaml',
   };
 }
 
+/** The environment of a GitHub-hosted job of `workflow` in `repository`, run for `ref` at `sha` (what provenance is read from). */
+export function githubActionsJobEnv(repository: string, workflow: string, ref: string, sha: string): Record<string, string> {
+  return {
+    GITHUB_ACTIONS: 'true',
+    GITHUB_SERVER_URL: 'https://github.com',
+    GITHUB_REPOSITORY: repository,
+    GITHUB_REPOSITORY_ID: '123456',
+    GITHUB_REPOSITORY_OWNER_ID: '7890',
+    GITHUB_WORKFLOW_REF: `${repository}/.github/workflows/${workflow}@${ref}`,
+    GITHUB_REF: ref,
+    GITHUB_SHA: sha,
+    GITHUB_EVENT_NAME: 'push',
+    GITHUB_RUN_ID: '42',
+    GITHUB_RUN_ATTEMPT: '1',
+    RUNNER_ENVIRONMENT: 'github-hosted',
+  };
+}
+
 type Handler = ReturnType<typeof mock.tsaHandler>;
 
 /**

@@ -1,7 +1,25 @@
+import { readFileSync } from 'node:fs';
 /** The runner's environment is not GitHub Actions, or lacks what provenance must say. */
 export class ProvenanceEnvironmentError extends Error {
   override readonly name = 'ProvenanceEnvironmentError';
   readonly code = 'PROVENANCE_ENVIRONMENT_MISSING' as const;
+}
+
+/**
+ * Which Sigstore instance a GitHub Actions job signs on, as actions/attest decides: public-good
+ * (its public Rekor log) only when the event payload says the repository is public; otherwise,
+ * private, internal, or unknown, GitHub's own instance, so that a private repository's names
+ * and commits never reach a public log.
+ */
+export function instanceForThisJob(env: NodeJS.ProcessEnv): 'public-good' | 'github' {
+  const path = env.GITHUB_EVENT_PATH;
+  if (!path) return 'github';
+  try {
+    const event = JSON.parse(readFileSync(path, 'utf8')) as { repository?: { visibility?: unknown } };
+    return event.repository?.visibility === 'public' ? 'public-good' : 'github';
+  } catch {
+    return 'github';
+  }
 }
 
 /** The build type GitHub's own build-provenance action records (actions/attest-build-provenance). */

@@ -3,7 +3,7 @@ import { readFileSync } from 'node:fs';
 import { createRequire } from 'node:module';
 import { readBounded } from '../fs/read-bounded.js';
 import { parseStrictJSON } from '../json/strict-json.js';
-import type { KeyValidity } from '../sigstore/verify-bundle.js';
+import type { KeyValidity } from '../sigstore/trust-anchor.js';
 
 /** The npm registry's keys document is unusable, or names no key we may use. */
 export class NpmKeysError extends Error {

@@ -1,10 +1,9 @@
 import { parseStrictJSON } from '../json/strict-json.js';
-import { provenanceFacts, SLSA_PROVENANCE_V1, type InTotoStatement, type ProvenanceFacts } from '../trust/predicate-policy.js';
-import type { Policy } from '../trust/policy.js';
+import { provenanceFacts, SLSA_PROVENANCE_V02, SLSA_PROVENANCE_V1, type ProvenanceFacts } from '../trust/predicate-policy.js';
+import type { InTotoStatement, Policy } from '../trust/policy.js';
 import { IN_TOTO_PAYLOAD_TYPE } from '../sigstore/dsse.js';
-import type { TrustedRoot } from '../sigstore/trusted-root.js';
 import { certificateIdentity } from '../trust/certificate-identity.js';
-import { SignatureVerificationError, leafCertificate, verifyBundle, type Artifact, type SignatureVerificationErrorCode, type Signer, type TrustAnchor } from '../sigstore/verify-bundle.js';
+import { SignatureVerificationError, leafCertificate, verifyBundle, type Artifact, type SignatureVerificationErrorCode, type Signer, type TrustAnchor, type TrustedRoots } from '../sigstore/verify-bundle.js';
 import { AttestationFileError, readAttestationFile, type AttestationFormat, type LoadedAttestation } from './attestation-file.js';
 import { pinnedNpmKeys, type NpmKey } from './npm-keys.js';
 import { publisherMismatch } from './pypi-publisher.js';
@@ -19,10 +18,11 @@ export interface VerifyAttestationOptions {
   artifact: Artifact;
   /** Attestation files: bundles, JSON Lines of bundles, PEP 740 objects, PyPI provenance, npm documents. */
   bundles: readonly string[];
-  trustedRoot: TrustedRoot;
+  /** One root, or several (public-good and GitHub's): each signature is checked against the one that issued its certificate. */
+  trustedRoot: TrustedRoots;
   /** Who may sign with a certificate. Without one, only npm registry attestations can verify. */
   policy?: Policy;
-  /** Predicate types accepted from certificate signers; default SLSA provenance v1. */
+  /** Predicate types accepted from certificate signers; default SLSA provenance v1 (and v0.2 in npm's attestations documents). */
   predicateTypes?: readonly string[];
   /** The npm registry's attestation keys; default the copy pinned in `@sigstore/tuf`. */
   npmKeys?: readonly NpmKey[];
@@ -52,6 +52,35 @@ export interface AttestationFailure {
   reason: string;
 }
 
+/**
+ * Reads every attestation of `files` and verifies each with `verify`: what verified, and each
+ * failure with its source (a file that cannot be read, an attestation whose check threw
+ * SignatureVerificationError). Anything else thrown is a bug and goes on up.
+ */
+export async function verifyEach<T>(files: readonly string[], verify: (attestation: LoadedAttestation) => T): Promise<{ verified: T[]; failures: AttestationFailure[] }> {
+  const verified: T[] = [];
+  const failures: AttestationFailure[] = [];
+  for (const file of files) {
+    let loaded: LoadedAttestation[];
+    try {
+      loaded = await readAttestationFile(file);
+    } catch (error) {
+      if (!(error instanceof AttestationFileError)) throw error;
+      failures.push({ source: file, code: error.code, reason: error.message });
+      continue;
+    }
+    for (const attestation of loaded) {
+      try {
+        verified.push(verify(attestation));
+      } catch (error) {
+        if (!(error instanceof SignatureVerificationError)) throw error;
+        failures.push({ source: attestation.source, code: error.code, reason: error.message });
+      }
+    }
+  }
+  return { verified, failures };
+}
+
 export interface AttestationVerificationResult {
   /** True only when every attestation verified and the policy was met by at least one. */
   ok: boolean;
@@ -72,26 +101,7 @@ export interface AttestationVerificationResult {
  */
 export async function verifyAttestation(options: VerifyAttestationOptions): Promise<AttestationVerificationResult> {
   if (options.bundles.length === 0) throw new TypeError('verifyAttestation needs at least one attestation file');
-  const verified: VerifiedAttestation[] = [];
-  const failures: AttestationFailure[] = [];
-  for (const file of options.bundles) {
-    let loaded: LoadedAttestation[];
-    try {
-      loaded = await readAttestationFile(file);
-    } catch (error) {
-      if (!(error instanceof AttestationFileError)) throw error;
-      failures.push({ source: file, code: error.code, reason: error.message });
-      continue;
-    }
-    for (const attestation of loaded) {
-      try {
-        verified.push(verifyOne(attestation, options));
-      } catch (error) {
-        if (!(error instanceof SignatureVerificationError)) throw error;
-        failures.push({ source: attestation.source, code: error.code, reason: error.message });
-      }
-    }
-  }
+  const { verified, failures } = await verifyEach(options.bundles, (attestation) => verifyOne(attestation, options));
   let reason: string | undefined;
   if (failures.length > 0) reason = `${failures.length} attestation${failures.length > 1 ? 's' : ''} did not verify`;
   else if (verified.length === 0) reason = 'no attestation';
@@ -126,7 +136,8 @@ function verifyOne(attestation: LoadedAttestation, options: VerifyAttestationOpt
     const policy = options.policy;
     if (!policy) return fail('POLICY_REQUIRED', 'signed with a certificate: say who is trusted (--owner, --repo, --signer-workflow, --certificate-identity or --policy)');
     const statement = 'statement' in parsed ? parsed.statement : undefined;
-    anchor = { policy: { description: policy.description, pinsIssuer: policy.pinsIssuer, check: (identity) => policy.check(identity, statement) } };
+    const { description, pinsIssuer, pinsSigner, unpinnedIssuers } = policy;
+    anchor = { policy: { description, pinsIssuer, pinsSigner, unpinnedIssuers, check: (identity) => policy.check(identity, statement) } };
     trustedBy = 'policy';
   }
   let signer: Signer;
@@ -151,7 +162,9 @@ function verifyOne(attestation: LoadedAttestation, options: VerifyAttestationOpt
       fail('PREDICATE_TYPE_ERROR', `an npm registry key signed a ${JSON.stringify(statement.predicateType)} statement; it signs only ${NPM_PUBLISH_PREDICATE}`);
     }
   } else {
-    const accepted = options.predicateTypes ?? [SLSA_PROVENANCE_V1];
+    // npm's documents carry SLSA v0.2 provenance for packages published before v1 (npm audit
+    // signatures accepts both there); elsewhere v1 unless asked.
+    const accepted = options.predicateTypes ?? (attestation.format === 'npm' ? [SLSA_PROVENANCE_V1, SLSA_PROVENANCE_V02] : [SLSA_PROVENANCE_V1]);
     if (!accepted.includes(statement.predicateType)) {
       fail('PREDICATE_TYPE_ERROR', `predicate type ${JSON.stringify(statement.predicateType)} is not one asked for (${accepted.join(', ')}); accept it with --predicate-type`);
     }

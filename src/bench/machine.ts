@@ -27,6 +27,16 @@ export interface BenchMachine {
 /** The environment variable value that hides the SHA extensions from OpenSSL (bit 29 of the second word). */
 export const MASK_SHA_EXTENSIONS = ':~0x20000000';
 
+/**
+ * JavaScript for the script of a fresh child process: its peak resident memory in MiB. VmHWM
+ * where /proc/self/status has it (Linux), since getrusage's maxrss of a forked child starts at
+ * its parent's; elsewhere maxrss, an upper bound.
+ */
+export const PEAK_RSS_MIB = `(() => {
+  try { return Number(/VmHWM:\\s+(\\d+)/.exec(process.getBuiltinModule('node:fs').readFileSync('/proc/self/status', 'utf8'))[1]) / 1024; }
+  catch { return process.resourceUsage().maxRSS / 1024; }
+})()`;
+
 export function describeMachine(sha2: string): BenchMachine {
   const flags = cpuFlags();
   const opensslCap = process.env.OPENSSL_ia32cap;

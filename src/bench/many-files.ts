@@ -4,6 +4,7 @@ import { join } from 'node:path';
 import { promisify } from 'node:util';
 import type { BenchSigner } from './bench-signer.js';
 import { ensureDataset, type Dataset } from './datasets.js';
+import { PEAK_RSS_MIB } from './machine.js';
 import { median } from './statistics.js';
 
 /** verifyVariant of a variant of many tiny files against hashing it alone, each in a fresh process (medians). */
@@ -44,7 +45,7 @@ export async function measureManyFiles(dataset: Dataset, dataDir: string, rounds
   return { dataset: dataset.name, files: dataset.files.length, hashMs, verifyMs, ratio: verifyMs / hashMs, hashPeakRssMiB: median(samples.hashRss), verifyPeakRssMiB: median(samples.verifyRss) };
 }
 
-/** One hashVariant or verifyVariant in a fresh process: its time and its peak RSS (VmHWM). */
+/** One hashVariant or verifyVariant in a fresh process: its time and its peak RSS. */
 async function inChild(what: 'hash' | 'verify', dir: string, publicKey: string): Promise<{ ms: number; rssMiB: number }> {
   const script = `
     const m = await import(${JSON.stringify(new URL('../index.js', import.meta.url).href)});
@@ -57,8 +58,7 @@ async function inChild(what: 'hash' | 'verify', dir: string, publicKey: string):
       if (result.status !== 'verified') throw new Error('bench: the signed variant did not verify: ' + result.status);
     } else await m.hashVariant('sha256', dir);
     const ms = performance.now() - started;
-    const hwm = /VmHWM:\\s+(\\d+)/.exec(readFileSync('/proc/self/status', 'utf8'));
-    console.log(JSON.stringify({ ms, rssMiB: hwm ? Number(hwm[1]) / 1024 : process.resourceUsage().maxRSS / 1024 }));`;
+    console.log(JSON.stringify({ ms, rssMiB: ${PEAK_RSS_MIB} }));`;
   const { stdout } = await promisify(execFile)(process.execPath, ['--input-type=module', '-e', script], { maxBuffer: 1024 * 1024 });
   return JSON.parse(stdout.trim()) as { ms: number; rssMiB: number };
 }

@@ -1,7 +1,7 @@
 import { execFileSync } from 'node:child_process';
 import { closeSync, openSync, readSync } from 'node:fs';
 import { join } from 'node:path';
-import { describeMachine, type BenchMachine } from './machine.js';
+import { describeMachine, PEAK_RSS_MIB, type BenchMachine } from './machine.js';
 import type { DigestAlgorithm } from '../digest/algorithm.js';
 import { createNativeBackend } from '../hashing/native/backend.js';
 import { pureBackend } from '../hashing/pure/backend.js';
@@ -163,10 +163,7 @@ function peakRssMiB(backend: 'native' | 'pure', dir: string): number {
     const m = await import(${JSON.stringify(new URL('../index.js', import.meta.url).href)});
     const backend = ${backend === 'native' ? 'm.createNativeBackend()' : 'm.pureBackend'};
     await backend.hashVariant('sha256', ${JSON.stringify(dir)});
-    // VmHWM, not getrusage's maxrss: a forked child starts with its parent's high-water mark.
-    const { readFileSync } = await import('node:fs');
-    const hwm = /VmHWM:\\s+(\\d+)/.exec(readFileSync('/proc/self/status', 'utf8'));
-    console.log(hwm ? Number(hwm[1]) / 1024 : process.resourceUsage().maxRSS / 1024);`;
+    console.log(${PEAK_RSS_MIB});`;
   return Number(execFileSync(process.execPath, ['--input-type=module', '-e', script], { encoding: 'utf8' }).trim());
 }
 

@@ -3,6 +3,8 @@ import { digestBackend } from '../hashing/select-backend.js';
 import { readBounded } from '../fs/read-bounded.js';
 import type { HashName } from '../sigstore/prehashed.js';
 import type { Artifact } from '../sigstore/verify-bundle.js';
+import type { HashProgress } from '../hashing/backend.js';
+import type { Checked } from './render-result.js';
 import { UsageError } from './usage.js';
 
 /** An artifact known only by its digest, as the sigstore-conformance protocol and gh spell it. */
@@ -13,23 +15,26 @@ const READ_WHOLE_LIMIT = 256 * 1024 * 1024;
 
 /**
  * The artifact operand: `sha256:<hex>` (or sha384:, sha512:), or a path read as bytes (up to
- * READ_WHOLE_LIMIT) or as its SHA-256, streamed by the digest engine. Both open it non-blocking
- * and refuse anything but a regular file, so a FIFO given as the artifact is refused, not
- * waited on; the stat below only picks the way.
+ * READ_WHOLE_LIMIT) or as its SHA-256, streamed by the digest engine (with `onProgress`). Both
+ * open it non-blocking and refuse anything but a regular file, so a FIFO given as the artifact
+ * is refused, not waited on; the stat below only picks the way. Also says what was read, for
+ * the ✅ line.
  */
-export async function readArtifact(subject: string): Promise<Artifact> {
+export async function readArtifact(subject: string, onProgress?: (progress: HashProgress) => void): Promise<{ artifact: Artifact; checked: Checked }> {
   if (DIGEST.test(subject)) {
     const [algorithm, hex] = subject.split(':') as [HashName, string];
-    return { digest: Buffer.from(hex, 'hex'), algorithm };
+    return { artifact: { digest: Buffer.from(hex, 'hex'), algorithm }, checked: { how: 'digest-given' } };
   }
   const cannotRead = (reason: string): never => {
     throw new UsageError(`cannot read the artifact ${subject}: ${reason}`);
   };
   const { size } = await stat(subject).catch((error: Error) => cannotRead(error.message));
+  const checked = { how: 'hashed', files: 1, bytes: size } as const;
   if (size > READ_WHOLE_LIMIT) {
-    return { digest: await digestBackend().hashFile(subject, 'sha256').catch((error: Error) => cannotRead(error.message)), algorithm: 'sha256' };
+    const digest = await digestBackend().hashFile(subject, 'sha256', { onProgress }).catch((error: Error) => cannotRead(error.message));
+    return { artifact: { digest, algorithm: 'sha256' }, checked };
   }
   const read = await readBounded(subject, READ_WHOLE_LIMIT);
   if (!('bytes' in read)) return cannotRead('error' in read ? read.error : 'no such file');
-  return { bytes: read.bytes };
+  return { artifact: { bytes: read.bytes }, checked };
 }

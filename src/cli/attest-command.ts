@@ -1,15 +1,14 @@
 import { readFile } from 'node:fs/promises';
 import { attest } from '../attest/attest.js';
-import { ProvenanceEnvironmentError } from '../attest/github-provenance.js';
+import { ProvenanceEnvironmentError, instanceForThisJob } from '../attest/github-provenance.js';
 import { parseStrictJSON } from '../json/strict-json.js';
 import { SigningError } from '../sign/sign-bytes.js';
 import { IdentityTokenError } from '../sign/identity-token.js';
 import { bundleSigner } from '../sigstore/verify-bundle.js';
 import { parseBundle } from '../sigstore/bundle.js';
-import { printable } from './format.js';
-import { describeSigner } from './render-result.js';
+import { OUTPUT_HELP, OUTPUT_OPTIONS, Output } from './output.js';
 import { SIGNER_OPTIONS, signerFrom } from './signer-options.js';
-import { EXIT_FAILURE, EXIT_OK, UsageError, parseCommandLine, type Command } from './usage.js';
+import { UsageError, parseCommandLine, type Command } from './usage.js';
 
 export const attestCommand: Command = {
   name: 'attest',
@@ -27,10 +26,15 @@ Outside GitHub Actions it refuses, naming the missing environment.
       --predicate-type URI          with --predicate: sign this predicate instead of provenance
       --predicate FILE              the predicate (JSON)
       --identity-token TOKEN        the OIDC token (default: SIGSTORE_ID_TOKEN, or GitHub's)
+      --sigstore public-good|github the instance (default, as actions/attest: public-good
+                                    when the event says the repository is public, else
+                                    GitHub's own, which logs nothing publicly)
       --signing-config FILE         a Sigstore signing_config.json (v0.2)
       --fulcio-url URL, --rekor-url URL, --rekor-version 1|2, --tsa-url URL
-                                    the Sigstore services (default: public-good)
-      --json                        print the result as JSON
+                                    the Sigstore services (default: the instance's)
+      --timeout DURATION            the longest wait on each service (30s)
+
+${OUTPUT_HELP}
 
 Examples:
   kernelseal attest dist/*.whl dist/*.tar.gz
@@ -42,37 +46,33 @@ Exit status: 0 signed and written, 1 not, 2 usage error.`,
     const { values, positionals } = parseCommandLine(args, {
       'identity-token': SIGNER_OPTIONS['identity-token'],
       'signing-config': SIGNER_OPTIONS['signing-config'],
+      sigstore: SIGNER_OPTIONS.sigstore,
       'fulcio-url': SIGNER_OPTIONS['fulcio-url'],
       'rekor-url': SIGNER_OPTIONS['rekor-url'],
       'rekor-version': SIGNER_OPTIONS['rekor-version'],
       'tsa-url': SIGNER_OPTIONS['tsa-url'],
+      timeout: SIGNER_OPTIONS.timeout,
       output: { type: 'string', short: 'o' },
       'predicate-type': { type: 'string' },
       predicate: { type: 'string' },
-      json: { type: 'boolean', default: false },
+      ...OUTPUT_OPTIONS,
     });
     if (positionals.length === 0) throw new UsageError('expected at least one artifact to attest');
     if ((values['predicate-type'] === undefined) !== (values.predicate === undefined)) throw new UsageError('--predicate-type and --predicate go together');
     const predicate = values.predicate === undefined ? undefined : { type: values['predicate-type']!, value: await readPredicate(values.predicate) };
-    const signer = await signerFrom(values);
+    // As actions/attest: public-good only for a repository the event says is public.
+    const signer = await signerFrom(values, instanceForThisJob(process.env));
     if (signer.method !== 'keyless') throw new UsageError('attestations are signed keylessly');
-    const report = (ok: boolean, detail: Record<string, unknown>, text: string) => {
-      process.stdout.write(values.json ? `${JSON.stringify({ ok, ...detail })}\n` : `${text}\n`);
-      return ok ? EXIT_OK : EXIT_FAILURE;
-    };
+    const output = new Output(this.name, values);
     try {
       const { statement, bundle, written } = await attest({ artifacts: positionals, signer, predicate, output: values.output });
       const who = bundleSigner(parseBundle(JSON.stringify(bundle)));
-      const subjects = statement.subject.map((s) => `${s.name} sha256:${s.digest.sha256}`);
-      return report(
-        true,
-        { predicateType: statement.predicateType, subjects: statement.subject, written, signer: who },
-        [`✅ attested ${statement.predicateType}`, ...subjects.map((s) => `   ${printable(s)}`), `   ${describeSigner(who)}`, ...written.map((w) => `   wrote ${printable(w)}`)].join('\n'),
-      );
+      output.add({ kind: 'attested', subject: positionals.join(' '), predicateType: statement.predicateType, subjects: statement.subject, signer: who, written });
     } catch (error) {
       if (!(error instanceof SigningError || error instanceof ProvenanceEnvironmentError || error instanceof IdentityTokenError)) throw error;
-      return report(false, { reason: error.message }, `❌ not attested: ${printable(error.message)}`);
+      output.add({ kind: 'not-attested', subject: positionals.join(' '), reason: error.message });
     }
+    return output.finish();
   },
 };
 

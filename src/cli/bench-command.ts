@@ -6,12 +6,13 @@ import { fileURLToPath } from 'node:url';
 import { isDigestAlgorithm, type DigestAlgorithm } from '../digest/algorithm.js';
 import { datasetSpecs } from '../bench/datasets.js';
 import { MASK_SHA_EXTENSIONS } from '../bench/machine.js';
-import { renderSvg, renderTable } from '../bench/report.js';
+import { renderSvg } from '../bench/report.js';
 import { runBench, type BenchReport } from '../bench/run-bench.js';
 
 /** What the bench measures by default: the kernels algorithms and BLAKE3 (blake2b on request). */
 const BENCH_ALGORITHMS: DigestAlgorithm[] = ['sha256', 'sha512', 'blake3'];
-import { EXIT_OK, UsageError, parseCommandLine, type Command } from './usage.js';
+import { OUTPUT_OPTIONS, Output } from './output.js';
+import { UsageError, parseCommandLine, type Command } from './usage.js';
 
 const DEFAULT_DATASETS = ['1x1GiB', '64x16MiB', '1000x64KiB', 'kernel-variant'];
 const DEFAULT_HUB = ['1x1GiB', '1000x64KiB'];
@@ -50,7 +51,8 @@ Options:
       --verify LIST       data sets verified against hashing alone
                           (default ${DEFAULT_VERIFY.join(',')}; "none" to skip)
       --cold              drop each data set from the page cache before every run
-      --json              print the report as JSON
+      --json              print the report as JSON (docs/output.schema.json: the
+                          report is each result's "report")
       --svg FILE          also write a bar chart
       --sha-modes on,masked
                           run the whole bench once per mode, each in a fresh process:
@@ -72,11 +74,11 @@ Examples:
       hub: { type: 'string', default: DEFAULT_HUB.join(',') },
       verify: { type: 'string', default: DEFAULT_VERIFY.join(',') },
       cold: { type: 'boolean', default: false },
-      json: { type: 'boolean', default: false },
+      ...OUTPUT_OPTIONS,
       svg: { type: 'string' },
       'sha-modes': { type: 'string' },
     });
-    if (values['sha-modes'] !== undefined) return benchEachShaMode(args, values['sha-modes'], values.json, values.svg);
+    if (values['sha-modes'] !== undefined) return benchEachShaMode(args, values['sha-modes'], new Output(this.name, values), values.svg);
     if (positionals.length > 0) throw new UsageError(`unexpected argument ${positionals[0]}`);
     const rounds = Number(values.rounds);
     if (!Number.isInteger(rounds) || rounds < 1) throw new UsageError('--rounds must be a positive integer');
@@ -106,9 +108,10 @@ Examples:
       cold: values.cold,
       log: (line) => process.stderr.write(`${line}\n`),
     });
-    process.stdout.write(values.json ? `${JSON.stringify(report, null, 2)}\n` : `${renderTable(report)}\n`);
     if (values.svg) writeFileSync(values.svg, renderSvg(report));
-    return EXIT_OK;
+    const output = new Output(this.name, values);
+    output.add({ kind: 'bench', subject: 'bench', report });
+    return output.finish();
   },
 };
 
@@ -116,11 +119,10 @@ Examples:
  * The bench once per SHA mode, each in a child process (OpenSSL reads OPENSSL_ia32cap when it
  * starts), reports printed one after the other.
  */
-async function benchEachShaMode(args: string[], modes: string, json: boolean, svg: string | undefined): Promise<number> {
+async function benchEachShaMode(args: string[], modes: string, output: Output, svg: string | undefined): Promise<number> {
   const list = modes.split(',');
   if (list.length === 0 || list.some((mode) => mode !== 'on' && mode !== 'masked')) throw new UsageError('--sha-modes takes on, masked or both (on,masked)');
   const rest = withoutOption(withoutOption(args, '--sha-modes'), '--svg').filter((arg) => arg !== '--json');
-  const reports: BenchReport[] = [];
   for (const mode of list) {
     const env = { ...process.env };
     if (mode === 'masked') env.OPENSSL_ia32cap = MASK_SHA_EXTENSIONS;
@@ -128,12 +130,11 @@ async function benchEachShaMode(args: string[], modes: string, json: boolean, sv
     const cli = fileURLToPath(new URL('../../bin/kernelseal.js', import.meta.url));
     const child = spawnSync(process.execPath, [cli, 'bench', ...rest, '--json'], { env, stdio: ['ignore', 'pipe', 'inherit'], maxBuffer: 64 * 1024 * 1024 });
     if (child.status !== 0) throw new Error(`the bench with SHA extensions ${mode} failed (exit ${child.status ?? child.signal})`);
-    const report = JSON.parse(child.stdout.toString('utf8')) as BenchReport;
-    reports.push(report);
+    const report = (JSON.parse(child.stdout.toString('utf8')) as { results: Array<{ report: BenchReport }> }).results[0]!.report;
     if (svg) writeFileSync(svg.replace(/(\.svg)?$/, `-${mode}.svg`), renderSvg(report));
+    output.add({ kind: 'bench', subject: `SHA extensions ${mode}`, report });
   }
-  process.stdout.write(json ? `${JSON.stringify(reports, null, 2)}\n` : `${reports.map(renderTable).join('\n\n')}\n`);
-  return EXIT_OK;
+  return output.finish();
 }
 
 /** `args` without `--name value` / `--name=value`. */

@@ -1,9 +1,11 @@
 import { getKernel } from '../kernels/hub/get-kernel.js';
 import { KernelRefusedError } from '../kernels/hub/load-outcome.js';
+import { isRepoId } from '../kernels/hub/hub-client.js';
 import { HUB_HELP, HUB_OPTIONS, hubOptionsFrom, label, withProgress } from './hub-options.js';
-import { describeSigner, renderResult } from './render-result.js';
-import { TRUST_HELP, TRUST_OPTIONS, trustAnchorFrom, trustedRootFrom } from './trust-options.js';
-import { EXIT_FAILURE, EXIT_OK, UsageError, parseCommandLine, type Command } from './usage.js';
+import { OUTPUT_HELP, OUTPUT_OPTIONS, Output } from './output.js';
+import { TRUST_ALIASES, TRUST_HELP, TRUST_OPTIONS, trustAnchorFrom, trustedRootFrom } from './trust-options.js';
+import { PUBLISHER_HELP, PUBLISHER_OPTIONS, publisherAnchorFrom } from './publisher-options.js';
+import { UsageError, parseCommandLine, type Command } from './usage.js';
 
 export const fetchCommand: Command = {
   name: 'fetch',
@@ -19,7 +21,9 @@ ${HUB_HELP}
 
 ${TRUST_HELP}
 
-      --json                        print the result as JSON
+${PUBLISHER_HELP.replace(/\n {6}--repo org\/name[^\n]*\n[^\n]*\n/, '\n')}
+
+${OUTPUT_HELP}
 
 Examples:
   kernelseal fetch kernels-community/relu --version 1 --backend cuda --backend-version 12.8
@@ -28,24 +32,24 @@ Examples:
 Exit status: 0 fetched and verified, 1 refused or failed, 2 usage error.`,
 
   async run(args) {
-    const { values, positionals } = parseCommandLine(args, { ...TRUST_OPTIONS, ...HUB_OPTIONS, json: { type: 'boolean', default: false } });
+    const { values, positionals } = parseCommandLine(args, { ...TRUST_OPTIONS, ...HUB_OPTIONS, publishers: PUBLISHER_OPTIONS.publishers, 'publishers-root': PUBLISHER_OPTIONS['publishers-root'], ...OUTPUT_OPTIONS }, TRUST_ALIASES);
     if (positionals.length !== 1) throw new UsageError('expected exactly one repository id');
     const repoId = positionals[0]!;
+    // Checked before anything else, the network included: `relu` alone names no repository.
+    if (!isRepoId(repoId)) throw new UsageError(`${JSON.stringify(repoId)} is not a repository id: write org/name (e.g. kernels-community/${/^[\w.-]+$/.test(repoId) ? repoId : 'relu'})`);
     const options = await hubOptionsFrom(repoId, values);
-    const anchor = await trustAnchorFrom(values, 'kernels-community');
+    // A list (flags or KERNELSEAL_PUBLISHERS) decides alone: never the default policy beside it.
+    const listed = await publisherAnchorFrom(values, repoId, (message) => process.stderr.write(`kernelseal: warning: ${message}\n`));
+    const anchor = listed ?? (await trustAnchorFrom(values, 'kernels-community'));
     const trustedRoot = await trustedRootFrom(values);
+    const output = new Output(this.name, values);
     try {
-      const kernel = await withProgress(repoId, (progress) => getKernel(repoId, { ...options, ...anchor, trustedRoot, ...progress }));
-      const status = kernel.verified ? `✅ ${label(kernel)}: kernel metadata is correctly signed\n   ${describeSigner(kernel.signer!)}` : `⚠️  ${label(kernel)}: NOT SIGNED, taken because of --allow-unsigned`;
-      process.stderr.write(`${status}${kernel.fromReceipt ? '\n   (files unchanged since last verified: not re-hashed)' : ''}\n`);
-      const json = { ...kernel, digest: kernel.digest && { algorithm: kernel.digest.algorithm, files: kernel.digest.files.size } };
-      process.stdout.write(values.json ? `${JSON.stringify(json, null, 2)}\n` : `${kernel.path}\n`);
-      return EXIT_OK;
+      const { value: kernel, checked } = await withProgress(repoId, output, (progress) => getKernel(repoId, { ...options, ...anchor, trustedRoot, ...progress }));
+      output.add({ kind: 'fetched', subject: label(kernel), kernel, checked: checked(kernel) });
     } catch (error) {
       if (!(error instanceof KernelRefusedError) || !error.result || !error.kernel) throw error;
-      process.stderr.write(`${renderResult({ ...error.result, path: label(error.kernel) })}\n`);
-      if (values.json) process.stdout.write(`${JSON.stringify({ repoId, ok: false, status: error.result.status, reason: error.message })}\n`);
-      return EXIT_FAILURE;
+      output.add({ kind: 'fetch-refused', subject: label(error.kernel), result: error.result, reason: error.message });
     }
+    return output.finish();
   },
 };

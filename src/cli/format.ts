@@ -32,3 +32,11 @@ export function printable(text: string): string {
     return code < 0x100 ? `\\x${code.toString(16).padStart(2, '0')}` : `\\u${code.toString(16).padStart(4, '0')}`;
   });
 }
+
+/**
+ * A message of several lines (every problem of a metadata.json, a signing refusal), each line
+ * made printable: its own line breaks stay, nothing else can move the cursor.
+ */
+export function printableLines(text: string): string {
+  return text.split('\n').map(printable).join('\n');
+}

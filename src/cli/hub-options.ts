@@ -1,11 +1,12 @@
 import type { GetKernelOptions } from '../kernels/hub/load-options.js';
 import type { FetchedKernel } from '../kernels/hub/load-outcome.js';
-import { isRepoId } from '../kernels/hub/hub-client.js';
 import { hubEndpoint, offlineFromEnv } from '../kernels/hub/hub-env.js';
 import { readLockfile } from '../kernels/hub/lockfile.js';
 import { thisMachine } from '../kernels/hub/this-machine.js';
 import type { VariantSelector } from '../kernels/variant-name.js';
 import { ProgressBar } from './progress-bar.js';
+import type { Checked } from './render-result.js';
+import type { HashProgress } from '../hashing/backend.js';
 import { UsageError, parseDuration } from './usage.js';
 
 /** The options of the commands that fetch from the Hub. */
@@ -39,20 +40,21 @@ export const HUB_HELP = `Which kernel:
       --repo-type kernel|model      the kind of Hub repository (default kernel)
 
 Where:
-      --cache-dir DIR               the cache (default HF_HUB_CACHE, ~/.cache/huggingface/hub)
+      --cache-dir DIR               the cache (default: KERNELS_CACHE as the kernels library
+                                    reads it, else HF_HUB_CACHE, ~/.cache/huggingface/hub)
       --allow-unsigned              take a variant that has no signature at all (loudly);
                                     a variant that fails verification is never taken
       --timeout DURATION            the longest wait for any answer from the Hub (30s; 90s, 2m)
 Environment: HF_ENDPOINT, HF_TOKEN (else the token 'hf auth login' saved in $HF_HOME/token),
-HF_HUB_CACHE (or HUGGINGFACE_HUB_CACHE), HF_HUB_OFFLINE=1|true|yes|on (the cache only, no
-network at all). When the Hub cannot be reached, a revision already in the cache is used
+KERNELS_CACHE (or HF_KERNELS_CACHE), HF_HUB_CACHE (or HUGGINGFACE_HUB_CACHE),
+HF_HUB_OFFLINE=1|true|yes|on (the cache only, no network at all),
+HF_HUB_DISABLE_PROGRESS_BARS=1 (no progress bars). When the Hub cannot be reached, a revision already in the cache is used
 (verified as always) with a warning.`;
 
 type HubValues = { [K in keyof typeof HUB_OPTIONS]?: string | boolean } & { offline?: boolean };
 
 /** getKernel options from the command line (the trust anchor and root are added by the caller). */
 export async function hubOptionsFrom(repoId: string, values: HubValues): Promise<GetKernelOptions> {
-  if (!isRepoId(repoId)) throw new UsageError(`not a repository id: ${JSON.stringify(repoId)} (expected <owner>/<name>)`);
   if (values.version !== undefined && values.revision !== undefined) throw new UsageError('--version and --revision exclude each other');
   const version = values.version === undefined ? undefined : Number(values.version);
   if (version !== undefined && (!Number.isInteger(version) || version < 0)) throw new UsageError('--version must be a whole number');
@@ -92,27 +94,42 @@ export async function hubOptionsFrom(repoId: string, values: HubValues): Promise
 
 /**
  * Runs a fetch with progress on a terminal (stderr, src/cli/progress-bar.ts): a line when the
- * Hub is slow to answer, then the download, then the hashing.
+ * Hub is slow to answer, then the download, then the hashing. Hands back what it ran, and how
+ * the files of a fetched kernel were checked: vouched for by a receipt, re-hashed (hashing
+ * progress was reported), or hashed as they downloaded.
  */
-export async function withProgress<T>(what: string, run: (progress: Pick<GetKernelOptions, 'onProgress' | 'onHashProgress'>) => Promise<T>): Promise<T> {
-  const download = new ProgressBar(`downloading ${what}`);
-  const hashing = new ProgressBar(`verifying ${what}`);
+export async function withProgress<T>(
+  what: string,
+  output: { quiet: boolean },
+  run: (progress: Pick<GetKernelOptions, 'onProgress' | 'onHashProgress'>) => Promise<T>,
+): Promise<{ value: T; checked: (kernel: FetchedKernel) => Checked | undefined }> {
+  const download = new ProgressBar(`downloading ${what}`, output);
+  const hashing = new ProgressBar(`verifying ${what}`, output);
   let heard = false;
+  let hashed: HashProgress | undefined;
   const waiting = setTimeout(() => {
-    if (!heard && process.stderr.isTTY) process.stderr.write(`kernelseal: waiting for the Hub (${hubEndpoint()})...\n`);
+    if (!heard && process.stderr.isTTY && !output.quiet) process.stderr.write(`kernelseal: waiting for the Hub (${hubEndpoint()})...\n`);
   }, 2000).unref();
   try {
-    return await run({
+    const value = await run({
       onProgress: (p) => {
         heard = true;
         download.update(p);
       },
       onHashProgress: (p) => {
         heard = true;
+        hashed = p;
         download.clear();
         hashing.update(p);
       },
     });
+    const checked = (kernel: FetchedKernel): Checked | undefined => {
+      const files = kernel.digest?.files.size;
+      if (!kernel.verified || files === undefined) return undefined;
+      if (kernel.fromReceipt) return { how: 'receipt', files };
+      return hashed ? { how: 'hashed', files, bytes: hashed.bytesDone } : { how: 'streamed', files };
+    };
+    return { value, checked };
   } finally {
     clearTimeout(waiting);
     download.clear();

@@ -4,7 +4,10 @@ import { attestCommand } from './attest-command.js';
 import { benchCommand } from './bench-command.js';
 import { digestCommand } from './digest-command.js';
 import { fetchCommand } from './fetch-command.js';
-import { printable } from './format.js';
+import { closest } from './closest.js';
+import { printable, printableLines } from './format.js';
+import { failCommand } from './output.js';
+import { publishersCommand } from './publishers-command.js';
 import { signBlobCommand } from './sign-blob-command.js';
 import { signCommand } from './sign-command.js';
 import { signModelCommand } from './sign-model-command.js';
@@ -12,13 +15,16 @@ import { verifyAttestationCommand } from './verify-attestation-command.js';
 import { verifyBundleCommand } from './verify-bundle-command.js';
 import { verifyCommand } from './verify-command.js';
 import { verifyModelCommand } from './verify-model-command.js';
-import { EXIT_FAILURE, EXIT_OK, EXIT_USAGE, UsageError, type Command } from './usage.js';
+import { verifyReleaseCommand } from './verify-release-command.js';
+import { EXIT_FAILURE, EXIT_OK, EXIT_USAGE, HelpRequested, UsageError, inUserSpelling, type Command } from './usage.js';
+import { DigestBackendChoiceError } from '../hashing/select-backend.js';
 
 
 const commands: Command[] = [
   verifyCommand,
   verifyBundleCommand,
   verifyAttestationCommand,
+  verifyReleaseCommand,
   fetchCommand,
   signCommand,
   signBlobCommand,
@@ -27,6 +33,7 @@ const commands: Command[] = [
   attestCommand,
   digestCommand,
   benchCommand,
+  publishersCommand,
 ];
 
 /** The names people already type for our commands: the kernels CLI's, cosign's. */
@@ -64,55 +71,46 @@ export async function main(argv: string[]): Promise<number> {
     return name === undefined ? EXIT_USAGE : EXIT_OK;
   }
   if (name === '-V' || name === '--version') {
-    process.stdout.write(`${versionText()}\n`);
-    return EXIT_OK;
+    try {
+      process.stdout.write(`${versionText()}\n`);
+      return EXIT_OK;
+    } catch (error) {
+      return failed('kernelseal', [], error);
+    }
   }
   const command = commands.find((candidate) => candidate.name === name) ?? ALIASES.get(name);
   if (!command) {
     const guess = closest(name, [...commands.map((candidate) => candidate.name), ...ALIASES.keys()]);
     const hint = guess ? `kernelseal: unknown command '${printable(name)}': did you mean '${guess}'?` : `kernelseal: unknown command '${printable(name)}'`;
     process.stderr.write(`${hint}\n\n${mainHelp()}\n`);
+    failCommand(name, args, EXIT_USAGE, { code: 'USAGE', message: hint.replace(/^kernelseal: /, '') });
     return EXIT_USAGE;
   }
-  // After `--` everything is an operand: a file named -h is a file.
-  const options = args.includes('--') ? args.slice(0, args.indexOf('--')) : args;
-  if (options.includes('-h') || options.includes('--help')) {
-    process.stdout.write(`${command.help}\n`);
-    return EXIT_OK;
-  }
   try {
+    // Help only when asked for as an option: the command parses its whole line first, so
+    // `--bundle -h` is a bundle named -h (or a usage error), never help and exit 0.
     return await command.run(args);
   } catch (error) {
-    if (error instanceof UsageError) {
-      process.stderr.write(`kernelseal ${command.name}: ${safeLines(error.message)}\nRun 'kernelseal ${command.name} --help' for usage.\n`);
-      return EXIT_USAGE;
+    if (error instanceof HelpRequested) {
+      process.stdout.write(`${command.help}\n`);
+      return EXIT_OK;
     }
-    process.stderr.write(`kernelseal ${command.name}: ${safeLines(error instanceof Error ? error.message : String(error))}\n`);
-    return EXIT_FAILURE;
+    return failed(command.name, args, error);
   }
 }
 
-/** A message's lines, each made safe for a terminal (names in it come from outside). */
-function safeLines(message: string): string {
-  return message.split('\n').map(printable).join('\n');
-}
-
-/** The candidate within two edits of `word` (a typo), if any. */
-function closest(word: string, candidates: string[]): string | undefined {
-  let best: { name: string; distance: number } | undefined;
-  for (const name of candidates) {
-    const distance = editDistance(word, name);
-    if (distance <= 2 && (!best || distance < best.distance)) best = { name, distance };
-  }
-  return best?.name;
-}
-
-function editDistance(a: string, b: string): number {
-  let previous = Array.from({ length: b.length + 1 }, (_, j) => j);
-  for (let i = 1; i <= a.length; i++) {
-    const row = [i];
-    for (let j = 1; j <= b.length; j++) row[j] = Math.min(previous[j]! + 1, row[j - 1]! + 1, previous[j - 1]! + (a[i - 1] === b[j - 1] ? 0 : 1));
-    previous = row;
-  }
-  return previous[b.length]!;
+/**
+ * Reports an error that stopped a command (on stderr, and with --json as JSON on stdout) and
+ * returns its exit code: 2 for a usage error (the command line, or an input it names that
+ * cannot be read, or the environment: a bad KERNELSEAL_DIGEST_BACKEND), 1 otherwise.
+ */
+function failed(name: string, args: string[], error: unknown): number {
+  const usage = error instanceof UsageError || error instanceof DigestBackendChoiceError;
+  const message = inUserSpelling(error instanceof Error ? error.message : String(error));
+  const code = usage ? EXIT_USAGE : EXIT_FAILURE;
+  const pointer = error instanceof UsageError ? `\nRun 'kernelseal ${name === 'kernelseal' ? '' : `${name} `}--help' for usage.` : '';
+  process.stderr.write(`${name === 'kernelseal' ? 'kernelseal' : `kernelseal ${name}`}: ${printableLines(message)}${pointer}\n`);
+  const errorCode = error instanceof UsageError ? 'USAGE' : typeof (error as { code?: unknown })?.code === 'string' ? (error as { code: string }).code : 'ERROR';
+  failCommand(name, args, code, { code: errorCode, message });
+  return code;
 }

@@ -1,11 +1,14 @@
 import type { HashProgress } from '../hashing/backend.js';
+import { envFlag } from '../kernels/hub/hub-env.js';
 import { formatBytes, formatRate } from './format.js';
 
 /** Shown only after this long, so quick runs print nothing extra. */
 const DELAY_MS = 300;
 
 /**
- * A one-line progress bar on stderr, drawn only when stderr is a terminal. `update` is cheap to
+ * A one-line progress bar on stderr, drawn only when stderr is a terminal, not in CI, not with
+ * --quiet and not when HF_HUB_DISABLE_PROGRESS_BARS is set (as huggingface_hub reads it). It
+ * moves the cursor and never colours (NO_COLOR has nothing to turn off). `update` is cheap to
  * call often; `clear` removes the line before the result is printed.
  */
 export class ProgressBar {
@@ -15,9 +18,10 @@ export class ProgressBar {
 
   constructor(
     private readonly label: string,
-    private readonly stream: NodeJS.WriteStream = process.stderr,
+    options: { quiet?: boolean } = {},
+    private readonly stream: Pick<NodeJS.WriteStream, 'isTTY' | 'columns' | 'write'> = process.stderr,
   ) {
-    this.enabled = stream.isTTY === true && !process.env.CI;
+    this.enabled = stream.isTTY === true && !process.env.CI && !options.quiet && !envFlag('HF_HUB_DISABLE_PROGRESS_BARS');
   }
 
   update(progress: HashProgress): void {

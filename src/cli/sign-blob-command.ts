@@ -2,9 +2,9 @@ import { readFile, stat } from 'node:fs/promises';
 import { writeFileAtomic } from '../fs/atomic-write.js';
 import { signBytes, signedBy } from '../sign/sign-bytes.js';
 import { serializeBundle } from '../kernels/sign-variant.js';
-import { describeSigner } from './render-result.js';
+import { OUTPUT_HELP, OUTPUT_OPTIONS, Output } from './output.js';
 import { SIGNER_HELP, SIGNER_OPTIONS, signerFrom } from './signer-options.js';
-import { EXIT_FAILURE, EXIT_OK, UsageError, parseCommandLine, type Command } from './usage.js';
+import { UsageError, parseCommandLine, type Command } from './usage.js';
 
 /** Artifacts are signed from memory; beyond this, sign a manifest of the files instead. */
 const MAX_BLOB_BYTES = 2 * 1024 * 1024 * 1024;
@@ -22,7 +22,7 @@ written atomically, and only once the signature exists.
 
 ${SIGNER_HELP}
 
-      --json                        print the result as JSON
+${OUTPUT_HELP}
 
 Examples:
   kernelseal sign-blob dist/relu-0.1.0-py3-none-any.whl
@@ -35,7 +35,7 @@ Exit status: 0 signed, 1 signing failed, 2 usage error.`,
     const { values, positionals } = parseCommandLine(args, {
       ...SIGNER_OPTIONS,
       bundle: { type: 'string', short: 'b' },
-      json: { type: 'boolean', default: false },
+      ...OUTPUT_OPTIONS,
     });
     if (positionals.length !== 1) throw new UsageError('expected exactly one file to sign');
     const file = positionals[0]!;
@@ -46,16 +46,14 @@ Exit status: 0 signed, 1 signing failed, 2 usage error.`,
     if (!info.isFile()) throw new UsageError(`${file} is not a regular file`);
     if (info.size > MAX_BLOB_BYTES) throw new UsageError(`${file} is larger than 2 GiB: sign a manifest of it instead (sign-model)`);
     const signer = await signerFrom(values);
+    const output = new Output(this.name, values);
     try {
       const bundle = await signBytes(await readFile(file), signer);
       await writeFileAtomic(out, serializeBundle(bundle));
-      const who = signedBy(bundle, signer);
-      process.stdout.write(values.json ? `${JSON.stringify({ artifact: file, ok: true, bundle: out, signer: who })}\n` : `✅ ${file}: signed\n   ${describeSigner(who)}\n   bundle: ${out}\n`);
-      return EXIT_OK;
+      output.add({ kind: 'signed-blob', subject: file, signer: signedBy(bundle, signer), bundle: out });
     } catch (error) {
-      const reason = error instanceof Error ? error.message : String(error);
-      process.stdout.write(values.json ? `${JSON.stringify({ artifact: file, ok: false, reason })}\n` : `❌ ${file}: not signed:\n${reason}\n`);
-      return EXIT_FAILURE;
+      output.add({ kind: 'not-signed', subject: file, reason: error instanceof Error ? error.message : String(error) });
     }
+    return output.finish();
   },
 };

@@ -1,10 +1,11 @@
 import { signedBy } from '../sign/sign-bytes.js';
 import { signVariant } from '../kernels/sign-variant.js';
-import { plural } from './format.js';
+import { ProvenanceEnvironmentError, githubActionsProvenance } from '../attest/github-provenance.js';
+import { refuseModelSigningMethod } from './model-signing-flags.js';
+import { OUTPUT_HELP, OUTPUT_OPTIONS, Output } from './output.js';
 import { ProgressBar } from './progress-bar.js';
-import { describeSigner } from './render-result.js';
 import { SIGNER_HELP, SIGNER_OPTIONS, signerFrom } from './signer-options.js';
-import { EXIT_FAILURE, EXIT_OK, UsageError, parseCommandLine, type Command } from './usage.js';
+import { UsageError, parseCommandLine, type Command } from './usage.js';
 import { expandKernel } from './variants.js';
 
 export const signCommand: Command = {
@@ -16,13 +17,19 @@ For each variant, what kernels-community does with cosign: hashes every file, wr
 digest into metadata.json, signs the raw bytes of that file and writes the Sigstore bundle
 (v0.3, a message signature logged as a hashedrekord) to metadata.json.sigstore. Both files are
 replaced atomically and only once the signature exists: a failure leaves the variant as it was.
-A kernel directory (one with build/) stands for all its variants.
+A kernel directory (one with build/) stands for all its variants. metadata.json is checked
+first exactly as 'kernelseal verify' will read it: every problem is listed, nothing is signed.
 
 ${SIGNER_HELP}
 
 Options:
   -a, --algorithm sha256|sha512     the digest written into metadata.json (default sha256)
-      --json                        print an array of results
+      --provenance                  in GitHub Actions, also sign SLSA provenance v1 of the
+                                    build (repository, commit, workflow, runner, run) whose
+                                    subject is metadata.json, written beside each variant:
+                                    build/<variant>.provenance.sigstore.json (keyless)
+
+${OUTPUT_HELP}
 
 Examples:
   # in GitHub Actions (permissions: id-token: write), every variant of a build:
@@ -34,10 +41,13 @@ Examples:
 Exit status: 0 every variant signed, 1 any failed, 2 usage error.`,
 
   async run(args) {
+    // `sign key MODEL --private_key K` is model_signing's command line, not a kernel's.
+    refuseModelSigningMethod(args, 'sign');
     const { values, positionals } = parseCommandLine(args, {
       ...SIGNER_OPTIONS,
       algorithm: { type: 'string', short: 'a', default: 'sha256' },
-      json: { type: 'boolean', default: false },
+      provenance: { type: 'boolean', default: false },
+      ...OUTPUT_OPTIONS,
     });
     if (positionals.length === 0) throw new UsageError('expected at least one variant directory');
     const algorithm = values.algorithm;
@@ -46,27 +56,31 @@ Exit status: 0 every variant signed, 1 any failed, 2 usage error.`,
     const refused = targets.filter((target) => 'refused' in target);
     if (refused.length > 0) throw new UsageError(refused.map((target) => `${target.path}: ${(target as { refused: string }).refused}`).join('\n'));
     const variants = targets.map((target) => target.path);
+    // Provenance is read from the GitHub Actions job before anything is hashed or signed.
+    const predicate = values.provenance ? provenanceOfThisJob() : undefined;
     const signer = await signerFrom(values);
-    const results: Array<Record<string, unknown>> = [];
+    if (predicate && signer.method !== 'keyless') throw new UsageError('--provenance is signed keylessly, by the identity of the run that built the variants: drop --key');
+    const output = new Output(this.name, values);
     for (const path of variants) {
-      const bar = new ProgressBar(`hashing ${path}`);
+      const bar = new ProgressBar(`hashing ${path}`, output);
       try {
-        const signed = await signVariant(path, { signer, algorithm, onProgress: (p) => bar.update(p) }).finally(() => bar.clear());
+        const signed = await signVariant(path, { signer, algorithm, ...(predicate ? { provenance: { predicate } } : {}), onProgress: (p) => bar.update(p) }).finally(() => bar.clear());
         const who = signedBy(signed.bundle, signer);
-        results.push({ path, ok: true, metadata: signed.metadataPath, bundle: signed.bundlePath, files: signed.digest.files.size, signer: who });
-        if (!values.json) {
-          process.stdout.write(
-            `✅ ${path}: signed the ${algorithm} digest of ${plural(signed.digest.files.size, 'file')}\n` +
-              `   ${describeSigner(who)}\n   bundle: ${signed.bundlePath}\n`,
-          );
-        }
+        output.add({ kind: 'signed-variant', subject: path, algorithm, files: signed.digest.files.size, signer: who, metadata: signed.metadataPath, bundle: signed.bundlePath, provenance: signed.provenance?.path });
       } catch (error) {
-        const reason = error instanceof Error ? error.message : String(error);
-        results.push({ path, ok: false, reason });
-        if (!values.json) process.stdout.write(`❌ ${path}: not signed:\n${reason}\n`);
+        output.add({ kind: 'not-signed', subject: path, reason: error instanceof Error ? error.message : String(error) });
       }
     }
-    if (values.json) process.stdout.write(`${JSON.stringify(results, null, 2)}\n`);
-    return results.every((result) => result.ok) ? EXIT_OK : EXIT_FAILURE;
+    return output.finish();
   },
 };
+
+/** The build provenance of this GitHub Actions job; outside one, a usage error naming what is missing. */
+function provenanceOfThisJob(): Record<string, unknown> {
+  try {
+    return githubActionsProvenance(process.env);
+  } catch (error) {
+    if (error instanceof ProvenanceEnvironmentError) throw new UsageError(`--provenance: ${error.message}`);
+    throw error;
+  }
+}

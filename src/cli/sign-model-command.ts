@@ -1,10 +1,11 @@
 import { DEFAULT_SHARD_SIZE, MODEL_HASH_TYPES, type ModelHashType } from '../model/manifest.js';
 import { signModel } from '../model/sign-model.js';
-import { formatBytes, plural } from './format.js';
+import { existsSync } from 'node:fs';
+import { OUTPUT_HELP, OUTPUT_OPTIONS, Output } from './output.js';
 import { ProgressBar } from './progress-bar.js';
-import { MODEL_SIGNING_FLAGS, checkMethod, splitMethod } from './model-signing-flags.js';
+import { MODEL_SIGNING_SIGN_FLAGS, checkMethod, splitMethod } from './model-signing-flags.js';
 import { SIGNER_HELP, SIGNER_OPTIONS, signerFrom } from './signer-options.js';
-import { EXIT_FAILURE, EXIT_OK, UsageError, parseCommandLine, type Command, renameFlags } from './usage.js';
+import { UsageError, parseCommandLine, type Command } from './usage.js';
 
 export const signModelCommand: Command = {
   name: 'sign-model',
@@ -31,8 +32,7 @@ Model:
                                     below it; repeat for more; recorded in the signature
       --no-ignore-git-paths         sign .git, .gitattributes, .github, .gitignore too
 
-Output:
-      --json                        print the result as JSON
+${OUTPUT_HELP}
 
 Examples:
   # in GitHub Actions (permissions: id-token: write):
@@ -42,24 +42,33 @@ Examples:
       --certificate-chain intermediate-ca.pem
   kernelseal verify-model ./llama --key signing-key.pub
 
-model_signing's spellings work too: its method word first (sigstore, key, certificate),
+model_signing's spellings work too: its method word first (sigstore, key, certificate; not
+pkcs11-key, pkcs11-certificate or ml-dsa),
 --private-key (= --key), --signing-certificate (= --certificate), and the underscore forms
-(--private_key, --certificate_chain, --identity_token, --ignore_paths, --allow_symlinks).
+(--private_key, --certificate_chain, --identity_token, --ignore_paths, --allow_symlinks);
+--trust-config (a client trust config: its signing config, = --signing-config) and
+--use-ambient-credentials (what kernelseal does unasked).
 
 Exit status: 0 signed, 1 not signed, 2 usage error.`,
 
   async run(args) {
-    const { values, positionals: given } = parseCommandLine(renameFlags(args, MODEL_SIGNING_FLAGS), {
-      ...SIGNER_OPTIONS,
-      signature: { type: 'string' },
-      hash: { type: 'string', default: 'sha256' },
-      shards: { type: 'boolean', default: false },
-      'shard-size': { type: 'string' },
-      'allow-symlinks': { type: 'boolean', default: false },
-      'ignore-paths': { type: 'string', multiple: true, default: [] },
-      'no-ignore-git-paths': { type: 'boolean', default: false },
-      json: { type: 'boolean', default: false },
-    });
+    const { values, positionals: given } = parseCommandLine(
+      args,
+      {
+        ...SIGNER_OPTIONS,
+        signature: { type: 'string' },
+        hash: { type: 'string', default: 'sha256' },
+        shards: { type: 'boolean', default: false },
+        'shard-size': { type: 'string' },
+        'allow-symlinks': { type: 'boolean', default: false },
+        'ignore-paths': { type: 'string', multiple: true, default: [] },
+        'no-ignore-git-paths': { type: 'boolean', default: false },
+        // model_signing's switch for CI credentials, which kernelseal uses unasked.
+        'use-ambient-credentials': { type: 'boolean', default: false },
+        ...OUTPUT_OPTIONS,
+      },
+      MODEL_SIGNING_SIGN_FLAGS,
+    );
     // model_signing's method word (`sign key MODEL`) may come first; it must fit the flags.
     const { method, positionals } = splitMethod(given);
     checkMethod(method, values, false);
@@ -70,9 +79,11 @@ Exit status: 0 signed, 1 not signed, 2 usage error.`,
       shardSize = Number(values['shard-size']);
       if (!/^[1-9][0-9]*$/.test(values['shard-size']) || !Number.isSafeInteger(shardSize)) throw new UsageError('--shard-size must be a positive whole number of bytes');
     }
-    const signer = await signerFrom(values);
     const model = positionals[0]!;
-    const bar = new ProgressBar(`hashing ${model}`);
+    if (!existsSync(model)) throw new UsageError(`${model}: no such model directory or file`);
+    const signer = await signerFrom(values);
+    const output = new Output(this.name, values);
+    const bar = new ProgressBar(`hashing ${model}`, output);
     try {
       const signed = await signModel(model, {
         signer,
@@ -84,18 +95,10 @@ Exit status: 0 signed, 1 not signed, 2 usage error.`,
         signature: values.signature,
         onProgress: (progress) => bar.update(progress),
       }).finally(() => bar.clear());
-      const { serialization, resources } = signed.manifest;
-      const count = plural(resources.length, serialization.method === 'shards' ? 'shard' : 'file');
-      if (values.json) {
-        process.stdout.write(`${JSON.stringify({ path: model, ok: true, signature: signed.signaturePath, serialization, resources: resources.length, bytes: signed.bytes }, null, 2)}\n`);
-      } else {
-        process.stdout.write(`✅ ${model}: signed ${count}, ${formatBytes(signed.bytes)} (${serialization.hashType}, ${serialization.method})\n   signature: ${signed.signaturePath}\n`);
-      }
-      return EXIT_OK;
+      output.add({ kind: 'signed-model', subject: model, signature: signed.signaturePath, manifest: signed.manifest, bytes: signed.bytes });
     } catch (error) {
-      const reason = error instanceof Error ? error.message : String(error);
-      process.stdout.write(values.json ? `${JSON.stringify({ path: model, ok: false, reason }, null, 2)}\n` : `❌ ${model}: not signed:\n${reason}\n`);
-      return EXIT_FAILURE;
+      output.add({ kind: 'not-signed', subject: model, reason: error instanceof Error ? error.message : String(error) });
     }
+    return output.finish();
   },
 };

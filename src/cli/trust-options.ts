@@ -1,12 +1,14 @@
 import { existsSync } from 'node:fs';
 import { readFile } from 'node:fs/promises';
 import { readTrustFile, type TrustFile } from '../trust/policy-file.js';
-import { NAMED_POLICIES, identityPolicy } from '../trust/policy.js';
+import { EXTENSION_NAMES, extensionOid } from '../trust/certificate-identity.js';
+import { NAMED_POLICIES, allOf, extensionPolicy, identityPolicy, requirePinned, serviceIdentityPolicy, type Policy } from '../trust/policy.js';
 import { exactly, matching } from '../trust/string-match.js';
 import { PolicyError } from '../trust/policy-error.js';
-import { TrustedRootError, publicGoodTrustedRoot, readTrustedRoot, type TrustedRoot } from '../sigstore/trusted-root.js';
+import { TrustedRootError, defaultTrustedRoots, publicGoodTrustedRoot, readTrustedRoot, readTrustedRoots, type TrustedRoot } from '../sigstore/trusted-root.js';
 import { checkTrustAnchor, mayWaiveTlog, type TrustAnchor } from '../sigstore/trust-anchor.js';
 import { offlineFromEnv } from '../kernels/hub/hub-env.js';
+import { fromGoRegexp } from './go-regexp.js';
 import { UsageError } from './usage.js';
 
 /** The options every verifying command shares: who is trusted, and the trusted root. */
@@ -16,22 +18,41 @@ export const TRUST_OPTIONS = {
   'certificate-identity-regexp': { type: 'string' },
   'certificate-oidc-issuer': { type: 'string' },
   'certificate-oidc-issuer-regexp': { type: 'string' },
+  'certificate-extension': { type: 'string', multiple: true },
   key: { type: 'string' },
   'certificate-chain': { type: 'string' },
   'insecure-ignore-tlog': { type: 'boolean', default: false },
   'trusted-root': { type: 'string' },
   offline: { type: 'boolean', default: false },
+  'new-bundle-format': { type: 'string', aloneIsTrue: true },
 } as const;
+
+/**
+ * The same options as gh attestation verify (and older cosign) spell them: either spelling
+ * may be given, and messages name the one typed.
+ */
+export const TRUST_ALIASES: Readonly<Record<string, string>> = {
+  'cert-identity': 'certificate-identity',
+  'cert-identity-regex': 'certificate-identity-regexp',
+  'cert-oidc-issuer': 'certificate-oidc-issuer',
+  'custom-trusted-root': 'trusted-root',
+};
 
 export const TRUST_HELP = `Who is trusted (one of):
       --policy NAME|FILE            a built-in policy (kernels-community) or a JSON
                                     policy file (see README: Policies)
       --certificate-identity ID     the signer's identity, exactly (e.g. a workflow URI)
       --certificate-identity-regexp RE
-                                    ... or a regular expression, always anchored (^...$)
+                                    ... or a regular expression, always anchored (^...$);
+                                    Go's (?i) and (?s) at its start work as in cosign
       --certificate-oidc-issuer URL the OIDC issuer, exactly (needed with an identity)
       --certificate-oidc-issuer-regexp RE
                                     ... or an anchored regular expression
+      --certificate-extension NAME=VALUE
+                                    also require a Fulcio extension, exactly (repeatable),
+                                    by name or OID: deploymentEnvironment=production,
+                                    sourceRepositoryRef=refs/heads/main, buildTrigger=push,
+                                    sourceRepositoryVisibility=private, ...
       --key PEM                     a public key file, for bundles signed with a managed key
       --certificate-chain PEM       the CA chain of your own PKI (issuer first, root last):
                                     certificates it issued are trusted, optionally only for
@@ -41,12 +62,19 @@ export const TRUST_HELP = `Who is trusted (one of):
                                     with --tlog-upload=false); one it has is still checked
 
 Trusted root:
-      --trusted-root FILE           a trusted_root.json (or client trust config) to use
-                                    instead of Sigstore's public-good instance
-      --offline                     never touch the network: use the public-good root
-                                    pinned in kernelseal instead of refreshing it via TUF
+      --trusted-root FILE           a trusted_root.json (or client trust config), or JSON
+                                    Lines of them (gh attestation trusted-root), to use
+                                    instead of Sigstore's public-good and GitHub's own
+                                    instances; each signature is checked against the root
+                                    whose CA issued its certificate
+      --offline                     never touch the network: use the roots pinned in
+                                    kernelseal instead of refreshing them via TUF
                                     (also: KERNELSEAL_OFFLINE or HF_HUB_OFFLINE set to
-                                    1, true, yes or on)`;
+                                    1, true, yes or on)
+      --new-bundle-format           accepted, as cosign spells it: the Sigstore bundle is the
+                                    only format kernelseal reads
+gh's spellings work too: --cert-identity, --cert-identity-regex, --cert-oidc-issuer,
+--custom-trusted-root.`;
 
 type TrustValues = {
   policy?: string;
@@ -54,11 +82,13 @@ type TrustValues = {
   'certificate-identity-regexp'?: string;
   'certificate-oidc-issuer'?: string;
   'certificate-oidc-issuer-regexp'?: string;
+  'certificate-extension'?: string[];
   key?: string;
   'certificate-chain'?: string;
   'insecure-ignore-tlog'?: boolean;
   'trusted-root'?: string;
   offline?: boolean;
+  'new-bundle-format'?: string;
 };
 
 /**
@@ -69,7 +99,21 @@ type TrustValues = {
  * CA only, as src/sigstore/trust-anchor.ts rules.
  */
 export async function trustAnchorFrom(values: TrustValues, defaultPolicy?: string): Promise<TrustAnchor> {
-  const anchor = await anchorFrom(values, defaultPolicy);
+  onlySigstoreBundles(values['new-bundle-format']);
+  const extensions = extensionPoliciesFrom(values);
+  let anchor = await anchorFrom(values, defaultPolicy);
+  if (extensions.length > 0) {
+    if (!('policy' in anchor)) throw new UsageError('--certificate-extension tests a Fulcio certificate: it goes with a policy or an identity, not --key or --certificate-chain');
+    anchor = { ...anchor, policy: allOf([anchor.policy, ...extensions]) };
+  }
+  // Whatever the flags made: the issuer pinned, and on a shared issuer the signer (policy.ts).
+  if ('policy' in anchor) {
+    try {
+      requirePinned(anchor.policy);
+    } catch (error) {
+      asUsageError(error);
+    }
+  }
   const insecureIgnoreTlog = values['insecure-ignore-tlog'] === true || anchor.insecureIgnoreTlog === true;
   if (insecureIgnoreTlog && !mayWaiveTlog(checkTrustAnchor(anchor))) {
     throw new UsageError('--insecure-ignore-tlog works only with --key or --certificate-chain: a policy or an identity trusts Fulcio (public-good) certificates, which are worth nothing without their transparency log entry');
@@ -99,12 +143,31 @@ async function anchorFrom(values: TrustValues, defaultPolicy: string | undefined
   }
   if (identity || issuer) {
     if (!identity) throw new UsageError('--certificate-oidc-issuer needs --certificate-identity (or --certificate-identity-regexp)');
+    // A GitHub service's SAN (release attestations) stands alone: its certificates name no issuer.
+    const service = issuer ? undefined : serviceIdentityPolicy(identity);
+    if (service) return { policy: service };
     if (!issuer) throw new UsageError('--certificate-identity needs --certificate-oidc-issuer (or --certificate-oidc-issuer-regexp)');
     return { policy: identityPolicy(identity, issuer) };
   }
   const name = values.policy ?? defaultPolicy;
   if (name === undefined) throw new UsageError('say who is trusted: --certificate-identity and --certificate-oidc-issuer, --policy, or --key');
   return policyNamed(name);
+}
+
+/**
+ * --certificate-extension NAME=VALUE: each a Fulcio extension the certificate must carry with
+ * exactly that value, by name (certificate-identity.ts) or OID. Never a policy on its own: it
+ * adds to one that pins the issuer.
+ */
+export function extensionPoliciesFrom(values: { 'certificate-extension'?: string[] }): Policy[] {
+  return (values['certificate-extension'] ?? []).map((flag) => {
+    const at = flag.indexOf('=');
+    const oid = at > 0 ? extensionOid(flag.slice(0, at)) : undefined;
+    if (oid === undefined) {
+      throw new UsageError(`--certificate-extension ${flag}: expected NAME=VALUE, NAME a Fulcio extension's OID or name (${EXTENSION_NAMES.join(', ')})`);
+    }
+    return extensionPolicy(oid, exactly(flag.slice(at + 1)));
+  });
 }
 
 /** A built-in policy, or a trust file: a policy, or a key or private CA (policy-file.ts). */
@@ -117,9 +180,20 @@ async function policyNamed(name: string): Promise<TrustFile> {
   return readTrustFile(name).catch(asUsageError);
 }
 
-/** A policy or trusted root the user named that cannot be used is a usage error (exit 2). */
-function asUsageError(error: unknown): never {
-  throw error instanceof PolicyError || error instanceof TrustedRootError ? new UsageError(error.message) : error;
+/** A policy or trusted root the user named that cannot be used is a usage error (exit 2), named by its flag. */
+function asUsageError(error: unknown, flag?: string): never {
+  if (!(error instanceof PolicyError || error instanceof TrustedRootError)) throw error;
+  throw new UsageError(flag === undefined ? error.message : `${flag} ${error.message}`);
+}
+
+/**
+ * cosign's --new-bundle-format (alone, or =true) names the only format kernelseal reads and
+ * writes; =false asks for cosign's legacy bundle, which it does not.
+ */
+export function onlySigstoreBundles(value: string | undefined): void {
+  if (value === undefined || value === 'true') return;
+  if (value === 'false') throw new UsageError("--new-bundle-format=false asks for cosign's legacy bundle format: kernelseal reads and writes only Sigstore bundles (v0.1 to v0.3)");
+  throw new UsageError(`--new-bundle-format must be true or false (got ${JSON.stringify(value)})`);
 }
 
 function exclusive(values: TrustValues, exact: 'certificate-identity' | 'certificate-oidc-issuer', regexp: `${typeof exact}-regexp`) {
@@ -127,7 +201,8 @@ function exclusive(values: TrustValues, exact: 'certificate-identity' | 'certifi
   if (values[exact] !== undefined) return exactly(values[exact]!);
   if (values[regexp] !== undefined) {
     try {
-      return matching(values[regexp]!);
+      const { source, flags } = fromGoRegexp(values[regexp]!, `--${regexp}`);
+      return matching(source, flags);
     } catch (error) {
       return asUsageError(error);
     }
@@ -135,9 +210,23 @@ function exclusive(values: TrustValues, exact: 'certificate-identity' | 'certifi
   return undefined;
 }
 
+/**
+ * The trusted roots of a verifying command: those --trusted-root names (one root, or JSON Lines
+ * of them as `gh attestation trusted-root` writes), else public-good's and GitHub's own, each
+ * refreshed through its TUF repository unless offline (warnings to stderr). A signature is
+ * checked against the one whose CA issued its certificate.
+ */
+export async function trustedRootsFrom(values: TrustValues): Promise<TrustedRoot[]> {
+  if (values['trusted-root'] !== undefined) return readTrustedRoots(values['trusted-root']).catch((error) => asUsageError(error, '--trusted-root'));
+  return defaultTrustedRoots({
+    offline: values.offline || offlineFromEnv(),
+    onWarning: (message) => process.stderr.write(`kernelseal: warning: ${message}\n`),
+  });
+}
+
 /** The trusted root: --trusted-root, else public-good (refreshed unless offline; warnings to stderr). */
 export async function trustedRootFrom(values: TrustValues): Promise<TrustedRoot> {
-  if (values['trusted-root'] !== undefined) return readTrustedRoot(values['trusted-root']).catch(asUsageError);
+  if (values['trusted-root'] !== undefined) return readTrustedRoot(values['trusted-root']).catch((error) => asUsageError(error, '--trusted-root'));
   const offline = values.offline || offlineFromEnv();
   const { trustedRoot } = await publicGoodTrustedRoot({
     offline,

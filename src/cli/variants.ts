@@ -6,6 +6,8 @@ import { UsageError } from './usage.js';
 /** A variant to verify, or an entry of a kernel's build/ that cannot be one (and fails). */
 export type VariantTarget = { path: string } | { path: string; refused: string };
 
+const PROVENANCE = /^(.+)\.provenance\.sigstore\.json$/;
+
 /**
  * The variants a path stands for. A kernel directory (with build/ and no metadata.json of its
  * own) stands for every entry of build/, in name order, as `cosign sign-blob` is run over each
@@ -37,10 +39,13 @@ export function expandKernel(path: string): VariantTarget[] {
   if (entries.length === 0) throw new UsageError(`${path}: build/ holds no variant directories`);
   return [
     ...outside,
-    ...entries.map((entry) => {
+    ...entries.flatMap((entry) => {
       const variant = join(path, 'build', entry.name);
-      if (entry.isDirectory()) return { path: variant };
-      return { path: variant, refused: `${describeKind(lstatSync(variant))} in build/, where only variant directories belong` };
+      if (entry.isDirectory()) return [{ path: variant }];
+      // A variant's provenance (variant-provenance.ts) sits beside it: part of that variant, not one of its own.
+      const of = PROVENANCE.exec(entry.name)?.[1];
+      if (entry.isFile() && of !== undefined && entries.some((e) => e.name === of && e.isDirectory())) return [];
+      return [{ path: variant, refused: `${describeKind(lstatSync(variant))} in build/, where only variant directories belong` }];
     }),
   ];
 }

@@ -1,13 +1,17 @@
+import { existsSync } from 'node:fs';
 import { githubAttestationPolicy } from '../attest/attestation-policy.js';
 import { NpmKeysError, readNpmKeys } from '../attest/npm-keys.js';
-import { verifyAttestation, type VerifiedAttestation } from '../attest/verify-attestation.js';
+import { verifyAttestation } from '../attest/verify-attestation.js';
 import { PolicyError } from '../trust/policy-error.js';
-import { allOf, githubReleasesPolicy, type Policy } from '../trust/policy.js';
+import { allOf, githubReleasesPolicy, requirePinned, serviceIdentityPolicy, type Policy } from '../trust/policy.js';
 import { SLSA_PROVENANCE_V02, SLSA_PROVENANCE_V1 } from '../trust/predicate-policy.js';
 import { exactly, matching } from '../trust/string-match.js';
 import { printable } from './format.js';
-import { TRUST_OPTIONS, trustAnchorFrom, trustedRootFrom } from './trust-options.js';
-import { EXIT_FAILURE, EXIT_OK, UsageError, parseCommandLine, type Command } from './usage.js';
+import { fromGoRegexp } from './go-regexp.js';
+import { OUTPUT_HELP, OUTPUT_OPTIONS, Output } from './output.js';
+import { ProgressBar } from './progress-bar.js';
+import { TRUST_ALIASES, TRUST_OPTIONS, extensionPoliciesFrom, trustAnchorFrom, trustedRootsFrom } from './trust-options.js';
+import { UsageError, parseCommandLine, type Command } from './usage.js';
 import { readArtifact } from './artifact-operand.js';
 
 export const verifyAttestationCommand: Command = {
@@ -23,20 +27,25 @@ objects and the npm registry's attestations documents.
 
   -b, --bundle FILE                 an attestation file (repeat for several)
 
-Who built it (as gh attestation verify):
-      --owner ORG                   a repository of this owner built it
-      --repo ORG/NAME               this repository built it
+Who built it (as gh attestation verify; GitHub names in any case, as GitHub compares them):
+  -o, --owner ORG                   a repository of this owner built it
+  -R, --repo ORG/NAME               this repository built it
       --signer-workflow ORG/NAME/.github/workflows/FILE
-                                    this workflow signed (a reusable workflow, say)
-      --signer-repo ORG/NAME        a workflow of this repository signed
+                                    this workflow signed (a reusable workflow, say;
+                                    with --owner or --repo: anyone may call it)
+      --signer-repo ORG/NAME        a workflow of this repository signed (idem)
       --source-ref REF              the git ref built (refs/tags/v1.2.0)
       --source-digest SHA           the commit built
+      --signer-digest SHA           the commit of the workflow that signed
       --deny-self-hosted-runners    only builds on GitHub-hosted runners
       --certificate-identity ID     the signer's SAN, exactly (instead of the flags above)
       --certificate-identity-regexp RE
                                     ... or an anchored regular expression
       --certificate-oidc-issuer URL the OIDC issuer (default: GitHub Actions')
       --certificate-oidc-issuer-regexp RE
+      --certificate-extension NAME=VALUE
+                                    also require a Fulcio extension (repeatable), by name
+                                    or OID: deploymentEnvironment=production, ...
       --policy NAME|FILE            a policy (also with predicate fields; see README:
                                     Policies); github-releases for GitHub release
                                     attestations; all that is given must hold
@@ -51,7 +60,10 @@ Trust:
       --npm-keys FILE               the npm registry's keys document (default: the copy
                                     pinned in @sigstore/tuf)
 
-      --json                        print the result as JSON
+${OUTPUT_HELP}
+
+gh's spellings work too: --cert-identity, --cert-identity-regex, --cert-oidc-issuer,
+--custom-trusted-root, -R, -o, --format json.
 
 Examples:
   kernelseal verify-attestation dist/pkg-1.0.tar.gz --bundle pkg-1.0.tar.gz.intoto.sigstore.json \\
@@ -60,50 +72,51 @@ Examples:
   kernelseal verify-attestation pkg.tar.gz --bundle pkg.tar.gz.publish.attestation --repo org/pkg \\
       --predicate-type https://docs.pypi.org/attestations/publish/v1
 
-Exit status: 0 all verified and the policy holds, 1 not, 2 usage error.`,
+Exit status: 0 all verified and the policy holds, 1 not, 2 usage error or a file named on
+the command line that cannot be read.`,
 
   async run(args) {
-    const { values, positionals } = parseCommandLine(args, {
-      policy: TRUST_OPTIONS.policy,
-      'certificate-identity': TRUST_OPTIONS['certificate-identity'],
-      'certificate-identity-regexp': TRUST_OPTIONS['certificate-identity-regexp'],
-      'certificate-oidc-issuer': TRUST_OPTIONS['certificate-oidc-issuer'],
-      'certificate-oidc-issuer-regexp': TRUST_OPTIONS['certificate-oidc-issuer-regexp'],
-      'trusted-root': TRUST_OPTIONS['trusted-root'],
-      offline: TRUST_OPTIONS.offline,
-      bundle: { type: 'string', short: 'b', multiple: true },
-      owner: { type: 'string' },
-      repo: { type: 'string' },
-      'signer-workflow': { type: 'string' },
-      'signer-repo': { type: 'string' },
-      'source-ref': { type: 'string' },
-      'source-digest': { type: 'string' },
-      'deny-self-hosted-runners': { type: 'boolean', default: false },
-      'predicate-type': { type: 'string', multiple: true },
-      'npm-keys': { type: 'string' },
-      json: { type: 'boolean', default: false },
-    });
+    const { values, positionals } = parseCommandLine(
+      args,
+      {
+        policy: TRUST_OPTIONS.policy,
+        'certificate-identity': TRUST_OPTIONS['certificate-identity'],
+        'certificate-identity-regexp': TRUST_OPTIONS['certificate-identity-regexp'],
+        'certificate-oidc-issuer': TRUST_OPTIONS['certificate-oidc-issuer'],
+        'certificate-oidc-issuer-regexp': TRUST_OPTIONS['certificate-oidc-issuer-regexp'],
+        'certificate-extension': TRUST_OPTIONS['certificate-extension'],
+        'trusted-root': TRUST_OPTIONS['trusted-root'],
+        offline: TRUST_OPTIONS.offline,
+        bundle: { type: 'string', short: 'b', multiple: true },
+        owner: { type: 'string', short: 'o' },
+        repo: { type: 'string', short: 'R' },
+        'signer-workflow': { type: 'string' },
+        'signer-repo': { type: 'string' },
+        'source-ref': { type: 'string' },
+        'source-digest': { type: 'string' },
+        'signer-digest': { type: 'string' },
+        'deny-self-hosted-runners': { type: 'boolean', default: false },
+        'predicate-type': { type: 'string', multiple: true },
+        'npm-keys': { type: 'string' },
+        ...OUTPUT_OPTIONS,
+      },
+      TRUST_ALIASES,
+    );
     const bundles = values.bundle ?? [];
     if (bundles.length === 0) throw new UsageError('--bundle is required (an attestation file)');
     if (positionals.length !== 1) throw new UsageError('expected exactly one artifact (a path, sha256:<hex> or sha512:<hex>)');
     const subject = positionals[0]!;
+    const missing = bundles.find((bundle) => !existsSync(bundle));
+    if (missing !== undefined) throw new UsageError(`--bundle ${missing}: no such file`);
     const policy = await policyFrom(values);
     const npmKeys = values['npm-keys'] === undefined ? undefined : await readNpmKeys(values['npm-keys']).catch(usage);
-    const trustedRoot = await trustedRootFrom(values);
-    const artifact = await readArtifact(subject);
+    const trustedRoot = await trustedRootsFrom(values);
+    const output = new Output(this.name, values);
+    const bar = new ProgressBar(`hashing ${printable(subject)}`, output);
+    const { artifact, checked } = await readArtifact(subject, (p) => bar.update(p)).finally(() => bar.clear());
     const result = await verifyAttestation({ artifact, bundles, trustedRoot, policy, predicateTypes: values['predicate-type'], npmKeys });
-    if (values.json) {
-      process.stdout.write(`${JSON.stringify({ artifact: subject, ...result })}\n`);
-    } else {
-      const lines = [
-        result.ok ? `✅ ${printable(subject)}: ${result.verified.length} attestation${result.verified.length > 1 ? 's' : ''} verified` : `❌ ${printable(subject)}: ${printable(result.reason ?? 'not verified')}`,
-        ...result.verified.map(describeAttestation),
-        ...result.failures.map((failure) => `   ✗ ${printable(failure.source)}: ${printable(failure.reason)}`),
-      ];
-      if (policy && result.ok) lines.push(`   policy: ${printable(policy.description)}`);
-      process.stdout.write(`${lines.join('\n')}\n`);
-    }
-    return result.ok ? EXIT_OK : EXIT_FAILURE;
+    output.add({ kind: 'attestations', subject, result, policy: policy?.description, checked: result.ok ? checked : undefined });
+    return output.finish();
   },
 };
 
@@ -115,11 +128,13 @@ type PolicyValues = {
   'signer-repo'?: string;
   'source-ref'?: string;
   'source-digest'?: string;
+  'signer-digest'?: string;
   'deny-self-hosted-runners'?: boolean;
   'certificate-identity'?: string;
   'certificate-identity-regexp'?: string;
   'certificate-oidc-issuer'?: string;
   'certificate-oidc-issuer-regexp'?: string;
+  'certificate-extension'?: string[];
 };
 
 /** --policy NAME|FILE: attestations are verified by identities, never by a trust file's key or CA. */
@@ -138,22 +153,31 @@ async function policyFrom(values: PolicyValues): Promise<Policy | undefined> {
   const pick = (exact: string | undefined, regexp: string | undefined, flag: string) => {
     if (exact !== undefined && regexp !== undefined) throw new UsageError(`--${flag} and --${flag}-regexp exclude each other`);
     try {
-      return exact !== undefined ? exactly(exact) : regexp !== undefined ? matching(regexp) : undefined;
+      if (regexp === undefined) return exact !== undefined ? exactly(exact) : undefined;
+      const { source, flags } = fromGoRegexp(regexp, `--${flag}-regexp`);
+      return matching(source, flags);
     } catch (error) {
       return usage(error);
     }
   };
   const identity = pick(values['certificate-identity'], values['certificate-identity-regexp'], 'certificate-identity');
   const issuer = pick(values['certificate-oidc-issuer'], values['certificate-oidc-issuer-regexp'], 'certificate-oidc-issuer');
-  let github: Policy | undefined;
+  // A GitHub service's SAN alone (release attestations): no issuer, and none may be named.
+  const service = identity && !issuer ? serviceIdentityPolicy(identity) : undefined;
+  const sourceFlags = (['owner', 'repo', 'signer-workflow', 'signer-repo', 'source-ref', 'source-digest', 'signer-digest'] as const).filter((flag) => values[flag] !== undefined);
+  if (service && sourceFlags.length > 0) {
+    throw new UsageError(`--certificate-identity ${values['certificate-identity']} is a GitHub service, whose certificates name no repository: --${sourceFlags[0]} cannot hold (verify a release with verify-release)`);
+  }
+  let github: Policy | undefined = service;
   try {
-    github = githubAttestationPolicy({
+    github ??= githubAttestationPolicy({
       owner: values.owner,
       repo: values.repo,
       signerWorkflow: values['signer-workflow'],
       signerRepo: values['signer-repo'],
       sourceRef: values['source-ref'],
       sourceDigest: values['source-digest'],
+      signerDigest: values['signer-digest'],
       denySelfHostedRunners: values['deny-self-hosted-runners'],
       identity,
       issuer,
@@ -167,28 +191,20 @@ async function policyFrom(values: PolicyValues): Promise<Policy | undefined> {
       : values.policy === 'github-releases'
         ? githubReleasesPolicy // a name for attestations only: no kernel is signed that way
         : await identityPolicyFile(values.policy);
+  const extensions = extensionPoliciesFrom(values);
   if (!github && !file) {
-    const stray = ['source-ref', 'source-digest', 'deny-self-hosted-runners', 'certificate-oidc-issuer', 'certificate-oidc-issuer-regexp'].filter(
+    const stray = ['certificate-extension', 'source-ref', 'source-digest', 'signer-digest', 'deny-self-hosted-runners', 'certificate-oidc-issuer', 'certificate-oidc-issuer-regexp'].filter(
       (flag) => values[flag as keyof PolicyValues] !== undefined && values[flag as keyof PolicyValues] !== false,
     );
     if (stray.length > 0) throw new UsageError(`--${stray[0]} needs a signer: --owner, --repo, --signer-workflow, --signer-repo, --certificate-identity or --policy`);
     return undefined;
   }
-  return github && file ? allOf([github, file]) : (github ?? file);
-}
-
-function describeAttestation(a: VerifiedAttestation): string {
-  const s = a.signer;
-  const who = a.trustedBy === 'npm-registry-key' ? `the npm registry (key ${a.registryKeyId})` : `${s.identity ?? '(no identity)'} (issuer ${s.issuer ?? 'none'})`;
-  const lines = [`   ✓ ${a.source}: ${a.predicateType}`, `     signed by ${who}${s.signedAt ? ` at ${s.signedAt}` : ''}${s.logIndex ? `, log index ${s.logIndex}` : ''}`];
-  const p = a.provenance;
-  const source = p.workflowRepository ?? s.sourceRepository;
-  const commit = p.sourceDigest ?? s.commit;
-  if (source) lines.push(`     source ${source}${commit ? ` @ ${commit}` : ''}${p.workflowRef ?? s.ref ? ` (${p.workflowRef ?? s.ref})` : ''}`);
-  if (p.workflowPath ?? s.workflow) lines.push(`     workflow ${p.workflowPath ?? s.workflow}`);
-  if (p.builderId) lines.push(`     builder ${p.builderId}${p.buildType ? `, build type ${p.buildType}` : ''}`);
-  if (p.invocationId) lines.push(`     run ${p.invocationId}`);
-  return lines.map(printable).join('\n');
+  const parts = [github, file, ...extensions].filter((p): p is Policy => p !== undefined);
+  try {
+    return requirePinned(parts.length === 1 ? parts[0]! : allOf(parts));
+  } catch (error) {
+    return usage(error);
+  }
 }
 
 /** A policy, key document or flag the user gave that cannot be used is a usage error (exit 2). */

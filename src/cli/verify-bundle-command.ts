@@ -3,11 +3,12 @@ import { BundleError, parseBundle } from '../sigstore/bundle.js';
 import { SignatureVerificationError, verifyBundle } from '../sigstore/verify-bundle.js';
 import { MAX_BUNDLE_BYTES } from '../kernels/verify-variant.js';
 import { DIGEST, readArtifact } from './artifact-operand.js';
-import { describeSigner } from './render-result.js';
-import { TRUST_HELP, TRUST_OPTIONS, trustAnchorFrom, trustedRootFrom } from './trust-options.js';
-import { EXIT_FAILURE, EXIT_OK, UsageError, parseCommandLine, type Command } from './usage.js';
-
-/** `sha256:<hex>` (the conformance protocol), also sha384 and sha512. */
+import { printable } from './format.js';
+import { OUTPUT_HELP, OUTPUT_OPTIONS, Output } from './output.js';
+import { ProgressBar } from './progress-bar.js';
+import type { BundleOutcome } from './render-result.js';
+import { TRUST_ALIASES, TRUST_HELP, TRUST_OPTIONS, trustAnchorFrom, trustedRootsFrom } from './trust-options.js';
+import { UsageError, parseCommandLine, type Command } from './usage.js';
 
 export const verifyBundleCommand: Command = {
   name: 'verify-bundle',
@@ -24,7 +25,7 @@ protocol. There is no default policy: say who is trusted.
 
 ${TRUST_HELP}
 
-      --json                        print the result as JSON
+${OUTPUT_HELP}
 
 Examples:
   kernelseal verify-bundle --bundle model.onnx.sigstore.json model.onnx \\
@@ -32,36 +33,46 @@ Examples:
       --certificate-oidc-issuer https://token.actions.githubusercontent.com
   kernelseal verify-bundle --bundle a.sigstore.json --key cosign.pub sha256:9f86d0...
 
-Exit status: 0 verified, 1 not verified, 2 usage error.`,
+Exit status: 0 verified, 1 not verified (or no bundle where sign-blob writes it), 2 usage
+error or a file named on the command line that cannot be read.`,
 
   async run(args) {
-    const { values, positionals } = parseCommandLine(args, {
-      ...TRUST_OPTIONS,
-      bundle: { type: 'string', short: 'b' },
-      json: { type: 'boolean', default: false },
-    });
+    const { values, positionals } = parseCommandLine(
+      args,
+      {
+        ...TRUST_OPTIONS,
+        bundle: { type: 'string', short: 'b' },
+        ...OUTPUT_OPTIONS,
+      },
+      TRUST_ALIASES,
+    );
     if (positionals.length !== 1) throw new UsageError('expected exactly one artifact (a path or sha256:<hex>)');
     const subject = positionals[0]!;
     // Where sign-blob writes it, by default: <artifact>.sigstore.json.
     if (values.bundle === undefined && DIGEST.test(subject)) throw new UsageError('--bundle is required for an artifact given by its digest');
     const bundlePath = values.bundle ?? `${subject}.sigstore.json`;
     const anchor = await trustAnchorFrom(values);
-    const trustedRoot = await trustedRootFrom(values);
-    const report = (ok: boolean, detail: Record<string, unknown>, line: string) => {
-      process.stdout.write(values.json ? `${JSON.stringify({ artifact: subject, ok, ...detail })}\n` : `${line}\n`);
-      return ok ? EXIT_OK : EXIT_FAILURE;
-    };
-    try {
-      const artifact = await readArtifact(subject);
-      // The bundle limit and FIFO-safe reader verify uses for metadata.json.sigstore.
-      const bundle = await readBounded(bundlePath, MAX_BUNDLE_BYTES);
-      if (!('bytes' in bundle)) throw new BundleError('error' in bundle ? bundle.error : `cannot read ${bundlePath}: no such file`);
-      const signer = verifyBundle(parseBundle(bundle.bytes), artifact, trustedRoot, anchor);
-      return report(true, { signer }, `✅ ${subject}: signature verified\n   ${describeSigner(signer)}`);
-    } catch (error) {
-      if (!(error instanceof SignatureVerificationError || error instanceof BundleError)) throw error;
-      const reason = error instanceof BundleError ? `invalid signature bundle: ${error.message}` : error.message;
-      return report(false, { reason }, `❌ ${subject}: ${reason}`);
+    const trustedRoot = await trustedRootsFrom(values);
+    const output = new Output(this.name, values);
+    const bar = new ProgressBar(`hashing ${printable(subject)}`, output);
+    const { artifact, checked } = await readArtifact(subject, (p) => bar.update(p)).finally(() => bar.clear());
+    // The bundle limit and FIFO-safe reader verify uses for metadata.json.sigstore.
+    const bundle = await readBounded(bundlePath, MAX_BUNDLE_BYTES);
+    let outcome: BundleOutcome;
+    if ('missing' in bundle) {
+      // A bundle named on the command line must be there; the default one is a signature not found.
+      if (values.bundle !== undefined) throw new UsageError(`--bundle ${bundlePath}: no such file`);
+      outcome = { status: 'signature-missing', reason: `signature not found: no ${bundlePath} (name the bundle with --bundle)` };
+    } else {
+      try {
+        if (!('bytes' in bundle)) throw new BundleError(bundle.error);
+        outcome = { status: 'verified', signer: verifyBundle(parseBundle(bundle.bytes), artifact, trustedRoot, anchor) };
+      } catch (error) {
+        if (!(error instanceof SignatureVerificationError || error instanceof BundleError)) throw error;
+        outcome = error instanceof BundleError ? { status: 'bundle-invalid', reason: `invalid signature bundle: ${error.message}` } : { status: 'signature-invalid', reason: error.message };
+      }
     }
+    output.add({ kind: 'bundle', subject, bundle: bundlePath, outcome, checked: outcome.status === 'verified' ? checked : undefined });
+    return output.finish();
   },
 };

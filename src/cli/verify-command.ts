@@ -4,12 +4,17 @@ import { KernelRefusedError } from '../kernels/hub/load-outcome.js';
 import { isRepoId } from '../kernels/hub/hub-client.js';
 import { verifyVariant } from '../kernels/verify-variant.js';
 import type { VerificationResult } from '../kernels/result.js';
+import type { HashProgress } from '../hashing/backend.js';
+import type { TrustAnchor } from '../sigstore/trust-anchor.js';
 import { HUB_HELP, HUB_OPTIONS, hubOptionsFrom, label, withProgress } from './hub-options.js';
 import { printable } from './format.js';
+import { OUTPUT_HELP, OUTPUT_OPTIONS, Output } from './output.js';
 import { ProgressBar } from './progress-bar.js';
-import { renderResult, resultToJSON } from './render-result.js';
-import { TRUST_HELP, TRUST_OPTIONS, trustAnchorFrom, trustedRootFrom } from './trust-options.js';
-import { EXIT_FAILURE, EXIT_OK, UsageError, parseCommandLine, type Command } from './usage.js';
+import type { Checked } from './render-result.js';
+import { TRUST_ALIASES, TRUST_HELP, TRUST_OPTIONS, trustAnchorFrom, trustedRootsFrom } from './trust-options.js';
+import { PUBLISHER_HELP, PUBLISHER_OPTIONS, publisherAnchorFrom, publisherListNamed } from './publisher-options.js';
+import { UsageError, parseCommandLine, type Command } from './usage.js';
+import { refuseModelSigningMethod } from './model-signing-flags.js';
 import { expandKernel, type VariantTarget } from './variants.js';
 
 /** `org/name@1` (a version) or `org/name@rev` (a revision): a kernel on the Hub. */
@@ -29,6 +34,7 @@ function hubOrLocal(positionals: string[], refFlag: boolean): Target[] {
     const positional = positionals[i]!;
     const remote = REMOTE.exec(positional);
     if (remote && !existsSync(positional)) {
+      if (!isRepoId(remote[1]!)) throw new UsageError(`${JSON.stringify(remote[1])} is not a repository id: write org/name`);
       targets.push({ remote: [remote[1]!, remote[2]!] });
     } else if (isRepoId(positional) && !existsSync(positional)) {
       const next = positionals[i + 1];
@@ -62,8 +68,16 @@ kernels-community).
 
 ${TRUST_HELP}
 
+${PUBLISHER_HELP}
+
 Kernels on the Hub:
       --all-variants                verify every variant under build/
+      --filter-unsigned             leave out variants with no signature, and
+      --filter-no-digest            variants whose metadata has no digest (older builds), as
+                                    'kernels verify-signature' does: named on stderr, never
+                                    counted; leaving out every variant is a failure. A
+                                    signature someone deleted is left out too: survey with
+                                    them, never decide what to load
 ${HUB_HELP.split('\n').slice(1).join('\n')}
 
 Python bytecode (*.pyc, __pycache__/): no digest covers it, and Python runs a planted
@@ -74,8 +88,17 @@ Python bytecode (*.pyc, __pycache__/): no digest covers it, and Python runs a pl
 A symlinked directory, a FIFO or device, or a directory named *.pyc always fails: the
 signed digest cannot cover it.
 
-Output:
-      --json                        print an array of results (status, signer, violations)
+Source and provenance:
+      --provenance                  also verify build/<variant>.provenance.sigstore.json
+                                    (sign --provenance): SLSA provenance of the build whose
+                                    subject is this metadata.json, signed by a signer the
+                                    same policy trusts
+      --allow-source-mismatch       where metadata.json states its source commit and the
+                                    signing certificate names another (1.3.6.1.4.1.57264.1.13),
+                                    warn instead of failing: for workflows that sign builds
+                                    another run made
+
+${OUTPUT_HELP}
 
 Examples:
   kernelseal verify build/torch210-cxx11-cu128-x86_64-linux
@@ -87,37 +110,71 @@ Examples:
       'https://github.com/my-org/my-kernel/\\.github/workflows/build\\.yaml@refs/heads/.*' \\
       --certificate-oidc-issuer https://token.actions.githubusercontent.com
   kernelseal verify build/torch-cpu --key signing-key.pub --offline
+  kernelseal verify build/torch210-cxx11-cu128-x86_64-linux --repo kernels-community/relu \\
+      --publishers hf://datasets/trust-org/kernel-publishers --publishers-root root.json
 
-Exit status: 0 every variant verified, 1 any did not, 2 usage error.`,
+model_signing's 'verify sigstore|key|certificate ...' is for models: see verify-model.
+
+Exit status: 0 every variant verified, 1 any did not, 2 usage error or a directory that is
+not there.`,
 
   async run(args) {
-    const { values, positionals } = parseCommandLine(args, {
-      ...TRUST_OPTIONS,
-      ...HUB_OPTIONS,
-      'all-variants': { type: 'boolean', default: false },
-      'remove-bytecode': { type: 'boolean', default: false },
-      'allow-bytecode': { type: 'boolean', default: false },
-      json: { type: 'boolean', default: false },
-    });
+    // `verify sigstore --identity ...` is model_signing's command line, not a kernel's.
+    refuseModelSigningMethod(args, 'verify');
+    const { values, positionals } = parseCommandLine(
+      args,
+      {
+        ...TRUST_OPTIONS,
+        ...HUB_OPTIONS,
+        ...PUBLISHER_OPTIONS,
+        'all-variants': { type: 'boolean', default: false },
+        'filter-unsigned': { type: 'boolean', default: false },
+        'filter-no-digest': { type: 'boolean', default: false },
+        'remove-bytecode': { type: 'boolean', default: false },
+        'allow-bytecode': { type: 'boolean', default: false },
+        provenance: { type: 'boolean', default: false },
+        'allow-source-mismatch': { type: 'boolean', default: false },
+        ...OUTPUT_OPTIONS,
+      },
+      TRUST_ALIASES,
+    );
     if (positionals.length === 0) throw new UsageError('expected at least one variant directory or repo-id@version');
     if (values['remove-bytecode'] && values['allow-bytecode']) throw new UsageError('--remove-bytecode and --allow-bytecode exclude each other');
     const bytecode = values['remove-bytecode'] ? 'remove' : values['allow-bytecode'] ? 'allow' : 'refuse';
     // Every argument is read before anything is verified: a usage error never comes half-way.
     const targets = hubOrLocal(positionals, values.version !== undefined || values.revision !== undefined);
-    const anchor = await trustAnchorFrom(values, 'kernels-community');
-    const trustedRoot = await trustedRootFrom(values);
-    const results: VerificationResult[] = [];
-    const report = (result: VerificationResult) => {
-      results.push(result);
-      if (!values.json) process.stdout.write(`${renderResult(result)}\n`);
-    };
+    const warn = (message: string) => process.stderr.write(`kernelseal: warning: ${message}\n`);
+    // A list decides for a repository: a kernel on the Hub is its own; local variants are --repo's.
+    const local = targets.some((target) => 'local' in target);
+    const firstRemote = targets.find((target): target is Extract<Target, { remote: unknown }> => 'remote' in target)?.remote[0];
+    if (!local && values.repo !== undefined && publisherListNamed(values)) throw new UsageError('--repo names the Hub repository of a local variant: a kernel on the Hub is decided for by its own name');
+    const listed = await publisherAnchorFrom(values, local ? values.repo : firstRemote, warn);
+    const anchor = listed ?? (await trustAnchorFrom(values, 'kernels-community'));
+    const anchorFor = (repoId: string): TrustAnchor => ('publishers' in anchor ? { publishers: { list: anchor.publishers.list, repoId } } : anchor);
+    const trustedRoots = await trustedRootsFrom(values);
+    const sourceChecks = { provenance: values.provenance, sourceMismatch: values['allow-source-mismatch'] ? ('warn' as const) : ('fail' as const) };
+    const output = new Output(this.name, values);
+    // As `kernels verify-signature` does: variants that predate signing can be left out on request.
+    const skipped = (result: VerificationResult) =>
+      values['filter-unsigned'] && result.status === 'signature-missing'
+        ? '--filter-unsigned'
+        : values['filter-no-digest'] && (result.status === 'digest-missing' || result.status === 'metadata-missing')
+          ? '--filter-no-digest'
+          : undefined;
+    const report = (result: VerificationResult, checked?: Checked) => output.add({ kind: 'variant', result, checked, skipped: skipped(result) });
     for (const target of targets) {
       if ('local' in target) {
         for (const variant of target.local) {
           if ('refused' in variant) report({ path: variant.path, status: 'variant-invalid', reason: variant.refused });
           else {
-            const bar = new ProgressBar(`verifying ${printable(variant.path)}`);
-            report(await verifyVariant(variant.path, { ...anchor, trustedRoot, bytecode, onProgress: (p) => bar.update(p) }).finally(() => bar.clear()));
+            const bar = new ProgressBar(`verifying ${printable(variant.path)}`, output);
+            let bytes = 0;
+            const onProgress = (p: HashProgress) => {
+              bytes = p.bytesDone;
+              bar.update(p);
+            };
+            const result = await verifyVariant(variant.path, { ...anchor, trustedRoot: trustedRoots, bytecode, ...sourceChecks, onProgress }).finally(() => bar.clear());
+            report(result, result.status === 'verified' ? { how: 'hashed', files: result.digest.files.size, bytes } : undefined);
           }
         }
         continue;
@@ -130,16 +187,17 @@ Exit status: 0 every variant verified, 1 any did not, 2 usage error.`,
       if (listed && variants.length === 0) report({ path: `${repoId}@${listed.revision}`, status: 'variant-invalid', reason: `no variant under build/ at ${listed.commit}: nothing to verify` });
       for (const variant of variants) {
         try {
-          const kernel = await withProgress(`${repoId} ${variant ?? ''}`.trim(), (progress) => getKernel(repoId, { ...options, variant, ...anchor, trustedRoot, ...progress }));
+          const { value: kernel, checked } = await withProgress(`${repoId} ${variant ?? ''}`.trim(), output, (progress) => getKernel(repoId, { ...options, variant, ...anchorFor(repoId), trustedRoot: trustedRoots[0], ...progress }));
           if (!kernel.verified) report({ path: label(kernel), status: 'signature-missing' });
-          else report({ path: label(kernel), status: 'verified', signer: kernel.signer!, metadata: kernel.metadata!, digest: kernel.digest! });
+          else report({ path: label(kernel), status: 'verified', signer: kernel.signer!, metadata: kernel.metadata!, digest: kernel.digest! }, checked(kernel));
         } catch (error) {
           if (!(error instanceof KernelRefusedError) || !error.result || !error.kernel) throw error;
           report({ ...error.result, path: label(error.kernel) });
         }
       }
     }
-    if (values.json) process.stdout.write(`${JSON.stringify(results.map(resultToJSON), null, 2)}\n`);
-    return results.length > 0 && results.every((result) => result.status === 'verified') ? EXIT_OK : EXIT_FAILURE;
+    const left = output.results.filter((result) => result.kind === 'variant' && result.skipped).length;
+    if (left > 0) output.note(`kernelseal verify: left out ${left === 1 ? '1 variant' : `${left} variants`} (${[values['filter-unsigned'] && '--filter-unsigned', values['filter-no-digest'] && '--filter-no-digest'].filter(Boolean).join(', ')})`);
+    return output.finish();
   },
 };

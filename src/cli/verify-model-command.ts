@@ -1,9 +1,10 @@
-import { verifyModel } from '../model/verify-model.js';
+import { existsSync, statSync } from 'node:fs';
+import { defaultSignaturePath, verifyModel } from '../model/verify-model.js';
+import { OUTPUT_HELP, OUTPUT_OPTIONS, Output } from './output.js';
 import { ProgressBar } from './progress-bar.js';
-import { modelResultToJSON, renderModelResult } from './render-result.js';
-import { TRUST_HELP, TRUST_OPTIONS, trustAnchorFrom, trustedRootFrom } from './trust-options.js';
-import { MODEL_SIGNING_FLAGS, checkMethod, splitMethod } from './model-signing-flags.js';
-import { EXIT_FAILURE, EXIT_OK, UsageError, parseCommandLine, renameFlags, type Command } from './usage.js';
+import { TRUST_ALIASES, TRUST_HELP, TRUST_OPTIONS, trustAnchorFrom, trustedRootsFrom } from './trust-options.js';
+import { MODEL_SIGNING_VERIFY_FLAGS, checkMethod, splitMethod } from './model-signing-flags.js';
+import { UsageError, parseCommandLine, type Command } from './usage.js';
 
 export const verifyModelCommand: Command = {
   name: 'verify-model',
@@ -29,18 +30,19 @@ ${TRUST_HELP.replace('Who is trusted (one of):', `Who is trusted (one of):
 
 Model:
       --signature FILE              the signature (default: <model-dir>/model.sig, or
-                                    <model-file>.sig)
+                                    <model-file>.sig; else ./model.sig, where model_signing
+                                    writes it by default)
       --ignore-paths PATH           leave out this path (from the model root), with what is
                                     below it; repeat for more
       --ignore-unsigned-files       check only the files the signature lists
       --no-ignore-git-paths         hash .git, .gitattributes, .github, .gitignore too
 
-Output:
-      --json                        print the result as JSON (status, signer, violations)
+${OUTPUT_HELP}
 
-model_signing's spellings work too: its method word first (sigstore, key, certificate),
---identity-provider (= --issuer), --public-key (= --key), --trust-config (= --trusted-root),
-and the underscore forms (--identity_provider, --certificate_chain, --ignore_paths, ...).
+model_signing's spellings work too: its method word first (sigstore, key, certificate; not
+ml-dsa or pkcs11), --identity-provider (= --issuer), --public-key (= --key), --trust-config
+(= --trusted-root), and the underscore forms (--identity_provider, --certificate_chain,
+--ignore_paths, ...).
 
 Examples:
   kernelseal verify-model key ./llama --signature model.sig --public-key signing-key.pub
@@ -50,43 +52,53 @@ Examples:
   kernelseal verify-model ./llama --certificate-chain ca-cert.pem --ignore-paths README.md
   kernelseal verify-model model.onnx --key signing-key.pub     # signature: model.onnx.sig
 
-Exit status: 0 verified, 1 not verified, 2 usage error.`,
+Exit status: 0 verified, 1 not verified (or no signature found), 2 usage error or a model
+or file named on the command line that cannot be read.`,
 
   async run(args) {
-    const { values, positionals: given } = parseCommandLine(renameFlags(args, MODEL_SIGNING_FLAGS), {
-      ...TRUST_OPTIONS,
-      identity: { type: 'string' },
-      issuer: { type: 'string' },
-      signature: { type: 'string' },
-      'ignore-paths': { type: 'string', multiple: true, default: [] },
-      'ignore-unsigned-files': { type: 'boolean', default: false },
-      'no-ignore-git-paths': { type: 'boolean', default: false },
-      json: { type: 'boolean', default: false },
-    });
+    const { values, positionals: given } = parseCommandLine(
+      args,
+      {
+        ...TRUST_OPTIONS,
+        signature: { type: 'string' },
+        'ignore-paths': { type: 'string', multiple: true, default: [] },
+        'ignore-unsigned-files': { type: 'boolean', default: false },
+        'no-ignore-git-paths': { type: 'boolean', default: false },
+        ...OUTPUT_OPTIONS,
+      },
+      { ...TRUST_ALIASES, ...MODEL_SIGNING_VERIFY_FLAGS },
+    );
     // model_signing's method word (`verify key MODEL`) may come first; it must fit the flags.
     const { method, positionals } = splitMethod(given);
     checkMethod(method, values, true);
     if (positionals.length !== 1) throw new UsageError('expected one model directory or file');
-    const trust = { ...values };
-    for (const [alias, name] of [['identity', 'certificate-identity'], ['issuer', 'certificate-oidc-issuer']] as const) {
-      if (values[alias] === undefined) continue;
-      if (values[name] !== undefined) throw new UsageError(`--${alias} and --${name} are the same option: give one`);
-      trust[name] = values[alias];
-    }
-    const anchor = await trustAnchorFrom(trust);
-    const trustedRoot = 'policy' in anchor ? await trustedRootFrom(values) : undefined;
     const model = positionals[0]!;
-    const bar = new ProgressBar(`hashing ${model}`);
+    if (!existsSync(model)) throw new UsageError(`${model}: no such model directory or file`);
+    if (values.signature !== undefined && !existsSync(values.signature)) throw new UsageError(`--signature ${values.signature}: no such file`);
+    const anchor = await trustAnchorFrom(values);
+    const trustedRoot = 'policy' in anchor ? await trustedRootsFrom(values) : undefined;
+    const output = new Output(this.name, values);
+    const bar = new ProgressBar(`hashing ${model}`, output);
     const result = await verifyModel(model, {
       ...anchor,
       trustedRoot,
-      signature: values.signature,
+      signature: values.signature ?? modelSigningDefault(model),
       ignorePaths: values['ignore-paths'],
       ignoreUnsignedFiles: values['ignore-unsigned-files'],
       ignoreGitPaths: !values['no-ignore-git-paths'],
       onProgress: (progress) => bar.update(progress),
     }).finally(() => bar.clear());
-    process.stdout.write(values.json ? `${JSON.stringify(modelResultToJSON(result), null, 2)}\n` : `${renderModelResult(result)}\n`);
-    return result.status === 'verified' ? EXIT_OK : EXIT_FAILURE;
+    output.add({ kind: 'model', result });
+    return output.finish();
   },
 };
+
+/**
+ * model_signing writes `model.sig` in the current directory unless told otherwise: used when the
+ * model has no signature of its own beside it (<model-dir>/model.sig, <model-file>.sig). It is
+ * held to the same checks: a signature of another model fails on its files.
+ */
+function modelSigningDefault(model: string): string | undefined {
+  const own = defaultSignaturePath(model, statSync(model).isDirectory());
+  return !existsSync(own) && existsSync('model.sig') ? 'model.sig' : undefined;
+}

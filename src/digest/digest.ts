@@ -1,5 +1,5 @@
 import { unsafePathReason } from '../fs/relative-path.js';
-import { DIGEST_LENGTH, isDigestAlgorithm, type DigestAlgorithm } from './algorithm.js';
+import { DIGEST_ALGORITHMS, DIGEST_LENGTH, isDigestAlgorithm, type DigestAlgorithm } from './algorithm.js';
 import { compareByteOrder } from './byte-order.js';
 import type { stringifyOrdered } from '../json/ordered-json.js';
 import {
@@ -45,7 +45,7 @@ export class Digest {
   }
 
   /**
-   * Reads a `digest` object: `algorithm` one of sha256, sha512, blake3 and `files` an object of
+   * Reads a `digest` object: `algorithm` one of DIGEST_ALGORITHMS and `files` an object of
    * path -> padded base64 of the right length. Throws a TypeError naming what is wrong.
    */
   static fromJSON(value: unknown): Digest {
@@ -54,7 +54,7 @@ export class Digest {
     }
     const { algorithm, files } = value as Record<string, unknown>;
     if (!isDigestAlgorithm(algorithm)) {
-      throw new TypeError(`digest.algorithm must be "sha256" or "sha512", not ${JSON.stringify(algorithm) ?? 'missing'}`);
+      throw new TypeError(`digest.algorithm must be one of ${DIGEST_ALGORITHMS.join(', ')}, not ${JSON.stringify(algorithm) ?? 'missing'}`);
     }
     if (typeof files !== 'object' || files === null || Array.isArray(files)) {
       throw new TypeError('digest.files must be an object of path -> base64 hash');
@@ -115,7 +115,7 @@ export class Digest {
    * meet this digest's keys one for one, so a single pass in step proves the same key set and
    * the same hashes; any difference (or another order) takes the full comparison, which also
    * names every violation. For 100,000 files, sorting and mapping the entries cost more than
-   * this pass (issue 16).
+   * this pass (README.md, Benchmarks: `verifyVariant` of 100,000 files).
    */
   violationsOfRaw(algorithm: DigestAlgorithm, paths: readonly string[], digests: Uint8Array): DigestViolation[] {
     const length = DIGEST_LENGTH[algorithm];

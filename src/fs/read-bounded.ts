@@ -45,3 +45,33 @@ async function readWhole(path: string, limit: number): Promise<Read> {
     await handle.close();
   }
 }
+
+/**
+ * The first `length` bytes of a file (fewer if it is shorter), refusing anything but a regular
+ * file; FIFO-safe as readBounded.
+ */
+export function readHead(path: string, length: number): Promise<{ bytes: Uint8Array } | { error: string }> {
+  return withFileSlot(async () => {
+    let handle;
+    try {
+      handle = await open(path, constants.O_RDONLY | constants.O_NONBLOCK);
+    } catch (error) {
+      return { error: `cannot read ${path}: ${(error as Error).message}` };
+    }
+    try {
+      if (!(await handle.stat()).isFile()) return { error: `${path} is not a regular file` };
+      const bytes = Buffer.alloc(length);
+      let total = 0;
+      while (total < length) {
+        const { bytesRead } = await handle.read(bytes, total, length - total, total);
+        if (bytesRead === 0) break;
+        total += bytesRead;
+      }
+      return { bytes: bytes.subarray(0, total) };
+    } catch (error) {
+      return { error: `cannot read ${path}: ${(error as Error).message}` };
+    } finally {
+      await handle.close();
+    }
+  });
+}

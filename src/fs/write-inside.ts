@@ -128,8 +128,8 @@ export async function openRegularInside(root: string, path: string): Promise<Fil
 /**
  * The folders under `root` that one load writes into, each made and checked once (a real
  * directory, reached from `root` through real directories only) and then held open until
- * `close` (issue 16: checking every folder of every path again, per file, with mkdir, lstat and
- * realpath, cost a first load of 1,000 small files three times its download).
+ * `close` (checking every folder of every path again, per file, with mkdir, lstat and realpath,
+ * cost a first load of 1,000 small files three times its download: README.md, Benchmarks).
  *
  * On Linux, `/proc/self/fd/<fd>/<name>` is `<name>` in the very directory the descriptor holds:
  * the kernel does not look that directory's path up again (an openat() for Node, which has

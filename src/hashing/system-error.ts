@@ -11,6 +11,9 @@ const MESSAGES: Record<string, string> = {
   ENFILE: 'Too many open files in system',
   ENAMETOOLONG: 'File name too long',
   ENXIO: 'No such device or address',
+  ENOSPC: 'No space left on device',
+  EFBIG: 'File too large',
+  EDQUOT: 'Disk quota exceeded',
 };
 
 /** The OS reason of a Node system error, without Node's "ENOENT: ..., open '/x'" wrapping. */

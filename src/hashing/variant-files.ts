@@ -9,13 +9,14 @@ import { walkTree } from './pure/walk.js';
  * bytecode): the walk's rules (crates/engine/src/walk.rs and its twin, pure/walk.ts), and its
  * error for a file that cannot be read.
  */
-export { ioError, walkVariant as listVariantFiles } from './pure/walk.js';
+export { ioError } from './pure/walk.js';
 
 /**
  * Walks the variant at `dir`. With `withCtime`, each entry's fingerprint carries its change time
  * (what receipts record), and the walk is the digest backend's (`backend`, else the selected one): the engine looks every file up
  * in one call, across its threads, where the TypeScript walk costs a stat call (and its garbage)
- * per file on the JavaScript thread (issue 16: a second load of a kernel is nearly only this walk).
+ * per file on the JavaScript thread (a second load of a kernel is nearly only this walk: README.md,
+ * Benchmarks, the second loads from a local Hub).
  */
 export function listVariantTree(dir: string, signal?: AbortSignal, withCtime = false, backend?: DigestBackend): Promise<VariantTree> {
   return withCtime ? (backend ?? digestBackend()).walkTree(dir, { signal }) : walkTree(dir, signal);

@@ -25,10 +25,26 @@ export interface KernelMetadata {
   digest?: Digest;
 }
 
-/** metadata.json is not JSON or violates the schema; `message` says where. */
+/**
+ * metadata.json is not JSON or violates the schema: `problems` lists every violation found (the
+ * message, one per line), so that a signer fixes them all in one go.
+ */
 export class MetadataError extends Error {
   override readonly name = 'MetadataError';
   readonly code = 'METADATA_INVALID' as const;
+  readonly problems: readonly string[];
+  constructor(problems: string | readonly string[], options?: ErrorOptions) {
+    // One line each, whatever they quote (a JSON parser's message quotes the input, line breaks
+    // and all): the message's lines are the problems, and none can pose as a line of output.
+    const list = (typeof problems === 'string' ? [problems] : problems).map(escapeLineBreaks);
+    super(list.join('\n'), options);
+    this.problems = list;
+  }
+}
+
+/** `text` on one line: a line break in it (from a file's name or content) is shown as `\n` or `\r`. */
+export function escapeLineBreaks(text: string): string {
+  return text.replace(/[\r\n]/g, (c) => (c === '\n' ? '\\n' : '\\r'));
 }
 
 const NAME = /^[a-z][-a-z0-9]*[a-z0-9]$/;
@@ -36,38 +52,65 @@ const NAME = /^[a-z][-a-z0-9]*[a-z0-9]$/;
 /**
  * Parses metadata.json by the schema of docs/design.md section 2. Unknown keys are ignored, as the
  * reference does; every known key must have its type. Only call this on bytes whose signature
- * has been verified.
+ * has been verified. Throws a MetadataError listing every violation.
  */
 export function parseMetadata(bytes: Uint8Array): KernelMetadata {
+  const { metadata, problems } = readMetadata(bytes);
+  if (!metadata) throw new MetadataError(problems);
+  return metadata;
+}
+
+/**
+ * Every reason verification would refuse this metadata.json (parseMetadata's rules: one home),
+ * without throwing: what `sign` checks before it signs. `withoutDigest` leaves the digest out of
+ * the check, for metadata whose digest is about to be replaced.
+ */
+export function metadataProblems(bytes: Uint8Array, options: { withoutDigest?: boolean } = {}): string[] {
+  return readMetadata(bytes, options).problems;
+}
+
+function readMetadata(bytes: Uint8Array, options: { withoutDigest?: boolean } = {}): { metadata?: KernelMetadata; problems: string[] } {
   let json: unknown;
   try {
     json = parseStrictJSON(bytes);
   } catch (error) {
-    throw new MetadataError((error as StrictJSONError).message, { cause: error });
+    return { problems: [escapeLineBreaks((error as StrictJSONError).message)] };
   }
-  const root = object(json, 'metadata');
-  const name = string(root.name, 'name');
-  if (!NAME.test(name)) throw new MetadataError(`name ${JSON.stringify(name)} does not match ${NAME.source}`);
-  const backend = object(root.backend, 'backend');
-  const type = string(backend.type, 'backend.type');
-  if (!(BACKEND_TYPES as readonly string[]).includes(type)) {
-    throw new MetadataError(`backend.type ${JSON.stringify(type)} is not one of ${BACKEND_TYPES.join(', ')}`);
-  }
-  const metadata: KernelMetadata = {
-    name,
-    id: string(root.id, 'id'),
-    version: unsigned(root.version, 'version'),
-    license: string(root.license, 'license'),
-    pythonDepends: strings(root['python-depends'], 'python-depends'),
-    backend: { type: type as BackendType, ...(backend.archs === undefined ? {} : { archs: strings(backend.archs, 'backend.archs') }) },
+  const problems: string[] = [];
+  const check = <T>(read: () => T): T | undefined => {
+    try {
+      return read();
+    } catch (error) {
+      if (!(error instanceof MetadataError)) throw error;
+      problems.push(...error.problems);
+      return undefined;
+    }
   };
-  if (root.upstream !== undefined) metadata.upstream = string(root.upstream, 'upstream');
-  if (root.source !== undefined) metadata.source = string(root.source, 'source');
-  if (root['kernels-minver'] !== undefined) metadata.kernelsMinver = string(root['kernels-minver'], 'kernels-minver');
+  const root = check(() => object(json, 'metadata'));
+  if (!root) return { problems };
+  const name = check(() => {
+    const value = string(root.name, 'name');
+    if (!NAME.test(value)) throw new MetadataError(`name ${JSON.stringify(value)} does not match ${NAME.source}`);
+    return value;
+  });
+  const backend = check(() => {
+    const value = object(root.backend, 'backend');
+    const type = string(value.type, 'backend.type');
+    if (!(BACKEND_TYPES as readonly string[]).includes(type)) throw new MetadataError(`backend.type ${JSON.stringify(type)} is not one of ${BACKEND_TYPES.join(', ')}`);
+    return { type: type as BackendType, ...(value.archs === undefined ? {} : { archs: strings(value.archs, 'backend.archs') }) };
+  });
+  const id = check(() => string(root.id, 'id'));
+  const version = check(() => unsigned(root.version, 'version'));
+  const license = check(() => string(root.license, 'license'));
+  const pythonDepends = check(() => strings(root['python-depends'], 'python-depends'));
+  const metadata = { name, id, version, license, pythonDepends, backend } as KernelMetadata;
+  if (root.upstream !== undefined) metadata.upstream = check(() => string(root.upstream, 'upstream'));
+  if (root.source !== undefined) metadata.source = check(() => string(root.source, 'source'));
+  if (root['kernels-minver'] !== undefined) metadata.kernelsMinver = check(() => string(root['kernels-minver'], 'kernels-minver'));
   if (root.provenance !== undefined) metadata.provenance = root.provenance;
-  if (root['kernel-depends'] !== undefined) metadata.kernelDepends = dependencies(root['kernel-depends']);
-  if (root.digest !== undefined) metadata.digest = digest(root.digest);
-  return metadata;
+  if (root['kernel-depends'] !== undefined) metadata.kernelDepends = check(() => dependencies(root['kernel-depends']));
+  if (root.digest !== undefined && !options.withoutDigest) metadata.digest = check(() => digest(root.digest));
+  return problems.length > 0 ? { problems } : { metadata, problems };
 }
 
 function digest(json: unknown): Digest {

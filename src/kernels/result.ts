@@ -3,6 +3,7 @@ import type { DigestViolation } from '../digest/violations.js';
 import type { KernelMetadata } from './metadata.js';
 import type { Signer } from '../sigstore/verify-bundle.js';
 import type { UnhashedEntry } from '../hashing/tree.js';
+import type { ProvenanceFacts } from '../trust/predicate-policy.js';
 
 /** What a verification did about Python bytecode it found, when asked to remove or allow it. */
 export interface BytecodeHandled {
@@ -13,7 +14,17 @@ export interface BytecodeHandled {
 
 /** The outcome of verifying one variant: one kind per step of docs/design.md section 5. */
 export type VerificationResult = { path: string } & (
-  | { status: 'verified'; signer: Signer; metadata: KernelMetadata; digest: Digest; bytecode?: BytecodeHandled }
+  | {
+      status: 'verified';
+      signer: Signer;
+      metadata: KernelMetadata;
+      digest: Digest;
+      bytecode?: BytecodeHandled;
+      /** The stated source disagrees with the signer's, and the caller chose a warning (sourceMismatch: 'warn'). */
+      sourceMismatch?: string;
+      /** The variant's SLSA provenance, when asked for (`provenance: true`): who signed it, what it says. */
+      provenance?: { path: string; signer: Signer; facts: ProvenanceFacts };
+    }
   /** 0. an entry of a kernel's build/ that is not a variant directory (a symlink, a file) */
   | { status: 'variant-invalid'; reason: string }
   /** 1. no metadata.json.sigstore */
@@ -26,6 +37,10 @@ export type VerificationResult = { path: string } & (
   | { status: 'signature-invalid'; reason: string }
   /** 5. signed metadata that is not JSON or violates the schema (or, at step 3, is too large to read) */
   | { status: 'metadata-invalid'; reason: string }
+  /** 5b. the source metadata.json states is not the source the signing certificate names (src/kernels/source-provenance.ts) */
+  | { status: 'source-mismatch'; reason: string; signer: Signer }
+  /** 5c. asked for provenance (`provenance: true`), and it is missing or does not verify */
+  | { status: 'provenance-invalid'; reason: string }
   /** 6. signed metadata without a digest */
   | { status: 'digest-missing' }
   /** 7. files on disk differ from the signed digest */
@@ -34,6 +49,8 @@ export type VerificationResult = { path: string } & (
   | { status: 'hash-failed'; reason: string }
   /** 7. entries no digest can cover: a symlinked directory, a FIFO or device, a directory named *.pyc */
   | { status: 'entry-refused'; entries: UnhashedEntry[] }
+  /** 7. the signed shared objects are built for another CPU architecture or system than the variant's name says */
+  | { status: 'platform-mismatch'; reason: string }
   /** 8. Python bytecode, which Python would run instead of the signed sources (docs/design.md section 3) */
   | { status: 'bytecode-present'; paths: string[] }
 );

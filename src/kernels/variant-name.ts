@@ -52,6 +52,56 @@ export function parseVariantName(name: string): VariantName | undefined {
   return { ...variant, arch, os };
 }
 
+/**
+ * The CUDA versions that can build for each GPU architecture (compute capability): the first,
+ * and the last where a later one dropped it (CUDA 12.0 dropped 3.x, 13.0 dropped 5.x to 7.2 and
+ * renamed 10.1 to 11.0). From NVIDIA's CUDA release notes; an architecture not listed here
+ * (newer than this table, or written otherwise) tells nothing.
+ */
+const CUDA_ARCHES: Record<string, [since: string, until?: string]> = {
+  '3.5': ['5.0', '11.8'],
+  '3.7': ['5.0', '11.8'],
+  ...Object.fromEntries(['5.0', '5.2', '5.3', '6.0', '6.1', '6.2', '7.0', '7.2'].map((arch) => [arch, ['6.0', '12.9']])),
+  '7.5': ['10.0'],
+  '8.0': ['11.0'],
+  '8.6': ['11.1'],
+  '8.7': ['11.4'],
+  '8.9': ['11.8'],
+  '9.0': ['11.8'],
+  '10.0': ['12.8'],
+  '10.1': ['12.8', '12.9'],
+  '10.3': ['12.9'],
+  '11.0': ['13.0'],
+  '12.0': ['12.8'],
+  '12.1': ['12.9'],
+};
+
+/**
+ * Why the signed metadata is not for the variant `name` says, or undefined: each part of the name
+ * the metadata also states must agree (docs/design.md section 2 states the backend, and for a GPU
+ * backend the architectures built for). The backend: a CPU build under a CUDA name fails. Its
+ * version: a CUDA 11.8 name over a build for architecture 10.0 (which only CUDA 12.8 and later
+ * can build) fails. The torch version, C++ ABI, CPU architecture and system are not in the
+ * metadata; the compiled files state the last two (build-target.ts).
+ */
+export function metadataMismatch(variant: VariantName, backend: { type: string; archs?: readonly string[] }): string | undefined {
+  const named = variant.backend;
+  const signed = backend.type === 'cann' ? 'npu' : backend.type;
+  if (named === 'universal') return undefined;
+  if (named !== signed) return `the directory is named as a ${named} variant, but the signed metadata is for backend ${backend.type}`;
+  if (named !== 'cuda' || variant.backendVersion === undefined) return undefined;
+  for (const arch of backend.archs ?? []) {
+    const range = CUDA_ARCHES[/^(\d+\.\d+)[af]?(?:\+PTX)?$/.exec(arch)?.[1] ?? ''];
+    if (range === undefined) continue;
+    const [since, until] = range;
+    if (compareVersions(variant.backendVersion, since) < 0 || (until !== undefined && compareVersions(variant.backendVersion, until) > 0)) {
+      const versions = until === undefined ? `CUDA ${since} and later` : `CUDA ${since} to ${until}`;
+      return `the directory is named as a CUDA ${variant.backendVersion} variant, but the signed metadata is for GPU architecture ${arch}, which only ${versions} can build for`;
+    }
+  }
+  return undefined;
+}
+
 /** What a caller asks for; every field given must match. */
 export interface VariantSelector {
   backend?: string;

@@ -1,25 +1,30 @@
 import { constants } from 'node:fs';
-import { mkdir, mkdtemp, open, rm, writeFile } from 'node:fs/promises';
+import { mkdir, mkdtemp, open, rm, type FileHandle } from 'node:fs/promises';
 import { tmpdir } from 'node:os';
-import { dirname, join } from 'node:path';
+import { basename, dirname, join, resolve } from 'node:path';
 import { Digest } from '../digest/digest.js';
 import { DigestError } from '../hashing/errors.js';
 import { changedAfterListed, changedWhileRead, fingerprintChanged, fingerprintOf, holdsMoreThanSize, type FileFingerprint } from '../hashing/fingerprint.js';
 import { createHasher } from '../hashing/hasher.js';
+import { describeSystemError } from '../hashing/system-error.js';
 import { ioError, listVariantTree } from '../hashing/variant-files.js';
 import type { UnhashedEntry } from '../hashing/tree.js';
 import { UnknownFile, type DigestViolation } from '../digest/violations.js';
 import type { VerificationResult } from './result.js';
 import { sortUnhashed } from '../hashing/unhashed-entries.js';
-import { verifySignedMetadata, type VerifyVariantOptions } from './verify-variant.js';
+import { checkPlatform, verifySignedMetadata, type VerifyVariantOptions } from './verify-variant.js';
 
 export type VerifyAndCopyOptions = VerifyVariantOptions & {
   /** Where to create the private copy (a fresh directory inside it). Default: the system temp dir. */
   into?: string;
 };
 
-/** A verified private copy: `path` is the copy, `source` the directory it was made from. */
-export type CopyResult = VerificationResult & { source: string };
+/**
+ * A verified private copy: `path` is the copy, `source` the directory it was made from. Besides
+ * verifyVariant's results, `copy-failed`: the copy could not be written in full (a full disk, a
+ * file-size limit, no permission in `into`); nothing of it is left, and nothing was verified.
+ */
+export type CopyResult = (VerificationResult | { path: string; status: 'copy-failed'; reason: string }) & { source: string };
 
 const CHUNK = 1024 * 1024;
 /** Open the source without following a FIFO into a blocking read; refuse it right after. */
@@ -39,11 +44,19 @@ export async function verifyAndCopyVariant(source: string, options: VerifyAndCop
   const { signer, metadata, digest, metadataBytes, bundleBytes } = signed.value;
 
   const parent = options.into ?? tmpdir();
-  await mkdir(parent, { recursive: true });
-  const copy = await mkdtemp(join(parent, 'kernelseal-verified-')); // mkdtemp makes it 0700
+  let copy: string;
+  try {
+    await mkdir(parent, { recursive: true });
+    copy = await mkdtemp(join(parent, 'kernelseal-verified-')); // mkdtemp makes it 0700
+  } catch (error) {
+    return { status: 'copy-failed', reason: writeFailed(parent, 'create a folder in', error).message, path: source, source };
+  }
   /** Removes the copy; the result names the source. */
   const fail = async (
-    result: { status: 'digest-mismatch'; violations: DigestViolation[] } | { status: 'hash-failed'; reason: string } | { status: 'entry-refused'; entries: UnhashedEntry[] },
+    result:
+      | { status: 'digest-mismatch'; violations: DigestViolation[] }
+      | { status: 'hash-failed' | 'copy-failed' | 'platform-mismatch'; reason: string }
+      | { status: 'entry-refused'; entries: UnhashedEntry[] },
   ): Promise<CopyResult> => {
     await rm(copy, { recursive: true, force: true });
     return { ...result, path: source, source };
@@ -66,10 +79,14 @@ export async function verifyAndCopyVariant(source: string, options: VerifyAndCop
     const actual = Digest.fromRaw(digest.algorithm, entries.map((entry) => entry.key), Buffer.concat(hashes));
     const violations = digest.violations(actual);
     if (violations.length > 0) return fail({ status: 'digest-mismatch', violations });
-    await writeFile(join(copy, 'metadata.json'), metadataBytes, { mode: 0o600 });
-    await writeFile(join(copy, 'metadata.json.sigstore'), bundleBytes, { mode: 0o600 });
+    // Read from the copy: the bytes that were verified, which nobody else can change.
+    const platform = await checkPlatform(basename(resolve(source)), copy, entries.map((entry) => entry.key));
+    if (platform) return fail(platform);
+    await writeCopy(join(copy, 'metadata.json'), metadataBytes);
+    await writeCopy(join(copy, 'metadata.json.sigstore'), bundleBytes);
     return { path: copy, source, status: 'verified', signer, metadata, digest };
   } catch (error) {
+    if (error instanceof CopyWriteError) return fail({ status: 'copy-failed', reason: error.message });
     if (error instanceof DigestError) return fail({ status: 'hash-failed', reason: error.message });
     await rm(copy, { recursive: true, force: true });
     throw error;
@@ -91,14 +108,15 @@ async function copyAndHash(from: string, to: string, listed: FileFingerprint, al
     if (!stats.isFile()) throw new DigestError('NOT_A_REGULAR_FILE', from, 'not a regular file');
     const before = fingerprintOf(stats);
     if (fingerprintChanged(listed, before)) throw changedAfterListed(from, listed, before);
-    await mkdir(dirname(to), { recursive: true, mode: 0o700 });
-    const output = await open(to, constants.O_WRONLY | constants.O_CREAT | constants.O_EXCL, 0o600);
+    const output = await createCopy(to);
     try {
       const buffer = Buffer.allocUnsafe(CHUNK);
       let total = 0n;
       for (;;) {
         signal?.throwIfAborted();
-        const { bytesRead } = await input.read(buffer, 0, CHUNK, null);
+        const { bytesRead } = await input.read(buffer, 0, CHUNK, null).catch((error: unknown) => {
+          throw ioError(from, 'read', error);
+        });
         if (bytesRead === 0) break;
         // Never past the size it had: a file that says 0 bytes and is endless (/proc) stops here.
         if (total + BigInt(bytesRead) > before.size) {
@@ -107,17 +125,81 @@ async function copyAndHash(from: string, to: string, listed: FileFingerprint, al
         }
         const chunk = buffer.subarray(0, bytesRead);
         hasher.update(chunk);
-        await output.write(chunk);
+        await writeAll(output, to, chunk);
         total += BigInt(bytesRead);
       }
       const after = fingerprintOf(await input.stat({ bigint: true }));
       if (total !== before.size || fingerprintChanged(before, after)) throw changedWhileRead(from, 'copied', before, after);
+      await finishCopy(output, to, total);
     } finally {
-      await output.close();
+      await output.close().catch(() => undefined); // a failed close after a good fsync loses nothing
     }
     return hasher.digest();
   } finally {
     hasher.dispose();
     await input.close();
+  }
+}
+
+/**
+ * Writing the copy failed: its path and the system's reason. Not a verdict about the source (the
+ * result is `copy-failed`), and never `hash-failed`, which speaks of the source's files.
+ */
+class CopyWriteError extends Error {
+  override readonly name = 'CopyWriteError';
+  readonly code = 'COPY_WRITE_FAILED';
+}
+
+function writeFailed(path: string, action: string, error: unknown): CopyWriteError {
+  return new CopyWriteError(`cannot ${action} ${path}: ${describeSystemError(error)}`, { cause: error });
+}
+
+/** A new file of the copy (its folders made first), opened only if nothing is there yet. */
+async function createCopy(to: string): Promise<FileHandle> {
+  try {
+    await mkdir(dirname(to), { recursive: true, mode: 0o700 });
+    return await open(to, constants.O_WRONLY | constants.O_CREAT | constants.O_EXCL | constants.O_NOFOLLOW, 0o600);
+  } catch (error) {
+    throw writeFailed(to, 'create', error);
+  }
+}
+
+/**
+ * Writes all of `chunk`: write(2) may write less than asked (a file-size limit reached mid-chunk,
+ * a disk filling up), and the bytes it did not write were still hashed.
+ */
+async function writeAll(output: FileHandle, to: string, chunk: Uint8Array): Promise<void> {
+  let offset = 0;
+  while (offset < chunk.length) {
+    const { bytesWritten } = await output.write(chunk, offset, chunk.length - offset).catch((error: unknown) => {
+      throw writeFailed(to, 'write', error);
+    });
+    if (bytesWritten <= 0) throw new CopyWriteError(`cannot write ${to}: the system wrote nothing`);
+    offset += bytesWritten;
+  }
+}
+
+/**
+ * Flushes a copied file to disk (a full disk may only say so now, on file systems that allocate
+ * late) and checks that it holds every byte hashed.
+ */
+async function finishCopy(output: FileHandle, to: string, hashed: bigint): Promise<void> {
+  try {
+    await output.sync();
+  } catch (error) {
+    throw writeFailed(to, 'flush', error);
+  }
+  const { size } = await output.stat({ bigint: true });
+  if (size !== hashed) throw new CopyWriteError(`cannot write ${to}: it holds ${size} bytes, ${hashed} were verified`);
+}
+
+/** metadata.json and its bundle, as verified, into the copy. */
+async function writeCopy(to: string, bytes: Uint8Array): Promise<void> {
+  const output = await createCopy(to);
+  try {
+    await writeAll(output, to, bytes);
+    await finishCopy(output, to, BigInt(bytes.length));
+  } finally {
+    await output.close().catch(() => undefined);
   }
 }

@@ -1,14 +1,18 @@
 import { basename, join, resolve } from 'node:path';
-import { parseVariantName } from './variant-name.js';
+import { metadataMismatch, parseVariantName } from './variant-name.js';
+import { buildTargetMismatch } from './build-target.js';
 import type { HashOptions } from '../hashing/backend.js';
 import type { DigestBackend, VariantHashes } from '../hashing/backend.js';
 import { Digest } from '../digest/digest.js';
 import { readBounded } from '../fs/read-bounded.js';
 import { DigestError } from '../hashing/errors.js';
 import { MetadataError, parseMetadata, type KernelMetadata } from './metadata.js';
+import { sourceMismatch } from './source-provenance.js';
+import { verifyVariantProvenance, type VariantProvenance } from './variant-provenance.js';
 import { BundleError, parseBundle, type Bundle } from '../sigstore/bundle.js';
-import { pinnedTrustedRoot, type TrustedRoot } from '../sigstore/trusted-root.js';
-import { SignatureVerificationError, checkTrustAnchor, verifyBundle, type Signer, type TrustAnchor } from '../sigstore/verify-bundle.js';
+import { pinnedTrustedRoot } from '../sigstore/trusted-root.js';
+import { checkTrustAnchor } from '../sigstore/trust-anchor.js';
+import { SignatureVerificationError, verifyBundle, type Signer, type TrustAnchor, type TrustedRoots } from '../sigstore/verify-bundle.js';
 import type { DistributiveOmit } from '../types.js';
 import type { BytecodeHandled, VerificationResult } from './result.js';
 import { removeBytecode, sortUnhashed, type BytecodeHandling } from '../hashing/unhashed-entries.js';
@@ -21,8 +25,16 @@ export const MAX_METADATA_BYTES = 256 * 1024 * 1024;
 
 export type VerifyVariantOptions = TrustAnchor &
   VerifyFilesOptions & {
-    /** Default: the public-good root pinned in this package (no network). */
-    trustedRoot?: TrustedRoot;
+    /** Default: the public-good root pinned in this package (no network). Several: the one that issued the certificate. */
+    trustedRoot?: TrustedRoots;
+    /**
+     * When the source metadata.json states is not the one the signing certificate names: fail
+     * (default, status `source-mismatch`), or verify with a warning (a workflow that signs
+     * builds made by another run: the signature then vouches for files its run did not build).
+     */
+    sourceMismatch?: 'fail' | 'warn';
+    /** Also verify the variant's SLSA provenance (sign --provenance), with the same trust: variant-provenance.ts. */
+    provenance?: boolean;
   };
 
 /** What hashing the files needs, and nothing of whom to trust. */
@@ -54,11 +66,20 @@ export async function verifyVariant(path: string, options: VerifyVariantOptions)
     cancel.abort();
     return signed.result;
   }
-  const { signer, metadata, digest } = signed.value;
+  const { signer, metadata, digest, sourceWarning, metadataBytes } = signed.value;
+  let provenance: VariantProvenance | undefined;
+  if (options.provenance) {
+    const checked = await verifyVariantProvenance(path, metadataBytes, metadata, options, options.trustedRoot ?? pinnedTrustedRoot());
+    if ('reason' in checked) {
+      cancel.abort();
+      return { path, status: 'provenance-invalid', reason: checked.reason };
+    }
+    provenance = checked.value;
+  }
   if (digest.algorithm !== EARLY_ALGORITHM) cancel.abort();
   const files = await checkFiles(path, digest, options, stopAt(path), digest.algorithm === EARLY_ALGORITHM ? early : undefined);
   if ('result' in files) return files.result;
-  return { path, status: 'verified', signer, metadata, digest, ...(files.value.bytecode ? { bytecode: files.value.bytecode } : {}) };
+  return { path, status: 'verified', signer, metadata, digest, ...(files.value.bytecode ? { bytecode: files.value.bytecode } : {}), ...(sourceWarning ? { sourceMismatch: sourceWarning } : {}), ...(provenance ? { provenance } : {}) };
 }
 
 /**
@@ -77,6 +98,8 @@ export interface SignedMetadata {
   digest: Digest;
   metadataBytes: Uint8Array;
   bundleBytes: Uint8Array;
+  /** The source mismatch a caller chose to be warned of (sourceMismatch: 'warn'). */
+  sourceWarning?: string;
 }
 
 /**
@@ -100,9 +123,12 @@ export async function verifySignedMetadata(path: string, options: VerifyVariantO
   onSignatureHolds?.();
   const metadata = checkMetadata(path, metadataBytes.value, stop);
   if ('result' in metadata) return metadata;
+  // 5b. The source the metadata states against the one the certificate names.
+  const mismatch = sourceMismatch(metadata.value, signer.value);
+  if (mismatch && options.sourceMismatch !== 'warn') return stop({ status: 'source-mismatch', reason: mismatch, signer: signer.value });
   const digest = metadata.value.digest;
   if (!digest) return stop({ status: 'digest-missing' });
-  return { value: { signer: signer.value, metadata: metadata.value, digest, metadataBytes: metadataBytes.value, bundleBytes: bundleBytes.value } };
+  return { value: { signer: signer.value, metadata: metadata.value, digest, metadataBytes: metadataBytes.value, bundleBytes: bundleBytes.value, ...(mismatch ? { sourceWarning: mismatch } : {}) } };
 }
 
 /** What verifyVariant starts hashing with as soon as the signature holds: the kernels default. */
@@ -145,8 +171,16 @@ async function readMetadata(dir: string, stop: Stop): Promise<Step<Uint8Array>> 
   return { value: read.bytes };
 }
 
-/** 4. The signature over those bytes, and its signer against the policy or key. */
-function checkSignature(bundle: Bundle, metadata: Uint8Array, anchor: TrustAnchor & { trustedRoot?: TrustedRoot }, stop: Stop): Step<Signer> {
+/**
+ * 4. The signature over those bytes, and its signer against the policy or key. A message
+ * signature only (design.md section 5: what `cosign sign-blob` makes, and all the reference
+ * verifies): a DSSE envelope is a statement about the bytes (a scan, an SBOM), which a trusted
+ * identity may make about files it never built; it is no signature of the metadata.
+ */
+function checkSignature(bundle: Bundle, metadata: Uint8Array, anchor: TrustAnchor & { trustedRoot?: TrustedRoots }, stop: Stop): Step<Signer> {
+  if (bundle.content.$case !== 'messageSignature') {
+    return stop({ status: 'signature-invalid', reason: 'the bundle holds a DSSE envelope (an attestation about metadata.json), not a signature of it: kernel metadata is signed as a message (cosign sign-blob)' });
+  }
   try {
     return { value: verifyBundle(bundle, { bytes: metadata }, anchor.trustedRoot ?? pinnedTrustedRoot(), anchor) };
   } catch (error) {
@@ -157,8 +191,9 @@ function checkSignature(bundle: Bundle, metadata: Uint8Array, anchor: TrustAncho
 
 /**
  * 5. The signed metadata, by the schema; and, where the directory is named as a variant, for
- * that backend: a loader picks a variant by its name, so a signed CPU build copied under a CUDA
- * variant's name must not verify as that variant.
+ * that variant as far as the metadata says (variant-name.ts, metadataMismatch): a loader picks a
+ * variant by its name, so a signed CPU build copied under a CUDA variant's name must not verify
+ * as that variant.
  */
 function checkMetadata(dir: string, bytes: Uint8Array, stop: Stop): Step<KernelMetadata> {
   let metadata: KernelMetadata;
@@ -168,17 +203,16 @@ function checkMetadata(dir: string, bytes: Uint8Array, stop: Stop): Step<KernelM
     if (!(error instanceof MetadataError)) throw error; // a bug or a broken caller's code: no verdict (docs/architecture.md, Errors)
     return stop({ status: 'metadata-invalid', reason: error.message });
   }
-  const named = parseVariantName(basename(resolve(dir)))?.backend;
-  const signed = metadata.backend.type === 'cann' ? 'npu' : metadata.backend.type;
-  if (named !== undefined && named !== 'universal' && named !== signed) {
-    return stop({ status: 'metadata-invalid', reason: `the directory is named as a ${named} variant, but the signed metadata is for backend ${metadata.backend.type}` });
-  }
+  const variant = parseVariantName(basename(resolve(dir)));
+  const mismatch = variant && metadataMismatch(variant, metadata.backend);
+  if (mismatch) return stop({ status: 'metadata-invalid', reason: mismatch });
   return { value: metadata };
 }
 
 /**
  * 7. Every file re-hashed with the signed digest's algorithm and compared; no entry left out
- * that a loader could read. 8. Python bytecode, only once everything else holds.
+ * that a loader could read; the signed shared objects built for the platform the name says.
+ * 8. Python bytecode, only once everything else holds.
  */
 async function checkFiles(dir: string, expected: Digest, options: VerifyFilesOptions, stop: Stop, hashed?: Promise<VariantHashes>): Promise<Step<{ bytecode?: BytecodeHandled }>> {
   let tree: VariantHashes;
@@ -192,6 +226,8 @@ async function checkFiles(dir: string, expected: Digest, options: VerifyFilesOpt
   if (refused.length > 0) return stop({ status: 'entry-refused', entries: refused });
   const violations = expected.violationsOfRaw(expected.algorithm, tree.paths, tree.digests);
   if (violations.length > 0) return stop({ status: 'digest-mismatch', violations });
+  const platform = await checkPlatform(basename(resolve(dir)), dir, tree.paths);
+  if (platform) return stop(platform);
   if (bytecode.length === 0) return { value: {} };
   switch (options.bytecode ?? 'refuse') {
     case 'refuse':
@@ -204,4 +240,15 @@ async function checkFiles(dir: string, expected: Digest, options: VerifyFilesOpt
     default:
       throw new TypeError(`bytecode must be "refuse", "remove" or "allow" (got ${JSON.stringify(options.bytecode)})`);
   }
+}
+
+/**
+ * 7, last: where the directory is `name`d as a variant, its signed shared objects (the files
+ * `keys`, read in `dir`: the variant or its verified copy) built for the CPU architecture and
+ * system of that name (build-target.ts).
+ */
+export async function checkPlatform(name: string, dir: string, keys: Iterable<string>): Promise<{ status: 'platform-mismatch' | 'hash-failed'; reason: string } | undefined> {
+  const variant = parseVariantName(name);
+  const mismatch = variant && (await buildTargetMismatch(dir, keys, variant));
+  return mismatch ? { status: mismatch.unreadable ? 'hash-failed' : 'platform-mismatch', reason: mismatch.reason } : undefined;
 }

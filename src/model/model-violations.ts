@@ -1,8 +1,6 @@
 import { MissingFile, UnknownFile } from '../digest/violations.js';
 import { compareResourceNames, parseShardName, type Resource, type Serialization } from './manifest.js';
 
-export { MissingFile, UnknownFile };
-
 /** A file whose content differs from the signed one: its digest, or some of its shards. */
 export class ModelHashMismatch {
   readonly kind = 'hash-mismatch';

@@ -6,7 +6,8 @@ import { writeFileAtomic } from '../fs/atomic-write.js';
 import { SigningError, parsePrivateKey, readSigningCertificate, signEnvelope, type KeyKinds, type SignerOptions } from '../sign/sign-bytes.js';
 import { CertificateChainError, checkSigningUsage } from '../sigstore/certificate-chain.js';
 import { MAX_SIGNATURE_BYTES } from './signature-file.js';
-import { IN_TOTO_PAYLOAD_TYPE, preAuthEncoding } from '../sigstore/dsse.js';
+import { dsse } from '@sigstore/core';
+import { IN_TOTO_PAYLOAD_TYPE } from '../sigstore/dsse.js';
 import { hashModel } from './hash-model.js';
 import { DEFAULT_IGNORE_PATHS, modelRelativePaths, signatureInsideModel } from './ignore-paths.js';
 import type { ModelHashType, ModelManifest, Serialization } from './manifest.js';
@@ -106,7 +107,7 @@ async function signStatement(payload: Buffer, signer: SignerOptions): Promise<Re
     material = { x509CertificateChain: { certificates }, tlogEntries: [] };
   }
   const hash = CURVE_HASH[key.asymmetricKeyDetails!.namedCurve!]!;
-  const sig = cryptoSign(hash, preAuthEncoding(IN_TOTO_PAYLOAD_TYPE, payload), key);
+  const sig = cryptoSign(hash, dsse.preAuthEncoding(IN_TOTO_PAYLOAD_TYPE, Buffer.from(payload)), key);
   return {
     mediaType: BUNDLE_MEDIA_TYPE,
     verificationMaterial: material,

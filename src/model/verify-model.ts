@@ -3,8 +3,8 @@ import { basename, join } from 'node:path';
 import type { DigestBackend, HashOptions } from '../hashing/backend.js';
 import { DigestError } from '../hashing/errors.js';
 import { readBounded } from '../fs/read-bounded.js';
-import { pinnedTrustedRoot, type TrustedRoot } from '../sigstore/trusted-root.js';
-import { SignatureVerificationError, type Signer, type TrustAnchor } from '../sigstore/verify-bundle.js';
+import { pinnedTrustedRoot } from '../sigstore/trusted-root.js';
+import { SignatureVerificationError, type Signer, type TrustAnchor, type TrustedRoots } from '../sigstore/verify-bundle.js';
 import type { DistributiveOmit } from '../types.js';
 import { IN_TOTO_PAYLOAD_TYPE } from '../sigstore/dsse.js';
 import { hashModel } from './hash-model.js';
@@ -38,7 +38,7 @@ export type VerifyModelOptions = TrustAnchor &
     /** The signature file; default `<model>/model.sig` for a directory, `<model>.sig` for a file. */
     signature?: string;
     /** For keyless signatures; default: the public-good root pinned in kernelseal. */
-    trustedRoot?: TrustedRoot;
+    trustedRoot?: TrustedRoots;
     /** More paths to leave out, besides those the signature records (model-relative). */
     ignorePaths?: readonly string[];
     /** Check only the files the signature lists; other files do not fail verification. */

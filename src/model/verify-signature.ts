@@ -1,12 +1,12 @@
 import { bundleFromJSON } from '@sigstore/bundle';
-import { X509Certificate } from '@sigstore/core';
+import { X509Certificate, dsse } from '@sigstore/core';
+import { BUNDLE_LIMITS, BundleError, parseCertificate } from '../sigstore/bundle.js';
 import { createHash, createPublicKey, verify as cryptoVerify, type KeyObject } from 'node:crypto';
 import type { StringMatch } from '../trust/string-match.js';
-import type { TrustedRoot } from '../sigstore/trusted-root.js';
-import { SignatureVerificationError, type SignatureVerificationErrorCode, keyId, parseKey, verifyEnvelopeBundle, type Signer } from '../sigstore/verify-bundle.js';
+import { SignatureVerificationError, type SignatureVerificationErrorCode, keyId, parseKey, verifyEnvelopeBundle, type Signer, type TrustedRoots } from '../sigstore/verify-bundle.js';
 import { anchorMismatch, checkTrustAnchor, type TrustAnchor } from '../sigstore/trust-anchor.js';
 import { CertificateChainError, checkSigningUsage, subjectOf, verifyPrivateCaSigner } from '../sigstore/certificate-chain.js';
-import { legacyPreAuthEncoding, preAuthEncoding } from '../sigstore/dsse.js';
+import { legacyPreAuthEncoding } from '../sigstore/dsse.js';
 import type { ModelSignature } from './signature-file.js';
 
 /** ECDSA curves model signing uses, and the hash each signs with (the reference's choice by key size). */
@@ -33,7 +33,7 @@ export interface VerifiedModelSignature {
  * the hash of the key's curve (SHA-384 for P-384), which sigstore-js cannot do. The anchor
  * must fit the signature's kind. Throws SignatureVerificationError.
  */
-export function verifyModelSignature(signature: ModelSignature, anchor: TrustAnchor, trustedRoot: TrustedRoot, now = new Date()): VerifiedModelSignature {
+export function verifyModelSignature(signature: ModelSignature, anchor: TrustAnchor, trustedRoot: TrustedRoots, now = new Date()): VerifiedModelSignature {
   const kind = checkTrustAnchor(anchor);
   const { material } = signature;
   const mismatch = anchorMismatch(kind, material.kind === 'publicKey' ? 'publicKey' : 'certificate', 'model');
@@ -77,11 +77,15 @@ function verifyWithKey(signature: ModelSignature, key: KeyObject, hint: string |
  */
 function verifyWithCertificateChain(signature: ModelSignature, trustedPem: string, identity: StringMatch | undefined, now: Date): VerifiedModelSignature {
   const material = signature.material as { certificates: Buffer[] };
+  if (material.certificates.length > BUNDLE_LIMITS.certificates) {
+    fail('CERTIFICATE_ERROR', `the signature carries ${material.certificates.length} certificates, more than the ${BUNDLE_LIMITS.certificates} a signature can need`);
+  }
   const [leaf, ...intermediates] = material.certificates.map((der, i) => {
     try {
-      return X509Certificate.parse(Buffer.from(der));
+      return parseCertificate(der, `certificate ${i} of the bundle`);
     } catch (error) {
-      return fail('CERTIFICATE_ERROR', `certificate ${i} of the bundle does not parse: ${(error as Error).message}`);
+      if (error instanceof BundleError) return fail('CERTIFICATE_ERROR', error.message);
+      throw error;
     }
   }) as [X509Certificate, ...X509Certificate[]];
   let path: X509Certificate[];
@@ -106,7 +110,7 @@ function verifyEnvelope(signature: ModelSignature, key: KeyObject): boolean {
   const curve = key.asymmetricKeyDetails?.namedCurve ?? '';
   const hash = CURVE_HASH[curve];
   if (key.asymmetricKeyType !== 'ec' || !hash) fail('KEY_INVALID', `unsupported key ${key.asymmetricKeyType} ${curve}: model signatures use ECDSA P-256, P-384 or P-521`);
-  if (cryptoVerify(hash!, preAuthEncoding(payloadType, payload), key, sig)) return false;
+  if (cryptoVerify(hash!, dsse.preAuthEncoding(payloadType, Buffer.from(payload)), key, sig)) return false;
   if (cryptoVerify('sha256', legacyPreAuthEncoding(payloadType, payload), key, sig)) return true;
   return fail('SIGNATURE_ERROR', 'the DSSE signature does not verify with the signing key');
 }

@@ -1,36 +1,15 @@
 import { toDSSEBundle, toMessageSignatureBundle, type Bundle } from '@sigstore/bundle';
 import { FulcioSigner, RekorWitness, TSAWitness, type Signer as SigstoreSigner, type Witness } from '@sigstore/sign';
-import type { X509Certificate } from '@sigstore/core';
+import { dsse, type X509Certificate } from '@sigstore/core';
 import { createHash, createPrivateKey, createPublicKey, sign as cryptoSign, type KeyObject } from 'node:crypto';
-import { preAuthEncoding } from '../sigstore/dsse.js';
 import { CertificateChainError, verifyCertificatePath } from '../sigstore/certificate-chain.js';
 import { bundleSigner, keyId, type Signer } from '../sigstore/verify-bundle.js';
 import { derToPem, parsePemCertificate, parsePemCertificates, pemKeyBlock } from '../sigstore/pem.js';
 import { resolveIdentityToken } from './identity-token.js';
+import { pinnedSigningServices, type WitnessOptions } from './signing-config.js';
 
-/** Sigstore's public-good services, the defaults for keyless signing. */
-export const PUBLIC_GOOD = {
-  fulcioURL: 'https://fulcio.sigstore.dev',
-  rekorURL: 'https://rekor.sigstore.dev',
-  tsaURL: 'https://timestamp.sigstore.dev/api/v1/timestamp',
-} as const;
+export type { WitnessOptions } from './signing-config.js';
 
-/** Where the signature is witnessed: a transparency log (v1 or v2) and/or a timestamp authority. */
-export interface WitnessOptions {
-  /** Rekor's base URL. */
-  rekorURL?: string;
-  /** Rekor API major version: 1 (hashedrekord 0.0.1) or 2 (hashedrekord 0.0.2). */
-  rekorVersion?: 1 | 2;
-  /** An RFC 3161 timestamp authority's full URL (…/api/v1/timestamp); Rekor v2 needs one. */
-  tsaURL?: string;
-  /**
-   * Log the signature in Rekor (default true). False, with a key or a certificate of your own PKI
-   * only: nothing is sent to Rekor, and only to a TSA named by `tsaURL`; the bundle has no log
-   * entry, and verifiers must waive it (insecureIgnoreTlog, README: air-gapped signing).
-   */
-  tlogUpload?: boolean;
-  timeoutMs?: number;
-}
 
 /** How to sign: keyless through Fulcio, with a managed key, or with a certificate of your own PKI. */
 export type SignerOptions = WitnessOptions &
@@ -71,7 +50,8 @@ export class SigningError extends Error {
  * log entry), the kind `cosign sign-blob --bundle` writes, so that cosign, sigstore-python and
  * the reference kernels verifier accept it.
  */
-export async function signBytes(data: Uint8Array, options: SignerOptions): Promise<Bundle> {
+export async function signBytes(data: Uint8Array, given: SignerOptions): Promise<Bundle> {
+  const options = withDefaultServices(given);
   checkTlogUpload(options);
   const artifact = Buffer.from(data);
   const signature = await sign(artifact, options);
@@ -87,10 +67,11 @@ export async function signBytes(data: Uint8Array, options: SignerOptions): Promi
  * encoding) and returns a v0.3 bundle with a `dsse` log entry: the kind of bundle
  * sigstore-python's sign_dsse writes, and model signatures are.
  */
-export async function signEnvelope(payload: Uint8Array, payloadType: string, options: SignerOptions & { method: 'keyless' }): Promise<Bundle> {
+export async function signEnvelope(payload: Uint8Array, payloadType: string, given: SignerOptions & { method: 'keyless' }): Promise<Bundle> {
+  const options = withDefaultServices(given);
   checkTlogUpload(options);
   const artifact = Buffer.from(payload);
-  const signature = await sign(preAuthEncoding(payloadType, artifact), options);
+  const signature = await sign(dsse.preAuthEncoding(payloadType, artifact), options);
   const bundle = toDSSEBundle({ artifact, artifactType: payloadType, ...verificationMaterial(signature) });
   return witness(bundle, signature, options);
 }
@@ -100,9 +81,23 @@ export async function signEnvelope(payload: Uint8Array, payloadType: string, opt
  * proves the signature was made inside them (docs/design.md section 1). A caller's mistake, so a TypeError.
  */
 export function checkTlogUpload(options: SignerOptions): void {
-  if (options.tlogUpload === false && options.method === 'keyless') {
-    throw new TypeError('tlogUpload: false needs a key or a certificate of your own PKI: a keyless (Fulcio) signature is worth nothing without its transparency log entry');
+  // An instance without a log (GitHub's) bounds the certificate's ten minutes with its TSA.
+  if (options.tlogUpload === false && options.method === 'keyless' && options.tsaURL === undefined) {
+    throw new TypeError('tlogUpload: false needs a key or a certificate of your own PKI: a keyless (Fulcio) signature is worth nothing without its transparency log entry (or, on an instance without a log, the timestamp of its TSA: tsaURL)');
   }
+}
+
+/**
+ * Where a keyless signature goes when the caller names no service: the public-good instance's
+ * signing config as pinned in the package (signing-config.ts), never a URL written in code.
+ */
+function withDefaultServices<T extends SignerOptions>(options: T): T {
+  const needsFulcio = options.method === 'keyless' && options.fulcioURL === undefined;
+  const needsRekor = options.tlogUpload !== false && options.rekorURL === undefined;
+  if (!needsFulcio && !needsRekor) return options;
+  const { fulcioURL, ...witnesses } = pinnedSigningServices('public-good', options.rekorVersion);
+  const services = options.method === 'keyless' ? { fulcioURL, ...witnesses } : witnesses;
+  return { ...services, ...Object.fromEntries(Object.entries(options).filter(([, v]) => v !== undefined)) } as T;
 }
 
 type Signature = Awaited<ReturnType<SigstoreSigner['sign']>>;
@@ -113,7 +108,7 @@ async function sign(data: Buffer, options: SignerOptions): Promise<Signature> {
     return await signer.sign(data);
   } catch (error) {
     if (error instanceof SigningError) throw error; // a deadline, already naming the service
-    throw new SigningError('SERVICE_FAILED', describe('signing failed', error, options.method === 'keyless' ? options.fulcioURL ?? PUBLIC_GOOD.fulcioURL : undefined), { cause: error });
+    throw new SigningError('SERVICE_FAILED', describe('signing failed', error, options.method === 'keyless' ? options.fulcioURL : undefined), { cause: error });
   }
 }
 
@@ -148,7 +143,8 @@ async function createSigner(options: SignerOptions): Promise<SigstoreSigner> {
   switch (options.method) {
     case 'keyless': {
       const token = await resolveIdentityToken(options.identityToken);
-      const fulcioURL = options.fulcioURL ?? PUBLIC_GOOD.fulcioURL;
+      const fulcioURL = options.fulcioURL;
+      if (fulcioURL === undefined) throw new TypeError('keyless signing needs a Fulcio URL (fulcioURL)');
       const fulcio = new FulcioSigner({ identityProvider: { getToken: async () => token }, fulcioBaseURL: fulcioURL, ...fetch });
       return { sign: (data) => withDeadline(fulcio.sign(data), options.timeoutMs, `Fulcio (${fulcioURL})`) };
     }
@@ -165,18 +161,20 @@ async function createSigner(options: SignerOptions): Promise<SigstoreSigner> {
 function createWitnesses(options: SignerOptions): Array<{ witness: Witness; url: string; service: string }> {
   const fetch = { timeout: options.timeoutMs ?? 30_000, retry: false as const };
   const witnesses: Array<{ witness: Witness; url: string; service: string }> = [];
-  const rekorURL = options.rekorURL ?? PUBLIC_GOOD.rekorURL;
+  const rekorURL = options.rekorURL;
   const rekorVersion = options.rekorVersion ?? 1;
   const logged = options.tlogUpload !== false;
   if (logged) {
+    if (rekorURL === undefined) throw new TypeError('logging the signature needs a Rekor URL (rekorURL), or tlogUpload: false');
     witnesses.push({
       witness: new RekorWitness({ rekorBaseURL: rekorURL, majorApiVersion: rekorVersion, fetchOnConflict: true, ...fetch }),
       url: rekorURL,
       service: 'Rekor',
     });
   }
-  // Without the log, no service is chosen for the caller: only a TSA it names.
-  const tsaURL = options.tsaURL ?? (logged && rekorVersion === 2 ? PUBLIC_GOOD.tsaURL : undefined);
+  // Rekor v2 entries carry no signed time: a TSA must give one.
+  const tsaURL = options.tsaURL;
+  if (logged && rekorVersion === 2 && tsaURL === undefined) throw new TypeError('Rekor v2 needs a timestamp authority (tsaURL): its entries carry no signed time');
   if (tsaURL) witnesses.push({ witness: new TSAWitness({ tsaBaseURL: tsaURL, ...fetch }), url: tsaURL, service: 'the timestamp authority' });
   return witnesses;
 }

@@ -1,5 +1,15 @@
+import { readFileSync } from 'node:fs';
 import { readFile } from 'node:fs/promises';
-import type { WitnessOptions } from './sign-bytes.js';
+import { PUBLIC_GOOD_TUF_MIRROR, tufTarget, type RefreshOptions } from '../sigstore/trusted-root.js';
+
+/** The instances kernelseal signs on by name: Sigstore's public-good, and GitHub's own (private repositories). */
+export type SigstoreInstance = 'public-good' | 'github';
+
+/** Their signing configs as pinned in the package (trust/README.md says whence). */
+const PINNED_SIGNING_CONFIG: Record<SigstoreInstance, URL> = {
+  'public-good': new URL('../../trust/public-good.signing_config.json', import.meta.url),
+  github: new URL('../../trust/github.signing_config.json', import.meta.url),
+};
 
 /** A Sigstore signing config that cannot be used. */
 export class SigningConfigError extends Error {
@@ -13,20 +23,40 @@ interface Service {
   validFor?: { start?: string; end?: string };
 }
 
+/** Where the signature is witnessed: a transparency log (v1 or v2) and/or a timestamp authority. */
+export interface WitnessOptions {
+  /** Rekor's base URL. */
+  rekorURL?: string;
+  /** Rekor API major version: 1 (hashedrekord 0.0.1) or 2 (hashedrekord 0.0.2). */
+  rekorVersion?: 1 | 2;
+  /** An RFC 3161 timestamp authority's full URL (…/api/v1/timestamp); Rekor v2 needs one. */
+  tsaURL?: string;
+  /**
+   * Log the signature in Rekor (default true). False, with a key or a certificate of your own PKI
+   * only: nothing is sent to Rekor, and only to a TSA named by `tsaURL`; the bundle has no log
+   * entry, and verifiers must waive it (insecureIgnoreTlog, README: air-gapped signing).
+   */
+  tlogUpload?: boolean;
+  timeoutMs?: number;
+}
+
 /** The services to sign with, as chosen from a signing config. */
 export interface SigningServices extends WitnessOptions {
   fulcioURL: string;
 }
 
 /** API versions kernelseal speaks, per kind of service. */
-const SUPPORTED = { ca: [1], tlog: [2, 1], tsa: [1] };
+const SUPPORTED = { ca: [1], tsa: [1] };
 
 /**
  * Picks Fulcio, Rekor and TSA URLs from a Sigstore `signing_config.json` (v0.2), or from the
  * signing config inside a client trust config: for each kind, a service valid now whose API
- * version we speak, the newest version first (Rekor v2 over v1), then the latest to start.
+ * version we speak, the latest to start. Rekor v2 is opt-in (`rekorVersion: 2`, which needs a
+ * TSA: its entries carry no signed time); otherwise Rekor v1, even where the config lists v2
+ * first. A config that lists no log at all (GitHub's instance) signs with its TSA alone.
  */
-export function servicesFromSigningConfig(json: unknown, source: string, now = new Date()): SigningServices {
+export function servicesFromSigningConfig(json: unknown, source: string, options: { rekorVersion?: 1 | 2; now?: Date } = {}): SigningServices {
+  const now = options.now ?? new Date();
   const fail = (reason: string): never => {
     throw new SigningConfigError(`${source}: ${reason}`);
   };
@@ -58,17 +88,50 @@ export function servicesFromSigningConfig(json: unknown, source: string, now = n
     return usable[0];
   };
   const ca = pick('caUrls', SUPPORTED.ca, true)!;
-  const tlog = pick('rekorTlogUrls', SUPPORTED.tlog, true)!;
-  const tsa = pick('tsaUrls', SUPPORTED.tsa, tlog.majorApiVersion === 2);
-  return { fulcioURL: ca.url, rekorURL: tlog.url, rekorVersion: tlog.majorApiVersion as 1 | 2, tsaURL: tsa?.url };
+  const logs = config!.rekorTlogUrls;
+  if (Array.isArray(logs) && logs.length === 0) {
+    // An instance without a transparency log: its TSA's timestamp is the signature's only time.
+    if (options.rekorVersion !== undefined) fail('lists no transparency log to use --rekor-version with');
+    const tsa = pick('tsaUrls', SUPPORTED.tsa, true)!;
+    return { fulcioURL: ca.url, tlogUpload: false, tsaURL: tsa.url };
+  }
+  const version = options.rekorVersion ?? 1;
+  const tlog = pick('rekorTlogUrls', [version], true)!;
+  const tsa = pick('tsaUrls', SUPPORTED.tsa, version === 2);
+  return { fulcioURL: ca.url, rekorURL: tlog.url, rekorVersion: version, ...(tsa ? { tsaURL: tsa.url } : {}) };
 }
 
-export async function readSigningConfig(path: string): Promise<SigningServices> {
+/** The pinned signing config of an instance, its services chosen (servicesFromSigningConfig). */
+export function pinnedSigningServices(instance: SigstoreInstance, rekorVersion?: 1 | 2): SigningServices {
+  const path = PINNED_SIGNING_CONFIG[instance];
+  return servicesFromSigningConfig(JSON.parse(readFileSync(path, 'utf8')), `pinned ${instance} signing config`, { rekorVersion });
+}
+
+/**
+ * The services of an instance as its operator publishes them now: public-good's signing config
+ * is the `signing_config.v0.2.json` target of Sigstore's TUF repository (verified by
+ * @sigstore/tuf), else the pinned copy, with a warning; GitHub publishes none that we know of,
+ * so its pinned one (trust/README.md).
+ */
+export async function signingServices(instance: SigstoreInstance, rekorVersion: 1 | 2 | undefined, options: RefreshOptions = {}): Promise<SigningServices> {
+  if (instance === 'github' || options.offline) return pinnedSigningServices(instance, rekorVersion);
+  const mirrorURL = options.mirrorURL ?? process.env.KERNELSEAL_TUF_MIRROR ?? PUBLIC_GOOD_TUF_MIRROR;
+  let text: string;
+  try {
+    text = await tufTarget(mirrorURL, undefined, 'signing_config.v0.2.json', options);
+  } catch (error) {
+    options.onWarning?.(`could not refresh the signing config from ${mirrorURL} (${(error as Error).message}); using the pinned public-good one`);
+    return pinnedSigningServices(instance, rekorVersion);
+  }
+  return servicesFromSigningConfig(JSON.parse(text), `signing config from ${mirrorURL}`, { rekorVersion });
+}
+
+export async function readSigningConfig(path: string, rekorVersion?: 1 | 2): Promise<SigningServices> {
   const text = await readFile(path, 'utf8').catch((error: Error) => {
     throw new SigningConfigError(`${path}: cannot read: ${error.message}`, { cause: error });
   });
   try {
-    return servicesFromSigningConfig(JSON.parse(text), path);
+    return servicesFromSigningConfig(JSON.parse(text), path, { rekorVersion });
   } catch (error) {
     if (error instanceof SyntaxError) throw new SigningConfigError(`${path}: not valid JSON: ${error.message}`, { cause: error });
     throw error;

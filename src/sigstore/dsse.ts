@@ -1,14 +1,8 @@
 /** The payload type of every model signature: an in-toto statement. */
 export const IN_TOTO_PAYLOAD_TYPE = 'application/vnd.in-toto+json';
 
-/**
- * DSSE's pre-authentication encoding, the bytes actually signed:
- * `"DSSEv1" SP len(type) SP type SP len(payload) SP payload`, lengths in bytes.
- */
-export function preAuthEncoding(payloadType: string, payload: Uint8Array): Buffer {
-  const type = Buffer.from(payloadType, 'utf8');
-  return Buffer.concat([Buffer.from(`DSSEv1 ${type.length} `), type, Buffer.from(` ${payload.length} `), payload]);
-}
+// DSSE's pre-authentication encoding, the bytes actually signed, is @sigstore/core's
+// `dsse.preAuthEncoding` (the one sigstore-js verifies with).
 
 /**
  * The encoding model_signing v0.2 signed by mistake (`pae_compat` in the reference):

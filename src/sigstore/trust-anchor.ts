@@ -1,5 +1,6 @@
 import type { KeyObject } from 'node:crypto';
 import type { Policy } from '../trust/policy.js';
+import type { PublisherList } from '../trust/publisher-list.js';
 import type { StringMatch } from '../trust/string-match.js';
 
 // The one home of the trust-anchor rules every verifier follows (bundles, kernels, models, the
@@ -7,16 +8,27 @@ import type { StringMatch } from '../trust/string-match.js';
 // transparency log may be waived. Verifiers ask here and dispatch on the answer.
 
 /**
- * Who is trusted, never nobody: keyless signers satisfying a policy; one managed key; or the
+ * Who is trusted, never nobody: keyless signers satisfying a policy; keyless signers a trusted
+ * publisher list trusts for one Hub repository (docs/publishers.md); one managed key; or the
  * certificates of a private CA (PEM chain, leaf-most first, root last), optionally for one
  * identity. `insecureIgnoreTlog` (cosign's --insecure-ignore-tlog) accepts a signature without a
  * transparency log entry, for key and private-CA trust only (see tlogWaived).
  */
 export type TrustAnchor = (
   | { policy: Policy }
+  | { publishers: PublisherTrust }
   | { key: KeyObject | string; validFor?: KeyValidity }
   | { certificateChain: string; identity?: StringMatch }
 ) & { insecureIgnoreTlog?: boolean };
+
+/**
+ * A publisher list deciding for one Hub repository: `repoId` is the name the user asked for
+ * (`org/name`); the list's entries for it decide who may sign (src/trust/publisher-list.ts).
+ */
+export interface PublisherTrust {
+  list: PublisherList;
+  repoId: string;
+}
 
 /** When a key may sign: every verified time of a signature must fall in it (end open when absent). */
 export interface KeyValidity {
@@ -24,9 +36,9 @@ export interface KeyValidity {
   end?: Date;
 }
 
-export type AnchorKind = 'policy' | 'key' | 'certificateChain';
+export type AnchorKind = 'policy' | 'publishers' | 'key' | 'certificateChain';
 
-type AnchorFields = Partial<{ policy: unknown; key: unknown; certificateChain: unknown; insecureIgnoreTlog: unknown }>;
+type AnchorFields = Partial<{ policy: unknown; publishers: unknown; key: unknown; certificateChain: unknown; insecureIgnoreTlog: unknown }>;
 
 /**
  * Which kind of trust `anchor` names. Throws a TypeError unless it names exactly one: options
@@ -36,18 +48,25 @@ type AnchorFields = Partial<{ policy: unknown; key: unknown; certificateChain: u
  * waiving the log with a policy is refused too. A caller's mistake, never a verdict.
  */
 export function checkTrustAnchor(anchor: AnchorFields): AnchorKind {
-  const given = (['policy', 'key', 'certificateChain'] as const).filter((name) => anchor[name] !== undefined && anchor[name] !== null);
-  if (given.length === 0) throw new TypeError('verification needs a policy (who is trusted), a key or a CA chain: there is no default that trusts anyone');
+  const given = (['policy', 'publishers', 'key', 'certificateChain'] as const).filter((name) => anchor[name] !== undefined && anchor[name] !== null);
+  if (given.length === 0) throw new TypeError('verification needs a policy (who is trusted), a publisher list, a key or a CA chain: there is no default that trusts anyone');
   if (given.length > 1) throw new TypeError(`ambiguous trust: ${given.join(' and ')} given together; give exactly one`);
   if (anchor.insecureIgnoreTlog === true && !mayWaiveTlog(given[0]!)) {
-    throw new TypeError('insecureIgnoreTlog works only with a key or a private CA chain: a policy trusts Fulcio (public-good) certificates, which are worth nothing without their transparency log entry');
+    throw new TypeError('insecureIgnoreTlog works only with a key or a private CA chain: a policy or a publisher list trusts Fulcio (public-good) certificates, which are worth nothing without their transparency log entry');
   }
+  if (given[0] === 'publishers') checkPublisherTrust(anchor.publishers);
   return given[0]!;
 }
 
-/** Whether this kind of trust may waive the transparency log: a key or a private CA, never a policy. */
+function checkPublisherTrust(trust: unknown): void {
+  const { list, repoId } = (trust ?? {}) as Partial<PublisherTrust>;
+  if (!Array.isArray(list?.entries) || typeof list.source !== 'string') throw new TypeError('publishers.list must be a publisher list (openPublisherList, parsePublisherList)');
+  if (typeof repoId !== 'string') throw new TypeError('publishers.repoId must name the Hub repository ("org/name") the list decides for');
+}
+
+/** Whether this kind of trust may waive the transparency log: a key or a private CA, never a policy or a list. */
 export function mayWaiveTlog(kind: AnchorKind): boolean {
-  return kind !== 'policy';
+  return kind === 'key' || kind === 'certificateChain';
 }
 
 /** Whether a signature may lack a transparency log entry: asked for, with key or private-CA trust. */
@@ -70,6 +89,9 @@ export type SignatureMaterial = 'publicKey' | 'certificate';
 export function anchorMismatch(kind: AnchorKind, material: SignatureMaterial, what: 'bundle' | 'model'): { code: 'KEY_MISMATCH' | 'KEY_REQUIRED'; reason: string } | undefined {
   if (kind === 'key' && material !== 'publicKey') {
     return { code: 'KEY_MISMATCH', reason: `the ${what} is signed with a certificate, not a key: verify it with an identity policy or --certificate-chain` };
+  }
+  if (kind === 'publishers' && material === 'publicKey') {
+    return { code: 'KEY_REQUIRED', reason: `the ${what} is signed with a key, not a certificate: a publisher list trusts certificate identities only` };
   }
   if (kind !== 'key' && material === 'publicKey') {
     return { code: 'KEY_REQUIRED', reason: `the ${what} is signed with a key, not a certificate: verify it with --key and its public key` };

@@ -1,10 +1,11 @@
 import { X509Certificate, crypto as sigstoreCrypto } from '@sigstore/core';
 import { PublicKeyDetails, TrustedRoot, type CertificateAuthority, type TransparencyLogInstance } from '@sigstore/protobuf-specs';
-import { getTrustedRoot } from '@sigstore/tuf';
+import { initTUF } from '@sigstore/tuf';
 import { readFileSync } from 'node:fs';
 import { readFile } from 'node:fs/promises';
 import { homedir } from 'node:os';
 import { join } from 'node:path';
+import { fileURLToPath } from 'node:url';
 import { parseStrictJSON } from '../json/strict-json.js';
 
 export type { TrustedRoot };
@@ -24,6 +25,12 @@ const CLIENT_TRUST_CONFIG_MEDIA_TYPE = 'application/vnd.dev.sigstore.clienttrust
 
 /** Where the pinned public-good root lives in the package (re-pinned by scripts/pin-trusted-root.mjs). */
 export const PINNED_TRUSTED_ROOT_PATH = new URL('../../trust/public-good.trusted_root.json', import.meta.url);
+/** GitHub's own instance: its trusted root, and the TUF root that signs its TUF repository (trust/README.md). */
+export const PINNED_GITHUB_TRUSTED_ROOT_PATH = new URL('../../trust/github.trusted_root.json', import.meta.url);
+export const GITHUB_TUF_ROOT_PATH = new URL('../../trust/github.tuf-root.json', import.meta.url);
+/** The TUF repositories: Sigstore's public-good one, and GitHub's (what gh reads, its GitHubTUFMirror). */
+export const PUBLIC_GOOD_TUF_MIRROR = 'https://tuf-repo-cdn.sigstore.dev';
+export const GITHUB_TUF_MIRROR = 'https://tuf-repo.github.com';
 
 /**
  * Reads a trusted root, or the `trustedRoot` of a ClientTrustConfig, strictly. sigstore-js
@@ -98,24 +105,52 @@ function checkAuthority(ca: CertificateAuthority, where: string, fail: Fail): vo
 
 /** Reads and checks a trusted root (or client trust config) file. */
 export async function readTrustedRoot(path: string): Promise<TrustedRoot> {
+  const roots = await readTrustedRoots(path);
+  if (roots.length > 1) throw new TrustedRootError(`${path}: holds ${roots.length} trusted roots (JSON Lines), where one is needed`);
+  return roots[0]!;
+}
+
+/**
+ * Reads a file of trusted roots: one trusted root (or client trust config) as JSON, or JSON
+ * Lines of them, one a line, as `gh attestation trusted-root` writes (public-good, then GitHub's
+ * instance). Every line must be a root that holds; blank lines are skipped.
+ */
+export async function readTrustedRoots(path: string): Promise<TrustedRoot[]> {
   const text = await readFile(path, 'utf8').catch((error: NodeJS.ErrnoException) => {
     throw new TrustedRootError(`${path}: cannot read: ${error.code === 'ENOENT' ? 'not found' : error.message}`, { cause: error });
   });
-  let json: unknown;
+  const parse = (json: string, where: string) => {
+    try {
+      return parseStrictJSON(json);
+    } catch (error) {
+      throw new TrustedRootError(`${where}: ${(error as Error).message}`, { cause: error });
+    }
+  };
+  const lines = text.split('\n').map((line, i) => [line, i + 1] as const).filter(([line]) => line.trim() !== '');
+  // One JSON document, however it is laid out, or one document a line.
+  let whole: unknown;
   try {
-    json = parseStrictJSON(text);
-  } catch (error) {
-    throw new TrustedRootError(`${path}: ${(error as Error).message}`, { cause: error });
+    whole = parseStrictJSON(text);
+  } catch {
+    if (lines.length < 2) parse(text, path); // throws the document's own syntax error
+    return lines.map(([line, n]) => parseTrustedRoot(parse(line, `${path}:${n}`), `${path}:${n}`));
   }
-  return parseTrustedRoot(json, path);
+  return [parseTrustedRoot(whole, path)];
 }
 
 let pinned: TrustedRoot | undefined;
+let pinnedGitHub: TrustedRoot | undefined;
 
 /** Sigstore's public-good trusted root as pinned in this package (from @sigstore/tuf's seeds). */
 export function pinnedTrustedRoot(): TrustedRoot {
   pinned ??= parseTrustedRoot(JSON.parse(readFileSync(PINNED_TRUSTED_ROOT_PATH, 'utf8')), 'pinned public-good trusted root');
   return pinned;
+}
+
+/** The trusted root of GitHub's own Sigstore instance as pinned in this package (trust/README.md). */
+export function pinnedGitHubTrustedRoot(): TrustedRoot {
+  pinnedGitHub ??= parseTrustedRoot(JSON.parse(readFileSync(PINNED_GITHUB_TRUSTED_ROOT_PATH, 'utf8')), "pinned GitHub instance's trusted root");
+  return pinnedGitHub;
 }
 
 export interface RefreshOptions {
@@ -171,18 +206,61 @@ function cachedMetadataFresh(repoDir: string, now = Date.now()): boolean {
  * itself verified when it was pinned.
  */
 export async function publicGoodTrustedRoot(options: RefreshOptions = {}): Promise<ResolvedTrustedRoot> {
-  if (options.offline) return { trustedRoot: pinnedTrustedRoot(), source: 'pinned' };
-  const mirrorURL = options.mirrorURL ?? process.env.KERNELSEAL_TUF_MIRROR ?? 'https://tuf-repo-cdn.sigstore.dev';
-  const cachePath =
-    options.cachePath ?? process.env.KERNELSEAL_TUF_CACHE ?? join(process.env.XDG_CACHE_HOME ?? join(homedir(), '.cache'), 'kernelseal', 'tuf');
+  const mirrorURL = options.mirrorURL ?? process.env.KERNELSEAL_TUF_MIRROR ?? PUBLIC_GOOD_TUF_MIRROR;
+  return refreshedTrustedRoot(mirrorURL, undefined, pinnedTrustedRoot, 'the pinned public-good root', options);
+}
+
+/**
+ * The trusted root of GitHub's own Sigstore instance (private repositories, release
+ * attestations), refreshed through GitHub's TUF repository as gh does (its root pinned in
+ * trust/github.tuf-root.json starts the chain of trust), else the pinned copy, as
+ * publicGoodTrustedRoot does. `KERNELSEAL_GITHUB_TUF_MIRROR` changes the repository.
+ */
+export async function githubTrustedRoot(options: RefreshOptions = {}): Promise<ResolvedTrustedRoot> {
+  const mirrorURL = options.mirrorURL ?? process.env.KERNELSEAL_GITHUB_TUF_MIRROR ?? GITHUB_TUF_MIRROR;
+  return refreshedTrustedRoot(mirrorURL, fileURLToPath(GITHUB_TUF_ROOT_PATH), pinnedGitHubTrustedRoot, "the pinned GitHub instance's root", options);
+}
+
+/**
+ * Both instances a gh user meets: public-good first, then GitHub's own. Verification picks the
+ * one whose CA issued a signature's certificate (verify-bundle.ts, chooseTrustedRoot).
+ */
+export async function defaultTrustedRoots(options: RefreshOptions = {}): Promise<TrustedRoot[]> {
+  const { mirrorURL: _, ...shared } = options;
+  const [publicGood, github] = await Promise.all([publicGoodTrustedRoot(options), githubTrustedRoot(shared)]);
+  return [publicGood.trustedRoot, github.trustedRoot];
+}
+
+/** The TUF cache: KERNELSEAL_TUF_CACHE, else ~/.cache/kernelseal/tuf; one folder per repository inside. */
+export function tufCachePath(options: Pick<RefreshOptions, 'cachePath'> = {}): string {
+  return options.cachePath ?? process.env.KERNELSEAL_TUF_CACHE ?? join(process.env.XDG_CACHE_HOME ?? join(homedir(), '.cache'), 'kernelseal', 'tuf');
+}
+
+/**
+ * A target of a TUF repository, every signature checked by @sigstore/tuf (tuf-js) from the
+ * repository's root: `rootPath`, or the one @sigstore/tuf seeds for Sigstore's repository.
+ * While every cached role is unexpired, from the cache with no request (cachedMetadataFresh).
+ */
+export async function tufTarget(mirrorURL: string, rootPath: string | undefined, target: string, options: Pick<RefreshOptions, 'cachePath' | 'timeoutMs'> = {}): Promise<string> {
+  const cachePath = tufCachePath(options);
+  const forceCache = cachedMetadataFresh(join(cachePath, tufRepoDir(mirrorURL)));
+  const tuf = await initTUF({ mirrorURL, cachePath, rootPath, forceCache, timeout: options.timeoutMs ?? 5_000, retry: false });
+  return tuf.getTarget(target);
+}
+
+async function refreshedTrustedRoot(
+  mirrorURL: string,
+  rootPath: string | undefined,
+  pinnedRoot: () => TrustedRoot,
+  pinnedName: string,
+  options: RefreshOptions,
+): Promise<ResolvedTrustedRoot> {
+  if (options.offline) return { trustedRoot: pinnedRoot(), source: 'pinned' };
   try {
-    const forceCache = cachedMetadataFresh(join(cachePath, tufRepoDir(mirrorURL)));
-    const root = await getTrustedRoot({ mirrorURL, cachePath, forceCache, timeout: options.timeoutMs ?? 5_000, retry: false });
-    return { trustedRoot: parseTrustedRoot(TrustedRoot.toJSON(root), `trusted root from ${mirrorURL}`), source: 'tuf' };
+    const text = await tufTarget(mirrorURL, rootPath, 'trusted_root.json', options);
+    return { trustedRoot: parseTrustedRoot(parseStrictJSON(text), `trusted root from ${mirrorURL}`), source: 'tuf' };
   } catch (error) {
-    options.onWarning?.(
-      `could not refresh the trusted root from ${mirrorURL} (${(error as Error).message}); using the pinned public-good root`,
-    );
-    return { trustedRoot: pinnedTrustedRoot(), source: 'pinned' };
+    options.onWarning?.(`could not refresh the trusted root from ${mirrorURL} (${(error as Error).message}); using ${pinnedName}`);
+    return { trustedRoot: pinnedRoot(), source: 'pinned' };
   }
 }

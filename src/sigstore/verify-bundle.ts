@@ -5,18 +5,24 @@ import { PolicyError as SigstorePolicyError, VerificationError, Verifier, toSign
 import { createHash, createPublicKey, type KeyObject } from 'node:crypto';
 import { FULCIO_OID, certificateIdentity, issuerOf } from '../trust/certificate-identity.js';
 import { CertificateChainError, verifyPrivateCaSigner } from './certificate-chain.js';
-import { NO_TLOG_ENTRY, anchorMismatch, checkTrustAnchor, tlogWaived, type KeyValidity, type TrustAnchor } from './trust-anchor.js';
+import { NO_TLOG_ENTRY, anchorMismatch, checkTrustAnchor, tlogWaived, type KeyValidity, type PublisherTrust, type TrustAnchor } from './trust-anchor.js';
 import type { Policy } from '../trust/policy.js';
+import { decidePublisher, type PublisherEntryRef } from '../trust/publisher-list.js';
 import type { StringMatch } from '../trust/string-match.js';
 import { IN_TOTO_PAYLOAD_TYPE } from './dsse.js';
+import { chooseTrustedRoot, issuerNotInRoot, type TrustedRoots } from './trusted-root-choice.js';
+
+export type { TrustedRoots } from './trusted-root-choice.js';
 import { parsePemCertificates, pemKeyBlock } from './pem.js';
 import { verifyPrehashed, type HashName } from './prehashed.js';
 import { parseStrictJSON } from '../json/strict-json.js';
+import { BundleError, checkParsable } from './bundle.js';
 
 /** What was signed: the bytes themselves, or only their digest (`sha256:<hex>` on the CLI). */
 export type Artifact = { bytes: Uint8Array } | { digest: Uint8Array; algorithm: HashName };
 
-export { checkTrustAnchor, type KeyValidity, type TrustAnchor } from './trust-anchor.js';
+/** The anchor a verification takes (its home, and checkTrustAnchor's, is trust-anchor.ts). */
+export type { PublisherTrust, TrustAnchor } from './trust-anchor.js';
 
 /**
  * Which check of a signature failed: kernelseal's own checks, then sigstore-js's codes
@@ -38,6 +44,7 @@ export type SignatureVerificationErrorCode =
   | 'POLICY_REQUIRED'
   | 'PREDICATE_TYPE_ERROR'
   | 'PUBLISHER_ERROR'
+  | 'PUBLISHER_LIST_ERROR'
   | 'SIGNATURE_ERROR'
   | 'STATEMENT_ERROR'
   | VerificationError['code']
@@ -72,6 +79,8 @@ export interface Signer {
   /** The earliest verified time: transparency log integration or RFC 3161 timestamp. */
   signedAt?: string;
   logIndex?: string;
+  /** With a publisher list: the entry that trusted the signer (its pattern, note, the list and its version). */
+  publisher?: PublisherEntryRef;
 }
 
 const HASH_NAMES: Partial<Record<HashAlgorithm, HashName>> = {
@@ -91,7 +100,7 @@ const trustMaterials = new WeakMap<TrustedRoot, TrustMaterial>();
  * and the policy is checked on the DER-decoded certificate extensions. Any failure throws
  * SignatureVerificationError with a reason.
  */
-export function verifyBundle(bundle: Bundle, artifact: Artifact, trustedRoot: TrustedRoot, anchor: TrustAnchor): Signer {
+export function verifyBundle(bundle: Bundle, artifact: Artifact, trustedRoot: TrustedRoots, anchor: TrustAnchor): Signer {
   checkTrustAnchor(anchor);
   if (!artifact) throw new SignatureVerificationError('ARTIFACT_MISMATCH', 'no artifact: say what the bundle must sign');
   return verifyOrThrow(bundle, artifact, trustedRoot, anchor);
@@ -102,13 +111,29 @@ export function verifyBundle(bundle: Bundle, artifact: Artifact, trustedRoot: Tr
  * artifact: the caller reads the payload, once this returns, and binds it itself (a model
  * signature's statement lists the model's files). A bundle of another kind is refused.
  */
-export function verifyEnvelopeBundle(bundle: Bundle, trustedRoot: TrustedRoot, anchor: TrustAnchor): Signer {
+export function verifyEnvelopeBundle(bundle: Bundle, trustedRoot: TrustedRoots, anchor: TrustAnchor): Signer {
   checkTrustAnchor(anchor);
   if (bundle.content.$case !== 'dsseEnvelope') throw new SignatureVerificationError('ARTIFACT_MISMATCH', 'the bundle signs a message, not a DSSE envelope');
   return verifyOrThrow(bundle, undefined, trustedRoot, anchor);
 }
 
-function verifyOrThrow(bundle: Bundle, artifact: Artifact | undefined, trustedRoot: TrustedRoot, anchor: TrustAnchor): Signer {
+/**
+ * Verifies against the one root (of several given) whose CA issued the bundle's certificate, as
+ * gh does (trusted-root-choice.ts); key and private-CA trust use the first root, for its logs.
+ */
+function verifyOrThrow(bundle: Bundle, artifact: Artifact | undefined, trustedRoots: TrustedRoots, anchor: TrustAnchor): Signer {
+  // What sigstore-js would parse lazily, parsed first, in the step that owns its failure
+  // (bundle.ts): past it, a TypeError or ReferenceError is a bug, not the bundle's shape.
+  try {
+    checkParsable(bundle);
+  } catch (error) {
+    if (error instanceof BundleError) throw new SignatureVerificationError('BUNDLE_INVALID', error.message, { cause: error });
+    throw error;
+  }
+  const leaf = checkTrustAnchor(anchor) === 'policy' ? leafIfAny(bundle) : undefined;
+  const chosen = chooseTrustedRoot(leaf, trustedRoots);
+  if ('reason' in chosen) throw new SignatureVerificationError('CERTIFICATE_ERROR', chosen.reason);
+  const trustedRoot = chosen.root;
   try {
     return verify(bundle, artifact, trustedRoot, anchor);
   } catch (error) {
@@ -119,7 +144,18 @@ function verifyOrThrow(bundle: Bundle, artifact: Artifact | undefined, trustedRo
     const code = error instanceof VerificationError || error instanceof SigstorePolicyError ? error.code : 'ERROR';
     const detail = cause?.message && cause.message !== message ? `: ${cause.message}` : '';
     const text = `${message ?? String(error)}${detail}`;
-    throw new SignatureVerificationError(code, `${text}${whatDidNotFit(code, text, bundle, anchor)}`, { cause: error });
+    const notInRoot = leaf && issuerNotInRoot(leaf, trustedRoot);
+    throw new SignatureVerificationError(code, `${text}${notInRoot ? ` (${notInRoot})` : whatDidNotFit(code, text, bundle, anchor)}`, { cause: error });
+  }
+}
+
+/** The signing certificate, if the bundle has one that parses (sigstore-js reports one that does not). */
+function leafIfAny(bundle: Bundle): X509Certificate | undefined {
+  if (bundle.verificationMaterial.content.$case === 'publicKey') return undefined;
+  try {
+    return leafCertificate(bundle);
+  } catch {
+    return undefined;
   }
 }
 
@@ -161,7 +197,7 @@ function verify(bundle: Bundle, artifact: Artifact | undefined, trustedRoot: Tru
       bindInTotoSubject(bundle.content.dsseEnvelope.payloadType, bundle.content.dsseEnvelope.payload, artifact);
     }
   };
-  if (kind !== 'policy') {
+  if (kind === 'key' || kind === 'certificateChain') {
     // Key and private-CA trust need a log entry unless waived (trust-anchor.ts); a waiver needs
     // no entry and no timestamp, and an entry the bundle does carry is still verified.
     const waived = tlogWaived(anchor);
@@ -198,12 +234,20 @@ function verify(bundle: Bundle, artifact: Artifact | undefined, trustedRoot: Tru
     }
     return bundleSigner(bundle);
   }
-  const { policy } = anchor as { policy: Policy };
   let trustMaterial = trustMaterials.get(trustedRoot);
   if (!trustMaterial) trustMaterials.set(trustedRoot, (trustMaterial = toTrustMaterial(trustedRoot)));
   checkChainAgainstRoot(bundle, trustedRoot);
   check(new Verifier(trustMaterial, thresholdsOf(trustedRoot)));
-  const reason = policy.check(certificateIdentity(leafCertificate(bundle)));
+  const identity = certificateIdentity(leafCertificate(bundle));
+  if (kind === 'publishers') {
+    // The list decides with every verified time (docs/publishers.md, section 2), never the
+    // bundle's own claim: only once the signature, its log entries and timestamps hold.
+    const { list, repoId } = (anchor as { publishers: PublisherTrust }).publishers;
+    const decision = decidePublisher(list, repoId, identity, verifiedTimes(bundle));
+    if (!decision.trusted) fail('PUBLISHER_LIST_ERROR', `the signer is not trusted: ${decision.message}`);
+    return { ...bundleSigner(bundle), publisher: (decision as { entry: PublisherEntryRef }).entry };
+  }
+  const reason = (anchor as { policy: Policy }).policy.check(identity);
   if (reason !== undefined) fail('POLICY_ERROR', `the signer is not trusted by the policy: ${reason}`);
   return bundleSigner(bundle);
 }
@@ -382,19 +426,32 @@ function bindInTotoSubject(payloadType: string, payload: Buffer, artifact: Artif
   if (!bound) fail("no subject of the in-toto statement carries the artifact's digest");
 }
 
-/** Signing time and log index, from a bundle whose timestamps and log entries verified. */
-function logFacts(bundle: Bundle): Pick<Signer, 'signedAt' | 'logIndex'> {
-  const times: number[] = [];
+/**
+ * Every verified signing time of a bundle whose timestamps and log entries verified (sigstore-js
+ * verifies each one it counts): the RFC 3161 timestamps, and the integrated times of log
+ * entries with a signed inclusion promise. An integrated time without one is an unsigned claim
+ * and says nothing.
+ */
+export function verifiedTimes(bundle: Bundle): Date[] {
+  const times: Date[] = [];
   for (const entry of bundle.verificationMaterial.tlogEntries) {
-    // An integrated time is only verified through a signed inclusion promise (as sigstore-js
-    // counts it); without one it is an unsigned claim and says nothing.
     const seconds = Number(entry.integratedTime);
-    if (entry.inclusionPromise && seconds > 0) times.push(seconds * 1000);
+    if (entry.inclusionPromise && seconds > 0) times.push(new Date(seconds * 1000));
   }
   for (const ts of bundle.verificationMaterial.timestampVerificationData?.rfc3161Timestamps ?? []) {
-    times.push(RFC3161Timestamp.parse(Buffer.from(ts.signedTimestamp)).signingTime.getTime());
+    times.push(RFC3161Timestamp.parse(Buffer.from(ts.signedTimestamp)).signingTime);
   }
-  const logIndex = bundle.verificationMaterial.tlogEntries[0]?.logIndex;
+  return times;
+}
+
+/** Signing time and log index, from a bundle whose timestamps and log entries verified. */
+function logFacts(bundle: Bundle): Pick<Signer, 'signedAt' | 'logIndex'> {
+  const times = verifiedTimes(bundle).map((time) => time.getTime());
+  // The log index the log vouches for: the entry's, which its signed promise covers, or else
+  // the one its inclusion proof was checked at. An entry's own field is not covered by a proof
+  // (a Rekor v2 entry has no promise): printing it would print whatever the bundle says.
+  const entry = bundle.verificationMaterial.tlogEntries[0];
+  const logIndex = entry?.inclusionPromise ? entry.logIndex : entry?.inclusionProof?.logIndex;
   return {
     signedAt: times.length > 0 ? new Date(Math.min(...times)).toISOString() : undefined,
     logIndex: logIndex === undefined ? undefined : String(logIndex),

@@ -1,6 +1,10 @@
 import { ASN1Obj, type X509Certificate } from '@sigstore/core';
 
-/** Fulcio's certificate extensions (OID 1.3.6.1.4.1.57264.1.N): key, OID, and name in messages. */
+/**
+ * Fulcio's certificate extensions (OID 1.3.6.1.4.1.57264.1.N, sigstore/fulcio/docs/oid-info.md): key
+ * (the name policies use), arc, and name in messages. `.7` is not an extension of its own: it
+ * types an OtherName inside the subject alternative name.
+ */
 const EXTENSIONS = [
   // Legacy, raw strings.
   ['issuerV1', 1, 'issuer (legacy)'],
@@ -25,9 +29,14 @@ const EXTENSIONS = [
   ['buildTrigger', 20, 'build trigger'],
   ['runInvocationURI', 21, 'run invocation URI'],
   ['sourceRepositoryVisibility', 22, 'source repository visibility'],
+  // The job's deployment environment: set only when the job ran in a GitHub environment, whose
+  // protection rules (required reviewers, branches) held before the job could get its token.
+  ['deploymentEnvironment', 23, 'deployment environment'],
 ] as const;
 
-type ExtensionKey = (typeof EXTENSIONS)[number][0];
+/** The name of a Fulcio extension, as policy files and --certificate-extension say it. */
+export type ExtensionName = (typeof EXTENSIONS)[number][0];
+type ExtensionKey = ExtensionName;
 
 /** Fulcio extension OIDs by key: `FULCIO_OID.sourceRepositoryURI` is `1.3.6.1.4.1.57264.1.12`. */
 export const FULCIO_OID = Object.fromEntries(EXTENSIONS.map(([key, arc]) => [key, `1.3.6.1.4.1.57264.1.${arc}`])) as Record<
@@ -36,6 +45,18 @@ export const FULCIO_OID = Object.fromEntries(EXTENSIONS.map(([key, arc]) => [key
 >;
 
 const NAMES = new Map<string, string>(EXTENSIONS.map(([, arc, name]) => [`1.3.6.1.4.1.57264.1.${arc}`, name]));
+
+/**
+ * The OID a policy means by `name`: a Fulcio extension's name (`deploymentEnvironment`), or an
+ * OID as it is. Undefined for anything else: an unknown name is an error, never ignored.
+ */
+export function extensionOid(name: string): string | undefined {
+  if (Object.hasOwn(FULCIO_OID, name)) return FULCIO_OID[name as ExtensionName];
+  return /^\d+(\.\d+)+$/.test(name) ? name : undefined;
+}
+
+/** Every Fulcio extension's name, for messages and help. */
+export const EXTENSION_NAMES: readonly ExtensionName[] = EXTENSIONS.map(([key]) => key);
 
 /** "source repository URI (1.3.6.1.4.1.57264.1.12)" */
 export function describeExtension(oid: string): string {

@@ -8,10 +8,12 @@ import {
   extensionPolicy,
   githubWorkflowPolicy,
   issuerPolicy,
-  requirePinnedIssuer,
+  requirePinned,
+  serviceIdentityPolicy,
   subjectPolicy,
   type Policy,
 } from './policy.js';
+import { EXTENSION_NAMES, extensionOid } from './certificate-identity.js';
 import { PolicyError } from './policy-error.js';
 import { PROVENANCE_FIELDS, provenancePolicy, type ProvenanceField } from './predicate-policy.js';
 import { exactly, matching, oneOf, type StringMatch } from './string-match.js';
@@ -19,9 +21,11 @@ import { exactly, matching, oneOf, type StringMatch } from './string-match.js';
 /**
  * Reads a policy from JSON. A policy is an object with any of these keys, all of which must hold:
  *
- *   "identity":   the subject alternative name
+ *   "identity":   the subject alternative name; a GitHub service's SAN alone
+ *                 (https://dotcom.releases.github.com) requires the certificate to name no issuer
  *   "issuer":     the OIDC issuer
- *   "extensions": { "<Fulcio extension OID>": <match>, ... }
+ *   "extensions": { "<Fulcio extension OID or name>": <match>, ... }, names as
+ *                 certificate-identity.ts gives them ("sourceRepositoryRef", "deploymentEnvironment")
  *   "github":     { "repository": "owner/name", "workflow"?, "ref"?, "workflowRef"? }
  *   "builtin":    a named policy, e.g. "kernels-community"
  *   "predicate":  { "builderId"?, "buildType"?, "workflowRepository"?, "workflowRef"?,
@@ -30,10 +34,23 @@ import { exactly, matching, oneOf, type StringMatch } from './string-match.js';
  *
  * or exactly one of "anyOf" / "allOf": [policy, ...]. A <match> is a string (exact), or
  * { "regexp": "..." } (always anchored), or { "oneOf": ["...", ...] }. "description" may name
- * any policy. Unknown keys are errors, and the whole policy must pin the OIDC issuer.
+ * any policy. Unknown keys are errors; the whole policy must pin the OIDC issuer, and, on a
+ * shared issuer (GitHub Actions, Google accounts...: shared-issuers.ts), the signer.
  */
-export function parsePolicy(json: unknown): Policy {
-  return requirePinnedIssuer(policyFrom(json, '$'));
+export function parsePolicy(json: unknown, language: PolicyLanguage = {}): Policy {
+  return requirePinned(policyFrom(json, '$', 0, language));
+}
+
+/**
+ * Limits on the policy language where a policy travels to other machines (a trusted publisher
+ * list, docs/publishers.md): only certificate identities, so that the policy means the same to
+ * every client, and patterns bounded in length.
+ */
+export interface PolicyLanguage {
+  /** Refuse "builtin" (its meaning is this version's) and "predicate" (kernels are no attestations). */
+  identitiesOnly?: boolean;
+  /** The longest regular expression allowed, in characters. */
+  maxPatternLength?: number;
 }
 
 /** Reads a policy file; errors name the file. */
@@ -114,7 +131,7 @@ const GITHUB_KEYS = new Set(['repository', 'workflow', 'ref', 'workflowRef']);
 /** Policies nest anyOf/allOf at most this deep: deeper is a mistake or an attack on the stack. */
 const MAX_DEPTH = 16;
 
-function policyFrom(json: unknown, at: string, depth = 0): Policy {
+function policyFrom(json: unknown, at: string, depth: number, language: PolicyLanguage): Policy {
   if (depth > MAX_DEPTH) throw new PolicyError(`${at}: policies nest more than ${MAX_DEPTH} deep`);
   const object = asObject(json, at);
   const description = optionalString(object.description, `${at}.description`);
@@ -125,12 +142,18 @@ function policyFrom(json: unknown, at: string, depth = 0): Policy {
     if (combinators.length > 1 || extra.length > 0) throw new PolicyError(`${at}: "${key}" must stand alone (found ${[...combinators, ...extra].join(', ')})`);
     const list = object[key];
     if (!Array.isArray(list) || list.length === 0) throw new PolicyError(`${at}.${key} must be a non-empty array of policies`);
-    const policies = list.map((item, i) => policyFrom(item, `${at}.${key}[${i}]`, depth + 1));
+    const policies = list.map((item, i) => policyFrom(item, `${at}.${key}[${i}]`, depth + 1, language));
     return key === 'anyOf' ? anyOf(policies, description) : allOf(policies, description);
   }
   for (const key of Object.keys(object)) {
     if (!LEAF_KEYS.has(key)) throw new PolicyError(`${at}: unknown key ${JSON.stringify(key)}`);
   }
+  if (language.identitiesOnly) {
+    for (const key of ['builtin', 'predicate']) {
+      if (key in object) throw new PolicyError(`${at}: ${JSON.stringify(key)} is not allowed here: only certificate identities (identity, issuer, extensions, github)`);
+    }
+  }
+  const matchOf = (value: unknown, where: string) => matchFrom(value, where, language.maxPatternLength);
   const parts: Policy[] = [];
   if ('builtin' in object) {
     const name = optionalString(object.builtin, `${at}.builtin`)!;
@@ -138,15 +161,21 @@ function policyFrom(json: unknown, at: string, depth = 0): Policy {
     if (!named) throw new PolicyError(`${at}.builtin: unknown policy ${JSON.stringify(name)} (known: ${[...NAMED_POLICIES.keys()].join(', ')})`);
     parts.push(named);
   }
-  if ('issuer' in object) parts.push(issuerPolicy(matchFrom(object.issuer, `${at}.issuer`)));
-  if ('identity' in object) parts.push(subjectPolicy(matchFrom(object.identity, `${at}.identity`)));
+  if ('issuer' in object) parts.push(issuerPolicy(matchOf(object.issuer, `${at}.issuer`)));
+  if ('identity' in object) {
+    const identity = matchOf(object.identity, `${at}.identity`);
+    // A GitHub service's SAN without "issuer": its certificates have none, and that is required.
+    const service = 'issuer' in object ? undefined : serviceIdentityPolicy(identity);
+    parts.push(service ?? subjectPolicy(identity));
+  }
   if ('extensions' in object) {
     const extensions = asObject(object.extensions, `${at}.extensions`);
     const entries = Object.entries(extensions);
     if (entries.length === 0) throw new PolicyError(`${at}.extensions must not be empty`);
-    for (const [oid, match] of entries) {
-      if (!/^\d+(\.\d+)+$/.test(oid)) throw new PolicyError(`${at}.extensions: ${JSON.stringify(oid)} is not an OID`);
-      parts.push(extensionPolicy(oid, matchFrom(match, `${at}.extensions["${oid}"]`)));
+    for (const [key, match] of entries) {
+      const oid = extensionOid(key);
+      if (oid === undefined) throw new PolicyError(`${at}.extensions: ${JSON.stringify(key)} is neither an OID nor a Fulcio extension's name (${EXTENSION_NAMES.join(', ')})`);
+      parts.push(extensionPolicy(oid, matchOf(match, `${at}.extensions["${key}"]`)));
     }
   }
   if ('github' in object) {
@@ -173,21 +202,25 @@ function policyFrom(json: unknown, at: string, depth = 0): Policy {
       if (!Object.hasOwn(PROVENANCE_FIELDS, field)) {
         throw new PolicyError(`${at}.predicate: unknown field ${JSON.stringify(field)} (known: ${Object.keys(PROVENANCE_FIELDS).join(', ')})`);
       }
-      parts.push(provenancePolicy(field as ProvenanceField, matchFrom(match, `${at}.predicate.${field}`)));
+      parts.push(provenancePolicy(field as ProvenanceField, matchOf(match, `${at}.predicate.${field}`)));
     }
   }
   if (parts.length === 0) throw new PolicyError(`${at}: an empty policy would trust anyone`);
   return parts.length === 1 && description === undefined ? parts[0]! : allOf(parts, description);
 }
 
-function matchFrom(json: unknown, at: string): StringMatch {
+function matchFrom(json: unknown, at: string, maxPatternLength = Infinity): StringMatch {
   if (typeof json === 'string') return exactly(json);
   const keys = typeof json === 'object' && json !== null && !Array.isArray(json) ? Object.keys(json) : [];
   if (keys.length !== 1 || (keys[0] !== 'regexp' && keys[0] !== 'oneOf')) {
     throw new PolicyError(`${at} must be a string, {"regexp": "..."} or {"oneOf": [...]}`);
   }
   const object = json as Record<string, unknown>;
-  if (keys[0] === 'regexp') return matching(optionalString(object.regexp, `${at}.regexp`)!);
+  if (keys[0] === 'regexp') {
+    const source = optionalString(object.regexp, `${at}.regexp`)!;
+    if (source.length > maxPatternLength) throw new PolicyError(`${at}.regexp is longer than ${maxPatternLength} characters`);
+    return matching(source);
+  }
   const list = object.oneOf;
   if (!Array.isArray(list) || !list.every((item) => typeof item === 'string')) throw new PolicyError(`${at}.oneOf must be an array of strings`);
   return oneOf(list as string[]);

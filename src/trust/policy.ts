@@ -1,7 +1,13 @@
 import { FULCIO_OID, describeExtension, type CertificateIdentity } from './certificate-identity.js';
-import type { InTotoStatement } from './predicate-policy.js';
 import { PolicyError } from './policy-error.js';
+import { pinsExtension, pinsSubject, sharedIssuersAccepted } from './shared-issuers.js';
 import { exactly, oneOf, type StringMatch } from './string-match.js';
+
+/** The in-toto statement a signature carries, for policies on its predicate (predicate-policy.ts). */
+export interface InTotoStatement {
+  predicateType: string;
+  predicate: unknown;
+}
 
 /**
  * Who is trusted: a predicate over the identity in a verified Fulcio certificate. There is no
@@ -12,6 +18,16 @@ export interface Policy {
   readonly description: string;
   /** True when every way to satisfy the policy pins the OIDC issuer. */
   readonly pinsIssuer: boolean;
+  /**
+   * True when every way to satisfy the policy pins the signer: a SAN or a source repository that
+   * names an owner (src/trust/shared-issuers.ts says which matches do).
+   */
+  readonly pinsSigner: boolean;
+  /**
+   * The shared issuers (GitHub Actions, Google accounts, ...: src/trust/shared-issuers.ts) that
+   * some way to satisfy the policy accepts without pinning the signer: anyone there could sign.
+   */
+  readonly unpinnedIssuers: readonly string[];
   /**
    * Undefined when `identity` satisfies the policy, else why not. `statement` is the in-toto
    * statement the signature carries (attestations), for policies on its predicate.
@@ -24,6 +40,8 @@ export function issuerPolicy(match: StringMatch): Policy {
   return {
     description: `issuer ${match.description}`,
     pinsIssuer: true,
+    pinsSigner: false,
+    unpinnedIssuers: sharedIssuersAccepted(match),
     check(identity) {
       const values = [FULCIO_OID.issuer, FULCIO_OID.issuerV1]
         .filter((oid) => identity.extensions.has(oid) || identity.undecodable.has(oid))
@@ -43,6 +61,8 @@ export function subjectPolicy(match: StringMatch): Policy {
   return {
     description: `identity ${match.description}`,
     pinsIssuer: false,
+    pinsSigner: pinsSubject(match),
+    unpinnedIssuers: [],
     check(identity) {
       const san = identity.subjectAlternativeName;
       if (san === undefined) return 'the certificate has no subject alternative name';
@@ -57,6 +77,8 @@ export function extensionPolicy(oid: string, match: StringMatch): Policy {
   return {
     description: `${describeExtension(oid)} ${match.description}`,
     pinsIssuer: false,
+    pinsSigner: pinsExtension(oid, match),
+    unpinnedIssuers: [],
     check(identity) {
       const value = identity.extensions.get(oid);
       if (value === undefined) {
@@ -71,9 +93,13 @@ export function extensionPolicy(oid: string, match: StringMatch): Policy {
 /** Every policy must hold; the first that does not is the reason. */
 export function allOf(policies: readonly Policy[], description?: string): Policy {
   if (policies.length === 0) throw new PolicyError('"allOf" needs at least one policy');
+  // One member that pins the signer pins it on every path; else a path may pin none.
+  const pinsSigner = policies.some((p) => p.pinsSigner);
   return {
     description: description ?? policies.map((p) => p.description).join(' and '),
     pinsIssuer: policies.some((p) => p.pinsIssuer),
+    pinsSigner,
+    unpinnedIssuers: pinsSigner ? [] : union(policies),
     check(identity, statement) {
       for (const policy of policies) {
         const reason = policy.check(identity, statement);
@@ -91,6 +117,8 @@ export function anyOf(policies: readonly Policy[], description?: string): Policy
   return {
     description: description ?? `any of: ${policies.map((p) => `(${p.description})`).join(', ')}`,
     pinsIssuer: policies.every((p) => p.pinsIssuer),
+    pinsSigner: policies.every((p) => p.pinsSigner),
+    unpinnedIssuers: union(policies),
     check(identity, statement) {
       const reasons: string[] = [];
       for (const policy of policies) {
@@ -176,6 +204,8 @@ export function noIssuerPolicy(): Policy {
   return {
     description: 'no OIDC issuer',
     pinsIssuer: true,
+    pinsSigner: false,
+    unpinnedIssuers: [],
     check(identity) {
       const present = [FULCIO_OID.issuer, FULCIO_OID.issuerV1].find((oid) => identity.extensions.has(oid) || identity.undecodable.has(oid));
       return present ? `the certificate names an OIDC issuer (${describeExtension(present)}), expected none` : undefined;
@@ -184,6 +214,24 @@ export function noIssuerPolicy(): Policy {
 }
 
 export const GITHUB_RELEASES_IDENTITY = 'https://dotcom.releases.github.com';
+
+/**
+ * The SANs of GitHub's release service: `https://<trust domain>.releases.github.com`, "dotcom"
+ * for github.com (gh release verify builds the same from its trust domain).
+ */
+const SERVICE_IDENTITY = /^https:\/\/[a-z0-9](?:[a-z0-9-]*[a-z0-9])?\.releases\.github\.com$/;
+
+/**
+ * A policy that names a GitHub service's SAN exactly and no issuer: such certificates carry no
+ * OIDC issuer, so "no issuer" is required and is the pin. Only exact SANs (or a list of them) of
+ * that form qualify: a pattern, or any other SAN, is no pin, and the rule that every policy pins
+ * its issuer stands (requirePinned). Undefined when `identity` does not qualify.
+ */
+export function serviceIdentityPolicy(identity: StringMatch): Policy | undefined {
+  const values = identity.values;
+  if (!values || values.length === 0 || !values.every((v) => SERVICE_IDENTITY.test(v))) return undefined;
+  return allOf([noIssuerPolicy(), subjectPolicy(identity)], `identity ${identity.description}, no OIDC issuer (a GitHub service)`);
+}
 
 /** GitHub release attestations, signed by GitHub itself on its own Sigstore instance (`verify-attestation --policy github-releases`). */
 export const githubReleasesPolicy: Policy = allOf(
@@ -194,10 +242,26 @@ export const githubReleasesPolicy: Policy = allOf(
 /** Policies known by name (`--policy kernels-community`). */
 export const NAMED_POLICIES: ReadonlyMap<string, Policy> = new Map([['kernels-community', kernelsCommunityPolicy]]);
 
-/** Refuses a policy that could be satisfied without pinning the issuer. */
-export function requirePinnedIssuer(policy: Policy): Policy {
+/**
+ * Refuses a policy that could be satisfied without pinning the issuer, or, on a shared issuer
+ * (src/trust/shared-issuers.ts), without pinning the signer: every policy the user gives is
+ * read through it.
+ */
+export function requirePinned(policy: Policy): Policy {
   if (!policy.pinsIssuer) {
     throw new PolicyError(`the policy does not pin the OIDC issuer on every path (${policy.description}); add "issuer"`);
   }
+  if (policy.unpinnedIssuers.length > 0) {
+    throw new PolicyError(
+      `the policy does not pin the signer on ${policy.unpinnedIssuers.join(', ')}, where anyone can sign (${policy.description}): ` +
+        'name it by an identity (exact, or a regexp that fixes its owner, e.g. https://github\\.com/my-org/.*, or an email domain), ' +
+        'a "github" repository, or a source repository extension',
+    );
+  }
   return policy;
+}
+
+/** The shared issuers any of `policies` leaves unpinned, each once. */
+function union(policies: readonly Policy[]): string[] {
+  return [...new Set(policies.flatMap((p) => p.unpinnedIssuers))];
 }

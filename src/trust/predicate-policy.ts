@@ -1,11 +1,5 @@
-import type { Policy } from './policy.js';
+import type { InTotoStatement, Policy } from './policy.js';
 import type { StringMatch } from './string-match.js';
-
-/** The in-toto statement a signature carries, for policies on its predicate. */
-export interface InTotoStatement {
-  predicateType: string;
-  predicate: unknown;
-}
 
 /** What SLSA provenance says about a build, in the same words for v1 and v0.2. */
 export interface ProvenanceFacts {
@@ -87,6 +81,9 @@ export function provenancePolicy(field: ProvenanceField, match: StringMatch): Po
   return {
     description: `provenance ${name} ${match.description}`,
     pinsIssuer: false,
+    // The signer writes the predicate: it says what the signer claims, never who signed.
+    pinsSigner: false,
+    unpinnedIssuers: [],
     check(_identity, statement) {
       if (!statement) return `the policy checks the provenance ${name}, but the signature carries no in-toto statement`;
       const value = provenanceFacts(statement)[field];

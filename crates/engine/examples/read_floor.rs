@@ -1,5 +1,5 @@
 //! How close the engine comes to the cheapest way of hashing a directory's files on this machine
-//! (issue 16): `cargo run --release -p kernelseal-engine --example read_floor -- DIR [sha256|sha512] [ROUNDS]`.
+//! (README.md, Benchmarks: the read floor): `cargo run --release -p kernelseal-engine --example read_floor -- DIR [sha256|sha512] [ROUNDS]`.
 //!
 //! In interleaved rounds, medians, on every core:
 //! - limit: hashing the files' bytes already in memory (no I/O at all);

@@ -1,6 +1,7 @@
 //! Reading a large file through mapped windows instead of copying it through a buffer, safe
-//! against the file being cut short underneath (issue 16: the copy out of the page cache is the
-//! bottleneck of BLAKE3 on all cores, a third of its CPU time on a 1 GiB file).
+//! against the file being cut short underneath (the copy out of the page cache is the
+//! bottleneck of BLAKE3 on all cores, a third of its CPU time on a 1 GiB file; README.md,
+//! Benchmarks).
 //!
 //! A mapped page past the end of a truncated file raises SIGBUS, which would kill the process.
 //! So a process-wide SIGBUS handler, installed with the first window and chaining to the handler

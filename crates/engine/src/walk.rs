@@ -143,8 +143,8 @@ enum Found {
 /// - directories named `__pycache__` and entries ending in `.pyc` are left out.
 ///
 /// The directories are listed first, by name and type alone; the files and links found are then
-/// looked up in parallel (issue 16: a serial stat per file left the other cores idle for a
-/// tenth of the time a variant of a thousand 64 KiB files takes). Where several lookups fail,
+/// looked up in parallel (a serial stat per file left the other cores idle for a tenth of the
+/// time a variant of a thousand 64 KiB files takes). Where several lookups fail,
 /// the error reported is the first in the order of the listing, as a serial walk would report.
 ///
 /// `cancel` is checked at every directory and every lookup: a walk of a million files can be

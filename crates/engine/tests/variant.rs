@@ -255,8 +255,8 @@ fn cancelling_a_large_file_stops_the_reader_too() {
     }
 }
 
-#[cfg(target_os = "linux")]
 #[test]
+#[cfg_attr(target_os = "macos", ignore = "macOS file systems refuse names that are not UTF-8: there is none to walk")]
 fn a_non_utf8_name_is_refused() {
     use std::os::unix::ffi::OsStrExt;
     let dir = tempfile::tempdir().unwrap();

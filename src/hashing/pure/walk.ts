@@ -10,12 +10,6 @@ import { describeSystemError, errorCode } from '../system-error.js';
 
 const strictUtf8 = new TextDecoder('utf-8', { fatal: true });
 
-
-/** Lists the files of the variant at `root`, sorted by key in byte order (see {@link walkTree}). */
-export async function walkVariant(root: string, signal?: AbortSignal): Promise<VariantEntry[]> {
-  return (await walkTree(root, signal)).entries;
-}
-
 /**
  * Walks the variant at `root` by the rules of docs/design.md section 3: the files to hash, sorted by
  * key in byte order, and every entry left out, with why. The TypeScript twin of
@@ -23,7 +17,7 @@ export async function walkVariant(root: string, signal?: AbortSignal): Promise<V
  * carries the change time too (src/kernels/hub/receipts.ts records it without a second stat), and
  * the files are stat'ed synchronously, in listing order: a second load of a kernel (getKernel)
  * is nearly only these stats, and one libuv round trip per file cost about twice as much as
- * the system call itself (issue 16: 1,000 files). The event loop is let go every
+ * the system call itself (1,000 files; README.md, Benchmarks: second loads). The event loop is let go every
  * {@link SYNC_STATS_PER_TURN} files, so a large variant does not hold it.
  */
 export async function walkTree(root: string, signal?: AbortSignal, withCtime = false): Promise<VariantTree> {

@@ -27,7 +27,7 @@ import { fileObjectId } from './object-id.js';
 export class HubCache {
   readonly repoDir: string;
   private readonly lockDir: string;
-  /** The folders this load writes blobs, links and locks into, checked once each; closed by `close`. */
+  /** The folders this load writes blobs, links and locks into, checked once each (src/fs/write-inside.ts says why); closed by `close`. */
   private readonly dirs: DirsInside;
   /** The folders `realFolder` found real, by path: their device and inode. */
   private readonly folders = new Map<string, string>();
@@ -200,8 +200,8 @@ export class HubCache {
   /**
    * Whether `file` is in place already: its blob complete (by size) and the snapshot's link
    * pointing at it, i.e. ensureFile would do nothing. Cheap enough to ask of every file of a
-   * variant at once, where ensureFile runs only as many at a time as downloads (a
-   * second load online). Not a verification: the files are verified after, either way.
+   * variant at once, where ensureFile runs only as many at a time as downloads (README.md,
+   * Benchmarks: a second load online). Not a verification: the files are verified after, either way.
    */
   async isPlaced(commit: string, file: HubFile, checkContent = false): Promise<boolean> {
     const { blob, link } = this.locate(commit, file);

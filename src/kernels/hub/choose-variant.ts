@@ -4,7 +4,7 @@ import type { SelectOptions } from './load-options.js';
 import { KernelRefusedError } from './load-outcome.js';
 import type { ResolvedRevision } from './resolve-revision.js';
 
-/** What stage 2 establishes: the variant, and the hash a lock pins it to. */
+/** What stage 3 establishes: the variant, and the hash a lock pins it to. */
 export interface ChosenVariant {
   variant: string;
   /** The lock's `git_lfs_concat` hash of the variant (src/kernels/hub/lockfile.ts), when a lock is given. */
@@ -12,7 +12,7 @@ export interface ChosenVariant {
 }
 
 /**
- * Stage 2, select: the variant named, or the one that best fits the selector (this machine), among
+ * Stage 3, select: the variant named, or the one that best fits the selector (this machine), among
  * those of the resolved revision. A GPU backend is never guessed (a CUDA build on a CPU-only
  * machine): when the variants that fit span several, the caller must say which. Under a lock,
  * the lock must name the variant.

@@ -18,11 +18,11 @@ export interface StreamCheck {
 }
 
 /**
- * Stage 3, fetch the signed files: online, the variant's files the walk hashes (never bytecode,
+ * Stage 4, fetch the signed files: online, the variant's files the walk hashes (never bytecode,
  * never a file the digest would leave out: src/hashing/tree.ts isHashedKey) are checked against
  * the lock's hash, then metadata.json and its bundle are downloaded, alone: their signature is
  * verified before anything else is fetched (the rest is then hashed as it is written). Hands
- * back the rest, for stage 5; offline, nothing.
+ * back the rest, for stage 6; offline, nothing.
  */
 export async function fetchSignedFiles(files: VariantFiles, listing: HubFile[] | undefined, lockHash: string | undefined): Promise<HubFile[]> {
   if (!listing) return [];

@@ -8,6 +8,7 @@ import type { FetchedKernel, LoadedVariant, RevisionSource } from './load-outcom
 import { obtainFiles, obtainUnsigned, type Obtained } from './obtain-files.js';
 import { resolveRevision } from './resolve-revision.js';
 import { SkipHashing } from './skip-hashing.js';
+import { openTrust } from './open-trust.js';
 import { verifyTrust } from './verify-trust.js';
 
 /**
@@ -22,7 +23,7 @@ import { verifyTrust } from './verify-trust.js';
  */
 export async function getKernel(repoId: string, options: GetKernelOptions = {}): Promise<FetchedKernel> {
   if (!isRepoId(repoId)) throw new TypeError(`not a repository id: ${JSON.stringify(repoId)}`);
-  const stages = splitOptions(options);
+  const stages = splitOptions(repoId, options);
   const cache = openCache(repoId, stages.cache);
   try {
     return await load(repoId, stages, cache);
@@ -32,18 +33,20 @@ export async function getKernel(repoId: string, options: GetKernelOptions = {}):
 }
 
 /**
- * A load, stage by stage (docs/architecture.md, "A load from the Hub"): 1 resolve (revision,
- * lock) → 2 select (the variant for this machine) → 3 fetch the signed files → 4 verify
- * signature and trust → 5 obtain the files (vouched, stream-verified or fully verified) → 6 record.
+ * A load, stage by stage (docs/architecture.md, "A load from the Hub"): 1 trust (a publisher
+ * list opened) → 2 resolve (revision, lock) → 3 select (the variant for this machine) → 4 fetch
+ * the signed files → 5 verify signature and trust → 6 obtain the files (vouched, stream-verified
+ * or fully verified) → 7 record.
  */
 async function load(repoId: string, stages: LoadOptions, cache: HubCache): Promise<FetchedKernel> {
+  const anchor = await openTrust(repoId, stages.trust, stages.warn);
   const resolved = await resolveRevision(repoId, stages.resolve, cache);
   const { variant, lockHash } = chooseVariant(repoId, resolved, stages.select);
   const { revision, commit, revisionSource, listing } = resolved;
   const kernel: LoadedVariant = { repoId, revision, commit, variant, path: join(cache.snapshotDir(commit), 'build', variant), revisionSource };
   const files = new VariantFiles(kernel, cache, stages.transfer, lockHash !== undefined);
   const rest = await fetchSignedFiles(files, listing, lockHash);
-  const trusted = await verifyTrust(kernel, stages.trust, { hash: lockHash, checkedOnline: listing !== undefined }, cache);
+  const trusted = await verifyTrust(kernel, anchor, stages.verify, { hash: lockHash, checkedOnline: listing !== undefined }, cache);
   if ('unsigned' in trusted) {
     await obtainUnsigned(files, rest);
     stages.warn(`${repoId}@${commit} ${variant} is NOT SIGNED: loading it anyway because allowUnsigned is set; nothing vouches for this code`);
@@ -58,7 +61,7 @@ async function load(repoId: string, stages: LoadOptions, cache: HubCache): Promi
 }
 
 /**
- * Stage 6, record: the receipt of files verified by hashing (a later load skips it), then the
+ * Stage 7, record: the receipt of files verified by hashing (a later load skips it), then the
  * variant's folder checked again: still the folder verified, reached through real folders only.
  */
 async function record(kernel: LoadedVariant, cache: HubCache, obtained?: Obtained, skip?: SkipHashing): Promise<void> {

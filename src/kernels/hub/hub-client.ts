@@ -50,7 +50,7 @@ export interface HubClientOptions {
   /** Default: HF_ENDPOINT, else https://huggingface.co. */
   endpoint?: string;
   /**
-   * Default: HF_TOKEN, else the token `hf auth login` wrote (src/hub/hub-env.ts). Sent to the
+   * Default: HF_TOKEN, else the token `hf auth login` wrote (src/kernels/hub/hub-env.ts). Sent to the
    * endpoint only, never to the hosts it redirects to.
    */
   token?: string;
@@ -152,7 +152,8 @@ export class HubClient {
       try {
         return await this.downloadOnce(url, file, destination, options);
       } catch (error) {
-        if (error instanceof HubError && error.status !== undefined && error.status < 500) throw error;
+        // A client error is final, and so is a busy Hub: get() already waited on it as long as allowed.
+        if (error instanceof HubError && error.status !== undefined && (error.status < 500 || error.status === 503)) throw error;
         if (error instanceof UnsafePathError) throw error; // a planted link or FIFO stays there
         if (options.signal?.aborted) throw options.signal.reason;
         lastError = error;
@@ -261,8 +262,36 @@ export class HubClient {
     return written;
   }
 
-  /** A GET whose every wait (connecting, the headers, then each chunk: `watchdog.kick()`) is bounded. */
+  /**
+   * A GET whose every wait (connecting, the headers, then each chunk: `watchdog.kick()`) is
+   * bounded. A busy Hub (429 Too Many Requests, 503 Service Unavailable) is asked again after the
+   * `Retry-After` it sends (seconds or an HTTP date; else 1 s, doubling), as long as the waits
+   * together stay within the deadline (`timeoutMs`); past it, the request fails as HUB_STATUS,
+   * saying when the Hub asked to be tried again.
+   */
   private async get(url: string, headers: Record<string, string>, signal?: AbortSignal): Promise<{ response: Response; watchdog: Watchdog }> {
+    let waited = 0;
+    for (let attempt = 0; ; attempt++) {
+      const answer = await this.getOnce(url, headers, signal);
+      const { response, watchdog } = answer;
+      if (response.status !== 429 && response.status !== 503) return answer;
+      watchdog.stop();
+      await response.body?.cancel().catch(() => {});
+      const wait = retryAfterMs(response.headers.get('retry-after')) ?? 1000 * 2 ** attempt;
+      const server = `the Hub (${new URL(url).origin})`;
+      if (waited + wait > this.timeoutMs || attempt + 1 >= this.attempts) {
+        const when = response.headers.get('retry-after');
+        throw new HubError(
+          `${server} is busy (${response.status}${when ? `, retry after ${when}` : ''}): gave up after ${attempt + 1} attempts within the ${this.timeoutMs / 1000} s deadline`,
+          response.status,
+        );
+      }
+      waited += wait;
+      await sleep(wait, signal);
+    }
+  }
+
+  private async getOnce(url: string, headers: Record<string, string>, signal?: AbortSignal): Promise<{ response: Response; watchdog: Watchdog }> {
     // fetch drops Authorization when a redirect leaves the endpoint's origin (Fetch standard).
     const auth: Record<string, string> = this.token ? { authorization: `Bearer ${this.token}` } : {};
     const watchdog = new Watchdog(this.timeoutMs, `the Hub (${new URL(url).origin})`);
@@ -282,6 +311,34 @@ export class HubClient {
       throw new HubError(`cannot reach the Hub (${new URL(url).origin}): ${cause}`, undefined, true);
     }
   }
+}
+
+/**
+ * A Retry-After header (RFC 9110 section 10.2.3) as milliseconds from now: delay-seconds, or an
+ * HTTP date (a date already past is no wait). Undefined when absent or unreadable.
+ */
+export function retryAfterMs(value: string | null, now = Date.now()): number | undefined {
+  if (value === null) return undefined;
+  const text = value.trim();
+  if (/^\d+$/.test(text)) return Number(text) * 1000;
+  const date = Date.parse(text);
+  return Number.isNaN(date) || !/[A-Za-z]/.test(text) ? undefined : Math.max(0, date - now);
+}
+
+/** Waits `ms`, or until `signal` aborts (then throws its reason). */
+function sleep(ms: number, signal: AbortSignal | undefined): Promise<void> {
+  return new Promise((resolve, reject) => {
+    if (signal?.aborted) return reject(signal.reason);
+    const timer = setTimeout(() => {
+      signal?.removeEventListener('abort', stop);
+      resolve();
+    }, ms);
+    const stop = () => {
+      clearTimeout(timer);
+      reject(signal!.reason);
+    };
+    signal?.addEventListener('abort', stop, { once: true });
+  });
 }
 
 /**
@@ -372,4 +429,55 @@ function hubFile(sibling: unknown, where: string): HubFile {
     throw new HubError(`${where}: a bad LFS SHA-256 for ${s.rfilename}`);
   }
   return { path: s.rfilename, size, blobId: s.blobId, ...(s.lfs ? { lfsSha256: s.lfs.sha256 as string } : {}) };
+}
+
+/** What fetchBytes needs: the Hub client's endpoint, token and deadline, a bound, and a way to cancel. */
+export interface FetchBytesOptions extends Pick<HubClientOptions, 'endpoint' | 'token' | 'timeoutMs'> {
+  /** Read no more than this; a larger answer is refused (HUB_REFUSED). */
+  maxBytes: number;
+  signal?: AbortSignal;
+}
+
+/**
+ * One GET of a small file for readers other than the kernel fetch (a publisher list's TUF
+ * metadata, docs/publishers.md): the user agent and deadline (for the answer and for each chunk)
+ * of HubClient, the token sent only to the Hub endpoint's own origin (never to another server,
+ * nor to the hosts a redirect leads to), at most `maxBytes` read. An error status is a HubError
+ * carrying it; no answer is HUB_UNREACHABLE.
+ */
+export async function fetchBytes(url: string, options: FetchBytesOptions): Promise<Uint8Array> {
+  const endpoint = new URL((options.endpoint ?? process.env.HF_ENDPOINT ?? 'https://huggingface.co').replace(/\/+$/, ''));
+  const target = new URL(url);
+  const token = target.origin === endpoint.origin ? (options.token ?? hubToken()) : undefined;
+  const server = target.origin === endpoint.origin ? `the Hub (${target.origin})` : target.origin;
+  const watchdog = new Watchdog(options.timeoutMs ?? 30_000, server);
+  const signal = options.signal ? AbortSignal.any([options.signal, watchdog.signal]) : watchdog.signal;
+  let response: Response;
+  try {
+    response = await fetch(url, { headers: { 'user-agent': USER_AGENT, ...(token ? { authorization: `Bearer ${token}` } : {}) }, redirect: 'follow', signal });
+    watchdog.kick();
+  } catch (error) {
+    watchdog.stop();
+    if (options.signal?.aborted) throw options.signal.reason;
+    if (watchdog.fired) throw watchdog.error();
+    const cause = (error as Error).cause ? ((error as Error).cause as Error).message : (error as Error).message;
+    throw new HubError(`cannot reach ${server}: ${cause}`, undefined, true);
+  }
+  try {
+    if (!response.ok) throw new HubError(`${url}: ${server} answered ${response.status}`, response.status);
+    const chunks: Uint8Array[] = [];
+    let total = 0;
+    for await (const chunk of response.body as unknown as AsyncIterable<Uint8Array>) {
+      watchdog.kick();
+      total += chunk.length;
+      if (total > options.maxBytes) throw new HubError(`${url}: more than the ${options.maxBytes} bytes allowed`);
+      chunks.push(chunk);
+    }
+    return Buffer.concat(chunks);
+  } catch (error) {
+    throw watchdog.fired ? watchdog.error() : error;
+  } finally {
+    watchdog.stop();
+    await response.body?.cancel().catch(() => {});
+  }
 }

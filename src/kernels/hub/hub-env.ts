@@ -27,9 +27,14 @@ export function hfHome(): string {
   return process.env.HF_HOME || join(process.env.XDG_CACHE_HOME || join(homedir(), '.cache'), 'huggingface');
 }
 
-/** The cache: HF_HUB_CACHE, else the older HUGGINGFACE_HUB_CACHE, else $HF_HOME/hub. */
+/**
+ * The cache kernels go to, as the `kernels` library picks it (its `_get_cache_dir`, passed to
+ * huggingface_hub as `cache_dir`): HF_KERNELS_CACHE (older, which it still honours), else
+ * KERNELS_CACHE; when neither is set, huggingface_hub's own: HF_HUB_CACHE, else the older
+ * HUGGINGFACE_HUB_CACHE, else $HF_HOME/hub. An empty variable counts as unset.
+ */
 export function hubCacheRoot(): string {
-  return process.env.HF_HUB_CACHE || process.env.HUGGINGFACE_HUB_CACHE || join(hfHome(), 'hub');
+  return process.env.HF_KERNELS_CACHE || process.env.KERNELS_CACHE || process.env.HF_HUB_CACHE || process.env.HUGGINGFACE_HUB_CACHE || join(hfHome(), 'hub');
 }
 
 /**

@@ -9,10 +9,26 @@ import type { VariantSelector } from '../variant-name.js';
 import type { HubClientOptions } from './hub-client.js';
 import { hubCacheRoot, offlineFromEnv } from './hub-env.js';
 import type { KernelLock } from './lockfile.js';
+import type { OpenPublisherListOptions } from '../publishers/open-list.js';
+import type { PublisherList } from '../../trust/publisher-list.js';
+
+/**
+ * A trusted publisher list (docs/publishers.md): where it is (`hf://...`, an https:// URL or a
+ * folder) and its pinned first root; opened, and refreshed at most once an interval, before
+ * anything of the kernel is fetched. Its entries for the repository decide who may sign.
+ */
+export type PublisherListSource = Pick<OpenPublisherListOptions, 'list' | 'root' | 'stateDir' | 'refreshIntervalMs' | 'maxAgeMs'>;
+
+/** Or a list already opened (openPublisherList), as verifyVariant takes it; `repoId`, if given, must be the one loaded. */
+export interface OpenedPublisherList {
+  list: PublisherList;
+  repoId?: string;
+}
 
 export type GetKernelOptions = HubClientOptions & {
-  /** Who is trusted (default kernels-community), or a managed key, or a private CA chain. */
+  /** Who is trusted (default kernels-community), or a trusted publisher list, or a managed key, or a private CA chain: one of them. */
   policy?: Policy;
+  publishers?: PublisherListSource | OpenedPublisherList;
   key?: KeyObject | string;
   certificateChain?: string;
   identity?: StringMatch;
@@ -48,7 +64,7 @@ export type GetKernelOptions = HubClientOptions & {
   backend?: DigestBackend;
 };
 
-/** Stage 1, resolve: which revision, from the Hub or (offline, or the Hub out of reach) the cache. */
+/** Stage 2, resolve: which revision, from the Hub or (offline, or the Hub out of reach) the cache. */
 export interface ResolveOptions {
   revision: string;
   offline: boolean;
@@ -57,14 +73,14 @@ export interface ResolveOptions {
   warn: Warn;
 }
 
-/** Stage 2, select: the variant for this machine (or the one named), and what the lock pins it to. */
+/** Stage 3, select: the variant for this machine (or the one named), and what the lock pins it to. */
 export interface SelectOptions {
   variant?: string;
   selector: VariantSelector;
   lock?: KernelLock;
 }
 
-/** Stages 3 and 5, the downloads: how many at once, their progress, when to stop. */
+/** Stages 4 and 6, the downloads: how many at once, their progress, when to stop. */
 export interface TransferOptions {
   hub: HubClientOptions;
   concurrency: number;
@@ -72,9 +88,14 @@ export interface TransferOptions {
   signal?: AbortSignal;
 }
 
-/** Stage 4, verify signature and trust: whom to trust, and whether a variant with no signature may pass. */
-export interface TrustOptions {
-  anchor: TrustAnchor;
+/**
+ * Stage 1, trust: whom to trust, as given (`anchor`), or a publisher list to open first (`list`,
+ * with what opening it needs: the network or the cache alone, the Hub's endpoint, token and deadline).
+ */
+export type TrustSource = { anchor: TrustAnchor } | { list: PublisherListSource; offline: boolean; hub: HubClientOptions; signal?: AbortSignal };
+
+/** Stage 5, verify signature and trust: the root of the signatures' trust, and whether a variant with no signature may pass. */
+export interface VerifyOptions {
   trustedRoot?: TrustedRoot;
   allowUnsigned: boolean;
   /** The version the signed metadata must carry: asked for by number, not pinned by a revision or lock. */
@@ -82,7 +103,7 @@ export interface TrustOptions {
   warn: Warn;
 }
 
-/** Stage 5, obtain files: what hashes them (never the trust anchor, the lock or the policy). */
+/** Stage 6, obtain files: what hashes them (never the trust anchor, the lock or the policy). */
 export interface HashingOptions {
   backend: DigestBackend;
   onProgress?: (progress: HashProgress) => void;
@@ -104,7 +125,8 @@ export interface LoadOptions {
   resolve: ResolveOptions;
   select: SelectOptions;
   transfer: TransferOptions;
-  trust: TrustOptions;
+  trust: TrustSource;
+  verify: VerifyOptions;
   hashing: HashingOptions;
   warn: Warn;
 }
@@ -114,7 +136,7 @@ export interface LoadOptions {
  * policy, key and CA chain is the caller's mistake (TypeError, src/sigstore/trust-anchor.ts),
  * thrown here before anything is fetched.
  */
-export function splitOptions(options: GetKernelOptions): LoadOptions {
+export function splitOptions(repoId: string, options: GetKernelOptions): LoadOptions {
   const backend = options.backend ?? digestBackend();
   const resolve = resolveOptionsOf(options);
   const { hub, lock, warn } = resolve;
@@ -123,8 +145,8 @@ export function splitOptions(options: GetKernelOptions): LoadOptions {
     resolve,
     select: { variant: options.variant, selector: options.selector ?? {}, lock },
     transfer: { hub, concurrency: options.concurrency ?? 4, onProgress: options.onProgress, signal: options.signal },
-    trust: {
-      anchor: trustAnchorOf(options),
+    trust: trustSourceOf(repoId, options, resolve),
+    verify: {
       trustedRoot: options.trustedRoot,
       allowUnsigned: options.allowUnsigned === true,
       version: lock || options.revision !== undefined ? undefined : options.version,
@@ -155,6 +177,28 @@ export function cacheOptionsOf(options: GetKernelOptions, backend?: DigestBacken
   return { root: options.cacheDir ?? hubCacheRoot(), repoType: options.repoType ?? 'kernel', lockFile: backend?.lockFile };
 }
 
+/** The one kind of trust the options name: a publisher list (to open), or an anchor (kernels-community's policy when they name none). */
+function trustSourceOf(repoId: string, options: GetKernelOptions, { offline, hub }: ResolveOptions): TrustSource {
+  if (options.publishers === undefined) return { anchor: trustAnchorOf(options) };
+  // As checkTrustAnchor says of the others (src/sigstore/trust-anchor.ts): one kind of trust, no waived log.
+  const others = (['policy', 'key', 'certificateChain'] as const).filter((name) => options[name] !== undefined && options[name] !== null);
+  if (others.length > 0) throw new TypeError(`ambiguous trust: publishers and ${others.join(' and ')} given together; give exactly one`);
+  if (options.insecureIgnoreTlog === true) {
+    throw new TypeError('insecureIgnoreTlog works only with a key or a private CA chain: a publisher list trusts Fulcio (public-good) certificates, which are worth nothing without their transparency log entry');
+  }
+  const { list, root, repoId: named } = options.publishers as { list?: unknown; root?: unknown; repoId?: unknown };
+  if (typeof list === 'object' && list !== null && root === undefined) {
+    if (named !== undefined && named !== repoId) throw new TypeError(`publishers.repoId ${JSON.stringify(named)} is not the repository loaded (${repoId})`);
+    const anchor: TrustAnchor = { publishers: { list: list as PublisherList, repoId } };
+    checkTrustAnchor(anchor); // a list that is none: a TypeError naming openPublisherList
+    return { anchor };
+  }
+  if (typeof list !== 'string' || !(typeof root === 'string' || root instanceof Uint8Array)) {
+    throw new TypeError('publishers must name a list and its pinned root: { list: "hf://org/name" (or a URL or folder), root: a root.json path, its bytes, or "sha256:<hex>" }, or be a list openPublisherList opened');
+  }
+  return { list: options.publishers as PublisherListSource, offline, hub, signal: options.signal };
+}
+
 /** The one anchor the options name; kernels-community's policy when they name none. */
 function trustAnchorOf(options: GetKernelOptions): TrustAnchor {
   const { key, certificateChain, identity, insecureIgnoreTlog } = options;
@@ -167,6 +211,8 @@ function trustAnchorOf(options: GetKernelOptions): TrustAnchor {
       return { key: key!, ...waiver };
     case 'certificateChain':
       return { certificateChain: certificateChain!, ...(identity ? { identity } : {}), ...waiver };
+    case 'publishers': // never: a list is a source of its own (trustSourceOf)
+      throw new TypeError('publishers must name a list and its pinned root');
   }
 }
 

@@ -4,7 +4,7 @@ import { readFile, readlink } from 'node:fs/promises';
 import { basename, join } from 'node:path';
 import { writeFileAtomic } from '../../fs/atomic-write.js';
 import type { Digest } from '../../digest/digest.js';
-import { listVariantFiles } from '../../hashing/variant-files.js';
+import { listVariantTree } from '../../hashing/variant-files.js';
 import type { HubFile } from './hub-client.js';
 import { claimedKind, fileObjectId, objectId } from './object-id.js';
 import { parseStrictJSON } from '../../json/strict-json.js';
@@ -55,7 +55,7 @@ function lockHash(objects: ReadonlyArray<readonly [key: string, id: string]>): s
  * whose hash covered such files cannot be checked offline, and is refused.
  */
 export async function cachedVariantLockHash(dir: string, metadataBytes: Uint8Array, digest: Digest): Promise<string> {
-  const entries = await listVariantFiles(dir).catch((error: Error) => {
+  const { entries } = await listVariantTree(dir).catch((error: Error) => {
     throw new LockfileError(`${dir}: ${error.message}`, { cause: error });
   });
   const keys = [...entries.map((entry) => entry.key), 'metadata.json', ...(existsSync(join(dir, 'metadata.json.sigstore')) ? ['metadata.json.sigstore'] : [])];

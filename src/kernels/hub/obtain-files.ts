@@ -12,13 +12,13 @@ import { fingerprint, type Fingerprint } from './receipts.js';
 import type { SkipHashing } from './skip-hashing.js';
 
 /**
- * How stage 5 obtained the verified files: a receipt vouched for them (`vouched`), they were
+ * How stage 6 obtained the verified files: a receipt vouched for them (`vouched`), they were
  * hashed as they streamed in (`streamed`), or they were hashed in full (`hashed`); with the
- * fingerprint stage 6 records in a receipt (none when the files moved while they were hashed).
+ * fingerprint stage 7 records in a receipt (none when the files moved while they were hashed).
  */
 export type Obtained = { how: 'vouched' } | { how: 'streamed' | 'hashed'; record?: Fingerprint };
 
-/** What stage 5 works with: the load's downloads, its one answer to "may this skip hashing?", the cache and the hashing backend. */
+/** What stage 6 works with: the load's downloads, its one answer to "may this skip hashing?", the cache and the hashing backend. */
 export interface ObtainContext {
   files: VariantFiles;
   skip: SkipHashing;
@@ -27,7 +27,7 @@ export interface ObtainContext {
 }
 
 /**
- * Stage 5, obtain files: the rest of a signed variant (`rest`, online), each file checked against
+ * Stage 6, obtain files: the rest of a signed variant (`rest`, online), each file checked against
  * the signed digest as it streams in, then the variant as the cache holds it: vouched for, or
  * hashed in full against the digest (src/kernels/verify-variant.ts verifyFiles).
  */
@@ -51,7 +51,7 @@ export async function obtainFiles(kernel: LoadedVariant, digest: Digest, rest: H
   return hashInFull(kernel, digest, tree, context);
 }
 
-/** Stage 5 for a variant taken unsigned (allowUnsigned): the rest downloaded, each file checked to be the object the listing names. */
+/** Stage 6 for a variant taken unsigned (allowUnsigned): the rest downloaded, each file checked to be the object the listing names. */
 export function obtainUnsigned(files: VariantFiles, rest: HubFile[]): Promise<void> {
   return files.fetch(rest);
 }

@@ -7,7 +7,7 @@ import { basename, dirname, join } from 'node:path';
 const KEY_BYTES = 32;
 
 /**
- * The key that authenticates verification receipts (src/hub/receipts.ts). Receipts live in the
+ * The key that authenticates verification receipts (src/kernels/hub/receipts.ts). Receipts live in the
  * cache, which other users may write to; the key lives outside it, readable by this user only:
  * KERNELSEAL_RECEIPT_KEY_FILE, else $XDG_STATE_HOME/kernelseal/receipt.key, else
  * ~/.local/state/kernelseal/receipt.key. Created on first use.

@@ -8,7 +8,7 @@ import { KernelRefusedError, type RevisionSource } from './load-outcome.js';
 
 const COMMIT = /^[0-9a-f]{40}$/;
 
-/** What stage 1 establishes: the commit, the variants under build/ there, and (online) the Hub's listing of it. */
+/** What stage 2 establishes: the commit, the variants under build/ there, and (online) the Hub's listing of it. */
 export interface ResolvedRevision {
   revision: string;
   commit: string;
@@ -19,7 +19,7 @@ export interface ResolvedRevision {
 }
 
 /**
- * Stage 1, resolve: the commit a revision names and the variants under build/ there, from the
+ * Stage 2, resolve: the commit a revision names and the variants under build/ there, from the
  * Hub, or (offline) from what the cache holds; records the revision's commit in the cache. A
  * lock pins the commit: the Hub must resolve it to the locked one.
  */

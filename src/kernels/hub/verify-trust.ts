@@ -2,29 +2,30 @@ import type { KernelMetadata } from '../metadata.js';
 import { verifySignedMetadata, type SignedMetadata } from '../verify-variant.js';
 import type { HubCache } from './cache.js';
 import { cachedVariantLockHash, LockfileError } from './lockfile.js';
-import type { TrustOptions } from './load-options.js';
+import type { TrustAnchor } from '../../sigstore/trust-anchor.js';
+import type { VerifyOptions } from './load-options.js';
 import { refusal, type LoadedVariant } from './load-outcome.js';
 
-/** What stage 4 establishes: who signed which metadata (and its digest), or, opted in, that nothing is signed. */
+/** What stage 5 establishes: who signed which metadata (and its digest), or, opted in, that nothing is signed. */
 export type Trusted = { signed: SignedMetadata } | { unsigned: true };
 
-/** How a lock pins the variant, for stage 4: its hash, and whether it was checked against the Hub's listing already. */
+/** How a lock pins the variant, for stage 5: its hash, and whether it was checked against the Hub's listing already. */
 export interface LockPin {
   hash?: string;
   checkedOnline: boolean;
 }
 
 /**
- * Stage 4, verify signature and trust: steps 1 to 6 of docs/design.md section 5 on the signed
+ * Stage 5, verify signature and trust: steps 1 to 6 of docs/design.md section 5 on the signed
  * files in the cache (src/kernels/verify-variant.ts verifySignedMetadata), then that the signed
  * kernel is the one asked for, and, offline, that the cached files are the locked ones. A
  * variant with no signature at all passes only when allowed and no lock names it (a lock names
  * signed content); any other failure is a refusal.
  */
-export async function verifyTrust(kernel: LoadedVariant, options: TrustOptions, lock: LockPin, cache: HubCache): Promise<Trusted> {
+export async function verifyTrust(kernel: LoadedVariant, anchor: TrustAnchor, options: VerifyOptions, lock: LockPin, cache: HubCache): Promise<Trusted> {
   const { repoId, commit, variant, path } = kernel;
-  await cache.realFolder(path); // and again before it is handed back (stage 6)
-  const signed = await verifySignedMetadata(path, { ...options.anchor, trustedRoot: options.trustedRoot });
+  await cache.realFolder(path); // and again before it is handed back (stage 7)
+  const signed = await verifySignedMetadata(path, { ...anchor, trustedRoot: options.trustedRoot });
   if ('result' in signed) {
     if (signed.result.status === 'signature-missing' && options.allowUnsigned && !lock.hash) return { unsigned: true };
     throw refusal(kernel, signed.result);

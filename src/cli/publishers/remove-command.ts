@@ -1,0 +1,27 @@
+import { ListRepository } from '../../kernels/publishers/list-repository.js';
+import { EXIT_OK, UsageError, parseCommandLine, type Command } from '../usage.js';
+import { folderOperand } from './maintainer-options.js';
+
+export const removeCommand: Command = {
+  name: 'remove',
+  summary: 'remove an entry from the list (to deny a signer, revoke it instead)',
+  help: `Usage: kernelseal publishers remove DIR --repos PATTERN
+
+Removes the entry for PATTERN from DIR/kernel-publishers.json (signed by the next sign).
+Removing an entry stops trusting its signer for new verifications, but an org/* entry may
+still allow the same signer: to deny a compromised signer, revoke the entry instead.`,
+
+  async run(args) {
+    const { values, positionals } = parseCommandLine(args, { repos: { type: 'string' } });
+    const dir = folderOperand(positionals, 'the list to edit');
+    if (values.repos === undefined) throw new UsageError('--repos PATTERN is required: the entry to remove');
+    const repository = await ListRepository.read(dir);
+    await repository.editDraft((list) => {
+      const index = list.entries.findIndex((e) => String(e.repos).toLowerCase() === values.repos!.toLowerCase());
+      if (index < 0) throw new UsageError(`${values.repos}: the list has no such entry`);
+      list.entries.splice(index, 1);
+    });
+    process.stdout.write(`✅ ${dir}: removed ${values.repos} (not signed yet: kernelseal publishers sign ${dir} --keys KEYS)\n`);
+    return EXIT_OK;
+  },
+};

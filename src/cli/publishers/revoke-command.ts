@@ -1,0 +1,33 @@
+import { ListRepository } from '../../kernels/publishers/list-repository.js';
+import { EXIT_OK, UsageError, parseCommandLine, type Command } from '../usage.js';
+import { folderOperand } from './maintainer-options.js';
+
+export const revokeCommand: Command = {
+  name: 'revoke',
+  summary: "revoke an entry's signer from a time on: a deny no other entry overrides",
+  help: `Usage: kernelseal publishers revoke DIR --repos PATTERN --reason TEXT [--at TIME]
+
+Marks the entry for PATTERN revoked: a signature its policy accepts that was signed at or
+after TIME (any verified signing time; default now) fails, naming the entry, the time and the
+reason, whatever other entries allow. Signatures made before TIME still verify. Sign and
+upload at once: clients see it within their refresh interval (1 hour by default).
+
+      --repos PATTERN               the entry (org/name or org/*)
+      --reason TEXT                 why, shown to users
+      --at TIME                     RFC 3339 (2026-11-02T00:00:00Z); default: now`,
+
+  async run(args) {
+    const { values, positionals } = parseCommandLine(args, { repos: { type: 'string' }, reason: { type: 'string' }, at: { type: 'string' } });
+    const dir = folderOperand(positionals, 'the list to edit');
+    if (values.repos === undefined || values.reason === undefined) throw new UsageError('--repos PATTERN and --reason TEXT are required');
+    const at = values.at ?? new Date(Math.floor(Date.now() / 1000) * 1000).toISOString().replace('.000Z', 'Z');
+    const repository = await ListRepository.read(dir);
+    await repository.editDraft((list) => {
+      const entry = list.entries.find((e) => String(e.repos).toLowerCase() === values.repos!.toLowerCase());
+      if (!entry) throw new UsageError(`${values.repos}: the list has no such entry`);
+      entry.revoked = { at, reason: values.reason };
+    });
+    process.stdout.write(`✅ ${dir}: revoked ${values.repos} from ${at} (${values.reason}); sign and upload now: kernelseal publishers sign ${dir} --keys KEYS\n`);
+    return EXIT_OK;
+  },
+};

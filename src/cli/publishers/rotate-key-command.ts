@@ -1,0 +1,47 @@
+import { KeyRing } from '../../kernels/publishers/list-keys.js';
+import { ListRepository } from '../../kernels/publishers/list-repository.js';
+import { EXIT_OK, UsageError, parseCommandLine, type Command } from '../usage.js';
+import { folderOperand, keysFlag, roleFlag } from './maintainer-options.js';
+import { describeSigned } from './sign-command.js';
+
+export const rotateKeyCommand: Command = {
+  name: 'rotate-key',
+  summary: 'replace a key (lost, leaked, or due): a new root, then each role it signed re-signed',
+  help: `Usage: kernelseal publishers rotate-key DIR --keys KEYS (--key KEYID | --role ROLE)
+
+Makes a new key in KEYS and puts it in place of the old one in every role that listed it: a new
+root version, signed by the old root's threshold of root keys and the new root's, then each role
+the key signed re-signed (and the snapshot and timestamp above it). Clients follow the root
+chain from the root they pinned. The old key's file moves to KEYS/retired/.
+
+      --keys KEYS                   the private keys: the root keys (a threshold of the old root
+                                    and of the new) and the keys of the roles re-signed
+      --key KEYID                   the key to replace (a prefix of its ID is enough)
+      --role ROLE                   or: the key of ROLE, when it has exactly one
+
+Example:
+  kernelseal publishers rotate-key trust-list --keys ~/.kernelseal-keys/trust-list --role timestamp`,
+
+  async run(args) {
+    const { values, positionals } = parseCommandLine(args, { keys: { type: 'string' }, key: { type: 'string' }, role: { type: 'string' } });
+    const dir = folderOperand(positionals, 'the list whose key to replace');
+    if ((values.key === undefined) === (values.role === undefined)) throw new UsageError('give exactly one of --key KEYID and --role ROLE');
+    const ring = await KeyRing.read(keysFlag(values.keys));
+    const repository = await ListRepository.read(dir);
+    const root = repository.root.signed;
+    let keyId: string;
+    if (values.role !== undefined) {
+      const ids = root.roles[roleFlag(values.role, '--role')]!.keyIDs;
+      if (ids.length !== 1) throw new UsageError(`${values.role} has ${ids.length} keys (${ids.join(', ')}): name one with --key`);
+      keyId = ids[0]!;
+    } else {
+      const matches = Object.keys(root.keys).filter((id) => id.startsWith(values.key!));
+      if (matches.length !== 1) throw new UsageError(`--key ${values.key}: ${matches.length === 0 ? 'no key of the root has this ID' : `names ${matches.length} keys`}`);
+      keyId = matches[0]!;
+    }
+    const rotated = await repository.rotateKey(ring, keyId);
+    process.stdout.write(`✅ ${dir}: key ${keyId.slice(0, 16)}… replaced by ${rotated.key.id.slice(0, 16)}… (${rotated.key.file}) for ${rotated.roles.join(', ')}\n${describeSigned(rotated.signed)}\n`);
+    if (rotated.retired) process.stdout.write(`   the old key's file is now ${rotated.retired}\n`);
+    return EXIT_OK;
+  },
+};

@@ -1,0 +1,42 @@
+import { KeyRing } from '../../kernels/publishers/list-keys.js';
+import { ListRepository, type Signed } from '../../kernels/publishers/list-repository.js';
+import { EXIT_OK, parseCommandLine, type Command } from '../usage.js';
+import { folderOperand, keysFlag, roleFlag } from './maintainer-options.js';
+
+export const signCommand: Command = {
+  name: 'sign',
+  summary: 'sign what needs it: the edited list, and every role near its expiry',
+  help: `Usage: kernelseal publishers sign DIR --keys KEYS [--role ROLE]...
+
+Signs, with the keys KEYS holds, what needs a signature: the targets when kernel-publishers.json
+was edited (add, remove, revoke, or by hand), every role whose signature has less than half its
+lifetime left (publishers-signing.json) or no longer holds under the root, and then the
+snapshot and timestamp above any role signed. Each signature is a new version; old versions
+stay in the folder for clients mid-refresh. Upload the folder as one Hub commit afterwards.
+
+      --keys KEYS                   the folder of the private keys; a role whose keys it lacks
+                                    (below the role's threshold) is an error, nothing half-signed
+      --role ROLE                   sign ROLE again even if not needed (root, targets, snapshot,
+                                    timestamp; repeatable). The root is signed only when asked,
+                                    with its threshold of root keys.
+
+Examples:
+  kernelseal publishers sign trust-list --keys ~/.kernelseal-keys/trust-list
+  # in CI, with only the online key: re-signs the timestamp (and snapshot) when due
+  kernelseal publishers sign trust-list --keys "$RUNNER_TEMP/keys"`,
+
+  async run(args) {
+    const { values, positionals } = parseCommandLine(args, { keys: { type: 'string' }, role: { type: 'string', multiple: true, default: [] } });
+    const dir = folderOperand(positionals, 'the list to sign');
+    const ring = await KeyRing.read(keysFlag(values.keys));
+    const repository = await ListRepository.read(dir);
+    const signed = await repository.sign(ring, values.role.map((role) => roleFlag(role, '--role')));
+    process.stdout.write(`${signed.length === 0 ? `✅ ${dir}: nothing needed signing` : `✅ ${dir}: signed`}\n${describeSigned(signed)}\n`);
+    return EXIT_OK;
+  },
+};
+
+/** "   targets version 3, expires ..." for each role signed. */
+export function describeSigned(signed: Signed): string {
+  return signed.map((s) => `   ${s.role.padEnd(9)} version ${s.version}, expires ${s.expires}`).join('\n');
+}

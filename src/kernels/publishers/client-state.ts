@@ -1,0 +1,198 @@
+import { constants, type Stats } from 'node:fs';
+import { lstat, mkdir, open, readdir, rm, unlink } from 'node:fs/promises';
+import { homedir } from 'node:os';
+import { join } from 'node:path';
+import { writeFileAtomic } from '../../fs/atomic-write.js';
+import { readBounded } from '../../fs/read-bounded.js';
+import { openRegular } from '../../fs/write-inside.js';
+import { fileLocker } from '../../hashing/native/backend.js';
+import { parseStrictJSON } from '../../json/strict-json.js';
+import { PublisherListError } from '../../trust/publisher-list.js';
+
+// A publisher list client's own state (docs/publishers.md, section 3): per pinned root, in the
+// user's state folder (never a shared cache), under an exclusive lock, written atomically. It
+// holds the TUF metadata last verified and the client's floor: the highest version of each
+// role it has accepted and the time of its last refresh, which a damaged or deleted metadata
+// file cannot lower.
+
+/** The TUF roles whose versions the floor keeps. */
+export const ROLES = ['root', 'timestamp', 'snapshot', 'targets'] as const;
+export type Role = (typeof ROLES)[number];
+
+/** What the client remembers between runs. */
+export interface ClientRecord {
+  /** The SHA-256 (hex) of the pinned root: the folder's name. */
+  root: string;
+  /** The highest version of each role this client has accepted. */
+  floor: Record<Role, number>;
+  /** When the last full refresh from the network succeeded. */
+  lastRefresh: Date;
+  /** Where that refresh read the list: the cache stands in for this location only. */
+  location: string;
+}
+
+const SCHEMA = 'kernelseal/publisher-state/v1';
+/** Larger than any real record: a few hundred bytes. */
+const MAX_RECORD_BYTES = 64 * 1024;
+/** How long a run waits for another holding the lock before it gives up. */
+const LOCK_WAIT_MS = 120_000;
+
+/** `$KERNELSEAL_STATE_DIR`, else `$XDG_STATE_HOME/kernelseal`, else `~/.local/state/kernelseal`. */
+export function defaultStateDir(): string {
+  return process.env.KERNELSEAL_STATE_DIR || join(process.env.XDG_STATE_HOME || join(homedir(), '.local', 'state'), 'kernelseal');
+}
+
+/** The folder of one pinned root's state, made private to this user if missing. */
+export class ClientState {
+  readonly dir: string;
+  readonly metadataDir: string;
+  readonly targetsDir: string;
+  private readonly recordPath: string;
+
+  private constructor(dir: string) {
+    this.dir = dir;
+    this.metadataDir = join(dir, 'metadata');
+    this.targetsDir = join(dir, 'targets');
+    this.recordPath = join(dir, 'state.json');
+  }
+
+  /**
+   * The state of the root whose SHA-256 is `rootDigest` under `stateDir`, its folders made
+   * (mode 0700). A folder another user owns or may write to is refused: whoever can write it
+   * can lower the floor.
+   */
+  static async at(stateDir: string, rootDigest: string): Promise<ClientState> {
+    const dir = join(stateDir, 'publishers', rootDigest);
+    await mkdir(dir, { recursive: true, mode: 0o700 });
+    checkPrivate(dir, await lstat(dir));
+    const state = new ClientState(dir);
+    for (const sub of [state.metadataDir, state.targetsDir]) {
+      await mkdir(sub, { mode: 0o700 }).catch((error: NodeJS.ErrnoException) => {
+        if (error.code !== 'EEXIST') throw error;
+      });
+      checkPrivate(sub, await lstat(sub));
+    }
+    return state;
+  }
+
+  /**
+   * The record, or undefined for a fresh state (never refreshed: the cached files, if any, are
+   * a first refresh that did not finish and are dropped). A record that cannot be read is
+   * refused: its floor is unknown, and no floor is never assumed.
+   */
+  async read(rootDigest: string): Promise<ClientRecord | undefined> {
+    // Under the lock, a work folder is what a run that died left behind.
+    for (const name of await readdir(this.dir)) if (name.startsWith('work-')) await rm(join(this.dir, name), { recursive: true, force: true });
+    const read = await readBounded(this.recordPath, MAX_RECORD_BYTES);
+    if ('missing' in read) {
+      await this.clearCache();
+      return undefined;
+    }
+    const damaged = (why: string): never => {
+      throw new PublisherListError('LIST_STATE_INVALID', `the publisher list state ${this.recordPath} is damaged (${why}); delete ${this.dir} to start over: the next refresh then trusts the newest list the pinned root leads to`);
+    };
+    if ('error' in read) return damaged(read.error);
+    let json: Record<string, unknown>;
+    try {
+      json = parseStrictJSON(read.bytes) as Record<string, unknown>;
+    } catch (error) {
+      return damaged((error as Error).message);
+    }
+    const floor = json?.floor as Record<string, unknown> | undefined;
+    if (json?.schema !== SCHEMA || typeof floor !== 'object' || floor === null) return damaged('not a state record');
+    if (json.root !== rootDigest) return damaged(`it belongs to the root ${String(json.root)}`);
+    for (const role of ROLES) if (!Number.isSafeInteger(floor[role]) || (floor[role] as number) < 0) damaged(`no version for ${role}`);
+    const lastRefresh = new Date(typeof json.lastRefresh === 'string' ? json.lastRefresh : NaN);
+    if (Number.isNaN(lastRefresh.getTime())) damaged('no time of the last refresh');
+    if (typeof json.location !== 'string') damaged('no location');
+    return { root: rootDigest, floor: floor as Record<Role, number>, lastRefresh, location: json.location as string };
+  }
+
+  /** Writes the record atomically, readable by this user only. */
+  async write(record: ClientRecord): Promise<void> {
+    const json = { schema: SCHEMA, root: record.root, location: record.location, floor: record.floor, lastRefresh: record.lastRefresh.toISOString() };
+    await writeFileAtomic(this.recordPath, `${JSON.stringify(json, null, 2)}\n`, 0o600);
+  }
+
+  /** Writes one cached file (metadata or target) atomically. */
+  async cache(dir: string, name: string, bytes: Uint8Array): Promise<void> {
+    await writeFileAtomic(join(dir, name), bytes, 0o600);
+  }
+
+  /** A cached file's bytes, or undefined when missing or unreadable (TUF verifies what it is given). */
+  async cached(dir: string, name: string, limit: number): Promise<Uint8Array | undefined> {
+    const read = await readBounded(join(dir, name), limit);
+    return 'bytes' in read ? read.bytes : undefined;
+  }
+
+  private async clearCache(): Promise<void> {
+    for (const dir of [this.metadataDir, this.targetsDir]) {
+      for (const name of await readdir(dir)) await rm(join(dir, name), { force: true, recursive: true });
+    }
+  }
+
+  /**
+   * Runs `work` holding the state's exclusive lock: one run refreshes and writes at a time, the
+   * others wait, then find the fresh state. An flock through the addon (released if the holder
+   * dies), else a lock file created exclusively holding the holder's pid.
+   */
+  async withLock<T>(work: () => Promise<T>, signal?: AbortSignal): Promise<T> {
+    const path = join(this.dir, 'lock');
+    const deadline = Date.now() + LOCK_WAIT_MS;
+    const wait = async (ms: number) => {
+      if (Date.now() > deadline) throw new PublisherListError('LIST_UNAVAILABLE', `another kernelseal has held ${path} for over ${LOCK_WAIT_MS / 1000} s`);
+      await new Promise((resolve) => setTimeout(resolve, ms));
+      signal?.throwIfAborted();
+    };
+    const tryLock = fileLocker();
+    if (tryLock) {
+      const handle = await openRegular(path);
+      try {
+        for (let ms = 5; !tryLock(handle.fd); ms = Math.min(ms * 2, 200)) await wait(ms);
+        return await work();
+      } finally {
+        await handle.close(); // releases the lock
+      }
+    }
+    for (let ms = 5; ; ms = Math.min(ms * 2, 200)) {
+      try {
+        const handle = await open(path, constants.O_CREAT | constants.O_EXCL | constants.O_WRONLY, 0o600);
+        await handle.writeFile(String(process.pid));
+        await handle.close();
+        break;
+      } catch (error) {
+        if ((error as NodeJS.ErrnoException).code !== 'EEXIST') throw error;
+        if (await holderGone(path)) await unlink(path).catch(() => {});
+        else await wait(ms);
+      }
+    }
+    try {
+      return await work();
+    } finally {
+      await unlink(path).catch(() => {});
+    }
+  }
+}
+
+/** A folder of the state: a real directory, ours, that no one else may write. */
+function checkPrivate(dir: string, info: Stats): void {
+  if (!info.isDirectory()) throw new PublisherListError('LIST_STATE_INVALID', `the publisher list state ${dir} is not a directory`);
+  const uid = process.getuid?.();
+  if (uid === undefined) return;
+  if (info.uid !== uid) throw new PublisherListError('LIST_STATE_INVALID', `the publisher list state ${dir} belongs to another user (uid ${info.uid}): it must be yours alone`);
+  if ((info.mode & 0o022) !== 0) throw new PublisherListError('LIST_STATE_INVALID', `the publisher list state ${dir} may be written by others (mode ${(info.mode & 0o777).toString(8)}): it must be yours alone (chmod 700)`);
+}
+
+/** The pid in a lock file is no running process (the holder died without removing it). */
+async function holderGone(path: string): Promise<boolean> {
+  const [read, info] = await Promise.all([readBounded(path, 64), lstat(path).catch(() => undefined)]);
+  const pid = Number('bytes' in read ? Buffer.from(read.bytes).toString('utf8') : '');
+  if (!info) return false;
+  if (!Number.isInteger(pid) || pid <= 0) return Date.now() - info.mtimeMs > 5_000; // being written, or its writer died
+  try {
+    process.kill(pid, 0);
+    return false;
+  } catch (error) {
+    return (error as NodeJS.ErrnoException).code === 'ESRCH';
+  }
+}
