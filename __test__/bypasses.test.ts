@@ -402,7 +402,7 @@ describe('8. policies and trust anchors', () => {
       });
       const cli = await runCli(['verify', dir, '--trusted-root', sigstore.trustedRootPath, '--certificate-identity', IDENTITY, '--certificate-oidc-issuer', ISSUER, '--json']);
       expect(cli.code).toBe(1);
-      expect(JSON.parse(cli.stdout)).toEqual([expect.objectContaining({ status: 'signature-invalid', reason: expect.stringContaining('signed with a key, not a certificate') })]);
+      expect(JSON.parse(cli.stdout).results).toEqual([expect.objectContaining({ status: 'signature-invalid', reason: expect.stringContaining('signed with a key, not a certificate') })]);
     }
     // cosign's own legacy bundle (base64Signature, cert, rekorBundle), its "cert" a public key: not a Sigstore bundle.
     writeFileSync(path, JSON.stringify({ base64Signature: signedByB.messageSignature.signature, cert: Buffer.from(pemOf(b.publicKey)).toString('base64'), rekorBundle: {} }));

@@ -213,9 +213,9 @@ describe('malformed parts of a bundle are verdicts, never a crash of the run', (
     const { code, stdout, stderr } = await runCli(['verify', bad!, good!, ...trust, ...byIdentity(), '--json']);
     expect(stderr).toBe('');
     expect(code).toBe(1);
-    expect(JSON.parse(stdout)).toEqual([
-      { path: bad, ok: false, status: 'bundle-invalid', reason },
-      expect.objectContaining({ path: good, ok: true, status: 'verified' }),
+    expect(JSON.parse(stdout).results).toEqual([
+      { subject: bad, ok: false, status: 'bundle-invalid', reason },
+      expect.objectContaining({ subject: good, ok: true, status: 'verified' }),
     ]);
   });
 

@@ -222,4 +222,14 @@ describe('a policy on a shared issuer pins the signer', () => {
     expect(literalEnds('https://github\\.com/my-org/.*')).toEqual({ prefix: 'https://github.com/my-org/', suffix: '' });
     expect(literalEnds('.*@example\\.com')).toEqual({ prefix: '', suffix: '@example.com' });
   });
+
+  it('a case-insensitive pattern pins an owner or a domain as its lower-case spelling does, and no more', async () => {
+    const { pinsSubject } = (await import(internal('trust/shared-issuers.js'))) as typeof import('../dist/trust/shared-issuers.js');
+    const pins = (source: string, flags = '') => pinsSubject(ks.matching(source, flags));
+    expect([pins('HTTPS://GITHUB\\.COM/MY-ORG/.*', 'i'), pins('.*@EXAMPLE\\.COM', 'i'), pins('https://github\\.com/my-org/.*')]).toEqual([true, true, true]);
+    // Without `i` the upper-case spelling names no GitHub URL at all; with it, a prefix that stops
+    // inside the owner (or before it) still pins nothing.
+    expect([pins('HTTPS://GITHUB\\.COM/MY-ORG/.*'), pins('HTTPS://GITHUB\\.COM/MY-ORG.*', 'i'), pins('HTTPS://GITHUB\\.COM/.*', 'i')]).toEqual([false, false, false]);
+    expect(ks.matching('HTTPS://GITHUB\\.COM/MY-ORG/.*', 'i').test('https://github.com/my-org/x')).toBe(true);
+  });
 });

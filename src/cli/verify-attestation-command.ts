@@ -106,9 +106,10 @@ the command line that cannot be read.`,
     if (bundles.length === 0) throw new UsageError('--bundle is required (an attestation file)');
     if (positionals.length !== 1) throw new UsageError('expected exactly one artifact (a path, sha256:<hex> or sha512:<hex>)');
     const subject = positionals[0]!;
+    // The command line's own faults first (an unpinned signer), then the files it names.
+    const policy = await policyFrom(values);
     const missing = bundles.find((bundle) => !existsSync(bundle));
     if (missing !== undefined) throw new UsageError(`--bundle ${missing}: no such file`);
-    const policy = await policyFrom(values);
     const npmKeys = values['npm-keys'] === undefined ? undefined : await readNpmKeys(values['npm-keys']).catch(usage);
     const trustedRoot = await trustedRootsFrom(values);
     const output = new Output(this.name, values);

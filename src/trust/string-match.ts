@@ -47,7 +47,12 @@ export function matching(source: string, flags = ''): StringMatch {
   } catch (error) {
     throw new PolicyError(`invalid regular expression ${JSON.stringify(source)}: ${(error as Error).message}`, { cause: error });
   }
-  return { description: `matching ${flags ? `/${regex.source}/${flags}` : regex.source}`, literal: literalEnds(source), test: (value) => regex.test(value) };
+  // Under `i` the ends are read in lower case: the owners and domains they may pin (GitHub and
+  // GitLab owners, email domains: src/trust/shared-issuers.ts) compare without case, so
+  // `(?i)HTTPS://GITHUB\.COM/ORG/.*` pins the owner `org` as the lower-case pattern does.
+  const ends = literalEnds(source);
+  const literal = flags.includes('i') ? { prefix: ends.prefix.toLowerCase(), suffix: ends.suffix.toLowerCase() } : ends;
+  return { description: `matching ${flags ? `/${regex.source}/${flags}` : regex.source}`, literal, test: (value) => regex.test(value) };
 }
 
 /**
