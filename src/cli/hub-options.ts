@@ -1,7 +1,7 @@
 import type { GetKernelOptions } from '../kernels/hub/load-options.js';
 import type { FetchedKernel } from '../kernels/hub/load-outcome.js';
 import { hubEndpoint, offlineFromEnv } from '../kernels/hub/hub-env.js';
-import { readLockfile } from '../kernels/hub/lockfile.js';
+import { LockfileError, readLockfile } from '../kernels/hub/lockfile.js';
 import { thisMachine } from '../kernels/hub/this-machine.js';
 import type { VariantSelector } from '../kernels/variant-name.js';
 import { ProgressBar } from './progress-bar.js';
@@ -74,7 +74,11 @@ export async function hubOptionsFrom(repoId: string, values: HubValues): Promise
   let lock;
   if (typeof values.lockfile === 'string') {
     if (values['allow-unsigned']) throw new UsageError('--allow-unsigned cannot be used with --lockfile: a lock names signed content, and nothing unsigned is taken under one');
-    lock = (await readLockfile(values.lockfile).catch((error: Error) => { throw new UsageError(error.message); })).find((entry) => entry.repoId === repoId);
+    // A lock file that cannot be used is the command line's input (LockfileError); anything else is no usage error.
+    const read = await readLockfile(values.lockfile).catch((error: unknown) => {
+      throw error instanceof LockfileError ? new UsageError(error.message) : error;
+    });
+    lock = read.find((entry) => entry.repoId === repoId);
     if (!lock) throw new UsageError(`${values.lockfile} has no entry for ${repoId}`);
   }
   return {
