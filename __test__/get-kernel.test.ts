@@ -288,6 +288,54 @@ describe('getKernel', () => {
   });
 });
 
+describe('the caller\'s side of a load', () => {
+  it('takes a malformed repository id for the caller\'s mistake (TypeError, before any request), and the CLI for a usage error', async () => {
+    const h = await hub();
+    for (const repoId of ['relu', 'a/b/c', '../relu', 'org/..', 'org--x/relu', 'org/re lu', 'org/relu-', '']) {
+      await expect(ks.getKernel(repoId, fetchOptions(h))).rejects.toThrow(new TypeError(`not a repository id: ${JSON.stringify(repoId)}`));
+      await expect(ks.listVariants(repoId, fetchOptions(h))).rejects.toThrow(TypeError);
+    }
+    expect(h.requests).toEqual([]);
+    const cli = await runCli(['fetch', 'org/re lu', '--trusted-root', sigstore.trustedRootPath], { env: { HF_ENDPOINT: h.url, HF_HUB_CACHE: tempDir() } });
+    expect(cli.code).toBe(2);
+    expect(cli.stderr).toContain('"org/re lu" is not a repository id: write org/name');
+    const verify = await runCli(['verify', 'org--x/relu@1', '--trusted-root', sigstore.trustedRootPath], { env: { HF_ENDPOINT: h.url, HF_HUB_CACHE: tempDir() } });
+    expect(verify.code).toBe(2);
+    expect(verify.stderr).toContain('"org--x/relu" is not a repository id: write org/name');
+    expect(h.requests).toEqual([]);
+  });
+
+  it('hashes the files and locks the blobs with the backend given, which is told nothing of the trust anchor or the lock', async () => {
+    const h = await hub();
+    const inner = ks.pureBackend;
+    const seen: { hashed: unknown[]; locked: number } = { hashed: [], locked: 0 };
+    // The pure backend has no flock of its own: this one locks as the engine would, counted.
+    const native = ks.createNativeBackend();
+    const backend = {
+      ...inner,
+      async hashVariant(...args: Parameters<typeof inner.hashVariant>) {
+        seen.hashed.push(args[2]);
+        return inner.hashVariant(...args);
+      },
+      lockFile: (fd: number) => {
+        seen.locked += 1;
+        return native.lockFile!(fd);
+      },
+    };
+    const options = { ...fetchOptions(h), version: 1, variant: CU126, backend };
+    const first = await ks.getKernel(REPO, options);
+    expect(first).toMatchObject({ verified: true, fromReceipt: false });
+    expect(seen.locked).toBeGreaterThan(0); // every blob downloaded under the backend's lock
+    // Without its receipt, a load offline hashes the files in full: through the backend given,
+    // told only what hashing needs (never the policy, the lock, the endpoint or the root).
+    rmSync(join(options.cacheDir, REPO_FOLDER, '.kernelseal'), { recursive: true });
+    const again = await ks.getKernel(REPO, { ...options, offline: true });
+    expect(again).toMatchObject({ verified: true, fromReceipt: false });
+    expect(seen.hashed).toHaveLength(1);
+    expect(Object.keys(seen.hashed[0] as object).filter((key) => !['backend', 'bytecode', 'onProgress', 'signal'].includes(key))).toEqual([]);
+  });
+});
+
 describe('kernels.lock', () => {
   it('reads the reference lock file', async () => {
     const locks = await ks.readLockfile(testdata('kernels', 'relu-kernels.lock'));

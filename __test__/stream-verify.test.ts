@@ -114,7 +114,7 @@ describe('verification as the files stream in', () => {
     expect((result as InstanceType<typeof ks.KernelRefusedError>).result).toMatchObject({ status: 'digest-mismatch' });
     expect(((result as InstanceType<typeof ks.KernelRefusedError>).result as { violations: unknown[] }).violations.map(String)).toEqual(['Unknown file: extra.py']);
     expect(hashed()).toBe(false);
-    // Only the signed files were fetched (src/kernels/hub/get-kernel.ts fetchFiles).
+    // Only the signed files were fetched (src/kernels/hub/fetch-files.ts fetchSignedFiles).
     expect(hub.requests.slice(before).filter((r) => r.path.includes('/resolve/')).map((r) => r.path.split('/').at(-1)).sort()).toEqual(['metadata.json', 'metadata.json.sigstore']);
     expect(existsSync(join(cacheDir, REPO_FOLDER, 'snapshots', hub.commitOf(REPO, 'v1'), 'build', EXTRA, 'extra.py'))).toBe(false);
   });

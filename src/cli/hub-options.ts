@@ -1,10 +1,7 @@
-import { type FetchedKernel, type GetKernelOptions, offlineFromEnv, LockfileError, readLockfile, thisMachine, type VariantSelector, type HashProgress } from './library/verifying.js';
+import { type FetchedKernel, type GetKernelOptions, hubEndpoint, offlineFromEnv, LockfileError, readLockfile, thisMachine, type VariantSelector, type HashProgress } from './library/verifying.js';
 import { ProgressBar } from './progress-bar.js';
 import type { Checked } from './render-result.js';
 import { UsageError, parseDuration } from './usage.js';
-
-/** `org/name`: a repository of the Hub, as the commands that fetch take it. */
-export const REPO_ID = /^[A-Za-z0-9_.-]+\/[A-Za-z0-9_.-]+$/;
 
 /** The options of the commands that fetch from the Hub. */
 export const HUB_OPTIONS = {
@@ -71,11 +68,11 @@ export async function hubOptionsFrom(repoId: string, values: HubValues): Promise
   let lock;
   if (typeof values.lockfile === 'string') {
     if (values['allow-unsigned']) throw new UsageError('--allow-unsigned cannot be used with --lockfile: a lock names signed content, and nothing unsigned is taken under one');
-    // A lock file that cannot be used is a usage error; any other error is a bug, and propagates.
-    const locks = await readLockfile(values.lockfile).catch((error: unknown) => {
+    // A lock file that cannot be used is the command line's input (LockfileError); anything else is no usage error.
+    const read = await readLockfile(values.lockfile).catch((error: unknown) => {
       throw error instanceof LockfileError ? new UsageError(error.message) : error;
     });
-    lock = locks.find((entry) => entry.repoId === repoId);
+    lock = read.find((entry) => entry.repoId === repoId);
     if (!lock) throw new UsageError(`${values.lockfile} has no entry for ${repoId}`);
   }
   return {
@@ -109,7 +106,7 @@ export async function withProgress<T>(
   let heard = false;
   let hashed: HashProgress | undefined;
   const waiting = setTimeout(() => {
-    if (!heard && process.stderr.isTTY && !output.quiet) process.stderr.write(`kernelseal: waiting for the Hub (${process.env.HF_ENDPOINT ?? 'https://huggingface.co'})...\n`);
+    if (!heard && process.stderr.isTTY && !output.quiet) process.stderr.write(`kernelseal: waiting for the Hub (${hubEndpoint()})...\n`);
   }, 2000).unref();
   try {
     const value = await run({

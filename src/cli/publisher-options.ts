@@ -41,16 +41,6 @@ export function publisherListNamed(values: PublisherValues): { list: string; roo
 }
 
 /**
- * For a command that cannot use a list yet (fetch): a list named in the environment is refused,
- * never silently replaced by the default policy.
- */
-export function refuseListFromEnv(command: string): void {
-  if (process.env.KERNELSEAL_PUBLISHERS) {
-    throw new UsageError(`KERNELSEAL_PUBLISHERS names a publisher list, which ${command} cannot use yet: unset it, or verify the fetched folder with kernelseal verify --repo`);
-  }
-}
-
-/**
  * The trust anchor of a list for `repoId`, when a list is named; undefined otherwise. A list
  * together with another way of saying who is trusted is ambiguous: a usage error, never one of
  * them silently dropped. A list that cannot be used throws (PublisherListError): never a fall

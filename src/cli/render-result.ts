@@ -333,7 +333,7 @@ function describeBytecode(v: string, bytecode: BytecodeHandled | undefined): str
 function renderFetched(subject: string, kernel: FetchedKernel, checked: Checked | undefined): string {
   const s = printable(subject);
   return kernel.verified
-    ? [`✅ ${s}: kernel metadata is correctly signed${describeChecked(checked, 'files')}`, `   ${describeSigner(kernel.signer!)}`, ...describeSourceNotCompared(kernel.sourceNotCompared)].join('\n')
+    ? [`✅ ${s}: kernel metadata is correctly signed${describeChecked(checked, 'files')}`, `   ${describeSigner(kernel.signer)}`, ...describePublisher(kernel.signer), ...describeSourceNotCompared(kernel.sourceNotCompared)].join('\n')
     : `⚠️  ${s}: NOT SIGNED, taken because of --allow-unsigned`;
 }
 

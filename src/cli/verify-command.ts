@@ -1,6 +1,6 @@
 import { existsSync } from 'node:fs';
-import { getKernel, KernelRefusedError, listVariants, verifyVariant, type VerificationResult, type HashProgress } from './library/verifying.js';
-import { HUB_HELP, HUB_OPTIONS, REPO_ID, hubOptionsFrom, label, withProgress } from './hub-options.js';
+import { getKernel, isRepoId, KernelRefusedError, listVariants, verifyVariant, type VerificationResult, type HashProgress, type TrustAnchor } from './library/verifying.js';
+import { HUB_HELP, HUB_OPTIONS, hubOptionsFrom, label, withProgress } from './hub-options.js';
 import { printable } from './format.js';
 import { OUTPUT_HELP, OUTPUT_OPTIONS, Output } from './output.js';
 import { ProgressBar } from './progress-bar.js';
@@ -28,8 +28,9 @@ function hubOrLocal(positionals: string[], refFlag: boolean): Target[] {
     const positional = positionals[i]!;
     const remote = REMOTE.exec(positional);
     if (remote && !existsSync(positional)) {
+      if (!isRepoId(remote[1]!)) throw new UsageError(`${JSON.stringify(remote[1])} is not a repository id: write org/name`);
       targets.push({ remote: [remote[1]!, remote[2]!] });
-    } else if (REPO_ID.test(positional) && !existsSync(positional)) {
+    } else if (isRepoId(positional) && !existsSync(positional)) {
       const next = positionals[i + 1];
       if (next !== undefined && /^\d+$/.test(next) && !existsSync(next)) {
         targets.push({ remote: [positional, next] });
@@ -136,11 +137,13 @@ not there.`,
     // Every argument is read before anything is verified: a usage error never comes half-way.
     const targets = hubOrLocal(positionals, values.version !== undefined || values.revision !== undefined);
     const warn = (message: string) => process.stderr.write(`kernelseal: warning: ${message}\n`);
-    if (publisherListNamed(values) && targets.some((target) => 'remote' in target)) {
-      throw new UsageError('a publisher list verifies local variants for now (with --repo): fetch the kernel, then verify its folder');
-    }
-    const listed = await publisherAnchorFrom(values, values.repo, warn);
+    // A list decides for a repository: a kernel on the Hub is its own; local variants are --repo's.
+    const local = targets.some((target) => 'local' in target);
+    const firstRemote = targets.find((target): target is Extract<Target, { remote: unknown }> => 'remote' in target)?.remote[0];
+    if (!local && values.repo !== undefined && publisherListNamed(values)) throw new UsageError('--repo names the Hub repository of a local variant: a kernel on the Hub is decided for by its own name');
+    const listed = await publisherAnchorFrom(values, local ? values.repo : firstRemote, warn);
     const anchor = listed ?? (await trustAnchorFrom(values, 'kernels-community'));
+    const anchorFor = (repoId: string): TrustAnchor => ('publishers' in anchor ? { publishers: { list: anchor.publishers.list, repoId } } : anchor);
     const trustedRoots = await trustedRootsFrom(values);
     const sourceChecks = { provenance: values.provenance, sourceMismatch: values['allow-source-mismatch'] ? ('warn' as const) : ('fail' as const) };
     const output = new Output(this.name, values);
@@ -177,7 +180,7 @@ not there.`,
       if (listed && variants.length === 0) report({ path: `${repoId}@${listed.revision}`, status: 'variant-invalid', reason: `no variant under build/ at ${listed.commit}: nothing to verify` });
       for (const variant of variants) {
         try {
-          const { value: kernel, checked } = await withProgress(`${repoId} ${variant ?? ''}`.trim(), output, (progress) => getKernel(repoId, { ...options, variant, ...anchor, trustedRoot: trustedRoots[0], ...progress }));
+          const { value: kernel, checked } = await withProgress(`${repoId} ${variant ?? ''}`.trim(), output, (progress) => getKernel(repoId, { ...options, variant, ...anchorFor(repoId), trustedRoot: trustedRoots[0], ...progress }));
           if (!kernel.verified) report({ path: label(kernel), status: 'signature-missing' });
           else report({ path: label(kernel), status: 'verified', signer: kernel.signer!, metadata: kernel.metadata!, digest: kernel.digest!, ...(kernel.sourceNotCompared ? { sourceNotCompared: kernel.sourceNotCompared } : {}) }, checked(kernel));
         } catch (error) {

@@ -22,13 +22,9 @@ import { hashTreeRaw } from '../hashing/hash-variant.js';
 export const MAX_BUNDLE_BYTES = 16 * 1024 * 1024;
 
 export type VerifyVariantOptions = TrustAnchor &
-  HashOptions & {
+  VerifyFilesOptions & {
     /** Default: the public-good root pinned in this package (no network). Several: the one that issued the certificate. */
     trustedRoot?: TrustedRoots;
-    /** Default: the selected digest backend. */
-    backend?: DigestBackend;
-    /** Python bytecode in the variant: refused (default), removed, or allowed (src/hashing/unhashed-entries.ts). */
-    bytecode?: BytecodeHandling;
     /**
      * When the source metadata.json states is not the one the signing certificate names: fail
      * (default, status `source-mismatch`), or verify with a warning (a workflow that signs
@@ -38,6 +34,14 @@ export type VerifyVariantOptions = TrustAnchor &
     /** Also verify the variant's SLSA provenance (sign --provenance), with the same trust: variant-provenance.ts. */
     provenance?: boolean;
   };
+
+/** What hashing the files needs, and nothing of whom to trust. */
+export type VerifyFilesOptions = HashOptions & {
+  /** Default: the selected digest backend. */
+  backend?: DigestBackend;
+  /** Python bytecode in the variant: refused (default), removed, or allowed (src/hashing/unhashed-entries.ts). */
+  bytecode?: BytecodeHandling;
+};
 
 /**
  * Verifies a kernel variant: the signature over the raw bytes of metadata.json, the signer
@@ -81,7 +85,7 @@ export async function verifyVariant(path: string, options: VerifyVariantOptions)
  * entries no digest covers, then handles Python bytecode as `options.bytecode` says. A value
  * when every file matches the (signed) `digest`, else the failing result.
  */
-export async function verifyFiles(path: string, digest: Digest, options: VerifyVariantOptions): Promise<Step<{ bytecode?: BytecodeHandled }>> {
+export async function verifyFiles(path: string, digest: Digest, options: VerifyFilesOptions): Promise<Step<{ bytecode?: BytecodeHandled }>> {
   return checkFiles(path, digest, options, stopAt(path));
 }
 
@@ -212,7 +216,7 @@ function checkMetadata(dir: string, bytes: Uint8Array, stop: Stop): Step<KernelM
  * that a loader could read; the signed shared objects built for the platform the name says.
  * 8. Python bytecode, only once everything else holds.
  */
-async function checkFiles(dir: string, expected: Digest, options: VerifyVariantOptions, stop: Stop, hashed?: Promise<VariantHashes>): Promise<Step<{ bytecode?: BytecodeHandled }>> {
+async function checkFiles(dir: string, expected: Digest, options: VerifyFilesOptions, stop: Stop, hashed?: Promise<VariantHashes>): Promise<Step<{ bytecode?: BytecodeHandled }>> {
   let tree: VariantHashes;
   try {
     tree = await (hashed ?? hashTreeRaw(expected.algorithm, dir, options));

@@ -93,6 +93,7 @@ export function createNativeBackend(addon: NativeAddon = loadAddon()): DigestBac
   return {
     name: 'native',
     details: `sha2: ${info.sha2}, ${info.threads} threads`,
+    lockFile: fileLocker(addon),
 
     async hashVariant(algorithm, dir, options = {}) {
       const result = await run(
@@ -230,10 +231,12 @@ function toDigestError(error: unknown): unknown {
 }
 
 /**
- * The addon's exclusive, non-waiting `flock` (Node has none), or undefined without the addon
- * (the Hub cache then falls back to lock files it creates: src/kernels/hub/cache.ts).
+ * The addon's exclusive, non-waiting `flock` (Node has none; the backend's `lockFile`), or
+ * undefined without the addon (the Hub cache then falls back to lock files it creates:
+ * src/kernels/hub/cache.ts).
  */
-export function fileLocker(): ((fd: number) => boolean) | undefined {
+export function fileLocker(loaded?: NativeAddon): ((fd: number) => boolean) | undefined {
+  if (loaded) return typeof loaded.tryLockFile === 'function' ? (fd) => loaded.tryLockFile(fd) : undefined;
   // Asked once per process: loading the addon looks the platform and the file up, and the Hub
   // cache asks for every blob it locks.
   if (locker === null) {

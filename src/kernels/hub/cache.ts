@@ -4,8 +4,7 @@ import { lstat, open, rename, rm, unlink, type FileHandle } from 'node:fs/promis
 import { dirname, join, relative, resolve, sep } from 'node:path';
 import { readBounded, type Read } from '../../fs/read-bounded.js';
 import { DirsInside, openRegular, pointsAt, UnsafePathError } from '../../fs/write-inside.js';
-import { fileLocker } from '../../hashing/native/backend.js';
-import type { HubFile, RepoType } from './hub-client.js';
+import type { FetchedBlob, HubFile, RepoType } from './hub-client.js';
 import { hubCacheRoot } from './hub-env.js';
 import { fileObjectId } from './object-id.js';
 import { isCommit } from '../../commit.js';
@@ -34,10 +33,16 @@ export class HubCache {
   /** The folders `realFolder` found real, by path: their device and inode. */
   private readonly folders = new Map<string, string>();
 
+  /**
+   * `lockFile` is the digest backend's exclusive, non-waiting `flock` (src/hashing/backend.ts):
+   * without it, blobs are locked with files this class creates, which keep out other kernelseal
+   * processes only, not Python's.
+   */
   constructor(
     readonly root: string,
     readonly repoId: string,
     repoType: RepoType,
+    private readonly lockFile?: (fd: number) => boolean,
   ) {
     const name = `${repoType}s--${repoId.replace('/', '--')}`;
     this.repoDir = join(root, name);
@@ -120,17 +125,19 @@ export class HubCache {
 
   /**
    * Makes `<snapshot>/<file.path>` point at the blob of `file`, downloading the blob with
-   * `fetch` (into the `.incomplete` file whose handle it is given) unless it is already here.
-   * One process at a time downloads a given blob; the others wait for it, then link.
+   * `fetch` (into the `.incomplete` file whose handle it is given) unless it is already here
+   * (`in-place`). One process at a time downloads a given blob; the others wait for it, then link.
    *
    * When `fetch` returns the hash of what it wrote (the signed digest's algorithm), `accept`
-   * judges it before the blob is renamed into place: a throw removes the download, never
-   * placed. The blob is then fsynced and renamed; if this call created the `.incomplete` file
+   * judges it before the blob is renamed into place: refused, the download is removed, never
+   * placed (`rejected`, with the hash); so is a download `fetch` found to be other bytes than the
+   * listing names (`wrong-content`). A download cut short (a throw) is kept, to resume. The blob
+   * is then fsynced and renamed (`downloaded`); if this call created the `.incomplete` file
    * itself (O_EXCL: it existed nowhere before), held the lock huggingface_hub honours too while
    * writing it (so no cooperating downloader wrote into it), and the blob is still that file,
-   * the blob and its hash are handed back: getKernel may trust that hash instead of reading the
-   * file again if, when it asks, the file is still that one and no one else can write it
-   * (src/kernels/hub/streamed-blobs.ts, one rule for that: src/kernels/hub/sole-writer.ts).
+   * the blob and its hash are handed back (`streamed`): getKernel may trust that hash instead of
+   * reading the file again if, when it asks, the file is still that one and no one else can
+   * write it (src/kernels/hub/skip-hashing.ts, one rule for that: src/kernels/hub/sole-writer.ts).
    *
    * A blob already here counts by its size, or, with `checkContent`, only if its content is the
    * object the listing names (its Git blob ID or LFS SHA-256): else it is downloaded again.
@@ -139,58 +146,56 @@ export class HubCache {
    * open waiting for a lock someone else holds (getKernel waits for every file under way before
    * it closes the cache's folders).
    */
-  async ensureFile(
-    commit: string,
-    file: HubFile,
-    fetch: (incomplete: FileHandle) => Promise<Uint8Array | undefined | void>,
-    options: PlaceOptions = {},
-  ): Promise<PlacedBlob | undefined> {
+  async ensureFile(commit: string, file: HubFile, fetch: (incomplete: FileHandle) => Promise<FetchedBlob>, options: PlaceOptions = {}): Promise<Placement> {
     // Its writes go through the folders' descriptors: a failure names the cache's paths instead.
     return this.placeFile(commit, file, fetch, options).catch((error: unknown) => Promise.reject(this.dirs.named(error)));
   }
 
   /** ensureFile, its errors naming paths through descriptors (src/fs/write-inside.ts DirsInside). */
-  private async placeFile(commit: string, file: HubFile, fetch: Parameters<HubCache['ensureFile']>[2], { accept, signal, checkContent = false }: PlaceOptions): Promise<PlacedBlob | undefined> {
+  private async placeFile(commit: string, file: HubFile, fetch: Parameters<HubCache['ensureFile']>[2], { accept, signal, checkContent = false }: PlaceOptions): Promise<Placement> {
     const { id, blob, link } = this.locate(commit, file);
-    let placed: PlacedBlob | undefined;
-    if (!(await isComplete(blob, file, checkContent))) {
-      await this.withLock(id, async (exclusive) => {
-        if (await isComplete(blob, file, checkContent)) return; // another fetcher finished it
-        // Written through the checked blobs/ folder itself (src/fs/write-inside.ts DirsInside):
-        // a folder swapped for a link meanwhile redirects none of the writes below.
-        const name = `${blob}.incomplete`;
-        const incomplete = await this.dirs.at(name);
-        const { handle, created } = await openIncomplete(incomplete, name);
-        let hash: Uint8Array | undefined | void;
-        try {
-          try {
-            // Into this very file, however often the download resumes: a file or link put
-            // under its name meanwhile receives none of it (src/kernels/hub/hub-client.ts).
-            hash = await fetch(handle);
-            if (hash) accept?.(hash);
-          } catch (error) {
-            // A partial download is kept to resume; a wrong one is thrown away. What cannot be
-            // removed (a folder put under its name) stays, refused again next time: the error
-            // reported is the download's (wrong content is a refusal, not a file system error).
-            if ((error as { status?: number }).status === 422 || hash) await rm(incomplete, { force: true }).catch(() => {});
-            throw error;
-          }
-          await handle.sync(); // on disk before it is placed
-        } finally {
-          await handle.close();
-        }
-        const placedAt = await this.dirs.at(blob);
-        await rename(incomplete, placedAt);
-        const after = await lstat(placedAt, { bigint: true });
-        // Only under a lock Python honours too: without it, huggingface_hub resuming the same
-        // `.incomplete` could have written into our file between our writes, unseen by our hash.
-        if (exclusive && hash && created && after.dev === created.dev && after.ino === created.ino && after.size === BigInt(file.size)) {
-          placed = { stats: after, hash };
-        }
-      }, signal);
-    }
+    const inPlace: Placement = { outcome: 'in-place' };
+    const placement = (await isComplete(blob, file, checkContent))
+      ? inPlace
+      : await this.withLock(id, async (exclusive) => {
+          if (await isComplete(blob, file, checkContent)) return inPlace; // another fetcher finished it
+          return this.download(blob, file, fetch, accept, exclusive);
+        }, signal);
+    if (placement.outcome === 'rejected' || placement.outcome === 'wrong-content') return placement;
     await this.dirs.symlink(relative(dirname(link), blob), link); // kept if it points there already
-    return placed;
+    return placement;
+  }
+
+  /** The download of `blob`, under its lock (`exclusive`: one Python honours too), judged, then renamed into place. */
+  private async download(blob: string, file: HubFile, fetch: Parameters<HubCache['ensureFile']>[2], accept: PlaceOptions['accept'], exclusive: boolean): Promise<Placement> {
+    // Written through the checked blobs/ folder itself (src/fs/write-inside.ts DirsInside):
+    // a folder swapped for a link meanwhile redirects none of the writes below.
+    const name = `${blob}.incomplete`;
+    const incomplete = await this.dirs.at(name);
+    const { handle, created } = await openIncomplete(incomplete, name);
+    let refused: Placement | undefined;
+    let hash: Uint8Array | undefined;
+    try {
+      // Into this very file, however often the download resumes: a file or link put under its
+      // name meanwhile receives none of it (src/kernels/hub/hub-client.ts).
+      const fetched = await fetch(handle);
+      if ('wrongContent' in fetched) refused = { outcome: 'wrong-content', error: fetched.wrongContent };
+      else if (fetched.hash && accept && !accept(fetched.hash)) refused = { outcome: 'rejected', hash: fetched.hash };
+      else hash = fetched.hash;
+      if (!refused) await handle.sync(); // on disk before it is placed
+    } finally {
+      await handle.close();
+    }
+    // A wrong download is thrown away. What cannot be removed (a folder put under its name)
+    // stays, refused again next time: the outcome reported is the download's.
+    if (refused) return rm(incomplete, { force: true }).then(() => refused, () => refused);
+    const placedAt = await this.dirs.at(blob);
+    await rename(incomplete, placedAt);
+    const after = await lstat(placedAt, { bigint: true });
+    // Only under a lock Python honours too: without it, huggingface_hub resuming the same
+    // `.incomplete` could have written into our file between our writes, unseen by our hash.
+    const alone = exclusive && created && after.dev === created.dev && after.ino === created.ino && after.size === BigInt(file.size);
+    return alone && hash ? { outcome: 'streamed', blob: { stats: after, hash } } : { outcome: 'downloaded' };
   }
 
   /**
@@ -222,15 +227,15 @@ export class HubCache {
    * `flock` on the same file huggingface_hub locks (through filelock), so kernelseal and Python
    * never download one blob twice at once. The lock dies with its holder: nothing is deleted.
    */
-  private async withLock(id: string, work: (sharedWithPython: boolean) => Promise<void>, signal?: AbortSignal): Promise<void> {
+  private async withLock<T>(id: string, work: (sharedWithPython: boolean) => Promise<T>, signal?: AbortSignal): Promise<T> {
     const lock = join(this.lockDir, `${id}.lock`);
-    const tryLock = fileLocker();
+    const tryLock = this.lockFile;
     if (!tryLock) return withCreatedLock(await this.dirs.at(lock), () => work(false), signal);
     // In the lock folder checked once per load (DirsInside): it is asked for every blob.
     const handle = await this.dirs.openRegular(lock);
     try {
       for (let wait = 10; !tryLock(handle.fd); wait = Math.min(wait * 2, 500)) await pause(wait, signal);
-      await work(true);
+      return await work(true);
     } finally {
       await handle.close(); // releases the lock
     }
@@ -242,7 +247,7 @@ export class HubCache {
  * the holder's pid, removed when done or when its holder is gone. It excludes other kernelseal
  * processes of this kind only, not Python's.
  */
-async function withCreatedLock(lock: string, work: () => Promise<void>, signal?: AbortSignal): Promise<void> {
+async function withCreatedLock<T>(lock: string, work: () => Promise<T>, signal?: AbortSignal): Promise<T> {
   for (let wait = 10; ; wait = Math.min(wait * 2, 500)) {
     try {
       const handle = await open(lock, constants.O_CREAT | constants.O_EXCL | constants.O_WRONLY);
@@ -256,7 +261,7 @@ async function withCreatedLock(lock: string, work: () => Promise<void>, signal?:
     }
   }
   try {
-    await work();
+    return await work();
   } finally {
     await unlink(lock).catch(() => {});
   }
@@ -287,10 +292,22 @@ async function isStale(lock: string): Promise<boolean> {
 
 /** How ensureFile places a file: `accept` judges the hash of a download, `signal` stops it, `checkContent` checks a blob already here. */
 export interface PlaceOptions {
-  accept?: (hash: Uint8Array) => void;
+  accept?: (hash: Uint8Array) => boolean;
   signal?: AbortSignal;
   checkContent?: boolean;
 }
+
+/**
+ * What ensureFile did: found the blob in place, downloaded it (`streamed`: hashed as it arrived,
+ * by this process alone), or threw the download away, never placed: its hash refused by
+ * `accept` (`rejected`), or not the object the listing names (`wrong-content`).
+ */
+export type Placement =
+  | { outcome: 'in-place' }
+  | { outcome: 'downloaded' }
+  | { outcome: 'streamed'; blob: PlacedBlob }
+  | { outcome: 'rejected'; hash: Uint8Array }
+  | { outcome: 'wrong-content'; error: Error };
 
 /** A blob this process wrote and hashed as it arrived, as it stood once renamed into place. */
 export interface PlacedBlob {

@@ -3,6 +3,7 @@ import { stat } from 'node:fs/promises';
 import { join } from 'node:path';
 import { fingerprintOf, hasCtime, type FingerprintWithCtime } from '../../hashing/fingerprint.js';
 import type { VariantEntry } from '../../hashing/tree.js';
+import type { DigestBackend } from '../../hashing/backend.js';
 import { listVariantTreeWithCtime } from '../../hashing/variant-files.js';
 import type { HubCache } from './cache.js';
 import { readReceiptKey } from './receipt-key.js';
@@ -51,8 +52,8 @@ export function fingerprintEntry(key: string, file: FingerprintWithCtime): Finge
  * has just walked the variant, spares walking it again, and their fingerprints, when the walk
  * took the change time (src/hashing/variant-files.ts), stat'ing each file again.
  */
-export async function fingerprint(dir: string, entries?: readonly VariantEntry[]): Promise<Fingerprint> {
-  entries ??= (await listVariantTreeWithCtime(dir)).entries;
+export async function fingerprint(dir: string, entries?: readonly VariantEntry[], backend?: DigestBackend): Promise<Fingerprint> {
+  entries ??= (await listVariantTreeWithCtime(dir, { backend })).entries;
   return Promise.all(
     entries.map(async ({ key, fingerprint: seen }) =>
       fingerprintEntry(key, hasCtime(seen) ? seen : fingerprintOf(await stat(join(dir, key), { bigint: true }), true)),

@@ -4,7 +4,7 @@ import { LocalDevices } from '../../fs/local-file-system.js';
 /**
  * Which files a load may trust to hold, later, the bytes it once hashed: those nobody but the
  * loading user (and root) can change. A receipt (src/kernels/hub/receipts.ts) and a hash taken
- * as a download streamed in (src/kernels/hub/streamed-blobs.ts) vouch only for such files;
+ * as a download streamed in (src/kernels/hub/skip-hashing.ts) vouch only for such files;
  * anything else is hashed in full on every load.
  *
  * Why the file's times are not enough: a write through a shared writable mapping into a page
