@@ -6,7 +6,7 @@ import { startMockHub, type MockHub } from './helpers/mock-hub.ts';
 import { githubActionsClaims, identityToken } from './helpers/mock-sigstore.ts';
 import { withMockSigstore } from './helpers/with-mock-sigstore.ts';
 import { tempDir } from './helpers/fs.js';
-import { DIST, runCli, testdata } from './helpers/package.js';
+import { DIST, ROOT, runCli, testdata } from './helpers/package.js';
 import { unsignedVariant } from './helpers/variant.js';
 
 const ks = (await import(DIST)) as typeof import('../dist/index.js');
@@ -106,6 +106,26 @@ describe('getKernel', () => {
     const h = await hub();
     const error = await ks.getKernel(REPO, { ...fetchOptions(h), policy: ks.kernelsCommunityPolicy, version: 1, variant: CU128 }).catch((e) => e);
     expect(error.result).toMatchObject({ status: 'signature-invalid' });
+  });
+
+  it('takes several trusted roots (as gh attestation trusted-root writes them) and checks each signature against the one whose CA issued it', async () => {
+    const h = await hub();
+    const both = [ks.pinnedTrustedRoot(), sigstore.parsedRoot];
+    const kernel = await ks.getKernel(REPO, { ...fetchOptions(h), trustedRoot: both, version: 1, variant: CU128 });
+    expect(kernel).toMatchObject({ verified: true, variant: CU128 });
+    // Without the root of the CA that issued the certificate, the same load is refused.
+    const error = await ks.getKernel(REPO, { ...fetchOptions(h), trustedRoot: [ks.pinnedTrustedRoot()], version: 1, variant: CU128 }).catch((e) => e);
+    expect(error).toBeInstanceOf(ks.KernelRefusedError);
+    expect(error.result).toMatchObject({ status: 'signature-invalid' });
+    // The CLI's fetch reads JSON Lines of roots, as verify does.
+    const lines = tempDir();
+    const github = JSON.parse(readFileSync(join(ROOT, 'trust', 'github.trusted_root.json'), 'utf8'));
+    writeFileSync(join(lines, 'roots.jsonl'), `${JSON.stringify(github)}\n${JSON.stringify(sigstore.trustedRoot)}\n`);
+    const policyFile = join(lines, 'policy.json');
+    writeFileSync(policyFile, JSON.stringify({ github: { repository: REPO } }));
+    const cli = await runCli(['fetch', REPO, '--version', '1', '--variant', CU128, '--trusted-root', join(lines, 'roots.jsonl'), '--policy', policyFile, '--json'], { env: { HF_ENDPOINT: h.url, HF_HUB_CACHE: tempDir() } });
+    expect(cli.code).toBe(0);
+    expect(JSON.parse(cli.stdout)).toMatchObject({ ok: true, results: [{ ok: true }] });
   });
 
   it('resumes a download the server dropped mid-file', async () => {

@@ -232,13 +232,3 @@ export async function trustedRootsFrom(values: TrustValues): Promise<TrustedRoot
   });
 }
 
-/** The trusted root: --trusted-root, else public-good (refreshed unless offline; warnings to stderr). */
-export async function trustedRootFrom(values: TrustValues): Promise<TrustedRoot> {
-  if (values['trusted-root'] !== undefined) return readTrustedRoot(values['trusted-root']).catch((error) => asUsageError(error, '--trusted-root'));
-  const offline = values.offline || offlineFromEnv();
-  const { trustedRoot } = await publicGoodTrustedRoot({
-    offline,
-    onWarning: (message) => process.stderr.write(`kernelseal: warning: ${message}\n`),
-  });
-  return trustedRoot;
-}

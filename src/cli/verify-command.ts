@@ -180,7 +180,7 @@ not there.`,
       if (listed && variants.length === 0) report({ path: `${repoId}@${listed.revision}`, status: 'variant-invalid', reason: `no variant under build/ at ${listed.commit}: nothing to verify` });
       for (const variant of variants) {
         try {
-          const { value: kernel, checked } = await withProgress(`${repoId} ${variant ?? ''}`.trim(), output, (progress) => getKernel(repoId, { ...options, variant, ...anchorFor(repoId), trustedRoot: trustedRoots[0], ...progress }));
+          const { value: kernel, checked } = await withProgress(`${repoId} ${variant ?? ''}`.trim(), output, (progress) => getKernel(repoId, { ...options, variant, ...anchorFor(repoId), trustedRoot: trustedRoots, ...progress }));
           if (!kernel.verified) report({ path: label(kernel), status: 'signature-missing' });
           else report({ path: label(kernel), status: 'verified', signer: kernel.signer!, metadata: kernel.metadata!, digest: kernel.digest!, ...(kernel.sourceNotCompared ? { sourceNotCompared: kernel.sourceNotCompared } : {}) }, checked(kernel));
         } catch (error) {

@@ -2,7 +2,7 @@ import type { KeyObject } from 'node:crypto';
 import { kernelsCommunityPolicy, type Policy } from '../../trust/policy.js';
 import type { StringMatch } from '../../trust/string-match.js';
 import { checkTrustAnchor, type TrustAnchor } from '../../sigstore/trust-anchor.js';
-import type { TrustedRoot } from '../../sigstore/trusted-root.js';
+import type { TrustedRoots } from '../../sigstore/trusted-root-choice.js';
 import type { DigestBackend, HashProgress } from '../../hashing/backend.js';
 import { digestBackend } from '../../hashing/select-backend.js';
 import type { VariantSelector } from '../variant-name.js';
@@ -42,8 +42,12 @@ export type GetKernelOptions = HubClientOptions & {
   variant?: string;
   /** Or the variant that best fits this. */
   selector?: VariantSelector;
-  /** Default: the public-good root pinned in this package. */
-  trustedRoot?: TrustedRoot;
+  /**
+   * Default: the public-good root pinned in this package. Several (public-good's and GitHub's, as
+   * `gh attestation trusted-root` writes them): each signature is checked against the one whose CA
+   * issued its certificate (src/sigstore/trusted-root-choice.ts).
+   */
+  trustedRoot?: TrustedRoots;
   /** Default: the Hugging Face cache (HF_HUB_CACHE). */
   cacheDir?: string;
   /** Use only what is in the cache (default: HF_HUB_OFFLINE set to 1, true, yes or on). */
@@ -96,7 +100,7 @@ export type TrustSource = { anchor: TrustAnchor } | { list: PublisherListSource;
 
 /** Stage 5, verify signature and trust: the root of the signatures' trust, and whether a variant with no signature may pass. */
 export interface VerifyOptions {
-  trustedRoot?: TrustedRoot;
+  trustedRoot?: TrustedRoots;
   allowUnsigned: boolean;
   /** The version the signed metadata must carry: asked for by number, not pinned by a revision or lock. */
   version?: number;
