@@ -1,6 +1,6 @@
 import { existsSync } from 'node:fs';
 import { readFile } from 'node:fs/promises';
-import { readTrustFile, type TrustFile, EXTENSION_NAMES, extensionOid, NAMED_POLICIES, allOf, extensionPolicy, identityPolicy, requirePinned, serviceIdentityPolicy, type Policy, exactly, matching, type StringMatch, PolicyError, TrustedRootError, defaultTrustedRoots, publicGoodTrustedRoot, readTrustedRoot, readTrustedRoots, type TrustedRoot, checkTrustAnchor, mayWaiveTlog, type TrustAnchor, offlineFromEnv } from './library/verifying.js';
+import { readTrustFile, type TrustFile, EXTENSION_NAMES, extensionOid, NAMED_POLICIES, allOf, extensionPolicy, identityPolicy, requirePinned, serviceIdentityPolicy, type Policy, exactly, matching, type StringMatch, PolicyError, TrustedRootError, defaultTrustedRoots, readTrustedRoots, type TrustedRoot, checkTrustAnchor, mayWaiveTlog, type TrustAnchor, offlineFromEnv } from './library/verifying.js';
 import { fromGoRegexp } from './go-regexp.js';
 import { UsageError } from './usage.js';
 

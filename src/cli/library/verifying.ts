@@ -41,7 +41,7 @@ export { BundleError, parseBundle } from '../../sigstore/bundle.js';
 export { parsePemCertificate, parsePemCertificates, pemKeyBlock } from '../../sigstore/pem.js';
 export type { HashName } from '../../sigstore/prehashed.js';
 export { checkTrustAnchor, mayWaiveTlog, type TrustAnchor } from '../../sigstore/trust-anchor.js';
-export { defaultTrustedRoots, publicGoodTrustedRoot, readTrustedRoot, readTrustedRoots, type TrustedRoot, TrustedRootError } from '../../sigstore/trusted-root.js';
+export { defaultTrustedRoots, readTrustedRoots, type TrustedRoot, TrustedRootError } from '../../sigstore/trusted-root.js';
 export { type Artifact, bundleSigner, SignatureVerificationError, type Signer, verifyBundle } from '../../sigstore/verify-bundle.js';
 export { EXTENSION_NAMES, extensionOid } from '../../trust/certificate-identity.js';
 export { PolicyError } from '../../trust/policy-error.js';
