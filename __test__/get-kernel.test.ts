@@ -308,6 +308,28 @@ describe('getKernel', () => {
   });
 });
 
+describe('a repository renamed on the Hub', () => {
+  it('is refused: what was decided for the name asked is not carried over to the repository the Hub answers for', async () => {
+    const OTHER = 'someone-else/relu';
+    const h = await startMockHub([{ repoId: OTHER, refs: { v1: repoDir, main: repoDir } }], { renamed: { [REPO]: OTHER } });
+    hubs.push(h);
+    const options = fetchOptions(h);
+    const error = await ks.getKernel(REPO, { ...options, version: 1, variant: CU128 }).catch((e) => e);
+    expect(error).toBeInstanceOf(ks.HubError);
+    expect(error.message).toBe(`${REPO}@v1: the Hub answered for another repository, "${OTHER}" (renamed?): ask for it by that name, so that what you trust is decided for it`);
+    // Nothing was fetched or written for either name.
+    expect(h.requests.filter((r) => r.path.includes('/resolve/'))).toEqual([]);
+    expect(existsSync(join(options.cacheDir, REPO_FOLDER, 'refs'))).toBe(false);
+    const cli = await runCli(['fetch', REPO, '--version', '1', '--variant', CU128, '--trusted-root', sigstore.trustedRootPath], { env: { HF_ENDPOINT: h.url, HF_HUB_CACHE: tempDir() } });
+    expect(cli.code).not.toBe(0);
+    expect(cli.stderr).toContain('the Hub answered for another repository');
+    // A name differing only in case is the same repository to the Hub, and to us.
+    const same = await startMockHub([{ repoId: REPO, refs: { v1: repoDir, main: repoDir } }], { renamed: { 'Kernels-Test/relu': REPO } });
+    hubs.push(same);
+    await expect(ks.getKernel('Kernels-Test/relu', { ...fetchOptions(same), version: 1, variant: CU128 })).resolves.toMatchObject({ verified: true });
+  });
+});
+
 describe('the caller\'s side of a load', () => {
   it('takes a malformed repository id for the caller\'s mistake (TypeError, before any request), and the CLI for a usage error', async () => {
     const h = await hub();

@@ -34,6 +34,8 @@ export interface Faults {
    * (429 or 503) with this `Retry-After`, if any.
    */
   busy?: { path: string; times: number; status: 429 | 503; retryAfter?: string };
+  /** Repositories renamed: the old id's answers (API and files) redirect to the new one's, as the Hub's do. */
+  renamed?: Record<string, string>;
 }
 
 export interface MockHub {
@@ -103,6 +105,8 @@ export async function startMockHub(repos: MockRepo[], faults: Faults = {}, route
     }
     if (routes.some((route) => route(url.pathname, res))) return;
     const api = /^\/api\/kernels\/([^/]+\/[^/]+)\/revision\/([^/]+)$/.exec(url.pathname);
+    const newName = api && faults.renamed?.[api[1]!];
+    if (newName) return void res.writeHead(307, { location: url.pathname.replace(`/${api![1]}/`, `/${newName}/`) }).end();
     if (api) {
       const commit = commits.get(`${api[1]}@${decodeURIComponent(api[2]!)}`);
       if (!commit) return void res.writeHead(404).end('not found');
@@ -113,6 +117,8 @@ export async function startMockHub(repos: MockRepo[], faults: Faults = {}, route
     }
     const resolve = /^\/(?:kernels\/|cdn\/)([^/]+\/[^/]+)\/resolve\/([0-9a-f]{40})\/(.+)$/.exec(url.pathname);
     if (!resolve) return void res.writeHead(404).end();
+    const movedTo = faults.renamed?.[resolve[1]!];
+    if (movedTo) return void res.writeHead(307, { location: url.pathname.replace(`/${resolve[1]}/`, `/${movedTo}/`) }).end();
     if (faults.redirect && url.pathname.startsWith('/kernels/')) {
       return void res.writeHead(302, { location: `http://localhost:${port}${url.pathname.replace('/kernels/', '/cdn/')}` }).end();
     }

@@ -104,7 +104,7 @@ export class HubClient {
   async revision(repoId: string, revision: string): Promise<HubRevision> {
     const url = `${this.endpoint}/api/${this.repoType}s/${repoId}/revision/${encodeURIComponent(revision)}?blobs=true`;
     const { response, watchdog } = await this.get(url, {});
-    let body: { sha?: unknown; siblings?: unknown };
+    let body: { id?: unknown; sha?: unknown; siblings?: unknown };
     try {
       if (response.status === 404) throw new HubError(`${repoId}: no such repository or revision ${revision}`, 404);
       if (!response.ok) throw new HubError(`${repoId}@${revision}: the Hub answered ${response.status}`, response.status);
@@ -114,6 +114,12 @@ export class HubClient {
       })) as typeof body;
     } finally {
       watchdog.stop();
+    }
+    // A renamed repository answers for its new name (the Hub redirects the old one): what was
+    // decided for the name asked (a policy, a publisher list's entry, a lock) is not carried over
+    // to another repository. Names compare as the Hub compares them, case-insensitively.
+    if (typeof body.id !== 'string' || body.id.toLowerCase() !== repoId.toLowerCase()) {
+      throw new HubError(`${repoId}@${revision}: the Hub answered for ${typeof body.id === 'string' ? `another repository, ${JSON.stringify(body.id)} (renamed?): ask for it by that name, so that what you trust is decided for it` : 'no repository (no id in its answer)'}`);
     }
     if (!isCommit(body.sha)) throw new HubError(`${repoId}@${revision}: the Hub sent no commit`);
     if (!Array.isArray(body.siblings)) throw new HubError(`${repoId}@${revision}: the Hub sent no file list`);
