@@ -81,11 +81,14 @@ describe('getKernel', () => {
 
   it('refuses an unsigned variant, and takes it only when the caller opts in, loudly', async () => {
     const h = await hub();
-    const error = await ks.getKernel(REPO, { ...fetchOptions(h), version: 1, variant: UNSIGNED }).catch((e) => e);
+    // A state of its own: where a signed variant of REPO was verified, an unsigned one is a signer
+    // change (__test__/signer-memory.test.ts).
+    const stateDir = tempDir('kernelseal-state-');
+    const error = await ks.getKernel(REPO, { ...fetchOptions(h), version: 1, variant: UNSIGNED, stateDir }).catch((e) => e);
     expect(error).toBeInstanceOf(ks.KernelRefusedError);
     expect(error.result).toMatchObject({ status: 'signature-missing' });
     const warnings: string[] = [];
-    const kernel = await ks.getKernel(REPO, { ...fetchOptions(h), version: 1, variant: UNSIGNED, allowUnsigned: true, onWarning: (w: string) => warnings.push(w) });
+    const kernel = await ks.getKernel(REPO, { ...fetchOptions(h), version: 1, variant: UNSIGNED, stateDir, allowUnsigned: true, onWarning: (w: string) => warnings.push(w) });
     expect(kernel.verified).toBe(false);
     expect(warnings).toEqual([expect.stringContaining('is NOT SIGNED: loading it anyway because allowUnsigned is set')]);
   });

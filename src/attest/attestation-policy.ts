@@ -86,7 +86,7 @@ export function githubAttestationPolicy(options: GitHubAttestationPolicyOptions)
 /** A value expected exactly, or as a prefix; `any-case` for GitHub's names, which ignore case. */
 type Expected = [oid: string, value: string, how?: 'prefix' | 'any-case' | 'any-case prefix'];
 
-/** A fact that names the repository built or its owner: it pins the signer (trust/shared-issuers.ts). */
+/** A fact that names the repository built or its owner: it pins the signer (src/trust/shared-issuers.ts). */
 const PINS_SIGNER = true;
 
 /** One fact of the certificate: its extension, or the legacy one when the certificate predates it. */

@@ -1,7 +1,7 @@
 import { getKernel, KernelRefusedError } from '../kernels/hub/get-kernel.js';
 import { HUB_HELP, HUB_OPTIONS, REPO_ID, hubOptionsFrom, label, withProgress } from './hub-options.js';
 import { OUTPUT_HELP, OUTPUT_OPTIONS, Output } from './output.js';
-import { TRUST_ALIASES, TRUST_HELP, TRUST_OPTIONS, trustAnchorFrom, trustedRootFrom } from './trust-options.js';
+import { TRUST_ALIASES, TRUST_HELP, TRUST_OPTIONS, trustAnchorFrom, trustGiven, trustedRootFrom } from './trust-options.js';
 import { refuseListFromEnv } from './publisher-options.js';
 import { UsageError, parseCommandLine, type Command } from './usage.js';
 
@@ -39,7 +39,7 @@ Exit status: 0 fetched and verified, 1 refused or failed, 2 usage error.`,
     const trustedRoot = await trustedRootFrom(values);
     const output = new Output(this.name, values);
     try {
-      const { value: kernel, checked } = await withProgress(repoId, output, (progress) => getKernel(repoId, { ...options, ...anchor, trustedRoot, ...progress }));
+      const { value: kernel, checked } = await withProgress(repoId, output, (progress) => getKernel(repoId, { ...options, ...(trustGiven(values) ? anchor : {}), trustedRoot, ...progress }));
       output.add({ kind: 'fetched', subject: label(kernel), kernel, checked: checked(kernel) });
     } catch (error) {
       if (!(error instanceof KernelRefusedError) || !error.result || !error.kernel) throw error;

@@ -4,6 +4,7 @@ import { attestCommand } from './attest-command.js';
 import { benchCommand } from './bench-command.js';
 import { digestCommand } from './digest-command.js';
 import { fetchCommand } from './fetch-command.js';
+import { lockCommand } from './lock-command.js';
 import { closest } from './closest.js';
 import { printable, printableLines } from './format.js';
 import { failCommand } from './output.js';
@@ -26,6 +27,7 @@ const commands: Command[] = [
   verifyAttestationCommand,
   verifyReleaseCommand,
   fetchCommand,
+  lockCommand,
   signCommand,
   signBlobCommand,
   verifyModelCommand,

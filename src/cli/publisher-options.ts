@@ -3,7 +3,6 @@ import { offlineFromEnv } from '../kernels/hub/hub-env.js';
 import { listLocation } from '../kernels/publishers/list-location.js';
 import { openPublisherList, type VerifiedPublisherList } from '../kernels/publishers/open-list.js';
 import { isRepoId } from '../trust/publisher-list.js';
-import type { TrustAnchor } from '../sigstore/trust-anchor.js';
 import { UsageError, parseDuration } from './usage.js';
 
 /** The options of a trusted publisher list (docs/publishers.md), for verify and publishers show. */
@@ -60,7 +59,7 @@ export function refuseListFromEnv(command: string): void {
  * them silently dropped. A list that cannot be used throws (PublisherListError): never a fall
  * back to the default policy.
  */
-export async function publisherAnchorFrom(values: PublisherValues, repoId: string | undefined, onWarning: (message: string) => void): Promise<TrustAnchor | undefined> {
+export async function publisherAnchorFrom(values: PublisherValues, repoId: string | undefined, onWarning: (message: string) => void): Promise<{ publishers: { list: VerifiedPublisherList; repoId: string } } | undefined> {
   const named = publisherListNamed(values);
   if (!named) {
     if (values.repo !== undefined) throw new UsageError('--repo names the Hub repository a publisher list decides for: give the list (--publishers)');

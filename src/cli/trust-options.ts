@@ -98,6 +98,16 @@ type TrustValues = {
  * --insecure-ignore-tlog (or a trust file's "insecureIgnoreTlog") goes with a key or a private
  * CA only, as src/sigstore/trust-anchor.ts rules.
  */
+/**
+ * Whether the command line says who is trusted; when it does not, the command's default policy
+ * applies, and with it what only the default does (getKernel reads the Hub's
+ * trustedKernelPublisher flag: src/kernels/hub/publisher-flag.ts).
+ */
+export function trustGiven(values: TrustValues): boolean {
+  const flags = ['policy', 'certificate-identity', 'certificate-identity-regexp', 'certificate-oidc-issuer', 'certificate-oidc-issuer-regexp', 'key', 'certificate-chain'] as const;
+  return flags.some((flag) => values[flag] !== undefined) || (values['certificate-extension']?.length ?? 0) > 0;
+}
+
 export async function trustAnchorFrom(values: TrustValues, defaultPolicy?: string): Promise<TrustAnchor> {
   onlySigstoreBundles(values['new-bundle-format']);
   const extensions = extensionPoliciesFrom(values);

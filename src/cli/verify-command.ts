@@ -8,7 +8,7 @@ import { printable } from './format.js';
 import { OUTPUT_HELP, OUTPUT_OPTIONS, Output } from './output.js';
 import { ProgressBar } from './progress-bar.js';
 import type { Checked } from './render-result.js';
-import { TRUST_ALIASES, TRUST_HELP, TRUST_OPTIONS, trustAnchorFrom, trustedRootsFrom } from './trust-options.js';
+import { TRUST_ALIASES, TRUST_HELP, TRUST_OPTIONS, trustAnchorFrom, trustGiven, trustedRootsFrom } from './trust-options.js';
 import { PUBLISHER_HELP, PUBLISHER_OPTIONS, publisherAnchorFrom, publisherListNamed } from './publisher-options.js';
 import { UsageError, parseCommandLine, type Command } from './usage.js';
 import { refuseModelSigningMethod } from './model-signing-flags.js';
@@ -178,7 +178,7 @@ not there.`,
       const variants = values['all-variants'] ? (await listVariants(repoId, options)).variants : [options.variant];
       for (const variant of variants) {
         try {
-          const { value: kernel, checked } = await withProgress(`${repoId} ${variant ?? ''}`.trim(), output, (progress) => getKernel(repoId, { ...options, variant, ...anchor, trustedRoot: trustedRoots[0], ...progress }));
+          const { value: kernel, checked } = await withProgress(`${repoId} ${variant ?? ''}`.trim(), output, (progress) => getKernel(repoId, { ...options, variant, ...(trustGiven(values) ? anchor : {}), trustedRoot: trustedRoots[0], ...progress }));
           if (!kernel.verified) report({ path: label(kernel), status: 'signature-missing' });
           else report({ path: label(kernel), status: 'verified', signer: kernel.signer!, metadata: kernel.metadata!, digest: kernel.digest! }, checked(kernel));
         } catch (error) {

@@ -18,6 +18,8 @@ import { offlineFromEnv } from './hub-env.js';
 import { HubClient, HubError, type HubClientOptions, type HubFile } from './hub-client.js';
 import { LockfileError, variantLockHash, type KernelLock } from './lockfile.js';
 import { fingerprint, variantReceipt } from './receipts.js';
+import { signerChangeRefusal } from './signer-continuity.js';
+import { untrustedPublisherReason } from './publisher-flag.js';
 import { StreamedBlobs } from './streamed-blobs.js';
 import { HashMismatch, UnknownFile } from '../../digest/violations.js';
 import { backendsFitting, selectVariant, type VariantSelector } from '../variant-name.js';
@@ -48,6 +50,19 @@ export type GetKernelOptions = HubClientOptions & {
     allowUnsigned?: boolean;
     /** Pin to this lock: its commit, and the variant's hash from the Hub's listing. */
     lock?: KernelLock;
+    /**
+     * Take a signer other than the one first verified for this repository (or no signature
+     * where there was one), and remember it (src/kernels/hub/signer-continuity.ts).
+     */
+    acceptNewSigner?: boolean;
+    /**
+     * As the kernels library's `trust_remote_code`: under the default policy, skip the Hub's
+     * `trustedKernelPublisher` flag for the organisation (src/kernels/hub/publisher-flag.ts).
+     * Never skips a signature check.
+     */
+    trustRemoteCode?: boolean;
+    /** The user's state folder (default KERNELSEAL_STATE_DIR, else $XDG_STATE_HOME/kernelseal, else ~/.local/state/kernelseal). */
+    stateDir?: string;
     /** Files downloaded at once. */
     concurrency?: number;
     /** Download progress. */
@@ -77,9 +92,11 @@ export interface FetchedKernel {
 
 /**
  * Why getKernel handed nothing back: the variant did not verify (`KERNEL_UNVERIFIED`, with the
- * verification `result`), or no variant could be chosen or found (`VARIANT_UNAVAILABLE`).
+ * verification `result`), no variant could be chosen or found (`VARIANT_UNAVAILABLE`), or, under
+ * the default policy, the Hub does not mark the organisation a trusted kernel publisher
+ * (`PUBLISHER_UNTRUSTED`).
  */
-export type KernelRefusedErrorCode = 'KERNEL_UNVERIFIED' | 'VARIANT_UNAVAILABLE';
+export type KernelRefusedErrorCode = 'KERNEL_UNVERIFIED' | 'VARIANT_UNAVAILABLE' | 'PUBLISHER_UNTRUSTED';
 
 /** The variant did not verify (or could not be chosen): nothing is handed back. `result` says why. */
 export class KernelRefusedError extends Error {
@@ -89,9 +106,10 @@ export class KernelRefusedError extends Error {
     message: string,
     readonly result?: VerificationResult,
     readonly kernel?: Pick<FetchedKernel, 'repoId' | 'revision' | 'commit' | 'variant'>,
+    code?: 'PUBLISHER_UNTRUSTED',
   ) {
     super(message);
-    this.code = result ? 'KERNEL_UNVERIFIED' : 'VARIANT_UNAVAILABLE';
+    this.code = code ?? (result ? 'KERNEL_UNVERIFIED' : 'VARIANT_UNAVAILABLE');
   }
 }
 
@@ -119,6 +137,8 @@ export async function getKernel(repoId: string, options: GetKernelOptions = {}):
 async function fetchKernel(repoId: string, options: GetKernelOptions, cache: HubCache): Promise<FetchedKernel> {
   const warn = options.onWarning ?? defaultWarning;
   const offline = options.offline ?? offlineFromEnv();
+  const untrusted = await untrustedPublisherReason(repoId, options, offline, warn);
+  if (untrusted) throw new KernelRefusedError(untrusted, undefined, undefined, 'PUBLISHER_UNTRUSTED');
   const revision = options.lock?.commit ?? options.revision ?? (options.version !== undefined ? `v${options.version}` : 'main');
 
   const { commit, variants, listing } = await resolveRevision(repoId, revision, cache, options, offline);
@@ -197,6 +217,8 @@ async function fetchKernel(repoId: string, options: GetKernelOptions, cache: Hub
   }
 
   const signed = await verifySignedMetadata(path, anchor);
+  const signerChanged = await signerChangeRefusal(repoId, signed, options, warn);
+  if (signerChanged) throw refuse({ path, status: 'signature-invalid', reason: signerChanged });
   if ('result' in signed) {
     if (signed.result.status === 'signature-missing' && options.allowUnsigned) {
       await fetchFiles(rest);

@@ -1,19 +1,19 @@
 import { randomBytes } from 'node:crypto';
 import { constants } from 'node:fs';
 import { link, mkdir, open, rm } from 'node:fs/promises';
-import { homedir } from 'node:os';
 import { basename, dirname, join } from 'node:path';
+import { userStateDir } from '../../fs/user-state.js';
 
 const KEY_BYTES = 32;
 
 /**
  * The key that authenticates verification receipts (src/kernels/hub/receipts.ts). Receipts live in the
  * cache, which other users may write to; the key lives outside it, readable by this user only:
- * KERNELSEAL_RECEIPT_KEY_FILE, else $XDG_STATE_HOME/kernelseal/receipt.key, else
- * ~/.local/state/kernelseal/receipt.key. Created on first use.
+ * KERNELSEAL_RECEIPT_KEY_FILE, else receipt.key in the user's state folder (src/fs/user-state.ts).
+ * Created on first use.
  */
 export function receiptKeyPath(): string {
-  return process.env.KERNELSEAL_RECEIPT_KEY_FILE ?? join(process.env.XDG_STATE_HOME ?? join(homedir(), '.local', 'state'), 'kernelseal', 'receipt.key');
+  return process.env.KERNELSEAL_RECEIPT_KEY_FILE ?? join(userStateDir(), 'receipt.key');
 }
 
 /**
