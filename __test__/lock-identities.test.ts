@@ -7,6 +7,7 @@ import { withMockSigstore } from './helpers/with-mock-sigstore.ts';
 import { tempDir } from './helpers/fs.js';
 import { DIST, runCli, testdata } from './helpers/package.js';
 import { repoSignedBy } from './helpers/signed-repo.ts';
+import { TestTufRepo, listOf } from './helpers/tuf-repo.js';
 
 // kernels.lock records who signed each kernel (src/kernels/hub/lockfile.ts): beside "variants",
 // never inside its entries, so that the kernels library still reads it; with a lock that
@@ -185,6 +186,26 @@ describe('kernelseal lock', () => {
     const refused = await runCli(['fetch', REPO, '--lockfile', file, '--variant', CU128, ...trust], { env });
     expect(refused.code).toBe(1);
     expect(refused.stderr).toMatch(/none of the identities the lock records/);
+  });
+
+  it('with a publisher list: records its pinned root and its targets version, the lowest a later load takes', async () => {
+    const LIST = 'datasets/trust-org/kernel-publishers';
+    const list = new TestTufRepo().publish(listOf({ repos: 'kernels-test/*', policy: { github: { repository: REPO } }, note: 'kernels-test CI' }));
+    const h = await startMockHub([{ repoId: REPO, refs }], {}, [list.route(LIST)]);
+    hubs.push(h);
+    const dir = tempDir();
+    const root = join(dir, 'root.json');
+    writeFileSync(root, list.pinnedRoot);
+    const file = join(dir, 'kernels.lock');
+    const env = { HF_ENDPOINT: h.url, KERNELSEAL_STATE_DIR: tempDir('kernelseal-state-'), KERNELSEAL_PUBLISHERS: '', KERNELSEAL_PUBLISHERS_ROOT: '' };
+    const args = ['lock', `${REPO}@1`, '--lockfile', file, '--trusted-root', sigstore.trustedRootPath, '--publishers', `hf://${LIST}`, '--publishers-root', root];
+    const run = await runCli([...args, '--json'], { env });
+    expect(run.code, run.stderr).toBe(0);
+    const opened = await ks.openPublisherList({ list: `hf://${LIST}`, root, stateDir: tempDir(), hub: { endpoint: h.url } });
+    expect(JSON.parse(run.stdout).results[0]).toMatchObject({ status: 'locked', identities: [identityOf(REPO)], publisherList: { rootDigest: opened.rootDigest, minTargetsVersion: opened.version } });
+    expect(JSON.parse(readFileSync(file, 'utf8'))[0].publisher_list).toEqual({ root_digest: opened.rootDigest, min_targets_version: 1 });
+    // A list excludes the other ways of saying who is trusted, as in verify.
+    expect(await runCli([...args, '--policy', 'kernels-community'], { env })).toMatchObject({ code: 2, stderr: expect.stringMatching(/--publishers names a publisher list: it decides who is trusted, and excludes --policy/) });
   });
 
   it('writes nothing when a signature does not verify', async () => {

@@ -1,10 +1,10 @@
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
-import { chmodSync, readFileSync, readdirSync, statSync, writeFileSync } from 'node:fs';
+import { chmodSync, chownSync, readFileSync, readdirSync, statSync, writeFileSync } from 'node:fs';
 import { join } from 'node:path';
 import { startMockHub, type MockHub } from './helpers/mock-hub.ts';
 import { withMockSigstore } from './helpers/with-mock-sigstore.ts';
 import { tempDir } from './helpers/fs.js';
-import { DIST, runCli } from './helpers/package.js';
+import { DIST, internal, runCli } from './helpers/package.js';
 import { repoSignedBy } from './helpers/signed-repo.ts';
 
 // Where neither a publisher list nor a lock decides, the first verified signer of a repository is
@@ -88,6 +88,23 @@ describe('a signer change', () => {
     await expect(ks.getKernel(REPO, { ...options(h, state), version: 2 })).resolves.toMatchObject({ verified: true });
   });
 
+  it('of two first loads at once, by different signers, lets exactly one through', async () => {
+    const h = await hub();
+    const state = tempDir('kernelseal-signers-');
+    const outcomes = await Promise.allSettled([ks.getKernel(REPO, { ...options(h, state), version: 1 }), ks.getKernel(REPO, { ...options(h, state), version: 2 })]);
+    expect(outcomes.map((o) => o.status).sort()).toEqual(['fulfilled', 'rejected']);
+    const refused = outcomes.find((o) => o.status === 'rejected') as PromiseRejectedResult;
+    expect(refused.reason).toMatchObject({ result: { status: 'signature-invalid', reason: expect.stringMatching(/a signer change is refused/) } });
+    expect(readdirSync(join(state, 'signers'))).toEqual(['kernels--kernels-test--relu.json']);
+    // What decides it, played in order: a first record never replaces one another load made.
+    const memory = (await import(internal('kernels/hub/signer-memory.js'))) as typeof import('../dist/kernels/hub/signer-memory.js');
+    const fresh = tempDir('kernelseal-signers-');
+    const signer = (repository: string) => ({ method: 'certificate' as const, issuer: 'https://token.actions.githubusercontent.com', sourceRepository: `https://github.com/${repository}` });
+    expect(await memory.rememberSigner(REPO, 'kernel', signer(REPO), 'first', fresh)).toBe(true);
+    expect(await memory.rememberSigner(REPO, 'kernel', signer(OTHER_SOURCE), 'first', fresh)).toBe(false);
+    expect(await memory.recallSigner(REPO, 'kernel', fresh)).toMatchObject({ sourceRepository: `https://github.com/${REPO}` });
+  });
+
   it('is not asked with a lock: the lock decides who signs', async () => {
     const h = await hub();
     const state = tempDir('kernelseal-signers-');
@@ -114,6 +131,12 @@ describe('a signer change', () => {
     chmodSync(dir, 0o777);
     await expect(ks.getKernel(REPO, { ...options(h, state), version: 1 })).rejects.toMatchObject({ code: 'SIGNER_MEMORY_INVALID', message: expect.stringMatching(/may be written by others \(mode 777\)/) });
     chmodSync(dir, 0o700);
+    // A folder another user owns is refused as well (as root: CI runs as root).
+    if (process.getuid?.() === 0) {
+      chownSync(dir, 65534, 65534);
+      await expect(ks.getKernel(REPO, { ...options(h, state), version: 1 })).rejects.toMatchObject({ code: 'SIGNER_MEMORY_INVALID', message: expect.stringMatching(/belongs to another user \(uid 65534\)/) });
+      chownSync(dir, 0, 0);
+    } else console.warn('skipped: not root, so no folder of another user to plant');
     // A damaged record is refused, never read as "no signer yet".
     writeFileSync(file, '{"schema": "kernelseal/first-signer/v1"');
     await expect(ks.getKernel(REPO, { ...options(h, state), version: 2 })).rejects.toMatchObject({ code: 'SIGNER_MEMORY_INVALID', message: expect.stringMatching(/delete it to start over/) });

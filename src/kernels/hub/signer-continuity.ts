@@ -44,10 +44,12 @@ export async function signerChangeRefusal(repoId: string, signed: SignedOutcome,
   if (options.publishers !== undefined || options.lock || options.key !== undefined || options.certificateChain !== undefined) return undefined;
 
   const repoType = options.repoType ?? 'kernel';
-  const remembered = await recallSigner(repoId, repoType, options.stateDir);
+  let remembered = await recallSigner(repoId, repoType, options.stateDir);
   if (!remembered) {
-    if (signer) await rememberSigner(repoId, repoType, signer, options.stateDir);
-    return undefined;
+    // The first signer seen, unless another load remembered one meanwhile: then compare with it.
+    if (!signer || (await rememberSigner(repoId, repoType, signer, 'first', options.stateDir))) return undefined;
+    remembered = await recallSigner(repoId, repoType, options.stateDir);
+    if (!remembered) return undefined;
   }
   if (signer && sameSigner(remembered, signer)) return undefined;
   const was = `${describeSigner(remembered)}, first verified here ${remembered.since}`;
@@ -55,7 +57,7 @@ export async function signerChangeRefusal(repoId: string, signed: SignedOutcome,
   if (!options.acceptNewSigner) {
     return `${repoId} is ${now}, but its signer was ${was}: a signer change is refused until you accept it (--accept-new-signer, acceptNewSigner)`;
   }
-  await rememberSigner(repoId, repoType, signer ?? undefined, options.stateDir);
+  await rememberSigner(repoId, repoType, signer ?? undefined, 'replace', options.stateDir);
   warn(`${repoId}: accepted a new signer: ${now} (was ${was})${signer ? '; remembered from now on' : '; no signer is remembered any more'}`);
   return undefined;
 }

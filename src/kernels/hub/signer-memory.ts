@@ -1,6 +1,6 @@
 import { join } from 'node:path';
 import { rm } from 'node:fs/promises';
-import { writeFileAtomic } from '../../fs/atomic-write.js';
+import { writeFileAtomic, writeFileOnce } from '../../fs/atomic-write.js';
 import { makePrivateDir, readStateRecord, userStateDir } from '../../fs/user-state.js';
 import type { Signer } from '../../sigstore/verify-bundle.js';
 
@@ -62,15 +62,25 @@ export async function recallSigner(repoId: string, repoType: string, stateDir?: 
   return { repoId: json.repoId, issuer: json.issuer, sourceRepository: json.sourceRepository as string | undefined, identity: json.identity as string | undefined, since: json.since };
 }
 
-/** Remembers `signer` for `repoId` (atomically, readable by this user only); `undefined` forgets it. */
-export async function rememberSigner(repoId: string, repoType: string, signer: Signer | undefined, stateDir?: string): Promise<void> {
+/**
+ * Remembers `signer` for `repoId` (atomically, readable by this user only), in place of the one
+ * remembered (`replace`, the user accepted the change) or only if none is yet: of two first loads
+ * at once, one signer is remembered and false tells the other to compare with it. `undefined`
+ * forgets the signer.
+ */
+export async function rememberSigner(repoId: string, repoType: string, signer: Signer | undefined, how: 'first' | 'replace', stateDir?: string): Promise<boolean> {
   const dir = signerMemoryDir(stateDir);
   const problem = await makePrivateDir(dir);
   if (problem) throw new SignerMemoryError(`the signer memory ${dir} ${problem}`);
   const path = memoryFile(dir, repoId, repoType);
-  if (!signer) return rm(path, { force: true });
-  const record = { schema: SCHEMA, repoId, issuer: signer.issuer ?? '', ...whoSigned(signer), since: new Date().toISOString() };
-  await writeFileAtomic(path, `${JSON.stringify(record, null, 2)}\n`, 0o600);
+  if (!signer) {
+    await rm(path, { force: true });
+    return true;
+  }
+  const record = `${JSON.stringify({ schema: SCHEMA, repoId, issuer: signer.issuer ?? '', ...whoSigned(signer), since: new Date().toISOString() }, null, 2)}\n`;
+  if (how === 'first') return writeFileOnce(path, record, 0o600);
+  await writeFileAtomic(path, record, 0o600);
+  return true;
 }
 
 /** What identifies a signer across releases: its source repository, else (no such extension) its identity. */
