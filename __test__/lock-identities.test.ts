@@ -217,5 +217,10 @@ describe('kernelseal lock', () => {
     expect(run.code).toBe(1);
     expect(JSON.parse(run.stdout).results[0]).toMatchObject({ ok: false, status: 'signature-invalid' });
     expect(() => readFileSync(file)).toThrow(/ENOENT/);
+    // Offline there is no Hub to read: a usage error, and not one request.
+    const before = h.requests.length;
+    const offline = await runCli(['lock', `${REPO}@1`, '--lockfile', file, '--trusted-root', sigstore.trustedRootPath], { env: { ...env, HF_HUB_OFFLINE: '1' } });
+    expect(offline).toMatchObject({ code: 2, stderr: expect.stringMatching(/cannot run offline \(HF_HUB_OFFLINE\)/) });
+    expect(h.requests.length).toBe(before);
   });
 });

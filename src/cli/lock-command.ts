@@ -1,4 +1,5 @@
 import { existsSync } from 'node:fs';
+import { offlineFromEnv } from '../kernels/hub/hub-env.js';
 import { lockKernel } from '../kernels/hub/lock-kernel.js';
 import { readLockfile, writeLockfile, type KernelLock } from '../kernels/hub/lockfile.js';
 import { REPO_ID } from './hub-options.js';
@@ -56,6 +57,7 @@ Exit status: 0 locked, 1 a signature did not verify (nothing written), 2 usage e
     if (positionals.length === 0) throw new UsageError('expected at least one repository id (org/name, or org/name@version)');
     if (values.version !== undefined && values.revision !== undefined) throw new UsageError('--version and --revision exclude each other');
     if (values.repo !== undefined) throw new UsageError('--repo is for local folders: lock names its repositories itself');
+    if (values.offline || offlineFromEnv()) throw new UsageError(`lock reads each kernel's revision and signatures from the Hub: it cannot run offline (${values.offline ? '--offline' : 'HF_HUB_OFFLINE'})`);
     const kernels = positionals.map((operand) => {
       const [repoId, version] = operand.split('@') as [string, string | undefined];
       if (!REPO_ID.test(repoId)) throw new UsageError(`${JSON.stringify(operand)} is not a repository id: write org/name or org/name@version`);
