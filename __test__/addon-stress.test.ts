@@ -3,7 +3,7 @@ import { createHash } from 'node:crypto';
 import { closeSync, ftruncateSync, openSync } from 'node:fs';
 import { join } from 'node:path';
 import { pseudoRandomBytes, runNode, tempDir, writeTree } from './helpers/fs.js';
-import { DIST, NATIVE_BACKEND } from './helpers/package.js';
+import { DIST, NATIVE_BACKEND, testHooksAddonExpression } from './helpers/package.js';
 import { MAPPED_READS, notChecked, PROBES, skipUnless } from './helpers/platform.js';
 
 /** Runs a script in a child Node with the package imported as `m` and the addon as `addon`. */
@@ -102,20 +102,18 @@ describe('the addon under stress', () => {
     expect(result).toMatchObject({ status: 7, stdout: 'exiting\n', stderr: '' });
   });
 
-  it('a file cut short under a mapped window is refused as changed, and the process lives on', (ctx) => {
+  it('a file cut short while mapped is refused as changed, and the process lives on', (ctx) => {
     skipUnless(ctx, MAPPED_READS, 'the engine maps files on Linux (x64, arm64) only; elsewhere it reads them (crates/engine/src/lib.rs)');
-    // KERNELSEAL_MMAP=1 maps files of 4 MiB and more; KERNELSEAL_TEST_MAPPED_PAUSE_MS holds each
-    // 8 MiB window mapped for 100 ms before it is read. The first progress (after the first
-    // window) cuts the file to 1 MiB: every window after it lies past the end. The file is 1 GiB
-    // (sparse past its first 8 MiB), so the cut may come up to 127 windows late and still land
-    // under one: a slow or loaded machine delays the callback, it does not change the outcome.
-    const head = pseudoRandomBytes(8 * 1024 * 1024, 5);
-    const dir = writeTree(tempDir(), { 'head.bin': head });
-    const [path, original] = [join(dir, 'weights.bin'), join(dir, 'head.bin')];
+    // Files of 4 MiB and more are mapped whole and hashed in slices of 16 MiB; the test-hooks
+    // addon's KERNELSEAL_TEST_MAPPED_PAUSE_MS waits 300 ms before each slice: the first progress
+    // (after the first slice) cuts the file while the second one waits.
+    const bytes = pseudoRandomBytes(24 * 1024 * 1024, 5);
+    const dir = writeTree(tempDir(), { 'weights.bin': bytes, 'original.bin': bytes });
+    const [path, original] = [join(dir, 'weights.bin'), join(dir, 'original.bin')];
     const result = child(
       `
       const { copyFileSync, truncateSync } = await import('node:fs');
-      const native = m.createNativeBackend();
+      const native = m.createNativeBackend(${testHooksAddonExpression()});
       const outcomes = [];
       for (const algorithm of ['sha256', 'blake3']) {
         copyFileSync(${JSON.stringify(original)}, ${JSON.stringify(path)});
@@ -127,14 +125,39 @@ describe('the addon under stress', () => {
       const afterwards = (await native.hashFile(${JSON.stringify(path)}, 'sha256')).toString('hex');
       console.log(JSON.stringify({ outcomes, afterwards }));
     `,
-      { env: { KERNELSEAL_MMAP: '1', KERNELSEAL_TEST_MAPPED_PAUSE_MS: '100' } },
+      { env: { KERNELSEAL_TEST_MAPPED_PAUSE_MS: '300' } },
     );
     expect(result).toMatchObject({ status: 0, signal: null, stderr: '' });
     const { outcomes, afterwards } = JSON.parse(result.stdout);
     for (const outcome of outcomes) {
-      expect(outcome).toEqual({ code: 'FILE_CHANGED', reason: expect.stringContaining('cut short under a mapped window') });
+      expect(outcome).toEqual({ code: 'FILE_CHANGED', reason: expect.stringContaining('cut short while mapped') });
     }
-    expect(afterwards).toBe(createHash('sha256').update(head.subarray(0, 1024 * 1024)).digest('hex'));
+    expect(afterwards).toBe(createHash('sha256').update(bytes.subarray(0, 1024 * 1024)).digest('hex'));
+  });
+
+  it('installs its SIGBUS handler only once it maps a file, and never with KERNELSEAL_MMAP=0', (ctx) => {
+    skipUnless(ctx, MAPPED_READS, 'the engine maps files on Linux (x64, arm64) only; elsewhere it installs no handler (crates/engine/src/lib.rs)');
+    // SigCgt in /proc/self/status: the signals the process catches (SIGBUS is 7, bit 6).
+    const [small, large] = [pseudoRandomBytes(1024 * 1024, 7), pseudoRandomBytes(5 * 1024 * 1024, 8)];
+    const dir = writeTree(tempDir(), { 'small.bin': small, 'large.bin': large });
+    const script = `
+      const { readFileSync } = await import('node:fs');
+      const catchesSigbus = () => ((BigInt('0x' + /SigCgt:\\s+(\\w+)/.exec(readFileSync('/proc/self/status', 'utf8'))[1]) >> 6n) & 1n) === 1n;
+      const native = m.createNativeBackend();
+      const seen = [catchesSigbus()];
+      const digests = [];
+      for (const file of ['small.bin', 'large.bin']) {
+        digests.push((await native.hashFile(${JSON.stringify(dir)} + '/' + file, 'sha256')).toString('hex'));
+        seen.push(catchesSigbus());
+      }
+      console.log(JSON.stringify({ seen, digests }));`;
+    const digests = [small, large].map((bytes) => createHash('sha256').update(bytes).digest('hex'));
+    const mapping = child(script);
+    expect(mapping).toMatchObject({ status: 0, stderr: '' });
+    expect(JSON.parse(mapping.stdout)).toEqual({ seen: [false, false, true], digests });
+    const reading = child(script, { env: { KERNELSEAL_MMAP: '0' } });
+    expect(reading).toMatchObject({ status: 0, stderr: '' });
+    expect(JSON.parse(reading.stdout)).toEqual({ seen: [false, false, false], digests });
   });
 
   it('cancelling 1,000 in-flight hashes leaks nothing', () => {

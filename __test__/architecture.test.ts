@@ -144,6 +144,13 @@ describe(`the map of the code (${DOC})`, () => {
     expect(upward.map((e) => `${e.file} (${e.from}) imports ${e.specifier} (${e.to}), a layer above it in ${DOC}`)).toEqual([]);
   });
 
+  it('lets the command line reach the library through src/cli/library/ only, where what it needs is listed', () => {
+    const FACADE = 'src/cli/library/';
+    const around = edges.filter((e) => e.from === 'cli' && e.to !== 'cli' && !e.outside && !e.file.startsWith(FACADE));
+    expect(around.map((e) => `${e.file} imports ${e.specifier}: import it from a module of ${FACADE} (add it there)`)).toEqual([]);
+    expect(edges.filter((e) => e.file.startsWith(FACADE) && e.to !== 'cli').length).toBeGreaterThan(40);
+  });
+
   it('keeps the products apart: kernels, model and attest share machinery, not each other', () => {
     const across = edges.filter((e) => e.from !== e.to && PRODUCTS.includes(e.from) && PRODUCTS.includes(e.to));
     expect(across.map((e) => `${e.file} imports ${e.specifier}`)).toEqual([]);
@@ -190,5 +197,47 @@ describe(`the crates on the map (${DOC})`, () => {
     const rust = (dir: string): string[] => readdirSync(dir, { withFileTypes: true }).flatMap((e) => (e.isDirectory() ? rust(join(dir, e.name)) : e.name.endsWith('.rs') ? [join(dir, e.name)] : []));
     const naming = rust(join(ROOT, 'crates/engine/src')).filter((file) => /\bnapi_|node_api/.test(readFileSync(file, 'utf8')));
     expect(naming.map((file) => relative(ROOT, file))).toEqual([]);
+  });
+});
+
+describe('a load from the Hub as its stages (docs/architecture.md, "A load from the Hub")', () => {
+  const HUB = join(SRC, 'kernels', 'hub');
+  const doc = readFileSync(join(ROOT, 'docs', 'architecture.md'), 'utf8');
+  const section = doc.slice(doc.indexOf('## A load from the Hub'), doc.indexOf('\n## ', doc.indexOf('## A load from the Hub') + 1));
+  /** The table's rows: stage number, function, module. */
+  const stages = [...section.matchAll(/^\| (\d)\. [^|]+\| `(\w+)` \| `([\w-]+\.ts)` \|/gm)].map((m) => ({ stage: Number(m[1]), name: m[2]!, module: m[3]! }));
+  const getKernel = readFileSync(join(HUB, 'get-kernel.ts'), 'utf8');
+  /** The body of `load`: from its declaration to the first line that closes it. */
+  const load = getKernel.slice(getKernel.indexOf('async function load('), getKernel.indexOf('\n}\n', getKernel.indexOf('async function load(')));
+
+  it('names seven stages, in order', () => {
+    expect(stages.map((s) => s.stage)).toEqual([1, 2, 3, 4, 5, 6, 7]);
+  });
+
+  it('finds each stage function in the module the doc names', () => {
+    const missing = stages.filter(({ name, module }) => !new RegExp(`^(export )?(async )?function ${name}\\(`, 'm').test(readFileSync(join(HUB, module), 'utf8')));
+    expect(missing.map((s) => `${s.name} in src/kernels/hub/${s.module}`)).toEqual([]);
+  });
+
+  it('has getKernel run the stages in the order of the doc', () => {
+    // Where `load` last calls each (a variant taken unsigned records early, and returns).
+    const calls = stages.map(({ name }) => Math.max(-1, ...[...load.matchAll(new RegExp(`\\b${name}\\(`, 'g'))].map((m) => m.index)));
+    expect(calls.every((at) => at > 0)).toBe(true);
+    expect(calls).toEqual([...calls].sort((a, b) => a - b));
+  });
+
+  it('keeps every function of src/kernels/hub/ short (60 lines at most, by its prettier indentation)', () => {
+    const start = /^( *)(?:export )?(?:async )?function[ *]|^( +)(?:(?:private|protected|static|async|override|get|set) )*[A-Za-z_#]\w*(?:<[^>]*>)?\(/;
+    const long = readdirSync(HUB).flatMap((file) => {
+      const lines = readFileSync(join(HUB, file), 'utf8').split('\n');
+      return lines.flatMap((line, i) => {
+        const m = start.exec(line);
+        if (!m || /^\s*(if|for|while|switch|return|await|catch)\b/.test(line) || line.trim().endsWith(';')) return [];
+        const close = new RegExp(`^ {${(m[1] ?? m[2])!.length}}}[,;)]*$`); // a method of an object literal ends with "},"
+        const end = lines.findIndex((l, j) => j > i && close.test(l));
+        return end - i + 1 > 60 ? [`${file}:${i + 1} ${line.trim()} (${end - i + 1} lines)`] : [];
+      });
+    });
+    expect(long).toEqual([]);
   });
 });

@@ -44,6 +44,25 @@ const attestCli = (args: string[], env: Record<string, string> = GITHUB_ENV) => 
 const verifyCli = (artifact: string, bundle: string, ...policy: string[]) =>
   runCli(['verify-attestation', artifact, '--bundle', bundle, '--trusted-root', sigstore.trustedRootPath, ...policy, '--json']);
 
+describe('attest() in the library', () => {
+  it('hashes the artifacts with the backend it is given', async () => {
+    const [wheel] = artifacts('backend.whl') as [string];
+    const hashed: string[] = [];
+    // The pure backend, counting: attest must use it, not the one selected for the process.
+    const backend: typeof ks.pureBackend = {
+      ...ks.pureBackend,
+      hashFile: (path, ...rest) => {
+        hashed.push(path);
+        return ks.pureBackend.hashFile(path, ...rest);
+      },
+    };
+    const signer = { method: 'keyless' as const, identityToken: token(), fulcioURL: sigstore.url, rekorURL: sigstore.url };
+    const made = await ks.attest({ artifacts: [wheel], signer, env: GITHUB_ENV, output: join(dir, 'backend.jsonl'), backend });
+    expect(hashed).toEqual([wheel]);
+    expect(made.statement.subject).toEqual([{ name: 'backend.whl', digest: { sha256: createHash('sha256').update(readFileSync(wheel)).digest('hex') } }]);
+  });
+});
+
 describe('kernelseal attest', () => {
   it('signs SLSA v1 provenance of the job for every artifact, which verify-attestation and sigstore-js accept', async () => {
     const [wheel, sdist] = artifacts('pkg-1.0.0-py3-none-any.whl', 'pkg-1.0.0.tar.gz') as [string, string];
@@ -155,7 +174,7 @@ describe('kernelseal attest', () => {
     const bundle = join(dir, 'dup.sigstore.json');
     writeFileSync(bundle, ks.serializeBundle(signed));
     const options = { artifact: { bytes: readFileSync(file) }, bundles: [bundle], trustedRoot: await ks.readTrustedRoot(sigstore.trustedRootPath) };
-    const refused = [{ source: bundle, code: 'ARTIFACT_MISMATCH', reason: 'the DSSE payload is not a JSON in-toto statement: duplicate key "predicateType": its meaning would depend on the parser' }];
+    const refused = [{ source: bundle, code: 'ARTIFACT_MISMATCH', reason: 'the in-toto statement: duplicate key "predicateType": its meaning would depend on the parser' }];
     expect((await ks.verifyAttestation({ ...options, policy: ks.githubAttestationPolicy({ repo: REPO })! })).failures).toEqual(refused);
     // The same reason when the policy reads the predicate it cannot have.
     const onPredicate = ks.parsePolicy({ issuer: 'https://token.actions.githubusercontent.com', github: { repository: REPO }, predicate: { buildType: { regexp: '.*' } } });

@@ -254,8 +254,9 @@ describe('bad input gets the same clear error from both backends', () => {
 });
 
 describe('files that change while they are hashed', () => {
-  // The engine reads instead of mmapping: truncating a mapped file raises SIGBUS, which would
-  // kill the process. Each case runs in a child process so that a crash shows as a signal.
+  // A sparse file takes no blocks, so the engine reads it rather than map it (a file cut short
+  // while mapped: addon-stress.test.ts). Each case runs in a child process so that a crash
+  // shows as a signal.
   it.each(['native', 'pure'])('truncation mid-hash is an error, and the process survives (%s)', (name) => {
     const dir = tempDir();
     const file = join(dir, 'big.so');

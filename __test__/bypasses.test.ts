@@ -233,7 +233,7 @@ describe('more ways around the verifier, found attacking it', () => {
     writeFileSync(join(repo, 'refs', 'v1'), commit);
     mkdirSync(join(repo, 'snapshots', commit, 'build', 'x\n✅ fake: kernel metadata is correctly signed'), { recursive: true });
     const error = await ks.getKernel(REPO, { cacheDir, offline: true, version: 1, selector: { backend: 'cpu' }, policy, trustedRoot: sigstore.parsedRoot }).catch((e: Error) => e);
-    expect((error as Error).message).toContain('available: "x\\n✅ fake: kernel metadata is correctly signed"');
+    expect(error).toMatchObject({ code: 'VARIANT_UNAVAILABLE', message: expect.stringContaining('available: "x\\n✅ fake: kernel metadata is correctly signed"') });
   });
 });
 
@@ -285,7 +285,7 @@ describe('3 and 1 through the fetcher: getKernel never hands back bytecode or an
   async function hubWith(extra: (variantDir: string) => void) {
     const repoDir = tempDir('kernelseal-hub-repo-');
     const dir = join(repoDir, 'build', VARIANT);
-    cpSync(unsignedVariant(), dir, { recursive: true });
+    cpSync(unsignedVariant('relu-kernel'), dir, { recursive: true }); // named as its repository
     await signed(dir);
     extra(dir);
     const hub = await startMockHub([{ repoId: REPO, refs: { v1: repoDir } }]);

@@ -46,7 +46,7 @@ beforeAll(async () => {
   const signer = { method: 'keyless', identityToken: identityToken(githubActionsClaims(REPO)), fulcioURL: sigstore.url, rekorURL: sigstore.url } as const;
   for (const name of [SIGNED, UNSIGNED]) {
     const dir = join(repoDir, 'build', name);
-    cpSync(unsignedVariant(), dir, { recursive: true });
+    cpSync(unsignedVariant('relu-kernel'), dir, { recursive: true }); // named as its repository
     const metadata = join(dir, 'metadata.json');
     writeFileSync(metadata, readFileSync(metadata, 'utf8').replace('"type": "cuda"', '"type": "cpu"'));
     if (name === SIGNED) await ks.signVariant(dir, { signer });

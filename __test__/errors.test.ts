@@ -8,7 +8,7 @@ import { join } from 'node:path';
 import { githubActionsClaims, identityToken } from './helpers/mock-sigstore.ts';
 import { withMockSigstore } from './helpers/with-mock-sigstore.ts';
 import { pseudoRandomBytes, tempDir, writeTree } from './helpers/fs.js';
-import { DIST, ROOT } from './helpers/package.js';
+import { DIST, ROOT, internal } from './helpers/package.js';
 import { unsignedVariant } from './helpers/variant.js';
 
 const ks = (await import(DIST)) as typeof import('../dist/index.js');
@@ -125,5 +125,54 @@ describe('error codes come from closed unions, and a wrapping error keeps its ca
     expect(new ks.HubError('x').code).toBe('HUB_REFUSED');
     expect(new ks.KernelRefusedError('x').code).toBe('VARIANT_UNAVAILABLE');
     expect(new ks.KernelRefusedError('x', { path: '/v', status: 'signature-missing' }).code).toBe('KERNEL_UNVERIFIED');
+  });
+});
+
+describe("a reader turns only its file's faults into a verdict or a usage error, never a bug", () => {
+  const metadata = readFileSync(join(ROOT, 'examples', 'relu', 'build', 'torch210-cxx11-cpu-x86_64-linux', 'metadata.json'));
+
+  /** Runs `run` with Digest.fromJSON throwing `error`, as a bug in it (or in what it calls) would. */
+  const withFromJSONThrowing = async <T>(error: Error, run: () => T | Promise<T>): Promise<T> => {
+    const original = ks.Digest.fromJSON;
+    ks.Digest.fromJSON = () => {
+      throw error;
+    };
+    try {
+      return await run();
+    } finally {
+      ks.Digest.fromJSON = original;
+    }
+  };
+
+  it('metadata.json: a digest object that is none is a MetadataError; a TypeError from reading it propagates', async () => {
+    expect(() => ks.parseMetadata(metadata)).not.toThrow();
+    const refused = await withFromJSONThrowing(new ks.DigestFormatError('digest.files lists "../x"'), () => {
+      try {
+        ks.parseMetadata(metadata);
+      } catch (error) {
+        return error;
+      }
+    });
+    expect(refused).toBeInstanceOf(ks.MetadataError);
+    expect((refused as Error).message).toBe('digest.files lists "../x"');
+    await withFromJSONThrowing(new TypeError('a bug'), () => expect(() => ks.parseMetadata(metadata)).toThrow(TypeError));
+    // The real thing: a path that escapes is the file's fault, and says so.
+    const escaping = Buffer.from(metadata.toString().replace(/"files": \{\n/, '"files": {\n"../x": "uU0nuZNNPgilLlLX2n2r+sSE7+N6U4DukIj3rOLvzek=",\n'));
+    expect(() => ks.parseMetadata(escaping)).toThrow(/^digest.files lists "..\/x": /);
+    expect(() => ks.parseMetadata(escaping)).toThrow(ks.MetadataError);
+  });
+
+  it('kernelseal digest --check reads metadata.json the same way: DigestFormatError is its reason, a TypeError propagates', async () => {
+    const { readMetadataDigest, MetadataReadError } = (await import(internal('kernels/read-digest.js'))) as typeof import('../dist/kernels/read-digest.js');
+    const dir = writeTree(tempDir(), { 'metadata.json': metadata });
+    await expect(withFromJSONThrowing(new ks.DigestFormatError('digest must be an object'), () => readMetadataDigest(dir))).rejects.toThrow(MetadataReadError);
+    await expect(withFromJSONThrowing(new TypeError('a bug'), () => readMetadataDigest(dir))).rejects.toThrow(TypeError);
+  });
+
+  it('the command line: what parseArgs refuses is a usage error; an option table it cannot take is a bug', async () => {
+    const { parseCommandLine, UsageError } = (await import(internal('cli/usage.js'))) as typeof import('../dist/cli/usage.js');
+    expect(() => parseCommandLine(['--nope'], { json: { type: 'boolean' } })).toThrow(UsageError);
+    expect(() => parseCommandLine(['--count', '3'], { count: { type: 'number' } } as never)).toThrow(TypeError);
+    expect(() => parseCommandLine(['--count', '3'], { count: { type: 'number' } } as never)).not.toThrow(UsageError);
   });
 });

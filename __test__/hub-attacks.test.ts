@@ -1,13 +1,15 @@
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { spawnSync } from 'node:child_process';
 import { createHash, generateKeyPairSync } from 'node:crypto';
-import { chmodSync, cpSync, existsSync, linkSync, lstatSync, mkdirSync, readFileSync, readdirSync, readlinkSync, renameSync, rmSync, statSync, symlinkSync, truncateSync, writeFileSync } from 'node:fs';
-import { join, resolve } from 'node:path';
+import { chmodSync, existsSync, linkSync, lstatSync, mkdirSync, readFileSync, readdirSync, readlinkSync, renameSync, rmSync, statSync, symlinkSync, truncateSync, writeFileSync } from 'node:fs';
+import { dirname, join, resolve } from 'node:path';
+import { fileURLToPath } from 'node:url';
 import { startMockHub, type MockHub } from './helpers/mock-hub.ts';
-import { githubActionsClaims, identityToken } from './helpers/mock-sigstore.ts';
 import { withMockSigstore } from './helpers/with-mock-sigstore.ts';
+import { signedRepository } from './helpers/signed-repo.ts';
 import { mkfifo, tempDir } from './helpers/fs.js';
-import { CLI, DIST, NATIVE_BACKEND } from './helpers/package.js';
+import { CLI, DIST, internal, NATIVE_BACKEND } from './helpers/package.js';
+import { startAs } from './helpers/users.ts';
 import { open } from 'node:fs/promises';
 import { unsignedVariant } from './helpers/variant.js';
 
@@ -16,6 +18,7 @@ import { unsignedVariant } from './helpers/variant.js';
  * writes to, and a hostile Hub. Each attack names what it would have achieved; each refusal is asserted by reason.
  */
 const ks = (await import(DIST)) as typeof import('../dist/index.js');
+const { HubCache } = (await import(internal('kernels/hub/cache.js'))) as typeof import('../dist/kernels/hub/cache.js');
 const keyFile = join(tempDir('kernelseal-state-'), 'receipt.key');
 process.env.KERNELSEAL_RECEIPT_KEY_FILE = keyFile;
 
@@ -29,11 +32,7 @@ let policyFile: string;
 let commit: string;
 
 beforeAll(async () => {
-  const repoDir = tempDir('kernelseal-hub-repo-');
-  const dir = join(repoDir, 'build', VARIANT);
-  cpSync(unsignedVariant(), dir, { recursive: true });
-  await ks.signVariant(dir, { signer: { method: 'keyless', identityToken: identityToken(githubActionsClaims(REPO)), fulcioURL: sigstore.url, rekorURL: sigstore.url } });
-  hub = await startMockHub([{ repoId: REPO, refs: { v1: repoDir } }]);
+  hub = await startMockHub([{ repoId: REPO, refs: { v1: await signedRepository(sigstore, REPO, [VARIANT]) } }]);
   commit = hub.commitOf(REPO, 'v1');
   policyFile = join(tempDir(), 'policy.json');
   writeFileSync(policyFile, JSON.stringify({ github: { repository: REPO } }));
@@ -74,7 +73,8 @@ function layersBlob(cache: string): string {
   return join(cache, REPO_FOLDER, 'blobs', createHash('sha1').update(`blob ${layers.length}\0`).update(layers).digest('hex'));
 }
 
-const receiptOf = (cache: string) => join(cache, REPO_FOLDER, '.kernelseal', 'receipts', commit, `${VARIANT}.json`);
+// Each user has a receipt of their own (src/kernels/hub/receipts.ts).
+const receiptOf = (cache: string) => join(cache, REPO_FOLDER, '.kernelseal', 'receipts', commit, `${VARIANT}.${process.geteuid!()}.json`);
 
 /** Same size, other content, as a cache writer can do to any blob. */
 function tamperBlob(variantDir: string, file: string): void {
@@ -260,11 +260,93 @@ describe('a folder of the cache swapped for a link mid-load (each folder is chec
       renameSync(snapshot, `${snapshot}.moved`);
       symlinkSync(victimDir, snapshot);
     });
-    expect(outcome).toBeInstanceOf(ks.KernelRefusedError);
+    // What the load then reads through the link is the victim's empty folder: every file missing.
+    expect(outcome).toMatchObject({ code: 'KERNEL_UNVERIFIED', result: { status: 'digest-mismatch', violations: expect.arrayContaining([expect.objectContaining({ kind: 'missing-file', path: 'layers.py' })]) } });
     expect(readdirSync(victimDir, { recursive: true })).toEqual(['build', join('build', VARIANT)]);
     expect(readdirSync(join(`${snapshot}.moved`, 'build', VARIANT))).toContain('layers.py');
   });
 });
+
+describe('writes while another user flips a folder between a directory and a link (renameat2 exchange)', () => {
+  const EXCHANGE = fileURLToPath(new URL('./helpers/exchange-loop.py', import.meta.url));
+  const TIMES = 200;
+
+  /**
+   * Runs `write` TIMES times, each with a fresh HubCache of `cacheDir` (which checks its folders
+   * once, as a load does), while `folder` and a link beside it to a folder of the victim's (made
+   * by `victim`) swap names without pause. Each write lands in the cache's folder or is refused
+   * (a link, or not a folder, when it was opened), never through the link: the caller checks the
+   * victim's folder. Returns it, and how many writes went through or were refused.
+   */
+  async function writeWhileFlipping(cacheDir: string, folder: string, victim: (dir: string) => void, write: (cache: InstanceType<typeof HubCache>, i: number) => Promise<void>) {
+    const victimDir = tempDir('kernelseal-victim-');
+    victim(victimDir);
+    symlinkSync(victimDir, `${folder}.flip`);
+    const flipper = startAs(undefined, 'python3', [EXCHANGE, folder, `${folder}.flip`]);
+    const outcome = { victimDir, written: 0, refused: 0, exchanges: 0 };
+    try {
+      expect(await flipper.line()).toBe('exchanging');
+      for (let i = 0; i < TIMES; i++) {
+        const cache = new HubCache(cacheDir, REPO, 'kernel');
+        try {
+          await write(cache, i);
+          outcome.written += 1;
+        } catch (error) {
+          expect((error as { code?: string }).code, String(error)).toMatch(/^(UNSAFE_PATH|ENOTDIR)$/);
+          outcome.refused += 1;
+        } finally {
+          await cache.close();
+        }
+      }
+    } finally {
+      outcome.exchanges = Number(await flipper.end());
+    }
+    expect(outcome.exchanges).toBeGreaterThan(0);
+    expect(lstatSync(folder).isDirectory()).toBe(true); // the names are back as they were
+    return outcome;
+  }
+
+  it('refs/<revision> and its temporary file land in the cache or nowhere', async () => {
+    const cacheDir = tempDir('kernelseal-cache-');
+    const refs = join(cacheDir, REPO_FOLDER, 'refs');
+    mkdirSync(refs, { recursive: true });
+    const outcome = await writeWhileFlipping(cacheDir, refs, () => {}, (cache) => cache.writeRef('v1', commit));
+    expect(readdirSync(outcome.victimDir)).toEqual([]);
+    expect(outcome.written).toBeGreaterThan(0);
+    expect(readdirSync(refs)).toEqual(['v1']); // no temporary file left behind
+    expect(readFileSync(join(refs, 'v1'), 'utf8')).toBe(commit);
+  });
+
+  it('a receipt and its temporary file land in the cache or nowhere', async () => {
+    const cacheDir = tempDir('kernelseal-cache-');
+    const receipts = join(cacheDir, REPO_FOLDER, '.kernelseal', 'receipts', commit);
+    mkdirSync(receipts, { recursive: true });
+    const outcome = await writeWhileFlipping(cacheDir, receipts, () => {}, (cache) => cache.write(join(receipts, 'receipt.json'), '{}'));
+    expect(readdirSync(outcome.victimDir)).toEqual([]);
+    expect(readdirSync(receipts)).toEqual(['receipt.json']);
+  });
+
+  it("bytecode removed from a snapshot: the cache's, never the victim's of the same name", async () => {
+    const cacheDir = tempDir('kernelseal-cache-');
+    const variant = join(cacheDir, REPO_FOLDER, 'snapshots', commit, 'build', VARIANT);
+    const relu = join(variant, 'relu');
+    const pycache = (dir: string) => {
+      for (let i = 0; i < TIMES; i++) writeTreeFile(join(dir, `__pycache__${i}`, 'layers.cpython-312.pyc'));
+    };
+    mkdirSync(relu, { recursive: true });
+    pycache(relu);
+    const outcome = await writeWhileFlipping(cacheDir, relu, pycache, (cache, i) => cache.removeBytecode(variant, [`relu/__pycache__${i}`]));
+    expect(readdirSync(outcome.victimDir)).toHaveLength(TIMES); // every one of the victim's is still there, and its file
+    expect(readdirSync(outcome.victimDir, { recursive: true }).filter((name) => String(name).endsWith('.pyc'))).toHaveLength(TIMES);
+    expect(readdirSync(relu)).toHaveLength(outcome.refused); // the cache's, but for the refused removals
+  });
+});
+
+/** Writes a small file at `path`, making its folders. */
+function writeTreeFile(path: string): void {
+  mkdirSync(dirname(path), { recursive: true });
+  writeFileSync(path, 'bytecode');
+}
 
 describe('the descriptors a load writes through, attacked', () => {
   it('resumes into no .incomplete file with another name: a hard link to a file of ours is refused, and the file left as it was', async () => {
@@ -294,10 +376,8 @@ describe('the descriptors a load writes through, attacked', () => {
     // The Hub serves the signed variant plus files in folders of their own: each folder made
     // would be held open (one descriptor) until the load ends, and enough of them exhaust the
     // process's descriptors. The full check refuses such files anyway; the load refuses them first.
-    const repoDir = tempDir('kernelseal-hub-repo-');
+    const repoDir = await signedRepository(sigstore, REPO, [VARIANT]);
     const dir = join(repoDir, 'build', VARIANT);
-    cpSync(unsignedVariant(), dir, { recursive: true });
-    await ks.signVariant(dir, { signer: { method: 'keyless', identityToken: identityToken(githubActionsClaims(REPO)), fulcioURL: sigstore.url, rekorURL: sigstore.url } });
     const extra = Array.from({ length: 20 }, (_, i) => `extra${i}/x.py`);
     for (const key of extra) {
       mkdirSync(join(dir, key, '..'), { recursive: true });

@@ -8,7 +8,7 @@ import { dirname, join } from 'node:path';
 import { githubActionsClaims, githubActionsJobEnv, identityToken } from './helpers/mock-sigstore.ts';
 import { withMockSigstore } from './helpers/with-mock-sigstore.ts';
 import { tempDir } from './helpers/fs.js';
-import { runCli, testdata } from './helpers/package.js';
+import { DIST, runCli, testdata } from './helpers/package.js';
 import { KERNEL_METADATA, unsignedVariant } from './helpers/variant.js';
 
 // Provenance for kernels: `sign --provenance` in a GitHub Actions job against the mock
@@ -139,5 +139,60 @@ describe("the source metadata.json states, against the signer's", () => {
     expect(ks.sourceMismatch(metadata, { ...signer, commit: MAIN_SHA })).toMatch(/built from commit d45addadb0c380f3d7cc2813310b3bcd75f8aa9a/);
     // A key (or an e-mail identity) names no source: nothing to compare.
     expect(ks.sourceMismatch(metadata, { method: 'key' })).toBeUndefined();
+  });
+
+  // kernels-community's sign-old-builds signs builds earlier runs made: its run's commit is not
+  // their source. Its own policy declares it a re-signer; nothing else is one.
+  const COMMUNITY = 'huggingface/kernels-community';
+  const signAs = (dir: string, workflow: string) =>
+    runCli(['sign', dir, '--identity-token', identityToken(githubActionsClaims(COMMUNITY, workflow)), '--fulcio-url', sigstore.url, '--rekor-url', sigstore.url], { env: { ...NO_AMBIENT, ...NOT_GITHUB } });
+  const verifyCommunity = (dir: string, ...flags: string[]) => runCli(['verify', dir, '--trusted-root', sigstore.trustedRootPath, '--policy', 'kernels-community', ...flags]);
+
+  it("a re-signer the policy declares (kernels-community's sign-old-builds) is not compared on source, and the ✅ line says so", async () => {
+    const dir = variantBuiltFrom(PR_SHA);
+    expect((await signAs(dir, 'sign-old-builds.yaml')).code).toBe(0);
+    const text = await verifyCommunity(dir);
+    expect(text.code, text.stdout + text.stderr).toBe(0);
+    const resigner = `https://github.com/${COMMUNITY}/.github/workflows/sign-old-builds.yaml@refs/heads/main`;
+    const line = `the signer ${resigner} re-signs builds other runs made (so the policy declares): the source metadata.json states was not compared with its run's`;
+    expect(text.stdout).toMatch(new RegExp(`^✅ ${dir}: kernel metadata is correctly signed`));
+    expect(text.stdout).toContain(`\n   source not compared: ${line}\n`);
+    const [result] = JSON.parse((await verifyCommunity(dir, '--json')).stdout).results;
+    expect(result).toMatchObject({ status: 'verified', sourceNotCompared: line });
+    // The library says the same.
+    const ks = (await import(DIST)) as typeof import('../dist/index.js');
+    const verified = await ks.verifyVariant(dir, { policy: ks.kernelsCommunityPolicy, trustedRoot: await ks.readTrustedRoot(sigstore.trustedRootPath) });
+    expect(verified).toMatchObject({ status: 'verified', sourceNotCompared: line });
+  });
+
+  it("the same build signed by a build workflow of the same repository is compared, and fails; a user's own policy declares no re-signer", async () => {
+    const dir = variantBuiltFrom(PR_SHA);
+    expect((await signAs(dir, 'build.yaml')).code).toBe(0);
+    const refused = await verifyCommunity(dir, '--json');
+    expect(refused.code).toBe(1);
+    expect(JSON.parse(refused.stdout).results[0]).toMatchObject({ status: 'source-mismatch', reason: expect.stringMatching(new RegExp(`^metadata.json says the kernel was built from commit ${PR_SHA}`)) });
+    // sign-old-builds under a policy file that trusts it, but declares nothing: compared, refused.
+    const resigned = variantBuiltFrom(PR_SHA);
+    expect((await signAs(resigned, 'sign-old-builds.yaml')).code).toBe(0);
+    const own = join(tempDir(), 'policy.json');
+    writeFileSync(own, JSON.stringify({ github: { repository: COMMUNITY, workflow: '.github/workflows/sign-old-builds.yaml', ref: 'refs/heads/main' } }));
+    const compared = await runCli(['verify', resigned, '--trusted-root', sigstore.trustedRootPath, '--policy', own, '--json']);
+    expect(JSON.parse(compared.stdout).results[0]).toMatchObject({ status: 'source-mismatch' });
+  });
+
+  it('a re-signer declaration names one workflow exactly, and allOf and anyOf keep it', async () => {
+    const ks = (await import(DIST)) as typeof import('../dist/index.js');
+    const { resignedBy } = await import('../dist/kernels/source-provenance.js');
+    const resigner = `https://github.com/${COMMUNITY}/.github/workflows/sign-old-builds.yaml@refs/heads/main`;
+    expect(ks.kernelsCommunityPolicy.resigners).toEqual([resigner]);
+    const signer = { method: 'certificate' as const, workflow: resigner, commit: MAIN_SHA };
+    for (const policy of [ks.kernelsCommunityPolicy, ks.allOf([ks.kernelsCommunityPolicy]), ks.anyOf([ks.kernelsCommunityPolicy, ks.githubWorkflowPolicy({ repository: REPO })])]) {
+      expect(resignedBy(signer, policy)).toMatch(/re-signs builds other runs made/);
+    }
+    for (const workflow of [`${resigner}x`, resigner.replace('refs/heads/main', 'refs/heads/pr'), resigner.toUpperCase(), undefined]) {
+      expect(resignedBy({ ...signer, workflow }, ks.kernelsCommunityPolicy)).toBeUndefined();
+    }
+    expect(resignedBy(signer, ks.githubWorkflowPolicy({ repository: COMMUNITY }))).toBeUndefined();
+    expect(resignedBy(signer, undefined)).toBeUndefined();
   });
 });

@@ -6,7 +6,7 @@ import { startMockHub, type MockHub } from './helpers/mock-hub.ts';
 import { withMockSigstore } from './helpers/with-mock-sigstore.ts';
 import { tempDir } from './helpers/fs.js';
 import { DIST, runCli, testdata } from './helpers/package.js';
-import { repoSignedBy } from './helpers/signed-repo.ts';
+import { signedRepository } from './helpers/signed-repo.ts';
 import { TestTufRepo, listOf } from './helpers/tuf-repo.js';
 
 // kernels.lock records who signed each kernel (src/kernels/hub/lockfile.ts): beside "variants",
@@ -29,7 +29,7 @@ let refs: Record<string, string>;
 const policy = () => ks.anyOf([ks.githubWorkflowPolicy({ repository: REPO }), ks.githubWorkflowPolicy({ repository: FORK })]);
 
 beforeAll(async () => {
-  refs = { v1: await repoSignedBy(sigstore, REPO, [CU128, CU126], [UNSIGNED]), v2: await repoSignedBy(sigstore, FORK, [CU128]) };
+  refs = { v1: await signedRepository(sigstore, REPO, [CU128, CU126], { unsigned: [UNSIGNED] }), v2: await signedRepository(sigstore, FORK, [CU128], { version: 2 }) };
 }, 120_000);
 afterAll(async () => {
   await Promise.all(hubs.map((h) => h.close()));
@@ -142,16 +142,14 @@ describe('a load with a lock that records identities', () => {
     await expect(ks.getKernel(REPO, { ...options(h), lock, variant: CU128, acceptNewSigner: true })).rejects.toMatchObject({ result: { status: 'signature-invalid' } });
   });
 
-  it('refuses no signature, even with allowUnsigned', async () => {
+  it('refuses no signature, even with allowUnsigned (as under any lock: a lock names signed content)', async () => {
     const h = await hub();
     const listing = await new ks.HubClient({ endpoint: h.url }).revision(REPO, 'v1');
     const lock = ks.lockFromListing(REPO, listing.commit, listing.files, { identities: [identityOf(REPO)] });
-    await expect(ks.getKernel(REPO, { ...options(h), lock, variant: UNSIGNED, allowUnsigned: true })).rejects.toMatchObject({
-      result: { status: 'signature-invalid', reason: expect.stringMatching(/is not signed, but the lock records who signs it/) },
-    });
-    // A lock of the reference's (no identities) takes it as before.
+    await expect(ks.getKernel(REPO, { ...options(h), lock, variant: UNSIGNED, allowUnsigned: true })).rejects.toMatchObject({ code: 'KERNEL_UNVERIFIED', result: { status: 'signature-missing' } });
+    // A lock of the reference's (no identities) takes nothing unsigned either (src/kernels/hub/verify-trust.ts).
     const plain = ks.lockFromListing(REPO, listing.commit, listing.files);
-    await expect(ks.getKernel(REPO, { ...options(h), lock: plain, variant: UNSIGNED, allowUnsigned: true })).resolves.toMatchObject({ verified: false });
+    await expect(ks.getKernel(REPO, { ...options(h), lock: plain, variant: UNSIGNED, allowUnsigned: true })).rejects.toMatchObject({ code: 'KERNEL_UNVERIFIED', result: { status: 'signature-missing' } });
   });
 });
 

@@ -30,7 +30,7 @@ beforeAll(async () => {
   const signer = { method: 'keyless', identityToken: identityToken(githubActionsClaims(REPO)), fulcioURL: sigstore.url, rekorURL: sigstore.url } as const;
   for (const name of [CPU, CUDA]) {
     const dir = join(repoDir, 'build', name);
-    cpSync(unsignedVariant(), dir, { recursive: true });
+    cpSync(unsignedVariant('relu-kernel'), dir, { recursive: true }); // named as its repository
     const metadata = join(dir, 'metadata.json');
     if (name === CPU) writeFileSync(metadata, readFileSync(metadata, 'utf8').replace('"type": "cuda"', '"type": "cpu"'));
     await ks.signVariant(dir, { signer });
@@ -126,14 +126,44 @@ describe('offline and the cache', () => {
     const cacheDir = tempDir('kernelseal-cache-');
     const options = { cacheDir, policy, trustedRoot: sigstore.parsedRoot, version: 1, variant: CPU };
     const first = await ks.getKernel(REPO, { ...options, endpoint: h.url, onWarning: () => {} });
+    expect(first.revisionSource).toBe('hub');
+    expect((await ks.getKernel(REPO, { ...options, offline: true })).revisionSource).toBe('cache');
     await h.close();
     const warnings: string[] = [];
     const second = await ks.getKernel(REPO, { ...options, endpoint: h.url, onWarning: (w: string) => warnings.push(w) });
-    expect(second).toMatchObject({ verified: true, commit: first.commit, path: first.path });
+    expect(second).toMatchObject({ verified: true, commit: first.commit, path: first.path, revisionSource: 'cache-fallback' });
     expect(warnings).toEqual([expect.stringMatching(new RegExp(`^cannot reach the Hub \\(${h.url.replace(/[.]/g, '\\.')}\\): .*; using ${REPO}@v1 from the cache \\(${first.commit}\\)$`))]);
+    // The command line says so in its JSON too.
+    const env = { HF_ENDPOINT: h.url, HF_HUB_CACHE: cacheDir };
+    const fetched = await runCli(['fetch', REPO, '--version', '1', '--variant', CPU, '--trusted-root', sigstore.trustedRootPath, '--policy', writePolicy(), '--json'], { env });
+    expect(fetched.code).toBe(0);
+    expect(JSON.parse(fetched.stdout)).toMatchObject({ ok: true, results: [{ commit: first.commit, revisionSource: 'cache-fallback', status: 'verified' }] });
+    // Nothing cached for what is asked: the error names the folder searched.
+    await expect(ks.getKernel(REPO, { ...options, endpoint: h.url, version: 7, onWarning: () => {} })).rejects.toMatchObject({
+      code: 'HUB_UNREACHABLE',
+      message: expect.stringContaining(`; and ${REPO}@v7 is not in the cache (${join(cacheDir, 'kernels--my-org--relu-kernel')})`),
+    });
     // A Hub that answers "no" is believed, never replaced by the cache.
     const other = await hub();
     await expect(ks.getKernel(REPO, { ...options, endpoint: other.url, version: 9, onWarning: () => {} })).rejects.toThrow(/no such repository or revision v9/);
+  });
+
+  it('with a lock, a Hub that cannot be reached falls back to the locked commit only, its files checked against the lock', async () => {
+    const h = await hub();
+    const cacheDir = tempDir('kernelseal-cache-');
+    const listing = await new ks.HubClient({ endpoint: h.url }).revision(REPO, 'v1');
+    const lock = ks.lockFromListing(REPO, listing.commit, listing.files);
+    const options = { cacheDir, policy, trustedRoot: sigstore.parsedRoot, variant: CPU, endpoint: h.url, onWarning: () => {} };
+    await ks.getKernel(REPO, { ...options, version: 1 }); // the locked commit, as v1 resolves
+    await ks.getKernel(REPO, { ...options, revision: 'main' }); // another commit of the same files
+    writeFileSync(join(cacheDir, 'kernels--my-org--relu-kernel', 'refs', 'v1'), h.commitOf(REPO, 'main')); // v1 moved since
+    await h.close();
+    const kernel = await ks.getKernel(REPO, { ...options, lock, version: 1 });
+    expect(kernel).toMatchObject({ verified: true, commit: lock.commit, revision: lock.commit, revisionSource: 'cache-fallback' });
+    const wrong = { ...lock, variants: { [CPU]: { hash: `sha256-${'1'.repeat(64)}`, hashType: 'git_lfs_concat' as const } } };
+    await expect(ks.getKernel(REPO, { ...options, lock: wrong })).rejects.toMatchObject({ code: 'LOCKFILE_MISMATCH', message: expect.stringContaining('in the cache') });
+    const elsewhere = { ...lock, commit: 'e'.repeat(40) }; // a locked commit the cache does not hold
+    await expect(ks.getKernel(REPO, { ...options, lock: elsewhere })).rejects.toMatchObject({ code: 'HUB_UNREACHABLE', message: expect.stringContaining(`is not in the cache`) });
   });
 
   it.each(['1', 'true', 'YES', 'on'])('HF_HUB_OFFLINE=%s means no network at all: neither the Hub nor the TUF refresh is contacted', async (value) => {

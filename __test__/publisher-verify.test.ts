@@ -159,9 +159,8 @@ describe('kernelseal verify --repo --publishers', () => {
     expect(await cli([v1, '--repo', 'my-org/relu', '--publishers', `hf://${REPO}`])).toMatchObject({ code: 2, stderr: expect.stringMatching(/needs its pinned root/) });
     expect(await cli([v1, '--repo', 'my-org/*', ...list])).toMatchObject({ code: 2, stderr: expect.stringMatching(/--repo my-org\/\*: a Hub repository is org\/name/) });
     expect(await cli([v1, '--repo', 'my-org/relu'])).toMatchObject({ code: 2, stderr: expect.stringMatching(/--repo names the Hub repository a publisher list decides for/) });
-    expect(await cli(['my-org/relu@1', ...list])).toMatchObject({ code: 2, stderr: expect.stringMatching(/verifies local variants for now/) });
-    const fetch = await runCli(['fetch', 'my-org/relu', '--version', '1'], { env: { ...env, KERNELSEAL_PUBLISHERS: `hf://${REPO}`, KERNELSEAL_PUBLISHERS_ROOT: root } });
-    expect(fetch).toMatchObject({ code: 2, stderr: expect.stringMatching(/KERNELSEAL_PUBLISHERS names a publisher list, which fetch cannot use yet/) });
+    // A kernel on the Hub is decided for by its own name (__test__/get-kernel-publishers.test.ts): --repo is a local variant's.
+    expect(await cli(['my-org/relu@1', '--repo', 'my-org/relu', ...list])).toMatchObject({ code: 2, stderr: expect.stringMatching(/--repo names the Hub repository of a local variant/) });
   });
 
   it('fails when the list cannot be used, never falling back to the default policy', async () => {

@@ -5,7 +5,7 @@ import { startMockHub, type MockHub } from './helpers/mock-hub.ts';
 import { withMockSigstore } from './helpers/with-mock-sigstore.ts';
 import { tempDir } from './helpers/fs.js';
 import { DIST, internal, runCli } from './helpers/package.js';
-import { repoSignedBy } from './helpers/signed-repo.ts';
+import { signedRepository } from './helpers/signed-repo.ts';
 
 // Where neither a publisher list nor a lock decides, the first verified signer of a repository is
 // remembered in the user's state folder, and a change is refused until accepted
@@ -25,7 +25,7 @@ let refs: Record<string, string>;
 const policy = () => ks.anyOf([ks.githubWorkflowPolicy({ repository: REPO }), ks.githubWorkflowPolicy({ repository: OTHER_SOURCE })]);
 
 beforeAll(async () => {
-  refs = { v1: await repoSignedBy(sigstore, REPO, [VARIANT]), v2: await repoSignedBy(sigstore, OTHER_SOURCE, [VARIANT]), v3: await repoSignedBy(sigstore, REPO, [], [VARIANT]) };
+  refs = { v1: await signedRepository(sigstore, REPO, [VARIANT]), v2: await signedRepository(sigstore, OTHER_SOURCE, [VARIANT], { version: 2 }), v3: await signedRepository(sigstore, REPO, [], { unsigned: [VARIANT], version: 3 }) };
 }, 120_000);
 afterAll(async () => {
   await Promise.all(hubs.map((h) => h.close()));

@@ -94,7 +94,7 @@ describe('getKernel of a variant with a file above the threshold', () => {
     const weights = randomBytes(LARGE);
     for (const name of [GOOD, BAD]) {
       const dir = join(repoDir, 'build', name);
-      cpSync(unsignedVariant(), dir, { recursive: true });
+      cpSync(unsignedVariant('large'), dir, { recursive: true }); // named as its repository (getKernel checks)
       writeFileSync(join(dir, FILE), weights);
       await ks.signVariant(dir, { signer });
     }

@@ -1,6 +1,6 @@
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { createHash } from 'node:crypto';
-import { chmodSync, chownSync, cpSync, existsSync, lstatSync, mkdirSync, readFileSync, readdirSync, renameSync, statSync, writeFileSync } from 'node:fs';
+import { chmodSync, chownSync, cpSync, existsSync, linkSync, lstatSync, mkdirSync, readFileSync, readdirSync, renameSync, statSync, writeFileSync } from 'node:fs';
 import { join } from 'node:path';
 import { startMockHub, type MockHub } from './helpers/mock-hub.ts';
 import { githubActionsClaims, identityToken } from './helpers/mock-sigstore.ts';
@@ -114,7 +114,7 @@ describe('verification as the files stream in', () => {
     expect((result as InstanceType<typeof ks.KernelRefusedError>).result).toMatchObject({ status: 'digest-mismatch' });
     expect(((result as InstanceType<typeof ks.KernelRefusedError>).result as { violations: unknown[] }).violations.map(String)).toEqual(['Unknown file: extra.py']);
     expect(hashed()).toBe(false);
-    // Only the signed files were fetched (src/kernels/hub/get-kernel.ts fetchFiles).
+    // Only the signed files were fetched (src/kernels/hub/fetch-files.ts fetchSignedFiles).
     expect(hub.requests.slice(before).filter((r) => r.path.includes('/resolve/')).map((r) => r.path.split('/').at(-1)).sort()).toEqual(['metadata.json', 'metadata.json.sigstore']);
     expect(existsSync(join(cacheDir, REPO_FOLDER, 'snapshots', hub.commitOf(REPO, 'v1'), 'build', EXTRA, 'extra.py'))).toBe(false);
   });
@@ -147,6 +147,43 @@ describe('verification as the files stream in', () => {
     const { result, hashed } = await load(GOOD, attack.onWritten);
     expect(attack.swapped()).toBe(true);
     expect(result).toMatchObject({ verified: true });
+    expect(hashed()).toBe(true);
+  });
+
+  /**
+   * Changes the downloaded layers.py once it is fully written, before it is checked and renamed
+   * into place: what the placed blob's stats then show is what it was placed as, so only the
+   * rule for whose files a hash may vouch (src/kernels/hub/sole-writer.ts) can refuse it.
+   */
+  const changeIncomplete = (change: (incomplete: string) => void) => {
+    let changed = false;
+    const size = readFileSync(join(repoDir, 'build', GOOD, 'layers.py')).length;
+    const onWritten = (blobs: string) => {
+      const incomplete = join(blobs, `${blobName(GOOD, 'layers.py')}.incomplete`);
+      if (changed || !existsSync(incomplete) || statSync(incomplete).size !== size) return;
+      change(incomplete);
+      changed = true;
+    };
+    return { onWritten, changed: () => changed };
+  };
+
+  it.each([
+    ['writable by others', (incomplete: string) => chmodSync(incomplete, 0o646)],
+    ['writable by its group', (incomplete: string) => chmodSync(incomplete, 0o664)],
+    ['given a second name', (incomplete: string) => linkSync(incomplete, join(tempDir('kernelseal-elsewhere-'), 'second-name'))],
+  ])('a blob %s before it is placed is not vouched for by its streamed hash: the full check reads it', async (_what, change) => {
+    const attack = changeIncomplete(change);
+    const { result, hashed } = await load(GOOD, attack.onWritten);
+    expect(attack.changed()).toBe(true);
+    expect(result).toMatchObject({ verified: true, fromReceipt: false });
+    expect(hashed()).toBe(true);
+  });
+
+  it.skipIf(process.getuid?.() !== 0)('a blob handed to another owner before it is placed is not vouched for by its streamed hash (as root)', async () => {
+    const attack = changeIncomplete((incomplete) => chownSync(incomplete, 65534, 65534));
+    const { result, hashed } = await load(GOOD, attack.onWritten);
+    expect(attack.changed()).toBe(true);
+    expect(result).toMatchObject({ verified: true, fromReceipt: false });
     expect(hashed()).toBe(true);
   });
 

@@ -102,6 +102,52 @@ describe('DirsInside', () => {
     expect(readFileSync(victim, 'utf8')).toBe('the victim file\n');
   });
 
+  it('writes a file atomically through the checked folder: a link planted at its name is replaced, never followed, and no temporary file is left', async () => {
+    const root = tempDir('kernelseal-cache-');
+    const victim = join(tempDir('kernelseal-victim-'), 'victim.txt');
+    writeFileSync(victim, 'the victim file\n');
+    const refs = join(root, 'repo', 'refs');
+    mkdirSync(refs, { recursive: true });
+    symlinkSync(victim, join(refs, 'v1'));
+    const dirs = new DirsInside(root);
+    await dirs.writeFile(join(refs, 'v1'), 'c0ffee');
+    await dirs.writeFile(join(refs, 'main'), 'decade');
+    await dirs.close();
+    expect(lstatSync(join(refs, 'v1')).isFile()).toBe(true);
+    expect([readFileSync(join(refs, 'v1'), 'utf8'), readFileSync(join(refs, 'main'), 'utf8')]).toEqual(['c0ffee', 'decade']);
+    expect(readdirSync(refs).sort()).toEqual(['main', 'v1']);
+    expect(readFileSync(victim, 'utf8')).toBe('the victim file\n');
+  });
+
+  it('removes a tree without following a link in it: the link goes, what it led to stays', async () => {
+    const root = tempDir('kernelseal-cache-');
+    const victimDir = tempDir('kernelseal-victim-');
+    writeFileSync(join(victimDir, 'x.pyc'), 'the victim file\n');
+    const pycache = join(root, 'variant', 'relu', '__pycache__');
+    mkdirSync(join(pycache, 'nested'), { recursive: true });
+    writeFileSync(join(pycache, 'a.pyc'), '');
+    writeFileSync(join(pycache, 'nested', 'b.pyc'), '');
+    symlinkSync(victimDir, join(pycache, 'linked'));
+    symlinkSync(victimDir, join(root, 'variant', 'relu', 'linked-pycache'));
+    const dirs = new DirsInside(root);
+    await dirs.remove(pycache);
+    await dirs.remove(join(root, 'variant', 'relu', 'linked-pycache'));
+    await dirs.remove(join(root, 'variant', 'relu', 'missing'));
+    await dirs.close();
+    expect(readdirSync(join(root, 'variant', 'relu'))).toEqual([]);
+    expect(readdirSync(victimDir)).toEqual(['x.pyc']);
+  });
+
+  it('refuses to remove a planted tree nested deeper than 32 folders (a descriptor is held per level), naming it', async () => {
+    const root = tempDir('kernelseal-cache-');
+    const pycache = join(root, 'variant', '__pycache__');
+    const deep = join(pycache, ...Array.from({ length: 40 }, () => 'd'));
+    mkdirSync(deep, { recursive: true });
+    const dirs = new DirsInside(root);
+    await expect(dirs.remove(pycache)).rejects.toMatchObject({ code: 'UNSAFE_PATH', message: `refusing to remove ${join(pycache, ...Array.from({ length: 32 }, () => 'd'))}: folders nested more than 32 deep` });
+    await dirs.close();
+  });
+
   it('names the folders as the user knows them in an error about a path through a descriptor', async (ctx) => {
     skipUnless(ctx, PROC, DESCRIPTORS);
     const root = tempDir('kernelseal-cache-');

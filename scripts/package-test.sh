@@ -41,6 +41,17 @@ if grep -q "^package/__test__/\|^package/src/\|^package/crates/" "$WORK/contents
   fail "the tarball carries sources or tests: $(grep "^package/__test__/\|^package/src/\|^package/crates/" "$WORK/contents" | head -n 3)"
 fi
 step "packed $(basename "$TARBALL"): $(wc -l <"$WORK/contents") files"
+# The addon it carries is the shipped build, without the hooks that let tests make it panic or
+# pause on cue (the `test-hooks` feature of crates/addon/Cargo.toml, built into target/ only).
+mkdir "$WORK/unpacked"
+tar -xzf "$TARBALL" -C "$WORK/unpacked"
+addons=$(find "$WORK/unpacked/package" -name '*.node')
+for addon in $addons; do
+  if grep -a -q -e KERNELSEAL_TEST_PANIC -e KERNELSEAL_TEST_MAPPED_PAUSE_MS "$addon"; then
+    fail "$(basename "$addon") in the tarball carries the test hooks (built with --features test-hooks)"
+  fi
+done
+step "the addon in the tarball carries no test hooks (${addons:+$(echo "$addons" | xargs -n 1 basename | tr '\n' ' ')}checked)"
 
 # 2. Install into an empty project, nothing beside it (the cache serves the dependencies offline).
 PROJECT="$WORK/project"

@@ -4,11 +4,21 @@
 #      npm scripts put first on PATH: the machine's Node may be older than we support;
 #   2. the Node-API addon, built with @napi-rs/cli from crates Debian packages (see
 #      scripts/cargo-source.mjs; a normal crates.io build works unchanged);
-#   3. the TypeScript, compiled to dist/.
-# Usage: sh scripts/setup.sh [--force-build]
+#   3. the TypeScript, compiled to dist/;
+#   4. with --test-hooks, the addon the tests load where they make it panic or pause on cue
+#      (target/test-hooks/, never shipped: scripts/build-addon.mjs).
+# Usage: sh scripts/setup.sh [--force-build] [--test-hooks]
 set -eu
 cd "$(dirname "$0")/.."
-force=${1:-}
+force=
+test_hooks=
+for arg in "$@"; do
+  case $arg in
+    --force-build) force=$arg ;;
+    --test-hooks) test_hooks=$arg ;;
+    *) echo "usage: sh scripts/setup.sh [--force-build] [--test-hooks]" >&2; exit 2 ;;
+  esac
+done
 log() { printf 'kernelseal setup: %s\n' "$*" >&2; }
 
 if [ ! -f node_modules/.package-lock.json ] || [ package-lock.json -nt node_modules/.package-lock.json ] \
@@ -37,6 +47,12 @@ if [ "$force" = "--force-build" ] || stale "$addon" Cargo.toml crates; then
     log "cargo not found: install Rust to build the native addon, or set KERNELSEAL_SKIP_ADDON=1"
     exit 1
   fi
+fi
+
+if [ -n "$test_hooks" ] && command -v cargo >/dev/null 2>&1 \
+  && { [ "$force" = "--force-build" ] || stale "target/test-hooks/$addon" Cargo.toml crates; }; then
+  log "building the addon with test hooks (target/test-hooks/$addon)"
+  node scripts/build-addon.mjs --test-hooks
 fi
 
 if [ "$force" = "--force-build" ] || stale dist/index.js src tsconfig.json package.json; then

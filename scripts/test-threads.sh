@@ -7,7 +7,7 @@
 # Usage: sh scripts/test-threads.sh   (KERNELSEAL_WORKER_ROUNDS=100 for more rounds)
 set -eu
 cd "$(dirname "$0")/.."
-sh scripts/setup.sh
+sh scripts/setup.sh --test-hooks
 . scripts/test-node.sh
 
 echo "test-threads: RAYON_NUM_THREADS=16" >&2

@@ -22,14 +22,11 @@ export type { VariantName, VariantSelector } from './kernels/variant-name.js';
 
 // ── Kernels from the Hugging Face Hub ───────────────────────────────────────────────────────
 /** Fetches, verifies and caches a kernel variant from the Hub; throws KernelRefusedError (with the result) when it does not verify. */
-export {
-  KernelRefusedError,
-  getKernel,
-  listVariants,
-  type FetchedKernel,
-  type GetKernelOptions,
-  type KernelRefusedErrorCode,
-} from './kernels/hub/get-kernel.js';
+export { getKernel, listVariants } from './kernels/hub/get-kernel.js';
+/** getKernel's options: which kernel, whom to trust, the cache, the downloads (split into its stages inside). */
+export type { GetKernelOptions } from './kernels/hub/load-options.js';
+/** What getKernel hands back (verified, or opted-in unsigned), and its refusal, which carries the verification result. */
+export { KernelRefusedError, type FetchedKernel, type KernelRefusedErrorCode, type RevisionSource } from './kernels/hub/load-outcome.js';
 /** The Hub's HTTP API as getKernel uses it, and its error (`code`: unreachable, a status, or refused). */
 export { HubClient, HubError, type HubClientOptions, type HubErrorCode, type HubFile, type HubRevision, type RepoType } from './kernels/hub/hub-client.js';
 /** The kernels lock file (kernels.lock): read, write, and make one from a Hub listing. */
@@ -182,8 +179,8 @@ export { exactly, matching, oneOf, type StringMatch } from './trust/string-match
 export { certificateIdentity, type CertificateIdentity } from './trust/certificate-identity.js';
 
 // ── Digests and hashing ─────────────────────────────────────────────────────────────────────
-/** The kernels digest: parse, compare and print, exactly as metadata.json carries it. */
-export { Digest, type DigestJSON } from './digest/digest.js';
+/** The kernels digest: parse, compare and print, exactly as metadata.json carries it; `DigestFormatError` when a digest object is none. */
+export { Digest, DigestFormatError, type DigestJSON } from './digest/digest.js';
 /** Digest algorithms: every one hashVariant takes. */
 export { DIGEST_ALGORITHMS, type DigestAlgorithm } from './digest/algorithm.js';
 /** Files that do not match a digest, each difference typed. */

@@ -5,10 +5,18 @@ import { tmpdir } from 'node:os';
 import { dirname, join } from 'node:path';
 import { afterAll } from 'vitest';
 
-/** A fresh directory under the system temp dir, removed after the test file. */
+/** The directories tempDir made for this test file. */
+const made: string[] = [];
+// Registered once, as the file imports this module: a hook registered inside a test never runs,
+// and tempDir is called inside tests too.
+afterAll(() => {
+  for (const dir of made.splice(0)) rmSync(dir, { recursive: true, force: true });
+});
+
+/** A fresh directory under the system temp dir, removed after the test file (wherever it is called). */
 export function tempDir(prefix = 'kernelseal-test-'): string {
   const dir = mkdtempSync(join(tmpdir(), prefix));
-  afterAll(() => rmSync(dir, { recursive: true, force: true }));
+  made.push(dir);
   return dir;
 }
 

@@ -1,4 +1,5 @@
-import { spawn } from 'node:child_process';
+import { spawn, type ChildProcess } from 'node:child_process';
+import { existsSync } from 'node:fs';
 import { join } from 'node:path';
 import { fileURLToPath } from 'node:url';
 
@@ -10,6 +11,24 @@ export const internal = (path: string) => new URL(`../../dist/${path}`, import.m
 /** The native backend's module: the addon loader (`loadAddon`) is internal. */
 export const NATIVE_BACKEND = internal('hashing/native/backend.js');
 export const CLI = fileURLToPath(new URL('../../bin/kernelseal.js', import.meta.url));
+
+/**
+ * The addon built with its test hooks, which the shipped one lacks (crates/addon/Cargo.toml
+ * `test-hooks`): `KERNELSEAL_TEST_PANIC` and `KERNELSEAL_TEST_MAPPED_PAUSE_MS` act only in it.
+ * `npm test` builds it (scripts/setup.sh --test-hooks, into target/test-hooks/).
+ */
+export function testHooksAddon(): string {
+  const path = join(ROOT, 'target', 'test-hooks', `kernelseal.${platformTriple()}.node`);
+  if (!existsSync(path)) throw new Error(`${path} is not built: run 'sh scripts/setup.sh --test-hooks' (npm test does)`);
+  return path;
+}
+
+/** A child script's expression for the test-hooks addon, loaded. */
+export function testHooksAddonExpression(): string {
+  return `(await import('node:module')).createRequire(${JSON.stringify(ROOT)})(${JSON.stringify(testHooksAddon())})`;
+}
+
+const { platformTriple } = (await import(NATIVE_BACKEND)) as typeof import('../../dist/hashing/native/backend.js');
 
 export interface CliResult {
   code: number | null;
@@ -25,10 +44,17 @@ export function runCli(args: string[], options: { env?: NodeJS.ProcessEnv; cwd?:
       env: { ...process.env, ...options.env },
       stdio: ['ignore', 'pipe', 'pipe'],
     });
+    outputOf(child).then(resolve, reject);
+  });
+}
+
+/** What a child process printed, and its exit code, once it has closed. */
+export function outputOf(child: ChildProcess): Promise<CliResult> {
+  return new Promise((resolve, reject) => {
     let stdout = '';
     let stderr = '';
-    child.stdout.setEncoding('utf8').on('data', (chunk) => (stdout += chunk));
-    child.stderr.setEncoding('utf8').on('data', (chunk) => (stderr += chunk));
+    child.stdout!.setEncoding('utf8').on('data', (chunk) => (stdout += chunk));
+    child.stderr!.setEncoding('utf8').on('data', (chunk) => (stderr += chunk));
     child.on('error', reject);
     child.on('close', (code) => resolve({ code, stdout, stderr }));
   });

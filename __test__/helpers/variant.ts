@@ -1,4 +1,4 @@
-import { cpSync, mkdirSync, readFileSync } from 'node:fs';
+import { cpSync, mkdirSync, readFileSync, writeFileSync } from 'node:fs';
 import { join } from 'node:path';
 import { copyCubin, pseudoRandomBytes, tempDir, writeTree } from './fs.js';
 
@@ -16,8 +16,10 @@ let template: string | undefined;
 /**
  * A fresh, unsigned CUDA kernel variant: Python glue, a shared object, a real nvcc-built
  * .cubin, a nested module, and metadata.json without a digest. Built once, copied per call.
+ * `name` is the kernel's name in metadata.json: a kernel fetched from the Hub must be named as
+ * its repository is (src/kernels/hub/get-kernel.ts).
  */
-export function unsignedVariant(): string {
+export function unsignedVariant(name = KERNEL_METADATA.name): string {
   if (!template) {
     template = join(tempDir('kernelseal-variant-template-'), 'torch210-cxx11-cu128-x86_64-linux');
     writeTree(template, {
@@ -33,6 +35,7 @@ export function unsignedVariant(): string {
   }
   const dir = join(tempDir('kernelseal-variant-'), 'torch210-cxx11-cu128-x86_64-linux');
   cpSync(template, dir, { recursive: true });
+  if (name !== KERNEL_METADATA.name) writeFileSync(join(dir, 'metadata.json'), JSON.stringify({ ...KERNEL_METADATA, name }, null, 2));
   return dir;
 }
 

@@ -1,11 +1,13 @@
 import { bundleToJSON } from '@sigstore/bundle';
 import { stat } from 'node:fs/promises';
 import { basename } from 'node:path';
+import type { DigestBackend } from '../hashing/backend.js';
 import { digestBackend } from '../hashing/select-backend.js';
 import { writeFileAtomic } from '../fs/atomic-write.js';
 import { SLSA_PROVENANCE_V1 } from '../trust/predicate-policy.js';
 import { SigningError, signEnvelope, type SignerOptions } from '../sign/sign-bytes.js';
 import { IN_TOTO_PAYLOAD_TYPE } from '../sigstore/dsse.js';
+import { IN_TOTO_STATEMENT_V1 } from '../sigstore/in-toto.js';
 import { githubActionsProvenance } from './github-provenance.js';
 
 export interface AttestOptions {
@@ -19,6 +21,8 @@ export interface AttestOptions {
   output?: string;
   /** The environment provenance is read from (default process.env). */
   env?: NodeJS.ProcessEnv;
+  /** Hashes the artifacts (default: the selected digest backend). */
+  backend?: DigestBackend;
 }
 
 export interface Attestation {
@@ -48,11 +52,11 @@ export async function attest(options: AttestOptions): Promise<Attestation> {
         throw new SigningError('INPUT_INVALID', `cannot read ${artifact}: ${error.message}`, { cause: error });
       });
       if (!info.isFile()) throw new SigningError('INPUT_INVALID', `${artifact} is not a regular file`);
-      const digest = await digestBackend().hashFile(artifact, 'sha256');
+      const digest = await (options.backend ?? digestBackend()).hashFile(artifact, 'sha256');
       return { name: names[i]!, digest: { sha256: Buffer.from(digest).toString('hex') } };
     }),
   );
-  const statement = { _type: 'https://in-toto.io/Statement/v1', subject, predicateType: predicate.type, predicate: predicate.value };
+  const statement = { _type: IN_TOTO_STATEMENT_V1, subject, predicateType: predicate.type, predicate: predicate.value };
   const bundle = bundleToJSON(await signEnvelope(Buffer.from(JSON.stringify(statement)), IN_TOTO_PAYLOAD_TYPE, options.signer)) as Record<string, unknown>;
   const written = options.output ? [options.output] : options.artifacts.map((artifact) => `${artifact}.intoto.sigstore.json`);
   for (const path of written) await writeFileAtomic(path, `${JSON.stringify(bundle)}${options.output ? '\n' : ''}`);

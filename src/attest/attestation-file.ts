@@ -1,5 +1,6 @@
 import { BUNDLE_V03_MEDIA_TYPE } from '@sigstore/bundle';
 import { readBounded } from '../fs/read-bounded.js';
+import { isJSONObject } from '../json/json-object.js';
 import { parseStrictJSON, StrictJSONError } from '../json/strict-json.js';
 import { BundleError, parseBundle, type Bundle } from '../sigstore/bundle.js';
 import { IN_TOTO_PAYLOAD_TYPE } from '../sigstore/dsse.js';
@@ -50,8 +51,9 @@ export function parseAttestations(bytes: Uint8Array, path: string): LoadedAttest
   try {
     json = parseStrictJSON(bytes);
   } catch (error) {
-    if (!(error instanceof StrictJSONError) || error.kind !== 'syntax') return fail((error as Error).message);
-    json = undefined;
+    if (!(error instanceof StrictJSONError)) throw error;
+    if (error.kind !== 'syntax') return fail(error.message);
+    json = undefined; // JSON Lines, perhaps
   }
   const found = json === undefined ? jsonLines(bytes, path) : fromDocument(json, path);
   if (found.length === 0) fail('holds no attestation');
@@ -72,7 +74,8 @@ function jsonLines(bytes: Uint8Array, path: string): LoadedAttestation[] {
   return lines.flatMap((line, i) => {
     if (line.trim() === '') return [];
     const where = `${path}:${i + 1}`;
-    return [{ source: where, format: 'jsonl' as const, bundle: bundleFrom(unwrapped(parseLine(line, where)), where) }];
+    const json = parseStrictJSON(line, (error) => new AttestationFileError(`${where}: ${error.message}`, { cause: error }));
+    return [{ source: where, format: 'jsonl' as const, bundle: bundleFrom(unwrapped(json), where) }];
   });
 }
 
@@ -150,18 +153,9 @@ export function pep740ToBundle(json: unknown, where: string): Record<string, unk
   };
 }
 
-function parseLine(line: string, where: string): unknown {
-  try {
-    return parseStrictJSON(line);
-  } catch (error) {
-    throw new AttestationFileError(`${where}: ${(error as Error).message}`, { cause: error });
-  }
-}
-
 /** A line of GitHub's API form (`{"bundle": ..., "repository_id": ...}`) holds its bundle. */
 function unwrapped(json: unknown): unknown {
-  const object = json as Record<string, unknown> | null;
-  return typeof object === 'object' && object !== null && !('mediaType' in object) && 'bundle' in object ? object.bundle : json;
+  return isJSONObject(json) && !('mediaType' in json) && 'bundle' in json ? json.bundle : json;
 }
 
 function bundleFrom(json: unknown, where: string): Bundle {
@@ -174,6 +168,6 @@ function bundleFrom(json: unknown, where: string): Bundle {
 }
 
 function asObject(json: unknown, where: string, what: string): Record<string, unknown> {
-  if (typeof json !== 'object' || json === null || Array.isArray(json)) throw new AttestationFileError(`${where}: ${what} is not a JSON object`);
-  return json as Record<string, unknown>;
+  if (!isJSONObject(json)) throw new AttestationFileError(`${where}: ${what} is not a JSON object`);
+  return json;
 }

@@ -2,6 +2,7 @@ import { createPublicKey, type KeyObject } from 'node:crypto';
 import { readFileSync } from 'node:fs';
 import { createRequire } from 'node:module';
 import { readBounded } from '../fs/read-bounded.js';
+import { isJSONObject } from '../json/json-object.js';
 import { parseStrictJSON } from '../json/strict-json.js';
 import type { KeyValidity } from '../sigstore/trust-anchor.js';
 
@@ -32,13 +33,8 @@ export function parseNpmKeys(bytes: Uint8Array | string, source: string): NpmKey
   const fail = (reason: string): never => {
     throw new NpmKeysError(`${source}: ${reason}`);
   };
-  let json: unknown;
-  try {
-    json = parseStrictJSON(bytes);
-  } catch (error) {
-    return fail((error as Error).message);
-  }
-  const keys = (json as { keys?: unknown } | null)?.keys;
+  const json = parseStrictJSON(bytes, (error) => new NpmKeysError(`${source}: ${error.message}`, { cause: error }));
+  const keys = isJSONObject(json) ? json.keys : undefined;
   if (!Array.isArray(keys)) fail('not an npm keys document (no "keys" array)');
   const found = (keys as Array<Record<string, any>>).flatMap((entry, i) => {
     if (entry?.keyUsage !== ATTESTATION_KEY_USAGE) return [];

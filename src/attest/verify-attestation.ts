@@ -1,7 +1,6 @@
-import { parseStrictJSON } from '../json/strict-json.js';
 import { provenanceFacts, SLSA_PROVENANCE_V02, SLSA_PROVENANCE_V1, type ProvenanceFacts } from '../trust/predicate-policy.js';
 import type { InTotoStatement, Policy } from '../trust/policy.js';
-import { IN_TOTO_PAYLOAD_TYPE } from '../sigstore/dsse.js';
+import { readInTotoStatement } from '../sigstore/in-toto.js';
 import { certificateIdentity } from '../trust/certificate-identity.js';
 import { SignatureVerificationError, leafCertificate, verifyBundle, type Artifact, type SignatureVerificationErrorCode, type Signer, type TrustAnchor, type TrustedRoots } from '../sigstore/verify-bundle.js';
 import { AttestationFileError, readAttestationFile, type AttestationFormat, type LoadedAttestation } from './attestation-file.js';
@@ -10,8 +9,6 @@ import { publisherMismatch } from './pypi-publisher.js';
 
 /** The predicate of the npm registry's publish attestation, signed with a registry key. */
 export const NPM_PUBLISH_PREDICATE = 'https://github.com/npm/attestation/tree/main/specs/publish/v0.1';
-
-const STATEMENT_TYPES = new Set(['https://in-toto.io/Statement/v0.1', 'https://in-toto.io/Statement/v1']);
 
 export interface VerifyAttestationOptions {
   /** The artifact's bytes, or its digest (sha256; sha512 for npm tarballs). */
@@ -183,16 +180,9 @@ function verifyOne(attestation: LoadedAttestation, options: VerifyAttestationOpt
 
 /** The in-toto statement of a DSSE payload, strictly read; or why it is not one. */
 function parseStatement(payloadType: string, payload: Buffer): { statement: InTotoStatement } | { error: string } {
-  if (payloadType !== IN_TOTO_PAYLOAD_TYPE) return { error: `the DSSE payload type is ${JSON.stringify(payloadType)}, not an in-toto statement` };
-  let json: unknown;
-  try {
-    json = parseStrictJSON(payload);
-  } catch (error) {
-    return { error: `the in-toto statement: ${(error as Error).message}` };
-  }
-  const statement = json as Record<string, unknown> | null;
-  if (typeof statement !== 'object' || statement === null || Array.isArray(statement)) return { error: 'the in-toto statement is not a JSON object' };
-  if (!STATEMENT_TYPES.has(statement._type as string)) return { error: `unsupported in-toto statement type ${JSON.stringify(statement._type)}` };
+  const read = readInTotoStatement(payloadType, payload);
+  if ('reason' in read) return { error: read.reason };
+  const { statement } = read;
   if (typeof statement.predicateType !== 'string' || statement.predicateType === '') return { error: 'the in-toto statement has no predicateType' };
   return { statement: { predicateType: statement.predicateType, predicate: statement.predicate } };
 }

@@ -1,5 +1,5 @@
-import { parseStrictJSON } from '../json/strict-json.js';
-import { IN_TOTO_PAYLOAD_TYPE } from '../sigstore/dsse.js';
+import { isJSONObject } from '../json/json-object.js';
+import { IN_TOTO_STATEMENT_V1, readInTotoStatement } from '../sigstore/in-toto.js';
 import { SignatureVerificationError, verifyEnvelopeBundle, type SignatureVerificationErrorCode, type Signer, type TrustedRoots } from '../sigstore/verify-bundle.js';
 import { githubReleasesPolicy, type Policy } from '../trust/policy.js';
 import type { LoadedAttestation } from './attestation-file.js';
@@ -105,21 +105,17 @@ function verifyOne(attestation: LoadedAttestation, policy: Policy, options: Veri
   // The statement is read only once the signature and its signer hold.
   const signer = verifyEnvelopeBundle(bundle, options.trustedRoot, { policy });
   const envelope = bundle.content.dsseEnvelope;
-  if (envelope.payloadType !== IN_TOTO_PAYLOAD_TYPE) fail('STATEMENT_ERROR', `the DSSE payload type is ${JSON.stringify(envelope.payloadType)}, not an in-toto statement`);
-  let statement: { _type?: unknown; predicateType?: unknown; subject?: unknown; predicate?: unknown };
-  try {
-    statement = parseStrictJSON(envelope.payload) as typeof statement;
-  } catch (error) {
-    return fail('STATEMENT_ERROR', `the in-toto statement: ${(error as Error).message}`);
-  }
-  if (statement?._type !== 'https://in-toto.io/Statement/v1') fail('STATEMENT_ERROR', `unsupported in-toto statement type ${JSON.stringify(statement?._type)}`);
+  // GitHub's release attestations are v1 statements: no older type is read.
+  const read = readInTotoStatement(envelope.payloadType, envelope.payload, [IN_TOTO_STATEMENT_V1]);
+  if ('reason' in read) return fail('STATEMENT_ERROR', read.reason);
+  const { statement } = read;
   const predicateType = statement.predicateType;
   if (typeof predicateType !== 'string' || !(RELEASE_PREDICATE_TYPES as readonly string[]).includes(predicateType)) {
     fail('PREDICATE_TYPE_ERROR', `predicate type ${JSON.stringify(predicateType)} is not a release attestation (${RELEASE_PREDICATE_TYPES.join(', ')})`);
   }
-  const predicate = statement.predicate as Record<string, unknown> | null;
-  const repository = typeof predicate?.repository === 'string' ? predicate.repository : undefined;
-  const tag = typeof predicate?.tag === 'string' ? predicate.tag : undefined;
+  const predicate = isJSONObject(statement.predicate) ? statement.predicate : {};
+  const repository = typeof predicate.repository === 'string' ? predicate.repository : undefined;
+  const tag = typeof predicate.tag === 'string' ? predicate.tag : undefined;
   // GitHub's owner and repository names are case-insensitive; tags are not.
   if (repository?.toLowerCase() !== options.repository.toLowerCase()) {
     fail('STATEMENT_ERROR', `the attestation is of a release of ${JSON.stringify(repository ?? '(no repository)')}, not ${options.repository}`);
@@ -139,12 +135,11 @@ function verifyOne(attestation: LoadedAttestation, policy: Policy, options: Veri
 function readSubjects(json: unknown, fail: (code: SignatureVerificationErrorCode, reason: string) => never): ReleaseSubject[] {
   if (!Array.isArray(json) || json.length === 0) return fail('STATEMENT_ERROR', 'the in-toto statement has no subject');
   return json.map((subject, i) => {
-    const s = subject as Record<string, unknown> | null;
-    const digest = s?.digest;
-    const entries = typeof digest === 'object' && digest !== null && !Array.isArray(digest) ? Object.entries(digest) : [];
+    const s = isJSONObject(subject) ? subject : {};
+    const entries = isJSONObject(s.digest) ? Object.entries(s.digest) : [];
     if (entries.length === 0 || !entries.every(([, v]) => typeof v === 'string')) fail('STATEMENT_ERROR', `subject ${i + 1} has no digest`);
-    const name = typeof s?.name === 'string' ? s.name : undefined;
-    const uri = typeof s?.uri === 'string' ? s.uri : undefined;
+    const name = typeof s.name === 'string' ? s.name : undefined;
+    const uri = typeof s.uri === 'string' ? s.uri : undefined;
     return { ...(name !== undefined ? { name } : {}), ...(uri !== undefined ? { uri } : {}), digest: Object.fromEntries(entries) as Record<string, string> };
   });
 }

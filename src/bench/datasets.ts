@@ -19,6 +19,7 @@ export function datasetSpecs(): Dataset[] {
   return [
     { name: '1x1GiB', description: 'one 1 GiB file', files: [{ path: 'model.bin', size: GiB }] },
     { name: '64x16MiB', description: '64 files of 16 MiB', files: range(64, (i) => `shard-${String(i).padStart(2, '0')}.bin`, () => 16 * MiB) },
+    { name: '32x16MiB', description: '32 files of 16 MiB', files: range(32, (i) => `shard-${String(i).padStart(2, '0')}.bin`, () => 16 * MiB) },
     { name: '1000x64KiB', description: '1000 files of 64 KiB', files: range(1000, (i) => `small/${String(i).padStart(4, '0')}.py`, () => 64 * 1024) },
     {
       name: 'kernel-variant',

@@ -1,8 +1,9 @@
 import type { DigestAlgorithm } from '../digest/algorithm.js';
 import { machineLine } from './machine.js';
+import type { PeerRow } from './peers.js';
 import type { BenchReport, BenchRow } from './run-bench.js';
 
-const METHOD_ORDER = ['native', 'pure', 'naive-stream', 'native-1-thread'];
+const METHOD_ORDER = ['native', 'native-read', 'pure', 'naive-stream', 'native-1-thread'];
 
 function sortRows(rows: BenchRow[]): BenchRow[] {
   return [...rows].sort(
@@ -67,6 +68,7 @@ export function renderTable(report: BenchReport): string {
       );
     }
   }
+  lines.push(...startUpLines(report), ...peerLines(report), ...readFloorLines(report));
   for (const row of report.manyFiles ?? []) {
     lines.push(
       '',
@@ -76,7 +78,63 @@ export function renderTable(report: BenchReport): string {
   return lines.join('\n');
 }
 
-const COLORS: Record<string, string> = { native: '#1f6feb', pure: '#8957e5', 'naive-stream': '#9a6700', 'native-1-thread': '#57606a' };
+/** The CLI's start against Node's own (`node -e 0`). */
+function startUpLines(report: BenchReport): string[] {
+  if (!report.startUp?.length) return [];
+  const width = Math.max(...report.startUp.map((row) => row.name.length));
+  return [
+    '',
+    `start-up, start to exit (medians of ${report.rounds * 5} interleaved runs; x node -e 0, the targets are <= 2 for --version, <= 5 for verify; and CPU time):`,
+    ...report.startUp.map(
+      (row) => `  ${row.name.padEnd(width)}  ${row.medianMs.toFixed(1).padStart(7)} ms  x${row.overNode.toFixed(2)}   cpu ${row.medianCpuMs.toFixed(1).padStart(7)} ms  x${row.cpuOverNode.toFixed(2)}`,
+    ),
+  ];
+}
+
+/**
+ * Whole processes on the same files; and BLAKE3 in process (native, the table above) against
+ * b3sum's whole process, on the data sets both measured.
+ */
+function peerLines(report: BenchReport): string[] {
+  if (!report.peers?.length) return [];
+  const lines = ['', `whole processes, start to exit (medians of ${report.rounds}; peer / kernelseal, of the times and of the CPU times: above 1, kernelseal digest is faster):`];
+  const groups = [...new Set(report.peers.map((row) => `${row.dataset}\u0000${row.algorithm}`))];
+  for (const group of groups) {
+    const [dataset, algorithm] = group.split('\u0000');
+    const rows = report.peers.filter((row) => row.dataset === dataset && row.algorithm === algorithm);
+    const time = (row: PeerRow) => `${row.medianSeconds.toFixed(3)} s (cpu ${row.medianCpuSeconds.toFixed(3)} s)`;
+    const cells = rows.map((row) =>
+      row.tool === 'kernelseal digest' ? `${row.tool} ${time(row)}` : `${row.tool} ${time(row)} = ${row.peerOverKernelseal.toFixed(2)} (cpu ${row.peerCpuOverKernelseal.toFixed(2)})`,
+    );
+    lines.push(`  ${dataset} ${algorithm}: ${cells.join('; ')}`);
+  }
+  for (const b3sum of report.peers.filter((row) => row.tool === 'b3sum')) {
+    const native = report.rows.find((row) => row.dataset === b3sum.dataset && row.algorithm === 'blake3' && row.method === 'native');
+    if (native) {
+      lines.push(
+        `  ${b3sum.dataset} blake3 in process (native) ${native.medianSeconds.toFixed(3)} s (cpu ${native.medianCpuSeconds.toFixed(3)} s) against b3sum's whole process ${b3sum.medianSeconds.toFixed(3)} s (cpu ${b3sum.medianCpuSeconds.toFixed(3)} s): b3sum / native = ${(b3sum.medianSeconds / native.medianSeconds).toFixed(2)} (cpu ${(b3sum.medianCpuSeconds / native.medianCpuSeconds).toFixed(2)}; target >= 1)`,
+      );
+    }
+  }
+  return lines;
+}
+
+/** The engine against a plain read loop over the same files, in one process (crates/engine/examples/read_floor.rs). */
+function readFloorLines(report: BenchReport): string[] {
+  if (report.readFloorUnavailable) return ['', `read floor: ${report.readFloorUnavailable}`];
+  if (!report.readFloor?.length) return [];
+  const lines = ['', `read floor (the engine's read_floor example: one process, medians of ${report.rounds} interleaved rounds, GB/s; the target is engine >= 0.95 x floor):`];
+  for (const row of report.readFloor) {
+    const native = report.rows.find((r) => r.dataset === row.dataset && r.algorithm === row.algorithm && r.method === 'native');
+    const throughNode = native ? `; native through Node (the table above) ${native.gbPerSecond.toFixed(3)} = ${(native.gbPerSecond / row.floor).toFixed(2)} x floor` : '';
+    lines.push(
+      `  ${row.dataset} ${row.algorithm}: limit ${row.limit.toFixed(3)}, floor ${row.floor.toFixed(3)} (${(row.floor / row.limit).toFixed(2)} x limit), engine ${row.engine.toFixed(3)} = ${row.engineOverFloor.toFixed(2)} x floor${throughNode}`,
+    );
+  }
+  return lines;
+}
+
+const COLORS: Record<string, string> = { native: '#1f6feb', 'native-read': '#54aeff', pure: '#8957e5', 'naive-stream': '#9a6700', 'native-1-thread': '#57606a' };
 
 /** A grouped bar chart (SVG) of GB/s per data set and algorithm, with the compute limit marked. */
 export function renderSvg(report: BenchReport): string {
@@ -84,7 +142,7 @@ export function renderSvg(report: BenchReport): string {
   const max = Math.max(...report.rows.map((r) => r.gbPerSecond), ...Object.values(report.limits.machine).map((v) => v ?? 0)) * 1.1;
   const barWidth = 14;
   const groupWidth = METHOD_ORDER.length * barWidth + 24;
-  const width = Math.max(800, 80 + groups.length * groupWidth);
+  const width = Math.max(960, 80 + groups.length * groupWidth);
   const height = 360;
   const plotTop = 40;
   const plotBottom = 280;
@@ -117,7 +175,8 @@ export function renderSvg(report: BenchReport): string {
   METHOD_ORDER.forEach((method, m) => {
     parts.push(`<rect x="${70 + m * 130}" y="${height - 30}" width="10" height="10" fill="${COLORS[method]}"/><text x="${84 + m * 130}" y="${height - 21}">${method}</text>`);
   });
-  parts.push(`<line x1="${70 + 4 * 130}" x2="${90 + 4 * 130}" y1="${height - 25}" y2="${height - 25}" stroke="#cf222e" stroke-dasharray="3,2"/><text x="${94 + 4 * 130}" y="${height - 21}">compute limit (all cores)</text>`);
+  const legendEnd = 70 + METHOD_ORDER.length * 130;
+  parts.push(`<line x1="${legendEnd}" x2="${legendEnd + 20}" y1="${height - 25}" y2="${height - 25}" stroke="#cf222e" stroke-dasharray="3,2"/><text x="${legendEnd + 24}" y="${height - 21}">compute limit (all cores)</text>`);
   parts.push('</svg>');
   return parts.join('\n');
 }

@@ -1,18 +1,20 @@
 import { execFileSync } from 'node:child_process';
-import { closeSync, openSync, readSync } from 'node:fs';
-import { join } from 'node:path';
 import { describeMachine, PEAK_RSS_MIB, type BenchMachine } from './machine.js';
 import type { DigestAlgorithm } from '../digest/algorithm.js';
 import { createNativeBackend } from '../hashing/native/backend.js';
 import { pureBackend } from '../hashing/pure/backend.js';
 import { computeLimit } from './compute-limit.js';
 import { ensureDataset, totalBytes, type Dataset } from './datasets.js';
-import { backendMethod, modelMethod, nativeOneThreadMethod, naiveStreamMethod, type Method } from './methods.js';
+import { dropFromPageCache, warmPageCache } from './page-cache.js';
+import { backendMethod, modelMethod, nativeOneThreadMethod, nativeReadMethod, naiveStreamMethod, type Method, type Timing } from './methods.js';
 import { median } from './statistics.js';
 import { measureVerifyOverhead, type VerifyOverhead } from './verify-overhead.js';
 import { benchSigner } from './bench-signer.js';
 import { measureHubLoads, type HubLoadRow } from './hub-load.js';
 import { measureManyFiles, type ManyFilesRow } from './many-files.js';
+import { measurePeers, type PeerRow } from './peers.js';
+import { measureReadFloor, readFloorUnavailable, type ReadFloorRow } from './read-floor.js';
+import { measureStartUp, type StartUpRow } from './start-up.js';
 
 export interface BenchOptions {
   rounds: number;
@@ -27,6 +29,12 @@ export interface BenchOptions {
   hubDatasets: Dataset[];
   /** Data sets verified (verifyVariant) against hashing alone, time and peak memory. */
   verifyDatasets: Dataset[];
+  /** Data sets hashed by whole processes: `kernelseal digest` against the tools users would pick instead. */
+  peerDatasets: Dataset[];
+  /** Data sets whose read floor is measured (SHA-2 only; needs a clone and cargo). */
+  floorDatasets: Dataset[];
+  /** Whether to time the CLI's start (`--version`, the example's verify) against `node -e 0`. */
+  startUp: boolean;
   log: (line: string) => void;
 }
 
@@ -39,6 +47,9 @@ export interface BenchRow {
   seconds: number[];
   medianSeconds: number;
   gbPerSecond: number;
+  /** The CPU time of each run (every thread of the process that hashed), and its median. */
+  cpuSeconds: number[];
+  medianCpuSeconds: number;
 }
 
 /** Peak resident memory of a fresh process hashing one data set once. */
@@ -69,6 +80,11 @@ export interface BenchReport {
   verifyOverhead?: VerifyOverhead;
   hubLoads: HubLoadRow[];
   manyFiles: ManyFilesRow[];
+  startUp: StartUpRow[];
+  peers: PeerRow[];
+  readFloor: ReadFloorRow[];
+  /** Why the read floor was not measured, when it was asked for and could not be. */
+  readFloorUnavailable?: string;
 }
 
 /**
@@ -83,6 +99,7 @@ export async function runBench(options: BenchOptions): Promise<BenchReport> {
     backendMethod(pureBackend),
     naiveStreamMethod,
     nativeOneThreadMethod,
+    nativeReadMethod,
     modelMethod(native, 'files'),
     modelMethod(native, 'shards'),
   ];
@@ -94,7 +111,7 @@ export async function runBench(options: BenchOptions): Promise<BenchReport> {
     if (!options.cold) await native.hashVariant('blake3', dir); // bring it into the page cache
   }
 
-  const samples = new Map<string, number[]>();
+  const samples = new Map<string, Timing[]>();
   const limitSamples = { machine: new Map<DigestAlgorithm, number[]>(), core: new Map<DigestAlgorithm, number[]>() };
   const push = (map: Map<DigestAlgorithm, number[]>, algorithm: DigestAlgorithm, value: number) => map.set(algorithm, [...(map.get(algorithm) ?? []), value]);
 
@@ -112,19 +129,21 @@ export async function runBench(options: BenchOptions): Promise<BenchReport> {
           if (!method.supports(algorithm, dataset)) continue;
           if (options.cold) dropFromPageCache(dir, dataset);
           else warmPageCache(dir, dataset);
-          const seconds = await method.run(algorithm, dir, dataset);
+          const timing = await method.run(algorithm, dir, dataset);
           const key = `${dataset.name}\u0000${algorithm}\u0000${method.name}`;
-          samples.set(key, [...(samples.get(key) ?? []), seconds]);
+          samples.set(key, [...(samples.get(key) ?? []), timing]);
         }
       }
     }
   }
 
-  const rows: BenchRow[] = [...samples].map(([key, seconds]) => {
+  const rows: BenchRow[] = [...samples].map(([key, timings]) => {
     const [dataset, algorithm, method] = key.split('\u0000') as [string, DigestAlgorithm, string];
     const bytes = totalBytes(options.datasets.find((d) => d.name === dataset)!);
+    const seconds = timings.map((timing) => timing.seconds);
+    const cpuSeconds = timings.map((timing) => timing.cpuSeconds);
     const medianSeconds = median(seconds);
-    return { dataset, algorithm, method, bytes, seconds, medianSeconds, gbPerSecond: bytes / medianSeconds / 1e9 };
+    return { dataset, algorithm, method, bytes, seconds, medianSeconds, gbPerSecond: bytes / medianSeconds / 1e9, cpuSeconds, medianCpuSeconds: median(cpuSeconds) };
   });
   const rss: RssRow[] = [];
   for (const dataset of options.rssDatasets) {
@@ -143,6 +162,11 @@ export async function runBench(options: BenchOptions): Promise<BenchReport> {
     hubLoads.push(...(await measureHubLoads(options.hubDatasets, options.dataDir, options.rounds, signer, options.log)));
     for (const dataset of options.verifyDatasets) manyFiles.push(await measureManyFiles(dataset, options.dataDir, options.rounds, signer, options.log));
   }
+  const startUp = options.startUp ? await measureStartUp(options.rounds * 5, options.log) : [];
+  const peers = options.peerDatasets.length > 0 ? await measurePeers(options.peerDatasets, options.dataDir, options.rounds, options.log) : [];
+  const unavailable = options.floorDatasets.length > 0 ? readFloorUnavailable() : undefined;
+  const readFloor =
+    options.floorDatasets.length > 0 && !unavailable ? measureReadFloor(options.floorDatasets, options.algorithms, options.dataDir, options.rounds, options.log) : [];
   const medians = (map: Map<DigestAlgorithm, number[]>) => Object.fromEntries([...map].map(([algorithm, values]) => [algorithm, median(values)]));
   return {
     machine: describeMachine(native.details),
@@ -154,6 +178,10 @@ export async function runBench(options: BenchOptions): Promise<BenchReport> {
     verifyOverhead,
     hubLoads,
     manyFiles,
+    startUp,
+    peers,
+    readFloor,
+    ...(unavailable ? { readFloorUnavailable: unavailable } : {}),
   };
 }
 
@@ -165,29 +193,4 @@ function peakRssMiB(backend: 'native' | 'pure', dir: string): number {
     await backend.hashVariant('sha256', ${JSON.stringify(dir)});
     console.log(${PEAK_RSS_MIB});`;
   return Number(execFileSync(process.execPath, ['--input-type=module', '-e', script], { encoding: 'utf8' }).trim());
-}
-
-/**
- * Reads every file of the data set once, untimed, so that a warm run is warm: a guest may evict
- * page cache it has not touched for a while (this bench machine's DAMON `pageout` scheme takes
- * pages idle for about a minute: src/bench/machine.ts `pageCacheReclaim`), and a data set last
- * read several methods ago would otherwise come partly from disk.
- */
-function warmPageCache(dir: string, dataset: Dataset): void {
-  const buffer = Buffer.allocUnsafe(1024 * 1024);
-  for (const file of dataset.files) {
-    const fd = openSync(join(dir, file.path), 'r');
-    try {
-      while (readSync(fd, buffer, 0, buffer.length, null) > 0);
-    } finally {
-      closeSync(fd);
-    }
-  }
-}
-
-/** posix_fadvise(DONTNEED) on every file, through GNU dd (count=0 iflag=nocache). */
-function dropFromPageCache(dir: string, dataset: Dataset): void {
-  for (const file of dataset.files) {
-    execFileSync('dd', [`if=${join(dir, file.path)}`, 'iflag=nocache', 'count=0', 'status=none']);
-  }
 }

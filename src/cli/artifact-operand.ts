@@ -1,9 +1,6 @@
 import { stat } from 'node:fs/promises';
-import { digestBackend } from '../hashing/select-backend.js';
-import { readBounded } from '../fs/read-bounded.js';
-import type { HashName } from '../sigstore/prehashed.js';
-import type { Artifact } from '../sigstore/verify-bundle.js';
-import type { HashProgress } from '../hashing/backend.js';
+import { digestBackend } from './library/backend.js';
+import { readBounded, type HashName, type Artifact, type HashProgress } from './library/verifying.js';
 import type { Checked } from './render-result.js';
 import { UsageError } from './usage.js';
 

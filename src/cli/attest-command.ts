@@ -1,18 +1,11 @@
-import { readFile } from 'node:fs/promises';
-import { attest } from '../attest/attest.js';
-import { ProvenanceEnvironmentError, instanceForThisJob } from '../attest/github-provenance.js';
-import { parseStrictJSON } from '../json/strict-json.js';
-import { SigningError } from '../sign/sign-bytes.js';
-import { IdentityTokenError } from '../sign/identity-token.js';
-import { bundleSigner } from '../sigstore/verify-bundle.js';
-import { parseBundle } from '../sigstore/bundle.js';
+import { attest, ProvenanceEnvironmentError, instanceForThisJob, SigningError, IdentityTokenError } from './library/signing.js';
+import { readStrictJSONFile, bundleSigner, parseBundle } from './library/verifying.js';
 import { OUTPUT_HELP, OUTPUT_OPTIONS, Output } from './output.js';
 import { SIGNER_OPTIONS, signerFrom } from './signer-options.js';
 import { UsageError, parseCommandLine, type Command } from './usage.js';
 
 export const attestCommand: Command = {
   name: 'attest',
-  summary: 'sign SLSA build provenance for release artifacts in GitHub Actions',
   help: `Usage: kernelseal attest <artifact>... [--output FILE.jsonl] [--predicate-type URI --predicate FILE] [options]
 
 In GitHub Actions, makes SLSA provenance v1 for this job in the shape of GitHub's own
@@ -76,13 +69,9 @@ Exit status: 0 signed and written, 1 not, 2 usage error.`,
   },
 };
 
-async function readPredicate(path: string): Promise<unknown> {
-  const text = await readFile(path).catch((error: Error) => {
-    throw new UsageError(`--predicate ${path}: cannot read: ${error.message}`);
-  });
-  try {
-    return parseStrictJSON(text);
-  } catch (error) {
-    throw new UsageError(`--predicate ${path}: ${(error as Error).message}`);
-  }
+/** The largest predicate read: SLSA provenance is a few kB. */
+const MAX_PREDICATE_BYTES = 16 * 1024 * 1024;
+
+function readPredicate(path: string): Promise<unknown> {
+  return readStrictJSONFile(path, MAX_PREDICATE_BYTES, (message) => new UsageError(`--predicate ${message}`));
 }

@@ -3,11 +3,9 @@ import { writeFileSync } from 'node:fs';
 import { homedir } from 'node:os';
 import { join } from 'node:path';
 import { fileURLToPath } from 'node:url';
-import { isDigestAlgorithm, type DigestAlgorithm } from '../digest/algorithm.js';
-import { datasetSpecs } from '../bench/datasets.js';
-import { MASK_SHA_EXTENSIONS } from '../bench/machine.js';
-import { renderSvg } from '../bench/report.js';
-import { runBench, type BenchReport } from '../bench/run-bench.js';
+import { datasetSpecs, MASK_SHA_EXTENSIONS, runBench } from './library/bench.js';
+import { renderSvg, type BenchReport } from './library/bench-report.js';
+import { isDigestAlgorithm, type DigestAlgorithm } from './library/verifying.js';
 
 /** What the bench measures by default: the kernels algorithms and BLAKE3 (blake2b on request). */
 const BENCH_ALGORITHMS: DigestAlgorithm[] = ['sha256', 'sha512', 'blake3'];
@@ -17,11 +15,13 @@ import { UsageError, parseCommandLine, type Command } from './usage.js';
 const DEFAULT_DATASETS = ['1x1GiB', '64x16MiB', '1000x64KiB', 'kernel-variant'];
 const DEFAULT_HUB = ['1x1GiB', '1000x64KiB'];
 const DEFAULT_VERIFY = ['100000-files'];
+const DEFAULT_PEERS = ['1000x64KiB', '32x16MiB', '1x1GiB'];
+const DEFAULT_FLOOR = ['1000x64KiB', '64x16MiB', '1x1GiB'];
 
 export const benchCommand: Command = {
   name: 'bench',
-  summary: 'measure digest throughput: native, pure, a naive stream, against the compute limit',
-  help: `Usage: kernelseal bench [--rounds N] [--datasets a,b] [--algorithms a,b] [--rss-datasets a,b] [--hub a,b] [--verify a,b] [--data DIR] [--cold] [--json] [--svg FILE]
+  help: `Usage: kernelseal bench [--rounds N] [--datasets a,b] [--algorithms a,b] [--rss-datasets a,b] [--hub a,b] [--verify a,b]
+                       [--peers a,b] [--read-floor a,b] [--start-up on|none] [--data DIR] [--cold] [--json] [--svg FILE]
 
 Builds its data sets once (random content, under --data), then hashes each with every method
 in interleaved rounds, so that the machine's noise falls on every method alike, and reports
@@ -31,7 +31,14 @@ hashing a data set once in a fresh process):
   pure              the TypeScript backend (node:crypto, blake3-wasm) on worker threads
   naive-stream      createReadStream + createHash, one file at a time
   native-1-thread   the Rust engine on one thread (blake3, one file: what all cores gain)
+  native-read       the Rust engine reading every file (KERNELSEAL_MMAP=0) where native maps
+                    those of 4 MiB and more: what mapping gains on this machine
   compute limit     OpenSSL hashing memory on every core, and on one core (sha256, sha512)
+Then whole processes, start to exit, on the same files: kernelseal digest against sha256sum
+on every core (xargs -P), Python's hashlib on one thread and b3sum, where installed; the read
+floor (in a clone, with cargo: the engine's read_floor example times a plain read loop, the
+engine and the in-memory limit in one process, SHA-2); and the CLI's start (--version, the
+example's verify, with and without Node's compile cache) against node -e 0.
 Then, with variants signed by a key made for the run (no transparency log): getKernel from a local Hub (a
 child process on 127.0.0.1) into an empty cache against a plain download of the same files
 from the same server, and a second load from the cache (offline and online); and
@@ -50,6 +57,11 @@ Options:
                           (default ${DEFAULT_HUB.join(',')}; "none" to skip)
       --verify LIST       data sets verified against hashing alone
                           (default ${DEFAULT_VERIFY.join(',')}; "none" to skip)
+      --peers LIST        data sets hashed by whole processes against other tools
+                          (default ${DEFAULT_PEERS.join(',')}; "none" to skip)
+      --read-floor LIST   data sets whose read floor is measured
+                          (default ${DEFAULT_FLOOR.join(',')}; "none" to skip)
+      --start-up on|none  time the CLI's start (default on)
       --cold              drop each data set from the page cache before every run
       --json              print the report as JSON (docs/output.schema.json: the
                           report is each result's "report")
@@ -62,7 +74,9 @@ Options:
 
 Examples:
   kernelseal bench --rounds 5 --svg bench.svg
-  kernelseal bench --datasets none --rss-datasets none --algorithms sha256 --verify none --hub 1x1GiB`,
+  kernelseal bench --sha-modes on,masked --svg docs/bench.svg
+  kernelseal bench --datasets none --rss-datasets none --hub none --verify none --read-floor none   (start-up and whole processes)
+  kernelseal bench --datasets none --rss-datasets none --algorithms sha256 --verify none --peers none --read-floor none --start-up none --hub 1x1GiB`,
 
   async run(args) {
     const { values, positionals } = parseCommandLine(args, {
@@ -73,6 +87,9 @@ Examples:
       'rss-datasets': { type: 'string', default: '2GiB-variant' },
       hub: { type: 'string', default: DEFAULT_HUB.join(',') },
       verify: { type: 'string', default: DEFAULT_VERIFY.join(',') },
+      peers: { type: 'string', default: DEFAULT_PEERS.join(',') },
+      'read-floor': { type: 'string', default: DEFAULT_FLOOR.join(',') },
+      'start-up': { type: 'string', default: 'on' },
       cold: { type: 'boolean', default: false },
       ...OUTPUT_OPTIONS,
       svg: { type: 'string' },
@@ -80,6 +97,7 @@ Examples:
     });
     if (values['sha-modes'] !== undefined) return benchEachShaMode(args, values['sha-modes'], new Output(this.name, values), values.svg);
     if (positionals.length > 0) throw new UsageError(`unexpected argument ${positionals[0]}`);
+    if (values['start-up'] !== 'on' && values['start-up'] !== 'none') throw new UsageError('--start-up takes on or none');
     const rounds = Number(values.rounds);
     if (!Number.isInteger(rounds) || rounds < 1) throw new UsageError('--rounds must be a positive integer');
     const known = datasetSpecs();
@@ -103,6 +121,9 @@ Examples:
       rssDatasets,
       hubDatasets: named(values.hub),
       verifyDatasets: named(values.verify),
+      peerDatasets: named(values.peers),
+      floorDatasets: named(values['read-floor']),
+      startUp: values['start-up'] === 'on',
       algorithms,
       dataDir: values.data,
       cold: values.cold,

@@ -1,18 +1,15 @@
 import { relative } from 'node:path';
-import { DIGEST_ALGORITHMS, METADATA_ALGORITHMS, isDigestAlgorithm, type DigestAlgorithm } from '../digest/algorithm.js';
-import { digestBackend } from '../hashing/select-backend.js';
-import { readMetadataDigest } from '../kernels/read-digest.js';
-import { writeDigestToMetadata } from '../kernels/write-digest.js';
+import { digestBackend } from './library/backend.js';
+import { writeDigestToMetadata } from './library/signing.js';
+import { DIGEST_ALGORITHMS, METADATA_ALGORITHMS, isDigestAlgorithm, type DigestAlgorithm, readMetadataDigest, hashVariant } from './library/verifying.js';
 import { plural } from './format.js';
 import { OUTPUT_HELP, OUTPUT_OPTIONS, Output } from './output.js';
 import { ProgressBar } from './progress-bar.js';
 import { UsageError, parseCommandLine, type Command } from './usage.js';
 import { expandKernel } from './variants.js';
-import { hashVariant } from '../hashing/hash-variant.js';
 
 export const digestCommand: Command = {
   name: 'digest',
-  summary: 'hash every file of a kernel variant (the metadata.json digest)',
   help: `Usage: kernelseal digest <variant-dir | kernel-dir> [--algorithm sha256|sha512|blake3|blake2b] [--json] [--write | --check]
 
 Hashes every file of a kernel variant directory the way kernels metadata.json expects

@@ -1,13 +1,12 @@
-import { getKernel, KernelRefusedError } from '../kernels/hub/get-kernel.js';
-import { HUB_HELP, HUB_OPTIONS, REPO_ID, hubOptionsFrom, label, withProgress } from './hub-options.js';
+import { getKernel, isRepoId, KernelRefusedError } from './library/verifying.js';
+import { HUB_HELP, HUB_OPTIONS, hubOptionsFrom, label, withProgress } from './hub-options.js';
 import { OUTPUT_HELP, OUTPUT_OPTIONS, Output } from './output.js';
 import { TRUST_ALIASES, TRUST_HELP, TRUST_OPTIONS, trustAnchorFrom, trustGiven, trustedRootFrom } from './trust-options.js';
-import { refuseListFromEnv } from './publisher-options.js';
+import { PUBLISHER_HELP, PUBLISHER_OPTIONS, publisherAnchorFrom } from './publisher-options.js';
 import { UsageError, parseCommandLine, type Command } from './usage.js';
 
 export const fetchCommand: Command = {
   name: 'fetch',
-  summary: 'fetch a kernel from the Hub, verify it, and print where it is',
   help: `Usage: kernelseal fetch <repo-id> [--version N | --revision REV] [--variant NAME | selector] [options]
 
 Fetches one variant of a kernel (build/<variant>/**, no *.pyc) into the Hugging Face cache with
@@ -19,6 +18,8 @@ ${HUB_HELP}
 
 ${TRUST_HELP}
 
+${PUBLISHER_HELP.replace(/\n {6}--repo org\/name[^\n]*\n[^\n]*\n/, '\n')}
+
 ${OUTPUT_HELP}
 
 Examples:
@@ -28,18 +29,21 @@ Examples:
 Exit status: 0 fetched and verified, 1 refused or failed, 2 usage error.`,
 
   async run(args) {
-    const { values, positionals } = parseCommandLine(args, { ...TRUST_OPTIONS, ...HUB_OPTIONS, ...OUTPUT_OPTIONS }, TRUST_ALIASES);
+    const { values, positionals } = parseCommandLine(args, { ...TRUST_OPTIONS, ...HUB_OPTIONS, publishers: PUBLISHER_OPTIONS.publishers, 'publishers-root': PUBLISHER_OPTIONS['publishers-root'], ...OUTPUT_OPTIONS }, TRUST_ALIASES);
     if (positionals.length !== 1) throw new UsageError('expected exactly one repository id');
     const repoId = positionals[0]!;
     // Checked before anything else, the network included: `relu` alone names no repository.
-    if (!REPO_ID.test(repoId)) throw new UsageError(`${JSON.stringify(repoId)} is not a repository id: write org/name (e.g. kernels-community/${/^[\w.-]+$/.test(repoId) ? repoId : 'relu'})`);
-    refuseListFromEnv('fetch');
+    if (!isRepoId(repoId)) throw new UsageError(`${JSON.stringify(repoId)} is not a repository id: write org/name (e.g. kernels-community/${/^[\w.-]+$/.test(repoId) ? repoId : 'relu'})`);
     const options = await hubOptionsFrom(repoId, values);
-    const anchor = await trustAnchorFrom(values, 'kernels-community');
+    // A list (flags or KERNELSEAL_PUBLISHERS) decides alone: never the default policy beside it.
+    const listed = await publisherAnchorFrom(values, repoId, (message) => process.stderr.write(`kernelseal: warning: ${message}\n`));
+    const anchor = listed ?? (await trustAnchorFrom(values, 'kernels-community'));
+    // No trust flag: the library's default (kernels-community's policy, after the Hub's trustedKernelPublisher flag).
+    const given = listed || trustGiven(values) ? anchor : {};
     const trustedRoot = await trustedRootFrom(values);
     const output = new Output(this.name, values);
     try {
-      const { value: kernel, checked } = await withProgress(repoId, output, (progress) => getKernel(repoId, { ...options, ...(trustGiven(values) ? anchor : {}), trustedRoot, ...progress }));
+      const { value: kernel, checked } = await withProgress(repoId, output, (progress) => getKernel(repoId, { ...options, ...given, trustedRoot, ...progress }));
       output.add({ kind: 'fetched', subject: label(kernel), kernel, checked: checked(kernel) });
     } catch (error) {
       if (!(error instanceof KernelRefusedError) || !error.result || !error.kernel) throw error;

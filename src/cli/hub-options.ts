@@ -1,15 +1,7 @@
-import type { FetchedKernel, GetKernelOptions } from '../kernels/hub/get-kernel.js';
-import { offlineFromEnv } from '../kernels/hub/hub-env.js';
-import { readLockfile } from '../kernels/hub/lockfile.js';
-import { thisMachine } from '../kernels/hub/this-machine.js';
-import type { VariantSelector } from '../kernels/variant-name.js';
+import { type FetchedKernel, type GetKernelOptions, hubEndpoint, offlineFromEnv, LockfileError, readLockfile, thisMachine, type VariantSelector, type HashProgress } from './library/verifying.js';
 import { ProgressBar } from './progress-bar.js';
 import type { Checked } from './render-result.js';
-import type { HashProgress } from '../hashing/backend.js';
 import { UsageError, parseDuration } from './usage.js';
-
-/** `org/name`: a repository of the Hub, as the commands that fetch take it. */
-export const REPO_ID = /^[A-Za-z0-9_.-]+\/[A-Za-z0-9_.-]+$/;
 
 /** The options of the commands that fetch from the Hub. */
 export const HUB_OPTIONS = {
@@ -88,7 +80,12 @@ export async function hubOptionsFrom(repoId: string, values: HubValues): Promise
   }
   let lock;
   if (typeof values.lockfile === 'string') {
-    lock = (await readLockfile(values.lockfile).catch((error: Error) => { throw new UsageError(error.message); })).find((entry) => entry.repoId === repoId);
+    if (values['allow-unsigned']) throw new UsageError('--allow-unsigned cannot be used with --lockfile: a lock names signed content, and nothing unsigned is taken under one');
+    // A lock file that cannot be used is the command line's input (LockfileError); anything else is no usage error.
+    const read = await readLockfile(values.lockfile).catch((error: unknown) => {
+      throw error instanceof LockfileError ? new UsageError(error.message) : error;
+    });
+    lock = read.find((entry) => entry.repoId === repoId);
     if (!lock) throw new UsageError(`${values.lockfile} has no entry for ${repoId}`);
   }
   return {
@@ -124,7 +121,7 @@ export async function withProgress<T>(
   let heard = false;
   let hashed: HashProgress | undefined;
   const waiting = setTimeout(() => {
-    if (!heard && process.stderr.isTTY && !output.quiet) process.stderr.write(`kernelseal: waiting for the Hub (${process.env.HF_ENDPOINT ?? 'https://huggingface.co'})...\n`);
+    if (!heard && process.stderr.isTTY && !output.quiet) process.stderr.write(`kernelseal: waiting for the Hub (${hubEndpoint()})...\n`);
   }, 2000).unref();
   try {
     const value = await run({

@@ -1,8 +1,5 @@
 import { existsSync } from 'node:fs';
-import { offlineFromEnv } from '../kernels/hub/hub-env.js';
-import { lockKernel } from '../kernels/hub/lock-kernel.js';
-import { readLockfile, writeLockfile, type KernelLock } from '../kernels/hub/lockfile.js';
-import { REPO_ID } from './hub-options.js';
+import { isRepoId, lockKernel, offlineFromEnv, readLockfile, writeLockfile, type KernelLock } from './library/verifying.js';
 import { OUTPUT_HELP, OUTPUT_OPTIONS, Output } from './output.js';
 import { PUBLISHER_HELP, PUBLISHER_OPTIONS, publisherAnchorFrom } from './publisher-options.js';
 import { TRUST_ALIASES, TRUST_HELP, TRUST_OPTIONS, trustAnchorFrom, trustedRootFrom } from './trust-options.js';
@@ -10,7 +7,6 @@ import { UsageError, parseCommandLine, parseDuration, type Command } from './usa
 
 export const lockCommand: Command = {
   name: 'lock',
-  summary: 'pin kernels in a kernels.lock: the commit, each variant\'s hash, and who signed them',
   help: `Usage: kernelseal lock <repo-id[@version]>... [--lockfile FILE] [options]
 
 Resolves each kernel's revision on the Hub and writes its entry in a kernels.lock (the kernels
@@ -60,7 +56,7 @@ Exit status: 0 locked, 1 a signature did not verify (nothing written), 2 usage e
     if (values.offline || offlineFromEnv()) throw new UsageError(`lock reads each kernel's revision and signatures from the Hub: it cannot run offline (${values.offline ? '--offline' : 'HF_HUB_OFFLINE'})`);
     const kernels = positionals.map((operand) => {
       const [repoId, version] = operand.split('@') as [string, string | undefined];
-      if (!REPO_ID.test(repoId)) throw new UsageError(`${JSON.stringify(operand)} is not a repository id: write org/name or org/name@version`);
+      if (!isRepoId(repoId)) throw new UsageError(`${JSON.stringify(operand)} is not a repository id: write org/name or org/name@version`);
       const revision = version ?? values.version;
       if (revision !== undefined && !/^\d+$/.test(revision)) throw new UsageError(`${JSON.stringify(operand)}: a version is a whole number`);
       return { repoId, ...(revision !== undefined ? { version: Number(revision) } : values.revision !== undefined ? { revision: values.revision } : {}) };

@@ -1,5 +1,4 @@
-import type { HashProgress } from '../hashing/backend.js';
-import { envFlag } from '../kernels/hub/hub-env.js';
+import { type HashProgress, envFlag } from './library/verifying.js';
 import { formatBytes, formatRate } from './format.js';
 
 /** Shown only after this long, so quick runs print nothing extra. */

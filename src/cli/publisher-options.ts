@@ -1,8 +1,5 @@
 import { existsSync } from 'node:fs';
-import { offlineFromEnv } from '../kernels/hub/hub-env.js';
-import { listLocation } from '../kernels/publishers/list-location.js';
-import { openPublisherList, type VerifiedPublisherList } from '../kernels/publishers/open-list.js';
-import { isRepoId } from '../trust/publisher-list.js';
+import { offlineFromEnv, listLocation, openPublisherList, type VerifiedPublisherList, isRepoId } from './library/verifying.js';
 import { UsageError, parseDuration } from './usage.js';
 
 /** The options of a trusted publisher list (docs/publishers.md), for verify and publishers show. */
@@ -41,16 +38,6 @@ export function publisherListNamed(values: PublisherValues): { list: string; roo
   if (root === undefined) throw new UsageError(`a publisher list needs its pinned root: --publishers-root root.json or sha256:<hex> (or KERNELSEAL_PUBLISHERS_ROOT); it is never fetched on trust`);
   if (!/^sha256:[0-9a-f]{64}$/.test(root) && !existsSync(root)) throw new UsageError(`--publishers-root ${root}: no such file (a root.json file, or sha256:<hex> of the list's 1.root.json)`);
   return { list, root };
-}
-
-/**
- * For a command that cannot use a list yet (fetch): a list named in the environment is refused,
- * never silently replaced by the default policy.
- */
-export function refuseListFromEnv(command: string): void {
-  if (process.env.KERNELSEAL_PUBLISHERS) {
-    throw new UsageError(`KERNELSEAL_PUBLISHERS names a publisher list, which ${command} cannot use yet: unset it, or verify the fetched folder with kernelseal verify --repo`);
-  }
 }
 
 /**

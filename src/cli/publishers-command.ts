@@ -7,16 +7,15 @@ import { rotateKeyCommand } from './publishers/rotate-key-command.js';
 import { showCommand } from './publishers/show-command.js';
 import { signCommand } from './publishers/sign-command.js';
 import { printable } from './format.js';
-import { HelpRequested, UsageError, type Command } from './usage.js';
+import { HelpRequested, UsageError, type Command, type Subcommand } from './usage.js';
 
 /** The subcommands: one for users (show), the rest for a list's maintainers. */
-const SUBCOMMANDS: Command[] = [showCommand, initCommand, addCommand, removeCommand, revokeCommand, signCommand, rotateKeyCommand, checkCommand];
+const SUBCOMMANDS: Subcommand[] = [showCommand, initCommand, addCommand, removeCommand, revokeCommand, signCommand, rotateKeyCommand, checkCommand];
 
 const width = Math.max(...SUBCOMMANDS.map((command) => command.name.length));
 
 export const publishersCommand: Command = {
   name: 'publishers',
-  summary: 'trusted publisher lists: show one; make, edit, sign and check your own',
   help: `Usage: kernelseal publishers <subcommand> [options]
 
 A trusted publisher list says who may sign the kernels of which Hub repositories: a TUF

@@ -1,20 +1,6 @@
-import type { AttestationVerificationResult, VerifiedAttestation } from '../attest/verify-attestation.js';
-import type { ReleaseVerificationResult } from '../attest/verify-release.js';
-import type { VerifiedPublisherList } from '../kernels/publishers/open-list.js';
-import type { RepositoryCheck } from '../kernels/publishers/check-repository.js';
-import type { Signed } from '../kernels/publishers/list-repository.js';
-import type { PublisherEntry } from '../trust/publisher-list.js';
-import type { BenchReport } from '../bench/run-bench.js';
-import { renderTable } from '../bench/report.js';
-import type { Digest } from '../digest/digest.js';
-import type { DigestViolation } from '../digest/violations.js';
-import type { FetchedKernel } from '../kernels/hub/get-kernel.js';
-import type { KernelLock } from '../kernels/hub/lockfile.js';
-import type { BytecodeHandled, VerificationResult } from '../kernels/result.js';
-import type { ModelManifest } from '../model/manifest.js';
-import type { ModelVerificationResult } from '../model/verify-model.js';
-import type { Signer } from '../sigstore/verify-bundle.js';
-import { describeUnhashed } from '../hashing/unhashed-entries.js';
+import { type BenchReport, renderTable } from './library/bench-report.js';
+import { type AttestationVerificationResult, type VerifiedAttestation, type ReleaseVerificationResult, type VerifiedPublisherList, type RepositoryCheck, type PublisherEntry, type Digest, type DigestViolation, type FetchedKernel, type KernelLock, type BytecodeHandled, type VerificationResult, type ModelManifest, type ModelVerificationResult, type Signer, describeUnhashed } from './library/verifying.js';
+import type { Signed } from './library/signing.js';
 import { formatBytes, formatRate, plural, printable, printableLines } from './format.js';
 
 /**
@@ -207,6 +193,8 @@ export function resultJSON(r: CliResult): Record<string, unknown> {
         ...(kernel.metadata ? { metadata: metadataSummary(kernel.metadata) } : {}),
         ...(kernel.digest ? { digest: { algorithm: kernel.digest.algorithm, files: kernel.digest.files.size } } : {}),
         fromReceipt: kernel.fromReceipt,
+        revisionSource: kernel.revisionSource,
+        ...(kernel.sourceNotCompared ? { sourceNotCompared: kernel.sourceNotCompared } : {}),
         ...(r.checked ? { checked: r.checked } : {}),
       };
     }
@@ -292,6 +280,7 @@ export function renderResult(result: VerificationResult, checked?: Checked): str
         ...describeBytecode(v, result.bytecode),
         ...(result.provenance ? describeProvenance(result.provenance) : []),
         ...(result.sourceMismatch ? [`⚠️  ${v}: source mismatch kept (--allow-source-mismatch): ${printable(result.sourceMismatch)}`] : []),
+        ...describeSourceNotCompared(result.sourceNotCompared),
       ].join('\n');
     case 'signature-missing':
       return `❌ ${v}: cannot verify kernel integrity, signature not found`;
@@ -384,8 +373,13 @@ function describeBytecode(v: string, bytecode: BytecodeHandled | undefined): str
 function renderFetched(subject: string, kernel: FetchedKernel, checked: Checked | undefined): string {
   const s = printable(subject);
   return kernel.verified
-    ? `✅ ${s}: kernel metadata is correctly signed${describeChecked(checked, 'files')}\n   ${describeSigner(kernel.signer!)}`
+    ? [`✅ ${s}: kernel metadata is correctly signed${describeChecked(checked, 'files')}`, `   ${describeSigner(kernel.signer)}`, ...describePublisher(kernel.signer), ...describeSourceNotCompared(kernel.sourceNotCompared)].join('\n')
     : `⚠️  ${s}: NOT SIGNED, taken because of --allow-unsigned`;
+}
+
+/** A re-signer's signature (Policy.resigners) vouches for the files, not their source: the ✅ says so. */
+function describeSourceNotCompared(reason: string | undefined): string[] {
+  return reason ? [`   source not compared: ${printable(reason)}`] : [];
 }
 
 /** "signed by <identity> (issuer <issuer>), repository ..., at <time>, log index N" */
@@ -418,6 +412,7 @@ function variantJSON(result: VerificationResult): Record<string, unknown> {
         digest: { algorithm: result.digest.algorithm, files: result.digest.files.size },
         ...(result.bytecode ? { bytecode: result.bytecode } : {}),
         ...(result.sourceMismatch ? { sourceMismatch: result.sourceMismatch } : {}),
+        ...(result.sourceNotCompared ? { sourceNotCompared: result.sourceNotCompared } : {}),
         ...(result.provenance ? { provenance: result.provenance } : {}),
       };
     case 'entry-refused':

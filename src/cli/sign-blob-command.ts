@@ -1,7 +1,6 @@
 import { readFile, stat } from 'node:fs/promises';
-import { writeFileAtomic } from '../fs/atomic-write.js';
-import { signBytes, signedBy } from '../sign/sign-bytes.js';
-import { serializeBundle } from '../kernels/sign-variant.js';
+import { signBytes, signedBy, serializeBundle } from './library/signing.js';
+import { writeFileAtomic } from './library/verifying.js';
 import { OUTPUT_HELP, OUTPUT_OPTIONS, Output } from './output.js';
 import { SIGNER_HELP, SIGNER_OPTIONS, signerFrom } from './signer-options.js';
 import { UsageError, parseCommandLine, type Command } from './usage.js';
@@ -11,7 +10,6 @@ const MAX_BLOB_BYTES = 2 * 1024 * 1024 * 1024;
 
 export const signBlobCommand: Command = {
   name: 'sign-blob',
-  summary: 'sign any artifact (a wheel, an .onnx file, ...) into a Sigstore bundle',
   help: `Usage: kernelseal sign-blob <file> [--bundle OUT] [options]
 
 Signs the bytes of a file and writes a v0.3 Sigstore bundle (a message signature, as

@@ -1,6 +1,4 @@
-import { signedBy } from '../sign/sign-bytes.js';
-import { signVariant } from '../kernels/sign-variant.js';
-import { ProvenanceEnvironmentError, githubActionsProvenance } from '../attest/github-provenance.js';
+import { signedBy, signVariant, ProvenanceEnvironmentError, githubActionsProvenance } from './library/signing.js';
 import { refuseModelSigningMethod } from './model-signing-flags.js';
 import { OUTPUT_HELP, OUTPUT_OPTIONS, Output } from './output.js';
 import { ProgressBar } from './progress-bar.js';
@@ -10,7 +8,6 @@ import { expandKernel } from './variants.js';
 
 export const signCommand: Command = {
   name: 'sign',
-  summary: 'sign kernel variants: write the digest into metadata.json and sign it',
   help: `Usage: kernelseal sign <variant-dir | kernel-dir>... [options]
 
 For each variant, what kernels-community does with cosign: hashes every file, writes the

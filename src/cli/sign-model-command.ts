@@ -1,5 +1,5 @@
-import { DEFAULT_SHARD_SIZE, MODEL_HASH_TYPES, type ModelHashType } from '../model/manifest.js';
-import { signModel } from '../model/sign-model.js';
+import { signModel } from './library/signing.js';
+import { DEFAULT_SHARD_SIZE, MODEL_HASH_TYPES, type ModelHashType } from './library/verifying.js';
 import { existsSync } from 'node:fs';
 import { OUTPUT_HELP, OUTPUT_OPTIONS, Output } from './output.js';
 import { ProgressBar } from './progress-bar.js';
@@ -9,7 +9,6 @@ import { UsageError, parseCommandLine, type Command } from './usage.js';
 
 export const signModelCommand: Command = {
   name: 'sign-model',
-  summary: 'sign a model directory or file in the OpenSSF Model Signing format',
   help: `Usage: kernelseal sign-model <model-dir | model-file> [options]
 
 Hashes a model and signs it the way model_signing 1.1 does (OMS v1.0): an in-toto statement

@@ -1,7 +1,6 @@
 import { readFile } from 'node:fs/promises';
-import type { SignerOptions } from '../sign/sign-bytes.js';
-import { SigningConfigError, readSigningConfig, signingServices, type SigstoreInstance } from '../sign/signing-config.js';
-import { parsePemCertificate, parsePemCertificates, pemKeyBlock } from '../sigstore/pem.js';
+import { type SignerOptions, SigningConfigError, readSigningConfig, signingServices, type SigstoreInstance } from './library/signing.js';
+import { parsePemCertificate, parsePemCertificates, pemKeyBlock } from './library/verifying.js';
 import { onlySigstoreBundles } from './trust-options.js';
 import { UsageError, parseDuration } from './usage.js';
 

@@ -1,24 +1,22 @@
 import { existsSync } from 'node:fs';
 import { readFile } from 'node:fs/promises';
-import { readTrustFile, type TrustFile } from '../trust/policy-file.js';
-import { EXTENSION_NAMES, extensionOid } from '../trust/certificate-identity.js';
-import { NAMED_POLICIES, allOf, extensionPolicy, identityPolicy, requirePinned, serviceIdentityPolicy, type Policy } from '../trust/policy.js';
-import { exactly, matching } from '../trust/string-match.js';
-import { PolicyError } from '../trust/policy-error.js';
-import { TrustedRootError, defaultTrustedRoots, publicGoodTrustedRoot, readTrustedRoot, readTrustedRoots, type TrustedRoot } from '../sigstore/trusted-root.js';
-import { checkTrustAnchor, mayWaiveTlog, type TrustAnchor } from '../sigstore/trust-anchor.js';
-import { offlineFromEnv } from '../kernels/hub/hub-env.js';
+import { readTrustFile, type TrustFile, EXTENSION_NAMES, extensionOid, NAMED_POLICIES, allOf, extensionPolicy, identityPolicy, requirePinned, serviceIdentityPolicy, type Policy, exactly, matching, type StringMatch, PolicyError, TrustedRootError, defaultTrustedRoots, publicGoodTrustedRoot, readTrustedRoot, readTrustedRoots, type TrustedRoot, checkTrustAnchor, mayWaiveTlog, type TrustAnchor, offlineFromEnv } from './library/verifying.js';
 import { fromGoRegexp } from './go-regexp.js';
 import { UsageError } from './usage.js';
 
-/** The options every verifying command shares: who is trusted, and the trusted root. */
-export const TRUST_OPTIONS = {
-  policy: { type: 'string' },
+/** The flags that name a signing certificate's identity, issuer and extensions, as cosign spells them. */
+export const IDENTITY_OPTIONS = {
   'certificate-identity': { type: 'string' },
   'certificate-identity-regexp': { type: 'string' },
   'certificate-oidc-issuer': { type: 'string' },
   'certificate-oidc-issuer-regexp': { type: 'string' },
   'certificate-extension': { type: 'string', multiple: true },
+} as const;
+
+/** The options every verifying command shares: who is trusted, and the trusted root. */
+export const TRUST_OPTIONS = {
+  policy: { type: 'string' },
+  ...IDENTITY_OPTIONS,
   key: { type: 'string' },
   'certificate-chain': { type: 'string' },
   'insecure-ignore-tlog': { type: 'boolean', default: false },
@@ -76,13 +74,17 @@ Trusted root:
 gh's spellings work too: --cert-identity, --cert-identity-regex, --cert-oidc-issuer,
 --custom-trusted-root.`;
 
-type TrustValues = {
-  policy?: string;
+/** The values of IDENTITY_OPTIONS. */
+export type IdentityValues = {
   'certificate-identity'?: string;
   'certificate-identity-regexp'?: string;
   'certificate-oidc-issuer'?: string;
   'certificate-oidc-issuer-regexp'?: string;
   'certificate-extension'?: string[];
+};
+
+type TrustValues = IdentityValues & {
+  policy?: string;
   key?: string;
   'certificate-chain'?: string;
   'insecure-ignore-tlog'?: boolean;
@@ -92,22 +94,22 @@ type TrustValues = {
 };
 
 /**
+ * Whether the command line says who is trusted; when it does not, the command's default policy
+ * applies, and with it what only the default does (getKernel reads the Hub's
+ * trustedKernelPublisher flag: src/kernels/hub/publisher-flag.ts).
+ */
+export function trustGiven(values: TrustValues): boolean {
+  const named = (value: unknown) => (Array.isArray(value) ? value.length > 0 : value !== undefined);
+  return (['policy', 'key', 'certificate-chain', ...Object.keys(IDENTITY_OPTIONS)] as (keyof TrustValues)[]).some((flag) => named(values[flag]));
+}
+
+/**
  * Who is trusted, from the command line. Identity flags need an issuer flag and the other way
  * round; --policy, identity flags and --key exclude each other. Without any, `defaultPolicy`
  * (verify: kernels-community); with none and no default, a usage error: never "anyone".
  * --insecure-ignore-tlog (or a trust file's "insecureIgnoreTlog") goes with a key or a private
  * CA only, as src/sigstore/trust-anchor.ts rules.
  */
-/**
- * Whether the command line says who is trusted; when it does not, the command's default policy
- * applies, and with it what only the default does (getKernel reads the Hub's
- * trustedKernelPublisher flag: src/kernels/hub/publisher-flag.ts).
- */
-export function trustGiven(values: TrustValues): boolean {
-  const flags = ['policy', 'certificate-identity', 'certificate-identity-regexp', 'certificate-oidc-issuer', 'certificate-oidc-issuer-regexp', 'key', 'certificate-chain'] as const;
-  return flags.some((flag) => values[flag] !== undefined) || (values['certificate-extension']?.length ?? 0) > 0;
-}
-
 export async function trustAnchorFrom(values: TrustValues, defaultPolicy?: string): Promise<TrustAnchor> {
   onlySigstoreBundles(values['new-bundle-format']);
   const extensions = extensionPoliciesFrom(values);
@@ -132,8 +134,8 @@ export async function trustAnchorFrom(values: TrustValues, defaultPolicy?: strin
 }
 
 async function anchorFrom(values: TrustValues, defaultPolicy: string | undefined): Promise<TrustAnchor> {
-  const identity = exclusive(values, 'certificate-identity', 'certificate-identity-regexp');
-  const issuer = exclusive(values, 'certificate-oidc-issuer', 'certificate-oidc-issuer-regexp');
+  const identity = matchFromFlags(values, 'certificate-identity');
+  const issuer = matchFromFlags(values, 'certificate-oidc-issuer');
   if (values['certificate-chain'] !== undefined) {
     if (values.policy !== undefined || values.key !== undefined || issuer !== undefined) {
       throw new UsageError('--certificate-chain trusts your own CA: it excludes --policy, --key and the OIDC issuer flags');
@@ -206,7 +208,13 @@ export function onlySigstoreBundles(value: string | undefined): void {
   throw new UsageError(`--new-bundle-format must be true or false (got ${JSON.stringify(value)})`);
 }
 
-function exclusive(values: TrustValues, exact: 'certificate-identity' | 'certificate-oidc-issuer', regexp: `${typeof exact}-regexp`) {
+/**
+ * --certificate-identity or --certificate-oidc-issuer: exactly, or with -regexp an anchored
+ * pattern (Go's inline flags as cosign takes them, go-regexp.ts); never both spellings.
+ * Undefined when neither is given.
+ */
+export function matchFromFlags(values: IdentityValues, exact: 'certificate-identity' | 'certificate-oidc-issuer'): StringMatch | undefined {
+  const regexp = `${exact}-regexp` as const;
   if (values[exact] !== undefined && values[regexp] !== undefined) throw new UsageError(`--${exact} and --${regexp} exclude each other`);
   if (values[exact] !== undefined) return exactly(values[exact]!);
   if (values[regexp] !== undefined) {

@@ -57,6 +57,9 @@ export function parseCommandLine<O extends Options>(args: string[], options: O, 
   try {
     parsed = parseArgs({ args: givenAloneAsTrue(args, aloneIsTrue), options: plain, allowPositionals: true, strict: true, tokens: true });
   } catch (error) {
+    // parseArgs's complaints about the command line (TypeErrors, coded ERR_PARSE_ARGS_*); any
+    // other error is a bug of ours, such as an option table it cannot take, and propagates.
+    if (!String((error as { code?: unknown })?.code).startsWith('ERR_PARSE_ARGS_')) throw error;
     throw usageErrorOf(error as Error & { code?: string }, Object.keys(table), args);
   }
   const values = parsed.values as Record<string, unknown>;
@@ -138,12 +141,19 @@ function givenAloneAsTrue(args: string[], names: readonly string[]): string[] {
   });
 }
 
-/** A command of the CLI. `help` is printed for --help; `run` returns the exit code. */
+/**
+ * A command of the CLI. `help` is printed for --help; `run` returns the exit code. Its one-line
+ * summary lives in main.ts's list, which the main help prints without importing any command.
+ */
 export interface Command {
   name: string;
-  summary: string;
   help: string;
   run(args: string[]): Promise<number>;
+}
+
+/** A subcommand (`publishers show`, ...): its command's help lists it with its summary. */
+export interface Subcommand extends Command {
+  summary: string;
 }
 
 /** "30", "30s", "2m", "1h" (cosign's --timeout) as milliseconds. */

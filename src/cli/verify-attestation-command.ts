@@ -1,22 +1,14 @@
 import { existsSync } from 'node:fs';
-import { githubAttestationPolicy } from '../attest/attestation-policy.js';
-import { NpmKeysError, readNpmKeys } from '../attest/npm-keys.js';
-import { verifyAttestation } from '../attest/verify-attestation.js';
-import { PolicyError } from '../trust/policy-error.js';
-import { allOf, githubReleasesPolicy, requirePinned, serviceIdentityPolicy, type Policy } from '../trust/policy.js';
-import { SLSA_PROVENANCE_V02, SLSA_PROVENANCE_V1 } from '../trust/predicate-policy.js';
-import { exactly, matching } from '../trust/string-match.js';
+import { githubAttestationPolicy, NpmKeysError, readNpmKeys, verifyAttestation, PolicyError, allOf, githubReleasesPolicy, requirePinned, serviceIdentityPolicy, type Policy, SLSA_PROVENANCE_V02, SLSA_PROVENANCE_V1 } from './library/verifying.js';
 import { printable } from './format.js';
-import { fromGoRegexp } from './go-regexp.js';
 import { OUTPUT_HELP, OUTPUT_OPTIONS, Output } from './output.js';
 import { ProgressBar } from './progress-bar.js';
-import { TRUST_ALIASES, TRUST_OPTIONS, extensionPoliciesFrom, trustAnchorFrom, trustedRootsFrom } from './trust-options.js';
+import { IDENTITY_OPTIONS, TRUST_ALIASES, TRUST_OPTIONS, extensionPoliciesFrom, matchFromFlags, trustAnchorFrom, trustedRootsFrom, type IdentityValues } from './trust-options.js';
 import { UsageError, parseCommandLine, type Command } from './usage.js';
 import { readArtifact } from './artifact-operand.js';
 
 export const verifyAttestationCommand: Command = {
   name: 'verify-attestation',
-  summary: 'verify build provenance and other attestations (GitHub, PyPI, npm) over an artifact',
   help: `Usage: kernelseal verify-attestation (FILE | sha256:<hex> | sha512:<hex>) --bundle FILE [--bundle FILE]... [policy] [--json]
 
 Verifies every attestation in the given files over the artifact: the signature, its transparency
@@ -80,11 +72,7 @@ the command line that cannot be read.`,
       args,
       {
         policy: TRUST_OPTIONS.policy,
-        'certificate-identity': TRUST_OPTIONS['certificate-identity'],
-        'certificate-identity-regexp': TRUST_OPTIONS['certificate-identity-regexp'],
-        'certificate-oidc-issuer': TRUST_OPTIONS['certificate-oidc-issuer'],
-        'certificate-oidc-issuer-regexp': TRUST_OPTIONS['certificate-oidc-issuer-regexp'],
-        'certificate-extension': TRUST_OPTIONS['certificate-extension'],
+        ...IDENTITY_OPTIONS,
         'trusted-root': TRUST_OPTIONS['trusted-root'],
         offline: TRUST_OPTIONS.offline,
         bundle: { type: 'string', short: 'b', multiple: true },
@@ -121,7 +109,7 @@ the command line that cannot be read.`,
   },
 };
 
-type PolicyValues = {
+type PolicyValues = IdentityValues & {
   policy?: string;
   owner?: string;
   repo?: string;
@@ -131,11 +119,6 @@ type PolicyValues = {
   'source-digest'?: string;
   'signer-digest'?: string;
   'deny-self-hosted-runners'?: boolean;
-  'certificate-identity'?: string;
-  'certificate-identity-regexp'?: string;
-  'certificate-oidc-issuer'?: string;
-  'certificate-oidc-issuer-regexp'?: string;
-  'certificate-extension'?: string[];
 };
 
 /** --policy NAME|FILE: attestations are verified by identities, never by a trust file's key or CA. */
@@ -151,18 +134,8 @@ async function identityPolicyFile(name: string): Promise<Policy> {
  * attestations can verify. Source flags without a signer are a mistake, not a wider trust.
  */
 async function policyFrom(values: PolicyValues): Promise<Policy | undefined> {
-  const pick = (exact: string | undefined, regexp: string | undefined, flag: string) => {
-    if (exact !== undefined && regexp !== undefined) throw new UsageError(`--${flag} and --${flag}-regexp exclude each other`);
-    try {
-      if (regexp === undefined) return exact !== undefined ? exactly(exact) : undefined;
-      const { source, flags } = fromGoRegexp(regexp, `--${flag}-regexp`);
-      return matching(source, flags);
-    } catch (error) {
-      return usage(error);
-    }
-  };
-  const identity = pick(values['certificate-identity'], values['certificate-identity-regexp'], 'certificate-identity');
-  const issuer = pick(values['certificate-oidc-issuer'], values['certificate-oidc-issuer-regexp'], 'certificate-oidc-issuer');
+  const identity = matchFromFlags(values, 'certificate-identity');
+  const issuer = matchFromFlags(values, 'certificate-oidc-issuer');
   // A GitHub service's SAN alone (release attestations): no issuer, and none may be named.
   const service = identity && !issuer ? serviceIdentityPolicy(identity) : undefined;
   const sourceFlags = (['owner', 'repo', 'signer-workflow', 'signer-repo', 'source-ref', 'source-digest', 'signer-digest'] as const).filter((flag) => values[flag] !== undefined);

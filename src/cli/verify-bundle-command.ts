@@ -1,7 +1,4 @@
-import { readBounded } from '../fs/read-bounded.js';
-import { BundleError, parseBundle } from '../sigstore/bundle.js';
-import { SignatureVerificationError, verifyBundle } from '../sigstore/verify-bundle.js';
-import { MAX_BUNDLE_BYTES } from '../kernels/verify-variant.js';
+import { readBounded, BundleError, parseBundle, SignatureVerificationError, verifyBundle, MAX_BUNDLE_BYTES } from './library/verifying.js';
 import { DIGEST, readArtifact } from './artifact-operand.js';
 import { printable } from './format.js';
 import { OUTPUT_HELP, OUTPUT_OPTIONS, Output } from './output.js';
@@ -12,7 +9,6 @@ import { UsageError, parseCommandLine, type Command } from './usage.js';
 
 export const verifyBundleCommand: Command = {
   name: 'verify-bundle',
-  summary: 'verify a Sigstore bundle over any artifact (a wheel, a model file, ...)',
   help: `Usage: kernelseal verify-bundle [--bundle FILE] (--certificate-identity ID --certificate-oidc-issuer URL | --key PEM | --policy NAME|FILE) [--trusted-root FILE] [--offline] [--json] FILE_OR_DIGEST
 
 Verifies a Sigstore bundle (v0.1 to v0.3; message signature or DSSE; Rekor v1 or v2 entries;

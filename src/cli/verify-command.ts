@@ -1,9 +1,6 @@
 import { existsSync } from 'node:fs';
-import { getKernel, KernelRefusedError, listVariants } from '../kernels/hub/get-kernel.js';
-import { verifyVariant } from '../kernels/verify-variant.js';
-import type { VerificationResult } from '../kernels/result.js';
-import type { HashProgress } from '../hashing/backend.js';
-import { HUB_HELP, HUB_OPTIONS, REPO_ID, hubOptionsFrom, label, withProgress } from './hub-options.js';
+import { getKernel, isRepoId, KernelRefusedError, listVariants, verifyVariant, type VerificationResult, type HashProgress, type TrustAnchor } from './library/verifying.js';
+import { HUB_HELP, HUB_OPTIONS, hubOptionsFrom, label, withProgress } from './hub-options.js';
 import { printable } from './format.js';
 import { OUTPUT_HELP, OUTPUT_OPTIONS, Output } from './output.js';
 import { ProgressBar } from './progress-bar.js';
@@ -31,8 +28,9 @@ function hubOrLocal(positionals: string[], refFlag: boolean): Target[] {
     const positional = positionals[i]!;
     const remote = REMOTE.exec(positional);
     if (remote && !existsSync(positional)) {
+      if (!isRepoId(remote[1]!)) throw new UsageError(`${JSON.stringify(remote[1])} is not a repository id: write org/name`);
       targets.push({ remote: [remote[1]!, remote[2]!] });
-    } else if (REPO_ID.test(positional) && !existsSync(positional)) {
+    } else if (isRepoId(positional) && !existsSync(positional)) {
       const next = positionals[i + 1];
       if (next !== undefined && /^\d+$/.test(next) && !existsSync(next)) {
         targets.push({ remote: [positional, next] });
@@ -51,7 +49,6 @@ function hubOrLocal(positionals: string[], refFlag: boolean): Target[] {
 
 export const verifyCommand: Command = {
   name: 'verify',
-  summary: 'verify kernel variants, local or on the Hub: signature, signer policy, every file',
   help: `Usage: kernelseal verify <variant-dir | kernel-dir | repo-id@version | repo-id VERSION>... [options]
 
 For each variant: checks the Sigstore bundle metadata.json.sigstore over the raw bytes of
@@ -140,11 +137,15 @@ not there.`,
     // Every argument is read before anything is verified: a usage error never comes half-way.
     const targets = hubOrLocal(positionals, values.version !== undefined || values.revision !== undefined);
     const warn = (message: string) => process.stderr.write(`kernelseal: warning: ${message}\n`);
-    if (publisherListNamed(values) && targets.some((target) => 'remote' in target)) {
-      throw new UsageError('a publisher list verifies local variants for now (with --repo): fetch the kernel, then verify its folder');
-    }
-    const listed = await publisherAnchorFrom(values, values.repo, warn);
+    // A list decides for a repository: a kernel on the Hub is its own; local variants are --repo's.
+    const local = targets.some((target) => 'local' in target);
+    const firstRemote = targets.find((target): target is Extract<Target, { remote: unknown }> => 'remote' in target)?.remote[0];
+    if (!local && values.repo !== undefined && publisherListNamed(values)) throw new UsageError('--repo names the Hub repository of a local variant: a kernel on the Hub is decided for by its own name');
+    const listed = await publisherAnchorFrom(values, local ? values.repo : firstRemote, warn);
     const anchor = listed ?? (await trustAnchorFrom(values, 'kernels-community'));
+    // On the Hub with no trust flag: the library's default (kernels-community's policy, after the Hub's trustedKernelPublisher flag).
+    const anchorFor = (repoId: string): TrustAnchor | Record<string, never> =>
+      'publishers' in anchor ? { publishers: { list: anchor.publishers.list, repoId } } : trustGiven(values) ? anchor : {};
     const trustedRoots = await trustedRootsFrom(values);
     const sourceChecks = { provenance: values.provenance, sourceMismatch: values['allow-source-mismatch'] ? ('warn' as const) : ('fail' as const) };
     const output = new Output(this.name, values);
@@ -175,12 +176,15 @@ not there.`,
       }
       const [repoId, ref] = target.remote;
       const options = await hubOptionsFrom(repoId, { ...values, ...(ref === undefined ? {} : /^\d+$/.test(ref) ? { version: ref } : { revision: ref }) });
-      const variants = values['all-variants'] ? (await listVariants(repoId, options)).variants : [options.variant];
+      const listed = values['all-variants'] ? await listVariants(repoId, options) : undefined;
+      const variants = listed ? listed.variants : [options.variant];
+      // Nothing to check is no ✅: a revision without a single variant fails, saying so.
+      if (listed && variants.length === 0) report({ path: `${repoId}@${listed.revision}`, status: 'variant-invalid', reason: `no variant under build/ at ${listed.commit}: nothing to verify` });
       for (const variant of variants) {
         try {
-          const { value: kernel, checked } = await withProgress(`${repoId} ${variant ?? ''}`.trim(), output, (progress) => getKernel(repoId, { ...options, variant, ...(trustGiven(values) ? anchor : {}), trustedRoot: trustedRoots[0], ...progress }));
+          const { value: kernel, checked } = await withProgress(`${repoId} ${variant ?? ''}`.trim(), output, (progress) => getKernel(repoId, { ...options, variant, ...anchorFor(repoId), trustedRoot: trustedRoots[0], ...progress }));
           if (!kernel.verified) report({ path: label(kernel), status: 'signature-missing' });
-          else report({ path: label(kernel), status: 'verified', signer: kernel.signer!, metadata: kernel.metadata!, digest: kernel.digest! }, checked(kernel));
+          else report({ path: label(kernel), status: 'verified', signer: kernel.signer!, metadata: kernel.metadata!, digest: kernel.digest!, ...(kernel.sourceNotCompared ? { sourceNotCompared: kernel.sourceNotCompared } : {}) }, checked(kernel));
         } catch (error) {
           if (!(error instanceof KernelRefusedError) || !error.result || !error.kernel) throw error;
           report({ ...error.result, path: label(error.kernel) });

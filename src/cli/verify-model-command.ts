@@ -1,5 +1,5 @@
 import { existsSync, statSync } from 'node:fs';
-import { defaultSignaturePath, verifyModel } from '../model/verify-model.js';
+import { defaultSignaturePath, verifyModel } from './library/verifying.js';
 import { OUTPUT_HELP, OUTPUT_OPTIONS, Output } from './output.js';
 import { ProgressBar } from './progress-bar.js';
 import { TRUST_ALIASES, TRUST_HELP, TRUST_OPTIONS, trustAnchorFrom, trustedRootsFrom } from './trust-options.js';
@@ -8,7 +8,6 @@ import { UsageError, parseCommandLine, type Command } from './usage.js';
 
 export const verifyModelCommand: Command = {
   name: 'verify-model',
-  summary: 'verify a model signed with OpenSSF Model Signing (model_signing, OMS v1.0)',
   help: `Usage: kernelseal verify-model <model-dir | model-file> [--signature FILE] [options]
 
 Verifies an OpenSSF Model Signing signature (model.sig, as model_signing v0.2 to v1.1 and

@@ -1,10 +1,8 @@
+import { digestBackend } from './library/backend.js';
+import { isCommit, verifyRelease, type ReleaseAsset, serviceIdentityPolicy, type Policy, exactly } from './library/verifying.js';
 import { existsSync } from 'node:fs';
 import { readdir } from 'node:fs/promises';
 import { basename, join } from 'node:path';
-import { verifyRelease, type ReleaseAsset } from '../attest/verify-release.js';
-import { digestBackend } from '../hashing/select-backend.js';
-import { serviceIdentityPolicy, type Policy } from '../trust/policy.js';
-import { exactly } from '../trust/string-match.js';
 import { OUTPUT_HELP, OUTPUT_OPTIONS, Output } from './output.js';
 import { TRUST_ALIASES, TRUST_OPTIONS, trustedRootsFrom } from './trust-options.js';
 import { UsageError, parseCommandLine, type Command } from './usage.js';
@@ -13,7 +11,6 @@ const REPOSITORY = /^[A-Za-z0-9_.-]+\/[A-Za-z0-9_.-]+$/;
 
 export const verifyReleaseCommand: Command = {
   name: 'verify-release',
-  summary: "verify a GitHub release's attestation, and its assets (gh release verify, verify-asset)",
   help: `Usage: kernelseal verify-release TAG --repo OWNER/NAME --bundle FILE [ASSET | sha256:<hex>]... [--all-assets DIR] [options]
 
 Verifies the attestation GitHub signs for an immutable release (in-toto release predicate v0.2,
@@ -70,7 +67,8 @@ cannot be read.`,
     if (bundles.length === 0) throw new UsageError('--bundle is required (the release attestation: gh attestation download writes it)');
     const missing = bundles.find((bundle) => !existsSync(bundle));
     if (missing !== undefined) throw new UsageError(`--bundle ${missing}: no such file`);
-    if (values.commit !== undefined && !/^[0-9a-fA-F]{40}$/.test(values.commit)) throw new UsageError('--commit must be a full commit SHA (40 hex digits)');
+    // Either case, as people paste it; the release's commit is compared in lowercase.
+    if (values.commit !== undefined && !isCommit(values.commit.toLowerCase())) throw new UsageError('--commit must be a full commit SHA (40 hex digits)');
     let policy: Policy | undefined;
     if (values['certificate-identity'] !== undefined) {
       policy = serviceIdentityPolicy(exactly(values['certificate-identity']));

@@ -1,6 +1,7 @@
 import { unsafePathReason } from '../fs/relative-path.js';
 import { DIGEST_ALGORITHMS, DIGEST_LENGTH, isDigestAlgorithm, type DigestAlgorithm } from './algorithm.js';
 import { compareByteOrder } from './byte-order.js';
+import { isJSONObject } from '../json/json-object.js';
 import type { stringifyOrdered } from '../json/ordered-json.js';
 import {
   AlgorithmMismatch,
@@ -10,6 +11,15 @@ import {
   UnknownFile,
   type DigestViolation,
 } from './violations.js';
+
+/**
+ * A `digest` object that is not one (Digest.fromJSON): a fault of the file it came from, which
+ * readers turn into their verdict; any other error from fromJSON is a bug, and propagates.
+ */
+export class DigestFormatError extends Error {
+  override readonly name = 'DigestFormatError';
+  readonly code = 'DIGEST_INVALID' as const;
+}
 
 /** The `digest` object of kernels `metadata.json`. */
 export interface DigestJSON {
@@ -26,11 +36,26 @@ export class Digest {
   /** path -> standard padded base64, in byte order of the path. */
   readonly files: ReadonlyMap<string, string>;
 
+  /**
+   * `paths[i]` hashes to `hashes[i]`. Both arrays are taken over (sorted in place when the paths
+   * are not in byte order already, as they usually are): a digest of 100,000 files must not
+   * cost several copies of itself (the peak memory of verifying it counts them).
+   */
   private constructor(
     readonly algorithm: DigestAlgorithm,
-    files: Iterable<[string, string]>,
+    paths: string[],
+    hashes: string[],
   ) {
-    this.files = new Map([...files].sort(([a], [b]) => compareByteOrder(a, b)));
+    let ordered = true;
+    for (let i = 1; i < paths.length && ordered; i++) ordered = compareByteOrder(paths[i - 1]!, paths[i]!) < 0;
+    const files = new Map<string, string>();
+    if (ordered) {
+      for (let i = 0; i < paths.length; i++) files.set(paths[i]!, hashes[i]!);
+    } else {
+      const order = Array.from(paths.keys()).sort((a, b) => compareByteOrder(paths[a]!, paths[b]!));
+      for (const i of order) files.set(paths[i]!, hashes[i]!);
+    }
+    this.files = files;
   }
 
   /** A digest from raw digests: `digests` holds one per path, in the order of `paths`. */
@@ -40,37 +65,36 @@ export class Digest {
     const raw = Buffer.from(digests.buffer, digests.byteOffset, digests.byteLength);
     return new Digest(
       algorithm,
-      paths.map((path, i) => [path, raw.toString('base64', i * length, (i + 1) * length)]),
+      [...paths],
+      paths.map((_, i) => raw.toString('base64', i * length, (i + 1) * length)),
     );
   }
 
   /**
    * Reads a `digest` object: `algorithm` one of DIGEST_ALGORITHMS and `files` an object of
-   * path -> padded base64 of the right length. Throws a TypeError naming what is wrong.
+   * path -> padded base64 of the right length. Throws a DigestFormatError naming what is wrong.
    */
   static fromJSON(value: unknown): Digest {
-    if (typeof value !== 'object' || value === null || Array.isArray(value)) {
-      throw new TypeError('digest must be an object');
-    }
-    const { algorithm, files } = value as Record<string, unknown>;
+    if (!isJSONObject(value)) throw new DigestFormatError('digest must be an object');
+    const { algorithm, files } = value;
     if (!isDigestAlgorithm(algorithm)) {
-      throw new TypeError(`digest.algorithm must be one of ${DIGEST_ALGORITHMS.join(', ')}, not ${JSON.stringify(algorithm) ?? 'missing'}`);
+      throw new DigestFormatError(`digest.algorithm must be one of ${DIGEST_ALGORITHMS.join(', ')}, not ${JSON.stringify(algorithm) ?? 'missing'}`);
     }
-    if (typeof files !== 'object' || files === null || Array.isArray(files)) {
-      throw new TypeError('digest.files must be an object of path -> base64 hash');
-    }
+    if (!isJSONObject(files)) throw new DigestFormatError('digest.files must be an object of path -> base64 hash');
     const expectedLength = Math.ceil(DIGEST_LENGTH[algorithm] / 3) * 4;
-    const entries = Object.entries(files).map(([path, hash]): [string, string] => {
+    const paths = Object.keys(files);
+    const hashes = paths.map((path) => {
       const unsafe = unsafePathReason(path);
-      if (unsafe) throw new TypeError(`digest.files lists ${JSON.stringify(path)}: ${unsafe}`);
+      if (unsafe) throw new DigestFormatError(`digest.files lists ${JSON.stringify(path)}: ${unsafe}`);
+      const hash = files[path];
       if (typeof hash !== 'string' || hash.length !== expectedLength || !isCanonicalBase64(hash, DIGEST_LENGTH[algorithm])) {
-        throw new TypeError(
+        throw new DigestFormatError(
           `digest.files[${JSON.stringify(path)}] must be the padded base64 of a ${algorithm} hash (${expectedLength} characters)`,
         );
       }
-      return [path, hash];
+      return hash;
     });
-    return new Digest(algorithm, entries);
+    return new Digest(algorithm, paths, hashes);
   }
 
   /**

@@ -2,8 +2,6 @@ import type { Stats } from 'node:fs';
 import { lstat, mkdir } from 'node:fs/promises';
 import { homedir } from 'node:os';
 import { join } from 'node:path';
-import { parseStrictJSON } from '../json/strict-json.js';
-import { readBounded } from './read-bounded.js';
 
 // The user's own state folder: what kernelseal remembers between runs and must not share with
 // anyone who can write the Hugging Face cache (the receipt key, the publisher lists' floors, the
@@ -32,16 +30,4 @@ export function privateDirProblem(info: Stats): string | undefined {
 export async function makePrivateDir(dir: string): Promise<string | undefined> {
   await mkdir(dir, { recursive: true, mode: 0o700 });
   return privateDirProblem(await lstat(dir));
-}
-
-/** A record of the state: a bounded read of a regular file, parsed as strict JSON. */
-export async function readStateRecord(path: string, limit: number): Promise<{ missing: true } | { record: Record<string, unknown> } | { error: string }> {
-  const read = await readBounded(path, limit);
-  if (!('bytes' in read)) return read;
-  try {
-    const record = parseStrictJSON(read.bytes);
-    return typeof record === 'object' && record !== null && !Array.isArray(record) ? { record: record as Record<string, unknown> } : { error: 'not a JSON object' };
-  } catch (error) {
-    return { error: (error as Error).message };
-  }
 }

@@ -1,7 +1,7 @@
 import { constants } from 'node:fs';
 import { randomBytes } from 'node:crypto';
 import type { Stats } from 'node:fs';
-import { lstat, mkdir, open, readlink, realpath, rename, rm, stat, symlink, type FileHandle } from 'node:fs/promises';
+import { lstat, mkdir, open, readdir, readlink, realpath, rename, rm, rmdir, stat, symlink, unlink, type FileHandle } from 'node:fs/promises';
 import { basename, dirname, isAbsolute, join, relative, resolve, sep } from 'node:path';
 import { writeFileAtomic } from './atomic-write.js';
 
@@ -49,6 +49,11 @@ function assertRealDirectory(path: string, info: Stats): void {
 
 function ignoreExisting(error: NodeJS.ErrnoException): void {
   if (error.code !== 'EEXIST') throw error;
+}
+
+function ignoreMissing(error: NodeJS.ErrnoException): undefined {
+  if (error.code !== 'ENOENT') throw error;
+  return undefined;
 }
 
 /** Writes `data` to `path` under `root` atomically (temp file, fsync, rename), through real directories only. */
@@ -193,6 +198,32 @@ export class DirsInside {
   }
 
   /**
+   * Writes `data` to `path` under `root` atomically: a temporary file created (O_EXCL, never
+   * through a link) in the checked folder, flushed, then renamed over `path` in that same folder
+   * (a link there is replaced, never followed). Every step goes through the folder's descriptor:
+   * a folder flipped between a directory and a link meanwhile redirects none of them.
+   */
+  async writeFile(path: string, data: string | Uint8Array): Promise<void> {
+    if (!(await this.rootDir())) return writeFileInside(this.root, path, data);
+    await writeFileAtomic(await this.at(path), data);
+  }
+
+  /**
+   * Removes `path` under `root`, never anything a link leads to: a file or link is unlinked; a
+   * directory is emptied through its own descriptor (opened without following a link, so the
+   * entries listed and removed are that directory's, whatever its name leads to meanwhile),
+   * then removed by its name in its checked folder (rmdir never follows a link). Missing is done.
+   * Without /proc/self/fd, the folders are checked again and Node's `rm` does the rest.
+   */
+  async remove(path: string): Promise<void> {
+    if (!(await this.rootDir())) {
+      await ensureDirInside(this.root, dirname(path));
+      return rm(path, { recursive: true, force: true });
+    }
+    await removeAt(await this.at(path), resolve(path));
+  }
+
+  /**
    * `error` (from any call on a path `at` handed out) naming the folders as the user knows them:
    * `/proc/self/fd/<fd>` says nothing about which cache, or which file of it, refused a write.
    * Rewritten in place (message, stack, path, dest), so its class and code stay.
@@ -263,6 +294,35 @@ export class DirsInside {
     this.names.set(at, dir);
     return at;
   }
+}
+
+/** How deep `removeAt` goes: a descriptor is held per level, and a planted tree may be deep (Python's `__pycache__` has no folders at all). */
+const MAX_REMOVE_DEPTH = 32;
+
+/**
+ * Removes what `at` (a name in a folder held open) names, never following a link (DirsInside
+ * `remove`): a directory is opened without following a link, emptied through its descriptor,
+ * closed (a planted tree of many folders holds one descriptor per level, never one per folder,
+ * and is refused past MAX_REMOVE_DEPTH levels), then removed by its name. Errors name `path`,
+ * what the user knows it as.
+ */
+async function removeAt(at: string, path: string, depth = 0): Promise<void> {
+  const spelled = (error: NodeJS.ErrnoException) => Promise.reject(Object.assign(error, { message: error.message.replaceAll(at, path), path }));
+  const info = await lstat(at).catch(ignoreMissing);
+  if (!info) return;
+  if (!info.isDirectory()) return void (await unlink(at).catch(ignoreMissing).catch(spelled));
+  const handle = await open(at, constants.O_RDONLY | constants.O_DIRECTORY | constants.O_NOFOLLOW).catch(async (error: NodeJS.ErrnoException) => {
+    if (error.code === 'ENOTDIR' || error.code === 'ELOOP' || error.code === 'EMLINK') assertRealDirectory(path, await lstat(at)); // a link now: refused, named
+    return spelled(error);
+  });
+  try {
+    if (depth >= MAX_REMOVE_DEPTH) throw new UnsafePathError(`refusing to remove ${path}: folders nested more than ${MAX_REMOVE_DEPTH} deep`);
+    const inside = `/proc/self/fd/${handle.fd}`;
+    for (const name of await readdir(inside)) await removeAt(join(inside, name), join(path, name), depth + 1);
+  } finally {
+    await handle.close();
+  }
+  await rmdir(at).catch(ignoreMissing).catch(spelled);
 }
 
 /** Whether `link` is a symbolic link whose target reads `target` (a missing link, or anything else, does not). */

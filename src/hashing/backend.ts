@@ -69,6 +69,13 @@ export interface DigestBackend {
    * src/kernels/hub/receipts.ts), and the entries left out, with why.
    */
   walkTree(dir: string, options?: Pick<HashOptions, 'signal'>): Promise<VariantTree>;
+  /**
+   * Takes an exclusive `flock` on the open file `fd` without waiting: true if taken (released
+   * when the file is closed). Node has none; the native backend's engine does. The Hub cache
+   * locks blobs with it as huggingface_hub does (src/kernels/hub/cache.ts); absent, it makes
+   * lock files of its own.
+   */
+  readonly lockFile?: (fd: number) => boolean;
 }
 
 /** Throws the TypeError both backends throw for a shard size that is not a positive whole number. */

@@ -1,3 +1,4 @@
+import type { DigestBackend } from './backend.js';
 import { digestBackend } from './select-backend.js';
 import type { VariantTree } from './tree.js';
 import { walkTree } from './pure/walk.js';
@@ -10,13 +11,18 @@ import { walkTree } from './pure/walk.js';
  */
 export { ioError } from './pure/walk.js';
 
+/** Walks the variant at `dir` with the TypeScript walk: fingerprints without change times. */
+export function listVariantTree(dir: string, signal?: AbortSignal): Promise<VariantTree> {
+  return walkTree(dir, signal);
+}
+
 /**
- * Walks the variant at `dir`. With `withCtime`, each entry's fingerprint carries its change time
- * (what receipts record), and the walk is the digest backend's: the engine looks every file up
+ * Walks the variant at `dir` with `backend`'s walk (default: the selected one), each entry's
+ * fingerprint carrying its change time (what receipts record): the engine looks every file up
  * in one call, across its threads, where the TypeScript walk costs a stat call (and its garbage)
  * per file on the JavaScript thread (a second load of a kernel is nearly only this walk: README.md,
  * Benchmarks, the second loads from a local Hub).
  */
-export function listVariantTree(dir: string, signal?: AbortSignal, withCtime = false): Promise<VariantTree> {
-  return withCtime ? digestBackend().walkTree(dir, { signal }) : walkTree(dir, signal);
+export function listVariantTreeWithCtime(dir: string, options: { backend?: DigestBackend; signal?: AbortSignal } = {}): Promise<VariantTree> {
+  return (options.backend ?? digestBackend()).walkTree(dir, { signal: options.signal });
 }

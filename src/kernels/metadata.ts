@@ -1,6 +1,7 @@
-import { Digest } from '../digest/digest.js';
+import { Digest, DigestFormatError } from '../digest/digest.js';
 import { METADATA_ALGORITHMS } from '../digest/algorithm.js';
-import { parseStrictJSON, type StrictJSONError } from '../json/strict-json.js';
+import { isJSONObject } from '../json/json-object.js';
+import { StrictJSONError, parseStrictJSON } from '../json/strict-json.js';
 
 /** Backends a kernel can be built for (docs/design.md section 2). */
 export const BACKEND_TYPES = ['cann', 'cpu', 'cuda', 'metal', 'neuron', 'rocm', 'tpu', 'xpu'] as const;
@@ -47,6 +48,9 @@ export function escapeLineBreaks(text: string): string {
   return text.replace(/[\r\n]/g, (c) => (c === '\n' ? '\\n' : '\\r'));
 }
 
+/** Largest metadata.json read: generous for a digest of many files, far from a memory bomb. */
+export const MAX_METADATA_BYTES = 256 * 1024 * 1024;
+
 const NAME = /^[a-z][-a-z0-9]*[a-z0-9]$/;
 
 /**
@@ -74,7 +78,8 @@ function readMetadata(bytes: Uint8Array, options: { withoutDigest?: boolean } = 
   try {
     json = parseStrictJSON(bytes);
   } catch (error) {
-    return { problems: [escapeLineBreaks((error as StrictJSONError).message)] };
+    if (!(error instanceof StrictJSONError)) throw error;
+    return { problems: [escapeLineBreaks(error.message)] };
   }
   const problems: string[] = [];
   const check = <T>(read: () => T): T | undefined => {
@@ -121,7 +126,9 @@ function digest(json: unknown): Digest {
   try {
     return Digest.fromJSON(json);
   } catch (error) {
-    throw new MetadataError((error as Error).message, { cause: error });
+    // The file's fault; anything else fromJSON throws is a bug (docs/architecture.md "Errors").
+    if (!(error instanceof DigestFormatError)) throw error;
+    throw new MetadataError(error.message, { cause: error });
   }
 }
 
@@ -138,8 +145,8 @@ function dependencies(json: unknown): KernelDependency[] {
 }
 
 function object(value: unknown, at: string): Record<string, unknown> {
-  if (typeof value !== 'object' || value === null || Array.isArray(value)) throw new MetadataError(`${at} must be an object`);
-  return value as Record<string, unknown>;
+  if (!isJSONObject(value)) throw new MetadataError(`${at} must be an object`);
+  return value;
 }
 
 function string(value: unknown, at: string): string {

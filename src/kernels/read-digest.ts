@@ -1,7 +1,8 @@
-import { readFile } from 'node:fs/promises';
 import { join } from 'node:path';
-import { Digest } from '../digest/digest.js';
-import { parseStrictJSON } from '../json/strict-json.js';
+import { Digest, DigestFormatError } from '../digest/digest.js';
+import { isJSONObject } from '../json/json-object.js';
+import { readStrictJSONFile } from '../json/strict-json.js';
+import { MAX_METADATA_BYTES } from './metadata.js';
 
 /** metadata.json is missing, unreadable, or carries no valid digest. */
 export class MetadataReadError extends Error {
@@ -16,20 +17,13 @@ export class MetadataReadError extends Error {
  */
 export async function readMetadataDigest(dir: string): Promise<Digest> {
   const path = join(dir, 'metadata.json');
-  const text = await readFile(path, 'utf8').catch((error: NodeJS.ErrnoException) => {
-    throw new MetadataReadError(error.code === 'ENOENT' ? `${path}: not found` : `${path}: cannot read: ${error.message}`, { cause: error });
-  });
-  let metadata: unknown;
-  try {
-    metadata = parseStrictJSON(text);
-  } catch (error) {
-    throw new MetadataReadError(`${path}: ${(error as Error).message}`, { cause: error });
-  }
-  const digest = (metadata as { digest?: unknown } | null)?.digest;
+  const metadata = await readStrictJSONFile(path, MAX_METADATA_BYTES, (message, cause) => new MetadataReadError(message, { cause }));
+  const digest = isJSONObject(metadata) ? metadata.digest : undefined;
   if (digest === undefined) throw new MetadataReadError(`${path}: metadata does not have a digest`);
   try {
     return Digest.fromJSON(digest);
   } catch (error) {
-    throw new MetadataReadError(`${path}: ${(error as Error).message}`, { cause: error });
+    if (!(error instanceof DigestFormatError)) throw error;
+    throw new MetadataReadError(`${path}: ${error.message}`, { cause: error });
   }
 }

@@ -22,6 +22,8 @@ export type VerificationResult = { path: string } & (
       bytecode?: BytecodeHandled;
       /** The stated source disagrees with the signer's, and the caller chose a warning (sourceMismatch: 'warn'). */
       sourceMismatch?: string;
+      /** The source was not compared: the policy declares the signer re-signs builds other runs made (Policy.resigners); says which and why. */
+      sourceNotCompared?: string;
       /** The variant's SLSA provenance, when asked for (`provenance: true`): who signed it, what it says. */
       provenance?: { path: string; signer: Signer; facts: ProvenanceFacts };
     }

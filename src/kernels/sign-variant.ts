@@ -6,6 +6,7 @@ import { escapeLineBreaks, metadataProblems, parseMetadata } from './metadata.js
 import { metadataWithDigest, readMetadataText } from './write-digest.js';
 import { signBytes, signEnvelope, SigningError, type SignerOptions } from '../sign/sign-bytes.js';
 import { IN_TOTO_PAYLOAD_TYPE } from '../sigstore/dsse.js';
+import { IN_TOTO_STATEMENT_V1 } from '../sigstore/in-toto.js';
 import { SLSA_PROVENANCE_V1 } from '../trust/predicate-policy.js';
 import { provenancePath } from './variant-provenance.js';
 import { createHash } from 'node:crypto';
@@ -88,7 +89,7 @@ export async function signVariant(dir: string, options: SignVariantOptions): Pro
 async function signProvenance(dir: string, metadataText: string, predicate: Record<string, unknown>, signer: SignerOptions): Promise<{ path: string; bundle: Bundle }> {
   if (signer.method !== 'keyless') throw new SigningError('INPUT_INVALID', 'provenance is signed keylessly, by the identity of the run that built the variant: drop --key');
   const statement = {
-    _type: 'https://in-toto.io/Statement/v1',
+    _type: IN_TOTO_STATEMENT_V1,
     subject: [{ name: 'metadata.json', digest: { sha256: createHash('sha256').update(metadataText, 'utf8').digest('hex') } }],
     predicateType: SLSA_PROVENANCE_V1,
     predicate,

@@ -1,4 +1,6 @@
+import { isJSONObject } from '../json/json-object.js';
 import type { Signer } from '../sigstore/verify-bundle.js';
+import type { Policy } from '../trust/policy.js';
 import type { KernelMetadata } from './metadata.js';
 
 /**
@@ -54,6 +56,17 @@ export function sourceMismatch(metadata: KernelMetadata, signer: Signer): string
   return undefined;
 }
 
+/**
+ * Why the source is not compared, when the signer is a workflow `policy` declares re-signs
+ * builds another run made (Policy.resigners: kernels-community's sign-old-builds): its run never
+ * built the files, so its commit says nothing of their source. Undefined for any other signer,
+ * whose source sourceMismatch compares.
+ */
+export function resignedBy(signer: Signer, policy: Policy | undefined): string | undefined {
+  if (signer.workflow === undefined || !policy?.resigners?.includes(signer.workflow)) return undefined;
+  return `the signer ${signer.workflow} re-signs builds other runs made (so the policy declares): the source metadata.json states was not compared with its run's`;
+}
+
 function object(value: unknown): Record<string, unknown> | undefined {
-  return typeof value === 'object' && value !== null && !Array.isArray(value) ? (value as Record<string, unknown>) : undefined;
+  return isJSONObject(value) ? value : undefined;
 }

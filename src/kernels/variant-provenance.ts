@@ -1,8 +1,7 @@
 import { resolve } from 'node:path';
 import { readBounded } from '../fs/read-bounded.js';
-import { parseStrictJSON } from '../json/strict-json.js';
 import { BundleError, parseBundle } from '../sigstore/bundle.js';
-import { IN_TOTO_PAYLOAD_TYPE } from '../sigstore/dsse.js';
+import { readInTotoStatement } from '../sigstore/in-toto.js';
 import { SignatureVerificationError, verifyBundle, type Signer, type TrustAnchor, type TrustedRoots } from '../sigstore/verify-bundle.js';
 import { provenanceFacts, SLSA_PROVENANCE_V1, type ProvenanceFacts } from '../trust/predicate-policy.js';
 import type { KernelMetadata } from './metadata.js';
@@ -58,15 +57,11 @@ export async function verifyVariantProvenance(
     throw error;
   }
   const envelope = bundle.content.dsseEnvelope;
-  if (envelope.payloadType !== IN_TOTO_PAYLOAD_TYPE) return { reason: `${path}: the payload is not an in-toto statement` };
-  let statement: { predicateType?: unknown; predicate?: unknown };
-  try {
-    statement = parseStrictJSON(envelope.payload) as typeof statement;
-  } catch (error) {
-    return { reason: `${path}: the in-toto statement: ${(error as Error).message}` };
-  }
-  if (statement.predicateType !== SLSA_PROVENANCE_V1) return { reason: `${path}: predicate type ${JSON.stringify(statement.predicateType)}, not SLSA provenance v1` };
-  const facts = provenanceFacts({ predicateType: SLSA_PROVENANCE_V1, predicate: statement.predicate });
+  const statement = readInTotoStatement(envelope.payloadType, envelope.payload);
+  if ('reason' in statement) return { reason: `${path}: ${statement.reason}` };
+  const { predicateType, predicate } = statement.statement;
+  if (predicateType !== SLSA_PROVENANCE_V1) return { reason: `${path}: predicate type ${JSON.stringify(predicateType)}, not SLSA provenance v1` };
+  const facts = provenanceFacts({ predicateType: SLSA_PROVENANCE_V1, predicate });
   const stated = statedSource(metadata)?.commit;
   if (stated !== undefined && facts.sourceDigest?.toLowerCase() !== stated.toLowerCase()) {
     return { reason: `${path}: the provenance says the build resolved commit ${facts.sourceDigest ?? '(none)'}, metadata.json says ${stated}` };

@@ -6,8 +6,8 @@ import type { DigestBackend, VariantHashes } from '../hashing/backend.js';
 import { Digest } from '../digest/digest.js';
 import { readBounded } from '../fs/read-bounded.js';
 import { DigestError } from '../hashing/errors.js';
-import { MetadataError, parseMetadata, type KernelMetadata } from './metadata.js';
-import { sourceMismatch } from './source-provenance.js';
+import { MAX_METADATA_BYTES, MetadataError, parseMetadata, type KernelMetadata } from './metadata.js';
+import { resignedBy, sourceMismatch } from './source-provenance.js';
 import { verifyVariantProvenance, type VariantProvenance } from './variant-provenance.js';
 import { BundleError, parseBundle, type Bundle } from '../sigstore/bundle.js';
 import { pinnedTrustedRoot } from '../sigstore/trusted-root.js';
@@ -20,17 +20,11 @@ import { hashTreeRaw } from '../hashing/hash-variant.js';
 
 /** Largest metadata.json.sigstore read: real bundles are a few kB. */
 export const MAX_BUNDLE_BYTES = 16 * 1024 * 1024;
-/** Largest metadata.json read: generous for a digest of many files, far from a memory bomb. */
-export const MAX_METADATA_BYTES = 256 * 1024 * 1024;
 
 export type VerifyVariantOptions = TrustAnchor &
-  HashOptions & {
+  VerifyFilesOptions & {
     /** Default: the public-good root pinned in this package (no network). Several: the one that issued the certificate. */
     trustedRoot?: TrustedRoots;
-    /** Default: the selected digest backend. */
-    backend?: DigestBackend;
-    /** Python bytecode in the variant: refused (default), removed, or allowed (src/hashing/unhashed-entries.ts). */
-    bytecode?: BytecodeHandling;
     /**
      * When the source metadata.json states is not the one the signing certificate names: fail
      * (default, status `source-mismatch`), or verify with a warning (a workflow that signs
@@ -40,6 +34,14 @@ export type VerifyVariantOptions = TrustAnchor &
     /** Also verify the variant's SLSA provenance (sign --provenance), with the same trust: variant-provenance.ts. */
     provenance?: boolean;
   };
+
+/** What hashing the files needs, and nothing of whom to trust. */
+export type VerifyFilesOptions = HashOptions & {
+  /** Default: the selected digest backend. */
+  backend?: DigestBackend;
+  /** Python bytecode in the variant: refused (default), removed, or allowed (src/hashing/unhashed-entries.ts). */
+  bytecode?: BytecodeHandling;
+};
 
 /**
  * Verifies a kernel variant: the signature over the raw bytes of metadata.json, the signer
@@ -62,7 +64,7 @@ export async function verifyVariant(path: string, options: VerifyVariantOptions)
     cancel.abort();
     return signed.result;
   }
-  const { signer, metadata, digest, sourceWarning, metadataBytes } = signed.value;
+  const { signer, metadata, digest, sourceWarning, sourceNotCompared, metadataBytes } = signed.value;
   let provenance: VariantProvenance | undefined;
   if (options.provenance) {
     const checked = await verifyVariantProvenance(path, metadataBytes, metadata, options, options.trustedRoot ?? pinnedTrustedRoot());
@@ -75,7 +77,7 @@ export async function verifyVariant(path: string, options: VerifyVariantOptions)
   if (digest.algorithm !== EARLY_ALGORITHM) cancel.abort();
   const files = await checkFiles(path, digest, options, stopAt(path), digest.algorithm === EARLY_ALGORITHM ? early : undefined);
   if ('result' in files) return files.result;
-  return { path, status: 'verified', signer, metadata, digest, ...(files.value.bytecode ? { bytecode: files.value.bytecode } : {}), ...(sourceWarning ? { sourceMismatch: sourceWarning } : {}), ...(provenance ? { provenance } : {}) };
+  return { path, status: 'verified', signer, metadata, digest, ...(files.value.bytecode ? { bytecode: files.value.bytecode } : {}), ...(sourceWarning ? { sourceMismatch: sourceWarning } : {}), ...(sourceNotCompared ? { sourceNotCompared } : {}), ...(provenance ? { provenance } : {}) };
 }
 
 /**
@@ -83,7 +85,7 @@ export async function verifyVariant(path: string, options: VerifyVariantOptions)
  * entries no digest covers, then handles Python bytecode as `options.bytecode` says. A value
  * when every file matches the (signed) `digest`, else the failing result.
  */
-export async function verifyFiles(path: string, digest: Digest, options: VerifyVariantOptions): Promise<Step<{ bytecode?: BytecodeHandled }>> {
+export async function verifyFiles(path: string, digest: Digest, options: VerifyFilesOptions): Promise<Step<{ bytecode?: BytecodeHandled }>> {
   return checkFiles(path, digest, options, stopAt(path));
 }
 
@@ -96,6 +98,8 @@ export interface SignedMetadata {
   bundleBytes: Uint8Array;
   /** The source mismatch a caller chose to be warned of (sourceMismatch: 'warn'). */
   sourceWarning?: string;
+  /** Why the source was not compared: the policy declares the signer a re-signer (resignedBy). */
+  sourceNotCompared?: string;
 }
 
 /**
@@ -119,12 +123,14 @@ export async function verifySignedMetadata(path: string, options: VerifyVariantO
   onSignatureHolds?.();
   const metadata = checkMetadata(path, metadataBytes.value, stop);
   if ('result' in metadata) return metadata;
-  // 5b. The source the metadata states against the one the certificate names.
-  const mismatch = sourceMismatch(metadata.value, signer.value);
+  // 5b. The source the metadata states against the one the certificate names, unless the
+  // policy declares the signer a re-signer of other runs' builds (then the result says so).
+  const resigned = resignedBy(signer.value, 'policy' in options ? options.policy : undefined);
+  const mismatch = resigned ? undefined : sourceMismatch(metadata.value, signer.value);
   if (mismatch && options.sourceMismatch !== 'warn') return stop({ status: 'source-mismatch', reason: mismatch, signer: signer.value });
   const digest = metadata.value.digest;
   if (!digest) return stop({ status: 'digest-missing' });
-  return { value: { signer: signer.value, metadata: metadata.value, digest, metadataBytes: metadataBytes.value, bundleBytes: bundleBytes.value, ...(mismatch ? { sourceWarning: mismatch } : {}) } };
+  return { value: { signer: signer.value, metadata: metadata.value, digest, metadataBytes: metadataBytes.value, bundleBytes: bundleBytes.value, ...(mismatch ? { sourceWarning: mismatch } : {}), ...(resigned ? { sourceNotCompared: resigned } : {}) } };
 }
 
 /** What verifyVariant starts hashing with as soon as the signature holds: the kernels default. */
@@ -210,7 +216,7 @@ function checkMetadata(dir: string, bytes: Uint8Array, stop: Stop): Step<KernelM
  * that a loader could read; the signed shared objects built for the platform the name says.
  * 8. Python bytecode, only once everything else holds.
  */
-async function checkFiles(dir: string, expected: Digest, options: VerifyVariantOptions, stop: Stop, hashed?: Promise<VariantHashes>): Promise<Step<{ bytecode?: BytecodeHandled }>> {
+async function checkFiles(dir: string, expected: Digest, options: VerifyFilesOptions, stop: Stop, hashed?: Promise<VariantHashes>): Promise<Step<{ bytecode?: BytecodeHandled }>> {
   let tree: VariantHashes;
   try {
     tree = await (hashed ?? hashTreeRaw(expected.algorithm, dir, options));

@@ -5,6 +5,7 @@ import type { Digest } from '../digest/digest.js';
 import { writeFileAtomic } from '../fs/atomic-write.js';
 import { stringifyOrdered } from '../json/ordered-json.js';
 import { setTopLevelMember } from '../json/set-member.js';
+import { isJSONObject } from '../json/json-object.js';
 import { parseStrictJSON } from '../json/strict-json.js';
 
 /** Writing a digest into metadata.json failed; the file is unchanged. */
@@ -26,15 +27,8 @@ export function metadataWithDigest(text: string, digest: Digest, path: string): 
       `cannot write a ${digest.algorithm} digest into metadata.json: kernels readers accept only sha256 and sha512`,
     );
   }
-  let metadata: unknown;
-  try {
-    metadata = parseStrictJSON(text);
-  } catch (error) {
-    throw new MetadataWriteError(`${path}: ${(error as Error).message}`, { cause: error });
-  }
-  if (typeof metadata !== 'object' || metadata === null || Array.isArray(metadata)) {
-    throw new MetadataWriteError(`${path}: not a JSON object`);
-  }
+  const metadata = parseStrictJSON(text, (error) => new MetadataWriteError(`${path}: ${error.message}`, { cause: error }));
+  if (!isJSONObject(metadata)) throw new MetadataWriteError(`${path}: not a JSON object`);
   const value = digest.toOrderedJSON();
   return setTopLevelMember(text, 'digest', (indent) =>
     indent === '' && !text.includes('\n') ? stringifyOrdered(value, 0) : stringifyOrdered(value).split('\n').join(`\n${indent}`),

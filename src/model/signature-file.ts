@@ -1,4 +1,5 @@
-import { parseStrictJSON, type StrictJSONError } from '../json/strict-json.js';
+import { isJSONObject } from '../json/json-object.js';
+import { parseStrictJSON } from '../json/strict-json.js';
 
 /**
  * The largest signature file read: a statement lists every file (or shard) of the model, about
@@ -38,13 +39,9 @@ const MEDIA_TYPE = /^application\/vnd\.dev\.sigstore\.bundle(\.v0\.[123]\+json|\
  * signature, strict base64, no repeated keys).
  */
 export function parseModelSignature(text: string): ModelSignature {
-  let json: unknown;
-  try {
-    json = parseStrictJSON(text);
-  } catch (error) {
-    const { kind, detail } = error as StrictJSONError;
-    throw new SignatureFormatError(kind === 'duplicate-key' ? `the bundle repeats the key ${JSON.stringify(detail)}` : `not JSON: ${detail}`);
-  }
+  const json = parseStrictJSON(text, ({ kind, detail }) =>
+    new SignatureFormatError(kind === 'duplicate-key' ? `the bundle repeats the key ${JSON.stringify(detail)}` : `not JSON: ${detail}`),
+  );
   const bundle = object(json, 'the bundle');
   if (typeof bundle.mediaType !== 'string' || !MEDIA_TYPE.test(bundle.mediaType)) {
     throw new SignatureFormatError(`not a Sigstore bundle (mediaType ${JSON.stringify(bundle.mediaType)})`);
@@ -109,6 +106,6 @@ function base64(value: unknown, what: string): Buffer {
 }
 
 function object(value: unknown, what: string): Record<string, unknown> {
-  if (typeof value !== 'object' || value === null || Array.isArray(value)) throw new SignatureFormatError(`${what} is missing or not an object`);
-  return value as Record<string, unknown>;
+  if (!isJSONObject(value)) throw new SignatureFormatError(`${what} is missing or not an object`);
+  return value;
 }

@@ -1,5 +1,6 @@
 import { unsafePathReason } from '../fs/relative-path.js';
-import { parseStrictJSON, type StrictJSONError } from '../json/strict-json.js';
+import { isJSONObject } from '../json/json-object.js';
+import { parseStrictJSON } from '../json/strict-json.js';
 import {
   MODEL_HASH_TYPES,
   compareResourceNames,
@@ -13,8 +14,8 @@ import {
   type ShardName,
 } from './manifest.js';
 import { PythonFloat, toPythonJSON } from './python-json.js';
+import { IN_TOTO_STATEMENT_V1 } from '../sigstore/in-toto.js';
 
-export const STATEMENT_TYPE = 'https://in-toto.io/Statement/v1';
 /** The model signing predicate, from model_signing v0.3 on (OMS v1.0). */
 export const MODEL_SIGNATURE_PREDICATE = 'https://model_signing/signature/v1.0';
 /** model_signing v0.2's predicate: one subject per file, no serialization. Read, never written. */
@@ -35,7 +36,7 @@ const HEX_LENGTH: Record<ModelHashType, number> = { sha256: 64, blake2b: 128, bl
 export function buildStatement(manifest: ModelManifest): Record<string, unknown> {
   const { serialization, resources } = manifest;
   return {
-    _type: STATEMENT_TYPE,
+    _type: IN_TOTO_STATEMENT_V1,
     subject: [{ name: manifest.modelName, digest: { sha256: rootDigest(resources) } }],
     predicateType: MODEL_SIGNATURE_PREDICATE,
     predicate: {
@@ -67,14 +68,9 @@ export function statementPayload(manifest: ModelManifest): Buffer {
  * encoding) allows only that one.
  */
 export function parseStatement(payload: Uint8Array, options: { legacyEncoding?: boolean } = {}): ModelManifest {
-  let statement: unknown;
-  try {
-    statement = parseStrictJSON(payload);
-  } catch (error) {
-    throw new StatementError(`the signed statement: ${(error as StrictJSONError).message}`, { cause: error });
-  }
+  const statement = parseStrictJSON(payload, (error) => new StatementError(`the signed statement: ${error.message}`, { cause: error }));
   const root = object(statement, 'the statement');
-  if (root._type !== STATEMENT_TYPE) throw new StatementError(`_type must be ${STATEMENT_TYPE} (got ${JSON.stringify(root._type)})`);
+  if (root._type !== IN_TOTO_STATEMENT_V1) throw new StatementError(`_type must be ${IN_TOTO_STATEMENT_V1} (got ${JSON.stringify(root._type)})`);
   if (root.predicateType === LEGACY_DIGESTS_PREDICATE) return parseLegacyStatement(root);
   // The v0.2 encoding was only ever signed over v0.2 statements: it may not carry others.
   if (options.legacyEncoding) throw new StatementError("the signature uses model_signing v0.2's encoding, which only signs v0.2 statements");
@@ -205,8 +201,8 @@ function sortResources(resources: Resource[], method: Serialization['method']): 
 }
 
 function object(value: unknown, what: string): Record<string, unknown> {
-  if (typeof value !== 'object' || value === null || Array.isArray(value)) throw new StatementError(`${what} must be an object`);
-  return value as Record<string, unknown>;
+  if (!isJSONObject(value)) throw new StatementError(`${what} must be an object`);
+  return value;
 }
 
 function onlyKeys(value: Record<string, unknown>, allowed: readonly string[], what: string): void {

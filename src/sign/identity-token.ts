@@ -1,4 +1,5 @@
 import { CIContextProvider } from '@sigstore/sign';
+import { isJSONObject } from '../json/json-object.js';
 
 /** The OIDC identity token cannot be obtained or cannot be used to sign. */
 export class IdentityTokenError extends Error {
@@ -38,13 +39,13 @@ async function ambientToken(): Promise<string> {
 export function checkIdentityToken(token: string, now = Date.now()): void {
   const parts = token.trim().split('.');
   if (parts.length !== 3) throw new IdentityTokenError('the identity token is not a JWT (header.payload.signature)');
-  let claims: Record<string, unknown>;
+  let claims: unknown;
   try {
     claims = JSON.parse(Buffer.from(parts[1]!, 'base64url').toString('utf8'));
   } catch {
     throw new IdentityTokenError('the identity token payload is not JSON');
   }
-  if (typeof claims !== 'object' || claims === null) throw new IdentityTokenError('the identity token payload is not a JSON object');
+  if (!isJSONObject(claims)) throw new IdentityTokenError('the identity token payload is not a JSON object');
   if (typeof claims.iss !== 'string' || claims.iss === '') throw new IdentityTokenError('the identity token has no "iss" (issuer) claim');
   const subject = claims.email ?? claims.sub;
   if (typeof subject !== 'string' || subject === '') throw new IdentityTokenError('the identity token has no "sub" or "email" claim');

@@ -1,5 +1,6 @@
 import { readFileSync } from 'node:fs';
-import { readFile } from 'node:fs/promises';
+import { isJSONObject } from '../json/json-object.js';
+import { parseStrictJSON, readStrictJSONFile } from '../json/strict-json.js';
 import { PUBLIC_GOOD_TUF_MIRROR, tufTarget, type RefreshOptions } from '../sigstore/trusted-root.js';
 
 /** The instances kernelseal signs on by name: Sigstore's public-good, and GitHub's own (private repositories). */
@@ -60,16 +61,14 @@ export function servicesFromSigningConfig(json: unknown, source: string, options
   const fail = (reason: string): never => {
     throw new SigningConfigError(`${source}: ${reason}`);
   };
-  let config = json as Record<string, unknown> | null;
-  if (config && typeof config === 'object' && ('signingConfig' in config || 'signing_config' in config)) {
-    config = (config.signingConfig ?? config.signing_config) as Record<string, unknown>;
-  }
-  if (!config || typeof config !== 'object') fail('not a signing config');
-  if (config!.mediaType !== 'application/vnd.dev.sigstore.signingconfig.v0.2+json') {
-    fail(`unsupported media type ${JSON.stringify(config!.mediaType)}`);
+  // A client trust config carries its signing config inside.
+  const config = isJSONObject(json) && ('signingConfig' in json || 'signing_config' in json) ? (json.signingConfig ?? json.signing_config) : json;
+  if (!isJSONObject(config)) return fail('not a signing config');
+  if (config.mediaType !== 'application/vnd.dev.sigstore.signingconfig.v0.2+json') {
+    fail(`unsupported media type ${JSON.stringify(config.mediaType)}`);
   }
   const pick = (field: string, versions: number[], required: boolean): Service | undefined => {
-    const services = config![field];
+    const services = config[field];
     if (services !== undefined && !Array.isArray(services)) fail(`${field} must be an array`);
     const usable = ((services as Service[] | undefined) ?? []).filter(
       (s) =>
@@ -88,7 +87,7 @@ export function servicesFromSigningConfig(json: unknown, source: string, options
     return usable[0];
   };
   const ca = pick('caUrls', SUPPORTED.ca, true)!;
-  const logs = config!.rekorTlogUrls;
+  const logs = config.rekorTlogUrls;
   if (Array.isArray(logs) && logs.length === 0) {
     // An instance without a transparency log: its TSA's timestamp is the signature's only time.
     if (options.rekorVersion !== undefined) fail('lists no transparency log to use --rekor-version with');
@@ -104,7 +103,7 @@ export function servicesFromSigningConfig(json: unknown, source: string, options
 /** The pinned signing config of an instance, its services chosen (servicesFromSigningConfig). */
 export function pinnedSigningServices(instance: SigstoreInstance, rekorVersion?: 1 | 2): SigningServices {
   const path = PINNED_SIGNING_CONFIG[instance];
-  return servicesFromSigningConfig(JSON.parse(readFileSync(path, 'utf8')), `pinned ${instance} signing config`, { rekorVersion });
+  return servicesFromSigningConfig(parseStrictJSON(readFileSync(path)), `pinned ${instance} signing config`, { rekorVersion });
 }
 
 /**
@@ -123,17 +122,18 @@ export async function signingServices(instance: SigstoreInstance, rekorVersion: 
     options.onWarning?.(`could not refresh the signing config from ${mirrorURL} (${(error as Error).message}); using the pinned public-good one`);
     return pinnedSigningServices(instance, rekorVersion);
   }
-  return servicesFromSigningConfig(JSON.parse(text), `signing config from ${mirrorURL}`, { rekorVersion });
+  const source = `signing config from ${mirrorURL}`;
+  return servicesFromSigningConfig(parseStrictJSON(text, (error) => new SigningConfigError(`${source}: ${error.message}`, { cause: error })), source, { rekorVersion });
 }
 
+/** The largest signing config read: a few services, a few kB. */
+const MAX_SIGNING_CONFIG_BYTES = 1024 * 1024;
+
+/**
+ * A signing config file the user names (`--signing-config`), read as every user file is:
+ * bounded, FIFO-safe and strict JSON (src/json/strict-json.ts), then its services chosen.
+ */
 export async function readSigningConfig(path: string, rekorVersion?: 1 | 2): Promise<SigningServices> {
-  const text = await readFile(path, 'utf8').catch((error: Error) => {
-    throw new SigningConfigError(`${path}: cannot read: ${error.message}`, { cause: error });
-  });
-  try {
-    return servicesFromSigningConfig(JSON.parse(text), path, { rekorVersion });
-  } catch (error) {
-    if (error instanceof SyntaxError) throw new SigningConfigError(`${path}: not valid JSON: ${error.message}`, { cause: error });
-    throw error;
-  }
+  const json = await readStrictJSONFile(path, MAX_SIGNING_CONFIG_BYTES, (message, cause) => new SigningConfigError(message, { cause }));
+  return servicesFromSigningConfig(json, path, { rekorVersion });
 }

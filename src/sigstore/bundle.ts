@@ -10,7 +10,8 @@ import {
 import { RFC3161Timestamp, X509Certificate } from '@sigstore/core';
 import { X509Certificate as NodeX509Certificate, createPublicKey } from 'node:crypto';
 import { FULCIO_OID, certificateIdentity } from '../trust/certificate-identity.js';
-import { parseStrictJSON, type StrictJSONError } from '../json/strict-json.js';
+import { isJSONObject } from '../json/json-object.js';
+import { parseStrictJSON } from '../json/strict-json.js';
 
 export type { Bundle };
 
@@ -34,14 +35,9 @@ export const BUNDLE_MEDIA_TYPES: readonly string[] = [
  * checked against the trusted root when verifying.)
  */
 export function parseBundle(text: string | Uint8Array): Bundle {
-  let json: unknown;
-  try {
-    json = parseStrictJSON(text);
-  } catch (error) {
-    throw new BundleError((error as StrictJSONError).message, { cause: error });
-  }
-  if (typeof json !== 'object' || json === null || Array.isArray(json)) throw new BundleError('not a JSON object');
-  const mediaType = (json as { mediaType?: unknown }).mediaType;
+  const json = parseStrictJSON(text, (error) => new BundleError(error.message, { cause: error }));
+  if (!isJSONObject(json)) throw new BundleError('not a JSON object');
+  const mediaType = json.mediaType;
   if (typeof mediaType !== 'string' || !BUNDLE_MEDIA_TYPES.includes(mediaType)) {
     throw new BundleError(`unsupported bundle media type ${JSON.stringify(mediaType) ?? '(none)'}`);
   }
@@ -108,8 +104,8 @@ function fieldsAt(json: unknown, path: string): Array<[string, unknown]> {
   for (const key of path.split('.')) {
     nodes = nodes.flatMap(([at, node]): Array<[string, unknown]> => {
       if (key === '*') return Array.isArray(node) ? node.map((item, i) => [`${at}[${i}]`, item]) : [];
-      if (typeof node !== 'object' || node === null || Array.isArray(node) || !Object.hasOwn(node, key)) return [];
-      return [[at ? `${at}.${key}` : key, (node as Record<string, unknown>)[key]]];
+      if (!isJSONObject(node) || !Object.hasOwn(node, key)) return [];
+      return [[at ? `${at}.${key}` : key, node[key]]];
     });
   }
   return nodes.filter(([, value]) => value !== undefined && value !== null);

@@ -2,11 +2,12 @@ import { X509Certificate, crypto as sigstoreCrypto } from '@sigstore/core';
 import { PublicKeyDetails, TrustedRoot, type CertificateAuthority, type TransparencyLogInstance } from '@sigstore/protobuf-specs';
 import { initTUF } from '@sigstore/tuf';
 import { readFileSync } from 'node:fs';
-import { readFile } from 'node:fs/promises';
 import { homedir } from 'node:os';
 import { join } from 'node:path';
 import { fileURLToPath } from 'node:url';
-import { parseStrictJSON } from '../json/strict-json.js';
+import { readBounded } from '../fs/read-bounded.js';
+import { isJSONObject } from '../json/json-object.js';
+import { StrictJSONError, parseStrictJSON } from '../json/strict-json.js';
 
 export type { TrustedRoot };
 
@@ -42,11 +43,11 @@ export function parseTrustedRoot(json: unknown, source: string): TrustedRoot {
   const fail = (reason: string): never => {
     throw new TrustedRootError(`${source}: ${reason}`);
   };
-  if (typeof json !== 'object' || json === null || Array.isArray(json)) fail('not a JSON object');
-  let value = json as Record<string, unknown>;
+  if (!isJSONObject(json)) return fail('not a JSON object');
+  let value = json;
   if (value.mediaType === CLIENT_TRUST_CONFIG_MEDIA_TYPE) {
-    if (typeof value.trustedRoot !== 'object' || value.trustedRoot === null) fail('client trust config without a trustedRoot');
-    value = value.trustedRoot as Record<string, unknown>;
+    if (!isJSONObject(value.trustedRoot)) return fail('client trust config without a trustedRoot');
+    value = value.trustedRoot;
   }
   if (typeof value.mediaType !== 'string' || !TRUSTED_ROOT_MEDIA_TYPES.has(value.mediaType)) {
     fail(`unsupported media type ${JSON.stringify(value.mediaType) ?? '(none)'}`);
@@ -103,6 +104,9 @@ function checkAuthority(ca: CertificateAuthority, where: string, fail: Fail): vo
   });
 }
 
+/** The largest file of trusted roots read: a root is some 10 kB, a file holds a few. */
+const MAX_TRUSTED_ROOTS_FILE_BYTES = 4 * 1024 * 1024;
+
 /** Reads and checks a trusted root (or client trust config) file. */
 export async function readTrustedRoot(path: string): Promise<TrustedRoot> {
   const roots = await readTrustedRoots(path);
@@ -116,24 +120,21 @@ export async function readTrustedRoot(path: string): Promise<TrustedRoot> {
  * instance). Every line must be a root that holds; blank lines are skipped.
  */
 export async function readTrustedRoots(path: string): Promise<TrustedRoot[]> {
-  const text = await readFile(path, 'utf8').catch((error: NodeJS.ErrnoException) => {
-    throw new TrustedRootError(`${path}: cannot read: ${error.code === 'ENOENT' ? 'not found' : error.message}`, { cause: error });
-  });
-  const parse = (json: string, where: string) => {
-    try {
-      return parseStrictJSON(json);
-    } catch (error) {
-      throw new TrustedRootError(`${where}: ${(error as Error).message}`, { cause: error });
-    }
-  };
-  const lines = text.split('\n').map((line, i) => [line, i + 1] as const).filter(([line]) => line.trim() !== '');
+  const refuse = (where: string) => (error: StrictJSONError) => new TrustedRootError(`${where}: ${error.message}`, { cause: error });
+  const read = await readBounded(path, MAX_TRUSTED_ROOTS_FILE_BYTES);
+  if ('missing' in read) throw new TrustedRootError(`${path}: cannot read: not found`);
+  if ('error' in read) throw new TrustedRootError(read.error);
   // One JSON document, however it is laid out, or one document a line.
   let whole: unknown;
   try {
-    whole = parseStrictJSON(text);
-  } catch {
-    if (lines.length < 2) parse(text, path); // throws the document's own syntax error
-    return lines.map(([line, n]) => parseTrustedRoot(parse(line, `${path}:${n}`), `${path}:${n}`));
+    whole = parseStrictJSON(read.bytes);
+  } catch (error) {
+    if (!(error instanceof StrictJSONError)) throw error;
+    // Only a syntax error may be JSON Lines (the bytes are UTF-8 then); each line is read strictly.
+    const text = error.kind === 'syntax' ? Buffer.from(read.bytes).toString('utf8') : '';
+    const lines = text.split('\n').map((line, i) => [line, i + 1] as const).filter(([line]) => line.trim() !== '');
+    if (lines.length < 2) throw refuse(path)(error); // one document: its own error
+    return lines.map(([line, n]) => parseTrustedRoot(parseStrictJSON(line, refuse(`${path}:${n}`)), `${path}:${n}`));
   }
   return [parseTrustedRoot(whole, path)];
 }
@@ -256,11 +257,21 @@ async function refreshedTrustedRoot(
   options: RefreshOptions,
 ): Promise<ResolvedTrustedRoot> {
   if (options.offline) return { trustedRoot: pinnedRoot(), source: 'pinned' };
-  try {
-    const text = await tufTarget(mirrorURL, rootPath, 'trusted_root.json', options);
-    return { trustedRoot: parseTrustedRoot(parseStrictJSON(text), `trusted root from ${mirrorURL}`), source: 'tuf' };
-  } catch (error) {
-    options.onWarning?.(`could not refresh the trusted root from ${mirrorURL} (${(error as Error).message}); using ${pinnedName}`);
+  const pinned = (error: Error): ResolvedTrustedRoot => {
+    options.onWarning?.(`could not refresh the trusted root from ${mirrorURL} (${error.message}); using ${pinnedName}`);
     return { trustedRoot: pinnedRoot(), source: 'pinned' };
+  };
+  let text: string;
+  try {
+    text = await tufTarget(mirrorURL, rootPath, 'trusted_root.json', options);
+  } catch (error) {
+    return pinned(error as Error); // the network, or TUF's refusal (fetch fails with a TypeError)
+  }
+  const source = `trusted root from ${mirrorURL}`;
+  try {
+    return { trustedRoot: parseTrustedRoot(parseStrictJSON(text, (error) => new TrustedRootError(`${source}: ${error.message}`, { cause: error })), source), source: 'tuf' };
+  } catch (error) {
+    if (!(error instanceof TrustedRootError)) throw error; // a bug of ours, never a fallback
+    return pinned(error);
   }
 }

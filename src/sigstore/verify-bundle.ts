@@ -9,13 +9,12 @@ import { NO_TLOG_ENTRY, anchorMismatch, checkTrustAnchor, tlogWaived, type KeyVa
 import type { Policy } from '../trust/policy.js';
 import { decidePublisher, type PublisherEntryRef } from '../trust/publisher-list.js';
 import type { StringMatch } from '../trust/string-match.js';
-import { IN_TOTO_PAYLOAD_TYPE } from './dsse.js';
+import { readInTotoStatement } from './in-toto.js';
 import { chooseTrustedRoot, issuerNotInRoot, type TrustedRoots } from './trusted-root-choice.js';
 
 export type { TrustedRoots } from './trusted-root-choice.js';
 import { parsePemCertificates, pemKeyBlock } from './pem.js';
 import { verifyPrehashed, type HashName } from './prehashed.js';
-import { parseStrictJSON } from '../json/strict-json.js';
 import { BundleError, checkParsable } from './bundle.js';
 
 /** What was signed: the bytes themselves, or only their digest (`sha256:<hex>` on the CLI). */
@@ -392,8 +391,6 @@ function digestSignatureContent(signed: MessageSignature, hash: HashName): Signe
   };
 }
 
-const IN_TOTO_STATEMENT_TYPES = new Set(['https://in-toto.io/Statement/v0.1', 'https://in-toto.io/Statement/v1']);
-
 /**
  * A DSSE envelope signs its payload, not the artifact: the artifact is bound through the
  * in-toto statement, one of whose subjects must carry the artifact's digest (sha256, sha384 or
@@ -403,20 +400,15 @@ function bindInTotoSubject(payloadType: string, payload: Buffer, artifact: Artif
   const fail = (reason: string): never => {
     throw new SignatureVerificationError('ARTIFACT_MISMATCH', reason);
   };
-  if (payloadType !== IN_TOTO_PAYLOAD_TYPE) fail(`the DSSE payload type ${JSON.stringify(payloadType)} cannot be bound to the artifact`);
-  let statement: { _type?: unknown; subject?: unknown };
-  try {
-    statement = parseStrictJSON(payload) as typeof statement;
-  } catch (error) {
-    return fail(`the DSSE payload is not a JSON in-toto statement: ${(error as Error).message}`);
-  }
-  if (!IN_TOTO_STATEMENT_TYPES.has(statement._type as string)) fail(`unsupported in-toto statement type ${JSON.stringify(statement._type)}`);
-  if (!Array.isArray(statement.subject) || statement.subject.length === 0) fail('the in-toto statement has no subject');
+  const read = readInTotoStatement(payloadType, payload);
+  if ('reason' in read) return fail(read.reason);
+  const { subject } = read.statement;
+  if (!Array.isArray(subject) || subject.length === 0) fail('the in-toto statement has no subject');
   const digestOf = (hash: HashName): string | undefined => {
     if ('bytes' in artifact) return createHash(hash).update(artifact.bytes).digest('hex');
     return artifact.algorithm === hash ? Buffer.from(artifact.digest).toString('hex') : undefined;
   };
-  const subjects = statement.subject as Array<{ digest?: Record<string, unknown> }>;
+  const subjects = subject as Array<{ digest?: Record<string, unknown> }>;
   const bound = subjects.some((subject) =>
     (['sha256', 'sha384', 'sha512'] as const).some((hash) => {
       const listed = subject?.digest?.[hash];

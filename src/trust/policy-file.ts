@@ -1,6 +1,7 @@
 import { readFile } from 'node:fs/promises';
 import { dirname, resolve } from 'node:path';
-import { parseStrictJSON } from '../json/strict-json.js';
+import { isJSONObject } from '../json/json-object.js';
+import { readStrictJSONFile } from '../json/strict-json.js';
 import {
   NAMED_POLICIES,
   allOf,
@@ -53,14 +54,13 @@ export interface PolicyLanguage {
   maxPatternLength?: number;
 }
 
+/** The largest policy or trust file read: a policy is a few lines. */
+export const MAX_POLICY_FILE_BYTES = 1024 * 1024;
+
 /** Reads a policy file; errors name the file. */
 export async function readPolicyFile(path: string): Promise<Policy> {
   const json = await readJSON(path);
-  try {
-    return parsePolicy(json);
-  } catch (error) {
-    throw new PolicyError(`${path}: ${(error as Error).message}`);
-  }
+  return naming(path, () => parsePolicy(json));
 }
 
 /**
@@ -86,9 +86,9 @@ const ANCHOR_KEYS = new Set(['key', 'certificateChain', 'identity', 'insecureIgn
  */
 export async function readTrustFile(path: string): Promise<TrustFile> {
   const json = await readJSON(path);
-  const object = typeof json === 'object' && json !== null && !Array.isArray(json) ? (json as Record<string, unknown>) : {};
+  const object = isJSONObject(json) ? json : {};
   const named = ['key', 'certificateChain'].filter((key) => key in object);
-  try {
+  return naming(path, async (): Promise<TrustFile> => {
     if (named.length === 0) {
       if ('insecureIgnoreTlog' in object) {
         throw new PolicyError('"insecureIgnoreTlog" works only with "key" or "certificateChain": a policy trusts Fulcio certificates, which are worth nothing without their transparency log entry');
@@ -109,19 +109,23 @@ export async function readTrustFile(path: string): Promise<TrustFile> {
     if (named[0] === 'key') return { key: pem, insecureIgnoreTlog: ignore };
     const identity = object.identity === undefined ? undefined : matchFrom(object.identity, '$.identity');
     return { certificateChain: pem, identity, insecureIgnoreTlog: ignore };
-  } catch (error) {
-    throw new PolicyError(`${path}: ${(error as Error).message}`);
-  }
+  });
 }
 
-async function readJSON(path: string): Promise<unknown> {
-  const text = await readFile(path, 'utf8').catch((error: NodeJS.ErrnoException) => {
-    throw new PolicyError(`${path}: cannot read: ${error.code === 'ENOENT' ? 'not found' : error.message}`, { cause: error });
-  });
+function readJSON(path: string): Promise<unknown> {
+  return readStrictJSONFile(path, MAX_POLICY_FILE_BYTES, (message, cause) => new PolicyError(message, { cause }));
+}
+
+/**
+ * What `read` makes of a file's content, its PolicyError named by the file. Any other error is
+ * a bug, and propagates as it is (docs/architecture.md, "Errors").
+ */
+async function naming<T>(path: string, read: () => T | Promise<T>): Promise<T> {
   try {
-    return parseStrictJSON(text);
+    return await read();
   } catch (error) {
-    throw new PolicyError(`${path}: ${(error as Error).message}`, { cause: error });
+    if (!(error instanceof PolicyError)) throw error;
+    throw new PolicyError(`${path}: ${error.message}`, { cause: error });
   }
 }
 
@@ -211,11 +215,11 @@ function policyFrom(json: unknown, at: string, depth: number, language: PolicyLa
 
 function matchFrom(json: unknown, at: string, maxPatternLength = Infinity): StringMatch {
   if (typeof json === 'string') return exactly(json);
-  const keys = typeof json === 'object' && json !== null && !Array.isArray(json) ? Object.keys(json) : [];
+  const object = isJSONObject(json) ? json : {};
+  const keys = Object.keys(object);
   if (keys.length !== 1 || (keys[0] !== 'regexp' && keys[0] !== 'oneOf')) {
     throw new PolicyError(`${at} must be a string, {"regexp": "..."} or {"oneOf": [...]}`);
   }
-  const object = json as Record<string, unknown>;
   if (keys[0] === 'regexp') {
     const source = optionalString(object.regexp, `${at}.regexp`)!;
     if (source.length > maxPatternLength) throw new PolicyError(`${at}.regexp is longer than ${maxPatternLength} characters`);
@@ -227,8 +231,8 @@ function matchFrom(json: unknown, at: string, maxPatternLength = Infinity): Stri
 }
 
 function asObject(json: unknown, at: string): Record<string, unknown> {
-  if (typeof json !== 'object' || json === null || Array.isArray(json)) throw new PolicyError(`${at} must be an object`);
-  return json as Record<string, unknown>;
+  if (!isJSONObject(json)) throw new PolicyError(`${at} must be an object`);
+  return json;
 }
 
 function optionalString(value: unknown, at: string): string | undefined {

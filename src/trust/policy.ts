@@ -33,6 +33,13 @@ export interface Policy {
    * statement the signature carries (attestations), for policies on its predicate.
    */
   check(identity: CertificateIdentity, statement?: InTotoStatement): string | undefined;
+  /**
+   * Build signer URIs (the `.9` extension: the workflow that signed) the policy declares to
+   * re-sign builds another run made, such as kernels-community's sign-old-builds. Their
+   * signature vouches for the files, not for the source metadata.json states, so that source is
+   * not held against theirs (src/kernels/source-provenance.ts), and the result says so.
+   */
+  readonly resigners?: readonly string[];
 }
 
 /** The OIDC issuer, as `.8` and the legacy `.1` carry it: each one present must match. */
@@ -100,6 +107,7 @@ export function allOf(policies: readonly Policy[], description?: string): Policy
     pinsIssuer: policies.some((p) => p.pinsIssuer),
     pinsSigner,
     unpinnedIssuers: pinsSigner ? [] : union(policies),
+    ...resignersOf(policies),
     check(identity, statement) {
       for (const policy of policies) {
         const reason = policy.check(identity, statement);
@@ -119,6 +127,7 @@ export function anyOf(policies: readonly Policy[], description?: string): Policy
     pinsIssuer: policies.every((p) => p.pinsIssuer),
     pinsSigner: policies.every((p) => p.pinsSigner),
     unpinnedIssuers: union(policies),
+    ...resignersOf(policies),
     check(identity, statement) {
       const reasons: string[] = [];
       for (const policy of policies) {
@@ -174,25 +183,24 @@ export function githubWorkflowPolicy(options: GitHubWorkflowOptions): Policy {
 
 const KERNELS_COMMUNITY = 'https://github.com/huggingface/kernels-community';
 
+const kernelsCommunityWorkflow = (workflow: string) => `${KERNELS_COMMUNITY}/.github/workflows/${workflow}.yaml@refs/heads/main`;
+
 /**
  * The reference's default: builds of huggingface/kernels-community on main, signed by one of
- * its four build workflows.
+ * its four build workflows. One of them, sign-old-builds, signs builds earlier runs made: it is
+ * declared a re-signer, whose signature is not compared on source (docs/design.md section 5).
  */
-export const kernelsCommunityPolicy: Policy = allOf(
-  [
-    issuerPolicy(exactly(GITHUB_ACTIONS_ISSUER)),
-    extensionPolicy(FULCIO_OID.sourceRepositoryURI, exactly(KERNELS_COMMUNITY)),
-    extensionPolicy(
-      FULCIO_OID.buildSignerURI,
-      oneOf(
-        ['build', 'build-mac', 'build-windows', 'sign-old-builds'].map(
-          (workflow) => `${KERNELS_COMMUNITY}/.github/workflows/${workflow}.yaml@refs/heads/main`,
-        ),
-      ),
-    ),
-  ],
-  'kernels-community: builds of huggingface/kernels-community on main by its build workflows',
-);
+export const kernelsCommunityPolicy: Policy = {
+  ...allOf(
+    [
+      issuerPolicy(exactly(GITHUB_ACTIONS_ISSUER)),
+      extensionPolicy(FULCIO_OID.sourceRepositoryURI, exactly(KERNELS_COMMUNITY)),
+      extensionPolicy(FULCIO_OID.buildSignerURI, oneOf(['build', 'build-mac', 'build-windows', 'sign-old-builds'].map(kernelsCommunityWorkflow))),
+    ],
+    'kernels-community: builds of huggingface/kernels-community on main by its build workflows',
+  ),
+  resigners: [kernelsCommunityWorkflow('sign-old-builds')],
+};
 
 /**
  * Certificates without any OIDC issuer. GitHub's own Sigstore instance issues them to its
@@ -259,6 +267,15 @@ export function requirePinned(policy: Policy): Policy {
     );
   }
   return policy;
+}
+
+/**
+ * The re-signers any of `policies` declares, each once: a declaration names one workflow
+ * exactly, and holds wherever in a policy it is made.
+ */
+function resignersOf(policies: readonly Policy[]): Pick<Policy, 'resigners'> {
+  const resigners = [...new Set(policies.flatMap((p) => p.resigners ?? []))];
+  return resigners.length > 0 ? { resigners } : {};
 }
 
 /** The shared issuers any of `policies` leaves unpinned, each once. */

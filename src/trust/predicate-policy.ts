@@ -1,3 +1,4 @@
+import { isJSONObject } from '../json/json-object.js';
 import type { InTotoStatement, Policy } from './policy.js';
 import type { StringMatch } from './string-match.js';
 
@@ -96,8 +97,8 @@ export function provenancePolicy(field: ProvenanceField, match: StringMatch): Po
 function at(value: unknown, ...path: string[]): unknown {
   let current = value;
   for (const key of path) {
-    if (typeof current !== 'object' || current === null || Array.isArray(current)) return undefined;
-    current = Object.hasOwn(current, key) ? (current as Record<string, unknown>)[key] : undefined;
+    if (!isJSONObject(current)) return undefined;
+    current = Object.hasOwn(current, key) ? current[key] : undefined;
   }
   return current;
 }

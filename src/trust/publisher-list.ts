@@ -1,6 +1,8 @@
+import { isJSONObject } from '../json/json-object.js';
 import { parseStrictJSON } from '../json/strict-json.js';
 import type { CertificateIdentity } from './certificate-identity.js';
 import { parsePolicy } from './policy-file.js';
+import { PolicyError } from './policy-error.js';
 import type { Policy } from './policy.js';
 
 // A trusted publisher list (docs/publishers.md, section 2): the one target of a TUF repository,
@@ -89,17 +91,13 @@ const REVOKED_KEYS = new Set(['at', 'reason']);
  * (PublisherListError `LIST_INVALID`, naming where).
  */
 export function parsePublisherList(bytes: Uint8Array | string, from: { source: string; version?: number }): PublisherList {
+  const invalid = (reason: string) => new PublisherListError('LIST_INVALID', `the publisher list ${from.source}${from.version === undefined ? '' : ` (version ${from.version})`} is invalid: ${reason}`);
   const fail = (reason: string): never => {
-    throw new PublisherListError('LIST_INVALID', `the publisher list ${from.source}${from.version === undefined ? '' : ` (version ${from.version})`} is invalid: ${reason}`);
+    throw invalid(reason);
   };
   const size = typeof bytes === 'string' ? Buffer.byteLength(bytes) : bytes.length;
   if (size > MAX_LIST_BYTES) fail(`${size} bytes, more than ${MAX_LIST_BYTES}`);
-  let json: unknown;
-  try {
-    json = parseStrictJSON(bytes);
-  } catch (error) {
-    return fail((error as Error).message);
-  }
+  const json = parseStrictJSON(bytes, (error) => invalid(error.message));
   const top = objectOf(json, '$', TOP_KEYS, fail);
   if (top.schema !== PUBLISHER_LIST_SCHEMA) fail(`$.schema must be ${JSON.stringify(PUBLISHER_LIST_SCHEMA)}, not ${JSON.stringify(top.schema) ?? 'missing'}`);
   if (!Array.isArray(top.entries)) fail('$.entries must be an array');
@@ -132,7 +130,8 @@ function entryFrom(item: unknown, index: number, at: string, fail: Fail): Publis
   try {
     policy = parsePolicy(object.policy, { identitiesOnly: true, maxPatternLength: MAX_PATTERN_CHARS });
   } catch (error) {
-    return fail(`${at}.policy: ${(error as Error).message.replace(/^\$/, '')}`);
+    if (!(error instanceof PolicyError)) throw error;
+    return fail(`${at}.policy: ${error.message.replace(/^\$/, '')}`);
   }
   const validFrom = object.validFrom === undefined ? undefined : timeOf(object.validFrom, `${at}.validFrom`, fail);
   const validUntil = object.validUntil === undefined ? undefined : timeOf(object.validUntil, `${at}.validUntil`, fail);
@@ -148,8 +147,8 @@ function entryFrom(item: unknown, index: number, at: string, fail: Fail): Publis
 }
 
 function objectOf(json: unknown, at: string, known: ReadonlySet<string>, fail: Fail): Record<string, unknown> {
-  if (typeof json !== 'object' || json === null || Array.isArray(json)) fail(`${at} must be an object`);
-  const object = json as Record<string, unknown>;
+  if (!isJSONObject(json)) return fail(`${at} must be an object`);
+  const object = json;
   for (const key of Object.keys(object)) {
     if (!known.has(key)) fail(`${at}: unknown key ${JSON.stringify(key)} (a new meaning comes as a new schema, never as new keys)`);
   }

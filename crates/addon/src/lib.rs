@@ -12,10 +12,13 @@
 //! - `engineInfo() -> {sha2, threads}`: which SHA-2 code runs, on how many threads
 //! - `onProgress(bytesDone, filesDone, bytesTotal, filesTotal)` is called at most every 100 ms.
 //!
+//! `engineInfo` and the hashing calls throw `ERR_KERNELSEAL_THREADS` (no `path`: it is about no
+//! file) when the engine's threads cannot be started (crates/engine/src/pool.rs).
 //! An engine error rejects with `code`, `path` and `reason` (crates/engine/src/error.rs). A bug
 //! (a panic, in any export or job) never unwinds into Node, which would abort the process: it
 //! throws or rejects with code `ERR_KERNELSEAL_INTERNAL` and the `operation` it interrupted,
 //! never with an engine code, so that it is never taken for a verdict about the files.
+//! In the addon the tests build with the `test-hooks` feature (never the shipped one),
 //! `KERNELSEAL_TEST_PANIC=<operation>` (read when the addon loads) makes that operation panic,
 //! inside the engine's workers for the hashing calls, so that tests can see it handled.
 //! When the environment goes away mid-job (a worker terminated, or `process.exit()` in a
@@ -28,7 +31,7 @@ use std::any::Any;
 use std::panic::{catch_unwind, AssertUnwindSafe};
 use std::path::PathBuf;
 use std::sync::atomic::{AtomicBool, Ordering};
-use std::sync::{Arc, Mutex, OnceLock};
+use std::sync::{Arc, Mutex};
 use std::time::{Duration, Instant};
 
 use kernelseal_engine as engine;
@@ -55,18 +58,24 @@ unsafe impl External for CancelToken {
     const TAG: napi_type_tag = napi_type_tag { lower: 0x6b65_726e_656c_7365, upper: 0x616c_2063_616e_6365 };
 }
 
-/// The operation `KERNELSEAL_TEST_PANIC` names, if any.
-static TEST_PANIC: OnceLock<Option<String>> = OnceLock::new();
+/// The operation `KERNELSEAL_TEST_PANIC` names, if any (test-hooks builds only).
+#[cfg(feature = "test-hooks")]
+static TEST_PANIC: std::sync::OnceLock<Option<String>> = std::sync::OnceLock::new();
 
-/// Panics if `KERNELSEAL_TEST_PANIC` names `operation` (see the module comment).
+/// Panics if `KERNELSEAL_TEST_PANIC` names `operation` (see the module comment); nothing in
+/// the shipped addon.
 fn test_panic(operation: &str) {
+    #[cfg(feature = "test-hooks")]
     if TEST_PANIC.get().and_then(Option::as_deref) == Some(operation) {
         panic!("KERNELSEAL_TEST_PANIC={operation}");
     }
+    #[cfg(not(feature = "test-hooks"))]
+    let _ = operation;
 }
 
 #[no_mangle]
 pub unsafe extern "C" fn napi_register_module_v1(env: napi_env, exports: napi_value) -> napi_value {
+    #[cfg(feature = "test-hooks")]
     TEST_PANIC.get_or_init(|| std::env::var("KERNELSEAL_TEST_PANIC").ok());
     export(env, "register", |env| {
         let functions: [(&str, unsafe extern "C" fn(napi_env, napi_callback_info) -> napi_value); 8] = [
@@ -208,10 +217,11 @@ unsafe extern "C" fn walk_tree(env: napi_env, info: napi_callback_info) -> napi_
 unsafe extern "C" fn engine_info(env: napi_env, _info: napi_callback_info) -> napi_value {
     export(env, "engineInfo", |env| {
         test_panic("engineInfo");
+        let Some(threads) = hashing_threads(env) else { return null() };
         let build = || -> node_api::Result<napi_value> {
             let info = env.object()?;
             env.set(info, "sha2", env.string(&engine::sha2_implementation())?)?;
-            env.set(info, "threads", env.double(engine::threads() as f64)?)?;
+            env.set(info, "threads", env.double(threads as f64)?)?;
             Ok(info)
         };
         build().unwrap_or_else(|_| fail(env))
@@ -263,6 +273,21 @@ unsafe extern "C" fn try_lock_file(env: napi_env, info: napi_callback_info) -> n
     })
 }
 
+/// The engine's hashing threads, started on first use; when they cannot be started (a limit on
+/// processes, an absurd RAYON_NUM_THREADS), throws `ERR_KERNELSEAL_THREADS` with the reason
+/// and returns None: at once, every time, and never an error about the files.
+fn hashing_threads(env: &Env) -> Option<usize> {
+    match engine::threads() {
+        Ok(threads) => Some(threads),
+        Err(reason) => {
+            if let Ok(error) = env.error("ERR_KERNELSEAL_THREADS", &format!("the digest engine {reason}")) {
+                env.throw(error);
+            }
+            None
+        }
+    }
+}
+
 /// Queues `work` on a job thread (it fans out over the engine's rayon pool) and returns a
 /// promise settled with its outcome. Progress is posted at most every [`PROGRESS_INTERVAL`].
 fn start<F>(env: &Env, operation: &'static str, on_progress: napi_value, token: napi_value, work: F) -> napi_value
@@ -281,6 +306,9 @@ where
             _ => return type_error(env, "cancelToken must come from createCancelToken()"),
         },
     };
+    if hashing_threads(env).is_none() {
+        return null();
+    }
     let Ok((deferred, promise)) = env.promise() else { return fail(env) };
     let progress_queued = Arc::new(AtomicBool::new(false));
     let job = Job { operation, deferred: Some(deferred), progress_queued: progress_queued.clone(), cancel: cancel.clone() };

@@ -122,78 +122,80 @@ pub(crate) fn hash_pieces(
     algorithm: Algorithm,
     options: &Options<'_>,
 ) -> Result<Vec<(Vec<u8>, u64)>, Error> {
-    let bytes_total = pieces.iter().map(|p| p.len).sum();
-    let files_total = pieces.len() as u64;
-    let bytes_done = AtomicU64::new(0);
-    let files_done = AtomicU64::new(0);
-    let report = || {
-        (options.progress)(Progress {
-            bytes_done: bytes_done.load(Ordering::Relaxed),
-            files_done: files_done.load(Ordering::Relaxed),
-            bytes_total,
-            files_total,
-        })
-    };
-    let failed = AtomicBool::new(false);
-    let on_bytes = |n: u64| {
-        bytes_done.fetch_add(n, Ordering::Relaxed);
-        report();
-    };
+    crate::pool::run(|| {
+        let bytes_total = pieces.iter().map(|p| p.len).sum();
+        let files_total = pieces.len() as u64;
+        let bytes_done = AtomicU64::new(0);
+        let files_done = AtomicU64::new(0);
+        let report = || {
+            (options.progress)(Progress {
+                bytes_done: bytes_done.load(Ordering::Relaxed),
+                files_done: files_done.load(Ordering::Relaxed),
+                bytes_total,
+                files_total,
+            })
+        };
+        let failed = AtomicBool::new(false);
+        let on_bytes = |n: u64| {
+            bytes_done.fetch_add(n, Ordering::Relaxed);
+            report();
+        };
 
-    let buffers = Buffers(Mutex::new(Vec::new()));
-    // Fewer pieces than threads: a thread would idle, so a large file may be read ahead on it.
-    let spare_core = pieces.len() < rayon::current_num_threads();
+        let buffers = Buffers(Mutex::new(Vec::new()));
+        // Fewer pieces than threads: a thread would idle, so a large file may be read ahead on it.
+        let spare_core = pieces.len() < rayon::current_num_threads();
 
-    // Largest first, so one big piece does not start last and leave a core idle.
-    let mut order: Vec<usize> = (0..pieces.len()).collect();
-    order.sort_unstable_by(|&a, &b| pieces[b].len.cmp(&pieces[a].len));
+        // Largest first, so one big piece does not start last and leave a core idle.
+        let mut order: Vec<usize> = (0..pieces.len()).collect();
+        order.sort_unstable_by(|&a, &b| pieces[b].len.cmp(&pieces[a].len));
 
-    let results: Vec<(usize, Result<(Vec<u8>, u64), Error>)> = order
-        .par_iter()
-        .with_max_len(1)
-        .map(|&index| {
-            let piece = &pieces[index];
-            let path = path_of(piece.file);
-            if options.cancel.load(Ordering::Relaxed) || failed.load(Ordering::Relaxed) {
-                return (index, Err(Error::cancelled(&path)));
-            }
-            let hooks = Hooks { on_bytes: &on_bytes, cancel: options.cancel, spare_core };
-            let mut buffer = buffers.take();
-            let result = match &piece.part {
-                // Listed by the walk, which refuses special files unopened.
-                Part::Whole(listed) => hash_file_with(&path, algorithm, *listed, &mut buffer, &hooks),
-                Part::Range(range, listed) => hash_file_range(&path, algorithm, range.clone(), listed, &mut buffer, &hooks),
-            };
-            buffers.give_back(buffer);
-            match &result {
-                Ok(_) => {
-                    files_done.fetch_add(1, Ordering::Relaxed);
-                    report();
+        let results: Vec<(usize, Result<(Vec<u8>, u64), Error>)> = order
+            .par_iter()
+            .with_max_len(1)
+            .map(|&index| {
+                let piece = &pieces[index];
+                let path = path_of(piece.file);
+                if options.cancel.load(Ordering::Relaxed) || failed.load(Ordering::Relaxed) {
+                    return (index, Err(Error::cancelled(&path)));
                 }
-                Err(_) => failed.store(true, Ordering::Relaxed),
-            }
-            (index, result.map(|file| (file.digest, file.bytes)))
-        })
-        .collect();
-
-    if options.cancel.load(Ordering::Relaxed) {
-        return Err(Error::cancelled(cancelled_at));
-    }
-    let mut digests: Vec<Option<(Vec<u8>, u64)>> = vec![None; pieces.len()];
-    let mut first_error: Option<(usize, Error)> = None;
-    for (index, result) in results {
-        match result {
-            Ok(digest) => digests[index] = Some(digest),
-            Err(err) if err.kind != ErrorKind::Cancelled => {
-                if first_error.as_ref().map_or(true, |(at, _)| index < *at) {
-                    first_error = Some((index, err));
+                let hooks = Hooks { on_bytes: &on_bytes, cancel: options.cancel, spare_core };
+                let mut buffer = buffers.take();
+                let result = match &piece.part {
+                    // Listed by the walk, which refuses special files unopened.
+                    Part::Whole(listed) => hash_file_with(&path, algorithm, *listed, &mut buffer, &hooks),
+                    Part::Range(range, listed) => hash_file_range(&path, algorithm, range.clone(), listed, &mut buffer, &hooks),
+                };
+                buffers.give_back(buffer);
+                match &result {
+                    Ok(_) => {
+                        files_done.fetch_add(1, Ordering::Relaxed);
+                        report();
+                    }
+                    Err(_) => failed.store(true, Ordering::Relaxed),
                 }
-            }
-            Err(_) => {}
+                (index, result.map(|file| (file.digest, file.bytes)))
+            })
+            .collect();
+
+        if options.cancel.load(Ordering::Relaxed) {
+            return Err(Error::cancelled(cancelled_at));
         }
-    }
-    if let Some((_, err)) = first_error {
-        return Err(err);
-    }
-    Ok(digests.into_iter().map(|digest| digest.expect("every piece hashed")).collect())
+        let mut digests: Vec<Option<(Vec<u8>, u64)>> = vec![None; pieces.len()];
+        let mut first_error: Option<(usize, Error)> = None;
+        for (index, result) in results {
+            match result {
+                Ok(digest) => digests[index] = Some(digest),
+                Err(err) if err.kind != ErrorKind::Cancelled => {
+                    if first_error.as_ref().map_or(true, |(at, _)| index < *at) {
+                        first_error = Some((index, err));
+                    }
+                }
+                Err(_) => {}
+            }
+        }
+        if let Some((_, err)) = first_error {
+            return Err(err);
+        }
+        Ok(digests.into_iter().map(|digest| digest.expect("every piece hashed")).collect())
+    })
 }

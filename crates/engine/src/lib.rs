@@ -5,6 +5,8 @@
 //! `hash_variant(dir, algorithm, options) -> digests`, `hash_file(path, algorithm, options) ->
 //! digest`, and for models `hash_files(paths, algorithm, shard_size, options) -> digests` (whole
 //! files or shards); `walk_tree(dir, cancel)` lists what a variant's digest covers.
+//! They run on the hashing threads, which [`threads`] starts (the first entry point called
+//! does it too, and panics when they cannot start: call [`threads`] first to get an error).
 
 mod algorithm;
 mod error;
@@ -15,6 +17,7 @@ mod files;
 mod mapped;
 mod openssl;
 mod options;
+mod pool;
 mod variant;
 mod walk;
 
@@ -23,10 +26,6 @@ pub use error::{Error, ErrorKind};
 pub use file::{hash_file, FileDigest};
 pub use files::{hash_files, FilesDigest, MAX_PIECES};
 pub use options::{Options, Progress};
+pub use pool::{threads, MAX_THREADS};
 pub use variant::{hash_variant, VariantDigest};
 pub use walk::{walk_tree, walk_variant, Entry, Seen, Tree, Unhashed};
-
-/// Threads hashing runs on (the rayon pool: one per core unless RAYON_NUM_THREADS says).
-pub fn threads() -> usize {
-    rayon::current_num_threads()
-}

@@ -1,35 +1,42 @@
-//! Reading a large file through mapped windows instead of copying it through a buffer, safe
-//! against the file being cut short underneath (the copy out of the page cache is the
-//! bottleneck of BLAKE3 on all cores, a third of its CPU time on a 1 GiB file; README.md,
-//! Benchmarks).
+//! Hashing a large file through a mapping of it instead of copying it through a buffer, safe
+//! against the file being cut short underneath. This is what makes `b3sum` fast (it maps the
+//! whole file and splits it over every core with rayon's join; `b3sum --no-mmap` is no faster
+//! than reading): the copy out of the page cache is a quarter of BLAKE3's CPU time and most of
+//! what separates it from `b3sum`. Measured on the 2-core Xeon guest (SHA extensions, AVX-512),
+//! CPU time of a whole process, medians of interleaved runs: 1 GiB BLAKE3 0.34-0.37 s mapped
+//! against 0.47-0.48 s read (`b3sum` 0.33-0.38); 64 files of 16 MiB 0.24 s against 0.56 s;
+//! SHA-256 13% less on 16 MiB files and on 1 GiB. The bench prints the wall times (README).
 //!
 //! A mapped page past the end of a truncated file raises SIGBUS, which would kill the process.
-//! So a process-wide SIGBUS handler, installed with the first window and chaining to the handler
-//! it replaced, looks the faulting address up in a lock-free registry of our windows: inside
-//! one, it maps anonymous zero pages over the rest of that window (MAP_FIXED), marks the window
-//! cut, and returns, so the faulting read resumes and reads zeros. The caller hashes on, then
-//! reports the file changed (`ErrorKind::FileChanged`) because the window says it was cut.
-//! Outside our windows, the fault goes to the previous handler, or kills the process as it
-//! would have without us.
+//! So a process-wide SIGBUS handler, installed with the first mapping (never before: a process
+//! that hashes no file of 4 MiB or more has none) and chaining to the handler it replaced,
+//! looks the faulting address up in a lock-free registry of our mappings: inside one, it maps
+//! anonymous zero pages over the rest of it (MAP_FIXED), marks it cut, and returns, so the
+//! faulting read resumes and reads zeros. The caller hashes on, then reports the file changed
+//! (`ErrorKind::FileChanged`) because the mapping says it was cut. Outside our mappings, and for
+//! any SIGBUS that is not a fault past a file's end (sent by a process, a memory error), the
+//! signal goes to the previous handler, or kills the process as it would have without us.
+//! Before each mapping the handler is checked to be still ours: a library that installs its own
+//! later without chaining to ours turns mapping off (files are read), rather than meet faults it
+//! does not expect. `KERNELSEAL_MMAP=0` turns mapping off and the handler is never installed
+//! (SECURITY.md).
 //!
-//! Linux on x86_64 and aarch64 only (elsewhere mapped_unsupported.rs stands in), and only with
-//! `KERNELSEAL_MMAP=1`. Measured on the 2-core EPYC guest (paravirtualized page tables), mapping
-//! cut BLAKE3's CPU time on a 1 GiB file by a third while the page cache held it in 2 MiB
-//! folios (mapped as huge pages), but once the file was read back into 4 KiB pages it took 2.4x
-//! the CPU time of read() for BLAKE3 and 1.8x for SHA-256 (the hash code itself ran slower on the
-//! fresh mappings, most likely page-table work in the hypervisor), so reading stays the default.
+//! Linux on x86_64 and aarch64 only (elsewhere mapped_unsupported.rs stands in). Measured
+//! before on a 2-core EPYC guest, mapped pages of 4 KiB cost twice the CPU time of reading
+//! (page-table work in that hypervisor, most likely): the bench's "read" rows
+//! (`KERNELSEAL_MMAP=0`) show whether a machine is such a one.
 
 use std::fs::File;
 use std::sync::atomic::{AtomicBool, AtomicUsize, Ordering::SeqCst};
 use std::sync::OnceLock;
 
-/// Windows mapped at once across the process: more than the threads hashing. A file that finds
-/// none free is read instead.
+/// Mappings at once across the process: as many as the threads hashing (at most 256 unless a
+/// machine has more cores, crates/engine/src/pool.rs). A file that finds none free is read.
 const SLOTS: usize = 256;
 
-/// One registered window: `start..end` (page-aligned) while `start` is not 0. `seq` is odd
+/// One registered mapping: `start..end` (page-aligned) while `start` is not 0. `seq` is odd
 /// while the owner changes `start` and `end`: the handler trusts a pair only when `seq` was
-/// even and unchanged around reading it, so it never combines the start of one window with the
+/// even and unchanged around reading it, so it never combines the start of one mapping with the
 /// end of the next that reuses the slot (found by the attack review).
 struct Slot {
     seq: AtomicUsize,
@@ -46,13 +53,14 @@ static PAGE: AtomicUsize = AtomicUsize::new(0);
 /// The SIGBUS disposition before ours, to chain to.
 static PREVIOUS: OnceLock<libc::sigaction> = OnceLock::new();
 
-/// Whether files may be mapped: `KERNELSEAL_MMAP=1` (read once), and our SIGBUS handler is in
-/// place (installed on the first call, and still there: a handler installed after ours without
-/// chaining to it would let a truncated file kill the process, so then files are read).
+/// Whether files may be mapped: not turned off (`KERNELSEAL_MMAP=0`, read once), and our SIGBUS
+/// handler is in place (installed on the first call, and still there: a handler installed after
+/// ours without chaining to it would let a truncated file kill the process, so then files are
+/// read).
 pub(crate) fn enabled() -> bool {
     static INSTALLED: OnceLock<bool> = OnceLock::new();
     let installed =
-        *INSTALLED.get_or_init(|| std::env::var_os("KERNELSEAL_MMAP").is_some_and(|v| v == "1") && install_handler());
+        *INSTALLED.get_or_init(|| std::env::var_os("KERNELSEAL_MMAP").is_none_or(|v| v != "0") && install_handler());
     installed && handler_in_place()
 }
 
@@ -75,16 +83,18 @@ fn install_handler() -> bool {
             return false;
         }
         PAGE.store(page as usize, SeqCst);
-        let mut previous: libc::sigaction = std::mem::zeroed();
-        if libc::sigaction(libc::SIGBUS, std::ptr::null(), &mut previous) != 0 {
-            return false;
-        }
-        let _ = PREVIOUS.set(previous);
         let mut action: libc::sigaction = std::mem::zeroed();
         action.sa_sigaction = on_sigbus as *const () as usize;
         action.sa_flags = libc::SA_SIGINFO | libc::SA_ONSTACK;
         libc::sigemptyset(&mut action.sa_mask);
-        libc::sigaction(libc::SIGBUS, &action, std::ptr::null_mut()) == 0
+        // The handler it replaces comes back from the same call: one installed meanwhile by
+        // another thread is chained to, not lost.
+        let mut previous: libc::sigaction = std::mem::zeroed();
+        if libc::sigaction(libc::SIGBUS, &action, &mut previous) != 0 {
+            return false;
+        }
+        let _ = PREVIOUS.set(previous);
+        true
     }
 }
 
@@ -102,8 +112,8 @@ extern "C" fn on_sigbus(signal: libc::c_int, info: *mut libc::siginfo_t, context
             continue;
         }
         let page = address & !(PAGE.load(SeqCst) - 1);
-        // SAFETY: `page..end` lies inside a window its owner mapped and keeps mapped until it
-        // has cleared `start` (see `Window::drop`); zeros replace file pages that no longer exist.
+        // SAFETY: `page..end` lies inside a mapping its owner mapped and keeps mapped until it
+        // has cleared `start` (see `Mapping::drop`); zeros replace file pages that no longer exist.
         let replaced = unsafe {
             let errno = *libc::__errno_location();
             let zeros = libc::mmap(
@@ -150,8 +160,10 @@ unsafe fn chain(signal: libc::c_int, info: *mut libc::siginfo_t, context: *mut l
     }
 }
 
-/// Sleeps `KERNELSEAL_TEST_MAPPED_PAUSE_MS` (read once; tests only) after a window is mapped,
-/// before it is read: the time a test needs to cut the file short under a mapped window.
+/// Sleeps `KERNELSEAL_TEST_MAPPED_PAUSE_MS` (read once) before each slice of a mapped file is
+/// hashed: the time a test needs to cut the file short under the mapping. Only with the
+/// `test-hooks` feature, which the shipped addon is built without.
+#[cfg(feature = "test-hooks")]
 pub(crate) fn test_pause() {
     static PAUSE: OnceLock<Option<std::time::Duration>> = OnceLock::new();
     let pause = PAUSE.get_or_init(|| {
@@ -163,8 +175,11 @@ pub(crate) fn test_pause() {
     }
 }
 
+#[cfg(not(feature = "test-hooks"))]
+pub(crate) fn test_pause() {}
+
 /// `len` bytes of a file from `offset`, mapped read-only and registered with the SIGBUS handler.
-pub(crate) struct Window {
+pub(crate) struct Mapping {
     base: *mut libc::c_void,
     mapped: usize,
     /// Where the requested bytes start within the mapping (the offset rounded down to a page).
@@ -173,11 +188,11 @@ pub(crate) struct Window {
     slot: &'static Slot,
 }
 
-impl Window {
-    /// Maps `len` (> 0) bytes of `file` from `offset`, with its pages filled in (`populate`)
-    /// or left to fault in as they are read. None when no slot is free or the mapping fails
-    /// (the caller reads instead). Only after [`enabled`] returned true.
-    pub(crate) fn map(file: &File, offset: u64, len: usize, populate: bool) -> Option<Window> {
+impl Mapping {
+    /// Maps `len` (> 0) bytes of `file` from `offset`, its pages left to fault in as they are
+    /// read. None when no slot is free or the mapping fails (the caller reads instead). Only
+    /// after [`enabled`] returned true.
+    pub(crate) fn map(file: &File, offset: u64, len: usize) -> Option<Mapping> {
         use std::os::unix::io::AsRawFd;
         let page = PAGE.load(SeqCst) as u64;
         let aligned = offset - offset % page;
@@ -186,24 +201,21 @@ impl Window {
         let slot = REGISTRY.iter().find(|slot| slot.taken.compare_exchange(false, true, SeqCst, SeqCst).is_ok())?;
         // SAFETY: a fresh read-only shared mapping of an open file; nothing else refers to it.
         let base = unsafe {
-            let flags = libc::MAP_SHARED | if populate { libc::MAP_POPULATE } else { 0 };
-            libc::mmap(std::ptr::null_mut(), mapped, libc::PROT_READ, flags, file.as_raw_fd(), aligned as libc::off_t)
+            libc::mmap(std::ptr::null_mut(), mapped, libc::PROT_READ, libc::MAP_SHARED, file.as_raw_fd(), aligned as libc::off_t)
         };
         if base == libc::MAP_FAILED {
             slot.taken.store(false, SeqCst);
             return None;
         }
-        // SAFETY: advice about our own mapping; a failure only loses the hint.
-        unsafe { libc::madvise(base, mapped, libc::MADV_SEQUENTIAL) };
         slot.cut.store(false, SeqCst);
         slot.seq.fetch_add(1, SeqCst); // odd: changing
         slot.end.store(base as usize + mapped, SeqCst);
         slot.start.store(base as usize, SeqCst);
         slot.seq.fetch_add(1, SeqCst); // even: a consistent pair
-        Some(Window { base, mapped, skip, len, slot })
+        Some(Mapping { base, mapped, skip, len, slot })
     }
 
-    /// The bytes. A part of the file cut off underneath reads as zeros, and [`Window::cut`]
+    /// The bytes. A part of the file cut off underneath reads as zeros, and [`Mapping::cut`]
     /// says so after the read.
     pub(crate) fn bytes(&self) -> &[u8] {
         // SAFETY: the mapping covers `skip + len` readable bytes for the life of `self`. Like
@@ -213,7 +225,22 @@ impl Window {
         unsafe { std::slice::from_raw_parts((self.base as *const u8).add(self.skip), self.len) }
     }
 
-    /// Whether the file was cut short under this window (a read hit a page past its end).
+    /// Drops the pages of the first `hashed` bytes from the mapping (the page cache keeps them):
+    /// what has been hashed no longer counts in the process's resident memory.
+    pub(crate) fn release(&self, hashed: usize) {
+        let page = PAGE.load(SeqCst);
+        let len = (self.skip + hashed) / page * page;
+        // SAFETY: advice about our own mapping; the bytes it drops were read and are not
+        // borrowed (`bytes` slices are done with before the caller releases them), and a later
+        // read would fault them in again.
+        unsafe { libc::madvise(self.base, len, libc::MADV_DONTNEED) };
+    }
+
+    pub(crate) fn len(&self) -> usize {
+        self.len
+    }
+
+    /// Whether the file was cut short under this mapping (a read hit a page past its end).
     pub(crate) fn cut(&self) -> bool {
         self.slot.cut.load(SeqCst)
     }
@@ -221,10 +248,10 @@ impl Window {
 
 // SAFETY: a mapping belongs to the process, not to a thread: any thread may read it (`bytes`
 // only reads) and unmap it (`drop`, once).
-unsafe impl Send for Window {}
-unsafe impl Sync for Window {}
+unsafe impl Send for Mapping {}
+unsafe impl Sync for Mapping {}
 
-impl Drop for Window {
+impl Drop for Mapping {
     fn drop(&mut self) {
         // Unregistered before it is unmapped: the handler never zero-maps an address range
         // that may already belong to someone else.

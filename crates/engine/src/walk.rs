@@ -150,6 +150,11 @@ enum Found {
 /// `cancel` is checked at every directory and every lookup: a walk of a million files can be
 /// stopped.
 pub fn walk_tree(root: &Path, cancel: &AtomicBool) -> Result<Tree, Error> {
+    crate::pool::run(|| walk(root, cancel))
+}
+
+/// [`walk_tree`], on the hashing threads.
+fn walk(root: &Path, cancel: &AtomicBool) -> Result<Tree, Error> {
     check_root(root)?;
     let mut lookups = Vec::new();
     let mut unhashed = Vec::new();

@@ -1,12 +1,10 @@
 import { OUTPUT_HELP, OUTPUT_OPTIONS, Output } from '../output.js';
-import { readFile } from 'node:fs/promises';
-import { ListRepository } from '../../kernels/publishers/list-repository.js';
-import { parseStrictJSON } from '../../json/strict-json.js';
-import { PublisherListError } from '../../trust/publisher-list.js';
-import { UsageError, parseCommandLine, type Command } from '../usage.js';
+import { ListRepository } from '../library/signing.js';
+import { readStrictJSONFile, MAX_POLICY_FILE_BYTES, PublisherListError } from '../library/verifying.js';
+import { UsageError, parseCommandLine, type Subcommand } from '../usage.js';
 import { folderOperand } from './maintainer-options.js';
 
-export const addCommand: Command = {
+export const addCommand: Subcommand = {
   name: 'add',
   summary: 'add an entry to the list (signed by the next sign)',
   help: `Usage: kernelseal publishers add DIR --repos PATTERN (--policy FILE | --github OWNER/NAME ...) [options]
@@ -50,14 +48,7 @@ Example:
     if (values.policy !== undefined && (values.workflow !== undefined || values.ref !== undefined)) throw new UsageError('--workflow and --ref go with --github');
     let policy: unknown;
     if (values.policy !== undefined) {
-      const text = await readFile(values.policy).catch((error: Error) => {
-        throw new UsageError(`--policy ${values.policy}: cannot read: ${error.message}`);
-      });
-      try {
-        policy = parseStrictJSON(text);
-      } catch (error) {
-        throw new UsageError(`--policy ${values.policy}: ${(error as Error).message}`);
-      }
+      policy = await readStrictJSONFile(values.policy, MAX_POLICY_FILE_BYTES, (message) => new UsageError(`--policy ${message}`));
     } else {
       policy = { github: { repository: values.github, ...(values.workflow ? { workflow: values.workflow } : {}), ...(values.ref ? { ref: values.ref } : {}) } };
     }

@@ -1,9 +1,9 @@
-import { checkRepository } from '../../kernels/publishers/check-repository.js';
+import { checkRepository } from '../library/verifying.js';
 import { OUTPUT_HELP, OUTPUT_OPTIONS, Output } from '../output.js';
-import { parseCommandLine, type Command } from '../usage.js';
+import { parseCommandLine, type Subcommand } from '../usage.js';
 import { folderOperand } from './maintainer-options.js';
 
-export const checkCommand: Command = {
+export const checkCommand: Subcommand = {
   name: 'check',
   summary: 'read the folder as a client would, before uploading it',
   help: `Usage: kernelseal publishers check DIR [--root ROOT] [--json]

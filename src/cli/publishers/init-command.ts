@@ -1,9 +1,9 @@
 import { OUTPUT_HELP, OUTPUT_OPTIONS, Output } from '../output.js';
-import { DEFAULT_PERIODS, ListRepository, ROLE_NAMES, formatPeriod, type RoleName } from '../../kernels/publishers/list-repository.js';
-import { UsageError, parseCommandLine, type Command } from '../usage.js';
+import { DEFAULT_PERIODS, ListRepository, ROLE_NAMES, formatPeriod, type RoleName } from '../library/signing.js';
+import { UsageError, parseCommandLine, type Subcommand } from '../usage.js';
 import { folderOperand, keysFlag, periodFlag } from './maintainer-options.js';
 
-export const initCommand: Command = {
+export const initCommand: Subcommand = {
   name: 'init',
   summary: 'make a new list: keys (kept outside the folder), a root, an empty list, signed',
   help: `Usage: kernelseal publishers init DIR --keys KEYS [options]

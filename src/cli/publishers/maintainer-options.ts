@@ -1,4 +1,4 @@
-import { ROLE_NAMES, parsePeriod, type RoleName } from '../../kernels/publishers/list-repository.js';
+import { ROLE_NAMES, parsePeriod, type RoleName } from '../library/signing.js';
 import { existsSync } from 'node:fs';
 import { UsageError } from '../usage.js';
 

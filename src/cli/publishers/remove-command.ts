@@ -1,9 +1,9 @@
 import { OUTPUT_HELP, OUTPUT_OPTIONS, Output } from '../output.js';
-import { ListRepository } from '../../kernels/publishers/list-repository.js';
-import { UsageError, parseCommandLine, type Command } from '../usage.js';
+import { ListRepository } from '../library/signing.js';
+import { UsageError, parseCommandLine, type Subcommand } from '../usage.js';
 import { folderOperand } from './maintainer-options.js';
 
-export const removeCommand: Command = {
+export const removeCommand: Subcommand = {
   name: 'remove',
   summary: 'remove an entry from the list (to deny a signer, revoke it instead)',
   help: `Usage: kernelseal publishers remove DIR --repos PATTERN

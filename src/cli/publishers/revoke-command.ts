@@ -1,9 +1,9 @@
 import { OUTPUT_HELP, OUTPUT_OPTIONS, Output } from '../output.js';
-import { ListRepository } from '../../kernels/publishers/list-repository.js';
-import { UsageError, parseCommandLine, type Command } from '../usage.js';
+import { ListRepository } from '../library/signing.js';
+import { UsageError, parseCommandLine, type Subcommand } from '../usage.js';
 import { folderOperand } from './maintainer-options.js';
 
-export const revokeCommand: Command = {
+export const revokeCommand: Subcommand = {
   name: 'revoke',
   summary: "revoke an entry's signer from a time on: a deny no other entry overrides",
   help: `Usage: kernelseal publishers revoke DIR --repos PATTERN --reason TEXT [--at TIME]

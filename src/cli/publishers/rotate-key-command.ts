@@ -1,10 +1,9 @@
 import { OUTPUT_HELP, OUTPUT_OPTIONS, Output } from '../output.js';
-import { KeyRing } from '../../kernels/publishers/list-keys.js';
-import { ListRepository } from '../../kernels/publishers/list-repository.js';
-import { UsageError, parseCommandLine, type Command } from '../usage.js';
+import { KeyRing, ListRepository } from '../library/signing.js';
+import { UsageError, parseCommandLine, type Subcommand } from '../usage.js';
 import { folderOperand, keysFlag, roleFlag } from './maintainer-options.js';
 
-export const rotateKeyCommand: Command = {
+export const rotateKeyCommand: Subcommand = {
   name: 'rotate-key',
   summary: 'replace a key (lost, leaked, or due): a new root, then each role it signed re-signed',
   help: `Usage: kernelseal publishers rotate-key DIR --keys KEYS (--key KEYID | --role ROLE)

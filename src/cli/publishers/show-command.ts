@@ -1,8 +1,8 @@
 import { OUTPUT_HELP, OUTPUT_OPTIONS, Output } from '../output.js';
 import { openList, publisherListNamed } from '../publisher-options.js';
-import { UsageError, parseCommandLine, type Command } from '../usage.js';
+import { UsageError, parseCommandLine, type Subcommand } from '../usage.js';
 
-export const showCommand: Command = {
+export const showCommand: Subcommand = {
   name: 'show',
   summary: 'print a list as this machine verifies it: version, expiry, last refresh, entries',
   help: `Usage: kernelseal publishers show [LIST] [--publishers-root ROOT] [--offline] [--json]

@@ -1,10 +1,9 @@
 import { OUTPUT_HELP, OUTPUT_OPTIONS, Output } from '../output.js';
-import { KeyRing } from '../../kernels/publishers/list-keys.js';
-import { ListRepository } from '../../kernels/publishers/list-repository.js';
-import { parseCommandLine, type Command } from '../usage.js';
+import { KeyRing, ListRepository } from '../library/signing.js';
+import { parseCommandLine, type Subcommand } from '../usage.js';
 import { folderOperand, keysFlag, roleFlag } from './maintainer-options.js';
 
-export const signCommand: Command = {
+export const signCommand: Subcommand = {
   name: 'sign',
   summary: 'sign what needs it: the edited list, and every role near its expiry',
   help: `Usage: kernelseal publishers sign DIR --keys KEYS [--role ROLE]...

@@ -1,5 +1,5 @@
 import { createRequire } from 'node:module';
-import { existsSync } from 'node:fs';
+import { existsSync, readFileSync } from 'node:fs';
 import { fileURLToPath } from 'node:url';
 import { DIGEST_LENGTH, type DigestAlgorithm } from '../../digest/algorithm.js';
 import { checkShardSize, type DigestBackend, type FileHashes, type HashOptions, type HashProgress, type VariantHashes } from '../backend.js';
@@ -43,9 +43,24 @@ const require = createRequire(import.meta.url);
 /** The platform part of the addon's name, napi-rs style: `linux-x64-gnu`, `darwin-arm64`. */
 export function platformTriple(): string {
   const { platform, arch } = process;
-  if (platform !== 'linux') return `${platform}-${arch}`;
+  return platform === 'linux' ? `${platform}-${arch}-${linuxLibc()}` : `${platform}-${arch}`;
+}
+
+/**
+ * The C library this Linux process runs on: the one it has mapped (/proc/self/maps, read in a
+ * fraction of a millisecond), else what the diagnostic report says, which takes milliseconds to
+ * make (every command that hashes loads the addon: kernelseal --version must start at once).
+ */
+function linuxLibc(): 'gnu' | 'musl' {
+  try {
+    const maps = readFileSync('/proc/self/maps', 'latin1');
+    if (maps.includes('/ld-musl-')) return 'musl';
+    if (maps.includes('/libc.so.6\n')) return 'gnu';
+  } catch {
+    // No /proc: ask the report.
+  }
   const header = (process.report?.getReport() as { header?: { glibcVersionRuntime?: string } } | undefined)?.header;
-  return `${platform}-${arch}-${header?.glibcVersionRuntime ? 'gnu' : 'musl'}`;
+  return header?.glibcVersionRuntime ? 'gnu' : 'musl';
 }
 
 /**
@@ -78,6 +93,7 @@ export function createNativeBackend(addon: NativeAddon = loadAddon()): DigestBac
   return {
     name: 'native',
     details: `sha2: ${info.sha2}, ${info.threads} threads`,
+    lockFile: fileLocker(addon),
 
     async hashVariant(algorithm, dir, options = {}) {
       const result = await run(
@@ -215,12 +231,14 @@ function toDigestError(error: unknown): unknown {
 }
 
 /**
- * The addon's exclusive, non-waiting `flock` (Node has none), or undefined without the addon
- * (the Hub cache then falls back to lock files it creates: src/kernels/hub/cache.ts).
+ * The addon's exclusive, non-waiting `flock` (Node has none; the backend's `lockFile`), or
+ * undefined without the addon (the Hub cache then falls back to lock files it creates:
+ * src/kernels/hub/cache.ts).
  */
-export function fileLocker(): ((fd: number) => boolean) | undefined {
-  // Asked once per process: loading the addon names the platform, which takes milliseconds
-  // (process.report), and the Hub cache asks for every blob it locks.
+export function fileLocker(loaded?: NativeAddon): ((fd: number) => boolean) | undefined {
+  if (loaded) return typeof loaded.tryLockFile === 'function' ? (fd) => loaded.tryLockFile(fd) : undefined;
+  // Asked once per process: loading the addon looks the platform and the file up, and the Hub
+  // cache asks for every blob it locks.
   if (locker === null) {
     try {
       const addon = loadAddon();

@@ -3,13 +3,21 @@ import { join } from 'node:path';
 import { DIGEST_LENGTH, assertDigestAlgorithm, type DigestAlgorithm } from '../../digest/algorithm.js';
 import { checkShardSize, type DigestBackend, type FileHashes, type HashOptions, type HashProgress, type VariantHashes } from '../backend.js';
 import { DigestError } from '../errors.js';
-import { hashFileSync, unreachablePath } from './file.js';
 import { fingerprintOf, type FileFingerprint } from '../fingerprint.js';
-import { HashPool, type PoolFile } from './pool.js';
+import type { HashPool, PoolFile } from './pool.js';
 import { PROGRESS_INTERVAL_MS } from '../progress.js';
-import { ioError, walkTree } from './walk.js';
 
 let pool: HashPool | undefined;
+
+/**
+ * The walk, the file hashing (node:crypto) and the worker pool, imported when first used: a
+ * process on the native backend, as the CLI mostly is, never loads them (they were a fifth of
+ * the CPU time `kernelseal --version` took to start).
+ */
+async function parts() {
+  const [walk, file, pool] = await Promise.all([import('./walk.js'), import('./file.js'), import('./pool.js')]);
+  return { ...walk, ...file, ...pool };
+}
 
 /**
  * The digest backend in TypeScript: node:crypto (OpenSSL) for SHA-2 and blake3-wasm for BLAKE3,
@@ -22,6 +30,7 @@ export const pureBackend: DigestBackend = {
   async hashVariant(algorithm, dir, options = {}) {
     assertDigestAlgorithm(algorithm);
     options.signal?.throwIfAborted();
+    const { walkTree } = await parts();
     const { entries, unhashed } = await walkTree(dir, options.signal);
     const files = entries.map((entry) => ({ path: join(dir, entry.key), size: entry.size }));
     const digests = await runOnPool(algorithm, files, options);
@@ -31,6 +40,7 @@ export const pureBackend: DigestBackend = {
   async hashFile(path, algorithm, options = {}) {
     assertDigestAlgorithm(algorithm);
     options.signal?.throwIfAborted();
+    const { ioError } = await parts();
     const size = await stat(path).then(
       (info) => info.size,
       (error: unknown) => {
@@ -65,7 +75,8 @@ export const pureBackend: DigestBackend = {
     return { sizes, digests, bytes: sizes.reduce((sum, size) => sum + size, 0) } satisfies FileHashes;
   },
 
-  walkTree(dir, options = {}) {
+  async walkTree(dir, options = {}) {
+    const { walkTree } = await parts();
     return walkTree(dir, options.signal, true);
   },
 };
@@ -75,6 +86,7 @@ const MAX_PIECES = 2 ** 21;
 
 /** A file's fingerprint before hashing (following symlinks); refuses anything but a regular file. */
 async function listFile(path: string): Promise<FileFingerprint> {
+  const { unreachablePath } = await parts();
   let info;
   try {
     info = await stat(path, { bigint: true });
@@ -101,6 +113,7 @@ async function runOnPool(algorithm: DigestAlgorithm, files: PoolFile[], options:
 
 /** The same per-file hashing as the workers, on this thread, yielding between files. */
 async function hashInline(algorithm: DigestAlgorithm, files: PoolFile[], bytesTotal: number, { onProgress, signal }: HashOptions): Promise<Uint8Array> {
+  const { hashFileSync } = await parts();
   const buffer = Buffer.allocUnsafe(256 * 1024);
   const digests = new Uint8Array(files.length * DIGEST_LENGTH[algorithm]);
   let bytesDone = 0;
@@ -117,6 +130,7 @@ async function hashInline(algorithm: DigestAlgorithm, files: PoolFile[], bytesTo
 
 /** Runs one job on the pool with progress (at most every 100 ms, and at the end) and cancellation. */
 async function hashOnPool(algorithm: DigestAlgorithm, files: PoolFile[], { onProgress, signal }: HashOptions): Promise<Uint8Array> {
+  const { HashPool } = await parts();
   pool ??= new HashPool();
   const { done, counters } = pool.hash(algorithm, files);
   const totals = { bytesTotal: files.reduce((sum, f) => sum + f.size, 0), filesTotal: files.length };

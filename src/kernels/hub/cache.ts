@@ -3,10 +3,11 @@ import type { BigIntStats } from 'node:fs';
 import { lstat, open, rename, rm, unlink, type FileHandle } from 'node:fs/promises';
 import { dirname, join, relative, resolve, sep } from 'node:path';
 import { readBounded, type Read } from '../../fs/read-bounded.js';
-import { DirsInside, openRegular, pointsAt, UnsafePathError, writeFileInside } from '../../fs/write-inside.js';
-import { fileLocker } from '../../hashing/native/backend.js';
-import type { HubFile, RepoType } from './hub-client.js';
+import { DirsInside, openRegular, pointsAt, UnsafePathError } from '../../fs/write-inside.js';
+import type { FetchedBlob, HubFile, RepoType } from './hub-client.js';
 import { hubCacheRoot } from './hub-env.js';
+import { fileObjectId } from './object-id.js';
+import { isCommit } from '../../commit.js';
 
 /**
  * The Hugging Face cache layout, so that kernels fetched here and by `huggingface_hub` share it:
@@ -29,11 +30,19 @@ export class HubCache {
   private readonly lockDir: string;
   /** The folders this load writes blobs, links and locks into, checked once each (src/fs/write-inside.ts says why); closed by `close`. */
   private readonly dirs: DirsInside;
+  /** The folders `realFolder` found real, by path: their device and inode. */
+  private readonly folders = new Map<string, string>();
 
+  /**
+   * `lockFile` is the digest backend's exclusive, non-waiting `flock` (src/hashing/backend.ts):
+   * without it, blobs are locked with files this class creates, which keep out other kernelseal
+   * processes only, not Python's.
+   */
   constructor(
     readonly root: string,
     readonly repoId: string,
     repoType: RepoType,
+    private readonly lockFile?: (fd: number) => boolean,
   ) {
     const name = `${repoType}s--${repoId.replace('/', '--')}`;
     this.repoDir = join(root, name);
@@ -55,13 +64,38 @@ export class HubCache {
     return join(this.repoDir, 'snapshots', commit);
   }
 
+  /**
+   * Whether `dir` (a folder of this repository's cache: a snapshot's build/, a variant) is
+   * there, refusing it (UNSAFE_PATH, named) unless every folder from the cache root down to it
+   * is a real directory: a link anywhere on the way could lead outside the cache, and a path
+   * handed back must not. Asked again of the same folder (before a verified variant is handed
+   * back), it must be the very folder it was the first time.
+   */
+  async realFolder(dir: string): Promise<boolean> {
+    const top = resolve(this.root);
+    let path = top;
+    let info;
+    for (const part of relative(top, this.inside(dir)).split(sep)) {
+      path = join(path, part);
+      info = await lstat(path).catch(() => undefined);
+      if (!info) return false;
+      if (info.isSymbolicLink()) throw new UnsafePathError(`refusing ${path}: a symbolic link in the cache`);
+      if (!info.isDirectory()) throw new UnsafePathError(`refusing ${path}: not a directory`);
+    }
+    const identity = `${info!.dev}:${info!.ino}`;
+    const first = this.folders.get(path);
+    if (first !== undefined && first !== identity) throw new UnsafePathError(`refusing ${path}: replaced by another folder while it was verified`);
+    this.folders.set(path, identity);
+    return true;
+  }
+
   /** The commit a revision resolved to last time (offline use), if any; a ref that is not a small regular file is an error. */
   async readRef(revision: string): Promise<string | undefined> {
     const read = await this.read(join(this.repoDir, 'refs', revision), 1024);
     if ('missing' in read) return undefined;
     if ('error' in read) throw new Error(`cannot use the cached ref ${revision}: ${read.error}`);
     const text = Buffer.from(read.bytes).toString('utf8').trim();
-    return /^[0-9a-f]{40}$/.test(text) ? text : undefined;
+    return isCommit(text) ? text : undefined;
   }
 
   async writeRef(revision: string, commit: string): Promise<void> {
@@ -73,81 +107,95 @@ export class HubCache {
     return readBounded(this.inside(path), limit);
   }
 
-  /** Writes a file of this repository's cache folder atomically, through real directories only. */
+  /**
+   * Writes a file of this repository's cache folder atomically, through the folders this load
+   * checked and holds open (src/fs/write-inside.ts DirsInside): its temporary file too.
+   */
   write(path: string, data: string | Uint8Array): Promise<void> {
-    return writeFileInside(this.root, this.inside(path), data);
+    return this.dirs.writeFile(this.inside(path), data).catch((error: unknown) => Promise.reject(this.dirs.named(error)));
+  }
+
+  /**
+   * Removes the bytecode (`paths`, relative to the variant folder `dir`, as the walk names them)
+   * through the folders this load checked: never a file a link leads to, never outside the cache.
+   */
+  async removeBytecode(dir: string, paths: readonly string[]): Promise<void> {
+    for (const path of paths) await this.dirs.remove(this.inside(join(dir, path))).catch((error: unknown) => Promise.reject(this.dirs.named(error)));
   }
 
   /**
    * Makes `<snapshot>/<file.path>` point at the blob of `file`, downloading the blob with
-   * `fetch` (into the `.incomplete` file whose handle it is given) unless it is already here.
-   * One process at a time downloads a given blob; the others wait for it, then link.
+   * `fetch` (into the `.incomplete` file whose handle it is given) unless it is already here
+   * (`in-place`). One process at a time downloads a given blob; the others wait for it, then link.
    *
    * When `fetch` returns the hash of what it wrote (the signed digest's algorithm), `accept`
-   * judges it before the blob is renamed into place: a throw removes the download, never
-   * placed. The blob is then fsynced and renamed; if this call created the `.incomplete` file
+   * judges it before the blob is renamed into place: refused, the download is removed, never
+   * placed (`rejected`, with the hash); so is a download `fetch` found to be other bytes than the
+   * listing names (`wrong-content`). A download cut short (a throw) is kept, to resume. The blob
+   * is then fsynced and renamed (`downloaded`); if this call created the `.incomplete` file
    * itself (O_EXCL: it existed nowhere before), held the lock huggingface_hub honours too while
    * writing it (so no cooperating downloader wrote into it), and the blob is still that file,
-   * owned by us and writable by no one else, the blob and its hash are handed back: getKernel may trust
-   * that hash instead of reading the file again (src/kernels/hub/streamed-blobs.ts).
+   * the blob and its hash are handed back (`streamed`): getKernel may trust that hash instead of
+   * reading the file again if, when it asks, the file is still that one and no one else can
+   * write it (src/kernels/hub/skip-hashing.ts, one rule for that: src/kernels/hub/sole-writer.ts).
+   *
+   * A blob already here counts by its size, or, with `checkContent`, only if its content is the
+   * object the listing names (its Git blob ID or LFS SHA-256): else it is downloaded again.
    *
    * `signal` also ends the wait for another process's lock: a load that stops must not stay
    * open waiting for a lock someone else holds (getKernel waits for every file under way before
    * it closes the cache's folders).
    */
-  async ensureFile(
-    commit: string,
-    file: HubFile,
-    fetch: (incomplete: FileHandle) => Promise<Uint8Array | undefined | void>,
-    accept?: (hash: Uint8Array) => void,
-    signal?: AbortSignal,
-  ): Promise<PlacedBlob | undefined> {
+  async ensureFile(commit: string, file: HubFile, fetch: (incomplete: FileHandle) => Promise<FetchedBlob>, options: PlaceOptions = {}): Promise<Placement> {
     // Its writes go through the folders' descriptors: a failure names the cache's paths instead.
-    return this.placeFile(commit, file, fetch, accept, signal).catch((error: unknown) => Promise.reject(this.dirs.named(error)));
+    return this.placeFile(commit, file, fetch, options).catch((error: unknown) => Promise.reject(this.dirs.named(error)));
   }
 
   /** ensureFile, its errors naming paths through descriptors (src/fs/write-inside.ts DirsInside). */
-  private async placeFile(...[commit, file, fetch, accept, signal]: Parameters<HubCache['ensureFile']>): Promise<PlacedBlob | undefined> {
+  private async placeFile(commit: string, file: HubFile, fetch: Parameters<HubCache['ensureFile']>[2], { accept, signal, checkContent = false }: PlaceOptions): Promise<Placement> {
     const { id, blob, link } = this.locate(commit, file);
-    let placed: PlacedBlob | undefined;
-    if (!(await isComplete(blob, file.size))) {
-      await this.withLock(id, async (exclusive) => {
-        if (await isComplete(blob, file.size)) return; // another fetcher finished it
-        // Written through the checked blobs/ folder itself (src/fs/write-inside.ts DirsInside):
-        // a folder swapped for a link meanwhile redirects none of the writes below.
-        const name = `${blob}.incomplete`;
-        const incomplete = await this.dirs.at(name);
-        const { handle, created } = await openIncomplete(incomplete, name);
-        let hash: Uint8Array | undefined | void;
-        try {
-          try {
-            // Into this very file, however often the download resumes: a file or link put
-            // under its name meanwhile receives none of it (src/kernels/hub/hub-client.ts).
-            hash = await fetch(handle);
-            if (hash) accept?.(hash);
-          } catch (error) {
-            // A partial download is kept to resume; a wrong one is thrown away. What cannot be
-            // removed (a folder put under its name) stays, refused again next time: the error
-            // reported is the download's (wrong content is a refusal, not a file system error).
-            if ((error as { status?: number }).status === 422 || hash) await rm(incomplete, { force: true }).catch(() => {});
-            throw error;
-          }
-          await handle.sync(); // on disk before it is placed
-        } finally {
-          await handle.close();
-        }
-        const placedAt = await this.dirs.at(blob);
-        await rename(incomplete, placedAt);
-        const after = await lstat(placedAt, { bigint: true });
-        // Only under a lock Python honours too: without it, huggingface_hub resuming the same
-        // `.incomplete` could have written into our file between our writes, unseen by our hash.
-        if (exclusive && hash && created && ownFile(after) && after.dev === created.dev && after.ino === created.ino && after.size === BigInt(file.size)) {
-          placed = { stats: after, hash };
-        }
-      }, signal);
-    }
+    const inPlace: Placement = { outcome: 'in-place' };
+    const placement = (await isComplete(blob, file, checkContent))
+      ? inPlace
+      : await this.withLock(id, async (exclusive) => {
+          if (await isComplete(blob, file, checkContent)) return inPlace; // another fetcher finished it
+          return this.download(blob, file, fetch, accept, exclusive);
+        }, signal);
+    if (placement.outcome === 'rejected' || placement.outcome === 'wrong-content') return placement;
     await this.dirs.symlink(relative(dirname(link), blob), link); // kept if it points there already
-    return placed;
+    return placement;
+  }
+
+  /** The download of `blob`, under its lock (`exclusive`: one Python honours too), judged, then renamed into place. */
+  private async download(blob: string, file: HubFile, fetch: Parameters<HubCache['ensureFile']>[2], accept: PlaceOptions['accept'], exclusive: boolean): Promise<Placement> {
+    // Written through the checked blobs/ folder itself (src/fs/write-inside.ts DirsInside):
+    // a folder swapped for a link meanwhile redirects none of the writes below.
+    const name = `${blob}.incomplete`;
+    const incomplete = await this.dirs.at(name);
+    const { handle, created } = await openIncomplete(incomplete, name);
+    let refused: Placement | undefined;
+    let hash: Uint8Array | undefined;
+    try {
+      // Into this very file, however often the download resumes: a file or link put under its
+      // name meanwhile receives none of it (src/kernels/hub/hub-client.ts).
+      const fetched = await fetch(handle);
+      if ('wrongContent' in fetched) refused = { outcome: 'wrong-content', error: fetched.wrongContent };
+      else if (fetched.hash && accept && !accept(fetched.hash)) refused = { outcome: 'rejected', hash: fetched.hash };
+      else hash = fetched.hash;
+      if (!refused) await handle.sync(); // on disk before it is placed
+    } finally {
+      await handle.close();
+    }
+    // A wrong download is thrown away. What cannot be removed (a folder put under its name)
+    // stays, refused again next time: the outcome reported is the download's.
+    if (refused) return rm(incomplete, { force: true }).then(() => refused, () => refused);
+    const placedAt = await this.dirs.at(blob);
+    await rename(incomplete, placedAt);
+    const after = await lstat(placedAt, { bigint: true });
+    // Only under a lock Python honours too: without it, huggingface_hub resuming the same
+    // `.incomplete` could have written into our file between our writes, unseen by our hash.
+    const alone = exclusive && created && after.dev === created.dev && after.ino === created.ino && after.size === BigInt(file.size);
+    return alone && hash ? { outcome: 'streamed', blob: { stats: after, hash } } : { outcome: 'downloaded' };
   }
 
   /**
@@ -156,9 +204,9 @@ export class HubCache {
    * variant at once, where ensureFile runs only as many at a time as downloads (README.md,
    * Benchmarks: a second load online). Not a verification: the files are verified after, either way.
    */
-  async isPlaced(commit: string, file: HubFile): Promise<boolean> {
+  async isPlaced(commit: string, file: HubFile, checkContent = false): Promise<boolean> {
     const { blob, link } = this.locate(commit, file);
-    return (await isComplete(blob, file.size)) && (await isLinked(link, blob));
+    return (await isComplete(blob, file, checkContent)) && (await isLinked(link, blob));
   }
 
   /** The blob of `file` (by its ID), and its link in the snapshot of `commit`. */
@@ -179,15 +227,15 @@ export class HubCache {
    * `flock` on the same file huggingface_hub locks (through filelock), so kernelseal and Python
    * never download one blob twice at once. The lock dies with its holder: nothing is deleted.
    */
-  private async withLock(id: string, work: (sharedWithPython: boolean) => Promise<void>, signal?: AbortSignal): Promise<void> {
+  private async withLock<T>(id: string, work: (sharedWithPython: boolean) => Promise<T>, signal?: AbortSignal): Promise<T> {
     const lock = join(this.lockDir, `${id}.lock`);
-    const tryLock = fileLocker();
+    const tryLock = this.lockFile;
     if (!tryLock) return withCreatedLock(await this.dirs.at(lock), () => work(false), signal);
     // In the lock folder checked once per load (DirsInside): it is asked for every blob.
     const handle = await this.dirs.openRegular(lock);
     try {
       for (let wait = 10; !tryLock(handle.fd); wait = Math.min(wait * 2, 500)) await pause(wait, signal);
-      await work(true);
+      return await work(true);
     } finally {
       await handle.close(); // releases the lock
     }
@@ -199,7 +247,7 @@ export class HubCache {
  * the holder's pid, removed when done or when its holder is gone. It excludes other kernelseal
  * processes of this kind only, not Python's.
  */
-async function withCreatedLock(lock: string, work: () => Promise<void>, signal?: AbortSignal): Promise<void> {
+async function withCreatedLock<T>(lock: string, work: () => Promise<T>, signal?: AbortSignal): Promise<T> {
   for (let wait = 10; ; wait = Math.min(wait * 2, 500)) {
     try {
       const handle = await open(lock, constants.O_CREAT | constants.O_EXCL | constants.O_WRONLY);
@@ -213,7 +261,7 @@ async function withCreatedLock(lock: string, work: () => Promise<void>, signal?:
     }
   }
   try {
-    await work();
+    return await work();
   } finally {
     await unlink(lock).catch(() => {});
   }
@@ -242,19 +290,30 @@ async function isStale(lock: string): Promise<boolean> {
   }
 }
 
+/** How ensureFile places a file: `accept` judges the hash of a download, `signal` stops it, `checkContent` checks a blob already here. */
+export interface PlaceOptions {
+  accept?: (hash: Uint8Array) => boolean;
+  signal?: AbortSignal;
+  checkContent?: boolean;
+}
+
+/**
+ * What ensureFile did: found the blob in place, downloaded it (`streamed`: hashed as it arrived,
+ * by this process alone), or threw the download away, never placed: its hash refused by
+ * `accept` (`rejected`), or not the object the listing names (`wrong-content`).
+ */
+export type Placement =
+  | { outcome: 'in-place' }
+  | { outcome: 'downloaded' }
+  | { outcome: 'streamed'; blob: PlacedBlob }
+  | { outcome: 'rejected'; hash: Uint8Array }
+  | { outcome: 'wrong-content'; error: Error };
+
 /** A blob this process wrote and hashed as it arrived, as it stood once renamed into place. */
 export interface PlacedBlob {
   stats: BigIntStats;
   /** The raw hash of its content with the signed digest's algorithm. */
   hash: Uint8Array;
-}
-
-/**
- * A regular file owned by us that no one else may write: only such a file keeps, after we hashed
- * it, the bytes we hashed (the cache's folders may be writable by others; its files are not).
- */
-export function ownFile(info: BigIntStats): boolean {
-  return info.isFile() && info.uid === BigInt(process.getuid?.() ?? -1) && (info.mode & 0o022n) === 0n;
 }
 
 /**
@@ -304,7 +363,12 @@ async function isLinked(link: string, blob: string): Promise<boolean> {
   return pointsAt(link, relative(dirname(link), blob));
 }
 
-/** A blob we downloaded: a regular file of the listed size (lstat: a planted link is not one, and is replaced). */
-async function isComplete(blob: string, size: number): Promise<boolean> {
-  return lstat(blob).then((info) => info.isFile() && info.size === size, () => false);
+/**
+ * A blob we downloaded: a regular file of the listed size (lstat: a planted link is not one, and
+ * is replaced), and with `checkContent` holding the very object the listing names.
+ */
+async function isComplete(blob: string, file: HubFile, checkContent: boolean): Promise<boolean> {
+  const sized = await lstat(blob).then((info) => info.isFile() && info.size === file.size, () => false);
+  if (!sized || !checkContent) return sized;
+  return (await fileObjectId(blob, file.lfsSha256 ? 'lfs' : 'git')) === (file.lfsSha256 ?? file.blobId);
 }

@@ -4,7 +4,8 @@ import { openRegular, UnsafePathError } from '../../fs/write-inside.js';
 import type { DigestAlgorithm } from '../../digest/algorithm.js';
 import { createStreamHasher, type HashPart } from '../../hashing/stream-hasher.js';
 import { USER_AGENT } from '../../version.js';
-import { hubToken } from './hub-env.js';
+import { hubEndpoint, hubToken } from './hub-env.js';
+import { isCommit } from '../../commit.js';
 
 /** A Hub repository kind: kernels live in `kernel` repos; `model` repos hold older ones. */
 export type RepoType = 'kernel' | 'model';
@@ -64,11 +65,20 @@ export interface HubClientOptions {
   attempts?: number;
 }
 
-const COMMIT = /^[0-9a-f]{40}$/;
+/** huggingface_hub's `validate_repo_id`: letters, digits, `_`, `.`, `-`, each part starting and ending with a letter, digit or `_`; the name at most 96 characters. */
+const REPO_ID = /^[A-Za-z0-9_](?:[A-Za-z0-9_.-]*[A-Za-z0-9_])?\/[A-Za-z0-9_](?:[A-Za-z0-9_.-]{0,94}[A-Za-z0-9_])?$/;
 const SHA1 = /^[0-9a-f]{40}$/;
 const SHA256 = /^[0-9a-f]{64}$/;
 /** How much of a download is written before it is flushed to disk in the background. */
 const FLUSH_BYTES = 64 * 1024 * 1024;
+
+/**
+ * Whether `text` is a repository id as the Hub spells one: `<owner>/<name>`, by huggingface_hub's
+ * rule (`validate_repo_id`), which also forbids `--` (the cache's separator) and `..` anywhere.
+ */
+export function isRepoId(text: string): boolean {
+  return REPO_ID.test(text) && !text.includes('--') && !text.includes('..');
+}
 
 /**
  * A small client of the Hub's HTTP API: what a kernel fetch needs and nothing more. It resolves a
@@ -83,7 +93,7 @@ export class HubClient {
   private readonly attempts: number;
 
   constructor(options: HubClientOptions = {}) {
-    this.endpoint = (options.endpoint ?? process.env.HF_ENDPOINT ?? 'https://huggingface.co').replace(/\/+$/, '');
+    this.endpoint = (options.endpoint ?? hubEndpoint()).replace(/\/+$/, '');
     this.token = options.token ?? hubToken();
     this.repoType = options.repoType ?? 'kernel';
     this.timeoutMs = options.timeoutMs ?? 30_000;
@@ -105,7 +115,7 @@ export class HubClient {
     } finally {
       watchdog.stop();
     }
-    if (typeof body.sha !== 'string' || !COMMIT.test(body.sha)) throw new HubError(`${repoId}@${revision}: the Hub sent no commit`);
+    if (!isCommit(body.sha)) throw new HubError(`${repoId}@${revision}: the Hub sent no commit`);
     if (!Array.isArray(body.siblings)) throw new HubError(`${repoId}@${revision}: the Hub sent no file list`);
     return { commit: body.sha, files: body.siblings.map((sibling) => hubFile(sibling, `${repoId}@${revision}`)) };
   }
@@ -145,6 +155,18 @@ export class HubClient {
    * file, whatever is put under its name meanwhile, and leaves it open.
    */
   async download(repoId: string, commit: string, file: HubFile, destination: string | FileHandle, options: DownloadOptions = {}): Promise<Uint8Array | undefined> {
+    const fetched = await this.fetchBlob(repoId, commit, file, destination, options);
+    if ('wrongContent' in fetched) throw fetched.wrongContent;
+    return fetched.hash;
+  }
+
+  /**
+   * `download`, with content that is not the object the listing names as an outcome
+   * (`wrongContent`, the error `download` throws for it) rather than a throw: whoever placed the
+   * destination discards it, where a download cut short is kept to resume. Never retried: the
+   * same bytes would hash the same.
+   */
+  async fetchBlob(repoId: string, commit: string, file: HubFile, destination: string | FileHandle, options: DownloadOptions = {}): Promise<FetchedBlob> {
     const prefix = this.repoType === 'model' ? '' : `${this.repoType}s/`;
     const url = `${this.endpoint}/${prefix}${repoId}/resolve/${commit}/${file.path.split('/').map(encodeURIComponent).join('/')}`;
     let lastError: unknown;
@@ -164,7 +186,7 @@ export class HubClient {
     throw new HubError(`${file.path}: download failed after ${this.attempts} attempts: ${(lastError as Error)?.message ?? lastError}`);
   }
 
-  private async downloadOnce(url: string, file: HubFile, destination: string | FileHandle, options: DownloadOptions): Promise<Uint8Array | undefined> {
+  private async downloadOnce(url: string, file: HubFile, destination: string | FileHandle, options: DownloadOptions): Promise<FetchedBlob> {
     // One handle for the whole attempt, never through a link, never a FIFO: the destination may
     // sit in a cache others write to.
     const handle = typeof destination === 'string' ? await openRegular(destination) : destination;
@@ -189,9 +211,10 @@ export class HubClient {
           throw new Error(`${file.path}: ${error.message}`);
         });
         if (actual.id !== (file.lfsSha256 ?? file.blobId)) {
-          throw new HubError(`${file.path}: content does not match the ${file.lfsSha256 ? 'LFS SHA-256' : 'Git blob ID'} the Hub listed`, 422);
+          // 422 (Unprocessable Content) for callers of `download`, who see only the error.
+          return { wrongContent: new HubError(`${file.path}: content does not match the ${file.lfsSha256 ? 'LFS SHA-256' : 'Git blob ID'} the Hub listed`, 422) };
         }
-        return actual.hash;
+        return { hash: actual.hash };
       } finally {
         await hash.close(); // a worker hashing a large file never outlives its download
       }
@@ -379,6 +402,12 @@ class Watchdog {
     return new HubError(`${this.server} did not answer within ${this.ms / 1000} s (timed out)`, undefined, true);
   }
 }
+
+/**
+ * What a download wrote: the object the listing names (with `algorithm`, its raw hash with that
+ * algorithm), or other bytes (`wrongContent`: the error that names them).
+ */
+export type FetchedBlob = { hash?: Uint8Array } | { wrongContent: HubError };
 
 export interface DownloadOptions {
   signal?: AbortSignal;

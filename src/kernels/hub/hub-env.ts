@@ -17,6 +17,11 @@ export function offlineFromEnv(): boolean {
   return envFlag('HF_HUB_OFFLINE') || envFlag('KERNELSEAL_OFFLINE');
 }
 
+/** The Hub: HF_ENDPOINT, else https://huggingface.co. */
+export function hubEndpoint(): string {
+  return process.env.HF_ENDPOINT || 'https://huggingface.co';
+}
+
 /** $HF_HOME, else $XDG_CACHE_HOME/huggingface, else ~/.cache/huggingface. */
 export function hfHome(): string {
   return process.env.HF_HOME || join(process.env.XDG_CACHE_HOME || join(homedir(), '.cache'), 'huggingface');

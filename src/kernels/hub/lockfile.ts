@@ -1,8 +1,15 @@
 import { createHash } from 'node:crypto';
-import { readFile } from 'node:fs/promises';
+import { existsSync } from 'node:fs';
+import { readlink } from 'node:fs/promises';
+import { basename, join } from 'node:path';
 import { writeFileAtomic } from '../../fs/atomic-write.js';
+import type { Digest } from '../../digest/digest.js';
+import { listVariantTree } from '../../hashing/variant-files.js';
 import type { HubFile } from './hub-client.js';
-import { parseStrictJSON } from '../../json/strict-json.js';
+import { claimedKind, fileObjectId, objectId } from './object-id.js';
+import { isJSONObject } from '../../json/json-object.js';
+import { readStrictJSONFile } from '../../json/strict-json.js';
+import { isCommit } from '../../commit.js';
 
 /**
  * One identity that signed a locked kernel, as its certificate states it (in the spirit of
@@ -45,34 +52,68 @@ export class LockfileError extends Error {
  */
 export function variantLockHash(files: readonly HubFile[], variant: string): string {
   const prefix = `build/${variant}/`;
-  const entries = files
-    .filter((file) => file.path.startsWith(prefix))
-    .map((file) => [Buffer.from(file.path.slice(prefix.length), 'utf8'), Buffer.from(file.lfsSha256 ?? file.blobId, 'hex')] as const)
-    .sort(([a], [b]) => Buffer.compare(a, b));
+  return lockHash(files.filter((file) => file.path.startsWith(prefix)).map((file) => [file.path.slice(prefix.length), file.lfsSha256 ?? file.blobId]));
+}
+
+/** The git_lfs_concat sum of `[key, object ID in hex]` pairs. */
+function lockHash(objects: ReadonlyArray<readonly [key: string, id: string]>): string {
+  const entries = objects.map(([key, id]) => [Buffer.from(key, 'utf8'), Buffer.from(id, 'hex')] as const).sort(([a], [b]) => Buffer.compare(a, b));
   const hash = createHash('sha256');
   for (const [path, id] of entries) hash.update(path).update(id);
   return `sha256-${hash.digest('hex')}`;
 }
 
-/** Reads a `kernels.lock` (the reference's JSON format: repo_id, sha, variants). */
+/**
+ * The variant hash of the variant at `dir` as the cache holds it (offline, or with the Hub out of
+ * reach): the same sum over each file's path and object ID, the IDs taken from the files
+ * themselves, never from their names. The Hugging Face cache names each blob by its ID, so a
+ * name's length says the kind (claimedKind); a file whose kind cannot be told (not a link to a
+ * blob so named) or whose content is not the object its name says is refused, named.
+ *
+ * `metadataBytes` are the bytes whose signature was verified: metadata.json's ID is theirs, so a
+ * matching hash pins the signed digest, which pins every other file's content. So an LFS file's
+ * ID, the SHA-256 of its content, is taken from that digest (when it is SHA-256): the file is
+ * checked against it by the verification that follows, as every file is. The others are hashed.
+ * What kernelseal never downloads (bytecode the listing may hold) is not in the cache: a lock
+ * whose hash covered such files cannot be checked offline, and is refused.
+ */
+export async function cachedVariantLockHash(dir: string, metadataBytes: Uint8Array, digest: Digest): Promise<string> {
+  const { entries } = await listVariantTree(dir).catch((error: Error) => {
+    throw new LockfileError(`${dir}: ${error.message}`, { cause: error });
+  });
+  const keys = [...entries.map((entry) => entry.key), 'metadata.json', ...(existsSync(join(dir, 'metadata.json.sigstore')) ? ['metadata.json.sigstore'] : [])];
+  const objects = await Promise.all(
+    keys.map(async (key) => {
+      const name = basename((await readlink(join(dir, key)).catch(() => '')) || '');
+      const kind = claimedKind(name);
+      if (!kind) throw new LockfileError(`${join(dir, key)}: not a link to a blob of the cache named by its object ID: cannot tell its ID`);
+      const signed = kind === 'lfs' && digest.algorithm === 'sha256' ? digest.files.get(key) : undefined;
+      const id =
+        key === 'metadata.json' ? objectId(metadataBytes, kind) : signed !== undefined ? Buffer.from(signed, 'base64').toString('hex') : await fileObjectId(join(dir, key), kind);
+      if (id !== name) throw new LockfileError(`${join(dir, key)}: the blob ${name} holds another object (${id ?? 'unreadable'})`);
+      return [key, id] as const;
+    }),
+  );
+  return lockHash(objects);
+}
+
+/** The largest kernels.lock read: a few hundred bytes a kernel. */
+const MAX_LOCKFILE_BYTES = 16 * 1024 * 1024;
+
+/** Reads a `kernels.lock` (the reference's JSON format: repo_id, sha, variants), bounded and strict (src/json/strict-json.ts). */
 export async function readLockfile(path: string): Promise<KernelLock[]> {
-  let json: unknown;
-  try {
-    json = parseStrictJSON(await readFile(path));
-  } catch (error) {
-    throw new LockfileError(`${path}: ${(error as Error).message}`, { cause: error });
-  }
+  const json = await readStrictJSONFile(path, MAX_LOCKFILE_BYTES, (message, cause) => new LockfileError(message, { cause }));
   if (!Array.isArray(json)) throw new LockfileError(`${path}: a kernels.lock is a JSON array`);
   return json.map((entry, i) => {
-    const e = entry as { repo_id?: unknown; sha?: unknown; variants?: unknown } & Record<string, unknown>;
     const at = `${path}[${i}]`;
-    if (typeof e?.repo_id !== 'string') throw new LockfileError(`${at}: no repo_id`);
-    if (typeof e.sha !== 'string' || !/^[0-9a-f]{40}$/.test(e.sha)) throw new LockfileError(`${at}: sha must be a commit`);
-    if (typeof e.variants !== 'object' || e.variants === null) throw new LockfileError(`${at}: no variants`);
+    const e = isJSONObject(entry) ? entry : {};
+    if (typeof e.repo_id !== 'string') throw new LockfileError(`${at}: no repo_id`);
+    if (!isCommit(e.sha)) throw new LockfileError(`${at}: sha must be a commit`);
+    if (!isJSONObject(e.variants)) throw new LockfileError(`${at}: no variants`);
     const variants: KernelLock['variants'] = {};
     for (const [name, lock] of Object.entries(e.variants)) {
-      const l = lock as { hash?: unknown; hash_type?: unknown };
-      if (typeof l?.hash !== 'string' || !/^sha256-[0-9a-f]{64}$/.test(l.hash)) throw new LockfileError(`${at}.variants.${name}: hash must be sha256-<hex>`);
+      const l = isJSONObject(lock) ? lock : {};
+      if (typeof l.hash !== 'string' || !/^sha256-[0-9a-f]{64}$/.test(l.hash)) throw new LockfileError(`${at}.variants.${name}: hash must be sha256-<hex>`);
       if ((l.hash_type ?? 'git_lfs_concat') !== 'git_lfs_concat') throw new LockfileError(`${at}.variants.${name}: unsupported hash_type ${String(l.hash_type)}`);
       variants[name] = { hash: l.hash, hashType: 'git_lfs_concat' };
     }
@@ -93,9 +134,9 @@ function lockedSigners(entry: Record<string, unknown>, at: string): Pick<KernelL
     if (!Array.isArray(ids) || ids.length === 0) throw new LockfileError(`${at}.attestation_identities: a non-empty array of identities`);
     read.identities = ids.map((id, i) => {
       const where = `${at}.attestation_identities[${i}]`;
-      if (typeof id !== 'object' || id === null || Array.isArray(id)) throw new LockfileError(`${where}: an object`);
+      if (!isJSONObject(id)) throw new LockfileError(`${where}: an object`);
       const identity: Record<string, string> = {};
-      for (const [key, value] of Object.entries(id as Record<string, unknown>)) {
+      for (const [key, value] of Object.entries(id)) {
         const field = IDENTITY_KEYS[key as keyof typeof IDENTITY_KEYS];
         if (!field) throw new LockfileError(`${where}: unknown key ${JSON.stringify(key)} (known: ${Object.keys(IDENTITY_KEYS).join(', ')})`);
         if (typeof value !== 'string' || value === '') throw new LockfileError(`${where}.${key}: a non-empty string`);
@@ -107,8 +148,8 @@ function lockedSigners(entry: Record<string, unknown>, at: string): Pick<KernelL
   }
   const list = entry.publisher_list;
   if (list !== undefined) {
-    const l = list as Record<string, unknown>;
-    const keys = typeof l === 'object' && l !== null ? Object.keys(l).sort().join(',') : '';
+    const l = isJSONObject(list) ? list : {};
+    const keys = Object.keys(l).sort().join(',');
     if (keys !== 'min_targets_version,root_digest') throw new LockfileError(`${at}.publisher_list: exactly root_digest and min_targets_version`);
     if (typeof l.root_digest !== 'string' || !/^sha256:[0-9a-f]{64}$/.test(l.root_digest)) throw new LockfileError(`${at}.publisher_list.root_digest: sha256:<64 hex digits>`);
     if (!Number.isSafeInteger(l.min_targets_version) || (l.min_targets_version as number) < 1) throw new LockfileError(`${at}.publisher_list.min_targets_version: a whole number, 1 or more`);

@@ -1,15 +1,5 @@
-import { HubClient, HubError, type HubClientOptions } from './hub-client.js';
-
-/** What decides whether the Hub's flag is read: only the default policy reads it. */
-export interface PublisherFlagOptions extends HubClientOptions {
-  policy?: unknown;
-  key?: unknown;
-  certificateChain?: unknown;
-  publishers?: unknown;
-  lock?: unknown;
-  /** As the kernels library's `trust_remote_code`: skip the Hub's flag (never a signature check). */
-  trustRemoteCode?: boolean;
-}
+import { HubClient, HubError } from './hub-client.js';
+import type { PublisherFlagOptions } from './load-options.js';
 
 /**
  * Why a load under the default policy is refused before anything is downloaded, as the kernels
@@ -17,11 +7,10 @@ export interface PublisherFlagOptions extends HubClientOptions {
  * Hub (`trustedKernelPublisher`), or the Hub could not say. Undefined when the load may go on.
  * The flag only narrows trust: the signature must still satisfy the default policy, so it is read
  * only where nothing else says who is trusted (no policy, key, CA, list or lock), never with
- * `trustRemoteCode`, and offline not at all (with a warning: nothing is downloaded then).
+ * `trustRemoteCode` (splitOptions in src/kernels/hub/load-options.ts decides), and offline not at
+ * all (with a warning: nothing is downloaded then).
  */
-export async function untrustedPublisherReason(repoId: string, options: PublisherFlagOptions, offline: boolean, warn: (message: string) => void): Promise<string | undefined> {
-  const { policy, key, certificateChain, publishers, lock } = options;
-  if ([policy, key, certificateChain, publishers, lock].some((given) => given !== undefined) || options.trustRemoteCode) return undefined;
+export async function untrustedPublisherReason(repoId: string, { offline, hub }: PublisherFlagOptions, warn: (message: string) => void): Promise<string | undefined> {
   const org = repoId.split('/')[0]!;
   if (offline) {
     warn(`offline: not asking the Hub whether ${org} is a trusted kernel publisher (the cached kernel is verified all the same)`);
@@ -30,7 +19,7 @@ export async function untrustedPublisherReason(repoId: string, options: Publishe
   const optOut = 'set trustRemoteCode (--trust-remote-code) to load kernels from other publishers; their signatures are checked all the same';
   let trusted: boolean;
   try {
-    trusted = await new HubClient(options).trustedKernelPublisher(org);
+    trusted = await new HubClient(hub).trustedKernelPublisher(org);
   } catch (error) {
     if (!(error instanceof HubError)) throw error;
     return `${repoId}: could not learn from the Hub whether ${org} is a trusted kernel publisher (${error.message}); ${optOut}`;

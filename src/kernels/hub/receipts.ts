@@ -3,15 +3,23 @@ import { stat } from 'node:fs/promises';
 import { join } from 'node:path';
 import { fingerprintOf, hasCtime, type FingerprintWithCtime } from '../../hashing/fingerprint.js';
 import type { VariantEntry } from '../../hashing/tree.js';
-import { listVariantTree } from '../../hashing/variant-files.js';
+import type { DigestBackend } from '../../hashing/backend.js';
+import { listVariantTreeWithCtime } from '../../hashing/variant-files.js';
 import type { HubCache } from './cache.js';
 import { readReceiptKey } from './receipt-key.js';
+import { SoleWriter } from './sole-writer.js';
 
 /**
  * A verification receipt: "these files, with these inodes, sizes and change times, hashed to
  * the digest signed in this metadata.json". A later load of the same variant that finds the
  * same fingerprint skips re-hashing; any change (a write changes ctime, which only root can
  * set back) means a full verification again. The signature and policy are always checked.
+ *
+ * Not every write shows in the times (a write through a mapping into a page already dirty does
+ * not), so a receipt is written for, and holds for, files no one but this user (and root) can
+ * write, on a local file system (src/kernels/hub/sole-writer.ts); any other file is hashed on
+ * every load. Each user has a receipt of their own, so that users sharing a cache do not
+ * overwrite each other's.
  *
  * Receipts sit in the cache, which others may write to, so each carries an HMAC-SHA256, with
  * the user's own key kept outside the cache (src/kernels/hub/receipt-key.ts), over everything it says:
@@ -44,8 +52,8 @@ export function fingerprintEntry(key: string, file: FingerprintWithCtime): Finge
  * has just walked the variant, spares walking it again, and their fingerprints, when the walk
  * took the change time (src/hashing/variant-files.ts), stat'ing each file again.
  */
-export async function fingerprint(dir: string, entries?: readonly VariantEntry[]): Promise<Fingerprint> {
-  entries ??= (await listVariantTree(dir, undefined, true)).entries;
+export async function fingerprint(dir: string, entries?: readonly VariantEntry[], backend?: DigestBackend): Promise<Fingerprint> {
+  entries ??= (await listVariantTreeWithCtime(dir, { backend })).entries;
   return Promise.all(
     entries.map(async ({ key, fingerprint: seen }) =>
       fingerprintEntry(key, hasCtime(seen) ? seen : fingerprintOf(await stat(join(dir, key), { bigint: true }), true)),
@@ -64,7 +72,8 @@ export interface ReceiptSubject {
 /** The receipt of a variant: whether it vouches for the files as they are now, and recording a new one. */
 export interface VariantReceipt {
   holds(dir: string, entries?: readonly VariantEntry[]): Promise<boolean>;
-  write(files: Fingerprint): Promise<void>;
+  /** Records `files` (of the variant at `dir`), unless one of them is a file others could change unseen. */
+  write(dir: string, files: Fingerprint): Promise<void>;
 }
 
 /** A receipt larger than the one we expect by this much is not a stale receipt but something else. */
@@ -72,7 +81,7 @@ const SLACK_BYTES = 1024 * 1024;
 
 /** The receipt of `subject` in `cache`; without a usable key (a warning says why) none holds and none is written. */
 export async function variantReceipt(cache: HubCache, subject: ReceiptSubject, warn: (message: string) => void): Promise<VariantReceipt> {
-  const path = join(cache.repoDir, '.kernelseal', 'receipts', subject.commit, `${subject.variant}.json`);
+  const path = join(cache.repoDir, '.kernelseal', 'receipts', subject.commit, `${subject.variant}.${process.geteuid?.() ?? 'user'}.json`);
   const keyed = await readReceiptKey();
   if ('refused' in keyed) {
     warn(keyed.refused);
@@ -98,12 +107,29 @@ export async function variantReceipt(cache: HubCache, subject: ReceiptSubject, w
       const expected = text(files);
       const read = await cache.read(path, expected.length + SLACK_BYTES);
       if ('error' in read) warn(`ignoring the receipt: ${read.error}`);
-      if (!('bytes' in read) || read.bytes.length !== expected.length) return false;
-      return timingSafeEqual(read.bytes, expected);
+      if (!('bytes' in read) || read.bytes.length !== expected.length || !timingSafeEqual(read.bytes, expected)) return false;
+      return ownedAlone(dir, files);
     },
-    async write(files) {
+    async write(dir, files) {
+      if (!(await ownedAlone(dir, files))) return; // hashed in full on every load: a receipt would never hold
       // Only an optimisation: a receipt we cannot record (a planted link, a full disk) costs a re-hash next time.
       await cache.write(path, text(files)).catch((error: Error) => warn(`no receipt recorded: ${error.message}`));
     },
   };
+}
+
+/**
+ * Whether every file of `files` (the variant at `dir`) is still the file fingerprinted, and one
+ * no one but this user and root can change (src/kernels/hub/sole-writer.ts).
+ */
+async function ownedAlone(dir: string, files: Fingerprint): Promise<boolean> {
+  const sole = new SoleWriter();
+  const checks = await Promise.all(
+    files.map(async (line) => {
+      const path = join(dir, line[0]);
+      const info = await stat(path, { bigint: true }).catch(() => undefined);
+      return info !== undefined && fingerprintEntry(line[0], fingerprintOf(info, true)).every((field, i) => field === line[i]) && (await sole.owns(path, info));
+    }),
+  );
+  return checks.every(Boolean);
 }

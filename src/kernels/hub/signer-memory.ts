@@ -1,7 +1,8 @@
 import { join } from 'node:path';
 import { rm } from 'node:fs/promises';
 import { writeFileAtomic, writeFileOnce } from '../../fs/atomic-write.js';
-import { makePrivateDir, readStateRecord, userStateDir } from '../../fs/user-state.js';
+import { makePrivateDir, userStateDir } from '../../fs/user-state.js';
+import { readStrictJSONObject } from '../../json/strict-json.js';
 import type { Signer } from '../../sigstore/verify-bundle.js';
 
 // Where neither a publisher list nor a lock says who signs a kernel, a policy alone does, and a
@@ -52,7 +53,7 @@ export async function recallSigner(repoId: string, repoType: string, stateDir?: 
   };
   const problem = await makePrivateDir(dir);
   if (problem) damaged(`its folder ${problem}`);
-  const read = await readStateRecord(path, MAX_BYTES);
+  const read = await readStrictJSONObject(path, MAX_BYTES);
   if ('missing' in read) return undefined;
   if ('error' in read) return damaged(read.error);
   const json = read.record;

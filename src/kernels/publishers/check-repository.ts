@@ -6,7 +6,7 @@ import { PublisherListError } from '../../trust/publisher-list.js';
 import { MAX_BYTES } from './list-fetcher.js';
 import { ListRepository, ROLE_NAMES, privateKeysIn } from './list-repository.js';
 import { openPublisherList, type VerifiedPublisherList } from './open-list.js';
-import { readRoot } from './root-rules.js';
+import { RootRefusedError, readRoot } from './root-rules.js';
 
 /** What `publishers check` found: the list as a client reads it, what refuses the folder, what wants doing soon. */
 export interface RepositoryCheck {
@@ -27,11 +27,15 @@ export async function checkRepository(dir: string, options: { root?: string | Ui
   for (const file of await privateKeysIn(dir)) problems.push(`${file} holds a private key: it would be uploaded with the list (keep keys outside ${dir})`);
   for (const name of (await readdir(join(dir, 'metadata')).catch(() => [] as string[])).filter((n) => /^\d+\.root\.json$/.test(n))) {
     const read = await readBounded(join(dir, 'metadata', name), MAX_BYTES.root);
+    if (!('bytes' in read)) {
+      problems.push(`metadata/${name}: ${'error' in read ? read.error : 'not found'}`);
+      continue;
+    }
     try {
-      if (!('bytes' in read)) throw new Error(`metadata/${name}: ${'error' in read ? read.error : 'not found'}`);
       readRoot(read.bytes, `metadata/${name}`);
     } catch (error) {
-      problems.push((error as Error).message);
+      if (!(error instanceof RootRefusedError)) throw error;
+      problems.push(error.message);
     }
   }
   if (options.root === undefined) warnings.push(`checked against the folder's own metadata/1.root.json: clients pin the root they were given (--root to check against it)`);

@@ -2,10 +2,12 @@ import { constants, type Stats } from 'node:fs';
 import { lstat, mkdir, open, readdir, rm, unlink } from 'node:fs/promises';
 import { join } from 'node:path';
 import { writeFileAtomic } from '../../fs/atomic-write.js';
-import { privateDirProblem, readStateRecord } from '../../fs/user-state.js';
+import { privateDirProblem } from '../../fs/user-state.js';
 import { readBounded } from '../../fs/read-bounded.js';
 import { openRegular } from '../../fs/write-inside.js';
 import { fileLocker } from '../../hashing/native/backend.js';
+import { isJSONObject } from '../../json/json-object.js';
+import { readStrictJSONObject } from '../../json/strict-json.js';
 import { PublisherListError } from '../../trust/publisher-list.js';
 
 // A publisher list client's own state (docs/publishers.md, section 3): per pinned root, in the
@@ -77,7 +79,7 @@ export class ClientState {
   async read(rootDigest: string): Promise<ClientRecord | undefined> {
     // Under the lock, a work folder is what a run that died left behind.
     for (const name of await readdir(this.dir)) if (name.startsWith('work-')) await rm(join(this.dir, name), { recursive: true, force: true });
-    const read = await readStateRecord(this.recordPath, MAX_RECORD_BYTES);
+    const read = await readStrictJSONObject(this.recordPath, MAX_RECORD_BYTES);
     if ('missing' in read) {
       await this.clearCache();
       return undefined;
@@ -87,8 +89,8 @@ export class ClientState {
     };
     if ('error' in read) return damaged(read.error);
     const json = read.record;
-    const floor = json?.floor as Record<string, unknown> | undefined;
-    if (json?.schema !== SCHEMA || typeof floor !== 'object' || floor === null) return damaged('not a state record');
+    if (json.schema !== SCHEMA || !isJSONObject(json.floor)) return damaged('not a state record');
+    const floor = json.floor;
     if (json.root !== rootDigest) return damaged(`it belongs to the root ${String(json.root)}`);
     for (const role of ROLES) if (!Number.isSafeInteger(floor[role]) || (floor[role] as number) < 0) damaged(`no version for ${role}`);
     const lastRefresh = new Date(typeof json.lastRefresh === 'string' ? json.lastRefresh : NaN);

@@ -8,7 +8,7 @@ import { parseStrictJSON } from '../../json/strict-json.js';
 import { MAX_LIST_BYTES, PublisherListError } from '../../trust/publisher-list.js';
 import { fetchBytes, HubError, type HubClientOptions } from '../hub/hub-client.js';
 import type { ListLocation } from './list-location.js';
-import { readRoot } from './root-rules.js';
+import { RootRefusedError, readRoot } from './root-rules.js';
 
 /** The most bytes read of each kind of file: far above a one-target repository, far below harm. */
 export const MAX_BYTES = { root: 128 * 1024, timestamp: 16 * 1024, snapshot: 64 * 1024, targets: 256 * 1024, target: MAX_LIST_BYTES } as const;
@@ -78,16 +78,13 @@ export class ListFetcher implements Fetcher {
     else if (this.mode === 'cache' && kind === 'root') throw new DownloadHTTPError(`${name} is not cached`, 404); // the newest root this client knows
     else if (this.mode === 'cache' && kind === 'timestamp' && this.cached.timestamp) bytes = this.cached.timestamp;
     else bytes = await this.get(url, name, Math.min(maxLength, MAX_BYTES[kind]));
-    try {
-      parseStrictJSON(bytes);
-    } catch (error) {
-      throw new PublisherListError('LIST_REFUSED', `${this.location.name}: ${name}: ${(error as Error).message}`);
-    }
+    parseStrictJSON(bytes, (error) => new PublisherListError('LIST_REFUSED', `${this.location.name}: ${name}: ${error.message}`));
     if (root) {
       try {
         readRoot(bytes, `${this.location.name}: ${name}`);
       } catch (error) {
-        throw new PublisherListError('LIST_REFUSED', (error as Error).message);
+        if (!(error instanceof RootRefusedError)) throw error;
+        throw new PublisherListError('LIST_REFUSED', error.message, { cause: error });
       }
       if (!this.cached.roots.has(Number(root[1]))) this.newRoots.set(Number(root[1]), bytes);
     }

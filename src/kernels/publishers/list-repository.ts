@@ -4,6 +4,7 @@ import { mkdir, readdir, realpath } from 'node:fs/promises';
 import { isAbsolute, join, relative, resolve, sep } from 'node:path';
 import { writeFileAtomic } from '../../fs/atomic-write.js';
 import { readBounded } from '../../fs/read-bounded.js';
+import { isJSONObject } from '../../json/json-object.js';
 import { parseStrictJSON } from '../../json/strict-json.js';
 import { PUBLISHER_LIST_SCHEMA, PUBLISHER_LIST_TARGET, parsePublisherList } from '../../trust/publisher-list.js';
 import { KeyRing, signMetadata, type SigningKey } from './list-keys.js';
@@ -363,8 +364,8 @@ async function readOptional(path: string, limit: number): Promise<Uint8Array | u
 async function readPeriods(dir: string): Promise<Record<RoleName, number>> {
   const text = await readOptional(join(dir, SIGNING_FILE), 64 * 1024);
   if (!text) return { ...DEFAULT_PERIODS };
-  const json = parseStrictJSON(text) as { schema?: unknown; expires?: Record<string, unknown> };
-  if (json?.schema !== SIGNING_SCHEMA || typeof json.expires !== 'object' || json.expires === null) throw new ListRepositoryError(`${dir}/${SIGNING_FILE}: not a signing file (schema ${SIGNING_SCHEMA})`);
+  const json = parseStrictJSON(text, (error) => new ListRepositoryError(`${dir}/${SIGNING_FILE}: ${error.message}`, { cause: error }));
+  if (!isJSONObject(json) || json.schema !== SIGNING_SCHEMA || !isJSONObject(json.expires)) throw new ListRepositoryError(`${dir}/${SIGNING_FILE}: not a signing file (schema ${SIGNING_SCHEMA})`);
   const periods = { ...DEFAULT_PERIODS };
   for (const [role, value] of Object.entries(json.expires)) {
     const ms = typeof value === 'string' ? parsePeriod(value) : undefined;

@@ -7,7 +7,7 @@ import { Updater } from 'tuf-js';
 import { BadVersionError, DownloadHTTPError, ExpiredMetadataError } from 'tuf-js/dist/error.js';
 import { readBounded } from '../../fs/read-bounded.js';
 import { userStateDir } from '../../fs/user-state.js';
-import { parseStrictJSON } from '../../json/strict-json.js';
+import { StrictJSONError, parseStrictJSON } from '../../json/strict-json.js';
 import { PUBLISHER_LIST_TARGET, PublisherListError, parsePublisherList, type PublisherList } from '../../trust/publisher-list.js';
 import { USER_AGENT } from '../../version.js';
 import { HubError, type HubClientOptions } from '../hub/hub-client.js';
@@ -201,6 +201,8 @@ async function pinnedRoot(root: string | Uint8Array, location: ListLocation, sta
     metadata = readRoot(bytes, 'the pinned root');
     metadata.verifyDelegate('root', metadata);
   } catch (error) {
+    // The root's fault: readRoot's verdict, or tuf-js's on its signatures. A bug propagates.
+    if (error instanceof TypeError || error instanceof ReferenceError) throw error;
     throw new PublisherListError('LIST_REFUSED', `${(error as Error).message}`, { cause: error });
   }
   return { bytes, digest: sha256(bytes), version: metadata.signed.version };
@@ -394,7 +396,8 @@ function isStrictJSON(bytes: Uint8Array): boolean {
   try {
     parseStrictJSON(bytes);
     return true;
-  } catch {
+  } catch (error) {
+    if (!(error instanceof StrictJSONError)) throw error;
     return false;
   }
 }

@@ -10,6 +10,12 @@ import { parseStrictJSON } from '../../json/strict-json.js';
 // serving an online role (timestamp, snapshot), whose keys sit in CI. Checked on the pinned root
 // and on every root before tuf-js may trust it, and by `publishers check`.
 
+/** Root metadata that is none, or breaks the rules above; the message names it and says why. */
+export class RootRefusedError extends Error {
+  override readonly name = 'RootRefusedError';
+  readonly code = 'ROOT_REFUSED' as const;
+}
+
 /** The roles whose keys sign unattended, in CI: never a root key. */
 export const ONLINE_ROLES = ['timestamp', 'snapshot'] as const;
 
@@ -47,16 +53,17 @@ export function rootProblem(root: Root): string | undefined {
 
 /**
  * Reads root metadata strictly (UTF-8 JSON, no repeated key: signed JSON must not mean two
- * things) and checks the rules above. Throws with the reason; `what` names it.
+ * things) and checks the rules above. Throws RootRefusedError with the reason; `what` names it.
  */
 export function readRoot(bytes: Uint8Array, what: string): Metadata<Root> {
   let root: Metadata<Root>;
   try {
     root = Metadata.fromJSON(MetadataKind.Root, parseStrictJSON(bytes) as Parameters<typeof Metadata.fromJSON>[1]);
   } catch (error) {
-    throw new Error(`${what} is not TUF root metadata: ${(error as Error).message}`, { cause: error });
+    // tuf-js's complaints about the document (TypeErrors among them: it reads what it is given).
+    throw new RootRefusedError(`${what} is not TUF root metadata: ${(error as Error).message}`, { cause: error });
   }
   const problem = rootProblem(root.signed);
-  if (problem) throw new Error(`${what} is refused: ${problem}`);
+  if (problem) throw new RootRefusedError(`${what} is refused: ${problem}`);
   return root;
 }

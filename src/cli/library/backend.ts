@@ -1,0 +1,9 @@
+// One of the modules under src/cli/library/, the only CLI modules that import from the rest of
+// src/ (docs/architecture.md, "Data flows one way"; __test__/architecture.test.ts holds every other
+// CLI module to them): what the command line needs of products and machinery, listed module by
+// module so that each need is visible in review, and split so that a command loads only what it
+// uses (src/cli/main.ts imports each command when it runs).
+// The library as --version needs it: the digest backend, nothing that loads Sigstore, TUF or HTTP
+// (src/cli/main.ts imports it when --version runs, and when a backend asked for cannot be).
+
+export { digestBackend, DigestBackendChoiceError, nativeUnavailableReason } from '../../hashing/select-backend.js';

@@ -1,0 +1,10 @@
+// One of the modules under src/cli/library/, the only CLI modules that import from the rest of
+// src/ (docs/architecture.md, "Data flows one way"; __test__/architecture.test.ts holds every other
+// CLI module to them): what the command line needs of products and machinery, listed module by
+// module so that each need is visible in review, and split so that a command loads only what it
+// uses (src/cli/main.ts imports each command when it runs).
+// A bench report as every output renders it (src/cli/render-result.ts): the table and the chart,
+// without the runs themselves (which load the signing libraries to sign their examples).
+
+export type { BenchReport } from '../../bench/run-bench.js';
+export { renderSvg, renderTable } from '../../bench/report.js';
