@@ -98,6 +98,8 @@ describe('-h and --help are options, never the value of one', () => {
     ['publishers show', '--publishers-root'],
     ['publishers add', '--repos'],
     ['publishers check', '--root'],
+    ['publishers init', '--keys'],
+    ['lock', '--lockfile'],
   ];
 
   it.each(COMMANDS)('%s %s -h is a usage error that says how to pass such a value; --help alone is help', async (command, option) => {
@@ -185,6 +187,34 @@ describe('one output contract: --json on every outcome, one schema, the same exi
       if (exitCode === 0) expect(document.results.every((result) => result.ok), args.join(' ')).toBe(true);
     }
   }, 240_000);
+
+  it('publishers init, add, revoke, sign, remove, rotate-key and lock: one document each, with what changed', async () => {
+    const work = tempDir();
+    const list = join(work, 'list');
+    const keysDir = join(work, 'keys');
+    const lockfile = join(work, 'kernels.lock');
+    const cases: Array<[args: string[], command: string, status: string, env?: NodeJS.ProcessEnv]> = [
+      [['publishers', 'init', list, '--keys', keysDir], 'publishers init', 'made'],
+      [['publishers', 'add', list, '--repos', 'my-org/*', '--github', 'my-org/builds'], 'publishers add', 'added'],
+      [['publishers', 'revoke', list, '--repos', 'my-org/*', '--reason', 'leaked key', '--at', '2026-01-01T00:00:00Z'], 'publishers revoke', 'revoked'],
+      [['publishers', 'sign', list, '--keys', keysDir], 'publishers sign', 'signed'],
+      [['publishers', 'remove', list, '--repos', 'my-org/*'], 'publishers remove', 'removed'],
+      [['publishers', 'rotate-key', list, '--keys', keysDir, '--role', 'timestamp'], 'publishers rotate-key', 'key-rotated'],
+      [['lock', `${REPO}@1`, '--lockfile', lockfile, ...hubTrust()], 'lock', 'locked', hubEnv()],
+    ];
+    const documents = [];
+    for (const [args, command, status, env] of cases) {
+      const document = await jsonRun(args, env);
+      expect([args.join(' '), document.command, document.exitCode, document.results.map((r) => [r.status, r.ok])]).toEqual([args.join(' '), command, 0, [[status, true]]]);
+      documents.push(document);
+    }
+    expect(documents[0]!.results[0]).toMatchObject({ subject: list, rootThreshold: 1, keys: expect.arrayContaining([expect.objectContaining({ roles: ['root'] })]), signed: expect.arrayContaining([expect.objectContaining({ role: 'timestamp', version: 1 })]) });
+    expect(documents[2]!.results[0]).toMatchObject({ repos: 'my-org/*', at: '2026-01-01T00:00:00Z', reason: 'leaked key' });
+    expect(documents[6]!.results[0]).toMatchObject({ repoId: REPO, path: lockfile, identities: [expect.objectContaining({ sourceRepository: `https://github.com/${REPO}` })] });
+    // A failure of theirs is a document too: no such entry (usage, 2), a folder that is no list (1).
+    expect(await jsonRun(['publishers', 'remove', list, '--repos', 'none/*'])).toMatchObject({ exitCode: 2, error: { code: 'USAGE', message: expect.stringMatching(/no such entry/) } });
+    expect(await jsonRun(['publishers', 'sign', tempDir(), '--keys', keysDir])).toMatchObject({ exitCode: 1, results: [] });
+  });
 
   it('gh spells --json as --format json; any other format is a usage error', async () => {
     const run = await runCli(['verify-bundle', '--bundle', A_BUNDLE, A_TXT, ...BY_BEACON, '--format', 'json']);

@@ -85,11 +85,14 @@ describe('getKernel', () => {
 
   it('refuses an unsigned variant, and takes it only when the caller opts in, loudly', async () => {
     const h = await hub();
-    const error = await ks.getKernel(REPO, { ...fetchOptions(h), version: 1, variant: UNSIGNED }).catch((e) => e);
+    // A state of its own: where a signed variant of REPO was verified, an unsigned one is a signer
+    // change (__test__/signer-memory.test.ts).
+    const stateDir = tempDir('kernelseal-state-');
+    const error = await ks.getKernel(REPO, { ...fetchOptions(h), version: 1, variant: UNSIGNED, stateDir }).catch((e) => e);
     expect(error).toBeInstanceOf(ks.KernelRefusedError);
     expect(error.result).toMatchObject({ status: 'signature-missing' });
     const warnings: string[] = [];
-    const kernel = await ks.getKernel(REPO, { ...fetchOptions(h), version: 1, variant: UNSIGNED, allowUnsigned: true, onWarning: (w: string) => warnings.push(w) });
+    const kernel = await ks.getKernel(REPO, { ...fetchOptions(h), version: 1, variant: UNSIGNED, stateDir, allowUnsigned: true, onWarning: (w: string) => warnings.push(w) });
     expect(kernel.verified).toBe(false);
     expect(warnings).toEqual([expect.stringContaining('is NOT SIGNED: loading it anyway because allowUnsigned is set')]);
   });
@@ -320,9 +323,11 @@ describe('a repository renamed on the Hub', () => {
     // Nothing was fetched or written for either name.
     expect(h.requests.filter((r) => r.path.includes('/resolve/'))).toEqual([]);
     expect(existsSync(join(options.cacheDir, REPO_FOLDER, 'refs'))).toBe(false);
-    const cli = await runCli(['fetch', REPO, '--version', '1', '--variant', CU128, '--trusted-root', sigstore.trustedRootPath], { env: { HF_ENDPOINT: h.url, HF_HUB_CACHE: tempDir() } });
-    expect(cli.code).not.toBe(0);
-    expect(cli.stderr).toContain('the Hub answered for another repository');
+    const policyFile = join(tempDir(), 'policy.json');
+    writeFileSync(policyFile, JSON.stringify({ github: { repository: REPO } }));
+    const cli = await runCli(['fetch', REPO, '--version', '1', '--variant', CU128, '--trusted-root', sigstore.trustedRootPath, '--policy', policyFile], { env: { HF_ENDPOINT: h.url, HF_HUB_CACHE: tempDir() } });
+    expect(cli.code).toBe(1);
+    expect(cli.stderr).toContain(`kernelseal fetch: ${REPO}@v1: the Hub answered for another repository, "${OTHER}"`);
     // A name differing only in case is the same repository to the Hub, and to us.
     const same = await startMockHub([{ repoId: REPO, refs: { v1: repoDir, main: repoDir } }], { renamed: { 'Kernels-Test/relu': REPO } });
     hubs.push(same);
@@ -446,7 +451,10 @@ describe('kernels.lock', () => {
     const h = await hub();
     const options = fetchOptions(h);
     const layers = plantOther(options.cacheDir, UNSIGNED, 'layers.py');
-    const kernel = await ks.getKernel(REPO, { ...options, version: 1, variant: UNSIGNED, allowUnsigned: true });
+    // A state of its own: where a signed variant of REPO was verified, an unsigned one is a signer
+    // change (__test__/signer-memory.test.ts).
+    const stateDir = tempDir('kernelseal-state-');
+    const kernel = await ks.getKernel(REPO, { ...options, version: 1, variant: UNSIGNED, allowUnsigned: true, stateDir });
     expect(kernel).toMatchObject({ verified: false });
     expect(readFileSync(join(kernel.path, 'layers.py'))).toEqual(layers.good); // downloaded again: what the listing names
   });

@@ -14,7 +14,7 @@ const ks = (await import(DIST)) as Record<string, unknown>;
 /** By product, as src/index.ts groups them (sorted here). */
 const SUPPORTED = {
   kernels: ['MetadataError', 'parseMetadata', 'serializeBundle', 'signVariant', 'verifyAndCopyVariant', 'verifyVariant'],
-  hub: ['HubClient', 'HubError', 'KernelRefusedError', 'LockfileError', 'getKernel', 'listVariants', 'lockFromListing', 'readLockfile', 'writeLockfile'],
+  hub: ['HubClient', 'HubError', 'KernelRefusedError', 'LockfileError', 'SignerMemoryError', 'getKernel', 'listVariants', 'lockFromListing', 'lockedIdentity', 'readLockfile', 'writeLockfile'],
   publishers: ['DEFAULT_REFRESH_INTERVAL_MS', 'MAX_OFFLINE_AGE_MS', 'PUBLISHER_LIST_SCHEMA', 'PublisherListError', 'decidePublisher', 'openPublisherList', 'parsePublisherList'],
   models: [
     'IgnorePathError',
@@ -121,7 +121,7 @@ const SUPPORTED_TYPES = {
     'VerifyAndCopyOptions',
     'VerifyVariantOptions',
   ],
-  hub: ['FetchedKernel', 'GetKernelOptions', 'HubClientOptions', 'HubErrorCode', 'HubFile', 'HubRevision', 'KernelLock', 'KernelRefusedErrorCode', 'RepoType', 'RevisionSource'],
+  hub: ['FetchedKernel', 'GetKernelOptions', 'HubClientOptions', 'HubErrorCode', 'HubFile', 'HubRevision', 'KernelLock', 'KernelRefusedErrorCode', 'LockedIdentity', 'RepoType', 'RevisionSource'],
   models: [
     'HashModelOptions',
     'HashedModel',
@@ -230,6 +230,7 @@ const ERRORS: Record<string, () => Error> = {
   IgnorePathError: () => new (ks.IgnorePathError as new (m: string) => Error)('m'),
   KernelRefusedError: () => new (ks.KernelRefusedError as new (m: string) => Error)('m'),
   LockfileError: () => new (ks.LockfileError as new (m: string) => Error)('m'),
+  SignerMemoryError: () => new (ks.SignerMemoryError as new (m: string) => Error)('m'),
   MetadataError: () => new (ks.MetadataError as new (m: string) => Error)('m'),
   ModelFilesError: () => new (ks.ModelFilesError as new (p: string, r: string) => Error)('/p', 'r'),
   NpmKeysError: () => new (ks.NpmKeysError as new (m: string) => Error)('m'),

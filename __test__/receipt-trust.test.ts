@@ -62,7 +62,7 @@ function sharedCache(): string {
   return dir;
 }
 
-/** A folder of `user`'s own for their receipt key (src/kernels/hub/receipt-key.ts). */
+/** A folder of `user`'s own: their state (src/fs/user-state.ts: the signers they remember) and their receipt key (src/kernels/hub/receipt-key.ts). */
 const stateDirs = new Map<string, string>();
 function stateOf(user: User): string {
   if (!stateDirs.has(user.name)) {
@@ -95,7 +95,7 @@ async function loadAs(user: User, cacheDir: string, options: { offline?: boolean
     } catch (error) {
       console.log(JSON.stringify({ error: error.name, code: error.code, status: error.result?.status, violations: error.result?.violations?.map(String), message: error.message }));
     }`;
-  const env = { KERNELSEAL_RECEIPT_KEY_FILE: join(stateOf(user), 'receipt.key'), TEST_TRUSTED_ROOT: JSON.stringify(sigstore.trustedRoot) };
+  const env = { KERNELSEAL_STATE_DIR: stateOf(user), KERNELSEAL_RECEIPT_KEY_FILE: join(stateOf(user), 'receipt.key'), TEST_TRUSTED_ROOT: JSON.stringify(sigstore.trustedRoot) };
   const run = await runAs(user, process.execPath, ['--input-type=module', '-e', script], { env });
   if (run.code !== 0) throw new Error(`load as ${user.name} exited ${run.code}: ${run.stderr}`);
   return JSON.parse(run.stdout.trim().split('\n').at(-1)!) as Outcome;

@@ -30,7 +30,9 @@ export { KernelRefusedError, type FetchedKernel, type KernelRefusedErrorCode, ty
 /** The Hub's HTTP API as getKernel uses it, and its error (`code`: unreachable, a status, or refused). */
 export { HubClient, HubError, type HubClientOptions, type HubErrorCode, type HubFile, type HubRevision, type RepoType } from './kernels/hub/hub-client.js';
 /** The kernels lock file (kernels.lock): read, write, and make one from a Hub listing. */
-export { LockfileError, lockFromListing, readLockfile, writeLockfile, type KernelLock } from './kernels/hub/lockfile.js';
+export { LockfileError, lockFromListing, lockedIdentity, readLockfile, writeLockfile, type KernelLock, type LockedIdentity } from './kernels/hub/lockfile.js';
+/** The signers first verified per repository (the user's state) cannot be read or trusted: the load is refused. */
+export { SignerMemoryError } from './kernels/hub/signer-memory.js';
 
 // ── Trusted publisher lists (docs/publishers.md; README "Trusted publisher lists") ──────────
 /** Opens a list: verified through TUF from a pinned root, with the client's floor, refresh interval and offline rules; throws PublisherListError when it cannot be used. */

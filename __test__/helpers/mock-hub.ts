@@ -43,6 +43,12 @@ export interface MockHub {
   /** Every request: method, path, range and authorization headers, and when it came (ms). */
   requests: Array<{ path: string; range?: string; authorization?: string; at: number }>;
   faults: Faults;
+  /**
+   * What `GET /api/organizations/<org>/overview` answers (the kernels library reads
+   * `trustedKernelPublisher` there): by default each served repository's organisation is a
+   * trusted kernel publisher; change or delete an entry (404) to play another Hub.
+   */
+  organizations: Record<string, { trustedKernelPublisher?: unknown }>;
   commitOf(repoId: string, ref: string): string;
   close(): Promise<void>;
 }
@@ -90,6 +96,7 @@ export async function startMockHub(repos: MockRepo[], faults: Faults = {}, route
     }
   }
   const requests: MockHub['requests'] = [];
+  const organizations: MockHub['organizations'] = Object.fromEntries(repos.map((repo) => [repo.repoId.split('/')[0]!, { trustedKernelPublisher: true }]));
   const dropped = new Map<string, number>();
   const server = createServer((req, res) => handle(req, res).catch(() => res.destroy()));
   await new Promise<void>((resolve) => server.listen(0, '127.0.0.1', resolve));
@@ -104,6 +111,12 @@ export async function startMockHub(repos: MockRepo[], faults: Faults = {}, route
       return void res.writeHead(busy.status, busy.retryAfter === undefined ? {} : { 'Retry-After': busy.retryAfter }).end('busy');
     }
     if (routes.some((route) => route(url.pathname, res))) return;
+    const overview = /^\/api\/organizations\/([^/]+)\/overview$/.exec(url.pathname);
+    if (overview) {
+      const org = organizations[decodeURIComponent(overview[1]!)];
+      if (!org) return void res.writeHead(404, { 'Content-Type': 'application/json' }).end('{"error":"Organization not found"}');
+      return void res.writeHead(200, { 'Content-Type': 'application/json' }).end(JSON.stringify({ name: overview[1], numKernels: 1, ...org }));
+    }
     const api = /^\/api\/kernels\/([^/]+\/[^/]+)\/revision\/([^/]+)$/.exec(url.pathname);
     const newName = api && faults.renamed?.[api[1]!];
     if (newName) return void res.writeHead(307, { location: url.pathname.replace(`/${api![1]}/`, `/${newName}/`) }).end();
@@ -144,6 +157,7 @@ export async function startMockHub(repos: MockRepo[], faults: Faults = {}, route
 
   return {
     url: `http://127.0.0.1:${port}`,
+    organizations,
     requests,
     faults,
     commitOf: (repoId, ref) => commits.get(`${repoId}@${ref}`)!.sha,

@@ -1,22 +1,25 @@
-import { cpSync } from 'node:fs';
+import { cpSync, writeFileSync } from 'node:fs';
 import { join } from 'node:path';
 import { githubActionsClaims, identityToken, type MockSigstore } from './mock-sigstore.ts';
 import { tempDir } from './fs.js';
 import { DIST } from './package.js';
-import { unsignedVariant } from './variant.js';
+import { KERNEL_METADATA, unsignedVariant } from './variant.js';
 
 const ks = (await import(DIST)) as typeof import('../../dist/index.js');
 
 /**
  * A Hub repository's files (for the mock Hub): each of `variants` under build/, a copy of
- * `unsignedVariant()` signed keyless through `sigstore` by a GitHub workflow of `repoId`.
+ * `unsignedVariant()` signed keyless through `sigstore` by the GitHub Actions build workflow of
+ * `source` (on main); and each of `unsigned`, a copy not signed at all. `version` is the kernel
+ * version their metadata.json states (default 1): the branch v<N> serves version N only.
  */
-export async function signedRepository(sigstore: MockSigstore, repoId: string, variants: string[]): Promise<string> {
+export async function signedRepository(sigstore: MockSigstore, source: string, variants: string[], { unsigned = [], version = 1 }: { unsigned?: string[]; version?: number } = {}): Promise<string> {
   const repoDir = tempDir('kernelseal-hub-repo-');
-  for (const variant of variants) {
+  for (const variant of [...variants, ...unsigned]) {
     const dir = join(repoDir, 'build', variant);
     cpSync(unsignedVariant(), dir, { recursive: true });
-    await ks.signVariant(dir, { signer: { method: 'keyless', identityToken: identityToken(githubActionsClaims(repoId)), fulcioURL: sigstore.url, rekorURL: sigstore.url } });
+    if (version !== KERNEL_METADATA.version) writeFileSync(join(dir, 'metadata.json'), JSON.stringify({ ...KERNEL_METADATA, version }, null, 2));
+    if (variants.includes(variant)) await ks.signVariant(dir, { signer: { method: 'keyless', identityToken: identityToken(githubActionsClaims(source)), fulcioURL: sigstore.url, rekorURL: sigstore.url } });
   }
   return repoDir;
 }

@@ -98,7 +98,9 @@ export async function measureHubLoads(datasets: Dataset[], dataDir: string, roun
 }
 
 function load(hub: LocalHub, cacheDir: string, signer: BenchSigner, offline: boolean, onHashed?: () => void) {
-  return getKernel(REPO, { endpoint: hub.url, cacheDir, ...signer.anchor, revision: 'main', variant: VARIANT, offline, concurrency: CONCURRENCY, onWarning: () => {}, onHashProgress: onHashed });
+  // The bench's own state folder (the signers it remembers), never the user's: src/fs/user-state.ts.
+  const stateDir = join(dirname(cacheDir), 'state');
+  return getKernel(REPO, { endpoint: hub.url, cacheDir, stateDir, ...signer.anchor, revision: 'main', variant: VARIANT, offline, concurrency: CONCURRENCY, onWarning: () => {}, onHashProgress: onHashed });
 }
 
 /**

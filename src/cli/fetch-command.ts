@@ -1,7 +1,7 @@
 import { getKernel, isRepoId, KernelRefusedError } from './library/verifying.js';
 import { HUB_HELP, HUB_OPTIONS, hubOptionsFrom, label, withProgress } from './hub-options.js';
 import { OUTPUT_HELP, OUTPUT_OPTIONS, Output } from './output.js';
-import { TRUST_ALIASES, TRUST_HELP, TRUST_OPTIONS, trustAnchorFrom, trustedRootsFrom } from './trust-options.js';
+import { TRUST_ALIASES, TRUST_HELP, TRUST_OPTIONS, trustAnchorFrom, trustGiven, trustedRootsFrom } from './trust-options.js';
 import { PUBLISHER_HELP, PUBLISHER_OPTIONS, publisherAnchorFrom } from './publisher-options.js';
 import { UsageError, parseCommandLine, type Command } from './usage.js';
 
@@ -38,10 +38,12 @@ Exit status: 0 fetched and verified, 1 refused or failed, 2 usage error.`,
     // A list (flags or KERNELSEAL_PUBLISHERS) decides alone: never the default policy beside it.
     const listed = await publisherAnchorFrom(values, repoId, (message) => process.stderr.write(`kernelseal: warning: ${message}\n`));
     const anchor = listed ?? (await trustAnchorFrom(values, 'kernels-community'));
+    // No trust flag: the library's default (kernels-community's policy, after the Hub's trustedKernelPublisher flag).
+    const given = listed || trustGiven(values) ? anchor : {};
     const trustedRoot = await trustedRootsFrom(values);
     const output = new Output(this.name, values);
     try {
-      const { value: kernel, checked } = await withProgress(repoId, output, (progress) => getKernel(repoId, { ...options, ...anchor, trustedRoot, ...progress }));
+      const { value: kernel, checked } = await withProgress(repoId, output, (progress) => getKernel(repoId, { ...options, ...given, trustedRoot, ...progress }));
       output.add({ kind: 'fetched', subject: label(kernel), kernel, checked: checked(kernel) });
     } catch (error) {
       if (!(error instanceof KernelRefusedError) || !error.result || !error.kernel) throw error;

@@ -17,6 +17,8 @@ export const HUB_OPTIONS = {
   'cache-dir': { type: 'string' },
   lockfile: { type: 'string' },
   'allow-unsigned': { type: 'boolean', default: false },
+  'accept-new-signer': { type: 'boolean', default: false },
+  'trust-remote-code': { type: 'boolean', default: false },
   timeout: { type: 'string' },
 } as const;
 
@@ -38,6 +40,17 @@ Where:
                                     reads it, else HF_HUB_CACHE, ~/.cache/huggingface/hub)
       --allow-unsigned              take a variant that has no signature at all (loudly);
                                     a variant that fails verification is never taken
+      --trust-remote-code           under the default policy, do not ask the Hub whether the
+                                    organisation is a trusted kernel publisher (as the kernels
+                                    library's trust_remote_code); the signature is checked all
+                                    the same. Without it, a kernel whose organisation the Hub
+                                    does not mark trusted (or that the Hub cannot say) is refused
+      --accept-new-signer           take a signer other than the one first verified here for
+                                    this repository (or no signature where there was one), and
+                                    remember it. Without a lock or publisher list, a policy
+                                    alone decides, so the first signer of each repository is
+                                    kept in your state folder (~/.local/state/kernelseal/signers,
+                                    KERNELSEAL_STATE_DIR) and a change is refused until accepted
       --timeout DURATION            the longest wait for any answer from the Hub (30s; 90s, 2m)
 Environment: HF_ENDPOINT, HF_TOKEN (else the token 'hf auth login' saved in $HF_HOME/token),
 KERNELS_CACHE (or HF_KERNELS_CACHE), HF_HUB_CACHE (or HUGGINGFACE_HUB_CACHE),
@@ -84,6 +97,8 @@ export async function hubOptionsFrom(repoId: string, values: HubValues): Promise
     cacheDir: values['cache-dir'] as string | undefined,
     lock,
     allowUnsigned: values['allow-unsigned'] === true,
+    acceptNewSigner: values['accept-new-signer'] === true,
+    trustRemoteCode: values['trust-remote-code'] === true,
     offline: values.offline || offlineFromEnv(),
     ...(typeof values.timeout === 'string' ? { timeoutMs: parseDuration(values.timeout, '--timeout') } : {}),
   };

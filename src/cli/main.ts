@@ -20,6 +20,7 @@ const commands: CommandEntry[] = [
   { name: 'verify-attestation', summary: 'verify build provenance and other attestations (GitHub, PyPI, npm) over an artifact', load: async () => (await import('./verify-attestation-command.js')).verifyAttestationCommand },
   { name: 'verify-release', summary: "verify a GitHub release's attestation, and its assets (gh release verify, verify-asset)", load: async () => (await import('./verify-release-command.js')).verifyReleaseCommand },
   { name: 'fetch', summary: 'fetch a kernel from the Hub, verify it, and print where it is', load: async () => (await import('./fetch-command.js')).fetchCommand },
+  { name: 'lock', summary: "pin kernels in a kernels.lock: the commit, each variant's hash, and who signed them", load: async () => (await import('./lock-command.js')).lockCommand },
   { name: 'sign', summary: 'sign kernel variants: write the digest into metadata.json and sign it', load: async () => (await import('./sign-command.js')).signCommand },
   { name: 'sign-blob', summary: 'sign any artifact (a wheel, an .onnx file, ...) into a Sigstore bundle', load: async () => (await import('./sign-blob-command.js')).signBlobCommand },
   { name: 'verify-model', summary: 'verify a model signed with OpenSSF Model Signing (model_signing, OMS v1.0)', load: async () => (await import('./verify-model-command.js')).verifyModelCommand },

@@ -1,5 +1,5 @@
 import { existsSync } from 'node:fs';
-import { offlineFromEnv, listLocation, openPublisherList, type VerifiedPublisherList, isRepoId, type TrustAnchor } from './library/verifying.js';
+import { offlineFromEnv, listLocation, openPublisherList, type VerifiedPublisherList, isRepoId } from './library/verifying.js';
 import { UsageError, parseDuration } from './usage.js';
 
 /** The options of a trusted publisher list (docs/publishers.md), for verify and publishers show. */
@@ -46,7 +46,7 @@ export function publisherListNamed(values: PublisherValues): { list: string; roo
  * them silently dropped. A list that cannot be used throws (PublisherListError): never a fall
  * back to the default policy.
  */
-export async function publisherAnchorFrom(values: PublisherValues, repoId: string | undefined, onWarning: (message: string) => void): Promise<TrustAnchor | undefined> {
+export async function publisherAnchorFrom(values: PublisherValues, repoId: string | undefined, onWarning: (message: string) => void): Promise<{ publishers: { list: VerifiedPublisherList; repoId: string } } | undefined> {
   const named = publisherListNamed(values);
   if (!named) {
     if (values.repo !== undefined) throw new UsageError('--repo names the Hub repository a publisher list decides for: give the list (--publishers)');

@@ -1,5 +1,6 @@
 import { type BenchReport, renderTable } from './library/bench-report.js';
-import { type AttestationVerificationResult, type VerifiedAttestation, type ReleaseVerificationResult, type VerifiedPublisherList, type RepositoryCheck, type PublisherEntry, type Digest, type DigestViolation, type FetchedKernel, type BytecodeHandled, type VerificationResult, type ModelManifest, type ModelVerificationResult, type Signer, describeUnhashed } from './library/verifying.js';
+import { type AttestationVerificationResult, type VerifiedAttestation, type ReleaseVerificationResult, type VerifiedPublisherList, type RepositoryCheck, type PublisherEntry, type Digest, type DigestViolation, type FetchedKernel, type KernelLock, type BytecodeHandled, type VerificationResult, type ModelManifest, type ModelVerificationResult, type Signer, describeUnhashed } from './library/verifying.js';
+import type { Signed } from './library/signing.js';
 import { formatBytes, formatRate, plural, printable, printableLines } from './format.js';
 
 /**
@@ -33,7 +34,19 @@ export type CliResult =
   /** publishers show: a list as this machine verifies it */
   | { kind: 'publisher-list'; subject: string; list: VerifiedPublisherList }
   /** publishers check: a list's folder read as a client would, before it is uploaded */
-  | ({ kind: 'publisher-check'; subject: string } & RepositoryCheck);
+  | ({ kind: 'publisher-check'; subject: string } & RepositoryCheck)
+  /** publishers init, add, remove, revoke, sign, rotate-key: what a maintainer command changed in a list's folder */
+  | { kind: 'list-changed'; subject: string; change: ListChange }
+  /** lock: a kernel pinned in a kernels.lock, with who signed it */
+  | { kind: 'locked'; subject: string; lock: KernelLock; file: string };
+
+/** What a maintainer command did to a publisher list's folder (src/cli/publishers/). */
+export type ListChange =
+  | { action: 'made'; rootThreshold: number; keys: Array<{ id: string; roles: string[]; file: string }>; signed: Signed; keysDir: string }
+  | { action: 'added' | 'removed'; repos: string }
+  | { action: 'revoked'; repos: string; at: string; reason: string }
+  | { action: 'signed'; signed: Signed }
+  | { action: 'key-rotated'; replaced: string; key: string; file: string; roles: string[]; signed: Signed; retired?: string };
 
 /** How the files behind a ✅ were checked: re-hashed now, hashed as they downloaded, vouched for by a receipt, or known only by a digest. */
 export type Checked =
@@ -143,6 +156,19 @@ export function renderText(r: CliResult): { stdout?: string; stderr?: string } {
           ...(r.problems.length === 0 ? [`✅ ${printable(r.subject)}: a client accepts this list`] : []),
         ].join('\n'),
       };
+    case 'list-changed':
+      return { stdout: describeChange(r.subject, r.change) };
+    case 'locked': {
+      const { lock } = r;
+      const signers = lock.identities ?? [];
+      return {
+        stdout: [
+          `✅ ${printable(r.subject)}: locked ${plural(Object.keys(lock.variants).length, 'variant')} in ${printable(r.file)}`,
+          ...(signers.length === 0 ? ['   signed by: no one (no variant is signed): locked by hashes alone'] : signers.map((id) => `   signed by: ${printable([id.sourceRepository, id.workflow && `workflow ${id.workflow}`, id.ref && `ref ${id.ref}`, `issuer ${id.issuer}`].filter(Boolean).join(', '))}`)),
+          ...(lock.publisherList ? [`   publisher list: root ${lock.publisherList.rootDigest}, targets version ${lock.publisherList.minTargetsVersion} or later`] : []),
+        ].join('\n'),
+      };
+    }
   }
 }
 
@@ -222,6 +248,20 @@ export function resultJSON(r: CliResult): Record<string, unknown> {
       return { subject: r.subject, ok, status: 'shown', list: listToJSON(r.list) };
     case 'publisher-check':
       return { subject: r.subject, ok, status: ok ? 'accepted' : 'refused', problems: r.problems, warnings: r.warnings, ...(r.list ? { list: listToJSON(r.list) } : {}) };
+    case 'list-changed':
+      return { subject: r.subject, ok, status: r.change.action, ...r.change };
+    case 'locked':
+      return {
+        subject: r.subject,
+        ok,
+        status: 'locked',
+        path: r.file,
+        repoId: r.lock.repoId,
+        commit: r.lock.commit,
+        variants: Object.keys(r.lock.variants),
+        identities: r.lock.identities ?? [],
+        ...(r.lock.publisherList ? { publisherList: r.lock.publisherList } : {}),
+      };
   }
 }
 
@@ -508,4 +548,40 @@ function describeEntry(entry: PublisherEntry): string[] {
   if (entry.validFrom || entry.validUntil) lines.push(`      valid from ${entry.validFrom?.toISOString() ?? 'any time'} until ${entry.validUntil?.toISOString() ?? 'any time'}`);
   if (entry.revoked) lines.push(`      REVOKED at ${entry.revoked.at.toISOString()}: ${printable(entry.revoked.reason)}`);
   return lines;
+}
+
+/** A maintainer command's change to a list's folder, with what to do next where something is left to do. */
+function describeChange(subject: string, change: ListChange): string {
+  const dir = printable(subject);
+  const unsigned = `(not signed yet: kernelseal publishers sign ${dir} --keys KEYS)`;
+  switch (change.action) {
+    case 'made':
+      return [
+        `✅ ${dir}: a new publisher list (root version 1, ${change.rootThreshold} of ${change.keys.filter((key) => key.roles.includes('root')).length} root keys to sign a root)`,
+        ...change.keys.map((key) => `   ${key.roles.join(' + ').padEnd(20)} key ${key.id.slice(0, 16)}…  ${printable(key.file)}`),
+        describeSigned(change.signed),
+        `Next: add entries (kernelseal publishers add ${dir} --repos org/* --github org/builds ...),
+sign them (kernelseal publishers sign ${dir} --keys ${printable(change.keysDir)}), check (kernelseal publishers check ${dir}),
+upload ${dir} as one Hub commit, and give users ${dir}/metadata/1.root.json (or its sha256) to pin.
+Keep the root keys offline; put only the online key in CI (examples/github-actions/publishers-refresh.yml).`,
+      ].join('\n');
+    case 'added':
+    case 'removed':
+      return `✅ ${dir}: ${change.action} ${printable(change.repos)} ${unsigned}`;
+    case 'revoked':
+      return `✅ ${dir}: revoked ${printable(change.repos)} from ${change.at} (${printable(change.reason)}); sign and upload now: kernelseal publishers sign ${dir} --keys KEYS`;
+    case 'signed':
+      return `${change.signed.length === 0 ? `✅ ${dir}: nothing needed signing` : `✅ ${dir}: signed`}\n${describeSigned(change.signed)}`;
+    case 'key-rotated':
+      return [
+        `✅ ${dir}: key ${change.replaced.slice(0, 16)}… replaced by ${change.key.slice(0, 16)}… (${printable(change.file)}) for ${change.roles.join(', ')}`,
+        describeSigned(change.signed),
+        ...(change.retired ? [`   the old key's file is now ${printable(change.retired)}`] : []),
+      ].join('\n');
+  }
+}
+
+/** "   targets   version 3, expires ..." for each role signed. */
+function describeSigned(signed: Signed): string {
+  return signed.map((s) => `   ${s.role.padEnd(9)} version ${s.version}, expires ${s.expires}`).join('\n');
 }

@@ -94,6 +94,16 @@ type TrustValues = IdentityValues & {
 };
 
 /**
+ * Whether the command line says who is trusted; when it does not, the command's default policy
+ * applies, and with it what only the default does (getKernel reads the Hub's
+ * trustedKernelPublisher flag: src/kernels/hub/publisher-flag.ts).
+ */
+export function trustGiven(values: TrustValues): boolean {
+  const named = (value: unknown) => (Array.isArray(value) ? value.length > 0 : value !== undefined);
+  return (['policy', 'key', 'certificate-chain', ...Object.keys(IDENTITY_OPTIONS)] as (keyof TrustValues)[]).some((flag) => named(values[flag]));
+}
+
+/**
  * Who is trusted, from the command line. Identity flags need an issuer flag and the other way
  * round; --policy, identity flags and --key exclude each other. Without any, `defaultPolicy`
  * (verify: kernels-community); with none and no default, a usage error: never "anyone".

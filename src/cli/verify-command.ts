@@ -5,7 +5,7 @@ import { printable } from './format.js';
 import { OUTPUT_HELP, OUTPUT_OPTIONS, Output } from './output.js';
 import { ProgressBar } from './progress-bar.js';
 import type { Checked } from './render-result.js';
-import { TRUST_ALIASES, TRUST_HELP, TRUST_OPTIONS, trustAnchorFrom, trustedRootsFrom } from './trust-options.js';
+import { TRUST_ALIASES, TRUST_HELP, TRUST_OPTIONS, trustAnchorFrom, trustGiven, trustedRootsFrom } from './trust-options.js';
 import { PUBLISHER_HELP, PUBLISHER_OPTIONS, publisherAnchorFrom, publisherListNamed } from './publisher-options.js';
 import { UsageError, parseCommandLine, type Command } from './usage.js';
 import { refuseModelSigningMethod } from './model-signing-flags.js';
@@ -143,7 +143,9 @@ not there.`,
     if (!local && values.repo !== undefined && publisherListNamed(values)) throw new UsageError('--repo names the Hub repository of a local variant: a kernel on the Hub is decided for by its own name');
     const listed = await publisherAnchorFrom(values, local ? values.repo : firstRemote, warn);
     const anchor = listed ?? (await trustAnchorFrom(values, 'kernels-community'));
-    const anchorFor = (repoId: string): TrustAnchor => ('publishers' in anchor ? { publishers: { list: anchor.publishers.list, repoId } } : anchor);
+    // On the Hub with no trust flag: the library's default (kernels-community's policy, after the Hub's trustedKernelPublisher flag).
+    const anchorFor = (repoId: string): TrustAnchor | Record<string, never> =>
+      'publishers' in anchor ? { publishers: { list: anchor.publishers.list, repoId } } : trustGiven(values) ? anchor : {};
     const trustedRoots = await trustedRootsFrom(values);
     const sourceChecks = { provenance: values.provenance, sourceMismatch: values['allow-source-mismatch'] ? ('warn' as const) : ('fail' as const) };
     const output = new Output(this.name, values);

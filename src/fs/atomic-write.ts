@@ -1,6 +1,6 @@
 import { randomBytes } from 'node:crypto';
 import { constants } from 'node:fs';
-import { lstat, open, rename, rm } from 'node:fs/promises';
+import { link, lstat, open, rename, rm } from 'node:fs/promises';
 import { basename, dirname, join } from 'node:path';
 
 /**
@@ -29,6 +29,37 @@ export async function writeFileAtomic(path: string, data: string | Uint8Array, m
     throw error;
   }
   await syncDirectory(dirname(path));
+}
+
+/**
+ * Writes `data` to `path` only if nothing is there yet, whole or not at all: a temporary file
+ * (mode `mode`, flushed), then linked into place. link() never replaces a file, so of two
+ * processes writing at once exactly one wins and both then read the winner's. Returns whether
+ * this call's file is the one in place.
+ */
+export async function writeFileOnce(path: string, data: string | Uint8Array, mode = 0o600): Promise<boolean> {
+  const temp = join(dirname(path), `.${basename(path)}.${randomBytes(6).toString('hex')}.tmp`);
+  try {
+    const handle = await open(temp, constants.O_WRONLY | constants.O_CREAT | constants.O_EXCL | constants.O_NOFOLLOW, mode);
+    try {
+      await handle.chmod(mode); // the umask may have taken bits away
+      await handle.writeFile(data);
+      await handle.sync();
+    } finally {
+      await handle.close();
+    }
+    const won = await link(temp, path).then(
+      () => true,
+      (error: NodeJS.ErrnoException) => {
+        if (error.code !== 'EEXIST') throw error;
+        return false;
+      },
+    );
+    if (won) await syncDirectory(dirname(path));
+    return won;
+  } finally {
+    await rm(temp, { force: true });
+  }
 }
 
 /** Makes a rename durable; some file systems do not support it, which is not an error. */

@@ -1,5 +1,6 @@
 import { readBounded } from '../fs/read-bounded.js';
 import { duplicateKey } from './duplicate-keys.js';
+import { isJSONObject } from './json-object.js';
 
 /** Input that is not strict JSON; `kind` says why, `detail` the parser's words or the key. */
 export class StrictJSONError extends Error {
@@ -67,4 +68,23 @@ export async function readStrictJSONFile(path: string, limit: number, refuse: (m
   if ('missing' in read) throw refuse(`${path}: not found`);
   if ('error' in read) throw refuse(read.error);
   return parseStrictJSON(read.bytes, (error) => refuse(`${path}: ${error.message}`, error));
+}
+
+/**
+ * A record a program keeps for itself (the user's state: src/fs/user-state.ts): a bounded read of
+ * a regular file, then strict JSON that must be an object. A file that is not there, and the
+ * file's faults, are answers (`missing`, `error` with the reason), for the caller to make its
+ * verdict of; a bug propagates.
+ */
+export async function readStrictJSONObject(path: string, limit: number): Promise<{ missing: true } | { record: Record<string, unknown> } | { error: string }> {
+  const read = await readBounded(path, limit);
+  if (!('bytes' in read)) return read;
+  let record: unknown;
+  try {
+    record = parseStrictJSON(read.bytes);
+  } catch (error) {
+    if (!(error instanceof StrictJSONError)) throw error;
+    return { error: error.message };
+  }
+  return isJSONObject(record) ? { record } : { error: 'not a JSON object' };
 }

@@ -4,7 +4,7 @@
 // module so that each need is visible in review, and split so that a command loads only what it
 // uses (src/cli/main.ts imports each command when it runs).
 // The library as the verifying commands use it (verify, verify-bundle, verify-attestation,
-// verify-release, verify-model, fetch, digest, publishers show and check), with the machinery every
+// verify-release, verify-model, fetch, lock, digest, publishers show and check), with the machinery every
 // command shares: digests, files, strict JSON, trust policies. Nothing here loads a signing library.
 
 export { githubAttestationPolicy } from '../../attest/attestation-policy.js';
@@ -26,7 +26,8 @@ export { isRepoId } from '../../kernels/hub/hub-client.js';
 export type { GetKernelOptions } from '../../kernels/hub/load-options.js';
 export { type FetchedKernel, KernelRefusedError } from '../../kernels/hub/load-outcome.js';
 export { envFlag, hubEndpoint, offlineFromEnv } from '../../kernels/hub/hub-env.js';
-export { LockfileError, readLockfile } from '../../kernels/hub/lockfile.js';
+export { lockKernel } from '../../kernels/hub/lock-kernel.js';
+export { type KernelLock, LockfileError, type LockedIdentity, readLockfile, writeLockfile } from '../../kernels/hub/lockfile.js';
 export { thisMachine } from '../../kernels/hub/this-machine.js';
 export { checkRepository, type RepositoryCheck } from '../../kernels/publishers/check-repository.js';
 export { listLocation } from '../../kernels/publishers/list-location.js';

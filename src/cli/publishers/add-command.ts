@@ -1,6 +1,7 @@
+import { OUTPUT_HELP, OUTPUT_OPTIONS, Output } from '../output.js';
 import { ListRepository } from '../library/signing.js';
 import { readStrictJSONFile, MAX_POLICY_FILE_BYTES, PublisherListError } from '../library/verifying.js';
-import { EXIT_OK, UsageError, parseCommandLine, type Subcommand } from '../usage.js';
+import { UsageError, parseCommandLine, type Subcommand } from '../usage.js';
 import { folderOperand } from './maintainer-options.js';
 
 export const addCommand: Subcommand = {
@@ -23,6 +24,8 @@ Clients see the entry once 'kernelseal publishers sign' has signed it and the fo
       --valid-until TIME            ... and before this one count (each verified time)
       --note TEXT                   shown to users with the entry
 
+${OUTPUT_HELP}
+
 Example:
   kernelseal publishers add trust-list --repos 'kernels-community/*' --github huggingface/kernels-community \\
       --workflow .github/workflows/build.yaml --ref refs/heads/main --note 'kernels-community CI'`,
@@ -37,6 +40,7 @@ Example:
       'valid-from': { type: 'string' },
       'valid-until': { type: 'string' },
       note: { type: 'string' },
+      ...OUTPUT_OPTIONS,
     });
     const dir = folderOperand(positionals, 'the list to edit');
     if (values.repos === undefined) throw new UsageError('--repos org/name or org/* is required');
@@ -67,7 +71,8 @@ Example:
         // The entry as given would make the list invalid: the command line's mistake.
         throw error instanceof PublisherListError ? new UsageError(error.message) : error;
       });
-    process.stdout.write(`✅ ${dir}: added ${values.repos} (not signed yet: kernelseal publishers sign ${dir} --keys KEYS)\n`);
-    return EXIT_OK;
+    const output = new Output('publishers add', values);
+    output.add({ kind: 'list-changed', subject: dir, change: { action: 'added', repos: values.repos } });
+    return output.finish();
   },
 };

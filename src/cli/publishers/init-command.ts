@@ -1,7 +1,7 @@
+import { OUTPUT_HELP, OUTPUT_OPTIONS, Output } from '../output.js';
 import { DEFAULT_PERIODS, ListRepository, ROLE_NAMES, formatPeriod, type RoleName } from '../library/signing.js';
-import { EXIT_OK, UsageError, parseCommandLine, type Subcommand } from '../usage.js';
+import { UsageError, parseCommandLine, type Subcommand } from '../usage.js';
 import { folderOperand, keysFlag, periodFlag } from './maintainer-options.js';
-import { describeSigned } from './sign-command.js';
 
 export const initCommand: Subcommand = {
   name: 'init',
@@ -23,6 +23,8 @@ the root and an online role.
       --snapshot-expires P           timestamp ${formatPeriod(DEFAULT_PERIODS.timestamp)}; 'sign' renews a role when half its time has passed;
       --timestamp-expires P          kept in DIR/publishers-signing.json)
 
+${OUTPUT_HELP}
+
 Example:
   kernelseal publishers init trust-list --keys ~/.kernelseal-keys/trust-list --root-keys 3 --root-threshold 2`,
 
@@ -32,7 +34,8 @@ Example:
       'root-keys': { type: 'string', default: '1' },
       'root-threshold': { type: 'string', default: '1' },
       ...Object.fromEntries(ROLE_NAMES.map((role) => [`${role}-expires`, { type: 'string' }])),
-    } as Record<string, { type: 'string'; default?: string }>);
+      ...OUTPUT_OPTIONS,
+    } as Record<string, { type: 'string' | 'boolean'; default?: string | boolean; short?: string }>);
     const dir = folderOperand(positionals, 'the folder to make', true);
     const keys = keysFlag(values.keys as string | undefined);
     const count = (flag: string) => {
@@ -47,17 +50,9 @@ Example:
     }
     const made = await ListRepository.init(dir, keys, { rootKeys: count('root-keys'), rootThreshold: count('root-threshold'), periods });
     const root = made.repository.root.signed;
-    process.stdout.write(`✅ ${dir}: a new publisher list (root version 1, ${root.roles.root!.threshold} of ${root.roles.root!.keyIDs.length} root keys to sign a root)\n`);
-    for (const key of made.keys) {
-      const roles = ROLE_NAMES.filter((role) => root.roles[role]?.keyIDs.includes(key.id));
-      process.stdout.write(`   ${roles.join(' + ').padEnd(20)} key ${key.id.slice(0, 16)}…  ${key.file}\n`);
-    }
-    process.stdout.write(`${describeSigned(made.signed)}
-Next: add entries (kernelseal publishers add ${dir} --repos org/* --github org/builds ...),
-sign them (kernelseal publishers sign ${dir} --keys ${keys}), check (kernelseal publishers check ${dir}),
-upload ${dir} as one Hub commit, and give users ${dir}/metadata/1.root.json (or its sha256) to pin.
-Keep the root keys offline; put only the online key in CI (examples/github-actions/publishers-refresh.yml).
-`);
-    return EXIT_OK;
+    const keyList = made.keys.map((key) => ({ id: key.id, roles: ROLE_NAMES.filter((role) => root.roles[role]?.keyIDs.includes(key.id)), file: key.file }));
+    const output = new Output('publishers init', values);
+    output.add({ kind: 'list-changed', subject: dir, change: { action: 'made', rootThreshold: root.roles.root!.threshold, keys: keyList, signed: made.signed, keysDir: keys } });
+    return output.finish();
   },
 };

@@ -1,5 +1,6 @@
+import { OUTPUT_HELP, OUTPUT_OPTIONS, Output } from '../output.js';
 import { ListRepository } from '../library/signing.js';
-import { EXIT_OK, UsageError, parseCommandLine, type Subcommand } from '../usage.js';
+import { UsageError, parseCommandLine, type Subcommand } from '../usage.js';
 import { folderOperand } from './maintainer-options.js';
 
 export const removeCommand: Subcommand = {
@@ -9,10 +10,12 @@ export const removeCommand: Subcommand = {
 
 Removes the entry for PATTERN from DIR/kernel-publishers.json (signed by the next sign).
 Removing an entry stops trusting its signer for new verifications, but an org/* entry may
-still allow the same signer: to deny a compromised signer, revoke the entry instead.`,
+still allow the same signer: to deny a compromised signer, revoke the entry instead.
+
+${OUTPUT_HELP}`,
 
   async run(args) {
-    const { values, positionals } = parseCommandLine(args, { repos: { type: 'string' } });
+    const { values, positionals } = parseCommandLine(args, { repos: { type: 'string' }, ...OUTPUT_OPTIONS });
     const dir = folderOperand(positionals, 'the list to edit');
     if (values.repos === undefined) throw new UsageError('--repos PATTERN is required: the entry to remove');
     const repository = await ListRepository.read(dir);
@@ -21,7 +24,8 @@ still allow the same signer: to deny a compromised signer, revoke the entry inst
       if (index < 0) throw new UsageError(`${values.repos}: the list has no such entry`);
       list.entries.splice(index, 1);
     });
-    process.stdout.write(`✅ ${dir}: removed ${values.repos} (not signed yet: kernelseal publishers sign ${dir} --keys KEYS)\n`);
-    return EXIT_OK;
+    const output = new Output('publishers remove', values);
+    output.add({ kind: 'list-changed', subject: dir, change: { action: 'removed', repos: values.repos } });
+    return output.finish();
   },
 };

@@ -1,5 +1,6 @@
+import { OUTPUT_HELP, OUTPUT_OPTIONS, Output } from '../output.js';
 import { ListRepository } from '../library/signing.js';
-import { EXIT_OK, UsageError, parseCommandLine, type Subcommand } from '../usage.js';
+import { UsageError, parseCommandLine, type Subcommand } from '../usage.js';
 import { folderOperand } from './maintainer-options.js';
 
 export const revokeCommand: Subcommand = {
@@ -14,10 +15,12 @@ upload at once: clients see it within their refresh interval (1 hour by default)
 
       --repos PATTERN               the entry (org/name or org/*)
       --reason TEXT                 why, shown to users
-      --at TIME                     RFC 3339 (2026-11-02T00:00:00Z); default: now`,
+      --at TIME                     RFC 3339 (2026-11-02T00:00:00Z); default: now
+
+${OUTPUT_HELP}`,
 
   async run(args) {
-    const { values, positionals } = parseCommandLine(args, { repos: { type: 'string' }, reason: { type: 'string' }, at: { type: 'string' } });
+    const { values, positionals } = parseCommandLine(args, { repos: { type: 'string' }, reason: { type: 'string' }, at: { type: 'string' }, ...OUTPUT_OPTIONS });
     const dir = folderOperand(positionals, 'the list to edit');
     if (values.repos === undefined || values.reason === undefined) throw new UsageError('--repos PATTERN and --reason TEXT are required');
     const at = values.at ?? new Date(Math.floor(Date.now() / 1000) * 1000).toISOString().replace('.000Z', 'Z');
@@ -27,7 +30,8 @@ upload at once: clients see it within their refresh interval (1 hour by default)
       if (!entry) throw new UsageError(`${values.repos}: the list has no such entry`);
       entry.revoked = { at, reason: values.reason };
     });
-    process.stdout.write(`✅ ${dir}: revoked ${values.repos} from ${at} (${values.reason}); sign and upload now: kernelseal publishers sign ${dir} --keys KEYS\n`);
-    return EXIT_OK;
+    const output = new Output('publishers revoke', values);
+    output.add({ kind: 'list-changed', subject: dir, change: { action: 'revoked', repos: values.repos, at, reason: values.reason } });
+    return output.finish();
   },
 };

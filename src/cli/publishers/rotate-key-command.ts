@@ -1,7 +1,7 @@
+import { OUTPUT_HELP, OUTPUT_OPTIONS, Output } from '../output.js';
 import { KeyRing, ListRepository } from '../library/signing.js';
-import { EXIT_OK, UsageError, parseCommandLine, type Subcommand } from '../usage.js';
+import { UsageError, parseCommandLine, type Subcommand } from '../usage.js';
 import { folderOperand, keysFlag, roleFlag } from './maintainer-options.js';
-import { describeSigned } from './sign-command.js';
 
 export const rotateKeyCommand: Subcommand = {
   name: 'rotate-key',
@@ -18,11 +18,13 @@ chain from the root they pinned. The old key's file moves to KEYS/retired/.
       --key KEYID                   the key to replace (a prefix of its ID is enough)
       --role ROLE                   or: the key of ROLE, when it has exactly one
 
+${OUTPUT_HELP}
+
 Example:
   kernelseal publishers rotate-key trust-list --keys ~/.kernelseal-keys/trust-list --role timestamp`,
 
   async run(args) {
-    const { values, positionals } = parseCommandLine(args, { keys: { type: 'string' }, key: { type: 'string' }, role: { type: 'string' } });
+    const { values, positionals } = parseCommandLine(args, { keys: { type: 'string' }, key: { type: 'string' }, role: { type: 'string' }, ...OUTPUT_OPTIONS });
     const dir = folderOperand(positionals, 'the list whose key to replace');
     if ((values.key === undefined) === (values.role === undefined)) throw new UsageError('give exactly one of --key KEYID and --role ROLE');
     const ring = await KeyRing.read(keysFlag(values.keys));
@@ -39,8 +41,8 @@ Example:
       keyId = matches[0]!;
     }
     const rotated = await repository.rotateKey(ring, keyId);
-    process.stdout.write(`✅ ${dir}: key ${keyId.slice(0, 16)}… replaced by ${rotated.key.id.slice(0, 16)}… (${rotated.key.file}) for ${rotated.roles.join(', ')}\n${describeSigned(rotated.signed)}\n`);
-    if (rotated.retired) process.stdout.write(`   the old key's file is now ${rotated.retired}\n`);
-    return EXIT_OK;
+    const output = new Output('publishers rotate-key', values);
+    output.add({ kind: 'list-changed', subject: dir, change: { action: 'key-rotated', replaced: keyId, key: rotated.key.id, file: rotated.key.file, roles: rotated.roles, signed: rotated.signed, ...(rotated.retired ? { retired: rotated.retired } : {}) } });
+    return output.finish();
   },
 };

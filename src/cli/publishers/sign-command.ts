@@ -1,5 +1,6 @@
-import { KeyRing, ListRepository, type Signed } from '../library/signing.js';
-import { EXIT_OK, parseCommandLine, type Subcommand } from '../usage.js';
+import { OUTPUT_HELP, OUTPUT_OPTIONS, Output } from '../output.js';
+import { KeyRing, ListRepository } from '../library/signing.js';
+import { parseCommandLine, type Subcommand } from '../usage.js';
 import { folderOperand, keysFlag, roleFlag } from './maintainer-options.js';
 
 export const signCommand: Subcommand = {
@@ -19,23 +20,21 @@ stay in the folder for clients mid-refresh. Upload the folder as one Hub commit 
                                     timestamp; repeatable). The root is signed only when asked,
                                     with its threshold of root keys.
 
+${OUTPUT_HELP}
+
 Examples:
   kernelseal publishers sign trust-list --keys ~/.kernelseal-keys/trust-list
   # in CI, with only the online key: re-signs the timestamp (and snapshot) when due
   kernelseal publishers sign trust-list --keys "$RUNNER_TEMP/keys"`,
 
   async run(args) {
-    const { values, positionals } = parseCommandLine(args, { keys: { type: 'string' }, role: { type: 'string', multiple: true, default: [] } });
+    const { values, positionals } = parseCommandLine(args, { keys: { type: 'string' }, role: { type: 'string', multiple: true, default: [] }, ...OUTPUT_OPTIONS });
     const dir = folderOperand(positionals, 'the list to sign');
     const ring = await KeyRing.read(keysFlag(values.keys));
     const repository = await ListRepository.read(dir);
     const signed = await repository.sign(ring, values.role.map((role) => roleFlag(role, '--role')));
-    process.stdout.write(`${signed.length === 0 ? `✅ ${dir}: nothing needed signing` : `✅ ${dir}: signed`}\n${describeSigned(signed)}\n`);
-    return EXIT_OK;
+    const output = new Output('publishers sign', values);
+    output.add({ kind: 'list-changed', subject: dir, change: { action: 'signed', signed } });
+    return output.finish();
   },
 };
-
-/** "   targets version 3, expires ..." for each role signed. */
-export function describeSigned(signed: Signed): string {
-  return signed.map((s) => `   ${s.role.padEnd(9)} version ${s.version}, expires ${s.expires}`).join('\n');
-}

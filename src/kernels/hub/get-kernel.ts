@@ -4,9 +4,10 @@ import { chooseVariant } from './choose-variant.js';
 import { fetchSignedFiles, VariantFiles } from './fetch-files.js';
 import { isRepoId } from './hub-client.js';
 import { cacheOptionsOf, resolveOptionsOf, splitOptions, type CacheOptions, type GetKernelOptions, type LoadOptions } from './load-options.js';
-import type { FetchedKernel, LoadedVariant, RevisionSource } from './load-outcome.js';
+import { refusal, type FetchedKernel, type LoadedVariant, type RevisionSource } from './load-outcome.js';
 import { obtainFiles, obtainUnsigned, type Obtained } from './obtain-files.js';
 import { resolveRevision } from './resolve-revision.js';
+import { recordSigner, type SignerToRemember } from './signer-continuity.js';
 import { SkipHashing } from './skip-hashing.js';
 import { openTrust } from './open-trust.js';
 import { verifyTrust } from './verify-trust.js';
@@ -34,9 +35,10 @@ export async function getKernel(repoId: string, options: GetKernelOptions = {}):
 
 /**
  * A load, stage by stage (docs/architecture.md, "A load from the Hub"): 1 trust (a publisher
- * list opened) → 2 resolve (revision, lock) → 3 select (the variant for this machine) → 4 fetch
- * the signed files → 5 verify signature and trust → 6 obtain the files (vouched, stream-verified
- * or fully verified) → 7 record.
+ * list opened; under the default policy, the Hub's publisher flag read) → 2 resolve (revision,
+ * lock) → 3 select (the variant for this machine) → 4 fetch the signed files → 5 verify signature
+ * and trust (and who signed: a lock's identities, the signer remembered) → 6 obtain the files
+ * (vouched, stream-verified or fully verified) → 7 record (the signer, the receipt).
  */
 async function load(repoId: string, stages: LoadOptions, cache: HubCache): Promise<FetchedKernel> {
   const anchor = await openTrust(repoId, stages.trust, stages.warn);
@@ -47,24 +49,38 @@ async function load(repoId: string, stages: LoadOptions, cache: HubCache): Promi
   const files = new VariantFiles(kernel, cache, stages.transfer, lockHash !== undefined);
   const rest = await fetchSignedFiles(files, listing, lockHash);
   const trusted = await verifyTrust(kernel, anchor, stages.verify, { hash: lockHash, checkedOnline: listing !== undefined }, cache);
+  const { remember } = trusted;
   if ('unsigned' in trusted) {
     await obtainUnsigned(files, rest);
     stages.warn(`${repoId}@${commit} ${variant} is NOT SIGNED: loading it anyway because allowUnsigned is set; nothing vouches for this code`);
-    await record(kernel, cache);
+    await record(kernel, cache, stages, { remember });
     return { ...kernel, verified: false, fromReceipt: false };
   }
   const { signer, metadata, digest, metadataBytes, sourceNotCompared } = trusted.signed;
   const skip = await SkipHashing.open(cache, { repoId, commit, variant, metadataBytes }, stages.warn);
   const obtained = await obtainFiles(kernel, digest, rest, { files, skip, cache, hashing: stages.hashing });
-  await record(kernel, cache, obtained, skip);
+  await record(kernel, cache, stages, { remember, obtained, skip });
   return { ...kernel, verified: true, signer, metadata, digest, fromReceipt: obtained.how === 'vouched', ...(sourceNotCompared ? { sourceNotCompared } : {}) };
 }
 
+/** What a load that passed leaves to record: its signer to remember, and how its files were obtained. */
+interface ToRecord {
+  remember?: SignerToRemember;
+  obtained?: Obtained;
+  skip?: SkipHashing;
+}
+
 /**
- * Stage 7, record: the receipt of files verified by hashing (a later load skips it), then the
- * variant's folder checked again: still the folder verified, reached through real folders only.
+ * Stage 7, record: the signer remembered for the repository (the first, or one the user accepted:
+ * src/kernels/hub/signer-continuity.ts; of two first loads at once by different signers, the one
+ * that finds the other's record is refused here), the receipt of files verified by hashing (a later
+ * load skips it), then the variant's folder checked again: still the folder verified, reached
+ * through real folders only.
  */
-async function record(kernel: LoadedVariant, cache: HubCache, obtained?: Obtained, skip?: SkipHashing): Promise<void> {
+async function record(kernel: LoadedVariant, cache: HubCache, stages: LoadOptions, { remember, obtained, skip }: ToRecord): Promise<void> {
+  const { memory } = stages.verify.signers;
+  const changed = remember && memory && (await recordSigner(kernel.repoId, remember, memory, stages.warn));
+  if (changed) throw refusal(kernel, { path: kernel.path, status: 'signature-invalid', reason: changed });
   if (obtained && 'record' in obtained && obtained.record) await skip?.record(kernel.path, obtained.record);
   await cache.realFolder(kernel.path);
 }

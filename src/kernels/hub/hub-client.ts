@@ -127,6 +127,29 @@ export class HubClient {
   }
 
   /**
+   * `GET /api/organizations/<org>/overview`: whether the Hub marks the organisation a trusted
+   * kernel publisher (`trustedKernelPublisher`, what the kernels library reads before a load).
+   * Anything but an answer saying true or false is an error.
+   */
+  async trustedKernelPublisher(org: string): Promise<boolean> {
+    const url = `${this.endpoint}/api/organizations/${encodeURIComponent(org)}/overview`;
+    const { response, watchdog } = await this.get(url, {});
+    try {
+      if (response.status === 404) throw new HubError(`${org}: no such organisation on the Hub`, 404);
+      if (!response.ok) throw new HubError(`${org}: the Hub answered ${response.status}`, response.status);
+      const body = (await response.json().catch((error: unknown) => {
+        if (watchdog.fired) throw watchdog.error();
+        throw new HubError(`${org}: the Hub sent an overview that is not JSON (${(error as Error).message})`);
+      })) as { trustedKernelPublisher?: unknown } | null;
+      const flag = body?.trustedKernelPublisher ?? false;
+      if (typeof flag !== 'boolean') throw new HubError(`${org}: the Hub sent a trustedKernelPublisher that is not true or false`);
+      return flag;
+    } finally {
+      watchdog.stop();
+    }
+  }
+
+  /**
    * Downloads `file` at `commit` into `destination`, resuming from what is already there
    * (a previous, interrupted attempt), retrying dropped connections, and refusing a file whose
    * size or object ID differs from the listing. With `algorithm`, the bytes are also hashed

@@ -8,7 +8,7 @@ import { digestBackend } from '../../hashing/select-backend.js';
 import type { VariantSelector } from '../variant-name.js';
 import type { HubClientOptions } from './hub-client.js';
 import { hubCacheRoot, offlineFromEnv } from './hub-env.js';
-import type { KernelLock } from './lockfile.js';
+import type { KernelLock, LockedIdentity } from './lockfile.js';
 import type { OpenPublisherListOptions } from '../publishers/open-list.js';
 import type { PublisherList } from '../../trust/publisher-list.js';
 
@@ -54,8 +54,21 @@ export type GetKernelOptions = HubClientOptions & {
   offline?: boolean;
   /** Accept a variant with no signature at all. Loud; never accepts a failing one. */
   allowUnsigned?: boolean;
-  /** Pin to this lock: its commit, and the variant's hash from the Hub's listing. */
+  /** Pin to this lock: its commit, and the variant's hash from the Hub's listing (and, if it records them, who may sign). */
   lock?: KernelLock;
+  /**
+   * Take a signer other than the one first verified for this repository (or no signature
+   * where there was one), and remember it (src/kernels/hub/signer-continuity.ts).
+   */
+  acceptNewSigner?: boolean;
+  /**
+   * As the kernels library's `trust_remote_code`: under the default policy, skip the Hub's
+   * `trustedKernelPublisher` flag for the organisation (src/kernels/hub/publisher-flag.ts).
+   * Never skips a signature check.
+   */
+  trustRemoteCode?: boolean;
+  /** The user's state folder, where the first signer of each repository is remembered (default KERNELSEAL_STATE_DIR, else $XDG_STATE_HOME/kernelseal, else ~/.local/state/kernelseal). */
+  stateDir?: string;
   /** Files downloaded at once. */
   concurrency?: number;
   /** Download progress. */
@@ -93,18 +106,44 @@ export interface TransferOptions {
 }
 
 /**
- * Stage 1, trust: whom to trust, as given (`anchor`), or a publisher list to open first (`list`,
- * with what opening it needs: the network or the cache alone, the Hub's endpoint, token and deadline).
+ * Stage 1, trust: whom to trust, as given (`anchor`; under the default policy alone, first the
+ * Hub's `trustedKernelPublisher` flag, `publisherFlag`), or a publisher list to open first
+ * (`list`, with what opening it needs: the network or the cache alone, the Hub's endpoint, token
+ * and deadline).
  */
-export type TrustSource = { anchor: TrustAnchor } | { list: PublisherListSource; offline: boolean; hub: HubClientOptions; signal?: AbortSignal };
+export type TrustSource = { anchor: TrustAnchor; publisherFlag?: PublisherFlagOptions } | { list: PublisherListSource; offline: boolean; hub: HubClientOptions; signal?: AbortSignal };
 
-/** Stage 5, verify signature and trust: the root of the signatures' trust, and whether a variant with no signature may pass. */
+/** Where to read the Hub's `trustedKernelPublisher` flag (src/kernels/hub/publisher-flag.ts): offline, not at all. */
+export interface PublisherFlagOptions {
+  offline: boolean;
+  hub: HubClientOptions;
+}
+
+/** Stage 5, verify signature and trust: the root of the signatures' trust, whether a variant with no signature may pass, and who else decides who signs. */
 export interface VerifyOptions {
   trustedRoot?: TrustedRoots;
   allowUnsigned: boolean;
   /** The version the signed metadata must carry: asked for by number, not pinned by a revision or lock. */
   version?: number;
+  signers: SignerCheck;
   warn: Warn;
+}
+
+/**
+ * Who may sign beyond the trust anchor (src/kernels/hub/signer-continuity.ts): the identities a
+ * lock records, or, where neither a list nor a lock (nor a key or CA chain) decides, the signer
+ * first verified for the repository, remembered in the user's state folder.
+ */
+export interface SignerCheck {
+  identities?: readonly LockedIdentity[];
+  memory?: SignerMemoryOptions;
+}
+
+/** The signer memory of a load: where it is, and whether a change is accepted (and remembered). */
+export interface SignerMemoryOptions {
+  repoType: string;
+  stateDir?: string;
+  acceptNewSigner: boolean;
 }
 
 /** Stage 6, obtain files: what hashes them (never the trust anchor, the lock or the policy). */
@@ -154,6 +193,7 @@ export function splitOptions(repoId: string, options: GetKernelOptions): LoadOpt
       trustedRoot: options.trustedRoot,
       allowUnsigned: options.allowUnsigned === true,
       version: lock || options.revision !== undefined ? undefined : options.version,
+      signers: signerCheckOf(options),
       warn,
     },
     hashing: { backend, onProgress: options.onHashProgress, signal: options.signal },
@@ -181,9 +221,27 @@ export function cacheOptionsOf(options: GetKernelOptions, backend?: DigestBacken
   return { root: options.cacheDir ?? hubCacheRoot(), repoType: options.repoType ?? 'kernel', lockFile: backend?.lockFile };
 }
 
-/** The one kind of trust the options name: a publisher list (to open), or an anchor (kernels-community's policy when they name none). */
+/**
+ * Who decides who signs beside the anchor: a lock's identities; else, when nothing but a policy
+ * (the default included) names whom to trust, the signer remembered for the repository.
+ */
+function signerCheckOf(options: GetKernelOptions): SignerCheck {
+  const { lock, publishers, key, certificateChain } = options;
+  if (lock?.identities?.length) return { identities: lock.identities };
+  if ([lock, publishers, key, certificateChain].some((given) => given !== undefined)) return {};
+  return { memory: { repoType: options.repoType ?? 'kernel', stateDir: options.stateDir, acceptNewSigner: options.acceptNewSigner === true } };
+}
+
+/**
+ * The one kind of trust the options name: a publisher list (to open), or an anchor (kernels-community's
+ * policy when they name none, and then, unless trustRemoteCode, the Hub's publisher flag first).
+ */
 function trustSourceOf(repoId: string, options: GetKernelOptions, { offline, hub }: ResolveOptions): TrustSource {
-  if (options.publishers === undefined) return { anchor: trustAnchorOf(options) };
+  if (options.publishers === undefined) {
+    const { policy, key, certificateChain, lock, trustRemoteCode } = options;
+    const byDefault = [policy, key, certificateChain, lock].every((given) => given === undefined) && trustRemoteCode !== true;
+    return { anchor: trustAnchorOf(options), ...(byDefault ? { publisherFlag: { offline, hub } } : {}) };
+  }
   // As checkTrustAnchor says of the others (src/sigstore/trust-anchor.ts): one kind of trust, no waived log.
   const others = (['policy', 'key', 'certificateChain'] as const).filter((name) => options[name] !== undefined && options[name] !== null);
   if (others.length > 0) throw new TypeError(`ambiguous trust: publishers and ${others.join(' and ')} given together; give exactly one`);

@@ -44,9 +44,11 @@ export type FetchedKernel = LoadedVariant &
 
 /**
  * Why getKernel handed nothing back: the variant did not verify (`KERNEL_UNVERIFIED`, with the
- * verification `result`), or no variant could be chosen or found (`VARIANT_UNAVAILABLE`).
+ * verification `result`), no variant could be chosen or found (`VARIANT_UNAVAILABLE`), or, under
+ * the default policy, the Hub does not mark the organisation a trusted kernel publisher
+ * (`PUBLISHER_UNTRUSTED`).
  */
-export type KernelRefusedErrorCode = 'KERNEL_UNVERIFIED' | 'VARIANT_UNAVAILABLE';
+export type KernelRefusedErrorCode = 'KERNEL_UNVERIFIED' | 'VARIANT_UNAVAILABLE' | 'PUBLISHER_UNTRUSTED';
 
 /** The variant did not verify (or could not be chosen): nothing is handed back. `result` says why. */
 export class KernelRefusedError extends Error {
@@ -56,9 +58,10 @@ export class KernelRefusedError extends Error {
     message: string,
     readonly result?: VerificationResult,
     readonly kernel?: Pick<FetchedKernel, 'repoId' | 'revision' | 'commit' | 'variant'>,
+    code?: 'PUBLISHER_UNTRUSTED',
   ) {
     super(message);
-    this.code = result ? 'KERNEL_UNVERIFIED' : 'VARIANT_UNAVAILABLE';
+    this.code = code ?? (result ? 'KERNEL_UNVERIFIED' : 'VARIANT_UNAVAILABLE');
   }
 }
 

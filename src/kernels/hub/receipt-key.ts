@@ -1,19 +1,20 @@
 import { randomBytes } from 'node:crypto';
 import { constants } from 'node:fs';
-import { link, mkdir, open, rm } from 'node:fs/promises';
-import { homedir } from 'node:os';
-import { basename, dirname, join } from 'node:path';
+import { mkdir, open } from 'node:fs/promises';
+import { dirname, join } from 'node:path';
+import { writeFileOnce } from '../../fs/atomic-write.js';
+import { userStateDir } from '../../fs/user-state.js';
 
 const KEY_BYTES = 32;
 
 /**
  * The key that authenticates verification receipts (src/kernels/hub/receipts.ts). Receipts live in the
  * cache, which other users may write to; the key lives outside it, readable by this user only:
- * KERNELSEAL_RECEIPT_KEY_FILE, else $XDG_STATE_HOME/kernelseal/receipt.key, else
- * ~/.local/state/kernelseal/receipt.key. Created on first use.
+ * KERNELSEAL_RECEIPT_KEY_FILE, else receipt.key in the user's state folder (src/fs/user-state.ts).
+ * Created on first use.
  */
 export function receiptKeyPath(): string {
-  return process.env.KERNELSEAL_RECEIPT_KEY_FILE ?? join(process.env.XDG_STATE_HOME ?? join(homedir(), '.local', 'state'), 'kernelseal', 'receipt.key');
+  return process.env.KERNELSEAL_RECEIPT_KEY_FILE ?? join(userStateDir(), 'receipt.key');
 }
 
 /**
@@ -52,26 +53,8 @@ export async function readReceiptKey(path = receiptKeyPath()): Promise<{ key: Bu
   }
 }
 
-/**
- * Writes a fresh key under a temporary name, then links it into place: link() never replaces a
- * file, so of two processes creating the key at once both end up with the one that won.
- */
+/** A fresh key, in a folder of its own (0700); of two processes creating it at once both end up with the one that won. */
 async function createKey(path: string): Promise<void> {
   await mkdir(dirname(path), { recursive: true, mode: 0o700 });
-  const temp = join(dirname(path), `.${basename(path)}.${randomBytes(6).toString('hex')}.tmp`);
-  try {
-    const handle = await open(temp, constants.O_WRONLY | constants.O_CREAT | constants.O_EXCL | constants.O_NOFOLLOW, 0o600);
-    try {
-      await handle.chmod(0o600); // the umask may have taken bits away
-      await handle.writeFile(randomBytes(KEY_BYTES));
-      await handle.sync();
-    } finally {
-      await handle.close();
-    }
-    await link(temp, path).catch((error: NodeJS.ErrnoException) => {
-      if (error.code !== 'EEXIST') throw error;
-    });
-  } finally {
-    await rm(temp, { force: true });
-  }
+  await writeFileOnce(path, randomBytes(KEY_BYTES), 0o600);
 }

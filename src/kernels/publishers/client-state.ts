@@ -1,13 +1,13 @@
 import { constants, type Stats } from 'node:fs';
 import { lstat, mkdir, open, readdir, rm, unlink } from 'node:fs/promises';
-import { homedir } from 'node:os';
 import { join } from 'node:path';
 import { writeFileAtomic } from '../../fs/atomic-write.js';
+import { privateDirProblem } from '../../fs/user-state.js';
 import { readBounded } from '../../fs/read-bounded.js';
 import { openRegular } from '../../fs/write-inside.js';
 import { fileLocker } from '../../hashing/native/backend.js';
 import { isJSONObject } from '../../json/json-object.js';
-import { StrictJSONError, parseStrictJSON } from '../../json/strict-json.js';
+import { readStrictJSONObject } from '../../json/strict-json.js';
 import { PublisherListError } from '../../trust/publisher-list.js';
 
 // A publisher list client's own state (docs/publishers.md, section 3): per pinned root, in the
@@ -37,11 +37,6 @@ const SCHEMA = 'kernelseal/publisher-state/v1';
 const MAX_RECORD_BYTES = 64 * 1024;
 /** How long a run waits for another holding the lock before it gives up. */
 const LOCK_WAIT_MS = 120_000;
-
-/** `$KERNELSEAL_STATE_DIR`, else `$XDG_STATE_HOME/kernelseal`, else `~/.local/state/kernelseal`. */
-export function defaultStateDir(): string {
-  return process.env.KERNELSEAL_STATE_DIR || join(process.env.XDG_STATE_HOME || join(homedir(), '.local', 'state'), 'kernelseal');
-}
 
 /** The folder of one pinned root's state, made private to this user if missing. */
 export class ClientState {
@@ -84,7 +79,7 @@ export class ClientState {
   async read(rootDigest: string): Promise<ClientRecord | undefined> {
     // Under the lock, a work folder is what a run that died left behind.
     for (const name of await readdir(this.dir)) if (name.startsWith('work-')) await rm(join(this.dir, name), { recursive: true, force: true });
-    const read = await readBounded(this.recordPath, MAX_RECORD_BYTES);
+    const read = await readStrictJSONObject(this.recordPath, MAX_RECORD_BYTES);
     if ('missing' in read) {
       await this.clearCache();
       return undefined;
@@ -93,14 +88,8 @@ export class ClientState {
       throw new PublisherListError('LIST_STATE_INVALID', `the publisher list state ${this.recordPath} is damaged (${why}); delete ${this.dir} to start over: the next refresh then trusts the newest list the pinned root leads to`);
     };
     if ('error' in read) return damaged(read.error);
-    let json: unknown;
-    try {
-      json = parseStrictJSON(read.bytes);
-    } catch (error) {
-      if (!(error instanceof StrictJSONError)) throw error;
-      return damaged(error.message);
-    }
-    if (!isJSONObject(json) || json.schema !== SCHEMA || !isJSONObject(json.floor)) return damaged('not a state record');
+    const json = read.record;
+    if (json.schema !== SCHEMA || !isJSONObject(json.floor)) return damaged('not a state record');
     const floor = json.floor;
     if (json.root !== rootDigest) return damaged(`it belongs to the root ${String(json.root)}`);
     for (const role of ROLES) if (!Number.isSafeInteger(floor[role]) || (floor[role] as number) < 0) damaged(`no version for ${role}`);
@@ -178,11 +167,8 @@ export class ClientState {
 
 /** A folder of the state: a real directory, ours, that no one else may write. */
 function checkPrivate(dir: string, info: Stats): void {
-  if (!info.isDirectory()) throw new PublisherListError('LIST_STATE_INVALID', `the publisher list state ${dir} is not a directory`);
-  const uid = process.getuid?.();
-  if (uid === undefined) return;
-  if (info.uid !== uid) throw new PublisherListError('LIST_STATE_INVALID', `the publisher list state ${dir} belongs to another user (uid ${info.uid}): it must be yours alone`);
-  if ((info.mode & 0o022) !== 0) throw new PublisherListError('LIST_STATE_INVALID', `the publisher list state ${dir} may be written by others (mode ${(info.mode & 0o777).toString(8)}): it must be yours alone (chmod 700)`);
+  const problem = privateDirProblem(info);
+  if (problem) throw new PublisherListError('LIST_STATE_INVALID', `the publisher list state ${dir} ${problem}`);
 }
 
 /** The pid in a lock file is no running process (the holder died without removing it). */

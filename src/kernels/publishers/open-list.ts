@@ -6,12 +6,13 @@ import { join } from 'node:path';
 import { Updater } from 'tuf-js';
 import { BadVersionError, DownloadHTTPError, ExpiredMetadataError } from 'tuf-js/dist/error.js';
 import { readBounded } from '../../fs/read-bounded.js';
+import { userStateDir } from '../../fs/user-state.js';
 import { StrictJSONError, parseStrictJSON } from '../../json/strict-json.js';
 import { PUBLISHER_LIST_TARGET, PublisherListError, parsePublisherList, type PublisherList } from '../../trust/publisher-list.js';
 import { USER_AGENT } from '../../version.js';
 import { HubError, type HubClientOptions } from '../hub/hub-client.js';
 import { offlineFromEnv } from '../hub/hub-env.js';
-import { ClientState, ROLES, defaultStateDir, type ClientRecord, type Role } from './client-state.js';
+import { ClientState, ROLES, type ClientRecord, type Role } from './client-state.js';
 import { ListFetcher, MAX_BYTES, NotCachedError, type FetchMode } from './list-fetcher.js';
 import { listLocation, type ListLocation } from './list-location.js';
 import { readRoot } from './root-rules.js';
@@ -91,7 +92,7 @@ export async function openPublisherList(options: OpenPublisherListOptions): Prom
   const settings = checkOptions(options);
   const location = listLocation(options.list, options.hub);
   const offline = options.offline ?? offlineFromEnv();
-  const stateDir = options.stateDir ?? defaultStateDir();
+  const stateDir = options.stateDir ?? userStateDir();
   let requests = 0;
   const pinned = await pinnedRoot(options.root, location, stateDir, offline, options, (n) => (requests += n));
   if (options.rootDigest !== undefined && options.rootDigest !== pinned.digest) {
