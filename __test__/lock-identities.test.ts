@@ -204,6 +204,24 @@ describe('kernelseal lock', () => {
     expect(JSON.parse(readFileSync(file, 'utf8'))[0].publisher_list).toEqual({ root_digest: opened.rootDigest, min_targets_version: 1 });
     // A list excludes the other ways of saying who is trusted, as in verify.
     expect(await runCli([...args, '--policy', 'kernels-community'], { env })).toMatchObject({ code: 2, stderr: expect.stringMatching(/--publishers names a publisher list: it decides who is trusted, and excludes --policy/) });
+    // A load under the lock takes that list, its root and no older targets version, or none.
+    const [lock] = await ks.readLockfile(file);
+    const publishers = { list: `hf://${LIST}`, root, stateDir: tempDir('kernelseal-state-') };
+    const load = (extra: Record<string, unknown>) => ks.getKernel(REPO, { endpoint: h.url, cacheDir: tempDir('kernelseal-cache-'), trustedRoot: sigstore.parsedRoot, stateDir: tempDir('kernelseal-state-'), variant: CU128, onWarning: () => {}, ...extra });
+    await expect(load({ lock, publishers })).resolves.toMatchObject({ verified: true, commit: lock!.commit });
+    const newer = { ...lock!, publisherList: { ...lock!.publisherList!, minTargetsVersion: 2 } };
+    await expect(load({ lock: newer, publishers })).rejects.toMatchObject({ name: 'PublisherListError', code: 'LIST_ROLLBACK', message: expect.stringMatching(/targets version 1 is older than version 2, the lowest the lock allows/) });
+    const otherRoot = { ...lock!, publisherList: { ...lock!.publisherList!, rootDigest: `sha256:${'ab'.repeat(32)}` } };
+    await expect(load({ lock: otherRoot, publishers })).rejects.toMatchObject({ name: 'PublisherListError', code: 'LIST_ROOT_MISMATCH' });
+    await expect(load({ lock, policy: policy() })).rejects.toThrow(new ks.LockfileError(`the lock of ${REPO} was made with a trusted publisher list (root ${opened.rootDigest}, targets version 1 or later): load it with that list (publishers, --publishers)`));
+    // A list opened beforehand is held to the same pin.
+    await expect(load({ lock, publishers: { list: opened } })).resolves.toMatchObject({ verified: true });
+    await expect(load({ lock: newer, publishers: { list: opened } })).rejects.toThrow(`the lock of ${REPO} allows its publisher list from targets version 2; the list given is version 1`);
+    // The CLI: fetch --lockfile with the list; without it, a failure naming the list the lock asks for.
+    const fetchArgs = ['fetch', REPO, '--variant', CU128, '--lockfile', file, '--trusted-root', sigstore.trustedRootPath];
+    const fetchEnv = { ...env, HF_HUB_CACHE: tempDir() };
+    expect(await runCli([...fetchArgs, '--publishers', `hf://${LIST}`, '--publishers-root', root], { env: fetchEnv })).toMatchObject({ code: 0 });
+    expect(await runCli([...fetchArgs, '--policy', 'kernels-community'], { env: fetchEnv })).toMatchObject({ code: 1, stderr: expect.stringMatching(/kernelseal fetch: the lock of kernels-test\/relu was made with a trusted publisher list/) });
   });
 
   it('writes nothing when a signature does not verify', async () => {

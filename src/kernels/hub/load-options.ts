@@ -8,8 +8,8 @@ import { digestBackend } from '../../hashing/select-backend.js';
 import type { VariantSelector } from '../variant-name.js';
 import type { HubClientOptions } from './hub-client.js';
 import { hubCacheRoot, offlineFromEnv } from './hub-env.js';
-import type { KernelLock, LockedIdentity } from './lockfile.js';
-import type { OpenPublisherListOptions } from '../publishers/open-list.js';
+import { LockfileError, type KernelLock, type LockedIdentity } from './lockfile.js';
+import type { OpenPublisherListOptions, VerifiedPublisherList } from '../publishers/open-list.js';
 import type { PublisherList } from '../../trust/publisher-list.js';
 
 /**
@@ -111,7 +111,9 @@ export interface TransferOptions {
  * (`list`, with what opening it needs: the network or the cache alone, the Hub's endpoint, token
  * and deadline).
  */
-export type TrustSource = { anchor: TrustAnchor; publisherFlag?: PublisherFlagOptions } | { list: PublisherListSource; offline: boolean; hub: HubClientOptions; signal?: AbortSignal };
+export type TrustSource =
+  | { anchor: TrustAnchor; publisherFlag?: PublisherFlagOptions }
+  | { list: PublisherListSource & Pick<OpenPublisherListOptions, 'rootDigest' | 'minTargetsVersion'>; offline: boolean; hub: HubClientOptions; signal?: AbortSignal };
 
 /** Where to read the Hub's `trustedKernelPublisher` flag (src/kernels/hub/publisher-flag.ts): offline, not at all. */
 export interface PublisherFlagOptions {
@@ -237,7 +239,11 @@ function signerCheckOf(options: GetKernelOptions): SignerCheck {
  * policy when they name none, and then, unless trustRemoteCode, the Hub's publisher flag first).
  */
 function trustSourceOf(repoId: string, options: GetKernelOptions, { offline, hub }: ResolveOptions): TrustSource {
+  // A lock made with a publisher list pins that list (its root, its lowest targets version): a
+  // load under it takes that list or none, so a fresh machine refuses an older list too.
+  const pin = options.lock?.publisherList;
   if (options.publishers === undefined) {
+    if (pin) throw new LockfileError(`the lock of ${repoId} was made with a trusted publisher list (root ${pin.rootDigest}, targets version ${pin.minTargetsVersion} or later): load it with that list (publishers, --publishers)`);
     const { policy, key, certificateChain, lock, trustRemoteCode } = options;
     const byDefault = [policy, key, certificateChain, lock].every((given) => given === undefined) && trustRemoteCode !== true;
     return { anchor: trustAnchorOf(options), ...(byDefault ? { publisherFlag: { offline, hub } } : {}) };
@@ -253,12 +259,23 @@ function trustSourceOf(repoId: string, options: GetKernelOptions, { offline, hub
     if (named !== undefined && named !== repoId) throw new TypeError(`publishers.repoId ${JSON.stringify(named)} is not the repository loaded (${repoId})`);
     const anchor: TrustAnchor = { publishers: { list: list as PublisherList, repoId } };
     checkTrustAnchor(anchor); // a list that is none: a TypeError naming openPublisherList
+    if (pin) lockedListHolds(repoId, list as Partial<VerifiedPublisherList>, pin);
     return { anchor };
   }
   if (typeof list !== 'string' || !(typeof root === 'string' || root instanceof Uint8Array)) {
     throw new TypeError('publishers must name a list and its pinned root: { list: "hf://org/name" (or a URL or folder), root: a root.json path, its bytes, or "sha256:<hex>" }, or be a list openPublisherList opened');
   }
-  return { list: options.publishers as PublisherListSource, offline, hub, signal: options.signal };
+  return { list: { ...(options.publishers as PublisherListSource), ...(pin ?? {}) }, offline, hub, signal: options.signal };
+}
+
+/** An opened list under a lock that pins one: the same root, a targets version no older than the lock's. */
+function lockedListHolds(repoId: string, list: Partial<VerifiedPublisherList>, pin: NonNullable<KernelLock['publisherList']>): void {
+  if (list.rootDigest !== pin.rootDigest) {
+    throw new LockfileError(`the lock of ${repoId} pins the publisher list whose root is ${pin.rootDigest}; the list given ${list.rootDigest === undefined ? 'was not opened from a pinned root (openPublisherList)' : `has the root ${list.rootDigest}`}`);
+  }
+  if ((list.version ?? 0) < pin.minTargetsVersion) {
+    throw new LockfileError(`the lock of ${repoId} allows its publisher list from targets version ${pin.minTargetsVersion}; the list given is version ${list.version ?? 'unknown'}`);
+  }
 }
 
 /** The one anchor the options name; kernels-community's policy when they name none. */
