@@ -68,6 +68,10 @@ export function renderTable(report: BenchReport): string {
       );
     }
   }
+  if (report.listOpen) {
+    const { entries, coldMs, warmMs } = report.listOpen;
+    lines.push(`  a trusted publisher list of ${entries} entries, the load's first stage: ${coldMs.toFixed(1)} ms opened with no state, ${warmMs.toFixed(1)} ms warm (from the user's state, no request)`);
+  }
   lines.push(...startUpLines(report), ...peerLines(report), ...readFloorLines(report));
   for (const row of report.manyFiles ?? []) {
     lines.push(

@@ -11,6 +11,7 @@ import { median } from './statistics.js';
 import { measureVerifyOverhead, type VerifyOverhead } from './verify-overhead.js';
 import { benchSigner } from './bench-signer.js';
 import { measureHubLoads, type HubLoadRow } from './hub-load.js';
+import { measureListOpen, type ListOpenRow } from './list-open.js';
 import { measureManyFiles, type ManyFilesRow } from './many-files.js';
 import { measurePeers, type PeerRow } from './peers.js';
 import { measureReadFloor, readFloorUnavailable, type ReadFloorRow } from './read-floor.js';
@@ -79,6 +80,8 @@ export interface BenchReport {
   /** verifyVariant against hashVariant on the kernel-variant data set, when measured. */
   verifyOverhead?: VerifyOverhead;
   hubLoads: HubLoadRow[];
+  /** The trusted publisher list stage, measured beside the loads (src/bench/list-open.ts). */
+  listOpen?: ListOpenRow;
   manyFiles: ManyFilesRow[];
   startUp: StartUpRow[];
   peers: PeerRow[];
@@ -157,6 +160,7 @@ export async function runBench(options: BenchOptions): Promise<BenchReport> {
   const verifyOverhead = kernel && !options.cold ? await measureVerifyOverhead(dirs.get(kernel)!, native, options.rounds) : undefined;
   const hubLoads: HubLoadRow[] = [];
   const manyFiles: ManyFilesRow[] = [];
+  const listOpen = options.hubDatasets.length > 0 ? await measureListOpen(options.dataDir, options.rounds, options.log) : undefined;
   if (options.hubDatasets.length > 0 || options.verifyDatasets.length > 0) {
     const signer = benchSigner();
     hubLoads.push(...(await measureHubLoads(options.hubDatasets, options.dataDir, options.rounds, signer, options.log)));
@@ -177,6 +181,7 @@ export async function runBench(options: BenchOptions): Promise<BenchReport> {
     rss,
     verifyOverhead,
     hubLoads,
+    ...(listOpen ? { listOpen } : {}),
     manyFiles,
     startUp,
     peers,
