@@ -145,6 +145,10 @@ describe('a list made with kernelseal alone', () => {
     // Its lifetime set longer than what is left: the timestamp is due (as a day later).
     const signing = join(copy, 'publishers-signing.json');
     writeFileSync(signing, readFileSync(signing, 'utf8').replace('"timestamp": "2d"', '"timestamp": "10d"'));
+    // check warns of a role past half its time, naming what to run; a warning is no failure.
+    const due = await cli('check', copy, '--root', join(dir, 'metadata', '1.root.json'));
+    expect(due.code).toBe(0);
+    expect(due.stdout + due.stderr).toMatch(/timestamp version \d+ expires at \S+, in \d+(\.\d+)? ?h\w*: run kernelseal publishers sign/);
     const run = await cli('sign', copy, '--keys', online);
     expect(run).toMatchObject({ code: 0, stdout: expect.stringMatching(/signed\n   timestamp version \d+, expires /) });
     expect(run.stdout).not.toMatch(/snapshot|targets/);
