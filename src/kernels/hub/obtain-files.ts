@@ -8,7 +8,7 @@ import type { VariantFiles } from './fetch-files.js';
 import type { HubFile } from './hub-client.js';
 import type { HashingOptions } from './load-options.js';
 import { refusal, type LoadedVariant } from './load-outcome.js';
-import { fingerprint, type Fingerprint } from './receipts.js';
+import { fingerprint, type ReceiptLines } from './receipts.js';
 import type { SkipHashing } from './skip-hashing.js';
 
 /**
@@ -16,7 +16,7 @@ import type { SkipHashing } from './skip-hashing.js';
  * hashed as they streamed in (`streamed`), or they were hashed in full (`hashed`); with the
  * fingerprint stage 7 records in a receipt (none when the files moved while they were hashed).
  */
-export type Obtained = { how: 'vouched' } | { how: 'streamed' | 'hashed'; record?: Fingerprint };
+export type Obtained = { how: 'vouched' } | { how: 'streamed' | 'hashed'; record?: ReceiptLines };
 
 /** What stage 6 works with: the load's downloads, its one answer to "may this skip hashing?", the cache and the hashing backend. */
 export interface ObtainContext {

@@ -33,17 +33,18 @@ interface ReceiptBody {
   commit: string;
   variant: string;
   metadataSha256: string;
-  files: Fingerprint;
+  files: ReceiptLines;
 }
 
 /**
- * [key, size, inode, mtime ns, ctime ns] of every file of the variant (symlinks followed): the
- * file fingerprints of src/hashing/fingerprint.ts, with their change time, spelled out.
+ * [key, size, inode, mtime ns, ctime ns] of every file of the variant (symlinks followed): one
+ * line per file, each a file fingerprint of src/hashing/fingerprint.ts (FileFingerprint; the
+ * engine's `Fingerprint`) with its change time, spelled out.
  */
-export type Fingerprint = Array<[string, string, string, string, string]>;
+export type ReceiptLines = Array<[string, string, string, string, string]>;
 
-/** One file's line of a fingerprint. */
-export function fingerprintEntry(key: string, file: FingerprintWithCtime): Fingerprint[number] {
+/** One file's line of a receipt. */
+export function fingerprintEntry(key: string, file: FingerprintWithCtime): ReceiptLines[number] {
   return [key, String(file.size), String(file.ino), String(file.mtimeNs), String(file.ctimeNs)];
 }
 
@@ -52,7 +53,7 @@ export function fingerprintEntry(key: string, file: FingerprintWithCtime): Finge
  * has just walked the variant, spares walking it again, and their fingerprints, when the walk
  * took the change time (src/hashing/variant-files.ts), stat'ing each file again.
  */
-export async function fingerprint(dir: string, entries?: readonly VariantEntry[], backend?: DigestBackend): Promise<Fingerprint> {
+export async function fingerprint(dir: string, entries?: readonly VariantEntry[], backend?: DigestBackend): Promise<ReceiptLines> {
   entries ??= (await listVariantTreeWithCtime(dir, { backend })).entries;
   return Promise.all(
     entries.map(async ({ key, fingerprint: seen }) =>
@@ -73,7 +74,7 @@ export interface ReceiptSubject {
 export interface VariantReceipt {
   holds(dir: string, entries?: readonly VariantEntry[]): Promise<boolean>;
   /** Records `files` (of the variant at `dir`), unless one of them is a file others could change unseen. */
-  write(dir: string, files: Fingerprint): Promise<void>;
+  write(dir: string, files: ReceiptLines): Promise<void>;
 }
 
 /** A receipt larger than the one we expect by this much is not a stale receipt but something else. */
@@ -87,7 +88,7 @@ export async function variantReceipt(cache: HubCache, subject: ReceiptSubject, w
     warn(keyed.refused);
     return { holds: async () => false, write: async () => {} };
   }
-  const text = (files: Fingerprint) => {
+  const text = (files: ReceiptLines) => {
     const body: ReceiptBody = {
       version: 2,
       repoDir: cache.repoDir,
@@ -122,7 +123,7 @@ export async function variantReceipt(cache: HubCache, subject: ReceiptSubject, w
  * Whether every file of `files` (the variant at `dir`) is still the file fingerprinted, and one
  * no one but this user and root can change (src/kernels/hub/sole-writer.ts).
  */
-async function ownedAlone(dir: string, files: Fingerprint): Promise<boolean> {
+async function ownedAlone(dir: string, files: ReceiptLines): Promise<boolean> {
   const sole = new SoleWriter();
   const checks = await Promise.all(
     files.map(async (line) => {

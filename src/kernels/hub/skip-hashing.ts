@@ -5,7 +5,7 @@ import type { Digest } from '../../digest/digest.js';
 import { fingerprintOf } from '../../hashing/fingerprint.js';
 import type { VariantEntry } from '../../hashing/tree.js';
 import type { HubCache, PlacedBlob } from './cache.js';
-import { fingerprintEntry, variantReceipt, type Fingerprint, type ReceiptSubject, type VariantReceipt } from './receipts.js';
+import { fingerprintEntry, variantReceipt, type ReceiptLines, type ReceiptSubject, type VariantReceipt } from './receipts.js';
 import { SoleWriter } from './sole-writer.js';
 
 /**
@@ -13,7 +13,7 @@ import { SoleWriter } from './sole-writer.js';
  * the very same files still holds (`receipt`), or every file is a blob this load hashed as it
  * streamed in (`streamed`, with the fingerprint of the files for a receipt to record).
  */
-export type HashingWaived = { by: 'receipt' } | { by: 'streamed'; fingerprint: Fingerprint };
+export type HashingWaived = { by: 'receipt' } | { by: 'streamed'; fingerprint: ReceiptLines };
 
 /**
  * The one question a load asks before it hashes a verified variant's files: may it skip that?
@@ -56,7 +56,7 @@ export class SkipHashing {
   }
 
   /** Records that the files fingerprinted are verified: the receipt a later load asks. */
-  record(dir: string, files: Fingerprint): Promise<void> {
+  record(dir: string, files: ReceiptLines): Promise<void> {
     return this.receipt.write(dir, files);
   }
 
@@ -64,7 +64,7 @@ export class SkipHashing {
    * The fingerprint of the variant at `dir` when every one of its files (`entries`) is a blob
    * streamed in, unchanged, whose hash is the signed one for that file's key; else undefined.
    */
-  private async streamed(dir: string, entries: readonly VariantEntry[], digest: Digest): Promise<Fingerprint | undefined> {
+  private async streamed(dir: string, entries: readonly VariantEntry[], digest: Digest): Promise<ReceiptLines | undefined> {
     if (this.blobs.size === 0 || entries.length !== digest.files.size) return undefined;
     const length = DIGEST_LENGTH[digest.algorithm];
     const sole = new SoleWriter();
@@ -87,6 +87,6 @@ export class SkipHashing {
         return holds ? fingerprintEntry(key, fingerprintOf(info, true)) : undefined;
       }),
     );
-    return checks.every((line) => line !== undefined) ? (checks as Fingerprint) : undefined;
+    return checks.every((line) => line !== undefined) ? (checks as ReceiptLines) : undefined;
   }
 }
