@@ -222,6 +222,12 @@ describe('kernelseal lock', () => {
     const fetchEnv = { ...env, HF_HUB_CACHE: tempDir() };
     expect(await runCli([...fetchArgs, '--publishers', `hf://${LIST}`, '--publishers-root', root], { env: fetchEnv })).toMatchObject({ code: 0 });
     expect(await runCli([...fetchArgs, '--policy', 'kernels-community'], { env: fetchEnv })).toMatchObject({ code: 1, stderr: expect.stringMatching(/kernelseal fetch: the lock of kernels-test\/relu was made with a trusted publisher list/) });
+    // Re-locking on a machine that has never seen the list takes no older list than the lock names: nothing is written.
+    const raised = readFileSync(file, 'utf8').replace('"min_targets_version": 1', '"min_targets_version": 2');
+    writeFileSync(file, raised);
+    const relock = await runCli(args, { env: { ...env, KERNELSEAL_STATE_DIR: tempDir('kernelseal-state-') } });
+    expect(relock).toMatchObject({ code: 1, stderr: expect.stringMatching(/targets version 1 is older than version 2, the lowest the lock allows/) });
+    expect(readFileSync(file, 'utf8')).toBe(raised);
   });
 
   it('writes nothing when a signature does not verify', async () => {

@@ -36,7 +36,7 @@ Exit status: 0 fetched and verified, 1 refused or failed, 2 usage error.`,
     if (!isRepoId(repoId)) throw new UsageError(`${JSON.stringify(repoId)} is not a repository id: write org/name (e.g. kernels-community/${/^[\w.-]+$/.test(repoId) ? repoId : 'relu'})`);
     const options = await hubOptionsFrom(repoId, values);
     // A list (flags or KERNELSEAL_PUBLISHERS) decides alone: never the default policy beside it.
-    const listed = await publisherAnchorFrom(values, repoId, (message) => process.stderr.write(`kernelseal: warning: ${message}\n`));
+    const listed = await publisherAnchorFrom(values, repoId, (message) => process.stderr.write(`kernelseal: warning: ${message}\n`), options.lock?.publisherList);
     const anchor = listed ?? (await trustAnchorFrom(values, 'kernels-community'));
     // No trust flag: the library's default (kernels-community's policy, after the Hub's trustedKernelPublisher flag).
     const given = listed || trustGiven(values) ? anchor : {};

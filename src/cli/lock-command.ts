@@ -69,7 +69,9 @@ Exit status: 0 locked, 1 a signature did not verify (nothing written), 2 usage e
     const output = new Output(this.name, values);
     const locks: KernelLock[] = [];
     for (const kernel of kernels) {
-      const listed = await publisherAnchorFrom(values, kernel.repoId, warn);
+      // Re-locking takes no older list, and no other root, than the lock already names.
+      const before = kept.find((lock) => lock.repoId.toLowerCase() === kernel.repoId.toLowerCase());
+      const listed = await publisherAnchorFrom(values, kernel.repoId, warn, before?.publisherList);
       const anchor = listed ?? (await trustAnchorFrom(values, 'kernels-community'));
       const publisherList = listed?.publishers.list;
       const locked = await lockKernel(kernel.repoId, { ...kernel, ...hub, ...anchor, trustedRoot, publisherList });

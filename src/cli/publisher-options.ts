@@ -46,7 +46,16 @@ export function publisherListNamed(values: PublisherValues): { list: string; roo
  * them silently dropped. A list that cannot be used throws (PublisherListError): never a fall
  * back to the default policy.
  */
-export async function publisherAnchorFrom(values: PublisherValues, repoId: string | undefined, onWarning: (message: string) => void): Promise<{ publishers: { list: VerifiedPublisherList; repoId: string } } | undefined> {
+/**
+ * The publisher list the command line names, opened for `repoId`; with `pin` (what a kernels.lock
+ * records of the list it was made with), only that root and no older targets version.
+ */
+export async function publisherAnchorFrom(
+  values: PublisherValues,
+  repoId: string | undefined,
+  onWarning: (message: string) => void,
+  pin?: { rootDigest: string; minTargetsVersion: number },
+): Promise<{ publishers: { list: VerifiedPublisherList; repoId: string } } | undefined> {
   const named = publisherListNamed(values);
   if (!named) {
     if (values.repo !== undefined) throw new UsageError('--repo names the Hub repository a publisher list decides for: give the list (--publishers)');
@@ -59,11 +68,11 @@ export async function publisherAnchorFrom(values: PublisherValues, repoId: strin
   }
   if (repoId === undefined) throw new UsageError('a publisher list decides for a Hub repository: name the one these files come from with --repo org/name');
   if (!isRepoId(repoId)) throw new UsageError(`--repo ${repoId}: a Hub repository is org/name (ASCII letters, digits, ".", "_", "-")`);
-  return { publishers: { list: await openList(named, values, onWarning), repoId } };
+  return { publishers: { list: await openList({ ...named, ...pin }, values, onWarning), repoId } };
 }
 
 /** Opens the list the user named, with the command line's offline switch and Hub deadline. */
-export async function openList(named: { list: string; root: string }, values: PublisherValues, onWarning: (message: string) => void): Promise<VerifiedPublisherList> {
+export async function openList(named: { list: string; root: string; rootDigest?: string; minTargetsVersion?: number }, values: PublisherValues, onWarning: (message: string) => void): Promise<VerifiedPublisherList> {
   try {
     listLocation(named.list);
   } catch (error) {
@@ -74,6 +83,8 @@ export async function openList(named: { list: string; root: string }, values: Pu
   return openPublisherList({
     list: named.list,
     root: named.root,
+    rootDigest: named.rootDigest,
+    minTargetsVersion: named.minTargetsVersion,
     offline: values.offline === true || offlineFromEnv(),
     hub: typeof values.timeout === 'string' ? { timeoutMs: parseDuration(values.timeout, '--timeout') } : {},
     onWarning,
