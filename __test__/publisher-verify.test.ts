@@ -59,6 +59,12 @@ describe('verifyVariant with a publisher list', () => {
     }
   });
 
+  it('checks the signature against the root whose CA issued its certificate, whatever the order of the roots given', async () => {
+    const list = parse({ repos: 'my-org/*', policy: policy(), note: 'my-org CI' });
+    const result = await ks.verifyVariant(v1, { publishers: { list, repoId: 'my-org/relu' }, trustedRoot: [ks.pinnedGitHubTrustedRoot(), sigstore.parsedRoot] });
+    expect(result).toMatchObject({ status: 'verified', signer: { publisher: { repos: 'my-org/*' } } });
+  });
+
   it('refuses a variant of a repository the list has no entry for, and org-evil against org/*', async () => {
     const list = parse({ repos: 'my-org/*', policy: policy() });
     for (const repoId of ['other-org/relu', 'my-org-evil/relu']) {

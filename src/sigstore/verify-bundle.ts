@@ -118,7 +118,8 @@ export function verifyEnvelopeBundle(bundle: Bundle, trustedRoot: TrustedRoots, 
 
 /**
  * Verifies against the one root (of several given) whose CA issued the bundle's certificate, as
- * gh does (trusted-root-choice.ts); key and private-CA trust use the first root, for its logs.
+ * gh does (trusted-root-choice.ts), for a policy or a publisher list; key and private-CA trust use
+ * the first root, for its logs.
  */
 function verifyOrThrow(bundle: Bundle, artifact: Artifact | undefined, trustedRoots: TrustedRoots, anchor: TrustAnchor): Signer {
   // What sigstore-js would parse lazily, parsed first, in the step that owns its failure
@@ -129,7 +130,10 @@ function verifyOrThrow(bundle: Bundle, artifact: Artifact | undefined, trustedRo
     if (error instanceof BundleError) throw new SignatureVerificationError('BUNDLE_INVALID', error.message, { cause: error });
     throw error;
   }
-  const leaf = checkTrustAnchor(anchor) === 'policy' ? leafIfAny(bundle) : undefined;
+  // A policy or a publisher list trusts certificates: the root is the one whose CA issued this one,
+  // never merely the first given (a list's signatures were checked against the first root alone).
+  const kind = checkTrustAnchor(anchor);
+  const leaf = kind === 'policy' || kind === 'publishers' ? leafIfAny(bundle) : undefined;
   const chosen = chooseTrustedRoot(leaf, trustedRoots);
   if ('reason' in chosen) throw new SignatureVerificationError('CERTIFICATE_ERROR', chosen.reason);
   const trustedRoot = chosen.root;
