@@ -72,6 +72,11 @@ const SHA256 = /^[0-9a-f]{64}$/;
 /** How much of a download is written before it is flushed to disk in the background. */
 const FLUSH_BYTES = 64 * 1024 * 1024;
 
+/** The variants a listing of a revision holds: the folders under `build/`, sorted. */
+export function listedVariants(files: readonly HubFile[]): string[] {
+  return [...new Set(files.filter((f) => f.path.startsWith('build/')).map((f) => f.path.split('/')[1]!))].sort();
+}
+
 /**
  * Whether `text` is a repository id as the Hub spells one: `<owner>/<name>`, by huggingface_hub's
  * rule (`validate_repo_id`), which also forbids `--` (the cache's separator) and `..` anywhere.

@@ -5,7 +5,7 @@ import type { TrustAnchor } from '../../sigstore/trust-anchor.js';
 import type { TrustedRoots } from '../../sigstore/trusted-root-choice.js';
 import type { VerificationResult } from '../result.js';
 import { verifySignedMetadata } from '../verify-variant.js';
-import { HubClient, type HubClientOptions } from './hub-client.js';
+import { HubClient, listedVariants, type HubClientOptions } from './hub-client.js';
 import { lockFromListing, lockedIdentity, type KernelLock, type LockedIdentity } from './lockfile.js';
 
 export type LockKernelOptions = HubClientOptions &
@@ -45,7 +45,7 @@ export async function lockKernel(repoId: string, options: LockKernelOptions): Pr
   const revision = options.revision ?? (options.version !== undefined ? `v${options.version}` : 'main');
   const client = new HubClient(options);
   const { commit, files } = await client.revision(repoId, revision);
-  const variants = [...new Set(files.filter((f) => f.path.startsWith('build/')).map((f) => f.path.split('/')[1]!))].sort();
+  const variants = listedVariants(files);
   const work = await mkdtemp(join(tmpdir(), 'kernelseal-lock-'));
   try {
     const identities: LockedIdentity[] = [];

@@ -5,7 +5,7 @@ import { basename, join } from 'node:path';
 import { writeFileAtomic } from '../../fs/atomic-write.js';
 import type { Digest } from '../../digest/digest.js';
 import { listVariantTree } from '../../hashing/variant-files.js';
-import type { HubFile } from './hub-client.js';
+import { listedVariants, type HubFile } from './hub-client.js';
 import { claimedKind, fileObjectId, objectId } from './object-id.js';
 import { isJSONObject } from '../../json/json-object.js';
 import { readStrictJSONFile } from '../../json/strict-json.js';
@@ -198,7 +198,7 @@ export async function writeLockfile(path: string, locks: readonly KernelLock[]):
  * signed it (`lockedIdentity` of each verified signer) and the publisher list that trusted them.
  */
 export function lockFromListing(repoId: string, commit: string, files: readonly HubFile[], signed: Pick<KernelLock, 'identities' | 'publisherList'> = {}): KernelLock {
-  const variants = [...new Set(files.filter((f) => f.path.startsWith('build/')).map((f) => f.path.split('/')[1]!))].sort();
+  const variants = listedVariants(files);
   const identities = uniqueIdentities(signed.identities ?? []);
   return {
     repoId,

@@ -1,7 +1,7 @@
 import { readdir } from 'node:fs/promises';
 import { join } from 'node:path';
 import type { HubCache } from './cache.js';
-import { HubClient, HubError, type HubFile } from './hub-client.js';
+import { HubClient, HubError, listedVariants, type HubFile } from './hub-client.js';
 import { LockfileError } from './lockfile.js';
 import type { ResolveOptions } from './load-options.js';
 import { KernelRefusedError, type RevisionSource } from './load-outcome.js';
@@ -36,7 +36,7 @@ async function fromHub(repoId: string, { revision, hub, warn }: ResolveOptions, 
   try {
     const { commit, files } = await new HubClient(hub).revision(repoId, revision);
     if (!isCommit(revision)) await cache.writeRef(revision, commit);
-    const variants = [...new Set(files.filter((f) => f.path.startsWith('build/')).map((f) => f.path.split('/')[1]!))].sort();
+    const variants = listedVariants(files);
     return { revision, commit, variants, listing: files, revisionSource: 'hub' };
   } catch (error) {
     if (!(error instanceof HubError && error.unreachable)) throw error;
