@@ -1,5 +1,5 @@
 import { describe, expect, it } from 'vitest';
-import { statSync, writeFileSync, utimesSync } from 'node:fs';
+import { chmodSync, linkSync, statSync, writeFileSync, utimesSync } from 'node:fs';
 import { join } from 'node:path';
 import { mkfifo, tempDir, writeTree } from './helpers/fs.js';
 import { DIST, internal } from './helpers/package.js';
@@ -28,9 +28,9 @@ function variant(count: number): string {
   return root;
 }
 
-/** What a walk saw, without the change times. */
+/** What a walk saw, without the change times and who may write each file (the plain walk takes neither). */
 const seen = (tree: Awaited<ReturnType<typeof walkTree>>) => ({
-  entries: tree.entries.map(({ fingerprint: { ctimeNs: _, ...fingerprint }, ...entry }) => ({ ...entry, fingerprint })),
+  entries: tree.entries.map(({ fingerprint: { ctimeNs: _, ...fingerprint }, access: __, ...entry }) => ({ ...entry, fingerprint })),
   unhashed: tree.unhashed,
 });
 
@@ -51,8 +51,9 @@ describe('walkTree withCtime', () => {
     const target = statSync(join(root, 'linked.so'), { bigint: true });
     expect(linked.fingerprint).toEqual({ size: target.size, ino: target.ino, mtimeNs: target.mtimeNs, ctimeNs: target.ctimeNs });
     expect(linked.size).toBe('linked'.length);
-    // The plain walk takes no ctime.
-    expect((await walkTree(root)).entries.every((entry) => !('ctimeNs' in entry.fingerprint))).toBe(true);
+    expect(linked.access).toEqual({ dev: target.dev, uid: target.uid, mode: target.mode, nlink: target.nlink });
+    // The plain walk takes no ctime, nor who may write.
+    expect((await walkTree(root)).entries.every((entry) => !('ctimeNs' in entry.fingerprint) && !('access' in entry))).toBe(true);
   });
 
   it("gives the receipt's fingerprint without a second stat: the same lines as stat'ing each file", async () => {
@@ -105,6 +106,22 @@ describe('walkTree of the native backend', () => {
     const [file] = (await native.walkTree(root)).entries;
     expect(file!.fingerprint.mtimeNs).toBe(statSync(join(root, '__init__.py'), { bigint: true }).mtimeNs);
     expect(file).toEqual((await pureBackend.walkTree(root)).entries[0]);
+  });
+
+  it("says who may write each file as a stat of it does (a link's target), for receipts to ask no second stat", async () => {
+    const root = variant(1);
+    linkSync(join(root, '__init__.py'), join(root, 'second-name.py'));
+    chmodSync(join(root, 'small/0000.py'), 0o664);
+    const tree = await native.walkTree(root);
+    for (const entry of tree.entries) {
+      const info = statSync(join(root, entry.key), { bigint: true });
+      expect(entry.access).toEqual({ dev: info.dev, uid: info.uid, mode: info.mode, nlink: info.nlink });
+    }
+    const access = (key: string) => tree.entries.find((entry) => entry.key === key)!.access!;
+    expect(access('second-name.py').nlink).toBe(2n);
+    expect(access('small/0000.py').mode & 0o777n).toBe(0o664n);
+    expect(access('linked.so').mode & 0o170000n).toBe(0o100000n); // the target, a regular file, not the link
+    expect(tree).toEqual(await pureBackend.walkTree(root));
   });
 
   it('reports a dangling symlink as the TypeScript walk does', async () => {

@@ -17,6 +17,23 @@ export interface VariantEntry {
    * time when the walk was asked for it, what receipts record (src/kernels/hub/receipts.ts).
    */
   fingerprint: FileFingerprint;
+  /**
+   * Who may write the file (symlinks followed), when the walk was asked for change times
+   * (DigestBackend.walkTree): what src/kernels/hub/sole-writer.ts decides on, so that a second
+   * load does not stat every file again to ask it.
+   */
+  access?: FileAccess;
+}
+
+/**
+ * Who may write a file, as its metadata says (a `stat` taken with `{ bigint: true }` is one):
+ * device, owner, type and permission bits, number of names (crates/engine/src/walk.rs `Access`).
+ */
+export interface FileAccess {
+  dev: bigint;
+  uid: bigint;
+  mode: bigint;
+  nlink: bigint;
 }
 
 /**

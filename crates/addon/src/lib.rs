@@ -203,8 +203,12 @@ unsafe extern "C" fn hash_files(env: napi_env, info: napi_callback_info) -> napi
 
 /// `walkTree(dir, token) -> Promise<{ paths, seen, unhashed }>`: the variant walk alone
 /// (crates/engine/src/walk.rs), for code that needs the list and what each file was when seen
-/// (receipts) without hashing. `seen` packs six little-endian i64 per path: size, inode,
-/// mtime seconds, mtime nanoseconds, ctime seconds, ctime nanoseconds.
+/// (receipts) and who may write it (src/kernels/hub/sole-writer.ts) without hashing. `seen`
+/// packs SEEN_FIELDS little-endian i64 per path: size, inode, mtime seconds, mtime nanoseconds,
+/// ctime seconds, ctime nanoseconds, device, uid, mode, link count (read by
+/// src/hashing/native/backend.ts `entriesSeen`).
+const SEEN_FIELDS: usize = 10;
+
 unsafe extern "C" fn walk_tree(env: napi_env, info: napi_callback_info) -> napi_value {
     export(env, "walkTree", |env| {
         let Some([dir, token]) = arguments::<2>(env, info) else { return null() };
@@ -400,11 +404,12 @@ fn to_js(env: &Env, outcome: Outcome) -> Result<napi_value, napi_value> {
             }
             Outcome::Tree(tree) => {
                 let paths = env.array(tree.entries.len())?;
-                let mut seen = Vec::with_capacity(tree.entries.len() * 6 * 8);
+                let mut seen = Vec::with_capacity(tree.entries.len() * SEEN_FIELDS * 8);
                 for (index, entry) in tree.entries.iter().enumerate() {
                     env.set_element(paths, index as u32, env.string(&entry.key)?)?;
-                    let s = entry.seen;
-                    for value in [entry.size as i64, s.inode as i64, s.mtime.0, s.mtime.1, s.ctime.0, s.ctime.1] {
+                    let (s, a) = (entry.seen, entry.access);
+                    let fields = [entry.size as i64, s.inode as i64, s.mtime.0, s.mtime.1, s.ctime.0, s.ctime.1, a.dev as i64, a.uid as i64, a.mode as i64, a.nlink as i64];
+                    for value in fields {
                         seen.extend_from_slice(&value.to_le_bytes());
                     }
                 }

@@ -23,6 +23,39 @@ pub struct Entry {
     pub link: bool,
     /// The rest of what the walk saw of the file (the link's target for a symlink).
     pub seen: Seen,
+    /// Who may write the file (the link's target for a symlink).
+    pub access: Access,
+}
+
+/// Who may write a file, as its metadata says: what decides whether a receipt may vouch for it
+/// (src/kernels/hub/sole-writer.ts: owned by the user or root, no group or other write bit, one
+/// name, a local file system). Returned by the walk so that a second load of a kernel does not
+/// stat every file a second time to ask it.
+#[derive(Clone, Copy, Debug, Default, PartialEq, Eq)]
+pub struct Access {
+    /// The device the file is on.
+    pub dev: u64,
+    pub uid: u32,
+    /// The file's type and permission bits (`st_mode`).
+    pub mode: u32,
+    /// How many names the file has.
+    pub nlink: u64,
+}
+
+impl Access {
+    pub(crate) fn of(meta: &fs::Metadata) -> Access {
+        #[cfg(unix)]
+        {
+            use std::os::unix::fs::MetadataExt;
+            Access { dev: meta.dev(), uid: meta.uid(), mode: meta.mode(), nlink: meta.nlink() }
+        }
+        #[cfg(not(unix))]
+        {
+            // No owners or modes here: a receipt never holds (sole-writer.ts needs a uid).
+            let _ = meta;
+            Access::default()
+        }
+    }
 }
 
 /// What identifies the file a walk saw, besides its size: with it, a later look tells whether
@@ -224,11 +257,11 @@ fn look_up(root: &Path, lookup: Lookup) -> Result<Found, Error> {
     let path = root.join(&lookup.key);
     if !lookup.link {
         let meta = fs::symlink_metadata(&path).map_err(|err| Error::io(&path, "stat", &err))?;
-        return Ok(Found::File(Entry { key: lookup.key, size: meta.len(), link: false, seen: Seen::of(&meta) }));
+        return Ok(Found::File(Entry { key: lookup.key, size: meta.len(), link: false, seen: Seen::of(&meta), access: Access::of(&meta) }));
     }
     let target = fs::metadata(&path).map_err(|err| symlink_error(&path, &err))?;
     Ok(if target.is_file() {
-        Found::File(Entry { key: lookup.key, size: target.len(), link: true, seen: Seen::of(&target) })
+        Found::File(Entry { key: lookup.key, size: target.len(), link: true, seen: Seen::of(&target), access: Access::of(&target) })
     } else if target.is_dir() {
         Found::Unhashed(lookup.key, Unhashed::DirectorySymlink)
     } else {

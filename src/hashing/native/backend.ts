@@ -138,17 +138,28 @@ export function createNativeBackend(addon: NativeAddon = loadAddon()): DigestBac
   };
 }
 
+/** Little-endian int64 per path in a native walk's `seen` (crates/addon/src/lib.rs `SEEN_FIELDS`). */
+const SEEN_FIELDS = 10;
+
 /**
  * The entries of a native walk: `seen` holds, per path, the size, inode, mtime (seconds,
- * nanoseconds) and ctime (seconds, nanoseconds) of crates/engine/src/walk.rs `Seen`, as
- * little-endian int64; the times in nanoseconds as BigIntStats spells them.
+ * nanoseconds) and ctime (seconds, nanoseconds) of crates/engine/src/walk.rs `Seen`, then the
+ * device, uid, mode and link count of its `Access`, as little-endian int64; the times in
+ * nanoseconds as BigIntStats spells them.
  */
 function entriesSeen(paths: string[], seen: Buffer): VariantEntry[] {
-  const field = (index: number, at: number) => seen.readBigInt64LE((index * 6 + at) * 8);
+  if (seen.length !== paths.length * SEEN_FIELDS * 8) throw new Error(`the addon's walk packed ${seen.length} bytes for ${paths.length} paths: a stale addon build?`);
+  const field = (index: number, at: number) => seen.readBigInt64LE((index * SEEN_FIELDS + at) * 8);
+  const unsigned = (index: number, at: number) => BigInt.asUintN(64, field(index, at));
   const ns = (index: number, at: number) => field(index, at) * 1_000_000_000n + field(index, at + 1);
   return paths.map((key, index) => {
     const size = field(index, 0);
-    return { key, size: Number(size), fingerprint: { size, ino: BigInt.asUintN(64, field(index, 1)), mtimeNs: ns(index, 2), ctimeNs: ns(index, 4) } };
+    return {
+      key,
+      size: Number(size),
+      fingerprint: { size, ino: unsigned(index, 1), mtimeNs: ns(index, 2), ctimeNs: ns(index, 4) },
+      access: { dev: unsigned(index, 6), uid: field(index, 7), mode: field(index, 8), nlink: unsigned(index, 9) },
+    };
   });
 }
 

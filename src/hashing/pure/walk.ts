@@ -86,7 +86,10 @@ function isStatRequest(item: Found | StatRequest | Error): item is StatRequest {
 
 /** The entry of a stat'ed file, or (through a symlink) what else it led to. */
 function statFound(request: StatRequest, info: BigIntStats): Found {
-  if (info.isFile()) return { key: request.key, size: Number(info.size), fingerprint: fingerprintOf(info, request.withCtime) };
+  if (info.isFile()) {
+    const entry = { key: request.key, size: Number(info.size), fingerprint: fingerprintOf(info, request.withCtime) };
+    return request.withCtime ? { ...entry, access: { dev: info.dev, uid: info.uid, mode: info.mode, nlink: info.nlink } } : entry;
+  }
   return { path: request.key, reason: info.isDirectory() ? 'directory-symlink' : 'special-file' };
 }
 

@@ -1,13 +1,13 @@
 import { createHash, createHmac, timingSafeEqual } from 'node:crypto';
 import { stat } from 'node:fs/promises';
 import { join } from 'node:path';
-import { fingerprintOf, hasCtime, type FingerprintWithCtime } from '../../hashing/fingerprint.js';
+import { fingerprintOf, type FingerprintWithCtime } from '../../hashing/fingerprint.js';
 import type { VariantEntry } from '../../hashing/tree.js';
 import type { DigestBackend } from '../../hashing/backend.js';
 import { listVariantTreeWithCtime } from '../../hashing/variant-files.js';
 import type { HubCache } from './cache.js';
 import { readReceiptKey } from './receipt-key.js';
-import { SoleWriter } from './sole-writer.js';
+import { SoleWriter, lookAt } from './sole-writer.js';
 
 /**
  * A verification receipt: "these files, with these inodes, sizes and change times, hashed to
@@ -55,11 +55,7 @@ export function fingerprintEntry(key: string, file: FingerprintWithCtime): Recei
  */
 export async function fingerprint(dir: string, entries?: readonly VariantEntry[], backend?: DigestBackend): Promise<ReceiptLines> {
   entries ??= (await listVariantTreeWithCtime(dir, { backend })).entries;
-  return Promise.all(
-    entries.map(async ({ key, fingerprint: seen }) =>
-      fingerprintEntry(key, hasCtime(seen) ? seen : fingerprintOf(await stat(join(dir, key), { bigint: true }), true)),
-    ),
-  );
+  return Promise.all(entries.map(async (entry) => fingerprintEntry(entry.key, (await lookAt(dir, entry)).fingerprint)));
 }
 
 /** What a receipt of one verified variant is about. */
@@ -103,13 +99,17 @@ export async function variantReceipt(cache: HubCache, subject: ReceiptSubject, w
   };
   return {
     async holds(dir, entries) {
-      const files = await fingerprint(dir, entries).catch(() => undefined);
-      if (!files) return false;
-      const expected = text(files);
+      entries ??= (await listVariantTreeWithCtime(dir).catch(() => undefined))?.entries;
+      if (!entries) return false;
+      // The walk's look at each file, which says who may write it too: no second stat per file.
+      const looks = await Promise.all(entries.map((entry) => lookAt(dir, entry))).catch(() => undefined);
+      if (!looks) return false;
+      const expected = text(looks.map((look, index) => fingerprintEntry(entries[index]!.key, look.fingerprint)));
       const read = await cache.read(path, expected.length + SLACK_BYTES);
       if ('error' in read) warn(`ignoring the receipt: ${read.error}`);
       if (!('bytes' in read) || read.bytes.length !== expected.length || !timingSafeEqual(read.bytes, expected)) return false;
-      return ownedAlone(dir, files);
+      const sole = new SoleWriter();
+      return (await Promise.all(looks.map((look, index) => sole.owns(join(dir, entries[index]!.key), look.access)))).every(Boolean);
     },
     async write(dir, files) {
       if (!(await ownedAlone(dir, files))) return; // hashed in full on every load: a receipt would never hold

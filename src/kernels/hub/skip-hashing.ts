@@ -1,12 +1,10 @@
-import { stat } from 'node:fs/promises';
 import { join } from 'node:path';
 import { DIGEST_LENGTH } from '../../digest/algorithm.js';
 import type { Digest } from '../../digest/digest.js';
-import { fingerprintOf } from '../../hashing/fingerprint.js';
 import type { VariantEntry } from '../../hashing/tree.js';
 import type { HubCache, PlacedBlob } from './cache.js';
 import { fingerprintEntry, variantReceipt, type ReceiptLines, type ReceiptSubject, type VariantReceipt } from './receipts.js';
-import { SoleWriter } from './sole-writer.js';
+import { SoleWriter, lookAt } from './sole-writer.js';
 
 /**
  * Why a load may skip hashing the variant's files: a receipt from an earlier verification of
@@ -69,22 +67,23 @@ export class SkipHashing {
     const length = DIGEST_LENGTH[digest.algorithm];
     const sole = new SoleWriter();
     const checks = await Promise.all(
-      // Stat'ed again, not taken from the walk: whose file it is (owner, mode, device) is no part of a fingerprint.
-      entries.map(async ({ key }) => {
-        const info = await stat(join(dir, key), { bigint: true }).catch(() => undefined);
-        if (!info) return undefined;
-        const blob = this.blobs.get(`${info.dev}:${info.ino}`);
+      // The walk's look: its fingerprint, and whose file it is (owner, mode, device).
+      entries.map(async (entry) => {
+        const look = await lookAt(dir, entry).catch(() => undefined);
+        if (!look) return undefined;
+        const { fingerprint: now, access } = look;
+        const blob = this.blobs.get(`${access.dev}:${now.ino}`);
         const was = blob?.placed.stats;
         const holds =
           was !== undefined &&
-          info.size === was.size &&
-          info.mtimeNs === was.mtimeNs &&
-          info.ctimeNs === was.ctimeNs &&
+          now.size === was.size &&
+          now.mtimeNs === was.mtimeNs &&
+          now.ctimeNs === was.ctimeNs &&
           blob!.placed.hash.length === length &&
-          digest.files.get(key) === blob!.hash &&
+          digest.files.get(entry.key) === blob!.hash &&
           // The hash holds for the bytes as written; only a file no one else can write still holds them.
-          (await sole.owns(join(dir, key), info));
-        return holds ? fingerprintEntry(key, fingerprintOf(info, true)) : undefined;
+          (await sole.owns(join(dir, entry.key), access));
+        return holds ? fingerprintEntry(entry.key, now) : undefined;
       }),
     );
     return checks.every((line) => line !== undefined) ? (checks as ReceiptLines) : undefined;

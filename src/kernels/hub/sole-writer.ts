@@ -1,5 +1,8 @@
-import type { BigIntStats } from 'node:fs';
+import { stat } from 'node:fs/promises';
+import { join } from 'node:path';
 import { LocalDevices } from '../../fs/local-file-system.js';
+import { fingerprintOf, hasCtime, type FingerprintWithCtime } from '../../hashing/fingerprint.js';
+import type { FileAccess, VariantEntry } from '../../hashing/tree.js';
 
 /**
  * Which files a load may trust to hold, later, the bytes it once hashed: those nobody but the
@@ -27,12 +30,32 @@ export class SoleWriter {
   private readonly devices = new LocalDevices();
   private readonly uid = process.geteuid?.();
 
-  /** Whether `info` (a stat of `path` with `{ bigint: true }`, links followed) is a file only we and root can change. */
-  async owns(path: string, info: BigIntStats): Promise<boolean> {
-    if (this.uid === undefined || !info.isFile()) return false; // no owners to check (Windows)
+  /** Whether `info` (of `path`, links followed: a walk's entry, or a stat with `{ bigint: true }`) is a regular file only we and root can change. */
+  async owns(path: string, info: FileAccess): Promise<boolean> {
+    if (this.uid === undefined || (info.mode & S_IFMT) !== S_IFREG) return false; // no owners to check (Windows)
     if (info.uid !== BigInt(this.uid) && info.uid !== 0n) return false;
     if ((info.mode & 0o022n) !== 0n) return false;
     if (info.nlink !== 1n) return false;
     return this.devices.isLocal(path, info.dev);
   }
+}
+
+const S_IFMT = 0o170000n;
+const S_IFREG = 0o100000n;
+
+/** A file of a variant as a load last saw it: what identifies its content, and who may write it. */
+export interface FileLook {
+  fingerprint: FingerprintWithCtime;
+  access: FileAccess;
+}
+
+/**
+ * The look a walk took of `entry` (under `dir`), when it took all of it (DigestBackend.walkTree
+ * does); else a stat of it now (its error thrown). A second load asks this of every file: taking
+ * it from the walk spares a second stat of each.
+ */
+export async function lookAt(dir: string, entry: VariantEntry): Promise<FileLook> {
+  if (entry.access && hasCtime(entry.fingerprint)) return { fingerprint: entry.fingerprint, access: entry.access };
+  const info = await stat(join(dir, entry.key), { bigint: true });
+  return { fingerprint: fingerprintOf(info, true), access: info };
 }
