@@ -1,5 +1,7 @@
+import { readdirSync, statSync } from 'node:fs';
 import { mkdir, open, rm, symlink } from 'node:fs/promises';
 import { dirname, join } from 'node:path';
+import { HubCache } from '../kernels/hub/cache.js';
 import { getKernel } from '../kernels/hub/get-kernel.js';
 import type { BenchSigner } from './bench-signer.js';
 import { ensureDataset, totalBytes, type Dataset } from './datasets.js';
@@ -24,6 +26,12 @@ export interface HubLoadRow {
   secondLoadOfflineMs: number;
   /** getKernel again, online: the revision asked of the Hub, each blob found in place, the receipt. */
   secondLoadOnlineMs: number;
+  /**
+   * A stat (links followed) of every file of the cached variant, one after another, in this
+   * process: the least a second load can cost, since it must look at every file to know it is
+   * still the one verified (the engine spreads these stats over its threads).
+   */
+  statFloorMs: number;
 }
 
 const REPO = 'kernelseal/bench';
@@ -48,7 +56,7 @@ export async function measureHubLoads(datasets: Dataset[], dataDir: string, roun
       const repo = await benchRepository(dataDir, dataset, signer);
       const hub = await startLocalHubProcess(REPO, repo);
       try {
-        const samples = { plain: [] as number[], first: [] as number[], offline: [] as number[], online: [] as number[] };
+        const samples = { plain: [] as number[], first: [] as number[], offline: [] as number[], online: [] as number[], stats: [] as number[] };
         let streamed = true;
         for (let round = 0; round < rounds; round++) {
           await rm(work, { recursive: true, force: true });
@@ -71,6 +79,7 @@ export async function measureHubLoads(datasets: Dataset[], dataDir: string, roun
               })) * 1000,
             );
           }
+          samples.stats.push((await timed(() => statEveryFile(cacheDir, hub))) * 1000);
         }
         const plainSeconds = median(samples.plain);
         const firstLoadSeconds = median(samples.first);
@@ -84,6 +93,7 @@ export async function measureHubLoads(datasets: Dataset[], dataDir: string, roun
           streamed,
           secondLoadOfflineMs: median(samples.offline),
           secondLoadOnlineMs: median(samples.online),
+          statFloorMs: median(samples.stats),
         });
       } finally {
         await hub.close();
@@ -95,6 +105,15 @@ export async function measureHubLoads(datasets: Dataset[], dataDir: string, roun
     else process.env.KERNELSEAL_RECEIPT_KEY_FILE = keyFile;
   }
   return rows;
+}
+
+/** Stats every file of the variant as the cache holds it (through the snapshot's links), synchronously, one by one. */
+async function statEveryFile(cacheDir: string, hub: LocalHub): Promise<void> {
+  const cache = new HubCache(cacheDir, REPO, 'kernel');
+  await cache.close();
+  const [commit] = readdirSync(join(cache.repoDir, 'snapshots'));
+  const snapshot = cache.snapshotDir(commit!);
+  for (const file of hub.files) if (file.path.startsWith(`build/${VARIANT}/`)) statSync(join(snapshot, file.path));
 }
 
 function load(hub: LocalHub, cacheDir: string, signer: BenchSigner, offline: boolean, onHashed?: () => void) {
