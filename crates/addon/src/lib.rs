@@ -204,7 +204,7 @@ unsafe extern "C" fn hash_files(env: napi_env, info: napi_callback_info) -> napi
 /// `walkTree(dir, token) -> Promise<{ paths, seen, unhashed }>`: the variant walk alone
 /// (crates/engine/src/walk.rs), for code that needs the list and what each file was when seen
 /// (receipts) and who may write it (src/kernels/hub/sole-writer.ts) without hashing. `seen`
-/// packs SEEN_FIELDS little-endian i64 per path: size, inode, mtime seconds, mtime nanoseconds,
+/// packs SEEN_FIELDS native-endian i64 per path: size, inode, mtime seconds, mtime nanoseconds,
 /// ctime seconds, ctime nanoseconds, device, uid, mode, link count (read by
 /// src/hashing/native/backend.ts `entriesSeen`).
 const SEEN_FIELDS: usize = 10;
@@ -410,7 +410,7 @@ fn to_js(env: &Env, outcome: Outcome) -> Result<napi_value, napi_value> {
                     let (s, a) = (entry.seen, entry.access);
                     let fields = [entry.size as i64, s.inode as i64, s.mtime.0, s.mtime.1, s.ctime.0, s.ctime.1, a.dev as i64, a.uid as i64, a.mode as i64, a.nlink as i64];
                     for value in fields {
-                        seen.extend_from_slice(&value.to_le_bytes());
+                        seen.extend_from_slice(&value.to_ne_bytes());
                     }
                 }
                 env.set(result, "paths", paths)?;
