@@ -316,9 +316,12 @@ class Refresh {
     for (const role of CACHED_ROLES) {
       let expires: unknown;
       try {
-        expires = (parseStrictJSON(readFileSync(join(work, `${role}.json`))) as { signed?: { expires?: unknown } }).signed?.expires;
-      } catch {
-        continue; // missing or damaged: tuf-js finds it missing
+        expires = (parseStrictJSON(readFileSync(join(work, `${role}.json`))) as { signed?: { expires?: unknown } } | null)?.signed?.expires;
+      } catch (error) {
+        // Missing (verify copies only what is strict JSON) or damaged: tuf-js finds it missing.
+        // Anything else (a file that cannot be read) is no reason to skip the check.
+        if ((error as NodeJS.ErrnoException).code === 'ENOENT' || error instanceof StrictJSONError) continue;
+        throw error;
       }
       if (typeof expires === 'string' && !(Date.parse(expires) > Date.now())) {
         throw new PublisherListError('LIST_EXPIRED', `the cached ${this.location.name}: ${role} expired at ${expires}: the list must be refreshed online (a list kept from updating is refused)`);
