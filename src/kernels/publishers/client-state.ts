@@ -20,6 +20,29 @@ import { PublisherListError } from '../../trust/publisher-list.js';
 export const ROLES = ['root', 'timestamp', 'snapshot', 'targets'] as const;
 export type Role = (typeof ROLES)[number];
 
+/** One TUF role as verified: its version and when it expires. */
+export interface RoleState {
+  version: number;
+  expires: Date;
+}
+
+/**
+ * What the last full verification of the cache established (docs/publishers.md, section 3): each
+ * role as verified, and the SHA-256 of every cached file it read. With the same files, it stands
+ * in for verifying them again (verified-record.ts). Optional, and only ever ignored when it is
+ * missing or malformed: a record an older kernelseal wrote, which lacks it, costs one full
+ * verification, and the older kernelseal reads past it (the schema stays v1).
+ */
+export interface VerifiedCache {
+  /** The kernelseal version that verified: another may check more, so verifies again. */
+  by: string;
+  roles: Record<Role, RoleState>;
+  /** SHA-256 (hex) of each metadata file verified, by its name under metadata/. */
+  metadata: Record<string, string>;
+  /** The list file under targets/: its SHA-256 (hex), which names it, and its length. */
+  target: { sha256: string; length: number };
+}
+
 /** What the client remembers between runs. */
 export interface ClientRecord {
   /** The SHA-256 (hex) of the pinned root: the folder's name. */
@@ -30,6 +53,7 @@ export interface ClientRecord {
   lastRefresh: Date;
   /** Where that refresh read the list: the cache stands in for this location only. */
   location: string;
+  verified?: VerifiedCache;
 }
 
 const SCHEMA = 'kernelseal/publisher-state/v1';
@@ -96,12 +120,13 @@ export class ClientState {
     const lastRefresh = new Date(typeof json.lastRefresh === 'string' ? json.lastRefresh : NaN);
     if (Number.isNaN(lastRefresh.getTime())) damaged('no time of the last refresh');
     if (typeof json.location !== 'string') damaged('no location');
-    return { root: rootDigest, floor: floor as Record<Role, number>, lastRefresh, location: json.location as string };
+    const verified = readVerified(json.verified);
+    return { root: rootDigest, floor: floor as Record<Role, number>, lastRefresh, location: json.location as string, ...(verified ? { verified } : {}) };
   }
 
   /** Writes the record atomically, readable by this user only. */
   async write(record: ClientRecord): Promise<void> {
-    const json = { schema: SCHEMA, root: record.root, location: record.location, floor: record.floor, lastRefresh: record.lastRefresh.toISOString() };
+    const json = { schema: SCHEMA, root: record.root, location: record.location, floor: record.floor, lastRefresh: record.lastRefresh.toISOString(), verified: record.verified };
     await writeFileAtomic(this.recordPath, `${JSON.stringify(json, null, 2)}\n`, 0o600);
   }
 
@@ -163,6 +188,24 @@ export class ClientState {
       await unlink(path).catch(() => {});
     }
   }
+}
+
+const HEX64 = /^[0-9a-f]{64}$/;
+
+/** The record's verified facts, or undefined unless every one is there and well formed. */
+function readVerified(json: unknown): VerifiedCache | undefined {
+  if (!isJSONObject(json) || typeof json.by !== 'string' || !isJSONObject(json.roles) || !isJSONObject(json.metadata) || !isJSONObject(json.target)) return undefined;
+  const roles = {} as Record<Role, RoleState>;
+  for (const role of ROLES) {
+    const state = json.roles[role];
+    if (!isJSONObject(state) || !Number.isSafeInteger(state.version) || typeof state.expires !== 'string') return undefined;
+    roles[role] = { version: state.version as number, expires: new Date(state.expires) };
+    if (Number.isNaN(roles[role].expires.getTime())) return undefined;
+  }
+  if (!Object.values(json.metadata).every((digest) => typeof digest === 'string' && HEX64.test(digest))) return undefined;
+  const { sha256, length } = json.target;
+  if (typeof sha256 !== 'string' || !HEX64.test(sha256) || !Number.isSafeInteger(length)) return undefined;
+  return { by: json.by, roles, metadata: json.metadata as Record<string, string>, target: { sha256, length: length as number } };
 }
 
 /** A folder of the state: a real directory, ours, that no one else may write. */

@@ -12,10 +12,13 @@ import { PUBLISHER_LIST_TARGET, PublisherListError, parsePublisherList, type Pub
 import { USER_AGENT } from '../../version.js';
 import { HubError, type HubClientOptions } from '../hub/hub-client.js';
 import { offlineFromEnv } from '../hub/hub-env.js';
-import { ClientState, ROLES, type ClientRecord, type Role } from './client-state.js';
+import { ClientState, ROLES, type ClientRecord, type Role, type RoleState, type VerifiedCache } from './client-state.js';
 import { ListFetcher, MAX_BYTES, NotCachedError, type FetchMode } from './list-fetcher.js';
 import { listLocation, type ListLocation } from './list-location.js';
 import { readRoot } from './root-rules.js';
+import { listFromRecord, targetFileName, verifiedCache, verifiedMetadataNames } from './verified-record.js';
+
+export type { RoleState } from './client-state.js';
 
 /** How often a list is refreshed from the network, at most: within it, the cache alone. */
 export const DEFAULT_REFRESH_INTERVAL_MS = 60 * 60 * 1000;
@@ -47,12 +50,6 @@ export interface OpenPublisherListOptions {
   signal?: AbortSignal;
   /** Told when a cached list is used because the network could not be, or when a damaged cache was replaced. */
   onWarning?: (message: string) => void;
-}
-
-/** One TUF role as verified: its version and when it expires. */
-export interface RoleState {
-  version: number;
-  expires: Date;
 }
 
 /** A publisher list whose TUF metadata verified from the pinned root, with what the client knows of it. */
@@ -114,13 +111,19 @@ export async function openPublisherList(options: OpenPublisherListOptions): Prom
     // The cache stands in only for the location it was read from; the floor holds for any.
     const cached = record?.location === location.name ? record : undefined;
     const age = cached ? now - cached.lastRefresh.getTime() : Infinity;
+    // The cache alone: what its last verification recorded while that still holds, else verified in full.
+    const fromCache = async (): Promise<Opened> => {
+      const context = { location: location.name, pinnedVersion: pinned.version, minTargetsVersion: options.minTargetsVersion, now: Date.now() };
+      const recorded = cached && (await listFromRecord(state, cached, context));
+      return recorded ? opened(recorded.list, recorded.roles, cached.lastRefresh, 'cache', 0) : refresh.run('cache');
+    };
     let result: Opened;
     if (offline) {
       if (!cached) throw new PublisherListError('LIST_UNAVAILABLE', `offline, and ${location.name} was never fetched with this root: run once online`);
       if (age > settings.maxAgeMs) throw new PublisherListError('LIST_EXPIRED', `offline, and ${location.name} was last refreshed at ${cached.lastRefresh.toISOString()}, longer ago than the ${describeMs(settings.maxAgeMs)} a list may be used offline`);
-      result = await refresh.run('cache').catch(notCachedOffline(location));
+      result = await fromCache().catch(notCachedOffline(location));
     } else if (cached && age < settings.refreshIntervalMs && (options.minTargetsVersion ?? 0) <= cached.floor.targets) {
-      result = await refresh.run('cache').catch((error: unknown) => {
+      result = await fromCache().catch((error: unknown) => {
         if (!(error instanceof NotCachedError) && !(error instanceof PublisherListError && error.code === 'LIST_EXPIRED')) {
           options.onWarning?.(`the cached ${location.name} cannot be used (${(error as Error).message}); refreshing it from the network`);
         }
@@ -131,7 +134,7 @@ export async function openPublisherList(options: OpenPublisherListOptions): Prom
         const down = error instanceof PublisherListError && error.code === 'LIST_UNAVAILABLE';
         if (!down || !cached || age > settings.maxAgeMs) throw error;
         options.onWarning?.(`${error.message}; using the cached list, last refreshed at ${cached.lastRefresh.toISOString()}`);
-        return refresh.run('cache').catch(notCachedOffline(location));
+        return fromCache().catch(notCachedOffline(location));
       });
     }
     requests += result.requests;
@@ -215,6 +218,12 @@ interface Opened {
 
 const CACHED_ROLES = ['timestamp', 'snapshot', 'targets'] as const;
 
+/** A list opened, with what the client knows of it; it stops being usable when its first role expires. */
+function opened(list: PublisherList, roles: Record<Role, RoleState>, lastRefresh: Date, from: FetchMode, requests: number): Opened {
+  const expires = new Date(Math.min(...ROLES.map((role) => roles[role].expires.getTime())));
+  return { list: { ...list, version: roles.targets.version, expires, roles, lastRefresh, from }, requests };
+}
+
 /** One verification of the list with tuf-js, from the network or the cache, and what it leaves in the state. */
 class Refresh {
   constructor(
@@ -288,7 +297,7 @@ class Refresh {
     if (info.length > MAX_BYTES.target) throw new PublisherListError('LIST_INVALID', `${location.name} (version ${version}): ${PUBLISHER_LIST_TARGET} is ${info.length} bytes, more than ${MAX_BYTES.target}`);
     const sha = info.hashes.sha256;
     if (!sha || !/^[0-9a-f]{64}$/.test(sha)) throw new PublisherListError('LIST_REFUSED', `${location.name} (version ${version}): ${PUBLISHER_LIST_TARGET} has no SHA-256`);
-    const targetName = `${sha}.${PUBLISHER_LIST_TARGET}`;
+    const targetName = targetFileName(sha);
     let path: string | undefined;
     try {
       path = (await updater.findCachedTarget(info, join(state.targetsDir, targetName))) ?? (await updater.downloadTarget(info, join(work, targetName)));
@@ -299,13 +308,36 @@ class Refresh {
     if (!('bytes' in read)) throw new PublisherListError('LIST_UNAVAILABLE', `${location.name}: cannot read ${path}`);
     const list = parsePublisherList(read.bytes, { source: location.name, version });
     const roles = Object.fromEntries(ROLES.map((role) => [role, { version: trusted[role].signed.version, expires: new Date(trusted[role].signed.expires) }])) as Record<Role, RoleState>;
+    const files = await this.verifiedFiles(work, new Map([...roots, ...fetcher.newRoots]), roles.root.version);
+    const verified = verifiedCache(roles, files, read.bytes);
     let lastRefresh = this.record?.lastRefresh ?? new Date(0);
     if (mode === 'network') {
       lastRefresh = new Date();
-      await this.commit(work, fetcher, targetName, read.bytes, roles, lastRefresh);
+      await this.commit(files, targetName, read.bytes, roles, lastRefresh, verified);
+    } else if (this.record) {
+      // Recorded, so that the next open within the interval need not verify these files again.
+      await state.write({ ...this.record, verified });
     }
-    const expires = new Date(Math.min(...ROLES.map((role) => roles[role].expires.getTime())));
-    return { list: { ...list, version, expires, roles, lastRefresh, from: mode }, requests: fetcher.requests };
+    return opened(list, roles, lastRefresh, mode, fetcher.requests);
+  }
+
+  /**
+   * The metadata files tuf-js just verified, by name: the roots it walked from the pinned one
+   * (from the cache or newly fetched), and the roles it kept in its work folder.
+   */
+  private async verifiedFiles(work: string, roots: ReadonlyMap<number, Uint8Array>, rootVersion: number): Promise<Map<string, Uint8Array>> {
+    const files = new Map<string, Uint8Array>();
+    for (const name of verifiedMetadataNames(this.pinned.version, rootVersion)) {
+      const root = /^(\d+)\.root\.json$/.exec(name);
+      if (root) {
+        const bytes = roots.get(Number(root[1]));
+        if (bytes) files.set(name, bytes);
+        continue;
+      }
+      const read = await readBounded(join(work, name), MAX_BYTES[name.slice(0, -'.json'.length) as (typeof CACHED_ROLES)[number]]);
+      if ('bytes' in read) files.set(name, read.bytes);
+    }
+    return files;
   }
 
   /**
@@ -348,17 +380,13 @@ class Refresh {
   }
 
   /** What a network refresh verified, into the state: files first, then the record that names them. */
-  private async commit(work: string, fetcher: ListFetcher, targetName: string, target: Uint8Array, roles: Record<Role, RoleState>, lastRefresh: Date): Promise<void> {
+  private async commit(files: ReadonlyMap<string, Uint8Array>, targetName: string, target: Uint8Array, roles: Record<Role, RoleState>, lastRefresh: Date, verified: VerifiedCache): Promise<void> {
     const { state } = this;
-    for (const [version, bytes] of fetcher.newRoots) await state.cache(state.metadataDir, `${version}.root.json`, bytes);
-    for (const role of CACHED_ROLES) {
-      const read = await readBounded(join(work, `${role}.json`), MAX_BYTES[role]);
-      if ('bytes' in read) await state.cache(state.metadataDir, `${role}.json`, read.bytes);
-    }
+    for (const [name, bytes] of files) await state.cache(state.metadataDir, name, bytes);
     await state.cache(state.targetsDir, targetName, target);
     for (const name of await readdir(state.targetsDir)) if (name !== targetName) await rm(join(state.targetsDir, name), { force: true });
     const floor = Object.fromEntries(ROLES.map((role) => [role, roles[role].version])) as Record<Role, number>;
-    await state.write({ root: this.pinned.digest.slice('sha256:'.length), floor, lastRefresh, location: this.location.name });
+    await state.write({ root: this.pinned.digest.slice('sha256:'.length), floor, lastRefresh, location: this.location.name, verified });
   }
 }
 
