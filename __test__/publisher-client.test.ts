@@ -693,4 +693,17 @@ describe('the record of the last verification (a warm open)', () => {
     expect(await open({ minTargetsVersion: 2 })).toMatchObject({ from: 'network', version: 2 });
     expect((await workFoldersDuring(dir, () => open({ offline: true, minTargetsVersion: 2 }))).work).toEqual([]);
   });
+
+  it("checks a kept root's signatures through the full verification: a root planted as kept is still refused", async () => {
+    const repo = new TestTufRepo().publish(listOf(ENTRY));
+    const good = JSON.parse(repo.pinnedRoot.toString()) as { signed: { expires: string } };
+    good.signed.expires = '2099-01-01T00:00:00Z'; // its signature no longer holds
+    const forged = Buffer.from(JSON.stringify(good));
+    const { open, stateDir } = await served(repo);
+    expect(await failure(open({ root: forged }))).toMatchObject({ code: 'LIST_REFUSED', message: expect.stringMatching(/root was signed by 0\/1 keys/) });
+    const dir = join(stateDir, 'publishers', createHash('sha256').update(forged).digest('hex'));
+    mkdirSync(dir, { recursive: true, mode: 0o700 });
+    writeFileSync(join(dir, 'pinned.root.json'), forged);
+    expect(await failure(open({ root: forged }))).toMatchObject({ code: 'LIST_REFUSED', message: expect.stringMatching(/signed by 0\/1 keys/) });
+  });
 });

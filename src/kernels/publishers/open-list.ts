@@ -105,8 +105,7 @@ export async function openPublisherList(options: OpenPublisherListOptions): Prom
         `the clock says ${new Date(now).toISOString()}, earlier than the last refresh of ${location.name} at ${record.lastRefresh.toISOString()}: a clock set back could revive expired metadata (if the clock was wrong then and is right now, delete ${state.dir} to start over)`,
       );
     }
-    const kept = await state.cached(state.dir, 'pinned.root.json', MAX_BYTES.root);
-    if (!kept || !Buffer.from(kept).equals(pinned.bytes)) await state.cache(state.dir, 'pinned.root.json', pinned.bytes);
+    if (!pinned.kept) await state.cache(state.dir, 'pinned.root.json', pinned.bytes);
     const refresh = new Refresh(location, pinned, state, record, options);
     // The cache stands in only for the location it was read from; the floor holds for any.
     const cached = record?.location === location.name ? record : undefined;
@@ -172,43 +171,62 @@ interface Pinned {
   /** `sha256:<hex>` */
   digest: string;
   version: number;
+  /** The state already keeps these bytes as its pinned.root.json. */
+  kept: boolean;
 }
 
-/** The pinned root: read, or fetched once and compared with its pinned digest; then checked by our rules and its own signatures. */
+/**
+ * The pinned root: read, or fetched once and compared with its pinned digest; then checked by
+ * our rules and, unless the state keeps it already, its own signatures.
+ */
 async function pinnedRoot(root: string | Uint8Array, location: ListLocation, stateDir: string, offline: boolean, options: OpenPublisherListOptions, count: (n: number) => void): Promise<Pinned> {
-  let bytes: Uint8Array;
-  const pin = typeof root === 'string' ? SHA256_PIN.exec(root) : null;
-  if (root instanceof Uint8Array) bytes = root;
-  else if (pin) {
-    const kept = await readBounded(join(stateDir, 'publishers', pin[1]!, 'pinned.root.json'), MAX_BYTES.root);
-    if ('bytes' in kept && sha256(kept.bytes) === root) bytes = kept.bytes;
-    else if (offline) throw new PublisherListError('LIST_UNAVAILABLE', `offline, and the root ${root} of ${location.name} was never fetched: run once online`);
-    else {
-      const fetcher = new ListFetcher(location, 'network', { roots: new Map() }, { ...options.hub, signal: options.signal }, stateDir);
-      try {
-        bytes = await fetcher.downloadBytes(`${location.metadataBaseUrl}1.root.json`, MAX_BYTES.root);
-      } catch (error) {
-        throw asListError(error, fetcher, location);
-      } finally {
-        count(fetcher.requests);
-      }
-      if (sha256(bytes) !== root) throw new PublisherListError('LIST_ROOT_MISMATCH', `${location.name}: 1.root.json has the digest ${sha256(bytes)}, not the pinned ${root}`);
-    }
-  } else if (typeof root === 'string') {
-    const read = await readBounded(root, MAX_BYTES.root);
-    if (!('bytes' in read)) throw new PublisherListError('LIST_UNAVAILABLE', `the pinned root ${root}: ${'missing' in read ? 'not found' : read.error}`);
-    bytes = read.bytes;
-  } else throw new TypeError('root must be a root.json path, its bytes, or sha256:<hex>');
+  const { bytes, kept } = await pinnedBytes(root, location, stateDir, offline, options, count);
   let metadata: Metadata<Root>;
   try {
     metadata = readRoot(bytes, 'the pinned root');
-    metadata.verifyDelegate('root', metadata);
+    // A kept root's signatures are not checked again: openPublisherList keeps it only after this
+    // check passed on these very bytes, in the folder their digest names, which ClientState.at
+    // then requires to be this user's alone. And every full verification checks them once more
+    // (tuf-js's loadTrustedRoot), so the cache answers without them only from the record of one
+    // (verified-record.ts). This spares a warm open one signature check.
+    if (!kept) metadata.verifyDelegate('root', metadata);
   } catch (error) {
     // The root's fault: readRoot's verdict, or tuf-js's on its signatures. A bug propagates.
     if (error instanceof TypeError || error instanceof ReferenceError) throw error;
     throw new PublisherListError('LIST_REFUSED', `${(error as Error).message}`, { cause: error });
   }
-  return { bytes, digest: sha256(bytes), version: metadata.signed.version };
+  return { bytes, digest: sha256(bytes), version: metadata.signed.version, kept };
+}
+
+/** The pinned root's bytes, as given or fetched, and whether the state keeps them already (its pinned.root.json). */
+async function pinnedBytes(root: string | Uint8Array, location: ListLocation, stateDir: string, offline: boolean, options: OpenPublisherListOptions, count: (n: number) => void): Promise<{ bytes: Uint8Array; kept: boolean }> {
+  const keptRoot = (hex: string) => readBounded(join(stateDir, 'publishers', hex, 'pinned.root.json'), MAX_BYTES.root);
+  const pin = typeof root === 'string' ? SHA256_PIN.exec(root) : null;
+  if (pin) {
+    const kept = await keptRoot(pin[1]!);
+    if ('bytes' in kept && sha256(kept.bytes) === root) return { bytes: kept.bytes, kept: true };
+    if (offline) throw new PublisherListError('LIST_UNAVAILABLE', `offline, and the root ${root} of ${location.name} was never fetched: run once online`);
+    const fetcher = new ListFetcher(location, 'network', { roots: new Map() }, { ...options.hub, signal: options.signal }, stateDir);
+    let bytes: Uint8Array;
+    try {
+      bytes = await fetcher.downloadBytes(`${location.metadataBaseUrl}1.root.json`, MAX_BYTES.root);
+    } catch (error) {
+      throw asListError(error, fetcher, location);
+    } finally {
+      count(fetcher.requests);
+    }
+    if (sha256(bytes) !== root) throw new PublisherListError('LIST_ROOT_MISMATCH', `${location.name}: 1.root.json has the digest ${sha256(bytes)}, not the pinned ${root}`);
+    return { bytes, kept: false };
+  }
+  let bytes: Uint8Array;
+  if (root instanceof Uint8Array) bytes = root;
+  else if (typeof root === 'string') {
+    const read = await readBounded(root, MAX_BYTES.root);
+    if (!('bytes' in read)) throw new PublisherListError('LIST_UNAVAILABLE', `the pinned root ${root}: ${'missing' in read ? 'not found' : read.error}`);
+    bytes = read.bytes;
+  } else throw new TypeError('root must be a root.json path, its bytes, or sha256:<hex>');
+  const kept = await keptRoot(sha256(bytes).slice('sha256:'.length));
+  return { bytes, kept: 'bytes' in kept && Buffer.from(kept.bytes).equals(bytes) };
 }
 
 interface Opened {
@@ -265,25 +283,21 @@ class Refresh {
     }
     const timestamp = mode === 'cache' ? await state.cached(state.metadataDir, 'timestamp.json', MAX_BYTES.timestamp) : undefined;
     const fetcher = new ListFetcher(location, mode, { roots, ...(timestamp ? { timestamp } : {}) }, { ...this.options.hub, signal: this.options.signal }, work);
-    const updater = new Updater({
-      metadataDir: work,
-      metadataBaseUrl: location.metadataBaseUrl,
-      targetDir: work,
-      targetBaseUrl: location.targetBaseUrl,
-      fetcher,
-      config: {
-        maxRootRotations: 64,
-        rootMaxLength: MAX_BYTES.root,
-        timestampMaxLength: MAX_BYTES.timestamp,
-        snapshotMaxLength: MAX_BYTES.snapshot,
-        targetsMaxLength: MAX_BYTES.targets,
-        prefixTargetsWithHash: true,
-        userAgent: USER_AGENT,
-      },
-    });
+    const config = {
+      maxRootRotations: 64,
+      rootMaxLength: MAX_BYTES.root,
+      timestampMaxLength: MAX_BYTES.timestamp,
+      snapshotMaxLength: MAX_BYTES.snapshot,
+      targetsMaxLength: MAX_BYTES.targets,
+      prefixTargetsWithHash: true,
+      userAgent: USER_AGENT,
+    };
+    let updater: Updater;
     let trusted: Required<TrustedSet>;
     let info;
     try {
+      // Made inside: it checks the pinned root's own signatures, which pinnedRoot skips for a kept root.
+      updater = new Updater({ metadataDir: work, metadataBaseUrl: location.metadataBaseUrl, targetDir: work, targetBaseUrl: location.targetBaseUrl, fetcher, config });
       await updater.refresh();
       trusted = trustedSetOf(updater);
       if (trusted.targets.signed.delegations) throw new PublisherListError('LIST_REFUSED', `${location.name}: its targets delegate, which a publisher list never does`);
