@@ -87,7 +87,7 @@ async function record(kernel: LoadedVariant, cache: HubCache, stages: LoadOption
 
 /** The cache of `repoId` a load reads and writes. */
 function openCache(repoId: string, options: CacheOptions): HubCache {
-  return new HubCache(options.root, repoId, options.repoType, options.lockFile);
+  return new HubCache(options.root, repoId, options.repoType);
 }
 
 /** The variants of a kernel at a revision (`version` or `revision`, as getKernel resolves them). */
