@@ -2,7 +2,7 @@ import { join } from 'node:path';
 import { HubCache } from './cache.js';
 import { chooseVariant } from './choose-variant.js';
 import { fetchSignedFiles, VariantFiles } from './fetch-files.js';
-import { isRepoId } from './hub-client.js';
+import { isRepoId } from '../../repo-id.js';
 import { cacheOptionsOf, resolveOptionsOf, splitOptions, type CacheOptions, type GetKernelOptions, type LoadOptions } from './load-options.js';
 import { refusal, type FetchedKernel, type LoadedVariant, type RevisionSource } from './load-outcome.js';
 import { obtainFiles, obtainUnsigned, type Obtained } from './obtain-files.js';
