@@ -27,8 +27,8 @@ interface NativeAddon {
     onProgress: NativeProgress | undefined,
     cancelToken: unknown,
   ): Promise<{ sizes: number[]; digests: Buffer; bytes: number }>;
-  /** The walk alone; `seen` packs six little-endian int64 per path (see {@link entriesSeen}). */
-  walkTree(dir: string, cancelToken: unknown): Promise<{ paths: string[]; seen: Buffer; unhashed: UnhashedEntry[] }>;
+  /** The walk alone; `fingerprints` packs six little-endian int64 per path (see {@link entriesOf}). */
+  walkTree(dir: string, cancelToken: unknown): Promise<{ paths: string[]; fingerprints: Buffer; unhashed: UnhashedEntry[] }>;
   createCancelToken(): unknown;
   cancel(token: unknown): void;
   engineInfo(): { sha2: string; threads: number };
@@ -85,24 +85,24 @@ export function createNativeBackend(addon: NativeAddon = loadAddon()): DigestBac
     },
 
     async walkTree(dir, options = {}) {
-      const { paths, seen, unhashed } = await run(
+      const { paths, fingerprints, unhashed } = await run(
         addon,
         options,
         (_, token) => addon.walkTree(dir, token),
         ({ paths }) => done(0, paths.length),
       );
-      return { entries: entriesSeen(paths, seen), unhashed } satisfies VariantTree;
+      return { entries: entriesOf(paths, fingerprints), unhashed } satisfies VariantTree;
     },
   };
 }
 
 /**
- * The entries of a native walk: `seen` holds, per path, the size, inode, mtime (seconds,
- * nanoseconds) and ctime (seconds, nanoseconds) of crates/engine/src/walk.rs `Seen`, as
- * little-endian int64; the times in nanoseconds as BigIntStats spells them.
+ * The entries of a native walk: `fingerprints` holds, per path, the size, inode, mtime (seconds,
+ * nanoseconds) and ctime (seconds, nanoseconds) of crates/engine/src/file.rs `Fingerprint`, as
+ * little-endian int64; the times in nanoseconds as BigIntStats spells them (FileFingerprint).
  */
-function entriesSeen(paths: string[], seen: Buffer): VariantEntry[] {
-  const field = (index: number, at: number) => seen.readBigInt64LE((index * 6 + at) * 8);
+function entriesOf(paths: string[], fingerprints: Buffer): VariantEntry[] {
+  const field = (index: number, at: number) => fingerprints.readBigInt64LE((index * 6 + at) * 8);
   const ns = (index: number, at: number) => field(index, at) * 1_000_000_000n + field(index, at + 1);
   return paths.map((key, index) => {
     const size = field(index, 0);
