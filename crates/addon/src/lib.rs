@@ -201,10 +201,11 @@ unsafe extern "C" fn hash_files(env: napi_env, info: napi_callback_info) -> napi
     })
 }
 
-/// `walkTree(dir, token) -> Promise<{ paths, seen, unhashed }>`: the variant walk alone
-/// (crates/engine/src/walk.rs), for code that needs the list and what each file was when seen
-/// (receipts) without hashing. `seen` packs six little-endian i64 per path: size, inode,
-/// mtime seconds, mtime nanoseconds, ctime seconds, ctime nanoseconds.
+/// `walkTree(dir, token) -> Promise<{ paths, fingerprints, unhashed }>`: the variant walk alone
+/// (crates/engine/src/walk.rs), for code that needs the list and each file's fingerprint as the
+/// walk saw it (receipts) without hashing. `fingerprints` packs six little-endian i64 per path
+/// (crates/engine/src/file.rs `Fingerprint`): size, inode, mtime seconds, mtime nanoseconds,
+/// ctime seconds, ctime nanoseconds.
 unsafe extern "C" fn walk_tree(env: napi_env, info: napi_callback_info) -> napi_value {
     export(env, "walkTree", |env| {
         let Some([dir, token]) = arguments::<2>(env, info) else { return null() };
@@ -400,16 +401,16 @@ fn to_js(env: &Env, outcome: Outcome) -> Result<napi_value, napi_value> {
             }
             Outcome::Tree(tree) => {
                 let paths = env.array(tree.entries.len())?;
-                let mut seen = Vec::with_capacity(tree.entries.len() * 6 * 8);
+                let mut fingerprints = Vec::with_capacity(tree.entries.len() * 6 * 8);
                 for (index, entry) in tree.entries.iter().enumerate() {
                     env.set_element(paths, index as u32, env.string(&entry.key)?)?;
-                    let s = entry.seen;
-                    for value in [entry.size as i64, s.inode as i64, s.mtime.0, s.mtime.1, s.ctime.0, s.ctime.1] {
-                        seen.extend_from_slice(&value.to_le_bytes());
+                    let f = entry.fingerprint;
+                    for value in [f.size as i64, f.inode as i64, f.mtime.0, f.mtime.1, f.ctime.0, f.ctime.1] {
+                        fingerprints.extend_from_slice(&value.to_le_bytes());
                     }
                 }
                 env.set(result, "paths", paths)?;
-                env.set(result, "seen", env.buffer(&seen)?)?;
+                env.set(result, "fingerprints", env.buffer(&fingerprints)?)?;
                 env.set(result, "unhashed", unhashed_js(env, &tree.unhashed)?)?;
             }
             Outcome::File(file) => {

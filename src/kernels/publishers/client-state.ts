@@ -1,11 +1,10 @@
-import { constants, type Stats } from 'node:fs';
-import { lstat, mkdir, open, readdir, rm, unlink } from 'node:fs/promises';
+import type { Stats } from 'node:fs';
+import { lstat, mkdir, readdir, rm } from 'node:fs/promises';
 import { join } from 'node:path';
 import { writeFileAtomic } from '../../fs/atomic-write.js';
+import { withFileLock } from '../../fs/file-lock.js';
 import { privateDirProblem } from '../../fs/user-state.js';
 import { readBounded } from '../../fs/read-bounded.js';
-import { openRegular } from '../../fs/write-inside.js';
-import { fileLocker } from '../../hashing/native/backend.js';
 import { isJSONObject } from '../../json/json-object.js';
 import { readStrictJSONObject } from '../../json/strict-json.js';
 import { PublisherListError } from '../../trust/publisher-list.js';
@@ -149,44 +148,12 @@ export class ClientState {
 
   /**
    * Runs `work` holding the state's exclusive lock: one run refreshes and writes at a time, the
-   * others wait, then find the fresh state. An flock through the addon (released if the holder
-   * dies), else a lock file created exclusively holding the holder's pid.
+   * others wait, then find the fresh state. The lock of every kernelseal (src/fs/file-lock.ts).
    */
   async withLock<T>(work: () => Promise<T>, signal?: AbortSignal): Promise<T> {
     const path = join(this.dir, 'lock');
-    const deadline = Date.now() + LOCK_WAIT_MS;
-    const wait = async (ms: number) => {
-      if (Date.now() > deadline) throw new PublisherListError('LIST_UNAVAILABLE', `another kernelseal has held ${path} for over ${LOCK_WAIT_MS / 1000} s`);
-      await new Promise((resolve) => setTimeout(resolve, ms));
-      signal?.throwIfAborted();
-    };
-    const tryLock = fileLocker();
-    if (tryLock) {
-      const handle = await openRegular(path);
-      try {
-        for (let ms = 5; !tryLock(handle.fd); ms = Math.min(ms * 2, 200)) await wait(ms);
-        return await work();
-      } finally {
-        await handle.close(); // releases the lock
-      }
-    }
-    for (let ms = 5; ; ms = Math.min(ms * 2, 200)) {
-      try {
-        const handle = await open(path, constants.O_CREAT | constants.O_EXCL | constants.O_WRONLY, 0o600);
-        await handle.writeFile(String(process.pid));
-        await handle.close();
-        break;
-      } catch (error) {
-        if ((error as NodeJS.ErrnoException).code !== 'EEXIST') throw error;
-        if (await holderGone(path)) await unlink(path).catch(() => {});
-        else await wait(ms);
-      }
-    }
-    try {
-      return await work();
-    } finally {
-      await unlink(path).catch(() => {});
-    }
+    const error = () => new PublisherListError('LIST_UNAVAILABLE', `another kernelseal has held ${path} for over ${LOCK_WAIT_MS / 1000} s`);
+    return withFileLock(path, () => work(), { signal, timeout: { ms: LOCK_WAIT_MS, error } });
   }
 }
 
@@ -212,18 +179,4 @@ function readVerified(json: unknown): VerifiedCache | undefined {
 function checkPrivate(dir: string, info: Stats): void {
   const problem = privateDirProblem(info);
   if (problem) throw new PublisherListError('LIST_STATE_INVALID', `the publisher list state ${dir} ${problem}`);
-}
-
-/** The pid in a lock file is no running process (the holder died without removing it). */
-async function holderGone(path: string): Promise<boolean> {
-  const [read, info] = await Promise.all([readBounded(path, 64), lstat(path).catch(() => undefined)]);
-  const pid = Number('bytes' in read ? Buffer.from(read.bytes).toString('utf8') : '');
-  if (!info) return false;
-  if (!Number.isInteger(pid) || pid <= 0) return Date.now() - info.mtimeMs > 5_000; // being written, or its writer died
-  try {
-    process.kill(pid, 0);
-    return false;
-  } catch (error) {
-    return (error as NodeJS.ErrnoException).code === 'ESRCH';
-  }
 }
