@@ -8,7 +8,7 @@ import { startMockHub, type MockHub } from './helpers/mock-hub.ts';
 import { withMockSigstore } from './helpers/with-mock-sigstore.ts';
 import { signedRepository } from './helpers/signed-repo.ts';
 import { mkfifo, tempDir } from './helpers/fs.js';
-import { CLI, DIST, internal, NATIVE_BACKEND } from './helpers/package.js';
+import { CLI, DIST, internal } from './helpers/package.js';
 import { startAs } from './helpers/users.ts';
 import { open } from 'node:fs/promises';
 import { unsignedVariant } from './helpers/variant.js';
@@ -402,8 +402,8 @@ describe('the descriptors a load writes through, attacked', () => {
     // The load waits for every file under way before it closes its folders: a lock wait that
     // ignored the signal would hold it open for as long as the holder likes (a hang fails the
     // test by its timeout).
-    const { fileLocker } = (await import(NATIVE_BACKEND)) as typeof import('../dist/hashing/native/backend.js');
-    const tryLock = fileLocker()!;
+    const { addonFlock } = (await import(internal('fs/file-lock.js'))) as typeof import('../dist/fs/file-lock.js');
+    const tryLock = addonFlock()!;
     const cache = tempDir('kernelseal-cache-');
     const id = layersBlob(cache).split('/').at(-1)!;
     mkdirSync(join(cache, '.locks', REPO_FOLDER), { recursive: true });

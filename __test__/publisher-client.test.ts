@@ -2,7 +2,8 @@
 // repositories the tests build with @tufjs/models (helpers/tuf-repo.ts), served by the mock Hub:
 // each attack TUF names, and each rule the client adds around tuf-js.
 import { afterAll, afterEach, describe, expect, it, vi } from 'vitest';
-import { chmodSync, chownSync, mkdirSync, readFileSync, readdirSync, rmSync, symlinkSync, writeFileSync } from 'node:fs';
+import { chmodSync, chownSync, mkdirSync, readFileSync, readdirSync, rmSync, symlinkSync, watch, writeFileSync } from 'node:fs';
+import { createHash } from 'node:crypto';
 import { join } from 'node:path';
 import { startMockHub, type MockHub } from './helpers/mock-hub.js';
 import { tempDir } from './helpers/fs.js';
@@ -561,5 +562,148 @@ console.log(list.version);`;
     expect((await open({ onWarning: (w) => warnings.push(w) })).from).toBe('network');
     expect(warnings).toEqual([expect.stringMatching(/cannot be used .*refreshing it from the network/)]);
     expect((await open({ offline: true })).roles.root.version).toBe(2);
+  });
+});
+
+/**
+ * The work folders made in the state `dir` while `run` runs: each one is a run of tuf-js
+ * (open-list.ts, Refresh.run), so none means the answer came from the recorded verification.
+ */
+async function workFoldersDuring<T>(dir: string, run: () => Promise<T>): Promise<{ result: T; work: string[] }> {
+  const seen = new Set<string>();
+  const watcher = watch(dir, (_event, name) => {
+    if (name?.startsWith('work-')) seen.add(name);
+  });
+  try {
+    const result = await run();
+    await new Promise((resolve) => setTimeout(resolve, 100)); // inotify reports after the fact
+    return { result, work: [...seen] };
+  } finally {
+    watcher.close();
+  }
+}
+
+describe('the record of the last verification (a warm open)', () => {
+  /** A list opened once online, and its state folder. */
+  async function opened(repo: TestTufRepo) {
+    const client = await served(repo);
+    const first = await client.open();
+    const dir = join(client.stateDir, 'publishers', first.rootDigest.slice('sha256:'.length));
+    const statePath = join(dir, 'state.json');
+    const state = () => JSON.parse(readFileSync(statePath, 'utf8')) as Record<string, unknown> & { verified?: { by: string; roles: Record<string, { version: number }> } };
+    const targetPath = () => join(dir, 'targets', readdirSync(join(dir, 'targets'))[0]!);
+    return { ...client, first, dir, statePath, state, targetPath };
+  }
+
+  it('answers within the interval from the record and the cached list: no request, no tuf-js, the same list', async () => {
+    const repo = new TestTufRepo().publish(listOf(ENTRY));
+    const { open, first, dir, state, hub, targetPath } = await opened(repo);
+    expect(state().verified).toMatchObject({ roles: { root: { version: 1 }, timestamp: { version: 1 }, snapshot: { version: 1 }, targets: { version: 1 } } });
+    expect(state().verified).toMatchObject({ target: { sha256: createHash('sha256').update(readFileSync(targetPath())).digest('hex') } });
+    const before = hub.requests.length;
+    for (const offline of [false, true]) {
+      const { result, work } = await workFoldersDuring(dir, () => open({ offline }));
+      expect(work).toEqual([]);
+      expect(result).toMatchObject({ from: 'cache', requests: 0, version: 1, location: LIST, rootDigest: first.rootDigest });
+      expect(JSON.stringify(result.entries)).toBe(JSON.stringify(first.entries));
+      expect(result.roles).toEqual(first.roles);
+      expect(result.expires).toEqual(first.expires);
+      expect(result.lastRefresh).toEqual(first.lastRefresh);
+    }
+    expect(hub.requests.length).toBe(before);
+    // The watcher sees tuf-js when it runs: a record without the facts is verified in full.
+    const { verified: _, ...old } = state();
+    writeFileSync(join(dir, 'state.json'), JSON.stringify(old));
+    expect((await workFoldersDuring(dir, () => open())).work).toHaveLength(1);
+  });
+
+  it('opens a state an older kernelseal wrote (no verified facts, or damaged ones) by verifying the cache in full, then records them', async () => {
+    const repo = new TestTufRepo().publish(listOf(ENTRY));
+    const { open, dir, state, statePath, hub, first } = await opened(repo);
+    const { verified, ...old } = state();
+    const before = hub.requests.length;
+    for (const facts of [undefined, { ...verified!, by: '0.0.1' }, { ...verified!, roles: { root: { version: 'one' } } }, { ...verified!, metadata: { 'timestamp.json': 'not a digest' } }]) {
+      writeFileSync(statePath, JSON.stringify({ ...old, ...(facts ? { verified: facts } : {}) }));
+      const upgrade = await workFoldersDuring(dir, () => open({ offline: true }));
+      expect(upgrade.work).toHaveLength(1);
+      expect(upgrade.result).toMatchObject({ from: 'cache', requests: 0, version: 1 });
+      expect(state()).toEqual({ ...old, verified });
+      expect((await workFoldersDuring(dir, () => open({ offline: true }))).work).toEqual([]);
+    }
+    expect(hub.requests.length).toBe(before);
+    expect(state().lastRefresh).toBe(first.lastRefresh.toISOString());
+  });
+
+  it('never trusts a cached list changed after the refresh: online it is fetched again, offline refused', async () => {
+    const repo = new TestTufRepo().publish(listOf(ENTRY));
+    const { open, targetPath, requests } = await opened(repo);
+    const path = targetPath();
+    const genuine = readFileSync(path);
+    // A valid list, other entries: only its hash gives it away.
+    writeFileSync(path, JSON.stringify(listOf({ ...ENTRY, repos: 'evil/*' })));
+    // The full verification finds its hash wrong and treats it as not cached.
+    expect(await failure(open({ offline: true }))).toMatchObject({ code: 'LIST_UNAVAILABLE', message: expect.stringMatching(/incomplete .*kernel-publishers\.json is not in the cache/) });
+    const before = requests().length;
+    const again = await open();
+    expect(again).toMatchObject({ from: 'network', version: 1 });
+    expect(again.entries.map((e) => e.repos)).toEqual(['kernels-community/*']);
+    expect(requests().slice(before)).toContainEqual(expect.stringMatching(/^targets\/[0-9a-f]{64}\.kernel-publishers\.json$/));
+    expect(readFileSync(path)).toEqual(genuine);
+  });
+
+  it('re-verifies cached metadata changed after the refresh (a newer root planted beside the chain)', async () => {
+    const repo = new TestTufRepo().publish(listOf(ENTRY));
+    const { open, metadataDir } = await opened(repo);
+    writeFileSync(join(metadataDir(), '2.root.json'), new TestTufRepo().rotateRoot().files.get('metadata/2.root.json')!);
+    expect(await failure(open({ offline: true }))).toMatchObject({ code: 'LIST_REFUSED', message: expect.stringMatching(/root was signed by 0\/1 keys/) });
+  });
+
+  for (const role of ['timestamp', 'targets'] as const) {
+    it(`refuses a list whose ${role} expired within the refresh interval offline, and refreshes it online`, async () => {
+      const repo = new TestTufRepo().publish(listOf(ENTRY), { expires: { [role]: 1 } });
+      const start = Date.now();
+      clockAt(start);
+      const { open, dir } = await opened(repo);
+      clockAt(start + 2 * DAY);
+      const offline = await workFoldersDuring(dir, () => failure(open({ offline: true, refreshIntervalMs: 3 * DAY })));
+      expect(offline.result).toMatchObject({ code: 'LIST_EXPIRED', message: expect.stringMatching(new RegExp(`${role} expired at`)) });
+      repo.publish(listOf(ENTRY)); // re-signed, at the clock's time
+      expect(await open({ refreshIntervalMs: 3 * DAY })).toMatchObject({ from: 'network', version: 2 });
+    });
+  }
+
+  it('refuses a clock earlier than the last refresh within the interval too', async () => {
+    const repo = new TestTufRepo().publish(listOf(ENTRY));
+    const start = Date.now();
+    clockAt(start);
+    const { open, hub } = await opened(repo);
+    const before = hub.requests.length;
+    clockAt(start - 60_000);
+    for (const offline of [false, true]) {
+      expect(await failure(open({ offline }))).toMatchObject({ code: 'LIST_CLOCK', message: expect.stringMatching(/earlier than the last refresh/) });
+    }
+    expect(hub.requests.length).toBe(before);
+  });
+
+  it("holds to a lock's lowest targets version above the record: refused offline, refreshed online", async () => {
+    const repo = new TestTufRepo().publish(listOf(ENTRY));
+    const { open, dir } = await opened(repo);
+    repo.publish(listOf(ENTRY, { ...ENTRY, repos: 'other/*' }));
+    expect(await failure(open({ offline: true, minTargetsVersion: 2 }))).toMatchObject({ code: 'LIST_ROLLBACK', message: expect.stringMatching(/targets version 1 is older than version 2, the lowest the lock allows/) });
+    expect(await open({ minTargetsVersion: 2 })).toMatchObject({ from: 'network', version: 2 });
+    expect((await workFoldersDuring(dir, () => open({ offline: true, minTargetsVersion: 2 }))).work).toEqual([]);
+  });
+
+  it("checks a kept root's signatures through the full verification: a root planted as kept is still refused", async () => {
+    const repo = new TestTufRepo().publish(listOf(ENTRY));
+    const good = JSON.parse(repo.pinnedRoot.toString()) as { signed: { expires: string } };
+    good.signed.expires = '2099-01-01T00:00:00Z'; // its signature no longer holds
+    const forged = Buffer.from(JSON.stringify(good));
+    const { open, stateDir } = await served(repo);
+    expect(await failure(open({ root: forged }))).toMatchObject({ code: 'LIST_REFUSED', message: expect.stringMatching(/root was signed by 0\/1 keys/) });
+    const dir = join(stateDir, 'publishers', createHash('sha256').update(forged).digest('hex'));
+    mkdirSync(dir, { recursive: true, mode: 0o700 });
+    writeFileSync(join(dir, 'pinned.root.json'), forged);
+    expect(await failure(open({ root: forged }))).toMatchObject({ code: 'LIST_REFUSED', message: expect.stringMatching(/signed by 0\/1 keys/) });
   });
 });

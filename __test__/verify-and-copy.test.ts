@@ -6,7 +6,7 @@ import { githubActionsClaims, identityToken } from './helpers/mock-sigstore.ts';
 import { withMockSigstore } from './helpers/with-mock-sigstore.ts';
 import { tempDir } from './helpers/fs.js';
 import { DIST } from './helpers/package.js';
-import { unsignedVariant } from './helpers/variant.js';
+import { KERNEL_METADATA, unsignedVariant } from './helpers/variant.js';
 
 // verifyAndCopyVariant hands back a copy of exactly the bytes it verified. These tests make the
 // copy's writes fail for real, in a child process: a file-size limit (RLIMIT_FSIZE, which makes
@@ -102,5 +102,22 @@ describe('verifyAndCopyVariant when the copy cannot be written', () => {
     writeFileSync(into, '');
     const result = await ks.verifyAndCopyVariant(dir, { policy: ks.githubWorkflowPolicy({ repository: REPO }), trustedRoot: sigstore.parsedRoot, into });
     expect(result).toMatchObject({ status: 'copy-failed', path: dir, source: dir, reason: `cannot create a folder in ${into}: EEXIST: file already exists, mkdir '${into}'` });
+  });
+});
+
+describe('verifyAndCopyVariant keeps what verifyVariant reports beside "verified"', () => {
+  it('a source mismatch the caller chose to be warned of (sourceMismatch: "warn"), as verifyVariant reports it', async () => {
+    // metadata.json says another commit than the one the signing certificate names.
+    const dir = unsignedVariant();
+    const stated = '0123456789abcdef0123456789abcdef01234567';
+    writeFileSync(join(dir, 'metadata.json'), JSON.stringify({ ...KERNEL_METADATA, provenance: { kernel: { sha: stated, dirty: false } } }, null, 2));
+    await sign(dir);
+    const options = { policy: ks.githubWorkflowPolicy({ repository: REPO }), trustedRoot: sigstore.parsedRoot };
+    expect(await ks.verifyAndCopyVariant(dir, { ...options, into: tempDir() })).toMatchObject({ status: 'source-mismatch', path: dir });
+    const warned = { ...options, sourceMismatch: 'warn' as const };
+    const inPlace = await ks.verifyVariant(dir, warned);
+    expect(inPlace).toMatchObject({ status: 'verified', sourceMismatch: expect.stringContaining(`metadata.json says the kernel was built from commit ${stated}`) });
+    const copied = await ks.verifyAndCopyVariant(dir, { ...warned, into: tempDir() });
+    expect(copied).toMatchObject({ status: 'verified', source: dir, sourceMismatch: (inPlace as { sourceMismatch: string }).sourceMismatch });
   });
 });

@@ -163,6 +163,15 @@ describe('DirsInside', () => {
     await dirs.close();
   });
 
+  it('hands an abort\'s reason back as it is: a DOMException, whose message cannot be set, is not made a TypeError', async () => {
+    const dirs = new DirsInside(tempDir('kernelseal-cache-'));
+    for (const reason of [AbortSignal.abort().reason as Error, new DOMException('timed out', 'TimeoutError')]) {
+      expect(() => dirs.named(reason)).not.toThrow();
+      expect(dirs.named(reason)).toBe(reason);
+    }
+    await dirs.close();
+  });
+
   it('without /proc/self/fd (not Linux) checks the whole path at every call: a folder swapped for a link is refused, named, and nothing written through it', async () => {
     const root = tempDir('kernelseal-cache-');
     const victimDir = tempDir('kernelseal-victim-');

@@ -28,7 +28,7 @@ export function testHooksAddonExpression(): string {
   return `(await import('node:module')).createRequire(${JSON.stringify(ROOT)})(${JSON.stringify(testHooksAddon())})`;
 }
 
-const { platformTriple } = (await import(NATIVE_BACKEND)) as typeof import('../../dist/hashing/native/backend.js');
+const { platformTriple } = (await import(internal('addon.js'))) as typeof import('../../dist/addon.js');
 
 export interface CliResult {
   code: number | null;

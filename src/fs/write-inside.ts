@@ -230,12 +230,16 @@ export class DirsInside {
    */
   named<T>(error: T): T {
     if (!(error instanceof Error)) return error;
-    const fields = error as Error & { path?: unknown; dest?: unknown };
+    const fields = error as Error & Record<'message' | 'stack' | 'path' | 'dest', unknown>;
     const spell = (text: string) => text.replace(/\/proc\/self\/fd\/\d+(?=\/|'|$)/g, (at) => this.names.get(at) ?? at);
-    fields.message = spell(fields.message);
-    if (fields.stack) fields.stack = spell(fields.stack);
-    if (typeof fields.path === 'string') fields.path = spell(fields.path);
-    if (typeof fields.dest === 'string') fields.dest = spell(fields.dest);
+    // Only what names a descriptor's path is set: a DOMException (an abort's default reason, a
+    // timeout's) has a message it cannot be given, and setting it would throw a TypeError instead.
+    for (const key of ['message', 'stack', 'path', 'dest'] as const) {
+      const text = fields[key];
+      if (typeof text !== 'string') continue;
+      const spelled = spell(text);
+      if (spelled !== text) fields[key] = spelled;
+    }
     return error;
   }
 

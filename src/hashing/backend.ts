@@ -71,9 +71,11 @@ export interface DigestBackend {
   walkTree(dir: string, options?: Pick<HashOptions, 'signal'>): Promise<VariantTree>;
   /**
    * Takes an exclusive `flock` on the open file `fd` without waiting: true if taken (released
-   * when the file is closed). Node has none; the native backend's engine does. The Hub cache
-   * locks blobs with it as huggingface_hub does (src/kernels/hub/cache.ts); absent, it makes
-   * lock files of its own.
+   * when the file is closed). Node has none; the native backend's engine does.
+   *
+   * @deprecated Not consulted: kernelseal locks files (the Hub cache's blobs, a publisher list's
+   * state) with the addon's `flock` whenever the addon loads, whatever backend hashes, so that
+   * processes hashing differently still exclude each other (src/fs/file-lock.ts). Kept for callers.
    */
   readonly lockFile?: (fd: number) => boolean;
 }

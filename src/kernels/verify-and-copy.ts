@@ -41,7 +41,7 @@ const READ_FLAGS = constants.O_RDONLY | constants.O_NONBLOCK | (constants.O_NOCT
 export async function verifyAndCopyVariant(source: string, options: VerifyAndCopyOptions): Promise<CopyResult> {
   const signed = await verifySignedMetadata(source, options);
   if ('result' in signed) return { ...signed.result, source };
-  const { signer, metadata, digest, metadataBytes, bundleBytes, sourceNotCompared } = signed.value;
+  const { signer, metadata, digest, metadataBytes, bundleBytes, sourceWarning, sourceNotCompared } = signed.value;
 
   const parent = options.into ?? tmpdir();
   let copy: string;
@@ -84,7 +84,7 @@ export async function verifyAndCopyVariant(source: string, options: VerifyAndCop
     if (platform) return fail(platform);
     await writeCopy(join(copy, 'metadata.json'), metadataBytes);
     await writeCopy(join(copy, 'metadata.json.sigstore'), bundleBytes);
-    return { path: copy, source, status: 'verified', signer, metadata, digest, ...(sourceNotCompared ? { sourceNotCompared } : {}) };
+    return { path: copy, source, status: 'verified', signer, metadata, digest, ...(sourceWarning ? { sourceMismatch: sourceWarning } : {}), ...(sourceNotCompared ? { sourceNotCompared } : {}) };
   } catch (error) {
     if (error instanceof CopyWriteError) return fail({ status: 'copy-failed', reason: error.message });
     if (error instanceof DigestError) return fail({ status: 'hash-failed', reason: error.message });

@@ -1,4 +1,5 @@
 import { isJSONObject } from '../json/json-object.js';
+import { isRepoId, isRepoOwner, REPO_ID_RULE } from '../repo-id.js';
 import { parseStrictJSON } from '../json/strict-json.js';
 import type { CertificateIdentity } from './certificate-identity.js';
 import { parsePolicy } from './policy-file.js';
@@ -177,24 +178,12 @@ function timeOf(value: unknown, at: string, fail: Fail): Date {
 }
 
 /** One segment of a Hub repository name: ASCII letters, digits, `.`, `_`, `-`; not only dots. */
-const SEGMENT = /^[A-Za-z0-9._-]{1,96}$/;
-
-function segmentProblem(segment: string): string | undefined {
-  if (!SEGMENT.test(segment)) return 'segments are 1 to 96 ASCII letters, digits, ".", "_" or "-"';
-  if (/^\.+$/.test(segment)) return 'a segment of dots names no repository';
-  return undefined;
-}
-
-/** Why `pattern` is not `org/name` or `org/*`, or undefined. */
+/** Why `pattern` is not `org/name` or `org/*` (src/repo-id.ts: the Hub's rule for each), or undefined. */
 export function repoPatternProblem(pattern: string): string | undefined {
-  const parts = pattern.split('/');
-  if (parts.length !== 2) return 'must be "org/name" or "org/*"';
-  return segmentProblem(parts[0]!) ?? (parts[1] === '*' ? undefined : segmentProblem(parts[1]!));
-}
-
-/** Whether `repoId` (`org/name`) names a Hub repository as a list can: ASCII segments. */
-export function isRepoId(repoId: string): boolean {
-  return repoPatternProblem(repoId) === undefined && !repoId.endsWith('/*');
+  const [owner, name, ...more] = pattern.split('/');
+  if (name === undefined || more.length > 0) return 'must be "org/name" or "org/*"';
+  if (name === '*' ? isRepoOwner(owner!) : isRepoId(pattern)) return undefined;
+  return `not a Hub repository id or "org/*": ${REPO_ID_RULE}`;
 }
 
 /** Whether `entry` covers `repoId`, compared as the Hub compares names (case-insensitively); `org/*` covers `org/x`, never `org-evil/x`. */

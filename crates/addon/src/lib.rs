@@ -201,13 +201,13 @@ unsafe extern "C" fn hash_files(env: napi_env, info: napi_callback_info) -> napi
     })
 }
 
-/// `walkTree(dir, token) -> Promise<{ paths, seen, unhashed }>`: the variant walk alone
-/// (crates/engine/src/walk.rs), for code that needs the list and what each file was when seen
-/// (receipts) and who may write it (src/kernels/hub/sole-writer.ts) without hashing. `seen`
-/// packs SEEN_FIELDS native-endian i64 per path: size, inode, mtime seconds, mtime nanoseconds,
-/// ctime seconds, ctime nanoseconds, device, uid, mode, link count (read by
-/// src/hashing/native/backend.ts `entriesSeen`).
-const SEEN_FIELDS: usize = 10;
+/// `walkTree(dir, token) -> Promise<{ paths, stats, unhashed }>`: the variant walk alone
+/// (crates/engine/src/walk.rs), for code that needs the list, each file's fingerprint as the walk
+/// saw it (receipts) and who may write it (src/kernels/hub/sole-writer.ts) without hashing.
+/// `stats` packs STAT_FIELDS native-endian i64 per path: size, inode, mtime seconds, mtime
+/// nanoseconds, ctime seconds, ctime nanoseconds (crates/engine/src/file.rs `Fingerprint`), then
+/// device, uid, mode, link count (walk.rs `Access`); read by src/hashing/native/backend.ts `entriesOf`.
+const STAT_FIELDS: usize = 10;
 
 unsafe extern "C" fn walk_tree(env: napi_env, info: napi_callback_info) -> napi_value {
     export(env, "walkTree", |env| {
@@ -404,17 +404,17 @@ fn to_js(env: &Env, outcome: Outcome) -> Result<napi_value, napi_value> {
             }
             Outcome::Tree(tree) => {
                 let paths = env.array(tree.entries.len())?;
-                let mut seen = Vec::with_capacity(tree.entries.len() * SEEN_FIELDS * 8);
+                let mut stats = Vec::with_capacity(tree.entries.len() * STAT_FIELDS * 8);
                 for (index, entry) in tree.entries.iter().enumerate() {
                     env.set_element(paths, index as u32, env.string(&entry.key)?)?;
-                    let (s, a) = (entry.seen, entry.access);
-                    let fields = [entry.size as i64, s.inode as i64, s.mtime.0, s.mtime.1, s.ctime.0, s.ctime.1, a.dev as i64, a.uid as i64, a.mode as i64, a.nlink as i64];
+                    let (f, a) = (entry.fingerprint, entry.access);
+                    let fields = [f.size as i64, f.inode as i64, f.mtime.0, f.mtime.1, f.ctime.0, f.ctime.1, a.dev as i64, a.uid as i64, a.mode as i64, a.nlink as i64];
                     for value in fields {
-                        seen.extend_from_slice(&value.to_ne_bytes());
+                        stats.extend_from_slice(&value.to_ne_bytes());
                     }
                 }
                 env.set(result, "paths", paths)?;
-                env.set(result, "seen", env.buffer(&seen)?)?;
+                env.set(result, "stats", env.buffer(&stats)?)?;
                 env.set(result, "unhashed", unhashed_js(env, &tree.unhashed)?)?;
             }
             Outcome::File(file) => {

@@ -13,7 +13,6 @@ use crate::algorithm::{Algorithm, Hasher};
 use crate::error::{is_unresolvable, Error, ErrorKind};
 use crate::mapped;
 use crate::options::{Options, Progress};
-use crate::walk::Seen;
 
 /// Size of the read buffer for one file: large enough to amortize syscalls, small enough to
 /// stay in L2 between the copy and the hash (1 MiB measured best against 256 KiB and 4 MiB).
@@ -86,19 +85,42 @@ pub(crate) fn hash_file_with(
     hash_open(&file, path, algorithm, before, 0..size, buffer, hooks)
 }
 
-/// What identifies a file's content between a listing and a later read: size, inode and
-/// modification time. A file whose fingerprint changes was rewritten in between.
-#[derive(Clone, Copy, Debug, PartialEq, Eq)]
-pub(crate) struct Fingerprint {
+/// What identifies a file between two looks (the TypeScript twin: src/hashing/fingerprint.ts
+/// `FileFingerprint`): size, inode and modification time; a file replaced by another (renamed
+/// over it, same size and mtime) has a new inode, one written in place a new size or mtime. With
+/// the change time too, which a walk hands on for receipts (src/kernels/hub/receipts.ts): the
+/// file's owner can set mtime back after a write, but only root can set ctime.
+#[derive(Clone, Copy, Debug, Default, PartialEq, Eq)]
+pub struct Fingerprint {
     pub size: u64,
-    inode: u64,
-    mtime: (i64, i64),
+    pub inode: u64,
+    /// Modification time: seconds and nanoseconds since the epoch.
+    pub mtime: (i64, i64),
+    /// Status change time: seconds and nanoseconds since the epoch.
+    pub ctime: (i64, i64),
 }
 
 impl Fingerprint {
-    pub fn of(meta: &Metadata) -> Fingerprint {
-        let seen = Seen::of(meta);
-        Fingerprint { size: meta.len(), inode: seen.inode, mtime: seen.mtime }
+    /// What `meta` says; the one place file identities are read from metadata.
+    pub(crate) fn of(meta: &Metadata) -> Fingerprint {
+        #[cfg(unix)]
+        {
+            use std::os::unix::fs::MetadataExt;
+            Fingerprint { size: meta.len(), inode: meta.ino(), mtime: (meta.mtime(), meta.mtime_nsec()), ctime: (meta.ctime(), meta.ctime_nsec()) }
+        }
+        #[cfg(not(unix))]
+        {
+            // No inode or change time here: the modification time alone.
+            let mtime = meta.modified().ok().and_then(|t| t.duration_since(std::time::UNIX_EPOCH).ok());
+            Fingerprint { size: meta.len(), inode: 0, mtime: mtime.map_or((0, 0), |d| (d.as_secs() as i64, d.subsec_nanos() as i64)), ctime: (0, 0) }
+        }
+    }
+
+    /// Whether `now` is still this file's content: size, inode and mtime. The change time is
+    /// left out, as the TypeScript twin leaves it out of "changed while read": a `chmod` or a
+    /// new hard link changes it, not the content.
+    pub(crate) fn same_content(&self, now: &Fingerprint) -> bool {
+        (self.size, self.inode, self.mtime) == (now.size, now.inode, now.mtime)
     }
 }
 
@@ -113,7 +135,7 @@ pub(crate) fn hash_file_range(
     hooks: &Hooks<'_>,
 ) -> Result<FileDigest, Error> {
     let (file, before) = open_regular(path, Listed::No)?;
-    if Fingerprint::of(&before) != *listed || range.end > listed.size {
+    if !listed.same_content(&Fingerprint::of(&before)) || range.end > listed.size {
         return Err(Error::new(
             ErrorKind::FileChanged,
             path,
@@ -450,5 +472,5 @@ pub(crate) fn unreachable_path(path: &Path, action: &str, err: &std::io::Error) 
 }
 
 fn changed(before: &Metadata, after: &Metadata) -> bool {
-    Fingerprint::of(before) != Fingerprint::of(after)
+    !Fingerprint::of(before).same_content(&Fingerprint::of(after))
 }

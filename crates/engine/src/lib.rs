@@ -28,4 +28,5 @@ pub use files::{hash_files, FilesDigest, MAX_PIECES};
 pub use options::{Options, Progress};
 pub use pool::{threads, MAX_THREADS};
 pub use variant::{hash_variant, VariantDigest};
-pub use walk::{walk_tree, walk_variant, Access, Entry, Seen, Tree, Unhashed};
+pub use file::Fingerprint;
+pub use walk::{walk_tree, walk_variant, Access, Entry, Tree, Unhashed};

@@ -8,6 +8,7 @@ use std::sync::atomic::{AtomicBool, Ordering};
 use rayon::prelude::*;
 
 use crate::error::{is_unresolvable, Error, ErrorKind};
+use crate::file::Fingerprint;
 
 /// Names excluded at the top level only: nested copies are kernel content and are hashed.
 const TOP_LEVEL_EXCLUDED: [&str; 2] = ["metadata.json", "metadata.json.sigstore"];
@@ -21,8 +22,9 @@ pub struct Entry {
     pub size: u64,
     /// Whether the entry is a symlink to a file (a Hub cache's snapshot), not a file itself.
     pub link: bool,
-    /// The rest of what the walk saw of the file (the link's target for a symlink).
-    pub seen: Seen,
+    /// The file as the walk saw it (the link's target for a symlink): what a later look compares
+    /// to tell whether it is still that file. Receipts record it (src/kernels/hub/receipts.ts).
+    pub fingerprint: Fingerprint,
     /// Who may write the file (the link's target for a symlink).
     pub access: Access,
 }
@@ -54,36 +56,6 @@ impl Access {
             // No owners or modes here: a receipt never holds (sole-writer.ts needs a uid).
             let _ = meta;
             Access::default()
-        }
-    }
-}
-
-/// What identifies the file a walk saw, besides its size: with it, a later look tells whether
-/// the file is still the one seen. Receipts record it (src/kernels/hub/receipts.ts), ctime
-/// included: a write changes ctime, and only root can set it back.
-#[derive(Clone, Copy, Debug, Default, PartialEq, Eq)]
-pub struct Seen {
-    pub inode: u64,
-    /// Modification time: seconds and nanoseconds since the epoch.
-    pub mtime: (i64, i64),
-    /// Status change time: seconds and nanoseconds since the epoch.
-    pub ctime: (i64, i64),
-}
-
-impl Seen {
-    /// What `meta` says; the one place file identities are read from metadata (the engine's
-    /// "file changed" fingerprint, file.rs, is made from it).
-    pub(crate) fn of(meta: &fs::Metadata) -> Seen {
-        #[cfg(unix)]
-        {
-            use std::os::unix::fs::MetadataExt;
-            Seen { inode: meta.ino(), mtime: (meta.mtime(), meta.mtime_nsec()), ctime: (meta.ctime(), meta.ctime_nsec()) }
-        }
-        #[cfg(not(unix))]
-        {
-            // No inode or change time here: the modification time alone.
-            let mtime = meta.modified().ok().and_then(|t| t.duration_since(std::time::UNIX_EPOCH).ok());
-            Seen { inode: 0, mtime: mtime.map_or((0, 0), |d| (d.as_secs() as i64, d.subsec_nanos() as i64)), ctime: (0, 0) }
         }
     }
 }
@@ -257,11 +229,11 @@ fn look_up(root: &Path, lookup: Lookup) -> Result<Found, Error> {
     let path = root.join(&lookup.key);
     if !lookup.link {
         let meta = fs::symlink_metadata(&path).map_err(|err| Error::io(&path, "stat", &err))?;
-        return Ok(Found::File(Entry { key: lookup.key, size: meta.len(), link: false, seen: Seen::of(&meta), access: Access::of(&meta) }));
+        return Ok(Found::File(Entry { key: lookup.key, size: meta.len(), link: false, fingerprint: Fingerprint::of(&meta), access: Access::of(&meta) }));
     }
     let target = fs::metadata(&path).map_err(|err| symlink_error(&path, &err))?;
     Ok(if target.is_file() {
-        Found::File(Entry { key: lookup.key, size: target.len(), link: true, seen: Seen::of(&target), access: Access::of(&target) })
+        Found::File(Entry { key: lookup.key, size: target.len(), link: true, fingerprint: Fingerprint::of(&target), access: Access::of(&target) })
     } else if target.is_dir() {
         Found::Unhashed(lookup.key, Unhashed::DirectorySymlink)
     } else {

@@ -330,12 +330,12 @@ fn a_large_tree_is_looked_up_in_parallel_by_the_same_rules() {
     // What the walk saw of each file is its target's identity (a receipt records it).
     use std::os::unix::fs::MetadataExt;
     let target = fs::metadata(outside.path().join("blob")).unwrap();
-    assert_eq!(link.seen.inode, target.ino());
-    assert_eq!(link.seen.mtime, (target.mtime(), target.mtime_nsec()));
-    assert_eq!(link.seen.ctime, (target.ctime(), target.ctime_nsec()));
+    assert_eq!(link.fingerprint.inode, target.ino());
+    assert_eq!(link.fingerprint.mtime, (target.mtime(), target.mtime_nsec()));
+    assert_eq!(link.fingerprint.ctime, (target.ctime(), target.ctime_nsec()));
     let file = fs::metadata(root.join("pad/0/f007.py")).unwrap();
-    let seen = tree.entries.iter().find(|e| e.key == "pad/0/f007.py").unwrap().seen;
-    assert_eq!((seen.inode, seen.mtime, seen.ctime), (file.ino(), (file.mtime(), file.mtime_nsec()), (file.ctime(), file.ctime_nsec())));
+    let fingerprint = tree.entries.iter().find(|e| e.key == "pad/0/f007.py").unwrap().fingerprint;
+    assert_eq!((fingerprint.inode, fingerprint.mtime, fingerprint.ctime), (file.ino(), (file.mtime(), file.mtime_nsec()), (file.ctime(), file.ctime_nsec())));
     for entry in tree.entries.iter().filter(|e| e.key != "kernel.so") {
         let i: u64 = entry.key.rsplit_once("/f").unwrap().1.trim_end_matches(".py").parse().unwrap();
         assert_eq!((entry.size, entry.link), (i, false), "{}", entry.key);

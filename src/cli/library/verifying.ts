@@ -22,7 +22,7 @@ export { hashVariant } from '../../hashing/hash-variant.js';
 export { describeUnhashed } from '../../hashing/unhashed-entries.js';
 export { readStrictJSONFile } from '../../json/strict-json.js';
 export { getKernel, listVariants } from '../../kernels/hub/get-kernel.js';
-export { isRepoId } from '../../kernels/hub/hub-client.js';
+export { isRepoId } from '../../repo-id.js';
 export type { GetKernelOptions } from '../../kernels/hub/load-options.js';
 export { type FetchedKernel, KernelRefusedError } from '../../kernels/hub/load-outcome.js';
 export { envFlag, hubEndpoint, offlineFromEnv } from '../../kernels/hub/hub-env.js';

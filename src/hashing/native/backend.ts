@@ -1,6 +1,4 @@
-import { createRequire } from 'node:module';
-import { existsSync, readFileSync } from 'node:fs';
-import { fileURLToPath } from 'node:url';
+import { loadAddonExports } from '../../addon.js';
 import { DIGEST_LENGTH, type DigestAlgorithm } from '../../digest/algorithm.js';
 import { checkShardSize, type DigestBackend, type FileHashes, type HashOptions, type HashProgress, type VariantHashes } from '../backend.js';
 import { DigestError, type DigestErrorCode } from '../errors.js';
@@ -29,8 +27,8 @@ interface NativeAddon {
     onProgress: NativeProgress | undefined,
     cancelToken: unknown,
   ): Promise<{ sizes: number[]; digests: Buffer; bytes: number }>;
-  /** The walk alone; `seen` packs SEEN_FIELDS native-endian int64 per path (see {@link entriesSeen}). */
-  walkTree(dir: string, cancelToken: unknown): Promise<{ paths: string[]; seen: Buffer; unhashed: UnhashedEntry[] }>;
+  /** The walk alone; `stats` packs STAT_FIELDS native-endian int64 per path (see {@link entriesOf}). */
+  walkTree(dir: string, cancelToken: unknown): Promise<{ paths: string[]; stats: Buffer; unhashed: UnhashedEntry[] }>;
   createCancelToken(): unknown;
   cancel(token: unknown): void;
   engineInfo(): { sha2: string; threads: number };
@@ -38,53 +36,12 @@ interface NativeAddon {
 
 type NativeProgress = (bytesDone: number, filesDone: number, bytesTotal: number, filesTotal: number) => void;
 
-const require = createRequire(import.meta.url);
-
-/** The platform part of the addon's name, napi-rs style: `linux-x64-gnu`, `darwin-arm64`. */
-export function platformTriple(): string {
-  const { platform, arch } = process;
-  return platform === 'linux' ? `${platform}-${arch}-${linuxLibc()}` : `${platform}-${arch}`;
-}
-
 /**
- * The C library this Linux process runs on: the one it has mapped (/proc/self/maps, read in a
- * fraction of a millisecond), else what the diagnostic report says, which takes milliseconds to
- * make (every command that hashes loads the addon: kernelseal --version must start at once).
- */
-function linuxLibc(): 'gnu' | 'musl' {
-  try {
-    const maps = readFileSync('/proc/self/maps', 'latin1');
-    if (maps.includes('/ld-musl-')) return 'musl';
-    if (maps.includes('/libc.so.6\n')) return 'gnu';
-  } catch {
-    // No /proc: ask the report.
-  }
-  const header = (process.report?.getReport() as { header?: { glibcVersionRuntime?: string } } | undefined)?.header;
-  return header?.glibcVersionRuntime ? 'gnu' : 'musl';
-}
-
-/**
- * Loads the addon: the one built in this package (`kernelseal.<triple>.node`), else the
- * prebuilt platform package (`@kernelseal/binding-<triple>`, see npm/). Throws with every
- * place tried and why it failed.
+ * Loads the addon (src/addon.ts: the one built in this package, else the prebuilt platform
+ * package), typed as the digest engine calls it. Throws with every place tried and why it failed.
  */
 export function loadAddon(): NativeAddon {
-  const triple = platformTriple();
-  const local = fileURLToPath(new URL(`../../../kernelseal.${triple}.node`, import.meta.url));
-  const candidates = [local, `@kernelseal/binding-${triple}`];
-  const failures: string[] = [];
-  for (const candidate of candidates) {
-    if (candidate === local && !existsSync(local)) {
-      failures.push(`${local}: not built`);
-      continue;
-    }
-    try {
-      return require(candidate) as NativeAddon;
-    } catch (error) {
-      failures.push(`${candidate}: ${error instanceof Error ? error.message.split('\n')[0] : String(error)}`);
-    }
-  }
-  throw new Error(`the native digest addon is not available for ${triple}:\n  ${failures.join('\n  ')}`);
+  return loadAddonExports() as NativeAddon;
 }
 
 /** The Rust engine behind Node-API: hashing runs off the JavaScript thread, in parallel. */
@@ -93,7 +50,8 @@ export function createNativeBackend(addon: NativeAddon = loadAddon()): DigestBac
   return {
     name: 'native',
     details: `sha2: ${info.sha2}, ${info.threads} threads`,
-    lockFile: fileLocker(addon),
+    // Not what kernelseal locks with (src/fs/file-lock.ts decides, whatever backend hashes): kept for callers of the API.
+    lockFile: typeof addon.tryLockFile === 'function' ? (fd) => addon.tryLockFile(fd) : undefined,
 
     async hashVariant(algorithm, dir, options = {}) {
       const result = await run(
@@ -127,32 +85,33 @@ export function createNativeBackend(addon: NativeAddon = loadAddon()): DigestBac
     },
 
     async walkTree(dir, options = {}) {
-      const { paths, seen, unhashed } = await run(
+      const { paths, stats, unhashed } = await run(
         addon,
         options,
         (_, token) => addon.walkTree(dir, token),
         ({ paths }) => done(0, paths.length),
       );
-      return { entries: entriesSeen(paths, seen), unhashed } satisfies VariantTree;
+      return { entries: entriesOf(paths, stats), unhashed } satisfies VariantTree;
     },
   };
 }
 
-/** Little-endian int64 per path in a native walk's `seen` (crates/addon/src/lib.rs `SEEN_FIELDS`). */
-const SEEN_FIELDS = 10;
+/** Native-endian int64 per path in a native walk's `stats` (crates/addon/src/lib.rs `STAT_FIELDS`). */
+const STAT_FIELDS = 10;
 
 /**
- * The entries of a native walk: `seen` holds, per path, the size, inode, mtime (seconds,
- * nanoseconds) and ctime (seconds, nanoseconds) of crates/engine/src/walk.rs `Seen`, then the
- * device, uid, mode and link count of its `Access`, as native-endian int64 (a BigInt64Array reads them); the times in
- * nanoseconds as BigIntStats spells them.
+ * The entries of a native walk: `stats` holds, per path, the size, inode, mtime (seconds,
+ * nanoseconds) and ctime (seconds, nanoseconds) of crates/engine/src/file.rs `Fingerprint`, then
+ * the device, uid, mode and link count of crates/engine/src/walk.rs `Access`, as native-endian
+ * int64 (a BigInt64Array reads them); the times in nanoseconds as BigIntStats spells them
+ * (FileFingerprint).
  */
-function entriesSeen(paths: string[], seen: Buffer): VariantEntry[] {
-  if (seen.length !== paths.length * SEEN_FIELDS * 8) throw new Error(`the addon's walk packed ${seen.length} bytes for ${paths.length} paths: a stale addon build?`);
+function entriesOf(paths: string[], stats: Buffer): VariantEntry[] {
+  if (stats.length !== paths.length * STAT_FIELDS * 8) throw new Error(`the addon's walk packed ${stats.length} bytes for ${paths.length} paths: a stale addon build?`);
   // One aligned copy read as int64 words (the addon's buffer need not be 8-byte aligned): reading
   // ten fields a file one by one from the Buffer cost as much as the rest of a second load's walk.
-  const words = new BigInt64Array(new Uint8Array(seen).buffer);
-  const field = (index: number, at: number) => words[index * SEEN_FIELDS + at]!;
+  const words = new BigInt64Array(new Uint8Array(stats).buffer);
+  const field = (index: number, at: number) => words[index * STAT_FIELDS + at]!;
   const unsigned = (index: number, at: number) => BigInt.asUintN(64, field(index, at));
   const ns = (index: number, at: number) => field(index, at) * 1_000_000_000n + field(index, at + 1);
   return paths.map((key, index) => {
@@ -243,25 +202,3 @@ function toDigestError(error: unknown): unknown {
   }
   return error;
 }
-
-/**
- * The addon's exclusive, non-waiting `flock` (Node has none; the backend's `lockFile`), or
- * undefined without the addon (the Hub cache then falls back to lock files it creates:
- * src/kernels/hub/cache.ts).
- */
-export function fileLocker(loaded?: NativeAddon): ((fd: number) => boolean) | undefined {
-  if (loaded) return typeof loaded.tryLockFile === 'function' ? (fd) => loaded.tryLockFile(fd) : undefined;
-  // Asked once per process: loading the addon looks the platform and the file up, and the Hub
-  // cache asks for every blob it locks.
-  if (locker === null) {
-    try {
-      const addon = loadAddon();
-      locker = typeof addon.tryLockFile === 'function' ? (fd) => addon.tryLockFile(fd) : undefined;
-    } catch {
-      locker = undefined;
-    }
-  }
-  return locker;
-}
-
-let locker: ((fd: number) => boolean) | undefined | null = null;

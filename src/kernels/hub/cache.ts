@@ -1,7 +1,8 @@
 import { constants } from 'node:fs';
 import type { BigIntStats } from 'node:fs';
-import { lstat, open, rename, rm, unlink, type FileHandle } from 'node:fs/promises';
+import { lstat, open, rename, rm, type FileHandle } from 'node:fs/promises';
 import { dirname, join, relative, resolve, sep } from 'node:path';
+import { withFileLock } from '../../fs/file-lock.js';
 import { readBounded, type Read } from '../../fs/read-bounded.js';
 import { DirsInside, openRegular, pointsAt, UnsafePathError } from '../../fs/write-inside.js';
 import type { FetchedBlob, HubFile, RepoType } from './hub-client.js';
@@ -33,16 +34,10 @@ export class HubCache {
   /** The folders `realFolder` found real, by path: their device and inode. */
   private readonly folders = new Map<string, string>();
 
-  /**
-   * `lockFile` is the digest backend's exclusive, non-waiting `flock` (src/hashing/backend.ts):
-   * without it, blobs are locked with files this class creates, which keep out other kernelseal
-   * processes only, not Python's.
-   */
   constructor(
     readonly root: string,
     readonly repoId: string,
     repoType: RepoType,
-    private readonly lockFile?: (fd: number) => boolean,
   ) {
     const name = `${repoType}s--${repoId.replace('/', '--')}`;
     this.repoDir = join(root, name);
@@ -223,70 +218,13 @@ export class HubCache {
   }
 
   /**
-   * Runs `work` holding `<id>.lock`, waiting while another process holds it: an exclusive
-   * `flock` on the same file huggingface_hub locks (through filelock), so kernelseal and Python
-   * never download one blob twice at once. The lock dies with its holder: nothing is deleted.
+   * Runs `work` holding `<id>.lock`, waiting while another process holds it (src/fs/file-lock.ts,
+   * one rule for every kernelseal): an exclusive `flock` on the same file huggingface_hub locks
+   * (through filelock), so kernelseal and Python never download one blob twice at once. Opened
+   * in the lock folder checked once per load (DirsInside): it is asked for every blob.
    */
-  private async withLock<T>(id: string, work: (sharedWithPython: boolean) => Promise<T>, signal?: AbortSignal): Promise<T> {
-    const lock = join(this.lockDir, `${id}.lock`);
-    const tryLock = this.lockFile;
-    if (!tryLock) return withCreatedLock(await this.dirs.at(lock), () => work(false), signal);
-    // In the lock folder checked once per load (DirsInside): it is asked for every blob.
-    const handle = await this.dirs.openRegular(lock);
-    try {
-      for (let wait = 10; !tryLock(handle.fd); wait = Math.min(wait * 2, 500)) await pause(wait, signal);
-      return await work(true);
-    } finally {
-      await handle.close(); // releases the lock
-    }
-  }
-}
-
-/**
- * Without the addon (no flock from Node itself): the lock is a file created exclusively, holding
- * the holder's pid, removed when done or when its holder is gone. It excludes other kernelseal
- * processes of this kind only, not Python's.
- */
-async function withCreatedLock<T>(lock: string, work: () => Promise<T>, signal?: AbortSignal): Promise<T> {
-  for (let wait = 10; ; wait = Math.min(wait * 2, 500)) {
-    try {
-      const handle = await open(lock, constants.O_CREAT | constants.O_EXCL | constants.O_WRONLY);
-      await handle.writeFile(String(process.pid));
-      await handle.close();
-      break;
-    } catch (error) {
-      if ((error as NodeJS.ErrnoException).code !== 'EEXIST') throw error;
-      if (await isStale(lock)) await unlink(lock).catch(() => {});
-      else await pause(wait, signal);
-    }
-  }
-  try {
-    return await work();
-  } finally {
-    await unlink(lock).catch(() => {});
-  }
-}
-
-/** Waits `ms` between two tries for a lock, then gives up if `signal` was aborted meanwhile (its reason thrown). */
-async function pause(ms: number, signal: AbortSignal | undefined): Promise<void> {
-  await new Promise((resolve) => setTimeout(resolve, ms));
-  signal?.throwIfAborted();
-}
-
-/** A lock whose holder is gone (the process died) or that is older than ten minutes. */
-async function isStale(lock: string): Promise<boolean> {
-  // Bounded and non-blocking: a FIFO planted as a lock must not stall us (it reads as no pid).
-  const [read, info] = await Promise.all([readBounded(lock, 64), lstat(lock).catch(() => undefined)]);
-  const pid = 'bytes' in read ? Buffer.from(read.bytes).toString('utf8') : '';
-  if (!info) return false;
-  if (Date.now() - info.mtimeMs > 10 * 60_000) return true;
-  const holder = Number(pid);
-  if (!Number.isInteger(holder) || holder <= 0) return Date.now() - info.mtimeMs > 5_000; // being written
-  try {
-    process.kill(holder, 0);
-    return false;
-  } catch (error) {
-    return (error as NodeJS.ErrnoException).code === 'ESRCH';
+  private withLock<T>(id: string, work: (sharedWithPython: boolean) => Promise<T>, signal?: AbortSignal): Promise<T> {
+    return withFileLock(join(this.lockDir, `${id}.lock`), (kind) => work(kind === 'flock'), { signal, folder: this.dirs });
   }
 }
 

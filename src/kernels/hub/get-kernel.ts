@@ -2,7 +2,7 @@ import { join } from 'node:path';
 import { HubCache } from './cache.js';
 import { chooseVariant } from './choose-variant.js';
 import { fetchSignedFiles, VariantFiles } from './fetch-files.js';
-import { isRepoId } from './hub-client.js';
+import { isRepoId } from '../../repo-id.js';
 import { cacheOptionsOf, resolveOptionsOf, splitOptions, type CacheOptions, type GetKernelOptions, type LoadOptions } from './load-options.js';
 import { refusal, type FetchedKernel, type LoadedVariant, type RevisionSource } from './load-outcome.js';
 import { obtainFiles, obtainUnsigned, type Obtained } from './obtain-files.js';
@@ -87,7 +87,7 @@ async function record(kernel: LoadedVariant, cache: HubCache, stages: LoadOption
 
 /** The cache of `repoId` a load reads and writes. */
 function openCache(repoId: string, options: CacheOptions): HubCache {
-  return new HubCache(options.root, repoId, options.repoType, options.lockFile);
+  return new HubCache(options.root, repoId, options.repoType);
 }
 
 /** The variants of a kernel at a revision (`version` or `revision`, as getKernel resolves them). */

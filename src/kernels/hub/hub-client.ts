@@ -65,8 +65,6 @@ export interface HubClientOptions {
   attempts?: number;
 }
 
-/** huggingface_hub's `validate_repo_id`: letters, digits, `_`, `.`, `-`, each part starting and ending with a letter, digit or `_`; the name at most 96 characters. */
-const REPO_ID = /^[A-Za-z0-9_](?:[A-Za-z0-9_.-]*[A-Za-z0-9_])?\/[A-Za-z0-9_](?:[A-Za-z0-9_.-]{0,94}[A-Za-z0-9_])?$/;
 const SHA1 = /^[0-9a-f]{40}$/;
 const SHA256 = /^[0-9a-f]{64}$/;
 /** How much of a download is written before it is flushed to disk in the background. */
@@ -75,14 +73,6 @@ const FLUSH_BYTES = 64 * 1024 * 1024;
 /** The variants a listing of a revision holds: the folders under `build/`, sorted. */
 export function listedVariants(files: readonly HubFile[]): string[] {
   return [...new Set(files.filter((f) => f.path.startsWith('build/')).map((f) => f.path.split('/')[1]!))].sort();
-}
-
-/**
- * Whether `text` is a repository id as the Hub spells one: `<owner>/<name>`, by huggingface_hub's
- * rule (`validate_repo_id`), which also forbids `--` (the cache's separator) and `..` anywhere.
- */
-export function isRepoId(text: string): boolean {
-  return REPO_ID.test(text) && !text.includes('--') && !text.includes('..');
 }
 
 /**

@@ -155,11 +155,10 @@ export interface HashingOptions {
   signal?: AbortSignal;
 }
 
-/** The cache a load reads and writes, and the backend's lock that keeps Python out of a blob being written. */
+/** The cache a load reads and writes (its blobs locked as every kernelseal locks: src/fs/file-lock.ts). */
 export interface CacheOptions {
   root: string;
   repoType: NonNullable<HubClientOptions['repoType']>;
-  lockFile?: (fd: number) => boolean;
 }
 
 export type Warn = (message: string) => void;
@@ -186,7 +185,7 @@ export function splitOptions(repoId: string, options: GetKernelOptions): LoadOpt
   const resolve = resolveOptionsOf(options);
   const { hub, lock, warn } = resolve;
   return {
-    cache: cacheOptionsOf(options, backend),
+    cache: cacheOptionsOf(options),
     resolve,
     select: { variant: options.variant, selector: options.selector ?? {}, lock },
     transfer: { hub, concurrency: options.concurrency ?? 4, onProgress: options.onProgress, signal: options.signal },
@@ -218,9 +217,9 @@ export function resolveOptionsOf(options: GetKernelOptions): ResolveOptions {
   };
 }
 
-/** The cache of the options (default: huggingface_hub's), locking blobs as the backend can. */
-export function cacheOptionsOf(options: GetKernelOptions, backend?: DigestBackend): CacheOptions {
-  return { root: options.cacheDir ?? hubCacheRoot(), repoType: options.repoType ?? 'kernel', lockFile: backend?.lockFile };
+/** The cache of the options (default: huggingface_hub's). */
+export function cacheOptionsOf(options: GetKernelOptions): CacheOptions {
+  return { root: options.cacheDir ?? hubCacheRoot(), repoType: options.repoType ?? 'kernel' };
 }
 
 /**

@@ -1,11 +1,10 @@
-import { constants, type Stats } from 'node:fs';
-import { lstat, mkdir, open, readdir, rm, unlink } from 'node:fs/promises';
+import type { Stats } from 'node:fs';
+import { lstat, mkdir, readdir, rm } from 'node:fs/promises';
 import { join } from 'node:path';
 import { writeFileAtomic } from '../../fs/atomic-write.js';
+import { withFileLock } from '../../fs/file-lock.js';
 import { privateDirProblem } from '../../fs/user-state.js';
 import { readBounded } from '../../fs/read-bounded.js';
-import { openRegular } from '../../fs/write-inside.js';
-import { fileLocker } from '../../hashing/native/backend.js';
 import { isJSONObject } from '../../json/json-object.js';
 import { readStrictJSONObject } from '../../json/strict-json.js';
 import { PublisherListError } from '../../trust/publisher-list.js';
@@ -20,6 +19,29 @@ import { PublisherListError } from '../../trust/publisher-list.js';
 export const ROLES = ['root', 'timestamp', 'snapshot', 'targets'] as const;
 export type Role = (typeof ROLES)[number];
 
+/** One TUF role as verified: its version and when it expires. */
+export interface RoleState {
+  version: number;
+  expires: Date;
+}
+
+/**
+ * What the last full verification of the cache established (docs/publishers.md, section 3): each
+ * role as verified, and the SHA-256 of every cached file it read. With the same files, it stands
+ * in for verifying them again (verified-record.ts). Optional, and only ever ignored when it is
+ * missing or malformed: a record an older kernelseal wrote, which lacks it, costs one full
+ * verification, and the older kernelseal reads past it (the schema stays v1).
+ */
+export interface VerifiedCache {
+  /** The kernelseal version that verified: another may check more, so verifies again. */
+  by: string;
+  roles: Record<Role, RoleState>;
+  /** SHA-256 (hex) of each metadata file verified, by its name under metadata/. */
+  metadata: Record<string, string>;
+  /** The list file under targets/: its SHA-256 (hex), which names it, and its length. */
+  target: { sha256: string; length: number };
+}
+
 /** What the client remembers between runs. */
 export interface ClientRecord {
   /** The SHA-256 (hex) of the pinned root: the folder's name. */
@@ -30,6 +52,7 @@ export interface ClientRecord {
   lastRefresh: Date;
   /** Where that refresh read the list: the cache stands in for this location only. */
   location: string;
+  verified?: VerifiedCache;
 }
 
 const SCHEMA = 'kernelseal/publisher-state/v1';
@@ -96,12 +119,13 @@ export class ClientState {
     const lastRefresh = new Date(typeof json.lastRefresh === 'string' ? json.lastRefresh : NaN);
     if (Number.isNaN(lastRefresh.getTime())) damaged('no time of the last refresh');
     if (typeof json.location !== 'string') damaged('no location');
-    return { root: rootDigest, floor: floor as Record<Role, number>, lastRefresh, location: json.location as string };
+    const verified = readVerified(json.verified);
+    return { root: rootDigest, floor: floor as Record<Role, number>, lastRefresh, location: json.location as string, ...(verified ? { verified } : {}) };
   }
 
   /** Writes the record atomically, readable by this user only. */
   async write(record: ClientRecord): Promise<void> {
-    const json = { schema: SCHEMA, root: record.root, location: record.location, floor: record.floor, lastRefresh: record.lastRefresh.toISOString() };
+    const json = { schema: SCHEMA, root: record.root, location: record.location, floor: record.floor, lastRefresh: record.lastRefresh.toISOString(), verified: record.verified };
     await writeFileAtomic(this.recordPath, `${JSON.stringify(json, null, 2)}\n`, 0o600);
   }
 
@@ -124,63 +148,35 @@ export class ClientState {
 
   /**
    * Runs `work` holding the state's exclusive lock: one run refreshes and writes at a time, the
-   * others wait, then find the fresh state. An flock through the addon (released if the holder
-   * dies), else a lock file created exclusively holding the holder's pid.
+   * others wait, then find the fresh state. The lock of every kernelseal (src/fs/file-lock.ts).
    */
   async withLock<T>(work: () => Promise<T>, signal?: AbortSignal): Promise<T> {
     const path = join(this.dir, 'lock');
-    const deadline = Date.now() + LOCK_WAIT_MS;
-    const wait = async (ms: number) => {
-      if (Date.now() > deadline) throw new PublisherListError('LIST_UNAVAILABLE', `another kernelseal has held ${path} for over ${LOCK_WAIT_MS / 1000} s`);
-      await new Promise((resolve) => setTimeout(resolve, ms));
-      signal?.throwIfAborted();
-    };
-    const tryLock = fileLocker();
-    if (tryLock) {
-      const handle = await openRegular(path);
-      try {
-        for (let ms = 5; !tryLock(handle.fd); ms = Math.min(ms * 2, 200)) await wait(ms);
-        return await work();
-      } finally {
-        await handle.close(); // releases the lock
-      }
-    }
-    for (let ms = 5; ; ms = Math.min(ms * 2, 200)) {
-      try {
-        const handle = await open(path, constants.O_CREAT | constants.O_EXCL | constants.O_WRONLY, 0o600);
-        await handle.writeFile(String(process.pid));
-        await handle.close();
-        break;
-      } catch (error) {
-        if ((error as NodeJS.ErrnoException).code !== 'EEXIST') throw error;
-        if (await holderGone(path)) await unlink(path).catch(() => {});
-        else await wait(ms);
-      }
-    }
-    try {
-      return await work();
-    } finally {
-      await unlink(path).catch(() => {});
-    }
+    const error = () => new PublisherListError('LIST_UNAVAILABLE', `another kernelseal has held ${path} for over ${LOCK_WAIT_MS / 1000} s`);
+    return withFileLock(path, () => work(), { signal, timeout: { ms: LOCK_WAIT_MS, error } });
   }
+}
+
+const HEX64 = /^[0-9a-f]{64}$/;
+
+/** The record's verified facts, or undefined unless every one is there and well formed. */
+function readVerified(json: unknown): VerifiedCache | undefined {
+  if (!isJSONObject(json) || typeof json.by !== 'string' || !isJSONObject(json.roles) || !isJSONObject(json.metadata) || !isJSONObject(json.target)) return undefined;
+  const roles = {} as Record<Role, RoleState>;
+  for (const role of ROLES) {
+    const state = json.roles[role];
+    if (!isJSONObject(state) || !Number.isSafeInteger(state.version) || typeof state.expires !== 'string') return undefined;
+    roles[role] = { version: state.version as number, expires: new Date(state.expires) };
+    if (Number.isNaN(roles[role].expires.getTime())) return undefined;
+  }
+  if (!Object.values(json.metadata).every((digest) => typeof digest === 'string' && HEX64.test(digest))) return undefined;
+  const { sha256, length } = json.target;
+  if (typeof sha256 !== 'string' || !HEX64.test(sha256) || !Number.isSafeInteger(length)) return undefined;
+  return { by: json.by, roles, metadata: json.metadata as Record<string, string>, target: { sha256, length: length as number } };
 }
 
 /** A folder of the state: a real directory, ours, that no one else may write. */
 function checkPrivate(dir: string, info: Stats): void {
   const problem = privateDirProblem(info);
   if (problem) throw new PublisherListError('LIST_STATE_INVALID', `the publisher list state ${dir} ${problem}`);
-}
-
-/** The pid in a lock file is no running process (the holder died without removing it). */
-async function holderGone(path: string): Promise<boolean> {
-  const [read, info] = await Promise.all([readBounded(path, 64), lstat(path).catch(() => undefined)]);
-  const pid = Number('bytes' in read ? Buffer.from(read.bytes).toString('utf8') : '');
-  if (!info) return false;
-  if (!Number.isInteger(pid) || pid <= 0) return Date.now() - info.mtimeMs > 5_000; // being written, or its writer died
-  try {
-    process.kill(pid, 0);
-    return false;
-  } catch (error) {
-    return (error as NodeJS.ErrnoException).code === 'ESRCH';
-  }
 }

@@ -3,6 +3,7 @@ import { isIP } from 'node:net';
 import { resolve } from 'node:path';
 import { pathToFileURL } from 'node:url';
 import { HubClient, type HubClientOptions } from '../hub/hub-client.js';
+import { isRepoId } from '../../repo-id.js';
 
 /**
  * Where a publisher list's TUF repository is (docs/publishers.md, section 1): its metadata and
@@ -17,7 +18,7 @@ export interface ListLocation {
   local: boolean;
 }
 
-const HF = /^hf:\/\/(?:(datasets|models)\/)?([A-Za-z0-9._-]+)\/([A-Za-z0-9._-]+)(?:@([^\s]+))?$/;
+const HF = /^hf:\/\/(?:(datasets|models)\/)?([^/@\s]+\/[^/@\s]+)(?:@([^\s]+))?$/;
 
 /**
  * Reads a list's location: `hf://[datasets/|models/]org/name[@revision]` (a Hub repository:
@@ -29,10 +30,10 @@ export function listLocation(location: string, hub: Pick<HubClientOptions, 'endp
   if (typeof location !== 'string' || location === '') throw new TypeError('a publisher list location is hf://org/name, an https:// URL or a folder');
   const hf = HF.exec(location);
   if (location.startsWith('hf://')) {
-    if (!hf) throw new TypeError(`${location}: a Hub list is hf://[datasets/|models/]org/name[@revision]`);
-    const [, kind, org, name, revision] = hf;
+    if (!hf || !isRepoId(hf[2])) throw new TypeError(`${location}: a Hub list is hf://[datasets/|models/]org/name[@revision]`);
+    const [, kind, repoId, revision] = hf;
     const endpoint = new HubClient({ endpoint: hub.endpoint, token: '' }).endpoint;
-    const base = `${endpoint}/${kind === 'datasets' ? 'datasets/' : ''}${org}/${name}/resolve/${encodeURIComponent(revision ?? 'main')}/`;
+    const base = `${endpoint}/${kind === 'datasets' ? 'datasets/' : ''}${repoId}/resolve/${encodeURIComponent(revision ?? 'main')}/`;
     return { name: location, ...bases(base), local: false };
   }
   if (/^[a-z][a-z0-9+.-]*:\/\//i.test(location)) {

@@ -12,10 +12,13 @@ import { PUBLISHER_LIST_TARGET, PublisherListError, parsePublisherList, type Pub
 import { USER_AGENT } from '../../version.js';
 import { HubError, type HubClientOptions } from '../hub/hub-client.js';
 import { offlineFromEnv } from '../hub/hub-env.js';
-import { ClientState, ROLES, type ClientRecord, type Role } from './client-state.js';
+import { ClientState, ROLES, type ClientRecord, type Role, type RoleState, type VerifiedCache } from './client-state.js';
 import { ListFetcher, MAX_BYTES, NotCachedError, type FetchMode } from './list-fetcher.js';
 import { listLocation, type ListLocation } from './list-location.js';
 import { readRoot } from './root-rules.js';
+import { listFromRecord, targetFileName, verifiedCache, verifiedMetadataNames } from './verified-record.js';
+
+export type { RoleState } from './client-state.js';
 
 /** How often a list is refreshed from the network, at most: within it, the cache alone. */
 export const DEFAULT_REFRESH_INTERVAL_MS = 60 * 60 * 1000;
@@ -47,12 +50,6 @@ export interface OpenPublisherListOptions {
   signal?: AbortSignal;
   /** Told when a cached list is used because the network could not be, or when a damaged cache was replaced. */
   onWarning?: (message: string) => void;
-}
-
-/** One TUF role as verified: its version and when it expires. */
-export interface RoleState {
-  version: number;
-  expires: Date;
 }
 
 /** A publisher list whose TUF metadata verified from the pinned root, with what the client knows of it. */
@@ -108,19 +105,24 @@ export async function openPublisherList(options: OpenPublisherListOptions): Prom
         `the clock says ${new Date(now).toISOString()}, earlier than the last refresh of ${location.name} at ${record.lastRefresh.toISOString()}: a clock set back could revive expired metadata (if the clock was wrong then and is right now, delete ${state.dir} to start over)`,
       );
     }
-    const kept = await state.cached(state.dir, 'pinned.root.json', MAX_BYTES.root);
-    if (!kept || !Buffer.from(kept).equals(pinned.bytes)) await state.cache(state.dir, 'pinned.root.json', pinned.bytes);
+    if (!pinned.kept) await state.cache(state.dir, 'pinned.root.json', pinned.bytes);
     const refresh = new Refresh(location, pinned, state, record, options);
     // The cache stands in only for the location it was read from; the floor holds for any.
     const cached = record?.location === location.name ? record : undefined;
     const age = cached ? now - cached.lastRefresh.getTime() : Infinity;
+    // The cache alone: what its last verification recorded while that still holds, else verified in full.
+    const fromCache = async (): Promise<Opened> => {
+      const context = { location: location.name, pinnedVersion: pinned.version, minTargetsVersion: options.minTargetsVersion, now: Date.now() };
+      const recorded = cached && (await listFromRecord(state, cached, context));
+      return recorded ? opened(recorded.list, recorded.roles, cached.lastRefresh, 'cache', 0) : refresh.run('cache');
+    };
     let result: Opened;
     if (offline) {
       if (!cached) throw new PublisherListError('LIST_UNAVAILABLE', `offline, and ${location.name} was never fetched with this root: run once online`);
       if (age > settings.maxAgeMs) throw new PublisherListError('LIST_EXPIRED', `offline, and ${location.name} was last refreshed at ${cached.lastRefresh.toISOString()}, longer ago than the ${describeMs(settings.maxAgeMs)} a list may be used offline`);
-      result = await refresh.run('cache').catch(notCachedOffline(location));
+      result = await fromCache().catch(notCachedOffline(location));
     } else if (cached && age < settings.refreshIntervalMs && (options.minTargetsVersion ?? 0) <= cached.floor.targets) {
-      result = await refresh.run('cache').catch((error: unknown) => {
+      result = await fromCache().catch((error: unknown) => {
         if (!(error instanceof NotCachedError) && !(error instanceof PublisherListError && error.code === 'LIST_EXPIRED')) {
           options.onWarning?.(`the cached ${location.name} cannot be used (${(error as Error).message}); refreshing it from the network`);
         }
@@ -131,7 +133,7 @@ export async function openPublisherList(options: OpenPublisherListOptions): Prom
         const down = error instanceof PublisherListError && error.code === 'LIST_UNAVAILABLE';
         if (!down || !cached || age > settings.maxAgeMs) throw error;
         options.onWarning?.(`${error.message}; using the cached list, last refreshed at ${cached.lastRefresh.toISOString()}`);
-        return refresh.run('cache').catch(notCachedOffline(location));
+        return fromCache().catch(notCachedOffline(location));
       });
     }
     requests += result.requests;
@@ -169,43 +171,62 @@ interface Pinned {
   /** `sha256:<hex>` */
   digest: string;
   version: number;
+  /** The state already keeps these bytes as its pinned.root.json. */
+  kept: boolean;
 }
 
-/** The pinned root: read, or fetched once and compared with its pinned digest; then checked by our rules and its own signatures. */
+/**
+ * The pinned root: read, or fetched once and compared with its pinned digest; then checked by
+ * our rules and, unless the state keeps it already, its own signatures.
+ */
 async function pinnedRoot(root: string | Uint8Array, location: ListLocation, stateDir: string, offline: boolean, options: OpenPublisherListOptions, count: (n: number) => void): Promise<Pinned> {
-  let bytes: Uint8Array;
-  const pin = typeof root === 'string' ? SHA256_PIN.exec(root) : null;
-  if (root instanceof Uint8Array) bytes = root;
-  else if (pin) {
-    const kept = await readBounded(join(stateDir, 'publishers', pin[1]!, 'pinned.root.json'), MAX_BYTES.root);
-    if ('bytes' in kept && sha256(kept.bytes) === root) bytes = kept.bytes;
-    else if (offline) throw new PublisherListError('LIST_UNAVAILABLE', `offline, and the root ${root} of ${location.name} was never fetched: run once online`);
-    else {
-      const fetcher = new ListFetcher(location, 'network', { roots: new Map() }, { ...options.hub, signal: options.signal }, stateDir);
-      try {
-        bytes = await fetcher.downloadBytes(`${location.metadataBaseUrl}1.root.json`, MAX_BYTES.root);
-      } catch (error) {
-        throw asListError(error, fetcher, location);
-      } finally {
-        count(fetcher.requests);
-      }
-      if (sha256(bytes) !== root) throw new PublisherListError('LIST_ROOT_MISMATCH', `${location.name}: 1.root.json has the digest ${sha256(bytes)}, not the pinned ${root}`);
-    }
-  } else if (typeof root === 'string') {
-    const read = await readBounded(root, MAX_BYTES.root);
-    if (!('bytes' in read)) throw new PublisherListError('LIST_UNAVAILABLE', `the pinned root ${root}: ${'missing' in read ? 'not found' : read.error}`);
-    bytes = read.bytes;
-  } else throw new TypeError('root must be a root.json path, its bytes, or sha256:<hex>');
+  const { bytes, kept } = await pinnedBytes(root, location, stateDir, offline, options, count);
   let metadata: Metadata<Root>;
   try {
     metadata = readRoot(bytes, 'the pinned root');
-    metadata.verifyDelegate('root', metadata);
+    // A kept root's signatures are not checked again: openPublisherList keeps it only after this
+    // check passed on these very bytes, in the folder their digest names, which ClientState.at
+    // then requires to be this user's alone. And every full verification checks them once more
+    // (tuf-js's loadTrustedRoot), so the cache answers without them only from the record of one
+    // (verified-record.ts). This spares a warm open one signature check.
+    if (!kept) metadata.verifyDelegate('root', metadata);
   } catch (error) {
     // The root's fault: readRoot's verdict, or tuf-js's on its signatures. A bug propagates.
     if (error instanceof TypeError || error instanceof ReferenceError) throw error;
     throw new PublisherListError('LIST_REFUSED', `${(error as Error).message}`, { cause: error });
   }
-  return { bytes, digest: sha256(bytes), version: metadata.signed.version };
+  return { bytes, digest: sha256(bytes), version: metadata.signed.version, kept };
+}
+
+/** The pinned root's bytes, as given or fetched, and whether the state keeps them already (its pinned.root.json). */
+async function pinnedBytes(root: string | Uint8Array, location: ListLocation, stateDir: string, offline: boolean, options: OpenPublisherListOptions, count: (n: number) => void): Promise<{ bytes: Uint8Array; kept: boolean }> {
+  const keptRoot = (hex: string) => readBounded(join(stateDir, 'publishers', hex, 'pinned.root.json'), MAX_BYTES.root);
+  const pin = typeof root === 'string' ? SHA256_PIN.exec(root) : null;
+  if (pin) {
+    const kept = await keptRoot(pin[1]!);
+    if ('bytes' in kept && sha256(kept.bytes) === root) return { bytes: kept.bytes, kept: true };
+    if (offline) throw new PublisherListError('LIST_UNAVAILABLE', `offline, and the root ${root} of ${location.name} was never fetched: run once online`);
+    const fetcher = new ListFetcher(location, 'network', { roots: new Map() }, { ...options.hub, signal: options.signal }, stateDir);
+    let bytes: Uint8Array;
+    try {
+      bytes = await fetcher.downloadBytes(`${location.metadataBaseUrl}1.root.json`, MAX_BYTES.root);
+    } catch (error) {
+      throw asListError(error, fetcher, location);
+    } finally {
+      count(fetcher.requests);
+    }
+    if (sha256(bytes) !== root) throw new PublisherListError('LIST_ROOT_MISMATCH', `${location.name}: 1.root.json has the digest ${sha256(bytes)}, not the pinned ${root}`);
+    return { bytes, kept: false };
+  }
+  let bytes: Uint8Array;
+  if (root instanceof Uint8Array) bytes = root;
+  else if (typeof root === 'string') {
+    const read = await readBounded(root, MAX_BYTES.root);
+    if (!('bytes' in read)) throw new PublisherListError('LIST_UNAVAILABLE', `the pinned root ${root}: ${'missing' in read ? 'not found' : read.error}`);
+    bytes = read.bytes;
+  } else throw new TypeError('root must be a root.json path, its bytes, or sha256:<hex>');
+  const kept = await keptRoot(sha256(bytes).slice('sha256:'.length));
+  return { bytes, kept: 'bytes' in kept && Buffer.from(kept.bytes).equals(bytes) };
 }
 
 interface Opened {
@@ -214,6 +235,12 @@ interface Opened {
 }
 
 const CACHED_ROLES = ['timestamp', 'snapshot', 'targets'] as const;
+
+/** A list opened, with what the client knows of it; it stops being usable when its first role expires. */
+function opened(list: PublisherList, roles: Record<Role, RoleState>, lastRefresh: Date, from: FetchMode, requests: number): Opened {
+  const expires = new Date(Math.min(...ROLES.map((role) => roles[role].expires.getTime())));
+  return { list: { ...list, version: roles.targets.version, expires, roles, lastRefresh, from }, requests };
+}
 
 /** One verification of the list with tuf-js, from the network or the cache, and what it leaves in the state. */
 class Refresh {
@@ -256,25 +283,21 @@ class Refresh {
     }
     const timestamp = mode === 'cache' ? await state.cached(state.metadataDir, 'timestamp.json', MAX_BYTES.timestamp) : undefined;
     const fetcher = new ListFetcher(location, mode, { roots, ...(timestamp ? { timestamp } : {}) }, { ...this.options.hub, signal: this.options.signal }, work);
-    const updater = new Updater({
-      metadataDir: work,
-      metadataBaseUrl: location.metadataBaseUrl,
-      targetDir: work,
-      targetBaseUrl: location.targetBaseUrl,
-      fetcher,
-      config: {
-        maxRootRotations: 64,
-        rootMaxLength: MAX_BYTES.root,
-        timestampMaxLength: MAX_BYTES.timestamp,
-        snapshotMaxLength: MAX_BYTES.snapshot,
-        targetsMaxLength: MAX_BYTES.targets,
-        prefixTargetsWithHash: true,
-        userAgent: USER_AGENT,
-      },
-    });
+    const config = {
+      maxRootRotations: 64,
+      rootMaxLength: MAX_BYTES.root,
+      timestampMaxLength: MAX_BYTES.timestamp,
+      snapshotMaxLength: MAX_BYTES.snapshot,
+      targetsMaxLength: MAX_BYTES.targets,
+      prefixTargetsWithHash: true,
+      userAgent: USER_AGENT,
+    };
+    let updater: Updater;
     let trusted: Required<TrustedSet>;
     let info;
     try {
+      // Made inside: it checks the pinned root's own signatures, which pinnedRoot skips for a kept root.
+      updater = new Updater({ metadataDir: work, metadataBaseUrl: location.metadataBaseUrl, targetDir: work, targetBaseUrl: location.targetBaseUrl, fetcher, config });
       await updater.refresh();
       trusted = trustedSetOf(updater);
       if (trusted.targets.signed.delegations) throw new PublisherListError('LIST_REFUSED', `${location.name}: its targets delegate, which a publisher list never does`);
@@ -288,7 +311,7 @@ class Refresh {
     if (info.length > MAX_BYTES.target) throw new PublisherListError('LIST_INVALID', `${location.name} (version ${version}): ${PUBLISHER_LIST_TARGET} is ${info.length} bytes, more than ${MAX_BYTES.target}`);
     const sha = info.hashes.sha256;
     if (!sha || !/^[0-9a-f]{64}$/.test(sha)) throw new PublisherListError('LIST_REFUSED', `${location.name} (version ${version}): ${PUBLISHER_LIST_TARGET} has no SHA-256`);
-    const targetName = `${sha}.${PUBLISHER_LIST_TARGET}`;
+    const targetName = targetFileName(sha);
     let path: string | undefined;
     try {
       path = (await updater.findCachedTarget(info, join(state.targetsDir, targetName))) ?? (await updater.downloadTarget(info, join(work, targetName)));
@@ -299,13 +322,36 @@ class Refresh {
     if (!('bytes' in read)) throw new PublisherListError('LIST_UNAVAILABLE', `${location.name}: cannot read ${path}`);
     const list = parsePublisherList(read.bytes, { source: location.name, version });
     const roles = Object.fromEntries(ROLES.map((role) => [role, { version: trusted[role].signed.version, expires: new Date(trusted[role].signed.expires) }])) as Record<Role, RoleState>;
+    const files = await this.verifiedFiles(work, new Map([...roots, ...fetcher.newRoots]), roles.root.version);
+    const verified = verifiedCache(roles, files, read.bytes);
     let lastRefresh = this.record?.lastRefresh ?? new Date(0);
     if (mode === 'network') {
       lastRefresh = new Date();
-      await this.commit(work, fetcher, targetName, read.bytes, roles, lastRefresh);
+      await this.commit(files, targetName, read.bytes, roles, lastRefresh, verified);
+    } else if (this.record) {
+      // Recorded, so that the next open within the interval need not verify these files again.
+      await state.write({ ...this.record, verified });
     }
-    const expires = new Date(Math.min(...ROLES.map((role) => roles[role].expires.getTime())));
-    return { list: { ...list, version, expires, roles, lastRefresh, from: mode }, requests: fetcher.requests };
+    return opened(list, roles, lastRefresh, mode, fetcher.requests);
+  }
+
+  /**
+   * The metadata files tuf-js just verified, by name: the roots it walked from the pinned one
+   * (from the cache or newly fetched), and the roles it kept in its work folder.
+   */
+  private async verifiedFiles(work: string, roots: ReadonlyMap<number, Uint8Array>, rootVersion: number): Promise<Map<string, Uint8Array>> {
+    const files = new Map<string, Uint8Array>();
+    for (const name of verifiedMetadataNames(this.pinned.version, rootVersion)) {
+      const root = /^(\d+)\.root\.json$/.exec(name);
+      if (root) {
+        const bytes = roots.get(Number(root[1]));
+        if (bytes) files.set(name, bytes);
+        continue;
+      }
+      const read = await readBounded(join(work, name), MAX_BYTES[name.slice(0, -'.json'.length) as (typeof CACHED_ROLES)[number]]);
+      if ('bytes' in read) files.set(name, read.bytes);
+    }
+    return files;
   }
 
   /**
@@ -316,9 +362,12 @@ class Refresh {
     for (const role of CACHED_ROLES) {
       let expires: unknown;
       try {
-        expires = (parseStrictJSON(readFileSync(join(work, `${role}.json`))) as { signed?: { expires?: unknown } }).signed?.expires;
-      } catch {
-        continue; // missing or damaged: tuf-js finds it missing
+        expires = (parseStrictJSON(readFileSync(join(work, `${role}.json`))) as { signed?: { expires?: unknown } } | null)?.signed?.expires;
+      } catch (error) {
+        // Missing (verify copies only what is strict JSON) or damaged: tuf-js finds it missing.
+        // Anything else (a file that cannot be read) is no reason to skip the check.
+        if ((error as NodeJS.ErrnoException).code === 'ENOENT' || error instanceof StrictJSONError) continue;
+        throw error;
       }
       if (typeof expires === 'string' && !(Date.parse(expires) > Date.now())) {
         throw new PublisherListError('LIST_EXPIRED', `the cached ${this.location.name}: ${role} expired at ${expires}: the list must be refreshed online (a list kept from updating is refused)`);
@@ -345,17 +394,13 @@ class Refresh {
   }
 
   /** What a network refresh verified, into the state: files first, then the record that names them. */
-  private async commit(work: string, fetcher: ListFetcher, targetName: string, target: Uint8Array, roles: Record<Role, RoleState>, lastRefresh: Date): Promise<void> {
+  private async commit(files: ReadonlyMap<string, Uint8Array>, targetName: string, target: Uint8Array, roles: Record<Role, RoleState>, lastRefresh: Date, verified: VerifiedCache): Promise<void> {
     const { state } = this;
-    for (const [version, bytes] of fetcher.newRoots) await state.cache(state.metadataDir, `${version}.root.json`, bytes);
-    for (const role of CACHED_ROLES) {
-      const read = await readBounded(join(work, `${role}.json`), MAX_BYTES[role]);
-      if ('bytes' in read) await state.cache(state.metadataDir, `${role}.json`, read.bytes);
-    }
+    for (const [name, bytes] of files) await state.cache(state.metadataDir, name, bytes);
     await state.cache(state.targetsDir, targetName, target);
     for (const name of await readdir(state.targetsDir)) if (name !== targetName) await rm(join(state.targetsDir, name), { force: true });
     const floor = Object.fromEntries(ROLES.map((role) => [role, roles[role].version])) as Record<Role, number>;
-    await state.write({ root: this.pinned.digest.slice('sha256:'.length), floor, lastRefresh, location: this.location.name });
+    await state.write({ root: this.pinned.digest.slice('sha256:'.length), floor, lastRefresh, location: this.location.name, verified });
   }
 }
 
