@@ -3,7 +3,7 @@ import { bundleFromJSON } from '@sigstore/bundle';
 import { TrustedRoot } from '@sigstore/protobuf-specs';
 import { Verifier, toSignedEntity, toTrustMaterial } from '@sigstore/verify';
 import { createHash } from 'node:crypto';
-import { existsSync, mkdirSync, readFileSync, renameSync, writeFileSync } from 'node:fs';
+import { existsSync, mkdirSync, readFileSync, readdirSync, renameSync, writeFileSync } from 'node:fs';
 import { dirname, join } from 'node:path';
 import { githubActionsClaims, githubActionsJobEnv, identityToken } from './helpers/mock-sigstore.ts';
 import { withMockSigstore } from './helpers/with-mock-sigstore.ts';
@@ -87,6 +87,22 @@ describe('kernelseal sign --provenance, verify --provenance', () => {
     const swapped = await verify(dir, '--provenance');
     expect(swapped.code).toBe(1);
     expect(JSON.parse(swapped.stdout).results[0].reason).toContain("no subject of the in-toto statement carries the artifact's digest");
+  });
+
+  it('verifyAndCopyVariant asks for the provenance as verifyVariant does: refused without it, nothing copied; verified with its facts', async () => {
+    const ks = (await import(DIST)) as typeof import('../dist/index.js');
+    const options = { policy: await ks.readPolicyFile(policy), trustedRoot: await ks.readTrustedRoot(sigstore.trustedRootPath), provenance: true, into: tempDir() };
+    const dir = variantBuiltFrom(MAIN_SHA);
+    expect((await sign(dir)).code).toBe(0);
+    const missing = await ks.verifyAndCopyVariant(dir, options);
+    expect(missing).toMatchObject({ status: 'provenance-invalid', source: dir, path: dir, reason: `no provenance: ${dir}.provenance.sigstore.json not found (kernelseal sign --provenance writes it)` });
+    expect(readdirSync(options.into)).toEqual([]);
+    expect(missing).toEqual({ ...(await ks.verifyVariant(dir, options)), source: dir });
+
+    expect((await sign(dir, JOB, '--provenance')).code).toBe(0);
+    const copied = await ks.verifyAndCopyVariant(dir, options);
+    expect(copied).toMatchObject({ status: 'verified', source: dir, provenance: { path: `${dir}.provenance.sigstore.json`, facts: { sourceDigest: MAIN_SHA, workflowPath: '.github/workflows/build.yaml' } } });
+    expect(copied.path).not.toBe(dir);
   });
 
   it('outside GitHub Actions --provenance is a usage error, and nothing is signed or written', async () => {

@@ -12,7 +12,7 @@ import type { UnhashedEntry } from '../hashing/tree.js';
 import { UnknownFile, type DigestViolation } from '../digest/violations.js';
 import type { VerificationResult } from './result.js';
 import { sortUnhashed } from '../hashing/unhashed-entries.js';
-import { checkPlatform, verifySignedMetadata, type VerifyVariantOptions } from './verify-variant.js';
+import { checkPlatform, checkProvenance, verifySignedMetadata, type VerifyVariantOptions } from './verify-variant.js';
 
 export type VerifyAndCopyOptions = VerifyVariantOptions & {
   /** Where to create the private copy (a fresh directory inside it). Default: the system temp dir. */
@@ -41,6 +41,8 @@ const READ_FLAGS = constants.O_RDONLY | constants.O_NONBLOCK | (constants.O_NOCT
 export async function verifyAndCopyVariant(source: string, options: VerifyAndCopyOptions): Promise<CopyResult> {
   const signed = await verifySignedMetadata(source, options);
   if ('result' in signed) return { ...signed.result, source };
+  const provenance = await checkProvenance(source, signed.value, options);
+  if ('result' in provenance) return { ...provenance.result, source };
   const { signer, metadata, digest, metadataBytes, bundleBytes, sourceWarning, sourceNotCompared } = signed.value;
 
   const parent = options.into ?? tmpdir();
@@ -84,7 +86,7 @@ export async function verifyAndCopyVariant(source: string, options: VerifyAndCop
     if (platform) return fail(platform);
     await writeCopy(join(copy, 'metadata.json'), metadataBytes);
     await writeCopy(join(copy, 'metadata.json.sigstore'), bundleBytes);
-    return { path: copy, source, status: 'verified', signer, metadata, digest, ...(sourceWarning ? { sourceMismatch: sourceWarning } : {}), ...(sourceNotCompared ? { sourceNotCompared } : {}) };
+    return { path: copy, source, status: 'verified', signer, metadata, digest, ...(sourceWarning ? { sourceMismatch: sourceWarning } : {}), ...(sourceNotCompared ? { sourceNotCompared } : {}), ...(provenance.value ? { provenance: provenance.value } : {}) };
   } catch (error) {
     if (error instanceof CopyWriteError) return fail({ status: 'copy-failed', reason: error.message });
     if (error instanceof DigestError) return fail({ status: 'hash-failed', reason: error.message });

@@ -64,20 +64,28 @@ export async function verifyVariant(path: string, options: VerifyVariantOptions)
     cancel.abort();
     return signed.result;
   }
-  const { signer, metadata, digest, sourceWarning, sourceNotCompared, metadataBytes } = signed.value;
-  let provenance: VariantProvenance | undefined;
-  if (options.provenance) {
-    const checked = await verifyVariantProvenance(path, metadataBytes, metadata, options, options.trustedRoot ?? pinnedTrustedRoot());
-    if ('reason' in checked) {
-      cancel.abort();
-      return { path, status: 'provenance-invalid', reason: checked.reason };
-    }
-    provenance = checked.value;
+  const { signer, metadata, digest, sourceWarning, sourceNotCompared } = signed.value;
+  const provenance = await checkProvenance(path, signed.value, options);
+  if ('result' in provenance) {
+    cancel.abort();
+    return provenance.result;
   }
   if (digest.algorithm !== EARLY_ALGORITHM) cancel.abort();
   const files = await checkFiles(path, digest, options, stopAt(path), digest.algorithm === EARLY_ALGORITHM ? early : undefined);
   if ('result' in files) return files.result;
-  return { path, status: 'verified', signer, metadata, digest, ...(files.value.bytecode ? { bytecode: files.value.bytecode } : {}), ...(sourceWarning ? { sourceMismatch: sourceWarning } : {}), ...(sourceNotCompared ? { sourceNotCompared } : {}), ...(provenance ? { provenance } : {}) };
+  return { path, status: 'verified', signer, metadata, digest, ...(files.value.bytecode ? { bytecode: files.value.bytecode } : {}), ...(sourceWarning ? { sourceMismatch: sourceWarning } : {}), ...(sourceNotCompared ? { sourceNotCompared } : {}), ...(provenance.value ? { provenance: provenance.value } : {}) };
+}
+
+/**
+ * With `options.provenance`, the variant's SLSA provenance beside `path`, verified with the same
+ * trust over the signed metadata.json (variant-provenance.ts); the failing result when it does
+ * not hold. verifyVariant and verifyAndCopyVariant both ask it, after the signature, before the files.
+ */
+export async function checkProvenance(path: string, signed: SignedMetadata, options: VerifyVariantOptions): Promise<Step<VariantProvenance | undefined>> {
+  if (!options.provenance) return { value: undefined };
+  const checked = await verifyVariantProvenance(path, signed.metadataBytes, signed.metadata, options, options.trustedRoot ?? pinnedTrustedRoot());
+  if ('reason' in checked) return { result: { path, status: 'provenance-invalid', reason: checked.reason } };
+  return { value: checked.value };
 }
 
 /**
