@@ -1,3 +1,4 @@
+import { GITHUB_NAME, isGitHubOwner, isGitHubRepository } from '../github-repository.js';
 import { PolicyError } from '../trust/policy-error.js';
 import { GITHUB_ACTIONS_ISSUER, allOf, issuerPolicy, subjectPolicy, type Policy } from '../trust/policy.js';
 import { exactly, matching, type StringMatch } from '../trust/string-match.js';
@@ -27,9 +28,7 @@ export interface GitHubAttestationPolicyOptions {
   issuer?: StringMatch;
 }
 
-const OWNER = /^[A-Za-z0-9_.-]+$/;
-const REPOSITORY = /^[A-Za-z0-9_.-]+\/[A-Za-z0-9_.-]+$/;
-const WORKFLOW = /^[A-Za-z0-9_.-]+\/[A-Za-z0-9_.-]+\/\.github\/workflows\/[^@\s]+$/;
+const WORKFLOW = new RegExp(`^${GITHUB_NAME}/${GITHUB_NAME}/\\.github/workflows/[^@\\s]+$`);
 
 /**
  * The policy `gh attestation verify` enforces for these options: the OIDC issuer (GitHub
@@ -40,9 +39,9 @@ const WORKFLOW = /^[A-Za-z0-9_.-]+\/[A-Za-z0-9_.-]+\/\.github\/workflows\/[^@\s]
  */
 export function githubAttestationPolicy(options: GitHubAttestationPolicyOptions): Policy | undefined {
   const { owner, repo, signerWorkflow, signerRepo } = options;
-  if (owner !== undefined && !OWNER.test(owner)) throw new PolicyError(`owner must be a GitHub user or organisation, not ${JSON.stringify(owner)}`);
+  if (owner !== undefined && !isGitHubOwner(owner)) throw new PolicyError(`owner must be a GitHub user or organisation, not ${JSON.stringify(owner)}`);
   for (const [flag, value] of [['repo', repo], ['signer-repo', signerRepo]] as const) {
-    if (value !== undefined && !REPOSITORY.test(value)) throw new PolicyError(`${flag} must be "owner/name", not ${JSON.stringify(value)}`);
+    if (value !== undefined && !isGitHubRepository(value)) throw new PolicyError(`${flag} must be "owner/name", not ${JSON.stringify(value)}`);
   }
   const workflow = signerWorkflow?.replace(/^(https:\/\/)?github\.com\//, '');
   if (workflow !== undefined && !WORKFLOW.test(workflow)) {

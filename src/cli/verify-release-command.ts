@@ -1,13 +1,11 @@
 import { digestBackend } from './library/backend.js';
-import { isCommit, verifyRelease, type ReleaseAsset, serviceIdentityPolicy, type Policy, exactly } from './library/verifying.js';
+import { isCommit, isGitHubRepository, verifyRelease, type ReleaseAsset, serviceIdentityPolicy, type Policy, exactly } from './library/verifying.js';
 import { existsSync } from 'node:fs';
 import { readdir } from 'node:fs/promises';
 import { basename, join } from 'node:path';
 import { OUTPUT_HELP, OUTPUT_OPTIONS, Output } from './output.js';
 import { TRUST_ALIASES, TRUST_OPTIONS, trustedRootsFrom } from './trust-options.js';
 import { UsageError, parseCommandLine, type Command } from './usage.js';
-
-const REPOSITORY = /^[A-Za-z0-9_.-]+\/[A-Za-z0-9_.-]+$/;
 
 export const verifyReleaseCommand: Command = {
   name: 'verify-release',
@@ -62,7 +60,7 @@ cannot be read.`,
     );
     const [tag, ...assetArgs] = positionals;
     if (tag === undefined) throw new UsageError('expected the release tag (v1.2.3)');
-    if (values.repo === undefined || !REPOSITORY.test(values.repo)) throw new UsageError('--repo OWNER/NAME is required: the repository whose release it is');
+    if (values.repo === undefined || !isGitHubRepository(values.repo)) throw new UsageError('--repo OWNER/NAME is required: the repository whose release it is');
     const bundles = values.bundle ?? [];
     if (bundles.length === 0) throw new UsageError('--bundle is required (the release attestation: gh attestation download writes it)');
     const missing = bundles.find((bundle) => !existsSync(bundle));

@@ -1,3 +1,4 @@
+import { isGitHubRepository } from '../github-repository.js';
 import { FULCIO_OID, describeExtension, type CertificateIdentity } from './certificate-identity.js';
 import { PolicyError } from './policy-error.js';
 import { pinsExtension, pinsSubject, sharedIssuersAccepted } from './shared-issuers.js';
@@ -161,12 +162,10 @@ export interface GitHubWorkflowOptions {
   workflowRef?: string;
 }
 
-const REPOSITORY = /^[A-Za-z0-9_.-]+\/[A-Za-z0-9_.-]+$/;
-
 /** Builds of a GitHub repository by GitHub Actions, optionally by one workflow and ref. */
 export function githubWorkflowPolicy(options: GitHubWorkflowOptions): Policy {
   const { repository, workflow, ref } = options;
-  if (!REPOSITORY.test(repository)) throw new PolicyError(`github repository must be "owner/name", not ${JSON.stringify(repository)}`);
+  if (!isGitHubRepository(repository)) throw new PolicyError(`github repository must be "owner/name", not ${JSON.stringify(repository)}`);
   const policies = [
     issuerPolicy(exactly(GITHUB_ACTIONS_ISSUER)),
     extensionPolicy(FULCIO_OID.sourceRepositoryURI, exactly(`https://github.com/${repository}`)),

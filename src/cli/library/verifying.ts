@@ -23,6 +23,7 @@ export { describeUnhashed } from '../../hashing/unhashed-entries.js';
 export { readStrictJSONFile } from '../../json/strict-json.js';
 export { getKernel, listVariants } from '../../kernels/hub/get-kernel.js';
 export { isRepoId } from '../../repo-id.js';
+export { isGitHubRepository } from '../../github-repository.js';
 export type { GetKernelOptions } from '../../kernels/hub/load-options.js';
 export { type FetchedKernel, KernelRefusedError } from '../../kernels/hub/load-outcome.js';
 export { envFlag, hubEndpoint, offlineFromEnv } from '../../kernels/hub/hub-env.js';
