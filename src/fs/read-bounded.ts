@@ -1,4 +1,4 @@
-import { constants } from 'node:fs';
+import { closeSync, constants, fstatSync, openSync, readSync } from 'node:fs';
 import { open } from 'node:fs/promises';
 import { withFileSlot } from './file-slots.js';
 
@@ -9,41 +9,105 @@ export function readBounded(path: string, limit: number): Promise<Read> {
   return withFileSlot(() => readWhole(path, limit));
 }
 
+/** Non-blocking: a FIFO planted under the name must not stall us; it is refused once opened. */
+const READ_FLAGS = constants.O_RDONLY | constants.O_NONBLOCK;
+
 async function readWhole(path: string, limit: number): Promise<Read> {
   let handle;
   try {
-    // Non-blocking: a FIFO planted under the name must not stall us; it is refused below.
-    handle = await open(path, constants.O_RDONLY | constants.O_NONBLOCK);
+    handle = await open(path, READ_FLAGS);
   } catch (error) {
-    const code = (error as NodeJS.ErrnoException).code;
-    return code === 'ENOENT' ? { missing: true } : { error: `cannot read ${path}: ${(error as Error).message}` };
+    return notOpened(path, error);
   }
   try {
     const info = await handle.stat();
-    if (!info.isFile()) return { error: `${path} is not a regular file` };
-    if (info.size > limit) return { error: `${path} is ${info.size} bytes, more than the ${limit} allowed` };
-    // Never more than limit + 1 bytes, whatever the size says: a /proc file says 0 and is endless.
-    const buffer = Buffer.allocUnsafe(Math.min(limit + 1, Math.max(info.size + 1, 64 * 1024)));
-    let bytes = buffer;
-    let total = 0;
-    for (;;) {
-      if (total === bytes.length) {
-        if (bytes.length > limit) break;
-        const grown = Buffer.allocUnsafe(Math.min(limit + 1, bytes.length * 2));
-        bytes.copy(grown, 0, 0, total);
-        bytes = grown;
-      }
-      const { bytesRead } = await handle.read(bytes, total, bytes.length - total, total);
-      if (bytesRead === 0) break;
-      total += bytesRead;
+    const problem = sizeProblem(path, info, limit);
+    if (problem) return problem;
+    const reads = boundedReads(info.size, limit);
+    let step = reads.next();
+    while (!step.done) {
+      const { bytes, total } = step.value;
+      step = reads.next((await handle.read(bytes, total, bytes.length - total, total)).bytesRead);
     }
-    if (total > limit) return { error: `${path} holds more than the ${limit} bytes allowed` };
-    return { bytes: bytes.subarray(0, total) };
+    return whole(path, step.value, limit);
   } catch (error) {
     return { error: `cannot read ${path}: ${(error as Error).message}` };
   } finally {
     await handle.close();
   }
+}
+
+/**
+ * readBounded, synchronously, with the same rules: for a few small files of the user's own
+ * private state (src/kernels/publishers/client-state.ts), read on every warm open of a publisher
+ * list, where each read through libuv's pool (five round trips) cost more than the open's work.
+ */
+export function readBoundedSync(path: string, limit: number): Read {
+  let fd: number;
+  try {
+    fd = openSync(path, READ_FLAGS);
+  } catch (error) {
+    return notOpened(path, error);
+  }
+  try {
+    const info = fstatSync(fd);
+    const problem = sizeProblem(path, info, limit);
+    if (problem) return problem;
+    const reads = boundedReads(info.size, limit);
+    let step = reads.next();
+    while (!step.done) {
+      const { bytes, total } = step.value;
+      step = reads.next(readSync(fd, bytes, total, bytes.length - total, total));
+    }
+    return whole(path, step.value, limit);
+  } catch (error) {
+    return { error: `cannot read ${path}: ${(error as Error).message}` };
+  } finally {
+    closeSync(fd);
+  }
+}
+
+function notOpened(path: string, error: unknown): Read {
+  const code = (error as NodeJS.ErrnoException).code;
+  return code === 'ENOENT' ? { missing: true } : { error: `cannot read ${path}: ${(error as Error).message}` };
+}
+
+function sizeProblem(path: string, info: { isFile(): boolean; size: number }, limit: number): Read | undefined {
+  if (!info.isFile()) return { error: `${path} is not a regular file` };
+  if (info.size > limit) return { error: `${path} is ${info.size} bytes, more than the ${limit} allowed` };
+  return undefined;
+}
+
+interface Filled {
+  bytes: Buffer;
+  total: number;
+}
+
+/**
+ * The bounded read loop, for both readers: each step asks for `bytes` to be filled from `total`
+ * on (the answer: how many bytes were read, 0 at the end). Never more than limit + 1 bytes,
+ * whatever the size says: a /proc file says 0 and is endless.
+ */
+function* boundedReads(size: number, limit: number): Generator<Filled, Filled, number> {
+  let bytes = Buffer.allocUnsafe(Math.min(limit + 1, Math.max(size + 1, 64 * 1024)));
+  let total = 0;
+  for (;;) {
+    if (total === bytes.length) {
+      if (bytes.length > limit) break;
+      const larger = Buffer.allocUnsafe(Math.min(limit + 1, bytes.length * 2));
+      bytes.copy(larger, 0, 0, total);
+      bytes = larger;
+    }
+    const read = yield { bytes, total };
+    if (read === 0) break;
+    total += read;
+  }
+  return { bytes, total };
+}
+
+function whole(path: string, { bytes, total }: Filled, limit: number): Read {
+  if (total > limit) return { error: `${path} holds more than the ${limit} bytes allowed` };
+  return { bytes: bytes.subarray(0, total) };
 }
 
 /**

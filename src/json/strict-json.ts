@@ -1,4 +1,4 @@
-import { readBounded } from '../fs/read-bounded.js';
+import { readBounded, type Read } from '../fs/read-bounded.js';
 import { duplicateKey } from './duplicate-keys.js';
 import { isJSONObject } from './json-object.js';
 
@@ -76,8 +76,15 @@ export async function readStrictJSONFile(path: string, limit: number, refuse: (m
  * file's faults, are answers (`missing`, `error` with the reason), for the caller to make its
  * verdict of; a bug propagates.
  */
-export async function readStrictJSONObject(path: string, limit: number): Promise<{ missing: true } | { record: Record<string, unknown> } | { error: string }> {
-  const read = await readBounded(path, limit);
+export async function readStrictJSONObject(path: string, limit: number): Promise<JSONObjectRead> {
+  return strictJSONObjectOf(await readBounded(path, limit));
+}
+
+/** A JSON object file as read (missing, unreadable), or its strict parse. */
+export type JSONObjectRead = { missing: true } | { record: Record<string, unknown> } | { error: string };
+
+/** What readStrictJSONObject makes of a bounded read (readBounded, or readBoundedSync). */
+export function strictJSONObjectOf(read: Read): JSONObjectRead {
   if (!('bytes' in read)) return read;
   let record: unknown;
   try {

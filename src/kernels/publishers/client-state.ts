@@ -1,12 +1,12 @@
-import type { Stats } from 'node:fs';
-import { lstat, mkdir, readdir, rm } from 'node:fs/promises';
+import { lstatSync, mkdirSync, readdirSync, type Stats } from 'node:fs';
+import { readdir, rm } from 'node:fs/promises';
 import { join } from 'node:path';
 import { writeFileAtomic } from '../../fs/atomic-write.js';
 import { withFileLock } from '../../fs/file-lock.js';
 import { privateDirProblem } from '../../fs/user-state.js';
-import { readBounded } from '../../fs/read-bounded.js';
+import { readBoundedSync } from '../../fs/read-bounded.js';
 import { isJSONObject } from '../../json/json-object.js';
-import { readStrictJSONObject } from '../../json/strict-json.js';
+import { strictJSONObjectOf } from '../../json/strict-json.js';
 import { PublisherListError } from '../../trust/publisher-list.js';
 
 // A publisher list client's own state (docs/publishers.md, section 3): per pinned root, in the
@@ -81,15 +81,20 @@ export class ClientState {
    * can lower the floor.
    */
   static async at(stateDir: string, rootDigest: string): Promise<ClientState> {
+    // The state is read and checked synchronously (its folders here, its record and cached files
+    // below): a few small files of the user's own, asked on every warm open, where a round trip
+    // through libuv's pool for each call cost more than the open's own work (README, Benchmarks).
     const dir = join(stateDir, 'publishers', rootDigest);
-    await mkdir(dir, { recursive: true, mode: 0o700 });
-    checkPrivate(dir, await lstat(dir));
+    mkdirSync(dir, { recursive: true, mode: 0o700 });
+    checkPrivate(dir, lstatSync(dir));
     const state = new ClientState(dir);
     for (const sub of [state.metadataDir, state.targetsDir]) {
-      await mkdir(sub, { mode: 0o700 }).catch((error: NodeJS.ErrnoException) => {
-        if (error.code !== 'EEXIST') throw error;
-      });
-      checkPrivate(sub, await lstat(sub));
+      try {
+        mkdirSync(sub, { mode: 0o700 });
+      } catch (error) {
+        if ((error as NodeJS.ErrnoException).code !== 'EEXIST') throw error;
+      }
+      checkPrivate(sub, lstatSync(sub));
     }
     return state;
   }
@@ -101,8 +106,8 @@ export class ClientState {
    */
   async read(rootDigest: string): Promise<ClientRecord | undefined> {
     // Under the lock, a work folder is what a run that died left behind.
-    for (const name of await readdir(this.dir)) if (name.startsWith('work-')) await rm(join(this.dir, name), { recursive: true, force: true });
-    const read = await readStrictJSONObject(this.recordPath, MAX_RECORD_BYTES);
+    for (const name of readdirSync(this.dir)) if (name.startsWith('work-')) await rm(join(this.dir, name), { recursive: true, force: true });
+    const read = strictJSONObjectOf(readBoundedSync(this.recordPath, MAX_RECORD_BYTES));
     if ('missing' in read) {
       await this.clearCache();
       return undefined;
@@ -136,7 +141,7 @@ export class ClientState {
 
   /** A cached file's bytes, or undefined when missing or unreadable (TUF verifies what it is given). */
   async cached(dir: string, name: string, limit: number): Promise<Uint8Array | undefined> {
-    const read = await readBounded(join(dir, name), limit);
+    const read = readBoundedSync(join(dir, name), limit);
     return 'bytes' in read ? read.bytes : undefined;
   }
 

@@ -5,7 +5,7 @@ import { mkdtemp, readdir, rm, writeFile } from 'node:fs/promises';
 import { join } from 'node:path';
 import { Updater } from 'tuf-js';
 import { BadVersionError, DownloadHTTPError, ExpiredMetadataError } from 'tuf-js/dist/error.js';
-import { readBounded } from '../../fs/read-bounded.js';
+import { readBounded, readBoundedSync } from '../../fs/read-bounded.js';
 import { userStateDir } from '../../fs/user-state.js';
 import { StrictJSONError, parseStrictJSON } from '../../json/strict-json.js';
 import { PUBLISHER_LIST_TARGET, PublisherListError, parsePublisherList, type PublisherList } from '../../trust/publisher-list.js';
@@ -200,7 +200,7 @@ async function pinnedRoot(root: string | Uint8Array, location: ListLocation, sta
 
 /** The pinned root's bytes, as given or fetched, and whether the state keeps them already (its pinned.root.json). */
 async function pinnedBytes(root: string | Uint8Array, location: ListLocation, stateDir: string, offline: boolean, options: OpenPublisherListOptions, count: (n: number) => void): Promise<{ bytes: Uint8Array; kept: boolean }> {
-  const keptRoot = (hex: string) => readBounded(join(stateDir, 'publishers', hex, 'pinned.root.json'), MAX_BYTES.root);
+  const keptRoot = (hex: string) => readBoundedSync(join(stateDir, 'publishers', hex, 'pinned.root.json'), MAX_BYTES.root);
   const pin = typeof root === 'string' ? SHA256_PIN.exec(root) : null;
   if (pin) {
     const kept = await keptRoot(pin[1]!);
