@@ -69,6 +69,14 @@ describe('start-up: each command loads what it uses', () => {
     expect(packages(modules)).not.toContain('@sigstore/sign');
   });
 
+  it('digest loads its own command and no package at all (no Sigstore, TUF or HTTP): it is compared with sha256sum and b3sum, start to exit', () => {
+    const { status, stdout, modules } = modulesLoadedBy(['digest', 'examples/relu', '--json']);
+    expect(status).toBe(0);
+    expect(JSON.parse(stdout).results.length).toBeGreaterThan(0);
+    expect(commandModules(modules)).toEqual(['dist/cli/digest-command.js']);
+    expect(packages(modules)).toEqual([]);
+  });
+
   it.each([
     ['verify', 'verify'],
     ['verify-signature', 'verify'],

@@ -1,6 +1,7 @@
 import { stat } from 'node:fs/promises';
 import { digestBackend } from './library/backend.js';
-import { readBounded, type HashName, type Artifact, type HashProgress } from './library/verifying.js';
+import type { HashProgress } from './library/hashing.js';
+import { readBounded, type HashName, type Artifact } from './library/verifying.js';
 import type { Checked } from './render-result.js';
 import { UsageError } from './usage.js';
 

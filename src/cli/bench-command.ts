@@ -5,7 +5,7 @@ import { join } from 'node:path';
 import { fileURLToPath } from 'node:url';
 import { datasetSpecs, MASK_SHA_EXTENSIONS, runBench } from './library/bench.js';
 import { renderSvg, type BenchReport } from './library/bench-report.js';
-import { isDigestAlgorithm, type DigestAlgorithm } from './library/verifying.js';
+import { isDigestAlgorithm, type DigestAlgorithm } from './library/hashing.js';
 
 /** What the bench measures by default: the kernels algorithms and BLAKE3 (blake2b on request). */
 const BENCH_ALGORITHMS: DigestAlgorithm[] = ['sha256', 'sha512', 'blake3'];

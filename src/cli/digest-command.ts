@@ -1,7 +1,6 @@
 import { relative } from 'node:path';
 import { digestBackend } from './library/backend.js';
-import { writeDigestToMetadata } from './library/signing.js';
-import { DIGEST_ALGORITHMS, METADATA_ALGORITHMS, isDigestAlgorithm, type DigestAlgorithm, readMetadataDigest, hashVariant } from './library/verifying.js';
+import { DIGEST_ALGORITHMS, METADATA_ALGORITHMS, isDigestAlgorithm, type DigestAlgorithm, readMetadataDigest, hashVariant, writeDigestToMetadata } from './library/hashing.js';
 import { plural } from './format.js';
 import { OUTPUT_HELP, OUTPUT_OPTIONS, Output } from './output.js';
 import { ProgressBar } from './progress-bar.js';

@@ -1,4 +1,5 @@
-import { type FetchedKernel, type GetKernelOptions, hubEndpoint, offlineFromEnv, LockfileError, readLockfile, thisMachine, type VariantSelector, type HashProgress } from './library/verifying.js';
+import { type FetchedKernel, type GetKernelOptions, hubEndpoint, offlineFromEnv, LockfileError, readLockfile, thisMachine } from './library/verifying.js';
+import type { HashProgress, VariantSelector } from './library/hashing.js';
 import { ProgressBar } from './progress-bar.js';
 import type { Checked } from './render-result.js';
 import { UsageError, parseDuration } from './usage.js';

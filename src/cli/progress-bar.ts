@@ -1,4 +1,4 @@
-import { type HashProgress, envFlag } from './library/verifying.js';
+import { type HashProgress, envFlag } from './library/hashing.js';
 import { formatBytes, formatRate } from './format.js';
 
 /** Shown only after this long, so quick runs print nothing extra. */

@@ -1,5 +1,7 @@
 import { type BenchReport, renderTable } from './library/bench-report.js';
-import { type AttestationVerificationResult, type VerifiedAttestation, type ReleaseVerificationResult, type VerifiedPublisherList, type RepositoryCheck, type PublisherEntry, type Digest, type DigestViolation, type FetchedKernel, type KernelLock, type BytecodeHandled, type VerificationResult, type ModelManifest, type ModelVerificationResult, type Signer, describeUnhashed } from './library/verifying.js';
+// Types only from the verifying library: every command renders through here, and `digest` must not load it (library/hashing.ts).
+import type { AttestationVerificationResult, VerifiedAttestation, ReleaseVerificationResult, VerifiedPublisherList, RepositoryCheck, PublisherEntry, Digest, DigestViolation, FetchedKernel, KernelLock, BytecodeHandled, VerificationResult, ModelManifest, ModelVerificationResult, Signer } from './library/verifying.js';
+import { describeUnhashed } from './library/hashing.js';
 import type { Signed } from './library/signing.js';
 import { formatBytes, formatRate, plural, printable, printableLines } from './format.js';
 

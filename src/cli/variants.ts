@@ -1,6 +1,6 @@
 import { lstatSync, readdirSync, statSync, type Stats } from 'node:fs';
 import { join } from 'node:path';
-import { parseVariantName } from './library/verifying.js';
+import { parseVariantName } from './library/hashing.js';
 import { UsageError } from './usage.js';
 
 /** A variant to verify, or an entry of a kernel's build/ that cannot be one (and fails). */

@@ -1,5 +1,6 @@
 import { existsSync } from 'node:fs';
-import { getKernel, isRepoId, KernelRefusedError, listVariants, verifyVariant, type VerificationResult, type HashProgress, type TrustAnchor } from './library/verifying.js';
+import { getKernel, isRepoId, KernelRefusedError, listVariants, verifyVariant, type VerificationResult, type TrustAnchor } from './library/verifying.js';
+import type { HashProgress } from './library/hashing.js';
 import { HUB_HELP, HUB_OPTIONS, hubOptionsFrom, label, withProgress } from './hub-options.js';
 import { printable } from './format.js';
 import { OUTPUT_HELP, OUTPUT_OPTIONS, Output } from './output.js';

@@ -11,7 +11,6 @@ export { githubActionsProvenance, instanceForThisJob, ProvenanceEnvironmentError
 export { KeyRing } from '../../kernels/publishers/list-keys.js';
 export { DEFAULT_PERIODS, formatPeriod, ListRepository, parsePeriod, ROLE_NAMES, type RoleName, type Signed } from '../../kernels/publishers/list-repository.js';
 export { serializeBundle, signVariant } from '../../kernels/sign-variant.js';
-export { writeDigestToMetadata } from '../../kernels/write-digest.js';
 export { signModel } from '../../model/sign-model.js';
 export { IdentityTokenError } from '../../sign/identity-token.js';
 export { signBytes, signedBy, type SignerOptions, SigningError } from '../../sign/sign-bytes.js';
