@@ -87,13 +87,13 @@ describe('a panic in the engine or the addon', () => {
 
   it('cannot be injected into the shipped addon, which has no test hooks', () => {
     // The same switches that make the test-hooks addon panic and pause (before each mapped slice:
-    // the 5 MiB file is mapped), on the addon the package ships.
+    // the 5 MiB file is mapped, on one thread), on the addon the package ships.
     const shipped = writeTree(tempDir(), { 'weights.bin': pseudoRandomBytes(5 * 1024 * 1024, 6), 'a.py': 'a' });
     const result = runNode(
       `const nb = await import(${JSON.stringify(NATIVE_BACKEND)}); const addon = nb.loadAddon();
        const { digests } = await nb.createNativeBackend(addon).hashVariant('sha256', ${JSON.stringify(shipped)});
        console.log(JSON.stringify({ threads: addon.engineInfo().threads > 0, files: digests.length / 32 }));`,
-      { env: { KERNELSEAL_TEST_PANIC: 'hashVariant', KERNELSEAL_TEST_MAPPED_PAUSE_MS: '600000' } },
+      { env: { KERNELSEAL_TEST_PANIC: 'hashVariant', KERNELSEAL_TEST_MAPPED_PAUSE_MS: '600000', RAYON_NUM_THREADS: '1' } },
     );
     expect(result).toMatchObject({ status: 0, signal: null, stderr: '' });
     expect(JSON.parse(result.stdout)).toEqual({ threads: true, files: 2 });

@@ -104,7 +104,8 @@ describe('the addon under stress', () => {
 
   it('a file cut short while mapped is refused as changed, and the process lives on', (ctx) => {
     skipUnless(ctx, MAPPED_READS, 'the engine maps files on Linux (x64, arm64) only; elsewhere it reads them (crates/engine/src/lib.rs)');
-    // Files of 4 MiB and more are mapped whole and hashed in slices of 16 MiB; the test-hooks
+    // Files of 4 MiB and more are mapped whole and hashed in slices of 16 MiB when no core is to
+    // spare (one thread here: crates/engine/src/file.rs MAP_THRESHOLD); the test-hooks
     // addon's KERNELSEAL_TEST_MAPPED_PAUSE_MS waits 300 ms before each slice: the first progress
     // (after the first slice) cuts the file while the second one waits.
     const bytes = pseudoRandomBytes(24 * 1024 * 1024, 5);
@@ -125,7 +126,7 @@ describe('the addon under stress', () => {
       const afterwards = (await native.hashFile(${JSON.stringify(path)}, 'sha256')).toString('hex');
       console.log(JSON.stringify({ outcomes, afterwards }));
     `,
-      { env: { KERNELSEAL_TEST_MAPPED_PAUSE_MS: '300' } },
+      { env: { KERNELSEAL_TEST_MAPPED_PAUSE_MS: '300', RAYON_NUM_THREADS: '1' } },
     );
     expect(result).toMatchObject({ status: 0, signal: null, stderr: '' });
     const { outcomes, afterwards } = JSON.parse(result.stdout);
@@ -152,10 +153,11 @@ describe('the addon under stress', () => {
       }
       console.log(JSON.stringify({ seen, digests }));`;
     const digests = [small, large].map((bytes) => createHash('sha256').update(bytes).digest('hex'));
-    const mapping = child(script);
+    // One thread: a single file is mapped only when no core is to spare (crates/engine/src/file.rs MAP_THRESHOLD).
+    const mapping = child(script, { env: { RAYON_NUM_THREADS: '1' } });
     expect(mapping).toMatchObject({ status: 0, stderr: '' });
     expect(JSON.parse(mapping.stdout)).toEqual({ seen: [false, false, true], digests });
-    const reading = child(script, { env: { KERNELSEAL_MMAP: '0' } });
+    const reading = child(script, { env: { KERNELSEAL_MMAP: '0', RAYON_NUM_THREADS: '1' } });
     expect(reading).toMatchObject({ status: 0, stderr: '' });
     expect(JSON.parse(reading.stdout)).toEqual({ seen: [false, false, false], digests });
   });

@@ -22,7 +22,8 @@ const CHUNK: usize = 1024 * 1024;
 /// - BLAKE3 always (the hashing thread spreads each chunk over the rayon pool): the copy out of
 ///   the page cache is its bottleneck;
 /// - SHA-2 only when a core would otherwise idle (`Hooks::spare_core`: fewer files than
-///   threads, one large file say): the copy then runs beside the hashing instead of before it.
+///   threads, or one large file among small ones): the copy then runs beside the hashing
+///   instead of before it.
 ///   Measured on 2 cores with SHA extensions, one 1 GiB file: 1.73-1.76 GB/s against 1.45-1.55
 ///   read on the hashing thread, 0.96-0.99 x OpenSSL on one core in memory. With every core
 ///   hashing, a reader thread only takes time from them (15-20% slower, measured before).
@@ -30,11 +31,15 @@ const PIPELINE_THRESHOLD: u64 = 16 * 1024 * 1024;
 const PIPELINE_CHUNK: usize = 1024 * 1024;
 /// Buffers in flight between the reader and the hasher.
 const PIPELINE_DEPTH: usize = 4;
-/// Pieces at least this big are hashed through one mapping of the whole piece, as `b3sum` does:
-/// no copy out of the page cache, and BLAKE3 splits each slice over every core. Smaller ones
+/// Pieces at least this big are hashed through one mapping of the whole piece, as `b3sum` does
+/// (no copy out of the page cache), when every core has a piece of its own to hash. Smaller ones
 /// are read: mapping costs system calls, page faults and TLB flushes of its own (1000 files of
-/// 64 KiB took 10-20% more CPU time mapped). Measured in `kernelseal bench` (the 1 GiB and
-/// 64 x 16 MiB rows, mapped and read side by side).
+/// 64 KiB took 10-20% more CPU time mapped). With a core to spare (fewer pieces than threads: one
+/// large file, say), they are read by the pipeline instead, the copy on one core beside the
+/// hashing on the other, where a mapping faults its pages in on the hashing thread. Measured in
+/// `kernelseal bench` (native and native-read side by side, one run, 2 cores, 5 rounds): one
+/// 1 GiB file, SHA-256 0.84 GB/s mapped against 1.45 read, BLAKE3 2.80 against 5.26; 64 files
+/// of 16 MiB, SHA-256 3.05 mapped against 2.86 read, BLAKE3 10.2 against 1.49.
 const MAP_THRESHOLD: u64 = 4 * 1024 * 1024;
 /// Bytes of a mapped piece hashed between progress reports and cancellation checks; the pages
 /// hashed are then dropped from the mapping, so that the process's resident memory does not
@@ -45,8 +50,9 @@ const MAPPED_SLICE: usize = 16 * 1024 * 1024;
 pub(crate) struct Hooks<'a> {
     pub on_bytes: &'a (dyn Fn(u64) + Sync),
     pub cancel: &'a AtomicBool,
-    /// Whether a core would idle while this file is hashed (fewer pieces than threads): a
-    /// second thread may then read ahead (see `PIPELINE_THRESHOLD`).
+    /// Whether a core would idle while this file is hashed (fewer pieces than threads, or this
+    /// one more than its share of the bytes): it is then read, a second thread reading ahead,
+    /// rather than mapped (see `PIPELINE_THRESHOLD`, `MAP_THRESHOLD`).
     pub spare_core: bool,
 }
 
@@ -165,6 +171,7 @@ fn hash_open(
     let parallel = algorithm == Algorithm::Blake3 && rayon::current_num_threads() > 1;
     // Never a file that takes no blocks (/proc, /sys): those are read, to their real end.
     let mapped = len >= MAP_THRESHOLD
+        && !hooks.spare_core
         && !takes_no_blocks(&before)
         && mapped::enabled()
         && hash_mapped(file, path, range.clone(), parallel, &mut hasher, &before, hooks)?;

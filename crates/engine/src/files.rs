@@ -142,8 +142,11 @@ pub(crate) fn hash_pieces(
         };
 
         let buffers = Buffers(Mutex::new(Vec::new()));
-        // Fewer pieces than threads: a thread would idle, so a large file may be read ahead on it.
-        let spare_core = pieces.len() < rayon::current_num_threads();
+        // A core would idle beside this piece: there are fewer pieces than threads, or it is more
+        // than its share of the bytes (one large file among small ones), so the other threads
+        // finish theirs first. A large piece is then read ahead on that core (file.rs).
+        let threads = rayon::current_num_threads() as u64;
+        let spare_core = |len: u64| threads > 1 && ((pieces.len() as u64) < threads || len.saturating_mul(threads) > bytes_total);
 
         // Largest first, so one big piece does not start last and leave a core idle.
         let mut order: Vec<usize> = (0..pieces.len()).collect();
@@ -158,7 +161,7 @@ pub(crate) fn hash_pieces(
                 if options.cancel.load(Ordering::Relaxed) || failed.load(Ordering::Relaxed) {
                     return (index, Err(Error::cancelled(&path)));
                 }
-                let hooks = Hooks { on_bytes: &on_bytes, cancel: options.cancel, spare_core };
+                let hooks = Hooks { on_bytes: &on_bytes, cancel: options.cancel, spare_core: spare_core(piece.len) };
                 let mut buffer = buffers.take();
                 let result = match &piece.part {
                     // Listed by the walk, which refuses special files unopened.

@@ -1,6 +1,8 @@
 //! Files of 4 MiB and more are hashed through one mapping each (crates/engine/src/mapped.rs),
-//! in slices of 16 MiB: a file cut short underneath is refused as changed, and the process
-//! lives on to hash the next file.
+//! in slices of 16 MiB, when no core is to spare: a file cut short underneath is refused as
+//! changed, and the process lives on to hash the next file. These tests run the engine on one
+//! thread (`one_thread`), so that a single file is mapped (with a core to spare it is read by the
+//! pipeline: crates/engine/src/file.rs MAP_THRESHOLD).
 
 use std::fs;
 use std::num::NonZeroU64;
@@ -8,6 +10,12 @@ use std::path::Path;
 use std::sync::atomic::{AtomicBool, Ordering};
 
 use kernelseal_engine::{hash_bytes, hash_file, hash_files, Algorithm, ErrorKind, Options, Progress};
+
+/// Asks the engine's pool for one thread, before it starts (every test calls this first).
+fn one_thread() {
+    static ONCE: std::sync::Once = std::sync::Once::new();
+    ONCE.call_once(|| std::env::set_var("RAYON_NUM_THREADS", "1"));
+}
 
 fn data(len: usize) -> Vec<u8> {
     (0..len as u32).map(|i| (i.wrapping_mul(2_654_435_761) >> 13) as u8).collect()
@@ -31,6 +39,7 @@ fn cut_once<'a>(path: &'a Path, cut: &'a AtomicBool) -> impl Fn(Progress) + Sync
     ignore = "files are mapped on Linux (x86_64, aarch64) only (src/lib.rs); elsewhere they are read"
 )]
 fn a_file_cut_short_while_mapped_is_refused_and_the_process_lives() {
+    one_thread();
     let dir = tempfile::tempdir().unwrap();
     let path = dir.path().join("weights.bin");
     let bytes = data(40 << 20);
@@ -54,6 +63,7 @@ fn a_file_cut_short_while_mapped_is_refused_and_the_process_lives() {
     ignore = "files are mapped on Linux (x86_64, aarch64) only (src/lib.rs); elsewhere they are read"
 )]
 fn shards_of_a_file_cut_short_while_mapped_are_refused() {
+    one_thread();
     let dir = tempfile::tempdir().unwrap();
     let path = dir.path().join("weights.bin");
     let bytes = data(40 << 20);
@@ -74,6 +84,7 @@ fn shards_of_a_file_cut_short_while_mapped_are_refused() {
 
 #[test]
 fn ranges_that_do_not_start_on_a_page_hash_their_bytes() {
+    one_thread();
     // Shards of 5 MiB + 3 bytes: each but the first starts off a page boundary, and is mapped.
     let dir = tempfile::tempdir().unwrap();
     let path = dir.path().join("weights.bin");
@@ -89,6 +100,7 @@ fn ranges_that_do_not_start_on_a_page_hash_their_bytes() {
 
 #[test]
 fn mapped_files_hash_their_bytes_across_slice_boundaries() {
+    one_thread();
     // Around the 16 MiB slices (and the 4 MiB threshold below which files are read).
     let dir = tempfile::tempdir().unwrap();
     let bytes = data((33 << 20) + 5);

@@ -72,6 +72,10 @@ fn hash_and_cut(path: &Path) -> kernelseal_engine::Error {
 
 #[test]
 fn faults_not_ours_go_where_they_would_have_gone_and_a_later_handler_turns_mapping_off() {
+    // One thread, so that a single file is mapped (with a core to spare it would be read by the
+    // pipeline: crates/engine/src/file.rs MAP_THRESHOLD). Set before the engine's pool starts:
+    // this is the only test of this binary.
+    std::env::set_var("RAYON_NUM_THREADS", "1");
     let dir = tempfile::tempdir().unwrap();
     let (weights, other) = (dir.path().join("weights.bin"), dir.path().join("other.bin"));
 
