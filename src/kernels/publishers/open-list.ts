@@ -203,7 +203,7 @@ async function pinnedBytes(root: string | Uint8Array, location: ListLocation, st
   const keptRoot = (hex: string) => readBoundedSync(join(stateDir, 'publishers', hex, 'pinned.root.json'), MAX_BYTES.root);
   const pin = typeof root === 'string' ? SHA256_PIN.exec(root) : null;
   if (pin) {
-    const kept = await keptRoot(pin[1]!);
+    const kept = keptRoot(pin[1]!);
     if ('bytes' in kept && sha256(kept.bytes) === root) return { bytes: kept.bytes, kept: true };
     if (offline) throw new PublisherListError('LIST_UNAVAILABLE', `offline, and the root ${root} of ${location.name} was never fetched: run once online`);
     const fetcher = new ListFetcher(location, 'network', { roots: new Map() }, { ...options.hub, signal: options.signal }, stateDir);
@@ -225,7 +225,7 @@ async function pinnedBytes(root: string | Uint8Array, location: ListLocation, st
     if (!('bytes' in read)) throw new PublisherListError('LIST_UNAVAILABLE', `the pinned root ${root}: ${'missing' in read ? 'not found' : read.error}`);
     bytes = read.bytes;
   } else throw new TypeError('root must be a root.json path, its bytes, or sha256:<hex>');
-  const kept = await keptRoot(sha256(bytes).slice('sha256:'.length));
+  const kept = keptRoot(sha256(bytes).slice('sha256:'.length));
   return { bytes, kept: 'bytes' in kept && Buffer.from(kept.bytes).equals(bytes) };
 }
 
