@@ -14,6 +14,7 @@ import { PROC, skipUnless } from './helpers/platform.js';
  */
 const DESCRIPTORS = 'DirsInside holds the folders and writes through /proc/self/fd (Linux); without it, a swapped folder is refused (the test "without /proc/self/fd" shows it)';
 const { DirsInside } = (await import(internal('fs/write-inside.js'))) as typeof import('../dist/fs/write-inside.js');
+const { withFileLock } = (await import(internal('fs/file-lock.js'))) as typeof import('../dist/fs/file-lock.js');
 
 describe('DirsInside', () => {
   it('makes the folders, and what is written through at() is at the path named', async () => {
@@ -42,8 +43,7 @@ describe('DirsInside', () => {
     mkdirSync(join(victimDir, 'blobs'));
     await writeFile(await dirs.at(join(blobs, 'b')), 'b\n');
     await dirs.symlink('b', join(blobs, 'c'));
-    const lock = await dirs.openRegular(join(blobs, 'b.lock'));
-    await lock.close();
+    await withFileLock(join(blobs, 'b.lock'), async () => {}, { folder: dirs });
     await dirs.close();
     expect(readdirSync(join(victimDir, 'blobs'))).toEqual([]);
     expect(readdirSync(join(root, 'moved', 'blobs')).sort()).toEqual(['a', 'b', 'b.lock', 'c']);
@@ -67,7 +67,7 @@ describe('DirsInside', () => {
     expect(readdirSync(victimDir)).toEqual([]);
   });
 
-  it('opens only a regular file: a planted link or FIFO is refused (at once), named by its path in the cache', async () => {
+  it('locks only a regular file: a planted link or FIFO is refused (at once), named by its path in the cache', async () => {
     const root = tempDir('kernelseal-cache-');
     const victim = join(tempDir('kernelseal-victim-'), 'victim.txt');
     writeFileSync(victim, 'the victim file\n');
@@ -75,8 +75,9 @@ describe('DirsInside', () => {
     symlinkSync(victim, join(root, 'locks', 'linked.lock'));
     mkfifo(join(root, 'locks', 'fifo.lock'));
     const dirs = new DirsInside(root);
-    await expect(dirs.openRegular(join(root, 'locks', 'linked.lock'))).rejects.toThrow(`refusing ${join(root, 'locks', 'linked.lock')}: a symbolic link`);
-    await expect(dirs.openRegular(join(root, 'locks', 'fifo.lock'))).rejects.toThrow(`refusing ${join(root, 'locks', 'fifo.lock')}: not a regular file`);
+    const lock = (name: string) => withFileLock(join(root, 'locks', name), async () => {}, { folder: dirs });
+    await expect(lock('linked.lock')).rejects.toThrow(`refusing ${join(root, 'locks', 'linked.lock')}: a symbolic link`);
+    await expect(lock('fifo.lock')).rejects.toThrow(`refusing ${join(root, 'locks', 'fifo.lock')}: not a regular file`);
     await dirs.close();
     expect(readFileSync(victim, 'utf8')).toBe('the victim file\n');
   });
@@ -192,7 +193,7 @@ describe('DirsInside', () => {
     mkdirSync(join(victimDir, 'blobs'));
     const refused = `refusing to write through ${join(root, 'repo')}: a symbolic link in the cache`;
     await expect(dirs.at(join(blobs, 'b'))).rejects.toThrow(refused);
-    await expect(dirs.openRegular(join(blobs, 'b.lock'))).rejects.toThrow(refused);
+    await expect(withFileLock(join(blobs, 'b.lock'), async () => {}, { folder: dirs })).rejects.toThrow(refused);
     await expect(dirs.symlink('a', join(blobs, 'c'))).rejects.toThrow(refused);
     await dirs.close();
     expect(readdirSync(join(victimDir, 'blobs'))).toEqual([]);

@@ -4,7 +4,8 @@ import { fileURLToPath } from 'node:url';
 
 // The Node-API addon as this platform has it, loaded, and nothing about what it is used for: the
 // digest engine types and wraps it (src/hashing/native/backend.ts), the file lock takes its
-// flock (src/fs/file-lock.ts). Both sit above this module, so neither imports the other for it.
+// flock (src/fs/file-lock.ts), the Hub cache its syncfs (src/fs/sync-file-system.ts). All sit
+// above this module, so none imports another for it.
 
 const require = createRequire(import.meta.url);
 

@@ -42,14 +42,13 @@ const CONCURRENCY = 4;
  * For each data set as a kernel variant served by a local Hub (src/bench/hub-server.ts): in
  * interleaved rounds, a plain download of its files and a first getKernel into an empty cache
  * (the order alternates, so that neither always goes first), then two second loads from the
- * cache. The caches are removed after each round.
+ * cache. Each round's files are removed once the data set's last round is done.
  */
 export async function measureHubLoads(datasets: Dataset[], dataDir: string, rounds: number, signer: BenchSigner, log: (line: string) => void): Promise<HubLoadRow[]> {
   const rows: HubLoadRow[] = [];
   const work = join(dataDir, 'hub-work');
-  // The receipts' key of the bench, not the user's (src/kernels/hub/receipt-key.ts).
+  // The receipts' key of the bench (one per round, below), not the user's (src/kernels/hub/receipt-key.ts).
   const keyFile = process.env.KERNELSEAL_RECEIPT_KEY_FILE;
-  process.env.KERNELSEAL_RECEIPT_KEY_FILE = join(work, 'receipt.key');
   try {
     for (const dataset of datasets) {
       log(`hub load ${dataset.name}: ${dataset.description}`);
@@ -58,11 +57,19 @@ export async function measureHubLoads(datasets: Dataset[], dataDir: string, roun
       try {
         const samples = { plain: [] as number[], first: [] as number[], offline: [] as number[], online: [] as number[], stats: [] as number[] };
         let streamed = true;
+        await rm(work, { recursive: true, force: true });
         for (let round = 0; round < rounds; round++) {
-          await rm(work, { recursive: true, force: true });
-          await mkdir(work, { recursive: true });
-          const cacheDir = join(work, 'cache');
-          const plain = async () => samples.plain.push(await timed(() => plainDownload(hub, join(work, 'plain'))));
+          // Each round in a folder of its own, all removed after the last: removing a round's
+          // thousands of files just before the next is timed made every file either load then
+          // created cost a scan of the inodes just freed (ext4 without a journal skips an inode
+          // freed in the last minutes: recently_deleted() in fs/ext4/ialloc.c), a cost of the
+          // bench's own cleaning, three times heavier on a load (a lock, a blob and a link per
+          // file, as huggingface_hub makes them) than on the plain download (one file).
+          const roundDir = join(work, `round-${round}`);
+          await mkdir(roundDir, { recursive: true });
+          process.env.KERNELSEAL_RECEIPT_KEY_FILE = join(roundDir, 'receipt.key');
+          const cacheDir = join(roundDir, 'cache');
+          const plain = async () => samples.plain.push(await timed(() => plainDownload(hub, join(roundDir, 'plain'))));
           const first = async () =>
             samples.first.push(
               await timed(async () => {

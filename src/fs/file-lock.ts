@@ -1,8 +1,8 @@
-import { constants } from 'node:fs';
+import { closeSync, constants } from 'node:fs';
 import { lstat, open, unlink, type FileHandle } from 'node:fs/promises';
 import { loadAddonExports } from '../addon.js';
 import { readBounded } from './read-bounded.js';
-import { openRegular } from './write-inside.js';
+import { openRegularSync } from './write-inside.js';
 
 // The one exclusive file lock of kernelseal: the Hub cache's blobs (src/kernels/hub/cache.ts)
 // and a publisher list client's state (src/kernels/publishers/client-state.ts) both take it.
@@ -52,9 +52,7 @@ export function lockKind(): LockKind {
 
 /** The folder a lock is in, reached as a shared cache reaches its own (src/fs/write-inside.ts `DirsInside`). */
 export interface LockFolder {
-  /** Opens (or creates) the regular file `path`, never through a link. */
-  openRegular(path: string): Promise<FileHandle>;
-  /** The path to create `path` through. */
+  /** The path to open or create `path` through. */
   at(path: string): Promise<string>;
 }
 
@@ -67,7 +65,7 @@ export interface FileLockOptions {
   folder?: LockFolder;
 }
 
-const byPath: LockFolder = { openRegular: (path) => openRegular(path), at: async (path) => path };
+const byPath: LockFolder = { at: async (path) => path };
 
 /**
  * Runs `work` holding the exclusive lock of `path`, waiting (with backoff) while another process
@@ -83,12 +81,14 @@ export async function withFileLock<T>(path: string, work: (kind: LockKind) => Pr
   const wait = waiting(options);
   const tryLock = addonFlock();
   if (tryLock) {
-    const handle = await folder.openRegular(path);
+    // Opened and closed synchronously, as the cache's other metadata calls (src/fs/write-inside.ts
+    // DirsInside): the Hub cache takes a lock per file it places.
+    const fd = openRegularSync(await folder.at(path), path);
     try {
-      while (!tryLock(handle.fd)) await wait();
+      while (!tryLock(fd)) await wait();
       return await work('flock');
     } finally {
-      await handle.close(); // releases the lock
+      closeSync(fd); // releases the lock
     }
   }
   const created = await folder.at(`${path}.pid`);

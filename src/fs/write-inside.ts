@@ -1,4 +1,4 @@
-import { constants } from 'node:fs';
+import { closeSync, constants, fstatSync, openSync, symlinkSync } from 'node:fs';
 import { randomBytes } from 'node:crypto';
 import type { Stats } from 'node:fs';
 import { lstat, mkdir, open, readdir, readlink, realpath, rename, rm, rmdir, stat, symlink, unlink, type FileHandle } from 'node:fs/promises';
@@ -88,20 +88,18 @@ async function linkOver(target: string, at: string, beforeRename?: () => Promise
   }
 }
 
+/** Open flags of a regular file opened (or created) for reading and writing: never through a link, never blocking on a FIFO. */
+const REGULAR = constants.O_RDWR | constants.O_CREAT | constants.O_NOFOLLOW | constants.O_NONBLOCK;
+
 /**
  * Opens (creating if missing) the regular file `path` for reading and writing without following
  * a link at `path` and without blocking on a FIFO planted there; anything but a regular file is
  * refused, named `name` (what the user knows it as, when `path` reaches it through a descriptor).
  */
 export async function openRegular(path: string, name = path): Promise<FileHandle> {
-  const flags = constants.O_RDWR | constants.O_CREAT | constants.O_NOFOLLOW | constants.O_NONBLOCK;
-  const handle = await open(path, flags, 0o644).catch((error: NodeJS.ErrnoException) => {
-    // ELOOP is what O_NOFOLLOW answers for a link (EMLINK on some BSDs).
-    if (error.code === 'ELOOP' || error.code === 'EMLINK') throw new UnsafePathError(`refusing ${name}: a symbolic link`);
-    throw error;
-  });
+  const handle = await open(path, REGULAR, 0o644).catch((error: NodeJS.ErrnoException) => Promise.reject(openError(error, name)));
   try {
-    if (!(await handle.stat()).isFile()) throw new UnsafePathError(`refusing ${name}: not a regular file`);
+    assertRegular(fstatSync(handle.fd), name); // synchronous, as the cache's other metadata calls: see DirsInside
     return handle;
   } catch (error) {
     await handle.close();
@@ -109,20 +107,33 @@ export async function openRegular(path: string, name = path): Promise<FileHandle
   }
 }
 
-/** `openRegular` of `path` under `root`, through real directories, and really inside `root`. */
-export async function openRegularInside(root: string, path: string): Promise<FileHandle> {
-  await ensureDirInside(root, dirname(path));
-  const handle = await openRegular(path);
+/**
+ * `openRegular`, synchronously, as a bare descriptor the caller closes (closeSync): for a file
+ * only held, never read or written through Node's streams (a lock: src/fs/file-lock.ts).
+ */
+export function openRegularSync(path: string, name = path): number {
+  let fd: number;
   try {
-    // Linux names the file a descriptor really opened: a directory swapped for a link since
-    // ensureDirInside shows here. Elsewhere the check of real directories is all there is.
-    const opened = await readlink(`/proc/self/fd/${handle.fd}`).catch(() => undefined);
-    if (opened !== undefined) await assertInside(root, opened, path);
-    return handle;
+    fd = openSync(path, REGULAR, 0o644);
   } catch (error) {
-    await handle.close();
+    throw openError(error as NodeJS.ErrnoException, name);
+  }
+  try {
+    assertRegular(fstatSync(fd), name);
+    return fd;
+  } catch (error) {
+    closeSync(fd);
     throw error;
   }
+}
+
+/** What a failed open of a regular file says: ELOOP is what O_NOFOLLOW answers for a link (EMLINK on some BSDs). */
+function openError(error: NodeJS.ErrnoException, name: string): Error {
+  return error.code === 'ELOOP' || error.code === 'EMLINK' ? new UnsafePathError(`refusing ${name}: a symbolic link`) : error;
+}
+
+function assertRegular(info: Stats, name: string): void {
+  if (!info.isFile()) throw new UnsafePathError(`refusing ${name}: not a regular file`);
 }
 
 /**
@@ -135,14 +146,19 @@ export async function openRegularInside(root: string, path: string): Promise<Fil
  * the kernel does not look that directory's path up again (an openat() for Node, which has
  * none). So a folder swapped for a link, or moved, after its check redirects nothing written
  * through `at`: the write lands in the directory that was checked, and there is no per-file
- * check of the folders left to make, nor a real path to re-check after opening (the
- * after-the-fact check openRegularInside makes, which this prevents instead). The last component
+ * check of the folders left to make, nor a real path to re-check after opening. The last component
  * keeps its own guards: O_NOFOLLOW and O_EXCL on open; a link is made where nothing is (symlink()
  * never follows one) or under a temporary name renamed over what is there. Where /proc cannot do
- * this, every call checks the whole path again, as ensureDirInside, openRegularInside and
- * symlinkInside do.
+ * this, every call checks the whole path again, as ensureDirInside and symlinkInside do.
  *
  * A path from `at` is valid only until `close`: the descriptor's number may be reused after it.
+ *
+ * The calls that only name or look at a file (stat, symlink, rename, the open of a lock) are
+ * made synchronously, here and by the cache (src/kernels/hub/cache.ts): each takes microseconds
+ * on a local disk, where a round trip through libuv's thread pool costs tens of them in CPU on
+ * the main thread, about a dozen per file a first load places (README.md, Benchmarks: the first
+ * load of 1,000 small files). Opening a file Node then writes to, writing, and fsync stay
+ * asynchronous: they can wait on the disk.
  */
 export class DirsInside {
   /** Directory -> the path reaching it through its descriptor. */
@@ -171,12 +187,6 @@ export class DirsInside {
     return join(await this.dir(dir), basename(path));
   }
 
-  /** `openRegular` of `path` under `root`: a regular file, opened (or created) in a checked folder. */
-  async openRegular(path: string): Promise<FileHandle> {
-    if (!(await this.rootDir())) return openRegularInside(this.root, path);
-    return openRegular(await this.at(path), path);
-  }
-
   /**
    * Points the symlink `link` under `root` at `target`, unless it does already: whatever else is
    * there is replaced, never followed.
@@ -190,11 +200,7 @@ export class DirsInside {
     // Nothing there (a first load): symlink() makes it at once, atomically, and never follows a
     // link; one call where asking first would be two. Something there: kept if it is this link,
     // else replaced by a rename, as symlinkInside does.
-    const made = await symlink(target, at).then(
-      () => true,
-      (error: NodeJS.ErrnoException) => (error.code === 'EEXIST' ? false : Promise.reject(error)),
-    );
-    if (!made && !(await pointsAt(at, target))) await linkOver(target, at);
+    if (!makeLink(target, at) && !(await pointsAt(at, target))) await linkOver(target, at);
   }
 
   /**
@@ -297,6 +303,17 @@ export class DirsInside {
     const at = `/proc/self/fd/${handle.fd}`;
     this.names.set(at, dir);
     return at;
+  }
+}
+
+/** Makes the link `at` -> `target` where nothing is (synchronously: see DirsInside); false if something is there already. */
+function makeLink(target: string, at: string): boolean {
+  try {
+    symlinkSync(target, at);
+    return true;
+  } catch (error) {
+    if ((error as NodeJS.ErrnoException).code === 'EEXIST') return false;
+    throw error;
   }
 }
 

@@ -1,8 +1,9 @@
-import { constants } from 'node:fs';
+import { constants, fstatSync, lstatSync, renameSync } from 'node:fs';
 import type { BigIntStats } from 'node:fs';
-import { lstat, open, rename, rm, type FileHandle } from 'node:fs/promises';
+import { lstat, open, rm, type FileHandle } from 'node:fs/promises';
 import { dirname, join, relative, resolve, sep } from 'node:path';
 import { withFileLock } from '../../fs/file-lock.js';
+import { fileSystemSync } from '../../fs/sync-file-system.js';
 import { readBounded, type Read } from '../../fs/read-bounded.js';
 import { DirsInside, openRegular, pointsAt, UnsafePathError } from '../../fs/write-inside.js';
 import type { FetchedBlob, HubFile, RepoType } from './hub-client.js';
@@ -33,6 +34,10 @@ export class HubCache {
   private readonly dirs: DirsInside;
   /** The folders `realFolder` found real, by path: their device and inode. */
   private readonly folders = new Map<string, string>();
+  /** One syncfs for every blob placed (`makeDurable`), where the platform has it; else an fsync per blob. */
+  private readonly syncAll = fileSystemSync();
+  /** Whether a blob was placed without its own fsync since the last `makeDurable`. */
+  private unsynced = false;
 
   constructor(
     readonly root: string,
@@ -43,6 +48,21 @@ export class HubCache {
     this.repoDir = join(root, name);
     this.lockDir = join(root, '.locks', name);
     this.dirs = new DirsInside(root);
+  }
+
+  /**
+   * Writes out every blob this cache placed without an fsync of its own, with one syncfs of the
+   * file system holding them (src/fs/sync-file-system.ts): a load calls it before it records a
+   * receipt (which vouches for the bytes on disk), and before it returns. A blob placed and not
+   * yet written out when the machine stops is no more trusted than any file of the cache: no
+   * receipt vouches for it, and the next load hashes it against the signed digest.
+   */
+  async makeDurable(): Promise<void> {
+    if (!this.unsynced || !this.syncAll) return;
+    // Through the blobs folder this load holds (src/fs/write-inside.ts DirsInside): the file
+    // system written out is the one the blobs were written to, whatever was put under its name.
+    await this.syncAll(dirname(await this.dirs.at(join(this.repoDir, 'blobs', '.sync')))).catch((error: unknown) => Promise.reject(this.dirs.named(error)));
+    this.unsynced = false;
   }
 
   /** Releases the folders held open for writing: once no ensureFile is running, at the end of a load. */
@@ -177,16 +197,20 @@ export class HubCache {
       if ('wrongContent' in fetched) refused = { outcome: 'wrong-content', error: fetched.wrongContent };
       else if (fetched.hash && accept && !accept(fetched.hash)) refused = { outcome: 'rejected', hash: fetched.hash };
       else hash = fetched.hash;
-      if (!refused) await handle.sync(); // on disk before it is placed
+      // On disk before it is placed, where this load cannot write out all it placed at once
+      // (`makeDurable`); else on disk before the load ends, and before any receipt vouches for it.
+      if (!refused && this.syncAll) this.unsynced = true;
+      else if (!refused) await handle.sync();
     } finally {
       await handle.close();
     }
     // A wrong download is thrown away. What cannot be removed (a folder put under its name)
     // stays, refused again next time: the outcome reported is the download's.
     if (refused) return rm(incomplete, { force: true }).then(() => refused, () => refused);
+    // Renamed and looked at synchronously, as the cache's other metadata calls (src/fs/write-inside.ts DirsInside).
     const placedAt = await this.dirs.at(blob);
-    await rename(incomplete, placedAt);
-    const after = await lstat(placedAt, { bigint: true });
+    renameSync(incomplete, placedAt);
+    const after = lstatSync(placedAt, { bigint: true });
     // Only under a lock Python honours too: without it, huggingface_hub resuming the same
     // `.incomplete` could have written into our file between our writes, unseen by our hash.
     const alone = exclusive && created && after.dev === created.dev && after.ino === created.ino && after.size === BigInt(file.size);
@@ -267,7 +291,7 @@ async function openIncomplete(path: string, name: string): Promise<{ handle: Fil
   });
   if (!handle) return { handle: await resumable(path, name) };
   try {
-    return { handle, created: await handle.stat({ bigint: true }) };
+    return { handle, created: fstatSync(handle.fd, { bigint: true }) };
   } catch (error) {
     await handle.close();
     throw error;
@@ -302,11 +326,25 @@ async function isLinked(link: string, blob: string): Promise<boolean> {
 }
 
 /**
+ * Whether `blob` is a regular file of `size` bytes, asked synchronously (as the cache's other
+ * metadata calls: src/fs/write-inside.ts DirsInside) and without making an error of a missing
+ * one: a first load asks it of every file, twice.
+ */
+function isSized(blob: string, size: number): boolean {
+  try {
+    const info = lstatSync(blob, { throwIfNoEntry: false });
+    return info !== undefined && info.isFile() && info.size === size;
+  } catch {
+    return false;
+  }
+}
+
+/**
  * A blob we downloaded: a regular file of the listed size (lstat: a planted link is not one, and
  * is replaced), and with `checkContent` holding the very object the listing names.
  */
 async function isComplete(blob: string, file: HubFile, checkContent: boolean): Promise<boolean> {
-  const sized = await lstat(blob).then((info) => info.isFile() && info.size === file.size, () => false);
+  const sized = isSized(blob, file.size);
   if (!sized || !checkContent) return sized;
   return (await fileObjectId(blob, file.lfsSha256 ? 'lfs' : 'git')) === (file.lfsSha256 ?? file.blobId);
 }

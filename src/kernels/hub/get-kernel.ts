@@ -73,14 +73,15 @@ interface ToRecord {
 /**
  * Stage 7, record: the signer remembered for the repository (the first, or one the user accepted:
  * src/kernels/hub/signer-continuity.ts; of two first loads at once by different signers, the one
- * that finds the other's record is refused here), the receipt of files verified by hashing (a later
- * load skips it), then the variant's folder checked again: still the folder verified, reached
+ * that finds the other's record is refused here), the files placed written out to disk, the
+ * receipt of files verified by hashing (a later load skips it), then the variant's folder checked again: still the folder verified, reached
  * through real folders only.
  */
 async function record(kernel: LoadedVariant, cache: HubCache, stages: LoadOptions, { remember, obtained, skip }: ToRecord): Promise<void> {
   const { memory } = stages.verify.signers;
   const changed = remember && memory && (await recordSigner(kernel.repoId, remember, memory, stages.warn));
   if (changed) throw refusal(kernel, { path: kernel.path, status: 'signature-invalid', reason: changed });
+  await cache.makeDurable(); // the files placed, on disk before a receipt vouches for them
   if (obtained && 'record' in obtained && obtained.record) await skip?.record(kernel.path, obtained.record);
   await cache.realFolder(kernel.path);
 }

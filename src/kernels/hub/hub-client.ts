@@ -1,4 +1,5 @@
 import type { FileHandle } from 'node:fs/promises';
+import { fstatSync } from 'node:fs';
 import { unsafePathReason } from '../../fs/relative-path.js';
 import { openRegular, UnsafePathError } from '../../fs/write-inside.js';
 import type { DigestAlgorithm } from '../../digest/algorithm.js';
@@ -192,7 +193,7 @@ export class HubClient {
     // sit in a cache others write to.
     const handle = typeof destination === 'string' ? await openRegular(destination) : destination;
     try {
-      const have = (await handle.stat()).size;
+      const have = fstatSync(handle.fd).size; // synchronous, as the cache's metadata calls (src/fs/write-inside.ts DirsInside)
       if (have > file.size) throw new HubError(`${file.path}: partial download larger than the file`);
       const hash = contentHash(file, options.algorithm);
       try {
