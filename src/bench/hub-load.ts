@@ -37,12 +37,15 @@ export interface HubLoadRow {
 const REPO = 'kernelseal/bench';
 const VARIANT = 'torch210-cxx11-cpu-x86_64-linux';
 const CONCURRENCY = 4;
+/** A data set this small keeps every round's files until its last round is done (below: why). */
+const KEEP_ROUNDS_BYTES = 256 * 1024 * 1024;
 
 /**
  * For each data set as a kernel variant served by a local Hub (src/bench/hub-server.ts): in
  * interleaved rounds, a plain download of its files and a first getKernel into an empty cache
  * (the order alternates, so that neither always goes first), then two second loads from the
- * cache. Each round's files are removed once the data set's last round is done.
+ * cache. Each round's files are removed before the next round, or for a small data set once
+ * its last round is done.
  */
 export async function measureHubLoads(datasets: Dataset[], dataDir: string, rounds: number, signer: BenchSigner, log: (line: string) => void): Promise<HubLoadRow[]> {
   const rows: HubLoadRow[] = [];
@@ -59,12 +62,15 @@ export async function measureHubLoads(datasets: Dataset[], dataDir: string, roun
         let streamed = true;
         await rm(work, { recursive: true, force: true });
         for (let round = 0; round < rounds; round++) {
-          // Each round in a folder of its own, all removed after the last: removing a round's
-          // thousands of files just before the next is timed made every file either load then
-          // created cost a scan of the inodes just freed (ext4 without a journal skips an inode
-          // freed in the last minutes: recently_deleted() in fs/ext4/ialloc.c), a cost of the
-          // bench's own cleaning, three times heavier on a load (a lock, a blob and a link per
-          // file, as huggingface_hub makes them) than on the plain download (one file).
+          // Each round in a folder of its own. A small data set's are all removed after the last
+          // round: removing a round's thousands of files just before the next is timed made every
+          // file either load then created cost a scan of the inodes just freed (ext4 without a
+          // journal skips an inode freed in the last minutes: recently_deleted() in
+          // fs/ext4/ialloc.c), a cost of the bench's own cleaning, three times heavier on a load (a
+          // lock, a blob and a link per file, as huggingface_hub makes them) than on the plain
+          // download (one file). A large one's (few files) are removed at once: gigabytes of a
+          // plain download left dirty would be written back during the next round's timings.
+          if (totalBytes(dataset) > KEEP_ROUNDS_BYTES) await rm(work, { recursive: true, force: true });
           const roundDir = join(work, `round-${round}`);
           await mkdir(roundDir, { recursive: true });
           process.env.KERNELSEAL_RECEIPT_KEY_FILE = join(roundDir, 'receipt.key');
