@@ -1,4 +1,4 @@
-import { readdirSync, statSync } from 'node:fs';
+import { readdirSync, readlinkSync, statSync } from 'node:fs';
 import { mkdir, open, rm, symlink } from 'node:fs/promises';
 import { dirname, join } from 'node:path';
 import { HubCache } from '../kernels/hub/cache.js';
@@ -137,16 +137,27 @@ function load(hub: LocalHub, cacheDir: string, signer: BenchSigner, offline: boo
 
 /**
  * The data set as a signed kernel variant in a repository folder: links to the data set's
- * files (the Hub server follows them), metadata.json, and its signature.
+ * files (the Hub server follows them), metadata.json, and its signature (signed again by each
+ * run, with its own key). Links a run before made are kept: removing a thousand of them just
+ * before the loads are timed slows the files those loads create (see measureHubLoads).
  */
 async function benchRepository(dataDir: string, dataset: Dataset, signer: BenchSigner): Promise<string> {
   const source = ensureDataset(dataDir, dataset);
   const repo = join(dataDir, 'hub-repo', dataset.name);
   const variant = join(repo, 'build', VARIANT);
-  await rm(repo, { recursive: true, force: true });
-  for (const file of dataset.files) {
-    await mkdir(dirname(join(variant, file.path)), { recursive: true });
-    await symlink(join(source, file.path), join(variant, file.path));
+  const linked = (file: Dataset['files'][number]) => {
+    try {
+      return readlinkSync(join(variant, file.path)) === join(source, file.path);
+    } catch {
+      return false;
+    }
+  };
+  if (!dataset.files.every(linked)) {
+    await rm(repo, { recursive: true, force: true });
+    for (const file of dataset.files) {
+      await mkdir(dirname(join(variant, file.path)), { recursive: true });
+      await symlink(join(source, file.path), join(variant, file.path));
+    }
   }
   await signer.sign(variant, 'cpu');
   return repo;

@@ -51,11 +51,11 @@ export class HubCache {
   }
 
   /**
-   * Writes out every blob this cache placed without an fsync of its own, with one syncfs of the
-   * file system holding them (src/fs/sync-file-system.ts): a load calls it before it records a
-   * receipt (which vouches for the bytes on disk), and before it returns. A blob placed and not
-   * yet written out when the machine stops is no more trusted than any file of the cache: no
-   * receipt vouches for it, and the next load hashes it against the signed digest.
+   * Writes out every blob this cache placed without an fsync of its own (`syncLater`), with one
+   * syncfs of the file system holding them (src/fs/sync-file-system.ts): a load calls it before
+   * it records a receipt (which vouches for the bytes on disk), and before it returns. A blob
+   * placed and not yet written out when the machine stops is no more trusted than any file of the
+   * cache: no receipt vouches for it, and the next load hashes it against the signed digest.
    */
   async makeDurable(): Promise<void> {
     if (!this.unsynced || !this.syncAll) return;
@@ -167,14 +167,14 @@ export class HubCache {
   }
 
   /** ensureFile, its errors naming paths through descriptors (src/fs/write-inside.ts DirsInside). */
-  private async placeFile(commit: string, file: HubFile, fetch: Parameters<HubCache['ensureFile']>[2], { accept, signal, checkContent = false }: PlaceOptions): Promise<Placement> {
+  private async placeFile(commit: string, file: HubFile, fetch: Parameters<HubCache['ensureFile']>[2], { accept, signal, checkContent = false, syncLater = false }: PlaceOptions): Promise<Placement> {
     const { id, blob, link } = this.locate(commit, file);
     const inPlace: Placement = { outcome: 'in-place' };
     const placement = (await isComplete(blob, file, checkContent))
       ? inPlace
       : await this.withLock(id, async (exclusive) => {
           if (await isComplete(blob, file, checkContent)) return inPlace; // another fetcher finished it
-          return this.download(blob, file, fetch, accept, exclusive);
+          return this.download(blob, file, fetch, { accept, syncLater }, exclusive);
         }, signal);
     if (placement.outcome === 'rejected' || placement.outcome === 'wrong-content') return placement;
     await this.dirs.symlink(relative(dirname(link), blob), link); // kept if it points there already
@@ -182,7 +182,7 @@ export class HubCache {
   }
 
   /** The download of `blob`, under its lock (`exclusive`: one Python honours too), judged, then renamed into place. */
-  private async download(blob: string, file: HubFile, fetch: Parameters<HubCache['ensureFile']>[2], accept: PlaceOptions['accept'], exclusive: boolean): Promise<Placement> {
+  private async download(blob: string, file: HubFile, fetch: Parameters<HubCache['ensureFile']>[2], { accept, syncLater }: PlaceOptions, exclusive: boolean): Promise<Placement> {
     // Written through the checked blobs/ folder itself (src/fs/write-inside.ts DirsInside):
     // a folder swapped for a link meanwhile redirects none of the writes below.
     const name = `${blob}.incomplete`;
@@ -197,9 +197,9 @@ export class HubCache {
       if ('wrongContent' in fetched) refused = { outcome: 'wrong-content', error: fetched.wrongContent };
       else if (fetched.hash && accept && !accept(fetched.hash)) refused = { outcome: 'rejected', hash: fetched.hash };
       else hash = fetched.hash;
-      // On disk before it is placed, where this load cannot write out all it placed at once
-      // (`makeDurable`); else on disk before the load ends, and before any receipt vouches for it.
-      if (!refused && this.syncAll) this.unsynced = true;
+      // On disk before it is placed; or, one of many (`syncLater`), before the load ends and
+      // before any receipt vouches for it, all written out at once (`makeDurable`).
+      if (!refused && syncLater && this.syncAll) this.unsynced = true;
       else if (!refused) await handle.sync();
     } finally {
       await handle.close();
@@ -257,6 +257,11 @@ export interface PlaceOptions {
   accept?: (hash: Uint8Array) => boolean;
   signal?: AbortSignal;
   checkContent?: boolean;
+  /**
+   * One of many files placed by this load: written out with the others by `makeDurable` (one
+   * syncfs) where the platform can, instead of an fsync of its own before it is placed.
+   */
+  syncLater?: boolean;
 }
 
 /**

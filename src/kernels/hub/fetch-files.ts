@@ -10,6 +10,14 @@ import type { TransferOptions } from './load-options.js';
 import { refusal, type LoadedVariant } from './load-outcome.js';
 
 const SIGNED_FILES = new Set(['metadata.json', 'metadata.json.sigstore']);
+/**
+ * A fetch of at least this many files places them without an fsync each and writes them out at
+ * once, with one syncfs before the load records its receipt (src/kernels/hub/cache.ts
+ * makeDurable): an fsync per file cost a first load of 1,000 small files about a third of its
+ * time (README.md, Benchmarks: first loads). Fewer files keep their fsync each: a syncfs also
+ * waits for whatever else is unwritten on that file system (another process's large writes).
+ */
+const SYNC_ONCE_FILES = 32;
 
 /** The signed digest downloads are checked against as they stream in, and where what was placed so is told. */
 export interface StreamCheck {
@@ -86,18 +94,19 @@ export class VariantFiles {
     const inPlace = await Promise.all(files.map((file) => this.cache.isPlaced(this.kernel.commit, file, checkContent)));
     this.skip(inPlace.filter(Boolean).length);
     const missing = files.filter((_, i) => !inPlace[i]);
-    await download(missing, this.options, this.progress, (file, onBytes, signal) => this.fetchOne(file, onBytes, signal, checkContent, check));
+    const syncLater = missing.length >= SYNC_ONCE_FILES;
+    await download(missing, this.options, this.progress, (file, onBytes, signal) => this.fetchOne(file, onBytes, signal, { checkContent, syncLater }, check));
   }
 
   /** One file into the cache: downloaded (and, given `check`, judged as it streamed in), then placed. */
-  private async fetchOne(file: HubFile, onBytes: (n: number) => void, signal: AbortSignal, checkContent: boolean, check: StreamCheck | undefined): Promise<void> {
+  private async fetchOne(file: HubFile, onBytes: (n: number) => void, signal: AbortSignal, { checkContent, syncLater }: { checkContent: boolean; syncLater: boolean }, check: StreamCheck | undefined): Promise<void> {
     const { repoId, commit } = this.kernel;
     this.client ??= new HubClient(this.options.hub); // only once there is something to download
     const client = this.client;
     const fetchInto = (incomplete: FileHandle) => client.fetchBlob(repoId, commit, file, incomplete, { signal, onBytes, algorithm: check?.digest.algorithm });
     const expected = check?.digest.files.get(this.key(file));
     const accept = check && ((hash: Uint8Array) => expected === undefined || expected === Buffer.from(hash).toString('base64'));
-    const placed = await this.cache.ensureFile(commit, file, fetchInto, { accept, signal, checkContent });
+    const placed = await this.cache.ensureFile(commit, file, fetchInto, { accept, signal, checkContent, syncLater });
     switch (placed.outcome) {
       case 'wrong-content':
         throw placed.error;
