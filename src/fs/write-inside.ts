@@ -165,6 +165,8 @@ export class DirsInside {
   private readonly opened = new Map<string, Promise<string>>();
   /** The path through a descriptor -> the directory it holds, as the user knows it (for `named`). */
   private readonly names = new Map<string, string>();
+  /** The path through a descriptor -> that descriptor. */
+  private readonly fds = new Map<string, number>();
   private readonly handles: FileHandle[] = [];
   private top: Promise<string | undefined> | undefined;
   private closed = false;
@@ -249,6 +251,17 @@ export class DirsInside {
     return error;
   }
 
+  /**
+   * The descriptor of the folder `dir` (under `root`), made, checked and opened as `at` does,
+   * held until `close`; undefined where /proc cannot reach a folder through its descriptor.
+   */
+  async descriptor(dir: string): Promise<number | undefined> {
+    if (this.closed) throw new Error(`${this.root}: the cache's folders are closed`);
+    relativeInside(this.root, dir);
+    if (!(await this.rootDir())) return undefined;
+    return this.fds.get(await this.dir(resolve(dir)));
+  }
+
   /** Closes the folders' descriptors: call once nothing is being written through them. */
   async close(): Promise<void> {
     this.closed = true;
@@ -302,6 +315,7 @@ export class DirsInside {
     this.handles.push(handle);
     const at = `/proc/self/fd/${handle.fd}`;
     this.names.set(at, dir);
+    this.fds.set(at, handle.fd);
     return at;
   }
 }

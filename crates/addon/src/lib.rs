@@ -10,8 +10,9 @@
 //!   each file whole (`shardSize` 0) or in shards; `digests` holds them file by file, shard by shard.
 //! - `createCancelToken() -> external`, `cancel(token)`
 //! - `engineInfo() -> {sha2, threads}`: which SHA-2 code runs, on how many threads
-//! - `syncFileSystem(path) -> Promise<undefined>`: writes out the file system holding `path`
-//!   (`syncfs`), off the JavaScript thread; rejects as the engine does, naming `path`.
+//! - `syncFileSystem(fd) -> Promise<undefined>`: writes out the file system holding the open
+//!   descriptor `fd` (`syncfs`), off the JavaScript thread; rejects with code `IO`. Exported on
+//!   Linux 5.8 and later only (before 5.8, syncfs reports no write-back error).
 //! - `onProgress(bytesDone, filesDone, bytesTotal, filesTotal)` is called at most every 100 ms.
 //!
 //! `engineInfo` and the hashing calls throw `ERR_KERNELSEAL_THREADS` (no `path`: it is about no
@@ -89,12 +90,16 @@ pub unsafe extern "C" fn napi_register_module_v1(env: napi_env, exports: napi_va
             ("cancel", cancel),
             ("engineInfo", engine_info),
             ("tryLockFile", try_lock_file),
-            #[cfg(target_os = "linux")]
-            ("syncFileSystem", sync_file_system),
         ];
         for &(name, callback) in functions {
             if let Ok(function) = env.function(name, callback) {
                 let _ = env.set(exports, name, function);
+            }
+        }
+        #[cfg(target_os = "linux")]
+        if syncfs_reports_errors() {
+            if let Ok(function) = env.function("syncFileSystem", sync_file_system) {
+                let _ = env.set(exports, "syncFileSystem", function);
             }
         }
         exports
@@ -284,31 +289,49 @@ unsafe extern "C" fn try_lock_file(env: napi_env, info: napi_callback_info) -> n
     })
 }
 
-/// `syncFileSystem(path) -> Promise<undefined>`: `syncfs` on the file system holding `path`,
-/// on a job thread (it waits for the disk). One call writes out every file a load placed in a
-/// cache, batched by the kernel, where an fsync per file cost a first load of 1,000 small files
-/// about a third of its time on this project's machine (README.md, Benchmarks: first loads).
-/// Linux only: elsewhere it is not exported, and the cache fsyncs each file.
+/// `syncFileSystem(fd) -> Promise<undefined>`: `syncfs` on the file system holding the open
+/// descriptor `fd`, on a job thread (it waits for the disk). One call writes out every file a
+/// load placed in a cache, batched by the kernel, where an fsync per file cost a first load of
+/// 1,000 small files about a third of its time on this project's machine (README.md,
+/// Benchmarks: first loads). The caller holds `fd` open until the promise settles, and passes a
+/// descriptor opened before the writes it syncs: syncfs reports a write-back error to a
+/// descriptor opened before it happened (Linux 5.8 and later: `syncfs_reports_errors`).
+/// Not a hashing call: it needs none of the engine's threads.
 #[cfg(target_os = "linux")]
 unsafe extern "C" fn sync_file_system(env: napi_env, info: napi_callback_info) -> napi_value {
     export(env, "syncFileSystem", |env| {
-        let Some([path]) = arguments::<1>(env, info) else { return null() };
-        let Some(path) = path_arg(env, path, "path") else { return null() };
-        let Ok(no_progress) = env.undefined() else { return fail(env) };
-        let Ok(no_token) = env.undefined() else { return fail(env) };
-        start(env, "syncFileSystem", no_progress, no_token, move |_| sync_file_system_of(&path).map(|()| Outcome::Synced))
+        let Some([fd]) = arguments::<1>(env, info) else { return null() };
+        let fd = match env.get_double(fd) {
+            Ok(value) if value.fract() == 0.0 && (0.0..=f64::from(i32::MAX)).contains(&value) => value as i32,
+            _ => return type_error(env, "syncFileSystem: expected a file descriptor"),
+        };
+        let cancel = CancelToken(Arc::new(AtomicBool::new(false)));
+        queue_job(env, "syncFileSystem", None, cancel, move |_| {
+            test_panic("syncFileSystem");
+            // SAFETY: syncfs only reads its integer argument; a descriptor that is not open fails with EBADF.
+            if unsafe { libc::syncfs(fd) } != 0 {
+                let err = std::io::Error::last_os_error();
+                return Err(engine::Error::io(std::path::Path::new(&format!("file descriptor {fd}")), "sync the file system of", &err));
+            }
+            Ok(Outcome::Synced)
+        })
     })
 }
 
+/// Whether this kernel's syncfs reports write-back errors (Linux 5.8 and later): before, it
+/// returned 0 whatever failed, and an fsync of each file is the only sure way.
 #[cfg(target_os = "linux")]
-fn sync_file_system_of(path: &std::path::Path) -> Result<(), engine::Error> {
-    use std::os::fd::AsRawFd;
-    let file = std::fs::File::open(path).map_err(|err| engine::Error::io(path, "open", &err))?;
-    // SAFETY: syncfs only reads its integer argument, a descriptor `file` holds open.
-    if unsafe { libc::syncfs(file.as_raw_fd()) } != 0 {
-        return Err(engine::Error::io(path, "sync the file system of", &std::io::Error::last_os_error()));
+fn syncfs_reports_errors() -> bool {
+    // SAFETY: uname fills the zeroed struct it is given.
+    let mut name: libc::utsname = unsafe { std::mem::zeroed() };
+    if unsafe { libc::uname(&mut name) } != 0 {
+        return false;
     }
-    Ok(())
+    // SAFETY: uname NUL-terminates `release`.
+    let release = unsafe { std::ffi::CStr::from_ptr(name.release.as_ptr()) }.to_string_lossy();
+    let mut parts = release.split(|c: char| !c.is_ascii_digit()).filter(|part| !part.is_empty()).map(|part| part.parse::<u32>().unwrap_or(0));
+    let (major, minor) = (parts.next().unwrap_or(0), parts.next().unwrap_or(0));
+    (major, minor) >= (5, 8)
 }
 
 /// The engine's hashing threads, started on first use; when they cannot be started (a limit on
@@ -347,6 +370,14 @@ where
     if hashing_threads(env).is_none() {
         return null();
     }
+    queue_job(env, operation, callback, cancel, work)
+}
+
+/// `start` without its check of the engine's threads: for a job that hashes nothing.
+fn queue_job<F>(env: &Env, operation: &'static str, callback: Option<napi_value>, cancel: CancelToken, work: F) -> napi_value
+where
+    F: FnOnce(&engine::Options<'_>) -> Result<Outcome, engine::Error> + Send + 'static,
+{
     let Ok((deferred, promise)) = env.promise() else { return fail(env) };
     let progress_queued = Arc::new(AtomicBool::new(false));
     let job = Job { operation, deferred: Some(deferred), progress_queued: progress_queued.clone(), cancel: cancel.clone() };

@@ -51,18 +51,36 @@ export class HubCache {
   }
 
   /**
-   * Writes out every blob this cache placed without an fsync of its own (`syncLater`), with one
-   * syncfs of the file system holding them (src/fs/sync-file-system.ts): a load calls it before
-   * it records a receipt (which vouches for the bytes on disk), and before it returns. A blob
-   * placed and not yet written out when the machine stops is no more trusted than any file of the
-   * cache: no receipt vouches for it, and the next load hashes it against the signed digest.
+   * Has on disk what a load is about to rely on (stage 7, before it records a receipt): every
+   * blob this cache placed without an fsync of its own (`syncLater`), and given `files` (those a
+   * receipt is about to vouch for) those too, whoever placed them: a load that stopped before its
+   * end (aborted, killed, refused) leaves blobs placed so and never written out. One syncfs of the
+   * file system the blobs are on (src/fs/sync-file-system.ts), through the blobs folder's
+   * descriptor this load opened before writing into it, for blobs placed so or SYNC_ONCE_FILES
+   * files or more; else an fsync of each of `files` (where there is no syncfs, every blob this
+   * load placed was fsynced before it was placed).
+   *
+   * A blob placed and not yet written out when the machine stops is vouched for by no receipt:
+   * the next load hashes it against the signed digest (SECURITY.md, what a receipt trusts).
    */
-  async makeDurable(): Promise<void> {
-    if (!this.unsynced || !this.syncAll) return;
-    // Through the blobs folder this load holds (src/fs/write-inside.ts DirsInside): the file
-    // system written out is the one the blobs were written to, whatever was put under its name.
-    await this.syncAll(dirname(await this.dirs.at(join(this.repoDir, 'blobs', '.sync')))).catch((error: unknown) => Promise.reject(this.dirs.named(error)));
-    this.unsynced = false;
+  async makeDurable(files: readonly string[] = []): Promise<void> {
+    const fd = this.unsynced || files.length >= SYNC_ONCE_FILES ? await this.syncTarget() : undefined;
+    if (fd !== undefined) {
+      await this.syncAll!(fd).catch((error: unknown) => Promise.reject(this.dirs.named(error)));
+      this.unsynced = false;
+      return;
+    }
+    for (const file of files) await fsyncFile(file);
+  }
+
+  /**
+   * The descriptor a syncfs of the blobs goes through: the blobs folder, held by this load
+   * (src/fs/write-inside.ts DirsInside), so the file system written out is the one the blobs were
+   * written to, whatever is put under the folder's name. Undefined where there is no syncfs, or
+   * no folder held by its descriptor.
+   */
+  private async syncTarget(): Promise<number | undefined> {
+    return this.syncAll && this.dirs.descriptor(join(this.repoDir, 'blobs'));
   }
 
   /** Releases the folders held open for writing: once no ensureFile is running, at the end of a load. */
@@ -199,7 +217,7 @@ export class HubCache {
       else hash = fetched.hash;
       // On disk before it is placed; or, one of many (`syncLater`), before the load ends and
       // before any receipt vouches for it, all written out at once (`makeDurable`).
-      if (!refused && syncLater && this.syncAll) this.unsynced = true;
+      if (!refused && syncLater && (await this.syncTarget()) !== undefined) this.unsynced = true;
       else if (!refused) await handle.sync();
     } finally {
       await handle.close();
@@ -251,6 +269,15 @@ export class HubCache {
     return withFileLock(join(this.lockDir, `${id}.lock`), (kind) => work(kind === 'flock'), { signal, folder: this.dirs });
   }
 }
+
+/**
+ * From this many files on, a fetch places them without an fsync each, and a receipt's files are
+ * written out, with one syncfs (HubCache makeDurable): an fsync per file cost a first load of
+ * 1,000 small files about a third of its time (README.md, Benchmarks: first loads). Fewer files
+ * keep an fsync each: a syncfs also waits for whatever else is unwritten on that file system
+ * (another process's large writes).
+ */
+export const SYNC_ONCE_FILES = 32;
 
 /** How ensureFile places a file: `accept` judges the hash of a download, `signal` stops it, `checkContent` checks a blob already here. */
 export interface PlaceOptions {
@@ -328,6 +355,17 @@ async function resumable(path: string, name: string): Promise<FileHandle> {
 /** Whether the snapshot's `link` points at `blob`, as the Hugging Face cache spells it (relative). */
 async function isLinked(link: string, blob: string): Promise<boolean> {
   return pointsAt(link, relative(dirname(link), blob));
+}
+
+/** Has the regular file `path` on disk (an fsync through a descriptor that reads, never waiting on a FIFO); anything else is refused. */
+async function fsyncFile(path: string): Promise<void> {
+  const handle = await open(path, constants.O_RDONLY | constants.O_NONBLOCK);
+  try {
+    if (!fstatSync(handle.fd).isFile()) throw new UnsafePathError(`refusing ${path}: not a regular file`);
+    await handle.sync();
+  } finally {
+    await handle.close();
+  }
 }
 
 /**

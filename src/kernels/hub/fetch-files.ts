@@ -3,21 +3,14 @@ import type { Digest } from '../../digest/digest.js';
 import type { HashProgress } from '../../hashing/backend.js';
 import { isHashedKey } from '../../hashing/tree.js';
 import { HashMismatch, UnknownFile } from '../../digest/violations.js';
-import type { HubCache, PlacedBlob } from './cache.js';
+import { SYNC_ONCE_FILES, type HubCache, type PlacedBlob } from './cache.js';
 import { HubClient, type HubFile } from './hub-client.js';
 import { LockfileError, variantLockHash } from './lockfile.js';
 import type { TransferOptions } from './load-options.js';
 import { refusal, type LoadedVariant } from './load-outcome.js';
 
 const SIGNED_FILES = new Set(['metadata.json', 'metadata.json.sigstore']);
-/**
- * A fetch of at least this many files places them without an fsync each and writes them out at
- * once, with one syncfs before the load records its receipt (src/kernels/hub/cache.ts
- * makeDurable): an fsync per file cost a first load of 1,000 small files about a third of its
- * time (README.md, Benchmarks: first loads). Fewer files keep their fsync each: a syncfs also
- * waits for whatever else is unwritten on that file system (another process's large writes).
- */
-const SYNC_ONCE_FILES = 32;
+
 
 /** The signed digest downloads are checked against as they stream in, and where what was placed so is told. */
 export interface StreamCheck {

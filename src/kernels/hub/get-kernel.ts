@@ -81,8 +81,10 @@ async function record(kernel: LoadedVariant, cache: HubCache, stages: LoadOption
   const { memory } = stages.verify.signers;
   const changed = remember && memory && (await recordSigner(kernel.repoId, remember, memory, stages.warn));
   if (changed) throw refusal(kernel, { path: kernel.path, status: 'signature-invalid', reason: changed });
-  await cache.makeDurable(); // the files placed, on disk before a receipt vouches for them
-  if (obtained && 'record' in obtained && obtained.record) await skip?.record(kernel.path, obtained.record);
+  const receipt = obtained && 'record' in obtained ? obtained.record : undefined;
+  // What this load placed, and what the receipt will vouch for, on disk first.
+  await cache.makeDurable(receipt?.map(([key]) => join(kernel.path, key)));
+  if (receipt) await skip?.record(kernel.path, receipt);
   await cache.realFolder(kernel.path);
 }
 
