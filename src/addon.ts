@@ -32,6 +32,28 @@ function linuxLibc(): 'gnu' | 'musl' {
   return header?.glibcVersionRuntime ? 'gnu' : 'musl';
 }
 
+const functions = new Map<string, ((...args: never[]) => unknown) | undefined>();
+
+/**
+ * The addon's function `name`, bound to the addon, as its user declares it; undefined where no
+ * addon loads or it has no such function (an older build, another platform). Asked once per
+ * process and name.
+ */
+export function addonFunction<F extends (...args: never[]) => unknown>(name: string): F | undefined {
+  if (!functions.has(name)) {
+    let found: F | undefined;
+    try {
+      const addon = loadAddonExports() as Record<string, unknown>;
+      const fn = addon[name];
+      found = typeof fn === 'function' ? (fn.bind(addon) as F) : undefined;
+    } catch {
+      found = undefined;
+    }
+    functions.set(name, found);
+  }
+  return functions.get(name) as F | undefined;
+}
+
 /**
  * Loads the addon's exports (untyped: each user declares what it calls): the one built in this
  * package (`kernelseal.<triple>.node`), else the prebuilt platform package

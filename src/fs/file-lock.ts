@@ -1,6 +1,6 @@
 import { closeSync, constants } from 'node:fs';
 import { lstat, open, unlink, type FileHandle } from 'node:fs/promises';
-import { loadAddonExports } from '../addon.js';
+import { addonFunction } from '../addon.js';
 import { readBounded } from './read-bounded.js';
 import { openRegularSync } from './write-inside.js';
 
@@ -20,23 +20,12 @@ const STALE_MS = 60_000;
 /** A created lock file with no pid yet is being written; this long after, its writer died. */
 const WRITING_MS = 5_000;
 
-let flock: ((fd: number) => boolean) | undefined | null = null;
-
 /**
  * The addon's exclusive, non-waiting `flock` (Node has none): true when taken, released when the
- * file is closed; undefined where no addon loads on this platform. Asked once per process.
+ * file is closed; undefined where no addon loads on this platform.
  */
 export function addonFlock(): ((fd: number) => boolean) | undefined {
-  if (flock === null) {
-    try {
-      const addon = loadAddonExports() as { tryLockFile?: (fd: number) => boolean };
-      const tryLockFile = addon.tryLockFile;
-      flock = typeof tryLockFile === 'function' ? (fd) => tryLockFile.call(addon, fd) : undefined;
-    } catch {
-      flock = undefined;
-    }
-  }
-  return flock;
+  return addonFunction<(fd: number) => boolean>('tryLockFile');
 }
 
 /**

@@ -270,10 +270,7 @@ unsafe extern "C" fn cancel(env: napi_env, info: napi_callback_info) -> napi_val
 unsafe extern "C" fn try_lock_file(env: napi_env, info: napi_callback_info) -> napi_value {
     export(env, "tryLockFile", |env| {
         let Some([fd]) = arguments::<1>(env, info) else { return null() };
-        let fd = match env.get_double(fd) {
-            Ok(value) if value.fract() == 0.0 && (0.0..=f64::from(i32::MAX)).contains(&value) => value as i32,
-            _ => return type_error(env, "tryLockFile: expected a file descriptor"),
-        };
+        let Some(fd) = fd_arg(env, fd, "tryLockFile") else { return null() };
         // SAFETY: flock only reads its integer arguments; a descriptor that is not open fails with EBADF.
         let taken = unsafe { libc::flock(fd, libc::LOCK_EX | libc::LOCK_NB) } == 0;
         if !taken {
@@ -301,10 +298,7 @@ unsafe extern "C" fn try_lock_file(env: napi_env, info: napi_callback_info) -> n
 unsafe extern "C" fn sync_file_system(env: napi_env, info: napi_callback_info) -> napi_value {
     export(env, "syncFileSystem", |env| {
         let Some([fd]) = arguments::<1>(env, info) else { return null() };
-        let fd = match env.get_double(fd) {
-            Ok(value) if value.fract() == 0.0 && (0.0..=f64::from(i32::MAX)).contains(&value) => value as i32,
-            _ => return type_error(env, "syncFileSystem: expected a file descriptor"),
-        };
+        let Some(fd) = fd_arg(env, fd, "syncFileSystem") else { return null() };
         let cancel = CancelToken(Arc::new(AtomicBool::new(false)));
         queue_job(env, "syncFileSystem", None, cancel, move |_| {
             test_panic("syncFileSystem");
@@ -628,6 +622,18 @@ fn string_arg(env: &Env, value: napi_value, what: &str, max_bytes: usize) -> Opt
         Ok(text) => Some(text),
         Err(_) => {
             fail(env);
+            None
+        }
+    }
+}
+
+/// A file descriptor argument of `operation`: a whole number from 0 to i32::MAX; anything else
+/// throws a TypeError (None).
+fn fd_arg(env: &Env, value: napi_value, operation: &str) -> Option<i32> {
+    match env.get_double(value) {
+        Ok(value) if value.fract() == 0.0 && (0.0..=f64::from(i32::MAX)).contains(&value) => Some(value as i32),
+        _ => {
+            type_error(env, &format!("{operation}: expected a file descriptor"));
             None
         }
     }
